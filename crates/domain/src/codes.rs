@@ -1,0 +1,299 @@
+//! National dictionary codes as open enums. Provinces extend every table, so a code we do not know
+//! is carried as [`Code`] inside the `Other` variant, never rejected.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Longest dictionary code carried inline (fund codes have up to 8 digits, provincial `med_type`s 6).
+pub const CODE_CAPACITY: usize = 15;
+
+/// A short dictionary code (`"390100"`, `"21"`, `"TK"`), stored inline without allocation so that
+/// codes can be compared and copied freely on the hot path.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Code {
+    len: u8,
+    bytes: [u8; CODE_CAPACITY],
+}
+
+/// A code longer than [`CODE_CAPACITY`] bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("code `{0}` is longer than 15 bytes")]
+pub struct CodeTooLong(pub String);
+
+impl Code {
+    /// Copies `text` (trimmed) into a code.
+    pub fn new(text: &str) -> Result<Code, CodeTooLong> {
+        let text = text.trim();
+        if text.len() > CODE_CAPACITY {
+            return Err(CodeTooLong(text.to_string()));
+        }
+        let mut bytes = [0u8; CODE_CAPACITY];
+        bytes[..text.len()].copy_from_slice(text.as_bytes());
+        Ok(Code { len: text.len() as u8, bytes })
+    }
+
+    /// For literals known to fit; panics otherwise (only used with constant dictionary values).
+    pub fn lit(text: &str) -> Code {
+        Code::new(text).expect("dictionary literal fits in a Code")
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Built only from &str slices that end on a char boundary (whole strings).
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl fmt::Debug for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Code {
+    type Err = CodeTooLong;
+    fn from_str(s: &str) -> Result<Code, CodeTooLong> {
+        Code::new(s)
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Code, D::Error> {
+        let value = CodeText::deserialize(deserializer)?;
+        Code::new(&value.0).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Accepts a code written as a string or a bare integer (`"21"` or `21`).
+struct CodeText(String);
+
+impl<'de> Deserialize<'de> for CodeText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<CodeText, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Int(i64),
+        }
+        Ok(CodeText(match Raw::deserialize(deserializer)? {
+            Raw::Text(t) => t,
+            Raw::Int(i) => i.to_string(),
+        }))
+    }
+}
+
+/// Declares an open enum over a national code table: named variants for the core values, and
+/// `Other(Code)` for every extension.
+macro_rules! open_code_table {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal, $label:literal;)* }) => {
+        $(#[$meta])*
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+            /// A value not among the core ones (provincial extension), carried as is.
+            Other(Code),
+        }
+
+        impl $name {
+            /// Reads a code; unknown values become `Other`.
+            pub fn from_code(code: Code) -> $name {
+                match code.as_str() {
+                    $($code => $name::$variant,)*
+                    _ => $name::Other(code),
+                }
+            }
+
+            /// The wire code.
+            pub fn code(self) -> Code {
+                match self {
+                    $($name::$variant => Code::lit($code),)*
+                    $name::Other(code) => code,
+                }
+            }
+
+            /// The dictionary's Chinese name, if this is a core value.
+            pub fn label(self) -> Option<&'static str> {
+                match self {
+                    $($name::$variant => Some($label),)*
+                    $name::Other(_) => None,
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.code().as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.code().serialize(serializer)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<$name, D::Error> {
+                Code::deserialize(deserializer).map($name::from_code)
+            }
+        }
+    };
+}
+
+open_code_table! {
+    /// 险种 `insutype`.
+    Insutype {
+        Worker = "310", "职工基本医疗保险";
+        CivilServant = "320", "公务员医疗补助";
+        LargeAmount = "330", "大额医疗费用补助";
+        RetiredCadre = "340", "离休人员医疗保障";
+        DisabledServicemen = "350", "一至六级残废军人医疗补助";
+        RedArmyVeteran = "360", "老红军医疗保障";
+        EnterpriseSupplementary = "370", "企业补充医疗保险";
+        NewRuralCooperative = "380", "新型农村合作医疗";
+        Resident = "390", "城乡居民基本医疗保险";
+        UrbanResident = "391", "城镇居民基本医疗保险";
+        ResidentCatastrophic = "392", "城乡居民大病医疗保险";
+        OtherSpecial = "399", "其他特殊人员医疗保障";
+        LongTermCare = "410", "长期照护保险";
+        Maternity = "510", "生育保险";
+    }
+}
+
+open_code_table! {
+    /// 医疗类别 `med_type`.
+    MedType {
+        Outpatient = "11", "普通门诊";
+        Registration = "12", "门诊挂号";
+        Emergency = "13", "急诊";
+        ChronicSpecialOutpatient = "14", "门诊慢特病";
+        Inpatient = "21", "普通住院";
+        InjuryInpatient = "22", "外伤住院";
+        DaySurgery = "28", "日间手术";
+        PharmacyPurchase = "41", "定点药店购药";
+        MaternityOutpatient = "51", "生育门诊";
+        MaternityInpatient = "52", "生育住院";
+    }
+}
+
+open_code_table! {
+    /// 基金支付类型 `fund_pay_type`.
+    FundPayType {
+        WorkerPooling = "310100", "职工基本医疗保险统筹基金";
+        WorkerAccount = "310200", "职工基本医疗保险个人账户基金";
+        CivilServant = "320100", "公务员医疗补助资金";
+        LargeAmount = "330100", "职工大额医疗费用补助基金";
+        RetiredCadre = "340100", "离休人员医疗保障基金";
+        DisabledServicemen = "350100", "一至六级残废军人医疗补助基金";
+        EnterpriseSupplementary = "370100", "企业补充医疗保险基金";
+        ResidentPooling = "390100", "城乡居民基本医疗保险基金";
+        ResidentCatastrophic = "390200", "城乡居民大病医疗保险基金";
+        Maternity = "510100", "生育基金";
+        MedicalAssistance = "610100", "医疗救助基金";
+        HospitalAdvance = "999996", "医院垫付";
+        OtherFund = "999997", "其他基金";
+    }
+}
+
+open_code_table! {
+    /// 收费项目等级 `chrgitm_lv`.
+    ChrgitmLv {
+        ClassA = "01", "甲类";
+        ClassB = "02", "乙类";
+        ClassC = "03", "丙类";
+    }
+}
+
+open_code_table! {
+    /// 医疗收费项目类别 `med_chrgitm_type`.
+    MedChrgitmType {
+        Bed = "01", "床位费";
+        Consultation = "02", "诊察费";
+        Examination = "03", "检查费";
+        Laboratory = "04", "化验费";
+        Treatment = "05", "治疗费";
+        Surgery = "06", "手术费";
+        Nursing = "07", "护理费";
+        Materials = "08", "卫生材料费";
+        WesternMedicine = "09", "西药费";
+        HerbalPieces = "10", "中药饮片费";
+        ChinesePatentMedicine = "11", "中成药费";
+        GeneralService = "12", "一般诊疗费";
+        RegistrationFee = "13", "挂号费";
+        OtherFee = "14", "其他费";
+    }
+}
+
+open_code_table! {
+    /// 医院等级 `hosp_lv`.
+    HospLv {
+        ThirdSpecial = "1", "三级特等";
+        ThirdA = "2", "三级甲等";
+        ThirdB = "3", "三级乙等";
+        ThirdC = "4", "三级丙等";
+        SecondA = "5", "二级甲等";
+        SecondB = "6", "二级乙等";
+        SecondC = "7", "二级丙等";
+        FirstA = "8", "一级甲等";
+        FirstB = "9", "一级乙等";
+        FirstC = "10", "一级丙等";
+        Ungraded = "11", "无等级";
+        ThirdUnrated = "12", "三级无等";
+        SecondUnrated = "13", "二级无等";
+        FirstUnrated = "14", "一级无等";
+    }
+}
+
+open_code_table! {
+    /// 人员类别 `psn_type` (strongly regional; these are the common national values).
+    PsnType {
+        InService = "11", "在职";
+        Retired = "12", "退休";
+        RetiredCadre = "13", "离休";
+        UrbanResident = "15", "城镇居民";
+        RuralResident = "16", "农村居民";
+    }
+}
+
+open_code_table! {
+    /// 性别 `gend`.
+    Gend {
+        Unknown = "0", "未知的性别";
+        Male = "1", "男";
+        Female = "2", "女";
+        Unspecified = "9", "未说明的性别";
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_enums_carry_unknown_codes() {
+        assert_eq!(MedType::from_code(Code::lit("21")), MedType::Inpatient);
+        let local = MedType::from_code(Code::lit("9901"));
+        assert_eq!(local, MedType::Other(Code::lit("9901")));
+        assert_eq!(local.code().as_str(), "9901");
+        assert_eq!(FundPayType::ResidentPooling.label(), Some("城乡居民基本医疗保险基金"));
+        let parsed: Insutype = serde_json::from_str("390").unwrap();
+        assert_eq!(parsed, Insutype::Resident);
+        assert!(Code::new("0123456789abcdef").is_err());
+    }
+}

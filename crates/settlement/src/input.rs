@@ -1,0 +1,96 @@
+//! What the engine is given: the person, the visit and its fee lines. Built by the edges (wire
+//! parsing, the service's registry); the engine never reads files, clocks or databases.
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use yibao_domain::codes::Gend;
+use yibao_domain::{Code, Fen};
+
+/// Quantities (`cnt`) are held in 1/10,000 units, the wire's precision (`16,4`).
+pub const QUANTITY_SCALE_DIGITS: u32 = 4;
+
+/// The insured person as of the visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub insutype: Code,
+    pub psn_type: Code,
+    pub gend: Gend,
+    pub birth_date: NaiveDate,
+    pub identities: Vec<IdentityPeriod>,
+    /// 公务员 (`cvlserv_flag` = 1).
+    pub civil_servant: bool,
+}
+
+/// An identity (特困, 低保 …) with the period it is valid; open ends are unbounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdentityPeriod {
+    pub code: Code,
+    pub begin: Option<NaiveDate>,
+    pub end: Option<NaiveDate>,
+}
+
+impl IdentityPeriod {
+    /// An identity valid at all times.
+    pub fn always(code: Code) -> IdentityPeriod {
+        IdentityPeriod { code, begin: None, end: None }
+    }
+
+    pub fn active_on(&self, date: NaiveDate) -> bool {
+        self.begin.is_none_or(|b| b <= date) && self.end.is_none_or(|e| date <= e)
+    }
+}
+
+impl Person {
+    /// Whether the person holds `code` on `date`.
+    pub fn has_identity(&self, code: Code, date: NaiveDate) -> bool {
+        self.identities.iter().any(|p| p.code == code && p.active_on(date))
+    }
+
+    /// Age in whole years on `date`.
+    pub fn age_on(&self, date: NaiveDate) -> u32 {
+        let mut years = date.year() - self.birth_date.year();
+        if (date.month(), date.day()) < (self.birth_date.month(), self.birth_date.day()) {
+            years -= 1;
+        }
+        years.max(0) as u32
+    }
+}
+
+/// One visit (outpatient visit, admission or pharmacy purchase) to settle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visit {
+    pub med_type: Code,
+    pub begin: NaiveDateTime,
+    pub end: NaiveDateTime,
+    pub hosp_lv: Code,
+    pub medins_admdvs: Code,
+    /// Referred (转诊转院 filed) when treated outside the region.
+    pub referred: bool,
+    pub dise_codg: String,
+    pub lines: Vec<FeeLine>,
+    /// Whether the personal account may pay (`acct_used_flag` ≠ 0).
+    pub use_account: bool,
+    /// Interim settlement of an ongoing admission (`mid_setl_flag` = 1).
+    pub interim: bool,
+    /// Deductible already charged to earlier (interim) settlements of this admission.
+    pub episode_deductible_paid: Fen,
+}
+
+impl Visit {
+    /// The date the settlement belongs to (its accumulator year is this date's year).
+    pub fn settlement_date(&self) -> NaiveDate {
+        self.end.date()
+    }
+}
+
+/// One fee line as the hospital sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeLine {
+    pub med_list_codg: String,
+    /// Quantity × 10,000 (negative on refund lines).
+    pub cnt_e4: i64,
+    /// Unit price in micro-yuan.
+    pub pric_micro_yuan: i64,
+    /// `det_item_fee_sumamt`: authoritative line amount.
+    pub amount: Fen,
+    pub hosp_appr_flag: Code,
+}

@@ -1,0 +1,116 @@
+//! The line split (明细分割): each fee line into 全自费 / 超限价 / 先行自付 / 政策范围内.
+
+use yibao_catalog::{Catalog, CatalogItem};
+use yibao_domain::codes::Gend;
+use yibao_domain::{Fen, Ratio, Rounding};
+
+use crate::input::{FeeLine, Person};
+use crate::output::{LineRule, LineSplit};
+
+/// micro-yuan × (quantity × 10⁴) per fen.
+const PRICE_QTY_UNITS_PER_FEN: i128 = 100_000_000;
+
+/// What the split needs to know about the visit.
+#[derive(Debug, Clone, Copy)]
+pub struct SplitContext<'a> {
+    pub person: &'a Person,
+    pub level: u8,
+    pub age_years: u32,
+    pub rounding: Rounding,
+    /// Remote M1 extra 先行自付 on the in-scope part.
+    pub extra_preselfpay: Option<Ratio>,
+}
+
+/// `pric × cnt` in 1e-8 fen.
+pub fn price_times_quantity(line: &FeeLine) -> i128 {
+    i128::from(line.pric_micro_yuan) * i128::from(line.cnt_e4)
+}
+
+/// Whether the line amount agrees with `pric × cnt` within `tolerance`.
+pub fn amount_matches(line: &FeeLine, tolerance: Fen) -> bool {
+    let amount = i128::from(line.amount.fen()) * PRICE_QTY_UNITS_PER_FEN;
+    (amount - price_times_quantity(line)).abs() <= i128::from(tolerance.fen()) * PRICE_QTY_UNITS_PER_FEN
+}
+
+/// Splits one line.
+pub fn split_line(catalog: &Catalog, line: &FeeLine, index: u32, ctx: &SplitContext) -> LineSplit {
+    let item = catalog.get(&line.med_list_codg);
+    let mut split = LineSplit {
+        line: index,
+        rule: LineRule::Covered,
+        amount: line.amount,
+        fulamt_ownpay_amt: Fen::ZERO,
+        overlmt_amt: Fen::ZERO,
+        preselfpay_amt: Fen::ZERO,
+        inscp_scp_amt: Fen::ZERO,
+        selfpay_prop: Ratio::ONE,
+        price_cap_micro_yuan: item.and_then(|i| i.price_cap_micro_yuan),
+        chrgitm_lv: item.map(|i| i.chrgitm_lv),
+        med_chrgitm_type: item.map(|i| i.med_chrgitm_type),
+        restricted_use: item.is_some_and(|i| i.restricted_use),
+        flat: false,
+    };
+    let item = match item {
+        Some(item) => item,
+        None => return self_paid(split, LineRule::NotInCatalogue),
+    };
+    if let Some(rule) = exclusion(item, line, ctx) {
+        return self_paid(split, rule);
+    }
+    let over = match item.price_cap_micro_yuan {
+        Some(cap) if line.pric_micro_yuan > cap => {
+            ctx.rounding.div(i128::from(line.pric_micro_yuan - cap) * i128::from(line.cnt_e4), PRICE_QTY_UNITS_PER_FEN)
+        }
+        _ => Fen::ZERO,
+    };
+    let base = line.amount - over;
+    let mut pre = ctx.rounding.apply(base, item.selfpay_prop);
+    let mut inscp = base - pre;
+    if let Some(extra) = ctx.extra_preselfpay {
+        let moved = ctx.rounding.apply(inscp, extra);
+        pre += moved;
+        inscp -= moved;
+    }
+    split.selfpay_prop = item.selfpay_prop;
+    split.overlmt_amt = over;
+    split.preselfpay_amt = pre;
+    split.inscp_scp_amt = inscp;
+    split
+}
+
+fn self_paid(mut split: LineSplit, rule: LineRule) -> LineSplit {
+    split.rule = rule;
+    split.selfpay_prop = Ratio::ONE;
+    split.fulamt_ownpay_amt = split.amount;
+    split
+}
+
+/// The first reason the line is wholly self-paid, if any.
+fn exclusion(item: &CatalogItem, line: &FeeLine, ctx: &SplitContext) -> Option<LineRule> {
+    use yibao_domain::codes::ChrgitmLv;
+    let approval = line.hosp_appr_flag.as_str();
+    if item.chrgitm_lv == ChrgitmLv::ClassC {
+        return Some(LineRule::ClassC);
+    }
+    if item.restricted_use && approval != "1" {
+        return Some(LineRule::RestrictedWithoutApproval);
+    }
+    if !item.restricted_use && approval == "2" {
+        return Some(LineRule::MarkedSelfPay);
+    }
+    let restriction = &item.restriction;
+    if let Some(gend) = restriction.gend {
+        if matches!(gend, Gend::Male | Gend::Female) && ctx.person.gend != gend {
+            return Some(LineRule::SexRestricted);
+        }
+    }
+    let too_young = restriction.age_min_years.is_some_and(|min| ctx.age_years < min);
+    let too_old = restriction.age_max_years.is_some_and(|max| ctx.age_years > max);
+    if too_young || too_old {
+        return Some(LineRule::AgeRestricted);
+    }
+    if restriction.min_level.is_some_and(|min| ctx.level < min) {
+        return Some(LineRule::LevelRestricted);
+    }
+    None
+}
