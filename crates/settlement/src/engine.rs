@@ -89,7 +89,7 @@ impl<'a> Engine<'a> {
             age_years: person.age_on(visit.begin.date()),
         });
         self.split_into(&run, &mut out.lines);
-        record_split(out);
+        record_split(out, remote_adjustment(&run).and_then(|a| a.extra_preselfpay));
         run.inscp_left = out.totals.inscp_scp_amt;
         pay_flat_items(&mut run, out);
         match run.bucket {
@@ -199,7 +199,8 @@ fn remote_adjustment<'a>(run: &Run<'a>) -> Option<&'a yibao_policy::RemoteAdjust
         .find(|a| a.region.matches(run.region) && (a.buckets.is_empty() || run.bucket.is_some_and(|b| a.buckets.contains(&b.id))))
 }
 
-fn record_split(out: &mut Settlement) {
+fn record_split(out: &mut Settlement, extra_preselfpay: Option<Ratio>) {
+    let mut moved_by_remote = Fen::ZERO;
     for line in &out.lines {
         let totals = &mut out.totals;
         totals.medfee_sumamt += line.amount;
@@ -207,6 +208,7 @@ fn record_split(out: &mut Settlement) {
         totals.overlmt_selfpay += line.overlmt_amt;
         totals.preselfpay_amt += line.preselfpay_amt;
         totals.inscp_scp_amt += line.inscp_scp_amt;
+        moved_by_remote += line.remote_extra_preselfpay;
     }
     let totals = out.totals;
     out.trace.push(TraceStep::Split {
@@ -217,6 +219,9 @@ fn record_split(out: &mut Settlement) {
         preselfpay: totals.preselfpay_amt,
         inscp: totals.inscp_scp_amt,
     });
+    if let Some(ratio) = extra_preselfpay.filter(|_| moved_by_remote != Fen::ZERO) {
+        out.trace.push(TraceStep::RemoteExtraSelfPay { ratio, moved: moved_by_remote });
+    }
 }
 
 /// Adds a payment to the fund's `setldetail` row (one row per fund) and its summary column.
@@ -391,7 +396,7 @@ fn pay_backstop(run: &mut Run, bucket: &Bucket, out: &mut Settlement) {
     let burden_before = Fen(run.ytd.get(AccKey::BackstopBurden));
     let paid = left.min((burden_before + left - cap.oop_cap).clamp_non_negative());
     out.trace.push(TraceStep::Backstop { fund: layer.fund, oop_cap: cap.oop_cap, burden_before, left, paid });
-    add_payment(run, out, layer.fund, left, Some((cap.oop_cap - burden_before).clamp_non_negative()), paid);
+    add_payment(run, out, layer.fund, left, None, paid);
     run.inscp_left -= paid;
     push_posting(out, AccKey::BackstopBurden, (left - paid).fen());
 }

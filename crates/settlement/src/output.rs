@@ -156,6 +156,8 @@ pub struct LineSplit {
     pub overlmt_amt: Fen,
     pub preselfpay_amt: Fen,
     pub inscp_scp_amt: Fen,
+    /// Part of `preselfpay_amt` added by the remote-care extra 先行自付 (M1).
+    pub remote_extra_preselfpay: Fen,
     pub selfpay_prop: Ratio,
     pub price_cap_micro_yuan: Option<i64>,
     pub chrgitm_lv: Option<ChrgitmLv>,
@@ -173,6 +175,7 @@ impl LineSplit {
             overlmt_amt: -self.overlmt_amt,
             preselfpay_amt: -self.preselfpay_amt,
             inscp_scp_amt: -self.inscp_scp_amt,
+            remote_extra_preselfpay: -self.remote_extra_preselfpay,
             ..*self
         }
     }

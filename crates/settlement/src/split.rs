@@ -43,6 +43,7 @@ pub fn split_line(catalog: &Catalog, line: &FeeLine, index: u32, ctx: &SplitCont
         overlmt_amt: Fen::ZERO,
         preselfpay_amt: Fen::ZERO,
         inscp_scp_amt: Fen::ZERO,
+        remote_extra_preselfpay: Fen::ZERO,
         selfpay_prop: Ratio::ONE,
         price_cap_micro_yuan: item.and_then(|i| i.price_cap_micro_yuan),
         chrgitm_lv: item.map(|i| i.chrgitm_lv),
@@ -64,13 +65,11 @@ pub fn split_line(catalog: &Catalog, line: &FeeLine, index: u32, ctx: &SplitCont
         _ => Fen::ZERO,
     };
     let base = line.amount - over;
-    let mut pre = ctx.rounding.apply(base, item.selfpay_prop);
-    let mut inscp = base - pre;
-    if let Some(extra) = ctx.extra_preselfpay {
-        let moved = ctx.rounding.apply(inscp, extra);
-        pre += moved;
-        inscp -= moved;
-    }
+    let own = ctx.rounding.apply(base, item.selfpay_prop);
+    let moved = ctx.extra_preselfpay.map_or(Fen::ZERO, |extra| ctx.rounding.apply(base - own, extra));
+    let pre = own + moved;
+    let inscp = base - pre;
+    split.remote_extra_preselfpay = moved;
     split.selfpay_prop = item.selfpay_prop;
     split.overlmt_amt = over;
     split.preselfpay_amt = pre;

@@ -93,7 +93,7 @@ impl WireVisit {
         serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             let problem = e.into_inner().to_string();
-            WireError { path: if path == "." { "line".into() } else { path }, problem }
+            WireError { path: if path == "." { "visit".into() } else { path }, problem }
         })
     }
 

@@ -40,6 +40,18 @@ pub fn run(args: &SettleArgs) -> anyhow::Result<bool> {
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
+    match settle_lines(&mut settler, input, args, &mut out) {
+        Err(e) if is_broken_pipe(&e) => Ok(true),
+        other => other,
+    }
+}
+
+/// A reader that stopped listening (`| head`) is not an error.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+fn settle_lines(settler: &mut BatchSettler, input: Box<dyn BufRead>, args: &SettleArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     let mut all_settled = true;
     for line in input.lines() {
         let line = line.with_context(|| format!("cannot read {}", args.file.display()))?;
@@ -51,7 +63,7 @@ pub fn run(args: &SettleArgs) -> anyhow::Result<bool> {
         if args.explain {
             writeln!(out, "{}", receipt(&outcome))?;
         } else {
-            serde_json::to_writer(&mut out, &outcome)?;
+            serde_json::to_writer(&mut *out, &outcome).map_err(std::io::Error::from)?;
             writeln!(out)?;
         }
     }
