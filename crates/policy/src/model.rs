@@ -220,6 +220,9 @@ pub struct Rate {
     pub levels: Vec<u8>,
     #[serde(default)]
     pub psn_types: Vec<Code>,
+    /// Tilt rows: only for persons holding one of these identities (empty = anyone).
+    #[serde(default)]
+    pub identities: Vec<Code>,
     #[serde(default)]
     pub deductible: Fen,
     #[serde(default)]

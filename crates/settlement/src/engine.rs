@@ -189,7 +189,11 @@ fn bucket_matches(bucket: &Bucket, visit: &Visit, level: u8, region: Region) -> 
 }
 
 fn rate_matches(rate: &Rate, run: &Run) -> bool {
-    rate.region.matches(run.region) && open_match(&rate.levels, &run.level) && open_match(&rate.psn_types, &run.person.psn_type)
+    let date = run.visit.settlement_date();
+    rate.region.matches(run.region)
+        && open_match(&rate.levels, &run.level)
+        && open_match(&rate.psn_types, &run.person.psn_type)
+        && (rate.identities.is_empty() || rate.identities.iter().any(|c| run.person.has_identity(*c, date)))
 }
 
 fn remote_adjustment<'a>(run: &Run<'a>) -> Option<&'a yibao_policy::RemoteAdjustment> {

@@ -90,41 +90,44 @@ impl<'p> Schedule<'p> {
     /// The smallest amount `x ≥ 0` (whole fen, rounded up) with `F(start + x) − F(start) ≥ target`;
     /// `None` when the schedule never pays that much.
     pub fn inverse_ceil(&self, start: Fen, target: Fen) -> Option<Fen> {
-        let mut remaining = i128::from(target.fen()) * i128::from(BP_PER_ONE);
-        if remaining <= 0 {
+        let target_bp_fen = i128::from(target.fen()) * i128::from(BP_PER_ONE);
+        if target_bp_fen <= 0 {
             return Some(Fen::ZERO);
         }
         let start_fen = i128::from(start.fen().max(0));
-        let segments: Vec<(i128, i128, u32)> = match self.single_ratio() {
-            Some(r) => vec![(0, i128::MAX, r.bp())],
+        match self.single_ratio() {
+            Some(r) => walk_segments(std::iter::once((0, i128::MAX, r.bp())), start_fen, target_bp_fen),
             None => {
                 let mut lower = 0i128;
-                self.bands
-                    .iter()
-                    .map(|band| {
-                        let upper = band.upto.map_or(i128::MAX, |u| i128::from(u.fen()));
-                        let segment = (lower, upper, self.band_ratio(band).bp());
-                        lower = upper;
-                        segment
-                    })
-                    .collect()
+                let segments = self.bands.iter().map(|band| {
+                    let upper = band.upto.map_or(i128::MAX, |u| i128::from(u.fen()));
+                    let segment = (lower, upper, self.band_ratio(band).bp());
+                    lower = upper;
+                    segment
+                });
+                walk_segments(segments, start_fen, target_bp_fen)
             }
-        };
-        for (lower, upper, ratio_bp) in segments {
-            let from = lower.max(start_fen);
-            if upper <= from || ratio_bp == 0 {
-                continue;
-            }
-            let ratio = i128::from(ratio_bp);
-            let capacity = (upper - from).saturating_mul(ratio);
-            if capacity >= remaining {
-                let needed = (remaining + ratio - 1) / ratio;
-                return i64::try_from(from + needed - start_fen).ok().map(Fen);
-            }
-            remaining -= capacity;
         }
-        None
     }
+}
+
+/// Walks `(lower, upper, ratio_bp)` segments from `start` until `target` (fen × bp) is paid.
+fn walk_segments(segments: impl Iterator<Item = (i128, i128, u32)>, start: i128, target: i128) -> Option<Fen> {
+    let mut remaining = target;
+    for (lower, upper, ratio_bp) in segments {
+        let from = lower.max(start);
+        if upper <= from || ratio_bp == 0 {
+            continue;
+        }
+        let ratio = i128::from(ratio_bp);
+        let capacity = (upper - from).saturating_mul(ratio);
+        if capacity >= remaining {
+            let needed = (remaining + ratio - 1) / ratio;
+            return i64::try_from(from + needed - start).ok().map(Fen);
+        }
+        remaining -= capacity;
+    }
+    None
 }
 
 #[cfg(test)]
