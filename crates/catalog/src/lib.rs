@@ -57,15 +57,26 @@ pub struct Catalog {
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     #[error("catalogue {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("catalogue: {0}")]
     Csv(#[from] csv::Error),
     #[error("catalogue: required column `{0}` is missing from the header")]
     MissingColumn(&'static str),
     #[error("catalogue row {row}, column `{column}`: {problem}")]
-    BadValue { row: usize, column: &'static str, problem: String },
+    BadValue {
+        row: usize,
+        column: &'static str,
+        problem: String,
+    },
     #[error("catalogue row {row}: code `{code}` appears twice (first at row {first_row})")]
-    Duplicate { row: usize, code: String, first_row: usize },
+    Duplicate {
+        row: usize,
+        code: String,
+        first_row: usize,
+    },
 }
 
 impl Catalog {
@@ -90,7 +101,9 @@ impl Catalog {
     }
 
     /// Builds a catalogue from items; later duplicates are an error.
-    pub fn from_items(items: impl IntoIterator<Item = CatalogItem>) -> Result<Catalog, CatalogError> {
+    pub fn from_items(
+        items: impl IntoIterator<Item = CatalogItem>,
+    ) -> Result<Catalog, CatalogError> {
         let mut catalog = Catalog::default();
         let mut rows: FxHashMap<String, usize> = FxHashMap::default();
         for (index, item) in items.into_iter().enumerate() {
@@ -101,14 +114,24 @@ impl Catalog {
 
     /// Loads a file: TAB-separated when the name ends in `.txt` or `.tsv`, CSV otherwise.
     pub fn from_path(path: &Path) -> Result<Catalog, CatalogError> {
-        let file = std::fs::File::open(path).map_err(|source| CatalogError::Io { path: path.display().to_string(), source })?;
-        let tab = matches!(path.extension().and_then(|e| e.to_str()), Some("txt" | "tsv"));
+        let file = std::fs::File::open(path).map_err(|source| CatalogError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let tab = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("txt" | "tsv")
+        );
         Catalog::from_reader(file, if tab { b'\t' } else { b',' })
     }
 
     /// Reads delimited text with a header row.
     pub fn from_reader(reader: impl Read, delimiter: u8) -> Result<Catalog, CatalogError> {
-        let mut csv = csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).trim(csv::Trim::All).from_reader(reader);
+        let mut csv = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(false)
+            .trim(csv::Trim::All)
+            .from_reader(reader);
         let columns = Columns::locate(csv.headers()?)?;
         let mut catalog = Catalog::default();
         let mut rows: FxHashMap<String, usize> = FxHashMap::default();
@@ -121,9 +144,18 @@ impl Catalog {
         Ok(catalog)
     }
 
-    fn insert(&mut self, item: CatalogItem, row: usize, rows: &mut FxHashMap<String, usize>) -> Result<(), CatalogError> {
+    fn insert(
+        &mut self,
+        item: CatalogItem,
+        row: usize,
+        rows: &mut FxHashMap<String, usize>,
+    ) -> Result<(), CatalogError> {
         if let Some(&first_row) = rows.get(&item.code) {
-            return Err(CatalogError::Duplicate { row, code: item.code, first_row });
+            return Err(CatalogError::Duplicate {
+                row,
+                code: item.code,
+                first_row,
+            });
         }
         rows.insert(item.code.clone(), row);
         self.items.insert(item.code.clone(), item);
@@ -149,8 +181,16 @@ struct Columns {
 
 impl Columns {
     fn locate(header: &csv::StringRecord) -> Result<Columns, CatalogError> {
-        let find = |names: &[&str]| header.iter().position(|h| names.iter().any(|n| h.trim_start_matches('\u{feff}').eq_ignore_ascii_case(n)));
-        let required = |names: &[&str], canonical: &'static str| find(names).ok_or(CatalogError::MissingColumn(canonical));
+        let find = |names: &[&str]| {
+            header.iter().position(|h| {
+                names
+                    .iter()
+                    .any(|n| h.trim_start_matches('\u{feff}').eq_ignore_ascii_case(n))
+            })
+        };
+        let required = |names: &[&str], canonical: &'static str| {
+            find(names).ok_or(CatalogError::MissingColumn(canonical))
+        };
         Ok(Columns {
             code: required(&["med_list_codg", "hilist_code"], "med_list_codg")?,
             name: find(&["med_list_name", "hilist_name"]),
@@ -168,9 +208,19 @@ impl Columns {
     }
 
     fn parse(&self, record: &csv::StringRecord, row: usize) -> Result<CatalogItem, CatalogError> {
-        let text = |pos: Option<usize>| pos.and_then(|p| record.get(p)).map(str::trim).filter(|t| !t.is_empty() && *t != "null");
-        let bad = |column: &'static str, problem: String| CatalogError::BadValue { row, column, problem };
-        let code = text(Some(self.code)).ok_or_else(|| bad("med_list_codg", "is empty".into()))?.to_string();
+        let text = |pos: Option<usize>| {
+            pos.and_then(|p| record.get(p))
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && *t != "null")
+        };
+        let bad = |column: &'static str, problem: String| CatalogError::BadValue {
+            row,
+            column,
+            problem,
+        };
+        let code = text(Some(self.code))
+            .ok_or_else(|| bad("med_list_codg", "is empty".into()))?
+            .to_string();
         let chrgitm_lv = parse_code(text(Some(self.chrgitm_lv)), "chrgitm_lv", row)?
             .map(normalise_grade)
             .ok_or_else(|| bad("chrgitm_lv", "is empty".into()))?;
@@ -225,28 +275,57 @@ fn parse_price_cap(text: &str) -> Result<Option<i64>, String> {
     Ok((micro < NO_CAP_SENTINEL_MICRO_YUAN).then_some(micro))
 }
 
-fn parse_code(text: Option<&str>, column: &'static str, row: usize) -> Result<Option<Code>, CatalogError> {
-    text.map(|t| Code::new(t).map_err(|e| CatalogError::BadValue { row, column, problem: e.to_string() })).transpose()
+fn parse_code(
+    text: Option<&str>,
+    column: &'static str,
+    row: usize,
+) -> Result<Option<Code>, CatalogError> {
+    text.map(|t| {
+        Code::new(t).map_err(|e| CatalogError::BadValue {
+            row,
+            column,
+            problem: e.to_string(),
+        })
+    })
+    .transpose()
 }
 
 fn parse_flag(text: Option<&str>, column: &'static str, row: usize) -> Result<bool, CatalogError> {
     match text {
         None | Some("0") => Ok(false),
         Some("1") => Ok(true),
-        Some(other) => Err(CatalogError::BadValue { row, column, problem: format!("`{other}` is not 0 or 1") }),
+        Some(other) => Err(CatalogError::BadValue {
+            row,
+            column,
+            problem: format!("`{other}` is not 0 or 1"),
+        }),
     }
 }
 
-fn parse_whole(text: Option<&str>, column: &'static str, row: usize) -> Result<Option<u32>, CatalogError> {
-    text.map(|t| t.parse::<u32>().map_err(|_| CatalogError::BadValue { row, column, problem: format!("`{t}` is not a whole number of years") }))
-        .transpose()
+fn parse_whole(
+    text: Option<&str>,
+    column: &'static str,
+    row: usize,
+) -> Result<Option<u32>, CatalogError> {
+    text.map(|t| {
+        t.parse::<u32>().map_err(|_| CatalogError::BadValue {
+            row,
+            column,
+            problem: format!("`{t}` is not a whole number of years"),
+        })
+    })
+    .transpose()
 }
 
 fn parse_level(text: Option<&str>, row: usize) -> Result<Option<u8>, CatalogError> {
     match text {
         None => Ok(None),
         Some(t @ ("1" | "2" | "3")) => Ok(t.parse().ok()),
-        Some(other) => Err(CatalogError::BadValue { row, column: "lmt_hosp_lv", problem: format!("`{other}` is not a level 1, 2 or 3") }),
+        Some(other) => Err(CatalogError::BadValue {
+            row,
+            column: "lmt_hosp_lv",
+            problem: format!("`{other}` is not a level 1, 2 or 3"),
+        }),
     }
 }
 
@@ -290,13 +369,22 @@ mod tests {
     #[test]
     fn reports_row_and_column() {
         let text = "med_list_codg,chrgitm_lv,selfpay_prop\nA,02,1.5\n";
-        let err = Catalog::from_reader(text.as_bytes(), b',').unwrap_err().to_string();
-        assert!(err.contains("row 2") && err.contains("selfpay_prop"), "{err}");
+        let err = Catalog::from_reader(text.as_bytes(), b',')
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("row 2") && err.contains("selfpay_prop"),
+            "{err}"
+        );
         let dup = "med_list_codg,chrgitm_lv\nA,01\nA,02\n";
-        let err = Catalog::from_reader(dup.as_bytes(), b',').unwrap_err().to_string();
+        let err = Catalog::from_reader(dup.as_bytes(), b',')
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("appears twice"), "{err}");
         let missing = "code,chrgitm_lv\nA,01\n";
-        let err = Catalog::from_reader(missing.as_bytes(), b',').unwrap_err().to_string();
+        let err = Catalog::from_reader(missing.as_bytes(), b',')
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("med_list_codg"), "{err}");
     }
 }

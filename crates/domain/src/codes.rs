@@ -30,7 +30,10 @@ impl Code {
         }
         let mut bytes = [0u8; CODE_CAPACITY];
         bytes[..text.len()].copy_from_slice(text.as_bytes());
-        Ok(Code { len: text.len() as u8, bytes })
+        Ok(Code {
+            len: text.len() as u8,
+            bytes,
+        })
     }
 
     /// For literals known to fit; panics otherwise (only used with constant dictionary values).
@@ -291,7 +294,10 @@ mod tests {
         let local = MedType::from_code(Code::lit("9901"));
         assert_eq!(local, MedType::Other(Code::lit("9901")));
         assert_eq!(local.code().as_str(), "9901");
-        assert_eq!(FundPayType::ResidentPooling.label(), Some("城乡居民基本医疗保险基金"));
+        assert_eq!(
+            FundPayType::ResidentPooling.label(),
+            Some("城乡居民基本医疗保险基金")
+        );
         let parsed: Insutype = serde_json::from_str("390").unwrap();
         assert_eq!(parsed, Insutype::Resident);
         assert!(Code::new("0123456789abcdef").is_err());

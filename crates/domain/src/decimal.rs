@@ -25,7 +25,9 @@ pub fn parse_scaled(text: &str, scale: u32) -> Result<i64, DecimalError> {
     if trimmed.is_empty() {
         return Err(DecimalError::Empty);
     }
-    let not_a_number = || DecimalError::NotANumber { text: trimmed.to_string() };
+    let not_a_number = || DecimalError::NotANumber {
+        text: trimmed.to_string(),
+    };
     let (mantissa, exponent) = match trimmed.find(['e', 'E']) {
         Some(pos) => {
             let exp: i32 = trimmed[pos + 1..].parse().map_err(|_| not_a_number())?;
@@ -45,16 +47,25 @@ pub fn parse_scaled(text: &str, scale: u32) -> Result<i64, DecimalError> {
     if int_part.is_empty() && frac_part.is_empty() {
         return Err(not_a_number());
     }
-    if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+    if !int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
         return Err(not_a_number());
     }
     let all_digits: String = format!("{int_part}{frac_part}");
     let decimals = frac_part.len() as i64 - i64::from(exponent);
     let shift = i64::from(scale) - decimals;
-    let out_of_range = || DecimalError::OutOfRange { text: trimmed.to_string() };
+    let out_of_range = || DecimalError::OutOfRange {
+        text: trimmed.to_string(),
+    };
     let mut value: i128 = 0;
     for b in all_digits.bytes() {
-        value = value.checked_mul(10).and_then(|v| v.checked_add(i128::from(b - b'0'))).ok_or_else(out_of_range)?;
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i128::from(b - b'0')))
+            .ok_or_else(out_of_range)?;
         if value > i128::from(i64::MAX) * 1_000_000_000 {
             return Err(out_of_range());
         }
@@ -64,12 +75,18 @@ pub fn parse_scaled(text: &str, scale: u32) -> Result<i64, DecimalError> {
             value = value.checked_mul(10).ok_or_else(out_of_range)?;
         }
     } else {
-        let divisor = 10i128.checked_pow((-shift) as u32).ok_or_else(|| DecimalError::TooPrecise {
-            text: trimmed.to_string(),
-            max_decimals: scale,
-        })?;
+        let divisor =
+            10i128
+                .checked_pow((-shift) as u32)
+                .ok_or_else(|| DecimalError::TooPrecise {
+                    text: trimmed.to_string(),
+                    max_decimals: scale,
+                })?;
         if value % divisor != 0 {
-            return Err(DecimalError::TooPrecise { text: trimmed.to_string(), max_decimals: scale });
+            return Err(DecimalError::TooPrecise {
+                text: trimmed.to_string(),
+                max_decimals: scale,
+            });
         }
         value /= divisor;
     }
@@ -95,7 +112,13 @@ pub fn write_scaled(out: &mut String, value: i64, scale: u32) {
     if scale == 0 {
         let _ = write!(out, "{magnitude}");
     } else {
-        let _ = write!(out, "{}.{:0width$}", magnitude / divisor, magnitude % divisor, width = scale as usize);
+        let _ = write!(
+            out,
+            "{}.{:0width$}",
+            magnitude / divisor,
+            magnitude % divisor,
+            width = scale as usize
+        );
     }
 }
 
@@ -124,11 +147,26 @@ mod tests {
     #[test]
     fn rejects_bad_text() {
         assert_eq!(parse_scaled("", 2), Err(DecimalError::Empty));
-        assert!(matches!(parse_scaled("1.234", 2), Err(DecimalError::TooPrecise { .. })));
-        assert!(matches!(parse_scaled("abc", 2), Err(DecimalError::NotANumber { .. })));
-        assert!(matches!(parse_scaled("1.2.3", 2), Err(DecimalError::NotANumber { .. })));
-        assert!(matches!(parse_scaled("-", 2), Err(DecimalError::NotANumber { .. })));
-        assert!(matches!(parse_scaled("99999999999999999999", 2), Err(DecimalError::OutOfRange { .. })));
+        assert!(matches!(
+            parse_scaled("1.234", 2),
+            Err(DecimalError::TooPrecise { .. })
+        ));
+        assert!(matches!(
+            parse_scaled("abc", 2),
+            Err(DecimalError::NotANumber { .. })
+        ));
+        assert!(matches!(
+            parse_scaled("1.2.3", 2),
+            Err(DecimalError::NotANumber { .. })
+        ));
+        assert!(matches!(
+            parse_scaled("-", 2),
+            Err(DecimalError::NotANumber { .. })
+        ));
+        assert!(matches!(
+            parse_scaled("99999999999999999999", 2),
+            Err(DecimalError::OutOfRange { .. })
+        ));
     }
 
     #[test]

@@ -125,15 +125,22 @@ impl Visitor<'_> for YuanVisitor {
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Fen, E> {
-        v.checked_mul(100).map(Fen).ok_or_else(|| E::custom("amount out of range"))
+        v.checked_mul(100)
+            .map(Fen)
+            .ok_or_else(|| E::custom("amount out of range"))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Fen, E> {
-        i64::try_from(v).ok().and_then(|v| v.checked_mul(100)).map(Fen).ok_or_else(|| E::custom("amount out of range"))
+        i64::try_from(v)
+            .ok()
+            .and_then(|v| v.checked_mul(100))
+            .map(Fen)
+            .ok_or_else(|| E::custom("amount out of range"))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Fen, E> {
-        let text = decimal::float_literal_text(v).ok_or_else(|| E::custom("amount is not finite"))?;
+        let text =
+            decimal::float_literal_text(v).ok_or_else(|| E::custom("amount is not finite"))?;
         Fen::parse_yuan(&text).map_err(E::custom)
     }
 }

@@ -59,7 +59,7 @@ impl fmt::Display for Ratio {
         let rest = self.0 % 100;
         if rest == 0 {
             write!(f, "{whole}%")
-        } else if rest % 10 == 0 {
+        } else if rest.is_multiple_of(10) {
             write!(f, "{whole}.{}%", rest / 10)
         } else {
             write!(f, "{whole}.{rest:02}%")
@@ -101,7 +101,8 @@ impl Visitor<'_> for RatioVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Ratio, E> {
-        let text = decimal::float_literal_text(v).ok_or_else(|| E::custom("ratio is not finite"))?;
+        let text =
+            decimal::float_literal_text(v).ok_or_else(|| E::custom("ratio is not finite"))?;
         Ratio::parse(&text).map_err(E::custom)
     }
 }

@@ -35,7 +35,10 @@ pub enum RoundingMode {
 
 impl Default for Rounding {
     fn default() -> Self {
-        Rounding { mode: RoundingMode::HalfUp, unit_fen: 1 }
+        Rounding {
+            mode: RoundingMode::HalfUp,
+            unit_fen: 1,
+        }
     }
 }
 
@@ -43,6 +46,35 @@ impl Rounding {
     /// `numerator / denominator` fen, rounded. `denominator` must be positive.
     pub fn div(self, numerator: i128, denominator: i128) -> Fen {
         debug_assert!(denominator > 0);
+        if let (Ok(n), Ok(d)) = (i64::try_from(numerator), i64::try_from(denominator)) {
+            if let Some(d) = d.checked_mul(self.unit_fen.max(1)) {
+                return self.div_i64(n, d);
+            }
+        }
+        self.div_i128(numerator, denominator)
+    }
+
+    /// The common case in 64-bit arithmetic (128-bit division is several times slower).
+    fn div_i64(self, numerator: i64, denom: i64) -> Fen {
+        let unit = self.unit_fen.max(1);
+        let magnitude = numerator.unsigned_abs();
+        let denom_u = denom as u64;
+        let quotient = magnitude / denom_u;
+        let remainder = magnitude % denom_u;
+        let twice = u128::from(remainder) * 2;
+        let round_away = match self.mode {
+            RoundingMode::Down => false,
+            RoundingMode::Up => remainder != 0,
+            RoundingMode::HalfUp => twice >= u128::from(denom_u),
+            RoundingMode::HalfEven => {
+                twice > u128::from(denom_u) || (twice == u128::from(denom_u) && quotient % 2 == 1)
+            }
+        };
+        let fen = ((quotient + u64::from(round_away)) as i64) * unit;
+        Fen(if numerator < 0 { -fen } else { fen })
+    }
+
+    fn div_i128(self, numerator: i128, denominator: i128) -> Fen {
         let unit = i128::from(self.unit_fen.max(1));
         let denom = denominator * unit;
         let negative = numerator < 0;
@@ -53,7 +85,9 @@ impl Rounding {
             RoundingMode::Down => false,
             RoundingMode::Up => remainder != 0,
             RoundingMode::HalfUp => remainder * 2 >= denom,
-            RoundingMode::HalfEven => remainder * 2 > denom || (remainder * 2 == denom && quotient % 2 == 1),
+            RoundingMode::HalfEven => {
+                remainder * 2 > denom || (remainder * 2 == denom && quotient % 2 == 1)
+            }
         };
         let units = quotient + i128::from(round_away);
         let fen = (units * unit) as i64;
@@ -62,7 +96,10 @@ impl Rounding {
 
     /// `amount × ratio`, rounded.
     pub fn apply(self, amount: Fen, ratio: Ratio) -> Fen {
-        self.div(i128::from(amount.0) * i128::from(ratio.0), i128::from(BP_PER_ONE))
+        self.div(
+            i128::from(amount.0) * i128::from(ratio.0),
+            i128::from(BP_PER_ONE),
+        )
     }
 
     /// An exact amount held in units of 1/10,000 fen (fen × basis points), rounded to money.
@@ -83,16 +120,27 @@ mod tests {
         assert_eq!(r.div(5, 10), Fen(1));
         assert_eq!(r.div(-5, 10), Fen(-1));
         assert_eq!(r.div(4, 10), Fen(0));
+        let wide = i128::from(i64::MAX) * 3;
+        assert_eq!(r.div(wide, 3), Fen(i64::MAX));
     }
 
     #[test]
     fn other_modes() {
-        let even = Rounding { mode: RoundingMode::HalfEven, unit_fen: 1 };
+        let even = Rounding {
+            mode: RoundingMode::HalfEven,
+            unit_fen: 1,
+        };
         assert_eq!(even.div(25, 10), Fen(2));
         assert_eq!(even.div(35, 10), Fen(4));
-        let down = Rounding { mode: RoundingMode::Down, unit_fen: 1 };
+        let down = Rounding {
+            mode: RoundingMode::Down,
+            unit_fen: 1,
+        };
         assert_eq!(down.div(19, 10), Fen(1));
-        let up = Rounding { mode: RoundingMode::Up, unit_fen: 10 };
+        let up = Rounding {
+            mode: RoundingMode::Up,
+            unit_fen: 10,
+        };
         assert_eq!(up.div(11, 1), Fen(20));
     }
 }

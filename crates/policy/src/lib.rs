@@ -43,13 +43,17 @@ pub fn open_match<T: PartialEq>(list: &[T], value: &T) -> bool {
 impl Policy {
     /// Reads and validates a policy file.
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Policy::parse(&text).map_err(|e| e.in_file(path))
     }
 
     /// Parses and validates policy text.
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
-        let policy: Policy = toml::from_str(text).map_err(|e| PolicyError::Syntax(e.to_string()))?;
+        let policy: Policy =
+            toml::from_str(text).map_err(|e| PolicyError::Syntax(e.to_string()))?;
         validate::validate(&policy)?;
         Ok(policy)
     }
@@ -66,7 +70,10 @@ impl Policy {
 
     /// Name of a deductible level (一级及以下 …).
     pub fn level_name(&self, level: u8) -> &str {
-        self.levels.iter().find(|l| l.level == level).map_or("", |l| l.name.as_str())
+        self.levels
+            .iter()
+            .find(|l| l.level == level)
+            .map_or("", |l| l.name.as_str())
     }
 
     /// A fund by `fund_pay_type`.
@@ -76,7 +83,10 @@ impl Policy {
 
     /// Whether an institution's `admdvs` lies in this pooling region.
     pub fn is_in_region(&self, medins_admdvs: &str) -> bool {
-        self.policy.in_region_prefixes.iter().any(|p| medins_admdvs.starts_with(p.as_str()))
+        self.policy
+            .in_region_prefixes
+            .iter()
+            .any(|p| medins_admdvs.starts_with(p.as_str()))
     }
 
     /// Whether this version is in force on `date`.

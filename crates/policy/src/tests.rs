@@ -18,19 +18,28 @@ fn reference_policy_loads() {
     assert_eq!(policy.policy.admdvs, Code::lit("360400"));
     let residents = policy.scheme(Code::lit("390")).unwrap();
     assert_eq!(residents.buckets.len(), 4);
-    assert_eq!(residents.buckets[0].annual_cap, Some(Fen::from_yuan(100_000)));
+    assert_eq!(
+        residents.buckets[0].annual_cap,
+        Some(Fen::from_yuan(100_000))
+    );
     assert_eq!(residents.buckets[0].rates[2].ratio, Some(Ratio(6000)));
     assert_eq!(policy.level_of(Code::lit("12")).unwrap().level, 3);
     assert_eq!(policy.level_of(Code::lit("6")).unwrap().level, 2);
     assert!(policy.is_in_region("360402"));
     assert!(!policy.is_in_region("360100"));
-    assert!(policy.scheme(Code::lit("310")).unwrap().large_amount.is_some());
+    assert!(policy
+        .scheme(Code::lit("310"))
+        .unwrap()
+        .large_amount
+        .is_some());
 }
 
 fn error_of(from: &str, to: &str) -> String {
     let text = reference_text();
     assert!(text.contains(from), "fixture text `{from}` not found");
-    Policy::parse(&text.replacen(from, to, 1)).unwrap_err().to_string()
+    Policy::parse(&text.replacen(from, to, 1))
+        .unwrap_err()
+        .to_string()
 }
 
 #[test]
@@ -38,20 +47,35 @@ fn errors_name_the_field() {
     let err = error_of(r#"ratio = "0.90" },"#, r#"ratio = "1.90" },"#);
     assert!(err.contains("outside 0..1"), "{err}");
     let err = error_of(r#"buckets = ["inpatient"]"#, r#"buckets = ["inpatiens"]"#);
-    assert!(err.contains("schemes[0].catastrophic.buckets") && err.contains("inpatiens"), "{err}");
+    assert!(
+        err.contains("schemes[0].catastrophic.buckets") && err.contains("inpatiens"),
+        "{err}"
+    );
     let err = error_of(r#"fund = "390200""#, r#"fund = "399999""#);
-    assert!(err.contains("schemes[0].catastrophic.fund") && err.contains("399999"), "{err}");
+    assert!(
+        err.contains("schemes[0].catastrophic.fund") && err.contains("399999"),
+        "{err}"
+    );
     let err = error_of(r#"{ levels = [1], ratio = "0.60" }"#, r#"{ levels = [1] }"#);
-    assert!(err.contains("schemes[0].buckets[2].rates[0]") && err.contains("either `ratio` or `bands`"), "{err}");
+    assert!(
+        err.contains("schemes[0].buckets[2].rates[0]") && err.contains("either `ratio` or `bands`"),
+        "{err}"
+    );
     let err = error_of(r#"admdvs = "360400""#, r#"admdvs = "3604""#);
     assert!(err.contains("policy.admdvs"), "{err}");
-    let err = error_of(r#"annual_cap = "400"             # (i)
+    let err = error_of(
+        r#"annual_cap = "400"             # (i)
 deductible_kind = "none"
-rates = [{ levels"#, r#"annual_cap = "400x"
+rates = [{ levels"#,
+        r#"annual_cap = "400x"
 deductible_kind = "none"
-rates = [{ levels"#);
+rates = [{ levels"#,
+    );
     assert!(err.contains("400x"), "{err}");
-    let err = error_of("deductible_kind = \"per_admission\"", "deductible_kind = \"per_month\"");
+    let err = error_of(
+        "deductible_kind = \"per_admission\"",
+        "deductible_kind = \"per_month\"",
+    );
     assert!(err.contains("per_month"), "{err}");
     let err = error_of("name = \"住院\"\nmed_types", "nmae = \"住院\"\nmed_types");
     assert!(err.contains("nmae"), "{err}");
@@ -65,7 +89,10 @@ fn bands_must_ascend_and_end_open() {
         1,
     );
     let err = Policy::parse(&text).unwrap_err().to_string();
-    assert!(err.contains("schemes[0].buckets[1].rates[0].bands[1].upto") && err.contains("ascending"), "{err}");
+    assert!(
+        err.contains("schemes[0].buckets[1].rates[0].bands[1].upto") && err.contains("ascending"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -10,35 +10,53 @@ use crate::model::*;
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     #[error("policy {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("policy syntax: {0}")]
     Syntax(String),
     #[error("policy field `{field}`: {problem}")]
     Invalid { field: String, problem: String },
     #[error("policy {path}: {inner}")]
-    InFile { path: String, inner: Box<PolicyError> },
+    InFile {
+        path: String,
+        inner: Box<PolicyError>,
+    },
 }
 
 impl PolicyError {
     pub(crate) fn in_file(self, path: &std::path::Path) -> PolicyError {
-        PolicyError::InFile { path: path.display().to_string(), inner: Box::new(self) }
+        PolicyError::InFile {
+            path: path.display().to_string(),
+            inner: Box::new(self),
+        }
     }
 }
 
 fn invalid(field: impl Into<String>, problem: impl Into<String>) -> PolicyError {
-    PolicyError::Invalid { field: field.into(), problem: problem.into() }
+    PolicyError::Invalid {
+        field: field.into(),
+        problem: problem.into(),
+    }
 }
 
 pub(crate) fn validate(policy: &Policy) -> Result<(), PolicyError> {
     validate_header(&policy.policy)?;
     let levels = validate_levels(&policy.levels)?;
     let funds = validate_funds(&policy.funds)?;
-    let ctx = Ctx { levels: &levels, funds: &funds };
+    let ctx = Ctx {
+        levels: &levels,
+        funds: &funds,
+    };
     let mut seen = HashSet::new();
     for (i, scheme) in policy.schemes.iter().enumerate() {
         let path = format!("schemes[{i}]");
         if !seen.insert(scheme.insutype) {
-            return Err(invalid(format!("{path}.insutype"), format!("scheme {} is defined twice", scheme.insutype)));
+            return Err(invalid(
+                format!("{path}.insutype"),
+                format!("scheme {} is defined twice", scheme.insutype),
+            ));
         }
         validate_scheme(&ctx, scheme, &path)?;
     }
@@ -58,13 +76,19 @@ impl Ctx<'_> {
         if self.funds.contains(&code) {
             Ok(())
         } else {
-            Err(invalid(field, format!("fund {code} is not declared in [[funds]]")))
+            Err(invalid(
+                field,
+                format!("fund {code} is not declared in [[funds]]"),
+            ))
         }
     }
 
     fn levels(&self, levels: &[u8], field: String) -> Result<(), PolicyError> {
         match levels.iter().find(|l| !self.levels.contains(l)) {
-            Some(l) => Err(invalid(field, format!("level {l} is not declared in [[levels]]"))),
+            Some(l) => Err(invalid(
+                field,
+                format!("level {l} is not declared in [[levels]]"),
+            )),
             None => Ok(()),
         }
     }
@@ -73,10 +97,18 @@ impl Ctx<'_> {
 fn validate_header(header: &Header) -> Result<(), PolicyError> {
     let admdvs = header.admdvs.as_str();
     if admdvs.len() != 6 || !admdvs.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid("policy.admdvs", format!("`{admdvs}` is not a 6-digit region code")));
+        return Err(invalid(
+            "policy.admdvs",
+            format!("`{admdvs}` is not a 6-digit region code"),
+        ));
     }
-    if header.in_region_prefixes.is_empty() || header.in_region_prefixes.iter().any(|p| p.is_empty()) {
-        return Err(invalid("policy.in_region_prefixes", "give at least one non-empty prefix"));
+    if header.in_region_prefixes.is_empty()
+        || header.in_region_prefixes.iter().any(|p| p.is_empty())
+    {
+        return Err(invalid(
+            "policy.in_region_prefixes",
+            "give at least one non-empty prefix",
+        ));
     }
     if let Some(to) = header.effective_to {
         if to < header.effective_from {
@@ -84,7 +116,10 @@ fn validate_header(header: &Header) -> Result<(), PolicyError> {
         }
     }
     if header.line_amount_tolerance < Fen::ZERO {
-        return Err(invalid("policy.line_amount_tolerance", "must not be negative"));
+        return Err(invalid(
+            "policy.line_amount_tolerance",
+            "must not be negative",
+        ));
     }
     Ok(())
 }
@@ -94,10 +129,16 @@ fn validate_levels(levels: &[LevelMap]) -> Result<HashSet<u8>, PolicyError> {
     let mut codes = HashSet::new();
     for (i, level) in levels.iter().enumerate() {
         if !(1..=9).contains(&level.level) || !ids.insert(level.level) {
-            return Err(invalid(format!("levels[{i}].level"), format!("{} is out of 1..9 or repeated", level.level)));
+            return Err(invalid(
+                format!("levels[{i}].level"),
+                format!("{} is out of 1..9 or repeated", level.level),
+            ));
         }
         if let Some(code) = level.hosp_lv.iter().find(|c| !codes.insert(**c)) {
-            return Err(invalid(format!("levels[{i}].hosp_lv"), format!("hosp_lv {code} is mapped twice")));
+            return Err(invalid(
+                format!("levels[{i}].hosp_lv"),
+                format!("hosp_lv {code} is mapped twice"),
+            ));
         }
     }
     if ids.is_empty() {
@@ -110,7 +151,10 @@ fn validate_funds(funds: &[Fund]) -> Result<HashSet<Code>, PolicyError> {
     let mut codes = HashSet::new();
     for (i, fund) in funds.iter().enumerate() {
         if !codes.insert(fund.code) {
-            return Err(invalid(format!("funds[{i}].code"), format!("fund {} is declared twice", fund.code)));
+            return Err(invalid(
+                format!("funds[{i}].code"),
+                format!("fund {} is declared twice", fund.code),
+            ));
         }
     }
     Ok(codes)
@@ -131,18 +175,29 @@ fn validate_scheme(ctx: &Ctx, scheme: &Scheme, path: &str) -> Result<(), PolicyE
         }
     }
     let bucket_ids = validate_buckets(ctx, &scheme.buckets, path)?;
-    let known_buckets = |list: &[Code], field: String| match list.iter().find(|b| !bucket_ids.contains(b)) {
-        Some(b) => Err(invalid(field, format!("bucket `{b}` is not defined in this scheme"))),
-        None => Ok(()),
-    };
+    let known_buckets =
+        |list: &[Code], field: String| match list.iter().find(|b| !bucket_ids.contains(b)) {
+            Some(b) => Err(invalid(
+                field,
+                format!("bucket `{b}` is not defined in this scheme"),
+            )),
+            None => Ok(()),
+        };
     for (i, adj) in scheme.remote_adjustments.iter().enumerate() {
         let p = format!("{path}.remote_adjustments[{i}]");
         known_buckets(&adj.buckets, format!("{p}.buckets"))?;
         if adj.region == RegionFilter::In || adj.region == RegionFilter::Any {
-            return Err(invalid(format!("{p}.region"), "a remote adjustment must name an out-of-region filter"));
+            return Err(invalid(
+                format!("{p}.region"),
+                "a remote adjustment must name an out-of-region filter",
+            ));
         }
-        if adj.extra_preselfpay.is_none() && adj.ratio_minus.is_none() && adj.ratio_factor.is_none() {
-            return Err(invalid(p, "give at least one of extra_preselfpay, ratio_minus, ratio_factor"));
+        if adj.extra_preselfpay.is_none() && adj.ratio_minus.is_none() && adj.ratio_factor.is_none()
+        {
+            return Err(invalid(
+                p,
+                "give at least one of extra_preselfpay, ratio_minus, ratio_factor",
+            ));
         }
     }
     if let Some(layer) = &scheme.large_amount {
@@ -159,7 +214,10 @@ fn validate_scheme(ctx: &Ctx, scheme: &Scheme, path: &str) -> Result<(), PolicyE
         ctx.fund(layer.fund, format!("{path}.civil_servant.fund"))?;
         known_buckets(&layer.buckets, format!("{path}.civil_servant.buckets"))?;
         if layer.ratios.is_empty() {
-            return Err(invalid(format!("{path}.civil_servant.ratios"), "at least one ratio is required"));
+            return Err(invalid(
+                format!("{path}.civil_servant.ratios"),
+                "at least one ratio is required",
+            ));
         }
     }
     if let Some(layer) = &scheme.assistance {
@@ -172,7 +230,10 @@ fn validate_scheme(ctx: &Ctx, scheme: &Scheme, path: &str) -> Result<(), PolicyE
         ctx.fund(layer.fund, format!("{p}.fund"))?;
         known_buckets(&layer.buckets, format!("{p}.buckets"))?;
         if layer.identities.is_empty() || layer.caps.is_empty() {
-            return Err(invalid(p, "give the identities it covers and at least one cap"));
+            return Err(invalid(
+                p,
+                "give the identities it covers and at least one cap",
+            ));
         }
         for (i, cap) in layer.caps.iter().enumerate() {
             ctx.levels(&cap.levels, format!("{p}.caps[{i}].levels"))?;
@@ -182,16 +243,26 @@ fn validate_scheme(ctx: &Ctx, scheme: &Scheme, path: &str) -> Result<(), PolicyE
     Ok(())
 }
 
-fn validate_buckets(ctx: &Ctx, buckets: &[Bucket], path: &str) -> Result<HashSet<Code>, PolicyError> {
+fn validate_buckets(
+    ctx: &Ctx,
+    buckets: &[Bucket],
+    path: &str,
+) -> Result<HashSet<Code>, PolicyError> {
     let mut ids = HashSet::new();
     let mut caps: Vec<(Code, Option<Fen>)> = Vec::new();
     for (i, bucket) in buckets.iter().enumerate() {
         let p = format!("{path}.buckets[{i}]");
         if bucket.id.is_empty() || !ids.insert(bucket.id) {
-            return Err(invalid(format!("{p}.id"), format!("`{}` is empty or repeated", bucket.id)));
+            return Err(invalid(
+                format!("{p}.id"),
+                format!("`{}` is empty or repeated", bucket.id),
+            ));
         }
         if bucket.med_types.is_empty() {
-            return Err(invalid(format!("{p}.med_types"), "at least one med_type is required"));
+            return Err(invalid(
+                format!("{p}.med_types"),
+                "at least one med_type is required",
+            ));
         }
         ctx.levels(&bucket.levels, format!("{p}.levels"))?;
         ctx.fund(bucket.fund, format!("{p}.fund"))?;
@@ -199,13 +270,19 @@ fn validate_buckets(ctx: &Ctx, buckets: &[Bucket], path: &str) -> Result<HashSet
         let group = bucket.cap_group();
         match caps.iter().find(|(g, _)| *g == group) {
             Some((_, cap)) if *cap != bucket.annual_cap => {
-                return Err(invalid(format!("{p}.annual_cap"), format!("differs from another bucket of cap group `{group}`")));
+                return Err(invalid(
+                    format!("{p}.annual_cap"),
+                    format!("differs from another bucket of cap group `{group}`"),
+                ));
             }
             Some(_) => {}
             None => caps.push((group, bucket.annual_cap)),
         }
         if bucket.rates.is_empty() {
-            return Err(invalid(format!("{p}.rates"), "at least one rate is required"));
+            return Err(invalid(
+                format!("{p}.rates"),
+                "at least one rate is required",
+            ));
         }
         for (j, rate) in bucket.rates.iter().enumerate() {
             let r = format!("{p}.rates[{j}]");
@@ -215,7 +292,10 @@ fn validate_buckets(ctx: &Ctx, buckets: &[Bucket], path: &str) -> Result<HashSet
         }
     }
     if ids.is_empty() {
-        return Err(invalid(format!("{path}.buckets"), "at least one bucket is required"));
+        return Err(invalid(
+            format!("{path}.buckets"),
+            "at least one bucket is required",
+        ));
     }
     Ok(ids)
 }
@@ -235,17 +315,33 @@ fn validate_tiers(tiers: &[Tier], path: &str) -> Result<(), PolicyError> {
 
 /// Exactly one of `ratio` and `bands`; bands strictly ascending, only the last one open.
 fn validate_schedule(has_ratio: bool, bands: &[Band], path: &str) -> Result<(), PolicyError> {
-    if has_ratio == !bands.is_empty() {
-        return Err(invalid(path, "give either `ratio` or `bands`, not both or neither"));
+    if has_ratio != bands.is_empty() {
+        return Err(invalid(
+            path,
+            "give either `ratio` or `bands`, not both or neither",
+        ));
     }
     let mut previous = Fen::ZERO;
     for (i, band) in bands.iter().enumerate() {
         let last = i + 1 == bands.len();
         match band.upto {
-            None if !last => return Err(invalid(format!("{path}.bands[{i}].upto"), "only the last band may be open-ended")),
-            Some(_) if last => return Err(invalid(format!("{path}.bands[{i}].upto"), "the last band must be open-ended (no `upto`)")),
+            None if !last => {
+                return Err(invalid(
+                    format!("{path}.bands[{i}].upto"),
+                    "only the last band may be open-ended",
+                ))
+            }
+            Some(_) if last => {
+                return Err(invalid(
+                    format!("{path}.bands[{i}].upto"),
+                    "the last band must be open-ended (no `upto`)",
+                ))
+            }
             Some(upto) if upto <= previous => {
-                return Err(invalid(format!("{path}.bands[{i}].upto"), "bands must be strictly ascending"));
+                return Err(invalid(
+                    format!("{path}.bands[{i}].upto"),
+                    "bands must be strictly ascending",
+                ));
             }
             Some(upto) => previous = upto,
             None => {}

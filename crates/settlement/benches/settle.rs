@@ -12,7 +12,9 @@ use yibao_policy::Policy;
 use yibao_settlement::{Engine, FeeLine, IdentityPeriod, Person, Settlement, Visit, YearToDate};
 
 fn repo_file(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative)
 }
 
 /// Twenty lines drawn round-robin from the sample catalogue (mixed 甲/乙/丙, capped and restricted items).
@@ -35,8 +37,10 @@ fn twenty_lines(catalog: &Catalog) -> Vec<FeeLine> {
 }
 
 fn bench_settle(c: &mut Criterion) {
-    let policy = Policy::load(&repo_file("policies/jiujiang.toml")).expect("reference policy loads");
-    let catalog = Catalog::from_path(&repo_file("catalogs/jiujiang-sample.csv")).expect("sample catalogue loads");
+    let policy =
+        Policy::load(&repo_file("policies/jiujiang.toml")).expect("reference policy loads");
+    let catalog = Catalog::from_path(&repo_file("catalogs/jiujiang-sample.csv"))
+        .expect("sample catalogue loads");
     let engine = Engine::new(&policy, &catalog);
     let person = Person {
         insutype: Code::lit("390"),
@@ -46,7 +50,11 @@ fn bench_settle(c: &mut Criterion) {
         identities: vec![IdentityPeriod::always(Code::lit("DB"))],
         civil_servant: false,
     };
-    let day = |d: u32| NaiveDate::from_ymd_opt(2025, 5, d).and_then(|x| x.and_hms_opt(9, 0, 0)).expect("valid time");
+    let day = |d: u32| {
+        NaiveDate::from_ymd_opt(2025, 5, d)
+            .and_then(|x| x.and_hms_opt(9, 0, 0))
+            .expect("valid time")
+    };
     let visit = Visit {
         med_type: Code::lit("21"),
         begin: day(1),
@@ -66,7 +74,15 @@ fn bench_settle(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("inpatient_20_lines", |b| {
         b.iter(|| {
-            engine.settle_into(black_box(&person), black_box(&visit), black_box(&ytd), Fen::ZERO, &mut out).expect("settles");
+            engine
+                .settle_into(
+                    black_box(&person),
+                    black_box(&visit),
+                    black_box(&ytd),
+                    Fen::ZERO,
+                    &mut out,
+                )
+                .expect("settles");
             black_box(out.totals.fund_pay_sumamt)
         })
     });

@@ -58,7 +58,12 @@ impl FromStr for AccKey {
 
     fn from_str(text: &str) -> Result<AccKey, BadAccKey> {
         let bad = || BadAccKey(text.to_string());
-        let code = |rest: &str| Code::new(rest).ok().filter(|c| !c.is_empty()).ok_or_else(bad);
+        let code = |rest: &str| {
+            Code::new(rest)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(bad)
+        };
         Ok(match text {
             "C0000" => AccKey::Admissions,
             "S0000" => AccKey::MedicalExpense,
@@ -102,12 +107,17 @@ impl YearToDate {
 
     /// An empty snapshot, usable in constants.
     pub const fn const_new() -> YearToDate {
-        YearToDate { entries: Vec::new() }
+        YearToDate {
+            entries: Vec::new(),
+        }
     }
 
     /// The value of one accumulator (0 when never posted).
     pub fn get(&self, key: AccKey) -> i64 {
-        self.entries.iter().find(|(k, _)| *k == key).map_or(0, |(_, v)| *v)
+        self.entries
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(0, |(_, v)| *v)
     }
 
     /// Adds `amount` to one accumulator.
@@ -127,7 +137,12 @@ impl YearToDate {
 
     /// Every non-zero accumulator, sorted by key.
     pub fn entries(&self) -> Vec<(AccKey, i64)> {
-        let mut entries: Vec<(AccKey, i64)> = self.entries.iter().copied().filter(|(_, v)| *v != 0).collect();
+        let mut entries: Vec<(AccKey, i64)> = self
+            .entries
+            .iter()
+            .copied()
+            .filter(|(_, v)| *v != 0)
+            .collect();
         entries.sort();
         entries
     }
@@ -170,7 +185,16 @@ mod tests {
     #[test]
     fn sums_postings() {
         let mut ytd = YearToDate::new();
-        ytd.apply(&[Posting { key: AccKey::Admissions, amount: 1 }, Posting { key: AccKey::Admissions, amount: 1 }]);
+        ytd.apply(&[
+            Posting {
+                key: AccKey::Admissions,
+                amount: 1,
+            },
+            Posting {
+                key: AccKey::Admissions,
+                amount: 1,
+            },
+        ]);
         assert_eq!(ytd.get(AccKey::Admissions), 2);
         assert_eq!(ytd.get(AccKey::Deductible), 0);
     }

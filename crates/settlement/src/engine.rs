@@ -5,7 +5,9 @@
 use chrono::Datelike;
 use yibao_catalog::Catalog;
 use yibao_domain::{Code, Fen, Ratio};
-use yibao_policy::{open_match, Bucket, DeductibleKind, Policy, Rate, Region, Scheme, SummaryColumn, Tier};
+use yibao_policy::{
+    open_match, Bucket, DeductibleKind, Policy, Rate, Region, Scheme, SummaryColumn, Tier,
+};
 
 use crate::accumulators::{AccKey, Posting, YearToDate};
 use crate::input::{Person, Visit};
@@ -20,15 +22,26 @@ pub enum SettleError {
     #[error("feedetail: the visit has no fee lines")]
     NoFeeLines,
     #[error("feedetail[{index}].det_item_fee_sumamt: {amount} differs from pric × cnt = {expected} by more than {tolerance}")]
-    LineAmountMismatch { index: usize, amount: Fen, expected: String, tolerance: Fen },
+    LineAmountMismatch {
+        index: usize,
+        amount: Fen,
+        expected: String,
+        tolerance: Fen,
+    },
     #[error("insutype: scheme {insutype} is not part of policy {policy}")]
     UnknownScheme { insutype: Code, policy: String },
     #[error("hosp_lv: `{0}` is not mapped to a deductible level by the policy")]
     UnknownHospLv(Code),
     #[error("endtime: policy {policy} is not in force on {date}")]
-    PolicyNotInForce { policy: String, date: chrono::NaiveDate },
+    PolicyNotInForce {
+        policy: String,
+        date: chrono::NaiveDate,
+    },
     #[error("endtime: {end} is before begntime {begin}")]
-    EndBeforeBegin { begin: chrono::NaiveDateTime, end: chrono::NaiveDateTime },
+    EndBeforeBegin {
+        begin: chrono::NaiveDateTime,
+        end: chrono::NaiveDateTime,
+    },
 }
 
 /// The engine: a policy and the catalogue of the place of treatment.
@@ -48,6 +61,8 @@ struct Run<'a> {
     bucket: Option<&'a Bucket>,
     level: u8,
     region: Region,
+    age_years: u32,
+    adjustment: Option<&'a yibao_policy::RemoteAdjustment>,
     /// In-scope amount not yet paid by any fund.
     inscp_left: Fen,
 }
@@ -67,14 +82,27 @@ impl<'a> Engine<'a> {
 
     /// Settles a visit (or pre-settles it: the call changes nothing; persisting is the caller's
     /// choice). `balance` is the personal-account balance before the visit.
-    pub fn settle(&self, person: &Person, visit: &Visit, ytd: &YearToDate, balance: Fen) -> Result<Settlement, SettleError> {
+    pub fn settle(
+        &self,
+        person: &Person,
+        visit: &Visit,
+        ytd: &YearToDate,
+        balance: Fen,
+    ) -> Result<Settlement, SettleError> {
         let mut out = Settlement::default();
         self.settle_into(person, visit, ytd, balance, &mut out)?;
         Ok(out)
     }
 
     /// Like [`Engine::settle`] but fills `out`, reusing its buffers (no allocation once warm).
-    pub fn settle_into(&self, person: &Person, visit: &Visit, ytd: &YearToDate, balance: Fen, out: &mut Settlement) -> Result<(), SettleError> {
+    pub fn settle_into(
+        &self,
+        person: &Person,
+        visit: &Visit,
+        ytd: &YearToDate,
+        balance: Fen,
+        out: &mut Settlement,
+    ) -> Result<(), SettleError> {
         out.clear();
         let mut run = self.prepare(person, visit, ytd)?;
         out.year = visit.settlement_date().year();
@@ -86,15 +114,17 @@ impl<'a> Engine<'a> {
             level: run.level,
             region: run.region,
             bucket: out.bucket,
-            age_years: person.age_on(visit.begin.date()),
+            age_years: run.age_years,
         });
         self.split_into(&run, &mut out.lines);
-        record_split(out, remote_adjustment(&run).and_then(|a| a.extra_preselfpay));
+        record_split(out, run.adjustment.and_then(|a| a.extra_preselfpay));
         run.inscp_left = out.totals.inscp_scp_amt;
         pay_flat_items(&mut run, out);
         match run.bucket {
             Some(bucket) => self.pay_layers(&mut run, bucket, out),
-            None => out.trace.push(TraceStep::NoRegime { med_type: visit.med_type }),
+            None => out.trace.push(TraceStep::NoRegime {
+                med_type: visit.med_type,
+            }),
         }
         finish(&run, balance, out);
         debug_assert_eq!(out.totals.identity_violation(), None);
@@ -102,36 +132,68 @@ impl<'a> Engine<'a> {
     }
 
     /// The per-line split only (for fee upload replies, 2204/2301).
-    pub fn split_lines(&self, person: &Person, visit: &Visit, out: &mut Vec<LineSplit>) -> Result<(), SettleError> {
+    pub fn split_lines(
+        &self,
+        person: &Person,
+        visit: &Visit,
+        out: &mut Vec<LineSplit>,
+    ) -> Result<(), SettleError> {
         let run = self.prepare(person, visit, &EMPTY_YTD)?;
         out.clear();
         self.split_into(&run, out);
         Ok(())
     }
 
-    fn prepare<'r>(&'r self, person: &'r Person, visit: &'r Visit, ytd: &'r YearToDate) -> Result<Run<'r>, SettleError> {
+    fn prepare<'r>(
+        &'r self,
+        person: &'r Person,
+        visit: &'r Visit,
+        ytd: &'r YearToDate,
+    ) -> Result<Run<'r>, SettleError> {
         let policy = self.policy;
         if visit.lines.is_empty() {
             return Err(SettleError::NoFeeLines);
         }
         if visit.end < visit.begin {
-            return Err(SettleError::EndBeforeBegin { begin: visit.begin, end: visit.end });
+            return Err(SettleError::EndBeforeBegin {
+                begin: visit.begin,
+                end: visit.end,
+            });
         }
         let date = visit.settlement_date();
         if !policy.in_force_on(date) {
-            return Err(SettleError::PolicyNotInForce { policy: policy.policy.version.clone(), date });
+            return Err(SettleError::PolicyNotInForce {
+                policy: policy.policy.version.clone(),
+                date,
+            });
         }
         let scheme = policy
             .scheme(person.insutype)
-            .ok_or_else(|| SettleError::UnknownScheme { insutype: person.insutype, policy: policy.policy.name.clone() })?;
-        let level = policy.level_of(visit.hosp_lv).ok_or(SettleError::UnknownHospLv(visit.hosp_lv))?.level;
+            .ok_or_else(|| SettleError::UnknownScheme {
+                insutype: person.insutype,
+                policy: policy.policy.name.clone(),
+            })?;
+        let level = policy
+            .level_of(visit.hosp_lv)
+            .ok_or(SettleError::UnknownHospLv(visit.hosp_lv))?
+            .level;
         let tolerance = policy.policy.line_amount_tolerance;
-        if let Some((index, line)) = visit.lines.iter().enumerate().find(|(_, l)| !split::amount_matches(l, tolerance)) {
+        if let Some((index, line)) = visit
+            .lines
+            .iter()
+            .enumerate()
+            .find(|(_, l)| !split::amount_matches(l, tolerance))
+        {
             let expected = yibao_domain::decimal::format_scaled(
                 i64::try_from(split::price_times_quantity(line) / 1_000_000).unwrap_or(i64::MAX),
                 2,
             );
-            return Err(SettleError::LineAmountMismatch { index, amount: line.amount, expected, tolerance });
+            return Err(SettleError::LineAmountMismatch {
+                index,
+                amount: line.amount,
+                expected,
+                tolerance,
+            });
         }
         let region = if policy.is_in_region(visit.medins_admdvs.as_str()) {
             Region::In
@@ -140,27 +202,54 @@ impl<'a> Engine<'a> {
         } else {
             Region::OutUnreferred
         };
-        let bucket = scheme.buckets.iter().find(|b| bucket_matches(b, visit, level, region));
-        Ok(Run { policy, scheme, person, visit, ytd, bucket, level, region, inscp_left: Fen::ZERO })
+        let bucket = scheme
+            .buckets
+            .iter()
+            .find(|b| bucket_matches(b, visit, level, region));
+        let adjustment = remote_adjustment(scheme, bucket, region);
+        let age_years = person.age_on(visit.begin.date());
+        Ok(Run {
+            policy,
+            scheme,
+            person,
+            visit,
+            ytd,
+            bucket,
+            level,
+            region,
+            age_years,
+            adjustment,
+            inscp_left: Fen::ZERO,
+        })
     }
 
     fn split_into(&self, run: &Run, out: &mut Vec<LineSplit>) {
         let ctx = SplitContext {
             person: run.person,
             level: run.level,
-            age_years: run.person.age_on(run.visit.begin.date()),
+            age_years: run.age_years,
             rounding: run.policy.rounding,
-            extra_preselfpay: remote_adjustment(run).and_then(|a| a.extra_preselfpay),
+            extra_preselfpay: run.adjustment.and_then(|a| a.extra_preselfpay),
         };
         for (index, line) in run.visit.lines.iter().enumerate() {
             let mut split = split::split_line(self.catalog, line, index as u32, &ctx);
-            split.flat = split.inscp_scp_amt != Fen::ZERO && run.scheme.flat_items.iter().any(|f| f.med_list_codg == line.med_list_codg);
+            split.flat = split.inscp_scp_amt != Fen::ZERO
+                && run
+                    .scheme
+                    .flat_items
+                    .iter()
+                    .any(|f| f.med_list_codg == line.med_list_codg);
             out.push(split);
         }
     }
 
     fn pay_layers(&self, run: &mut Run<'a>, bucket: &'a Bucket, out: &mut Settlement) {
-        let regime_inscp: Fen = out.lines.iter().filter(|l| !l.flat).map(|l| l.inscp_scp_amt).sum();
+        let regime_inscp: Fen = out
+            .lines
+            .iter()
+            .filter(|l| !l.flat)
+            .map(|l| l.inscp_scp_amt)
+            .sum();
         let rate = bucket.rates.iter().find(|r| rate_matches(r, run));
         let basic = match rate {
             Some(rate) => pay_basic(run, bucket, rate, regime_inscp, out),
@@ -183,7 +272,11 @@ static EMPTY_YTD: YearToDate = YearToDate::const_new();
 
 fn bucket_matches(bucket: &Bucket, visit: &Visit, level: u8, region: Region) -> bool {
     bucket.med_types.contains(&visit.med_type)
-        && (bucket.dise_prefixes.is_empty() || bucket.dise_prefixes.iter().any(|p| visit.dise_codg.starts_with(p.as_str())))
+        && (bucket.dise_prefixes.is_empty()
+            || bucket
+                .dise_prefixes
+                .iter()
+                .any(|p| visit.dise_codg.starts_with(p.as_str())))
         && bucket.region.matches(region)
         && open_match(&bucket.levels, &level)
 }
@@ -193,14 +286,23 @@ fn rate_matches(rate: &Rate, run: &Run) -> bool {
     rate.region.matches(run.region)
         && open_match(&rate.levels, &run.level)
         && open_match(&rate.psn_types, &run.person.psn_type)
-        && (rate.identities.is_empty() || rate.identities.iter().any(|c| run.person.has_identity(*c, date)))
+        && (rate.identities.is_empty()
+            || rate
+                .identities
+                .iter()
+                .any(|c| run.person.has_identity(*c, date)))
 }
 
-fn remote_adjustment<'a>(run: &Run<'a>) -> Option<&'a yibao_policy::RemoteAdjustment> {
-    run.scheme
-        .remote_adjustments
-        .iter()
-        .find(|a| a.region.matches(run.region) && (a.buckets.is_empty() || run.bucket.is_some_and(|b| a.buckets.contains(&b.id))))
+/// The first remote-care adjustment for this region and regime.
+fn remote_adjustment<'a>(
+    scheme: &'a Scheme,
+    bucket: Option<&Bucket>,
+    region: Region,
+) -> Option<&'a yibao_policy::RemoteAdjustment> {
+    scheme.remote_adjustments.iter().find(|a| {
+        a.region.matches(region)
+            && (a.buckets.is_empty() || bucket.is_some_and(|b| a.buckets.contains(&b.id)))
+    })
 }
 
 fn record_split(out: &mut Settlement, extra_preselfpay: Option<Ratio>) {
@@ -224,13 +326,26 @@ fn record_split(out: &mut Settlement, extra_preselfpay: Option<Ratio>) {
         inscp: totals.inscp_scp_amt,
     });
     if let Some(ratio) = extra_preselfpay.filter(|_| moved_by_remote != Fen::ZERO) {
-        out.trace.push(TraceStep::RemoteExtraSelfPay { ratio, moved: moved_by_remote });
+        out.trace.push(TraceStep::RemoteExtraSelfPay {
+            ratio,
+            moved: moved_by_remote,
+        });
     }
 }
 
 /// Adds a payment to the fund's `setldetail` row (one row per fund) and its summary column.
-fn add_payment(run: &Run, out: &mut Settlement, fund: Code, base: Fen, available: Option<Fen>, paid: Fen) {
-    let column = run.policy.fund(fund).map_or(SummaryColumn::OthPay, |f| f.column);
+fn add_payment(
+    run: &Run,
+    out: &mut Settlement,
+    fund: Code,
+    base: Fen,
+    available: Option<Fen>,
+    paid: Fen,
+) {
+    let column = run
+        .policy
+        .fund(fund)
+        .map_or(SummaryColumn::OthPay, |f| f.column);
     out.totals.add_to_column(column, paid);
     out.totals.fund_pay_sumamt += paid;
     let step = out.trace.len() - 1;
@@ -257,10 +372,27 @@ fn pay_flat_items(run: &mut Run, out: &mut Settlement) {
             continue;
         }
         let code = &run.visit.lines[line.line as usize].med_list_codg;
-        let Some(item) = run.scheme.flat_items.iter().find(|f| &f.med_list_codg == code) else { continue };
-        let flat = item.amounts.iter().find(|a| a.level == run.level).map_or(Fen::ZERO, |a| a.amount);
+        let Some(item) = run
+            .scheme
+            .flat_items
+            .iter()
+            .find(|f| &f.med_list_codg == code)
+        else {
+            continue;
+        };
+        let flat = item
+            .amounts
+            .iter()
+            .find(|a| a.level == run.level)
+            .map_or(Fen::ZERO, |a| a.amount);
         let paid = flat.min(line.inscp_scp_amt.clamp_non_negative());
-        out.trace.push(TraceStep::FlatItem { line: line.line, fund: item.fund, flat, inscp: line.inscp_scp_amt, paid });
+        out.trace.push(TraceStep::FlatItem {
+            line: line.line,
+            fund: item.fund,
+            flat,
+            inscp: line.inscp_scp_amt,
+            paid,
+        });
         add_payment(run, out, item.fund, line.inscp_scp_amt, None, paid);
         run.inscp_left -= paid;
     }
@@ -275,12 +407,20 @@ struct BasicOutcome<'p> {
     available: Option<Fen>,
 }
 
-fn pay_basic<'p>(run: &mut Run<'p>, bucket: &'p Bucket, rate: &'p Rate, regime_inscp: Fen, out: &mut Settlement) -> Option<BasicOutcome<'p>> {
+fn pay_basic<'p>(
+    run: &mut Run<'p>,
+    bucket: &'p Bucket,
+    rate: &'p Rate,
+    regime_inscp: Fen,
+    out: &mut Settlement,
+) -> Option<BasicOutcome<'p>> {
     let charged = charge_deductible(run, bucket, rate, regime_inscp, out);
-    let adjust = remote_adjustment(run).map_or(RatioAdjust::default(), |a| RatioAdjust {
-        minus: a.ratio_minus.unwrap_or(Ratio::ZERO),
-        factor: a.ratio_factor,
-    });
+    let adjust = run
+        .adjustment
+        .map_or(RatioAdjust::default(), |a| RatioAdjust {
+            minus: a.ratio_minus.unwrap_or(Ratio::ZERO),
+            factor: a.ratio_factor,
+        });
     let schedule = Schedule::new(rate.ratio, &rate.bands, adjust, run.policy.rounding);
     let base = regime_inscp - charged;
     let band_start = match bucket.band_basis {
@@ -288,13 +428,19 @@ fn pay_basic<'p>(run: &mut Run<'p>, bucket: &'p Bucket, rate: &'p Rate, regime_i
         yibao_policy::BandBasis::Visit => Fen::ZERO,
     };
     let uncapped = schedule.pay(band_start, base);
-    let available = bucket.annual_cap.map(|cap| (cap - Fen(run.ytd.get(AccKey::CapUsed(bucket.cap_group())))).clamp_non_negative());
+    let available = bucket.annual_cap.map(|cap| {
+        (cap - Fen(run.ytd.get(AccKey::CapUsed(bucket.cap_group())))).clamp_non_negative()
+    });
     let paid = available.map_or(uncapped, |a| uncapped.min(a));
     out.trace.push(TraceStep::Basic {
         fund: bucket.fund,
         base,
         ratio: schedule.single_ratio(),
-        remote_from: if adjust.is_identity() { None } else { rate.ratio },
+        remote_from: if adjust.is_identity() {
+            None
+        } else {
+            rate.ratio
+        },
         uncapped,
         available,
         paid,
@@ -305,32 +451,81 @@ fn pay_basic<'p>(run: &mut Run<'p>, bucket: &'p Bucket, rate: &'p Rate, regime_i
     if bucket.band_basis == yibao_policy::BandBasis::Year {
         push_posting(out, AccKey::BandBase(bucket.id), base.fen());
     }
-    Some(BasicOutcome { schedule, band_start, base, uncapped, available })
+    Some(BasicOutcome {
+        schedule,
+        band_start,
+        base,
+        uncapped,
+        available,
+    })
 }
 
-fn charge_deductible(run: &Run, bucket: &Bucket, rate: &Rate, regime_inscp: Fen, out: &mut Settlement) -> Fen {
+fn charge_deductible(
+    run: &Run,
+    bucket: &Bucket,
+    rate: &Rate,
+    regime_inscp: Fen,
+    out: &mut Settlement,
+) -> Fen {
     let already_paid = match bucket.deductible_kind {
         DeductibleKind::PerAdmission => run.visit.episode_deductible_paid,
         DeductibleKind::PerYear => Fen(run.ytd.get(AccKey::BucketDeductible(bucket.id))),
         DeductibleKind::PerVisit | DeductibleKind::None => Fen::ZERO,
     };
-    let standard = if bucket.deductible_kind == DeductibleKind::None { Fen::ZERO } else { rate.deductible };
-    let charged = (standard - already_paid).clamp_non_negative().min(regime_inscp.clamp_non_negative());
-    out.trace.push(TraceStep::Deductible { bucket: bucket.id, kind: bucket.deductible_kind, standard, already_paid, charged });
+    let standard = if bucket.deductible_kind == DeductibleKind::None {
+        Fen::ZERO
+    } else {
+        rate.deductible
+    };
+    let charged = (standard - already_paid)
+        .clamp_non_negative()
+        .min(regime_inscp.clamp_non_negative());
+    out.trace.push(TraceStep::Deductible {
+        bucket: bucket.id,
+        kind: bucket.deductible_kind,
+        standard,
+        already_paid,
+        charged,
+    });
     out.totals.act_pay_dedc = charged;
     push_posting(out, AccKey::BucketDeductible(bucket.id), charged.fen());
     charged
 }
 
 fn pay_large_amount(run: &mut Run, bucket: &Bucket, basic: &BasicOutcome, out: &mut Settlement) {
-    let Some(layer) = run.scheme.large_amount.as_ref().filter(|l| l.buckets.contains(&bucket.id)) else { return };
-    let Some(basic_available) = basic.available.filter(|a| basic.uncapped > *a) else { return };
-    let Some(cost_used_by_basic) = basic.schedule.inverse_ceil(basic.band_start, basic_available) else { return };
+    let Some(layer) = run
+        .scheme
+        .large_amount
+        .as_ref()
+        .filter(|l| l.buckets.contains(&bucket.id))
+    else {
+        return;
+    };
+    let Some(basic_available) = basic.available.filter(|a| basic.uncapped > *a) else {
+        return;
+    };
+    let Some(cost_used_by_basic) = basic
+        .schedule
+        .inverse_ceil(basic.band_start, basic_available)
+    else {
+        return;
+    };
     let above = (basic.base - cost_used_by_basic).clamp_non_negative();
     let uncapped = run.policy.rounding.apply(above, layer.ratio);
-    let available = layer.annual_cap.map(|cap| (cap - Fen(run.ytd.get(AccKey::FundPaid(layer.fund)))).clamp_non_negative());
+    let available = layer
+        .annual_cap
+        .map(|cap| (cap - Fen(run.ytd.get(AccKey::FundPaid(layer.fund)))).clamp_non_negative());
     let paid = available.map_or(uncapped, |a| uncapped.min(a));
-    out.trace.push(TraceStep::LargeAmount { fund: layer.fund, basic_available, cost_used_by_basic, above, ratio: layer.ratio, uncapped, available, paid });
+    out.trace.push(TraceStep::LargeAmount {
+        fund: layer.fund,
+        basic_available,
+        cost_used_by_basic,
+        above,
+        ratio: layer.ratio,
+        uncapped,
+        available,
+        paid,
+    });
     add_payment(run, out, layer.fund, above, available, paid);
     run.inscp_left -= paid;
 }
@@ -342,22 +537,52 @@ fn choose_tier<'t>(tiers: &'t [Tier], run: &Run) -> Option<(u8, &'t Tier)> {
     tiers
         .iter()
         .enumerate()
-        .find(|(_, t)| t.identities.is_empty() || t.identities.iter().any(|c| run.person.has_identity(*c, date)))
+        .find(|(_, t)| {
+            t.identities.is_empty()
+                || t.identities
+                    .iter()
+                    .any(|c| run.person.has_identity(*c, date))
+        })
         .map(|(i, t)| (i as u8, t))
 }
 
 fn pay_catastrophic(run: &mut Run, bucket: &Bucket, out: &mut Settlement) {
-    let Some(layer) = run.scheme.catastrophic.as_ref().filter(|l| l.buckets.contains(&bucket.id)) else { return };
-    let Some((tier_index, tier)) = choose_tier(&layer.tiers, run) else { return };
+    let Some(layer) = run
+        .scheme
+        .catastrophic
+        .as_ref()
+        .filter(|l| l.buckets.contains(&bucket.id))
+    else {
+        return;
+    };
+    let Some((tier_index, tier)) = choose_tier(&layer.tiers, run) else {
+        return;
+    };
     let added = run.inscp_left.clamp_non_negative();
     let base_before = Fen(run.ytd.get(AccKey::CatastrophicBase));
-    let schedule = Schedule::new(tier.ratio, &tier.bands, RatioAdjust::default(), run.policy.rounding);
+    let schedule = Schedule::new(
+        tier.ratio,
+        &tier.bands,
+        RatioAdjust::default(),
+        run.policy.rounding,
+    );
     let above_before = (base_before - tier.deductible).clamp_non_negative();
     let above_after = (base_before + added - tier.deductible).clamp_non_negative();
     let uncapped = schedule.pay(above_before, above_after - above_before);
-    let available = tier.annual_cap.map(|cap| (cap - Fen(run.ytd.get(AccKey::FundPaid(layer.fund)))).clamp_non_negative());
+    let available = tier
+        .annual_cap
+        .map(|cap| (cap - Fen(run.ytd.get(AccKey::FundPaid(layer.fund)))).clamp_non_negative());
     let paid = available.map_or(uncapped, |a| uncapped.min(a));
-    out.trace.push(TraceStep::Catastrophic { fund: layer.fund, tier: tier_index, base_before, added, deductible: tier.deductible, uncapped, available, paid });
+    out.trace.push(TraceStep::Catastrophic {
+        fund: layer.fund,
+        tier: tier_index,
+        base_before,
+        added,
+        deductible: tier.deductible,
+        uncapped,
+        available,
+        paid,
+    });
     add_payment(run, out, layer.fund, added, available, paid);
     run.inscp_left -= paid;
     push_posting(out, AccKey::CatastrophicBase, added.fen());
@@ -367,39 +592,105 @@ fn pay_civil_servant(run: &mut Run, bucket: &Bucket, out: &mut Settlement) {
     if !run.person.civil_servant {
         return;
     }
-    let Some(layer) = run.scheme.civil_servant.as_ref().filter(|l| l.buckets.contains(&bucket.id)) else { return };
-    let Some(ratio) = layer.ratios.iter().find(|r| open_match(&r.psn_types, &run.person.psn_type)).map(|r| r.ratio) else { return };
+    let Some(layer) = run
+        .scheme
+        .civil_servant
+        .as_ref()
+        .filter(|l| l.buckets.contains(&bucket.id))
+    else {
+        return;
+    };
+    let Some(ratio) = layer
+        .ratios
+        .iter()
+        .find(|r| open_match(&r.psn_types, &run.person.psn_type))
+        .map(|r| r.ratio)
+    else {
+        return;
+    };
     let base = run.inscp_left.clamp_non_negative();
     let paid = run.policy.rounding.apply(base, ratio);
-    out.trace.push(TraceStep::CivilServant { fund: layer.fund, base, ratio, paid });
+    out.trace.push(TraceStep::CivilServant {
+        fund: layer.fund,
+        base,
+        ratio,
+        paid,
+    });
     add_payment(run, out, layer.fund, base, None, paid);
     run.inscp_left -= paid;
 }
 
 fn pay_assistance(run: &mut Run, bucket: &Bucket, out: &mut Settlement) {
-    let Some(layer) = run.scheme.assistance.as_ref().filter(|l| l.buckets.contains(&bucket.id)) else { return };
-    let Some((tier_index, tier)) = choose_tier(&layer.tiers, run) else { return };
+    let Some(layer) = run
+        .scheme
+        .assistance
+        .as_ref()
+        .filter(|l| l.buckets.contains(&bucket.id))
+    else {
+        return;
+    };
+    let Some((tier_index, tier)) = choose_tier(&layer.tiers, run) else {
+        return;
+    };
     let base = run.inscp_left.clamp_non_negative();
-    let schedule = Schedule::new(tier.ratio, &tier.bands, RatioAdjust::default(), run.policy.rounding);
+    let schedule = Schedule::new(
+        tier.ratio,
+        &tier.bands,
+        RatioAdjust::default(),
+        run.policy.rounding,
+    );
     let uncapped = schedule.pay(Fen::ZERO, (base - tier.deductible).clamp_non_negative());
-    let available = tier.annual_cap.map(|cap| (cap - Fen(run.ytd.get(AccKey::FundPaid(layer.fund)))).clamp_non_negative());
+    let available = tier
+        .annual_cap
+        .map(|cap| (cap - Fen(run.ytd.get(AccKey::FundPaid(layer.fund)))).clamp_non_negative());
     let paid = available.map_or(uncapped, |a| uncapped.min(a));
-    out.trace.push(TraceStep::Assistance { fund: layer.fund, tier: tier_index, base, deductible: tier.deductible, uncapped, available, paid });
+    out.trace.push(TraceStep::Assistance {
+        fund: layer.fund,
+        tier: tier_index,
+        base,
+        deductible: tier.deductible,
+        uncapped,
+        available,
+        paid,
+    });
     add_payment(run, out, layer.fund, base, available, paid);
     run.inscp_left -= paid;
 }
 
 fn pay_backstop(run: &mut Run, bucket: &Bucket, out: &mut Settlement) {
-    let Some(layer) = run.scheme.backstop.as_ref().filter(|l| l.buckets.contains(&bucket.id)) else { return };
+    let Some(layer) = run
+        .scheme
+        .backstop
+        .as_ref()
+        .filter(|l| l.buckets.contains(&bucket.id))
+    else {
+        return;
+    };
     let date = run.visit.settlement_date();
-    if !layer.identities.iter().any(|c| run.person.has_identity(*c, date)) {
+    if !layer
+        .identities
+        .iter()
+        .any(|c| run.person.has_identity(*c, date))
+    {
         return;
     }
-    let Some(cap) = layer.caps.iter().find(|c| c.region.matches(run.region) && open_match(&c.levels, &run.level)) else { return };
+    let Some(cap) = layer
+        .caps
+        .iter()
+        .find(|c| c.region.matches(run.region) && open_match(&c.levels, &run.level))
+    else {
+        return;
+    };
     let left = run.inscp_left.clamp_non_negative();
     let burden_before = Fen(run.ytd.get(AccKey::BackstopBurden));
     let paid = left.min((burden_before + left - cap.oop_cap).clamp_non_negative());
-    out.trace.push(TraceStep::Backstop { fund: layer.fund, oop_cap: cap.oop_cap, burden_before, left, paid });
+    out.trace.push(TraceStep::Backstop {
+        fund: layer.fund,
+        oop_cap: cap.oop_cap,
+        burden_before,
+        left,
+        paid,
+    });
     add_payment(run, out, layer.fund, left, None, paid);
     run.inscp_left -= paid;
     push_posting(out, AccKey::BackstopBurden, (left - paid).fen());
@@ -409,7 +700,11 @@ fn pay_backstop(run: &mut Run, bucket: &Bucket, out: &mut Settlement) {
 fn finish(run: &Run, balance: Fen, out: &mut Settlement) {
     let totals = &mut out.totals;
     totals.psn_part_amt = totals.medfee_sumamt - totals.fund_pay_sumamt - totals.hosp_part_amt;
-    let account = run.scheme.account.as_ref().filter(|_| run.visit.use_account);
+    let account = run
+        .scheme
+        .account
+        .as_ref()
+        .filter(|_| run.visit.use_account);
     let mut acct_pay = Fen::ZERO;
     if let Some(account) = account {
         let payable = match account.covers {
@@ -418,7 +713,12 @@ fn finish(run: &Run, balance: Fen, out: &mut Settlement) {
         }
         .clamp_non_negative();
         acct_pay = payable.min(balance.clamp_non_negative());
-        out.trace.push(TraceStep::Account { fund: account.fund, payable, balance, paid: acct_pay });
+        out.trace.push(TraceStep::Account {
+            fund: account.fund,
+            payable,
+            balance,
+            paid: acct_pay,
+        });
         if acct_pay != Fen::ZERO {
             out.funds.push(FundRow {
                 fund_pay_type: account.fund,
@@ -440,7 +740,10 @@ fn finish(run: &Run, balance: Fen, out: &mut Settlement) {
 }
 
 fn post_common(run: &Run, out: &mut Settlement) {
-    let counts_admission = run.bucket.is_some_and(|b| b.deductible_kind == DeductibleKind::PerAdmission) && !run.visit.interim;
+    let counts_admission = run
+        .bucket
+        .is_some_and(|b| b.deductible_kind == DeductibleKind::PerAdmission)
+        && !run.visit.interim;
     if counts_admission {
         push_posting(out, AccKey::Admissions, 1);
     }
@@ -448,7 +751,11 @@ fn post_common(run: &Run, out: &mut Settlement) {
     push_posting(out, AccKey::Deductible, out.totals.act_pay_dedc.fen());
     for index in 0..out.funds.len() {
         let row = out.funds[index];
-        push_posting(out, AccKey::FundPaid(row.fund_pay_type), row.fund_payamt.fen());
+        push_posting(
+            out,
+            AccKey::FundPaid(row.fund_pay_type),
+            row.fund_payamt.fen(),
+        );
     }
 }
 

@@ -31,7 +31,11 @@ pub struct IdentityPeriod {
 impl IdentityPeriod {
     /// An identity valid at all times.
     pub fn always(code: Code) -> IdentityPeriod {
-        IdentityPeriod { code, begin: None, end: None }
+        IdentityPeriod {
+            code,
+            begin: None,
+            end: None,
+        }
     }
 
     pub fn active_on(&self, date: NaiveDate) -> bool {
@@ -42,7 +46,9 @@ impl IdentityPeriod {
 impl Person {
     /// Whether the person holds `code` on `date`.
     pub fn has_identity(&self, code: Code, date: NaiveDate) -> bool {
-        self.identities.iter().any(|p| p.code == code && p.active_on(date))
+        self.identities
+            .iter()
+            .any(|p| p.code == code && p.active_on(date))
     }
 
     /// Age in whole years on `date`.

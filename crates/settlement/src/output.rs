@@ -78,11 +78,22 @@ impl Totals {
 
     /// The identities of settlement.md §3 (I1–I3, I5); `None` when all hold, else which failed.
     pub fn identity_violation(&self) -> Option<&'static str> {
-        let split = self.fulamt_ownpay_amt + self.overlmt_selfpay + self.preselfpay_amt + self.inscp_scp_amt;
-        let columns = self.hifp_pay + self.cvlserv_pay + self.hifes_pay + self.hifmi_pay + self.hifob_pay + self.maf_pay + self.oth_pay;
+        let split = self.fulamt_ownpay_amt
+            + self.overlmt_selfpay
+            + self.preselfpay_amt
+            + self.inscp_scp_amt;
+        let columns = self.hifp_pay
+            + self.cvlserv_pay
+            + self.hifes_pay
+            + self.hifmi_pay
+            + self.hifob_pay
+            + self.maf_pay
+            + self.oth_pay;
         if self.medfee_sumamt != split {
             Some("medfee_sumamt ≠ fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt")
-        } else if self.medfee_sumamt != self.fund_pay_sumamt + self.psn_part_amt + self.hosp_part_amt {
+        } else if self.medfee_sumamt
+            != self.fund_pay_sumamt + self.psn_part_amt + self.hosp_part_amt
+        {
             Some("medfee_sumamt ≠ fund_pay_sumamt + psn_part_amt + hosp_part_amt")
         } else if self.psn_part_amt != self.acct_pay + self.psn_cash_pay {
             Some("psn_part_amt ≠ acct_pay + psn_cash_pay")
@@ -211,10 +222,21 @@ impl Settlement {
             funds: self
                 .funds
                 .iter()
-                .map(|row| FundRow { fund_payamt: -row.fund_payamt, inscp_scp_amt: -row.inscp_scp_amt, ..*row })
+                .map(|row| FundRow {
+                    fund_payamt: -row.fund_payamt,
+                    inscp_scp_amt: -row.inscp_scp_amt,
+                    ..*row
+                })
                 .collect(),
             lines: self.lines.iter().map(LineSplit::negated).collect(),
-            postings: self.postings.iter().map(|p| Posting { key: p.key, amount: -p.amount }).collect(),
+            postings: self
+                .postings
+                .iter()
+                .map(|p| Posting {
+                    key: p.key,
+                    amount: -p.amount,
+                })
+                .collect(),
             trace: self.trace.clone(),
             cancellation: !self.cancellation,
             ..self.clone()

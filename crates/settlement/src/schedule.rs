@@ -23,7 +23,10 @@ impl RatioAdjust {
         let reduced = ratio.bp().saturating_sub(self.minus.bp());
         match self.factor {
             Some(factor) => {
-                let scaled = rounding.div(i128::from(reduced) * i128::from(factor.bp()), i128::from(BP_PER_ONE));
+                let scaled = rounding.div(
+                    i128::from(reduced) * i128::from(factor.bp()),
+                    i128::from(BP_PER_ONE),
+                );
                 Ratio(scaled.fen().clamp(0, i64::from(BP_PER_ONE)) as u32)
             }
             None => Ratio(reduced),
@@ -41,8 +44,18 @@ pub struct Schedule<'p> {
 }
 
 impl<'p> Schedule<'p> {
-    pub fn new(ratio: Option<Ratio>, bands: &'p [Band], adjust: RatioAdjust, rounding: Rounding) -> Schedule<'p> {
-        Schedule { ratio, bands, adjust, rounding }
+    pub fn new(
+        ratio: Option<Ratio>,
+        bands: &'p [Band],
+        adjust: RatioAdjust,
+        rounding: Rounding,
+    ) -> Schedule<'p> {
+        Schedule {
+            ratio,
+            bands,
+            adjust,
+            rounding,
+        }
     }
 
     /// The single ratio after adjustment, or `None` for a banded schedule.
@@ -96,7 +109,11 @@ impl<'p> Schedule<'p> {
         }
         let start_fen = i128::from(start.fen().max(0));
         match self.single_ratio() {
-            Some(r) => walk_segments(std::iter::once((0, i128::MAX, r.bp())), start_fen, target_bp_fen),
+            Some(r) => walk_segments(
+                std::iter::once((0, i128::MAX, r.bp())),
+                start_fen,
+                target_bp_fen,
+            ),
             None => {
                 let mut lower = 0i128;
                 let segments = self.bands.iter().map(|band| {
@@ -112,7 +129,11 @@ impl<'p> Schedule<'p> {
 }
 
 /// Walks `(lower, upper, ratio_bp)` segments from `start` until `target` (fen × bp) is paid.
-fn walk_segments(segments: impl Iterator<Item = (i128, i128, u32)>, start: i128, target: i128) -> Option<Fen> {
+fn walk_segments(
+    segments: impl Iterator<Item = (i128, i128, u32)>,
+    start: i128,
+    target: i128,
+) -> Option<Fen> {
     let mut remaining = target;
     for (lower, upper, ratio_bp) in segments {
         let from = lower.max(start);
@@ -135,13 +156,24 @@ mod tests {
     use super::*;
 
     fn band(upto: Option<i64>, bp: u32) -> Band {
-        Band { upto: upto.map(Fen::from_yuan), ratio: Ratio(bp) }
+        Band {
+            upto: upto.map(Fen::from_yuan),
+            ratio: Ratio(bp),
+        }
     }
 
     #[test]
     fn single_ratio_pays_and_inverts() {
-        let s = Schedule::new(Some(Ratio(6000)), &[], RatioAdjust::default(), Rounding::default());
-        assert_eq!(s.pay(Fen::ZERO, Fen::from_yuan(53_400)), Fen::from_yuan(32_040));
+        let s = Schedule::new(
+            Some(Ratio(6000)),
+            &[],
+            RatioAdjust::default(),
+            Rounding::default(),
+        );
+        assert_eq!(
+            s.pay(Fen::ZERO, Fen::from_yuan(53_400)),
+            Fen::from_yuan(32_040)
+        );
         assert_eq!(s.inverse_ceil(Fen::ZERO, Fen(100)), Some(Fen(167)));
     }
 
@@ -149,18 +181,51 @@ mod tests {
     fn bands_use_the_difference_form() {
         let bands = [band(Some(20_000), 7000), band(None, 6000)];
         let s = Schedule::new(None, &bands, RatioAdjust::default(), Rounding::default());
-        assert_eq!(s.pay(Fen::ZERO, Fen::from_yuan(30_000)), Fen::from_yuan(14_000 + 6_000));
-        assert_eq!(s.pay(Fen::from_yuan(15_000), Fen::from_yuan(10_000)), Fen::from_yuan(3_500 + 3_000));
-        assert_eq!(s.inverse_ceil(Fen::from_yuan(15_000), Fen::from_yuan(6_500)), Some(Fen::from_yuan(10_000)));
-        assert_eq!(s.pay(Fen::ZERO, Fen::from_yuan(-30_000)), -Fen::from_yuan(20_000));
+        assert_eq!(
+            s.pay(Fen::ZERO, Fen::from_yuan(30_000)),
+            Fen::from_yuan(14_000 + 6_000)
+        );
+        assert_eq!(
+            s.pay(Fen::from_yuan(15_000), Fen::from_yuan(10_000)),
+            Fen::from_yuan(3_500 + 3_000)
+        );
+        assert_eq!(
+            s.inverse_ceil(Fen::from_yuan(15_000), Fen::from_yuan(6_500)),
+            Some(Fen::from_yuan(10_000))
+        );
+        assert_eq!(
+            s.pay(Fen::ZERO, Fen::from_yuan(-30_000)),
+            -Fen::from_yuan(20_000)
+        );
     }
 
     #[test]
     fn remote_adjustments() {
         let r = Rounding::default();
-        assert_eq!(RatioAdjust { minus: Ratio(1000), factor: None }.apply(Ratio(8500), r), Ratio(7500));
-        assert_eq!(RatioAdjust { minus: Ratio::ZERO, factor: Some(Ratio(8000)) }.apply(Ratio(8500), r), Ratio(6800));
-        assert_eq!(RatioAdjust { minus: Ratio(9000), factor: None }.apply(Ratio(8500), r), Ratio::ZERO);
+        assert_eq!(
+            RatioAdjust {
+                minus: Ratio(1000),
+                factor: None
+            }
+            .apply(Ratio(8500), r),
+            Ratio(7500)
+        );
+        assert_eq!(
+            RatioAdjust {
+                minus: Ratio::ZERO,
+                factor: Some(Ratio(8000))
+            }
+            .apply(Ratio(8500), r),
+            Ratio(6800)
+        );
+        assert_eq!(
+            RatioAdjust {
+                minus: Ratio(9000),
+                factor: None
+            }
+            .apply(Ratio(8500), r),
+            Ratio::ZERO
+        );
         let zero = Schedule::new(Some(Ratio::ZERO), &[], RatioAdjust::default(), r);
         assert_eq!(zero.inverse_ceil(Fen::ZERO, Fen(1)), None);
     }

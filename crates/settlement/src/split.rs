@@ -29,7 +29,8 @@ pub fn price_times_quantity(line: &FeeLine) -> i128 {
 /// Whether the line amount agrees with `pric × cnt` within `tolerance`.
 pub fn amount_matches(line: &FeeLine, tolerance: Fen) -> bool {
     let amount = i128::from(line.amount.fen()) * PRICE_QTY_UNITS_PER_FEN;
-    (amount - price_times_quantity(line)).abs() <= i128::from(tolerance.fen()) * PRICE_QTY_UNITS_PER_FEN
+    (amount - price_times_quantity(line)).abs()
+        <= i128::from(tolerance.fen()) * PRICE_QTY_UNITS_PER_FEN
 }
 
 /// Splits one line.
@@ -59,14 +60,17 @@ pub fn split_line(catalog: &Catalog, line: &FeeLine, index: u32, ctx: &SplitCont
         return self_paid(split, rule);
     }
     let over = match item.price_cap_micro_yuan {
-        Some(cap) if line.pric_micro_yuan > cap => {
-            ctx.rounding.div(i128::from(line.pric_micro_yuan - cap) * i128::from(line.cnt_e4), PRICE_QTY_UNITS_PER_FEN)
-        }
+        Some(cap) if line.pric_micro_yuan > cap => ctx.rounding.div(
+            i128::from(line.pric_micro_yuan - cap) * i128::from(line.cnt_e4),
+            PRICE_QTY_UNITS_PER_FEN,
+        ),
         _ => Fen::ZERO,
     };
     let base = line.amount - over;
     let own = ctx.rounding.apply(base, item.selfpay_prop);
-    let moved = ctx.extra_preselfpay.map_or(Fen::ZERO, |extra| ctx.rounding.apply(base - own, extra));
+    let moved = ctx
+        .extra_preselfpay
+        .map_or(Fen::ZERO, |extra| ctx.rounding.apply(base - own, extra));
     let pre = own + moved;
     let inscp = base - pre;
     split.remote_extra_preselfpay = moved;
@@ -103,8 +107,12 @@ fn exclusion(item: &CatalogItem, line: &FeeLine, ctx: &SplitContext) -> Option<L
             return Some(LineRule::SexRestricted);
         }
     }
-    let too_young = restriction.age_min_years.is_some_and(|min| ctx.age_years < min);
-    let too_old = restriction.age_max_years.is_some_and(|max| ctx.age_years > max);
+    let too_young = restriction
+        .age_min_years
+        .is_some_and(|min| ctx.age_years < min);
+    let too_old = restriction
+        .age_max_years
+        .is_some_and(|max| ctx.age_years > max);
     if too_young || too_old {
         return Some(LineRule::AgeRestricted);
     }

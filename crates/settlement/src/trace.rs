@@ -10,33 +10,107 @@ use yibao_policy::{DeductibleKind, Policy, Region};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TraceStep {
     /// Level, region, regime chosen.
-    Context { level: u8, region: Region, bucket: Option<Code>, age_years: u32 },
+    Context {
+        level: u8,
+        region: Region,
+        bucket: Option<Code>,
+        age_years: u32,
+    },
     /// Line split totals (明细分割).
-    Split { lines: u32, medfee: Fen, fulamt: Fen, overlmt: Fen, preselfpay: Fen, inscp: Fen },
+    Split {
+        lines: u32,
+        medfee: Fen,
+        fulamt: Fen,
+        overlmt: Fen,
+        preselfpay: Fen,
+        inscp: Fen,
+    },
     /// Remote M1: extra 先行自付 moved out of the in-scope amount.
     RemoteExtraSelfPay { ratio: Ratio, moved: Fen },
     /// Flat amount per item line (互联网复诊).
-    FlatItem { line: u32, fund: Code, flat: Fen, inscp: Fen, paid: Fen },
+    FlatItem {
+        line: u32,
+        fund: Code,
+        flat: Fen,
+        inscp: Fen,
+        paid: Fen,
+    },
     /// No benefit regime for this med_type / disease / place.
     NoRegime { med_type: Code },
     /// A regime applied but no rate row matched.
     NoRate { bucket: Code },
     /// Deductible (起付线).
-    Deductible { bucket: Code, kind: DeductibleKind, standard: Fen, already_paid: Fen, charged: Fen },
+    Deductible {
+        bucket: Code,
+        kind: DeductibleKind,
+        standard: Fen,
+        already_paid: Fen,
+        charged: Fen,
+    },
     /// Basic pooled fund.
-    Basic { fund: Code, base: Fen, ratio: Option<Ratio>, remote_from: Option<Ratio>, uncapped: Fen, available: Option<Fen>, paid: Fen },
+    Basic {
+        fund: Code,
+        base: Fen,
+        ratio: Option<Ratio>,
+        remote_from: Option<Ratio>,
+        uncapped: Fen,
+        available: Option<Fen>,
+        paid: Fen,
+    },
     /// Workers' large-amount layer above the basic cap.
-    LargeAmount { fund: Code, basic_available: Fen, cost_used_by_basic: Fen, above: Fen, ratio: Ratio, uncapped: Fen, available: Option<Fen>, paid: Fen },
+    LargeAmount {
+        fund: Code,
+        basic_available: Fen,
+        cost_used_by_basic: Fen,
+        above: Fen,
+        ratio: Ratio,
+        uncapped: Fen,
+        available: Option<Fen>,
+        paid: Fen,
+    },
     /// Residents' catastrophic layer.
-    Catastrophic { fund: Code, tier: u8, base_before: Fen, added: Fen, deductible: Fen, uncapped: Fen, available: Option<Fen>, paid: Fen },
+    Catastrophic {
+        fund: Code,
+        tier: u8,
+        base_before: Fen,
+        added: Fen,
+        deductible: Fen,
+        uncapped: Fen,
+        available: Option<Fen>,
+        paid: Fen,
+    },
     /// Civil-servant subsidy.
-    CivilServant { fund: Code, base: Fen, ratio: Ratio, paid: Fen },
+    CivilServant {
+        fund: Code,
+        base: Fen,
+        ratio: Ratio,
+        paid: Fen,
+    },
     /// Medical assistance.
-    Assistance { fund: Code, tier: u8, base: Fen, deductible: Fen, uncapped: Fen, available: Option<Fen>, paid: Fen },
+    Assistance {
+        fund: Code,
+        tier: u8,
+        base: Fen,
+        deductible: Fen,
+        uncapped: Fen,
+        available: Option<Fen>,
+        paid: Fen,
+    },
     /// Out-of-pocket backstop.
-    Backstop { fund: Code, oop_cap: Fen, burden_before: Fen, left: Fen, paid: Fen },
+    Backstop {
+        fund: Code,
+        oop_cap: Fen,
+        burden_before: Fen,
+        left: Fen,
+        paid: Fen,
+    },
     /// Personal account.
-    Account { fund: Code, payable: Fen, balance: Fen, paid: Fen },
+    Account {
+        fund: Code,
+        payable: Fen,
+        balance: Fen,
+        paid: Fen,
+    },
     /// What the person pays in cash.
     Cash { amount: Fen },
 }
@@ -51,7 +125,11 @@ fn cap_text(available: Option<Fen>) -> String {
 
 /// Renders one step as a line of text (`policy` supplies names of levels, tiers and funds).
 pub fn render_step(step: &TraceStep, policy: &Policy, insutype: Code) -> String {
-    let fund_name = |code: Code| policy.fund(code).map_or_else(|| code.to_string(), |f| format!("{} {code}", f.name));
+    let fund_name = |code: Code| {
+        policy
+            .fund(code)
+            .map_or_else(|| code.to_string(), |f| format!("{} {code}", f.name))
+    };
     let scheme = policy.scheme(insutype);
     let mut out = String::new();
     let _ = match *step {

@@ -12,55 +12,86 @@ use yibao_catalog::Catalog;
 use yibao_domain::codes::Gend;
 use yibao_domain::{Code, Fen};
 use yibao_policy::Policy;
-use yibao_settlement::{AccKey, Engine, FeeLine, IdentityPeriod, Payer, Person, Settlement, Visit, YearToDate};
+use yibao_settlement::{
+    AccKey, Engine, FeeLine, IdentityPeriod, Payer, Person, Settlement, Visit, YearToDate,
+};
 
 fn repo_file(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative)
 }
 
 fn fixtures() -> &'static (Policy, Catalog) {
     static FIXTURES: OnceLock<(Policy, Catalog)> = OnceLock::new();
     FIXTURES.get_or_init(|| {
-        let policy = Policy::load(&repo_file("policies/jiujiang.toml")).expect("reference policy loads");
-        let catalog = Catalog::from_path(&repo_file("catalogs/jiujiang-sample.csv")).expect("sample catalogue loads");
+        let policy =
+            Policy::load(&repo_file("policies/jiujiang.toml")).expect("reference policy loads");
+        let catalog = Catalog::from_path(&repo_file("catalogs/jiujiang-sample.csv"))
+            .expect("sample catalogue loads");
         (policy, catalog)
     })
 }
 
 fn codes(catalog: &Catalog) -> Vec<String> {
-    let mut codes: Vec<String> = catalog.items_sorted().into_iter().map(|i| i.code.clone()).collect();
+    let mut codes: Vec<String> = catalog
+        .items_sorted()
+        .into_iter()
+        .map(|i| i.code.clone())
+        .collect();
     codes.push("NOT-IN-CATALOGUE-001".into());
     codes
 }
 
 fn person_strategy() -> impl Strategy<Value = Person> {
-    (prop::bool::ANY, prop::sample::subsequence(vec!["TK", "DB", "FP"], 0..=2), prop::bool::ANY, prop::bool::ANY, 1940i32..2024)
-        .prop_map(|(worker, identities, civil_servant, retired, birth_year)| Person {
-            insutype: Code::lit(if worker { "310" } else { "390" }),
-            psn_type: Code::lit(match (worker, retired) {
-                (true, false) => "11",
-                (true, true) => "12",
-                _ => "16",
-            }),
-            gend: if birth_year % 2 == 0 { Gend::Male } else { Gend::Female },
-            birth_date: NaiveDate::from_ymd_opt(birth_year, 6, 15).expect("valid date"),
-            identities: identities.into_iter().map(|c| IdentityPeriod::always(Code::lit(c))).collect(),
-            civil_servant: worker && civil_servant,
-        })
+    (
+        prop::bool::ANY,
+        prop::sample::subsequence(vec!["TK", "DB", "FP"], 0..=2),
+        prop::bool::ANY,
+        prop::bool::ANY,
+        1940i32..2024,
+    )
+        .prop_map(
+            |(worker, identities, civil_servant, retired, birth_year)| Person {
+                insutype: Code::lit(if worker { "310" } else { "390" }),
+                psn_type: Code::lit(match (worker, retired) {
+                    (true, false) => "11",
+                    (true, true) => "12",
+                    _ => "16",
+                }),
+                gend: if birth_year % 2 == 0 {
+                    Gend::Male
+                } else {
+                    Gend::Female
+                },
+                birth_date: NaiveDate::from_ymd_opt(birth_year, 6, 15).expect("valid date"),
+                identities: identities
+                    .into_iter()
+                    .map(|c| IdentityPeriod::always(Code::lit(c)))
+                    .collect(),
+                civil_servant: worker && civil_servant,
+            },
+        )
 }
 
 fn line_strategy(codes: Vec<String>) -> impl Strategy<Value = FeeLine> {
-    (prop::sample::select(codes), 1i64..=40, 1i64..=2_000_000, prop::sample::select(vec!["0", "1", "1", "2"])).prop_map(|(code, units, price_fen, approval)| {
-        let cnt_e4 = units * 5_000;
-        let pric_micro_yuan = price_fen * 10_000;
-        FeeLine {
-            med_list_codg: code,
-            cnt_e4,
-            pric_micro_yuan,
-            amount: Fen(pric_micro_yuan * cnt_e4 / 100_000_000),
-            hosp_appr_flag: Code::lit(approval),
-        }
-    })
+    (
+        prop::sample::select(codes),
+        1i64..=40,
+        1i64..=2_000_000,
+        prop::sample::select(vec!["0", "1", "1", "2"]),
+    )
+        .prop_map(|(code, units, price_fen, approval)| {
+            let cnt_e4 = units * 5_000;
+            let pric_micro_yuan = price_fen * 10_000;
+            FeeLine {
+                med_list_codg: code,
+                cnt_e4,
+                pric_micro_yuan,
+                amount: Fen(pric_micro_yuan * cnt_e4 / 100_000_000),
+                hosp_appr_flag: Code::lit(approval),
+            }
+        })
 }
 
 fn visit_strategy(codes: Vec<String>) -> impl Strategy<Value = Visit> {
@@ -74,7 +105,9 @@ fn visit_strategy(codes: Vec<String>) -> impl Strategy<Value = Visit> {
         1u32..=300,
     )
         .prop_map(|(med_type, hosp_lv, admdvs, referred, dise, lines, day)| {
-            let begin = NaiveDate::from_yo_opt(2025, day).and_then(|d| d.and_hms_opt(8, 0, 0)).expect("valid time");
+            let begin = NaiveDate::from_yo_opt(2025, day)
+                .and_then(|d| d.and_hms_opt(8, 0, 0))
+                .expect("valid time");
             Visit {
                 med_type: Code::lit(med_type),
                 begin,
@@ -93,7 +126,11 @@ fn visit_strategy(codes: Vec<String>) -> impl Strategy<Value = Visit> {
 
 fn scenario() -> impl Strategy<Value = (Person, Fen, Vec<Visit>)> {
     let codes = codes(&fixtures().1);
-    (person_strategy(), 0i64..=500_000, prop::collection::vec(visit_strategy(codes), 1..=8))
+    (
+        person_strategy(),
+        0i64..=500_000,
+        prop::collection::vec(visit_strategy(codes), 1..=8),
+    )
         .prop_map(|(person, balance, visits)| (person, Fen(balance), visits))
 }
 
@@ -114,18 +151,35 @@ fn check_bounds(s: &Settlement, balance_before: Fen) -> Result<(), TestCaseError
         prop_assert!(amount >= Fen::ZERO, "{} is negative: {}", name, amount);
     }
     prop_assert!(t.act_pay_dedc <= t.inscp_scp_amt);
-    prop_assert!(t.fund_pay_sumamt <= t.inscp_scp_amt, "funds pay more than the in-scope amount");
+    prop_assert!(
+        t.fund_pay_sumamt <= t.inscp_scp_amt,
+        "funds pay more than the in-scope amount"
+    );
     prop_assert!(t.acct_pay <= balance_before.max(Fen::ZERO));
-    let fund_rows: Fen = s.funds.iter().filter(|r| matches!(r.payer, Payer::Fund(_))).map(|r| r.fund_payamt).sum();
+    let fund_rows: Fen = s
+        .funds
+        .iter()
+        .filter(|r| matches!(r.payer, Payer::Fund(_)))
+        .map(|r| r.fund_payamt)
+        .sum();
     prop_assert_eq!(fund_rows, t.fund_pay_sumamt);
     for row in &s.funds {
         if let Some(available) = row.crt_payb_lmt_amt {
-            prop_assert!(row.fund_payamt <= available, "fund {} paid {} over its available {}", row.fund_pay_type, row.fund_payamt, available);
+            prop_assert!(
+                row.fund_payamt <= available,
+                "fund {} paid {} over its available {}",
+                row.fund_pay_type,
+                row.fund_payamt,
+                available
+            );
         }
         prop_assert!(row.fund_payamt >= Fen::ZERO);
     }
     for line in &s.lines {
-        prop_assert_eq!(line.amount, line.fulamt_ownpay_amt + line.overlmt_amt + line.preselfpay_amt + line.inscp_scp_amt);
+        prop_assert_eq!(
+            line.amount,
+            line.fulamt_ownpay_amt + line.overlmt_amt + line.preselfpay_amt + line.inscp_scp_amt
+        );
     }
     Ok(())
 }
@@ -135,7 +189,11 @@ fn check_caps(policy: &Policy, person: &Person, ytd: &YearToDate) -> Result<(), 
     let scheme = policy.scheme(person.insutype).expect("scheme");
     for bucket in &scheme.buckets {
         if let Some(cap) = bucket.annual_cap {
-            prop_assert!(ytd.get(AccKey::CapUsed(bucket.cap_group())) <= cap.fen(), "cap of {} exceeded", bucket.id);
+            prop_assert!(
+                ytd.get(AccKey::CapUsed(bucket.cap_group())) <= cap.fen(),
+                "cap of {} exceeded",
+                bucket.id
+            );
         }
     }
     if let Some(layer) = &scheme.large_amount {
@@ -143,18 +201,33 @@ fn check_caps(policy: &Policy, person: &Person, ytd: &YearToDate) -> Result<(), 
             prop_assert!(ytd.get(AccKey::FundPaid(layer.fund)) <= cap.fen());
         }
     }
-    let capped_tiers = scheme.catastrophic.iter().flat_map(|l| l.tiers.iter().map(move |t| (l.fund, t))).chain(scheme.assistance.iter().flat_map(|l| l.tiers.iter().map(move |t| (l.fund, t))));
-    let max_cap = capped_tiers.filter_map(|(fund, t)| t.annual_cap.map(|c| (fund, c))).fold(Vec::<(Code, Fen)>::new(), |mut acc, (fund, cap)| {
-        match acc.iter_mut().find(|(f, _)| *f == fund) {
-            Some(entry) => entry.1 = entry.1.max(cap),
-            None => acc.push((fund, cap)),
-        }
-        acc
-    });
+    let capped_tiers = scheme
+        .catastrophic
+        .iter()
+        .flat_map(|l| l.tiers.iter().map(move |t| (l.fund, t)))
+        .chain(
+            scheme
+                .assistance
+                .iter()
+                .flat_map(|l| l.tiers.iter().map(move |t| (l.fund, t))),
+        );
+    let max_cap = capped_tiers
+        .filter_map(|(fund, t)| t.annual_cap.map(|c| (fund, c)))
+        .fold(Vec::<(Code, Fen)>::new(), |mut acc, (fund, cap)| {
+            match acc.iter_mut().find(|(f, _)| *f == fund) {
+                Some(entry) => entry.1 = entry.1.max(cap),
+                None => acc.push((fund, cap)),
+            }
+            acc
+        });
     let uncapped_tier_applies = !person.identities.is_empty();
     if !uncapped_tier_applies {
         for (fund, cap) in max_cap {
-            prop_assert!(ytd.get(AccKey::FundPaid(fund)) <= cap.fen(), "fund {} exceeded its cap", fund);
+            prop_assert!(
+                ytd.get(AccKey::FundPaid(fund)) <= cap.fen(),
+                "fund {} exceeded its cap",
+                fund
+            );
         }
     }
     Ok(())

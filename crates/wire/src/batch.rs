@@ -79,7 +79,12 @@ pub struct BatchSettler<'a> {
 
 impl<'a> BatchSettler<'a> {
     pub fn new(engine: Engine<'a>) -> BatchSettler<'a> {
-        BatchSettler { engine, persons: FxHashMap::default(), settled: FxHashMap::default(), line_no: 0 }
+        BatchSettler {
+            engine,
+            persons: FxHashMap::default(),
+            settled: FxHashMap::default(),
+            line_no: 0,
+        }
     }
 
     fn policy(&self) -> &'a Policy {
@@ -107,29 +112,55 @@ impl<'a> BatchSettler<'a> {
             "settle" => self.settle(value),
             "cancel" => match value.get("mdtrt_id").and_then(Value::as_str) {
                 Some(id) => self.cancel(id),
-                None => self.error(None, "mdtrt_id: a cancellation needs the mdtrt_id of the settlement".into()),
+                None => self.error(
+                    None,
+                    "mdtrt_id: a cancellation needs the mdtrt_id of the settlement".into(),
+                ),
             },
             other => self.error(None, format!("op: `{other}` is not settle or cancel")),
         }
     }
 
     fn error(&self, mdtrt_id: Option<String>, error: String) -> Outcome {
-        Outcome::Error(ErrorOutput { line: self.line_no, mdtrt_id, error })
+        Outcome::Error(ErrorOutput {
+            line: self.line_no,
+            mdtrt_id,
+            error,
+        })
     }
 
     fn settle(&mut self, value: &Value) -> Outcome {
-        let mdtrt_id = value.get("mdtrt_id").and_then(Value::as_str).map(str::to_string);
+        let mdtrt_id = value
+            .get("mdtrt_id")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let wire = match WireVisit::from_json(value) {
             Ok(wire) => wire,
             Err(e) => return self.error(mdtrt_id, e.to_string()),
         };
-        if self.settled.get(&wire.mdtrt_id).is_some_and(|s| !s.cancelled) {
-            return self.error(mdtrt_id, format!("mdtrt_id: visit {} is already settled", wire.mdtrt_id));
+        if self
+            .settled
+            .get(&wire.mdtrt_id)
+            .is_some_and(|s| !s.cancelled)
+        {
+            return self.error(
+                mdtrt_id,
+                format!("mdtrt_id: visit {} is already settled", wire.mdtrt_id),
+            );
         }
         let person = wire.person();
         let visit = wire.visit();
-        let state = self.persons.entry(wire.psn_no.clone()).or_insert_with(|| PersonState { balance: wire.balc.unwrap_or(Fen::ZERO), ..PersonState::default() });
-        let ytd = state.years.entry((wire.insutype, visit.settlement_date().year())).or_default();
+        let state = self
+            .persons
+            .entry(wire.psn_no.clone())
+            .or_insert_with(|| PersonState {
+                balance: wire.balc.unwrap_or(Fen::ZERO),
+                ..PersonState::default()
+            });
+        let ytd = state
+            .years
+            .entry((wire.insutype, visit.settlement_date().year()))
+            .or_default();
         let settlement = match self.engine.settle(&person, &visit, ytd, state.balance) {
             Ok(s) => s,
             Err(e) => return self.error(mdtrt_id, e.to_string()),
@@ -140,7 +171,11 @@ impl<'a> BatchSettler<'a> {
             psn_no: wire.psn_no.clone(),
             insutype: wire.insutype,
             med_type: wire.med_type,
-            feedetl_sns: wire.feedetail.iter().map(|l| l.feedetl_sn.clone()).collect(),
+            feedetl_sns: wire
+                .feedetail
+                .iter()
+                .map(|l| l.feedetl_sn.clone())
+                .collect(),
             settlement,
             cancelled: false,
         };
@@ -152,14 +187,24 @@ impl<'a> BatchSettler<'a> {
     fn cancel(&mut self, mdtrt_id: &str) -> Outcome {
         let id = Some(mdtrt_id.to_string());
         let Some(record) = self.settled.get(mdtrt_id) else {
-            return self.error(id, format!("mdtrt_id: unknown mdtrt_id {mdtrt_id} (no settlement in this file)"));
+            return self.error(
+                id,
+                format!("mdtrt_id: unknown mdtrt_id {mdtrt_id} (no settlement in this file)"),
+            );
         };
         if record.cancelled {
-            return self.error(id, format!("mdtrt_id: settlement of {mdtrt_id} is already cancelled"));
+            return self.error(
+                id,
+                format!("mdtrt_id: settlement of {mdtrt_id} is already cancelled"),
+            );
         }
         let state = self.persons.entry(record.psn_no.clone()).or_default();
         let mirror = record.settlement.negated(state.balance);
-        state.years.entry((record.insutype, mirror.year)).or_default().apply(&mirror.postings);
+        state
+            .years
+            .entry((record.insutype, mirror.year))
+            .or_default()
+            .apply(&mirror.postings);
         state.balance = mirror.totals.balc;
         let output = self.output(mdtrt_id, "cancel", record, &mirror);
         if let Some(record) = self.settled.get_mut(mdtrt_id) {
@@ -168,7 +213,13 @@ impl<'a> BatchSettler<'a> {
         Outcome::Settled(Box::new(output))
     }
 
-    fn output(&self, mdtrt_id: &str, op: &'static str, record: &SettledVisit, settlement: &Settlement) -> SettleOutput {
+    fn output(
+        &self,
+        mdtrt_id: &str,
+        op: &'static str,
+        record: &SettledVisit,
+        settlement: &Settlement,
+    ) -> SettleOutput {
         let policy = self.policy();
         SettleOutput {
             mdtrt_id: mdtrt_id.to_string(),
@@ -181,7 +232,13 @@ impl<'a> BatchSettler<'a> {
                 amounts: SetlinfoAmounts::from(&settlement.totals),
             },
             setldetail: render::setldetail(settlement, policy, record.insutype),
-            result: render::line_results(&settlement.lines, |i| record.feedetl_sns.get(i as usize).cloned().unwrap_or_default()),
+            result: render::line_results(&settlement.lines, |i| {
+                record
+                    .feedetl_sns
+                    .get(i as usize)
+                    .cloned()
+                    .unwrap_or_default()
+            }),
             trace: render::trace_lines(settlement, policy, record.insutype),
         }
     }
@@ -196,9 +253,17 @@ pub fn receipt(outcome: &Outcome) -> String {
             let _ = writeln!(out, "第 {} 行 错误: {}", e.line, e.error);
         }
         Outcome::Settled(s) => {
-            let title = if s.op == "cancel" { "结算撤销" } else { "结算单" };
+            let title = if s.op == "cancel" {
+                "结算撤销"
+            } else {
+                "结算单"
+            };
             let a = &s.setlinfo.amounts;
-            let _ = writeln!(out, "── {title} {} (人员 {}, 险种 {}, 医疗类别 {}) ──", s.mdtrt_id, s.setlinfo.psn_no, s.setlinfo.insutype, s.setlinfo.med_type);
+            let _ = writeln!(
+                out,
+                "── {title} {} (人员 {}, 险种 {}, 医疗类别 {}) ──",
+                s.mdtrt_id, s.setlinfo.psn_no, s.setlinfo.insutype, s.setlinfo.med_type
+            );
             let rows: [(&str, Fen); 14] = [
                 ("医疗费总额", a.medfee_sumamt.0),
                 ("  全自费", a.fulamt_ownpay_amt.0),
@@ -208,7 +273,10 @@ pub fn receipt(outcome: &Outcome) -> String {
                 ("本次起付线", a.act_pay_dedc.0),
                 ("基金支付总额", a.fund_pay_sumamt.0),
                 ("  基本统筹", a.hifp_pay.0),
-                ("  大病/大额/公务员", a.hifmi_pay.0 + a.hifob_pay.0 + a.cvlserv_pay.0),
+                (
+                    "  大病/大额/公务员",
+                    a.hifmi_pay.0 + a.hifob_pay.0 + a.cvlserv_pay.0,
+                ),
                 ("  医疗救助", a.maf_pay.0),
                 ("  兜底及其他", a.oth_pay.0),
                 ("个人账户支付", a.acct_pay.0),

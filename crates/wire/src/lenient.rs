@@ -17,11 +17,20 @@ fn scalar_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Stri
         Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
             (Some(i), _, _) => i.to_string(),
             (_, Some(u), _) => u.to_string(),
-            (_, _, Some(f)) => decimal::float_literal_text(f).ok_or_else(|| D::Error::custom("number is not finite"))?,
+            (_, _, Some(f)) => decimal::float_literal_text(f)
+                .ok_or_else(|| D::Error::custom("number is not finite"))?,
             _ => return Err(D::Error::custom("unreadable number")),
         },
-        Value::Bool(b) => return Err(D::Error::custom(format!("expected a value, found boolean {b}"))),
-        other => return Err(D::Error::custom(format!("expected a scalar, found {other}"))),
+        Value::Bool(b) => {
+            return Err(D::Error::custom(format!(
+                "expected a value, found boolean {b}"
+            )))
+        }
+        other => {
+            return Err(D::Error::custom(format!(
+                "expected a scalar, found {other}"
+            )))
+        }
     };
     let trimmed = text.trim();
     Ok((!trimmed.is_empty() && trimmed != "null").then(|| trimmed.to_string()))
@@ -39,7 +48,9 @@ pub fn string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::E
 
 /// Optional dictionary code.
 pub fn opt_code<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Code>, D::Error> {
-    scalar_text(deserializer)?.map(|t| Code::new(&t).map_err(D::Error::custom)).transpose()
+    scalar_text(deserializer)?
+        .map(|t| Code::new(&t).map_err(D::Error::custom))
+        .transpose()
 }
 
 /// Required dictionary code.
@@ -54,11 +65,15 @@ pub fn yuan<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Fen, D::Error>
 
 /// Optional amount in yuan.
 pub fn opt_yuan<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Fen>, D::Error> {
-    scalar_text(deserializer)?.map(|t| Fen::parse_yuan(&t).map_err(D::Error::custom)).transpose()
+    scalar_text(deserializer)?
+        .map(|t| Fen::parse_yuan(&t).map_err(D::Error::custom))
+        .transpose()
 }
 
 /// Required decimal with at most `SCALE` decimals, as a scaled integer.
-pub fn scaled<'de, D: Deserializer<'de>, const SCALE: u32>(deserializer: D) -> Result<i64, D::Error> {
+pub fn scaled<'de, D: Deserializer<'de>, const SCALE: u32>(
+    deserializer: D,
+) -> Result<i64, D::Error> {
     let text = scalar_text(deserializer)?.ok_or_else(|| D::Error::custom("is empty"))?;
     decimal::parse_scaled(&text, SCALE).map_err(D::Error::custom)
 }
@@ -67,13 +82,15 @@ pub fn scaled<'de, D: Deserializer<'de>, const SCALE: u32>(deserializer: D) -> R
 pub fn date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
     let text = scalar_text(deserializer)?.ok_or_else(|| D::Error::custom("is empty"))?;
     let day = text.get(..10).unwrap_or(&text);
-    NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| D::Error::custom(format!("`{text}` is not a date yyyy-MM-dd")))
+    NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map_err(|_| D::Error::custom(format!("`{text}` is not a date yyyy-MM-dd")))
 }
 
 /// Datetime `yyyy-MM-dd HH:mm:ss` (a bare date means midnight).
 pub fn datetime<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDateTime, D::Error> {
     let text = scalar_text(deserializer)?.ok_or_else(|| D::Error::custom("is empty"))?;
-    parse_datetime(&text).ok_or_else(|| D::Error::custom(format!("`{text}` is not a datetime yyyy-MM-dd HH:mm:ss")))
+    parse_datetime(&text)
+        .ok_or_else(|| D::Error::custom(format!("`{text}` is not a datetime yyyy-MM-dd HH:mm:ss")))
 }
 
 /// Reads `yyyy-MM-dd HH:mm:ss`, `yyyy-MM-ddTHH:mm:ss` or `yyyy-MM-dd`.
@@ -81,7 +98,11 @@ pub fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
         .ok()
-        .or_else(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+        .or_else(|| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
 }
 
 /// A list of codes; `null` or absent is empty; a `;`-separated string is accepted too.
@@ -89,7 +110,12 @@ pub fn code_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Code>
     let value = Value::deserialize(deserializer)?;
     let items: Vec<String> = match value {
         Value::Null => Vec::new(),
-        Value::String(s) => s.split(';').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect(),
+        Value::String(s) => s
+            .split(';')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect(),
         Value::Array(values) => values
             .into_iter()
             .map(|v| match v {
@@ -98,7 +124,14 @@ pub fn code_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Code>
                 other => Err(D::Error::custom(format!("expected a code, found {other}"))),
             })
             .collect::<Result<_, _>>()?,
-        other => return Err(D::Error::custom(format!("expected a list of codes, found {other}"))),
+        other => {
+            return Err(D::Error::custom(format!(
+                "expected a list of codes, found {other}"
+            )))
+        }
     };
-    items.iter().map(|t| Code::new(t).map_err(D::Error::custom)).collect()
+    items
+        .iter()
+        .map(|t| Code::new(t).map_err(D::Error::custom))
+        .collect()
 }

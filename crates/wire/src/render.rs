@@ -24,7 +24,10 @@ pub struct Ratio4(pub Ratio);
 
 impl Serialize for Ratio4 {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        raw_number(decimal::format_scaled(i64::from(self.0.bp()), 4), serializer)
+        raw_number(
+            decimal::format_scaled(i64::from(self.0.bp()), 4),
+            serializer,
+        )
     }
 }
 
@@ -35,7 +38,10 @@ pub struct PriceCap(pub Option<i64>);
 impl Serialize for PriceCap {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self.0 {
-            Some(micro) => raw_number(decimal::format_scaled(micro, yibao_catalog::PRICE_SCALE_DIGITS), serializer),
+            Some(micro) => raw_number(
+                decimal::format_scaled(micro, yibao_catalog::PRICE_SCALE_DIGITS),
+                serializer,
+            ),
             None => raw_number("999999".into(), serializer),
         }
     }
@@ -114,8 +120,13 @@ pub struct SetldetailRow {
 /// Name of a row's fund or account.
 fn fund_name(policy: &Policy, insutype: Code, row: &FundRow) -> String {
     match row.payer {
-        Payer::PersonalAccount => policy.scheme(insutype).and_then(|s| s.account.as_ref()).map_or_else(String::new, |a| a.name.clone()),
-        _ => policy.fund(row.fund_pay_type).map_or_else(String::new, |f| f.name.clone()),
+        Payer::PersonalAccount => policy
+            .scheme(insutype)
+            .and_then(|s| s.account.as_ref())
+            .map_or_else(String::new, |a| a.name.clone()),
+        _ => policy
+            .fund(row.fund_pay_type)
+            .map_or_else(String::new, |f| f.name.clone()),
     }
 }
 
@@ -130,7 +141,11 @@ pub fn setldetail(settlement: &Settlement, policy: &Policy, insutype: Code) -> V
             inscp_scp_amt: Yuan(row.inscp_scp_amt),
             crt_payb_lmt_amt: row.crt_payb_lmt_amt.map(Yuan),
             fund_payamt: Yuan(row.fund_payamt),
-            setl_proc_info: settlement.trace.get(row.trace_step).map(|s| render_step(s, policy, insutype)).unwrap_or_default(),
+            setl_proc_info: settlement
+                .trace
+                .get(row.trace_step)
+                .map(|s| render_step(s, policy, insutype))
+                .unwrap_or_default(),
         })
         .collect()
 }
@@ -175,5 +190,9 @@ pub fn line_results(lines: &[LineSplit], feedetl_sn: impl Fn(u32) -> String) -> 
 
 /// The trace rendered as text, one line per step.
 pub fn trace_lines(settlement: &Settlement, policy: &Policy, insutype: Code) -> Vec<String> {
-    settlement.trace.iter().map(|step| render_step(step, policy, insutype)).collect()
+    settlement
+        .trace
+        .iter()
+        .map(|step| render_step(step, policy, insutype))
+        .collect()
 }

@@ -93,7 +93,10 @@ impl WireVisit {
         serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             let problem = e.into_inner().to_string();
-            WireError { path: if path == "." { "visit".into() } else { path }, problem }
+            WireError {
+                path: if path == "." { "visit".into() } else { path },
+                problem,
+            }
         })
     }
 
@@ -104,7 +107,12 @@ impl WireVisit {
             psn_type: self.psn_type,
             gend: Gend::from_code(self.gend),
             birth_date: self.brdy,
-            identities: self.idet.iter().copied().map(IdentityPeriod::always).collect(),
+            identities: self
+                .idet
+                .iter()
+                .copied()
+                .map(IdentityPeriod::always)
+                .collect(),
             civil_servant: is_flag_set(self.cvlserv_flag),
         }
     }

@@ -31,8 +31,12 @@ fn check_step(outcome: &Outcome, expect: &toml::Table) -> Vec<String> {
     if let Some(error) = expect.get("error").and_then(toml::Value::as_str) {
         match outcome {
             Outcome::Error(e) if e.error.contains(error) => {}
-            Outcome::Error(e) => problems.push(format!("error `{}` does not contain `{error}`", e.error)),
-            Outcome::Settled(_) => problems.push(format!("expected an error containing `{error}`, but it settled")),
+            Outcome::Error(e) => {
+                problems.push(format!("error `{}` does not contain `{error}`", e.error))
+            }
+            Outcome::Settled(_) => problems.push(format!(
+                "expected an error containing `{error}`, but it settled"
+            )),
         }
         return problems;
     }
@@ -57,7 +61,10 @@ fn check_step(outcome: &Outcome, expect: &toml::Table) -> Vec<String> {
         }
         let written = format!("\"{field}\":{expected}");
         if !setlinfo_text.contains(&written) {
-            problems.push(format!("{field}: expected {expected}, got {}", setlinfo[field]));
+            problems.push(format!(
+                "{field}: expected {expected}, got {}",
+                setlinfo[field]
+            ));
         }
     }
     problems
@@ -65,7 +72,9 @@ fn check_step(outcome: &Outcome, expect: &toml::Table) -> Vec<String> {
 
 /// Non-zero fund payments (accounts excluded) must be exactly the expected ones.
 fn check_funds(settled: &SettleOutput, expected: &toml::Value) -> Vec<String> {
-    let Some(expected) = expected.as_table() else { return vec!["funds: must be a table".into()] };
+    let Some(expected) = expected.as_table() else {
+        return vec!["funds: must be a table".into()];
+    };
     let mut actual: BTreeMap<String, Fen> = BTreeMap::new();
     for row in &settled.setldetail {
         if row.fund_pay_type.as_str() == "310200" {
@@ -76,7 +85,13 @@ fn check_funds(settled: &SettleOutput, expected: &toml::Value) -> Vec<String> {
     actual.retain(|_, amount| *amount != Fen::ZERO);
     let expected: BTreeMap<String, Fen> = expected
         .iter()
-        .map(|(code, amount)| (code.clone(), Fen::parse_yuan(amount.as_str().unwrap_or("bad")).expect("fund amount is yuan text")))
+        .map(|(code, amount)| {
+            (
+                code.clone(),
+                Fen::parse_yuan(amount.as_str().unwrap_or("bad"))
+                    .expect("fund amount is yuan text"),
+            )
+        })
         .collect();
     if actual == expected {
         Vec::new()
@@ -98,10 +113,17 @@ fn run_case(path: &Path) -> Vec<String> {
     let mut settler = BatchSettler::new(Engine::new(&policy, &catalog));
     let mut problems = Vec::new();
     for (index, mut step) in case.steps.into_iter().enumerate() {
-        let expect = step.remove("expect").and_then(|e| e.as_table().cloned()).unwrap_or_default();
+        let expect = step
+            .remove("expect")
+            .and_then(|e| e.as_table().cloned())
+            .unwrap_or_default();
         let outcome = settler.process_value_numbered(&toml_to_json(toml::Value::Table(step)));
         for problem in check_step(&outcome, &expect) {
-            problems.push(format!("{} — step {}: {problem}", case.description, index + 1));
+            problems.push(format!(
+                "{} — step {}: {problem}",
+                case.description,
+                index + 1
+            ));
         }
     }
     problems
@@ -110,14 +132,31 @@ fn run_case(path: &Path) -> Vec<String> {
 #[test]
 fn every_case_file_settles_as_expected() {
     let dir = repo_root().join("crates/settlement/tests/cases");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).expect("cases folder").map(|e| e.expect("entry").path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("cases folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
     files.sort();
-    assert!(files.len() >= 40, "expected at least 40 case files, found {}", files.len());
+    assert!(
+        files.len() >= 40,
+        "expected at least 40 case files, found {}",
+        files.len()
+    );
     let mut failures = Vec::new();
     for file in &files {
         for problem in run_case(file) {
-            failures.push(format!("{}: {problem}", file.file_name().unwrap_or_default().to_string_lossy()));
+            failures.push(format!(
+                "{}: {problem}",
+                file.file_name().unwrap_or_default().to_string_lossy()
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} problems in {} case files:\n{}", failures.len(), files.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} problems in {} case files:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
 }

@@ -35,7 +35,8 @@ pub fn run(args: &SettleArgs) -> anyhow::Result<bool> {
     let input: Box<dyn BufRead> = if args.file.as_os_str() == "-" {
         Box::new(BufReader::new(std::io::stdin()))
     } else {
-        let file = std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+        let file = std::fs::File::open(&args.file)
+            .with_context(|| format!("cannot open {}", args.file.display()))?;
         Box::new(BufReader::new(file))
     };
     let stdout = std::io::stdout();
@@ -48,10 +49,17 @@ pub fn run(args: &SettleArgs) -> anyhow::Result<bool> {
 
 /// A reader that stopped listening (`| head`) is not an error.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    error
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-fn settle_lines(settler: &mut BatchSettler, input: Box<dyn BufRead>, args: &SettleArgs, out: &mut impl Write) -> anyhow::Result<bool> {
+fn settle_lines(
+    settler: &mut BatchSettler,
+    input: Box<dyn BufRead>,
+    args: &SettleArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<bool> {
     let mut all_settled = true;
     for line in input.lines() {
         let line = line.with_context(|| format!("cannot read {}", args.file.display()))?;
