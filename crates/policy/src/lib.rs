@@ -83,10 +83,15 @@ impl Policy {
 
     /// Whether an institution's `admdvs` lies in this pooling region.
     pub fn is_in_region(&self, medins_admdvs: &str) -> bool {
+        self.is_in_region_bytes(medins_admdvs.as_bytes())
+    }
+
+    /// [`Policy::is_in_region`] on raw bytes (a [`Code`]'s, on the hot path).
+    pub fn is_in_region_bytes(&self, medins_admdvs: &[u8]) -> bool {
         self.policy
             .in_region_prefixes
             .iter()
-            .any(|p| medins_admdvs.starts_with(p.as_str()))
+            .any(|p| medins_admdvs.starts_with(p.as_bytes()))
     }
 
     /// Whether this version is in force on `date`.

@@ -195,7 +195,7 @@ impl<'a> Engine<'a> {
                 tolerance,
             });
         }
-        let region = if policy.is_in_region(visit.medins_admdvs.as_str()) {
+        let region = if policy.is_in_region_bytes(visit.medins_admdvs.as_bytes()) {
             Region::In
         } else if visit.referred {
             Region::OutReferred

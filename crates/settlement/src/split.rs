@@ -91,14 +91,14 @@ fn self_paid(mut split: LineSplit, rule: LineRule) -> LineSplit {
 /// The first reason the line is wholly self-paid, if any.
 fn exclusion(item: &CatalogItem, line: &FeeLine, ctx: &SplitContext) -> Option<LineRule> {
     use yibao_domain::codes::ChrgitmLv;
-    let approval = line.hosp_appr_flag.as_str();
+    let approval = line.hosp_appr_flag.as_bytes();
     if item.chrgitm_lv == ChrgitmLv::ClassC {
         return Some(LineRule::ClassC);
     }
-    if item.restricted_use && approval != "1" {
+    if item.restricted_use && approval != b"1" {
         return Some(LineRule::RestrictedWithoutApproval);
     }
-    if !item.restricted_use && approval == "2" {
+    if !item.restricted_use && approval == b"2" {
         return Some(LineRule::MarkedSelfPay);
     }
     let restriction = &item.restriction;
