@@ -9,30 +9,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const CODE_CAPACITY: usize = 15;
 
 /// A short dictionary code (`"390100"`, `"21"`, `"TK"`), stored inline without allocation so that
-/// codes can be compared and copied freely on the hot path (equality is one 128-bit comparison).
-#[derive(Copy, Clone, Hash, PartialOrd, Ord, Default)]
+/// codes can be compared and copied freely on the hot path: byte 0 holds the length, the rest the
+/// text, zero-padded, so equality is one 16-byte comparison.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Code {
-    len: u8,
-    bytes: [u8; CODE_CAPACITY],
+    raw: [u8; CODE_CAPACITY + 1],
 }
-
-impl Code {
-    /// Length and bytes packed into one integer (unused bytes are always zero).
-    fn packed(&self) -> u128 {
-        let mut all = [0u8; CODE_CAPACITY + 1];
-        all[0] = self.len;
-        all[1..].copy_from_slice(&self.bytes);
-        u128::from_le_bytes(all)
-    }
-}
-
-impl PartialEq for Code {
-    fn eq(&self, other: &Code) -> bool {
-        self.packed() == other.packed()
-    }
-}
-
-impl Eq for Code {}
 
 /// A code longer than [`CODE_CAPACITY`] bytes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,12 +28,10 @@ impl Code {
         if text.len() > CODE_CAPACITY {
             return Err(CodeTooLong(text.to_string()));
         }
-        let mut bytes = [0u8; CODE_CAPACITY];
-        bytes[..text.len()].copy_from_slice(text.as_bytes());
-        Ok(Code {
-            len: text.len() as u8,
-            bytes,
-        })
+        let mut raw = [0u8; CODE_CAPACITY + 1];
+        raw[0] = text.len() as u8;
+        raw[1..=text.len()].copy_from_slice(text.as_bytes());
+        Ok(Code { raw })
     }
 
     /// For literals known to fit; panics otherwise (only used with constant dictionary values).
@@ -60,17 +40,17 @@ impl Code {
     }
 
     pub fn as_str(&self) -> &str {
-        // Built only from &str slices that end on a char boundary (whole strings).
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+        // Built only from whole &str values, so the bytes are valid UTF-8.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
 
     /// The code's bytes (cheaper than [`Code::as_str`] for comparisons on the hot path).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len)]
+        &self.raw[1..=usize::from(self.raw[0])]
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.raw[0] == 0
     }
 }
 

@@ -56,6 +56,9 @@ impl Rounding {
 
     /// The common case in 64-bit arithmetic (128-bit division is several times slower).
     fn div_i64(self, numerator: i64, denom: i64) -> Fen {
+        if self.mode == RoundingMode::HalfUp && self.unit_fen <= 1 {
+            return Fen(half_up_i64(numerator, denom));
+        }
         let unit = self.unit_fen.max(1);
         let magnitude = numerator.unsigned_abs();
         let denom_u = denom as u64;
@@ -105,6 +108,18 @@ impl Rounding {
     /// An exact amount held in units of 1/10,000 fen (fen × basis points), rounded to money.
     pub fn round_bp_fen(self, bp_fen: i128) -> Fen {
         self.div(bp_fen, i128::from(BP_PER_ONE))
+    }
+}
+
+/// Half away from zero, the default and most common mode, in its shortest form.
+fn half_up_i64(numerator: i64, denom: i64) -> i64 {
+    let magnitude = numerator.unsigned_abs();
+    let denom = denom as u64;
+    let rounded = (magnitude / denom + u64::from(magnitude % denom * 2 >= denom)) as i64;
+    if numerator < 0 {
+        -rounded
+    } else {
+        rounded
     }
 }
 
