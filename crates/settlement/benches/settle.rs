@@ -1,5 +1,6 @@
 //! Settlement throughput on one core: a 20-line inpatient visit under the reference policy, with
-//! the output buffers reused as a service worker would.
+//! the output buffers reused as a service worker would; once from the raw fee lines (split
+//! included) and once from the split made at fee upload (what 2207/2304 does in the service).
 
 use std::path::PathBuf;
 
@@ -78,6 +79,25 @@ fn bench_settle(c: &mut Criterion) {
                 .settle_into(
                     black_box(&person),
                     black_box(&visit),
+                    black_box(&ytd),
+                    Fen::ZERO,
+                    &mut out,
+                )
+                .expect("settles");
+            black_box(out.totals.fund_pay_sumamt)
+        })
+    });
+    let mut lines = Vec::new();
+    engine
+        .split_lines(&person, &visit, &mut lines)
+        .expect("splits");
+    group.bench_function("inpatient_20_lines_presplit", |b| {
+        b.iter(|| {
+            engine
+                .settle_split_into(
+                    black_box(&person),
+                    black_box(&visit),
+                    black_box(&lines),
                     black_box(&ytd),
                     Fen::ZERO,
                     &mut out,

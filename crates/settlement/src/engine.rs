@@ -104,7 +104,39 @@ impl<'a> Engine<'a> {
         out: &mut Settlement,
     ) -> Result<(), SettleError> {
         out.clear();
+        self.check_lines(visit)?;
         let mut run = self.prepare(person, visit, ytd)?;
+        self.start(&run, out);
+        self.split_into(&run, &mut out.lines);
+        self.pay(&mut run, balance, out);
+        Ok(())
+    }
+
+    /// Settles from a line split made earlier (at fee upload, 2204/2301), skipping the catalogue
+    /// work; `lines` must come from [`Engine::split_lines`] for the same person and visit.
+    pub fn settle_split_into(
+        &self,
+        person: &Person,
+        visit: &Visit,
+        lines: &[LineSplit],
+        ytd: &YearToDate,
+        balance: Fen,
+        out: &mut Settlement,
+    ) -> Result<(), SettleError> {
+        out.clear();
+        if lines.is_empty() {
+            return Err(SettleError::NoFeeLines);
+        }
+        let mut run = self.prepare(person, visit, ytd)?;
+        self.start(&run, out);
+        out.lines.extend_from_slice(lines);
+        self.pay(&mut run, balance, out);
+        Ok(())
+    }
+
+    /// Records the context of a settlement.
+    fn start(&self, run: &Run, out: &mut Settlement) {
+        let visit = run.visit;
         out.year = visit.settlement_date().year();
         out.settlement_date = Some(visit.settlement_date());
         out.bucket = run.bucket.map(|b| b.id);
@@ -116,19 +148,22 @@ impl<'a> Engine<'a> {
             bucket: out.bucket,
             age_years: run.age_years,
         });
-        self.split_into(&run, &mut out.lines);
+    }
+
+    /// Everything after the line split: totals, flat items, the layers, account and cash.
+    fn pay(&self, run: &mut Run<'a>, balance: Fen, out: &mut Settlement) {
+        let visit = run.visit;
         record_split(out, run.adjustment.and_then(|a| a.extra_preselfpay));
         run.inscp_left = out.totals.inscp_scp_amt;
-        pay_flat_items(&mut run, out);
+        pay_flat_items(run, out);
         match run.bucket {
-            Some(bucket) => self.pay_layers(&mut run, bucket, out),
+            Some(bucket) => self.pay_layers(run, bucket, out),
             None => out.trace.push(TraceStep::NoRegime {
                 med_type: visit.med_type,
             }),
         }
-        finish(&run, balance, out);
+        finish(run, balance, out);
         debug_assert_eq!(out.totals.identity_violation(), None);
-        Ok(())
     }
 
     /// The per-line split only (for fee upload replies, 2204/2301).
@@ -138,9 +173,36 @@ impl<'a> Engine<'a> {
         visit: &Visit,
         out: &mut Vec<LineSplit>,
     ) -> Result<(), SettleError> {
+        self.check_lines(visit)?;
         let run = self.prepare(person, visit, &EMPTY_YTD)?;
         out.clear();
         self.split_into(&run, out);
+        Ok(())
+    }
+
+    /// Every line's amount must agree with `pric × cnt` within the policy's tolerance.
+    fn check_lines(&self, visit: &Visit) -> Result<(), SettleError> {
+        if visit.lines.is_empty() {
+            return Err(SettleError::NoFeeLines);
+        }
+        let tolerance = self.policy.policy.line_amount_tolerance;
+        if let Some((index, line)) = visit
+            .lines
+            .iter()
+            .enumerate()
+            .find(|(_, l)| !split::amount_matches(l, tolerance))
+        {
+            let expected = yibao_domain::decimal::format_scaled(
+                i64::try_from(split::price_times_quantity(line) / 1_000_000).unwrap_or(i64::MAX),
+                2,
+            );
+            return Err(SettleError::LineAmountMismatch {
+                index,
+                amount: line.amount,
+                expected,
+                tolerance,
+            });
+        }
         Ok(())
     }
 
@@ -151,9 +213,6 @@ impl<'a> Engine<'a> {
         ytd: &'r YearToDate,
     ) -> Result<Run<'r>, SettleError> {
         let policy = self.policy;
-        if visit.lines.is_empty() {
-            return Err(SettleError::NoFeeLines);
-        }
         if visit.end < visit.begin {
             return Err(SettleError::EndBeforeBegin {
                 begin: visit.begin,
@@ -177,24 +236,6 @@ impl<'a> Engine<'a> {
             .level_of(visit.hosp_lv)
             .ok_or(SettleError::UnknownHospLv(visit.hosp_lv))?
             .level;
-        let tolerance = policy.policy.line_amount_tolerance;
-        if let Some((index, line)) = visit
-            .lines
-            .iter()
-            .enumerate()
-            .find(|(_, l)| !split::amount_matches(l, tolerance))
-        {
-            let expected = yibao_domain::decimal::format_scaled(
-                i64::try_from(split::price_times_quantity(line) / 1_000_000).unwrap_or(i64::MAX),
-                2,
-            );
-            return Err(SettleError::LineAmountMismatch {
-                index,
-                amount: line.amount,
-                expected,
-                tolerance,
-            });
-        }
         let region = if policy.is_in_region_bytes(visit.medins_admdvs.as_bytes()) {
             Region::In
         } else if visit.referred {

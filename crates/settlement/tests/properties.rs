@@ -249,6 +249,11 @@ proptest! {
             prop_assert_eq!(&ytd, &before, "pre-settlement changed the accumulators");
             let again = engine.settle(&person, visit, &ytd, balance_now).expect("settles");
             prop_assert_eq!(&pre, &again, "the same inputs gave different results");
+            let mut lines = Vec::new();
+            engine.split_lines(&person, visit, &mut lines).expect("splits");
+            let mut from_split = Settlement::default();
+            engine.settle_split_into(&person, visit, &lines, &ytd, balance_now, &mut from_split).expect("settles from the split");
+            prop_assert_eq!(&pre, &from_split, "settling from the upload-time split differs");
             check_bounds(&pre, balance_now)?;
             ytd.apply(&pre.postings);
             balance_now = pre.totals.balc;
