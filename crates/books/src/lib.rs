@@ -1,0 +1,164 @@
+//! The fund's books (基金收支). Pure: given the postings of every fund (contributions, subsidies,
+//! interest, transfers, reserves, balances brought forward) and the settlement ledger's fund
+//! payments, compute for a period each fund's income, expenditure, 当期结余, 累计结余 and
+//! 可支付月数, plus the one-stop breakdown of settlements. Settlement expenditure is read from the
+//! settlement ledger by the caller and passed in as [`FundPayment`]s — never copied into the books.
+
+mod report;
+
+pub use report::{render_csv, render_table, BreakdownRow, FundRow, MonthsPayable, Report};
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use yibao_domain::{Code, Fen};
+
+/// What a book posting records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flow {
+    /// Balance carried in from before the books start (counts in 累计结余, not in any period's income).
+    BroughtForward,
+    IndividualContribution,
+    EmployerContribution,
+    /// Fiscal subsidy of residents' contributions (central / provincial / local shares alike).
+    FiscalSubsidy,
+    /// Subsidy paying the individual contribution of poor groups (资助参保).
+    AssistedEnrolment,
+    Interest,
+    TransferIn,
+    /// Risk reserve set aside (an outlay of the fund).
+    Reserve,
+    TransferOut,
+    OtherIncome,
+    OtherExpenditure,
+}
+
+impl Flow {
+    /// Whether the flow is an outlay of the fund.
+    pub fn is_expenditure(self) -> bool {
+        matches!(
+            self,
+            Flow::Reserve | Flow::TransferOut | Flow::OtherExpenditure
+        )
+    }
+
+    /// Whether the flow is income of its period (a balance brought forward is not).
+    pub fn is_income(self) -> bool {
+        !self.is_expenditure() && self != Flow::BroughtForward
+    }
+}
+
+/// One posting to a fund's book (positive amounts; a correction is a posting of the negated amount).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookPosting {
+    pub fund: Code,
+    pub date: NaiveDate,
+    pub flow: Flow,
+    pub amount: Fen,
+}
+
+/// A fund payment from the settlement ledger (cancellations arrive negated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FundPayment {
+    pub fund: Code,
+    pub date: NaiveDate,
+    pub amount: Fen,
+}
+
+/// A settlement's totals, for the one-stop breakdown (cancellations arrive negated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SettlementTotals {
+    /// +1 for a settlement, −1 for its cancellation.
+    pub count: i64,
+    pub insutype: Code,
+    pub date: NaiveDate,
+    pub medfee_sumamt: Fen,
+    pub hifp_pay: Fen,
+    /// 大病 + 大额 + 公务员 + 企业补充.
+    pub second_layers: Fen,
+    pub maf_pay: Fen,
+    pub oth_pay: Fen,
+    pub fund_pay_sumamt: Fen,
+    pub acct_pay: Fen,
+    pub psn_cash_pay: Fen,
+    pub hosp_part_amt: Fen,
+}
+
+/// A fund as the report names it, and the scheme it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FundInfo {
+    pub code: Code,
+    pub name: String,
+    pub insutype: Code,
+}
+
+/// The period a report covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Period {
+    Year(i32),
+    Month(i32, u32),
+}
+
+/// Why a report could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BooksError {
+    #[error("month: {0} is not a month 1..12")]
+    BadMonth(u32),
+    #[error("fund {0}: a posting or payment names a fund the report does not list")]
+    UnknownFund(Code),
+}
+
+impl Period {
+    /// First day of the period.
+    pub fn start(self) -> Result<NaiveDate, BooksError> {
+        let (year, month) = match self {
+            Period::Year(y) => (y, 1),
+            Period::Month(y, m) => (y, m),
+        };
+        NaiveDate::from_ymd_opt(year, month, 1).ok_or(match self {
+            Period::Month(_, m) => BooksError::BadMonth(m),
+            Period::Year(_) => BooksError::BadMonth(1),
+        })
+    }
+
+    /// Number of months in the period.
+    pub fn months(self) -> i64 {
+        match self {
+            Period::Year(_) => 12,
+            Period::Month(..) => 1,
+        }
+    }
+
+    /// Whether `date` falls in the period.
+    pub fn contains(self, date: NaiveDate) -> bool {
+        match self {
+            Period::Year(y) => date.year() == y,
+            Period::Month(y, m) => date.year() == y && date.month() == m,
+        }
+    }
+
+    /// Whether `date` is on or before the period's last day.
+    pub fn ends_after(self, date: NaiveDate) -> bool {
+        match self {
+            Period::Year(y) => date.year() <= y,
+            Period::Month(y, m) => (date.year(), date.month()) <= (y, m),
+        }
+    }
+
+    /// `2025` or `2025-03`.
+    pub fn label(self) -> String {
+        match self {
+            Period::Year(y) => y.to_string(),
+            Period::Month(y, m) => format!("{y}-{m:02}"),
+        }
+    }
+}
+
+/// Signed effect of a posting on the fund's accumulated balance.
+pub(crate) fn balance_effect(posting: &BookPosting) -> Fen {
+    if posting.flow.is_expenditure() {
+        -posting.amount
+    } else {
+        posting.amount
+    }
+}

@@ -1,0 +1,325 @@
+//! Building and rendering the fund report.
+
+use std::fmt::{self, Write};
+
+use serde::{Serialize, Serializer};
+use yibao_domain::{Code, Fen, Ratio, Rounding, BP_PER_ONE};
+
+use crate::{
+    balance_effect, BookPosting, BooksError, FundInfo, FundPayment, Period, SettlementTotals,
+};
+
+/// 可支付月数 in tenths of a month (one decimal, as the indicator is published).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonthsPayable(pub i64);
+
+impl fmt::Display for MonthsPayable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        write!(
+            f,
+            "{sign}{}.{}",
+            self.0.unsigned_abs() / 10,
+            self.0.unsigned_abs() % 10
+        )
+    }
+}
+
+impl Serialize for MonthsPayable {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// One fund's line of the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FundRow {
+    pub fund: Code,
+    pub name: String,
+    pub insutype: Code,
+    /// Insured persons of the fund's scheme.
+    pub insured: u64,
+    pub income: Fen,
+    pub expenditure: Fen,
+    /// Part of the expenditure paid out through settlements.
+    pub settlement_expenditure: Fen,
+    /// 当期结余 = income − expenditure.
+    pub current_balance: Fen,
+    /// 累计结余 at the end of the period.
+    pub accumulated_balance: Fen,
+    pub average_monthly_expenditure: Fen,
+    /// 可支付月数 = accumulated balance ÷ average monthly expenditure (none without expenditure).
+    pub months_payable: Option<MonthsPayable>,
+}
+
+/// The one-stop breakdown of one scheme's settlements in the period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BreakdownRow {
+    pub insutype: Code,
+    pub settlements: i64,
+    pub medfee_sumamt: Fen,
+    pub basic: Fen,
+    pub second_layers: Fen,
+    pub assistance: Fen,
+    pub backstop_and_other: Fen,
+    pub fund_pay_sumamt: Fen,
+    pub account: Fen,
+    pub cash: Fen,
+    pub hospital: Fen,
+    /// 综合报销比例 = fund_pay_sumamt ÷ medfee_sumamt.
+    pub reimbursement_ratio: Ratio,
+}
+
+/// The fund report for one period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub period: String,
+    pub funds: Vec<FundRow>,
+    pub breakdown: Vec<BreakdownRow>,
+}
+
+impl Report {
+    /// Builds the report. `insured` gives the insured count per scheme; `rounding` is the policy's.
+    pub fn build(
+        funds: &[FundInfo],
+        insured: &[(Code, u64)],
+        postings: &[BookPosting],
+        payments: &[FundPayment],
+        settlements: &[SettlementTotals],
+        period: Period,
+        rounding: Rounding,
+    ) -> Result<Report, BooksError> {
+        period.start()?;
+        if let Some(unknown) = postings
+            .iter()
+            .map(|p| p.fund)
+            .chain(payments.iter().map(|p| p.fund))
+            .find(|f| !funds.iter().any(|i| i.code == *f))
+        {
+            return Err(BooksError::UnknownFund(unknown));
+        }
+        let rows = funds
+            .iter()
+            .map(|info| fund_row(info, insured, postings, payments, period, rounding))
+            .collect();
+        Ok(Report {
+            period: period.label(),
+            funds: rows,
+            breakdown: breakdown(settlements, period, rounding),
+        })
+    }
+}
+
+fn fund_row(
+    info: &FundInfo,
+    insured: &[(Code, u64)],
+    postings: &[BookPosting],
+    payments: &[FundPayment],
+    period: Period,
+    rounding: Rounding,
+) -> FundRow {
+    let mine = postings.iter().filter(|p| p.fund == info.code);
+    let paid = payments.iter().filter(|p| p.fund == info.code);
+    let in_period_income: Fen = mine
+        .clone()
+        .filter(|p| period.contains(p.date) && p.flow.is_income())
+        .map(|p| p.amount)
+        .sum();
+    let in_period_other_out: Fen = mine
+        .clone()
+        .filter(|p| period.contains(p.date) && p.flow.is_expenditure())
+        .map(|p| p.amount)
+        .sum();
+    let settlement_expenditure: Fen = paid
+        .clone()
+        .filter(|p| period.contains(p.date))
+        .map(|p| p.amount)
+        .sum();
+    let expenditure = in_period_other_out + settlement_expenditure;
+    let accumulated_balance = mine
+        .filter(|p| period.ends_after(p.date))
+        .map(balance_effect)
+        .sum::<Fen>()
+        - paid
+            .filter(|p| period.ends_after(p.date))
+            .map(|p| p.amount)
+            .sum::<Fen>();
+    let average_monthly_expenditure =
+        rounding.div(i128::from(expenditure.fen()), i128::from(period.months()));
+    let months_payable = (expenditure > Fen::ZERO).then(|| {
+        MonthsPayable(
+            rounding
+                .div(
+                    i128::from(accumulated_balance.fen()) * 10 * i128::from(period.months()),
+                    i128::from(expenditure.fen()),
+                )
+                .fen(),
+        )
+    });
+    FundRow {
+        fund: info.code,
+        name: info.name.clone(),
+        insutype: info.insutype,
+        insured: insured
+            .iter()
+            .find(|(t, _)| *t == info.insutype)
+            .map_or(0, |(_, n)| *n),
+        income: in_period_income,
+        expenditure,
+        settlement_expenditure,
+        current_balance: in_period_income - expenditure,
+        accumulated_balance,
+        average_monthly_expenditure,
+        months_payable,
+    }
+}
+
+fn breakdown(
+    settlements: &[SettlementTotals],
+    period: Period,
+    rounding: Rounding,
+) -> Vec<BreakdownRow> {
+    let mut rows: Vec<BreakdownRow> = Vec::new();
+    for s in settlements.iter().filter(|s| period.contains(s.date)) {
+        let row = match rows.iter_mut().find(|r| r.insutype == s.insutype) {
+            Some(row) => row,
+            None => {
+                rows.push(empty_breakdown(s.insutype));
+                rows.last_mut().expect("just pushed")
+            }
+        };
+        row.settlements += s.count;
+        row.medfee_sumamt += s.medfee_sumamt;
+        row.basic += s.hifp_pay;
+        row.second_layers += s.second_layers;
+        row.assistance += s.maf_pay;
+        row.backstop_and_other += s.oth_pay;
+        row.fund_pay_sumamt += s.fund_pay_sumamt;
+        row.account += s.acct_pay;
+        row.cash += s.psn_cash_pay;
+        row.hospital += s.hosp_part_amt;
+    }
+    for row in &mut rows {
+        row.reimbursement_ratio = ratio_of(row.fund_pay_sumamt, row.medfee_sumamt, rounding);
+    }
+    rows.sort_by_key(|r| r.insutype);
+    rows
+}
+
+fn empty_breakdown(insutype: Code) -> BreakdownRow {
+    BreakdownRow {
+        insutype,
+        settlements: 0,
+        medfee_sumamt: Fen::ZERO,
+        basic: Fen::ZERO,
+        second_layers: Fen::ZERO,
+        assistance: Fen::ZERO,
+        backstop_and_other: Fen::ZERO,
+        fund_pay_sumamt: Fen::ZERO,
+        account: Fen::ZERO,
+        cash: Fen::ZERO,
+        hospital: Fen::ZERO,
+        reimbursement_ratio: Ratio::ZERO,
+    }
+}
+
+/// `part ÷ whole` in basis points, rounded; zero when there is no whole.
+fn ratio_of(part: Fen, whole: Fen, rounding: Rounding) -> Ratio {
+    if whole <= Fen::ZERO {
+        return Ratio::ZERO;
+    }
+    let bp = rounding
+        .div(
+            i128::from(part.fen()) * i128::from(BP_PER_ONE),
+            i128::from(whole.fen()),
+        )
+        .fen();
+    Ratio(bp.clamp(0, i64::from(BP_PER_ONE)) as u32)
+}
+
+fn months_text(months: Option<MonthsPayable>) -> String {
+    months.map_or_else(|| "-".to_string(), |m| m.to_string())
+}
+
+/// The report as a text table (yuan with two decimals).
+pub fn render_table(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "基金收支情况 {}", report.period);
+    let _ = writeln!(
+        out,
+        "{:<8}{:<6}{:>10}{:>16}{:>16}{:>16}{:>16}{:>8}  基金",
+        "基金", "险种", "参保人数", "收入", "支出", "当期结余", "累计结余", "可支付月数"
+    );
+    for row in &report.funds {
+        let _ = writeln!(
+            out,
+            "{:<8}{:<6}{:>10}{:>16}{:>16}{:>16}{:>16}{:>8}  {}",
+            row.fund.as_str(),
+            row.insutype.as_str(),
+            row.insured,
+            row.income.to_yuan_string(),
+            row.expenditure.to_yuan_string(),
+            row.current_balance.to_yuan_string(),
+            row.accumulated_balance.to_yuan_string(),
+            months_text(row.months_payable),
+            row.name
+        );
+    }
+    let _ = writeln!(out, "\n一站式结算 {}", report.period);
+    let _ = writeln!(
+        out,
+        "{:<6}{:>10}{:>16}{:>16}{:>14}{:>14}{:>14}{:>14}{:>14}{:>10}",
+        "险种",
+        "结算人次",
+        "医疗费总额",
+        "基本统筹",
+        "大病大额公务员",
+        "医疗救助",
+        "兜底其他",
+        "个人账户",
+        "个人现金",
+        "报销比例"
+    );
+    for row in &report.breakdown {
+        let _ = writeln!(
+            out,
+            "{:<6}{:>10}{:>16}{:>16}{:>14}{:>14}{:>14}{:>14}{:>14}{:>10}",
+            row.insutype.as_str(),
+            row.settlements,
+            row.medfee_sumamt.to_yuan_string(),
+            row.basic.to_yuan_string(),
+            row.second_layers.to_yuan_string(),
+            row.assistance.to_yuan_string(),
+            row.backstop_and_other.to_yuan_string(),
+            row.account.to_yuan_string(),
+            row.cash.to_yuan_string(),
+            row.reimbursement_ratio.to_string()
+        );
+    }
+    out
+}
+
+/// The fund rows as CSV (header row; yuan with two decimals).
+pub fn render_csv(report: &Report) -> String {
+    let mut out = String::from("period,fund,name,insutype,insured,income,expenditure,settlement_expenditure,current_balance,accumulated_balance,average_monthly_expenditure,months_payable\n");
+    for row in &report.funds {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            report.period,
+            row.fund,
+            row.name.replace(',', " "),
+            row.insutype,
+            row.insured,
+            row.income,
+            row.expenditure,
+            row.settlement_expenditure,
+            row.current_balance,
+            row.accumulated_balance,
+            row.average_monthly_expenditure,
+            row.months_payable
+                .map_or_else(String::new, |m| m.to_string())
+        );
+    }
+    out
+}
