@@ -10,7 +10,9 @@ use yibao_catalog::Catalog;
 use yibao_domain::codes::Gend;
 use yibao_domain::{Code, Fen};
 use yibao_policy::Policy;
-use yibao_settlement::{Engine, FeeLine, IdentityPeriod, Person, Settlement, Visit, YearToDate};
+use yibao_settlement::{
+    Coverage, Engine, FeeLine, IdentityPeriod, Person, Settlement, Visit, YearToDate,
+};
 
 fn repo_file(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -50,6 +52,7 @@ fn bench_settle(c: &mut Criterion) {
         birth_date: NaiveDate::from_ymd_opt(1958, 3, 4).expect("valid date"),
         identities: vec![IdentityPeriod::always(Code::lit("DB"))],
         civil_servant: false,
+        coverage: Coverage::Covered,
     };
     let day = |d: u32| {
         NaiveDate::from_ymd_opt(2025, 5, d)

@@ -10,7 +10,7 @@ use yibao_policy::{
 };
 
 use crate::accumulators::{AccKey, Posting, YearToDate};
-use crate::input::{Person, Visit};
+use crate::input::{Coverage, Person, Visit};
 use crate::output::{FundRow, LineSplit, Payer, Settlement};
 use crate::schedule::{RatioAdjust, Schedule};
 use crate::split::{self, SplitContext};
@@ -155,6 +155,11 @@ impl<'a> Engine<'a> {
         let visit = run.visit;
         record_split(out, run.adjustment.and_then(|a| a.extra_preselfpay));
         run.inscp_left = out.totals.inscp_scp_amt;
+        if let Coverage::NotCovered(reason) = run.person.coverage {
+            out.trace.push(TraceStep::NotCovered { reason });
+            finish(run, balance, out);
+            return;
+        }
         pay_flat_items(run, out);
         match run.bucket {
             Some(bucket) => self.pay_layers(run, bucket, out),
@@ -741,11 +746,12 @@ fn pay_backstop(run: &mut Run, bucket: &Bucket, out: &mut Settlement) {
 fn finish(run: &Run, balance: Fen, out: &mut Settlement) {
     let totals = &mut out.totals;
     totals.psn_part_amt = totals.medfee_sumamt - totals.fund_pay_sumamt - totals.hosp_part_amt;
+    let covered = run.person.coverage == Coverage::Covered;
     let account = run
         .scheme
         .account
         .as_ref()
-        .filter(|_| run.visit.use_account);
+        .filter(|_| run.visit.use_account && covered);
     let mut acct_pay = Fen::ZERO;
     if let Some(account) = account {
         let payable = match account.covers {

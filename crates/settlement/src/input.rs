@@ -18,6 +18,68 @@ pub struct Person {
     pub identities: Vec<IdentityPeriod>,
     /// 公务员 (`cvlserv_flag` = 1).
     pub civil_servant: bool,
+    /// Whether the person has benefits on the visit date (decided by enrolment, outside the engine).
+    pub coverage: Coverage,
+}
+
+/// Whether a person is in an insured, benefit-bearing period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Coverage {
+    #[default]
+    Covered,
+    /// No fund pays; the reason is stated in the trace.
+    NotCovered(NoBenefitReason),
+}
+
+/// Why a person has no benefits on the visit date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoBenefitReason {
+    NeverEnrolled,
+    NotYetInsured {
+        begins: NaiveDate,
+    },
+    Lapsed {
+        ended: NaiveDate,
+    },
+    /// `psn_insu_stas` 0 未参保.
+    NotInsuredStatus {
+        since: NaiveDate,
+    },
+    /// `psn_insu_stas` 2 暂停.
+    Suspended {
+        since: NaiveDate,
+    },
+    /// `psn_insu_stas` 3 无效.
+    Invalid {
+        since: NaiveDate,
+    },
+    /// `psn_insu_stas` 4 终止.
+    Terminated {
+        since: NaiveDate,
+    },
+    /// In the waiting period (待遇等待期); benefits start on `benefits_from`.
+    WaitingPeriod {
+        benefits_from: NaiveDate,
+    },
+}
+
+impl std::fmt::Display for NoBenefitReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoBenefitReason::NeverEnrolled => write!(f, "未参加该险种"),
+            NoBenefitReason::NotYetInsured { begins } => {
+                write!(f, "参保期尚未开始 (自 {begins} 起)")
+            }
+            NoBenefitReason::Lapsed { ended } => write!(f, "参保期已于 {ended} 结束"),
+            NoBenefitReason::NotInsuredStatus { since } => write!(f, "自 {since} 起未参保"),
+            NoBenefitReason::Suspended { since } => write!(f, "自 {since} 起暂停参保"),
+            NoBenefitReason::Invalid { since } => write!(f, "自 {since} 起参保无效"),
+            NoBenefitReason::Terminated { since } => write!(f, "自 {since} 起终止参保"),
+            NoBenefitReason::WaitingPeriod { benefits_from } => {
+                write!(f, "处于待遇等待期, {benefits_from} 起享受待遇")
+            }
+        }
+    }
 }
 
 /// An identity (特困, 低保 …) with the period it is valid; open ends are unbounded.

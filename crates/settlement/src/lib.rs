@@ -17,6 +17,8 @@ mod trace;
 
 pub use accumulators::{AccKey, BadAccKey, Posting, YearToDate};
 pub use engine::{Engine, SettleError};
-pub use input::{FeeLine, IdentityPeriod, Person, Visit, QUANTITY_SCALE_DIGITS};
+pub use input::{
+    Coverage, FeeLine, IdentityPeriod, NoBenefitReason, Person, Visit, QUANTITY_SCALE_DIGITS,
+};
 pub use output::{FundRow, LineRule, LineSplit, Payer, Settlement, Totals};
 pub use trace::{render_step, TraceStep};

@@ -6,6 +6,8 @@ use std::fmt::Write;
 use yibao_domain::{Code, Fen, Ratio};
 use yibao_policy::{DeductibleKind, Policy, Region};
 
+use crate::input::NoBenefitReason;
+
 /// One step of the calculation, naming the policy clause and the numbers it used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TraceStep {
@@ -35,6 +37,8 @@ pub enum TraceStep {
         inscp: Fen,
         paid: Fen,
     },
+    /// The person has no benefits on the visit date: no fund pays.
+    NotCovered { reason: NoBenefitReason },
     /// No benefit regime for this med_type / disease / place.
     NoRegime { med_type: Code },
     /// A regime applied but no rate row matched.
@@ -163,6 +167,7 @@ pub fn render_step(step: &TraceStep, policy: &Policy, insutype: Code) -> String 
             yuan(paid),
             fund_name(fund)
         ),
+        TraceStep::NotCovered { reason } => write!(out, "不享受医保待遇: {reason}; 基金不予支付"),
         TraceStep::NoRegime { med_type } => write!(out, "医疗类别 {med_type} 在此就医条件下无统筹待遇"),
         TraceStep::NoRate { bucket } => write!(out, "待遇类别 {bucket} 无适用的支付比例"),
         TraceStep::Deductible { kind, standard, already_paid, charged, .. } => {

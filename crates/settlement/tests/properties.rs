@@ -13,7 +13,8 @@ use yibao_domain::codes::Gend;
 use yibao_domain::{Code, Fen};
 use yibao_policy::Policy;
 use yibao_settlement::{
-    AccKey, Engine, FeeLine, IdentityPeriod, Payer, Person, Settlement, Visit, YearToDate,
+    AccKey, Coverage, Engine, FeeLine, IdentityPeriod, NoBenefitReason, Payer, Person, Settlement,
+    Visit, YearToDate,
 };
 
 fn repo_file(relative: &str) -> PathBuf {
@@ -43,6 +44,22 @@ fn codes(catalog: &Catalog) -> Vec<String> {
     codes
 }
 
+/// Mostly covered; sometimes suspended or still waiting.
+fn coverage_strategy() -> impl Strategy<Value = Coverage> {
+    let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("valid date");
+    prop::sample::select(vec![
+        Coverage::Covered,
+        Coverage::Covered,
+        Coverage::Covered,
+        Coverage::NotCovered(NoBenefitReason::Suspended {
+            since: day(2024, 12, 1),
+        }),
+        Coverage::NotCovered(NoBenefitReason::WaitingPeriod {
+            benefits_from: day(2026, 1, 1),
+        }),
+    ])
+}
+
 fn person_strategy() -> impl Strategy<Value = Person> {
     (
         prop::bool::ANY,
@@ -50,9 +67,10 @@ fn person_strategy() -> impl Strategy<Value = Person> {
         prop::bool::ANY,
         prop::bool::ANY,
         1940i32..2024,
+        coverage_strategy(),
     )
         .prop_map(
-            |(worker, identities, civil_servant, retired, birth_year)| Person {
+            |(worker, identities, civil_servant, retired, birth_year, coverage)| Person {
                 insutype: Code::lit(if worker { "310" } else { "390" }),
                 psn_type: Code::lit(match (worker, retired) {
                     (true, false) => "11",
@@ -70,6 +88,7 @@ fn person_strategy() -> impl Strategy<Value = Person> {
                     .map(|c| IdentityPeriod::always(Code::lit(c)))
                     .collect(),
                 civil_servant: worker && civil_servant,
+                coverage,
             },
         )
 }
@@ -255,6 +274,12 @@ proptest! {
             engine.settle_split_into(&person, visit, &lines, &ytd, balance_now, &mut from_split).expect("settles from the split");
             prop_assert_eq!(&pre, &from_split, "settling from the upload-time split differs");
             check_bounds(&pre, balance_now)?;
+            if person.coverage != Coverage::Covered {
+                prop_assert_eq!(pre.totals.fund_pay_sumamt, Fen::ZERO, "a person without benefits got fund payments");
+                prop_assert_eq!(pre.totals.acct_pay, Fen::ZERO);
+                let explained = pre.trace.iter().any(|s| matches!(s, yibao_settlement::TraceStep::NotCovered { .. }));
+                prop_assert!(explained, "no reason given for the missing benefits");
+            }
             ytd.apply(&pre.postings);
             balance_now = pre.totals.balc;
             check_caps(policy, &person, &ytd)?;

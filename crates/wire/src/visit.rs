@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 use yibao_domain::codes::Gend;
 use yibao_domain::{Code, Fen};
-use yibao_settlement::{FeeLine, IdentityPeriod, Person, Visit, QUANTITY_SCALE_DIGITS};
+use yibao_settlement::{Coverage, FeeLine, IdentityPeriod, Person, Visit, QUANTITY_SCALE_DIGITS};
 
 use crate::lenient;
 
@@ -114,6 +114,7 @@ impl WireVisit {
                 .map(IdentityPeriod::always)
                 .collect(),
             civil_servant: is_flag_set(self.cvlserv_flag),
+            coverage: Coverage::Covered,
         }
     }
 
