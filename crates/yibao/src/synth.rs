@@ -1,0 +1,144 @@
+//! `yibao synth --persons N --seed S --year Y --out DIR [--icd-dir DIR]`: writes a deterministic
+//! synthetic pooling region (persons, employers, institutions, catalogue, a year of visits).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use yibao_domain::Fen;
+use yibao_synth::{Progress, Silent, Summary, SynthConfig};
+
+/// Arguments of `yibao synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Number of insured persons (a village: a few thousand; a province: tens of millions).
+    #[arg(long, default_value_t = 10_000)]
+    persons: u64,
+    /// Seed of the generator; the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Calendar year of the visits.
+    #[arg(long, default_value_t = 2025)]
+    year: i32,
+    /// Output directory (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// Directory holding ZD_INFO.dat [default: ../shared/chs-drg/icd-yb2.0 next to the repository].
+    #[arg(long)]
+    icd_dir: Option<PathBuf>,
+}
+
+/// The code lists relative to the repository root (the usual working directory), and relative
+/// to this crate's source for runs from elsewhere.
+const ICD_DIR_FROM_REPO: &str = "../shared/chs-drg/icd-yb2.0";
+const ICD_DIR_FROM_CRATE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/chs-drg/icd-yb2.0"
+);
+
+/// Runs the command and prints what was generated.
+pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
+    let config = SynthConfig {
+        persons: args.persons,
+        seed: args.seed,
+        year: args.year,
+        out_dir: args.out.clone(),
+        icd_dir: icd_dir(args.icd_dir.as_deref())?,
+    };
+    let started = Instant::now();
+    let summary = if std::io::stderr().is_terminal() {
+        yibao_synth::generate(&config, &mut Bar::default())
+    } else {
+        yibao_synth::generate(&config, &mut Silent)
+    }
+    .with_context(|| format!("yibao synth into {}", args.out.display()))?;
+    print_summary(&summary, &config, started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn icd_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = given {
+        return Ok(dir.to_path_buf());
+    }
+    [ICD_DIR_FROM_REPO, ICD_DIR_FROM_CRATE]
+        .iter()
+        .map(PathBuf::from)
+        .find(|dir| dir.join(yibao_synth::icd::DIAGNOSIS_FILE).is_file())
+        .with_context(|| {
+            format!("no ZD_INFO.dat in {ICD_DIR_FROM_REPO} or {ICD_DIR_FROM_CRATE}; pass --icd-dir")
+        })
+}
+
+fn print_summary(summary: &Summary, config: &SynthConfig, seconds: f64) {
+    let visits = summary.inpatient_visits
+        + summary.outpatient_visits
+        + summary.chronic_visits
+        + summary.pharmacy_visits;
+    println!(
+        "yibao synth: seed {}, year {}, into {}",
+        config.seed,
+        config.year,
+        config.out_dir.display()
+    );
+    println!(
+        "  persons {} (workers {} in service + {} retired; residents {}, of whom {} poor)",
+        summary.persons,
+        summary.workers_in_service,
+        summary.workers_retired,
+        summary.residents,
+        summary.poor_residents
+    );
+    println!(
+        "  employers {}, institutions {}, catalogue items {}",
+        summary.employers, summary.institutions, summary.catalog_items
+    );
+    println!(
+        "  visits {visits} (inpatient {}, outpatient {}, 两病 {}, pharmacy {}), fee lines {}, total {} yuan",
+        summary.inpatient_visits,
+        summary.outpatient_visits,
+        summary.chronic_visits,
+        summary.pharmacy_visits,
+        summary.fee_lines,
+        Fen(summary.total_fee_fen)
+    );
+    println!("  in {seconds:.2} s");
+}
+
+/// An indicatif bar per stage.
+#[derive(Default)]
+struct Bar {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress for Bar {
+    fn stage(&mut self, name: &'static str, total: u64) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish();
+        }
+        let bar = ProgressBar::new(total);
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg:>16} [{bar:40}] {pos}/{len} {elapsed}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(name);
+        self.bar = Some(bar);
+    }
+
+    fn advance(&mut self, steps: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(steps);
+        }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish();
+        }
+    }
+}
