@@ -5,10 +5,20 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod drg;
+mod import;
+mod load;
+mod serve;
 mod settle;
+mod synth;
+mod verify;
 
 #[derive(Parser)]
-#[command(name = "yibao", version, about = "Basic medical insurance (医保) platform")]
+#[command(
+    name = "yibao",
+    version,
+    about = "Basic medical insurance (医保) platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -16,14 +26,32 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the settlement service (national-interface callService over the ledger).
+    Serve(serve::ServeArgs),
+    /// Load persons, institutions, a catalogue or a policy into the database.
+    Import(import::ImportArgs),
+    /// Re-derive the accumulators and check every ledger identity (exits 1 on any difference).
+    Verify(verify::VerifyArgs),
+    /// Drive a running service with synthetic HIS clients and report settlements/s.
+    Load(load::LoadArgs),
     /// Settle a JSON Lines file of visits with a policy and catalogue (exits 1 if any line failed).
     Settle(settle::SettleArgs),
+    /// Generate a deterministic synthetic pooling region (persons, institutions, catalogue, a year of visits).
+    Synth(synth::SynthArgs),
+    /// CHS-DRG grouping of discharges and DRG point-value payment.
+    Drg(drg::DrgArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => serve::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Import(args) => import::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Verify(args) => Ok(exit_code(verify::run(&args)?)),
+        Command::Load(args) => load::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Settle(args) => Ok(exit_code(settle::run(&args)?)),
+        Command::Synth(args) => synth::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Drg(args) => drg::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 

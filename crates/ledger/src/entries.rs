@@ -1,0 +1,858 @@
+//! Visits, fee lines, the append-only settlement ledger, accumulator postings, issued identifiers and
+//! the idempotency table. Every function takes a connection, so a caller composes them inside one
+//! transaction (normally a [`crate::GroupCommit`] job).
+
+use std::collections::BTreeMap;
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use yibao_domain::Fen;
+
+use crate::sql::{rows_per_insert, values_placeholders};
+use crate::{
+    Amounts, EntryKind, FeeLine, FundRow, LedgerError, LineRow, PayerClass, Posting,
+    SettlementHeader, SettlementRecord, Visit, VisitKind, VisitStatus,
+};
+
+/// Issues the next value of a named counter (1, 2, 3 …), transactionally.
+pub async fn next_id(conn: &mut AnyConnection, name: &str) -> Result<i64, LedgerError> {
+    let row = sqlx::query(
+        "INSERT INTO id_counters (name, value) VALUES ($1, 1) \
+         ON CONFLICT (name) DO UPDATE SET value = id_counters.value + 1 RETURNING value",
+    )
+    .bind(name.to_string())
+    .fetch_one(conn)
+    .await?;
+    Ok(row.try_get("value")?)
+}
+
+/// A message that changed state, with the reply it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub fixmedins_code: String,
+    pub msgid: String,
+    pub infno: String,
+    /// The `setl_id` or `mdtrt_id` the message created or changed (what a 2601 reverses).
+    pub effect_ref: String,
+    /// The reply envelope as sent, JSON text.
+    pub reply: String,
+    pub created_at: String,
+}
+
+/// The stored message `msgid` of an institution.
+pub async fn stored_message(
+    conn: &mut AnyConnection,
+    fixmedins_code: &str,
+    msgid: &str,
+) -> Result<Option<StoredMessage>, LedgerError> {
+    let row = sqlx::query(
+        "SELECT fixmedins_code, msgid, infno, effect_ref, reply, created_at FROM messages \
+         WHERE fixmedins_code = $1 AND msgid = $2",
+    )
+    .bind(fixmedins_code.to_string())
+    .bind(msgid.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(StoredMessage {
+            fixmedins_code: r.try_get("fixmedins_code")?,
+            msgid: r.try_get("msgid")?,
+            infno: r.try_get("infno")?,
+            effect_ref: r.try_get("effect_ref")?,
+            reply: r.try_get("reply")?,
+            created_at: r.try_get("created_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Records a message and its reply (fails if the `msgid` is already stored).
+pub async fn store_message(
+    conn: &mut AnyConnection,
+    message: &StoredMessage,
+) -> Result<(), LedgerError> {
+    sqlx::query(
+        "INSERT INTO messages (fixmedins_code, msgid, infno, effect_ref, reply, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(message.fixmedins_code.clone())
+    .bind(message.msgid.clone())
+    .bind(message.infno.clone())
+    .bind(message.effect_ref.clone())
+    .bind(message.reply.clone())
+    .bind(message.created_at.clone())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Inserts a new visit.
+pub async fn insert_visit(conn: &mut AnyConnection, visit: &Visit) -> Result<(), LedgerError> {
+    sqlx::query(
+        "INSERT INTO visits (mdtrt_id, fixmedins_code, psn_no, insutype, kind, med_type, begntime, endtime, status, \
+         ipt_otp_no, info) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(visit.mdtrt_id.clone())
+    .bind(visit.fixmedins_code.clone())
+    .bind(visit.psn_no.clone())
+    .bind(visit.insutype.clone())
+    .bind(visit.kind.as_str())
+    .bind(visit.med_type.clone())
+    .bind(visit.begntime.clone())
+    .bind(visit.endtime.clone())
+    .bind(visit.status.as_str())
+    .bind(visit.ipt_otp_no.clone())
+    .bind(visit.info.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Rewrites the mutable fields of a visit (status, medical type, times, details).
+pub async fn update_visit(conn: &mut AnyConnection, visit: &Visit) -> Result<(), LedgerError> {
+    sqlx::query(
+        "UPDATE visits SET med_type = $2, begntime = $3, endtime = $4, status = $5, info = $6 WHERE mdtrt_id = $1",
+    )
+    .bind(visit.mdtrt_id.clone())
+    .bind(visit.med_type.clone())
+    .bind(visit.begntime.clone())
+    .bind(visit.endtime.clone())
+    .bind(visit.status.as_str())
+    .bind(visit.info.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One visit.
+pub async fn visit(conn: &mut AnyConnection, mdtrt_id: &str) -> Result<Option<Visit>, LedgerError> {
+    let row = sqlx::query(
+        "SELECT mdtrt_id, fixmedins_code, psn_no, insutype, kind, med_type, begntime, endtime, status, ipt_otp_no, info \
+         FROM visits WHERE mdtrt_id = $1",
+    )
+    .bind(mdtrt_id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(visit_of).transpose()
+}
+
+fn visit_of(row: &AnyRow) -> Result<Visit, LedgerError> {
+    let kind: String = row.try_get("kind")?;
+    let status: String = row.try_get("status")?;
+    let info: String = row.try_get("info")?;
+    Ok(Visit {
+        mdtrt_id: row.try_get("mdtrt_id")?,
+        fixmedins_code: row.try_get("fixmedins_code")?,
+        psn_no: row.try_get("psn_no")?,
+        insutype: row.try_get("insutype")?,
+        kind: VisitKind::parse(&kind).ok_or_else(|| corrupt("visits", "kind", &kind))?,
+        med_type: row.try_get("med_type")?,
+        begntime: row.try_get("begntime")?,
+        endtime: row.try_get("endtime")?,
+        status: VisitStatus::parse(&status).ok_or_else(|| corrupt("visits", "status", &status))?,
+        ipt_otp_no: row.try_get("ipt_otp_no")?,
+        info: parse_json("visits", "info", &info)?,
+    })
+}
+
+/// Inserts uploaded fee lines (their `feedetl_sn` must be new within the visit).
+pub async fn insert_fee_lines(
+    conn: &mut AnyConnection,
+    lines: &[FeeLine],
+) -> Result<(), LedgerError> {
+    for chunk in lines.chunks(rows_per_insert(9)) {
+        let sql = format!(
+            "INSERT INTO fee_lines (mdtrt_id, feedetl_sn, upload_seq, chrg_bchno, init_feedetl_sn, det_item_fee_sumamt, \
+             line, result, setl_id) VALUES {}",
+            values_placeholders(chunk.len(), 9)
+        );
+        let mut query = sqlx::query(&sql);
+        for l in chunk {
+            query = query
+                .bind(l.mdtrt_id.clone())
+                .bind(l.feedetl_sn.clone())
+                .bind(l.upload_seq)
+                .bind(l.chrg_bchno.clone())
+                .bind(l.init_feedetl_sn.clone())
+                .bind(l.det_item_fee_sumamt.fen())
+                .bind(l.line.to_string())
+                .bind(l.result.clone())
+                .bind(l.setl_id.clone());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Every fee line of a visit, in upload order.
+pub async fn fee_lines(
+    conn: &mut AnyConnection,
+    mdtrt_id: &str,
+) -> Result<Vec<FeeLine>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT mdtrt_id, feedetl_sn, upload_seq, chrg_bchno, init_feedetl_sn, det_item_fee_sumamt, line, result, setl_id \
+         FROM fee_lines WHERE mdtrt_id = $1 ORDER BY upload_seq, feedetl_sn",
+    )
+    .bind(mdtrt_id.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(fee_line_of).collect()
+}
+
+fn fee_line_of(row: &AnyRow) -> Result<FeeLine, LedgerError> {
+    let line: String = row.try_get("line")?;
+    let result: String = row.try_get("result")?;
+    Ok(FeeLine {
+        mdtrt_id: row.try_get("mdtrt_id")?,
+        feedetl_sn: row.try_get("feedetl_sn")?,
+        upload_seq: row.try_get("upload_seq")?,
+        chrg_bchno: row.try_get("chrg_bchno")?,
+        init_feedetl_sn: row.try_get("init_feedetl_sn")?,
+        det_item_fee_sumamt: Fen(row.try_get("det_item_fee_sumamt")?),
+        line: parse_json("fee_lines", "line", &line)?,
+        result,
+        setl_id: row.try_get("setl_id")?,
+    })
+}
+
+/// Deletes the named unsettled fee lines of a visit; returns how many were deleted.
+pub async fn delete_fee_lines(
+    conn: &mut AnyConnection,
+    mdtrt_id: &str,
+    sns: &[String],
+) -> Result<u64, LedgerError> {
+    let mut deleted = 0;
+    for chunk in sns.chunks(rows_per_insert(1) - 1) {
+        let list = (2..chunk.len() + 2)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!(
+            "DELETE FROM fee_lines WHERE mdtrt_id = $1 AND setl_id = '' AND feedetl_sn IN ({list})"
+        );
+        let mut query = sqlx::query(&sql).bind(mdtrt_id.to_string());
+        for sn in chunk {
+            query = query.bind(sn.clone());
+        }
+        deleted += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(deleted)
+}
+
+/// Marks the named fee lines of a visit as consumed by `setl_id` (empty `setl_id` releases them).
+pub async fn assign_fee_lines(
+    conn: &mut AnyConnection,
+    mdtrt_id: &str,
+    sns: &[String],
+    setl_id: &str,
+) -> Result<(), LedgerError> {
+    for chunk in sns.chunks(rows_per_insert(1) - 2) {
+        let list = (3..chunk.len() + 3)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!(
+            "UPDATE fee_lines SET setl_id = $2 WHERE mdtrt_id = $1 AND feedetl_sn IN ({list})"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(mdtrt_id.to_string())
+            .bind(setl_id.to_string());
+        for sn in chunk {
+            query = query.bind(sn.clone());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Releases every fee line consumed by `setl_id` (after that settlement is cancelled).
+pub async fn release_fee_lines(conn: &mut AnyConnection, setl_id: &str) -> Result<(), LedgerError> {
+    sqlx::query("UPDATE fee_lines SET setl_id = '' WHERE setl_id = $1")
+        .bind(setl_id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+const HEADER_COLUMNS: &[&str] = &[
+    "setl_id",
+    "seq",
+    "kind",
+    "orig_setl_id",
+    "infno",
+    "msgid",
+    "fixmedins_code",
+    "mdtrt_id",
+    "psn_no",
+    "insutype",
+    "year",
+    "med_type",
+    "mid_setl_flag",
+    "setl_time",
+    "clr_type",
+    "clr_way",
+    "clr_optins",
+    "balc",
+];
+
+fn settlement_columns() -> String {
+    HEADER_COLUMNS
+        .iter()
+        .chain(Amounts::COLUMNS)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Appends a ledger entry (header, fund rows, line splits, postings) and applies its postings to the
+/// materialised accumulator totals. A cancellation whose original is already cancelled is rejected by
+/// the unique `orig_setl_id`.
+pub async fn append_settlement(
+    conn: &mut AnyConnection,
+    record: &SettlementRecord,
+) -> Result<(), LedgerError> {
+    let seq = next_id(conn, "ledger_seq").await?;
+    insert_header(conn, record, seq).await?;
+    insert_funds(conn, record).await?;
+    insert_lines(conn, record).await?;
+    insert_postings(conn, record).await?;
+    add_account_payment(conn, record).await?;
+    Ok(())
+}
+
+async fn add_account_payment(
+    conn: &mut AnyConnection,
+    record: &SettlementRecord,
+) -> Result<(), LedgerError> {
+    if record.amounts.acct_pay.is_zero() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO account_totals (psn_no, insutype, paid) VALUES ($1, $2, $3) \
+         ON CONFLICT (psn_no, insutype) DO UPDATE SET paid = account_totals.paid + excluded.paid",
+    )
+    .bind(record.header.psn_no.clone())
+    .bind(record.header.insutype.clone())
+    .bind(record.amounts.acct_pay.fen())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_header(
+    conn: &mut AnyConnection,
+    record: &SettlementRecord,
+    seq: i64,
+) -> Result<(), LedgerError> {
+    let h = &record.header;
+    let cols = HEADER_COLUMNS.len() + Amounts::COLUMNS.len();
+    let sql = format!(
+        "INSERT INTO settlements ({}) VALUES {}",
+        settlement_columns(),
+        values_placeholders(1, cols)
+    );
+    let orig = (!h.orig_setl_id.is_empty()).then(|| h.orig_setl_id.clone());
+    let mut query = sqlx::query(&sql)
+        .bind(h.setl_id.clone())
+        .bind(seq)
+        .bind(h.kind.as_str())
+        .bind(orig)
+        .bind(h.infno.clone())
+        .bind(h.msgid.clone())
+        .bind(h.fixmedins_code.clone())
+        .bind(h.mdtrt_id.clone())
+        .bind(h.psn_no.clone())
+        .bind(h.insutype.clone())
+        .bind(h.year)
+        .bind(h.med_type.clone())
+        .bind(h.mid_setl_flag.clone())
+        .bind(h.setl_time.clone())
+        .bind(h.clr_type.clone())
+        .bind(h.clr_way.clone())
+        .bind(h.clr_optins.clone())
+        .bind(h.balc.fen());
+    for value in record.amounts.values() {
+        query = query.bind(value.fen());
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+async fn insert_funds(
+    conn: &mut AnyConnection,
+    record: &SettlementRecord,
+) -> Result<(), LedgerError> {
+    if record.funds.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO settlement_funds (setl_id, row_no, fund_pay_type, fund_pay_type_name, payer_class, inscp_scp_amt, \
+         crt_payb_lmt_amt, fund_payamt, setl_proc_info) VALUES {}",
+        values_placeholders(record.funds.len(), 9)
+    );
+    let mut query = sqlx::query(&sql);
+    for (row_no, f) in record.funds.iter().enumerate() {
+        query = query
+            .bind(record.header.setl_id.clone())
+            .bind(row_no as i64)
+            .bind(f.fund_pay_type.clone())
+            .bind(f.fund_pay_type_name.clone())
+            .bind(f.payer_class.as_str())
+            .bind(f.inscp_scp_amt.fen())
+            .bind(f.crt_payb_lmt_amt.map(Fen::fen))
+            .bind(f.fund_payamt.fen())
+            .bind(f.setl_proc_info.clone());
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+async fn insert_lines(
+    conn: &mut AnyConnection,
+    record: &SettlementRecord,
+) -> Result<(), LedgerError> {
+    for chunk in record.lines.chunks(rows_per_insert(7)) {
+        let sql = format!(
+            "INSERT INTO settlement_lines (setl_id, feedetl_sn, det_item_fee_sumamt, fulamt_ownpay_amt, overlmt_amt, \
+             preselfpay_amt, inscp_scp_amt) VALUES {}",
+            values_placeholders(chunk.len(), 7)
+        );
+        let mut query = sqlx::query(&sql);
+        for l in chunk {
+            query = query
+                .bind(record.header.setl_id.clone())
+                .bind(l.feedetl_sn.clone())
+                .bind(l.det_item_fee_sumamt.fen())
+                .bind(l.fulamt_ownpay_amt.fen())
+                .bind(l.overlmt_amt.fen())
+                .bind(l.preselfpay_amt.fen())
+                .bind(l.inscp_scp_amt.fen());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Sums postings per key (the engine may post one key more than once).
+fn aggregate_postings(postings: &[Posting]) -> BTreeMap<&str, i64> {
+    let mut sums: BTreeMap<&str, i64> = BTreeMap::new();
+    for p in postings {
+        *sums.entry(p.acc_key.as_str()).or_default() += p.amount;
+    }
+    sums
+}
+
+async fn insert_postings(
+    conn: &mut AnyConnection,
+    record: &SettlementRecord,
+) -> Result<(), LedgerError> {
+    let sums = aggregate_postings(&record.postings);
+    if sums.is_empty() {
+        return Ok(());
+    }
+    let h = &record.header;
+    let sql = format!(
+        "INSERT INTO postings (setl_id, psn_no, insutype, year, acc_key, amount) VALUES {}",
+        values_placeholders(sums.len(), 6)
+    );
+    let mut query = sqlx::query(&sql);
+    for (key, amount) in &sums {
+        query = query
+            .bind(h.setl_id.clone())
+            .bind(h.psn_no.clone())
+            .bind(h.insutype.clone())
+            .bind(h.year)
+            .bind(key.to_string())
+            .bind(*amount);
+    }
+    query.execute(&mut *conn).await?;
+    let sql = format!(
+        "INSERT INTO acc_totals (psn_no, insutype, year, acc_key, amount) VALUES {} \
+         ON CONFLICT (psn_no, insutype, year, acc_key) DO UPDATE SET amount = acc_totals.amount + excluded.amount",
+        values_placeholders(sums.len(), 5)
+    );
+    let mut query = sqlx::query(&sql);
+    for (key, amount) in &sums {
+        query = query
+            .bind(h.psn_no.clone())
+            .bind(h.insutype.clone())
+            .bind(h.year)
+            .bind(key.to_string())
+            .bind(*amount);
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+/// The accumulator totals of a person, insurance type and year, as `(acc_key, amount)`.
+pub async fn year_to_date(
+    conn: &mut AnyConnection,
+    psn_no: &str,
+    insutype: &str,
+    year: i64,
+) -> Result<Vec<Posting>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT acc_key, amount FROM acc_totals WHERE psn_no = $1 AND insutype = $2 AND year = $3 ORDER BY acc_key",
+    )
+    .bind(psn_no.to_string())
+    .bind(insutype.to_string())
+    .bind(year)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Posting {
+                acc_key: r.try_get("acc_key")?,
+                amount: r.try_get("amount")?,
+            })
+        })
+        .collect()
+}
+
+/// One accumulator total row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccTotal {
+    pub psn_no: String,
+    pub insutype: String,
+    pub year: i64,
+    pub acc_key: String,
+    pub amount: i64,
+}
+
+/// Every accumulator total of a person in a year (all insurance types).
+pub async fn person_totals(
+    conn: &mut AnyConnection,
+    psn_no: &str,
+    year: i64,
+) -> Result<Vec<AccTotal>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT psn_no, insutype, year, acc_key, amount FROM acc_totals WHERE psn_no = $1 AND year = $2 \
+         ORDER BY insutype, acc_key",
+    )
+    .bind(psn_no.to_string())
+    .bind(year)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(acc_total_of).collect()
+}
+
+pub(crate) fn acc_total_of(row: &AnyRow) -> Result<AccTotal, LedgerError> {
+    Ok(AccTotal {
+        psn_no: row.try_get("psn_no")?,
+        insutype: row.try_get("insutype")?,
+        year: row.try_get("year")?,
+        acc_key: row.try_get("acc_key")?,
+        amount: row.try_get("amount")?,
+    })
+}
+
+/// Net personal-account payments of a person and insurance type over the whole ledger.
+pub async fn account_paid(
+    conn: &mut AnyConnection,
+    psn_no: &str,
+    insutype: &str,
+) -> Result<Fen, LedgerError> {
+    let row = sqlx::query("SELECT paid FROM account_totals WHERE psn_no = $1 AND insutype = $2")
+        .bind(psn_no.to_string())
+        .bind(insutype.to_string())
+        .fetch_optional(conn)
+        .await?;
+    Ok(Fen(row
+        .map(|r| r.try_get("paid"))
+        .transpose()?
+        .unwrap_or(0)))
+}
+
+/// Net personal-account payments of a person per insurance type.
+pub async fn account_paid_by_insutype(
+    conn: &mut AnyConnection,
+    psn_no: &str,
+) -> Result<Vec<(String, Fen)>, LedgerError> {
+    let rows = sqlx::query("SELECT insutype, paid FROM account_totals WHERE psn_no = $1")
+        .bind(psn_no.to_string())
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("insutype")?, Fen(r.try_get("paid")?))))
+        .collect()
+}
+
+/// Sums over ledger entries (cancellations count negatively, amounts are already negated).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EntryTotals {
+    pub medfee_sumamt: Fen,
+    pub fund_pay_sumamt: Fen,
+    pub acct_pay: Fen,
+    pub psn_cash_pay: Fen,
+    /// Settlements less cancellations.
+    pub net_count: i64,
+}
+
+/// Totals of the entries matching a filter (one aggregate query).
+pub async fn entry_totals(
+    conn: &mut AnyConnection,
+    filter: &EntryFilter,
+) -> Result<EntryTotals, LedgerError> {
+    let (clause, binds) = filter.where_clause();
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(medfee_sumamt), 0) AS BIGINT) AS medfee, \
+         CAST(COALESCE(SUM(fund_pay_sumamt), 0) AS BIGINT) AS fund, CAST(COALESCE(SUM(acct_pay), 0) AS BIGINT) AS acct, \
+         CAST(COALESCE(SUM(psn_cash_pay), 0) AS BIGINT) AS cash, \
+         CAST(COALESCE(SUM(CASE WHEN kind = 'settle' THEN 1 ELSE -1 END), 0) AS BIGINT) AS n FROM settlements{clause}"
+    );
+    let mut query = sqlx::query(&sql);
+    for value in binds {
+        query = query.bind(value);
+    }
+    let row = query.fetch_one(conn).await?;
+    Ok(EntryTotals {
+        medfee_sumamt: Fen(row.try_get("medfee")?),
+        fund_pay_sumamt: Fen(row.try_get("fund")?),
+        acct_pay: Fen(row.try_get("acct")?),
+        psn_cash_pay: Fen(row.try_get("cash")?),
+        net_count: row.try_get("n")?,
+    })
+}
+
+/// A ledger entry without its detail rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntrySummary {
+    pub header: SettlementHeader,
+    pub amounts: Amounts,
+}
+
+fn summary_of(row: &AnyRow) -> Result<EntrySummary, LedgerError> {
+    let kind: String = row.try_get("kind")?;
+    let orig: Option<String> = row.try_get("orig_setl_id")?;
+    let header = SettlementHeader {
+        setl_id: row.try_get("setl_id")?,
+        kind: EntryKind::parse(&kind).ok_or_else(|| corrupt("settlements", "kind", &kind))?,
+        orig_setl_id: orig.unwrap_or_default(),
+        infno: row.try_get("infno")?,
+        msgid: row.try_get("msgid")?,
+        fixmedins_code: row.try_get("fixmedins_code")?,
+        mdtrt_id: row.try_get("mdtrt_id")?,
+        psn_no: row.try_get("psn_no")?,
+        insutype: row.try_get("insutype")?,
+        year: row.try_get("year")?,
+        med_type: row.try_get("med_type")?,
+        mid_setl_flag: row.try_get("mid_setl_flag")?,
+        setl_time: row.try_get("setl_time")?,
+        clr_type: row.try_get("clr_type")?,
+        clr_way: row.try_get("clr_way")?,
+        clr_optins: row.try_get("clr_optins")?,
+        balc: Fen(row.try_get("balc")?),
+    };
+    let values = Amounts::COLUMNS
+        .iter()
+        .map(|c| row.try_get::<i64, _>(*c).map(Fen))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(EntrySummary {
+        header,
+        amounts: Amounts::from_values(&values),
+    })
+}
+
+/// Filter for listing ledger entries.
+#[derive(Debug, Clone, Default)]
+pub struct EntryFilter {
+    pub fixmedins_code: Option<String>,
+    pub psn_no: Option<String>,
+    pub mdtrt_id: Option<String>,
+    pub setl_id: Option<String>,
+    /// Inclusive lower bound on `setl_time` (`yyyy-MM-dd HH:mm:ss` text).
+    pub setl_time_from: Option<String>,
+    /// Inclusive upper bound on `setl_time`.
+    pub setl_time_to: Option<String>,
+    pub insutype: Option<String>,
+    pub clr_type: Option<String>,
+    pub clr_optins: Option<String>,
+}
+
+impl EntryFilter {
+    fn where_clause(&self) -> (String, Vec<String>) {
+        let mut conditions = Vec::new();
+        let mut binds = Vec::new();
+        let fields = [
+            ("fixmedins_code = ", &self.fixmedins_code),
+            ("psn_no = ", &self.psn_no),
+            ("mdtrt_id = ", &self.mdtrt_id),
+            ("setl_id = ", &self.setl_id),
+            ("setl_time >= ", &self.setl_time_from),
+            ("setl_time <= ", &self.setl_time_to),
+            ("insutype = ", &self.insutype),
+            ("clr_type = ", &self.clr_type),
+            ("clr_optins = ", &self.clr_optins),
+        ];
+        for (condition, value) in fields {
+            if let Some(value) = value {
+                binds.push(value.clone());
+                conditions.push(format!("{condition}${}", binds.len()));
+            }
+        }
+        let clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        (clause, binds)
+    }
+}
+
+/// Ledger entries matching a filter, in ledger order.
+pub async fn entries(
+    conn: &mut AnyConnection,
+    filter: &EntryFilter,
+) -> Result<Vec<EntrySummary>, LedgerError> {
+    let (clause, binds) = filter.where_clause();
+    let sql = format!(
+        "SELECT {} FROM settlements{clause} ORDER BY seq",
+        settlement_columns()
+    );
+    let mut query = sqlx::query(&sql);
+    for value in binds {
+        query = query.bind(value);
+    }
+    let rows = query.fetch_all(conn).await?;
+    rows.iter().map(summary_of).collect()
+}
+
+/// One complete ledger entry.
+pub async fn settlement(
+    conn: &mut AnyConnection,
+    setl_id: &str,
+) -> Result<Option<SettlementRecord>, LedgerError> {
+    let filter = EntryFilter {
+        setl_id: Some(setl_id.to_string()),
+        ..EntryFilter::default()
+    };
+    let Some(summary) = entries(conn, &filter).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let funds = funds_of(conn, setl_id).await?;
+    let lines = lines_of(conn, setl_id).await?;
+    let postings = postings_of(conn, setl_id).await?;
+    Ok(Some(SettlementRecord {
+        header: summary.header,
+        amounts: summary.amounts,
+        funds,
+        lines,
+        postings,
+    }))
+}
+
+/// The `setldetail` rows of an entry, in order.
+pub async fn funds_of(
+    conn: &mut AnyConnection,
+    setl_id: &str,
+) -> Result<Vec<FundRow>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT setl_id, fund_pay_type, fund_pay_type_name, payer_class, inscp_scp_amt, crt_payb_lmt_amt, fund_payamt, \
+         setl_proc_info FROM settlement_funds WHERE setl_id = $1 ORDER BY row_no",
+    )
+    .bind(setl_id.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(fund_of).collect()
+}
+
+pub(crate) fn fund_of(row: &AnyRow) -> Result<FundRow, LedgerError> {
+    let class: String = row.try_get("payer_class")?;
+    Ok(FundRow {
+        fund_pay_type: row.try_get("fund_pay_type")?,
+        fund_pay_type_name: row.try_get("fund_pay_type_name")?,
+        payer_class: PayerClass::parse(&class)
+            .ok_or_else(|| corrupt("settlement_funds", "payer_class", &class))?,
+        inscp_scp_amt: Fen(row.try_get("inscp_scp_amt")?),
+        crt_payb_lmt_amt: row.try_get::<Option<i64>, _>("crt_payb_lmt_amt")?.map(Fen),
+        fund_payamt: Fen(row.try_get("fund_payamt")?),
+        setl_proc_info: row.try_get("setl_proc_info")?,
+    })
+}
+
+/// The line splits of an entry, ordered by `feedetl_sn`.
+pub async fn lines_of(
+    conn: &mut AnyConnection,
+    setl_id: &str,
+) -> Result<Vec<LineRow>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT setl_id, feedetl_sn, det_item_fee_sumamt, fulamt_ownpay_amt, overlmt_amt, preselfpay_amt, inscp_scp_amt \
+         FROM settlement_lines WHERE setl_id = $1 ORDER BY feedetl_sn",
+    )
+    .bind(setl_id.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(line_of).collect()
+}
+
+pub(crate) fn line_of(row: &AnyRow) -> Result<LineRow, LedgerError> {
+    Ok(LineRow {
+        feedetl_sn: row.try_get("feedetl_sn")?,
+        det_item_fee_sumamt: Fen(row.try_get("det_item_fee_sumamt")?),
+        fulamt_ownpay_amt: Fen(row.try_get("fulamt_ownpay_amt")?),
+        overlmt_amt: Fen(row.try_get("overlmt_amt")?),
+        preselfpay_amt: Fen(row.try_get("preselfpay_amt")?),
+        inscp_scp_amt: Fen(row.try_get("inscp_scp_amt")?),
+    })
+}
+
+/// The postings of an entry, ordered by key.
+pub async fn postings_of(
+    conn: &mut AnyConnection,
+    setl_id: &str,
+) -> Result<Vec<Posting>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT setl_id, acc_key, amount FROM postings WHERE setl_id = $1 ORDER BY acc_key",
+    )
+    .bind(setl_id.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Posting {
+                acc_key: r.try_get("acc_key")?,
+                amount: r.try_get("amount")?,
+            })
+        })
+        .collect()
+}
+
+/// The cancellation of `setl_id`, if one exists.
+pub async fn cancellation_of(
+    conn: &mut AnyConnection,
+    setl_id: &str,
+) -> Result<Option<String>, LedgerError> {
+    let row = sqlx::query("SELECT setl_id FROM settlements WHERE orig_setl_id = $1")
+        .bind(setl_id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| r.try_get("setl_id").map_err(LedgerError::from))
+        .transpose()
+}
+
+/// Number of ledger entries (settlements and cancellations).
+pub async fn entry_count(conn: &mut AnyConnection) -> Result<i64, LedgerError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM settlements")
+        .fetch_one(conn)
+        .await?;
+    Ok(row.try_get("n")?)
+}
+
+pub(crate) fn corrupt(table: &'static str, column: &'static str, value: &str) -> LedgerError {
+    LedgerError::Corrupt {
+        table,
+        column,
+        detail: format!("unexpected value `{value}`"),
+    }
+}
+
+fn parse_json(
+    table: &'static str,
+    column: &'static str,
+    text: &str,
+) -> Result<serde_json::Value, LedgerError> {
+    serde_json::from_str(text).map_err(|e| LedgerError::Corrupt {
+        table,
+        column,
+        detail: e.to_string(),
+    })
+}

@@ -1,0 +1,25 @@
+use thiserror::Error;
+
+/// A storage failure.
+#[derive(Debug, Error)]
+pub enum LedgerError {
+    /// The database rejected or failed a statement.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The migrations could not be applied.
+    #[error("migration error: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be read back (corrupt or foreign data).
+    #[error("corrupt stored value in {table}.{column}: {detail}")]
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        detail: String,
+    },
+    /// The database URL is not SQLite or PostgreSQL.
+    #[error("unsupported database URL `{0}` (expected sqlite:… or postgres://…)")]
+    UnsupportedUrl(String),
+    /// The group-commit writer has stopped.
+    #[error("the ledger writer has stopped")]
+    WriterStopped,
+}

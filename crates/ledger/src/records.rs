@@ -1,0 +1,468 @@
+//! Plain records stored by the ledger: registry entries, visits, fee lines and settlements.
+
+use serde::{Deserialize, Serialize};
+use yibao_domain::Fen;
+
+/// A designated medical institution or pharmacy (定点医药机构).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Institution {
+    pub fixmedins_code: String,
+    pub fixmedins_name: String,
+    pub fixmedins_type: String,
+    pub hosp_lv: String,
+    pub admdvs: String,
+}
+
+/// A gateway key of an institution: CSB access key / secret key, or TIF paasid / token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessKey {
+    pub access_key: String,
+    pub fixmedins_code: String,
+    /// `csb` or `tif`.
+    pub scheme: String,
+    pub secret: String,
+}
+
+/// One `insuinfo` row: the person's enrolment in one insurance type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InsuRow {
+    pub insutype: String,
+    pub psn_type: String,
+    pub psn_insu_stas: String,
+    pub psn_insu_date: String,
+    pub insuplc_admdvs: String,
+    pub cvlserv_flag: String,
+    /// Personal-account balance when the person was registered (before any settlement).
+    pub opening_balc: Fen,
+}
+
+/// An identity period (特困, 低保 …); an empty `endtime` is open-ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityPeriod {
+    pub psn_idet_type: String,
+    pub begntime: String,
+    pub endtime: String,
+}
+
+/// An insured person with every insurance row and identity period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub psn_no: String,
+    pub psn_cert_type: String,
+    pub certno: String,
+    pub psn_name: String,
+    pub gend: String,
+    pub brdy: String,
+    pub insu: Vec<InsuRow>,
+    pub idet: Vec<IdentityPeriod>,
+}
+
+impl Person {
+    /// The insurance row of `insutype`, if the person has one.
+    pub fn insu_row(&self, insutype: &str) -> Option<&InsuRow> {
+        self.insu.iter().find(|row| row.insutype == insutype)
+    }
+}
+
+/// What kind of visit a `mdtrt_id` denotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VisitKind {
+    Outpatient,
+    Inpatient,
+    Pharmacy,
+}
+
+impl VisitKind {
+    /// Storage code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitKind::Outpatient => "otp",
+            VisitKind::Inpatient => "ipt",
+            VisitKind::Pharmacy => "pharmacy",
+        }
+    }
+
+    /// Reads a storage code.
+    pub fn parse(text: &str) -> Option<VisitKind> {
+        match text {
+            "otp" => Some(VisitKind::Outpatient),
+            "ipt" => Some(VisitKind::Inpatient),
+            "pharmacy" => Some(VisitKind::Pharmacy),
+            _ => None,
+        }
+    }
+}
+
+/// Lifecycle of a visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VisitStatus {
+    /// Registered or admitted; fees may be uploaded.
+    Open,
+    /// Inpatient discharged (2402); may still be settled.
+    Discharged,
+    /// Finally settled; reopened by cancelling the settlement.
+    Settled,
+    /// Registration or admission cancelled (2202, 2404, 2601).
+    Cancelled,
+}
+
+impl VisitStatus {
+    /// Storage code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitStatus::Open => "open",
+            VisitStatus::Discharged => "discharged",
+            VisitStatus::Settled => "settled",
+            VisitStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Reads a storage code.
+    pub fn parse(text: &str) -> Option<VisitStatus> {
+        match text {
+            "open" => Some(VisitStatus::Open),
+            "discharged" => Some(VisitStatus::Discharged),
+            "settled" => Some(VisitStatus::Settled),
+            "cancelled" => Some(VisitStatus::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+/// A registration (2201), admission (2401) or pharmacy purchase (2102).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Visit {
+    pub mdtrt_id: String,
+    pub fixmedins_code: String,
+    pub psn_no: String,
+    pub insutype: String,
+    pub kind: VisitKind,
+    pub med_type: String,
+    pub begntime: String,
+    /// Discharge time; empty while the visit is open.
+    pub endtime: String,
+    pub status: VisitStatus,
+    pub ipt_otp_no: String,
+    /// Visit details as uploaded (registration, 2203 `mdtrtinfo` + `diseinfo`, admission/discharge info).
+    pub info: serde_json::Value,
+}
+
+/// One uploaded fee line with its stored split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeeLine {
+    pub mdtrt_id: String,
+    pub feedetl_sn: String,
+    /// Upload order within the ledger (preserves the hospital's order).
+    pub upload_seq: i64,
+    pub chrg_bchno: String,
+    /// For a refund line: the line it refunds; empty otherwise.
+    pub init_feedetl_sn: String,
+    pub det_item_fee_sumamt: Fen,
+    /// The line as uploaded (national field names).
+    pub line: serde_json::Value,
+    /// The per-line split returned to the hospital (`result` row), JSON text as sent.
+    pub result: String,
+    /// The settlement that consumed the line; empty while unsettled.
+    pub setl_id: String,
+}
+
+macro_rules! amounts {
+    ($($(#[$meta:meta])* $field:ident),* $(,)?) => {
+        /// The amount fields of a `setlinfo`, in fen.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+        pub struct Amounts {
+            $($(#[$meta])* pub $field: Fen,)*
+        }
+
+        impl Amounts {
+            /// Column names, in declaration order.
+            pub const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
+
+            /// Values in [`Amounts::COLUMNS`] order.
+            pub fn values(&self) -> Vec<Fen> {
+                vec![$(self.$field),*]
+            }
+
+            /// Builds from values in [`Amounts::COLUMNS`] order (missing values are zero).
+            pub fn from_values(values: &[Fen]) -> Amounts {
+                let mut iter = values.iter().copied();
+                Amounts { $($field: iter.next().unwrap_or_default(),)* }
+            }
+
+            /// Every amount negated (the cancellation mirror).
+            pub fn negated(&self) -> Amounts {
+                Amounts { $($field: -self.$field,)* }
+            }
+        }
+    };
+}
+
+amounts! {
+    medfee_sumamt,
+    fulamt_ownpay_amt,
+    overlmt_selfpay,
+    preselfpay_amt,
+    inscp_scp_amt,
+    act_pay_dedc,
+    hifp_pay,
+    cvlserv_pay,
+    hifes_pay,
+    hifmi_pay,
+    hifob_pay,
+    maf_pay,
+    oth_pay,
+    hifdm_pay,
+    fund_pay_sumamt,
+    psn_part_amt,
+    acct_pay,
+    acct_mulaid_pay,
+    psn_cash_pay,
+    hosp_part_amt,
+}
+
+impl Amounts {
+    /// The settlement identities I1, I2, I3 and I5 (`settlement.md` §3); one message per violation.
+    pub fn identity_violations(&self) -> Vec<String> {
+        let a = self;
+        let mut out = Vec::new();
+        let split = a.fulamt_ownpay_amt + a.overlmt_selfpay + a.preselfpay_amt + a.inscp_scp_amt;
+        if a.medfee_sumamt != split {
+            out.push(format!(
+                "I1: medfee_sumamt {} != split total {split}",
+                a.medfee_sumamt
+            ));
+        }
+        let payers = a.fund_pay_sumamt + a.psn_part_amt + a.hosp_part_amt;
+        if a.medfee_sumamt != payers {
+            out.push(format!(
+                "I2: medfee_sumamt {} != fund + person + hospital {payers}",
+                a.medfee_sumamt
+            ));
+        }
+        if a.psn_part_amt != a.acct_pay + a.psn_cash_pay {
+            out.push(format!(
+                "I3: psn_part_amt {} != acct_pay {} + psn_cash_pay {}",
+                a.psn_part_amt, a.acct_pay, a.psn_cash_pay
+            ));
+        }
+        let funds = a.hifp_pay
+            + a.cvlserv_pay
+            + a.hifes_pay
+            + a.hifmi_pay
+            + a.hifob_pay
+            + a.maf_pay
+            + a.oth_pay;
+        if a.fund_pay_sumamt != funds {
+            out.push(format!(
+                "I5: fund_pay_sumamt {} != sum of fund columns {funds}",
+                a.fund_pay_sumamt
+            ));
+        }
+        out
+    }
+}
+
+/// Who bears a `setldetail` row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PayerClass {
+    Fund,
+    PersonalAccount,
+    Hospital,
+}
+
+impl PayerClass {
+    /// Storage code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayerClass::Fund => "fund",
+            PayerClass::PersonalAccount => "account",
+            PayerClass::Hospital => "hospital",
+        }
+    }
+
+    /// Reads a storage code.
+    pub fn parse(text: &str) -> Option<PayerClass> {
+        match text {
+            "fund" => Some(PayerClass::Fund),
+            "account" => Some(PayerClass::PersonalAccount),
+            "hospital" => Some(PayerClass::Hospital),
+            _ => None,
+        }
+    }
+}
+
+/// One `setldetail` row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundRow {
+    pub fund_pay_type: String,
+    pub fund_pay_type_name: String,
+    pub payer_class: PayerClass,
+    pub inscp_scp_amt: Fen,
+    /// Cap still available before this settlement; `None` when the row has no cap.
+    pub crt_payb_lmt_amt: Option<Fen>,
+    pub fund_payamt: Fen,
+    pub setl_proc_info: String,
+}
+
+/// One fee line's split as settled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineRow {
+    pub feedetl_sn: String,
+    pub det_item_fee_sumamt: Fen,
+    pub fulamt_ownpay_amt: Fen,
+    pub overlmt_amt: Fen,
+    pub preselfpay_amt: Fen,
+    pub inscp_scp_amt: Fen,
+}
+
+/// One accumulator delta (`acc_key` as the engine displays it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posting {
+    pub acc_key: String,
+    pub amount: i64,
+}
+
+/// Whether a ledger entry is a settlement or the cancellation mirror of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryKind {
+    Settle,
+    Cancel,
+}
+
+impl EntryKind {
+    /// Storage code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Settle => "settle",
+            EntryKind::Cancel => "cancel",
+        }
+    }
+
+    /// Reads a storage code.
+    pub fn parse(text: &str) -> Option<EntryKind> {
+        match text {
+            "settle" => Some(EntryKind::Settle),
+            "cancel" => Some(EntryKind::Cancel),
+            _ => None,
+        }
+    }
+}
+
+/// Non-amount fields of a settlement header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementHeader {
+    pub setl_id: String,
+    pub kind: EntryKind,
+    /// For a cancellation, the settlement it cancels; empty otherwise.
+    pub orig_setl_id: String,
+    pub infno: String,
+    pub msgid: String,
+    pub fixmedins_code: String,
+    pub mdtrt_id: String,
+    pub psn_no: String,
+    pub insutype: String,
+    /// Accumulator year (calendar year of the visit's end).
+    pub year: i64,
+    pub med_type: String,
+    pub mid_setl_flag: String,
+    pub setl_time: String,
+    pub clr_type: String,
+    pub clr_way: String,
+    pub clr_optins: String,
+    /// Personal-account balance after this entry.
+    pub balc: Fen,
+}
+
+/// A complete ledger entry: header, amounts, fund rows, line splits and accumulator postings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementRecord {
+    pub header: SettlementHeader,
+    pub amounts: Amounts,
+    pub funds: Vec<FundRow>,
+    pub lines: Vec<LineRow>,
+    pub postings: Vec<Posting>,
+}
+
+impl SettlementRecord {
+    /// The cancellation mirror: every amount, fund row, line and posting negated. The caller sets the
+    /// mirror's identity (`setl_id`, message, time, balance after).
+    pub fn negated(&self, mirror: SettlementHeader) -> SettlementRecord {
+        SettlementRecord {
+            header: mirror,
+            amounts: self.amounts.negated(),
+            funds: self
+                .funds
+                .iter()
+                .map(|f| FundRow {
+                    inscp_scp_amt: -f.inscp_scp_amt,
+                    fund_payamt: -f.fund_payamt,
+                    ..f.clone()
+                })
+                .collect(),
+            lines: self
+                .lines
+                .iter()
+                .map(|l| LineRow {
+                    feedetl_sn: l.feedetl_sn.clone(),
+                    det_item_fee_sumamt: -l.det_item_fee_sumamt,
+                    fulamt_ownpay_amt: -l.fulamt_ownpay_amt,
+                    overlmt_amt: -l.overlmt_amt,
+                    preselfpay_amt: -l.preselfpay_amt,
+                    inscp_scp_amt: -l.inscp_scp_amt,
+                })
+                .collect(),
+            postings: self
+                .postings
+                .iter()
+                .map(|p| Posting {
+                    acc_key: p.acc_key.clone(),
+                    amount: -p.amount,
+                })
+                .collect(),
+        }
+    }
+
+    /// Every identity this record must satisfy on its own (I1–I5 and the line totals).
+    pub fn identity_violations(&self) -> Vec<String> {
+        let mut out = self.amounts.identity_violations();
+        let sum_class = |class: PayerClass| -> Fen {
+            self.funds
+                .iter()
+                .filter(|f| f.payer_class == class)
+                .map(|f| f.fund_payamt)
+                .sum()
+        };
+        let a = &self.amounts;
+        if sum_class(PayerClass::Fund) != a.fund_pay_sumamt {
+            out.push(format!(
+                "I4: fund rows sum {} != fund_pay_sumamt {}",
+                sum_class(PayerClass::Fund),
+                a.fund_pay_sumamt
+            ));
+        }
+        if sum_class(PayerClass::PersonalAccount) != a.acct_pay {
+            out.push(format!(
+                "I4: account rows sum {} != acct_pay {}",
+                sum_class(PayerClass::PersonalAccount),
+                a.acct_pay
+            ));
+        }
+        let hospital = sum_class(PayerClass::Hospital);
+        if hospital != Fen::ZERO && hospital != a.hosp_part_amt {
+            out.push(format!(
+                "I4: hospital rows sum {hospital} != hosp_part_amt {}",
+                a.hosp_part_amt
+            ));
+        }
+        if !self.lines.is_empty() {
+            let lines_total: Fen = self.lines.iter().map(|l| l.det_item_fee_sumamt).sum();
+            if lines_total != a.medfee_sumamt {
+                out.push(format!(
+                    "lines total {lines_total} != medfee_sumamt {}",
+                    a.medfee_sumamt
+                ));
+            }
+        }
+        out
+    }
+}

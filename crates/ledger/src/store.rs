@@ -1,0 +1,93 @@
+//! Opening the database and applying the schema.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use crate::LedgerError;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// File name of the embedded database inside `--data-dir`.
+pub const SQLITE_FILE: &str = "yibao.db";
+
+/// Which database engine a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection pool with the schema applied.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens (creating if needed) the embedded SQLite database under `data_dir`.
+    pub async fn open_data_dir(data_dir: &Path) -> Result<Store, LedgerError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| LedgerError::Corrupt {
+            table: "-",
+            column: "data_dir",
+            detail: format!("cannot create {}: {e}", data_dir.display()),
+        })?;
+        let url = format!("sqlite://{}?mode=rwc", data_dir.join(SQLITE_FILE).display());
+        Store::open(&url).await
+    }
+
+    /// Opens `sqlite:…` or `postgres://…` and applies the migrations.
+    pub async fn open(url: &str) -> Result<Store, LedgerError> {
+        sqlx::any::install_default_drivers();
+        let backend = backend_of(url)?;
+        let options: AnyConnectOptions = url.parse()?;
+        let pool = pool_options(backend).connect_with(options).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// The connection pool (for reads outside the writer).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The database engine.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection (waits for the checked-out ones).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn backend_of(url: &str) -> Result<Backend, LedgerError> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(LedgerError::UnsupportedUrl(url.to_string()))
+    }
+}
+
+fn pool_options(backend: Backend) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+    match backend {
+        Backend::Postgres => options.max_connections(8),
+        Backend::Sqlite => options.max_connections(5).after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // WAL lets readers run beside the writer; FULL makes every acknowledged commit durable.
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = FULL").await?;
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                Ok(())
+            })
+        }),
+    }
+}

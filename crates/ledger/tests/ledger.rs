@@ -1,0 +1,377 @@
+//! Ledger round trips on SQLite and PostgreSQL: registry, append-only entries, cancellation mirrors,
+//! group commit and verification.
+
+use std::sync::Arc;
+
+use sqlx::AnyConnection;
+use yibao_domain::Fen;
+use yibao_ledger::entries::{self, EntryFilter};
+use yibao_ledger::registry;
+use yibao_ledger::verify::verify;
+use yibao_ledger::*;
+
+fn pg_base_url() -> String {
+    std::env::var("YIBAO_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A fresh PostgreSQL schema for one test, and its name.
+async fn fresh_pg(tag: &str) -> (Store, String) {
+    sqlx::any::install_default_drivers();
+    let schema = format!(
+        "ledger_{tag}_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let mut admin = <AnyConnection as sqlx::Connection>::connect(&pg_base_url())
+        .await
+        .expect("PostgreSQL reachable");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let sep = if pg_base_url().contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let url = format!("{}{sep}options=-c%20search_path%3D{schema}", pg_base_url());
+    (Store::open(&url).await.unwrap(), schema)
+}
+
+async fn fresh_sqlite() -> (Store, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "yibao-ledger-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    (Store::open_data_dir(&dir).await.unwrap(), dir)
+}
+
+fn person() -> Person {
+    Person {
+        psn_no: "P001".into(),
+        psn_cert_type: "01".into(),
+        certno: "360402199001010011".into(),
+        psn_name: "测试".into(),
+        gend: "1".into(),
+        brdy: "1990-01-01".into(),
+        insu: vec![InsuRow {
+            insutype: "310".into(),
+            psn_type: "11".into(),
+            psn_insu_stas: "1".into(),
+            psn_insu_date: "2015-01-01".into(),
+            insuplc_admdvs: "360400".into(),
+            cvlserv_flag: "0".into(),
+            opening_balc: Fen(100_000),
+        }],
+        idet: vec![IdentityPeriod {
+            psn_idet_type: "DB".into(),
+            begntime: "2020-01-01".into(),
+            endtime: String::new(),
+        }],
+    }
+}
+
+fn record(setl_id: &str, msgid: &str, acct: i64, balc_after: i64) -> SettlementRecord {
+    let amounts = Amounts {
+        medfee_sumamt: Fen(10_000),
+        fulamt_ownpay_amt: Fen(1_000),
+        inscp_scp_amt: Fen(9_000),
+        act_pay_dedc: Fen(2_000),
+        hifp_pay: Fen(5_000),
+        fund_pay_sumamt: Fen(5_000),
+        psn_part_amt: Fen(5_000),
+        acct_pay: Fen(acct),
+        psn_cash_pay: Fen(5_000 - acct),
+        ..Amounts::default()
+    };
+    SettlementRecord {
+        header: SettlementHeader {
+            setl_id: setl_id.into(),
+            kind: EntryKind::Settle,
+            orig_setl_id: String::new(),
+            infno: "2207".into(),
+            msgid: msgid.into(),
+            fixmedins_code: "H36040200001".into(),
+            mdtrt_id: "M1".into(),
+            psn_no: "P001".into(),
+            insutype: "310".into(),
+            year: 2026,
+            med_type: "11".into(),
+            mid_setl_flag: "0".into(),
+            setl_time: "2026-03-01 10:00:00".into(),
+            clr_type: "11".into(),
+            clr_way: "1".into(),
+            clr_optins: "360400".into(),
+            balc: Fen(balc_after),
+        },
+        amounts,
+        funds: vec![
+            FundRow {
+                fund_pay_type: "310100".into(),
+                fund_pay_type_name: "职工基本医疗保险统筹基金".into(),
+                payer_class: PayerClass::Fund,
+                inscp_scp_amt: Fen(9_000),
+                crt_payb_lmt_amt: Some(Fen(1_000_000)),
+                fund_payamt: Fen(5_000),
+                setl_proc_info: "C000".into(),
+            },
+            FundRow {
+                fund_pay_type: "310200".into(),
+                fund_pay_type_name: "职工基本医疗保险个人账户基金".into(),
+                payer_class: PayerClass::PersonalAccount,
+                inscp_scp_amt: Fen(0),
+                crt_payb_lmt_amt: None,
+                fund_payamt: Fen(acct),
+                setl_proc_info: String::new(),
+            },
+        ],
+        lines: vec![LineRow {
+            feedetl_sn: "1".into(),
+            det_item_fee_sumamt: Fen(10_000),
+            fulamt_ownpay_amt: Fen(1_000),
+            overlmt_amt: Fen(0),
+            preselfpay_amt: Fen(0),
+            inscp_scp_amt: Fen(9_000),
+        }],
+        postings: vec![
+            Posting {
+                acc_key: "S0000".into(),
+                amount: 10_000,
+            },
+            Posting {
+                acc_key: "Q0000".into(),
+                amount: 2_000,
+            },
+            Posting {
+                acc_key: "D310100".into(),
+                amount: 5_000,
+            },
+        ],
+    }
+}
+
+fn message(msgid: &str, setl_id: &str) -> entries::StoredMessage {
+    entries::StoredMessage {
+        fixmedins_code: "H36040200001".into(),
+        msgid: msgid.into(),
+        infno: "2207".into(),
+        effect_ref: setl_id.into(),
+        reply: "{}".into(),
+        created_at: "2026-03-01 10:00:00".into(),
+    }
+}
+
+/// Appends a settlement and its message in one job.
+struct Appender;
+
+impl WriteHandler for Appender {
+    type Job = (SettlementRecord, entries::StoredMessage);
+    type Output = Result<(), String>;
+
+    async fn handle(&self, conn: &mut AnyConnection, job: Self::Job) -> (Decision, Self::Output) {
+        let result = async {
+            entries::append_settlement(conn, &job.0).await?;
+            entries::store_message(conn, &job.1).await
+        }
+        .await;
+        match result {
+            Ok(()) => (Decision::Commit, Ok(())),
+            Err(e) => (Decision::Rollback, Err(e.to_string())),
+        }
+    }
+
+    fn storage_failure(&self, error: &LedgerError) -> Self::Output {
+        Err(error.to_string())
+    }
+}
+
+async fn exercise(store: Store) {
+    registry::upsert_institutions(
+        &store,
+        &[Institution {
+            fixmedins_code: "H36040200001".into(),
+            fixmedins_name: "九江市第一人民医院".into(),
+            fixmedins_type: "1".into(),
+            hosp_lv: "2".into(),
+            admdvs: "360402".into(),
+        }],
+    )
+    .await
+    .unwrap();
+    registry::upsert_persons(&store, &[person()]).await.unwrap();
+    registry::upsert_persons(&store, &[person()]).await.unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    assert_eq!(
+        registry::person(&mut conn, "P001").await.unwrap(),
+        Some(person())
+    );
+    assert_eq!(
+        registry::person_by_certno(&mut conn, "360402199001010011")
+            .await
+            .unwrap()
+            .unwrap()
+            .psn_no,
+        "P001"
+    );
+
+    let writer = GroupCommit::start(store.clone(), Arc::new(Appender), 16);
+    let first = record("S1", "MSG1", 3_000, 97_000);
+    writer
+        .submit((first.clone(), message("MSG1", "S1")))
+        .await
+        .unwrap()
+        .unwrap();
+    // A duplicate message is rejected and leaves no trace (savepoint rollback).
+    let duplicate = writer
+        .submit((record("S2", "MSG1", 0, 97_000), message("MSG1", "S2")))
+        .await
+        .unwrap();
+    assert!(duplicate.is_err());
+    assert_eq!(entries::settlement(&mut conn, "S2").await.unwrap(), None);
+
+    let stored = entries::settlement(&mut conn, "S1").await.unwrap().unwrap();
+    assert_eq!(stored.amounts, first.amounts);
+    assert_eq!(stored.funds, first.funds);
+    let ytd = entries::year_to_date(&mut conn, "P001", "310", 2026)
+        .await
+        .unwrap();
+    assert_eq!(
+        ytd.iter().find(|p| p.acc_key == "S0000").unwrap().amount,
+        10_000
+    );
+    assert_eq!(
+        entries::account_paid(&mut conn, "P001", "310")
+            .await
+            .unwrap(),
+        Fen(3_000)
+    );
+
+    let mirror_header = SettlementHeader {
+        setl_id: "S3".into(),
+        kind: EntryKind::Cancel,
+        orig_setl_id: "S1".into(),
+        msgid: "MSG3".into(),
+        infno: "2208".into(),
+        balc: Fen(100_000),
+        ..first.header.clone()
+    };
+    let cancel = first.negated(mirror_header.clone());
+    writer
+        .submit((cancel.clone(), message("MSG3", "S3")))
+        .await
+        .unwrap()
+        .unwrap();
+    // A second cancellation of the same settlement violates the unique original.
+    let twice = SettlementHeader {
+        setl_id: "S4".into(),
+        msgid: "MSG4".into(),
+        ..mirror_header
+    };
+    assert!(writer
+        .submit((first.negated(twice), message("MSG4", "S4")))
+        .await
+        .unwrap()
+        .is_err());
+    assert_eq!(
+        entries::cancellation_of(&mut conn, "S1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("S3")
+    );
+    let ytd = entries::year_to_date(&mut conn, "P001", "310", 2026)
+        .await
+        .unwrap();
+    assert!(ytd.iter().all(|p| p.amount == 0));
+    let listed = entries::entries(
+        &mut conn,
+        &EntryFilter {
+            psn_no: Some("P001".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed.len(), 2);
+
+    let report = verify(&mut conn).await.unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+    assert_eq!(report.entries, 2);
+
+    // Tampering with a materialised total or an amount is detected.
+    sqlx::query("UPDATE acc_totals SET amount = amount + 1 WHERE acc_key = 'S0000'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE settlements SET hifp_pay = hifp_pay + 1 WHERE setl_id = 'S1'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE account_totals SET paid = paid + 1")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let report = verify(&mut conn).await.unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.starts_with("account P001")),
+        "{:?}",
+        report.problems
+    );
+    assert!(
+        report.problems.iter().any(|p| p.contains("S0000")),
+        "{:?}",
+        report.problems
+    );
+    assert!(
+        report.problems.iter().any(|p| p.contains("I5")),
+        "{:?}",
+        report.problems
+    );
+    assert!(
+        report.problems.iter().any(|p| p.contains("exact negation")),
+        "{:?}",
+        report.problems
+    );
+}
+
+#[tokio::test]
+async fn ledger_round_trip_sqlite() {
+    let (store, dir) = fresh_sqlite().await;
+    exercise(store).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn ledger_round_trip_postgres() {
+    let (store, schema) = fresh_pg("roundtrip").await;
+    exercise(store.clone()).await;
+    store.close().await;
+    let mut admin = <AnyConnection as sqlx::Connection>::connect(&pg_base_url())
+        .await
+        .unwrap();
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn ids_are_issued_in_sequence() {
+    let (store, dir) = fresh_sqlite().await;
+    let mut conn = store.pool().acquire().await.unwrap();
+    assert_eq!(entries::next_id(&mut conn, "mdtrt").await.unwrap(), 1);
+    assert_eq!(entries::next_id(&mut conn, "mdtrt").await.unwrap(), 2);
+    assert_eq!(entries::next_id(&mut conn, "setl").await.unwrap(), 1);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,252 @@
+//! The admin JSON API (`/admin/*`): register institutions, gateway keys and persons; load policies and
+//! catalogues; list a catalogue; verify the ledger. Guarded by a bearer token when one is configured.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::json;
+use yibao_ledger::{registry, verify, AccessKey, Institution};
+
+use crate::import::{self, PersonRow};
+use crate::service::Service;
+
+/// The admin routes.
+pub fn routes() -> Router<Service> {
+    Router::new()
+        .route("/admin/institutions", post(put_institutions))
+        .route("/admin/keys", post(put_keys))
+        .route("/admin/persons", post(put_persons))
+        .route("/admin/policy", put(put_policy))
+        .route("/admin/catalog/{admdvs}", put(put_catalog).get(get_catalog))
+        .route("/admin/verify", get(run_verify))
+}
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({ "ok": false, "error": message.into() })),
+    )
+        .into_response()
+}
+
+fn accepted(count: usize) -> Response {
+    Json(json!({ "ok": true, "count": count })).into_response()
+}
+
+/// The refusal of a request without the admin token (when one is configured).
+fn denied(service: &Service, headers: &HeaderMap) -> Option<Response> {
+    let token = &service.shared.config.admin_token;
+    if token.is_empty() {
+        return None;
+    }
+    let sent = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match sent {
+        Some(sent) if sent == token => None,
+        _ => Some(refuse(StatusCode::UNAUTHORIZED, "admin token required")),
+    }
+}
+
+fn now_text() -> String {
+    chrono::Local::now()
+        .naive_local()
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("body: {e}"))
+}
+
+async fn put_institutions(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(refusal) = denied(&service, &headers) {
+        return refusal;
+    }
+    let institutions: Vec<Institution> = match parse_body(&body) {
+        Ok(rows) => rows,
+        Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
+    };
+    if let Err(e) = import::check_institutions(&institutions, 1) {
+        return refuse(StatusCode::BAD_REQUEST, e.to_string());
+    }
+    if let Err(e) = registry::upsert_institutions(&service.shared.store, &institutions).await {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+    }
+    match service.shared.reload_institutions().await {
+        Ok(()) => accepted(institutions.len()),
+        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+async fn put_keys(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(refusal) = denied(&service, &headers) {
+        return refusal;
+    }
+    let keys: Vec<AccessKey> = match parse_body(&body) {
+        Ok(rows) => rows,
+        Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
+    };
+    for (row, key) in keys.iter().enumerate() {
+        if key.scheme != "csb" && key.scheme != "tif" {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("row {}, `scheme`: must be csb or tif", row + 1),
+            );
+        }
+        if key.access_key.is_empty() || key.secret.is_empty() {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("row {}: access_key and secret are required", row + 1),
+            );
+        }
+        match service.shared.institution(&key.fixmedins_code).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "row {}, `fixmedins_code`: institution is not registered",
+                        row + 1
+                    ),
+                )
+            }
+            Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        }
+    }
+    if let Err(e) = registry::upsert_access_keys(&service.shared.store, &keys).await {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+    }
+    match service.shared.reload_institutions().await {
+        Ok(()) => accepted(keys.len()),
+        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+async fn put_persons(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(refusal) = denied(&service, &headers) {
+        return refusal;
+    }
+    let rows: Vec<PersonRow> = match parse_body(&body) {
+        Ok(rows) => rows,
+        Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
+    };
+    let persons = match import::persons_from_rows(&rows, 1) {
+        Ok(persons) => persons,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    match registry::upsert_persons(&service.shared.store, &persons).await {
+        Ok(()) => accepted(persons.len()),
+        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+async fn put_policy(State(service): State<Service>, headers: HeaderMap, body: String) -> Response {
+    if let Some(refusal) = denied(&service, &headers) {
+        return refusal;
+    }
+    match import::import_policy(&service.shared.store, &body, &now_text()).await {
+        Ok(admdvs) => reload(&service, json!({ "ok": true, "admdvs": admdvs })).await,
+        Err(e) => refuse(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+async fn put_catalog(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path(admdvs): Path<String>,
+    body: String,
+) -> Response {
+    if let Some(refusal) = denied(&service, &headers) {
+        return refusal;
+    }
+    match import::import_catalog(&service.shared.store, &admdvs, &body, &now_text()).await {
+        Ok(count) => {
+            reload(
+                &service,
+                json!({ "ok": true, "admdvs": admdvs, "count": count }),
+            )
+            .await
+        }
+        Err(e) => refuse(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+async fn reload(service: &Service, body: serde_json::Value) -> Response {
+    match service.shared.reload_regions().await {
+        Ok(()) => Json(body).into_response(),
+        Err(e) => refuse(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+#[derive(Serialize)]
+struct CatalogEntry<'a> {
+    med_list_codg: &'a str,
+    med_list_name: &'a str,
+    chrgitm_lv: String,
+    med_chrgitm_type: String,
+    restricted: bool,
+    has_price_cap: bool,
+}
+
+async fn get_catalog(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path(admdvs): Path<String>,
+) -> Response {
+    if let Some(refusal) = denied(&service, &headers) {
+        return refusal;
+    }
+    let regions = service.shared.regions();
+    let Some(catalog) = regions.catalog(&admdvs) else {
+        return refuse(StatusCode::NOT_FOUND, format!("no catalogue for {admdvs}"));
+    };
+    let items: Vec<CatalogEntry<'_>> = catalog
+        .items_sorted()
+        .into_iter()
+        .map(|i| CatalogEntry {
+            med_list_codg: &i.code,
+            med_list_name: &i.name,
+            chrgitm_lv: i.chrgitm_lv.to_string(),
+            med_chrgitm_type: i.med_chrgitm_type.to_string(),
+            restricted: i.restricted_use,
+            has_price_cap: i.price_cap_micro_yuan.is_some(),
+        })
+        .collect();
+    Json(json!({ "ok": true, "items": items })).into_response()
+}
+
+async fn run_verify(State(service): State<Service>, headers: HeaderMap) -> Response {
+    if let Some(refusal) = denied(&service, &headers) {
+        return refusal;
+    }
+    let result = async {
+        let mut conn = service.shared.store.pool().acquire().await?;
+        verify::verify(&mut conn).await
+    }
+    .await;
+    match result {
+        Ok(report) => Json(json!({
+            "ok": report.is_ok(), "entries": report.entries, "postings": report.postings,
+            "accumulators": report.accumulators, "problems": report.problems,
+        }))
+        .into_response(),
+        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}

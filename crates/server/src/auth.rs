@@ -1,0 +1,241 @@
+//! Gateway authentication in front of `callService` (`interface.md` §1.1): CSB (`_api_*` headers,
+//! Base64 HMAC-SHA1) or TIF (`x-tif-*` headers, hex SHA-256), each with per-institution keys. A
+//! rejected request gets HTTP 401 with `{"code":401,"message":…}`, not an envelope. The
+//! institution bound to the key is passed on; the dispatcher requires it to equal `fixmedins_code`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::http::HeaderMap;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+use crate::config::AuthMode;
+use crate::state::Shared;
+
+/// Why a request was refused at the gateway.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AuthError(pub String);
+
+/// The institution a verified gateway key belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayInstitution(pub String);
+
+/// Recently seen TIF nonces (replay protection within the timestamp window).
+#[derive(Default)]
+pub struct NonceCache {
+    seen: Mutex<HashMap<String, i64>>,
+}
+
+impl NonceCache {
+    /// Records a nonce; false if it was already used inside the window.
+    fn first_use(&self, nonce: &str, now_secs: i64, window_secs: i64) -> bool {
+        let Ok(mut seen) = self.seen.lock() else {
+            return false;
+        };
+        if seen.len() > 100_000 {
+            seen.retain(|_, at| now_secs - *at <= window_secs);
+        }
+        match seen.get(nonce) {
+            Some(at) if now_secs - *at <= window_secs => false,
+            _ => {
+                seen.insert(nonce.to_string(), now_secs);
+                true
+            }
+        }
+    }
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, AuthError> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| AuthError(format!("missing header {name}")))
+}
+
+/// The string a CSB signature covers: the four `_api_*` headers as `k=v`, sorted, joined by `&`.
+pub fn csb_canonical(access_key: &str, name: &str, timestamp_ms: &str, version: &str) -> String {
+    format!("_api_access_key={access_key}&_api_name={name}&_api_timestamp={timestamp_ms}&_api_version={version}")
+}
+
+/// Base64(HMAC-SHA1(secret, canonical)).
+pub fn csb_signature(secret: &str, canonical: &str) -> String {
+    let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(secret.as_bytes())
+        .expect("HMAC accepts keys of any length");
+    mac.update(canonical.as_bytes());
+    BASE64.encode(mac.finalize().into_bytes())
+}
+
+/// The headers a CSB client sends.
+pub fn csb_headers(
+    access_key: &str,
+    secret: &str,
+    infno: &str,
+    timestamp_ms: i64,
+) -> Vec<(String, String)> {
+    let timestamp = timestamp_ms.to_string();
+    let signature = csb_signature(
+        secret,
+        &csb_canonical(access_key, infno, &timestamp, "1.0.0"),
+    );
+    vec![
+        ("_api_name".into(), infno.into()),
+        ("_api_version".into(), "1.0.0".into()),
+        ("_api_timestamp".into(), timestamp),
+        ("_api_access_key".into(), access_key.into()),
+        ("_api_signature".into(), signature),
+    ]
+}
+
+/// Lowercase hex SHA-256 of `timestamp + token + nonce + timestamp`.
+pub fn tif_signature(timestamp_secs: &str, token: &str, nonce: &str) -> String {
+    let digest =
+        Sha256::digest(format!("{timestamp_secs}{token}{nonce}{timestamp_secs}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The headers a TIF client sends.
+pub fn tif_headers(
+    paasid: &str,
+    token: &str,
+    nonce: &str,
+    timestamp_secs: i64,
+) -> Vec<(String, String)> {
+    let timestamp = timestamp_secs.to_string();
+    vec![
+        ("x-tif-paasid".into(), paasid.into()),
+        ("x-tif-timestamp".into(), timestamp.clone()),
+        ("x-tif-nonce".into(), nonce.into()),
+        (
+            "x-tif-signature".into(),
+            tif_signature(&timestamp, token, nonce),
+        ),
+    ]
+}
+
+/// Equal-time comparison of two signatures.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Verifies a request's gateway headers; returns the key's institution (`None` when auth is off).
+pub async fn verify(
+    shared: &Shared,
+    nonces: &NonceCache,
+    headers: &HeaderMap,
+    now_ms: i64,
+) -> Result<Option<GatewayInstitution>, AuthError> {
+    match shared.config.auth {
+        AuthMode::None => Ok(None),
+        AuthMode::Csb => verify_csb(shared, headers, now_ms).await.map(Some),
+        AuthMode::Tif => verify_tif(shared, nonces, headers, now_ms).await.map(Some),
+    }
+}
+
+async fn key_secret(
+    shared: &Shared,
+    access_key: &str,
+    scheme: &str,
+) -> Result<(String, String), AuthError> {
+    let key = shared
+        .access_key(access_key)
+        .await
+        .map_err(|_| AuthError("key store unavailable".into()))?
+        .filter(|k| k.scheme == scheme)
+        .ok_or_else(|| AuthError("unknown access key".into()))?;
+    Ok((key.fixmedins_code, key.secret))
+}
+
+async fn verify_csb(
+    shared: &Shared,
+    headers: &HeaderMap,
+    now_ms: i64,
+) -> Result<GatewayInstitution, AuthError> {
+    let name = header(headers, "_api_name")?;
+    let version = header(headers, "_api_version")?;
+    let timestamp = header(headers, "_api_timestamp")?;
+    let access_key = header(headers, "_api_access_key")?;
+    let signature = header(headers, "_api_signature")?;
+    let sent_ms: i64 = timestamp
+        .parse()
+        .map_err(|_| AuthError("_api_timestamp is not milliseconds".into()))?;
+    if (now_ms - sent_ms).abs() > shared.config.auth_window_secs * 1000 {
+        return Err(AuthError(
+            "_api_timestamp is outside the accepted window".into(),
+        ));
+    }
+    let (institution, secret) = key_secret(shared, access_key, "csb").await?;
+    let expected = csb_signature(
+        &secret,
+        &csb_canonical(access_key, name, timestamp, version),
+    );
+    if !same(expected.as_bytes(), signature.as_bytes()) {
+        return Err(AuthError("bad _api_signature".into()));
+    }
+    Ok(GatewayInstitution(institution))
+}
+
+async fn verify_tif(
+    shared: &Shared,
+    nonces: &NonceCache,
+    headers: &HeaderMap,
+    now_ms: i64,
+) -> Result<GatewayInstitution, AuthError> {
+    let paasid = header(headers, "x-tif-paasid")?;
+    let timestamp = header(headers, "x-tif-timestamp")?;
+    let nonce = header(headers, "x-tif-nonce")?;
+    let signature = header(headers, "x-tif-signature")?;
+    let sent_secs: i64 = timestamp
+        .parse()
+        .map_err(|_| AuthError("x-tif-timestamp is not Unix seconds".into()))?;
+    let window = shared.config.auth_window_secs;
+    if (now_ms / 1000 - sent_secs).abs() > window {
+        return Err(AuthError(
+            "x-tif-timestamp is outside the accepted window".into(),
+        ));
+    }
+    let (institution, token) = key_secret(shared, paasid, "tif").await?;
+    let expected = tif_signature(timestamp, &token, nonce);
+    if !same(
+        expected.as_bytes(),
+        signature.to_ascii_lowercase().as_bytes(),
+    ) {
+        return Err(AuthError("bad x-tif-signature".into()));
+    }
+    if !nonces.first_use(&format!("{paasid}/{nonce}"), now_ms / 1000, window) {
+        return Err(AuthError("x-tif-nonce was already used".into()));
+    }
+    Ok(GatewayInstitution(institution))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_stable() {
+        let canonical = csb_canonical("AK", "2207", "1700000000000", "1.0.0");
+        assert_eq!(
+            canonical,
+            "_api_access_key=AK&_api_name=2207&_api_timestamp=1700000000000&_api_version=1.0.0"
+        );
+        assert_eq!(csb_signature("SK", &canonical).len(), 28);
+        assert_eq!(tif_signature("1700000000", "token", "n1").len(), 64);
+        assert!(same(b"abc", b"abc"));
+        assert!(!same(b"abc", b"abd"));
+    }
+
+    #[test]
+    fn nonces_are_single_use() {
+        let cache = NonceCache::default();
+        assert!(cache.first_use("a", 100, 60));
+        assert!(!cache.first_use("a", 110, 60));
+        assert!(cache.first_use("a", 200, 60));
+    }
+}

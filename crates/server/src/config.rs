@@ -1,0 +1,171 @@
+//! Service configuration: defaults, then a TOML file, then `YIBAO_*` environment variables; the
+//! command line overrides all of them.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Which gateway authentication scheme guards `callService`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// No gateway check (local development and tests).
+    None,
+    /// `_api_*` headers signed with HMAC-SHA1 (Hunan CSB).
+    Csb,
+    /// `x-tif-*` headers with a SHA-256 signature.
+    Tif,
+}
+
+impl AuthMode {
+    /// Reads `none`, `csb` or `tif`.
+    pub fn parse(text: &str) -> Result<AuthMode, ConfigError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "none" => Ok(AuthMode::None),
+            "csb" => Ok(AuthMode::Csb),
+            "tif" => Ok(AuthMode::Tif),
+            other => Err(ConfigError::Invalid {
+                key: "auth",
+                problem: format!("`{other}` is not none, csb or tif"),
+            }),
+        }
+    }
+}
+
+/// Everything `yibao serve` needs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Directory of the embedded SQLite database (used when `database` is empty).
+    pub data_dir: PathBuf,
+    /// `postgres://…` or `sqlite:…`; empty means SQLite under `data_dir`.
+    pub database: String,
+    pub auth: AuthMode,
+    /// Largest accepted request body.
+    pub body_limit_bytes: usize,
+    /// Bearer token for `/admin/*`; empty leaves the admin API open (local development only).
+    pub admin_token: String,
+    /// Gateway prefix in front of `/fsi/api/…` (e.g. `/ebus/mbs_fsi_auth`).
+    pub path_prefix: String,
+    /// Most write jobs per durable commit.
+    pub max_batch: usize,
+    /// Accepted clock skew of gateway timestamps, seconds.
+    pub auth_window_secs: i64,
+    /// Region code at the start of issued `inf_refmsgid`s.
+    pub platform_admdvs: String,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("yibao-data"),
+            database: String::new(),
+            auth: AuthMode::None,
+            body_limit_bytes: 4 * 1024 * 1024,
+            admin_token: String::new(),
+            path_prefix: String::new(),
+            max_batch: 256,
+            auth_window_secs: 30 * 60,
+            platform_admdvs: "360400".into(),
+        }
+    }
+}
+
+/// A configuration problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path}: {problem}")]
+    File { path: String, problem: String },
+    #[error("config `{key}`: {problem}")]
+    Invalid { key: &'static str, problem: String },
+}
+
+impl Config {
+    /// Defaults, overlaid by `file` (if any), overlaid by the environment.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let file_error = |problem: String| ConfigError::File {
+            path: path.display().to_string(),
+            problem,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| file_error(e.to_string()))
+    }
+
+    /// Applies `YIBAO_LISTEN`, `YIBAO_DATA_DIR`, `YIBAO_DATABASE`, `YIBAO_AUTH`, `YIBAO_BODY_LIMIT_BYTES`,
+    /// `YIBAO_ADMIN_TOKEN`, `YIBAO_PATH_PREFIX`, `YIBAO_MAX_BATCH`, `YIBAO_PLATFORM_ADMDVS`.
+    pub fn apply_env(
+        &mut self,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<(), ConfigError> {
+        for (key, value) in env {
+            match key.as_str() {
+                "YIBAO_LISTEN" => self.listen = value,
+                "YIBAO_DATA_DIR" => self.data_dir = PathBuf::from(value),
+                "YIBAO_DATABASE" => self.database = value,
+                "YIBAO_AUTH" => self.auth = AuthMode::parse(&value)?,
+                "YIBAO_BODY_LIMIT_BYTES" => {
+                    self.body_limit_bytes = number("body_limit_bytes", &value)?
+                }
+                "YIBAO_ADMIN_TOKEN" => self.admin_token = value,
+                "YIBAO_PATH_PREFIX" => self.path_prefix = value,
+                "YIBAO_MAX_BATCH" => self.max_batch = number("max_batch", &value)?,
+                "YIBAO_PLATFORM_ADMDVS" => self.platform_admdvs = value,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn number(key: &'static str, value: &str) -> Result<usize, ConfigError> {
+    value.trim().parse().map_err(|_| ConfigError::Invalid {
+        key,
+        problem: format!("`{value}` is not a whole number"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_values() {
+        let dir = std::env::temp_dir().join(format!("yibao-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("yibao.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\nauth = \"csb\"\nmax_batch = 64\n",
+        )
+        .unwrap();
+        let env = vec![
+            ("YIBAO_MAX_BATCH".to_string(), "32".to_string()),
+            ("HOME".to_string(), "/".to_string()),
+        ];
+        let config = Config::load(Some(&file), env.into_iter()).unwrap();
+        assert_eq!(config.listen, "0.0.0.0:9000");
+        assert_eq!(config.auth, AuthMode::Csb);
+        assert_eq!(config.max_batch, 32);
+        let bad = Config::load(
+            None,
+            vec![("YIBAO_AUTH".to_string(), "sm3".to_string())].into_iter(),
+        );
+        assert!(bad.is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

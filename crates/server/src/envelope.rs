@@ -1,0 +1,178 @@
+//! The national request and reply envelopes (`interface.md` §2–3). Parsing is lenient where real
+//! clients differ (numbers as strings, `"null"`, `input` as a JSON string) and strict on identity
+//! (`infno`, `msgid`, `fixmedins_code` must be present).
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::error::TxError;
+
+/// Longest accepted `msgid` (the spec says 30; some clients pad).
+const MSGID_MAX_CHARS: usize = 40;
+/// Longest accepted `infno` (provincial codes reach 6).
+const INFNO_MAX_CHARS: usize = 8;
+
+/// A parsed request envelope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub infno: String,
+    pub msgid: String,
+    pub mdtrtarea_admvs: String,
+    pub insuplc_admdvs: String,
+    pub fixmedins_code: String,
+    pub opter: String,
+    pub inf_time: String,
+    pub sign_no: String,
+    /// The `input` object (empty when absent).
+    pub input: Value,
+}
+
+/// Text of an optional scalar field; `null`, `""` and `"null"` read as empty.
+pub fn scalar_text(value: Option<&Value>) -> String {
+    match value {
+        Some(Value::String(s)) if s.trim() != "null" => s.trim().to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn required(object: &Map<String, Value>, field: &str, max_chars: usize) -> Result<String, TxError> {
+    let text = scalar_text(object.get(field));
+    if text.is_empty() {
+        return Err(TxError::new(field, "is required"));
+    }
+    if text.chars().count() > max_chars {
+        return Err(TxError::new(
+            field,
+            format!("is longer than {max_chars} characters"),
+        ));
+    }
+    Ok(text)
+}
+
+fn input_of(value: Option<&Value>) -> Result<Value, TxError> {
+    match value {
+        None | Some(Value::Null) => Ok(Value::Object(Map::new())),
+        Some(Value::Object(_)) => Ok(value.cloned().unwrap_or_default()),
+        Some(Value::String(text)) if text.trim().is_empty() || text.trim() == "null" => {
+            Ok(Value::Object(Map::new()))
+        }
+        Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+            Ok(parsed @ Value::Object(_)) => Ok(parsed),
+            _ => Err(TxError::new("input", "must be a JSON object")),
+        },
+        Some(_) => Err(TxError::new("input", "must be a JSON object")),
+    }
+}
+
+impl Request {
+    /// Parses a request body.
+    pub fn parse(body: &[u8]) -> Result<Request, TxError> {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| TxError::new("body", format!("is not valid JSON ({e})")))?;
+        let Value::Object(object) = value else {
+            return Err(TxError::new(
+                "body",
+                "must be a JSON object (the request envelope)",
+            ));
+        };
+        Ok(Request {
+            infno: required(&object, "infno", INFNO_MAX_CHARS)?,
+            msgid: required(&object, "msgid", MSGID_MAX_CHARS)?,
+            fixmedins_code: required(&object, "fixmedins_code", 30)?,
+            mdtrtarea_admvs: scalar_text(object.get("mdtrtarea_admvs")),
+            insuplc_admdvs: scalar_text(object.get("insuplc_admdvs")),
+            opter: scalar_text(object.get("opter")),
+            inf_time: scalar_text(object.get("inf_time")),
+            sign_no: scalar_text(object.get("sign_no")),
+            input: input_of(object.get("input"))?,
+        })
+    }
+
+    /// The best-effort `msgid` of a body that failed to parse (echoed in the error reply's log only).
+    pub fn sniff_msgid(body: &[u8]) -> String {
+        serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("msgid").map(|m| scalar_text(Some(m))))
+            .unwrap_or_default()
+    }
+}
+
+/// `yyyyMMddHHmmssSSS`, the envelope's time format.
+pub fn envelope_time(at: NaiveDateTime) -> String {
+    at.format("%Y%m%d%H%M%S%3f").to_string()
+}
+
+/// `yyyy-MM-dd HH:mm:ss`, the format of times inside `output`.
+pub fn wire_time(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// A reply envelope.
+#[derive(Debug, Serialize)]
+pub struct Reply<'a> {
+    pub infcode: i32,
+    pub inf_refmsgid: &'a str,
+    pub refmsg_time: String,
+    pub respond_time: String,
+    pub err_msg: Option<String>,
+    pub warn_msg: &'static str,
+    pub cainfo: &'static str,
+    pub signtype: &'static str,
+    pub output: Option<&'a RawValue>,
+}
+
+/// The JSON text of a reply envelope.
+pub fn reply_text(
+    inf_refmsgid: &str,
+    received_at: NaiveDateTime,
+    responded_at: NaiveDateTime,
+    outcome: Result<&RawValue, &TxError>,
+) -> String {
+    let (infcode, err_msg, output) = match outcome {
+        Ok(output) => (0, None, Some(output)),
+        Err(error) => (-1, Some(error.to_string()), None),
+    };
+    let reply = Reply {
+        infcode,
+        inf_refmsgid,
+        refmsg_time: envelope_time(received_at),
+        respond_time: envelope_time(responded_at),
+        err_msg,
+        warn_msg: "",
+        cainfo: "",
+        signtype: "",
+        output,
+    };
+    serde_json::to_string(&reply)
+        .unwrap_or_else(|_| r#"{"infcode":-1,"err_msg":"reply: could not be encoded"}"#.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_lenient_envelopes() {
+        let body = br#"{"infno":2207,"msgid":"H36040200001202603011000000001","fixmedins_code":"H36040200001",
+            "mdtrtarea_admvs":"360400","insuplc_admdvs":"null","input":"{\"data\":{}}"}"#;
+        let request = Request::parse(body).unwrap();
+        assert_eq!(request.infno, "2207");
+        assert_eq!(request.insuplc_admdvs, "");
+        assert!(request.input.get("data").is_some());
+    }
+
+    #[test]
+    fn names_missing_fields() {
+        let error = Request::parse(br#"{"infno":"2207","fixmedins_code":"H1"}"#).unwrap_err();
+        assert_eq!(error.to_string(), "msgid: is required");
+        let error = Request::parse(b"{not json").unwrap_err();
+        assert_eq!(error.field, "body");
+        let error =
+            Request::parse(br#"{"infno":"2207","msgid":"1","fixmedins_code":"H1","input":[1]}"#)
+                .unwrap_err();
+        assert_eq!(error.field, "input");
+    }
+}

@@ -1,0 +1,295 @@
+//! Registry input: person and institution CSV (also their JSON rows on the admin API), policy TOML
+//! and catalogue CSV. Every problem names the row and column; nothing is stored unless the whole
+//! input is valid.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use serde::Deserialize;
+use yibao_catalog::Catalog;
+use yibao_domain::Fen;
+use yibao_ledger::registry::{self, Document};
+use yibao_ledger::{IdentityPeriod, Institution, InsuRow, LedgerError, Person, Store};
+use yibao_policy::Policy;
+use yibao_wire::lenient::parse_datetime;
+
+/// Why an import was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("row {row}, column `{column}`: {problem}")]
+    Row {
+        row: usize,
+        column: String,
+        problem: String,
+    },
+    #[error("CSV: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("policy: {0}")]
+    Policy(String),
+    #[error("catalogue: {0}")]
+    Catalog(String),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+/// One person CSV row: a person under one insurance type.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct PersonRow {
+    pub psn_no: String,
+    pub psn_cert_type: String,
+    pub certno: String,
+    pub psn_name: String,
+    pub gend: String,
+    pub brdy: String,
+    pub insutype: String,
+    pub psn_type: String,
+    pub psn_insu_stas: String,
+    pub psn_insu_date: String,
+    pub insuplc_admdvs: String,
+    pub cvlserv_flag: String,
+    /// Opening account balance, yuan.
+    pub balc: String,
+    /// `;`-separated identity codes.
+    #[serde(default)]
+    pub idet: String,
+}
+
+fn row_error(row: usize, column: &str, problem: impl Into<String>) -> ImportError {
+    ImportError::Row {
+        row,
+        column: column.to_string(),
+        problem: problem.into(),
+    }
+}
+
+fn require(row: usize, column: &str, value: &str) -> Result<(), ImportError> {
+    if value.trim().is_empty() {
+        return Err(row_error(row, column, "is empty"));
+    }
+    Ok(())
+}
+
+/// Groups person rows (numbered from `first_row`) into persons with one insurance row per insutype.
+pub fn persons_from_rows(rows: &[PersonRow], first_row: usize) -> Result<Vec<Person>, ImportError> {
+    let mut persons: Vec<Person> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (offset, r) in rows.iter().enumerate() {
+        let row = first_row + offset;
+        for (column, value) in [
+            ("psn_no", &r.psn_no),
+            ("certno", &r.certno),
+            ("insutype", &r.insutype),
+            ("insuplc_admdvs", &r.insuplc_admdvs),
+        ] {
+            require(row, column, value)?;
+        }
+        if parse_datetime(&r.brdy).is_none() {
+            return Err(row_error(
+                row,
+                "brdy",
+                format!("`{}` is not a date yyyy-MM-dd", r.brdy),
+            ));
+        }
+        let balc = if r.balc.trim().is_empty() {
+            Fen::ZERO
+        } else {
+            Fen::parse_yuan(&r.balc).map_err(|e| row_error(row, "balc", e.to_string()))?
+        };
+        if balc < Fen::ZERO {
+            return Err(row_error(row, "balc", "must not be negative"));
+        }
+        let insu = InsuRow {
+            insutype: r.insutype.trim().into(),
+            psn_type: r.psn_type.trim().into(),
+            psn_insu_stas: if r.psn_insu_stas.trim().is_empty() {
+                "1".into()
+            } else {
+                r.psn_insu_stas.trim().into()
+            },
+            psn_insu_date: r.psn_insu_date.trim().into(),
+            insuplc_admdvs: r.insuplc_admdvs.trim().into(),
+            cvlserv_flag: if r.cvlserv_flag.trim().is_empty() {
+                "0".into()
+            } else {
+                r.cvlserv_flag.trim().into()
+            },
+            opening_balc: balc,
+        };
+        let idet: Vec<IdentityPeriod> = r
+            .idet
+            .split(';')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(|c| IdentityPeriod {
+                psn_idet_type: c.into(),
+                begntime: String::new(),
+                endtime: String::new(),
+            })
+            .collect();
+        match index.get(r.psn_no.trim()) {
+            Some(&at) => merge_row(&mut persons[at], row, r, insu, idet)?,
+            None => {
+                index.insert(r.psn_no.trim().to_string(), persons.len());
+                persons.push(Person {
+                    psn_no: r.psn_no.trim().into(),
+                    psn_cert_type: r.psn_cert_type.trim().into(),
+                    certno: r.certno.trim().into(),
+                    psn_name: r.psn_name.trim().into(),
+                    gend: r.gend.trim().into(),
+                    brdy: r.brdy.trim().into(),
+                    insu: vec![insu],
+                    idet,
+                });
+            }
+        }
+    }
+    Ok(persons)
+}
+
+fn merge_row(
+    person: &mut Person,
+    row: usize,
+    r: &PersonRow,
+    insu: InsuRow,
+    idet: Vec<IdentityPeriod>,
+) -> Result<(), ImportError> {
+    let same = [
+        ("certno", &person.certno, &r.certno),
+        ("psn_name", &person.psn_name, &r.psn_name),
+        ("brdy", &person.brdy, &r.brdy),
+    ];
+    for (column, first, this) in same {
+        if first.as_str() != this.trim() {
+            return Err(row_error(
+                row,
+                column,
+                format!("differs from an earlier row of person {}", person.psn_no),
+            ));
+        }
+    }
+    if person.insu_row(&insu.insutype).is_some() {
+        return Err(row_error(
+            row,
+            "insutype",
+            format!(
+                "person {} already has a row for insutype {}",
+                person.psn_no, insu.insutype
+            ),
+        ));
+    }
+    person.insu.push(insu);
+    for period in idet {
+        if !person
+            .idet
+            .iter()
+            .any(|p| p.psn_idet_type == period.psn_idet_type)
+        {
+            person.idet.push(period);
+        }
+    }
+    Ok(())
+}
+
+/// Reads a person CSV (header row required).
+pub fn read_persons_csv(reader: impl Read) -> Result<Vec<Person>, ImportError> {
+    let mut csv = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(reader);
+    let rows = csv
+        .deserialize::<PersonRow>()
+        .collect::<Result<Vec<_>, _>>()?;
+    persons_from_rows(&rows, 2)
+}
+
+/// Checks institution rows (numbered from `first_row`).
+pub fn check_institutions(
+    institutions: &[Institution],
+    first_row: usize,
+) -> Result<(), ImportError> {
+    for (offset, i) in institutions.iter().enumerate() {
+        let row = first_row + offset;
+        for (column, value) in [
+            ("fixmedins_code", &i.fixmedins_code),
+            ("hosp_lv", &i.hosp_lv),
+            ("admdvs", &i.admdvs),
+        ] {
+            require(row, column, value)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads an institution CSV (`fixmedins_code, fixmedins_name, fixmedins_type, hosp_lv, admdvs`).
+pub fn read_institutions_csv(reader: impl Read) -> Result<Vec<Institution>, ImportError> {
+    let mut csv = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(reader);
+    let institutions = csv
+        .deserialize::<Institution>()
+        .collect::<Result<Vec<_>, _>>()?;
+    check_institutions(&institutions, 2)?;
+    Ok(institutions)
+}
+
+/// Validates and stores a policy; returns its pooling region.
+pub async fn import_policy(
+    store: &Store,
+    text: &str,
+    loaded_at: &str,
+) -> Result<String, ImportError> {
+    let policy = Policy::parse(text).map_err(|e| ImportError::Policy(e.to_string()))?;
+    let admdvs = policy.policy.admdvs.to_string();
+    registry::put_document(store, Document::Policy, &admdvs, text, loaded_at).await?;
+    Ok(admdvs)
+}
+
+/// Validates and stores a catalogue (CSV) for a pooling region; returns its item count.
+pub async fn import_catalog(
+    store: &Store,
+    admdvs: &str,
+    text: &str,
+    loaded_at: &str,
+) -> Result<usize, ImportError> {
+    if admdvs.trim().is_empty() {
+        return Err(ImportError::Catalog(
+            "the pooling region (admdvs) is required".into(),
+        ));
+    }
+    let catalog = Catalog::from_reader(text.as_bytes(), b',')
+        .map_err(|e| ImportError::Catalog(e.to_string()))?;
+    registry::put_document(store, Document::Catalog, admdvs, text, loaded_at).await?;
+    Ok(catalog.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "psn_no,psn_cert_type,certno,psn_name,gend,brdy,insutype,psn_type,psn_insu_stas,psn_insu_date,insuplc_admdvs,cvlserv_flag,balc,idet\n";
+
+    #[test]
+    fn groups_rows_per_person() {
+        let text = format!(
+            "{HEADER}P1,01,360402199001010011,甲,1,1990-01-01,310,11,1,2015-01-01,360400,0,1000.50,DB;TK\n\
+             P1,01,360402199001010011,甲,1,1990-01-01,320,11,1,2015-01-01,360400,1,0,\n\
+             P2,01,360402199001010022,乙,2,1985-05-05,390,16,1,2020-01-01,360400,0,,\n"
+        );
+        let persons = read_persons_csv(text.as_bytes()).unwrap();
+        assert_eq!(persons.len(), 2);
+        assert_eq!(persons[0].insu.len(), 2);
+        assert_eq!(persons[0].insu[0].opening_balc, Fen(100_050));
+        assert_eq!(persons[0].idet.len(), 2);
+    }
+
+    #[test]
+    fn names_row_and_column() {
+        let text = format!("{HEADER}P1,01,360402199001010011,甲,1,1990-01-01,310,11,1,2015-01-01,360400,0,1.234,\n");
+        let error = read_persons_csv(text.as_bytes()).unwrap_err().to_string();
+        assert!(error.starts_with("row 2, column `balc`"), "{error}");
+        let text = format!(
+            "{HEADER}P1,01,1,甲,1,1990-01-01,310,11,1,2015-01-01,360400,0,0,\nP1,01,1,甲,1,1990-01-01,310,11,1,2015-01-01,360400,0,0,\n"
+        );
+        let error = read_persons_csv(text.as_bytes()).unwrap_err().to_string();
+        assert!(error.contains("row 3, column `insutype`"), "{error}");
+    }
+}

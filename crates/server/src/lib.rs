@@ -1,0 +1,22 @@
+//! The yibao settlement service: hospitals' HIS post the national request envelope to
+//! `/fsi/api/rsfComIfsService/callService` and get the national reply envelope.
+//!
+//! * [`envelope`]: request/reply envelopes; [`error::TxError`] names the field of every rejection.
+//! * [`tx`]: the transactions, dispatched on `infno`; settlement goes through `yibao-settlement`.
+//! * [`writer`]: the write path on the ledger's group commit, with idempotency on `msgid`.
+//! * [`service`]: one message end to end; [`app`]: the axum router, `/healthz`, `/metrics`.
+//! * [`auth`]: CSB / TIF gateway signatures; [`admin`]: the admin JSON API; [`import`]: registry files.
+//! * [`config`]: file + environment configuration; [`metrics`]: Prometheus text.
+
+pub mod admin;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod envelope;
+pub mod error;
+pub mod import;
+pub mod metrics;
+pub mod service;
+pub mod state;
+pub mod tx;
+pub mod writer;

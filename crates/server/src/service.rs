@@ -1,0 +1,248 @@
+//! One `callService` message from body to reply text: envelope, gateway identity, institution,
+//! dispatch to the read path or the ledger writer, idempotent replay, metrics and a log line that
+//! carries no certificate number or name.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::NaiveDateTime;
+use yibao_ledger::{entries, GroupCommit, Institution};
+
+use crate::envelope::{reply_text, Request};
+use crate::error::TxError;
+use crate::state::Shared;
+use crate::tx::{self, Access, Ctx, Effect};
+use crate::writer::{replay, TxWriter, WriteJob, WriteOutcome};
+
+/// What the HTTP layer knows about a message besides its body.
+pub struct CallMeta<'a> {
+    /// Institution bound to the gateway key, when a gateway scheme is active.
+    pub gateway_institution: Option<&'a str>,
+    /// `infno` from a `/callService/{infno}` path.
+    pub path_infno: Option<&'a str>,
+    /// Set when the body was rejected before parsing (e.g. too large).
+    pub body_error: Option<TxError>,
+}
+
+/// The service: shared state and the ledger writer.
+#[derive(Clone)]
+pub struct Service {
+    pub shared: Arc<Shared>,
+    pub writer: GroupCommit<TxWriter>,
+}
+
+impl Service {
+    /// Processes one message; returns the reply envelope text.
+    pub async fn call(&self, body: &[u8], meta: CallMeta<'_>) -> String {
+        let started = Instant::now();
+        let received_at = chrono::Local::now().naive_local();
+        let inf_refmsgid = self.shared.next_refmsgid(received_at);
+        let parsed = match meta.body_error.clone() {
+            Some(error) => Err(error),
+            None => Request::parse(body),
+        };
+        let (infno, msgid, fixmedins) = match &parsed {
+            Ok(r) => (r.infno.clone(), r.msgid.clone(), r.fixmedins_code.clone()),
+            Err(_) => (String::new(), Request::sniff_msgid(body), String::new()),
+        };
+        let outcome = match parsed {
+            Ok(request) => {
+                self.dispatch(request, &meta, received_at, &inf_refmsgid)
+                    .await
+            }
+            Err(error) => self.failed(&inf_refmsgid, received_at, &error),
+        };
+        if outcome.success {
+            match outcome.effect {
+                Effect::Settled => self.shared.metrics.settled(),
+                Effect::Cancelled => self.shared.metrics.cancelled(),
+                Effect::None => {}
+            }
+        }
+        let latency = started.elapsed();
+        self.shared
+            .metrics
+            .observe_request(&infno, outcome.success, latency);
+        tracing::info!(
+            infno = %infno,
+            msgid = %msgid,
+            fixmedins_code = %fixmedins,
+            infcode = if outcome.success { 0 } else { -1 },
+            latency_us = latency.as_micros() as u64,
+            "callService"
+        );
+        outcome.reply
+    }
+
+    fn failed(
+        &self,
+        inf_refmsgid: &str,
+        received_at: NaiveDateTime,
+        error: &TxError,
+    ) -> WriteOutcome {
+        tracing::debug!(field = %error.field, "request rejected");
+        let reply = reply_text(
+            inf_refmsgid,
+            received_at,
+            chrono::Local::now().naive_local(),
+            Err(error),
+        );
+        WriteOutcome {
+            reply,
+            success: false,
+            effect: Effect::None,
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        request: Request,
+        meta: &CallMeta<'_>,
+        received_at: NaiveDateTime,
+        inf_refmsgid: &str,
+    ) -> WriteOutcome {
+        match self.admit(&request, meta).await {
+            Ok((institution, Access::Read)) => {
+                self.read(request, institution, received_at, inf_refmsgid)
+                    .await
+            }
+            Ok((institution, Access::Write)) => {
+                self.write(request, institution, received_at, inf_refmsgid)
+                    .await
+            }
+            Err(error) => self.failed(inf_refmsgid, received_at, &error),
+        }
+    }
+
+    /// Checks the gateway identity, the institution and the `infno`.
+    async fn admit(
+        &self,
+        request: &Request,
+        meta: &CallMeta<'_>,
+    ) -> Result<(Institution, Access), TxError> {
+        if let Some(path_infno) = meta.path_infno {
+            if path_infno != request.infno {
+                return Err(TxError::new(
+                    "infno",
+                    format!("`{}` differs from `{path_infno}` in the URL", request.infno),
+                ));
+            }
+        }
+        if let Some(gateway) = meta.gateway_institution {
+            if gateway != request.fixmedins_code {
+                return Err(TxError::new(
+                    "fixmedins_code",
+                    "does not match the institution of the gateway key",
+                ));
+            }
+        }
+        let institution = self
+            .shared
+            .institution(&request.fixmedins_code)
+            .await?
+            .ok_or_else(|| {
+                TxError::new(
+                    "fixmedins_code",
+                    format!("institution `{}` is not registered", request.fixmedins_code),
+                )
+            })?;
+        let access = tx::access(&request.infno).ok_or_else(|| {
+            TxError::new(
+                "infno",
+                format!(
+                    "`{}` is not a transaction this service implements",
+                    request.infno
+                ),
+            )
+        })?;
+        Ok((institution, access))
+    }
+
+    /// Runs a read transaction on its own task, so that even a bug that panics yields an error reply.
+    async fn read(
+        &self,
+        request: Request,
+        institution: Institution,
+        received_at: NaiveDateTime,
+        inf_refmsgid: &str,
+    ) -> WriteOutcome {
+        let shared = Arc::clone(&self.shared);
+        let task = tokio::spawn(async move {
+            let mut conn = shared
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(|e| TxError::storage(&e.into()))?;
+            let ctx = Ctx {
+                shared: &shared,
+                request: &request,
+                institution: &institution,
+                now: received_at,
+            };
+            tx::run(&ctx, &mut conn).await
+        });
+        let result = task.await.unwrap_or_else(|error| {
+            tracing::error!(error = %error, "read transaction panicked");
+            Err(TxError::new(
+                "internal",
+                "the transaction failed unexpectedly; nothing was recorded",
+            ))
+        });
+        match result {
+            Ok(done) => {
+                let reply = reply_text(
+                    inf_refmsgid,
+                    received_at,
+                    chrono::Local::now().naive_local(),
+                    Ok(&done.output),
+                );
+                WriteOutcome {
+                    reply,
+                    success: true,
+                    effect: Effect::None,
+                }
+            }
+            Err(error) => self.failed(inf_refmsgid, received_at, &error),
+        }
+    }
+
+    async fn write(
+        &self,
+        request: Request,
+        institution: Institution,
+        received_at: NaiveDateTime,
+        inf_refmsgid: &str,
+    ) -> WriteOutcome {
+        match self.stored_reply(&request).await {
+            Ok(Some(outcome)) => return outcome,
+            Ok(None) => {}
+            Err(error) => return self.failed(inf_refmsgid, received_at, &error),
+        }
+        let job = WriteJob {
+            request,
+            institution,
+            received_at,
+            inf_refmsgid: inf_refmsgid.to_string(),
+        };
+        match self.writer.submit(job).await {
+            Ok(outcome) => outcome,
+            Err(error) => self.failed(inf_refmsgid, received_at, &TxError::storage(&error)),
+        }
+    }
+
+    /// Fast path for repeated messages: the stored reply, without queueing behind the writer.
+    async fn stored_reply(&self, request: &Request) -> Result<Option<WriteOutcome>, TxError> {
+        let mut conn = self
+            .shared
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| TxError::storage(&e.into()))?;
+        match entries::stored_message(&mut conn, &request.fixmedins_code, &request.msgid).await? {
+            Some(stored) => replay(&stored, request).map(Some),
+            None => Ok(None),
+        }
+    }
+}

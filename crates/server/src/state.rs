@@ -1,0 +1,204 @@
+//! Shared service state: the store, the parsed policies and catalogues per pooling region (parsed once,
+//! swapped atomically on reload), cached institutions and gateway keys, metrics.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use chrono::NaiveDateTime;
+use yibao_catalog::Catalog;
+use yibao_ledger::registry::{self, Document};
+use yibao_ledger::{AccessKey, Institution, LedgerError, Store};
+use yibao_policy::Policy;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// Why the stored policies or catalogues could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("stored policy for {admdvs}: {problem}")]
+    Policy { admdvs: String, problem: String },
+    #[error("stored catalogue for {admdvs}: {problem}")]
+    Catalog { admdvs: String, problem: String },
+}
+
+/// Every pooling region's policy and catalogue, parsed.
+#[derive(Default)]
+pub struct Regions {
+    policies: Vec<(String, Arc<Policy>)>,
+    catalogs: HashMap<String, Arc<Catalog>>,
+}
+
+impl Regions {
+    /// Parses every stored policy and catalogue.
+    pub async fn load(store: &Store) -> Result<Regions, RegistryError> {
+        let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
+        let mut regions = Regions::default();
+        for (admdvs, source) in registry::documents(&mut conn, Document::Policy).await? {
+            let policy = Policy::parse(&source).map_err(|e| RegistryError::Policy {
+                admdvs: admdvs.clone(),
+                problem: e.to_string(),
+            })?;
+            regions.policies.push((admdvs, Arc::new(policy)));
+        }
+        for (admdvs, source) in registry::documents(&mut conn, Document::Catalog).await? {
+            let catalog = Catalog::from_reader(source.as_bytes(), b',').map_err(|e| {
+                RegistryError::Catalog {
+                    admdvs: admdvs.clone(),
+                    problem: e.to_string(),
+                }
+            })?;
+            regions.catalogs.insert(admdvs, Arc::new(catalog));
+        }
+        Ok(regions)
+    }
+
+    /// The policy of the pooling region an `admdvs` belongs to (exact code first, then the policies'
+    /// region prefixes).
+    pub fn policy_for(&self, admdvs: &str) -> Option<&Arc<Policy>> {
+        self.policies
+            .iter()
+            .find(|(code, _)| code == admdvs)
+            .or_else(|| self.policies.iter().find(|(_, p)| p.is_in_region(admdvs)))
+            .map(|(_, p)| p)
+    }
+
+    /// The pooling region code an `admdvs` belongs to.
+    pub fn region_of(&self, admdvs: &str) -> Option<&str> {
+        self.policy_for(admdvs).map(|p| p.policy.admdvs.as_str())
+    }
+
+    /// The catalogue of a pooling region.
+    pub fn catalog(&self, region: &str) -> Option<&Arc<Catalog>> {
+        self.catalogs.get(region)
+    }
+}
+
+/// State shared by the HTTP handlers and the ledger writer.
+pub struct Shared {
+    pub store: Store,
+    pub config: Config,
+    pub metrics: Metrics,
+    regions: RwLock<Arc<Regions>>,
+    institutions: RwLock<HashMap<String, Institution>>,
+    keys: RwLock<HashMap<String, AccessKey>>,
+    refmsg_serial: AtomicU64,
+}
+
+impl Shared {
+    /// Loads the registry caches.
+    pub async fn load(store: Store, config: Config) -> Result<Shared, RegistryError> {
+        let regions = Regions::load(&store).await?;
+        let shared = Shared {
+            store,
+            config,
+            metrics: Metrics::default(),
+            regions: RwLock::new(Arc::new(regions)),
+            institutions: RwLock::new(HashMap::new()),
+            keys: RwLock::new(HashMap::new()),
+            refmsg_serial: AtomicU64::new(0),
+        };
+        shared.reload_institutions().await?;
+        let mut conn = shared
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(LedgerError::from)?;
+        shared
+            .metrics
+            .set_ledger_entries(yibao_ledger::entries::entry_count(&mut conn).await?);
+        Ok(shared)
+    }
+
+    /// The current policies and catalogues.
+    pub fn regions(&self) -> Arc<Regions> {
+        self.regions
+            .read()
+            .map(|r| Arc::clone(&r))
+            .unwrap_or_default()
+    }
+
+    /// Re-reads policies and catalogues from the store and swaps them in.
+    pub async fn reload_regions(&self) -> Result<(), RegistryError> {
+        let regions = Arc::new(Regions::load(&self.store).await?);
+        if let Ok(mut slot) = self.regions.write() {
+            *slot = regions;
+        }
+        Ok(())
+    }
+
+    /// Re-reads institutions and keys from the store.
+    pub async fn reload_institutions(&self) -> Result<(), LedgerError> {
+        let mut conn = self.store.pool().acquire().await?;
+        let institutions = registry::institutions(&mut conn).await?;
+        let keys = registry::access_keys(&mut conn).await?;
+        if let Ok(mut slot) = self.institutions.write() {
+            *slot = institutions
+                .into_iter()
+                .map(|i| (i.fixmedins_code.clone(), i))
+                .collect();
+        }
+        if let Ok(mut slot) = self.keys.write() {
+            *slot = keys
+                .into_iter()
+                .map(|k| (k.access_key.clone(), k))
+                .collect();
+        }
+        Ok(())
+    }
+
+    /// An institution by code (cache, then the store; imports by another process become visible).
+    pub async fn institution(&self, code: &str) -> Result<Option<Institution>, LedgerError> {
+        if let Some(found) = self
+            .institutions
+            .read()
+            .ok()
+            .and_then(|m| m.get(code).cloned())
+        {
+            return Ok(Some(found));
+        }
+        let mut conn = self.store.pool().acquire().await?;
+        let found = registry::institution(&mut conn, code).await?;
+        if let (Some(institution), Ok(mut cache)) = (&found, self.institutions.write()) {
+            cache.insert(code.to_string(), institution.clone());
+        }
+        Ok(found)
+    }
+
+    /// A gateway key (cache, then the store).
+    pub async fn access_key(&self, access_key: &str) -> Result<Option<AccessKey>, LedgerError> {
+        if let Some(found) = self
+            .keys
+            .read()
+            .ok()
+            .and_then(|m| m.get(access_key).cloned())
+        {
+            return Ok(Some(found));
+        }
+        self.reload_institutions().await?;
+        Ok(self
+            .keys
+            .read()
+            .ok()
+            .and_then(|m| m.get(access_key).cloned()))
+    }
+
+    /// The next 10-digit serial of this process (receiver message ids, sign-in numbers).
+    pub fn next_serial(&self) -> u64 {
+        self.refmsg_serial.fetch_add(1, Ordering::Relaxed) % 10_000_000_000
+    }
+
+    /// A new receiver message id: region(6) + `yyyyMMddHHmmss` + serial(10).
+    pub fn next_refmsgid(&self, at: NaiveDateTime) -> String {
+        let serial = self.next_serial();
+        format!(
+            "{}{}{serial:010}",
+            self.config.platform_admdvs,
+            at.format("%Y%m%d%H%M%S")
+        )
+    }
+}

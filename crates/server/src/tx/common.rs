@@ -1,0 +1,271 @@
+//! Helpers shared by the transactions: typed parsing of `input` nodes with field paths, ownership
+//! checks, registry lookups and the conversion of stored records into engine inputs.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+use yibao_catalog::Catalog;
+use yibao_domain::codes::Gend;
+use yibao_domain::Code;
+use yibao_ledger::{entries, registry, AnyConnection, FeeLine, InsuRow, Person, Visit};
+use yibao_policy::Policy;
+use yibao_settlement as engine;
+use yibao_wire::lenient::parse_datetime;
+use yibao_wire::WireFeeLine;
+
+use super::Ctx;
+use crate::error::TxError;
+
+/// Deserializes `value` (found at `path`, e.g. `input.data`) into `T`; errors name the field.
+pub fn parse<T: DeserializeOwned>(value: &Value, path: &str) -> Result<T, TxError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.path().to_string();
+        let field = if inner == "." {
+            path.to_string()
+        } else {
+            format!("{path}.{inner}")
+        };
+        TxError::new(field, e.into_inner().to_string())
+    })
+}
+
+/// The node `input.<name>`, which must be present.
+pub fn node<'v>(input: &'v Value, name: &str) -> Result<&'v Value, TxError> {
+    match input.get(name) {
+        Some(Value::Null) | None => Err(TxError::new(format!("input.{name}"), "is required")),
+        Some(value) => Ok(value),
+    }
+}
+
+/// A node that real clients send either as one object or as an array of one.
+pub fn single<'v>(value: &'v Value, path: &str) -> Result<&'v Value, TxError> {
+    match value {
+        Value::Array(items) if items.len() == 1 => Ok(&items[0]),
+        Value::Array(_) => Err(TxError::new(path, "must hold exactly one row")),
+        other => Ok(other),
+    }
+}
+
+/// Serializes an `output` node.
+pub fn to_output<T: Serialize>(value: &T) -> Result<Box<RawValue>, TxError> {
+    serde_json::value::to_raw_value(value)
+        .map_err(|e| TxError::new("output", format!("could not be encoded ({e})")))
+}
+
+/// The empty `output` object of transactions without output.
+pub fn empty_output() -> Result<Box<RawValue>, TxError> {
+    to_output(&serde_json::Map::new())
+}
+
+/// A visit of the calling institution; another institution's visit is reported as absent.
+pub async fn owned_visit(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+    field: &str,
+    mdtrt_id: &str,
+) -> Result<Visit, TxError> {
+    match entries::visit(conn, mdtrt_id).await? {
+        Some(visit) if visit.fixmedins_code == ctx.request.fixmedins_code => Ok(visit),
+        _ => Err(TxError::new(
+            field,
+            format!(
+                "no visit `{mdtrt_id}` at institution {}",
+                ctx.request.fixmedins_code
+            ),
+        )),
+    }
+}
+
+/// Checks a `psn_no` sent with a visit against the visit's person.
+pub fn check_visit_person(visit: &Visit, field: &str, psn_no: Option<&str>) -> Result<(), TxError> {
+    match psn_no {
+        Some(psn_no) if psn_no != visit.psn_no => Err(TxError::new(
+            field,
+            format!("`{psn_no}` is not the person of visit {}", visit.mdtrt_id),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A registered person.
+pub async fn registered_person(
+    conn: &mut AnyConnection,
+    field: &str,
+    psn_no: &str,
+) -> Result<Person, TxError> {
+    registry::person(conn, psn_no)
+        .await?
+        .ok_or_else(|| TxError::new(field, format!("person `{psn_no}` is not registered")))
+}
+
+/// The person's row of an insurance type, which must be in normal status (`psn_insu_stas` 1).
+pub fn active_insu_row<'p>(
+    person: &'p Person,
+    field: &str,
+    insutype: &str,
+) -> Result<&'p InsuRow, TxError> {
+    let row = person.insu_row(insutype).ok_or_else(|| {
+        TxError::new(
+            field,
+            format!(
+                "person {} is not insured under insutype {insutype}",
+                person.psn_no
+            ),
+        )
+    })?;
+    if row.psn_insu_stas != "1" {
+        return Err(TxError::new(
+            field,
+            format!(
+                "person {}'s insurance {insutype} is not in force (psn_insu_stas {})",
+                person.psn_no, row.psn_insu_stas
+            ),
+        ));
+    }
+    Ok(row)
+}
+
+fn code(field: &str, text: &str) -> Result<Code, TxError> {
+    Code::new(text).map_err(|e| TxError::new(field, e.to_string()))
+}
+
+fn optional_date(text: &str) -> Option<NaiveDate> {
+    parse_datetime(text).map(|t| t.date())
+}
+
+/// The person as the engine sees them under one insurance row.
+pub fn engine_person(person: &Person, row: &InsuRow) -> Result<engine::Person, TxError> {
+    let birth_date = optional_date(&person.brdy).ok_or_else(|| {
+        TxError::new(
+            "brdy",
+            format!("person {} has no valid birth date", person.psn_no),
+        )
+    })?;
+    let identities = person
+        .idet
+        .iter()
+        .map(|p| {
+            Ok(engine::IdentityPeriod {
+                code: code("psn_idet_type", &p.psn_idet_type)?,
+                begin: optional_date(&p.begntime),
+                end: optional_date(&p.endtime),
+            })
+        })
+        .collect::<Result<Vec<_>, TxError>>()?;
+    Ok(engine::Person {
+        insutype: code("insutype", &row.insutype)?,
+        psn_type: code("psn_type", &row.psn_type)?,
+        gend: Gend::from_code(code("gend", &person.gend)?),
+        birth_date,
+        identities,
+        civil_servant: row.cvlserv_flag == "1",
+        coverage: engine::Coverage::Covered,
+    })
+}
+
+/// The policy of the person's insured region and the catalogue of the place of treatment (falling back
+/// to the insured region's catalogue).
+pub fn policy_and_catalog(
+    ctx: &Ctx<'_>,
+    row: &InsuRow,
+) -> Result<(Arc<Policy>, Arc<Catalog>), TxError> {
+    let regions = ctx.shared.regions();
+    let policy = regions
+        .policy_for(&row.insuplc_admdvs)
+        .cloned()
+        .ok_or_else(|| {
+            TxError::new(
+                "insuplc_admdvs",
+                format!(
+                    "no policy is loaded for the insured region {}",
+                    row.insuplc_admdvs
+                ),
+            )
+        })?;
+    let treatment_region = regions
+        .region_of(&ctx.institution.admdvs)
+        .unwrap_or(policy.policy.admdvs.as_str());
+    let catalog = regions
+        .catalog(treatment_region)
+        .or_else(|| regions.catalog(policy.policy.admdvs.as_str()))
+        .cloned()
+        .ok_or_else(|| {
+            TxError::new(
+                "fixmedins_code",
+                format!("no catalogue is loaded for region {treatment_region}"),
+            )
+        })?;
+    Ok((policy, catalog))
+}
+
+/// A stored fee line as the engine sees it.
+pub fn engine_line(stored: &FeeLine) -> Result<engine::FeeLine, TxError> {
+    let wire: WireFeeLine = parse(&stored.line, &format!("feedetail[{}]", stored.feedetl_sn))?;
+    Ok(wire.fee_line())
+}
+
+/// Reads a datetime text of a stored visit or a request.
+pub fn datetime(field: &str, text: &str) -> Result<NaiveDateTime, TxError> {
+    parse_datetime(text).ok_or_else(|| {
+        TxError::new(
+            field,
+            format!("`{text}` is not a datetime yyyy-MM-dd HH:mm:ss"),
+        )
+    })
+}
+
+/// The engine's view of a visit with the given lines.
+pub struct VisitShape<'a> {
+    pub visit: &'a Visit,
+    pub end: NaiveDateTime,
+    pub lines: Vec<engine::FeeLine>,
+    pub use_account: bool,
+    pub interim: bool,
+    pub episode_deductible_paid: yibao_domain::Fen,
+}
+
+/// Builds the engine visit.
+pub fn engine_visit(ctx: &Ctx<'_>, shape: VisitShape<'_>) -> Result<engine::Visit, TxError> {
+    let visit = shape.visit;
+    Ok(engine::Visit {
+        med_type: code("med_type", &visit.med_type)?,
+        begin: datetime("begntime", &visit.begntime)?,
+        end: shape.end,
+        hosp_lv: code("hosp_lv", &ctx.institution.hosp_lv)?,
+        medins_admdvs: code("admdvs", &ctx.institution.admdvs)?,
+        referred: visit.info.get("refl_flag").and_then(Value::as_str) == Some("1"),
+        dise_codg: visit
+            .info
+            .get("dise_codg")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        lines: shape.lines,
+        use_account: shape.use_account,
+        interim: shape.interim,
+        episode_deductible_paid: shape.episode_deductible_paid,
+    })
+}
+
+/// An engine error as a field error (the engine's messages start with the field name).
+pub fn engine_error(error: &engine::SettleError) -> TxError {
+    let text = error.to_string();
+    match text.split_once(": ") {
+        Some((field, problem)) => TxError::new(field, problem),
+        None => TxError::new("settlement", text),
+    }
+}
+
+/// Text of a JSON scalar inside a stored visit's details.
+pub fn info_text(visit: &Visit, key: &str) -> String {
+    visit
+        .info
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}

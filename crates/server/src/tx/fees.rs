@@ -1,0 +1,402 @@
+//! Fee-line upload (2204, 2301; the lines of 2101/2102) with the per-line split as reply, and its
+//! cancellation (2205, 2302). Refund lines (2301) carry a negative `cnt` and `init_feedetl_sn`.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+use yibao_domain::Fen;
+use yibao_ledger::{entries, AnyConnection, FeeLine, Visit, VisitKind, VisitStatus};
+use yibao_settlement::{Engine, LineSplit};
+use yibao_wire::{lenient, WireFeeLine};
+
+use super::common::{self, VisitShape};
+use super::Ctx;
+use crate::error::TxError;
+
+/// Most lines accepted in one upload.
+const MAX_LINES_PER_UPLOAD: usize = 5_000;
+/// Largest line amount accepted (keeps every visit total far from integer overflow).
+const MAX_LINE_AMOUNT: Fen = Fen::from_yuan(1_000_000_000);
+
+/// Per-line fields besides what the engine reads.
+#[derive(Debug, Deserialize)]
+struct LineMeta {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    mdtrt_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    psn_no: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    chrg_bchno: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    init_feedetl_sn: Option<String>,
+}
+
+/// One uploaded line, parsed.
+pub struct UploadLine {
+    path: String,
+    meta: LineMeta,
+    wire: WireFeeLine,
+    raw: Value,
+}
+
+impl UploadLine {
+    /// The line as an unsaved fee line of visit `mdtrt_id` (for pre-settlement without upload).
+    pub fn transient(&self, mdtrt_id: &str) -> FeeLine {
+        FeeLine {
+            mdtrt_id: mdtrt_id.to_string(),
+            feedetl_sn: self.wire.feedetl_sn.clone(),
+            upload_seq: 0,
+            chrg_bchno: self.meta.chrg_bchno.clone().unwrap_or_default(),
+            init_feedetl_sn: String::new(),
+            det_item_fee_sumamt: self.wire.det_item_fee_sumamt,
+            line: self.raw.clone(),
+            result: String::new(),
+            setl_id: String::new(),
+        }
+    }
+}
+
+/// Parses `input.<node>[]` (a non-empty array; one object is accepted as one line).
+pub fn parse_lines(input: &Value, node: &str) -> Result<Vec<UploadLine>, TxError> {
+    let value = common::node(input, node)?;
+    let rows: Vec<&Value> = match value {
+        Value::Array(rows) => rows.iter().collect(),
+        Value::Object(_) => vec![value],
+        _ => {
+            return Err(TxError::new(
+                format!("input.{node}"),
+                "must be an array of fee lines",
+            ))
+        }
+    };
+    if rows.is_empty() {
+        return Err(TxError::new(format!("input.{node}"), "holds no fee lines"));
+    }
+    if rows.len() > MAX_LINES_PER_UPLOAD {
+        return Err(TxError::new(
+            format!("input.{node}"),
+            format!("holds more than {MAX_LINES_PER_UPLOAD} lines; upload in batches"),
+        ));
+    }
+    let mut seen = HashSet::new();
+    let mut lines = Vec::with_capacity(rows.len());
+    for (index, raw) in rows.into_iter().enumerate() {
+        let path = format!("input.{node}[{index}]");
+        let wire: WireFeeLine = common::parse(raw, &path)?;
+        let meta: LineMeta = common::parse(raw, &path)?;
+        if wire.det_item_fee_sumamt.fen().abs() > MAX_LINE_AMOUNT.fen() {
+            return Err(TxError::new(
+                format!("{path}.det_item_fee_sumamt"),
+                format!("exceeds {MAX_LINE_AMOUNT} per line"),
+            ));
+        }
+        if !seen.insert(wire.feedetl_sn.clone()) {
+            return Err(TxError::new(
+                format!("{path}.feedetl_sn"),
+                format!("`{}` appears twice in this upload", wire.feedetl_sn),
+            ));
+        }
+        lines.push(UploadLine {
+            path,
+            meta,
+            wire,
+            raw: raw.clone(),
+        });
+    }
+    Ok(lines)
+}
+
+/// The visit all lines belong to (every line must name the same `mdtrt_id`).
+pub fn common_mdtrt_id(lines: &[UploadLine]) -> Result<String, TxError> {
+    let first = lines[0]
+        .meta
+        .mdtrt_id
+        .clone()
+        .ok_or_else(|| TxError::new(format!("{}.mdtrt_id", lines[0].path), "is required"))?;
+    for line in &lines[1..] {
+        if line.meta.mdtrt_id.as_deref() != Some(first.as_str()) {
+            return Err(TxError::new(
+                format!("{}.mdtrt_id", line.path),
+                format!("differs from the first line's `{first}`"),
+            ));
+        }
+    }
+    Ok(first)
+}
+
+/// Checks signs and refunds against the visit's stored lines.
+fn check_lines(
+    visit: &Visit,
+    existing: &[FeeLine],
+    lines: &[UploadLine],
+    refunds_allowed: bool,
+) -> Result<(), TxError> {
+    let mut originals: HashMap<String, (String, Fen)> = HashMap::new();
+    for stored in existing {
+        let code = stored
+            .line
+            .get("med_list_codg")
+            .map(|v| crate::envelope::scalar_text(Some(v)))
+            .unwrap_or_default();
+        let entry = originals.entry(if stored.init_feedetl_sn.is_empty() {
+            stored.feedetl_sn.clone()
+        } else {
+            stored.init_feedetl_sn.clone()
+        });
+        let slot = entry.or_insert((code, Fen::ZERO));
+        slot.1 += stored.det_item_fee_sumamt;
+    }
+    let known: HashSet<&str> = existing.iter().map(|l| l.feedetl_sn.as_str()).collect();
+    for line in lines {
+        let sn = &line.wire.feedetl_sn;
+        if known.contains(sn.as_str()) {
+            return Err(TxError::new(
+                format!("{}.feedetl_sn", line.path),
+                format!("`{sn}` was already uploaded for visit {}", visit.mdtrt_id),
+            ));
+        }
+        if let Some(meta_psn) = &line.meta.psn_no {
+            common::check_visit_person(visit, &format!("{}.psn_no", line.path), Some(meta_psn))?;
+        }
+        let refund = line.wire.cnt < 0 || line.meta.init_feedetl_sn.is_some();
+        if !refund {
+            check_forward(line)?;
+            originals.insert(
+                sn.clone(),
+                (
+                    line.wire.med_list_codg.clone(),
+                    line.wire.det_item_fee_sumamt,
+                ),
+            );
+            continue;
+        }
+        if !refunds_allowed {
+            return Err(TxError::new(
+                format!("{}.cnt", line.path),
+                "refund lines (negative cnt) are only accepted by 2301",
+            ));
+        }
+        check_refund(line, &mut originals)?;
+    }
+    Ok(())
+}
+
+fn check_forward(line: &UploadLine) -> Result<(), TxError> {
+    if line.wire.cnt <= 0 {
+        return Err(TxError::new(
+            format!("{}.cnt", line.path),
+            "must be positive (refunds go through 2301 with init_feedetl_sn)",
+        ));
+    }
+    if line.wire.det_item_fee_sumamt < Fen::ZERO {
+        return Err(TxError::new(
+            format!("{}.det_item_fee_sumamt", line.path),
+            "must not be negative",
+        ));
+    }
+    Ok(())
+}
+
+fn check_refund(
+    line: &UploadLine,
+    originals: &mut HashMap<String, (String, Fen)>,
+) -> Result<(), TxError> {
+    let field = |name: &str| format!("{}.{name}", line.path);
+    let init =
+        line.meta.init_feedetl_sn.as_deref().ok_or_else(|| {
+            TxError::new(field("init_feedetl_sn"), "is required on a refund line")
+        })?;
+    if line.wire.cnt >= 0 || line.wire.det_item_fee_sumamt > Fen::ZERO {
+        return Err(TxError::new(
+            field("cnt"),
+            "a refund line needs a negative cnt and a non-positive amount",
+        ));
+    }
+    let Some((code, remaining)) = originals.get_mut(init) else {
+        return Err(TxError::new(
+            field("init_feedetl_sn"),
+            format!("`{init}` is not a line of this visit"),
+        ));
+    };
+    if *code != line.wire.med_list_codg {
+        return Err(TxError::new(
+            field("med_list_codg"),
+            format!("differs from the refunded line's `{code}`"),
+        ));
+    }
+    if *remaining + line.wire.det_item_fee_sumamt < Fen::ZERO {
+        return Err(TxError::new(
+            field("det_item_fee_sumamt"),
+            format!("refunds more than the {} left on line `{init}`", remaining),
+        ));
+    }
+    *remaining += line.wire.det_item_fee_sumamt;
+    Ok(())
+}
+
+/// Whether fee lines may be added to a visit in this state.
+fn check_open_for_fees(visit: &Visit) -> Result<(), TxError> {
+    match visit.status {
+        VisitStatus::Open => Ok(()),
+        VisitStatus::Discharged if visit.kind == VisitKind::Inpatient => Ok(()),
+        status => Err(TxError::new(
+            "mdtrt_id",
+            format!(
+                "visit {} is {}; fee lines can no longer be uploaded",
+                visit.mdtrt_id,
+                status.as_str()
+            ),
+        )),
+    }
+}
+
+/// Splits and stores uploaded lines of an open visit; returns the `result` rows and the stored lines.
+pub async fn upload(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+    visit: &Visit,
+    lines: &[UploadLine],
+    refunds_allowed: bool,
+) -> Result<(Box<RawValue>, Vec<FeeLine>), TxError> {
+    check_open_for_fees(visit)?;
+    let existing = entries::fee_lines(conn, &visit.mdtrt_id).await?;
+    check_lines(visit, &existing, lines, refunds_allowed)?;
+    let splits = split(ctx, conn, visit, lines).await?;
+    let results = yibao_wire::render::line_results(&splits, |i| {
+        lines
+            .get(i as usize)
+            .map(|l| l.wire.feedetl_sn.clone())
+            .unwrap_or_default()
+    });
+    let batch = entries::next_id(conn, "fee_upload").await?;
+    let mut stored = Vec::with_capacity(lines.len());
+    for (index, (line, result)) in lines.iter().zip(&results).enumerate() {
+        stored.push(FeeLine {
+            mdtrt_id: visit.mdtrt_id.clone(),
+            feedetl_sn: line.wire.feedetl_sn.clone(),
+            upload_seq: batch * 100_000 + index as i64,
+            chrg_bchno: line.meta.chrg_bchno.clone().unwrap_or_default(),
+            init_feedetl_sn: line.meta.init_feedetl_sn.clone().unwrap_or_default(),
+            det_item_fee_sumamt: line.wire.det_item_fee_sumamt,
+            line: line.raw.clone(),
+            result: serde_json::to_string(result)
+                .map_err(|e| TxError::new("output", e.to_string()))?,
+            setl_id: String::new(),
+        });
+    }
+    entries::insert_fee_lines(conn, &stored).await?;
+    #[derive(serde::Serialize)]
+    struct Output<'a> {
+        result: &'a [yibao_wire::render::LineResult],
+    }
+    Ok((common::to_output(&Output { result: &results })?, stored))
+}
+
+async fn split(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+    visit: &Visit,
+    lines: &[UploadLine],
+) -> Result<Vec<LineSplit>, TxError> {
+    let person = common::registered_person(conn, "psn_no", &visit.psn_no).await?;
+    let insu = common::active_insu_row(&person, "insutype", &visit.insutype)?;
+    let (policy, catalog) = common::policy_and_catalog(ctx, insu)?;
+    let engine_person = common::engine_person(&person, insu)?;
+    let begin = common::datetime("begntime", &visit.begntime)?;
+    let shape = VisitShape {
+        visit,
+        end: begin,
+        lines: lines.iter().map(|l| l.wire.fee_line()).collect(),
+        use_account: true,
+        interim: false,
+        episode_deductible_paid: Fen::ZERO,
+    };
+    let engine_visit = common::engine_visit(ctx, shape)?;
+    let mut splits = Vec::with_capacity(lines.len());
+    Engine::new(&policy, &catalog)
+        .split_lines(&engine_person, &engine_visit, &mut splits)
+        .map_err(|e| common::engine_error(&e))?;
+    Ok(splits)
+}
+
+/// Which unsettled lines a cancellation removes.
+pub enum Selector<'a> {
+    /// Every unsettled line (`"0000"`).
+    All,
+    /// One charge batch (2205 `chrg_bchno`).
+    Batch(&'a str),
+    /// One line (2302 `feedetl_sn`).
+    Line(&'a str),
+}
+
+/// Deletes unsettled lines of a visit; lines already settled cannot be cancelled.
+pub async fn cancel(
+    conn: &mut AnyConnection,
+    visit: &Visit,
+    field: &str,
+    selector: Selector<'_>,
+) -> Result<(), TxError> {
+    let lines = entries::fee_lines(conn, &visit.mdtrt_id).await?;
+    let chosen: Vec<&FeeLine> = lines
+        .iter()
+        .filter(|l| match selector {
+            Selector::All => l.setl_id.is_empty(),
+            Selector::Batch(batch) => l.chrg_bchno == batch,
+            Selector::Line(sn) => l.feedetl_sn == sn,
+        })
+        .collect();
+    if chosen.is_empty() {
+        return Err(TxError::new(
+            field,
+            format!("no unsettled fee lines of visit {} match", visit.mdtrt_id),
+        ));
+    }
+    if let Some(settled) = chosen.iter().find(|l| !l.setl_id.is_empty()) {
+        return Err(TxError::new(
+            field,
+            format!(
+                "line `{}` is settled ({}); cancel the settlement first",
+                settled.feedetl_sn, settled.setl_id
+            ),
+        ));
+    }
+    let sns: Vec<String> = chosen.iter().map(|l| l.feedetl_sn.clone()).collect();
+    if let Selector::Line(sn) = selector {
+        if let Some(refund) = lines.iter().find(|l| l.init_feedetl_sn == sn) {
+            return Err(TxError::new(
+                field,
+                format!(
+                    "line `{sn}` has refund line `{}`; cancel that first",
+                    refund.feedetl_sn
+                ),
+            ));
+        }
+    }
+    entries::delete_fee_lines(conn, &visit.mdtrt_id, &sns).await?;
+    Ok(())
+}
+
+/// Deletes every unsettled line of a visit being cancelled; fails if any line is settled.
+pub async fn discard_unsettled(
+    conn: &mut AnyConnection,
+    visit: &Visit,
+    field: &str,
+) -> Result<(), TxError> {
+    let lines = entries::fee_lines(conn, &visit.mdtrt_id).await?;
+    if let Some(settled) = lines.iter().find(|l| !l.setl_id.is_empty()) {
+        return Err(TxError::new(
+            field,
+            format!(
+                "line `{}` is settled ({}); cancel the settlement first",
+                settled.feedetl_sn, settled.setl_id
+            ),
+        ));
+    }
+    let sns: Vec<String> = lines.iter().map(|l| l.feedetl_sn.clone()).collect();
+    if !sns.is_empty() {
+        entries::delete_fee_lines(conn, &visit.mdtrt_id, &sns).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,338 @@
+//! Inpatient transactions: 2401–2405 admission, discharge, change and their cancels; 2301/2302 fee
+//! upload (with refunds) and cancel; 2303/2304 pre-settlement and settlement (incl. interim
+//! settlement, `mid_setl_flag` 1).
+
+use serde::Deserialize;
+use serde_json::json;
+use yibao_ledger::{entries, AnyConnection, Visit, VisitKind, VisitStatus};
+use yibao_wire::lenient;
+
+use super::common::{self, node, parse};
+use super::fees::{self, Selector};
+use super::outpatient::apply_visit_info;
+use super::settle::{self, SettleData, SettleRequest};
+use super::{Ctx, TxOutput};
+use crate::envelope::wire_time;
+use crate::error::TxError;
+
+#[derive(Deserialize)]
+struct Admission {
+    #[serde(deserialize_with = "lenient::string")]
+    psn_no: String,
+    #[serde(deserialize_with = "lenient::string")]
+    insutype: String,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    med_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    begntime: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    ipt_no: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    mdtrt_cert_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    dise_codg: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    refl_flag: Option<String>,
+}
+
+/// 2401 入院办理: opens an admission.
+pub async fn admit(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+    let raw = common::single(node(&ctx.request.input, "mdtrtinfo")?, "input.mdtrtinfo")?;
+    let adm: Admission = parse(raw, "input.mdtrtinfo")?;
+    let person = common::registered_person(conn, "input.mdtrtinfo.psn_no", &adm.psn_no).await?;
+    common::active_insu_row(&person, "input.mdtrtinfo.insutype", &adm.insutype)?;
+    let begntime = adm.begntime.clone().unwrap_or_else(|| wire_time(ctx.now));
+    common::datetime("input.mdtrtinfo.begntime", &begntime)?;
+    let mdtrt_id = settle::issue_id(conn, "mdtrt_id", "MDTRT").await?;
+    let mut visit = Visit {
+        mdtrt_id: mdtrt_id.clone(),
+        fixmedins_code: ctx.request.fixmedins_code.clone(),
+        psn_no: adm.psn_no.clone(),
+        insutype: adm.insutype.clone(),
+        kind: VisitKind::Inpatient,
+        med_type: adm.med_type.clone().unwrap_or_else(|| "21".into()),
+        begntime,
+        endtime: String::new(),
+        status: VisitStatus::Open,
+        ipt_otp_no: adm.ipt_no.clone().unwrap_or_default(),
+        info: json!({
+            "mdtrt_cert_type": adm.mdtrt_cert_type.clone().unwrap_or_default(),
+            "refl_flag": adm.refl_flag.clone().unwrap_or_default(),
+        }),
+    };
+    apply_visit_info(
+        &mut visit,
+        raw,
+        ctx.request.input.get("diseinfo"),
+        None,
+        adm.dise_codg.as_deref(),
+    );
+    entries::insert_visit(conn, &visit).await?;
+    let output = json!({ "result": { "mdtrt_id": mdtrt_id, "psn_no": adm.psn_no, "ipt_otp_no": visit.ipt_otp_no } });
+    Ok(TxOutput::write(common::to_output(&output)?, mdtrt_id))
+}
+
+#[derive(Deserialize)]
+struct VisitNode {
+    #[serde(deserialize_with = "lenient::string")]
+    mdtrt_id: String,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    psn_no: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    endtime: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    begntime: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    med_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    dise_codg: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    feedetl_sn: Option<String>,
+}
+
+/// An admission of this institution named by `input.<name>`.
+async fn admission(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+    name: &str,
+) -> Result<(Visit, VisitNode, serde_json::Value), TxError> {
+    let path = format!("input.{name}");
+    let raw = common::single(node(&ctx.request.input, name)?, &path)?.clone();
+    let reference: VisitNode = parse(&raw, &path)?;
+    let visit =
+        common::owned_visit(ctx, conn, &format!("{path}.mdtrt_id"), &reference.mdtrt_id).await?;
+    common::check_visit_person(
+        &visit,
+        &format!("{path}.psn_no"),
+        reference.psn_no.as_deref(),
+    )?;
+    if visit.kind != VisitKind::Inpatient {
+        return Err(TxError::new(
+            format!("{path}.mdtrt_id"),
+            format!("visit {} is not an admission", visit.mdtrt_id),
+        ));
+    }
+    Ok((visit, reference, raw))
+}
+
+fn require_status(
+    visit: &Visit,
+    field: &str,
+    allowed: &[VisitStatus],
+    action: &str,
+) -> Result<(), TxError> {
+    if allowed.contains(&visit.status) {
+        Ok(())
+    } else {
+        Err(TxError::new(
+            field,
+            format!(
+                "visit {} is {}; cannot {action}",
+                visit.mdtrt_id,
+                visit.status.as_str()
+            ),
+        ))
+    }
+}
+
+/// 2402 出院办理: records the discharge.
+pub async fn discharge(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+    let (mut visit, reference, raw) = admission(ctx, conn, "dscginfo").await?;
+    require_status(
+        &visit,
+        "input.dscginfo.mdtrt_id",
+        &[VisitStatus::Open],
+        "discharge",
+    )?;
+    let endtime = reference
+        .endtime
+        .ok_or_else(|| TxError::new("input.dscginfo.endtime", "is required"))?;
+    let end = common::datetime("input.dscginfo.endtime", &endtime)?;
+    if end < common::datetime("begntime", &visit.begntime)? {
+        return Err(TxError::new(
+            "input.dscginfo.endtime",
+            format!("`{endtime}` is before the admission {}", visit.begntime),
+        ));
+    }
+    visit.endtime = endtime;
+    visit.status = VisitStatus::Discharged;
+    if let serde_json::Value::Object(map) = &mut visit.info {
+        map.insert("dscginfo".into(), raw);
+        if let Some(dise) = reference.dise_codg {
+            map.insert("dise_codg".into(), serde_json::Value::String(dise));
+        }
+    }
+    entries::update_visit(conn, &visit).await?;
+    Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
+}
+
+/// 2403 入院信息变更: updates the admission's details.
+pub async fn change(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+    let (mut visit, reference, raw) = admission(ctx, conn, "adminfo").await?;
+    require_status(
+        &visit,
+        "input.adminfo.mdtrt_id",
+        &[VisitStatus::Open, VisitStatus::Discharged],
+        "change it",
+    )?;
+    if let Some(begntime) = reference.begntime {
+        common::datetime("input.adminfo.begntime", &begntime)?;
+        visit.begntime = begntime;
+    }
+    apply_visit_info(
+        &mut visit,
+        &raw,
+        ctx.request.input.get("diseinfo"),
+        reference.med_type.as_deref(),
+        reference.dise_codg.as_deref(),
+    );
+    entries::update_visit(conn, &visit).await?;
+    Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
+}
+
+/// Cancels an admission with no live settlement (2404, and 2601 of a 2401).
+pub async fn cancel_admission_of(
+    conn: &mut AnyConnection,
+    visit: &mut Visit,
+    field: &str,
+) -> Result<(), TxError> {
+    require_status(
+        visit,
+        field,
+        &[VisitStatus::Open, VisitStatus::Discharged],
+        "cancel the admission",
+    )?;
+    fees::discard_unsettled(conn, visit, field).await?;
+    visit.status = VisitStatus::Cancelled;
+    entries::update_visit(conn, visit).await?;
+    Ok(())
+}
+
+/// 2404 入院撤销.
+pub async fn cancel_admission(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+) -> Result<TxOutput, TxError> {
+    let (mut visit, _, _) = admission(ctx, conn, "data").await?;
+    cancel_admission_of(conn, &mut visit, "input.data.mdtrt_id").await?;
+    Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
+}
+
+/// 2405 出院撤销: back to an open admission (only before final settlement).
+pub async fn cancel_discharge(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+) -> Result<TxOutput, TxError> {
+    let (mut visit, _, _) = admission(ctx, conn, "data").await?;
+    require_status(
+        &visit,
+        "input.data.mdtrt_id",
+        &[VisitStatus::Discharged],
+        "cancel the discharge (cancel the settlement first if settled)",
+    )?;
+    visit.endtime = String::new();
+    visit.status = VisitStatus::Open;
+    entries::update_visit(conn, &visit).await?;
+    Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
+}
+
+/// 2301 住院费用明细上传 (refund lines allowed).
+pub async fn upload_fees(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+    let lines = fees::parse_lines(&ctx.request.input, "feedetail")?;
+    let mdtrt_id = fees::common_mdtrt_id(&lines)?;
+    let visit = common::owned_visit(ctx, conn, "input.feedetail[0].mdtrt_id", &mdtrt_id).await?;
+    if visit.kind != VisitKind::Inpatient {
+        return Err(TxError::new(
+            "input.feedetail[0].mdtrt_id",
+            format!("visit {mdtrt_id} is not an admission (use 2204)"),
+        ));
+    }
+    let (output, _) = fees::upload(ctx, conn, &visit, &lines, true).await?;
+    Ok(TxOutput::write(output, mdtrt_id))
+}
+
+/// 2302 住院费用明细撤销: `feedetl_sn` "0000" cancels every unsettled line.
+pub async fn cancel_fees(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+    let (visit, reference, _) = admission(ctx, conn, "data").await?;
+    let sn = reference
+        .feedetl_sn
+        .ok_or_else(|| TxError::new("input.data.feedetl_sn", "is required (\"0000\" = all)"))?;
+    let selector = if sn == "0000" {
+        Selector::All
+    } else {
+        Selector::Line(&sn)
+    };
+    fees::cancel(conn, &visit, "input.data.feedetl_sn", selector).await?;
+    Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
+}
+
+/// 2303 住院预结算 / 2304 住院结算. A final settlement without a prior 2402 takes `dscgTime` (or the
+/// message time) as the discharge.
+pub async fn settle(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+    store: bool,
+) -> Result<TxOutput, TxError> {
+    let data: SettleData = parse(node(&ctx.request.input, "data")?, "input.data")?;
+    let mdtrt_id = data
+        .mdtrt_id
+        .clone()
+        .ok_or_else(|| TxError::new("input.data.mdtrt_id", "is required"))?;
+    let mut visit = common::owned_visit(ctx, conn, "input.data.mdtrt_id", &mdtrt_id).await?;
+    common::check_visit_person(&visit, "input.data.psn_no", Some(&data.psn_no))?;
+    if visit.kind != VisitKind::Inpatient {
+        return Err(TxError::new(
+            "input.data.mdtrt_id",
+            format!("visit {mdtrt_id} is not an admission (use 2207)"),
+        ));
+    }
+    require_status(
+        &visit,
+        "input.data.mdtrt_id",
+        &[VisitStatus::Open, VisitStatus::Discharged],
+        "settle it",
+    )?;
+    let interim = data.interim();
+    if interim && visit.status == VisitStatus::Discharged {
+        return Err(TxError::new(
+            "input.data.mid_setl_flag",
+            "the patient is discharged; settle finally (mid_setl_flag 0)",
+        ));
+    }
+    let end = settlement_end(ctx, &visit, &data, interim)?;
+    let lines = settle::unsettled_lines(conn, &visit.mdtrt_id).await?;
+    let request = SettleRequest {
+        data: &data,
+        end,
+        require_total: store,
+    };
+    let computed = settle::compute(ctx, conn, &visit, &lines, &request).await?;
+    if !store {
+        return Ok(TxOutput::read(settle::presettlement_output(
+            ctx, &visit, &computed,
+        )?));
+    }
+    if !interim && visit.endtime.is_empty() {
+        visit.endtime = crate::envelope::wire_time(end);
+    }
+    let (output, setl_id) = settle::store(ctx, conn, &mut visit, &computed, interim).await?;
+    Ok(TxOutput::settled(output, setl_id))
+}
+
+/// The end of the settled period: the discharge, else `dscgTime`, else the message time.
+fn settlement_end(
+    ctx: &Ctx<'_>,
+    visit: &Visit,
+    data: &SettleData,
+    interim: bool,
+) -> Result<chrono::NaiveDateTime, TxError> {
+    let end = if !visit.endtime.is_empty() {
+        common::datetime("endtime", &visit.endtime)?
+    } else if let (false, Some(dscg)) = (interim, &data.dscg_time) {
+        common::datetime("input.data.dscgTime", dscg)?
+    } else {
+        ctx.now
+    };
+    let begin = common::datetime("begntime", &visit.begntime)?;
+    Ok(end.max(begin))
+}

@@ -1,0 +1,304 @@
+//! Outpatient transactions: 2201/2202 registration and its cancel, 2203 visit details, 2204/2205 fee
+//! upload and cancel, 2206/2207/2208 pre-settlement, settlement and settlement cancel.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use yibao_ledger::{entries, AnyConnection, Visit, VisitKind, VisitStatus};
+use yibao_wire::lenient;
+
+use super::common::{self, node, parse};
+use super::fees::{self, Selector};
+use super::settle::{self, CancelRequest, SettleData, SettleRequest};
+use super::{Ctx, TxOutput};
+use crate::envelope::wire_time;
+use crate::error::TxError;
+
+#[derive(Deserialize)]
+struct Registration {
+    #[serde(deserialize_with = "lenient::string")]
+    psn_no: String,
+    #[serde(deserialize_with = "lenient::string")]
+    insutype: String,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    begntime: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    mdtrt_cert_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    ipt_otp_no: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    med_type: Option<String>,
+}
+
+/// 2201 门诊挂号: opens an outpatient visit.
+pub async fn register(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+    let data = node(&ctx.request.input, "data")?;
+    let reg: Registration = parse(data, "input.data")?;
+    let person = common::registered_person(conn, "input.data.psn_no", &reg.psn_no).await?;
+    common::active_insu_row(&person, "input.data.insutype", &reg.insutype)?;
+    let begntime = reg.begntime.clone().unwrap_or_else(|| wire_time(ctx.now));
+    common::datetime("input.data.begntime", &begntime)?;
+    let mdtrt_id = settle::issue_id(conn, "mdtrt_id", "MDTRT").await?;
+    let visit = Visit {
+        mdtrt_id: mdtrt_id.clone(),
+        fixmedins_code: ctx.request.fixmedins_code.clone(),
+        psn_no: reg.psn_no.clone(),
+        insutype: reg.insutype.clone(),
+        kind: VisitKind::Outpatient,
+        med_type: reg.med_type.clone().unwrap_or_else(|| "11".into()),
+        begntime,
+        endtime: String::new(),
+        status: VisitStatus::Open,
+        ipt_otp_no: reg.ipt_otp_no.clone().unwrap_or_default(),
+        info: json!({ "mdtrt_cert_type": reg.mdtrt_cert_type.clone().unwrap_or_default() }),
+    };
+    entries::insert_visit(conn, &visit).await?;
+    let output = json!({ "data": { "mdtrt_id": mdtrt_id, "psn_no": reg.psn_no, "ipt_otp_no": visit.ipt_otp_no, "exp_content": "" } });
+    Ok(TxOutput::write(common::to_output(&output)?, mdtrt_id))
+}
+
+#[derive(Deserialize)]
+struct VisitRef {
+    #[serde(deserialize_with = "lenient::string")]
+    mdtrt_id: String,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    psn_no: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    chrg_bchno: Option<String>,
+}
+
+/// A visit of this institution named by `input.data`, with its person checked.
+async fn referenced_visit(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+    kind: VisitKind,
+) -> Result<(Visit, VisitRef), TxError> {
+    let reference: VisitRef = parse(node(&ctx.request.input, "data")?, "input.data")?;
+    let visit = common::owned_visit(ctx, conn, "input.data.mdtrt_id", &reference.mdtrt_id).await?;
+    common::check_visit_person(&visit, "input.data.psn_no", reference.psn_no.as_deref())?;
+    if visit.kind != kind {
+        return Err(TxError::new(
+            "input.data.mdtrt_id",
+            format!("visit {} is not an {} visit", visit.mdtrt_id, kind.as_str()),
+        ));
+    }
+    Ok((visit, reference))
+}
+
+/// 2202 门诊挂号撤销: cancels an unsettled registration.
+pub async fn cancel_registration(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+) -> Result<TxOutput, TxError> {
+    let (mut visit, _) = referenced_visit(ctx, conn, VisitKind::Outpatient).await?;
+    if visit.status != VisitStatus::Open {
+        return Err(TxError::new(
+            "input.data.mdtrt_id",
+            format!(
+                "visit {} is {}; only an open registration can be cancelled",
+                visit.mdtrt_id,
+                visit.status.as_str()
+            ),
+        ));
+    }
+    fees::discard_unsettled(conn, &visit, "input.data.mdtrt_id").await?;
+    visit.status = VisitStatus::Cancelled;
+    entries::update_visit(conn, &visit).await?;
+    Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
+}
+
+#[derive(Deserialize)]
+struct MdtrtInfo {
+    #[serde(deserialize_with = "lenient::string")]
+    mdtrt_id: String,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    psn_no: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    med_type: String,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    begntime: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    dise_codg: Option<String>,
+}
+
+/// Records `mdtrtinfo` + `diseinfo` on a visit (2203; also the admission change 2403).
+pub fn apply_visit_info(
+    visit: &mut Visit,
+    info: &Value,
+    diseinfo: Option<&Value>,
+    med_type: Option<&str>,
+    dise_codg: Option<&str>,
+) {
+    if let Some(med_type) = med_type {
+        visit.med_type = med_type.to_string();
+    }
+    if let Value::Object(map) = &mut visit.info {
+        if let Some(refl_flag) = info.get("refl_flag") {
+            map.insert(
+                "refl_flag".into(),
+                Value::String(crate::envelope::scalar_text(Some(refl_flag))),
+            );
+        }
+        map.insert("mdtrtinfo".into(), info.clone());
+        if let Some(dise) = dise_codg {
+            map.insert("dise_codg".into(), Value::String(dise.to_string()));
+        }
+        if let Some(diseinfo) = diseinfo {
+            map.insert("diseinfo".into(), diseinfo.clone());
+        }
+    }
+}
+
+/// 2203 门诊就诊信息上传: medical type, diagnoses.
+pub async fn visit_info(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+    let raw = common::single(node(&ctx.request.input, "mdtrtinfo")?, "input.mdtrtinfo")?;
+    let info: MdtrtInfo = parse(raw, "input.mdtrtinfo")?;
+    let mut visit =
+        common::owned_visit(ctx, conn, "input.mdtrtinfo.mdtrt_id", &info.mdtrt_id).await?;
+    common::check_visit_person(&visit, "input.mdtrtinfo.psn_no", info.psn_no.as_deref())?;
+    if visit.kind != VisitKind::Outpatient || visit.status != VisitStatus::Open {
+        return Err(TxError::new(
+            "input.mdtrtinfo.mdtrt_id",
+            format!("visit {} is not an open outpatient visit", visit.mdtrt_id),
+        ));
+    }
+    if let Some(begntime) = &info.begntime {
+        common::datetime("input.mdtrtinfo.begntime", begntime)?;
+        visit.begntime = begntime.clone();
+    }
+    apply_visit_info(
+        &mut visit,
+        raw,
+        ctx.request.input.get("diseinfo"),
+        Some(&info.med_type),
+        info.dise_codg.as_deref(),
+    );
+    entries::update_visit(conn, &visit).await?;
+    Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
+}
+
+/// 2204 门诊费用明细上传: stores the lines and replies with their split.
+pub async fn upload_fees(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+    let lines = fees::parse_lines(&ctx.request.input, "feedetail")?;
+    let mdtrt_id = fees::common_mdtrt_id(&lines)?;
+    let visit = common::owned_visit(ctx, conn, "input.feedetail[0].mdtrt_id", &mdtrt_id).await?;
+    if visit.kind != VisitKind::Outpatient {
+        return Err(TxError::new(
+            "input.feedetail[0].mdtrt_id",
+            format!("visit {mdtrt_id} is not an outpatient visit (use 2301)"),
+        ));
+    }
+    let (output, _) = fees::upload(ctx, conn, &visit, &lines, false).await?;
+    Ok(TxOutput::write(output, mdtrt_id))
+}
+
+/// 2205 门诊费用明细撤销: `chrg_bchno` "0000" cancels every unsettled line.
+pub async fn cancel_fees(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+    let (visit, reference) = referenced_visit(ctx, conn, VisitKind::Outpatient).await?;
+    let batch = reference
+        .chrg_bchno
+        .as_deref()
+        .ok_or_else(|| TxError::new("input.data.chrg_bchno", "is required (\"0000\" = all)"))?;
+    let selector = if batch == "0000" {
+        Selector::All
+    } else {
+        Selector::Batch(batch)
+    };
+    fees::cancel(conn, &visit, "input.data.chrg_bchno", selector).await?;
+    Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
+}
+
+/// The visit a settlement request names, which must be settleable.
+async fn settleable_visit(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+    data: &SettleData,
+    kind: VisitKind,
+) -> Result<Visit, TxError> {
+    let mdtrt_id = data
+        .mdtrt_id
+        .as_deref()
+        .ok_or_else(|| TxError::new("input.data.mdtrt_id", "is required"))?;
+    let visit = common::owned_visit(ctx, conn, "input.data.mdtrt_id", mdtrt_id).await?;
+    common::check_visit_person(&visit, "input.data.psn_no", Some(&data.psn_no))?;
+    if visit.kind != kind {
+        return Err(TxError::new(
+            "input.data.mdtrt_id",
+            format!("visit {mdtrt_id} is not an {} visit", kind.as_str()),
+        ));
+    }
+    if let Some(insutype) = &data.insutype {
+        if *insutype != visit.insutype {
+            return Err(TxError::new(
+                "input.data.insutype",
+                format!("`{insutype}` differs from the visit's {}", visit.insutype),
+            ));
+        }
+    }
+    match visit.status {
+        VisitStatus::Open | VisitStatus::Discharged => Ok(visit),
+        VisitStatus::Settled => Err(TxError::new(
+            "input.data.mdtrt_id",
+            format!("visit {mdtrt_id} is already settled; cancel the settlement first"),
+        )),
+        VisitStatus::Cancelled => Err(TxError::new(
+            "input.data.mdtrt_id",
+            format!("visit {mdtrt_id} is cancelled"),
+        )),
+    }
+}
+
+/// 2206 门诊预结算 / 2207 门诊结算.
+pub async fn settle(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+    store: bool,
+) -> Result<TxOutput, TxError> {
+    let data: SettleData = parse(node(&ctx.request.input, "data")?, "input.data")?;
+    let mut visit = settleable_visit(ctx, conn, &data, VisitKind::Outpatient).await?;
+    if let Some(med_type) = &data.med_type {
+        visit.med_type = med_type.clone();
+    }
+    let end = common::datetime("begntime", &visit.begntime)?;
+    let lines = settle::unsettled_lines(conn, &visit.mdtrt_id).await?;
+    let request = SettleRequest {
+        data: &data,
+        end,
+        require_total: store,
+    };
+    let computed = settle::compute(ctx, conn, &visit, &lines, &request).await?;
+    if !store {
+        return Ok(TxOutput::read(settle::presettlement_output(
+            ctx, &visit, &computed,
+        )?));
+    }
+    let (output, setl_id) = settle::store(ctx, conn, &mut visit, &computed, false).await?;
+    Ok(TxOutput::settled(output, setl_id))
+}
+
+#[derive(Deserialize)]
+struct CancelData {
+    #[serde(deserialize_with = "lenient::string")]
+    setl_id: String,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    mdtrt_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    psn_no: Option<String>,
+}
+
+/// 2208 门诊结算撤销, 2305 住院结算撤销, 2103 药店结算撤销: the negated mirror of a settlement.
+pub async fn cancel_settlement(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+    cancels: &[&str],
+) -> Result<TxOutput, TxError> {
+    let data: CancelData = parse(node(&ctx.request.input, "data")?, "input.data")?;
+    let request = CancelRequest {
+        field: "input.data.setl_id",
+        setl_id: &data.setl_id,
+        cancels,
+        mdtrt_id: data.mdtrt_id.as_deref(),
+        psn_no: data.psn_no.as_deref(),
+    };
+    let (output, setl_id) = settle::cancel(ctx, conn, &request).await?;
+    Ok(TxOutput::cancelled(output, setl_id))
+}

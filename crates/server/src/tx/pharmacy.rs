@@ -1,0 +1,111 @@
+//! Pharmacy purchases: 2101 pre-settlement, 2102 settlement (creates the visit and its lines in the
+//! same message), 2103 cancel.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use yibao_ledger::{entries, AnyConnection, FeeLine, Visit, VisitKind, VisitStatus};
+use yibao_wire::lenient;
+
+use super::common::{self, node, parse};
+use super::fees::{self, UploadLine};
+use super::settle::{self, SettleData, SettleRequest};
+use super::{Ctx, TxOutput};
+use crate::envelope::wire_time;
+use crate::error::TxError;
+
+#[derive(Deserialize)]
+struct PurchaseExtra {
+    #[serde(deserialize_with = "lenient::string")]
+    insutype: String,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    begntime: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    mdtrt_cert_type: Option<String>,
+}
+
+/// The purchase's lines: `feedetail[]`, or `drugdetail[]` as some provinces name it.
+fn purchase_lines(input: &Value) -> Result<Vec<UploadLine>, TxError> {
+    if input.get("feedetail").is_none() && input.get("drugdetail").is_some() {
+        fees::parse_lines(input, "drugdetail")
+    } else {
+        fees::parse_lines(input, "feedetail")
+    }
+}
+
+/// An unsaved pharmacy visit of the current message.
+async fn purchase_visit(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+    data: &SettleData,
+    extra: &PurchaseExtra,
+    mdtrt_id: String,
+) -> Result<Visit, TxError> {
+    let person = common::registered_person(conn, "input.data.psn_no", &data.psn_no).await?;
+    common::active_insu_row(&person, "input.data.insutype", &extra.insutype)?;
+    let begntime = extra.begntime.clone().unwrap_or_else(|| wire_time(ctx.now));
+    common::datetime("input.data.begntime", &begntime)?;
+    Ok(Visit {
+        mdtrt_id,
+        fixmedins_code: ctx.request.fixmedins_code.clone(),
+        psn_no: data.psn_no.clone(),
+        insutype: extra.insutype.clone(),
+        kind: VisitKind::Pharmacy,
+        med_type: data.med_type.clone().unwrap_or_else(|| "41".into()),
+        begntime,
+        endtime: String::new(),
+        status: VisitStatus::Open,
+        ipt_otp_no: String::new(),
+        info: json!({ "mdtrt_cert_type": extra.mdtrt_cert_type.clone().unwrap_or_default() }),
+    })
+}
+
+/// 2101 药店预结算 (nothing stored) / 2102 药店结算.
+pub async fn settle(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+    store: bool,
+) -> Result<TxOutput, TxError> {
+    let raw = node(&ctx.request.input, "data")?;
+    let data: SettleData = parse(raw, "input.data")?;
+    let extra: PurchaseExtra = parse(raw, "input.data")?;
+    let lines = purchase_lines(&ctx.request.input)?;
+    if !store {
+        let visit = purchase_visit(ctx, conn, &data, &extra, String::new()).await?;
+        let transient: Vec<FeeLine> = lines.iter().map(|l| l.transient(&visit.mdtrt_id)).collect();
+        let end = common::datetime("begntime", &visit.begntime)?;
+        let computed = settle::compute(
+            ctx,
+            conn,
+            &visit,
+            &transient,
+            &SettleRequest {
+                data: &data,
+                end,
+                require_total: false,
+            },
+        )
+        .await?;
+        return Ok(TxOutput::read(settle::presettlement_output(
+            ctx, &visit, &computed,
+        )?));
+    }
+    let mdtrt_id = settle::issue_id(conn, "mdtrt_id", "MDTRT").await?;
+    let mut visit = purchase_visit(ctx, conn, &data, &extra, mdtrt_id).await?;
+    entries::insert_visit(conn, &visit).await?;
+    let (_, stored) = fees::upload(ctx, conn, &visit, &lines, false).await?;
+    let end = common::datetime("begntime", &visit.begntime)?;
+    let computed = settle::compute(
+        ctx,
+        conn,
+        &visit,
+        &stored,
+        &SettleRequest {
+            data: &data,
+            end,
+            require_total: true,
+        },
+    )
+    .await?;
+    let (output, setl_id) = settle::store(ctx, conn, &mut visit, &computed, false).await?;
+    Ok(TxOutput::settled(output, setl_id))
+}

@@ -1,0 +1,417 @@
+//! 5203 结算信息查询, 5204 费用明细查询, 3201 对总账, 3202 对明细账, and 2601 冲正.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use yibao_domain::Fen;
+use yibao_ledger::entries::{self, EntryFilter};
+use yibao_ledger::AnyConnection;
+use yibao_wire::lenient;
+use yibao_wire::render::Yuan;
+
+use super::common::{self, node, parse};
+use super::inpatient;
+use super::render::{self, RenderContext};
+use super::settle::{self, CancelRequest};
+use super::{Ctx, TxOutput};
+use crate::error::TxError;
+
+#[derive(Deserialize)]
+struct SettlementRef {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    setl_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    mdtrt_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    psn_no: Option<String>,
+}
+
+/// 5203: a stored settlement (or cancellation) of this institution, rendered as when it was made.
+pub async fn settlement_info(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+    let reference: SettlementRef = parse(node(&ctx.request.input, "data")?, "input.data")?;
+    let setl_id = reference
+        .setl_id
+        .ok_or_else(|| TxError::new("input.data.setl_id", "is required"))?;
+    let not_found = || {
+        TxError::new(
+            "input.data.setl_id",
+            format!(
+                "no settlement `{setl_id}` at institution {}",
+                ctx.request.fixmedins_code
+            ),
+        )
+    };
+    let record = entries::settlement(conn, &setl_id)
+        .await?
+        .ok_or_else(not_found)?;
+    if record.header.fixmedins_code != ctx.request.fixmedins_code {
+        return Err(not_found());
+    }
+    if reference
+        .psn_no
+        .as_deref()
+        .is_some_and(|p| p != record.header.psn_no)
+    {
+        return Err(TxError::new(
+            "input.data.psn_no",
+            format!("is not the person of settlement {setl_id}"),
+        ));
+    }
+    let visit =
+        common::owned_visit(ctx, conn, "input.data.mdtrt_id", &record.header.mdtrt_id).await?;
+    let person =
+        common::registered_person(conn, "input.data.psn_no", &record.header.psn_no).await?;
+    let insu = person
+        .insu_row(&record.header.insutype)
+        .cloned()
+        .ok_or_else(|| {
+            TxError::new(
+                "insutype",
+                format!("person has no insutype {}", record.header.insutype),
+            )
+        })?;
+    let context = RenderContext {
+        person: &person,
+        insu: &insu,
+        mdtrt_cert_type: &common::info_text(&visit, "mdtrt_cert_type"),
+        presettlement: false,
+    };
+    Ok(TxOutput::read(render::settlement_output(
+        &record, &context,
+    )?))
+}
+
+/// One 5204 row: identity fields followed by the stored split row, byte for byte.
+struct FeeRow {
+    text: String,
+}
+
+impl Serialize for FeeRow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        RawValue::from_string(self.text.clone())
+            .map_err(serde::ser::Error::custom)?
+            .serialize(serializer)
+    }
+}
+
+fn fee_row(line: &yibao_ledger::FeeLine) -> Result<FeeRow, TxError> {
+    let code = line
+        .line
+        .get("med_list_codg")
+        .map(|v| crate::envelope::scalar_text(Some(v)))
+        .unwrap_or_default();
+    let prefix = serde_json::json!({
+        "mdtrt_id": line.mdtrt_id, "setl_id": line.setl_id, "chrg_bchno": line.chrg_bchno,
+        "init_feedetl_sn": line.init_feedetl_sn, "med_list_codg": code,
+    })
+    .to_string();
+    let rest = line
+        .result
+        .trim()
+        .strip_prefix('{')
+        .ok_or_else(|| TxError::new("feedetail", "stored split is not an object"))?;
+    let separator = if rest.trim_start().starts_with('}') {
+        ""
+    } else {
+        ","
+    };
+    Ok(FeeRow {
+        text: format!("{}{separator}{rest}", prefix.trim_end_matches('}')),
+    })
+}
+
+/// 5204: the fee lines of a visit of this institution (optionally only those of one settlement).
+pub async fn fee_details(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+    let reference: SettlementRef = parse(node(&ctx.request.input, "data")?, "input.data")?;
+    let mdtrt_id = match (&reference.mdtrt_id, &reference.setl_id) {
+        (Some(mdtrt_id), _) => mdtrt_id.clone(),
+        (None, Some(setl_id)) => entries::settlement(conn, setl_id)
+            .await?
+            .filter(|r| r.header.fixmedins_code == ctx.request.fixmedins_code)
+            .map(|r| r.header.mdtrt_id)
+            .ok_or_else(|| {
+                TxError::new(
+                    "input.data.setl_id",
+                    format!("no settlement `{setl_id}` at this institution"),
+                )
+            })?,
+        (None, None) => {
+            return Err(TxError::new(
+                "input.data.mdtrt_id",
+                "is required (or setl_id)",
+            ))
+        }
+    };
+    let visit = common::owned_visit(ctx, conn, "input.data.mdtrt_id", &mdtrt_id).await?;
+    common::check_visit_person(&visit, "input.data.psn_no", reference.psn_no.as_deref())?;
+    let lines = entries::fee_lines(conn, &mdtrt_id).await?;
+    let rows = lines
+        .iter()
+        .filter(|l| reference.setl_id.as_deref().is_none_or(|s| l.setl_id == s))
+        .map(fee_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    #[derive(Serialize)]
+    struct Output {
+        feedetail: Vec<FeeRow>,
+    }
+    Ok(TxOutput::read(common::to_output(&Output {
+        feedetail: rows,
+    })?))
+}
+
+#[derive(Deserialize)]
+struct Statement {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    insutype: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    clr_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    setl_optins: Option<String>,
+    #[serde(deserialize_with = "lenient::date")]
+    stmt_begndate: chrono::NaiveDate,
+    #[serde(deserialize_with = "lenient::date")]
+    stmt_enddate: chrono::NaiveDate,
+    #[serde(default, deserialize_with = "lenient::opt_yuan")]
+    medfee_sumamt: Option<Fen>,
+    #[serde(default, deserialize_with = "lenient::opt_yuan")]
+    fund_pay_sumamt: Option<Fen>,
+    #[serde(default, deserialize_with = "lenient::opt_yuan")]
+    acct_pay: Option<Fen>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    fixmedins_setl_cnt: Option<String>,
+}
+
+impl Statement {
+    fn filter(&self, ctx: &Ctx<'_>) -> EntryFilter {
+        EntryFilter {
+            fixmedins_code: Some(ctx.request.fixmedins_code.clone()),
+            setl_time_from: Some(format!(
+                "{} 00:00:00",
+                self.stmt_begndate.format("%Y-%m-%d")
+            )),
+            setl_time_to: Some(format!("{} 23:59:59", self.stmt_enddate.format("%Y-%m-%d"))),
+            insutype: self.insutype.clone(),
+            clr_type: self.clr_type.clone(),
+            clr_optins: self.setl_optins.clone(),
+            ..EntryFilter::default()
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct StmtInfo {
+    setl_optins: String,
+    stmt_rslt: &'static str,
+    stmt_rslt_dscr: String,
+    medfee_sumamt: Yuan,
+    fund_pay_sumamt: Yuan,
+    acct_pay: Yuan,
+    fixmedins_setl_cnt: i64,
+}
+
+/// 3201 对总账: compares the institution's totals for a period with the ledger's.
+pub async fn reconcile_totals(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+) -> Result<TxOutput, TxError> {
+    let stmt: Statement = parse(node(&ctx.request.input, "data")?, "input.data")?;
+    let ours = entries::entry_totals(conn, &stmt.filter(ctx)).await?;
+    let count: Option<i64> = match &stmt.fixmedins_setl_cnt {
+        Some(text) => Some(text.parse().map_err(|_| {
+            TxError::new(
+                "input.data.fixmedins_setl_cnt",
+                format!("`{text}` is not a whole number"),
+            )
+        })?),
+        None => None,
+    };
+    let mut differences = Vec::new();
+    let checks = [
+        ("medfee_sumamt", stmt.medfee_sumamt, ours.medfee_sumamt),
+        (
+            "fund_pay_sumamt",
+            stmt.fund_pay_sumamt,
+            ours.fund_pay_sumamt,
+        ),
+        ("acct_pay", stmt.acct_pay, ours.acct_pay),
+    ];
+    for (field, sent, mine) in checks {
+        match sent {
+            Some(sent) if sent != mine => differences.push(format!("{field} {sent} ≠ {mine}")),
+            None => differences.push(format!("{field} missing")),
+            _ => {}
+        }
+    }
+    if count != Some(ours.net_count) {
+        differences.push(format!(
+            "fixmedins_setl_cnt {} ≠ {}",
+            count.map_or("missing".into(), |c| c.to_string()),
+            ours.net_count
+        ));
+    }
+    let balanced = differences.is_empty();
+    let info = StmtInfo {
+        setl_optins: stmt.setl_optins.clone().unwrap_or_default(),
+        stmt_rslt: if balanced { "0" } else { "1" },
+        stmt_rslt_dscr: if balanced {
+            "平".into()
+        } else {
+            format!("不平: {}", differences.join("; "))
+        },
+        medfee_sumamt: Yuan(ours.medfee_sumamt),
+        fund_pay_sumamt: Yuan(ours.fund_pay_sumamt),
+        acct_pay: Yuan(ours.acct_pay),
+        fixmedins_setl_cnt: ours.net_count,
+    };
+    #[derive(Serialize)]
+    struct Output {
+        stmtinfo: StmtInfo,
+    }
+    Ok(TxOutput::read(common::to_output(&Output {
+        stmtinfo: info,
+    })?))
+}
+
+#[derive(Deserialize)]
+struct DetailRow {
+    #[serde(deserialize_with = "lenient::string")]
+    setl_id: String,
+    #[serde(deserialize_with = "lenient::yuan")]
+    medfee_sumamt: Fen,
+    #[serde(deserialize_with = "lenient::yuan")]
+    fund_pay_sumamt: Fen,
+    #[serde(deserialize_with = "lenient::yuan")]
+    acct_pay: Fen,
+}
+
+#[derive(Serialize)]
+struct DetailResult {
+    setl_id: String,
+    msgid: String,
+    stmt_rslt: &'static str,
+    memo: String,
+}
+
+/// 3202 对明细账: per-settlement comparison. The detail rows come inline as `input.detail[]`
+/// (`setl_id`, `medfee_sumamt`, `fund_pay_sumamt`, `acct_pay`) instead of a 9101 file.
+pub async fn reconcile_detail(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+) -> Result<TxOutput, TxError> {
+    let stmt: Statement = parse(node(&ctx.request.input, "data")?, "input.data")?;
+    let theirs: Vec<DetailRow> = parse(node(&ctx.request.input, "detail")?, "input.detail")?;
+    let mut theirs: HashMap<String, DetailRow> =
+        theirs.into_iter().map(|r| (r.setl_id.clone(), r)).collect();
+    let ours = entries::entries(conn, &stmt.filter(ctx)).await?;
+    let mut results = Vec::with_capacity(ours.len());
+    for entry in &ours {
+        let (stmt_rslt, memo) = match theirs.remove(&entry.header.setl_id) {
+            None => ("1", "missing from the institution's detail".to_string()),
+            Some(row) => {
+                let a = &entry.amounts;
+                if (row.medfee_sumamt, row.fund_pay_sumamt, row.acct_pay)
+                    == (a.medfee_sumamt, a.fund_pay_sumamt, a.acct_pay)
+                {
+                    ("0", String::new())
+                } else {
+                    (
+                        "1",
+                        format!(
+                            "ledger has medfee {} fund {} acct {}",
+                            a.medfee_sumamt, a.fund_pay_sumamt, a.acct_pay
+                        ),
+                    )
+                }
+            }
+        };
+        results.push(DetailResult {
+            setl_id: entry.header.setl_id.clone(),
+            msgid: entry.header.msgid.clone(),
+            stmt_rslt,
+            memo,
+        });
+    }
+    let mut unknown: Vec<String> = theirs.into_keys().collect();
+    unknown.sort();
+    for setl_id in unknown {
+        results.push(DetailResult {
+            setl_id,
+            msgid: String::new(),
+            stmt_rslt: "1",
+            memo: "no such settlement in the ledger".into(),
+        });
+    }
+    let balanced = results.iter().all(|r| r.stmt_rslt == "0");
+    #[derive(Serialize)]
+    struct Output {
+        stmt_rslt: &'static str,
+        result: Vec<DetailResult>,
+    }
+    Ok(TxOutput::read(common::to_output(&Output {
+        stmt_rslt: if balanced { "0" } else { "1" },
+        result: results,
+    })?))
+}
+
+#[derive(Deserialize)]
+struct Reversal {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    psn_no: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    omsgid: String,
+    #[serde(deserialize_with = "lenient::string")]
+    oinfno: String,
+}
+
+/// 2601 冲正: reverses the effect of an earlier message (2207, 2304, 2102 settlements; 2401 admissions).
+pub async fn reverse(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+    let data: Reversal = parse(node(&ctx.request.input, "data")?, "input.data")?;
+    let original = entries::stored_message(conn, &ctx.request.fixmedins_code, &data.omsgid)
+        .await?
+        .ok_or_else(|| {
+            TxError::new(
+                "input.data.omsgid",
+                format!(
+                    "no message `{}` from this institution changed anything",
+                    data.omsgid
+                ),
+            )
+        })?;
+    if original.infno != data.oinfno {
+        return Err(TxError::new(
+            "input.data.oinfno",
+            format!(
+                "message {} was a {}, not a {}",
+                data.omsgid, original.infno, data.oinfno
+            ),
+        ));
+    }
+    match data.oinfno.as_str() {
+        "2207" | "2304" | "2102" => {
+            let request = CancelRequest {
+                field: "input.data.omsgid",
+                setl_id: &original.effect_ref,
+                cancels: &[original.infno.as_str()],
+                mdtrt_id: None,
+                psn_no: data.psn_no.as_deref(),
+            };
+            let (_, setl_id) = settle::cancel(ctx, conn, &request).await?;
+            Ok(TxOutput {
+                effect: super::Effect::Cancelled,
+                ..TxOutput::write(common::empty_output()?, setl_id)
+            })
+        }
+        "2401" => {
+            let mut visit =
+                common::owned_visit(ctx, conn, "input.data.omsgid", &original.effect_ref).await?;
+            common::check_visit_person(&visit, "input.data.psn_no", data.psn_no.as_deref())?;
+            inpatient::cancel_admission_of(conn, &mut visit, "input.data.omsgid").await?;
+            Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
+        }
+        other => Err(TxError::new(
+            "input.data.oinfno",
+            format!("{other} cannot be reversed (reversible: 2207, 2304, 2102, 2401)"),
+        )),
+    }
+}

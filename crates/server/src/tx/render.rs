@@ -1,0 +1,203 @@
+//! Rendering of settlement records as `setlinfo` + `setldetail`: one path for settlements,
+//! pre-settlements, cancellations and queries, so a stored entry always renders the same way.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
+use yibao_domain::{Code, Fen};
+use yibao_ledger::{Amounts, FundRow, InsuRow, Person, SettlementRecord};
+use yibao_settlement::Totals;
+use yibao_wire::lenient::parse_datetime;
+use yibao_wire::render::{SetldetailRow, SetlinfoAmounts, Yuan};
+
+use super::common::to_output;
+use crate::error::TxError;
+
+/// Age in years with one decimal, as a JSON number (`34.0`).
+#[derive(Debug, Clone, Copy)]
+pub struct Age(pub u32);
+
+impl Serialize for Age {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw =
+            RawValue::from_string(format!("{}.0", self.0)).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
+/// Whole years from `brdy` to `on`.
+pub fn age_on(brdy: &str, on: NaiveDate) -> u32 {
+    let Some(birth) = parse_datetime(brdy).map(|t| t.date()) else {
+        return 0;
+    };
+    let mut years = on.year() - birth.year();
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        years -= 1;
+    }
+    u32::try_from(years).unwrap_or(0)
+}
+
+/// `setlinfo`.
+#[derive(Serialize)]
+pub struct Setlinfo<'a> {
+    pub mdtrt_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setl_id: Option<&'a str>,
+    pub psn_no: &'a str,
+    pub psn_name: &'a str,
+    pub psn_cert_type: &'a str,
+    pub certno: &'a str,
+    pub gend: &'a str,
+    pub naty: &'static str,
+    pub brdy: &'a str,
+    pub age: Age,
+    pub insutype: &'a str,
+    pub psn_type: &'a str,
+    pub cvlserv_flag: &'a str,
+    pub setl_time: &'a str,
+    pub mdtrt_cert_type: &'a str,
+    pub med_type: &'a str,
+    #[serde(flatten)]
+    pub amounts: SetlinfoAmounts,
+    pub hifdm_pay: Yuan,
+    pub medins_setl_id: &'a str,
+    pub clr_optins: &'a str,
+    pub clr_way: &'a str,
+    pub clr_type: &'a str,
+}
+
+/// `setlinfo` + `setldetail`.
+#[derive(Serialize)]
+pub struct SettlementOutput<'a> {
+    pub setlinfo: Setlinfo<'a>,
+    pub setldetail: Vec<SetldetailRow>,
+}
+
+/// Engine totals of stored amounts (for the shared `setlinfo` renderer).
+pub fn totals_of(amounts: &Amounts, balc: Fen) -> Totals {
+    Totals {
+        medfee_sumamt: amounts.medfee_sumamt,
+        fulamt_ownpay_amt: amounts.fulamt_ownpay_amt,
+        overlmt_selfpay: amounts.overlmt_selfpay,
+        preselfpay_amt: amounts.preselfpay_amt,
+        inscp_scp_amt: amounts.inscp_scp_amt,
+        act_pay_dedc: amounts.act_pay_dedc,
+        hifp_pay: amounts.hifp_pay,
+        cvlserv_pay: amounts.cvlserv_pay,
+        hifes_pay: amounts.hifes_pay,
+        hifmi_pay: amounts.hifmi_pay,
+        hifob_pay: amounts.hifob_pay,
+        maf_pay: amounts.maf_pay,
+        oth_pay: amounts.oth_pay,
+        fund_pay_sumamt: amounts.fund_pay_sumamt,
+        psn_part_amt: amounts.psn_part_amt,
+        acct_pay: amounts.acct_pay,
+        acct_mulaid_pay: amounts.acct_mulaid_pay,
+        psn_cash_pay: amounts.psn_cash_pay,
+        hosp_part_amt: amounts.hosp_part_amt,
+        balc,
+    }
+}
+
+/// Stored amounts of engine totals.
+pub fn amounts_of(totals: &Totals) -> Amounts {
+    Amounts {
+        medfee_sumamt: totals.medfee_sumamt,
+        fulamt_ownpay_amt: totals.fulamt_ownpay_amt,
+        overlmt_selfpay: totals.overlmt_selfpay,
+        preselfpay_amt: totals.preselfpay_amt,
+        inscp_scp_amt: totals.inscp_scp_amt,
+        act_pay_dedc: totals.act_pay_dedc,
+        hifp_pay: totals.hifp_pay,
+        cvlserv_pay: totals.cvlserv_pay,
+        hifes_pay: totals.hifes_pay,
+        hifmi_pay: totals.hifmi_pay,
+        hifob_pay: totals.hifob_pay,
+        maf_pay: totals.maf_pay,
+        oth_pay: totals.oth_pay,
+        hifdm_pay: Fen::ZERO,
+        fund_pay_sumamt: totals.fund_pay_sumamt,
+        psn_part_amt: totals.psn_part_amt,
+        acct_pay: totals.acct_pay,
+        acct_mulaid_pay: totals.acct_mulaid_pay,
+        psn_cash_pay: totals.psn_cash_pay,
+        hosp_part_amt: totals.hosp_part_amt,
+    }
+}
+
+fn detail_row(row: &FundRow) -> SetldetailRow {
+    SetldetailRow {
+        fund_pay_type: Code::new(&row.fund_pay_type).unwrap_or_default(),
+        fund_pay_type_name: row.fund_pay_type_name.clone(),
+        inscp_scp_amt: Yuan(row.inscp_scp_amt),
+        crt_payb_lmt_amt: row.crt_payb_lmt_amt.map(Yuan),
+        fund_payamt: Yuan(row.fund_payamt),
+        setl_proc_info: row.setl_proc_info.clone(),
+    }
+}
+
+/// Who and what a rendered settlement is about, beyond the record itself.
+pub struct RenderContext<'a> {
+    pub person: &'a Person,
+    pub insu: &'a InsuRow,
+    pub mdtrt_cert_type: &'a str,
+    /// Pre-settlements carry no `setl_id`.
+    pub presettlement: bool,
+}
+
+/// The `output` of a settlement, pre-settlement, cancellation or settlement query.
+pub fn settlement_output(
+    record: &SettlementRecord,
+    context: &RenderContext<'_>,
+) -> Result<Box<RawValue>, TxError> {
+    let h = &record.header;
+    let setl_date = parse_datetime(&h.setl_time)
+        .map(|t| t.date())
+        .unwrap_or_default();
+    let person = context.person;
+    let setlinfo = Setlinfo {
+        mdtrt_id: &h.mdtrt_id,
+        setl_id: (!context.presettlement).then_some(h.setl_id.as_str()),
+        psn_no: &person.psn_no,
+        psn_name: &person.psn_name,
+        psn_cert_type: &person.psn_cert_type,
+        certno: &person.certno,
+        gend: &person.gend,
+        naty: "",
+        brdy: &person.brdy,
+        age: Age(age_on(&person.brdy, setl_date)),
+        insutype: &h.insutype,
+        psn_type: &context.insu.psn_type,
+        cvlserv_flag: &context.insu.cvlserv_flag,
+        setl_time: &h.setl_time,
+        mdtrt_cert_type: context.mdtrt_cert_type,
+        med_type: &h.med_type,
+        amounts: SetlinfoAmounts::from(&totals_of(&record.amounts, h.balc)),
+        hifdm_pay: Yuan(record.amounts.hifdm_pay),
+        medins_setl_id: &h.msgid,
+        clr_optins: &h.clr_optins,
+        clr_way: &h.clr_way,
+        clr_type: &h.clr_type,
+    };
+    let output = SettlementOutput {
+        setlinfo,
+        setldetail: record.funds.iter().map(detail_row).collect(),
+    };
+    to_output(&output)
+}
+
+/// 清算类别 of a medical type.
+pub fn clr_type_of(med_type: &str) -> &'static str {
+    match med_type {
+        "11" => "11",
+        "12" => "12",
+        "13" => "13",
+        "14" => "14",
+        "21" => "21",
+        "22" => "22",
+        "28" => "28",
+        "41" => "41",
+        "51" => "53",
+        _ => "99",
+    }
+}

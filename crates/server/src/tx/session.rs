@@ -1,0 +1,209 @@
+//! 9001 签到 / 9002 签退 and 1101 人员信息获取, 5206 人员累计信息查询.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use yibao_domain::Fen;
+use yibao_ledger::{entries, registry, AnyConnection, Person};
+use yibao_wire::lenient;
+use yibao_wire::render::Yuan;
+
+use super::common::{self, node, parse};
+use super::render::age_on;
+use super::{Ctx, TxOutput};
+use crate::envelope::wire_time;
+use crate::error::TxError;
+
+/// 9001 签到: issues a sign-in serial.
+pub async fn sign_in(ctx: &Ctx<'_>) -> Result<TxOutput, TxError> {
+    let sign_no = format!(
+        "{}{:010}",
+        ctx.now.format("%Y%m%d%H%M%S"),
+        ctx.shared.next_serial()
+    );
+    let output = json!({ "signinoutb": { "sign_time": wire_time(ctx.now), "sign_no": sign_no } });
+    Ok(TxOutput::read(common::to_output(&output)?))
+}
+
+/// 9002 签退.
+pub async fn sign_out(ctx: &Ctx<'_>) -> Result<TxOutput, TxError> {
+    let output = json!({ "signoutoutb": { "sign_time": wire_time(ctx.now) } });
+    Ok(TxOutput::read(common::to_output(&output)?))
+}
+
+#[derive(Deserialize)]
+struct PersonQuery {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    mdtrt_cert_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    mdtrt_cert_no: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    certno: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    psn_name: Option<String>,
+}
+
+async fn find_person(conn: &mut AnyConnection, query: &PersonQuery) -> Result<Person, TxError> {
+    if let Some(certno) = &query.certno {
+        if let Some(found) = registry::person_by_certno(conn, certno).await? {
+            return Ok(found);
+        }
+        return Err(TxError::new(
+            "input.data.certno",
+            "no insured person is registered under this certificate number",
+        ));
+    }
+    let cert_no = query.mdtrt_cert_no.as_deref().ok_or_else(|| {
+        TxError::new(
+            "input.data.mdtrt_cert_no",
+            "is required when certno is empty",
+        )
+    })?;
+    if let Some(found) = registry::person_by_certno(conn, cert_no).await? {
+        return Ok(found);
+    }
+    if let Some(found) = registry::person(conn, cert_no).await? {
+        return Ok(found);
+    }
+    let kind = query.mdtrt_cert_type.as_deref().unwrap_or("");
+    Err(TxError::new(
+        "input.data.mdtrt_cert_no",
+        format!("no insured person matches this credential (mdtrt_cert_type {kind})"),
+    ))
+}
+
+#[derive(Serialize)]
+struct InsuInfo<'a> {
+    balc: Yuan,
+    insutype: &'a str,
+    psn_type: &'a str,
+    psn_insu_stas: &'a str,
+    psn_insu_date: &'a str,
+    paus_insu_date: &'static str,
+    cvlserv_flag: &'a str,
+    insuplc_admdvs: &'a str,
+    emp_name: &'static str,
+}
+
+/// 1101 人员信息获取: `baseinfo`, one `insuinfo` row per insurance type, `idetinfo`.
+pub async fn person_info(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+    let query: PersonQuery = parse(node(&ctx.request.input, "data")?, "input.data")?;
+    let person = find_person(conn, &query).await?;
+    if let Some(name) = &query.psn_name {
+        if *name != person.psn_name {
+            return Err(TxError::new(
+                "input.data.psn_name",
+                "does not match the name registered for this certificate",
+            ));
+        }
+    }
+    let paid = entries::account_paid_by_insutype(conn, &person.psn_no).await?;
+    let insuinfo: Vec<InsuInfo<'_>> = person
+        .insu
+        .iter()
+        .map(|row| {
+            let spent: Fen = paid
+                .iter()
+                .filter(|(t, _)| *t == row.insutype)
+                .map(|(_, f)| *f)
+                .sum();
+            InsuInfo {
+                balc: Yuan(row.opening_balc - spent),
+                insutype: &row.insutype,
+                psn_type: &row.psn_type,
+                psn_insu_stas: &row.psn_insu_stas,
+                psn_insu_date: &row.psn_insu_date,
+                paus_insu_date: "",
+                cvlserv_flag: &row.cvlserv_flag,
+                insuplc_admdvs: &row.insuplc_admdvs,
+                emp_name: "",
+            }
+        })
+        .collect();
+    let idetinfo: Vec<serde_json::Value> = person
+        .idet
+        .iter()
+        .map(|p| json!({ "psn_idet_type": p.psn_idet_type, "psn_type_lv": "", "memo": "", "begntime": p.begntime, "endtime": p.endtime }))
+        .collect();
+    #[derive(Serialize)]
+    struct Output<'a> {
+        baseinfo: serde_json::Value,
+        insuinfo: Vec<InsuInfo<'a>>,
+        idetinfo: Vec<serde_json::Value>,
+    }
+    let age = age_on(&person.brdy, ctx.now.date());
+    let baseinfo = json!({
+        "psn_no": person.psn_no, "psn_cert_type": person.psn_cert_type, "certno": person.certno,
+        "psn_name": person.psn_name, "gend": person.gend, "naty": "", "brdy": person.brdy,
+        "age": age, "exp_content": "",
+    });
+    Ok(TxOutput::read(common::to_output(&Output {
+        baseinfo,
+        insuinfo,
+        idetinfo,
+    })?))
+}
+
+#[derive(Deserialize)]
+struct CumQuery {
+    #[serde(deserialize_with = "lenient::string")]
+    psn_no: String,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    cum_ym: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CumRow {
+    insutype: String,
+    year: String,
+    cum_ym: String,
+    cum_type_code: String,
+    cum: Yuan,
+}
+
+/// Whether an accumulator key is one of the national 5206 codes (internal keys are not reported).
+fn is_national_code(key: &str) -> bool {
+    matches!(key, "C0000" | "S0000" | "Q0000")
+        || (key.starts_with('D') && key[1..].chars().all(|c| c.is_ascii_digit()))
+}
+
+/// 5206 人员累计信息查询: the person's national accumulators of the year of `cum_ym`.
+pub async fn accumulators(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+    let query: CumQuery = parse(node(&ctx.request.input, "data")?, "input.data")?;
+    common::registered_person(conn, "input.data.psn_no", &query.psn_no).await?;
+    let cum_ym = query
+        .cum_ym
+        .unwrap_or_else(|| ctx.now.format("%Y%m").to_string());
+    let year: i64 = cum_ym
+        .get(..4)
+        .and_then(|y| y.parse().ok())
+        .ok_or_else(|| {
+            TxError::new(
+                "input.data.cum_ym",
+                format!("`{cum_ym}` is not a year-month yyyyMM"),
+            )
+        })?;
+    let totals = entries::person_totals(conn, &query.psn_no, year).await?;
+    let cuminfo: Vec<CumRow> = totals
+        .into_iter()
+        .filter(|t| is_national_code(&t.acc_key))
+        .map(|t| {
+            let cum = if t.acc_key == "C0000" {
+                Fen(t.amount * 100)
+            } else {
+                Fen(t.amount)
+            };
+            CumRow {
+                insutype: t.insutype,
+                year: t.year.to_string(),
+                cum_ym: cum_ym.clone(),
+                cum_type_code: t.acc_key,
+                cum: Yuan(cum),
+            }
+        })
+        .collect();
+    #[derive(Serialize)]
+    struct Output {
+        cuminfo: Vec<CumRow>,
+    }
+    Ok(TxOutput::read(common::to_output(&Output { cuminfo })?))
+}

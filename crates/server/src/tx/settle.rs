@@ -1,0 +1,520 @@
+//! Settlement on top of the engine: gather the visit's unsettled lines, the person, the
+//! year-to-date accumulators and the account balance; settle; check the hospital's declared totals;
+//! persist the ledger entry. Cancellation appends the exact negated mirror.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDateTime};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use yibao_domain::Fen;
+use yibao_ledger::entries::{self, EntryFilter};
+use yibao_ledger::{
+    AnyConnection, EntryKind, FeeLine, InsuRow, LineRow, PayerClass, Person, Posting,
+    SettlementHeader, SettlementRecord, Visit, VisitKind, VisitStatus,
+};
+use yibao_policy::Policy;
+use yibao_settlement::{AccKey, Engine, Payer, Settlement, YearToDate};
+use yibao_wire::lenient;
+
+use super::common::{self, VisitShape};
+use super::render::{self, RenderContext};
+use super::Ctx;
+use crate::envelope::wire_time;
+use crate::error::TxError;
+
+/// The `data` of a settlement or pre-settlement request (2206/2207, 2303/2304, 2101/2102).
+#[derive(Debug, Deserialize)]
+pub struct SettleData {
+    #[serde(deserialize_with = "lenient::string")]
+    pub psn_no: String,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub mdtrt_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub insutype: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub med_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_yuan")]
+    pub medfee_sumamt: Option<Fen>,
+    #[serde(default, deserialize_with = "lenient::opt_yuan")]
+    pub fulamt_ownpay_amt: Option<Fen>,
+    #[serde(default, deserialize_with = "lenient::opt_yuan")]
+    pub overlmt_selfpay: Option<Fen>,
+    #[serde(default, deserialize_with = "lenient::opt_yuan")]
+    pub preselfpay_amt: Option<Fen>,
+    #[serde(default, deserialize_with = "lenient::opt_yuan")]
+    pub inscp_scp_amt: Option<Fen>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub acct_used_flag: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub mid_setl_flag: Option<String>,
+    #[serde(default, rename = "dscgTime", deserialize_with = "lenient::opt_string")]
+    pub dscg_time: Option<String>,
+}
+
+impl SettleData {
+    /// Interim settlement of an ongoing admission.
+    pub fn interim(&self) -> bool {
+        self.mid_setl_flag.as_deref() == Some("1")
+    }
+
+    fn use_account(&self) -> bool {
+        self.acct_used_flag.as_deref() != Some("0")
+    }
+}
+
+/// A computed (not yet stored) settlement and what it was computed from.
+pub struct Computed {
+    pub settlement: Settlement,
+    pub policy: Arc<Policy>,
+    pub person: Person,
+    pub insu: InsuRow,
+    pub line_sns: Vec<String>,
+}
+
+/// What a settlement request needs besides the stored visit.
+pub struct SettleRequest<'a> {
+    pub data: &'a SettleData,
+    /// The visit's end (discharge, or the visit day for outpatient care).
+    pub end: NaiveDateTime,
+    /// Whether the hospital must declare `medfee_sumamt` (final settlements).
+    pub require_total: bool,
+}
+
+/// The visit's fee lines not yet consumed by a settlement.
+pub async fn unsettled_lines(
+    conn: &mut AnyConnection,
+    mdtrt_id: &str,
+) -> Result<Vec<FeeLine>, TxError> {
+    let lines = entries::fee_lines(conn, mdtrt_id).await?;
+    Ok(lines.into_iter().filter(|l| l.setl_id.is_empty()).collect())
+}
+
+/// Settles `lines` of `visit` without storing anything.
+pub async fn compute(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+    visit: &Visit,
+    lines: &[FeeLine],
+    request: &SettleRequest<'_>,
+) -> Result<Computed, TxError> {
+    if lines.is_empty() {
+        return Err(TxError::new(
+            "mdtrt_id",
+            format!(
+                "visit {} has no unsettled fee lines to settle",
+                visit.mdtrt_id
+            ),
+        ));
+    }
+    let person = common::registered_person(conn, "input.data.psn_no", &visit.psn_no).await?;
+    let insu = common::active_insu_row(&person, "insutype", &visit.insutype)?.clone();
+    let (policy, catalog) = common::policy_and_catalog(ctx, &insu)?;
+    let engine_person = common::engine_person(&person, &insu)?;
+    let ytd = year_to_date(
+        conn,
+        &person.psn_no,
+        &insu.insutype,
+        i64::from(request.end.year()),
+    )
+    .await?;
+    let balance = account_balance(conn, &person.psn_no, &insu).await?;
+    let engine_lines = lines
+        .iter()
+        .map(common::engine_line)
+        .collect::<Result<Vec<_>, _>>()?;
+    let shape = VisitShape {
+        visit,
+        end: request.end,
+        lines: engine_lines,
+        use_account: request.data.use_account(),
+        interim: request.data.interim(),
+        episode_deductible_paid: episode_deductible(conn, visit).await?,
+    };
+    let engine_visit = common::engine_visit(ctx, shape)?;
+    let settlement = Engine::new(&policy, &catalog)
+        .settle(&engine_person, &engine_visit, &ytd, balance)
+        .map_err(|e| common::engine_error(&e))?;
+    check_declared(request, &settlement)?;
+    let line_sns = lines.iter().map(|l| l.feedetl_sn.clone()).collect();
+    Ok(Computed {
+        settlement,
+        policy,
+        person,
+        insu,
+        line_sns,
+    })
+}
+
+/// The person's accumulators for one insurance type and year.
+pub async fn year_to_date(
+    conn: &mut AnyConnection,
+    psn_no: &str,
+    insutype: &str,
+    year: i64,
+) -> Result<YearToDate, TxError> {
+    let postings = entries::year_to_date(conn, psn_no, insutype, year).await?;
+    postings
+        .into_iter()
+        .map(|p| {
+            let key: AccKey = p
+                .acc_key
+                .parse()
+                .map_err(|e: yibao_settlement::BadAccKey| {
+                    TxError::new("accumulators", e.to_string())
+                })?;
+            Ok((key, p.amount))
+        })
+        .collect()
+}
+
+/// Current personal-account balance: opening balance less net account payments.
+pub async fn account_balance(
+    conn: &mut AnyConnection,
+    psn_no: &str,
+    insu: &InsuRow,
+) -> Result<Fen, TxError> {
+    Ok(insu.opening_balc - entries::account_paid(conn, psn_no, &insu.insutype).await?)
+}
+
+/// Deductible already charged to live settlements of this visit (interim settlements of an admission).
+async fn episode_deductible(conn: &mut AnyConnection, visit: &Visit) -> Result<Fen, TxError> {
+    if visit.kind != VisitKind::Inpatient {
+        return Ok(Fen::ZERO);
+    }
+    let filter = EntryFilter {
+        mdtrt_id: Some(visit.mdtrt_id.clone()),
+        ..EntryFilter::default()
+    };
+    Ok(entries::entries(conn, &filter)
+        .await?
+        .iter()
+        .map(|e| e.amounts.act_pay_dedc)
+        .sum())
+}
+
+/// The hospital's declared totals must equal ours exactly.
+fn check_declared(request: &SettleRequest<'_>, settlement: &Settlement) -> Result<(), TxError> {
+    let data = request.data;
+    let totals = &settlement.totals;
+    if request.require_total && data.medfee_sumamt.is_none() {
+        return Err(TxError::new("input.data.medfee_sumamt", "is required"));
+    }
+    let declared = [
+        ("medfee_sumamt", data.medfee_sumamt, totals.medfee_sumamt),
+        (
+            "fulamt_ownpay_amt",
+            data.fulamt_ownpay_amt,
+            totals.fulamt_ownpay_amt,
+        ),
+        (
+            "overlmt_selfpay",
+            data.overlmt_selfpay,
+            totals.overlmt_selfpay,
+        ),
+        ("preselfpay_amt", data.preselfpay_amt, totals.preselfpay_amt),
+        ("inscp_scp_amt", data.inscp_scp_amt, totals.inscp_scp_amt),
+    ];
+    for (field, sent, ours) in declared {
+        if let Some(sent) = sent {
+            if sent != ours {
+                return Err(TxError::new(
+                    format!("input.data.{field}"),
+                    format!("{sent} does not equal {ours} computed from the uploaded fee lines"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Issues an identifier: `prefix` + 16-digit serial.
+pub async fn issue_id(
+    conn: &mut AnyConnection,
+    counter: &str,
+    prefix: &str,
+) -> Result<String, TxError> {
+    let serial = entries::next_id(conn, counter).await?;
+    Ok(format!("{prefix}{serial:016}"))
+}
+
+/// The ledger entry of a computed settlement.
+pub fn record_of(computed: &Computed, header: SettlementHeader) -> SettlementRecord {
+    let s = &computed.settlement;
+    let insutype = yibao_domain::Code::new(&computed.insu.insutype).unwrap_or_default();
+    let rendered = yibao_wire::render::setldetail(s, &computed.policy, insutype);
+    let funds = s
+        .funds
+        .iter()
+        .zip(rendered)
+        .map(|(row, text)| yibao_ledger::FundRow {
+            fund_pay_type: row.fund_pay_type.to_string(),
+            fund_pay_type_name: text.fund_pay_type_name,
+            payer_class: match row.payer {
+                Payer::Fund(_) => PayerClass::Fund,
+                Payer::PersonalAccount => PayerClass::PersonalAccount,
+                Payer::Hospital => PayerClass::Hospital,
+            },
+            inscp_scp_amt: row.inscp_scp_amt,
+            crt_payb_lmt_amt: row.crt_payb_lmt_amt,
+            fund_payamt: row.fund_payamt,
+            setl_proc_info: text.setl_proc_info,
+        })
+        .collect();
+    let lines = s
+        .lines
+        .iter()
+        .map(|l| LineRow {
+            feedetl_sn: computed
+                .line_sns
+                .get(l.line as usize)
+                .cloned()
+                .unwrap_or_default(),
+            det_item_fee_sumamt: l.amount,
+            fulamt_ownpay_amt: l.fulamt_ownpay_amt,
+            overlmt_amt: l.overlmt_amt,
+            preselfpay_amt: l.preselfpay_amt,
+            inscp_scp_amt: l.inscp_scp_amt,
+        })
+        .collect();
+    let postings = s
+        .postings
+        .iter()
+        .map(|p| Posting {
+            acc_key: p.key.to_string(),
+            amount: p.amount,
+        })
+        .collect();
+    SettlementRecord {
+        header,
+        amounts: render::amounts_of(&s.totals),
+        funds,
+        lines,
+        postings,
+    }
+}
+
+/// The header of a new settlement of `visit` by the current message.
+pub fn settlement_header(
+    ctx: &Ctx<'_>,
+    visit: &Visit,
+    computed: &Computed,
+    setl_id: String,
+    interim: bool,
+) -> SettlementHeader {
+    SettlementHeader {
+        setl_id,
+        kind: EntryKind::Settle,
+        orig_setl_id: String::new(),
+        infno: ctx.request.infno.clone(),
+        msgid: ctx.request.msgid.clone(),
+        fixmedins_code: ctx.request.fixmedins_code.clone(),
+        mdtrt_id: visit.mdtrt_id.clone(),
+        psn_no: visit.psn_no.clone(),
+        insutype: visit.insutype.clone(),
+        year: i64::from(computed.settlement.year),
+        med_type: visit.med_type.clone(),
+        mid_setl_flag: if interim { "1".into() } else { "0".into() },
+        setl_time: wire_time(ctx.now),
+        clr_type: render::clr_type_of(&visit.med_type).to_string(),
+        clr_way: "1".into(),
+        clr_optins: computed.insu.insuplc_admdvs.clone(),
+        balc: computed.settlement.totals.balc,
+    }
+}
+
+/// Renders a computed settlement that is not stored (pre-settlement).
+pub fn presettlement_output(
+    ctx: &Ctx<'_>,
+    visit: &Visit,
+    computed: &Computed,
+) -> Result<Box<RawValue>, TxError> {
+    let header = settlement_header(ctx, visit, computed, String::new(), false);
+    let record = record_of(computed, header);
+    let context = RenderContext {
+        person: &computed.person,
+        insu: &computed.insu,
+        mdtrt_cert_type: &common::info_text(visit, "mdtrt_cert_type"),
+        presettlement: true,
+    };
+    render::settlement_output(&record, &context)
+}
+
+/// Stores a computed settlement of `visit`: the ledger entry, the fee lines it consumed, the visit's
+/// new status. Returns the rendered output and the new `setl_id`.
+pub async fn store(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+    visit: &mut Visit,
+    computed: &Computed,
+    interim: bool,
+) -> Result<(Box<RawValue>, String), TxError> {
+    let setl_id = issue_id(conn, "setl_id", "SETL").await?;
+    let header = settlement_header(ctx, visit, computed, setl_id.clone(), interim);
+    let record = record_of(computed, header);
+    if let Some(problem) = record.identity_violations().into_iter().next() {
+        return Err(TxError::new(
+            "settlement",
+            format!("identity check failed, nothing stored: {problem}"),
+        ));
+    }
+    entries::append_settlement(conn, &record).await?;
+    entries::assign_fee_lines(conn, &visit.mdtrt_id, &computed.line_sns, &setl_id).await?;
+    if !interim {
+        visit.status = VisitStatus::Settled;
+        entries::update_visit(conn, visit).await?;
+    }
+    let context = RenderContext {
+        person: &computed.person,
+        insu: &computed.insu,
+        mdtrt_cert_type: &common::info_text(visit, "mdtrt_cert_type"),
+        presettlement: false,
+    };
+    Ok((render::settlement_output(&record, &context)?, setl_id))
+}
+
+/// Which settlements a cancellation transaction may cancel, and the identity it was given.
+pub struct CancelRequest<'a> {
+    /// The field naming the settlement (`input.data.setl_id`, or `input.data.omsgid` for 2601).
+    pub field: &'a str,
+    pub setl_id: &'a str,
+    /// Transactions whose settlements this cancellation accepts (2208 cancels 2207 …).
+    pub cancels: &'a [&'a str],
+    pub mdtrt_id: Option<&'a str>,
+    pub psn_no: Option<&'a str>,
+}
+
+/// Appends the exact negation of a settlement and reopens what it consumed. Returns the rendered
+/// mirror and its `setl_id`.
+pub async fn cancel(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+    request: &CancelRequest<'_>,
+) -> Result<(Box<RawValue>, String), TxError> {
+    let original = owned_settlement(ctx, conn, request).await?;
+    let mut visit =
+        common::owned_visit(ctx, conn, "input.data.mdtrt_id", &original.header.mdtrt_id).await?;
+    let person =
+        common::registered_person(conn, "input.data.psn_no", &original.header.psn_no).await?;
+    let insu = person
+        .insu_row(&original.header.insutype)
+        .cloned()
+        .ok_or_else(|| {
+            TxError::new(
+                "insutype",
+                format!(
+                    "person {} has no insutype {}",
+                    person.psn_no, original.header.insutype
+                ),
+            )
+        })?;
+    let balance = account_balance(conn, &person.psn_no, &insu).await?;
+    let setl_id = issue_id(conn, "setl_id", "SETL").await?;
+    let mirror = SettlementHeader {
+        setl_id: setl_id.clone(),
+        kind: EntryKind::Cancel,
+        orig_setl_id: original.header.setl_id.clone(),
+        infno: ctx.request.infno.clone(),
+        msgid: ctx.request.msgid.clone(),
+        setl_time: wire_time(ctx.now),
+        balc: balance + original.amounts.acct_pay,
+        ..original.header.clone()
+    };
+    let record = original.negated(mirror);
+    entries::append_settlement(conn, &record).await?;
+    entries::release_fee_lines(conn, &original.header.setl_id).await?;
+    reopen_visit(conn, &mut visit, &original).await?;
+    let context = RenderContext {
+        person: &person,
+        insu: &insu,
+        mdtrt_cert_type: &common::info_text(&visit, "mdtrt_cert_type"),
+        presettlement: false,
+    };
+    Ok((render::settlement_output(&record, &context)?, setl_id))
+}
+
+async fn owned_settlement(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+    request: &CancelRequest<'_>,
+) -> Result<SettlementRecord, TxError> {
+    let field = request.field;
+    let not_found = || {
+        TxError::new(
+            field,
+            format!(
+                "no settlement `{}` at institution {}",
+                request.setl_id, ctx.request.fixmedins_code
+            ),
+        )
+    };
+    let original = entries::settlement(conn, request.setl_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let h = &original.header;
+    if h.fixmedins_code != ctx.request.fixmedins_code {
+        return Err(not_found());
+    }
+    if h.kind != EntryKind::Settle {
+        return Err(TxError::new(
+            field,
+            format!("`{}` is itself a cancellation", h.setl_id),
+        ));
+    }
+    if !request.cancels.contains(&h.infno.as_str()) {
+        return Err(TxError::new(
+            field,
+            format!(
+                "`{}` is a {} settlement, which {} cannot cancel",
+                h.setl_id, h.infno, ctx.request.infno
+            ),
+        ));
+    }
+    if let Some(done) = entries::cancellation_of(conn, &h.setl_id).await? {
+        return Err(TxError::new(
+            field,
+            format!(
+                "settlement `{}` is already cancelled (by {done})",
+                h.setl_id
+            ),
+        ));
+    }
+    if let Some(mdtrt_id) = request.mdtrt_id {
+        if mdtrt_id != h.mdtrt_id {
+            return Err(TxError::new(
+                "input.data.mdtrt_id",
+                format!("settlement {} belongs to visit {}", h.setl_id, h.mdtrt_id),
+            ));
+        }
+    }
+    if let Some(psn_no) = request.psn_no {
+        if psn_no != h.psn_no {
+            return Err(TxError::new(
+                "input.data.psn_no",
+                format!("`{psn_no}` is not the person of settlement {}", h.setl_id),
+            ));
+        }
+    }
+    Ok(original)
+}
+
+/// After a cancellation: a pharmacy purchase is void; a finally settled visit becomes open again
+/// (discharged if it has a discharge time). Interim cancellations leave the visit as it is.
+async fn reopen_visit(
+    conn: &mut AnyConnection,
+    visit: &mut Visit,
+    original: &SettlementRecord,
+) -> Result<(), TxError> {
+    if original.header.mid_setl_flag == "1" {
+        return Ok(());
+    }
+    visit.status = match visit.kind {
+        VisitKind::Pharmacy => VisitStatus::Cancelled,
+        _ if !visit.endtime.is_empty() && visit.kind == VisitKind::Inpatient => {
+            VisitStatus::Discharged
+        }
+        _ => VisitStatus::Open,
+    };
+    entries::update_visit(conn, visit).await?;
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! The write path: every state-changing message runs as a [`GroupCommit`](yibao_ledger::GroupCommit)
+//! job. The job re-checks the idempotency table inside the batch transaction, runs the transaction,
+//! and stores the reply with the effect, so "same `msgid` ⇒ same reply, one effect" holds even for
+//! duplicates that arrive in the same batch.
+
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+use yibao_ledger::entries::{self, StoredMessage};
+use yibao_ledger::{AnyConnection, Decision, Institution, LedgerError, WriteHandler};
+
+use crate::envelope::{reply_text, wire_time, Request};
+use crate::error::TxError;
+use crate::state::Shared;
+use crate::tx::{self, Ctx, Effect};
+
+/// One state-changing message.
+pub struct WriteJob {
+    pub request: Request,
+    pub institution: Institution,
+    pub received_at: NaiveDateTime,
+    pub inf_refmsgid: String,
+}
+
+/// The reply of a write job.
+pub struct WriteOutcome {
+    pub reply: String,
+    pub success: bool,
+    /// What was committed (`None` for replays and failures).
+    pub effect: Effect,
+}
+
+/// Runs write transactions for the group-commit writer.
+pub struct TxWriter {
+    pub shared: Arc<Shared>,
+}
+
+impl TxWriter {
+    fn failure(&self, job: &WriteJob, error: &TxError) -> WriteOutcome {
+        let reply = reply_text(&job.inf_refmsgid, job.received_at, now(), Err(error));
+        WriteOutcome {
+            reply,
+            success: false,
+            effect: Effect::None,
+        }
+    }
+
+    async fn run(
+        &self,
+        conn: &mut AnyConnection,
+        job: &WriteJob,
+    ) -> Result<(Decision, WriteOutcome), TxError> {
+        let request = &job.request;
+        if let Some(stored) =
+            entries::stored_message(conn, &request.fixmedins_code, &request.msgid).await?
+        {
+            return replay(&stored, request).map(|outcome| (Decision::Rollback, outcome));
+        }
+        let ctx = Ctx {
+            shared: &self.shared,
+            request,
+            institution: &job.institution,
+            now: job.received_at,
+        };
+        let done = tx::run(&ctx, conn).await?;
+        let reply = reply_text(&job.inf_refmsgid, job.received_at, now(), Ok(&done.output));
+        let message = StoredMessage {
+            fixmedins_code: request.fixmedins_code.clone(),
+            msgid: request.msgid.clone(),
+            infno: request.infno.clone(),
+            effect_ref: done.effect_ref,
+            reply: reply.clone(),
+            created_at: wire_time(job.received_at),
+        };
+        entries::store_message(conn, &message).await?;
+        Ok((
+            Decision::Commit,
+            WriteOutcome {
+                reply,
+                success: true,
+                effect: done.effect,
+            },
+        ))
+    }
+}
+
+/// The stored reply of a repeated `msgid` (a different `infno` under the same `msgid` is an error).
+pub fn replay(stored: &StoredMessage, request: &Request) -> Result<WriteOutcome, TxError> {
+    if stored.infno != request.infno {
+        return Err(TxError::new(
+            "msgid",
+            format!(
+                "`{}` was already used by a {} message",
+                request.msgid, stored.infno
+            ),
+        ));
+    }
+    Ok(WriteOutcome {
+        reply: stored.reply.clone(),
+        success: true,
+        effect: Effect::None,
+    })
+}
+
+fn now() -> NaiveDateTime {
+    chrono::Local::now().naive_local()
+}
+
+impl WriteHandler for TxWriter {
+    type Job = WriteJob;
+    type Output = WriteOutcome;
+
+    async fn handle(&self, conn: &mut AnyConnection, job: WriteJob) -> (Decision, WriteOutcome) {
+        match self.run(conn, &job).await {
+            Ok(done) => done,
+            Err(error) => (Decision::Rollback, self.failure(&job, &error)),
+        }
+    }
+
+    fn storage_failure(&self, error: &LedgerError) -> WriteOutcome {
+        let at = now();
+        let reply = reply_text(
+            &self.shared.next_refmsgid(at),
+            at,
+            at,
+            Err(&TxError::storage(error)),
+        );
+        WriteOutcome {
+            reply,
+            success: false,
+            effect: Effect::None,
+        }
+    }
+}

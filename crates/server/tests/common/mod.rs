@@ -1,0 +1,302 @@
+//! Test harness: a real server on an ephemeral port over SQLite (temp dir) or PostgreSQL (a fresh
+//! schema per test), loaded with the 九江 policy, the sample catalogue and the fixtures in `tests/data`.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{json, Value};
+use sqlx::Connection;
+use yibao_server::config::{AuthMode, Config};
+use yibao_server::import::{self, PersonRow};
+use yibao_server::service::Service;
+
+/// Which database the server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn pg_base_url() -> String {
+    std::env::var("YIBAO_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+fn unique(tag: &str) -> String {
+    static SERIAL: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+        % 1_000_000_000_000;
+    format!(
+        "{tag}_{}_{nanos}_{}",
+        std::process::id(),
+        SERIAL.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+static JANITOR: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+/// Drops the test schemas (`t_<tag>_<pid>_…`) left by test processes that are no longer running.
+async fn drop_stale_schemas(conn: &mut sqlx::AnyConnection) {
+    use sqlx::Row;
+    let rows = sqlx::query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't!_%' ESCAPE '!'")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap_or_default();
+    for row in rows {
+        let Ok(name) = row.try_get::<String, _>("nspname") else {
+            continue;
+        };
+        let pid = name.split('_').nth(2).unwrap_or_default();
+        let alive = pid
+            .parse::<u32>()
+            .is_ok_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if !alive && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                .execute(&mut *conn)
+                .await;
+        }
+    }
+}
+
+/// A database URL (and scratch directory) for one test.
+pub async fn fresh_database(backend: Backend, tag: &str) -> (String, PathBuf) {
+    let dir = std::env::temp_dir().join(unique(&format!("yibao-{tag}")));
+    std::fs::create_dir_all(&dir).unwrap();
+    match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}?mode=rwc", dir.join("yibao.db").display()),
+            dir,
+        ),
+        Backend::Postgres => {
+            sqlx::any::install_default_drivers();
+            let schema = unique(&format!("t_{tag}")).to_lowercase();
+            let mut admin = sqlx::AnyConnection::connect(&pg_base_url())
+                .await
+                .expect("PostgreSQL is reachable (YIBAO_TEST_PG_URL)");
+            JANITOR.get_or_init(|| drop_stale_schemas(&mut admin)).await;
+            sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            let sep = if pg_base_url().contains('?') {
+                '&'
+            } else {
+                '?'
+            };
+            (
+                format!("{}{sep}options=-c%20search_path%3D{schema}", pg_base_url()),
+                dir,
+            )
+        }
+    }
+}
+
+/// A running server and an HTTP client for it.
+pub struct Harness {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub service: Service,
+    pub database: String,
+    serial: AtomicU64,
+    /// The test's scratch directory (`config.data_dir`), removed with the harness.
+    scratch: PathBuf,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+impl Harness {
+    /// Starts a server with the fixtures loaded.
+    pub async fn start(backend: Backend, auth: AuthMode, tag: &str) -> Harness {
+        let (database, dir) = fresh_database(backend, tag).await;
+        let config = Config {
+            database: database.clone(),
+            data_dir: dir,
+            auth,
+            ..Config::default()
+        };
+        let harness = Harness::start_with(config).await;
+        harness.load_fixtures().await;
+        harness
+    }
+
+    /// The same harness talking to another server (e.g. a restarted child process).
+    pub fn with_base(mut self, base: String) -> Harness {
+        self.base = base;
+        self
+    }
+
+    /// Starts a server with a given configuration and no data; `config.data_dir` is the test's
+    /// scratch directory and is removed with the harness.
+    pub async fn start_with(config: Config) -> Harness {
+        let database = config.database.clone();
+        let scratch = config.data_dir.clone();
+        let (addr, service) = yibao_server::app::spawn(config)
+            .await
+            .expect("server starts");
+        Harness {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(256)
+                .build()
+                .unwrap(),
+            service,
+            database,
+            serial: AtomicU64::new(0),
+            scratch,
+        }
+    }
+
+    pub async fn load_fixtures(&self) {
+        let policy = std::fs::read_to_string(repo_root().join("policies/jiujiang.toml")).unwrap();
+        self.admin("PUT", "/admin/policy", policy).await;
+        let catalog =
+            std::fs::read_to_string(repo_root().join("catalogs/jiujiang-sample.csv")).unwrap();
+        self.admin("PUT", "/admin/catalog/360400", catalog).await;
+        let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let institutions = import::read_institutions_csv(
+            std::fs::File::open(data.join("institutions.csv")).unwrap(),
+        )
+        .unwrap();
+        self.admin(
+            "POST",
+            "/admin/institutions",
+            serde_json::to_string(&institutions).unwrap(),
+        )
+        .await;
+        let mut reader = csv::Reader::from_path(data.join("persons.csv")).unwrap();
+        let rows: Vec<PersonRow> = reader.deserialize().collect::<Result<_, _>>().unwrap();
+        self.admin(
+            "POST",
+            "/admin/persons",
+            serde_json::to_string(&rows).unwrap(),
+        )
+        .await;
+    }
+
+    /// An admin request that must succeed.
+    pub async fn admin(&self, method: &str, path: &str, body: String) -> Value {
+        let request = match method {
+            "PUT" => self.client.put(format!("{}{path}", self.base)),
+            "POST" => self.client.post(format!("{}{path}", self.base)),
+            _ => self.client.get(format!("{}{path}", self.base)),
+        };
+        let response = request
+            .body(body)
+            .header("content-type", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let value: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "{method} {path}: {status} {value}");
+        value
+    }
+
+    /// A fresh msgid for an institution.
+    pub fn msgid(&self, fixmedins: &str) -> String {
+        format!(
+            "{fixmedins}20260301100000{:06}",
+            self.serial.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// The request envelope.
+    pub fn envelope(infno: &str, fixmedins: &str, msgid: &str, input: Value) -> Value {
+        json!({
+            "infno": infno, "msgid": msgid, "mdtrtarea_admvs": "360400", "insuplc_admdvs": "360400",
+            "recer_sys_code": "MBS_LOCAL", "dev_no": "", "dev_safe_info": "", "cainfo": "", "signtype": "",
+            "infver": "V1.0", "opter_type": "1", "opter": "001", "opter_name": "测试", "inf_time": "2026-03-01 10:00:00",
+            "fixmedins_code": fixmedins, "fixmedins_name": "", "sign_no": "", "input": input,
+        })
+    }
+
+    /// Posts a body; returns the status and text.
+    pub async fn post(&self, body: Vec<u8>, headers: &[(String, String)]) -> (u16, String) {
+        let mut request = self
+            .client
+            .post(format!(
+                "{}/fsi/api/rsfComIfsService/callService",
+                self.base
+            ))
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(body);
+        for (k, v) in headers {
+            request = request.header(k.as_str(), v.as_str());
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// Calls a transaction with a given msgid; returns the reply text and parsed value.
+    pub async fn call_with(
+        &self,
+        infno: &str,
+        fixmedins: &str,
+        msgid: &str,
+        input: Value,
+    ) -> (String, Value) {
+        let body = serde_json::to_vec(&Harness::envelope(infno, fixmedins, msgid, input)).unwrap();
+        let (status, text) = self.post(body, &[]).await;
+        assert_eq!(status, 200, "{text}");
+        let value: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("reply is JSON ({e}): {text}"));
+        (text, value)
+    }
+
+    /// Calls a transaction with a fresh msgid.
+    pub async fn call(&self, infno: &str, fixmedins: &str, input: Value) -> Value {
+        let msgid = self.msgid(fixmedins);
+        self.call_with(infno, fixmedins, &msgid, input).await.1
+    }
+
+    /// Calls a transaction that must succeed; returns `output`.
+    pub async fn ok(&self, infno: &str, fixmedins: &str, input: Value) -> Value {
+        let reply = self.call(infno, fixmedins, input).await;
+        assert_eq!(reply["infcode"], 0, "{infno} failed: {reply}");
+        reply["output"].clone()
+    }
+
+    /// Calls a transaction that must fail; returns `err_msg`.
+    pub async fn fails(&self, infno: &str, fixmedins: &str, input: Value) -> String {
+        let reply = self.call(infno, fixmedins, input).await;
+        assert_eq!(reply["infcode"], -1, "{infno} should fail: {reply}");
+        assert!(reply["output"].is_null(), "{reply}");
+        reply["err_msg"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Runs the ledger verification through the admin API.
+    pub async fn verify(&self) -> Value {
+        self.admin("GET", "/admin/verify", String::new()).await
+    }
+}
+
+/// A fee line.
+pub fn line(sn: &str, mdtrt_id: &str, code: &str, cnt: &str, pric: &str, amount: &str) -> Value {
+    json!({
+        "feedetl_sn": sn, "mdtrt_id": mdtrt_id, "psn_no": "", "chrg_bchno": "B1", "med_list_codg": code,
+        "medins_list_codg": code, "det_item_fee_sumamt": amount, "cnt": cnt, "pric": pric,
+        "fee_ocur_time": "2026-03-01 10:00:00", "hosp_appr_flag": "1",
+    })
+}
+
+/// Yuan text of a reply amount (numbers are written with two decimals).
+pub fn yuan(value: &Value) -> String {
+    match value {
+        Value::Number(n) => format!("{:.2}", n.as_f64().unwrap()),
+        Value::String(s) => s.clone(),
+        other => panic!("not an amount: {other}"),
+    }
+}

@@ -1,0 +1,111 @@
+//! `yibao import persons|institutions|catalog|policy FILE`: loads registry files into the database.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use yibao_ledger::{registry, Store};
+use yibao_server::import;
+
+/// What a file holds.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ImportKind {
+    Persons,
+    Institutions,
+    Catalog,
+    Policy,
+}
+
+/// Options of `yibao import`.
+#[derive(Args)]
+pub struct ImportArgs {
+    /// Kind of file.
+    #[arg(value_enum)]
+    pub kind: ImportKind,
+    /// The CSV (persons, institutions, catalog) or TOML (policy) file.
+    pub file: PathBuf,
+    /// Directory of the embedded SQLite database.
+    #[arg(long, default_value = "yibao-data")]
+    pub data_dir: PathBuf,
+    /// `postgres://…` instead of the embedded database.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Pooling region of a catalogue (default: the region of the only stored policy).
+    #[arg(long)]
+    pub admdvs: Option<String>,
+}
+
+/// Opens the database named by `--database` or `--data-dir`.
+pub async fn open_store(
+    database: Option<&str>,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Store> {
+    let store = match database {
+        Some(url) => Store::open(url).await?,
+        None => Store::open_data_dir(data_dir).await?,
+    };
+    Ok(store)
+}
+
+async fn catalog_region(store: &Store, admdvs: Option<&str>) -> anyhow::Result<String> {
+    if let Some(admdvs) = admdvs {
+        return Ok(admdvs.to_string());
+    }
+    let mut conn = store.pool().acquire().await?;
+    let policies = registry::documents(&mut conn, registry::Document::Policy).await?;
+    match policies.as_slice() {
+        [(admdvs, _)] => Ok(admdvs.clone()),
+        _ => anyhow::bail!(
+            "--admdvs is required: {} policies are stored",
+            policies.len()
+        ),
+    }
+}
+
+async fn import_file(args: &ImportArgs) -> anyhow::Result<String> {
+    let store = open_store(args.database.as_deref(), &args.data_dir).await?;
+    let open = || {
+        std::fs::File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))
+    };
+    let read = || {
+        std::fs::read_to_string(&args.file)
+            .with_context(|| format!("reading {}", args.file.display()))
+    };
+    let now = chrono::Local::now()
+        .naive_local()
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let summary = match args.kind {
+        ImportKind::Persons => {
+            let persons = import::read_persons_csv(open()?)?;
+            registry::upsert_persons(&store, &persons).await?;
+            format!("{} persons", persons.len())
+        }
+        ImportKind::Institutions => {
+            let institutions = import::read_institutions_csv(open()?)?;
+            registry::upsert_institutions(&store, &institutions).await?;
+            format!("{} institutions", institutions.len())
+        }
+        ImportKind::Policy => format!(
+            "policy for {}",
+            import::import_policy(&store, &read()?, &now).await?
+        ),
+        ImportKind::Catalog => {
+            let admdvs = catalog_region(&store, args.admdvs.as_deref()).await?;
+            let count = import::import_catalog(&store, &admdvs, &read()?, &now).await?;
+            format!("catalogue of {count} items for {admdvs}")
+        }
+    };
+    store.close().await;
+    Ok(summary)
+}
+
+/// Imports one file.
+pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let summary = runtime
+        .block_on(import_file(args))
+        .with_context(|| format!("importing {}", args.file.display()))?;
+    println!("imported {summary}");
+    Ok(())
+}

@@ -1,0 +1,394 @@
+//! `yibao load`: a load generator acting as many HIS clients. It registers its own synthetic
+//! institutions and population through the admin API, then runs complete outpatient
+//! (2201 → 2203 → 2204 → 2207) and inpatient (2401 → 2301 → 2304) flows over real HTTP and reports
+//! settlements per second and latency percentiles.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use yibao_domain::Fen;
+
+/// Options of `yibao load`.
+#[derive(Args)]
+pub struct LoadArgs {
+    /// Base URL of a running `yibao serve` (e.g. http://127.0.0.1:8080).
+    #[arg(long)]
+    pub url: String,
+    /// Concurrent HIS clients.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// End with one JSON summary line.
+    #[arg(long)]
+    pub json: bool,
+    /// Synthetic persons to register.
+    #[arg(long, default_value_t = 1000)]
+    pub persons: usize,
+    /// Pooling region whose policy and catalogue the server has loaded.
+    #[arg(long, default_value = "360400")]
+    pub admdvs: String,
+    /// Random seed (printed; a run is reproducible given the same server state).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Bearer token of the admin API.
+    #[arg(long, env = "YIBAO_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+}
+
+const INSTITUTIONS: usize = 4;
+
+/// The synthetic world of one run.
+struct World {
+    base: String,
+    client: reqwest::Client,
+    tag: String,
+    persons: usize,
+    codes: Vec<String>,
+}
+
+/// Counters shared by the clients.
+#[derive(Default)]
+struct Stats {
+    settlements: AtomicU64,
+    errors: AtomicU64,
+    requests: AtomicU64,
+    settle_latency_us: Mutex<Vec<u64>>,
+}
+
+impl World {
+    fn institution(&self, index: usize) -> String {
+        format!("H9{}{index:04}", self.tag)
+    }
+
+    fn person(&self, index: usize) -> (String, &'static str) {
+        let insutype = if index.is_multiple_of(2) {
+            "390"
+        } else {
+            "310"
+        };
+        (format!("L{}{index:07}", self.tag), insutype)
+    }
+
+    fn admin_request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let request = self.client.request(method, format!("{}{path}", self.base));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+}
+
+async fn admin_send(request: reqwest::RequestBuilder, what: &str) -> anyhow::Result<Value> {
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("{what}: request failed"))?;
+    let status = response.status();
+    let body: Value = response
+        .json()
+        .await
+        .with_context(|| format!("{what}: reply is not JSON"))?;
+    if !status.is_success() {
+        bail!("{what}: {status} {body}");
+    }
+    Ok(body)
+}
+
+/// Codes of unrestricted, uncapped 甲/乙 items of the server's catalogue.
+async fn usable_codes(
+    world: &World,
+    admdvs: &str,
+    token: Option<&str>,
+) -> anyhow::Result<Vec<String>> {
+    let body = admin_send(
+        world.admin_request(
+            reqwest::Method::GET,
+            &format!("/admin/catalog/{admdvs}"),
+            token,
+        ),
+        "catalogue",
+    )
+    .await?;
+    let codes: Vec<String> = body["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter(|i| {
+                    matches!(i["chrgitm_lv"].as_str(), Some("01" | "02"))
+                        && i["restricted"] == false
+                        && i["has_price_cap"] == false
+                })
+                .filter_map(|i| i["med_list_codg"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if codes.is_empty() {
+        bail!("the catalogue of {admdvs} has no unrestricted items to bill");
+    }
+    Ok(codes)
+}
+
+async fn register_world(world: &World, admdvs: &str, token: Option<&str>) -> anyhow::Result<()> {
+    let county = format!("{}02", &admdvs[..4.min(admdvs.len())]);
+    let levels = ["3", "5", "9", "2"];
+    let institutions: Vec<Value> = (0..INSTITUTIONS)
+        .map(|i| json!({ "fixmedins_code": world.institution(i), "fixmedins_name": format!("压测医院{i}"), "fixmedins_type": "1", "hosp_lv": levels[i % levels.len()], "admdvs": county }))
+        .collect();
+    admin_send(
+        world
+            .admin_request(reqwest::Method::POST, "/admin/institutions", token)
+            .json(&institutions),
+        "institutions",
+    )
+    .await?;
+    for chunk in (0..world.persons).collect::<Vec<_>>().chunks(2000) {
+        let rows: Vec<Value> = chunk
+            .iter()
+            .map(|&i| {
+                let (psn_no, insutype) = world.person(i);
+                json!({
+                    "psn_no": psn_no, "psn_cert_type": "01", "certno": format!("3604{}{i:08}", world.tag), "psn_name": "压测",
+                    "gend": if i % 3 == 0 { "2" } else { "1" }, "brdy": format!("19{:02}-0{}-1{}", 40 + i % 60, 1 + i % 9, i % 10),
+                    "insutype": insutype, "psn_type": if insutype == "310" { "11" } else { "16" }, "psn_insu_stas": "1",
+                    "psn_insu_date": "2010-01-01", "insuplc_admdvs": admdvs, "cvlserv_flag": "0",
+                    "balc": if insutype == "310" { "2000.00" } else { "0" }, "idet": if i % 17 == 0 { "DB" } else { "" },
+                })
+            })
+            .collect();
+        admin_send(
+            world
+                .admin_request(reqwest::Method::POST, "/admin/persons", token)
+                .json(&rows),
+            "persons",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// One HIS client's message sequence.
+struct Client<'a> {
+    world: &'a World,
+    stats: &'a Stats,
+    rng: StdRng,
+    fixmedins: String,
+    serial: u64,
+    client_no: usize,
+}
+
+impl Client<'_> {
+    async fn call(&mut self, infno: &str, input: Value) -> Option<Value> {
+        self.serial += 1;
+        let now = chrono::Local::now().naive_local();
+        let msgid = format!(
+            "{}{}{:03}{:07}",
+            self.fixmedins,
+            now.format("%Y%m%d%H%M%S"),
+            self.client_no % 1000,
+            self.serial
+        );
+        let envelope = json!({
+            "infno": infno, "msgid": msgid, "mdtrtarea_admvs": "360400", "insuplc_admdvs": "360400", "recer_sys_code": "MBS_LOCAL",
+            "infver": "V1.0", "opter_type": "1", "opter": "load", "opter_name": "load", "inf_time": now.format("%Y-%m-%d %H:%M:%S").to_string(),
+            "fixmedins_code": self.fixmedins, "fixmedins_name": "", "sign_no": "", "input": input,
+        });
+        let started = Instant::now();
+        let url = format!("{}/fsi/api/rsfComIfsService/callService", self.world.base);
+        let reply = self.world.client.post(url).json(&envelope).send().await;
+        let elapsed = started.elapsed();
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let value = match reply {
+            Ok(response) => response.json::<Value>().await.ok(),
+            Err(_) => None,
+        };
+        match value {
+            Some(v) if v["infcode"] == 0 => {
+                if infno == "2207" || infno == "2304" {
+                    self.stats.settlements.fetch_add(1, Ordering::Relaxed);
+                    if let Ok(mut latencies) = self.stats.settle_latency_us.lock() {
+                        latencies.push(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
+                    }
+                }
+                Some(v["output"].clone())
+            }
+            _ => {
+                self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+
+    /// Random fee lines; returns them with their total.
+    fn lines(&mut self, mdtrt_id: &str, count: usize) -> (Vec<Value>, Fen) {
+        let mut total = Fen::ZERO;
+        let lines = (0..count)
+            .map(|i| {
+                let code = self.world.codes[self.rng.gen_range(0..self.world.codes.len())].clone();
+                let cnt: i64 = self.rng.gen_range(1..=5);
+                let pric = Fen(self.rng.gen_range(100..=20_000));
+                let amount = Fen(pric.fen() * cnt);
+                total += amount;
+                json!({ "feedetl_sn": (i + 1).to_string(), "mdtrt_id": mdtrt_id, "chrg_bchno": "1", "med_list_codg": code,
+                        "cnt": cnt.to_string(), "pric": pric.to_yuan_string(), "det_item_fee_sumamt": amount.to_yuan_string(), "hosp_appr_flag": "1" })
+            })
+            .collect();
+        (lines, total)
+    }
+
+    async fn outpatient(&mut self, psn_no: &str, insutype: &str) -> Option<()> {
+        let now = chrono::Local::now()
+            .naive_local()
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string();
+        let reg = self.call("2201", json!({ "data": { "psn_no": psn_no, "insutype": insutype, "begntime": now, "mdtrt_cert_type": "02" } })).await?;
+        let mdtrt_id = reg["data"]["mdtrt_id"].as_str()?.to_string();
+        self.call("2203", json!({ "mdtrtinfo": { "mdtrt_id": mdtrt_id, "psn_no": psn_no, "med_type": "11", "dise_codg": "J06.900" }, "diseinfo": [] })).await?;
+        let count = self.rng.gen_range(1..=5);
+        let (lines, total) = self.lines(&mdtrt_id, count);
+        self.call("2204", json!({ "feedetail": lines })).await?;
+        self.call("2207", json!({ "data": { "psn_no": psn_no, "mdtrt_id": mdtrt_id, "insutype": insutype, "medfee_sumamt": total.to_yuan_string(), "acct_used_flag": "1" } })).await?;
+        Some(())
+    }
+
+    async fn inpatient(&mut self, psn_no: &str, insutype: &str) -> Option<()> {
+        let now = chrono::Local::now()
+            .naive_local()
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string();
+        let adm = self.call("2401", json!({ "mdtrtinfo": { "psn_no": psn_no, "insutype": insutype, "med_type": "21", "begntime": now, "dise_codg": "K80.100" }, "diseinfo": [] })).await?;
+        let mdtrt_id = adm["result"]["mdtrt_id"].as_str()?.to_string();
+        let count = self.rng.gen_range(3..=10);
+        let (lines, total) = self.lines(&mdtrt_id, count);
+        self.call("2301", json!({ "feedetail": lines })).await?;
+        self.call("2304", json!({ "data": { "psn_no": psn_no, "mdtrt_id": mdtrt_id, "insutype": insutype, "medfee_sumamt": total.to_yuan_string(), "mid_setl_flag": "0", "acct_used_flag": "1" } })).await?;
+        Some(())
+    }
+
+    async fn run_until(&mut self, deadline: Instant) {
+        while Instant::now() < deadline {
+            let (psn_no, insutype) = self.world.person(self.rng.gen_range(0..self.world.persons));
+            self.fixmedins = self.world.institution(self.rng.gen_range(0..INSTITUTIONS));
+            if self.rng.gen_bool(0.7) {
+                self.outpatient(&psn_no, insutype).await;
+            } else {
+                self.inpatient(&psn_no, insutype).await;
+            }
+        }
+    }
+}
+
+fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted_us.len() - 1) as f64).round() as usize;
+    sorted_us[rank.min(sorted_us.len() - 1)] as f64 / 1000.0
+}
+
+async fn run_load(args: &LoadArgs, seed: u64) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency.max(1) * 2)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let base = args.url.trim_end_matches('/').to_string();
+    let mut world = World {
+        base,
+        client,
+        tag: format!("{:06}", seed % 1_000_000),
+        persons: args.persons.max(1),
+        codes: Vec::new(),
+    };
+    world.codes = usable_codes(&world, &args.admdvs, args.admin_token.as_deref()).await?;
+    register_world(&world, &args.admdvs, args.admin_token.as_deref()).await?;
+    let world = Arc::new(world);
+    let stats = Arc::new(Stats::default());
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.duration);
+    let mut tasks = tokio::task::JoinSet::new();
+    for client_no in 0..args.concurrency.max(1) {
+        let (world, stats) = (Arc::clone(&world), Arc::clone(&stats));
+        tasks.spawn(async move {
+            let rng = StdRng::seed_from_u64(seed.wrapping_add(client_no as u64));
+            let mut client = Client {
+                world: &world,
+                stats: &stats,
+                rng,
+                fixmedins: String::new(),
+                serial: 0,
+                client_no,
+            };
+            client.run_until(deadline).await;
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    report(args, &stats, started.elapsed());
+    Ok(())
+}
+
+/// The `--json` summary line, fields in the documented order.
+#[derive(serde::Serialize)]
+struct Summary {
+    settlements: u64,
+    errors: u64,
+    settlements_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn report(args: &LoadArgs, stats: &Stats, elapsed: Duration) {
+    let mut latencies = stats
+        .settle_latency_us
+        .lock()
+        .map(|l| l.clone())
+        .unwrap_or_default();
+    latencies.sort_unstable();
+    let settlements = stats.settlements.load(Ordering::Relaxed);
+    let errors = stats.errors.load(Ordering::Relaxed);
+    let per_s = settlements as f64 / elapsed.as_secs_f64().max(1e-9);
+    let (p50, p99) = (
+        percentile_ms(&latencies, 50.0),
+        percentile_ms(&latencies, 99.0),
+    );
+    println!(
+        "{settlements} settlements in {:.1} s ({per_s:.1}/s), {} requests, {errors} errors; settlement latency p50 {p50:.2} ms, p99 {p99:.2} ms",
+        elapsed.as_secs_f64(),
+        stats.requests.load(Ordering::Relaxed)
+    );
+    if args.json {
+        let summary = Summary {
+            settlements,
+            errors,
+            settlements_per_s: (per_s * 10.0).round() / 10.0,
+            p50_ms: p50,
+            p99_ms: p99,
+        };
+        println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+    }
+}
+
+/// Runs the load; fails when the setup fails (errors during the run are counted, not fatal).
+pub fn run(args: &LoadArgs) -> anyhow::Result<()> {
+    let seed = args.seed.unwrap_or_else(|| {
+        chrono::Utc::now()
+            .timestamp_nanos_opt()
+            .unwrap_or_default()
+            .unsigned_abs()
+    });
+    eprintln!("yibao load: seed {seed}");
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(run_load(args, seed))
+}
