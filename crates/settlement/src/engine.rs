@@ -474,10 +474,12 @@ fn pay_basic<'p>(
         yibao_policy::BandBasis::Visit => Fen::ZERO,
     };
     let uncapped = schedule.pay(band_start, base);
-    let available = bucket.annual_cap.map(|cap| {
-        (cap - Fen(run.ytd.get(AccKey::CapUsed(bucket.cap_group())))).clamp_non_negative()
-    });
-    let paid = available.map_or(uncapped, |a| uncapped.min(a));
+    let (available, paid) = within_cap(
+        run,
+        bucket.annual_cap,
+        AccKey::CapUsed(bucket.cap_group()),
+        uncapped,
+    );
     out.trace.push(TraceStep::Basic {
         fund: bucket.fund,
         base,
@@ -558,10 +560,12 @@ fn pay_large_amount(run: &mut Run, bucket: &Bucket, basic: &BasicOutcome, out: &
     };
     let above = (basic.base - cost_used_by_basic).clamp_non_negative();
     let uncapped = run.policy.rounding.apply(above, layer.ratio);
-    let available = layer
-        .annual_cap
-        .map(|cap| (cap - Fen(run.ytd.get(AccKey::FundPaid(layer.fund)))).clamp_non_negative());
-    let paid = available.map_or(uncapped, |a| uncapped.min(a));
+    let (available, paid) = within_cap(
+        run,
+        layer.annual_cap,
+        AccKey::FundPaid(layer.fund),
+        uncapped,
+    );
     out.trace.push(TraceStep::LargeAmount {
         fund: layer.fund,
         basic_available,
@@ -615,10 +619,8 @@ fn pay_catastrophic(run: &mut Run, bucket: &Bucket, out: &mut Settlement) {
     let above_before = (base_before - tier.deductible).clamp_non_negative();
     let above_after = (base_before + added - tier.deductible).clamp_non_negative();
     let uncapped = schedule.pay(above_before, above_after - above_before);
-    let available = tier
-        .annual_cap
-        .map(|cap| (cap - Fen(run.ytd.get(AccKey::FundPaid(layer.fund)))).clamp_non_negative());
-    let paid = available.map_or(uncapped, |a| uncapped.min(a));
+    let (available, paid) =
+        within_cap(run, tier.annual_cap, AccKey::FundPaid(layer.fund), uncapped);
     out.trace.push(TraceStep::Catastrophic {
         fund: layer.fund,
         tier: tier_index,
@@ -686,10 +688,8 @@ fn pay_assistance(run: &mut Run, bucket: &Bucket, out: &mut Settlement) {
         run.policy.rounding,
     );
     let uncapped = schedule.pay(Fen::ZERO, (base - tier.deductible).clamp_non_negative());
-    let available = tier
-        .annual_cap
-        .map(|cap| (cap - Fen(run.ytd.get(AccKey::FundPaid(layer.fund)))).clamp_non_negative());
-    let paid = available.map_or(uncapped, |a| uncapped.min(a));
+    let (available, paid) =
+        within_cap(run, tier.annual_cap, AccKey::FundPaid(layer.fund), uncapped);
     out.trace.push(TraceStep::Assistance {
         fund: layer.fund,
         tier: tier_index,
@@ -804,6 +804,12 @@ fn post_common(run: &Run, out: &mut Settlement) {
             row.fund_payamt.fen(),
         );
     }
+}
+
+/// The cap still available this year (before the visit) and the payment limited by it.
+fn within_cap(run: &Run, cap: Option<Fen>, used: AccKey, uncapped: Fen) -> (Option<Fen>, Fen) {
+    let available = cap.map(|cap| (cap - Fen(run.ytd.get(used))).clamp_non_negative());
+    (available, available.map_or(uncapped, |a| uncapped.min(a)))
 }
 
 fn push_posting(out: &mut Settlement, key: AccKey, amount: i64) {
