@@ -5,9 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod demo;
 mod drg;
 mod import;
 mod load;
+mod report;
 mod serve;
 mod settle;
 mod synth;
@@ -40,6 +42,11 @@ enum Command {
     Synth(synth::SynthArgs),
     /// CHS-DRG grouping of discharges and DRG point-value payment.
     Drg(drg::DrgArgs),
+    /// A whole region on the embedded database: generated, enrolled, contributions collected, every
+    /// visit settled through the service, and the fund report.
+    Demo(demo::DemoArgs),
+    /// Reports from a store: `fund` (the fund's books).
+    Report(report::ReportArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -52,6 +59,8 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Settle(args) => Ok(exit_code(settle::run(&args)?)),
         Command::Synth(args) => synth::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Drg(args) => drg::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Demo(args) => Ok(exit_code(demo::run(&args)?)),
+        Command::Report(args) => report::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 

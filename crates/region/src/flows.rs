@@ -1,0 +1,61 @@
+//! Storage names of the books' flows (the `flow` column of `book_postings`).
+
+use yibao_books::Flow;
+
+/// Every flow with its storage name (the books' snake-case serialisation).
+pub const FLOWS: [(Flow, &str); 11] = [
+    (Flow::BroughtForward, "brought_forward"),
+    (Flow::IndividualContribution, "individual_contribution"),
+    (Flow::EmployerContribution, "employer_contribution"),
+    (Flow::FiscalSubsidy, "fiscal_subsidy"),
+    (Flow::AssistedEnrolment, "assisted_enrolment"),
+    (Flow::Interest, "interest"),
+    (Flow::TransferIn, "transfer_in"),
+    (Flow::Reserve, "reserve"),
+    (Flow::TransferOut, "transfer_out"),
+    (Flow::OtherIncome, "other_income"),
+    (Flow::OtherExpenditure, "other_expenditure"),
+];
+
+/// Position of `flow` in [`FLOWS`].
+pub fn flow_index(flow: Flow) -> usize {
+    match flow {
+        Flow::BroughtForward => 0,
+        Flow::IndividualContribution => 1,
+        Flow::EmployerContribution => 2,
+        Flow::FiscalSubsidy => 3,
+        Flow::AssistedEnrolment => 4,
+        Flow::Interest => 5,
+        Flow::TransferIn => 6,
+        Flow::Reserve => 7,
+        Flow::TransferOut => 8,
+        Flow::OtherIncome => 9,
+        Flow::OtherExpenditure => 10,
+    }
+}
+
+/// The storage name of a flow.
+pub fn flow_name(flow: Flow) -> &'static str {
+    FLOWS[flow_index(flow)].1
+}
+
+/// The flow of a storage name.
+pub fn flow_of_name(name: &str) -> Option<Flow> {
+    FLOWS.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_the_books_serialisation() {
+        for (flow, name) in FLOWS {
+            let json = serde_json::to_string(&flow).unwrap();
+            assert_eq!(json, format!("\"{name}\""));
+            assert_eq!(flow_of_name(name), Some(flow));
+            assert_eq!(flow_name(flow), name);
+            assert_eq!(FLOWS[flow_index(flow)].0, flow);
+        }
+    }
+}

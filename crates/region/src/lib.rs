@@ -1,0 +1,237 @@
+//! A pooling region end to end, on a store the settlement service runs on:
+//!
+//! 1. [`yibao_synth`] generates the region (persons, employers, institutions, catalogue, a year of
+//!    visits);
+//! 2. [`registry`]: institutions, persons, the benefit policy and the catalogue are registered
+//!    through the service's import API;
+//! 3. [`collect`]: everyone is enrolled and the year's contributions are posted to the funds'
+//!    books (`book_postings`), with the books policy's balances brought forward and allocations;
+//! 4. [`replay`]: every visit is settled through [`yibao_server::service::Service::call`] with the
+//!    national message flows;
+//! 5. [`report`]: the fund report ([`yibao_books::Report`]) is built from the store, settlement
+//!    expenditure read from the settlement ledger.
+//!
+//! [`run`] does all of it; [`report::fund_report`] alone reads any store.
+
+pub mod books_policy;
+pub mod collect;
+pub mod flows;
+pub mod registry;
+pub mod replay;
+pub mod report;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use yibao_books::{Period, Report};
+use yibao_enrolment::CollectionPolicy;
+use yibao_ledger::{books, LedgerError, Store};
+use yibao_server::config::Config;
+use yibao_synth::{Progress, Summary, SynthConfig};
+
+pub use books_policy::BooksPolicy;
+pub use collect::Contributors;
+pub use replay::Replayed;
+
+/// The reference policies of 九江 (360400), as the repository holds them.
+pub mod reference {
+    /// Benefit policy (`policies/jiujiang.toml`).
+    pub const BENEFIT_POLICY: &str = include_str!("../../../policies/jiujiang.toml");
+    /// Collection policy (`policies/jiujiang-collection.toml`).
+    pub const COLLECTION_POLICY: &str = include_str!("../../../policies/jiujiang-collection.toml");
+    /// Books policy (`policies/jiujiang-books.toml`).
+    pub const BOOKS_POLICY: &str = include_str!("../../../policies/jiujiang-books.toml");
+}
+
+/// Why a region could not be built, settled or reported.
+#[derive(Debug, thiserror::Error)]
+pub enum RegionError {
+    #[error("{what}: {problem}")]
+    Input { what: String, problem: String },
+    #[error("stored {what}: {problem}")]
+    Stored { what: String, problem: String },
+    #[error("books policy, field `{field}`: {problem}")]
+    BooksPolicy { field: String, problem: String },
+    #[error("collection policy: {0}")]
+    CollectionPolicy(String),
+    #[error("stored benefit policy of {admdvs}: {problem}")]
+    StoredPolicy { admdvs: String, problem: String },
+    #[error("the store holds no benefit policy; import one first")]
+    NoPolicy,
+    #[error("contributions of person {psn_no}: {problem}")]
+    Contribution { psn_no: String, problem: String },
+    #[error("the store already holds book postings of batch `{0}`; use an empty database")]
+    AlreadyPosted(String),
+    #[error(transparent)]
+    Synth(#[from] yibao_synth::SynthError),
+    #[error(transparent)]
+    Import(#[from] yibao_server::import::ImportError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Start(#[from] yibao_server::app::StartError),
+    #[error(transparent)]
+    Books(#[from] yibao_books::BooksError),
+}
+
+/// Where the region is stored.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// The embedded SQLite database under a directory.
+    DataDir(PathBuf),
+    /// `sqlite:…` or `postgres://…`.
+    Url(String),
+}
+
+/// What to build and how to settle it.
+#[derive(Debug, Clone)]
+pub struct RegionConfig {
+    /// The region to generate (its `out_dir` receives the generated files).
+    pub synth: SynthConfig,
+    pub database: Database,
+    /// Benefit policy text (TOML).
+    pub benefit_policy: String,
+    pub collection_policy: String,
+    pub books_policy: String,
+    /// Concurrent HIS clients of the replay.
+    pub clients: usize,
+    /// Most write jobs per durable commit of the ledger writer.
+    pub max_batch: usize,
+}
+
+impl RegionConfig {
+    /// The 九江 reference policies, `clients` concurrent clients, batches of up to 256 jobs.
+    pub fn reference(synth: SynthConfig, database: Database, clients: usize) -> RegionConfig {
+        RegionConfig {
+            synth,
+            database,
+            benefit_policy: reference::BENEFIT_POLICY.to_string(),
+            collection_policy: reference::COLLECTION_POLICY.to_string(),
+            books_policy: reference::BOOKS_POLICY.to_string(),
+            clients,
+            max_batch: Config::default().max_batch,
+        }
+    }
+}
+
+/// Seconds spent per stage.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Timings {
+    pub generate: f64,
+    pub register: f64,
+    pub collect: f64,
+    pub settle: f64,
+    pub report: f64,
+}
+
+/// A region built, collected, settled and reported.
+#[derive(Debug, Clone)]
+pub struct RegionRun {
+    pub generated: Summary,
+    pub registered: registry::Registered,
+    pub contributors: Contributors,
+    pub replayed: Replayed,
+    pub report: Report,
+    pub timings: Timings,
+}
+
+/// Book-posting batch of a year's collection.
+pub fn collection_batch(year: i32) -> String {
+    format!("collection-{year}")
+}
+
+/// Generates, registers, collects, settles and reports the region of `config`.
+pub async fn run(
+    config: &RegionConfig,
+    progress: &mut dyn Progress,
+) -> Result<RegionRun, RegionError> {
+    let collection = CollectionPolicy::from_toml_str(&config.collection_policy)
+        .map_err(|e| RegionError::CollectionPolicy(e.to_string()))?;
+    let books_policy = BooksPolicy::from_toml_str(&config.books_policy)?;
+    let store = open(&config.database).await?;
+    let batch = collection_batch(config.synth.year);
+    if books::batch_exists(&store, &batch).await? {
+        return Err(RegionError::AlreadyPosted(batch));
+    }
+    let mut timings = Timings::default();
+    let clock = Instant::now();
+    let generated = yibao_synth::generate(&config.synth, progress)?;
+    timings.generate = clock.elapsed().as_secs_f64();
+
+    let clock = Instant::now();
+    let registered = register(&store, config, progress).await?;
+    timings.register = clock.elapsed().as_secs_f64();
+
+    let clock = Instant::now();
+    progress.stage("contributions", 1);
+    let collected = collect::collect(
+        &config.synth.out_dir,
+        config.synth.year,
+        &collection,
+        &books_policy,
+    )?;
+    let rows: Vec<books::BookRow> = collected.postings.iter().map(collect::stored).collect();
+    books::insert_postings(&store, &batch, &rows).await?;
+    progress.advance(1);
+    timings.collect = clock.elapsed().as_secs_f64();
+
+    let service = yibao_server::app::start_service(service_config(config)).await?;
+    let replayed =
+        replay::settle_all(&service, &config.synth.out_dir, config.clients, progress).await?;
+    timings.settle = replayed.seconds;
+
+    let clock = Instant::now();
+    let report = report::fund_report(&store, Period::Year(config.synth.year)).await?;
+    timings.report = clock.elapsed().as_secs_f64();
+    store.close().await;
+    Ok(RegionRun {
+        generated,
+        registered,
+        contributors: collected.contributors,
+        replayed,
+        report,
+        timings,
+    })
+}
+
+/// Registers the generated region, stamped with the current time.
+async fn register(
+    store: &Store,
+    config: &RegionConfig,
+    progress: &mut dyn Progress,
+) -> Result<registry::Registered, RegionError> {
+    progress.stage("registry", 1);
+    let loaded_at = chrono::Local::now()
+        .naive_local()
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let registered = registry::load(
+        store,
+        &config.synth.out_dir,
+        &config.benefit_policy,
+        &loaded_at,
+    )
+    .await?;
+    progress.advance(1);
+    Ok(registered)
+}
+
+/// Opens the region's store (applying the migrations).
+pub async fn open(database: &Database) -> Result<Store, RegionError> {
+    Ok(match database {
+        Database::DataDir(dir) => Store::open_data_dir(dir).await?,
+        Database::Url(url) => Store::open(url).await?,
+    })
+}
+
+fn service_config(config: &RegionConfig) -> Config {
+    let mut service = Config {
+        max_batch: config.max_batch,
+        ..Config::default()
+    };
+    match &config.database {
+        Database::DataDir(dir) => service.data_dir = dir.clone(),
+        Database::Url(url) => service.database = url.clone(),
+    }
+    service
+}

@@ -1,0 +1,186 @@
+//! `yibao demo [--persons N] [--seed S] [--year Y] [--data-dir DIR] [--json]`: a whole pooling
+//! region on the embedded database — generated, registered, enrolled, contributions collected,
+//! every visit settled through the service's national message flows — and its fund report.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use yibao_books::render_table;
+use yibao_region::{Database, RegionConfig, RegionRun};
+use yibao_synth::{Progress, Silent, SynthConfig};
+
+/// Arguments of `yibao demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Insured persons of the region (10,000 give about 51,000 visits, settled in about two
+    /// minutes on 2 cores; see BENCHMARKS.md).
+    #[arg(long, default_value_t = 10_000)]
+    persons: u64,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Calendar year of the visits and of the books.
+    #[arg(long, default_value_t = 2025)]
+    year: i32,
+    /// Directory for the generated files and the database; it must not hold a database yet
+    /// [default: yibao-demo under the system's temporary directory, emptied first].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Concurrent HIS clients settling visits.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Directory holding ZD_INFO.dat [default: ../shared/chs-drg/icd-yb2.0 next to the repository].
+    #[arg(long)]
+    icd_dir: Option<PathBuf>,
+    /// Print the report as JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The code lists relative to the repository root, and relative to this crate's source.
+const ICD_DIR_FROM_REPO: &str = "../shared/chs-drg/icd-yb2.0";
+const ICD_DIR_FROM_CRATE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/chs-drg/icd-yb2.0"
+);
+
+/// Runs the demo; `false` when a visit could not be settled.
+pub fn run(args: &DemoArgs) -> anyhow::Result<bool> {
+    let data_dir = data_dir(args.data_dir.as_deref())?;
+    let synth = SynthConfig {
+        persons: args.persons,
+        seed: args.seed,
+        year: args.year,
+        out_dir: data_dir.join("region"),
+        icd_dir: icd_dir(args.icd_dir.as_deref())?,
+    };
+    let config =
+        RegionConfig::reference(synth, Database::DataDir(data_dir.join("db")), args.clients);
+    let started = Instant::now();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let region = if std::io::stderr().is_terminal() {
+        runtime.block_on(yibao_region::run(&config, &mut Bars::default()))
+    } else {
+        runtime.block_on(yibao_region::run(&config, &mut Silent))
+    }
+    .with_context(|| format!("yibao demo in {}", data_dir.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&region.report)?);
+    } else {
+        print!("{}", render_table(&region.report));
+    }
+    print_summary(&region, &config, started.elapsed().as_secs_f64());
+    Ok(region.replayed.failed == 0)
+}
+
+/// The given directory (which must not hold a database), or the default one, emptied.
+fn data_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    match given {
+        Some(dir) => {
+            if dir.join("db").exists() {
+                anyhow::bail!(
+                    "--data-dir {} already holds a demo database; choose another directory",
+                    dir.display()
+                );
+            }
+            Ok(dir.to_path_buf())
+        }
+        None => {
+            let dir = std::env::temp_dir().join("yibao-demo");
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)
+                    .with_context(|| format!("emptying {}", dir.display()))?;
+            }
+            Ok(dir)
+        }
+    }
+}
+
+fn icd_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = given {
+        return Ok(dir.to_path_buf());
+    }
+    [ICD_DIR_FROM_REPO, ICD_DIR_FROM_CRATE]
+        .iter()
+        .map(PathBuf::from)
+        .find(|dir| dir.join(yibao_synth::icd::DIAGNOSIS_FILE).is_file())
+        .with_context(|| {
+            format!("no ZD_INFO.dat in {ICD_DIR_FROM_REPO} or {ICD_DIR_FROM_CRATE}; pass --icd-dir")
+        })
+}
+
+fn print_summary(region: &RegionRun, config: &RegionConfig, seconds: f64) {
+    let replayed = &region.replayed;
+    let t = &region.timings;
+    println!();
+    println!(
+        "yibao demo: {} persons ({} institutions), seed {}, year {}",
+        region.generated.persons,
+        region.registered.institutions,
+        config.synth.seed,
+        config.synth.year
+    );
+    println!(
+        "  settled {} of {} visits ({} messages, {} failed) in {:.1} s: {:.0} settlements/s",
+        replayed.settled,
+        replayed.visits,
+        replayed.messages,
+        replayed.failed,
+        replayed.seconds,
+        replayed.settlements_per_second()
+    );
+    for error in &replayed.errors {
+        println!("  failed: {error}");
+    }
+    println!(
+        "  stages: generate {:.1} s, register {:.1} s, contributions {:.1} s, settle {:.1} s, report {:.1} s; total {seconds:.1} s",
+        t.generate, t.register, t.collect, t.settle, t.report
+    );
+    if let Database::DataDir(dir) = &config.database {
+        println!(
+            "  database in {0}: yibao report fund --year {1} --data-dir {0}",
+            dir.display(),
+            config.synth.year
+        );
+    }
+}
+
+/// An indicatif bar per stage.
+#[derive(Default)]
+struct Bars {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress for Bars {
+    fn stage(&mut self, name: &'static str, total: u64) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish();
+        }
+        let bar = ProgressBar::new(total);
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg:>16} [{bar:40}] {pos}/{len} {per_sec} {elapsed}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(name);
+        self.bar = Some(bar);
+    }
+
+    fn advance(&mut self, steps: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(steps);
+        }
+    }
+}
+
+impl Drop for Bars {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish();
+        }
+    }
+}
