@@ -21,7 +21,7 @@ use yibao_books::{Period, Report};
 use yibao_domain::Fen;
 use yibao_ledger::entries::{self, EntryFilter};
 use yibao_region::{report, Database, RegionConfig, RegionRun};
-use yibao_synth::{Silent, SynthConfig};
+use yibao_synth::{DiagnosisSource, Silent, SynthConfig};
 
 const PERSONS: u64 = 200;
 const SEED: u64 = 20_250_601;
@@ -43,7 +43,9 @@ fn synth_config(out_dir: PathBuf) -> SynthConfig {
         seed: SEED,
         year: YEAR,
         out_dir,
-        icd_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/chs-drg/icd-yb2.0"),
+        diagnoses: DiagnosisSource::Directory(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/chs-drg/icd-yb2.0"),
+        ),
     }
 }
 

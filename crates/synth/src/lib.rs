@@ -23,6 +23,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
+pub use crate::icd::DiagnosisSource;
 use crate::icd::{Diagnoses, IcdError};
 use crate::output::{VisitFile, VisitRecord};
 use crate::population::Mix;
@@ -40,8 +41,8 @@ pub struct SynthConfig {
     pub year: i32,
     /// Directory the files are written to (created if missing).
     pub out_dir: PathBuf,
-    /// Directory holding `ZD_INFO.dat`.
-    pub icd_dir: PathBuf,
+    /// Where the diagnosis codes come from (the national list, or the built-in common ones).
+    pub diagnoses: DiagnosisSource,
 }
 
 /// Why generation failed.
@@ -107,7 +108,7 @@ const PROGRESS_CHUNK: usize = 1_000;
 /// Generates the region described by `config` into `config.out_dir`.
 pub fn generate(config: &SynthConfig, progress: &mut dyn Progress) -> Result<Summary, SynthError> {
     check_config(config)?;
-    let diagnoses = Diagnoses::load(&config.icd_dir)?;
+    let diagnoses = Diagnoses::from_source(&config.diagnoses)?;
     let dir = &config.out_dir;
     std::fs::create_dir_all(dir).map_err(|error| SynthError::Io {
         path: dir.clone(),

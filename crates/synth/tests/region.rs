@@ -21,7 +21,7 @@ use yibao_synth::tables::{
     POOR_IDENTITIES, REPORT_POOR_RESIDENTS, REPORT_RESIDENTS, REPORT_WORKERS,
     REPORT_WORKERS_IN_SERVICE, REPORT_WORKERS_RETIRED,
 };
-use yibao_synth::{generate, Silent, Summary, SynthConfig};
+use yibao_synth::{generate, DiagnosisSource, Silent, Summary, SynthConfig};
 
 const YEAR: i32 = 2025;
 const PERSONS: u64 = 3_000;
@@ -45,7 +45,7 @@ fn run(name: &str, persons: u64, seed: u64) -> (PathBuf, Summary) {
         seed,
         year: YEAR,
         out_dir: out_dir.clone(),
-        icd_dir: icd_dir(),
+        diagnoses: DiagnosisSource::Directory(icd_dir()),
     };
     println!("yibao synth test region `{name}`: seed {seed}, {persons} persons");
     let summary = generate(&config, &mut Silent).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
@@ -599,5 +599,30 @@ fn every_visit_falls_in_a_benefit_bearing_period() {
         if let Err(reason) = coverage_on(person, insutype, begin) {
             panic!("{} (seed {}): {reason}", visit["mdtrt_id"], seed());
         }
+    }
+}
+
+/// Without the national list, a region is generated from the built-in common diagnoses alone.
+#[test]
+fn built_in_diagnoses_generate_a_region() {
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("synth-built-in");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let config = SynthConfig {
+        persons: 300,
+        seed: 11,
+        year: YEAR,
+        out_dir: out_dir.clone(),
+        diagnoses: DiagnosisSource::BuiltIn,
+    };
+    let summary = generate(&config, &mut Silent).expect("generates from the built-in list");
+    assert!(summary.inpatient_visits > 0 && summary.outpatient_visits > 0);
+    let known: HashSet<&str> = yibao_synth::icd::BUILT_IN_DIAGNOSES
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    for line in read(&out_dir, "visits.jsonl").lines() {
+        let visit: serde_json::Value = serde_json::from_str(line).expect("visit JSON");
+        let code = visit["dise_codg"].as_str().expect("dise_codg");
+        assert!(known.contains(code), "{code} is not in the built-in list");
     }
 }

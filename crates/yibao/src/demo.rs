@@ -33,20 +33,14 @@ pub struct DemoArgs {
     /// Concurrent HIS clients settling visits.
     #[arg(long, default_value_t = 64)]
     clients: usize,
-    /// Directory holding ZD_INFO.dat [default: ../shared/chs-drg/icd-yb2.0 next to the repository].
+    /// Directory holding ZD_INFO.dat [default: ../shared/chs-drg/icd-yb2.0 next to the repository,
+    /// else a built-in list of common diagnoses].
     #[arg(long)]
     icd_dir: Option<PathBuf>,
     /// Print the report as JSON instead of tables.
     #[arg(long)]
     json: bool,
 }
-
-/// The code lists relative to the repository root, and relative to this crate's source.
-const ICD_DIR_FROM_REPO: &str = "../shared/chs-drg/icd-yb2.0";
-const ICD_DIR_FROM_CRATE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/chs-drg/icd-yb2.0"
-);
 
 /// Runs the demo; `false` when a visit could not be settled.
 pub fn run(args: &DemoArgs) -> anyhow::Result<bool> {
@@ -56,7 +50,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<bool> {
         seed: args.seed,
         year: args.year,
         out_dir: data_dir.join("region"),
-        icd_dir: icd_dir(args.icd_dir.as_deref())?,
+        diagnoses: crate::codelists::diagnosis_source(args.icd_dir.as_deref()),
     };
     let config =
         RegionConfig::reference(synth, Database::DataDir(data_dir.join("db")), args.clients);
@@ -98,19 +92,6 @@ fn data_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
             Ok(dir)
         }
     }
-}
-
-fn icd_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(dir) = given {
-        return Ok(dir.to_path_buf());
-    }
-    [ICD_DIR_FROM_REPO, ICD_DIR_FROM_CRATE]
-        .iter()
-        .map(PathBuf::from)
-        .find(|dir| dir.join(yibao_synth::icd::DIAGNOSIS_FILE).is_file())
-        .with_context(|| {
-            format!("no ZD_INFO.dat in {ICD_DIR_FROM_REPO} or {ICD_DIR_FROM_CRATE}; pass --icd-dir")
-        })
 }
 
 fn print_summary(region: &RegionRun, config: &RegionConfig, seconds: f64) {

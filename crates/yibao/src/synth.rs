@@ -2,7 +2,7 @@
 //! synthetic pooling region (persons, employers, institutions, catalogue, a year of visits).
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -26,18 +26,11 @@ pub struct SynthArgs {
     /// Output directory (created if missing).
     #[arg(long)]
     out: PathBuf,
-    /// Directory holding ZD_INFO.dat [default: ../shared/chs-drg/icd-yb2.0 next to the repository].
+    /// Directory holding ZD_INFO.dat [default: ../shared/chs-drg/icd-yb2.0 next to the repository,
+    /// else a built-in list of common diagnoses].
     #[arg(long)]
     icd_dir: Option<PathBuf>,
 }
-
-/// The code lists relative to the repository root (the usual working directory), and relative
-/// to this crate's source for runs from elsewhere.
-const ICD_DIR_FROM_REPO: &str = "../shared/chs-drg/icd-yb2.0";
-const ICD_DIR_FROM_CRATE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/chs-drg/icd-yb2.0"
-);
 
 /// Runs the command and prints what was generated.
 pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
@@ -46,7 +39,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         seed: args.seed,
         year: args.year,
         out_dir: args.out.clone(),
-        icd_dir: icd_dir(args.icd_dir.as_deref())?,
+        diagnoses: crate::codelists::diagnosis_source(args.icd_dir.as_deref()),
     };
     let started = Instant::now();
     let summary = if std::io::stderr().is_terminal() {
@@ -57,19 +50,6 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     .with_context(|| format!("yibao synth into {}", args.out.display()))?;
     print_summary(&summary, &config, started.elapsed().as_secs_f64());
     Ok(())
-}
-
-fn icd_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(dir) = given {
-        return Ok(dir.to_path_buf());
-    }
-    [ICD_DIR_FROM_REPO, ICD_DIR_FROM_CRATE]
-        .iter()
-        .map(PathBuf::from)
-        .find(|dir| dir.join(yibao_synth::icd::DIAGNOSIS_FILE).is_file())
-        .with_context(|| {
-            format!("no ZD_INFO.dat in {ICD_DIR_FROM_REPO} or {ICD_DIR_FROM_CRATE}; pass --icd-dir")
-        })
 }
 
 fn print_summary(summary: &Summary, config: &SynthConfig, seconds: f64) {
