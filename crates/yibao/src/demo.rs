@@ -8,10 +8,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use yibao_books::render_table;
 use yibao_region::{Database, RegionConfig, RegionRun};
-use yibao_synth::{Progress, Silent, SynthConfig};
+use yibao_synth::{Silent, SynthConfig};
+
+use crate::bars::Bars;
 
 /// Arguments of `yibao demo`.
 #[derive(Debug, Args)]
@@ -127,41 +128,5 @@ fn print_summary(region: &RegionRun, config: &RegionConfig, seconds: f64) {
             dir.display(),
             config.synth.year
         );
-    }
-}
-
-/// An indicatif bar per stage.
-#[derive(Default)]
-struct Bars {
-    bar: Option<ProgressBar>,
-}
-
-impl Progress for Bars {
-    fn stage(&mut self, name: &'static str, total: u64) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish();
-        }
-        let bar = ProgressBar::new(total);
-        if let Ok(style) =
-            ProgressStyle::with_template("{msg:>16} [{bar:40}] {pos}/{len} {per_sec} {elapsed}")
-        {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar.set_message(name);
-        self.bar = Some(bar);
-    }
-
-    fn advance(&mut self, steps: u64) {
-        if let Some(bar) = &self.bar {
-            bar.inc(steps);
-        }
-    }
-}
-
-impl Drop for Bars {
-    fn drop(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish();
-        }
     }
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bars;
 mod codelists;
 mod demo;
 mod drg;

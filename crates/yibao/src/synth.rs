@@ -7,9 +7,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use yibao_domain::Fen;
-use yibao_synth::{Progress, Silent, Summary, SynthConfig};
+use yibao_synth::{Silent, Summary, SynthConfig};
+
+use crate::bars::Bars;
 
 /// Arguments of `yibao synth`.
 #[derive(Debug, Args)]
@@ -43,7 +44,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let summary = if std::io::stderr().is_terminal() {
-        yibao_synth::generate(&config, &mut Bar::default())
+        yibao_synth::generate(&config, &mut Bars::default())
     } else {
         yibao_synth::generate(&config, &mut Silent)
     }
@@ -85,40 +86,4 @@ fn print_summary(summary: &Summary, config: &SynthConfig, seconds: f64) {
         Fen(summary.total_fee_fen)
     );
     println!("  in {seconds:.2} s");
-}
-
-/// An indicatif bar per stage.
-#[derive(Default)]
-struct Bar {
-    bar: Option<ProgressBar>,
-}
-
-impl Progress for Bar {
-    fn stage(&mut self, name: &'static str, total: u64) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish();
-        }
-        let bar = ProgressBar::new(total);
-        if let Ok(style) =
-            ProgressStyle::with_template("{msg:>16} [{bar:40}] {pos}/{len} {elapsed}")
-        {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar.set_message(name);
-        self.bar = Some(bar);
-    }
-
-    fn advance(&mut self, steps: u64) {
-        if let Some(bar) = &self.bar {
-            bar.inc(steps);
-        }
-    }
-}
-
-impl Drop for Bar {
-    fn drop(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish();
-        }
-    }
 }
