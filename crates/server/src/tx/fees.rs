@@ -12,7 +12,7 @@ use yibao_settlement::{Engine, LineSplit};
 use yibao_wire::{lenient, WireFeeLine};
 
 use super::common::{self, VisitShape};
-use super::Ctx;
+use super::{Ctx, TxOutput};
 use crate::error::TxError;
 
 /// Most lines accepted in one upload.
@@ -250,6 +250,29 @@ fn check_open_for_fees(visit: &Visit) -> Result<(), TxError> {
             ),
         )),
     }
+}
+
+/// 2204 / 2301: stores the fee lines of one visit of `kind` and replies with their split.
+/// `refunds_allowed` admits refund lines (negative `cnt` with `init_feedetl_sn`, 2301 only);
+/// `other` names the visit kind and the transaction to use for it instead.
+pub async fn upload_transaction(
+    ctx: &Ctx<'_>,
+    conn: &mut AnyConnection,
+    kind: VisitKind,
+    refunds_allowed: bool,
+    other: &str,
+) -> Result<TxOutput, TxError> {
+    let lines = parse_lines(&ctx.request.input, "feedetail")?;
+    let mdtrt_id = common_mdtrt_id(&lines)?;
+    let visit = common::owned_visit(ctx, conn, "input.feedetail[0].mdtrt_id", &mdtrt_id).await?;
+    if visit.kind != kind {
+        return Err(TxError::new(
+            "input.feedetail[0].mdtrt_id",
+            format!("visit {mdtrt_id} is {other}"),
+        ));
+    }
+    let (output, _) = upload(ctx, conn, &visit, &lines, refunds_allowed).await?;
+    Ok(TxOutput::write(output, mdtrt_id))
 }
 
 /// Splits and stores uploaded lines of an open visit; returns the `result` rows and the stored lines.

@@ -238,17 +238,14 @@ pub async fn cancel_discharge(
 
 /// 2301 住院费用明细上传 (refund lines allowed).
 pub async fn upload_fees(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
-    let lines = fees::parse_lines(&ctx.request.input, "feedetail")?;
-    let mdtrt_id = fees::common_mdtrt_id(&lines)?;
-    let visit = common::owned_visit(ctx, conn, "input.feedetail[0].mdtrt_id", &mdtrt_id).await?;
-    if visit.kind != VisitKind::Inpatient {
-        return Err(TxError::new(
-            "input.feedetail[0].mdtrt_id",
-            format!("visit {mdtrt_id} is not an admission (use 2204)"),
-        ));
-    }
-    let (output, _) = fees::upload(ctx, conn, &visit, &lines, true).await?;
-    Ok(TxOutput::write(output, mdtrt_id))
+    fees::upload_transaction(
+        ctx,
+        conn,
+        VisitKind::Inpatient,
+        true,
+        "not an admission (use 2204)",
+    )
+    .await
 }
 
 /// 2302 住院费用明细撤销: `feedetl_sn` "0000" cancels every unsettled line.

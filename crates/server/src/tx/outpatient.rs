@@ -178,17 +178,14 @@ pub async fn visit_info(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOut
 
 /// 2204 门诊费用明细上传: stores the lines and replies with their split.
 pub async fn upload_fees(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
-    let lines = fees::parse_lines(&ctx.request.input, "feedetail")?;
-    let mdtrt_id = fees::common_mdtrt_id(&lines)?;
-    let visit = common::owned_visit(ctx, conn, "input.feedetail[0].mdtrt_id", &mdtrt_id).await?;
-    if visit.kind != VisitKind::Outpatient {
-        return Err(TxError::new(
-            "input.feedetail[0].mdtrt_id",
-            format!("visit {mdtrt_id} is not an outpatient visit (use 2301)"),
-        ));
-    }
-    let (output, _) = fees::upload(ctx, conn, &visit, &lines, false).await?;
-    Ok(TxOutput::write(output, mdtrt_id))
+    fees::upload_transaction(
+        ctx,
+        conn,
+        VisitKind::Outpatient,
+        false,
+        "not an outpatient visit (use 2301)",
+    )
+    .await
 }
 
 /// 2205 门诊费用明细撤销: `chrg_bchno` "0000" cancels every unsettled line.
