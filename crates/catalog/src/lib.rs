@@ -100,18 +100,6 @@ impl Catalog {
         items
     }
 
-    /// Builds a catalogue from items; later duplicates are an error.
-    pub fn from_items(
-        items: impl IntoIterator<Item = CatalogItem>,
-    ) -> Result<Catalog, CatalogError> {
-        let mut catalog = Catalog::default();
-        let mut rows: FxHashMap<String, usize> = FxHashMap::default();
-        for (index, item) in items.into_iter().enumerate() {
-            catalog.insert(item, index + 1, &mut rows)?;
-        }
-        Ok(catalog)
-    }
-
     /// Loads a file: TAB-separated when the name ends in `.txt` or `.tsv`, CSV otherwise.
     pub fn from_path(path: &Path) -> Result<Catalog, CatalogError> {
         let file = std::fs::File::open(path).map_err(|source| CatalogError::Io {

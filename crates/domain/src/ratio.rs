@@ -36,11 +36,6 @@ impl Ratio {
             Err(RatioError::OutOfRange { bp })
         }
     }
-
-    /// `1 − self`.
-    pub const fn complement(self) -> Ratio {
-        Ratio(BP_PER_ONE - self.0)
-    }
 }
 
 /// Why a ratio could not be read.
