@@ -43,17 +43,31 @@ pub enum NotCoveredReason {
 /// `Ok` when `person` is in a normal insured period of `insutype` on `date` and past its waiting
 /// period; otherwise the precise reason.
 pub fn coverage_on(person: &Person, insutype: Insutype, date: NaiveDate) -> Result<(), NotCovered> {
+    periods_coverage_on(&person.psn_no, &person.insured_periods, insutype, date)
+}
+
+/// [`coverage_on`] for a person known by number and insured periods only (as a store of
+/// `insuinfo` rows keeps them).
+pub fn periods_coverage_on(
+    psn_no: &str,
+    periods: &[InsuredPeriod],
+    insutype: Insutype,
+    date: NaiveDate,
+) -> Result<(), NotCovered> {
     let not_covered = |reason| NotCovered {
-        psn_no: person.psn_no.clone(),
+        psn_no: psn_no.to_string(),
         insutype,
         date,
         reason,
     };
-    match person.insured_period_on(insutype, date) {
+    match periods
+        .iter()
+        .find(|p| p.insutype == insutype && p.contains(date))
+    {
         Some(period) => {
             period_reason(period, date).map_or(Ok(()), |reason| Err(not_covered(reason)))
         }
-        None => Err(not_covered(outside_reason(person, insutype, date))),
+        None => Err(not_covered(outside_reason(periods, insutype, date))),
     }
 }
 
@@ -79,13 +93,12 @@ fn period_reason(period: &InsuredPeriod, date: NaiveDate) -> Option<NotCoveredRe
 
 /// Reason when no period of the scheme contains `date`: the last period to have ended before it,
 /// else the next one to begin.
-fn outside_reason(person: &Person, insutype: Insutype, date: NaiveDate) -> NotCoveredReason {
-    let periods = || {
-        person
-            .insured_periods
-            .iter()
-            .filter(|p| p.insutype == insutype)
-    };
+fn outside_reason(
+    periods: &[InsuredPeriod],
+    insutype: Insutype,
+    date: NaiveDate,
+) -> NotCoveredReason {
+    let periods = || periods.iter().filter(|p| p.insutype == insutype);
     if let Some(ended) = periods()
         .filter_map(|p| p.end)
         .filter(|&end| end < date)

@@ -15,7 +15,7 @@ pub mod policy;
 pub mod waiting;
 
 pub use contribution::{contribution, ContributionError, YearContributions};
-pub use coverage::{coverage_on, NotCovered, NotCoveredReason};
+pub use coverage::{coverage_on, periods_coverage_on, NotCovered, NotCoveredReason};
 pub use person::{Identity, IdentityPeriod, InsuStatus, InsuredPeriod, Person};
 pub use policy::{CollectionPolicy, PolicyError};
 pub use waiting::{benefit_start, BenefitStart, ContributionHistory, Enrolment, WaitingPolicy};

@@ -29,6 +29,18 @@ pub enum InsuStatus {
 }
 
 impl InsuStatus {
+    /// Reads a wire code (`"0"` … `"4"`); any other text is not a status.
+    pub fn from_code(code: &str) -> Option<InsuStatus> {
+        match code {
+            "0" => Some(InsuStatus::NotInsured),
+            "1" => Some(InsuStatus::Normal),
+            "2" => Some(InsuStatus::Suspended),
+            "3" => Some(InsuStatus::Invalid),
+            "4" => Some(InsuStatus::Terminated),
+            _ => None,
+        }
+    }
+
     /// The wire code (`"0"` … `"4"`).
     pub fn code(self) -> &'static str {
         match self {
@@ -235,13 +247,6 @@ pub struct Person {
 }
 
 impl Person {
-    /// The insured period of `insutype` covering `date`, whatever its status.
-    pub fn insured_period_on(&self, insutype: Insutype, date: NaiveDate) -> Option<&InsuredPeriod> {
-        self.insured_periods
-            .iter()
-            .find(|p| p.insutype == insutype && p.contains(date))
-    }
-
     /// Identities active on `date`, in register order.
     pub fn identities_on(&self, date: NaiveDate) -> impl Iterator<Item = Identity> + '_ {
         self.identities

@@ -199,3 +199,18 @@ fn mutual_aid_follows_dated_family_links() {
         .next()
         .is_none());
 }
+
+#[test]
+fn statuses_read_back_from_their_codes() {
+    for status in [
+        InsuStatus::NotInsured,
+        InsuStatus::Normal,
+        InsuStatus::Suspended,
+        InsuStatus::Invalid,
+        InsuStatus::Terminated,
+    ] {
+        assert_eq!(InsuStatus::from_code(status.code()), Some(status));
+    }
+    assert_eq!(InsuStatus::from_code("5"), None);
+    assert_eq!(InsuStatus::from_code(""), None);
+}
