@@ -157,6 +157,7 @@ impl<'a> Engine<'a> {
         run.inscp_left = out.totals.inscp_scp_amt;
         if let Coverage::NotCovered(reason) = run.person.coverage {
             out.trace.push(TraceStep::NotCovered { reason });
+            state_no_benefits(run, out);
             finish(run, balance, out);
             return;
         }
@@ -740,6 +741,24 @@ fn pay_backstop(run: &mut Run, bucket: &Bucket, out: &mut Settlement) {
     add_payment(run, out, layer.fund, left, None, paid);
     run.inscp_left -= paid;
     push_posting(out, AccKey::BackstopBurden, (left - paid).fen());
+}
+
+/// Without benefits, the payer that would have paid first — the regime's fund, else the scheme's
+/// personal account — gets a zero row explained by the last trace step (the reason), so that
+/// `setldetail` states why nothing was paid.
+fn state_no_benefits(run: &Run, out: &mut Settlement) {
+    if let Some(bucket) = run.bucket {
+        add_payment(run, out, bucket.fund, Fen::ZERO, None, Fen::ZERO);
+    } else if let Some(account) = &run.scheme.account {
+        out.funds.push(FundRow {
+            fund_pay_type: account.fund,
+            payer: Payer::PersonalAccount,
+            inscp_scp_amt: Fen::ZERO,
+            crt_payb_lmt_amt: None,
+            fund_payamt: Fen::ZERO,
+            trace_step: out.trace.len() - 1,
+        });
+    }
 }
 
 /// Patient share, account, cash, balance, and the accumulator postings common to every settlement.

@@ -279,6 +279,11 @@ proptest! {
                 prop_assert_eq!(pre.totals.acct_pay, Fen::ZERO);
                 let explained = pre.trace.iter().any(|s| matches!(s, yibao_settlement::TraceStep::NotCovered { .. }));
                 prop_assert!(explained, "no reason given for the missing benefits");
+                let has_account = policy.scheme(person.insutype).is_some_and(|s| s.account.is_some());
+                if pre.bucket.is_some() || has_account {
+                    let in_detail = pre.funds.iter().any(|r| matches!(pre.trace[r.trace_step], yibao_settlement::TraceStep::NotCovered { .. }));
+                    prop_assert!(in_detail, "no setldetail row states the reason");
+                }
             }
             ytd.apply(&pre.postings);
             balance_now = pre.totals.balc;
