@@ -23,13 +23,21 @@ pub struct AccessKey {
     pub secret: String,
 }
 
-/// One `insuinfo` row: the person's enrolment in one insurance type.
+/// One `insuinfo` row: the person's enrolment in one insurance type, with its insured period and
+/// waiting period. The row's `psn_insu_stas` holds for the whole period; dates are `yyyy-MM-dd`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InsuRow {
     pub insutype: String,
     pub psn_type: String,
+    /// 参保状态: 0 未参保, 1 正常, 2 暂停, 3 无效, 4 终止.
     pub psn_insu_stas: String,
+    /// 参保日期: first day of the insured period.
     pub psn_insu_date: String,
+    /// Last day of the insured period, inclusive; empty while the period is open.
+    pub insu_endtime: String,
+    /// First day benefits are payable, after any waiting period (待遇等待期); empty: from
+    /// `psn_insu_date`.
+    pub benefit_begndate: String,
     pub insuplc_admdvs: String,
     pub cvlserv_flag: String,
     /// Personal-account balance when the person was registered (before any settlement).

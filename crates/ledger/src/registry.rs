@@ -171,11 +171,11 @@ async fn insert_insu_rows(conn: &mut AnyConnection, persons: &[Person]) -> Resul
         .iter()
         .flat_map(|p| p.insu.iter().map(move |r| (p.psn_no.as_str(), r)))
         .collect();
-    for chunk in rows.chunks(rows_per_insert(8)) {
+    for chunk in rows.chunks(rows_per_insert(10)) {
         let sql = format!(
-            "INSERT INTO person_insu (psn_no, insutype, psn_type, psn_insu_stas, psn_insu_date, insuplc_admdvs, \
-             cvlserv_flag, opening_balc) VALUES {}",
-            values_placeholders(chunk.len(), 8)
+            "INSERT INTO person_insu (psn_no, insutype, psn_type, psn_insu_stas, psn_insu_date, insu_endtime, \
+             benefit_begndate, insuplc_admdvs, cvlserv_flag, opening_balc) VALUES {}",
+            values_placeholders(chunk.len(), 10)
         );
         let mut query = sqlx::query(&sql);
         for (psn_no, r) in chunk {
@@ -185,6 +185,8 @@ async fn insert_insu_rows(conn: &mut AnyConnection, persons: &[Person]) -> Resul
                 .bind(r.psn_type.clone())
                 .bind(r.psn_insu_stas.clone())
                 .bind(r.psn_insu_date.clone())
+                .bind(r.insu_endtime.clone())
+                .bind(r.benefit_begndate.clone())
                 .bind(r.insuplc_admdvs.clone())
                 .bind(r.cvlserv_flag.clone())
                 .bind(r.opening_balc.fen());
@@ -254,8 +256,8 @@ async fn person_with_children(
 ) -> Result<Person, LedgerError> {
     let psn_no: String = row.try_get("psn_no")?;
     let insu = sqlx::query(
-        "SELECT insutype, psn_type, psn_insu_stas, psn_insu_date, insuplc_admdvs, cvlserv_flag, opening_balc \
-         FROM person_insu WHERE psn_no = $1 ORDER BY insutype",
+        "SELECT insutype, psn_type, psn_insu_stas, psn_insu_date, insu_endtime, benefit_begndate, insuplc_admdvs, \
+         cvlserv_flag, opening_balc FROM person_insu WHERE psn_no = $1 ORDER BY insutype",
     )
     .bind(psn_no.clone())
     .fetch_all(&mut *conn)
@@ -296,6 +298,8 @@ fn insu_of(row: &AnyRow) -> Result<InsuRow, LedgerError> {
         psn_type: row.try_get("psn_type")?,
         psn_insu_stas: row.try_get("psn_insu_stas")?,
         psn_insu_date: row.try_get("psn_insu_date")?,
+        insu_endtime: row.try_get("insu_endtime")?,
+        benefit_begndate: row.try_get("benefit_begndate")?,
         insuplc_admdvs: row.try_get("insuplc_admdvs")?,
         cvlserv_flag: row.try_get("cvlserv_flag")?,
         opening_balc: Fen(row.try_get("opening_balc")?),

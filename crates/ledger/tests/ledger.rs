@@ -67,6 +67,8 @@ fn person() -> Person {
             psn_type: "11".into(),
             psn_insu_stas: "1".into(),
             psn_insu_date: "2015-01-01".into(),
+            insu_endtime: "2030-12-31".into(),
+            benefit_begndate: "2015-04-01".into(),
             insuplc_admdvs: "360400".into(),
             cvlserv_flag: "0".into(),
             opening_balc: Fen(100_000),

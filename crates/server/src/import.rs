@@ -5,9 +5,11 @@
 use std::collections::HashMap;
 use std::io::Read;
 
+use chrono::NaiveDate;
 use serde::Deserialize;
 use yibao_catalog::Catalog;
 use yibao_domain::Fen;
+use yibao_enrolment::InsuStatus;
 use yibao_ledger::registry::{self, Document};
 use yibao_ledger::{IdentityPeriod, Institution, InsuRow, LedgerError, Person, Store};
 use yibao_policy::Policy;
@@ -32,7 +34,15 @@ pub enum ImportError {
     Ledger(#[from] LedgerError),
 }
 
-/// One person CSV row: a person under one insurance type.
+/// One person CSV row: a person under one insurance type (`yibao import persons`, `POST
+/// /admin/persons`).
+///
+/// Columns, in national field names: `psn_no, psn_cert_type, certno, psn_name, gend, brdy, insutype,
+/// psn_type, psn_insu_stas, psn_insu_date, insuplc_admdvs, cvlserv_flag, balc` and the optional
+/// `idet, insu_endtime, benefit_begndate`. The insured period runs from `psn_insu_date` to
+/// `insu_endtime` (inclusive; empty or absent: open) with status `psn_insu_stas` (0–4, empty: 1);
+/// benefits are payable from `benefit_begndate`, the first day after any waiting period (待遇等待期;
+/// empty or absent: from `psn_insu_date`). Files without the optional columns import as before.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct PersonRow {
     pub psn_no: String,
@@ -52,6 +62,13 @@ pub struct PersonRow {
     /// `;`-separated identity codes.
     #[serde(default)]
     pub idet: String,
+    /// Last day of the insured period, `yyyy-MM-dd`; empty while open.
+    #[serde(default)]
+    pub insu_endtime: String,
+    /// First day benefits are payable (after the waiting period), `yyyy-MM-dd`; empty: from
+    /// `psn_insu_date`.
+    #[serde(default)]
+    pub benefit_begndate: String,
 }
 
 fn row_error(row: usize, column: &str, problem: impl Into<String>) -> ImportError {
@@ -69,6 +86,47 @@ fn require(row: usize, column: &str, value: &str) -> Result<(), ImportError> {
     Ok(())
 }
 
+/// A date column: `None` when empty.
+fn date_column(row: usize, column: &str, value: &str) -> Result<Option<NaiveDate>, ImportError> {
+    match value.trim() {
+        "" => Ok(None),
+        text => parse_datetime(text)
+            .map(|t| Some(t.date()))
+            .ok_or_else(|| row_error(row, column, format!("`{text}` is not a date yyyy-MM-dd"))),
+    }
+}
+
+/// A date column that must not be empty.
+fn required_date(row: usize, column: &str, value: &str) -> Result<NaiveDate, ImportError> {
+    date_column(row, column, value)?.ok_or_else(|| row_error(row, column, "is empty"))
+}
+
+/// The insured period's status, begin, end and benefit start of a row, checked against each other;
+/// the optional dates are returned as `yyyy-MM-dd` text (empty when absent).
+fn insured_period_columns(row: usize, r: &PersonRow) -> Result<(String, String), ImportError> {
+    let status = r.psn_insu_stas.trim();
+    if !status.is_empty() && InsuStatus::from_code(status).is_none() {
+        return Err(row_error(
+            row,
+            "psn_insu_stas",
+            format!("`{status}` is not a status 0–4"),
+        ));
+    }
+    let begin = required_date(row, "psn_insu_date", &r.psn_insu_date)?;
+    let on_or_after_begin = |column: &str, value: &str| match date_column(row, column, value)? {
+        Some(date) if date < begin => Err(row_error(
+            row,
+            column,
+            format!("is before psn_insu_date {begin}"),
+        )),
+        date => Ok(date.map(|d| d.to_string()).unwrap_or_default()),
+    };
+    Ok((
+        on_or_after_begin("insu_endtime", &r.insu_endtime)?,
+        on_or_after_begin("benefit_begndate", &r.benefit_begndate)?,
+    ))
+}
+
 /// Groups person rows (numbered from `first_row`) into persons with one insurance row per insutype.
 pub fn persons_from_rows(rows: &[PersonRow], first_row: usize) -> Result<Vec<Person>, ImportError> {
     let mut persons: Vec<Person> = Vec::new();
@@ -83,13 +141,7 @@ pub fn persons_from_rows(rows: &[PersonRow], first_row: usize) -> Result<Vec<Per
         ] {
             require(row, column, value)?;
         }
-        if parse_datetime(&r.brdy).is_none() {
-            return Err(row_error(
-                row,
-                "brdy",
-                format!("`{}` is not a date yyyy-MM-dd", r.brdy),
-            ));
-        }
+        required_date(row, "brdy", &r.brdy)?;
         let balc = if r.balc.trim().is_empty() {
             Fen::ZERO
         } else {
@@ -98,6 +150,7 @@ pub fn persons_from_rows(rows: &[PersonRow], first_row: usize) -> Result<Vec<Per
         if balc < Fen::ZERO {
             return Err(row_error(row, "balc", "must not be negative"));
         }
+        let (insu_endtime, benefit_begndate) = insured_period_columns(row, r)?;
         let insu = InsuRow {
             insutype: r.insutype.trim().into(),
             psn_type: r.psn_type.trim().into(),
@@ -107,6 +160,8 @@ pub fn persons_from_rows(rows: &[PersonRow], first_row: usize) -> Result<Vec<Per
                 r.psn_insu_stas.trim().into()
             },
             psn_insu_date: r.psn_insu_date.trim().into(),
+            insu_endtime,
+            benefit_begndate,
             insuplc_admdvs: r.insuplc_admdvs.trim().into(),
             cvlserv_flag: if r.cvlserv_flag.trim().is_empty() {
                 "0".into()
@@ -279,6 +334,72 @@ mod tests {
         assert_eq!(persons[0].insu.len(), 2);
         assert_eq!(persons[0].insu[0].opening_balc, Fen(100_050));
         assert_eq!(persons[0].idet.len(), 2);
+        // A file without the period columns: open periods, benefits from `psn_insu_date`.
+        assert_eq!(persons[1].insu[0].insu_endtime, "");
+        assert_eq!(persons[1].insu[0].benefit_begndate, "");
+    }
+
+    const PERIOD_HEADER: &str = "psn_no,psn_cert_type,certno,psn_name,gend,brdy,insutype,psn_type,psn_insu_stas,psn_insu_date,insuplc_admdvs,cvlserv_flag,balc,idet,insu_endtime,benefit_begndate\n";
+
+    #[test]
+    fn reads_insured_period_and_benefit_start() {
+        let text = format!(
+            "{PERIOD_HEADER}P1,01,1,甲,1,1990-01-01,390,16,1,2026-01-20,360400,0,0,,2026-12-31,2026-04-20 00:00:00\n\
+             P2,01,2,乙,2,1985-05-05,390,16,2,2025-07-01,360400,0,0,,,\n"
+        );
+        let persons = read_persons_csv(text.as_bytes()).unwrap();
+        let waiting = &persons[0].insu[0];
+        assert_eq!(
+            (
+                waiting.insu_endtime.as_str(),
+                waiting.benefit_begndate.as_str()
+            ),
+            ("2026-12-31", "2026-04-20")
+        );
+        let suspended = &persons[1].insu[0];
+        assert_eq!(suspended.psn_insu_stas, "2");
+        assert_eq!(
+            (
+                suspended.insu_endtime.as_str(),
+                suspended.benefit_begndate.as_str()
+            ),
+            ("", "")
+        );
+    }
+
+    #[test]
+    fn refuses_impossible_periods() {
+        let cases = [
+            (
+                "9,2026-01-20,360400,0,0,,,",
+                "psn_insu_stas",
+                "not a status",
+            ),
+            ("1,,360400,0,0,,,", "psn_insu_date", "is empty"),
+            (
+                "1,2026-01-20,360400,0,0,,soon,",
+                "insu_endtime",
+                "not a date",
+            ),
+            (
+                "1,2026-01-20,360400,0,0,,2025-12-31,",
+                "insu_endtime",
+                "before psn_insu_date",
+            ),
+            (
+                "1,2026-01-20,360400,0,0,,,2026-01-19",
+                "benefit_begndate",
+                "before psn_insu_date",
+            ),
+        ];
+        for (tail, column, problem) in cases {
+            let text = format!("{PERIOD_HEADER}P1,01,1,甲,1,1990-01-01,390,16,{tail}\n");
+            let error = read_persons_csv(text.as_bytes()).unwrap_err().to_string();
+            assert!(
+                error.starts_with(&format!("row 2, column `{column}`")) && error.contains(problem),
+                "{tail}: {error}"
+            );
+        }
     }
 
     #[test]
