@@ -9,8 +9,9 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use yibao_catalog::Catalog;
-use yibao_domain::codes::Gend;
+use yibao_domain::codes::{Gend, Insutype, PsnType};
 use yibao_domain::Code;
+use yibao_enrolment::{periods_coverage_on, InsuStatus, InsuredPeriod, NotCoveredReason};
 use yibao_ledger::{entries, registry, AnyConnection, FeeLine, InsuRow, Person, Visit};
 use yibao_policy::Policy;
 use yibao_settlement as engine;
@@ -102,31 +103,29 @@ pub async fn registered_person(
         .ok_or_else(|| TxError::new(field, format!("person `{psn_no}` is not registered")))
 }
 
-/// The person's row of an insurance type, which must be in normal status (`psn_insu_stas` 1).
-pub fn active_insu_row<'p>(
+/// The person's row of an insurance type, whatever its status and insured period: a person
+/// registered under the type may be registered, admitted and billed; whether any fund pays is
+/// decided at settlement ([`engine_person`]).
+pub fn insu_row<'p>(
     person: &'p Person,
     field: &str,
     insutype: &str,
 ) -> Result<&'p InsuRow, TxError> {
-    let row = person.insu_row(insutype).ok_or_else(|| {
+    person.insu_row(insutype).ok_or_else(|| {
+        let held = person
+            .insu
+            .iter()
+            .map(|row| row.insutype.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         TxError::new(
             field,
             format!(
-                "person {} is not insured under insutype {insutype}",
+                "person {} is not insured under insutype {insutype} (insured under: {held})",
                 person.psn_no
             ),
         )
-    })?;
-    if row.psn_insu_stas != "1" {
-        return Err(TxError::new(
-            field,
-            format!(
-                "person {}'s insurance {insutype} is not in force (psn_insu_stas {})",
-                person.psn_no, row.psn_insu_stas
-            ),
-        ));
-    }
-    Ok(row)
+    })
 }
 
 fn code(field: &str, text: &str) -> Result<Code, TxError> {
@@ -137,8 +136,79 @@ fn optional_date(text: &str) -> Option<NaiveDate> {
     parse_datetime(text).map(|t| t.date())
 }
 
-/// The person as the engine sees them under one insurance row.
-pub fn engine_person(person: &Person, row: &InsuRow) -> Result<engine::Person, TxError> {
+/// The stored insurance row as the enrolment register's insured period.
+fn insured_period(person: &Person, row: &InsuRow) -> Result<InsuredPeriod, TxError> {
+    let bad = |field: &str, text: &str, expected: &str| {
+        TxError::new(
+            field,
+            format!(
+                "person {}'s insurance {} holds `{text}`, not {expected}",
+                person.psn_no, row.insutype
+            ),
+        )
+    };
+    let status = InsuStatus::from_code(&row.psn_insu_stas)
+        .ok_or_else(|| bad("psn_insu_stas", &row.psn_insu_stas, "a status 0–4"))?;
+    let date = |field: &str, text: &str| match text.trim() {
+        "" => Ok(None),
+        text => optional_date(text)
+            .map(Some)
+            .ok_or_else(|| bad(field, text, "a date yyyy-MM-dd")),
+    };
+    let begin = date("psn_insu_date", &row.psn_insu_date)?
+        .ok_or_else(|| bad("psn_insu_date", &row.psn_insu_date, "a date yyyy-MM-dd"))?;
+    Ok(InsuredPeriod {
+        insutype: Insutype::from_code(code("insutype", &row.insutype)?),
+        psn_type: PsnType::from_code(code("psn_type", &row.psn_type)?),
+        status,
+        begin,
+        end: date("insu_endtime", &row.insu_endtime)?,
+        benefit_start: date("benefit_begndate", &row.benefit_begndate)?.unwrap_or(begin),
+        insuplc_admdvs: code("insuplc_admdvs", &row.insuplc_admdvs)?,
+    })
+}
+
+/// Whether the person has benefits under `row` on `date` (`yibao-enrolment`'s decision), as the
+/// engine is told.
+fn coverage_on(
+    person: &Person,
+    row: &InsuRow,
+    date: NaiveDate,
+) -> Result<engine::Coverage, TxError> {
+    let period = insured_period(person, row)?;
+    let insutype = period.insutype;
+    Ok(
+        match periods_coverage_on(&person.psn_no, &[period], insutype, date) {
+            Ok(()) => engine::Coverage::Covered,
+            Err(not) => engine::Coverage::NotCovered(no_benefit_reason(not.reason)),
+        },
+    )
+}
+
+/// The engine's name for the enrolment's reason.
+fn no_benefit_reason(reason: NotCoveredReason) -> engine::NoBenefitReason {
+    use engine::NoBenefitReason as No;
+    match reason {
+        NotCoveredReason::NeverEnrolled => No::NeverEnrolled,
+        NotCoveredReason::NotYetInsured { begins } => No::NotYetInsured { begins },
+        NotCoveredReason::Lapsed { ended } => No::Lapsed { ended },
+        NotCoveredReason::StatusNotInsured { since } => No::NotInsuredStatus { since },
+        NotCoveredReason::Suspended { since } => No::Suspended { since },
+        NotCoveredReason::Invalid { since } => No::Invalid { since },
+        NotCoveredReason::Terminated { since } => No::Terminated { since },
+        NotCoveredReason::WaitingPeriod { benefit_start, .. } => No::WaitingPeriod {
+            benefits_from: benefit_start,
+        },
+    }
+}
+
+/// The person as the engine sees them under one insurance row, with benefits decided for the day
+/// care began (`care_began`: the visit's or admission's `begntime`).
+pub fn engine_person(
+    person: &Person,
+    row: &InsuRow,
+    care_began: NaiveDate,
+) -> Result<engine::Person, TxError> {
     let birth_date = optional_date(&person.brdy).ok_or_else(|| {
         TxError::new(
             "brdy",
@@ -163,7 +233,7 @@ pub fn engine_person(person: &Person, row: &InsuRow) -> Result<engine::Person, T
         birth_date,
         identities,
         civil_servant: row.cvlserv_flag == "1",
-        coverage: engine::Coverage::Covered,
+        coverage: coverage_on(person, row, care_began)?,
     })
 }
 

@@ -324,10 +324,10 @@ async fn split(
     lines: &[UploadLine],
 ) -> Result<Vec<LineSplit>, TxError> {
     let person = common::registered_person(conn, "psn_no", &visit.psn_no).await?;
-    let insu = common::active_insu_row(&person, "insutype", &visit.insutype)?;
+    let insu = common::insu_row(&person, "insutype", &visit.insutype)?;
     let (policy, catalog) = common::policy_and_catalog(ctx, insu)?;
-    let engine_person = common::engine_person(&person, insu)?;
     let begin = common::datetime("begntime", &visit.begntime)?;
+    let engine_person = common::engine_person(&person, insu, begin.date())?;
     let shape = VisitShape {
         visit,
         end: begin,

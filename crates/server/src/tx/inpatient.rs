@@ -40,7 +40,7 @@ pub async fn admit(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, 
     let raw = common::single(node(&ctx.request.input, "mdtrtinfo")?, "input.mdtrtinfo")?;
     let adm: Admission = parse(raw, "input.mdtrtinfo")?;
     let person = common::registered_person(conn, "input.mdtrtinfo.psn_no", &adm.psn_no).await?;
-    common::active_insu_row(&person, "input.mdtrtinfo.insutype", &adm.insutype)?;
+    common::insu_row(&person, "input.mdtrtinfo.insutype", &adm.insutype)?;
     let begntime = adm.begntime.clone().unwrap_or_else(|| wire_time(ctx.now));
     common::datetime("input.mdtrtinfo.begntime", &begntime)?;
     let mdtrt_id = settle::issue_id(conn, "mdtrt_id", "MDTRT").await?;

@@ -34,7 +34,7 @@ pub async fn register(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutpu
     let data = node(&ctx.request.input, "data")?;
     let reg: Registration = parse(data, "input.data")?;
     let person = common::registered_person(conn, "input.data.psn_no", &reg.psn_no).await?;
-    common::active_insu_row(&person, "input.data.insutype", &reg.insutype)?;
+    common::insu_row(&person, "input.data.insutype", &reg.insutype)?;
     let begntime = reg.begntime.clone().unwrap_or_else(|| wire_time(ctx.now));
     common::datetime("input.data.begntime", &begntime)?;
     let mdtrt_id = settle::issue_id(conn, "mdtrt_id", "MDTRT").await?;

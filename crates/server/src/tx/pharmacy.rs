@@ -41,7 +41,7 @@ async fn purchase_visit(
     mdtrt_id: String,
 ) -> Result<Visit, TxError> {
     let person = common::registered_person(conn, "input.data.psn_no", &data.psn_no).await?;
-    common::active_insu_row(&person, "input.data.insutype", &extra.insutype)?;
+    common::insu_row(&person, "input.data.insutype", &extra.insutype)?;
     let begntime = extra.begntime.clone().unwrap_or_else(|| wire_time(ctx.now));
     common::datetime("input.data.begntime", &begntime)?;
     Ok(Visit {

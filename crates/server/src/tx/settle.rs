@@ -108,9 +108,10 @@ pub async fn compute(
         ));
     }
     let person = common::registered_person(conn, "input.data.psn_no", &visit.psn_no).await?;
-    let insu = common::active_insu_row(&person, "insutype", &visit.insutype)?.clone();
+    let insu = common::insu_row(&person, "insutype", &visit.insutype)?.clone();
     let (policy, catalog) = common::policy_and_catalog(ctx, &insu)?;
-    let engine_person = common::engine_person(&person, &insu)?;
+    let care_began = common::datetime("begntime", &visit.begntime)?.date();
+    let engine_person = common::engine_person(&person, &insu, care_began)?;
     let ytd = year_to_date(
         conn,
         &person.psn_no,
