@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 use yibao_books::{BookPosting, Flow};
 use yibao_domain::codes::{FundPayType, Gend, Insutype, PsnType};
@@ -25,7 +25,8 @@ use yibao_domain::{Code, Fen};
 use yibao_enrolment::contribution::{ResidentContribution, WorkerContribution};
 use yibao_enrolment::person::{Employment, EmploymentKind};
 use yibao_enrolment::{
-    contribution, CollectionPolicy, Identity, IdentityPeriod, InsuStatus, InsuredPeriod, Person,
+    benefit_start, contribution, CollectionPolicy, ContributionHistory, Enrolment, Identity,
+    IdentityPeriod, InsuStatus, InsuredPeriod, Person, WaitingPolicy,
 };
 
 use crate::books_policy::{AllocationSource, BooksPolicy};
@@ -133,12 +134,18 @@ pub fn collect(
 ) -> Result<Collection, RegionError> {
     let employment = read_employment(dir)?;
     let persons: Vec<PersonRecord> = read_csv(&dir.join("persons.csv"))?;
+    let waiting = waiting_rules(collection, year)?;
     let first_day = january_first(year)?;
     let opening_day = first_day.pred_opt().unwrap_or(first_day);
     let mut ledger = Ledger::default();
     let mut contributors = Contributors::default();
     for record in &persons {
-        let person = register_entry(record, employment.get(record.psn_no.as_str()))?;
+        let person = register_entry(
+            record,
+            employment.get(record.psn_no.as_str()),
+            year,
+            waiting,
+        )?;
         bring_forward_account(&mut ledger, record, opening_day)?;
         if record.psn_insu_stas != InsuStatus::Normal.code() {
             continue;
@@ -211,29 +218,43 @@ fn read_employment(dir: &Path) -> Result<HashMap<String, Employment>, RegionErro
     Ok(out)
 }
 
-/// The register entry of a generated person: one insured period from `psn_insu_date` and the
-/// identities held throughout.
-fn register_entry(
+/// The residents' waiting rules of `year` in the collection policy (`None`: no waiting that year).
+pub fn waiting_rules(
+    collection: &CollectionPolicy,
+    year: i32,
+) -> Result<Option<&WaitingPolicy>, RegionError> {
+    collection
+        .year(year)
+        .map(|rules| rules.waiting.as_ref())
+        .map_err(|e| RegionError::CollectionPolicy(e.to_string()))
+}
+
+/// The register entry of a generated person for `year`: one open insured period from
+/// `psn_insu_date`, the identities held throughout, and the benefit start of the period.
+///
+/// A resident enrolled during `year` is a new enrolment of that coverage year with no contribution
+/// history, so `yibao-enrolment` applies the year's waiting rules (国办发〔2024〕38号, with their
+/// exemptions); a person insured before the year renewed in the collection window and keeps
+/// benefits from the start of the period, as does a worker.
+pub fn register_entry(
     record: &PersonRecord,
     employment: Option<&Employment>,
+    year: i32,
+    waiting: Option<&WaitingPolicy>,
 ) -> Result<Person, RegionError> {
+    let input = |field: &str, problem: String| RegionError::Input {
+        what: format!("persons.csv {field} of {}", record.psn_no),
+        problem,
+    };
     let code = |field: &str, text: &str| {
-        Code::new(text).map_err(|_| RegionError::Input {
-            what: format!("persons.csv {field} of {}", record.psn_no),
-            problem: format!("`{text}` is not a code"),
-        })
+        Code::new(text).map_err(|_| input(field, format!("`{text}` is not a code")))
     };
-    let status = match record.psn_insu_stas.as_str() {
-        "1" => InsuStatus::Normal,
-        "2" => InsuStatus::Suspended,
-        "4" => InsuStatus::Terminated,
-        other => {
-            return Err(RegionError::Input {
-                what: format!("persons.csv psn_insu_stas of {}", record.psn_no),
-                problem: format!("`{other}` is not 1, 2 or 4"),
-            })
-        }
-    };
+    let status = InsuStatus::from_code(&record.psn_insu_stas).ok_or_else(|| {
+        input(
+            "psn_insu_stas",
+            format!("`{}` is not a status 0–4", record.psn_insu_stas),
+        )
+    })?;
     let identities = record
         .idet
         .split(';')
@@ -246,6 +267,22 @@ fn register_entry(
             })
         })
         .collect::<Result<Vec<_>, RegionError>>()?;
+    let insutype = Insutype::from_code(code("insutype", &record.insutype)?);
+    let new_resident = insutype == Insutype::Resident && record.psn_insu_date.year() == year;
+    let benefit_start = if new_resident {
+        let enrolment = Enrolment {
+            coverage_year: year,
+            enrolled_on: record.psn_insu_date,
+            birth_date: record.brdy,
+            left_worker_scheme_on: None,
+            identities: identities.iter().map(|p| p.identity).collect(),
+        };
+        benefit_start(&enrolment, &ContributionHistory::default(), waiting)
+            .map_err(|e| input("psn_insu_date", e.to_string()))?
+            .date
+    } else {
+        record.psn_insu_date
+    };
     Ok(Person {
         psn_no: record.psn_no.clone(),
         certno: record.certno.clone(),
@@ -254,12 +291,12 @@ fn register_entry(
         brdy: record.brdy,
         civil_servant: record.cvlserv_flag == "1",
         insured_periods: vec![InsuredPeriod {
-            insutype: Insutype::from_code(code("insutype", &record.insutype)?),
+            insutype,
             psn_type: PsnType::from_code(code("psn_type", &record.psn_type)?),
             status,
             begin: record.psn_insu_date,
             end: None,
-            benefit_start: record.psn_insu_date,
+            benefit_start,
             insuplc_admdvs: code("insuplc_admdvs", &record.insuplc_admdvs)?,
         }],
         identities,

@@ -2,8 +2,9 @@
 //!
 //! 1. [`yibao_synth`] generates the region (persons, employers, institutions, catalogue, a year of
 //!    visits);
-//! 2. [`registry`]: institutions, persons, the benefit policy and the catalogue are registered
-//!    through the service's import API;
+//! 2. [`registry`]: institutions, persons (with their insured periods and benefit starts after the
+//!    waiting periods `yibao-enrolment` computes), the benefit policy and the catalogue are
+//!    registered through the service's import API, so the service's settlements honour them;
 //! 3. [`collect`]: everyone is enrolled and the year's contributions are posted to the funds'
 //!    books (`book_postings`), with the books policy's balances brought forward and allocations;
 //! 4. [`replay`]: every visit is settled through [`yibao_server::service::Service::call`] with the
@@ -159,7 +160,7 @@ pub async fn run(
     timings.generate = clock.elapsed().as_secs_f64();
 
     let clock = Instant::now();
-    let registered = register(&store, config, progress).await?;
+    let registered = register(&store, config, &collection, progress).await?;
     timings.register = clock.elapsed().as_secs_f64();
 
     let clock = Instant::now();
@@ -198,6 +199,7 @@ pub async fn run(
 async fn register(
     store: &Store,
     config: &RegionConfig,
+    collection: &CollectionPolicy,
     progress: &mut dyn Progress,
 ) -> Result<registry::Registered, RegionError> {
     progress.stage("registry", 1);
@@ -209,6 +211,8 @@ async fn register(
         store,
         &config.synth.out_dir,
         &config.benefit_policy,
+        collection,
+        config.synth.year,
         &loaded_at,
     )
     .await?;

@@ -229,3 +229,50 @@ fn pooling_funds_have_income_and_months_payable() {
         assert!(row.insured > 0, "fund {} has no insured", row.fund);
     }
 }
+
+/// Residents enrolled during the year are registered with the benefit start `yibao-enrolment`
+/// gives them (九江 2025: a 3-month wait, none of this sample's late enrolments holds an exempt
+/// identity), so the service would pay nothing for a visit in their waiting period; everyone else
+/// has benefits from `psn_insu_date`. The generator draws visits only after the benefit start, so
+/// every visit is still paid.
+#[test]
+fn late_enrolments_are_registered_with_their_waiting_period() {
+    use chrono::{Datelike, Months};
+    use yibao_region::collect::{self, PersonRecord};
+    region();
+    let records: Vec<PersonRecord> =
+        collect::read_csv(&work_dir().join("synth/persons.csv")).unwrap();
+    let waiting = runtime().block_on(async {
+        let store = yibao_region::open(&Database::DataDir(work_dir().join("db")))
+            .await
+            .unwrap();
+        let mut conn = store.pool().acquire().await.unwrap();
+        let mut waiting = 0;
+        for record in &records {
+            let person = yibao_ledger::registry::person(&mut conn, &record.psn_no)
+                .await
+                .unwrap()
+                .unwrap();
+            let row = &person.insu[0];
+            assert_eq!(row.insu_endtime, "", "{}", record.psn_no);
+            let late = record.insutype == "390" && record.psn_insu_date.year() == YEAR;
+            let expected = if late {
+                waiting += 1;
+                assert!(record.idet.is_empty(), "{}", record.psn_no);
+                record.psn_insu_date + Months::new(3)
+            } else {
+                record.psn_insu_date
+            };
+            assert_eq!(
+                row.benefit_begndate,
+                expected.to_string(),
+                "{}",
+                record.psn_no
+            );
+        }
+        drop(conn);
+        store.close().await;
+        waiting
+    });
+    assert!(waiting > 0, "no late enrolment in the sample");
+}
