@@ -10,6 +10,11 @@ use yibao_server::import;
 /// What a file holds.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum ImportKind {
+    /// Persons CSV, one row per person and insurance type: psn_no, psn_cert_type, certno, psn_name,
+    /// gend, brdy, insutype, psn_type, psn_insu_stas, psn_insu_date, insuplc_admdvs, cvlserv_flag,
+    /// balc; optional: idet (`;`-separated identity codes), insu_endtime (last day of the insured
+    /// period; empty: open) and benefit_begndate (first day after the waiting period; empty: from
+    /// psn_insu_date).
     Persons,
     Institutions,
     Catalog,
