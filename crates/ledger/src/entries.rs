@@ -1,30 +1,16 @@
-//! Visits, fee lines, the append-only settlement ledger, accumulator postings, issued identifiers and
-//! the idempotency table. Every function takes a connection, so a caller composes them inside one
-//! transaction (normally a [`crate::GroupCommit`] job).
-
-use std::collections::BTreeMap;
+//! Reads of visits, fee lines, the append-only settlement ledger, accumulator totals and the
+//! idempotency table, on any connection. Writes go through the writer's [`crate::LedgerView`] and reach
+//! the database in its batched flush.
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use yibao_domain::Fen;
 
-use crate::sql::{rows_per_insert, values_placeholders};
+use crate::sql::{placeholders, rows_per_insert, Placeholders};
 use crate::{
     Amounts, EntryKind, FeeLine, FundRow, LedgerError, LineRow, PayerClass, Posting,
     SettlementHeader, SettlementRecord, Visit, VisitKind, VisitStatus,
 };
-
-/// Issues the next value of a named counter (1, 2, 3 …), transactionally.
-pub async fn next_id(conn: &mut AnyConnection, name: &str) -> Result<i64, LedgerError> {
-    let row = sqlx::query(
-        "INSERT INTO id_counters (name, value) VALUES ($1, 1) \
-         ON CONFLICT (name) DO UPDATE SET value = id_counters.value + 1 RETURNING value",
-    )
-    .bind(name.to_string())
-    .fetch_one(conn)
-    .await?;
-    Ok(row.try_get("value")?)
-}
 
 /// A message that changed state, with the reply it got.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,74 +39,42 @@ pub async fn stored_message(
     .bind(msgid.to_string())
     .fetch_optional(conn)
     .await?;
-    row.map(|r| {
-        Ok(StoredMessage {
-            fixmedins_code: r.try_get("fixmedins_code")?,
-            msgid: r.try_get("msgid")?,
-            infno: r.try_get("infno")?,
-            effect_ref: r.try_get("effect_ref")?,
-            reply: r.try_get("reply")?,
-            created_at: r.try_get("created_at")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(message_of).transpose()
 }
 
-/// Records a message and its reply (fails if the `msgid` is already stored).
-pub async fn store_message(
+/// The stored messages among `keys` (`(fixmedins_code, msgid)` pairs), in one query per chunk.
+pub async fn stored_messages(
     conn: &mut AnyConnection,
-    message: &StoredMessage,
-) -> Result<(), LedgerError> {
-    sqlx::query(
-        "INSERT INTO messages (fixmedins_code, msgid, infno, effect_ref, reply, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(message.fixmedins_code.clone())
-    .bind(message.msgid.clone())
-    .bind(message.infno.clone())
-    .bind(message.effect_ref.clone())
-    .bind(message.reply.clone())
-    .bind(message.created_at.clone())
-    .execute(conn)
-    .await?;
-    Ok(())
+    keys: &[(String, String)],
+) -> Result<Vec<StoredMessage>, LedgerError> {
+    let mut found = Vec::new();
+    let style = Placeholders::for_connection(conn);
+    for chunk in keys.chunks(rows_per_insert(2)) {
+        let sql = format!(
+            "SELECT fixmedins_code, msgid, infno, effect_ref, reply, created_at FROM messages \
+             WHERE (fixmedins_code, msgid) IN (VALUES {})",
+            placeholders(style, chunk.len(), 2)
+        );
+        let mut query = sqlx::query(&sql).persistent(false);
+        for (code, msgid) in chunk {
+            query = query.bind(code.clone()).bind(msgid.clone());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            found.push(message_of(&row)?);
+        }
+    }
+    Ok(found)
 }
 
-/// Inserts a new visit.
-pub async fn insert_visit(conn: &mut AnyConnection, visit: &Visit) -> Result<(), LedgerError> {
-    sqlx::query(
-        "INSERT INTO visits (mdtrt_id, fixmedins_code, psn_no, insutype, kind, med_type, begntime, endtime, status, \
-         ipt_otp_no, info) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(visit.mdtrt_id.clone())
-    .bind(visit.fixmedins_code.clone())
-    .bind(visit.psn_no.clone())
-    .bind(visit.insutype.clone())
-    .bind(visit.kind.as_str())
-    .bind(visit.med_type.clone())
-    .bind(visit.begntime.clone())
-    .bind(visit.endtime.clone())
-    .bind(visit.status.as_str())
-    .bind(visit.ipt_otp_no.clone())
-    .bind(visit.info.to_string())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Rewrites the mutable fields of a visit (status, medical type, times, details).
-pub async fn update_visit(conn: &mut AnyConnection, visit: &Visit) -> Result<(), LedgerError> {
-    sqlx::query(
-        "UPDATE visits SET med_type = $2, begntime = $3, endtime = $4, status = $5, info = $6 WHERE mdtrt_id = $1",
-    )
-    .bind(visit.mdtrt_id.clone())
-    .bind(visit.med_type.clone())
-    .bind(visit.begntime.clone())
-    .bind(visit.endtime.clone())
-    .bind(visit.status.as_str())
-    .bind(visit.info.to_string())
-    .execute(conn)
-    .await?;
-    Ok(())
+fn message_of(r: &AnyRow) -> Result<StoredMessage, LedgerError> {
+    Ok(StoredMessage {
+        fixmedins_code: r.try_get("fixmedins_code")?,
+        msgid: r.try_get("msgid")?,
+        infno: r.try_get("infno")?,
+        effect_ref: r.try_get("effect_ref")?,
+        reply: r.try_get("reply")?,
+        created_at: r.try_get("created_at")?,
+    })
 }
 
 /// One visit.
@@ -154,35 +108,6 @@ fn visit_of(row: &AnyRow) -> Result<Visit, LedgerError> {
     })
 }
 
-/// Inserts uploaded fee lines (their `feedetl_sn` must be new within the visit).
-pub async fn insert_fee_lines(
-    conn: &mut AnyConnection,
-    lines: &[FeeLine],
-) -> Result<(), LedgerError> {
-    for chunk in lines.chunks(rows_per_insert(9)) {
-        let sql = format!(
-            "INSERT INTO fee_lines (mdtrt_id, feedetl_sn, upload_seq, chrg_bchno, init_feedetl_sn, det_item_fee_sumamt, \
-             line, result, setl_id) VALUES {}",
-            values_placeholders(chunk.len(), 9)
-        );
-        let mut query = sqlx::query(&sql);
-        for l in chunk {
-            query = query
-                .bind(l.mdtrt_id.clone())
-                .bind(l.feedetl_sn.clone())
-                .bind(l.upload_seq)
-                .bind(l.chrg_bchno.clone())
-                .bind(l.init_feedetl_sn.clone())
-                .bind(l.det_item_fee_sumamt.fen())
-                .bind(l.line.to_string())
-                .bind(l.result.clone())
-                .bind(l.setl_id.clone());
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
 /// Every fee line of a visit, in upload order.
 pub async fn fee_lines(
     conn: &mut AnyConnection,
@@ -214,66 +139,7 @@ fn fee_line_of(row: &AnyRow) -> Result<FeeLine, LedgerError> {
     })
 }
 
-/// Deletes the named unsettled fee lines of a visit; returns how many were deleted.
-pub async fn delete_fee_lines(
-    conn: &mut AnyConnection,
-    mdtrt_id: &str,
-    sns: &[String],
-) -> Result<u64, LedgerError> {
-    let mut deleted = 0;
-    for chunk in sns.chunks(rows_per_insert(1) - 1) {
-        let list = (2..chunk.len() + 2)
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(",");
-        let sql = format!(
-            "DELETE FROM fee_lines WHERE mdtrt_id = $1 AND setl_id = '' AND feedetl_sn IN ({list})"
-        );
-        let mut query = sqlx::query(&sql).bind(mdtrt_id.to_string());
-        for sn in chunk {
-            query = query.bind(sn.clone());
-        }
-        deleted += query.execute(&mut *conn).await?.rows_affected();
-    }
-    Ok(deleted)
-}
-
-/// Marks the named fee lines of a visit as consumed by `setl_id` (empty `setl_id` releases them).
-pub async fn assign_fee_lines(
-    conn: &mut AnyConnection,
-    mdtrt_id: &str,
-    sns: &[String],
-    setl_id: &str,
-) -> Result<(), LedgerError> {
-    for chunk in sns.chunks(rows_per_insert(1) - 2) {
-        let list = (3..chunk.len() + 3)
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(",");
-        let sql = format!(
-            "UPDATE fee_lines SET setl_id = $2 WHERE mdtrt_id = $1 AND feedetl_sn IN ({list})"
-        );
-        let mut query = sqlx::query(&sql)
-            .bind(mdtrt_id.to_string())
-            .bind(setl_id.to_string());
-        for sn in chunk {
-            query = query.bind(sn.clone());
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-/// Releases every fee line consumed by `setl_id` (after that settlement is cancelled).
-pub async fn release_fee_lines(conn: &mut AnyConnection, setl_id: &str) -> Result<(), LedgerError> {
-    sqlx::query("UPDATE fee_lines SET setl_id = '' WHERE setl_id = $1")
-        .bind(setl_id.to_string())
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-const HEADER_COLUMNS: &[&str] = &[
+pub(crate) const HEADER_COLUMNS: &[&str] = &[
     "setl_id",
     "seq",
     "kind",
@@ -294,193 +160,13 @@ const HEADER_COLUMNS: &[&str] = &[
     "balc",
 ];
 
-fn settlement_columns() -> String {
+pub(crate) fn settlement_columns() -> String {
     HEADER_COLUMNS
         .iter()
         .chain(Amounts::COLUMNS)
         .copied()
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Appends a ledger entry (header, fund rows, line splits, postings) and applies its postings to the
-/// materialised accumulator totals. A cancellation whose original is already cancelled is rejected by
-/// the unique `orig_setl_id`.
-pub async fn append_settlement(
-    conn: &mut AnyConnection,
-    record: &SettlementRecord,
-) -> Result<(), LedgerError> {
-    let seq = next_id(conn, "ledger_seq").await?;
-    insert_header(conn, record, seq).await?;
-    insert_funds(conn, record).await?;
-    insert_lines(conn, record).await?;
-    insert_postings(conn, record).await?;
-    add_account_payment(conn, record).await?;
-    Ok(())
-}
-
-async fn add_account_payment(
-    conn: &mut AnyConnection,
-    record: &SettlementRecord,
-) -> Result<(), LedgerError> {
-    if record.amounts.acct_pay.is_zero() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO account_totals (psn_no, insutype, paid) VALUES ($1, $2, $3) \
-         ON CONFLICT (psn_no, insutype) DO UPDATE SET paid = account_totals.paid + excluded.paid",
-    )
-    .bind(record.header.psn_no.clone())
-    .bind(record.header.insutype.clone())
-    .bind(record.amounts.acct_pay.fen())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-async fn insert_header(
-    conn: &mut AnyConnection,
-    record: &SettlementRecord,
-    seq: i64,
-) -> Result<(), LedgerError> {
-    let h = &record.header;
-    let cols = HEADER_COLUMNS.len() + Amounts::COLUMNS.len();
-    let sql = format!(
-        "INSERT INTO settlements ({}) VALUES {}",
-        settlement_columns(),
-        values_placeholders(1, cols)
-    );
-    let orig = (!h.orig_setl_id.is_empty()).then(|| h.orig_setl_id.clone());
-    let mut query = sqlx::query(&sql)
-        .bind(h.setl_id.clone())
-        .bind(seq)
-        .bind(h.kind.as_str())
-        .bind(orig)
-        .bind(h.infno.clone())
-        .bind(h.msgid.clone())
-        .bind(h.fixmedins_code.clone())
-        .bind(h.mdtrt_id.clone())
-        .bind(h.psn_no.clone())
-        .bind(h.insutype.clone())
-        .bind(h.year)
-        .bind(h.med_type.clone())
-        .bind(h.mid_setl_flag.clone())
-        .bind(h.setl_time.clone())
-        .bind(h.clr_type.clone())
-        .bind(h.clr_way.clone())
-        .bind(h.clr_optins.clone())
-        .bind(h.balc.fen());
-    for value in record.amounts.values() {
-        query = query.bind(value.fen());
-    }
-    query.execute(conn).await?;
-    Ok(())
-}
-
-async fn insert_funds(
-    conn: &mut AnyConnection,
-    record: &SettlementRecord,
-) -> Result<(), LedgerError> {
-    if record.funds.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "INSERT INTO settlement_funds (setl_id, row_no, fund_pay_type, fund_pay_type_name, payer_class, inscp_scp_amt, \
-         crt_payb_lmt_amt, fund_payamt, setl_proc_info) VALUES {}",
-        values_placeholders(record.funds.len(), 9)
-    );
-    let mut query = sqlx::query(&sql);
-    for (row_no, f) in record.funds.iter().enumerate() {
-        query = query
-            .bind(record.header.setl_id.clone())
-            .bind(row_no as i64)
-            .bind(f.fund_pay_type.clone())
-            .bind(f.fund_pay_type_name.clone())
-            .bind(f.payer_class.as_str())
-            .bind(f.inscp_scp_amt.fen())
-            .bind(f.crt_payb_lmt_amt.map(Fen::fen))
-            .bind(f.fund_payamt.fen())
-            .bind(f.setl_proc_info.clone());
-    }
-    query.execute(conn).await?;
-    Ok(())
-}
-
-async fn insert_lines(
-    conn: &mut AnyConnection,
-    record: &SettlementRecord,
-) -> Result<(), LedgerError> {
-    for chunk in record.lines.chunks(rows_per_insert(7)) {
-        let sql = format!(
-            "INSERT INTO settlement_lines (setl_id, feedetl_sn, det_item_fee_sumamt, fulamt_ownpay_amt, overlmt_amt, \
-             preselfpay_amt, inscp_scp_amt) VALUES {}",
-            values_placeholders(chunk.len(), 7)
-        );
-        let mut query = sqlx::query(&sql);
-        for l in chunk {
-            query = query
-                .bind(record.header.setl_id.clone())
-                .bind(l.feedetl_sn.clone())
-                .bind(l.det_item_fee_sumamt.fen())
-                .bind(l.fulamt_ownpay_amt.fen())
-                .bind(l.overlmt_amt.fen())
-                .bind(l.preselfpay_amt.fen())
-                .bind(l.inscp_scp_amt.fen());
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-/// Sums postings per key (the engine may post one key more than once).
-fn aggregate_postings(postings: &[Posting]) -> BTreeMap<&str, i64> {
-    let mut sums: BTreeMap<&str, i64> = BTreeMap::new();
-    for p in postings {
-        *sums.entry(p.acc_key.as_str()).or_default() += p.amount;
-    }
-    sums
-}
-
-async fn insert_postings(
-    conn: &mut AnyConnection,
-    record: &SettlementRecord,
-) -> Result<(), LedgerError> {
-    let sums = aggregate_postings(&record.postings);
-    if sums.is_empty() {
-        return Ok(());
-    }
-    let h = &record.header;
-    let sql = format!(
-        "INSERT INTO postings (setl_id, psn_no, insutype, year, acc_key, amount) VALUES {}",
-        values_placeholders(sums.len(), 6)
-    );
-    let mut query = sqlx::query(&sql);
-    for (key, amount) in &sums {
-        query = query
-            .bind(h.setl_id.clone())
-            .bind(h.psn_no.clone())
-            .bind(h.insutype.clone())
-            .bind(h.year)
-            .bind(key.to_string())
-            .bind(*amount);
-    }
-    query.execute(&mut *conn).await?;
-    let sql = format!(
-        "INSERT INTO acc_totals (psn_no, insutype, year, acc_key, amount) VALUES {} \
-         ON CONFLICT (psn_no, insutype, year, acc_key) DO UPDATE SET amount = acc_totals.amount + excluded.amount",
-        values_placeholders(sums.len(), 5)
-    );
-    let mut query = sqlx::query(&sql);
-    for (key, amount) in &sums {
-        query = query
-            .bind(h.psn_no.clone())
-            .bind(h.insutype.clone())
-            .bind(h.year)
-            .bind(key.to_string())
-            .bind(*amount);
-    }
-    query.execute(conn).await?;
-    Ok(())
 }
 
 /// The accumulator totals of a person, insurance type and year, as `(acc_key, amount)`.

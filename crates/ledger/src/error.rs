@@ -19,6 +19,9 @@ pub enum LedgerError {
     /// The database URL is not SQLite or PostgreSQL.
     #[error("unsupported database URL `{0}` (expected sqlite:… or postgres://…)")]
     UnsupportedUrl(String),
+    /// A write would break a uniqueness rule of the ledger (a repeated `msgid`, a second cancellation).
+    #[error("{0}")]
+    Conflict(String),
     /// The group-commit writer has stopped.
     #[error("the ledger writer has stopped")]
     WriterStopped,

@@ -1,11 +1,14 @@
 //! Group commit: one writer task runs every state-changing job. Jobs that arrive while a batch is
-//! committing form the next batch; a batch is one database transaction with one durable commit, each
-//! job inside its own savepoint so that a failed job leaves no trace. Replies of successful jobs are
-//! released only after the batch's commit succeeded, so an acknowledged job is durable.
+//! committing form the next batch; a batch is one database transaction with one durable commit. Each
+//! job works on a [`LedgerView`] whose writes are staged, so a failed job leaves no trace; the kept
+//! writes of the whole batch are flushed as a few multi-row statements just before the commit. Replies
+//! of successful jobs are released only after the batch's commit succeeded, so an acknowledged job is
+//! durable.
 //!
 //! Because one writer runs the jobs one after another, jobs never race: a job reads the state left by
 //! every job before it (including the uncommitted ones of its own batch), which serializes settlements
-//! of one person without locks.
+//! of one person without locks. The writer must be the only one writing visits and the ledger of its
+//! database (one service process per database), since it trusts its cache.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,7 +17,10 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Connection};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use crate::{Backend, LedgerError, Store};
+use crate::{Backend, LedgerCache, LedgerError, LedgerView, Store};
+
+/// Cached entries the writer keeps between batches (persons, open visits, totals).
+const CACHE_CAPACITY: usize = 1_000_000;
 
 /// What to do with a job's writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,12 +38,16 @@ pub trait WriteHandler: Send + Sync + 'static {
     /// The reply to a job.
     type Output: Send + 'static;
 
-    /// Runs one job on the batch's connection.
+    /// Runs one job on its view of the ledger.
     fn handle<'c>(
         &'c self,
-        conn: &'c mut AnyConnection,
+        ledger: &'c mut LedgerView<'_>,
         job: Self::Job,
     ) -> impl Future<Output = (Decision, Self::Output)> + Send + 'c;
+
+    /// The `(fixmedins_code, msgid)` under which the job's reply will be stored, if any; the writer
+    /// reads which of a batch's messages are already stored in one query.
+    fn message_key(&self, job: &Self::Job) -> Option<(String, String)>;
 
     /// The reply for a job whose writes were lost because storage failed.
     fn storage_failure(&self, error: &LedgerError) -> Self::Output;
@@ -115,6 +125,7 @@ async fn run_writer<H: WriteHandler>(
 ) {
     let mut receiver = receiver.lock().await;
     let mut conn: Option<PoolConnection<Any>> = None;
+    let mut cache = LedgerCache::new(CACHE_CAPACITY);
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -133,9 +144,13 @@ async fn run_writer<H: WriteHandler>(
             }
         }
         if let Some(active) = conn.as_mut() {
-            if let Err(e) = run_batch(&*handler, active, batch, store.backend()).await {
-                tracing::error!(error = %e, "ledger batch failed; reconnecting");
-                conn = None;
+            match run_batch(&*handler, active, &mut cache, batch, store.backend()).await {
+                Ok(()) => cache.committed(),
+                Err(e) => {
+                    tracing::error!(error = %e, "ledger batch failed; reconnecting");
+                    cache.discard();
+                    conn = None;
+                }
             }
         }
     }
@@ -148,14 +163,19 @@ fn fail_all<H: WriteHandler>(handler: &H, batch: Vec<Envelope<H>>, error: &Ledge
 }
 
 /// Runs a batch in one transaction. On a storage error every job that has not replied gets the storage
-/// failure reply, and the error is returned so that the writer drops the connection.
+/// failure reply, and the error is returned so that the writer drops the connection and its cache.
 async fn run_batch<H: WriteHandler>(
     handler: &H,
     conn: &mut AnyConnection,
+    cache: &mut LedgerCache,
     batch: Vec<Envelope<H>>,
     backend: Backend,
 ) -> Result<(), LedgerError> {
-    let mut tx = match begin_batch(conn, backend).await {
+    let keys = batch
+        .iter()
+        .filter_map(|(job, _)| handler.message_key(job))
+        .collect();
+    let mut tx = match begin_batch(conn, cache, keys, backend).await {
         Ok(tx) => tx,
         Err(error) => {
             fail_all(handler, batch, &error);
@@ -163,38 +183,30 @@ async fn run_batch<H: WriteHandler>(
         }
     };
     let mut held = Vec::with_capacity(batch.len());
-    let mut failure: Option<LedgerError> = None;
     for (job, reply) in batch {
-        if let Some(error) = &failure {
-            let _ = reply.send(handler.storage_failure(error));
-            continue;
-        }
-        match run_job(handler, &mut tx, job).await {
-            Ok((Decision::Commit, output)) => held.push((reply, output)),
-            Ok((Decision::Rollback, output)) => {
+        let mut view = cache.view(&mut tx);
+        match handler.handle(&mut view, job).await {
+            (Decision::Commit, output) => {
+                view.keep();
+                held.push((reply, output));
+            }
+            (Decision::Rollback, output) => {
                 let _ = reply.send(output);
             }
-            Err(error) => {
-                let _ = reply.send(handler.storage_failure(&error));
-                failure = Some(error);
-            }
         }
     }
-    if let Some(error) = failure {
-        for (reply, _) in held {
-            let _ = reply.send(handler.storage_failure(&error));
-        }
-        return Err(error);
-    }
-    match tx.commit().await {
+    let written = match cache.flush(&mut tx).await {
+        Ok(()) => tx.commit().await.map_err(LedgerError::from),
+        Err(error) => Err(error),
+    };
+    match written {
         Ok(()) => {
             for (reply, output) in held {
                 let _ = reply.send(output);
             }
             Ok(())
         }
-        Err(e) => {
-            let error = LedgerError::from(e);
+        Err(error) => {
             for (reply, _) in held {
                 let _ = reply.send(handler.storage_failure(&error));
             }
@@ -205,31 +217,20 @@ async fn run_batch<H: WriteHandler>(
 
 /// Opens the batch transaction. On SQLite it takes the database's write lock at once (a write as
 /// the first statement waits on the busy timeout), so that a concurrent registry import can delay the
-/// batch but never make it fail on a read-to-write lock upgrade.
-async fn begin_batch(
-    conn: &mut AnyConnection,
+/// batch but never make it fail on a read-to-write lock upgrade. Then it prepares the cache for the
+/// batch's messages (`message_keys`).
+async fn begin_batch<'c>(
+    conn: &'c mut AnyConnection,
+    cache: &mut LedgerCache,
+    message_keys: Vec<(String, String)>,
     backend: Backend,
-) -> Result<sqlx::Transaction<'_, Any>, LedgerError> {
+) -> Result<sqlx::Transaction<'c, Any>, LedgerError> {
     let mut tx = conn.begin().await?;
     if backend == Backend::Sqlite {
         sqlx::query("UPDATE id_counters SET value = value WHERE name = ''")
             .execute(&mut *tx)
             .await?;
     }
+    cache.begin_batch(&mut tx, message_keys).await?;
     Ok(tx)
-}
-
-/// Runs one job inside a savepoint; an `Err` means the savepoint itself failed (the batch is lost).
-async fn run_job<H: WriteHandler>(
-    handler: &H,
-    conn: &mut AnyConnection,
-    job: H::Job,
-) -> Result<(Decision, H::Output), LedgerError> {
-    let mut savepoint = conn.begin().await?;
-    let (decision, output) = handler.handle(&mut savepoint, job).await;
-    match decision {
-        Decision::Commit => savepoint.commit().await?,
-        Decision::Rollback => savepoint.rollback().await?,
-    }
-    Ok((decision, output))
 }

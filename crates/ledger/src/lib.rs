@@ -2,15 +2,18 @@
 //! schema and one set of queries.
 //!
 //! * [`Store`]: opens the database and applies the migrations; registry reads and writes ([`registry`]).
-//! * [`entries`]: visits, fee lines, the append-only settlement ledger, accumulator postings and the
-//!   idempotency table; every function takes a connection so that it runs inside the caller's transaction.
-//! * [`GroupCommit`]: a single writer that runs write jobs in batches, one durable commit per batch, each
-//!   job isolated by a savepoint.
+//! * [`entries`]: reads of visits, fee lines, the append-only settlement ledger, accumulator totals and
+//!   the idempotency table, on any connection.
+//! * [`GroupCommit`]: a single writer that runs write jobs in batches, one durable commit per batch. Each
+//!   job works on a [`LedgerView`] over the writer's [`LedgerCache`]; its writes are staged and reach the
+//!   database in the batch's flush, a few multi-row statements per batch.
 //! * [`verify`]: re-derives the accumulators from the postings and checks every settlement identity.
 
 pub mod books;
+mod cache;
 pub mod entries;
 mod error;
+mod flush;
 mod group_commit;
 pub mod records;
 pub mod registry;
@@ -18,6 +21,7 @@ mod sql;
 mod store;
 pub mod verify;
 
+pub use cache::{LedgerCache, LedgerView};
 pub use error::LedgerError;
 pub use group_commit::{Decision, GroupCommit, WriteHandler};
 pub use records::*;

@@ -119,7 +119,20 @@ pub async fn upsert_persons(store: &Store, persons: &[Person]) -> Result<(), Led
         insert_insu_rows(&mut tx, chunk).await?;
         insert_idet_rows(&mut tx, chunk).await?;
     }
+    bump_registry_version(&mut tx).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Tells the writer's cache that persons changed (see [`crate::LedgerCache`]).
+async fn bump_registry_version(conn: &mut AnyConnection) -> Result<(), LedgerError> {
+    sqlx::query(
+        "INSERT INTO id_counters (name, value) VALUES ($1, 1) \
+         ON CONFLICT (name) DO UPDATE SET value = id_counters.value + 1",
+    )
+    .bind(crate::cache::REGISTRY_VERSION)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

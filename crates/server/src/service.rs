@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDateTime;
-use yibao_ledger::{entries, GroupCommit, Institution};
+use yibao_ledger::{GroupCommit, Institution, LedgerCache};
 
 use crate::envelope::{reply_text, Request};
 use crate::error::TxError;
 use crate::state::Shared;
 use crate::tx::{self, Access, Ctx, Effect};
-use crate::writer::{replay, TxWriter, WriteJob, WriteOutcome};
+use crate::writer::{TxWriter, WriteJob, WriteOutcome};
 
 /// What the HTTP layer knows about a message besides its body.
 pub struct CallMeta<'a> {
@@ -180,7 +180,8 @@ impl Service {
                 institution: &institution,
                 now: received_at,
             };
-            tx::run(&ctx, &mut conn).await
+            let mut cache = LedgerCache::new(0);
+            tx::run(&ctx, &mut cache.view(&mut conn)).await
         });
         let result = task.await.unwrap_or_else(|error| {
             tracing::error!(error = %error, "read transaction panicked");
@@ -214,11 +215,6 @@ impl Service {
         received_at: NaiveDateTime,
         inf_refmsgid: &str,
     ) -> WriteOutcome {
-        match self.stored_reply(&request).await {
-            Ok(Some(outcome)) => return outcome,
-            Ok(None) => {}
-            Err(error) => return self.failed(inf_refmsgid, received_at, &error),
-        }
         let job = WriteJob {
             request,
             institution,
@@ -228,21 +224,6 @@ impl Service {
         match self.writer.submit(job).await {
             Ok(outcome) => outcome,
             Err(error) => self.failed(inf_refmsgid, received_at, &TxError::storage(&error)),
-        }
-    }
-
-    /// Fast path for repeated messages: the stored reply, without queueing behind the writer.
-    async fn stored_reply(&self, request: &Request) -> Result<Option<WriteOutcome>, TxError> {
-        let mut conn = self
-            .shared
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| TxError::storage(&e.into()))?;
-        match entries::stored_message(&mut conn, &request.fixmedins_code, &request.msgid).await? {
-            Some(stored) => replay(&stored, request).map(Some),
-            None => Ok(None),
         }
     }
 }

@@ -1,13 +1,13 @@
 //! The write path: every state-changing message runs as a [`GroupCommit`](yibao_ledger::GroupCommit)
-//! job. The job re-checks the idempotency table inside the batch transaction, runs the transaction,
+//! job. The job checks the idempotency table (read for the whole batch at once), runs the transaction,
 //! and stores the reply with the effect, so "same `msgid` ⇒ same reply, one effect" holds even for
 //! duplicates that arrive in the same batch.
 
 use std::sync::Arc;
 
 use chrono::NaiveDateTime;
-use yibao_ledger::entries::{self, StoredMessage};
-use yibao_ledger::{AnyConnection, Decision, Institution, LedgerError, WriteHandler};
+use yibao_ledger::entries::StoredMessage;
+use yibao_ledger::{Decision, Institution, LedgerError, LedgerView, WriteHandler};
 
 use crate::envelope::{reply_text, wire_time, Request};
 use crate::error::TxError;
@@ -47,12 +47,13 @@ impl TxWriter {
 
     async fn run(
         &self,
-        conn: &mut AnyConnection,
+        ledger: &mut LedgerView<'_>,
         job: &WriteJob,
     ) -> Result<(Decision, WriteOutcome), TxError> {
         let request = &job.request;
-        if let Some(stored) =
-            entries::stored_message(conn, &request.fixmedins_code, &request.msgid).await?
+        if let Some(stored) = ledger
+            .stored_message(&request.fixmedins_code, &request.msgid)
+            .await?
         {
             return replay(&stored, request).map(|outcome| (Decision::Rollback, outcome));
         }
@@ -62,7 +63,7 @@ impl TxWriter {
             institution: &job.institution,
             now: job.received_at,
         };
-        let done = tx::run(&ctx, conn).await?;
+        let done = tx::run(&ctx, ledger).await?;
         let reply = reply_text(&job.inf_refmsgid, job.received_at, now(), Ok(&done.output));
         let message = StoredMessage {
             fixmedins_code: request.fixmedins_code.clone(),
@@ -72,7 +73,7 @@ impl TxWriter {
             reply: reply.clone(),
             created_at: wire_time(job.received_at),
         };
-        entries::store_message(conn, &message).await?;
+        ledger.store_message(message).await?;
         Ok((
             Decision::Commit,
             WriteOutcome {
@@ -110,8 +111,15 @@ impl WriteHandler for TxWriter {
     type Job = WriteJob;
     type Output = WriteOutcome;
 
-    async fn handle(&self, conn: &mut AnyConnection, job: WriteJob) -> (Decision, WriteOutcome) {
-        match self.run(conn, &job).await {
+    fn message_key(&self, job: &WriteJob) -> Option<(String, String)> {
+        Some((
+            job.request.fixmedins_code.clone(),
+            job.request.msgid.clone(),
+        ))
+    }
+
+    async fn handle(&self, ledger: &mut LedgerView<'_>, job: WriteJob) -> (Decision, WriteOutcome) {
+        match self.run(ledger, &job).await {
             Ok(done) => done,
             Err(error) => (Decision::Rollback, self.failure(&job, &error)),
         }

@@ -12,7 +12,7 @@ use yibao_catalog::Catalog;
 use yibao_domain::codes::{Gend, Insutype, PsnType};
 use yibao_domain::Code;
 use yibao_enrolment::{periods_coverage_on, InsuStatus, InsuredPeriod, NotCoveredReason};
-use yibao_ledger::{entries, registry, AnyConnection, FeeLine, InsuRow, Person, Visit};
+use yibao_ledger::{FeeLine, InsuRow, LedgerView, Person, Visit};
 use yibao_policy::Policy;
 use yibao_settlement as engine;
 use yibao_wire::lenient::parse_datetime;
@@ -65,11 +65,11 @@ pub fn empty_output() -> Result<Box<RawValue>, TxError> {
 /// A visit of the calling institution; another institution's visit is reported as absent.
 pub async fn owned_visit(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     field: &str,
     mdtrt_id: &str,
 ) -> Result<Visit, TxError> {
-    match entries::visit(conn, mdtrt_id).await? {
+    match ledger.visit(mdtrt_id).await? {
         Some(visit) if visit.fixmedins_code == ctx.request.fixmedins_code => Ok(visit),
         _ => Err(TxError::new(
             field,
@@ -94,11 +94,12 @@ pub fn check_visit_person(visit: &Visit, field: &str, psn_no: Option<&str>) -> R
 
 /// A registered person.
 pub async fn registered_person(
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     field: &str,
     psn_no: &str,
 ) -> Result<Person, TxError> {
-    registry::person(conn, psn_no)
+    ledger
+        .person(psn_no)
         .await?
         .ok_or_else(|| TxError::new(field, format!("person `{psn_no}` is not registered")))
 }

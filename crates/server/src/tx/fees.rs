@@ -7,7 +7,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use yibao_domain::Fen;
-use yibao_ledger::{entries, AnyConnection, FeeLine, Visit, VisitKind, VisitStatus};
+use yibao_ledger::LedgerView;
+use yibao_ledger::{FeeLine, Visit, VisitKind, VisitStatus};
 use yibao_settlement::{Engine, LineSplit};
 use yibao_wire::{lenient, WireFeeLine};
 
@@ -257,43 +258,43 @@ fn check_open_for_fees(visit: &Visit) -> Result<(), TxError> {
 /// `other` names the visit kind and the transaction to use for it instead.
 pub async fn upload_transaction(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     kind: VisitKind,
     refunds_allowed: bool,
     other: &str,
 ) -> Result<TxOutput, TxError> {
     let lines = parse_lines(&ctx.request.input, "feedetail")?;
     let mdtrt_id = common_mdtrt_id(&lines)?;
-    let visit = common::owned_visit(ctx, conn, "input.feedetail[0].mdtrt_id", &mdtrt_id).await?;
+    let visit = common::owned_visit(ctx, ledger, "input.feedetail[0].mdtrt_id", &mdtrt_id).await?;
     if visit.kind != kind {
         return Err(TxError::new(
             "input.feedetail[0].mdtrt_id",
             format!("visit {mdtrt_id} is {other}"),
         ));
     }
-    let (output, _) = upload(ctx, conn, &visit, &lines, refunds_allowed).await?;
+    let (output, _) = upload(ctx, ledger, &visit, &lines, refunds_allowed).await?;
     Ok(TxOutput::write(output, mdtrt_id))
 }
 
 /// Splits and stores uploaded lines of an open visit; returns the `result` rows and the stored lines.
 pub async fn upload(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     visit: &Visit,
     lines: &[UploadLine],
     refunds_allowed: bool,
 ) -> Result<(Box<RawValue>, Vec<FeeLine>), TxError> {
     check_open_for_fees(visit)?;
-    let existing = entries::fee_lines(conn, &visit.mdtrt_id).await?;
+    let existing = ledger.fee_lines(&visit.mdtrt_id).await?;
     check_lines(visit, &existing, lines, refunds_allowed)?;
-    let splits = split(ctx, conn, visit, lines).await?;
+    let splits = split(ctx, ledger, visit, lines).await?;
     let results = yibao_wire::render::line_results(&splits, |i| {
         lines
             .get(i as usize)
             .map(|l| l.wire.feedetl_sn.clone())
             .unwrap_or_default()
     });
-    let batch = entries::next_id(conn, "fee_upload").await?;
+    let batch = ledger.next_id("fee_upload").await?;
     let mut stored = Vec::with_capacity(lines.len());
     for (index, (line, result)) in lines.iter().zip(&results).enumerate() {
         stored.push(FeeLine {
@@ -309,7 +310,9 @@ pub async fn upload(
             setl_id: String::new(),
         });
     }
-    entries::insert_fee_lines(conn, &stored).await?;
+    ledger
+        .add_fee_lines(&visit.mdtrt_id, stored.clone())
+        .await?;
     #[derive(serde::Serialize)]
     struct Output<'a> {
         result: &'a [yibao_wire::render::LineResult],
@@ -319,11 +322,11 @@ pub async fn upload(
 
 async fn split(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     visit: &Visit,
     lines: &[UploadLine],
 ) -> Result<Vec<LineSplit>, TxError> {
-    let person = common::registered_person(conn, "psn_no", &visit.psn_no).await?;
+    let person = common::registered_person(ledger, "psn_no", &visit.psn_no).await?;
     let insu = common::insu_row(&person, "insutype", &visit.insutype)?;
     let (policy, catalog) = common::policy_and_catalog(ctx, insu)?;
     let begin = common::datetime("begntime", &visit.begntime)?;
@@ -356,12 +359,12 @@ pub enum Selector<'a> {
 
 /// Deletes unsettled lines of a visit; lines already settled cannot be cancelled.
 pub async fn cancel(
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     visit: &Visit,
     field: &str,
     selector: Selector<'_>,
 ) -> Result<(), TxError> {
-    let lines = entries::fee_lines(conn, &visit.mdtrt_id).await?;
+    let lines = ledger.fee_lines(&visit.mdtrt_id).await?;
     let chosen: Vec<&FeeLine> = lines
         .iter()
         .filter(|l| match selector {
@@ -397,17 +400,17 @@ pub async fn cancel(
             ));
         }
     }
-    entries::delete_fee_lines(conn, &visit.mdtrt_id, &sns).await?;
+    ledger.delete_fee_lines(&visit.mdtrt_id, &sns).await?;
     Ok(())
 }
 
 /// Deletes every unsettled line of a visit being cancelled; fails if any line is settled.
 pub async fn discard_unsettled(
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     visit: &Visit,
     field: &str,
 ) -> Result<(), TxError> {
-    let lines = entries::fee_lines(conn, &visit.mdtrt_id).await?;
+    let lines = ledger.fee_lines(&visit.mdtrt_id).await?;
     if let Some(settled) = lines.iter().find(|l| !l.setl_id.is_empty()) {
         return Err(TxError::new(
             field,
@@ -419,7 +422,7 @@ pub async fn discard_unsettled(
     }
     let sns: Vec<String> = lines.iter().map(|l| l.feedetl_sn.clone()).collect();
     if !sns.is_empty() {
-        entries::delete_fee_lines(conn, &visit.mdtrt_id, &sns).await?;
+        ledger.delete_fee_lines(&visit.mdtrt_id, &sns).await?;
     }
     Ok(())
 }

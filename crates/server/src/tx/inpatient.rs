@@ -4,7 +4,8 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use yibao_ledger::{entries, AnyConnection, Visit, VisitKind, VisitStatus};
+use yibao_ledger::LedgerView;
+use yibao_ledger::{Visit, VisitKind, VisitStatus};
 use yibao_wire::lenient;
 
 use super::common::{self, node, parse};
@@ -36,14 +37,14 @@ struct Admission {
 }
 
 /// 2401 入院办理: opens an admission.
-pub async fn admit(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+pub async fn admit(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     let raw = common::single(node(&ctx.request.input, "mdtrtinfo")?, "input.mdtrtinfo")?;
     let adm: Admission = parse(raw, "input.mdtrtinfo")?;
-    let person = common::registered_person(conn, "input.mdtrtinfo.psn_no", &adm.psn_no).await?;
+    let person = common::registered_person(ledger, "input.mdtrtinfo.psn_no", &adm.psn_no).await?;
     common::insu_row(&person, "input.mdtrtinfo.insutype", &adm.insutype)?;
     let begntime = adm.begntime.clone().unwrap_or_else(|| wire_time(ctx.now));
     common::datetime("input.mdtrtinfo.begntime", &begntime)?;
-    let mdtrt_id = settle::issue_id(conn, "mdtrt_id", "MDTRT").await?;
+    let mdtrt_id = settle::issue_id(ledger, "mdtrt_id", "MDTRT").await?;
     let mut visit = Visit {
         mdtrt_id: mdtrt_id.clone(),
         fixmedins_code: ctx.request.fixmedins_code.clone(),
@@ -67,7 +68,7 @@ pub async fn admit(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, 
         None,
         adm.dise_codg.as_deref(),
     );
-    entries::insert_visit(conn, &visit).await?;
+    ledger.insert_visit(&visit);
     let output = json!({ "result": { "mdtrt_id": mdtrt_id, "psn_no": adm.psn_no, "ipt_otp_no": visit.ipt_otp_no } });
     Ok(TxOutput::write(common::to_output(&output)?, mdtrt_id))
 }
@@ -93,14 +94,19 @@ struct VisitNode {
 /// An admission of this institution named by `input.<name>`.
 async fn admission(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     name: &str,
 ) -> Result<(Visit, VisitNode, serde_json::Value), TxError> {
     let path = format!("input.{name}");
     let raw = common::single(node(&ctx.request.input, name)?, &path)?.clone();
     let reference: VisitNode = parse(&raw, &path)?;
-    let visit =
-        common::owned_visit(ctx, conn, &format!("{path}.mdtrt_id"), &reference.mdtrt_id).await?;
+    let visit = common::owned_visit(
+        ctx,
+        ledger,
+        &format!("{path}.mdtrt_id"),
+        &reference.mdtrt_id,
+    )
+    .await?;
     common::check_visit_person(
         &visit,
         &format!("{path}.psn_no"),
@@ -136,8 +142,8 @@ fn require_status(
 }
 
 /// 2402 出院办理: records the discharge.
-pub async fn discharge(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
-    let (mut visit, reference, raw) = admission(ctx, conn, "dscginfo").await?;
+pub async fn discharge(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
+    let (mut visit, reference, raw) = admission(ctx, ledger, "dscginfo").await?;
     require_status(
         &visit,
         "input.dscginfo.mdtrt_id",
@@ -162,13 +168,13 @@ pub async fn discharge(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutp
             map.insert("dise_codg".into(), serde_json::Value::String(dise));
         }
     }
-    entries::update_visit(conn, &visit).await?;
+    ledger.update_visit(&visit);
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
 }
 
 /// 2403 入院信息变更: updates the admission's details.
-pub async fn change(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
-    let (mut visit, reference, raw) = admission(ctx, conn, "adminfo").await?;
+pub async fn change(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
+    let (mut visit, reference, raw) = admission(ctx, ledger, "adminfo").await?;
     require_status(
         &visit,
         "input.adminfo.mdtrt_id",
@@ -186,13 +192,13 @@ pub async fn change(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput,
         reference.med_type.as_deref(),
         reference.dise_codg.as_deref(),
     );
-    entries::update_visit(conn, &visit).await?;
+    ledger.update_visit(&visit);
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
 }
 
 /// Cancels an admission with no live settlement (2404, and 2601 of a 2401).
 pub async fn cancel_admission_of(
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     visit: &mut Visit,
     field: &str,
 ) -> Result<(), TxError> {
@@ -202,28 +208,28 @@ pub async fn cancel_admission_of(
         &[VisitStatus::Open, VisitStatus::Discharged],
         "cancel the admission",
     )?;
-    fees::discard_unsettled(conn, visit, field).await?;
+    fees::discard_unsettled(ledger, visit, field).await?;
     visit.status = VisitStatus::Cancelled;
-    entries::update_visit(conn, visit).await?;
+    ledger.update_visit(visit);
     Ok(())
 }
 
 /// 2404 入院撤销.
 pub async fn cancel_admission(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
 ) -> Result<TxOutput, TxError> {
-    let (mut visit, _, _) = admission(ctx, conn, "data").await?;
-    cancel_admission_of(conn, &mut visit, "input.data.mdtrt_id").await?;
+    let (mut visit, _, _) = admission(ctx, ledger, "data").await?;
+    cancel_admission_of(ledger, &mut visit, "input.data.mdtrt_id").await?;
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
 }
 
 /// 2405 出院撤销: back to an open admission (only before final settlement).
 pub async fn cancel_discharge(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
 ) -> Result<TxOutput, TxError> {
-    let (mut visit, _, _) = admission(ctx, conn, "data").await?;
+    let (mut visit, _, _) = admission(ctx, ledger, "data").await?;
     require_status(
         &visit,
         "input.data.mdtrt_id",
@@ -232,15 +238,15 @@ pub async fn cancel_discharge(
     )?;
     visit.endtime = String::new();
     visit.status = VisitStatus::Open;
-    entries::update_visit(conn, &visit).await?;
+    ledger.update_visit(&visit);
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
 }
 
 /// 2301 住院费用明细上传 (refund lines allowed).
-pub async fn upload_fees(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+pub async fn upload_fees(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     fees::upload_transaction(
         ctx,
-        conn,
+        ledger,
         VisitKind::Inpatient,
         true,
         "not an admission (use 2204)",
@@ -249,8 +255,8 @@ pub async fn upload_fees(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOu
 }
 
 /// 2302 住院费用明细撤销: `feedetl_sn` "0000" cancels every unsettled line.
-pub async fn cancel_fees(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
-    let (visit, reference, _) = admission(ctx, conn, "data").await?;
+pub async fn cancel_fees(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
+    let (visit, reference, _) = admission(ctx, ledger, "data").await?;
     let sn = reference
         .feedetl_sn
         .ok_or_else(|| TxError::new("input.data.feedetl_sn", "is required (\"0000\" = all)"))?;
@@ -259,7 +265,7 @@ pub async fn cancel_fees(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOu
     } else {
         Selector::Line(&sn)
     };
-    fees::cancel(conn, &visit, "input.data.feedetl_sn", selector).await?;
+    fees::cancel(ledger, &visit, "input.data.feedetl_sn", selector).await?;
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
 }
 
@@ -267,7 +273,7 @@ pub async fn cancel_fees(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOu
 /// message time) as the discharge.
 pub async fn settle(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     store: bool,
 ) -> Result<TxOutput, TxError> {
     let data: SettleData = parse(node(&ctx.request.input, "data")?, "input.data")?;
@@ -275,7 +281,7 @@ pub async fn settle(
         .mdtrt_id
         .clone()
         .ok_or_else(|| TxError::new("input.data.mdtrt_id", "is required"))?;
-    let mut visit = common::owned_visit(ctx, conn, "input.data.mdtrt_id", &mdtrt_id).await?;
+    let mut visit = common::owned_visit(ctx, ledger, "input.data.mdtrt_id", &mdtrt_id).await?;
     common::check_visit_person(&visit, "input.data.psn_no", Some(&data.psn_no))?;
     if visit.kind != VisitKind::Inpatient {
         return Err(TxError::new(
@@ -297,13 +303,13 @@ pub async fn settle(
         ));
     }
     let end = settlement_end(ctx, &visit, &data, interim)?;
-    let lines = settle::unsettled_lines(conn, &visit.mdtrt_id).await?;
+    let lines = settle::unsettled_lines(ledger, &visit.mdtrt_id).await?;
     let request = SettleRequest {
         data: &data,
         end,
         require_total: store,
     };
-    let computed = settle::compute(ctx, conn, &visit, &lines, &request).await?;
+    let computed = settle::compute(ctx, ledger, &visit, &lines, &request).await?;
     if !store {
         return Ok(TxOutput::read(settle::presettlement_output(
             ctx, &visit, &computed,
@@ -312,7 +318,7 @@ pub async fn settle(
     if !interim && visit.endtime.is_empty() {
         visit.endtime = crate::envelope::wire_time(end);
     }
-    let (output, setl_id) = settle::store(ctx, conn, &mut visit, &computed, interim).await?;
+    let (output, setl_id) = settle::store(ctx, ledger, &mut visit, &computed, interim).await?;
     Ok(TxOutput::settled(output, setl_id))
 }
 

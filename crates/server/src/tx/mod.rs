@@ -14,7 +14,7 @@ mod settle;
 
 use chrono::NaiveDateTime;
 use serde_json::value::RawValue;
-use yibao_ledger::{AnyConnection, Institution};
+use yibao_ledger::{Institution, LedgerView};
 
 use crate::envelope::Request;
 use crate::error::TxError;
@@ -101,38 +101,38 @@ pub fn access(infno: &str) -> Option<Access> {
 }
 
 /// Runs the transaction named by the message's `infno`.
-pub async fn run(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     match ctx.request.infno.as_str() {
         "9001" => session::sign_in(ctx).await,
         "9002" => session::sign_out(ctx).await,
-        "1101" => session::person_info(ctx, conn).await,
-        "5206" => session::accumulators(ctx, conn).await,
-        "2201" => outpatient::register(ctx, conn).await,
-        "2202" => outpatient::cancel_registration(ctx, conn).await,
-        "2203" => outpatient::visit_info(ctx, conn).await,
-        "2204" => outpatient::upload_fees(ctx, conn).await,
-        "2205" => outpatient::cancel_fees(ctx, conn).await,
-        "2206" => outpatient::settle(ctx, conn, false).await,
-        "2207" => outpatient::settle(ctx, conn, true).await,
-        "2208" => outpatient::cancel_settlement(ctx, conn, &["2207"]).await,
-        "2401" => inpatient::admit(ctx, conn).await,
-        "2402" => inpatient::discharge(ctx, conn).await,
-        "2403" => inpatient::change(ctx, conn).await,
-        "2404" => inpatient::cancel_admission(ctx, conn).await,
-        "2405" => inpatient::cancel_discharge(ctx, conn).await,
-        "2301" => inpatient::upload_fees(ctx, conn).await,
-        "2302" => inpatient::cancel_fees(ctx, conn).await,
-        "2303" => inpatient::settle(ctx, conn, false).await,
-        "2304" => inpatient::settle(ctx, conn, true).await,
-        "2305" => outpatient::cancel_settlement(ctx, conn, &["2304"]).await,
-        "2101" => pharmacy::settle(ctx, conn, false).await,
-        "2102" => pharmacy::settle(ctx, conn, true).await,
-        "2103" => outpatient::cancel_settlement(ctx, conn, &["2102"]).await,
-        "2601" => query::reverse(ctx, conn).await,
-        "5203" => query::settlement_info(ctx, conn).await,
-        "5204" => query::fee_details(ctx, conn).await,
-        "3201" => query::reconcile_totals(ctx, conn).await,
-        "3202" => query::reconcile_detail(ctx, conn).await,
+        "1101" => session::person_info(ctx, ledger).await,
+        "5206" => session::accumulators(ctx, ledger).await,
+        "2201" => outpatient::register(ctx, ledger).await,
+        "2202" => outpatient::cancel_registration(ctx, ledger).await,
+        "2203" => outpatient::visit_info(ctx, ledger).await,
+        "2204" => outpatient::upload_fees(ctx, ledger).await,
+        "2205" => outpatient::cancel_fees(ctx, ledger).await,
+        "2206" => outpatient::settle(ctx, ledger, false).await,
+        "2207" => outpatient::settle(ctx, ledger, true).await,
+        "2208" => outpatient::cancel_settlement(ctx, ledger, &["2207"]).await,
+        "2401" => inpatient::admit(ctx, ledger).await,
+        "2402" => inpatient::discharge(ctx, ledger).await,
+        "2403" => inpatient::change(ctx, ledger).await,
+        "2404" => inpatient::cancel_admission(ctx, ledger).await,
+        "2405" => inpatient::cancel_discharge(ctx, ledger).await,
+        "2301" => inpatient::upload_fees(ctx, ledger).await,
+        "2302" => inpatient::cancel_fees(ctx, ledger).await,
+        "2303" => inpatient::settle(ctx, ledger, false).await,
+        "2304" => inpatient::settle(ctx, ledger, true).await,
+        "2305" => outpatient::cancel_settlement(ctx, ledger, &["2304"]).await,
+        "2101" => pharmacy::settle(ctx, ledger, false).await,
+        "2102" => pharmacy::settle(ctx, ledger, true).await,
+        "2103" => outpatient::cancel_settlement(ctx, ledger, &["2102"]).await,
+        "2601" => query::reverse(ctx, ledger).await,
+        "5203" => query::settlement_info(ctx, ledger).await,
+        "5204" => query::fee_details(ctx, ledger).await,
+        "3201" => query::reconcile_totals(ctx, ledger).await,
+        "3202" => query::reconcile_detail(ctx, ledger).await,
         other => Err(TxError::new(
             "infno",
             format!("`{other}` is not a transaction this service implements"),

@@ -3,7 +3,8 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use yibao_ledger::{entries, AnyConnection, Visit, VisitKind, VisitStatus};
+use yibao_ledger::LedgerView;
+use yibao_ledger::{Visit, VisitKind, VisitStatus};
 use yibao_wire::lenient;
 
 use super::common::{self, node, parse};
@@ -30,14 +31,14 @@ struct Registration {
 }
 
 /// 2201 门诊挂号: opens an outpatient visit.
-pub async fn register(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+pub async fn register(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     let data = node(&ctx.request.input, "data")?;
     let reg: Registration = parse(data, "input.data")?;
-    let person = common::registered_person(conn, "input.data.psn_no", &reg.psn_no).await?;
+    let person = common::registered_person(ledger, "input.data.psn_no", &reg.psn_no).await?;
     common::insu_row(&person, "input.data.insutype", &reg.insutype)?;
     let begntime = reg.begntime.clone().unwrap_or_else(|| wire_time(ctx.now));
     common::datetime("input.data.begntime", &begntime)?;
-    let mdtrt_id = settle::issue_id(conn, "mdtrt_id", "MDTRT").await?;
+    let mdtrt_id = settle::issue_id(ledger, "mdtrt_id", "MDTRT").await?;
     let visit = Visit {
         mdtrt_id: mdtrt_id.clone(),
         fixmedins_code: ctx.request.fixmedins_code.clone(),
@@ -51,7 +52,7 @@ pub async fn register(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutpu
         ipt_otp_no: reg.ipt_otp_no.clone().unwrap_or_default(),
         info: json!({ "mdtrt_cert_type": reg.mdtrt_cert_type.clone().unwrap_or_default() }),
     };
-    entries::insert_visit(conn, &visit).await?;
+    ledger.insert_visit(&visit);
     let output = json!({ "data": { "mdtrt_id": mdtrt_id, "psn_no": reg.psn_no, "ipt_otp_no": visit.ipt_otp_no, "exp_content": "" } });
     Ok(TxOutput::write(common::to_output(&output)?, mdtrt_id))
 }
@@ -69,11 +70,12 @@ struct VisitRef {
 /// A visit of this institution named by `input.data`, with its person checked.
 async fn referenced_visit(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     kind: VisitKind,
 ) -> Result<(Visit, VisitRef), TxError> {
     let reference: VisitRef = parse(node(&ctx.request.input, "data")?, "input.data")?;
-    let visit = common::owned_visit(ctx, conn, "input.data.mdtrt_id", &reference.mdtrt_id).await?;
+    let visit =
+        common::owned_visit(ctx, ledger, "input.data.mdtrt_id", &reference.mdtrt_id).await?;
     common::check_visit_person(&visit, "input.data.psn_no", reference.psn_no.as_deref())?;
     if visit.kind != kind {
         return Err(TxError::new(
@@ -87,9 +89,9 @@ async fn referenced_visit(
 /// 2202 门诊挂号撤销: cancels an unsettled registration.
 pub async fn cancel_registration(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
 ) -> Result<TxOutput, TxError> {
-    let (mut visit, _) = referenced_visit(ctx, conn, VisitKind::Outpatient).await?;
+    let (mut visit, _) = referenced_visit(ctx, ledger, VisitKind::Outpatient).await?;
     if visit.status != VisitStatus::Open {
         return Err(TxError::new(
             "input.data.mdtrt_id",
@@ -100,9 +102,9 @@ pub async fn cancel_registration(
             ),
         ));
     }
-    fees::discard_unsettled(conn, &visit, "input.data.mdtrt_id").await?;
+    fees::discard_unsettled(ledger, &visit, "input.data.mdtrt_id").await?;
     visit.status = VisitStatus::Cancelled;
-    entries::update_visit(conn, &visit).await?;
+    ledger.update_visit(&visit);
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
 }
 
@@ -149,11 +151,11 @@ pub fn apply_visit_info(
 }
 
 /// 2203 门诊就诊信息上传: medical type, diagnoses.
-pub async fn visit_info(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+pub async fn visit_info(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     let raw = common::single(node(&ctx.request.input, "mdtrtinfo")?, "input.mdtrtinfo")?;
     let info: MdtrtInfo = parse(raw, "input.mdtrtinfo")?;
     let mut visit =
-        common::owned_visit(ctx, conn, "input.mdtrtinfo.mdtrt_id", &info.mdtrt_id).await?;
+        common::owned_visit(ctx, ledger, "input.mdtrtinfo.mdtrt_id", &info.mdtrt_id).await?;
     common::check_visit_person(&visit, "input.mdtrtinfo.psn_no", info.psn_no.as_deref())?;
     if visit.kind != VisitKind::Outpatient || visit.status != VisitStatus::Open {
         return Err(TxError::new(
@@ -172,15 +174,15 @@ pub async fn visit_info(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOut
         Some(&info.med_type),
         info.dise_codg.as_deref(),
     );
-    entries::update_visit(conn, &visit).await?;
+    ledger.update_visit(&visit);
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
 }
 
 /// 2204 门诊费用明细上传: stores the lines and replies with their split.
-pub async fn upload_fees(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+pub async fn upload_fees(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     fees::upload_transaction(
         ctx,
-        conn,
+        ledger,
         VisitKind::Outpatient,
         false,
         "not an outpatient visit (use 2301)",
@@ -189,8 +191,8 @@ pub async fn upload_fees(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOu
 }
 
 /// 2205 门诊费用明细撤销: `chrg_bchno` "0000" cancels every unsettled line.
-pub async fn cancel_fees(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
-    let (visit, reference) = referenced_visit(ctx, conn, VisitKind::Outpatient).await?;
+pub async fn cancel_fees(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
+    let (visit, reference) = referenced_visit(ctx, ledger, VisitKind::Outpatient).await?;
     let batch = reference
         .chrg_bchno
         .as_deref()
@@ -200,14 +202,14 @@ pub async fn cancel_fees(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOu
     } else {
         Selector::Batch(batch)
     };
-    fees::cancel(conn, &visit, "input.data.chrg_bchno", selector).await?;
+    fees::cancel(ledger, &visit, "input.data.chrg_bchno", selector).await?;
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
 }
 
 /// The visit a settlement request names, which must be settleable.
 async fn settleable_visit(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     data: &SettleData,
     kind: VisitKind,
 ) -> Result<Visit, TxError> {
@@ -215,7 +217,7 @@ async fn settleable_visit(
         .mdtrt_id
         .as_deref()
         .ok_or_else(|| TxError::new("input.data.mdtrt_id", "is required"))?;
-    let visit = common::owned_visit(ctx, conn, "input.data.mdtrt_id", mdtrt_id).await?;
+    let visit = common::owned_visit(ctx, ledger, "input.data.mdtrt_id", mdtrt_id).await?;
     common::check_visit_person(&visit, "input.data.psn_no", Some(&data.psn_no))?;
     if visit.kind != kind {
         return Err(TxError::new(
@@ -247,28 +249,28 @@ async fn settleable_visit(
 /// 2206 门诊预结算 / 2207 门诊结算.
 pub async fn settle(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     store: bool,
 ) -> Result<TxOutput, TxError> {
     let data: SettleData = parse(node(&ctx.request.input, "data")?, "input.data")?;
-    let mut visit = settleable_visit(ctx, conn, &data, VisitKind::Outpatient).await?;
+    let mut visit = settleable_visit(ctx, ledger, &data, VisitKind::Outpatient).await?;
     if let Some(med_type) = &data.med_type {
         visit.med_type = med_type.clone();
     }
     let end = common::datetime("begntime", &visit.begntime)?;
-    let lines = settle::unsettled_lines(conn, &visit.mdtrt_id).await?;
+    let lines = settle::unsettled_lines(ledger, &visit.mdtrt_id).await?;
     let request = SettleRequest {
         data: &data,
         end,
         require_total: store,
     };
-    let computed = settle::compute(ctx, conn, &visit, &lines, &request).await?;
+    let computed = settle::compute(ctx, ledger, &visit, &lines, &request).await?;
     if !store {
         return Ok(TxOutput::read(settle::presettlement_output(
             ctx, &visit, &computed,
         )?));
     }
-    let (output, setl_id) = settle::store(ctx, conn, &mut visit, &computed, false).await?;
+    let (output, setl_id) = settle::store(ctx, ledger, &mut visit, &computed, false).await?;
     Ok(TxOutput::settled(output, setl_id))
 }
 
@@ -285,7 +287,7 @@ struct CancelData {
 /// 2208 门诊结算撤销, 2305 住院结算撤销, 2103 药店结算撤销: the negated mirror of a settlement.
 pub async fn cancel_settlement(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     cancels: &[&str],
 ) -> Result<TxOutput, TxError> {
     let data: CancelData = parse(node(&ctx.request.input, "data")?, "input.data")?;
@@ -296,6 +298,6 @@ pub async fn cancel_settlement(
         mdtrt_id: data.mdtrt_id.as_deref(),
         psn_no: data.psn_no.as_deref(),
     };
-    let (output, setl_id) = settle::cancel(ctx, conn, &request).await?;
+    let (output, setl_id) = settle::cancel(ctx, ledger, &request).await?;
     Ok(TxOutput::cancelled(output, setl_id))
 }

@@ -3,7 +3,8 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use yibao_ledger::{entries, AnyConnection, FeeLine, Visit, VisitKind, VisitStatus};
+use yibao_ledger::LedgerView;
+use yibao_ledger::{FeeLine, Visit, VisitKind, VisitStatus};
 use yibao_wire::lenient;
 
 use super::common::{self, node, parse};
@@ -35,12 +36,12 @@ fn purchase_lines(input: &Value) -> Result<Vec<UploadLine>, TxError> {
 /// An unsaved pharmacy visit of the current message.
 async fn purchase_visit(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     data: &SettleData,
     extra: &PurchaseExtra,
     mdtrt_id: String,
 ) -> Result<Visit, TxError> {
-    let person = common::registered_person(conn, "input.data.psn_no", &data.psn_no).await?;
+    let person = common::registered_person(ledger, "input.data.psn_no", &data.psn_no).await?;
     common::insu_row(&person, "input.data.insutype", &extra.insutype)?;
     let begntime = extra.begntime.clone().unwrap_or_else(|| wire_time(ctx.now));
     common::datetime("input.data.begntime", &begntime)?;
@@ -62,7 +63,7 @@ async fn purchase_visit(
 /// 2101 药店预结算 (nothing stored) / 2102 药店结算.
 pub async fn settle(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     store: bool,
 ) -> Result<TxOutput, TxError> {
     let raw = node(&ctx.request.input, "data")?;
@@ -70,12 +71,12 @@ pub async fn settle(
     let extra: PurchaseExtra = parse(raw, "input.data")?;
     let lines = purchase_lines(&ctx.request.input)?;
     if !store {
-        let visit = purchase_visit(ctx, conn, &data, &extra, String::new()).await?;
+        let visit = purchase_visit(ctx, ledger, &data, &extra, String::new()).await?;
         let transient: Vec<FeeLine> = lines.iter().map(|l| l.transient(&visit.mdtrt_id)).collect();
         let end = common::datetime("begntime", &visit.begntime)?;
         let computed = settle::compute(
             ctx,
-            conn,
+            ledger,
             &visit,
             &transient,
             &SettleRequest {
@@ -89,14 +90,14 @@ pub async fn settle(
             ctx, &visit, &computed,
         )?));
     }
-    let mdtrt_id = settle::issue_id(conn, "mdtrt_id", "MDTRT").await?;
-    let mut visit = purchase_visit(ctx, conn, &data, &extra, mdtrt_id).await?;
-    entries::insert_visit(conn, &visit).await?;
-    let (_, stored) = fees::upload(ctx, conn, &visit, &lines, false).await?;
+    let mdtrt_id = settle::issue_id(ledger, "mdtrt_id", "MDTRT").await?;
+    let mut visit = purchase_visit(ctx, ledger, &data, &extra, mdtrt_id).await?;
+    ledger.insert_visit(&visit);
+    let (_, stored) = fees::upload(ctx, ledger, &visit, &lines, false).await?;
     let end = common::datetime("begntime", &visit.begntime)?;
     let computed = settle::compute(
         ctx,
-        conn,
+        ledger,
         &visit,
         &stored,
         &SettleRequest {
@@ -106,6 +107,6 @@ pub async fn settle(
         },
     )
     .await?;
-    let (output, setl_id) = settle::store(ctx, conn, &mut visit, &computed, false).await?;
+    let (output, setl_id) = settle::store(ctx, ledger, &mut visit, &computed, false).await?;
     Ok(TxOutput::settled(output, setl_id))
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use yibao_domain::Fen;
 use yibao_ledger::entries::{self, EntryFilter};
-use yibao_ledger::AnyConnection;
+use yibao_ledger::LedgerView;
 use yibao_wire::lenient;
 use yibao_wire::render::Yuan;
 
@@ -28,7 +28,10 @@ struct SettlementRef {
 }
 
 /// 5203: a stored settlement (or cancellation) of this institution, rendered as when it was made.
-pub async fn settlement_info(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+pub async fn settlement_info(
+    ctx: &Ctx<'_>,
+    ledger: &mut LedgerView<'_>,
+) -> Result<TxOutput, TxError> {
     let reference: SettlementRef = parse(node(&ctx.request.input, "data")?, "input.data")?;
     let setl_id = reference
         .setl_id
@@ -42,9 +45,7 @@ pub async fn settlement_info(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<
             ),
         )
     };
-    let record = entries::settlement(conn, &setl_id)
-        .await?
-        .ok_or_else(not_found)?;
+    let record = ledger.settlement(&setl_id).await?.ok_or_else(not_found)?;
     if record.header.fixmedins_code != ctx.request.fixmedins_code {
         return Err(not_found());
     }
@@ -59,9 +60,9 @@ pub async fn settlement_info(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<
         ));
     }
     let visit =
-        common::owned_visit(ctx, conn, "input.data.mdtrt_id", &record.header.mdtrt_id).await?;
+        common::owned_visit(ctx, ledger, "input.data.mdtrt_id", &record.header.mdtrt_id).await?;
     let person =
-        common::registered_person(conn, "input.data.psn_no", &record.header.psn_no).await?;
+        common::registered_person(ledger, "input.data.psn_no", &record.header.psn_no).await?;
     let insu = person
         .insu_row(&record.header.insutype)
         .cloned()
@@ -122,11 +123,12 @@ fn fee_row(line: &yibao_ledger::FeeLine) -> Result<FeeRow, TxError> {
 }
 
 /// 5204: the fee lines of a visit of this institution (optionally only those of one settlement).
-pub async fn fee_details(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+pub async fn fee_details(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     let reference: SettlementRef = parse(node(&ctx.request.input, "data")?, "input.data")?;
     let mdtrt_id = match (&reference.mdtrt_id, &reference.setl_id) {
         (Some(mdtrt_id), _) => mdtrt_id.clone(),
-        (None, Some(setl_id)) => entries::settlement(conn, setl_id)
+        (None, Some(setl_id)) => ledger
+            .settlement(setl_id)
             .await?
             .filter(|r| r.header.fixmedins_code == ctx.request.fixmedins_code)
             .map(|r| r.header.mdtrt_id)
@@ -143,9 +145,9 @@ pub async fn fee_details(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOu
             ))
         }
     };
-    let visit = common::owned_visit(ctx, conn, "input.data.mdtrt_id", &mdtrt_id).await?;
+    let visit = common::owned_visit(ctx, ledger, "input.data.mdtrt_id", &mdtrt_id).await?;
     common::check_visit_person(&visit, "input.data.psn_no", reference.psn_no.as_deref())?;
-    let lines = entries::fee_lines(conn, &mdtrt_id).await?;
+    let lines = ledger.fee_lines(&mdtrt_id).await?;
     let rows = lines
         .iter()
         .filter(|l| reference.setl_id.as_deref().is_none_or(|s| l.setl_id == s))
@@ -213,10 +215,10 @@ struct StmtInfo {
 /// 3201 对总账: compares the institution's totals for a period with the ledger's.
 pub async fn reconcile_totals(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
 ) -> Result<TxOutput, TxError> {
     let stmt: Statement = parse(node(&ctx.request.input, "data")?, "input.data")?;
-    let ours = entries::entry_totals(conn, &stmt.filter(ctx)).await?;
+    let ours = entries::entry_totals(ledger.conn(), &stmt.filter(ctx)).await?;
     let count: Option<i64> = match &stmt.fixmedins_setl_cnt {
         Some(text) => Some(text.parse().map_err(|_| {
             TxError::new(
@@ -297,13 +299,13 @@ struct DetailResult {
 /// (`setl_id`, `medfee_sumamt`, `fund_pay_sumamt`, `acct_pay`) instead of a 9101 file.
 pub async fn reconcile_detail(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
 ) -> Result<TxOutput, TxError> {
     let stmt: Statement = parse(node(&ctx.request.input, "data")?, "input.data")?;
     let theirs: Vec<DetailRow> = parse(node(&ctx.request.input, "detail")?, "input.detail")?;
     let mut theirs: HashMap<String, DetailRow> =
         theirs.into_iter().map(|r| (r.setl_id.clone(), r)).collect();
-    let ours = entries::entries(conn, &stmt.filter(ctx)).await?;
+    let ours = entries::entries(ledger.conn(), &stmt.filter(ctx)).await?;
     let mut results = Vec::with_capacity(ours.len());
     for entry in &ours {
         let (stmt_rslt, memo) = match theirs.remove(&entry.header.setl_id) {
@@ -365,9 +367,10 @@ struct Reversal {
 }
 
 /// 2601 冲正: reverses the effect of an earlier message (2207, 2304, 2102 settlements; 2401 admissions).
-pub async fn reverse(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+pub async fn reverse(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     let data: Reversal = parse(node(&ctx.request.input, "data")?, "input.data")?;
-    let original = entries::stored_message(conn, &ctx.request.fixmedins_code, &data.omsgid)
+    let original = ledger
+        .stored_message(&ctx.request.fixmedins_code, &data.omsgid)
         .await?
         .ok_or_else(|| {
             TxError::new(
@@ -396,7 +399,7 @@ pub async fn reverse(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput
                 mdtrt_id: None,
                 psn_no: data.psn_no.as_deref(),
             };
-            let (_, setl_id) = settle::cancel(ctx, conn, &request).await?;
+            let (_, setl_id) = settle::cancel(ctx, ledger, &request).await?;
             Ok(TxOutput {
                 effect: super::Effect::Cancelled,
                 ..TxOutput::write(common::empty_output()?, setl_id)
@@ -404,9 +407,9 @@ pub async fn reverse(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput
         }
         "2401" => {
             let mut visit =
-                common::owned_visit(ctx, conn, "input.data.omsgid", &original.effect_ref).await?;
+                common::owned_visit(ctx, ledger, "input.data.omsgid", &original.effect_ref).await?;
             common::check_visit_person(&visit, "input.data.psn_no", data.psn_no.as_deref())?;
-            inpatient::cancel_admission_of(conn, &mut visit, "input.data.omsgid").await?;
+            inpatient::cancel_admission_of(ledger, &mut visit, "input.data.omsgid").await?;
             Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
         }
         other => Err(TxError::new(

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use yibao_domain::Fen;
-use yibao_ledger::{entries, registry, AnyConnection, Person};
+use yibao_ledger::LedgerView;
+use yibao_ledger::{entries, registry, Person};
 use yibao_wire::lenient;
 use yibao_wire::render::Yuan;
 
@@ -42,9 +43,9 @@ struct PersonQuery {
     psn_name: Option<String>,
 }
 
-async fn find_person(conn: &mut AnyConnection, query: &PersonQuery) -> Result<Person, TxError> {
+async fn find_person(ledger: &mut LedgerView<'_>, query: &PersonQuery) -> Result<Person, TxError> {
     if let Some(certno) = &query.certno {
-        if let Some(found) = registry::person_by_certno(conn, certno).await? {
+        if let Some(found) = registry::person_by_certno(ledger.conn(), certno).await? {
             return Ok(found);
         }
         return Err(TxError::new(
@@ -58,10 +59,10 @@ async fn find_person(conn: &mut AnyConnection, query: &PersonQuery) -> Result<Pe
             "is required when certno is empty",
         )
     })?;
-    if let Some(found) = registry::person_by_certno(conn, cert_no).await? {
+    if let Some(found) = registry::person_by_certno(ledger.conn(), cert_no).await? {
         return Ok(found);
     }
-    if let Some(found) = registry::person(conn, cert_no).await? {
+    if let Some(found) = ledger.person(cert_no).await? {
         return Ok(found);
     }
     let kind = query.mdtrt_cert_type.as_deref().unwrap_or("");
@@ -85,9 +86,9 @@ struct InsuInfo<'a> {
 }
 
 /// 1101 人员信息获取: `baseinfo`, one `insuinfo` row per insurance type, `idetinfo`.
-pub async fn person_info(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+pub async fn person_info(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     let query: PersonQuery = parse(node(&ctx.request.input, "data")?, "input.data")?;
-    let person = find_person(conn, &query).await?;
+    let person = find_person(ledger, &query).await?;
     if let Some(name) = &query.psn_name {
         if *name != person.psn_name {
             return Err(TxError::new(
@@ -96,7 +97,7 @@ pub async fn person_info(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOu
             ));
         }
     }
-    let paid = entries::account_paid_by_insutype(conn, &person.psn_no).await?;
+    let paid = entries::account_paid_by_insutype(ledger.conn(), &person.psn_no).await?;
     let insuinfo: Vec<InsuInfo<'_>> = person
         .insu
         .iter()
@@ -167,9 +168,9 @@ fn is_national_code(key: &str) -> bool {
 }
 
 /// 5206 人员累计信息查询: the person's national accumulators of the year of `cum_ym`.
-pub async fn accumulators(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxOutput, TxError> {
+pub async fn accumulators(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     let query: CumQuery = parse(node(&ctx.request.input, "data")?, "input.data")?;
-    common::registered_person(conn, "input.data.psn_no", &query.psn_no).await?;
+    common::registered_person(ledger, "input.data.psn_no", &query.psn_no).await?;
     let cum_ym = query
         .cum_ym
         .unwrap_or_else(|| ctx.now.format("%Y%m").to_string());
@@ -182,7 +183,7 @@ pub async fn accumulators(ctx: &Ctx<'_>, conn: &mut AnyConnection) -> Result<TxO
                 format!("`{cum_ym}` is not a year-month yyyyMM"),
             )
         })?;
-    let totals = entries::person_totals(conn, &query.psn_no, year).await?;
+    let totals = entries::person_totals(ledger.conn(), &query.psn_no, year).await?;
     let cuminfo: Vec<CumRow> = totals
         .into_iter()
         .filter(|t| is_national_code(&t.acc_key))

@@ -8,10 +8,10 @@ use chrono::{Datelike, NaiveDateTime};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use yibao_domain::Fen;
-use yibao_ledger::entries::{self, EntryFilter};
+use yibao_ledger::LedgerView;
 use yibao_ledger::{
-    AnyConnection, EntryKind, FeeLine, InsuRow, LineRow, PayerClass, Person, Posting,
-    SettlementHeader, SettlementRecord, Visit, VisitKind, VisitStatus,
+    EntryKind, FeeLine, InsuRow, LineRow, PayerClass, Person, Posting, SettlementHeader,
+    SettlementRecord, Visit, VisitKind, VisitStatus,
 };
 use yibao_policy::Policy;
 use yibao_settlement::{AccKey, Engine, Payer, Settlement, YearToDate};
@@ -83,17 +83,17 @@ pub struct SettleRequest<'a> {
 
 /// The visit's fee lines not yet consumed by a settlement.
 pub async fn unsettled_lines(
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     mdtrt_id: &str,
 ) -> Result<Vec<FeeLine>, TxError> {
-    let lines = entries::fee_lines(conn, mdtrt_id).await?;
+    let lines = ledger.fee_lines(mdtrt_id).await?;
     Ok(lines.into_iter().filter(|l| l.setl_id.is_empty()).collect())
 }
 
 /// Settles `lines` of `visit` without storing anything.
 pub async fn compute(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     visit: &Visit,
     lines: &[FeeLine],
     request: &SettleRequest<'_>,
@@ -107,19 +107,19 @@ pub async fn compute(
             ),
         ));
     }
-    let person = common::registered_person(conn, "input.data.psn_no", &visit.psn_no).await?;
+    let person = common::registered_person(ledger, "input.data.psn_no", &visit.psn_no).await?;
     let insu = common::insu_row(&person, "insutype", &visit.insutype)?.clone();
     let (policy, catalog) = common::policy_and_catalog(ctx, &insu)?;
     let care_began = common::datetime("begntime", &visit.begntime)?.date();
     let engine_person = common::engine_person(&person, &insu, care_began)?;
     let ytd = year_to_date(
-        conn,
+        ledger,
         &person.psn_no,
         &insu.insutype,
         i64::from(request.end.year()),
     )
     .await?;
-    let balance = account_balance(conn, &person.psn_no, &insu).await?;
+    let balance = account_balance(ledger, &person.psn_no, &insu).await?;
     let engine_lines = lines
         .iter()
         .map(common::engine_line)
@@ -130,7 +130,7 @@ pub async fn compute(
         lines: engine_lines,
         use_account: request.data.use_account(),
         interim: request.data.interim(),
-        episode_deductible_paid: episode_deductible(conn, visit).await?,
+        episode_deductible_paid: episode_deductible(ledger, visit).await?,
     };
     let engine_visit = common::engine_visit(ctx, shape)?;
     let settlement = Engine::new(&policy, &catalog)
@@ -149,12 +149,12 @@ pub async fn compute(
 
 /// The person's accumulators for one insurance type and year.
 pub async fn year_to_date(
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     psn_no: &str,
     insutype: &str,
     year: i64,
 ) -> Result<YearToDate, TxError> {
-    let postings = entries::year_to_date(conn, psn_no, insutype, year).await?;
+    let postings = ledger.year_to_date(psn_no, insutype, year).await?;
     postings
         .into_iter()
         .map(|p| {
@@ -171,23 +171,20 @@ pub async fn year_to_date(
 
 /// Current personal-account balance: opening balance less net account payments.
 pub async fn account_balance(
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     psn_no: &str,
     insu: &InsuRow,
 ) -> Result<Fen, TxError> {
-    Ok(insu.opening_balc - entries::account_paid(conn, psn_no, &insu.insutype).await?)
+    Ok(insu.opening_balc - ledger.account_paid(psn_no, &insu.insutype).await?)
 }
 
 /// Deductible already charged to live settlements of this visit (interim settlements of an admission).
-async fn episode_deductible(conn: &mut AnyConnection, visit: &Visit) -> Result<Fen, TxError> {
+async fn episode_deductible(ledger: &mut LedgerView<'_>, visit: &Visit) -> Result<Fen, TxError> {
     if visit.kind != VisitKind::Inpatient {
         return Ok(Fen::ZERO);
     }
-    let filter = EntryFilter {
-        mdtrt_id: Some(visit.mdtrt_id.clone()),
-        ..EntryFilter::default()
-    };
-    Ok(entries::entries(conn, &filter)
+    Ok(ledger
+        .visit_entries(&visit.mdtrt_id)
         .await?
         .iter()
         .map(|e| e.amounts.act_pay_dedc)
@@ -231,11 +228,11 @@ fn check_declared(request: &SettleRequest<'_>, settlement: &Settlement) -> Resul
 
 /// Issues an identifier: `prefix` + 16-digit serial.
 pub async fn issue_id(
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     counter: &str,
     prefix: &str,
 ) -> Result<String, TxError> {
-    let serial = entries::next_id(conn, counter).await?;
+    let serial = ledger.next_id(counter).await?;
     Ok(format!("{prefix}{serial:016}"))
 }
 
@@ -345,12 +342,12 @@ pub fn presettlement_output(
 /// new status. Returns the rendered output and the new `setl_id`.
 pub async fn store(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     visit: &mut Visit,
     computed: &Computed,
     interim: bool,
 ) -> Result<(Box<RawValue>, String), TxError> {
-    let setl_id = issue_id(conn, "setl_id", "SETL").await?;
+    let setl_id = issue_id(ledger, "setl_id", "SETL").await?;
     let header = settlement_header(ctx, visit, computed, setl_id.clone(), interim);
     let record = record_of(computed, header);
     if let Some(problem) = record.identity_violations().into_iter().next() {
@@ -359,11 +356,13 @@ pub async fn store(
             format!("identity check failed, nothing stored: {problem}"),
         ));
     }
-    entries::append_settlement(conn, &record).await?;
-    entries::assign_fee_lines(conn, &visit.mdtrt_id, &computed.line_sns, &setl_id).await?;
+    ledger.append_settlement(record.clone()).await?;
+    ledger
+        .assign_fee_lines(&visit.mdtrt_id, &computed.line_sns, &setl_id)
+        .await?;
     if !interim {
         visit.status = VisitStatus::Settled;
-        entries::update_visit(conn, visit).await?;
+        ledger.update_visit(visit);
     }
     let context = RenderContext {
         person: &computed.person,
@@ -389,14 +388,19 @@ pub struct CancelRequest<'a> {
 /// mirror and its `setl_id`.
 pub async fn cancel(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     request: &CancelRequest<'_>,
 ) -> Result<(Box<RawValue>, String), TxError> {
-    let original = owned_settlement(ctx, conn, request).await?;
-    let mut visit =
-        common::owned_visit(ctx, conn, "input.data.mdtrt_id", &original.header.mdtrt_id).await?;
+    let original = owned_settlement(ctx, ledger, request).await?;
+    let mut visit = common::owned_visit(
+        ctx,
+        ledger,
+        "input.data.mdtrt_id",
+        &original.header.mdtrt_id,
+    )
+    .await?;
     let person =
-        common::registered_person(conn, "input.data.psn_no", &original.header.psn_no).await?;
+        common::registered_person(ledger, "input.data.psn_no", &original.header.psn_no).await?;
     let insu = person
         .insu_row(&original.header.insutype)
         .cloned()
@@ -409,8 +413,8 @@ pub async fn cancel(
                 ),
             )
         })?;
-    let balance = account_balance(conn, &person.psn_no, &insu).await?;
-    let setl_id = issue_id(conn, "setl_id", "SETL").await?;
+    let balance = account_balance(ledger, &person.psn_no, &insu).await?;
+    let setl_id = issue_id(ledger, "setl_id", "SETL").await?;
     let mirror = SettlementHeader {
         setl_id: setl_id.clone(),
         kind: EntryKind::Cancel,
@@ -422,9 +426,11 @@ pub async fn cancel(
         ..original.header.clone()
     };
     let record = original.negated(mirror);
-    entries::append_settlement(conn, &record).await?;
-    entries::release_fee_lines(conn, &original.header.setl_id).await?;
-    reopen_visit(conn, &mut visit, &original).await?;
+    ledger.append_settlement(record.clone()).await?;
+    ledger
+        .release_fee_lines(&original.header.mdtrt_id, &original.header.setl_id)
+        .await?;
+    reopen_visit(ledger, &mut visit, &original).await?;
     let context = RenderContext {
         person: &person,
         insu: &insu,
@@ -436,7 +442,7 @@ pub async fn cancel(
 
 async fn owned_settlement(
     ctx: &Ctx<'_>,
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     request: &CancelRequest<'_>,
 ) -> Result<SettlementRecord, TxError> {
     let field = request.field;
@@ -449,7 +455,8 @@ async fn owned_settlement(
             ),
         )
     };
-    let original = entries::settlement(conn, request.setl_id)
+    let original = ledger
+        .settlement(request.setl_id)
         .await?
         .ok_or_else(not_found)?;
     let h = &original.header;
@@ -471,7 +478,7 @@ async fn owned_settlement(
             ),
         ));
     }
-    if let Some(done) = entries::cancellation_of(conn, &h.setl_id).await? {
+    if let Some(done) = ledger.cancellation_of(&h.setl_id).await? {
         return Err(TxError::new(
             field,
             format!(
@@ -502,7 +509,7 @@ async fn owned_settlement(
 /// After a cancellation: a pharmacy purchase is void; a finally settled visit becomes open again
 /// (discharged if it has a discharge time). Interim cancellations leave the visit as it is.
 async fn reopen_visit(
-    conn: &mut AnyConnection,
+    ledger: &mut LedgerView<'_>,
     visit: &mut Visit,
     original: &SettlementRecord,
 ) -> Result<(), TxError> {
@@ -516,6 +523,6 @@ async fn reopen_visit(
         }
         _ => VisitStatus::Open,
     };
-    entries::update_visit(conn, visit).await?;
+    ledger.update_visit(visit);
     Ok(())
 }
