@@ -7,8 +7,15 @@
 //! cache (which holds the committed state plus the writes of the batch's earlier transactions), then
 //! from the database; its writes are staged in the view. [`LedgerView::keep`] moves them into the
 //! cache and the batch's pending writes; dropping the view forgets them, so a failed transaction
-//! leaves no trace without a savepoint. At the end of the batch [`LedgerCache::flush`] writes every
-//! pending change as a few multi-row statements, inside the batch's transaction.
+//! leaves no trace without a savepoint. At the end of the batch [`LedgerCache::take_flush`] hands every
+//! pending change over as a [`Flush`], which the committer writes as a few multi-row statements in the
+//! batch's transaction — while the writer already runs the next batch against the cache.
+//!
+//! So the cache may hold writes of batches that are not committed yet ("in flight"). Every cached
+//! value remembers the batch that last wrote it and is never evicted while that batch is in flight,
+//! so a key missing from the cache has no unwritten changes and the database's committed state is
+//! right for it. If a commit fails, the writer discards the whole cache, and every batch executed on
+//! top of the failed one fails as well (see [`crate::GroupCommit`]).
 //!
 //! The view enforces the uniqueness rules of the schema (one stored reply per `msgid`, one
 //! cancellation per settlement) before anything is written, so a flush never fails on them.
@@ -17,13 +24,14 @@
 //! bumps the `registry_version` counter in its own transaction, and the cache drops its persons when
 //! that counter has moved at the start of a batch.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 use sqlx::{AnyConnection, Row};
 use yibao_domain::Fen;
 
 use crate::entries::{self, EntryFilter, EntrySummary, StoredMessage};
-use crate::flush::{self, posting_sums, AccTotalRow};
+use crate::flush::{self, posting_sums, AccTotalRow, EntryRows, Script};
 use crate::{
     registry, EntryKind, FeeLine, LedgerError, Person, Posting, SettlementRecord, Visit,
     VisitStatus,
@@ -38,22 +46,37 @@ type YtdKey = (String, String, i64);
 type AccountKey = (String, String);
 /// `(fixmedins_code, msgid)`.
 type MessageKey = (String, String);
+/// Ledger entries with their ledger sequence numbers.
+type Entries = Vec<(i64, SettlementRecord)>;
+
+/// What the cache knows about a message.
+#[derive(Clone)]
+enum Known {
+    /// Not stored when the current batch began.
+    Absent,
+    /// Stored by the given batch (0: already in the database).
+    Stored(StoredMessage, u64),
+}
 
 /// What the writer remembers between transactions and batches.
+/// Values carry the number of the batch that last wrote them (0: read from the database).
 #[derive(Default)]
 pub struct LedgerCache {
-    /// Cached entries (persons, visits, totals) above which the cache is emptied after a commit.
+    /// Cached entries (persons, visits, totals) above which committed entries are dropped.
     capacity: usize,
+    /// The batch being executed.
+    batch: u64,
     registry_version: Option<i64>,
     persons: HashMap<String, Option<Person>>,
-    visits: HashMap<String, Visit>,
-    fee_lines: HashMap<String, Vec<FeeLine>>,
-    ytd: HashMap<YtdKey, BTreeMap<String, i64>>,
-    account_paid: HashMap<AccountKey, Fen>,
+    visits: HashMap<String, (Visit, u64)>,
+    fee_lines: HashMap<String, (Vec<FeeLine>, u64)>,
+    ytd: HashMap<YtdKey, (BTreeMap<String, i64>, u64)>,
+    account_paid: HashMap<AccountKey, (Fen, u64)>,
     counters: HashMap<String, i64>,
-    /// Messages of the current batch known to be stored (`Some`) or not (`None`).
-    messages: HashMap<MessageKey, Option<StoredMessage>>,
+    messages: HashMap<MessageKey, Known>,
     pending: Pending,
+    /// Ledger entries of batches handed to the committer and not yet committed.
+    in_flight: VecDeque<(u64, Arc<Entries>)>,
 }
 
 /// Changes kept by the batch's transactions and not yet written.
@@ -65,8 +88,45 @@ struct Pending {
     ytd: BTreeSet<YtdKey>,
     accounts: BTreeSet<AccountKey>,
     counters: BTreeSet<String>,
-    settlements: Vec<(i64, SettlementRecord)>,
+    settlements: Entries,
     messages: Vec<StoredMessage>,
+}
+
+/// The writes of one batch, owned, ready to be written in the batch's transaction.
+pub struct Flush {
+    /// The batch the writes belong to.
+    pub batch: u64,
+    deleted_lines: Vec<(String, String)>,
+    visits: Vec<Visit>,
+    fee_lines: Vec<FeeLine>,
+    settlements: Arc<Entries>,
+    acc_totals: Vec<AccTotalRow>,
+    accounts: Vec<(String, String, Fen)>,
+    counters: Vec<(String, i64)>,
+    messages: Vec<StoredMessage>,
+}
+
+impl Flush {
+    /// Writes everything on `conn` inside the batch's transaction: a few multi-row statements, sent
+    /// as one query on SQLite. On SQLite the first statement takes the write lock, so a concurrent
+    /// registry import can delay the batch but never make it fail on a read-to-write lock upgrade.
+    pub async fn write(&self, conn: &mut AnyConnection) -> Result<(), LedgerError> {
+        let entry_rows = EntryRows::of(&self.settlements);
+        let header_head = flush::header_insert_head();
+        let mut script = Script::new(conn);
+        if script.is_single_query() {
+            script.statement("UPDATE id_counters SET value = value WHERE name = ''");
+        }
+        flush::delete_fee_lines(&mut script, &self.deleted_lines);
+        flush::upsert_visits(&mut script, &self.visits);
+        flush::upsert_fee_lines(&mut script, &self.fee_lines);
+        flush::insert_settlements(&mut script, &self.settlements, &entry_rows, &header_head);
+        flush::upsert_acc_totals(&mut script, &self.acc_totals);
+        flush::upsert_account_totals(&mut script, &self.accounts);
+        flush::upsert_counters(&mut script, &self.counters);
+        flush::insert_messages(&mut script, &self.messages);
+        script.run(conn).await
+    }
 }
 
 /// Writes of one transaction, held until it is kept or dropped. Collections hold whole new values
@@ -79,7 +139,7 @@ struct Staged {
     ytd: HashMap<YtdKey, BTreeMap<String, i64>>,
     accounts: HashMap<AccountKey, Fen>,
     counters: HashMap<String, i64>,
-    settlements: Vec<(i64, SettlementRecord)>,
+    settlements: Entries,
     messages: Vec<StoredMessage>,
 }
 
@@ -92,30 +152,34 @@ impl LedgerCache {
         }
     }
 
-    /// Prepares a batch: drops cached persons if the registry changed, and reads in one query which of
-    /// the batch's messages (`(fixmedins_code, msgid)`) are already stored.
+    /// Starts the next batch and returns its number: drops cached persons if the registry changed,
+    /// and reads in one query which of the batch's messages (`(fixmedins_code, msgid)`) are stored.
+    /// `conn` may be any connection (the committed state is all it needs to see).
     pub async fn begin_batch(
         &mut self,
         conn: &mut AnyConnection,
         message_keys: Vec<(String, String)>,
-    ) -> Result<(), LedgerError> {
+    ) -> Result<u64, LedgerError> {
+        self.batch += 1;
         let version = counter_value(conn, REGISTRY_VERSION).await?;
         if self.registry_version != Some(version) {
             self.persons.clear();
             self.registry_version = Some(version);
         }
+        self.messages
+            .retain(|_, known| matches!(known, Known::Stored(_, batch) if *batch > 0));
         let found = entries::stored_messages(conn, &message_keys).await?;
         for key in message_keys {
-            self.messages.insert(key, None);
+            self.messages.entry(key).or_insert(Known::Absent);
         }
         for message in found {
             let key = (message.fixmedins_code.clone(), message.msgid.clone());
-            self.messages.insert(key, Some(message));
+            self.messages.insert(key, Known::Stored(message, 0));
         }
-        Ok(())
+        Ok(self.batch)
     }
 
-    /// A view for one transaction on `conn`.
+    /// A view for one transaction, reading what is not cached on `conn`.
     pub fn view<'a>(&'a mut self, conn: &'a mut AnyConnection) -> LedgerView<'a> {
         LedgerView {
             conn,
@@ -124,97 +188,113 @@ impl LedgerCache {
         }
     }
 
-    /// Writes every pending change on `conn` (inside the batch's transaction).
-    pub async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), LedgerError> {
+    /// Hands the current batch's writes over for writing; they stay readable (in flight) until
+    /// [`committed`](Self::committed) reports the batch.
+    pub fn take_flush(&mut self) -> Flush {
         let pending = std::mem::take(&mut self.pending);
-        if !pending.deleted_lines.is_empty() {
-            flush::delete_fee_lines(conn, &pending.deleted_lines).await?;
-        }
-        let visits: Vec<&Visit> = pending
-            .visits
-            .iter()
-            .filter_map(|id| self.visits.get(id))
-            .collect();
-        flush::upsert_visits(conn, &visits).await?;
-        let lines: Vec<&FeeLine> = pending
-            .fee_line_visits
-            .iter()
-            .filter_map(|id| self.fee_lines.get(id))
-            .flatten()
-            .collect();
-        flush::upsert_fee_lines(conn, &lines).await?;
-        flush::insert_settlements(conn, &pending.settlements).await?;
-        let totals: Vec<AccTotalRow<'_>> = pending
-            .ytd
-            .iter()
-            .filter_map(|key| self.ytd.get(key).map(|sums| (key, sums)))
-            .flat_map(|((psn_no, insutype, year), sums)| {
-                sums.iter().map(move |(acc_key, amount)| {
-                    (
-                        psn_no.as_str(),
-                        insutype.as_str(),
-                        *year,
-                        acc_key.as_str(),
-                        *amount,
-                    )
+        let settlements = Arc::new(pending.settlements);
+        self.in_flight
+            .push_back((self.batch, Arc::clone(&settlements)));
+        Flush {
+            batch: self.batch,
+            deleted_lines: pending.deleted_lines,
+            visits: pending
+                .visits
+                .iter()
+                .filter_map(|id| self.visits.get(id).map(|(v, _)| v.clone()))
+                .collect(),
+            fee_lines: pending
+                .fee_line_visits
+                .iter()
+                .filter_map(|id| self.fee_lines.get(id))
+                .flat_map(|(lines, _)| lines.iter().cloned())
+                .collect(),
+            settlements,
+            acc_totals: pending
+                .ytd
+                .iter()
+                .filter_map(|key| self.ytd.get(key).map(|(sums, _)| (key, sums)))
+                .flat_map(|((psn_no, insutype, year), sums)| {
+                    sums.iter().map(move |(acc_key, amount)| {
+                        (
+                            psn_no.clone(),
+                            insutype.clone(),
+                            *year,
+                            acc_key.clone(),
+                            *amount,
+                        )
+                    })
                 })
-            })
-            .collect();
-        flush::upsert_acc_totals(conn, &totals).await?;
-        let accounts: Vec<(&str, &str, Fen)> = pending
-            .accounts
-            .iter()
-            .filter_map(|key| {
-                self.account_paid
-                    .get(key)
-                    .map(|paid| (key.0.as_str(), key.1.as_str(), *paid))
-            })
-            .collect();
-        flush::upsert_account_totals(conn, &accounts).await?;
-        let counters: Vec<(&str, i64)> = pending
-            .counters
-            .iter()
-            .filter_map(|name| self.counters.get(name).map(|v| (name.as_str(), *v)))
-            .collect();
-        flush::upsert_counters(conn, &counters).await?;
-        flush::insert_messages(conn, &pending.messages).await
+                .collect(),
+            accounts: pending
+                .accounts
+                .iter()
+                .filter_map(|key| {
+                    self.account_paid
+                        .get(key)
+                        .map(|(paid, _)| (key.0.clone(), key.1.clone(), *paid))
+                })
+                .collect(),
+            counters: pending
+                .counters
+                .iter()
+                .filter_map(|name| self.counters.get(name).map(|v| (name.clone(), *v)))
+                .collect(),
+            messages: pending.messages,
+        }
     }
 
-    /// After the batch committed: forgets finished visits, and everything if the cache is over capacity.
-    pub fn committed(&mut self) {
-        self.messages.clear();
+    /// Every batch up to `batch` is committed: its entries leave the in-flight list, finished
+    /// visits are forgotten, and if the cache is over capacity every committed entry is dropped.
+    pub fn committed(&mut self, batch: u64) {
+        self.in_flight.retain(|(b, _)| *b > batch);
+        let unflushed = |written: &u64| *written > batch;
+        self.messages.retain(|_, known| match known {
+            Known::Stored(_, written) => unflushed(written),
+            Known::Absent => true,
+        });
         let finished: Vec<String> = self
             .visits
             .iter()
-            .filter(|(_, v)| matches!(v.status, VisitStatus::Settled | VisitStatus::Cancelled))
+            .filter(|(_, (v, written))| {
+                !unflushed(written)
+                    && matches!(v.status, VisitStatus::Settled | VisitStatus::Cancelled)
+            })
             .map(|(id, _)| id.clone())
             .collect();
         for id in finished {
             self.visits.remove(&id);
-            self.fee_lines.remove(&id);
+            if self.fee_lines.get(&id).is_some_and(|(_, w)| !unflushed(w)) {
+                self.fee_lines.remove(&id);
+            }
         }
         let size =
             self.persons.len() + self.visits.len() + self.ytd.len() + self.account_paid.len();
         if size > self.capacity {
             self.persons.clear();
-            self.visits.clear();
-            self.fee_lines.clear();
-            self.ytd.clear();
-            self.account_paid.clear();
+            self.visits.retain(|_, (_, w)| unflushed(w));
+            self.fee_lines.retain(|_, (_, w)| unflushed(w));
+            self.ytd.retain(|_, (_, w)| unflushed(w));
+            self.account_paid.retain(|_, (_, w)| unflushed(w));
         }
     }
 
-    /// After the batch failed: everything cached may include its lost writes, so all is forgotten.
+    /// After a failed batch: everything cached may include its lost writes, so all is forgotten
+    /// (batch numbers go on).
     pub fn discard(&mut self) {
-        *self = LedgerCache::new(self.capacity);
+        *self = LedgerCache {
+            batch: self.batch,
+            ..LedgerCache::new(self.capacity)
+        };
     }
 
-    fn settlement_pending(&self, setl_id: &str) -> Option<&SettlementRecord> {
-        self.pending
-            .settlements
+    /// Ledger entries kept in this batch or in flight, newest batch last.
+    fn unflushed_entries(&self) -> impl Iterator<Item = &SettlementRecord> {
+        self.in_flight
             .iter()
+            .flat_map(|(_, entries)| entries.iter())
+            .chain(&self.pending.settlements)
             .map(|(_, r)| r)
-            .find(|r| r.header.setl_id == setl_id)
     }
 }
 
@@ -235,23 +315,24 @@ impl LedgerView<'_> {
     /// Keeps the transaction's writes: they join the batch's pending writes.
     pub fn keep(self) {
         let LedgerView { cache, staged, .. } = self;
+        let batch = cache.batch;
         let pending = &mut cache.pending;
         for (id, visit) in staged.visits {
             pending.visits.insert(id.clone());
-            cache.visits.insert(id, visit);
+            cache.visits.insert(id, (visit, batch));
         }
         for (id, lines) in staged.fee_lines {
             pending.fee_line_visits.insert(id.clone());
-            cache.fee_lines.insert(id, lines);
+            cache.fee_lines.insert(id, (lines, batch));
         }
         pending.deleted_lines.extend(staged.deleted_lines);
         for (key, sums) in staged.ytd {
             pending.ytd.insert(key.clone());
-            cache.ytd.insert(key, sums);
+            cache.ytd.insert(key, (sums, batch));
         }
         for (key, paid) in staged.accounts {
             pending.accounts.insert(key.clone());
-            cache.account_paid.insert(key, paid);
+            cache.account_paid.insert(key, (paid, batch));
         }
         for (name, value) in staged.counters {
             pending.counters.insert(name.clone());
@@ -260,7 +341,9 @@ impl LedgerView<'_> {
         pending.settlements.extend(staged.settlements);
         for message in staged.messages {
             let key = (message.fixmedins_code.clone(), message.msgid.clone());
-            cache.messages.insert(key, Some(message.clone()));
+            cache
+                .messages
+                .insert(key, Known::Stored(message.clone(), batch));
             pending.messages.push(message);
         }
     }
@@ -308,7 +391,8 @@ impl LedgerView<'_> {
         }
         let key = (fixmedins_code.to_string(), msgid.to_string());
         match self.cache.messages.get(&key) {
-            Some(known) => Ok(known.clone()),
+            Some(Known::Stored(message, _)) => Ok(Some(message.clone())),
+            Some(Known::Absent) => Ok(None),
             None => entries::stored_message(self.conn, fixmedins_code, msgid).await,
         }
     }
@@ -334,14 +418,14 @@ impl LedgerView<'_> {
         if let Some(visit) = self.staged.visits.get(mdtrt_id) {
             return Ok(Some(visit.clone()));
         }
-        if let Some(visit) = self.cache.visits.get(mdtrt_id) {
+        if let Some((visit, _)) = self.cache.visits.get(mdtrt_id) {
             return Ok(Some(visit.clone()));
         }
         let found = entries::visit(self.conn, mdtrt_id).await?;
         if let Some(visit) = &found {
             self.cache
                 .visits
-                .insert(mdtrt_id.to_string(), visit.clone());
+                .insert(mdtrt_id.to_string(), (visit.clone(), 0));
         }
         Ok(found)
     }
@@ -436,12 +520,12 @@ impl LedgerView<'_> {
     async fn lines_mut(&mut self, mdtrt_id: &str) -> Result<&mut Vec<FeeLine>, LedgerError> {
         if !self.staged.fee_lines.contains_key(mdtrt_id) {
             let lines = match self.cache.fee_lines.get(mdtrt_id) {
-                Some(lines) => lines.clone(),
+                Some((lines, _)) => lines.clone(),
                 None => {
                     let stored = entries::fee_lines(self.conn, mdtrt_id).await?;
                     self.cache
                         .fee_lines
-                        .insert(mdtrt_id.to_string(), stored.clone());
+                        .insert(mdtrt_id.to_string(), (stored.clone(), 0));
                     stored
                 }
             };
@@ -475,7 +559,7 @@ impl LedgerView<'_> {
     async fn ytd_mut(&mut self, key: YtdKey) -> Result<&mut BTreeMap<String, i64>, LedgerError> {
         if !self.staged.ytd.contains_key(&key) {
             let sums = match self.cache.ytd.get(&key) {
-                Some(sums) => sums.clone(),
+                Some((sums, _)) => sums.clone(),
                 None => {
                     let stored: BTreeMap<String, i64> =
                         entries::year_to_date(self.conn, &key.0, &key.1, key.2)
@@ -483,7 +567,7 @@ impl LedgerView<'_> {
                             .into_iter()
                             .map(|p| (p.acc_key, p.amount))
                             .collect();
-                    self.cache.ytd.insert(key.clone(), stored.clone());
+                    self.cache.ytd.insert(key.clone(), (stored.clone(), 0));
                     stored
                 }
             };
@@ -498,11 +582,11 @@ impl LedgerView<'_> {
         if let Some(paid) = self.staged.accounts.get(&key) {
             return Ok(*paid);
         }
-        if let Some(paid) = self.cache.account_paid.get(&key) {
+        if let Some((paid, _)) = self.cache.account_paid.get(&key) {
             return Ok(*paid);
         }
         let paid = entries::account_paid(self.conn, psn_no, insutype).await?;
-        self.cache.account_paid.insert(key, paid);
+        self.cache.account_paid.insert(key, (paid, 0));
         Ok(paid)
     }
 
@@ -546,7 +630,12 @@ impl LedgerView<'_> {
             .iter()
             .map(|(_, r)| r)
             .find(|r| r.header.setl_id == setl_id);
-        if let Some(record) = staged.or_else(|| self.cache.settlement_pending(setl_id)) {
+        let unflushed = || {
+            self.cache
+                .unflushed_entries()
+                .find(|r| r.header.setl_id == setl_id)
+        };
+        if let Some(record) = staged.or_else(unflushed) {
             return Ok(Some(record.clone()));
         }
         entries::settlement(self.conn, setl_id).await
@@ -555,11 +644,10 @@ impl LedgerView<'_> {
     /// The cancellation of `setl_id`, if one exists.
     pub async fn cancellation_of(&mut self, setl_id: &str) -> Result<Option<String>, LedgerError> {
         let unflushed = self
-            .staged
-            .settlements
-            .iter()
-            .chain(&self.cache.pending.settlements)
-            .map(|(_, r)| &r.header)
+            .cache
+            .unflushed_entries()
+            .chain(self.staged.settlements.iter().map(|(_, r)| r))
+            .map(|r| &r.header)
             .find(|h| h.kind == EntryKind::Cancel && h.orig_setl_id == setl_id);
         if let Some(header) = unflushed {
             return Ok(Some(header.setl_id.clone()));
@@ -577,19 +665,19 @@ impl LedgerView<'_> {
             ..EntryFilter::default()
         };
         let mut found = entries::entries(self.conn, &filter).await?;
-        found.extend(
-            self.cache
-                .pending
-                .settlements
-                .iter()
-                .chain(&self.staged.settlements)
-                .map(|(_, r)| r)
-                .filter(|r| r.header.mdtrt_id == mdtrt_id)
-                .map(|r| EntrySummary {
-                    header: r.header.clone(),
-                    amounts: r.amounts,
-                }),
-        );
+        // An in-flight batch may have committed since: its entries are then in both.
+        let unflushed: Vec<EntrySummary> = self
+            .cache
+            .unflushed_entries()
+            .chain(self.staged.settlements.iter().map(|(_, r)| r))
+            .filter(|r| r.header.mdtrt_id == mdtrt_id)
+            .filter(|r| !found.iter().any(|f| f.header.setl_id == r.header.setl_id))
+            .map(|r| EntrySummary {
+                header: r.header.clone(),
+                amounts: r.amounts,
+            })
+            .collect();
+        found.extend(unflushed);
         Ok(found)
     }
 }

@@ -13,40 +13,85 @@ use crate::sql::{placeholders, rows_per_insert, Placeholders};
 use crate::{Amounts, FeeLine, FundRow, LedgerError, LineRow, SettlementRecord, Visit};
 
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
+type Binder<'a> = Box<dyn for<'q> FnOnce(AnyQuery<'q>) -> AnyQuery<'q> + Send + 'a>;
 
-/// Inserts `rows` with `cols` bind parameters each, as `head VALUES (…),(…) tail`: one statement per
-/// [`rows_per_insert`] rows. The statements' shapes vary with the batch, so they are prepared for the
-/// one use rather than kept in the connection's statement cache (where they would evict the rest).
-async fn insert_rows<T>(
-    conn: &mut AnyConnection,
-    head: &str,
-    tail: &str,
-    cols: usize,
-    rows: &[T],
-    bind: impl for<'q> Fn(AnyQuery<'q>, &T) -> AnyQuery<'q>,
-) -> Result<(), LedgerError> {
-    let style = Placeholders::for_connection(conn);
-    for chunk in rows.chunks(rows_per_insert(cols)) {
-        let sql = format!(
-            "{head} VALUES {}{tail}",
-            placeholders(style, chunk.len(), cols)
-        );
-        let mut query = sqlx::query(&sql).persistent(false);
-        for row in chunk {
-            query = bind(query, row);
+/// The statements of one flush. On SQLite they run as one multi-statement query, whose positional
+/// parameters are consumed in order across the statements, so a whole flush is one round trip to the
+/// database thread; PostgreSQL runs them one by one.
+pub(crate) struct Script<'a> {
+    style: Placeholders,
+    statements: Vec<(String, Binder<'a>)>,
+}
+
+impl<'a> Script<'a> {
+    /// An empty script for `conn`'s backend.
+    pub(crate) fn new(conn: &AnyConnection) -> Script<'a> {
+        Script {
+            style: Placeholders::for_connection(conn),
+            statements: Vec::new(),
         }
-        query.execute(&mut *conn).await?;
     }
-    Ok(())
+
+    /// Whether the script runs as one multi-statement query (SQLite).
+    pub(crate) fn is_single_query(&self) -> bool {
+        self.style == Placeholders::Positional
+    }
+
+    /// Adds a statement without parameters.
+    pub(crate) fn statement(&mut self, sql: &str) {
+        self.statements
+            .push((sql.to_string(), Box::new(|query| query)));
+    }
+
+    /// Adds `head VALUES (…),(…) tail` statements for `rows` with `cols` bind parameters each, one per
+    /// [`rows_per_insert`] rows.
+    fn rows<T: Sync>(
+        &mut self,
+        head: &str,
+        tail: &str,
+        cols: usize,
+        rows: &'a [T],
+        bind: for<'q> fn(AnyQuery<'q>, &T) -> AnyQuery<'q>,
+    ) {
+        for chunk in rows.chunks(rows_per_insert(cols)) {
+            let sql = format!(
+                "{head} VALUES {}{tail}",
+                placeholders(self.style, chunk.len(), cols)
+            );
+            let binder: Binder<'a> = Box::new(move |query| chunk.iter().fold(query, bind));
+            self.statements.push((sql, binder));
+        }
+    }
+
+    /// Runs the statements on `conn`. Their shapes vary with the batch, so they are prepared for the
+    /// one use rather than kept in the connection's statement cache (where they would evict the rest).
+    pub(crate) async fn run(self, conn: &mut AnyConnection) -> Result<(), LedgerError> {
+        if self.style == Placeholders::Positional {
+            let sql = self
+                .statements
+                .iter()
+                .map(|(sql, _)| sql.as_str())
+                .collect::<Vec<_>>()
+                .join(";\n");
+            let mut query = sqlx::query(&sql).persistent(false);
+            for (_, binder) in self.statements {
+                query = binder(query);
+            }
+            query.execute(&mut *conn).await?;
+        } else {
+            for (sql, binder) in self.statements {
+                binder(sqlx::query(&sql).persistent(false))
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Writes the current state of visits (new or changed).
-pub(crate) async fn upsert_visits(
-    conn: &mut AnyConnection,
-    visits: &[&Visit],
-) -> Result<(), LedgerError> {
-    insert_rows(
-        conn,
+pub(crate) fn upsert_visits<'a>(script: &mut Script<'a>, visits: &'a [Visit]) {
+    script.rows(
         "INSERT INTO visits (mdtrt_id, fixmedins_code, psn_no, insutype, kind, med_type, begntime, endtime, status, \
          ipt_otp_no, info)",
         " ON CONFLICT (mdtrt_id) DO UPDATE SET med_type = excluded.med_type, begntime = excluded.begntime, \
@@ -67,37 +112,23 @@ pub(crate) async fn upsert_visits(
                 .bind(visit.ipt_otp_no.clone())
                 .bind(visit.info.to_string())
         },
-    )
-    .await
+    );
 }
 
 /// Deletes fee lines named by `(mdtrt_id, feedetl_sn)`.
-pub(crate) async fn delete_fee_lines(
-    conn: &mut AnyConnection,
-    keys: &[(String, String)],
-) -> Result<(), LedgerError> {
-    let style = Placeholders::for_connection(conn);
-    for chunk in keys.chunks(rows_per_insert(2)) {
-        let sql = format!(
-            "DELETE FROM fee_lines WHERE (mdtrt_id, feedetl_sn) IN (VALUES {})",
-            placeholders(style, chunk.len(), 2)
-        );
-        let mut query = sqlx::query(&sql).persistent(false);
-        for (mdtrt_id, sn) in chunk {
-            query = query.bind(mdtrt_id.clone()).bind(sn.clone());
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
+pub(crate) fn delete_fee_lines<'a>(script: &mut Script<'a>, keys: &'a [(String, String)]) {
+    script.rows(
+        "DELETE FROM fee_lines WHERE (mdtrt_id, feedetl_sn) IN (",
+        ")",
+        2,
+        keys,
+        |query, (mdtrt_id, sn)| query.bind(mdtrt_id.clone()).bind(sn.clone()),
+    );
 }
 
 /// Writes the current state of fee lines (new lines, and the `setl_id` of consumed or released ones).
-pub(crate) async fn upsert_fee_lines(
-    conn: &mut AnyConnection,
-    lines: &[&FeeLine],
-) -> Result<(), LedgerError> {
-    insert_rows(
-        conn,
+pub(crate) fn upsert_fee_lines<'a>(script: &mut Script<'a>, lines: &'a [FeeLine]) {
+    script.rows(
         "INSERT INTO fee_lines (mdtrt_id, feedetl_sn, upload_seq, chrg_bchno, init_feedetl_sn, det_item_fee_sumamt, \
          line, result, setl_id)",
         " ON CONFLICT (mdtrt_id, feedetl_sn) DO UPDATE SET setl_id = excluded.setl_id",
@@ -115,42 +146,74 @@ pub(crate) async fn upsert_fee_lines(
                 .bind(l.result.clone())
                 .bind(l.setl_id.clone())
         },
-    )
-    .await
+    );
+}
+
+/// One fund row of a ledger entry: `(setl_id, row_no, row)`.
+pub(crate) type FundRowRef<'a> = (&'a str, i64, &'a FundRow);
+/// One line split of a ledger entry: `(setl_id, split)`.
+pub(crate) type LineRowRef<'a> = (&'a str, &'a LineRow);
+/// One posting of a ledger entry, summed per key: `(entry, acc_key, amount)`.
+pub(crate) type PostingRef<'a> = (&'a SettlementRecord, &'a str, i64);
+
+/// The detail rows of ledger entries, flattened for multi-row inserts.
+pub(crate) struct EntryRows<'a> {
+    funds: Vec<FundRowRef<'a>>,
+    lines: Vec<LineRowRef<'a>>,
+    postings: Vec<PostingRef<'a>>,
+}
+
+impl<'a> EntryRows<'a> {
+    /// The fund rows, line splits and summed postings of `records`.
+    pub(crate) fn of(records: &'a [(i64, SettlementRecord)]) -> EntryRows<'a> {
+        EntryRows {
+            funds: records
+                .iter()
+                .flat_map(|(_, r)| {
+                    let setl_id = r.header.setl_id.as_str();
+                    r.funds
+                        .iter()
+                        .enumerate()
+                        .map(move |(row_no, f)| (setl_id, row_no as i64, f))
+                })
+                .collect(),
+            lines: records
+                .iter()
+                .flat_map(|(_, r)| r.lines.iter().map(|l| (r.header.setl_id.as_str(), l)))
+                .collect(),
+            postings: records
+                .iter()
+                .flat_map(|(_, r)| {
+                    posting_sums(r)
+                        .into_iter()
+                        .map(move |(key, amount)| (r, key, amount))
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Appends ledger entries (headers, fund rows, line splits, postings), each with its ledger sequence.
-pub(crate) async fn insert_settlements(
-    conn: &mut AnyConnection,
-    records: &[(i64, SettlementRecord)],
-) -> Result<(), LedgerError> {
-    insert_headers(conn, records).await?;
-    let funds: Vec<(&str, i64, &FundRow)> = records
-        .iter()
-        .flat_map(|(_, r)| {
-            let setl_id = r.header.setl_id.as_str();
-            r.funds
-                .iter()
-                .enumerate()
-                .map(move |(row_no, f)| (setl_id, row_no as i64, f))
-        })
-        .collect();
-    insert_funds(conn, &funds).await?;
-    let lines: Vec<(&str, &LineRow)> = records
-        .iter()
-        .flat_map(|(_, r)| r.lines.iter().map(|l| (r.header.setl_id.as_str(), l)))
-        .collect();
-    insert_lines(conn, &lines).await?;
-    insert_postings(conn, records).await
+pub(crate) fn insert_settlements<'a>(
+    script: &mut Script<'a>,
+    records: &'a [(i64, SettlementRecord)],
+    rows: &'a EntryRows<'a>,
+    header_head: &'a str,
+) {
+    insert_headers(script, records, header_head);
+    insert_funds(script, &rows.funds);
+    insert_lines(script, &rows.lines);
+    insert_postings(script, &rows.postings);
 }
 
-async fn insert_headers(
-    conn: &mut AnyConnection,
-    records: &[(i64, SettlementRecord)],
-) -> Result<(), LedgerError> {
-    let head = format!("INSERT INTO settlements ({})", settlement_columns());
+/// `INSERT INTO settlements (…)`, the head of a header insert.
+pub(crate) fn header_insert_head() -> String {
+    format!("INSERT INTO settlements ({})", settlement_columns())
+}
+
+fn insert_headers<'a>(script: &mut Script<'a>, records: &'a [(i64, SettlementRecord)], head: &str) {
     let cols = HEADER_COLUMNS.len() + Amounts::COLUMNS.len();
-    insert_rows(conn, &head, "", cols, records, |query, (seq, record)| {
+    script.rows(head, "", cols, records, |query, (seq, record)| {
         let h = &record.header;
         let orig = (!h.orig_setl_id.is_empty()).then(|| h.orig_setl_id.clone());
         let mut query = query
@@ -176,16 +239,11 @@ async fn insert_headers(
             query = query.bind(value.fen());
         }
         query
-    })
-    .await
+    });
 }
 
-async fn insert_funds(
-    conn: &mut AnyConnection,
-    funds: &[(&str, i64, &FundRow)],
-) -> Result<(), LedgerError> {
-    insert_rows(
-        conn,
+fn insert_funds<'a>(script: &mut Script<'a>, funds: &'a [FundRowRef<'a>]) {
+    script.rows(
         "INSERT INTO settlement_funds (setl_id, row_no, fund_pay_type, fund_pay_type_name, payer_class, inscp_scp_amt, \
          crt_payb_lmt_amt, fund_payamt, setl_proc_info)",
         "",
@@ -203,16 +261,11 @@ async fn insert_funds(
                 .bind(f.fund_payamt.fen())
                 .bind(f.setl_proc_info.clone())
         },
-    )
-    .await
+    );
 }
 
-async fn insert_lines(
-    conn: &mut AnyConnection,
-    lines: &[(&str, &LineRow)],
-) -> Result<(), LedgerError> {
-    insert_rows(
-        conn,
+fn insert_lines<'a>(script: &mut Script<'a>, lines: &'a [LineRowRef<'a>]) {
+    script.rows(
         "INSERT INTO settlement_lines (setl_id, feedetl_sn, det_item_fee_sumamt, fulamt_ownpay_amt, overlmt_amt, \
          preselfpay_amt, inscp_scp_amt)",
         "",
@@ -228,8 +281,7 @@ async fn insert_lines(
                 .bind(l.preselfpay_amt.fen())
                 .bind(l.inscp_scp_amt.fen())
         },
-    )
-    .await
+    );
 }
 
 /// The postings of a record summed per key (the engine may post one key more than once).
@@ -241,24 +293,12 @@ pub(crate) fn posting_sums(record: &SettlementRecord) -> BTreeMap<&str, i64> {
     sums
 }
 
-async fn insert_postings(
-    conn: &mut AnyConnection,
-    records: &[(i64, SettlementRecord)],
-) -> Result<(), LedgerError> {
-    let rows: Vec<(&SettlementRecord, &str, i64)> = records
-        .iter()
-        .flat_map(|(_, r)| {
-            posting_sums(r)
-                .into_iter()
-                .map(move |(key, amount)| (r, key, amount))
-        })
-        .collect();
-    insert_rows(
-        conn,
+fn insert_postings<'a>(script: &mut Script<'a>, postings: &'a [PostingRef<'a>]) {
+    script.rows(
         "INSERT INTO postings (setl_id, psn_no, insutype, year, acc_key, amount)",
         "",
         6,
-        &rows,
+        postings,
         |query, (r, key, amount)| {
             let h = &r.header;
             query
@@ -269,80 +309,63 @@ async fn insert_postings(
                 .bind(key.to_string())
                 .bind(*amount)
         },
-    )
-    .await
+    );
 }
 
 /// One materialised accumulator total: `(psn_no, insutype, year, acc_key, amount)`.
-pub(crate) type AccTotalRow<'a> = (&'a str, &'a str, i64, &'a str, i64);
+pub(crate) type AccTotalRow = (String, String, i64, String, i64);
 
 /// Sets accumulator totals to their current values.
-pub(crate) async fn upsert_acc_totals(
-    conn: &mut AnyConnection,
-    rows: &[AccTotalRow<'_>],
-) -> Result<(), LedgerError> {
-    insert_rows(
-        conn,
+pub(crate) fn upsert_acc_totals<'a>(script: &mut Script<'a>, rows: &'a [AccTotalRow]) {
+    script.rows(
         "INSERT INTO acc_totals (psn_no, insutype, year, acc_key, amount)",
         " ON CONFLICT (psn_no, insutype, year, acc_key) DO UPDATE SET amount = excluded.amount",
         5,
         rows,
         |query, (psn_no, insutype, year, key, amount)| {
             query
-                .bind(psn_no.to_string())
-                .bind(insutype.to_string())
+                .bind(psn_no.clone())
+                .bind(insutype.clone())
                 .bind(*year)
-                .bind(key.to_string())
+                .bind(key.clone())
                 .bind(*amount)
         },
-    )
-    .await
+    );
 }
 
 /// Sets net personal-account payments `(psn_no, insutype, paid)` to their current values.
-pub(crate) async fn upsert_account_totals(
-    conn: &mut AnyConnection,
-    rows: &[(&str, &str, Fen)],
-) -> Result<(), LedgerError> {
-    insert_rows(
-        conn,
+pub(crate) fn upsert_account_totals<'a>(
+    script: &mut Script<'a>,
+    rows: &'a [(String, String, Fen)],
+) {
+    script.rows(
         "INSERT INTO account_totals (psn_no, insutype, paid)",
         " ON CONFLICT (psn_no, insutype) DO UPDATE SET paid = excluded.paid",
         3,
         rows,
         |query, (psn_no, insutype, paid)| {
             query
-                .bind(psn_no.to_string())
-                .bind(insutype.to_string())
+                .bind(psn_no.clone())
+                .bind(insutype.clone())
                 .bind(paid.fen())
         },
-    )
-    .await
+    );
 }
 
 /// Sets named counters to their current values.
-pub(crate) async fn upsert_counters(
-    conn: &mut AnyConnection,
-    rows: &[(&str, i64)],
-) -> Result<(), LedgerError> {
-    insert_rows(
-        conn,
+pub(crate) fn upsert_counters<'a>(script: &mut Script<'a>, rows: &'a [(String, i64)]) {
+    script.rows(
         "INSERT INTO id_counters (name, value)",
         " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
         2,
         rows,
-        |query, (name, value)| query.bind(name.to_string()).bind(*value),
-    )
-    .await
+        |query, (name, value)| query.bind(name.clone()).bind(*value),
+    );
 }
 
 /// Stores messages with their replies.
-pub(crate) async fn insert_messages(
-    conn: &mut AnyConnection,
-    messages: &[StoredMessage],
-) -> Result<(), LedgerError> {
-    insert_rows(
-        conn,
+pub(crate) fn insert_messages<'a>(script: &mut Script<'a>, messages: &'a [StoredMessage]) {
+    script.rows(
         "INSERT INTO messages (fixmedins_code, msgid, infno, effect_ref, reply, created_at)",
         "",
         6,
@@ -356,6 +379,5 @@ pub(crate) async fn insert_messages(
                 .bind(m.reply.clone())
                 .bind(m.created_at.clone())
         },
-    )
-    .await
+    );
 }

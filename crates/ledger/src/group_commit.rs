@@ -1,26 +1,39 @@
 //! Group commit: one writer task runs every state-changing job. Jobs that arrive while a batch is
-//! committing form the next batch; a batch is one database transaction with one durable commit. Each
+//! running form the next batch; a batch is one database transaction with one durable commit. Each
 //! job works on a [`LedgerView`] whose writes are staged, so a failed job leaves no trace; the kept
-//! writes of the whole batch are flushed as a few multi-row statements just before the commit. Replies
-//! of successful jobs are released only after the batch's commit succeeded, so an acknowledged job is
-//! durable.
+//! writes of the whole batch are written as a few multi-row statements in the batch's transaction.
+//!
+//! The work is pipelined over two tasks: the writer executes batch *n + 1* against its cache while the
+//! committer writes and commits batch *n* on its own connection. Replies of successful jobs are
+//! released only after their batch's commit succeeded, so an acknowledged job is durable. Batches
+//! commit in order; if one fails, every batch executed on top of it (same cache generation) fails
+//! too and the writer starts over from the database with an empty cache.
 //!
 //! Because one writer runs the jobs one after another, jobs never race: a job reads the state left by
-//! every job before it (including the uncommitted ones of its own batch), which serializes settlements
-//! of one person without locks. The writer must be the only one writing visits and the ledger of its
-//! database (one service process per database), since it trusts its cache.
+//! every job before it (including the uncommitted ones), which serializes settlements of one person
+//! without locks. The writer must be the only one writing visits and the ledger of its database (one
+//! service process per database), since it trusts its cache.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Connection};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use crate::{Backend, LedgerCache, LedgerError, LedgerView, Store};
+use crate::{Backend, Flush, LedgerCache, LedgerError, LedgerView, Store};
 
 /// Cached entries the writer keeps between batches (persons, open visits, totals).
 const CACHE_CAPACITY: usize = 1_000_000;
+/// Executed batches that may wait for the committer; the writer runs at most this far ahead.
+const COMMIT_QUEUE: usize = 8;
+/// Executed batches written in one transaction at most.
+const COMMIT_GROUP: usize = 8;
+/// How often the write-ahead log is checkpointed (SQLite).
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// One checkpoint in this many restarts the log.
+const RESTART_EVERY: u64 = 8;
 
 /// What to do with a job's writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,26 +108,95 @@ impl<H: WriteHandler> GroupCommit<H> {
     }
 }
 
-/// Restarts the writer if a job panics: the panicking batch's open transaction is rolled back and its
-/// waiting callers get [`LedgerError::WriterStopped`]; later jobs run on a fresh writer.
+/// Restarts the writer if a job panics: the callers waiting on the panicking batch get
+/// [`LedgerError::WriterStopped`], batches executed before it are still committed, and a fresh writer
+/// (with an empty cache) starts once the committer has finished them.
 async fn supervise<H: WriteHandler>(
     store: Store,
     handler: Arc<H>,
     receiver: Arc<Mutex<mpsc::Receiver<Envelope<H>>>>,
     max_batch: usize,
 ) {
+    let checkpoints =
+        (store.backend() == Backend::Sqlite).then(|| tokio::spawn(checkpoint_wal(store.clone())));
     loop {
+        let state = Arc::new(CommitState {
+            done_upto: AtomicU64::new(0),
+            failed_generation: AtomicU64::new(0),
+        });
+        let (to_committer, committer_inbox) = mpsc::channel(COMMIT_QUEUE);
+        let committer = tokio::spawn(run_committer(
+            store.clone(),
+            Arc::clone(&handler),
+            committer_inbox,
+            Arc::clone(&state),
+        ));
         let writer = tokio::spawn(run_writer(
             store.clone(),
             Arc::clone(&handler),
             Arc::clone(&receiver),
             max_batch,
+            Pipeline {
+                to_committer,
+                state,
+            },
         ));
-        match writer.await {
-            Ok(()) => return,
+        let outcome = writer.await;
+        // The writer's end (or panic) closed the committer's inbox; it drains what was sent.
+        let _ = committer.await;
+        match outcome {
+            Ok(()) => break,
             Err(error) => tracing::error!(error = %error, "ledger writer panicked; restarting it"),
         }
     }
+    if let Some(task) = checkpoints {
+        task.abort();
+    }
+}
+
+/// Copies the SQLite write-ahead log into the database file in the background, so that commits only
+/// append to the log. Passive checkpoints never block the committer; under a steady stream of commits
+/// they never let the log start over either, so every [`RESTART_EVERY`]th checkpoint briefly holds
+/// the committer back to finish the (by then small) rest and restart the log, which keeps it bounded.
+async fn checkpoint_wal(store: Store) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    for round in 1u64.. {
+        tick.tick().await;
+        let Ok(mut conn) = store.pool().acquire().await else {
+            return;
+        };
+        let sql = if round % RESTART_EVERY == 0 {
+            "PRAGMA wal_checkpoint(RESTART)"
+        } else {
+            "PRAGMA wal_checkpoint(PASSIVE)"
+        };
+        if let Err(error) = sqlx::query(sql).execute(&mut *conn).await {
+            tracing::warn!(error = %error, "WAL checkpoint failed; retrying");
+        }
+    }
+}
+
+/// The writer's end of the pipeline to the committer.
+struct Pipeline<H: WriteHandler> {
+    to_committer: mpsc::Sender<Executed<H>>,
+    state: Arc<CommitState>,
+}
+
+/// A batch executed by the writer, waiting for the committer.
+struct Executed<H: WriteHandler> {
+    /// The cache generation it was executed on.
+    generation: u64,
+    flush: Flush,
+    /// Replies of the jobs that kept their writes, released after the commit.
+    held: Vec<(oneshot::Sender<H::Output>, H::Output)>,
+}
+
+/// What the committer tells the writer.
+struct CommitState {
+    /// Every batch up to this number has left the pipeline (committed or failed).
+    done_upto: AtomicU64,
+    /// The cache generation whose batch failed to commit, plus one (0: none).
+    failed_generation: AtomicU64,
 }
 
 async fn run_writer<H: WriteHandler>(
@@ -122,10 +204,16 @@ async fn run_writer<H: WriteHandler>(
     handler: Arc<H>,
     receiver: Arc<Mutex<mpsc::Receiver<Envelope<H>>>>,
     max_batch: usize,
+    pipeline: Pipeline<H>,
 ) {
+    let Pipeline {
+        to_committer,
+        state,
+    } = pipeline;
     let mut receiver = receiver.lock().await;
     let mut conn: Option<PoolConnection<Any>> = None;
     let mut cache = LedgerCache::new(CACHE_CAPACITY);
+    let mut generation = 0;
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -134,6 +222,11 @@ async fn run_writer<H: WriteHandler>(
                 Err(_) => break,
             }
         }
+        if state.failed_generation.load(Ordering::Acquire) == generation + 1 {
+            cache.discard();
+            generation += 1;
+        }
+        cache.committed(state.done_upto.load(Ordering::Acquire));
         if conn.is_none() {
             match store.pool().acquire().await {
                 Ok(acquired) => conn = Some(acquired),
@@ -143,14 +236,25 @@ async fn run_writer<H: WriteHandler>(
                 }
             }
         }
-        if let Some(active) = conn.as_mut() {
-            match run_batch(&*handler, active, &mut cache, batch, store.backend()).await {
-                Ok(()) => cache.committed(),
-                Err(e) => {
-                    tracing::error!(error = %e, "ledger batch failed; reconnecting");
-                    cache.discard();
-                    conn = None;
+        let Some(active) = conn.as_mut() else {
+            continue;
+        };
+        match execute_batch(&*handler, active, &mut cache, batch).await {
+            Ok((flush, held)) => {
+                let executed = Executed {
+                    generation,
+                    flush,
+                    held,
+                };
+                if let Err(lost) = to_committer.send(executed).await {
+                    fail_held(&*handler, lost.0.held, &LedgerError::WriterStopped);
+                    return;
                 }
+            }
+            Err(e) => {
+                // The batch failed before any job ran; the cache is still right.
+                tracing::error!(error = %e, "ledger batch could not start; reconnecting");
+                conn = None;
             }
         }
     }
@@ -162,29 +266,41 @@ fn fail_all<H: WriteHandler>(handler: &H, batch: Vec<Envelope<H>>, error: &Ledge
     }
 }
 
-/// Runs a batch in one transaction. On a storage error every job that has not replied gets the storage
-/// failure reply, and the error is returned so that the writer drops the connection and its cache.
-async fn run_batch<H: WriteHandler>(
+fn fail_held<H: WriteHandler>(
+    handler: &H,
+    held: Vec<(oneshot::Sender<H::Output>, H::Output)>,
+    error: &LedgerError,
+) {
+    for (reply, _) in held {
+        let _ = reply.send(handler.storage_failure(error));
+    }
+}
+
+type Held<H> = Vec<(
+    oneshot::Sender<<H as WriteHandler>::Output>,
+    <H as WriteHandler>::Output,
+)>;
+
+/// Runs a batch's jobs on the cache, reading what is not cached on `conn`. Jobs that roll back are
+/// answered at once; the others' replies are returned with the batch's writes. On a storage error
+/// (the batch could not start) every job gets the storage failure reply and the error is returned.
+async fn execute_batch<H: WriteHandler>(
     handler: &H,
     conn: &mut AnyConnection,
     cache: &mut LedgerCache,
     batch: Vec<Envelope<H>>,
-    backend: Backend,
-) -> Result<(), LedgerError> {
+) -> Result<(Flush, Held<H>), LedgerError> {
     let keys = batch
         .iter()
         .filter_map(|(job, _)| handler.message_key(job))
         .collect();
-    let mut tx = match begin_batch(conn, cache, keys, backend).await {
-        Ok(tx) => tx,
-        Err(error) => {
-            fail_all(handler, batch, &error);
-            return Err(error);
-        }
-    };
+    if let Err(error) = cache.begin_batch(conn, keys).await {
+        fail_all(handler, batch, &error);
+        return Err(error);
+    }
     let mut held = Vec::with_capacity(batch.len());
     for (job, reply) in batch {
-        let mut view = cache.view(&mut tx);
+        let mut view = cache.view(conn);
         match handler.handle(&mut view, job).await {
             (Decision::Commit, output) => {
                 view.keep();
@@ -195,42 +311,93 @@ async fn run_batch<H: WriteHandler>(
             }
         }
     }
-    let written = match cache.flush(&mut tx).await {
-        Ok(()) => tx.commit().await.map_err(LedgerError::from),
-        Err(error) => Err(error),
-    };
-    match written {
-        Ok(()) => {
-            for (reply, output) in held {
-                let _ = reply.send(output);
+    Ok((cache.take_flush(), held))
+}
+
+/// Writes and commits executed batches in order, then releases their replies. Batches that queued
+/// up while a commit was running share the next transaction (one durable commit for all of them).
+async fn run_committer<H: WriteHandler>(
+    store: Store,
+    handler: Arc<H>,
+    mut inbox: mpsc::Receiver<Executed<H>>,
+    state: Arc<CommitState>,
+) {
+    let mut conn: Option<PoolConnection<Any>> = None;
+    let mut poisoned: Option<u64> = None;
+    while let Some(first) = inbox.recv().await {
+        let mut group = vec![first];
+        while group.len() < COMMIT_GROUP {
+            match inbox.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
             }
-            Ok(())
         }
-        Err(error) => {
-            for (reply, _) in held {
-                let _ = reply.send(handler.storage_failure(&error));
+        let (doomed, group): (Vec<_>, Vec<_>) = group
+            .into_iter()
+            .partition(|e| poisoned == Some(e.generation));
+        let last = doomed
+            .iter()
+            .chain(&group)
+            .map(|e| e.flush.batch)
+            .max()
+            .unwrap_or(0);
+        let dependency =
+            LedgerError::Conflict("an earlier batch this one depends on failed to commit".into());
+        for executed in doomed {
+            fail_held(&*handler, executed.held, &dependency);
+        }
+        if !group.is_empty() {
+            let flushes: Vec<&Flush> = group.iter().map(|e| &e.flush).collect();
+            match commit(&store, &mut conn, &flushes).await {
+                Ok(()) => {
+                    for executed in group {
+                        for (reply, output) in executed.held {
+                            let _ = reply.send(output);
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(error = %error, batch = last, "ledger commit failed");
+                    let generation = group.iter().map(|e| e.generation).max().unwrap_or(0);
+                    for executed in group {
+                        fail_held(&*handler, executed.held, &error);
+                    }
+                    poisoned = Some(generation);
+                    conn = None;
+                    state
+                        .failed_generation
+                        .store(generation + 1, Ordering::Release);
+                }
             }
-            Err(error)
         }
+        state.done_upto.store(last, Ordering::Release);
     }
 }
 
-/// Opens the batch transaction. On SQLite it takes the database's write lock at once (a write as
-/// the first statement waits on the busy timeout), so that a concurrent registry import can delay the
-/// batch but never make it fail on a read-to-write lock upgrade. Then it prepares the cache for the
-/// batch's messages (`message_keys`).
-async fn begin_batch<'c>(
-    conn: &'c mut AnyConnection,
-    cache: &mut LedgerCache,
-    message_keys: Vec<(String, String)>,
-    backend: Backend,
-) -> Result<sqlx::Transaction<'c, Any>, LedgerError> {
-    let mut tx = conn.begin().await?;
-    if backend == Backend::Sqlite {
-        sqlx::query("UPDATE id_counters SET value = value WHERE name = ''")
-            .execute(&mut *tx)
-            .await?;
+/// One transaction for a group of executed batches on the committer's connection (acquired when
+/// there is none).
+async fn commit(
+    store: &Store,
+    conn: &mut Option<PoolConnection<Any>>,
+    group: &[&Flush],
+) -> Result<(), LedgerError> {
+    if conn.is_none() {
+        let mut acquired = store.pool().acquire().await?;
+        if store.backend() == Backend::Sqlite {
+            // Checkpoints run beside the commits (see `checkpoint_wal`), not inside them.
+            sqlx::query("PRAGMA wal_autocheckpoint = 0")
+                .execute(&mut *acquired)
+                .await?;
+        }
+        *conn = Some(acquired);
     }
-    cache.begin_batch(&mut tx, message_keys).await?;
-    Ok(tx)
+    let Some(active) = conn.as_mut() else {
+        return Err(LedgerError::WriterStopped);
+    };
+    let mut tx = active.begin().await?;
+    for flush in group {
+        flush.write(&mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -21,7 +21,7 @@ mod sql;
 mod store;
 pub mod verify;
 
-pub use cache::{LedgerCache, LedgerView};
+pub use cache::{Flush, LedgerCache, LedgerView};
 pub use error::LedgerError;
 pub use group_commit::{Decision, GroupCommit, WriteHandler};
 pub use records::*;

@@ -376,49 +376,44 @@ async fn ledger_round_trip_postgres() {
         .unwrap();
 }
 
-/// Writes the cache's pending changes in one committed batch.
-async fn commit_batch(store: &Store, cache: &mut LedgerCache) {
+/// Writes a batch's flush in one committed transaction, as the committer does.
+async fn commit_flush(store: &Store, flush: &Flush) {
     use sqlx::Connection;
     let mut conn = store.pool().acquire().await.unwrap();
     let mut tx = conn.begin().await.unwrap();
-    cache.begin_batch(&mut tx, Vec::new()).await.unwrap();
-    cache.flush(&mut tx).await.unwrap();
+    flush.write(&mut tx).await.unwrap();
     tx.commit().await.unwrap();
-    cache.committed();
 }
 
 #[tokio::test]
-async fn ids_are_issued_in_sequence_across_batches_and_restarts() {
+async fn ids_are_issued_in_sequence_across_pipelined_batches_and_restarts() {
     let (store, dir) = fresh_sqlite().await;
     let mut cache = LedgerCache::new(10);
     let mut conn = store.pool().acquire().await.unwrap();
-    let mut issued = Vec::new();
-    {
-        let mut view = cache.view(&mut conn);
-        issued.push(view.next_id("mdtrt").await.unwrap());
-        issued.push(view.next_id("mdtrt").await.unwrap());
-        issued.push(view.next_id("setl").await.unwrap());
-        // Dropped without keep: nothing was issued.
-    }
-    assert_eq!(issued, [1, 2, 1]);
-    drop(conn);
-    commit_batch(&store, &mut cache).await;
-    let mut conn = store.pool().acquire().await.unwrap();
-    let kept = {
-        let mut view = cache.view(&mut conn);
-        let first = view.next_id("mdtrt").await.unwrap();
-        let second = view.next_id("mdtrt").await.unwrap();
-        view.keep();
-        [first, second]
-    };
-    assert_eq!(kept, [1, 2]);
-    drop(conn);
-    commit_batch(&store, &mut cache).await;
+    assert_eq!(cache.begin_batch(&mut conn, Vec::new()).await.unwrap(), 1);
+    let mut dropped = cache.view(&mut conn);
+    assert_eq!(dropped.next_id("mdtrt").await.unwrap(), 1);
+    assert_eq!(dropped.next_id("setl").await.unwrap(), 1);
+    drop(dropped);
+    let mut kept = cache.view(&mut conn);
+    assert_eq!(kept.next_id("mdtrt").await.unwrap(), 1);
+    assert_eq!(kept.next_id("mdtrt").await.unwrap(), 2);
+    kept.keep();
+    let first = cache.take_flush();
+    // The next batch runs before the first is committed and continues from its cached counters.
+    assert_eq!(cache.begin_batch(&mut conn, Vec::new()).await.unwrap(), 2);
+    let mut view = cache.view(&mut conn);
+    assert_eq!(view.next_id("mdtrt").await.unwrap(), 3);
+    view.keep();
+    let second = cache.take_flush();
+    commit_flush(&store, &first).await;
+    cache.committed(first.batch);
+    commit_flush(&store, &second).await;
+    cache.committed(second.batch);
     // A new writer (after a restart) continues from the stored counters.
     let mut restarted = LedgerCache::new(10);
-    let mut conn = store.pool().acquire().await.unwrap();
     let mut view = restarted.view(&mut conn);
-    assert_eq!(view.next_id("mdtrt").await.unwrap(), 3);
+    assert_eq!(view.next_id("mdtrt").await.unwrap(), 4);
     assert_eq!(view.next_id("setl").await.unwrap(), 1);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -17,9 +17,9 @@ use crate::bars::Bars;
 /// Arguments of `yibao demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Insured persons of the region (10,000 give about 51,000 visits, settled in about two
-    /// minutes on 2 cores; see BENCHMARKS.md).
-    #[arg(long, default_value_t = 10_000)]
+    /// Insured persons of the region (50,000 give about 257,000 visits and 920,000 messages,
+    /// settled in about two minutes on 2 cores; see BENCHMARKS.md).
+    #[arg(long, default_value_t = 50_000)]
     persons: u64,
     /// Seed of the generator.
     #[arg(long, default_value_t = 1)]
@@ -31,8 +31,9 @@ pub struct DemoArgs {
     /// [default: yibao-demo under the system's temporary directory, emptied first].
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Concurrent HIS clients settling visits.
-    #[arg(long, default_value_t = 64)]
+    /// Concurrent HIS clients settling visits (a county's hospitals, clinics and pharmacies have
+    /// about as many terminals; more clients let group commit gather bigger batches).
+    #[arg(long, default_value_t = 1024)]
     clients: usize,
     /// Directory holding ZD_INFO.dat [default: ../shared/chs-drg/icd-yb2.0 next to the repository,
     /// else a built-in list of common diagnoses].
