@@ -376,6 +376,79 @@ async fn ledger_round_trip_postgres() {
         .unwrap();
 }
 
+/// A batch whose commit fails leaves no trace, a batch executed on top of it fails with it, a job is
+/// acknowledged exactly when it is stored, and the writer goes on from the database.
+async fn recover_from_failed_commit(store: Store) {
+    registry::upsert_persons(&store, &[person()]).await.unwrap();
+    let writer = GroupCommit::start(store.clone(), Arc::new(Appender), 16);
+    let job =
+        |setl_id: &str, msgid: &str| (record(setl_id, msgid, 0, 100_000), message(msgid, setl_id));
+    writer.submit(job("S1", "MSG1")).await.unwrap().unwrap();
+    // The cache does not check settlement ids (the service issues them from a counter), so reusing
+    // one fails only at commit, on the primary key.
+    let (clash, second, third) = tokio::join!(
+        writer.submit(job("S1", "MSG2")),
+        writer.submit(job("S2", "MSG3")),
+        writer.submit(job("S3", "MSG4")),
+    );
+    assert!(clash.unwrap().is_err());
+    let after = writer.submit(job("S4", "MSG5")).await.unwrap();
+    assert!(after.is_ok(), "{after:?}");
+    let mut conn = store.pool().acquire().await.unwrap();
+    let code = "H36040200001";
+    assert_eq!(
+        entries::stored_message(&mut conn, code, "MSG2")
+            .await
+            .unwrap(),
+        None
+    );
+    let mut stored = 2;
+    for (outcome, setl_id, msgid) in [
+        (second.unwrap(), "S2", "MSG3"),
+        (third.unwrap(), "S3", "MSG4"),
+    ] {
+        let found = entries::settlement(&mut conn, setl_id)
+            .await
+            .unwrap()
+            .is_some();
+        assert_eq!(outcome.is_ok(), found, "{setl_id}: acknowledged = stored");
+        let message = entries::stored_message(&mut conn, code, msgid)
+            .await
+            .unwrap();
+        assert_eq!(message.is_some(), found, "{msgid}");
+        stored += usize::from(found);
+    }
+    let ytd = entries::year_to_date(&mut conn, "P001", "310", 2026)
+        .await
+        .unwrap();
+    let base = ytd.iter().find(|p| p.acc_key == "S0000").unwrap().amount;
+    assert_eq!(base, 10_000 * stored as i64);
+    let report = verify(&mut conn).await.unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+    assert_eq!(report.entries, stored);
+}
+
+#[tokio::test]
+async fn failed_commit_sqlite() {
+    let (store, dir) = fresh_sqlite().await;
+    recover_from_failed_commit(store).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn failed_commit_postgres() {
+    let (store, schema) = fresh_pg("failedcommit").await;
+    recover_from_failed_commit(store.clone()).await;
+    store.close().await;
+    let mut admin = <AnyConnection as sqlx::Connection>::connect(&pg_base_url())
+        .await
+        .unwrap();
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
+
 /// Writes a batch's flush in one committed transaction, as the committer does.
 async fn commit_flush(store: &Store, flush: &Flush) {
     use sqlx::Connection;
