@@ -83,9 +83,13 @@ pub struct LedgerCache {
 #[derive(Default)]
 struct Pending {
     visits: BTreeSet<String>,
-    fee_line_visits: BTreeSet<String>,
+    /// Fee lines added, by `(mdtrt_id, feedetl_sn)`.
+    new_lines: BTreeSet<(String, String)>,
+    /// Visits whose stored fee lines were consumed or released (their `setl_id` changed).
+    settled_line_visits: BTreeSet<String>,
     deleted_lines: Vec<(String, String)>,
-    ytd: BTreeSet<YtdKey>,
+    /// Accumulator totals changed, by person-year and key.
+    ytd: BTreeSet<(YtdKey, String)>,
     accounts: BTreeSet<AccountKey>,
     counters: BTreeSet<String>,
     settlements: Entries,
@@ -98,7 +102,9 @@ pub struct Flush {
     pub batch: u64,
     deleted_lines: Vec<(String, String)>,
     visits: Vec<Visit>,
-    fee_lines: Vec<FeeLine>,
+    new_lines: Vec<FeeLine>,
+    /// `(mdtrt_id, feedetl_sn, setl_id)` of stored lines consumed or released.
+    line_settlements: Vec<(String, String, String)>,
     settlements: Arc<Entries>,
     acc_totals: Vec<AccTotalRow>,
     accounts: Vec<(String, String, Fen)>,
@@ -119,7 +125,8 @@ impl Flush {
         }
         flush::delete_fee_lines(&mut script, &self.deleted_lines);
         flush::upsert_visits(&mut script, &self.visits);
-        flush::upsert_fee_lines(&mut script, &self.fee_lines);
+        flush::insert_fee_lines(&mut script, &self.new_lines);
+        flush::set_fee_line_settlements(&mut script, &self.line_settlements);
         flush::insert_settlements(&mut script, &self.settlements, &entry_rows, &header_head);
         flush::upsert_acc_totals(&mut script, &self.acc_totals);
         flush::upsert_account_totals(&mut script, &self.accounts);
@@ -135,8 +142,11 @@ impl Flush {
 struct Staged {
     visits: HashMap<String, Visit>,
     fee_lines: HashMap<String, Vec<FeeLine>>,
+    new_lines: Vec<(String, String)>,
+    settled_line_visits: BTreeSet<String>,
     deleted_lines: Vec<(String, String)>,
     ytd: HashMap<YtdKey, BTreeMap<String, i64>>,
+    ytd_keys: BTreeSet<(YtdKey, String)>,
     accounts: HashMap<AccountKey, Fen>,
     counters: HashMap<String, i64>,
     settlements: Entries,
@@ -203,27 +213,37 @@ impl LedgerCache {
                 .iter()
                 .filter_map(|id| self.visits.get(id).map(|(v, _)| v.clone()))
                 .collect(),
-            fee_lines: pending
-                .fee_line_visits
+            new_lines: pending
+                .new_lines
+                .iter()
+                .filter_map(|(id, sn)| self.line(id, sn))
+                .cloned()
+                .collect(),
+            line_settlements: pending
+                .settled_line_visits
                 .iter()
                 .filter_map(|id| self.fee_lines.get(id))
-                .flat_map(|(lines, _)| lines.iter().cloned())
+                .flat_map(|(lines, _)| lines.iter())
+                .filter(|l| {
+                    !pending
+                        .new_lines
+                        .contains(&(l.mdtrt_id.clone(), l.feedetl_sn.clone()))
+                })
+                .map(|l| (l.mdtrt_id.clone(), l.feedetl_sn.clone(), l.setl_id.clone()))
                 .collect(),
             settlements,
             acc_totals: pending
                 .ytd
                 .iter()
-                .filter_map(|key| self.ytd.get(key).map(|(sums, _)| (key, sums)))
-                .flat_map(|((psn_no, insutype, year), sums)| {
-                    sums.iter().map(move |(acc_key, amount)| {
-                        (
-                            psn_no.clone(),
-                            insutype.clone(),
-                            *year,
-                            acc_key.clone(),
-                            *amount,
-                        )
-                    })
+                .filter_map(|(key, acc_key)| {
+                    let amount = self.ytd.get(key)?.0.get(acc_key)?;
+                    Some((
+                        key.0.clone(),
+                        key.1.clone(),
+                        key.2,
+                        acc_key.clone(),
+                        *amount,
+                    ))
                 })
                 .collect(),
             accounts: pending
@@ -288,6 +308,15 @@ impl LedgerCache {
         };
     }
 
+    /// A cached fee line.
+    fn line(&self, mdtrt_id: &str, feedetl_sn: &str) -> Option<&FeeLine> {
+        self.fee_lines
+            .get(mdtrt_id)?
+            .0
+            .iter()
+            .find(|l| l.feedetl_sn == feedetl_sn)
+    }
+
     /// Ledger entries kept in this batch or in flight, newest batch last.
     fn unflushed_entries(&self) -> impl Iterator<Item = &SettlementRecord> {
         self.in_flight
@@ -322,14 +351,17 @@ impl LedgerView<'_> {
             cache.visits.insert(id, (visit, batch));
         }
         for (id, lines) in staged.fee_lines {
-            pending.fee_line_visits.insert(id.clone());
             cache.fee_lines.insert(id, (lines, batch));
         }
+        pending.new_lines.extend(staged.new_lines);
+        pending
+            .settled_line_visits
+            .extend(staged.settled_line_visits);
         pending.deleted_lines.extend(staged.deleted_lines);
         for (key, sums) in staged.ytd {
-            pending.ytd.insert(key.clone());
             cache.ytd.insert(key, (sums, batch));
         }
+        pending.ytd.extend(staged.ytd_keys);
         for (key, paid) in staged.accounts {
             pending.accounts.insert(key.clone());
             cache.account_paid.insert(key, (paid, batch));
@@ -466,7 +498,11 @@ impl LedgerView<'_> {
                 repeated.feedetl_sn
             )));
         }
-        current.extend(lines);
+        let keys = lines
+            .iter()
+            .map(|l| (mdtrt_id.to_string(), l.feedetl_sn.clone()));
+        self.staged.new_lines.extend(keys);
+        self.lines_mut(mdtrt_id).await?.extend(lines);
         Ok(())
     }
 
@@ -500,6 +536,7 @@ impl LedgerView<'_> {
                 line.setl_id = setl_id.to_string();
             }
         }
+        self.staged.settled_line_visits.insert(mdtrt_id.to_string());
         Ok(())
     }
 
@@ -514,6 +551,7 @@ impl LedgerView<'_> {
                 line.setl_id.clear();
             }
         }
+        self.staged.settled_line_visits.insert(mdtrt_id.to_string());
         Ok(())
     }
 
@@ -604,10 +642,16 @@ impl LedgerView<'_> {
         }
         let seq = self.next_id("ledger_seq").await?;
         let key = (h.psn_no.clone(), h.insutype.clone(), h.year);
-        let sums = self.ytd_mut(key).await?;
-        for (acc_key, amount) in posting_sums(&record) {
+        let sums = self.ytd_mut(key.clone()).await?;
+        let posted = posting_sums(&record);
+        for (acc_key, amount) in &posted {
             *sums.entry(acc_key.to_string()).or_default() += amount;
         }
+        self.staged.ytd_keys.extend(
+            posted
+                .into_keys()
+                .map(|acc_key| (key.clone(), acc_key.to_string())),
+        );
         if !record.amounts.acct_pay.is_zero() {
             let paid = self.account_paid(&h.psn_no, &h.insutype).await?;
             self.staged.accounts.insert(

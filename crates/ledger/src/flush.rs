@@ -126,12 +126,12 @@ pub(crate) fn delete_fee_lines<'a>(script: &mut Script<'a>, keys: &'a [(String, 
     );
 }
 
-/// Writes the current state of fee lines (new lines, and the `setl_id` of consumed or released ones).
-pub(crate) fn upsert_fee_lines<'a>(script: &mut Script<'a>, lines: &'a [FeeLine]) {
+/// Inserts uploaded fee lines.
+pub(crate) fn insert_fee_lines<'a>(script: &mut Script<'a>, lines: &'a [FeeLine]) {
     script.rows(
         "INSERT INTO fee_lines (mdtrt_id, feedetl_sn, upload_seq, chrg_bchno, init_feedetl_sn, det_item_fee_sumamt, \
          line, result, setl_id)",
-        " ON CONFLICT (mdtrt_id, feedetl_sn) DO UPDATE SET setl_id = excluded.setl_id",
+        "",
         9,
         lines,
         |query, l| {
@@ -145,6 +145,26 @@ pub(crate) fn upsert_fee_lines<'a>(script: &mut Script<'a>, lines: &'a [FeeLine]
                 .bind(l.line.to_string())
                 .bind(l.result.clone())
                 .bind(l.setl_id.clone())
+        },
+    );
+}
+
+/// Sets the `setl_id` of stored fee lines, `(mdtrt_id, feedetl_sn, setl_id)` (consumed by a
+/// settlement, or released by its cancellation with an empty `setl_id`).
+pub(crate) fn set_fee_line_settlements<'a>(
+    script: &mut Script<'a>,
+    rows: &'a [(String, String, String)],
+) {
+    script.rows(
+        "UPDATE fee_lines SET setl_id = v.column3 FROM (",
+        ") AS v WHERE fee_lines.mdtrt_id = v.column1 AND fee_lines.feedetl_sn = v.column2",
+        3,
+        rows,
+        |query, (mdtrt_id, sn, setl_id)| {
+            query
+                .bind(mdtrt_id.clone())
+                .bind(sn.clone())
+                .bind(setl_id.clone())
         },
     );
 }

@@ -490,3 +490,99 @@ async fn ids_are_issued_in_sequence_across_pipelined_batches_and_restarts() {
     assert_eq!(view.next_id("setl").await.unwrap(), 1);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+fn fee_line(sn: &str, seq: i64) -> FeeLine {
+    FeeLine {
+        mdtrt_id: "M9".into(),
+        feedetl_sn: sn.into(),
+        upload_seq: seq,
+        chrg_bchno: "B1".into(),
+        init_feedetl_sn: String::new(),
+        det_item_fee_sumamt: Fen(1_000),
+        line: serde_json::json!({ "feedetl_sn": sn }),
+        result: "{}".into(),
+        setl_id: String::new(),
+    }
+}
+
+/// Runs one kept job on `cache` and commits its batch, as the writer and committer do.
+async fn commit_job<F>(store: &Store, cache: &mut LedgerCache, job: F)
+where
+    F: for<'v> FnOnce(
+        &'v mut LedgerView<'_>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'v>>,
+{
+    let mut conn = store.pool().acquire().await.unwrap();
+    cache.begin_batch(&mut conn, Vec::new()).await.unwrap();
+    let mut view = cache.view(&mut conn);
+    job(&mut view).await;
+    view.keep();
+    let flush = cache.take_flush();
+    commit_flush(store, &flush).await;
+    cache.committed(flush.batch);
+}
+
+#[tokio::test]
+async fn fee_line_changes_reach_the_database() {
+    let (store, dir) = fresh_sqlite().await;
+    let mut cache = LedgerCache::new(10);
+    let visit = Visit {
+        mdtrt_id: "M9".into(),
+        fixmedins_code: "H36040200001".into(),
+        psn_no: "P001".into(),
+        insutype: "310".into(),
+        kind: VisitKind::Outpatient,
+        med_type: "11".into(),
+        begntime: "2026-03-01 09:00:00".into(),
+        endtime: String::new(),
+        status: VisitStatus::Open,
+        ipt_otp_no: "O1".into(),
+        info: serde_json::json!({}),
+    };
+    commit_job(&store, &mut cache, |view| {
+        Box::pin(async move {
+            view.insert_visit(&visit);
+            let lines = vec![fee_line("L1", 1), fee_line("L2", 2)];
+            view.add_fee_lines("M9", lines).await.unwrap();
+        })
+    })
+    .await;
+    commit_job(&store, &mut cache, |view| {
+        Box::pin(async move {
+            view.assign_fee_lines("M9", &["L1".to_string()], "S1")
+                .await
+                .unwrap();
+            assert_eq!(
+                view.delete_fee_lines("M9", &["L2".to_string()])
+                    .await
+                    .unwrap(),
+                1
+            );
+            view.add_fee_lines("M9", vec![fee_line("L3", 3)])
+                .await
+                .unwrap();
+        })
+    })
+    .await;
+    let mut conn = store.pool().acquire().await.unwrap();
+    let stored = |lines: Vec<FeeLine>| {
+        lines
+            .into_iter()
+            .map(|l| (l.feedetl_sn, l.setl_id))
+            .collect::<Vec<_>>()
+    };
+    let pair = |sn: &str, setl_id: &str| (sn.to_string(), setl_id.to_string());
+    assert_eq!(
+        stored(entries::fee_lines(&mut conn, "M9").await.unwrap()),
+        [pair("L1", "S1"), pair("L3", "")]
+    );
+    commit_job(&store, &mut cache, |view| {
+        Box::pin(async move { view.release_fee_lines("M9", "S1").await.unwrap() })
+    })
+    .await;
+    assert_eq!(
+        stored(entries::fee_lines(&mut conn, "M9").await.unwrap()),
+        [pair("L1", ""), pair("L3", "")]
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
