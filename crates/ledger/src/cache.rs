@@ -77,6 +77,9 @@ pub struct LedgerCache {
     pending: Pending,
     /// Ledger entries of batches handed to the committer and not yet committed.
     in_flight: VecDeque<(u64, Arc<Entries>)>,
+    /// Visits that were settled or cancelled, with the batch that did it, oldest first: forgotten
+    /// once that batch is committed.
+    finished: VecDeque<(u64, String)>,
 }
 
 /// Changes kept by the batch's transactions and not yet written.
@@ -273,20 +276,20 @@ impl LedgerCache {
             Known::Stored(_, written) => unflushed(written),
             Known::Absent => true,
         });
-        let finished: Vec<String> = self
-            .visits
-            .iter()
-            .filter(|(_, (v, written))| {
-                !unflushed(written)
-                    && matches!(v.status, VisitStatus::Settled | VisitStatus::Cancelled)
-            })
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in finished {
-            self.visits.remove(&id);
-            if self.fee_lines.get(&id).is_some_and(|(_, w)| !unflushed(w)) {
-                self.fee_lines.remove(&id);
+        while let Some((written, id)) = self.finished.front() {
+            if unflushed(written) {
+                break;
             }
+            let still_finished = self.visits.get(id).is_some_and(|(v, w)| {
+                !unflushed(w) && matches!(v.status, VisitStatus::Settled | VisitStatus::Cancelled)
+            });
+            if still_finished {
+                self.visits.remove(id);
+                if self.fee_lines.get(id).is_some_and(|(_, w)| !unflushed(w)) {
+                    self.fee_lines.remove(id);
+                }
+            }
+            self.finished.pop_front();
         }
         let size =
             self.persons.len() + self.visits.len() + self.ytd.len() + self.account_paid.len();
@@ -347,6 +350,9 @@ impl LedgerView<'_> {
         let batch = cache.batch;
         let pending = &mut cache.pending;
         for (id, visit) in staged.visits {
+            if matches!(visit.status, VisitStatus::Settled | VisitStatus::Cancelled) {
+                cache.finished.push_back((batch, id.clone()));
+            }
             pending.visits.insert(id.clone());
             cache.visits.insert(id, (visit, batch));
         }

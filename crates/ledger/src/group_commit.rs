@@ -40,11 +40,11 @@ const RESTART_EVERY: u64 = 8;
 pub enum Decision {
     /// Keep the writes; reply after the batch commits.
     Commit,
-    /// Undo the writes (rollback to the job's savepoint); reply at once.
+    /// Drop the job's staged writes; reply at once.
     Rollback,
 }
 
-/// Runs jobs of one type inside the writer's transaction.
+/// Runs jobs of one type on the writer's view of the ledger.
 pub trait WriteHandler: Send + Sync + 'static {
     /// A unit of work.
     type Job: Send + 'static;
