@@ -355,6 +355,18 @@ async fn exercise(store: Store) {
     );
 }
 
+/// Closes a test's PostgreSQL store and drops its schema.
+async fn drop_pg(store: Store, schema: &str) {
+    store.close().await;
+    let mut admin = <AnyConnection as sqlx::Connection>::connect(&pg_base_url())
+        .await
+        .unwrap();
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn ledger_round_trip_sqlite() {
     let (store, dir) = fresh_sqlite().await;
@@ -366,14 +378,7 @@ async fn ledger_round_trip_sqlite() {
 async fn ledger_round_trip_postgres() {
     let (store, schema) = fresh_pg("roundtrip").await;
     exercise(store.clone()).await;
-    store.close().await;
-    let mut admin = <AnyConnection as sqlx::Connection>::connect(&pg_base_url())
-        .await
-        .unwrap();
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    drop_pg(store, &schema).await;
 }
 
 /// A batch whose commit fails leaves no trace, a batch executed on top of it fails with it, a job is
@@ -439,14 +444,7 @@ async fn failed_commit_sqlite() {
 async fn failed_commit_postgres() {
     let (store, schema) = fresh_pg("failedcommit").await;
     recover_from_failed_commit(store.clone()).await;
-    store.close().await;
-    let mut admin = <AnyConnection as sqlx::Connection>::connect(&pg_base_url())
-        .await
-        .unwrap();
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    drop_pg(store, &schema).await;
 }
 
 /// Writes a batch's flush in one committed transaction, as the committer does.
