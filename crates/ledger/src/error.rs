@@ -22,6 +22,9 @@ pub enum LedgerError {
     /// A write would break a uniqueness rule of the ledger (a repeated `msgid`, a second cancellation).
     #[error("{0}")]
     Conflict(String),
+    /// The batch was executed on top of a batch whose commit failed, so it was not written either.
+    #[error("an earlier batch this one depends on failed to commit; nothing of it was stored")]
+    EarlierCommitFailed,
     /// The group-commit writer has stopped.
     #[error("the ledger writer has stopped")]
     WriterStopped,

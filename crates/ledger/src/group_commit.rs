@@ -188,7 +188,7 @@ struct Executed<H: WriteHandler> {
     generation: u64,
     flush: Flush,
     /// Replies of the jobs that kept their writes, released after the commit.
-    held: Vec<(oneshot::Sender<H::Output>, H::Output)>,
+    held: Held<H>,
 }
 
 /// What the committer tells the writer.
@@ -266,16 +266,13 @@ fn fail_all<H: WriteHandler>(handler: &H, batch: Vec<Envelope<H>>, error: &Ledge
     }
 }
 
-fn fail_held<H: WriteHandler>(
-    handler: &H,
-    held: Vec<(oneshot::Sender<H::Output>, H::Output)>,
-    error: &LedgerError,
-) {
+fn fail_held<H: WriteHandler>(handler: &H, held: Held<H>, error: &LedgerError) {
     for (reply, _) in held {
         let _ = reply.send(handler.storage_failure(error));
     }
 }
 
+/// Replies held until their batch is committed.
 type Held<H> = Vec<(
     oneshot::Sender<<H as WriteHandler>::Output>,
     <H as WriteHandler>::Output,
@@ -341,10 +338,8 @@ async fn run_committer<H: WriteHandler>(
             .map(|e| e.flush.batch)
             .max()
             .unwrap_or(0);
-        let dependency =
-            LedgerError::Conflict("an earlier batch this one depends on failed to commit".into());
         for executed in doomed {
-            fail_held(&*handler, executed.held, &dependency);
+            fail_held(&*handler, executed.held, &LedgerError::EarlierCommitFailed);
         }
         if !group.is_empty() {
             let flushes: Vec<&Flush> = group.iter().map(|e| &e.flush).collect();
@@ -388,6 +383,8 @@ async fn commit(
             sqlx::query("PRAGMA wal_autocheckpoint = 0")
                 .execute(&mut *acquired)
                 .await?;
+            // Never hand a connection without automatic checkpoints back to the pool.
+            acquired.close_on_drop();
         }
         *conn = Some(acquired);
     }

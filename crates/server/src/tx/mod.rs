@@ -1,6 +1,7 @@
-//! The transactions behind `callService`, dispatched on `infno`. Read transactions run on a pooled
-//! connection; write transactions run inside the ledger writer's batch transaction (see
-//! [`crate::writer`]), so each is all-or-nothing and settlements of one person never interleave.
+//! The transactions behind `callService`, dispatched on `infno`. Every transaction works on a
+//! [`LedgerView`]: read transactions on a view over a pooled connection; write transactions on the
+//! ledger writer's view (see [`crate::writer`]), whose writes are kept only if the transaction
+//! succeeds, so each is all-or-nothing and settlements of one person never interleave.
 
 mod common;
 mod fees;
