@@ -4,6 +4,14 @@
 
 use thiserror::Error;
 
+/// Most digits a decimal text may have (before and after the point together): far beyond any
+/// amount or ratio of the interface (16,2 and 5,4), small enough to be read in nanoseconds.
+pub const MAX_DIGITS: usize = 30;
+/// Largest magnitude of a decimal exponent (`1e2`, `2.5E-1`) that is read.
+pub const MAX_EXPONENT: i32 = 30;
+/// Longest decimal text read at all (sign, digits, point, exponent and surrounding space).
+const MAX_TEXT_BYTES: usize = 64;
+
 /// Why a decimal text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DecimalError {
@@ -15,12 +23,20 @@ pub enum DecimalError {
     TooPrecise { text: String, max_decimals: u32 },
     #[error("`{text}` is out of range")]
     OutOfRange { text: String },
+    #[error("a number with more than {MAX_DIGITS} digits or {MAX_TEXT_BYTES} characters is not accepted")]
+    TooLong,
+    #[error("`{text}` has an exponent beyond ±{MAX_EXPONENT}")]
+    ExponentOutOfRange { text: String },
 }
 
 /// Parses decimal text such as `-12.5`, `+3`, `0.0500` or `1e2` into an integer scaled by
 /// `10^scale` (`parse_scaled("12.34", 2) == Ok(1234)`). More than `scale` decimals is an error,
-/// unless the extra digits are zeros.
+/// unless the extra digits are zeros. The text is bounded ([`MAX_DIGITS`], [`MAX_EXPONENT`]) so that
+/// hostile input such as `0e2147483647` is refused at once; nothing is allocated unless it fails.
 pub fn parse_scaled(text: &str, scale: u32) -> Result<i64, DecimalError> {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(DecimalError::TooLong);
+    }
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(DecimalError::Empty);
@@ -29,10 +45,7 @@ pub fn parse_scaled(text: &str, scale: u32) -> Result<i64, DecimalError> {
         text: trimmed.to_string(),
     };
     let (mantissa, exponent) = match trimmed.find(['e', 'E']) {
-        Some(pos) => {
-            let exp: i32 = trimmed[pos + 1..].parse().map_err(|_| not_a_number())?;
-            (&trimmed[..pos], exp)
-        }
+        Some(pos) => (&trimmed[..pos], exponent_of(trimmed, &trimmed[pos + 1..])?),
         None => (trimmed, 0),
     };
     let (negative, digits) = match mantissa.as_bytes().first() {
@@ -54,44 +67,73 @@ pub fn parse_scaled(text: &str, scale: u32) -> Result<i64, DecimalError> {
     {
         return Err(not_a_number());
     }
-    let all_digits: String = format!("{int_part}{frac_part}");
-    let decimals = frac_part.len() as i64 - i64::from(exponent);
-    let shift = i64::from(scale) - decimals;
+    if int_part.len() + frac_part.len() > MAX_DIGITS {
+        return Err(DecimalError::TooLong);
+    }
     let out_of_range = || DecimalError::OutOfRange {
         text: trimmed.to_string(),
     };
-    let mut value: i128 = 0;
-    for b in all_digits.bytes() {
-        value = value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(i128::from(b - b'0')))
-            .ok_or_else(out_of_range)?;
-        if value > i128::from(i64::MAX) * 1_000_000_000 {
+    // At most 30 digits: below 10^30, which fits an i128 with room for the shifts below.
+    let value = int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .fold(0i128, |acc, b| acc * 10 + i128::from(b - b'0'));
+    let decimals = frac_part.len() as i64 - i64::from(exponent);
+    let shift = i64::from(scale) - decimals;
+    let value = if shift >= 0 {
+        if value != 0 && shift > MAX_DIGITS as i64 {
             return Err(out_of_range());
         }
-    }
-    if shift >= 0 {
-        for _ in 0..shift {
-            value = value.checked_mul(10).ok_or_else(out_of_range)?;
-        }
+        10i128
+            .checked_pow(shift.min(MAX_DIGITS as i64) as u32)
+            .and_then(|factor| value.checked_mul(factor))
+            .ok_or_else(out_of_range)?
     } else {
-        let divisor =
-            10i128
-                .checked_pow((-shift) as u32)
-                .ok_or_else(|| DecimalError::TooPrecise {
-                    text: trimmed.to_string(),
-                    max_decimals: scale,
-                })?;
-        if value % divisor != 0 {
-            return Err(DecimalError::TooPrecise {
-                text: trimmed.to_string(),
-                max_decimals: scale,
-            });
+        let too_precise = || DecimalError::TooPrecise {
+            text: trimmed.to_string(),
+            max_decimals: scale,
+        };
+        if -shift > MAX_DIGITS as i64 {
+            if value != 0 {
+                return Err(too_precise());
+            }
+            0
+        } else {
+            let divisor = 10i128.pow((-shift) as u32);
+            if value % divisor != 0 {
+                return Err(too_precise());
+            }
+            value / divisor
         }
-        value /= divisor;
-    }
+    };
     let signed = if negative { -value } else { value };
     i64::try_from(signed).map_err(|_| out_of_range())
+}
+
+/// The exponent after `e`/`E`: an optional sign and at most two digits' worth of magnitude.
+fn exponent_of(text: &str, exponent: &str) -> Result<i32, DecimalError> {
+    let digits = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DecimalError::NotANumber {
+            text: text.to_string(),
+        });
+    }
+    let magnitude = digits.trim_start_matches('0');
+    let out_of_range = || DecimalError::ExponentOutOfRange {
+        text: text.to_string(),
+    };
+    if magnitude.len() > 2 {
+        return Err(out_of_range());
+    }
+    let value: i32 = magnitude.parse().unwrap_or(0);
+    if value > MAX_EXPONENT {
+        return Err(out_of_range());
+    }
+    Ok(if exponent.starts_with('-') {
+        -value
+    } else {
+        value
+    })
 }
 
 /// Formats an integer scaled by `10^scale` as decimal text with exactly `scale` decimals.
@@ -166,6 +208,53 @@ mod tests {
         assert!(matches!(
             parse_scaled("99999999999999999999", 2),
             Err(DecimalError::OutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_hostile_exponents_and_lengths_at_once() {
+        let started = std::time::Instant::now();
+        for text in [
+            "0e2147483647",
+            "1e2147483647",
+            "0E-2147483648",
+            "1e31",
+            "5e-99",
+        ] {
+            assert!(
+                matches!(
+                    parse_scaled(text, 2),
+                    Err(DecimalError::ExponentOutOfRange { .. })
+                ),
+                "{text}"
+            );
+        }
+        let long = "1".repeat(31);
+        assert_eq!(parse_scaled(&long, 2), Err(DecimalError::TooLong));
+        assert_eq!(
+            parse_scaled(&"0".repeat(10_000), 2),
+            Err(DecimalError::TooLong)
+        );
+        assert!(started.elapsed() < std::time::Duration::from_millis(50));
+        assert_eq!(parse_scaled("0e30", 2), Ok(0));
+        assert_eq!(parse_scaled("1e10", 2), Ok(1_000_000_000_000));
+        assert!(matches!(
+            parse_scaled("1e30", 2),
+            Err(DecimalError::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            parse_scaled("1e-30", 2),
+            Err(DecimalError::TooPrecise { .. })
+        ));
+        assert_eq!(parse_scaled("0e-30", 2), Ok(0));
+        assert_eq!(parse_scaled("+1e+2", 2), Ok(10000));
+        assert!(matches!(
+            parse_scaled("1e", 2),
+            Err(DecimalError::NotANumber { .. })
+        ));
+        assert!(matches!(
+            parse_scaled("1e+-2", 2),
+            Err(DecimalError::NotANumber { .. })
         ));
     }
 

@@ -23,6 +23,8 @@ pub struct StoredMessage {
     /// The reply envelope as sent, JSON text.
     pub reply: String,
     pub created_at: String,
+    /// Digest of the request that produced the reply (empty for messages stored before it was kept).
+    pub request_digest: String,
 }
 
 /// The stored message `msgid` of an institution.
@@ -32,7 +34,7 @@ pub async fn stored_message(
     msgid: &str,
 ) -> Result<Option<StoredMessage>, LedgerError> {
     let row = sqlx::query(
-        "SELECT fixmedins_code, msgid, infno, effect_ref, reply, created_at FROM messages \
+        "SELECT fixmedins_code, msgid, infno, effect_ref, reply, created_at, request_digest FROM messages \
          WHERE fixmedins_code = $1 AND msgid = $2",
     )
     .bind(fixmedins_code.to_string())
@@ -51,7 +53,7 @@ pub async fn stored_messages(
     let style = Placeholders::for_connection(conn);
     for chunk in keys.chunks(rows_per_insert(2)) {
         let sql = format!(
-            "SELECT fixmedins_code, msgid, infno, effect_ref, reply, created_at FROM messages \
+            "SELECT fixmedins_code, msgid, infno, effect_ref, reply, created_at, request_digest FROM messages \
              WHERE (fixmedins_code, msgid) IN (VALUES {})",
             placeholders(style, chunk.len(), 2)
         );
@@ -74,6 +76,7 @@ fn message_of(r: &AnyRow) -> Result<StoredMessage, LedgerError> {
         effect_ref: r.try_get("effect_ref")?,
         reply: r.try_get("reply")?,
         created_at: r.try_get("created_at")?,
+        request_digest: r.try_get("request_digest")?,
     })
 }
 

@@ -386,9 +386,9 @@ pub(crate) fn upsert_counters<'a>(script: &mut Script<'a>, rows: &'a [(String, i
 /// Stores messages with their replies.
 pub(crate) fn insert_messages<'a>(script: &mut Script<'a>, messages: &'a [StoredMessage]) {
     script.rows(
-        "INSERT INTO messages (fixmedins_code, msgid, infno, effect_ref, reply, created_at)",
+        "INSERT INTO messages (fixmedins_code, msgid, infno, effect_ref, reply, created_at, request_digest)",
         "",
-        6,
+        7,
         messages,
         |query, m| {
             query
@@ -398,6 +398,7 @@ pub(crate) fn insert_messages<'a>(script: &mut Script<'a>, messages: &'a [Stored
                 .bind(m.effect_ref.clone())
                 .bind(m.reply.clone())
                 .bind(m.created_at.clone())
+                .bind(m.request_digest.clone())
         },
     );
 }

@@ -7,6 +7,7 @@
 //! * [`GroupCommit`]: a single writer that runs write jobs in batches, one durable commit per batch. Each
 //!   job works on a [`LedgerView`] over the writer's [`LedgerCache`]; its writes are staged and reach the
 //!   database in the batch's flush, a few multi-row statements per batch.
+//! * [`gateway`]: gateway replay tokens (CSB signatures, TIF nonces) kept across restarts.
 //! * [`verify`]: re-derives the accumulators from the postings and checks every settlement identity.
 
 pub mod books;
@@ -14,6 +15,7 @@ mod cache;
 pub mod entries;
 mod error;
 mod flush;
+pub mod gateway;
 mod group_commit;
 pub mod records;
 pub mod registry;

@@ -168,6 +168,7 @@ fn message(msgid: &str, setl_id: &str) -> entries::StoredMessage {
         effect_ref: setl_id.into(),
         reply: "{}".into(),
         created_at: "2026-03-01 10:00:00".into(),
+        request_digest: String::new(),
     }
 }
 

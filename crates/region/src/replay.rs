@@ -243,7 +243,7 @@ impl Client<'_> {
         self.counters.messages.fetch_add(1, Ordering::Relaxed);
         let body = envelope.to_string();
         let meta = CallMeta {
-            gateway_institution: None,
+            gateway: None,
             path_infno: None,
             body_error: None,
         };

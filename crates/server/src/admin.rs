@@ -1,8 +1,9 @@
 //! The admin JSON API (`/admin/*`): register institutions, gateway keys and persons; load policies and
-//! catalogues; list a catalogue; verify the ledger. Guarded by a bearer token when one is configured.
+//! catalogues; list a catalogue; verify the ledger. Guarded by a bearer token; off without one.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -10,11 +11,14 @@ use serde::Serialize;
 use serde_json::json;
 use yibao_ledger::{registry, verify, AccessKey, Institution};
 
+use crate::config::Config;
 use crate::import::{self, PersonRow};
 use crate::service::Service;
 
-/// The admin routes.
-pub fn routes() -> Router<Service> {
+/// The admin routes, behind the token check (which runs before any body is read) and the
+/// configured body limit. Without a token the API is off unless `admin_open` says otherwise.
+pub fn routes(service: &Service) -> Router<Service> {
+    let limit = service.shared.config.admin_body_limit_bytes;
     Router::new()
         .route("/admin/institutions", post(put_institutions))
         .route("/admin/keys", post(put_keys))
@@ -22,6 +26,44 @@ pub fn routes() -> Router<Service> {
         .route("/admin/policy", put(put_policy))
         .route("/admin/catalog/{admdvs}", put(put_catalog).get(get_catalog))
         .route("/admin/verify", get(run_verify))
+        .layer(DefaultBodyLimit::max(limit))
+        .route_layer(middleware::from_fn_with_state(service.clone(), guard))
+}
+
+/// Whether the admin API is served, and how; logged at start.
+pub fn access_summary(config: &Config) -> &'static str {
+    if !config.admin_token.is_empty() {
+        "admin API on, bearer token required"
+    } else if config.admin_open {
+        "admin API OPEN without a token (admin_open: local development only)"
+    } else {
+        "admin API off: no admin token configured (set YIBAO_ADMIN_TOKEN)"
+    }
+}
+
+/// Refuses an admin request before its body is read: 404 when the API is off, 401 without the token.
+async fn guard(State(service): State<Service>, request: Request, next: Next) -> Response {
+    let config = &service.shared.config;
+    if config.admin_token.is_empty() {
+        if config.admin_open {
+            return next.run(request).await;
+        }
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "the admin API is off: no admin token is configured (YIBAO_ADMIN_TOKEN)",
+        );
+    }
+    let sent = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match sent {
+        Some(sent) if crate::auth::same(sent.as_bytes(), config.admin_token.as_bytes()) => {
+            next.run(request).await
+        }
+        _ => refuse(StatusCode::UNAUTHORIZED, "admin token required"),
+    }
 }
 
 fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
@@ -36,22 +78,6 @@ fn accepted(count: usize) -> Response {
     Json(json!({ "ok": true, "count": count })).into_response()
 }
 
-/// The refusal of a request without the admin token (when one is configured).
-fn denied(service: &Service, headers: &HeaderMap) -> Option<Response> {
-    let token = &service.shared.config.admin_token;
-    if token.is_empty() {
-        return None;
-    }
-    let sent = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match sent {
-        Some(sent) if sent == token => None,
-        _ => Some(refuse(StatusCode::UNAUTHORIZED, "admin token required")),
-    }
-}
-
 fn now_text() -> String {
     chrono::Local::now()
         .naive_local()
@@ -63,14 +89,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> 
     serde_json::from_slice(body).map_err(|e| format!("body: {e}"))
 }
 
-async fn put_institutions(
-    State(service): State<Service>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    if let Some(refusal) = denied(&service, &headers) {
-        return refusal;
-    }
+async fn put_institutions(State(service): State<Service>, body: axum::body::Bytes) -> Response {
     let institutions: Vec<Institution> = match parse_body(&body) {
         Ok(rows) => rows,
         Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
@@ -87,14 +106,7 @@ async fn put_institutions(
     }
 }
 
-async fn put_keys(
-    State(service): State<Service>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    if let Some(refusal) = denied(&service, &headers) {
-        return refusal;
-    }
+async fn put_keys(State(service): State<Service>, body: axum::body::Bytes) -> Response {
     let keys: Vec<AccessKey> = match parse_body(&body) {
         Ok(rows) => rows,
         Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
@@ -135,14 +147,7 @@ async fn put_keys(
     }
 }
 
-async fn put_persons(
-    State(service): State<Service>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    if let Some(refusal) = denied(&service, &headers) {
-        return refusal;
-    }
+async fn put_persons(State(service): State<Service>, body: axum::body::Bytes) -> Response {
     let rows: Vec<PersonRow> = match parse_body(&body) {
         Ok(rows) => rows,
         Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
@@ -157,10 +162,7 @@ async fn put_persons(
     }
 }
 
-async fn put_policy(State(service): State<Service>, headers: HeaderMap, body: String) -> Response {
-    if let Some(refusal) = denied(&service, &headers) {
-        return refusal;
-    }
+async fn put_policy(State(service): State<Service>, body: String) -> Response {
     match import::import_policy(&service.shared.store, &body, &now_text()).await {
         Ok(admdvs) => reload(&service, json!({ "ok": true, "admdvs": admdvs })).await,
         Err(e) => refuse(StatusCode::BAD_REQUEST, e.to_string()),
@@ -169,13 +171,9 @@ async fn put_policy(State(service): State<Service>, headers: HeaderMap, body: St
 
 async fn put_catalog(
     State(service): State<Service>,
-    headers: HeaderMap,
     Path(admdvs): Path<String>,
     body: String,
 ) -> Response {
-    if let Some(refusal) = denied(&service, &headers) {
-        return refusal;
-    }
     match import::import_catalog(&service.shared.store, &admdvs, &body, &now_text()).await {
         Ok(count) => {
             reload(
@@ -205,14 +203,7 @@ struct CatalogEntry<'a> {
     has_price_cap: bool,
 }
 
-async fn get_catalog(
-    State(service): State<Service>,
-    headers: HeaderMap,
-    Path(admdvs): Path<String>,
-) -> Response {
-    if let Some(refusal) = denied(&service, &headers) {
-        return refusal;
-    }
+async fn get_catalog(State(service): State<Service>, Path(admdvs): Path<String>) -> Response {
     let regions = service.shared.regions();
     let Some(catalog) = regions.catalog(&admdvs) else {
         return refuse(StatusCode::NOT_FOUND, format!("no catalogue for {admdvs}"));
@@ -232,10 +223,7 @@ async fn get_catalog(
     Json(json!({ "ok": true, "items": items })).into_response()
 }
 
-async fn run_verify(State(service): State<Service>, headers: HeaderMap) -> Response {
-    if let Some(refusal) = denied(&service, &headers) {
-        return refusal;
-    }
+async fn run_verify(State(service): State<Service>) -> Response {
     let result = async {
         let mut conn = service.shared.store.pool().acquire().await?;
         verify::verify(&mut conn).await

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -10,20 +11,20 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use yibao_ledger::{GroupCommit, Store};
 
-use crate::auth::{self, NonceCache};
+use crate::auth;
 use crate::config::Config;
 use crate::error::TxError;
+use crate::listener::ConnectionLimits;
+use crate::replay::ReplayGuard;
 use crate::service::{CallMeta, Service};
 use crate::state::{RegistryError, Shared};
 use crate::writer::TxWriter;
 
 /// Path of the national endpoint below the configured prefix.
 pub const CALL_SERVICE_PATH: &str = "/fsi/api/rsfComIfsService/callService";
-
-/// Largest admin request (bulk person registration, catalogues).
-const ADMIN_BODY_LIMIT_BYTES: usize = 256 * 1024 * 1024;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +43,6 @@ pub enum StartError {
 #[derive(Clone)]
 struct AppState {
     service: Service,
-    nonces: Arc<NonceCache>,
 }
 
 /// Opens the configured database (migrating it), loads the registry and starts the ledger writer.
@@ -53,6 +53,12 @@ pub async fn start_service(config: Config) -> Result<Service, StartError> {
         Store::open(&config.database).await?
     };
     let max_batch = config.max_batch;
+    if config.admin_token.is_empty() && config.admin_open {
+        tracing::warn!("{}", crate::admin::access_summary(&config));
+    } else {
+        tracing::info!("{}", crate::admin::access_summary(&config));
+    }
+    let replay = ReplayGuard::start(store.clone(), chrono::Utc::now().timestamp()).await?;
     let shared = Arc::new(Shared::load(store.clone(), config).await?);
     let writer = GroupCommit::start(
         store,
@@ -61,11 +67,28 @@ pub async fn start_service(config: Config) -> Result<Service, StartError> {
         }),
         max_batch,
     );
-    Ok(Service { shared, writer })
+    Ok(Service {
+        shared,
+        writer,
+        replay,
+    })
 }
 
-/// The router of a started service.
+/// How long open connections may finish their request after shutdown was asked for.
+const DRAIN_TIMEOUT_MS: u64 = 10_000;
+
+/// The listener limits of a configuration.
+fn connection_limits(config: &Config) -> ConnectionLimits {
+    ConnectionLimits {
+        max_connections: config.max_connections,
+        header_timeout_ms: config.header_timeout_ms,
+        drain_timeout_ms: DRAIN_TIMEOUT_MS,
+    }
+}
+
+/// The router of a started service; a request body must arrive within `body_timeout_ms`.
 pub fn router(service: Service) -> Router {
+    let body_timeout = Duration::from_millis(service.shared.config.body_timeout_ms.max(1));
     let prefix = service
         .shared
         .config
@@ -74,7 +97,6 @@ pub fn router(service: Service) -> Router {
         .to_string();
     let state = AppState {
         service: service.clone(),
-        nonces: Arc::new(NonceCache::default()),
     };
     let call = Router::new()
         .route(&format!("{prefix}{CALL_SERVICE_PATH}"), post(call_service))
@@ -87,10 +109,10 @@ pub fn router(service: Service) -> Router {
     let ops = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .merge(crate::admin::routes())
-        .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT_BYTES))
+        .merge(crate::admin::routes(&service))
         .with_state(service);
     call.merge(ops)
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
 }
 
 /// Binds `config.listen` and serves until `shutdown` resolves.
@@ -99,6 +121,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let listen = config.listen.clone();
+    let limits = connection_limits(&config);
     let service = start_service(config).await?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -107,17 +130,13 @@ pub async fn serve(
             source,
         })?;
     tracing::info!(listen = %listen, "yibao serving");
-    axum::serve(listener, router(service))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: listen,
-            source,
-        })
+    crate::listener::serve(listener, router(service), limits, shutdown).await;
+    Ok(())
 }
 
 /// Starts the service on an ephemeral local port in the background (tests, embedding).
 pub async fn spawn(config: Config) -> Result<(SocketAddr, Service), StartError> {
+    let limits = connection_limits(&config);
     let service = start_service(config).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -130,9 +149,12 @@ pub async fn spawn(config: Config) -> Result<(SocketAddr, Service), StartError> 
         source,
     })?;
     let app = router(service.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    tokio::spawn(crate::listener::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
     Ok((addr, service))
 }
 
@@ -164,7 +186,14 @@ async fn handle_call(
     body: Body,
 ) -> Response {
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let gateway = match auth::verify(&state.service.shared, &state.nonces, &headers, now_ms).await {
+    let gateway = match auth::verify(
+        &state.service.shared,
+        &state.service.replay,
+        &headers,
+        now_ms,
+    )
+    .await
+    {
         Ok(gateway) => gateway,
         Err(error) => {
             tracing::info!(reason = %error, "gateway refused");
@@ -178,20 +207,40 @@ async fn handle_call(
     let limit = state.service.shared.config.body_limit_bytes;
     let (bytes, body_error) = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => (bytes, None),
-        Err(_) => (
-            Default::default(),
-            Some(TxError::new(
-                "body",
-                format!("is larger than the limit of {limit} bytes"),
-            )),
-        ),
+        Err(error) => (Default::default(), Some(body_refusal(&state, error))),
     };
     let meta = CallMeta {
-        gateway_institution: gateway.as_ref().map(|g| g.0.as_str()),
+        gateway: gateway.as_ref(),
         path_infno: path_infno.as_deref(),
         body_error,
     };
     json_reply(state.service.call(&bytes, meta).await)
+}
+
+/// Why a request body could not be read: too large, or too slow.
+fn body_refusal(state: &AppState, error: axum::Error) -> TxError {
+    let config = &state.service.shared.config;
+    let inner = error.into_inner();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(inner.as_ref());
+    while let Some(cause) = source {
+        if cause.is::<http_body_util::LengthLimitError>() {
+            return TxError::new(
+                "body",
+                format!(
+                    "is larger than the limit of {} bytes",
+                    config.body_limit_bytes
+                ),
+            );
+        }
+        source = cause.source();
+    }
+    TxError::new(
+        "body",
+        format!(
+            "was not received completely within {} ms",
+            config.body_timeout_ms
+        ),
+    )
 }
 
 async fn healthz(State(service): State<Service>) -> Response {

@@ -1,10 +1,9 @@
 //! Gateway authentication in front of `callService` (`interface.md` §1.1): CSB (`_api_*` headers,
-//! Base64 HMAC-SHA1) or TIF (`x-tif-*` headers, hex SHA-256), each with per-institution keys. A
+//! Base64 HMAC-SHA1) or TIF (`x-tif-*` headers, hex SHA-256), each with per-institution keys. A signature (CSB) or nonce (TIF)
+//! is accepted once ([`ReplayGuard`]), and a CSB signature covers its `_api_name`, which must be the
+//! message's `infno`. A
 //! rejected request gets HTTP 401 with `{"code":401,"message":…}`, not an envelope. The
 //! institution bound to the key is passed on; the dispatcher requires it to equal `fixmedins_code`.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 use axum::http::HeaderMap;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -14,6 +13,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use crate::config::AuthMode;
+use crate::replay::ReplayGuard;
 use crate::state::Shared;
 
 /// Why a request was refused at the gateway.
@@ -21,33 +21,13 @@ use crate::state::Shared;
 #[error("{0}")]
 pub struct AuthError(pub String);
 
-/// The institution a verified gateway key belongs to.
+/// What a verified gateway request is allowed to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GatewayInstitution(pub String);
-
-/// Recently seen TIF nonces (replay protection within the timestamp window).
-#[derive(Default)]
-pub struct NonceCache {
-    seen: Mutex<HashMap<String, i64>>,
-}
-
-impl NonceCache {
-    /// Records a nonce; false if it was already used inside the window.
-    fn first_use(&self, nonce: &str, now_secs: i64, window_secs: i64) -> bool {
-        let Ok(mut seen) = self.seen.lock() else {
-            return false;
-        };
-        if seen.len() > 100_000 {
-            seen.retain(|_, at| now_secs - *at <= window_secs);
-        }
-        match seen.get(nonce) {
-            Some(at) if now_secs - *at <= window_secs => false,
-            _ => {
-                seen.insert(nonce.to_string(), now_secs);
-                true
-            }
-        }
-    }
+pub struct GatewayIdentity {
+    /// The institution the key belongs to; the message's `fixmedins_code` must be it.
+    pub institution: String,
+    /// The transaction the signature covers (CSB `_api_name`); the message's `infno` must be it.
+    pub signed_infno: Option<String>,
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, AuthError> {
@@ -120,22 +100,38 @@ pub fn tif_headers(
 }
 
 /// Equal-time comparison of two signatures.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Verifies a request's gateway headers; returns the key's institution (`None` when auth is off).
+/// Verifies a request's gateway headers and claims its signature (CSB) or nonce (TIF) against
+/// replay; returns what the key may do (`None` when auth is off).
 pub async fn verify(
     shared: &Shared,
-    nonces: &NonceCache,
+    replay: &ReplayGuard,
     headers: &HeaderMap,
     now_ms: i64,
-) -> Result<Option<GatewayInstitution>, AuthError> {
+) -> Result<Option<GatewayIdentity>, AuthError> {
     match shared.config.auth {
         AuthMode::None => Ok(None),
-        AuthMode::Csb => verify_csb(shared, headers, now_ms).await.map(Some),
-        AuthMode::Tif => verify_tif(shared, nonces, headers, now_ms).await.map(Some),
+        AuthMode::Csb => verify_csb(shared, replay, headers, now_ms).await.map(Some),
+        AuthMode::Tif => verify_tif(shared, replay, headers, now_ms).await.map(Some),
     }
+}
+
+/// Accepts a signature or nonce once (see [`ReplayGuard`]).
+async fn claim_once(
+    replay: &ReplayGuard,
+    what: &str,
+    token: String,
+    sent_secs: i64,
+    window_secs: i64,
+    now_ms: i64,
+) -> Result<(), AuthError> {
+    replay
+        .claim(token, sent_secs + window_secs, now_ms.div_euclid(1000))
+        .await
+        .map_err(|e| AuthError(format!("{what} {e}")))
 }
 
 async fn key_secret(
@@ -154,9 +150,10 @@ async fn key_secret(
 
 async fn verify_csb(
     shared: &Shared,
+    replay: &ReplayGuard,
     headers: &HeaderMap,
     now_ms: i64,
-) -> Result<GatewayInstitution, AuthError> {
+) -> Result<GatewayIdentity, AuthError> {
     let name = header(headers, "_api_name")?;
     let version = header(headers, "_api_version")?;
     let timestamp = header(headers, "_api_timestamp")?;
@@ -178,15 +175,29 @@ async fn verify_csb(
     if !same(expected.as_bytes(), signature.as_bytes()) {
         return Err(AuthError("bad _api_signature".into()));
     }
-    Ok(GatewayInstitution(institution))
+    let window_secs = shared.config.auth_window_secs;
+    let token = format!("csb/{access_key}/{signature}");
+    claim_once(
+        replay,
+        "_api_signature",
+        token,
+        sent_ms.div_euclid(1000),
+        window_secs,
+        now_ms,
+    )
+    .await?;
+    Ok(GatewayIdentity {
+        institution,
+        signed_infno: Some(name.to_string()),
+    })
 }
 
 async fn verify_tif(
     shared: &Shared,
-    nonces: &NonceCache,
+    replay: &ReplayGuard,
     headers: &HeaderMap,
     now_ms: i64,
-) -> Result<GatewayInstitution, AuthError> {
+) -> Result<GatewayIdentity, AuthError> {
     let paasid = header(headers, "x-tif-paasid")?;
     let timestamp = header(headers, "x-tif-timestamp")?;
     let nonce = header(headers, "x-tif-nonce")?;
@@ -208,10 +219,12 @@ async fn verify_tif(
     ) {
         return Err(AuthError("bad x-tif-signature".into()));
     }
-    if !nonces.first_use(&format!("{paasid}/{nonce}"), now_ms / 1000, window) {
-        return Err(AuthError("x-tif-nonce was already used".into()));
-    }
-    Ok(GatewayInstitution(institution))
+    let token = format!("tif/{paasid}/{nonce}");
+    claim_once(replay, "x-tif-nonce", token, sent_secs, window, now_ms).await?;
+    Ok(GatewayIdentity {
+        institution,
+        signed_infno: None,
+    })
 }
 
 #[cfg(test)]
@@ -229,13 +242,5 @@ mod tests {
         assert_eq!(tif_signature("1700000000", "token", "n1").len(), 64);
         assert!(same(b"abc", b"abc"));
         assert!(!same(b"abc", b"abd"));
-    }
-
-    #[test]
-    fn nonces_are_single_use() {
-        let cache = NonceCache::default();
-        assert!(cache.first_use("a", 100, 60));
-        assert!(!cache.first_use("a", 110, 60));
-        assert!(cache.first_use("a", 200, 60));
     }
 }

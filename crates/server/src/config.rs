@@ -45,8 +45,18 @@ pub struct Config {
     pub auth: AuthMode,
     /// Largest accepted request body.
     pub body_limit_bytes: usize,
-    /// Bearer token for `/admin/*`; empty leaves the admin API open (local development only).
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers, idle keep-alive time included, ms.
+    pub header_timeout_ms: u64,
+    /// Time a client has to send a request's body, ms.
+    pub body_timeout_ms: u64,
+    /// Bearer token for `/admin/*`; without one the admin API is off unless `admin_open` is set.
     pub admin_token: String,
+    /// Serve the admin API without a token: local development only, never on a shared network.
+    pub admin_open: bool,
+    /// Largest accepted admin request body (bulk person registration, catalogues).
+    pub admin_body_limit_bytes: usize,
     /// Gateway prefix in front of `/fsi/api/…` (e.g. `/ebus/mbs_fsi_auth`).
     pub path_prefix: String,
     /// Most write jobs per durable commit.
@@ -65,7 +75,12 @@ impl Default for Config {
             database: String::new(),
             auth: AuthMode::None,
             body_limit_bytes: 4 * 1024 * 1024,
+            max_connections: 4096,
+            header_timeout_ms: 30_000,
+            body_timeout_ms: 30_000,
             admin_token: String::new(),
+            admin_open: false,
+            admin_body_limit_bytes: 64 * 1024 * 1024,
             path_prefix: String::new(),
             max_batch: 256,
             auth_window_secs: 30 * 60,
@@ -107,7 +122,8 @@ impl Config {
     }
 
     /// Applies `YIBAO_LISTEN`, `YIBAO_DATA_DIR`, `YIBAO_DATABASE`, `YIBAO_AUTH`, `YIBAO_BODY_LIMIT_BYTES`,
-    /// `YIBAO_ADMIN_TOKEN`, `YIBAO_PATH_PREFIX`, `YIBAO_MAX_BATCH`, `YIBAO_PLATFORM_ADMDVS`.
+    /// `YIBAO_MAX_CONNECTIONS`, `YIBAO_HEADER_TIMEOUT_MS`, `YIBAO_BODY_TIMEOUT_MS`, `YIBAO_ADMIN_TOKEN`, `YIBAO_ADMIN_OPEN`, `YIBAO_ADMIN_BODY_LIMIT_BYTES`, `YIBAO_PATH_PREFIX`,
+    /// `YIBAO_MAX_BATCH`, `YIBAO_PLATFORM_ADMDVS`.
     pub fn apply_env(
         &mut self,
         env: impl Iterator<Item = (String, String)>,
@@ -121,7 +137,20 @@ impl Config {
                 "YIBAO_BODY_LIMIT_BYTES" => {
                     self.body_limit_bytes = number("body_limit_bytes", &value)?
                 }
+                "YIBAO_MAX_CONNECTIONS" => {
+                    self.max_connections = number("max_connections", &value)?
+                }
+                "YIBAO_HEADER_TIMEOUT_MS" => {
+                    self.header_timeout_ms = number("header_timeout_ms", &value)? as u64
+                }
+                "YIBAO_BODY_TIMEOUT_MS" => {
+                    self.body_timeout_ms = number("body_timeout_ms", &value)? as u64
+                }
                 "YIBAO_ADMIN_TOKEN" => self.admin_token = value,
+                "YIBAO_ADMIN_OPEN" => self.admin_open = flag("admin_open", &value)?,
+                "YIBAO_ADMIN_BODY_LIMIT_BYTES" => {
+                    self.admin_body_limit_bytes = number("admin_body_limit_bytes", &value)?
+                }
                 "YIBAO_PATH_PREFIX" => self.path_prefix = value,
                 "YIBAO_MAX_BATCH" => self.max_batch = number("max_batch", &value)?,
                 "YIBAO_PLATFORM_ADMDVS" => self.platform_admdvs = value,
@@ -137,6 +166,17 @@ fn number(key: &'static str, value: &str) -> Result<usize, ConfigError> {
         key,
         problem: format!("`{value}` is not a whole number"),
     })
+}
+
+fn flag(key: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" | "" => Ok(false),
+        other => Err(ConfigError::Invalid {
+            key,
+            problem: format!("`{other}` is not true or false"),
+        }),
+    }
 }
 
 #[cfg(test)]

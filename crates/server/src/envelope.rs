@@ -60,11 +60,58 @@ fn input_of(value: Option<&Value>) -> Result<Value, TxError> {
             Ok(Value::Object(Map::new()))
         }
         Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
-            Ok(parsed @ Value::Object(_)) => Ok(parsed),
+            Ok(parsed @ Value::Object(_)) => {
+                refuse_nul(&parsed)
+                    .map_err(|e| TxError::new(format!("input.{}", e.field), e.problem))?;
+                Ok(parsed)
+            }
             _ => Err(TxError::new("input", "must be a JSON object")),
         },
         Some(_) => Err(TxError::new("input", "must be a JSON object")),
     }
+}
+
+/// The path of the first string (or key) holding a NUL character, which no field may carry and
+/// PostgreSQL cannot store.
+fn nul_path(value: &Value, path: &mut String) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().enumerate().any(|(index, item)| {
+            let len = path.len();
+            path.push_str(&format!("[{index}]"));
+            let found = nul_path(item, path);
+            if !found {
+                path.truncate(len);
+            }
+            found
+        }),
+        Value::Object(fields) => fields.iter().any(|(key, item)| {
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(&key.replace('\0', "\\u0000"));
+            let found = key.contains('\0') || nul_path(item, path);
+            if !found {
+                path.truncate(len);
+            }
+            found
+        }),
+        _ => false,
+    }
+}
+
+/// Refuses a NUL character anywhere in the message, naming the field.
+fn refuse_nul(value: &Value) -> Result<(), TxError> {
+    let mut path = String::new();
+    if nul_path(value, &mut path) {
+        let field = if path.is_empty() { "body".into() } else { path };
+        return Err(TxError::new(
+            field,
+            "contains a NUL character (\\u0000), which no field may hold",
+        ));
+    }
+    Ok(())
 }
 
 impl Request {
@@ -72,6 +119,7 @@ impl Request {
     pub fn parse(body: &[u8]) -> Result<Request, TxError> {
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| TxError::new("body", format!("is not valid JSON ({e})")))?;
+        refuse_nul(&value)?;
         let Value::Object(object) = value else {
             return Err(TxError::new(
                 "body",
@@ -89,6 +137,22 @@ impl Request {
             sign_no: scalar_text(object.get("sign_no")),
             input: input_of(object.get("input"))?,
         })
+    }
+
+    /// Digest of what the message asks for (`infno`, the two regions, `input`): a repeated `msgid` is
+    /// a retry only when this is the same. 128 bits of SHA-256 as lowercase hex.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for part in [&self.infno, &self.mdtrtarea_admvs, &self.insuplc_admdvs] {
+            hasher.update(part.as_bytes());
+            hasher.update([0u8]);
+        }
+        hasher.update(self.input.to_string().as_bytes());
+        hasher.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// The best-effort `msgid` of a body that failed to parse (echoed in the error reply's log only).
@@ -174,5 +238,18 @@ mod tests {
             Request::parse(br#"{"infno":"2207","msgid":"1","fixmedins_code":"H1","input":[1]}"#)
                 .unwrap_err();
         assert_eq!(error.field, "input");
+    }
+
+    #[test]
+    fn refuses_nul_characters_naming_the_field() {
+        let body = br#"{"infno":"2204","msgid":"1","fixmedins_code":"H1","input":{"feedetail":[{"a":"x"},{"med_list_codg":"X\u0000Y"}]}}"#;
+        let error = Request::parse(body).unwrap_err();
+        assert_eq!(error.field, "input.feedetail[1].med_list_codg");
+        let body = br#"{"infno":"2204","msgid":"1","fixmedins_code":"H1","input":"{\"data\":{\"psn_no\":\"1\\u0000\"}}"}"#;
+        let error = Request::parse(body).unwrap_err();
+        assert_eq!(error.field, "input.data.psn_no");
+        let error = Request::parse(br#"{"infno":"2204","msgid":"1\u0000","fixmedins_code":"H1"}"#)
+            .unwrap_err();
+        assert_eq!(error.field, "msgid");
     }
 }

@@ -4,8 +4,9 @@
 //! * [`envelope`]: request/reply envelopes; [`error::TxError`] names the field of every rejection.
 //! * [`tx`]: the transactions, dispatched on `infno`; settlement goes through `yibao-settlement`.
 //! * [`writer`]: the write path on the ledger's group commit, with idempotency on `msgid`.
-//! * [`service`]: one message end to end; [`app`]: the axum router, `/healthz`, `/metrics`.
-//! * [`auth`]: CSB / TIF gateway signatures; [`admin`]: the admin JSON API; [`import`]: registry files.
+//! * [`service`]: one message end to end; [`app`]: the axum router, `/healthz`, `/metrics`;
+//!   [`listener`]: bounded connections with header and body timeouts.
+//! * [`auth`]: CSB / TIF gateway signatures, each accepted once ([`replay`]); [`admin`]: the admin JSON API; [`import`]: registry files.
 //! * [`config`]: file + environment configuration; [`metrics`]: Prometheus text.
 
 pub mod admin;
@@ -15,7 +16,9 @@ pub mod config;
 pub mod envelope;
 pub mod error;
 pub mod import;
+pub mod listener;
 pub mod metrics;
+pub mod replay;
 pub mod service;
 pub mod state;
 pub mod tx;

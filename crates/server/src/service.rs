@@ -8,27 +8,30 @@ use std::time::Instant;
 use chrono::NaiveDateTime;
 use yibao_ledger::{GroupCommit, Institution, LedgerCache};
 
+use crate::auth::GatewayIdentity;
 use crate::envelope::{reply_text, Request};
 use crate::error::TxError;
+use crate::replay::ReplayGuard;
 use crate::state::Shared;
 use crate::tx::{self, Access, Ctx, Effect};
 use crate::writer::{TxWriter, WriteJob, WriteOutcome};
 
 /// What the HTTP layer knows about a message besides its body.
 pub struct CallMeta<'a> {
-    /// Institution bound to the gateway key, when a gateway scheme is active.
-    pub gateway_institution: Option<&'a str>,
+    /// What the gateway key may do, when a gateway scheme is active.
+    pub gateway: Option<&'a GatewayIdentity>,
     /// `infno` from a `/callService/{infno}` path.
     pub path_infno: Option<&'a str>,
     /// Set when the body was rejected before parsing (e.g. too large).
     pub body_error: Option<TxError>,
 }
 
-/// The service: shared state and the ledger writer.
+/// The service: shared state, the ledger writer and the gateway's replay guard.
 #[derive(Clone)]
 pub struct Service {
     pub shared: Arc<Shared>,
     pub writer: GroupCommit<TxWriter>,
+    pub replay: Arc<ReplayGuard>,
 }
 
 impl Service {
@@ -128,12 +131,23 @@ impl Service {
                 ));
             }
         }
-        if let Some(gateway) = meta.gateway_institution {
-            if gateway != request.fixmedins_code {
+        if let Some(gateway) = meta.gateway {
+            if gateway.institution != request.fixmedins_code {
                 return Err(TxError::new(
                     "fixmedins_code",
                     "does not match the institution of the gateway key",
                 ));
+            }
+            if let Some(signed) = &gateway.signed_infno {
+                if *signed != request.infno {
+                    return Err(TxError::new(
+                        "infno",
+                        format!(
+                            "`{}` is not the transaction the gateway signature covers (`_api_name` {signed})",
+                            request.infno
+                        ),
+                    ));
+                }
             }
         }
         let institution = self

@@ -51,11 +51,13 @@ impl TxWriter {
         job: &WriteJob,
     ) -> Result<(Decision, WriteOutcome), TxError> {
         let request = &job.request;
+        let request_digest = request.digest();
         if let Some(stored) = ledger
             .stored_message(&request.fixmedins_code, &request.msgid)
             .await?
         {
-            return replay(&stored, request).map(|outcome| (Decision::Rollback, outcome));
+            return replay(&stored, request, &request_digest)
+                .map(|outcome| (Decision::Rollback, outcome));
         }
         let ctx = Ctx {
             shared: &self.shared,
@@ -72,6 +74,7 @@ impl TxWriter {
             effect_ref: done.effect_ref,
             reply: reply.clone(),
             created_at: wire_time(job.received_at),
+            request_digest,
         };
         ledger.store_message(message).await?;
         Ok((
@@ -85,13 +88,27 @@ impl TxWriter {
     }
 }
 
-/// The stored reply of a repeated `msgid` (a different `infno` under the same `msgid` is an error).
-pub fn replay(stored: &StoredMessage, request: &Request) -> Result<WriteOutcome, TxError> {
+/// The stored reply of a repeated `msgid`. The same `msgid` with another request (another `infno`,
+/// or the same `infno` with different content) is refused: it is a new message under a used id.
+pub fn replay(
+    stored: &StoredMessage,
+    request: &Request,
+    request_digest: &str,
+) -> Result<WriteOutcome, TxError> {
     if stored.infno != request.infno {
         return Err(TxError::new(
             "msgid",
             format!(
                 "`{}` was already used by a {} message",
+                request.msgid, stored.infno
+            ),
+        ));
+    }
+    if !stored.request_digest.is_empty() && stored.request_digest != request_digest {
+        return Err(TxError::new(
+            "msgid",
+            format!(
+                "`{}` was already used by a different {} message (报文ID已被其他报文使用); a retry must repeat the same input, a new message needs a new msgid",
                 request.msgid, stored.infno
             ),
         ));

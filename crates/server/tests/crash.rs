@@ -33,6 +33,7 @@ fn crash_child_server() {
             database,
             data_dir: dir,
             max_batch: 64,
+            admin_token: common::ADMIN_TOKEN.into(),
             ..Config::default()
         };
         let (addr, _service) = yibao_server::app::spawn(config)

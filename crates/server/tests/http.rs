@@ -676,9 +676,16 @@ async fn gateway(backend: Backend) {
             { "access_key": "PAAS1", "fixmedins_code": HOSPITAL, "scheme": "tif", "secret": "TOKEN1" },
         ]).to_string()).await;
         let now_ms = chrono::Utc::now().timestamp_millis();
-        let signed = |infno: &str, nonce: &str| match auth {
-            AuthMode::Csb => yibao_server::auth::csb_headers("AK1", "SK1", infno, now_ms),
-            _ => yibao_server::auth::tif_headers("PAAS1", "TOKEN1", nonce, now_ms / 1000),
+        // Each CSB request is signed at its own millisecond, as a client signs each call.
+        let serial = std::cell::Cell::new(0);
+        let signed = |infno: &str, nonce: &str| {
+            serial.set(serial.get() + 1);
+            match auth {
+                AuthMode::Csb => {
+                    yibao_server::auth::csb_headers("AK1", "SK1", infno, now_ms + serial.get())
+                }
+                _ => yibao_server::auth::tif_headers("PAAS1", "TOKEN1", nonce, now_ms / 1000),
+            }
         };
         let body = |fixmedins: &str| {
             serde_json::to_vec(&Harness::envelope(
@@ -692,9 +699,14 @@ async fn gateway(backend: Backend) {
         let (status, text) = h.post(body(HOSPITAL), &[]).await;
         assert_eq!(status, 401, "{text}");
         assert!(text.contains("\"code\":401"), "{text}");
-        let (status, text) = h.post(body(HOSPITAL), &signed("9001", "n1")).await;
+        let first = signed("9001", "n1");
+        let (status, text) = h.post(body(HOSPITAL), &first).await;
         assert_eq!(status, 200, "{text}");
         assert!(text.contains("\"infcode\":0"), "{text}");
+        // The same signed headers again, even with another message: a replay.
+        let (status, text) = h.post(body(HOSPITAL), &first).await;
+        assert_eq!(status, 401, "replay: {text}");
+        assert!(text.contains("already used"), "{text}");
         // The key of one institution cannot act for another.
         let (status, text) = h.post(body(OTHER_HOSPITAL), &signed("9001", "n2")).await;
         assert_eq!(status, 200);
@@ -724,6 +736,15 @@ async fn gateway(backend: Backend) {
         if auth == AuthMode::Tif {
             let (status, text) = h.post(body(HOSPITAL), &signed("9001", "n1")).await;
             assert_eq!(status, 401, "nonce replay: {text}");
+        } else {
+            // A CSB signature covers its `_api_name`: it cannot carry another transaction.
+            let (status, text) = h.post(body(HOSPITAL), &signed("1101", "")).await;
+            assert_eq!(status, 200, "{text}");
+            assert!(
+                text.contains("\"infcode\":-1")
+                    && text.contains("infno: `9001` is not the transaction"),
+                "{text}"
+            );
         }
     }
 }

@@ -24,6 +24,9 @@ pub struct ServeArgs {
     /// TOML configuration file.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Serve the admin API without a token (local development only; otherwise set YIBAO_ADMIN_TOKEN).
+    #[arg(long)]
+    pub admin_open: bool,
     /// Log lines as JSON (default) or plain text.
     #[arg(long, default_value = "json")]
     pub log_format: String,
@@ -42,6 +45,9 @@ fn config_of(args: &ServeArgs) -> anyhow::Result<Config> {
     }
     if let Some(auth) = &args.auth {
         config.auth = AuthMode::parse(auth)?;
+    }
+    if args.admin_open {
+        config.admin_open = true;
     }
     Ok(config)
 }

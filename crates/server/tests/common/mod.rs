@@ -12,6 +12,9 @@ use yibao_server::config::{AuthMode, Config};
 use yibao_server::import::{self, PersonRow};
 use yibao_server::service::Service;
 
+/// The admin token of harness servers started without one.
+pub const ADMIN_TOKEN: &str = "harness-admin-token";
+
 /// Which database the server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -109,6 +112,8 @@ pub struct Harness {
     serial: AtomicU64,
     /// The test's scratch directory (`config.data_dir`), removed with the harness.
     scratch: PathBuf,
+    /// Bearer token of the server's admin API.
+    admin_token: String,
 }
 
 impl Drop for Harness {
@@ -139,8 +144,13 @@ impl Harness {
     }
 
     /// Starts a server with a given configuration and no data; `config.data_dir` is the test's
-    /// scratch directory and is removed with the harness.
-    pub async fn start_with(config: Config) -> Harness {
+    /// scratch directory and is removed with the harness. Without an admin token in `config` the
+    /// server gets [`ADMIN_TOKEN`], which [`Harness::admin`] sends.
+    pub async fn start_with(mut config: Config) -> Harness {
+        if config.admin_token.is_empty() {
+            config.admin_token = ADMIN_TOKEN.into();
+        }
+        let admin_token = config.admin_token.clone();
         let database = config.database.clone();
         let scratch = config.data_dir.clone();
         let (addr, service) = yibao_server::app::spawn(config)
@@ -156,6 +166,7 @@ impl Harness {
             database,
             serial: AtomicU64::new(0),
             scratch,
+            admin_token,
         }
     }
 
@@ -195,6 +206,7 @@ impl Harness {
         };
         let response = request
             .body(body)
+            .bearer_auth(&self.admin_token)
             .header("content-type", "application/json")
             .send()
             .await
