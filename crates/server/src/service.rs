@@ -160,15 +160,17 @@ impl Service {
                     format!("institution `{}` is not registered", request.fixmedins_code),
                 )
             })?;
-        let access = tx::access(&request.infno).ok_or_else(|| {
-            TxError::new(
-                "infno",
-                format!(
-                    "`{}` is not a transaction this service implements",
-                    request.infno
-                ),
-            )
-        })?;
+        let access = tx::spec(&request.infno)
+            .map(|spec| spec.access)
+            .ok_or_else(|| {
+                TxError::new(
+                    "infno",
+                    format!(
+                        "`{}` is not a transaction this service implements",
+                        request.infno
+                    ),
+                )
+            })?;
         Ok((institution, access))
     }
 

@@ -16,33 +16,81 @@ use crate::schedule::{RatioAdjust, Schedule};
 use crate::split::{self, SplitContext};
 use crate::trace::TraceStep;
 
-/// Why a visit cannot be settled; each names the input field at fault.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a visit cannot be settled; each names the input field at fault ([`SettleError::field`])
+/// and what is wrong with it ([`SettleError::problem`]). Displayed as `field: problem`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SettleError {
-    #[error("feedetail: the visit has no fee lines")]
     NoFeeLines,
-    #[error("feedetail[{index}].det_item_fee_sumamt: {amount} differs from pric × cnt = {expected} by more than {tolerance}")]
     LineAmountMismatch {
         index: usize,
         amount: Fen,
         expected: String,
         tolerance: Fen,
     },
-    #[error("insutype: scheme {insutype} is not part of policy {policy}")]
-    UnknownScheme { insutype: Code, policy: String },
-    #[error("hosp_lv: `{0}` is not mapped to a deductible level by the policy")]
+    UnknownScheme {
+        insutype: Code,
+        policy: String,
+    },
     UnknownHospLv(Code),
-    #[error("endtime: policy {policy} is not in force on {date}")]
     PolicyNotInForce {
         policy: String,
         date: chrono::NaiveDate,
     },
-    #[error("endtime: {end} is before begntime {begin}")]
     EndBeforeBegin {
         begin: chrono::NaiveDateTime,
         end: chrono::NaiveDateTime,
     },
 }
+
+impl SettleError {
+    /// The input field at fault, in national field names (`feedetail[3].det_item_fee_sumamt`).
+    pub fn field(&self) -> String {
+        match self {
+            SettleError::NoFeeLines => "feedetail".into(),
+            SettleError::LineAmountMismatch { index, .. } => {
+                format!("feedetail[{index}].det_item_fee_sumamt")
+            }
+            SettleError::UnknownScheme { .. } => "insutype".into(),
+            SettleError::UnknownHospLv(_) => "hosp_lv".into(),
+            SettleError::PolicyNotInForce { .. } | SettleError::EndBeforeBegin { .. } => {
+                "endtime".into()
+            }
+        }
+    }
+
+    /// What is wrong with the field.
+    pub fn problem(&self) -> String {
+        match self {
+            SettleError::NoFeeLines => "the visit has no fee lines".into(),
+            SettleError::LineAmountMismatch {
+                amount,
+                expected,
+                tolerance,
+                ..
+            } => format!("{amount} differs from pric × cnt = {expected} by more than {tolerance}"),
+            SettleError::UnknownScheme { insutype, policy } => {
+                format!("scheme {insutype} is not part of policy {policy}")
+            }
+            SettleError::UnknownHospLv(code) => {
+                format!("`{code}` is not mapped to a deductible level by the policy")
+            }
+            SettleError::PolicyNotInForce { policy, date } => {
+                format!("policy {policy} is not in force on {date}")
+            }
+            SettleError::EndBeforeBegin { begin, end } => {
+                format!("{end} is before begntime {begin}")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for SettleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field(), self.problem())
+    }
+}
+
+impl std::error::Error for SettleError {}
 
 /// The engine: a policy and the catalogue of the place of treatment.
 #[derive(Debug, Clone, Copy)]

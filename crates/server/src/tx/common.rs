@@ -322,13 +322,9 @@ pub fn engine_visit(ctx: &Ctx<'_>, shape: VisitShape<'_>) -> Result<engine::Visi
     })
 }
 
-/// An engine error as a field error (the engine's messages start with the field name).
+/// An engine error as a field error (field and problem as the engine names them).
 pub fn engine_error(error: &engine::SettleError) -> TxError {
-    let text = error.to_string();
-    match text.split_once(": ") {
-        Some((field, problem)) => TxError::new(field, problem),
-        None => TxError::new("settlement", text),
-    }
+    TxError::new(error.field(), error.problem())
 }
 
 /// Text of a JSON scalar inside a stored visit's details.

@@ -10,6 +10,7 @@ mod outpatient;
 mod pharmacy;
 mod query;
 mod render;
+mod reverse;
 mod session;
 mod settle;
 
@@ -88,55 +89,308 @@ pub enum Access {
     Write,
 }
 
-/// The access of a known `infno`; `None` for transactions this service does not implement.
-pub fn access(infno: &str) -> Option<Access> {
-    match infno {
-        "9001" | "9002" | "1101" | "2206" | "2303" | "2101" | "5203" | "5204" | "5206" | "3201"
-        | "3202" => Some(Access::Read),
-        "2201" | "2202" | "2203" | "2204" | "2205" | "2207" | "2208" | "2401" | "2402" | "2403"
-        | "2404" | "2405" | "2301" | "2302" | "2304" | "2305" | "2102" | "2103" | "2601" => {
-            Some(Access::Write)
-        }
-        _ => None,
+/// What a 2601 冲正 of a transaction does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reversal {
+    /// Cancels the settlement the message made (a negated mirror record).
+    CancelSettlement,
+    /// Cancels the admission the message registered.
+    CancelAdmission,
+}
+
+/// The kind of care a settlement transaction settles; its 清算类别 (`clr_type`) follows from the
+/// visit's `med_type` ([`render::clr_type_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clearing {
+    Outpatient,
+    Inpatient,
+    Pharmacy,
+}
+
+/// The code that runs a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handler {
+    SignIn,
+    SignOut,
+    PersonInfo,
+    Accumulators,
+    Register,
+    CancelRegistration,
+    VisitInfo,
+    UploadOutpatientFees,
+    CancelOutpatientFees,
+    SettleOutpatient {
+        store: bool,
+    },
+    Admit,
+    Discharge,
+    ChangeAdmission,
+    CancelAdmission,
+    CancelDischarge,
+    UploadInpatientFees,
+    CancelInpatientFees,
+    SettleInpatient {
+        store: bool,
+    },
+    SettlePharmacy {
+        store: bool,
+    },
+    /// Cancels a settlement made by the named transaction.
+    CancelSettlement {
+        of: &'static str,
+    },
+    Reverse,
+    SettlementInfo,
+    FeeDetails,
+    ReconcileTotals,
+    ReconcileDetail,
+}
+
+/// One transaction of the national interface that this service implements.
+#[derive(Debug, Clone, Copy)]
+pub struct TxSpec {
+    pub infno: &'static str,
+    /// The national name.
+    pub name: &'static str,
+    pub access: Access,
+    /// What a 2601 of one of its messages does; `None`: it cannot be reversed.
+    pub reversal: Option<Reversal>,
+    /// For settlements (and their cancellations), the kind of care.
+    pub clearing: Option<Clearing>,
+    handler: Handler,
+}
+
+const fn tx(infno: &'static str, name: &'static str, access: Access, handler: Handler) -> TxSpec {
+    TxSpec {
+        infno,
+        name,
+        access,
+        reversal: None,
+        clearing: None,
+        handler,
     }
+}
+
+const fn settlement(
+    infno: &'static str,
+    name: &'static str,
+    access: Access,
+    handler: Handler,
+    clearing: Clearing,
+) -> TxSpec {
+    TxSpec {
+        clearing: Some(clearing),
+        ..tx(infno, name, access, handler)
+    }
+}
+
+const fn reversible(spec: TxSpec, reversal: Reversal) -> TxSpec {
+    TxSpec {
+        reversal: Some(reversal),
+        ..spec
+    }
+}
+
+use Access::{Read, Write};
+use Clearing::{Inpatient, Outpatient, Pharmacy};
+
+/// Every transaction the service implements: the one place that says what each `infno` is.
+pub static TRANSACTIONS: &[TxSpec] = &[
+    tx("9001", "签到", Read, Handler::SignIn),
+    tx("9002", "签退", Read, Handler::SignOut),
+    tx("1101", "人员信息获取", Read, Handler::PersonInfo),
+    tx("5206", "人员累计信息查询", Read, Handler::Accumulators),
+    tx("2201", "门诊挂号", Write, Handler::Register),
+    tx("2202", "门诊挂号撤销", Write, Handler::CancelRegistration),
+    tx("2203", "门诊就诊信息上传", Write, Handler::VisitInfo),
+    tx(
+        "2204",
+        "门诊费用明细上传",
+        Write,
+        Handler::UploadOutpatientFees,
+    ),
+    tx(
+        "2205",
+        "门诊费用明细撤销",
+        Write,
+        Handler::CancelOutpatientFees,
+    ),
+    settlement(
+        "2206",
+        "门诊预结算",
+        Read,
+        Handler::SettleOutpatient { store: false },
+        Outpatient,
+    ),
+    reversible(
+        settlement(
+            "2207",
+            "门诊结算",
+            Write,
+            Handler::SettleOutpatient { store: true },
+            Outpatient,
+        ),
+        Reversal::CancelSettlement,
+    ),
+    settlement(
+        "2208",
+        "门诊结算撤销",
+        Write,
+        Handler::CancelSettlement { of: "2207" },
+        Outpatient,
+    ),
+    reversible(
+        tx("2401", "入院办理", Write, Handler::Admit),
+        Reversal::CancelAdmission,
+    ),
+    tx("2402", "出院办理", Write, Handler::Discharge),
+    tx("2403", "住院信息变更", Write, Handler::ChangeAdmission),
+    tx("2404", "入院办理撤销", Write, Handler::CancelAdmission),
+    tx("2405", "出院撤销", Write, Handler::CancelDischarge),
+    tx(
+        "2301",
+        "住院费用明细上传",
+        Write,
+        Handler::UploadInpatientFees,
+    ),
+    tx(
+        "2302",
+        "住院费用明细撤销",
+        Write,
+        Handler::CancelInpatientFees,
+    ),
+    settlement(
+        "2303",
+        "住院预结算",
+        Read,
+        Handler::SettleInpatient { store: false },
+        Inpatient,
+    ),
+    reversible(
+        settlement(
+            "2304",
+            "住院结算",
+            Write,
+            Handler::SettleInpatient { store: true },
+            Inpatient,
+        ),
+        Reversal::CancelSettlement,
+    ),
+    settlement(
+        "2305",
+        "住院结算撤销",
+        Write,
+        Handler::CancelSettlement { of: "2304" },
+        Inpatient,
+    ),
+    settlement(
+        "2101",
+        "药店预结算",
+        Read,
+        Handler::SettlePharmacy { store: false },
+        Pharmacy,
+    ),
+    reversible(
+        settlement(
+            "2102",
+            "药店结算",
+            Write,
+            Handler::SettlePharmacy { store: true },
+            Pharmacy,
+        ),
+        Reversal::CancelSettlement,
+    ),
+    settlement(
+        "2103",
+        "药店结算撤销",
+        Write,
+        Handler::CancelSettlement { of: "2102" },
+        Pharmacy,
+    ),
+    tx("2601", "冲正交易", Write, Handler::Reverse),
+    tx("5203", "结算信息查询", Read, Handler::SettlementInfo),
+    tx("5204", "费用明细查询", Read, Handler::FeeDetails),
+    tx(
+        "3201",
+        "医药机构费用结算对总账",
+        Read,
+        Handler::ReconcileTotals,
+    ),
+    tx(
+        "3202",
+        "医药机构费用结算对明细账",
+        Read,
+        Handler::ReconcileDetail,
+    ),
+];
+
+/// The transaction of an `infno`; `None` for transactions this service does not implement.
+pub fn spec(infno: &str) -> Option<&'static TxSpec> {
+    TRANSACTIONS.iter().find(|t| t.infno == infno)
 }
 
 /// Runs the transaction named by the message's `infno`.
 pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
-    match ctx.request.infno.as_str() {
-        "9001" => session::sign_in(ctx).await,
-        "9002" => session::sign_out(ctx).await,
-        "1101" => session::person_info(ctx, ledger).await,
-        "5206" => session::accumulators(ctx, ledger).await,
-        "2201" => outpatient::register(ctx, ledger).await,
-        "2202" => outpatient::cancel_registration(ctx, ledger).await,
-        "2203" => outpatient::visit_info(ctx, ledger).await,
-        "2204" => outpatient::upload_fees(ctx, ledger).await,
-        "2205" => outpatient::cancel_fees(ctx, ledger).await,
-        "2206" => outpatient::settle(ctx, ledger, false).await,
-        "2207" => outpatient::settle(ctx, ledger, true).await,
-        "2208" => outpatient::cancel_settlement(ctx, ledger, &["2207"]).await,
-        "2401" => inpatient::admit(ctx, ledger).await,
-        "2402" => inpatient::discharge(ctx, ledger).await,
-        "2403" => inpatient::change(ctx, ledger).await,
-        "2404" => inpatient::cancel_admission(ctx, ledger).await,
-        "2405" => inpatient::cancel_discharge(ctx, ledger).await,
-        "2301" => inpatient::upload_fees(ctx, ledger).await,
-        "2302" => inpatient::cancel_fees(ctx, ledger).await,
-        "2303" => inpatient::settle(ctx, ledger, false).await,
-        "2304" => inpatient::settle(ctx, ledger, true).await,
-        "2305" => outpatient::cancel_settlement(ctx, ledger, &["2304"]).await,
-        "2101" => pharmacy::settle(ctx, ledger, false).await,
-        "2102" => pharmacy::settle(ctx, ledger, true).await,
-        "2103" => outpatient::cancel_settlement(ctx, ledger, &["2102"]).await,
-        "2601" => query::reverse(ctx, ledger).await,
-        "5203" => query::settlement_info(ctx, ledger).await,
-        "5204" => query::fee_details(ctx, ledger).await,
-        "3201" => query::reconcile_totals(ctx, ledger).await,
-        "3202" => query::reconcile_detail(ctx, ledger).await,
-        other => Err(TxError::new(
+    let infno = ctx.request.infno.as_str();
+    let spec = spec(infno).ok_or_else(|| {
+        TxError::new(
             "infno",
-            format!("`{other}` is not a transaction this service implements"),
-        )),
+            format!("`{infno}` is not a transaction this service implements"),
+        )
+    })?;
+    match spec.handler {
+        Handler::SignIn => session::sign_in(ctx).await,
+        Handler::SignOut => session::sign_out(ctx).await,
+        Handler::PersonInfo => session::person_info(ctx, ledger).await,
+        Handler::Accumulators => session::accumulators(ctx, ledger).await,
+        Handler::Register => outpatient::register(ctx, ledger).await,
+        Handler::CancelRegistration => outpatient::cancel_registration(ctx, ledger).await,
+        Handler::VisitInfo => outpatient::visit_info(ctx, ledger).await,
+        Handler::UploadOutpatientFees => outpatient::upload_fees(ctx, ledger).await,
+        Handler::CancelOutpatientFees => outpatient::cancel_fees(ctx, ledger).await,
+        Handler::SettleOutpatient { store } => outpatient::settle(ctx, ledger, store).await,
+        Handler::Admit => inpatient::admit(ctx, ledger).await,
+        Handler::Discharge => inpatient::discharge(ctx, ledger).await,
+        Handler::ChangeAdmission => inpatient::change(ctx, ledger).await,
+        Handler::CancelAdmission => inpatient::cancel_admission(ctx, ledger).await,
+        Handler::CancelDischarge => inpatient::cancel_discharge(ctx, ledger).await,
+        Handler::UploadInpatientFees => inpatient::upload_fees(ctx, ledger).await,
+        Handler::CancelInpatientFees => inpatient::cancel_fees(ctx, ledger).await,
+        Handler::SettleInpatient { store } => inpatient::settle(ctx, ledger, store).await,
+        Handler::SettlePharmacy { store } => pharmacy::settle(ctx, ledger, store).await,
+        Handler::CancelSettlement { of } => outpatient::cancel_settlement(ctx, ledger, &[of]).await,
+        Handler::Reverse => reverse::reverse(ctx, ledger).await,
+        Handler::SettlementInfo => query::settlement_info(ctx, ledger).await,
+        Handler::FeeDetails => query::fee_details(ctx, ledger).await,
+        Handler::ReconcileTotals => query::reconcile_totals(ctx, ledger).await,
+        Handler::ReconcileDetail => query::reconcile_detail(ctx, ledger).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_infno_is_listed_once_and_reversals_are_writes() {
+        for (index, listed) in TRANSACTIONS.iter().enumerate() {
+            assert!(
+                TRANSACTIONS[..index]
+                    .iter()
+                    .all(|t| t.infno != listed.infno),
+                "{} listed twice",
+                listed.infno
+            );
+            if listed.reversal.is_some() {
+                assert_eq!(listed.access, Access::Write, "{}", listed.infno);
+            }
+            if let Handler::CancelSettlement { of } = listed.handler {
+                assert_eq!(
+                    spec(of).and_then(|t| t.reversal),
+                    Some(Reversal::CancelSettlement)
+                );
+            }
+        }
+        assert!(spec("9999").is_none());
     }
 }

@@ -1,4 +1,4 @@
-//! 5203 结算信息查询, 5204 费用明细查询, 3201 对总账, 3202 对明细账, and 2601 冲正.
+//! 5203 结算信息查询, 5204 费用明细查询, 3201 对总账 and 3202 对明细账.
 
 use std::collections::HashMap;
 
@@ -11,9 +11,8 @@ use yibao_wire::lenient;
 use yibao_wire::render::Yuan;
 
 use super::common::{self, node, parse};
-use super::inpatient;
 use super::render::{self, RenderContext};
-use super::settle::{self, CancelRequest};
+
 use super::{Ctx, TxOutput};
 use crate::error::TxError;
 
@@ -354,67 +353,4 @@ pub async fn reconcile_detail(
         stmt_rslt: if balanced { "0" } else { "1" },
         result: results,
     })?))
-}
-
-#[derive(Deserialize)]
-struct Reversal {
-    #[serde(default, deserialize_with = "lenient::opt_string")]
-    psn_no: Option<String>,
-    #[serde(deserialize_with = "lenient::string")]
-    omsgid: String,
-    #[serde(deserialize_with = "lenient::string")]
-    oinfno: String,
-}
-
-/// 2601 冲正: reverses the effect of an earlier message (2207, 2304, 2102 settlements; 2401 admissions).
-pub async fn reverse(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
-    let data: Reversal = parse(node(&ctx.request.input, "data")?, "input.data")?;
-    let original = ledger
-        .stored_message(&ctx.request.fixmedins_code, &data.omsgid)
-        .await?
-        .ok_or_else(|| {
-            TxError::new(
-                "input.data.omsgid",
-                format!(
-                    "no message `{}` from this institution changed anything",
-                    data.omsgid
-                ),
-            )
-        })?;
-    if original.infno != data.oinfno {
-        return Err(TxError::new(
-            "input.data.oinfno",
-            format!(
-                "message {} was a {}, not a {}",
-                data.omsgid, original.infno, data.oinfno
-            ),
-        ));
-    }
-    match data.oinfno.as_str() {
-        "2207" | "2304" | "2102" => {
-            let request = CancelRequest {
-                field: "input.data.omsgid",
-                setl_id: &original.effect_ref,
-                cancels: &[original.infno.as_str()],
-                mdtrt_id: None,
-                psn_no: data.psn_no.as_deref(),
-            };
-            let (_, setl_id) = settle::cancel(ctx, ledger, &request).await?;
-            Ok(TxOutput {
-                effect: super::Effect::Cancelled,
-                ..TxOutput::write(common::empty_output()?, setl_id)
-            })
-        }
-        "2401" => {
-            let mut visit =
-                common::owned_visit(ctx, ledger, "input.data.omsgid", &original.effect_ref).await?;
-            common::check_visit_person(&visit, "input.data.psn_no", data.psn_no.as_deref())?;
-            inpatient::cancel_admission_of(ledger, &mut visit, "input.data.omsgid").await?;
-            Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
-        }
-        other => Err(TxError::new(
-            "input.data.oinfno",
-            format!("{other} cannot be reversed (reversible: 2207, 2304, 2102, 2401)"),
-        )),
-    }
 }
