@@ -10,7 +10,7 @@ pub use report::{render_csv, render_table, BreakdownRow, FundRow, MonthsPayable,
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
-use yibao_domain::{Code, Fen};
+use yibao_domain::{Code, Fen, SetlAmounts};
 
 /// What a book posting records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,16 +72,8 @@ pub struct SettlementTotals {
     pub count: i64,
     pub insutype: Code,
     pub date: NaiveDate,
-    pub medfee_sumamt: Fen,
-    pub hifp_pay: Fen,
-    /// 大病 + 大额 + 公务员 + 企业补充.
-    pub second_layers: Fen,
-    pub maf_pay: Fen,
-    pub oth_pay: Fen,
-    pub fund_pay_sumamt: Fen,
-    pub acct_pay: Fen,
-    pub psn_cash_pay: Fen,
-    pub hosp_part_amt: Fen,
+    /// The `setlinfo` amounts (a cancellation's are negative).
+    pub amounts: SetlAmounts,
 }
 
 /// A fund as the report names it, and the scheme it belongs to.

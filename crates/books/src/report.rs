@@ -188,16 +188,17 @@ fn breakdown(
                 rows.last_mut().expect("just pushed")
             }
         };
+        let a = &s.amounts;
         row.settlements += s.count;
-        row.medfee_sumamt += s.medfee_sumamt;
-        row.basic += s.hifp_pay;
-        row.second_layers += s.second_layers;
-        row.assistance += s.maf_pay;
-        row.backstop_and_other += s.oth_pay;
-        row.fund_pay_sumamt += s.fund_pay_sumamt;
-        row.account += s.acct_pay;
-        row.cash += s.psn_cash_pay;
-        row.hospital += s.hosp_part_amt;
+        row.medfee_sumamt += a.medfee_sumamt;
+        row.basic += a.hifp_pay;
+        row.second_layers += a.hifmi_pay + a.hifob_pay + a.cvlserv_pay + a.hifes_pay;
+        row.assistance += a.maf_pay;
+        row.backstop_and_other += a.oth_pay;
+        row.fund_pay_sumamt += a.fund_pay_sumamt;
+        row.account += a.acct_pay;
+        row.cash += a.psn_cash_pay;
+        row.hospital += a.hosp_part_amt;
     }
     for row in &mut rows {
         row.reimbursement_ratio = ratio_of(row.fund_pay_sumamt, row.medfee_sumamt, rounding);

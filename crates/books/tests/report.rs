@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use yibao_books::{
     BookPosting, Flow, FundInfo, FundPayment, MonthsPayable, Period, Report, SettlementTotals,
 };
-use yibao_domain::{Code, Fen, Ratio, Rounding};
+use yibao_domain::{Code, Fen, Ratio, Rounding, SetlAmounts};
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
@@ -252,28 +252,24 @@ fn books_balance_month_by_month() {
 
 #[test]
 fn one_stop_breakdown_and_ratio() {
+    let amounts = SetlAmounts {
+        medfee_sumamt: Fen::from_yuan(60_000),
+        hifp_pay: Fen::from_yuan(32_040),
+        hifmi_pay: Fen::from_yuan(8_749),
+        maf_pay: Fen(924_770),
+        fund_pay_sumamt: Fen(5_003_670),
+        psn_cash_pay: Fen(996_330),
+        ..SetlAmounts::default()
+    };
     let base = SettlementTotals {
         count: 1,
         insutype: Code::lit("390"),
         date: day(2025, 3, 1),
-        medfee_sumamt: Fen::from_yuan(60_000),
-        hifp_pay: Fen::from_yuan(32_040),
-        second_layers: Fen::from_yuan(8_749),
-        maf_pay: Fen(924_770),
-        oth_pay: Fen::ZERO,
-        fund_pay_sumamt: Fen(5_003_670),
-        acct_pay: Fen::ZERO,
-        psn_cash_pay: Fen(996_330),
-        hosp_part_amt: Fen::ZERO,
+        amounts,
     };
     let cancelled = SettlementTotals {
         count: -1,
-        medfee_sumamt: -base.medfee_sumamt,
-        hifp_pay: -base.hifp_pay,
-        second_layers: -base.second_layers,
-        maf_pay: -base.maf_pay,
-        fund_pay_sumamt: -base.fund_pay_sumamt,
-        psn_cash_pay: -base.psn_cash_pay,
+        amounts: amounts.negated(),
         ..base
     };
     let report = Report::build(

@@ -8,7 +8,7 @@
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection, Row};
-use yibao_domain::Fen;
+use yibao_domain::{Fen, SetlAmounts};
 
 use crate::sql::{rows_per_insert, values_placeholders};
 use crate::{LedgerError, Store};
@@ -40,16 +40,8 @@ pub struct SettlementDay {
     pub date: String,
     /// Settlements less cancellations.
     pub net_count: i64,
-    pub medfee_sumamt: Fen,
-    pub hifp_pay: Fen,
-    /// 大病 + 大额 + 公务员 + 企业补充 (`hifmi_pay + hifob_pay + cvlserv_pay + hifes_pay`).
-    pub second_layers: Fen,
-    pub maf_pay: Fen,
-    pub oth_pay: Fen,
-    pub fund_pay_sumamt: Fen,
-    pub acct_pay: Fen,
-    pub psn_cash_pay: Fen,
-    pub hosp_part_amt: Fen,
+    /// Every `setlinfo` amount summed (cancellations are negative).
+    pub amounts: SetlAmounts,
 }
 
 /// Day of care of a settlement row `s` joined to its visit `v`.
@@ -146,23 +138,14 @@ pub async fn settlement_days_until(
     conn: &mut AnyConnection,
     until: &str,
 ) -> Result<Vec<SettlementDay>, LedgerError> {
-    let sum = |column: &str| format!("CAST(SUM(s.{column}) AS BIGINT) AS {column}");
-    let columns = [
-        "medfee_sumamt",
-        "hifp_pay",
-        "maf_pay",
-        "oth_pay",
-        "fund_pay_sumamt",
-        "acct_pay",
-        "psn_cash_pay",
-        "hosp_part_amt",
-    ]
-    .map(sum)
-    .join(", ");
+    let columns = SetlAmounts::COLUMNS
+        .iter()
+        .map(|column| format!("CAST(SUM(s.{column}) AS BIGINT) AS {column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
         "SELECT s.insutype AS insutype, {CARE_DATE} AS care_date, \
-         CAST(SUM(CASE WHEN s.kind = 'settle' THEN 1 ELSE -1 END) AS BIGINT) AS net_count, {columns}, \
-         CAST(SUM(s.hifmi_pay + s.hifob_pay + s.cvlserv_pay + s.hifes_pay) AS BIGINT) AS second_layers \
+         CAST(SUM(CASE WHEN s.kind = 'settle' THEN 1 ELSE -1 END) AS BIGINT) AS net_count, {columns} \
          FROM settlements s LEFT JOIN visits v ON v.mdtrt_id = s.mdtrt_id \
          WHERE {CARE_DATE} <= $1 GROUP BY 1, 2 ORDER BY 1, 2"
     );
@@ -174,20 +157,15 @@ pub async fn settlement_days_until(
 }
 
 fn settlement_day_of(row: &AnyRow) -> Result<SettlementDay, LedgerError> {
-    let fen = |column: &str| row.try_get::<i64, _>(column).map(Fen);
+    let values = SetlAmounts::COLUMNS
+        .iter()
+        .map(|column| row.try_get::<i64, _>(*column).map(Fen))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(SettlementDay {
         insutype: row.try_get("insutype")?,
         date: row.try_get("care_date")?,
         net_count: row.try_get("net_count")?,
-        medfee_sumamt: fen("medfee_sumamt")?,
-        hifp_pay: fen("hifp_pay")?,
-        second_layers: fen("second_layers")?,
-        maf_pay: fen("maf_pay")?,
-        oth_pay: fen("oth_pay")?,
-        fund_pay_sumamt: fen("fund_pay_sumamt")?,
-        acct_pay: fen("acct_pay")?,
-        psn_cash_pay: fen("psn_cash_pay")?,
-        hosp_part_amt: fen("hosp_part_amt")?,
+        amounts: SetlAmounts::from_values(&values),
     })
 }
 

@@ -8,7 +8,7 @@ use yibao_domain::Fen;
 
 use crate::sql::{placeholders, rows_per_insert, Placeholders};
 use crate::{
-    Amounts, EntryKind, FeeLine, FundRow, LedgerError, LineRow, PayerClass, Posting,
+    EntryKind, FeeLine, FundRow, LedgerError, LineRow, PayerClass, Posting, SetlAmounts,
     SettlementHeader, SettlementRecord, Visit, VisitKind, VisitStatus,
 };
 
@@ -166,7 +166,7 @@ pub(crate) const HEADER_COLUMNS: &[&str] = &[
 pub(crate) fn settlement_columns() -> String {
     HEADER_COLUMNS
         .iter()
-        .chain(Amounts::COLUMNS)
+        .chain(SetlAmounts::COLUMNS)
         .copied()
         .collect::<Vec<_>>()
         .join(", ")
@@ -306,7 +306,7 @@ pub async fn entry_totals(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntrySummary {
     pub header: SettlementHeader,
-    pub amounts: Amounts,
+    pub amounts: SetlAmounts,
 }
 
 fn summary_of(row: &AnyRow) -> Result<EntrySummary, LedgerError> {
@@ -331,13 +331,13 @@ fn summary_of(row: &AnyRow) -> Result<EntrySummary, LedgerError> {
         clr_optins: row.try_get("clr_optins")?,
         balc: Fen(row.try_get("balc")?),
     };
-    let values = Amounts::COLUMNS
+    let values = SetlAmounts::COLUMNS
         .iter()
         .map(|c| row.try_get::<i64, _>(*c).map(Fen))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(EntrySummary {
         header,
-        amounts: Amounts::from_values(&values),
+        amounts: SetlAmounts::from_values(&values),
     })
 }
 

@@ -10,7 +10,7 @@ use yibao_domain::Fen;
 
 use crate::entries::{settlement_columns, StoredMessage, HEADER_COLUMNS};
 use crate::sql::{placeholders, rows_per_insert, Placeholders};
-use crate::{Amounts, FeeLine, FundRow, LedgerError, LineRow, SettlementRecord, Visit};
+use crate::{FeeLine, FundRow, LedgerError, LineRow, SetlAmounts, SettlementRecord, Visit};
 
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 type Binder<'a> = Box<dyn for<'q> FnOnce(AnyQuery<'q>) -> AnyQuery<'q> + Send + 'a>;
@@ -232,7 +232,7 @@ pub(crate) fn header_insert_head() -> String {
 }
 
 fn insert_headers<'a>(script: &mut Script<'a>, records: &'a [(i64, SettlementRecord)], head: &str) {
-    let cols = HEADER_COLUMNS.len() + Amounts::COLUMNS.len();
+    let cols = HEADER_COLUMNS.len() + SetlAmounts::COLUMNS.len();
     script.rows(head, "", cols, records, |query, (seq, record)| {
         let h = &record.header;
         let orig = (!h.orig_setl_id.is_empty()).then(|| h.orig_setl_id.clone());
@@ -255,7 +255,7 @@ fn insert_headers<'a>(script: &mut Script<'a>, records: &'a [(i64, SettlementRec
             .bind(h.clr_way.clone())
             .bind(h.clr_optins.clone())
             .bind(h.balc.fen());
-        for value in record.amounts.values() {
+        for value in record.amounts.columns().map(|(_, value)| value) {
             query = query.bind(value.fen());
         }
         query

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use yibao_domain::Fen;
+/// The amounts of a stored settlement: the one `setlinfo` amounts type of the domain.
+pub use yibao_domain::SetlAmounts;
 
 /// A designated medical institution or pharmacy (定点医药机构).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,102 +176,6 @@ pub struct FeeLine {
     pub setl_id: String,
 }
 
-macro_rules! amounts {
-    ($($(#[$meta:meta])* $field:ident),* $(,)?) => {
-        /// The amount fields of a `setlinfo`, in fen.
-        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-        pub struct Amounts {
-            $($(#[$meta])* pub $field: Fen,)*
-        }
-
-        impl Amounts {
-            /// Column names, in declaration order.
-            pub const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
-
-            /// Values in [`Amounts::COLUMNS`] order.
-            pub fn values(&self) -> Vec<Fen> {
-                vec![$(self.$field),*]
-            }
-
-            /// Builds from values in [`Amounts::COLUMNS`] order (missing values are zero).
-            pub fn from_values(values: &[Fen]) -> Amounts {
-                let mut iter = values.iter().copied();
-                Amounts { $($field: iter.next().unwrap_or_default(),)* }
-            }
-
-            /// Every amount negated (the cancellation mirror).
-            pub fn negated(&self) -> Amounts {
-                Amounts { $($field: -self.$field,)* }
-            }
-        }
-    };
-}
-
-amounts! {
-    medfee_sumamt,
-    fulamt_ownpay_amt,
-    overlmt_selfpay,
-    preselfpay_amt,
-    inscp_scp_amt,
-    act_pay_dedc,
-    hifp_pay,
-    cvlserv_pay,
-    hifes_pay,
-    hifmi_pay,
-    hifob_pay,
-    maf_pay,
-    oth_pay,
-    hifdm_pay,
-    fund_pay_sumamt,
-    psn_part_amt,
-    acct_pay,
-    acct_mulaid_pay,
-    psn_cash_pay,
-    hosp_part_amt,
-}
-
-impl Amounts {
-    /// The settlement identities I1, I2, I3 and I5 (`settlement.md` §3); one message per violation.
-    pub fn identity_violations(&self) -> Vec<String> {
-        let a = self;
-        let mut out = Vec::new();
-        let split = a.fulamt_ownpay_amt + a.overlmt_selfpay + a.preselfpay_amt + a.inscp_scp_amt;
-        if a.medfee_sumamt != split {
-            out.push(format!(
-                "I1: medfee_sumamt {} != split total {split}",
-                a.medfee_sumamt
-            ));
-        }
-        let payers = a.fund_pay_sumamt + a.psn_part_amt + a.hosp_part_amt;
-        if a.medfee_sumamt != payers {
-            out.push(format!(
-                "I2: medfee_sumamt {} != fund + person + hospital {payers}",
-                a.medfee_sumamt
-            ));
-        }
-        if a.psn_part_amt != a.acct_pay + a.psn_cash_pay {
-            out.push(format!(
-                "I3: psn_part_amt {} != acct_pay {} + psn_cash_pay {}",
-                a.psn_part_amt, a.acct_pay, a.psn_cash_pay
-            ));
-        }
-        let funds = a.hifp_pay
-            + a.cvlserv_pay
-            + a.hifes_pay
-            + a.hifmi_pay
-            + a.hifob_pay
-            + a.maf_pay
-            + a.oth_pay;
-        if a.fund_pay_sumamt != funds {
-            out.push(format!(
-                "I5: fund_pay_sumamt {} != sum of fund columns {funds}",
-                a.fund_pay_sumamt
-            ));
-        }
-        out
-    }
-}
-
 /// Who bears a `setldetail` row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PayerClass {
@@ -385,7 +291,7 @@ pub struct SettlementHeader {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettlementRecord {
     pub header: SettlementHeader,
-    pub amounts: Amounts,
+    pub amounts: SetlAmounts,
     pub funds: Vec<FundRow>,
     pub lines: Vec<LineRow>,
     pub postings: Vec<Posting>,
@@ -432,7 +338,12 @@ impl SettlementRecord {
 
     /// Every identity this record must satisfy on its own (I1–I5 and the line totals).
     pub fn identity_violations(&self) -> Vec<String> {
-        let mut out = self.amounts.identity_violations();
+        let mut out: Vec<String> = self
+            .amounts
+            .identity_violations()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let sum_class = |class: PayerClass| -> Fen {
             self.funds
                 .iter()

@@ -82,7 +82,7 @@ fn person() -> Person {
 }
 
 fn record(setl_id: &str, msgid: &str, acct: i64, balc_after: i64) -> SettlementRecord {
-    let amounts = Amounts {
+    let amounts = SetlAmounts {
         medfee_sumamt: Fen(10_000),
         fulamt_ownpay_amt: Fen(1_000),
         inscp_scp_amt: Fen(9_000),
@@ -92,7 +92,7 @@ fn record(setl_id: &str, msgid: &str, acct: i64, balc_after: i64) -> SettlementR
         psn_part_amt: Fen(5_000),
         acct_pay: Fen(acct),
         psn_cash_pay: Fen(5_000 - acct),
-        ..Amounts::default()
+        ..SetlAmounts::default()
     };
     SettlementRecord {
         header: SettlementHeader {

@@ -177,14 +177,6 @@ fn totals_of(row: &SettlementDay) -> Result<SettlementTotals, RegionError> {
         count: row.net_count,
         insutype: code("settlements.insutype", &row.insutype)?,
         date: date("settlement date of care", &row.date)?,
-        medfee_sumamt: row.medfee_sumamt,
-        hifp_pay: row.hifp_pay,
-        second_layers: row.second_layers,
-        maf_pay: row.maf_pay,
-        oth_pay: row.oth_pay,
-        fund_pay_sumamt: row.fund_pay_sumamt,
-        acct_pay: row.acct_pay,
-        psn_cash_pay: row.psn_cash_pay,
-        hosp_part_amt: row.hosp_part_amt,
+        amounts: row.amounts,
     })
 }

@@ -217,7 +217,7 @@ impl<'a> Engine<'a> {
             }),
         }
         finish(run, balance, out);
-        debug_assert_eq!(out.totals.identity_violation(), None);
+        debug_assert!(out.totals.identity_violations().is_empty());
     }
 
     /// The per-line split only (for fee upload replies, 2204/2301).
@@ -441,7 +441,7 @@ fn add_payment(
         .policy
         .fund(fund)
         .map_or(SummaryColumn::OthPay, |f| f.column);
-    out.totals.add_to_column(column, paid);
+    crate::output::add_to_column(&mut out.totals, column, paid);
     out.totals.fund_pay_sumamt += paid;
     let step = out.trace.len() - 1;
     match out.funds.iter_mut().find(|row| row.fund_pay_type == fund) {
@@ -847,7 +847,7 @@ fn finish(run: &Run, balance: Fen, out: &mut Settlement) {
     let totals = &mut out.totals;
     totals.acct_pay = acct_pay;
     totals.psn_cash_pay = totals.psn_part_amt - acct_pay;
-    totals.balc = balance - acct_pay;
+    out.balc = balance - acct_pay;
     let cash = totals.psn_cash_pay;
     out.trace.push(TraceStep::Cash { amount: cash });
     post_common(run, out);

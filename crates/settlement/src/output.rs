@@ -3,106 +3,24 @@
 
 use chrono::NaiveDate;
 use yibao_domain::codes::{ChrgitmLv, MedChrgitmType};
-use yibao_domain::{Code, Fen, Ratio};
+use yibao_domain::{Code, Fen, Ratio, SetlAmounts};
 use yibao_policy::{Region, SummaryColumn};
 
 use crate::accumulators::Posting;
 use crate::trace::TraceStep;
 
-/// The `setlinfo` amounts of one settlement (all fen).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Totals {
-    pub medfee_sumamt: Fen,
-    pub fulamt_ownpay_amt: Fen,
-    pub overlmt_selfpay: Fen,
-    pub preselfpay_amt: Fen,
-    pub inscp_scp_amt: Fen,
-    pub act_pay_dedc: Fen,
-    pub hifp_pay: Fen,
-    pub cvlserv_pay: Fen,
-    pub hifes_pay: Fen,
-    pub hifmi_pay: Fen,
-    pub hifob_pay: Fen,
-    pub maf_pay: Fen,
-    pub oth_pay: Fen,
-    pub fund_pay_sumamt: Fen,
-    pub psn_part_amt: Fen,
-    pub acct_pay: Fen,
-    pub acct_mulaid_pay: Fen,
-    pub psn_cash_pay: Fen,
-    pub hosp_part_amt: Fen,
-    /// Account balance after this settlement.
-    pub balc: Fen,
-}
-
-impl Totals {
-    /// Adds a fund payment to its summary column.
-    pub fn add_to_column(&mut self, column: SummaryColumn, amount: Fen) {
-        let slot = match column {
-            SummaryColumn::HifpPay => &mut self.hifp_pay,
-            SummaryColumn::CvlservPay => &mut self.cvlserv_pay,
-            SummaryColumn::HifesPay => &mut self.hifes_pay,
-            SummaryColumn::HifmiPay => &mut self.hifmi_pay,
-            SummaryColumn::HifobPay => &mut self.hifob_pay,
-            SummaryColumn::MafPay => &mut self.maf_pay,
-            SummaryColumn::OthPay => &mut self.oth_pay,
-        };
-        *slot += amount;
-    }
-
-    /// Every amount negated (the balance is set by the caller).
-    pub fn negated(&self) -> Totals {
-        Totals {
-            medfee_sumamt: -self.medfee_sumamt,
-            fulamt_ownpay_amt: -self.fulamt_ownpay_amt,
-            overlmt_selfpay: -self.overlmt_selfpay,
-            preselfpay_amt: -self.preselfpay_amt,
-            inscp_scp_amt: -self.inscp_scp_amt,
-            act_pay_dedc: -self.act_pay_dedc,
-            hifp_pay: -self.hifp_pay,
-            cvlserv_pay: -self.cvlserv_pay,
-            hifes_pay: -self.hifes_pay,
-            hifmi_pay: -self.hifmi_pay,
-            hifob_pay: -self.hifob_pay,
-            maf_pay: -self.maf_pay,
-            oth_pay: -self.oth_pay,
-            fund_pay_sumamt: -self.fund_pay_sumamt,
-            psn_part_amt: -self.psn_part_amt,
-            acct_pay: -self.acct_pay,
-            acct_mulaid_pay: -self.acct_mulaid_pay,
-            psn_cash_pay: -self.psn_cash_pay,
-            hosp_part_amt: -self.hosp_part_amt,
-            balc: self.balc,
-        }
-    }
-
-    /// The identities of settlement.md §3 (I1–I3, I5); `None` when all hold, else which failed.
-    pub fn identity_violation(&self) -> Option<&'static str> {
-        let split = self.fulamt_ownpay_amt
-            + self.overlmt_selfpay
-            + self.preselfpay_amt
-            + self.inscp_scp_amt;
-        let columns = self.hifp_pay
-            + self.cvlserv_pay
-            + self.hifes_pay
-            + self.hifmi_pay
-            + self.hifob_pay
-            + self.maf_pay
-            + self.oth_pay;
-        if self.medfee_sumamt != split {
-            Some("medfee_sumamt ≠ fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt")
-        } else if self.medfee_sumamt
-            != self.fund_pay_sumamt + self.psn_part_amt + self.hosp_part_amt
-        {
-            Some("medfee_sumamt ≠ fund_pay_sumamt + psn_part_amt + hosp_part_amt")
-        } else if self.psn_part_amt != self.acct_pay + self.psn_cash_pay {
-            Some("psn_part_amt ≠ acct_pay + psn_cash_pay")
-        } else if self.fund_pay_sumamt != columns {
-            Some("fund_pay_sumamt ≠ hifp_pay + cvlserv_pay + hifes_pay + hifmi_pay + hifob_pay + maf_pay + oth_pay")
-        } else {
-            None
-        }
-    }
+/// Adds a fund payment to its `setlinfo` summary column.
+pub fn add_to_column(totals: &mut SetlAmounts, column: SummaryColumn, amount: Fen) {
+    let slot = match column {
+        SummaryColumn::HifpPay => &mut totals.hifp_pay,
+        SummaryColumn::CvlservPay => &mut totals.cvlserv_pay,
+        SummaryColumn::HifesPay => &mut totals.hifes_pay,
+        SummaryColumn::HifmiPay => &mut totals.hifmi_pay,
+        SummaryColumn::HifobPay => &mut totals.hifob_pay,
+        SummaryColumn::MafPay => &mut totals.maf_pay,
+        SummaryColumn::OthPay => &mut totals.oth_pay,
+    };
+    *slot += amount;
 }
 
 /// Who bears a `setldetail` row.
@@ -202,7 +120,10 @@ pub struct Settlement {
     pub bucket: Option<Code>,
     pub level: u8,
     pub region: Option<Region>,
-    pub totals: Totals,
+    /// The `setlinfo` amounts.
+    pub totals: SetlAmounts,
+    /// Account balance after this settlement.
+    pub balc: Fen,
     pub funds: Vec<FundRow>,
     pub lines: Vec<LineSplit>,
     pub postings: Vec<Posting>,
@@ -215,10 +136,9 @@ impl Settlement {
     /// The exact cancellation mirror: every amount and posting negated. `balance_before_refund` is
     /// the account balance now; the mirror's `balc` is that plus the refunded account payment.
     pub fn negated(&self, balance_before_refund: Fen) -> Settlement {
-        let mut totals = self.totals.negated();
-        totals.balc = balance_before_refund + self.totals.acct_pay;
         Settlement {
-            totals,
+            totals: self.totals.negated(),
+            balc: balance_before_refund + self.totals.acct_pay,
             funds: self
                 .funds
                 .iter()
@@ -250,7 +170,8 @@ impl Settlement {
         self.bucket = None;
         self.level = 0;
         self.region = None;
-        self.totals = Totals::default();
+        self.totals = SetlAmounts::default();
+        self.balc = Fen::ZERO;
         self.funds.clear();
         self.lines.clear();
         self.postings.clear();

@@ -166,7 +166,7 @@ impl<'a> BatchSettler<'a> {
             Err(e) => return self.error(mdtrt_id, e.to_string()),
         };
         ytd.apply(&settlement.postings);
-        state.balance = settlement.totals.balc;
+        state.balance = settlement.balc;
         let record = SettledVisit {
             psn_no: wire.psn_no.clone(),
             insutype: wire.insutype,
@@ -205,7 +205,7 @@ impl<'a> BatchSettler<'a> {
             .entry((record.insutype, mirror.year))
             .or_default()
             .apply(&mirror.postings);
-        state.balance = mirror.totals.balc;
+        state.balance = mirror.balc;
         let output = self.output(mdtrt_id, "cancel", record, &mirror);
         if let Some(record) = self.settled.get_mut(mdtrt_id) {
             record.cancelled = true;
@@ -229,7 +229,7 @@ impl<'a> BatchSettler<'a> {
                 psn_no: record.psn_no.clone(),
                 insutype: record.insutype,
                 med_type: record.med_type,
-                amounts: SetlinfoAmounts::from(&settlement.totals),
+                amounts: SetlinfoAmounts::from(settlement),
             },
             setldetail: render::setldetail(settlement, policy, record.insutype),
             result: render::line_results(&settlement.lines, |i| {
@@ -258,30 +258,30 @@ pub fn receipt(outcome: &Outcome) -> String {
             } else {
                 "结算单"
             };
-            let a = &s.setlinfo.amounts;
+            let a = &s.setlinfo.amounts.amounts;
             let _ = writeln!(
                 out,
                 "── {title} {} (人员 {}, 险种 {}, 医疗类别 {}) ──",
                 s.mdtrt_id, s.setlinfo.psn_no, s.setlinfo.insutype, s.setlinfo.med_type
             );
             let rows: [(&str, Fen); 14] = [
-                ("医疗费总额", a.medfee_sumamt.0),
-                ("  全自费", a.fulamt_ownpay_amt.0),
-                ("  超限价自费", a.overlmt_selfpay.0),
-                ("  先行自付", a.preselfpay_amt.0),
-                ("  政策范围内", a.inscp_scp_amt.0),
-                ("本次起付线", a.act_pay_dedc.0),
-                ("基金支付总额", a.fund_pay_sumamt.0),
-                ("  基本统筹", a.hifp_pay.0),
+                ("医疗费总额", a.medfee_sumamt),
+                ("  全自费", a.fulamt_ownpay_amt),
+                ("  超限价自费", a.overlmt_selfpay),
+                ("  先行自付", a.preselfpay_amt),
+                ("  政策范围内", a.inscp_scp_amt),
+                ("本次起付线", a.act_pay_dedc),
+                ("基金支付总额", a.fund_pay_sumamt),
+                ("  基本统筹", a.hifp_pay),
                 (
                     "  大病/大额/公务员",
-                    a.hifmi_pay.0 + a.hifob_pay.0 + a.cvlserv_pay.0,
+                    a.hifmi_pay + a.hifob_pay + a.cvlserv_pay,
                 ),
-                ("  医疗救助", a.maf_pay.0),
-                ("  兜底及其他", a.oth_pay.0),
-                ("个人账户支付", a.acct_pay.0),
-                ("个人现金支付", a.psn_cash_pay.0),
-                ("账户余额", a.balc.0),
+                ("  医疗救助", a.maf_pay),
+                ("  兜底及其他", a.oth_pay),
+                ("个人账户支付", a.acct_pay),
+                ("个人现金支付", a.psn_cash_pay),
+                ("账户余额", s.setlinfo.amounts.balc),
             ];
             for (label, amount) in rows {
                 let _ = writeln!(out, "{label:<12}{:>14}", amount.to_yuan_string());

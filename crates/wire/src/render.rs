@@ -4,9 +4,9 @@
 
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
-use yibao_domain::{decimal, Code, Fen, Ratio};
+use yibao_domain::{decimal, Code, Fen, Ratio, SetlAmounts};
 use yibao_policy::Policy;
-use yibao_settlement::{render_step, FundRow, LineSplit, Payer, Settlement, Totals};
+use yibao_settlement::{render_step, FundRow, LineSplit, Payer, Settlement};
 
 /// An amount that serializes as a JSON number with two decimals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,56 +52,36 @@ fn raw_number<S: Serializer>(text: String, serializer: S) -> Result<S::Ok, S::Er
     raw.serialize(serializer)
 }
 
-/// The `setlinfo` amounts of a settlement, in national order.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+/// The `setlinfo` amounts of a settlement with the account balance after it, written in national
+/// order as yuan with two decimals (`pool_prop_selfpay` after `hifp_pay`, `balc` after
+/// `hosp_part_amt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SetlinfoAmounts {
-    pub medfee_sumamt: Yuan,
-    pub fulamt_ownpay_amt: Yuan,
-    pub overlmt_selfpay: Yuan,
-    pub preselfpay_amt: Yuan,
-    pub inscp_scp_amt: Yuan,
-    pub act_pay_dedc: Yuan,
-    pub hifp_pay: Yuan,
-    pub pool_prop_selfpay: Ratio4,
-    pub cvlserv_pay: Yuan,
-    pub hifes_pay: Yuan,
-    pub hifmi_pay: Yuan,
-    pub hifob_pay: Yuan,
-    pub maf_pay: Yuan,
-    pub oth_pay: Yuan,
-    pub fund_pay_sumamt: Yuan,
-    pub psn_part_amt: Yuan,
-    pub acct_pay: Yuan,
-    pub acct_mulaid_pay: Yuan,
-    pub psn_cash_pay: Yuan,
-    pub hosp_part_amt: Yuan,
-    pub balc: Yuan,
+    pub amounts: SetlAmounts,
+    pub balc: Fen,
 }
 
-impl From<&Totals> for SetlinfoAmounts {
-    fn from(t: &Totals) -> SetlinfoAmounts {
+impl Serialize for SetlinfoAmounts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("setlinfo", SetlAmounts::COLUMNS.len() + 2)?;
+        for (column, amount) in self.amounts.columns() {
+            out.serialize_field(column, &Yuan(amount))?;
+            match column {
+                "hifp_pay" => out.serialize_field("pool_prop_selfpay", &Ratio4(Ratio::ZERO))?,
+                "hosp_part_amt" => out.serialize_field("balc", &Yuan(self.balc))?,
+                _ => {}
+            }
+        }
+        out.end()
+    }
+}
+
+impl From<&Settlement> for SetlinfoAmounts {
+    fn from(settlement: &Settlement) -> SetlinfoAmounts {
         SetlinfoAmounts {
-            medfee_sumamt: Yuan(t.medfee_sumamt),
-            fulamt_ownpay_amt: Yuan(t.fulamt_ownpay_amt),
-            overlmt_selfpay: Yuan(t.overlmt_selfpay),
-            preselfpay_amt: Yuan(t.preselfpay_amt),
-            inscp_scp_amt: Yuan(t.inscp_scp_amt),
-            act_pay_dedc: Yuan(t.act_pay_dedc),
-            hifp_pay: Yuan(t.hifp_pay),
-            pool_prop_selfpay: Ratio4(Ratio::ZERO),
-            cvlserv_pay: Yuan(t.cvlserv_pay),
-            hifes_pay: Yuan(t.hifes_pay),
-            hifmi_pay: Yuan(t.hifmi_pay),
-            hifob_pay: Yuan(t.hifob_pay),
-            maf_pay: Yuan(t.maf_pay),
-            oth_pay: Yuan(t.oth_pay),
-            fund_pay_sumamt: Yuan(t.fund_pay_sumamt),
-            psn_part_amt: Yuan(t.psn_part_amt),
-            acct_pay: Yuan(t.acct_pay),
-            acct_mulaid_pay: Yuan(t.acct_mulaid_pay),
-            psn_cash_pay: Yuan(t.psn_cash_pay),
-            hosp_part_amt: Yuan(t.hosp_part_amt),
-            balc: Yuan(t.balc),
+            amounts: settlement.totals,
+            balc: settlement.balc,
         }
     }
 }

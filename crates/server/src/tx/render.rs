@@ -4,9 +4,8 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
-use yibao_domain::{Code, Fen};
-use yibao_ledger::{Amounts, FundRow, InsuRow, Person, SettlementRecord};
-use yibao_settlement::Totals;
+use yibao_domain::Code;
+use yibao_ledger::{FundRow, InsuRow, Person, SettlementRecord};
 use yibao_wire::lenient::parse_datetime;
 use yibao_wire::render::{SetldetailRow, SetlinfoAmounts, Yuan};
 
@@ -59,7 +58,6 @@ pub struct Setlinfo<'a> {
     pub med_type: &'a str,
     #[serde(flatten)]
     pub amounts: SetlinfoAmounts,
-    pub hifdm_pay: Yuan,
     pub medins_setl_id: &'a str,
     pub clr_optins: &'a str,
     pub clr_way: &'a str,
@@ -71,58 +69,6 @@ pub struct Setlinfo<'a> {
 pub struct SettlementOutput<'a> {
     pub setlinfo: Setlinfo<'a>,
     pub setldetail: Vec<SetldetailRow>,
-}
-
-/// Engine totals of stored amounts (for the shared `setlinfo` renderer).
-pub fn totals_of(amounts: &Amounts, balc: Fen) -> Totals {
-    Totals {
-        medfee_sumamt: amounts.medfee_sumamt,
-        fulamt_ownpay_amt: amounts.fulamt_ownpay_amt,
-        overlmt_selfpay: amounts.overlmt_selfpay,
-        preselfpay_amt: amounts.preselfpay_amt,
-        inscp_scp_amt: amounts.inscp_scp_amt,
-        act_pay_dedc: amounts.act_pay_dedc,
-        hifp_pay: amounts.hifp_pay,
-        cvlserv_pay: amounts.cvlserv_pay,
-        hifes_pay: amounts.hifes_pay,
-        hifmi_pay: amounts.hifmi_pay,
-        hifob_pay: amounts.hifob_pay,
-        maf_pay: amounts.maf_pay,
-        oth_pay: amounts.oth_pay,
-        fund_pay_sumamt: amounts.fund_pay_sumamt,
-        psn_part_amt: amounts.psn_part_amt,
-        acct_pay: amounts.acct_pay,
-        acct_mulaid_pay: amounts.acct_mulaid_pay,
-        psn_cash_pay: amounts.psn_cash_pay,
-        hosp_part_amt: amounts.hosp_part_amt,
-        balc,
-    }
-}
-
-/// Stored amounts of engine totals.
-pub fn amounts_of(totals: &Totals) -> Amounts {
-    Amounts {
-        medfee_sumamt: totals.medfee_sumamt,
-        fulamt_ownpay_amt: totals.fulamt_ownpay_amt,
-        overlmt_selfpay: totals.overlmt_selfpay,
-        preselfpay_amt: totals.preselfpay_amt,
-        inscp_scp_amt: totals.inscp_scp_amt,
-        act_pay_dedc: totals.act_pay_dedc,
-        hifp_pay: totals.hifp_pay,
-        cvlserv_pay: totals.cvlserv_pay,
-        hifes_pay: totals.hifes_pay,
-        hifmi_pay: totals.hifmi_pay,
-        hifob_pay: totals.hifob_pay,
-        maf_pay: totals.maf_pay,
-        oth_pay: totals.oth_pay,
-        hifdm_pay: Fen::ZERO,
-        fund_pay_sumamt: totals.fund_pay_sumamt,
-        psn_part_amt: totals.psn_part_amt,
-        acct_pay: totals.acct_pay,
-        acct_mulaid_pay: totals.acct_mulaid_pay,
-        psn_cash_pay: totals.psn_cash_pay,
-        hosp_part_amt: totals.hosp_part_amt,
-    }
 }
 
 fn detail_row(row: &FundRow) -> SetldetailRow {
@@ -172,8 +118,10 @@ pub fn settlement_output(
         setl_time: &h.setl_time,
         mdtrt_cert_type: context.mdtrt_cert_type,
         med_type: &h.med_type,
-        amounts: SetlinfoAmounts::from(&totals_of(&record.amounts, h.balc)),
-        hifdm_pay: Yuan(record.amounts.hifdm_pay),
+        amounts: SetlinfoAmounts {
+            amounts: record.amounts,
+            balc: h.balc,
+        },
         medins_setl_id: &h.msgid,
         clr_optins: &h.clr_optins,
         clr_way: &h.clr_way,

@@ -285,7 +285,7 @@ pub fn record_of(computed: &Computed, header: SettlementHeader) -> SettlementRec
         .collect();
     SettlementRecord {
         header,
-        amounts: render::amounts_of(&s.totals),
+        amounts: s.totals,
         funds,
         lines,
         postings,
@@ -317,7 +317,7 @@ pub fn settlement_header(
         clr_type: render::clr_type_of(&visit.med_type).to_string(),
         clr_way: "1".into(),
         clr_optins: computed.insu.insuplc_admdvs.clone(),
-        balc: computed.settlement.totals.balc,
+        balc: computed.settlement.balc,
     }
 }
 
