@@ -12,6 +12,7 @@ mod query;
 mod render;
 mod session;
 mod settle;
+mod stay;
 
 use chrono::NaiveDateTime;
 use serde_json::value::RawValue;
