@@ -118,6 +118,9 @@ pub async fn compute(
     lines: &[FeeLine],
     request: &SettleRequest<'_>,
 ) -> Result<Computed, TxError> {
+    let care_began = common::datetime("begntime", &visit.begntime)?;
+    common::check_care_time(ctx, "begntime", care_began)?;
+    common::check_care_time(ctx, "endtime", request.end)?;
     let year = i64::from(request.end.year());
     let stay = Stay::of(ledger, visit, year).await?;
     if lines.is_empty() && (!stay.has_earlier() || request.data.interim()) {
@@ -132,8 +135,7 @@ pub async fn compute(
     let person = common::registered_person(ledger, "input.data.psn_no", &visit.psn_no).await?;
     let insu = common::insu_row(&person, "insutype", &visit.insutype)?.clone();
     let (policy, catalog) = common::policy_and_catalog(ctx, &insu)?;
-    let care_began = common::datetime("begntime", &visit.begntime)?.date();
-    let engine_person = common::engine_person(&person, &insu, care_began)?;
+    let engine_person = common::engine_person(&person, &insu, care_began.date())?;
     let (ytd, balance) = starting_point(ledger, &person, &insu, &stay, year).await?;
     let all_lines = stay_lines(ledger, visit, &stay, lines).await?;
     let line_sns: Vec<String> = all_lines.iter().map(|l| l.feedetl_sn.clone()).collect();
