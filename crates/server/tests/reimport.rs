@@ -1,7 +1,7 @@
 //! Importing persons again (`POST /admin/persons`) over real HTTP, on SQLite and on PostgreSQL: an
 //! insurance row or identity the new import leaves out is ended the day before the import, never
-//! deleted, so settlements made under it stay queryable (5203), cancellable (2208) and verifiable,
-//! while care after the import gets no benefits under it.
+//! deleted, so settlements made under it stay queryable (5203), cancellable (2208, 2305) and
+//! verifiable, while care after the import gets no benefits under it.
 
 mod common;
 
@@ -59,7 +59,27 @@ async fn assert_verifies(h: &Harness) {
     assert_eq!(report["ok"], true, "{report}");
 }
 
+/// A settled admission of P0002 under 310; returns `(mdtrt_id, setl_id)`.
+async fn worker_stay(h: &Harness) -> (String, String) {
+    let out = h
+        .ok("2401", HOSPITAL, json!({ "mdtrtinfo": { "psn_no": "P0002", "insutype": "310", "med_type": "21", "begntime": "2026-02-01 08:00:00" } }))
+        .await;
+    let mdtrt_id = out["result"]["mdtrt_id"].as_str().unwrap().to_string();
+    h.ok(
+        "2301",
+        HOSPITAL,
+        json!({ "feedetail": [line("1", &mdtrt_id, "001201000010000", "30", "40.00", "1200.00")] }),
+    )
+    .await;
+    let settled = h
+        .ok("2304", HOSPITAL, json!({ "data": { "psn_no": "P0002", "mdtrt_id": mdtrt_id, "medfee_sumamt": "1200.00", "mid_setl_flag": "0", "acct_used_flag": "0", "dscgTime": "2026-02-10 10:00:00" } }))
+        .await;
+    let setl_id = settled["setlinfo"]["setl_id"].as_str().unwrap().to_string();
+    (mdtrt_id, setl_id)
+}
+
 async fn insurance_row_left_out(h: &Harness) {
+    let (stay, stay_setl_id) = worker_stay(h).await;
     let mdtrt_id = worker_visit(h, Some("2026-03-01 09:00:00")).await;
     let settled = settle_worker_visit(h, &mdtrt_id).await;
     let setl_id = settled["setlinfo"]["setl_id"].as_str().unwrap().to_string();
@@ -88,6 +108,12 @@ async fn insurance_row_left_out(h: &Harness) {
         )
         .await;
     assert_eq!(yuan(&cancel["setlinfo"]["balc"]), "3000.00", "{cancel}");
+    h.ok(
+        "2305",
+        HOSPITAL,
+        json!({ "data": { "setl_id": stay_setl_id, "mdtrt_id": stay, "psn_no": "P0002" } }),
+    )
+    .await;
     assert_verifies(h).await;
     // Care begun after the insured period ended: registered and billed, but no fund and no account
     // pays, and the reply says why.
