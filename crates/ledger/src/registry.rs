@@ -1,6 +1,11 @@
 //! The registry: institutions and their gateway keys, persons, policies and catalogues.
-//! Writes replace whole records (upserts) inside one transaction per call.
+//! Writes replace whole records (upserts) inside one transaction per call. A person's insurance rows
+//! and identity periods are never deleted: settlements were made under them, so a row an import
+//! leaves out is end-dated instead ([`upsert_persons`]).
 
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection, Row};
 use yibao_domain::Fen;
@@ -109,19 +114,221 @@ pub async fn access_keys(conn: &mut AnyConnection) -> Result<Vec<AccessKey>, Led
         .collect()
 }
 
-/// Inserts or replaces persons, each with all of its insurance rows and identity periods.
-pub async fn upsert_persons(store: &Store, persons: &[Person]) -> Result<(), LedgerError> {
+/// Persons to register, each with every insurance row and identity period it has on `as_of`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonImport {
+    pub persons: Vec<Person>,
+    /// The day the import describes, given by the caller (the ledger reads no clock): a stored
+    /// insurance row or identity period of an imported person that the import leaves out ends the
+    /// day before.
+    pub as_of: NaiveDate,
+}
+
+impl PersonImport {
+    /// Number of persons imported.
+    pub fn len(&self) -> usize {
+        self.persons.len()
+    }
+
+    /// Whether the import holds no person.
+    pub fn is_empty(&self) -> bool {
+        self.persons.is_empty()
+    }
+}
+
+/// Inserts or replaces persons with their insurance rows and identity periods. Imported rows replace
+/// the stored rows of the same insutype (identity periods: of the same type and begin); stored rows
+/// the import leaves out are kept, ended the day before `as_of` when they were open or ended later
+/// ([`merged_insu`], [`merged_idet`]), so that earlier settlements stay queryable, cancellable and
+/// verifiable.
+pub async fn upsert_persons(store: &Store, import: &PersonImport) -> Result<(), LedgerError> {
     let mut conn = store.pool().acquire().await?;
     let mut tx = conn.begin().await?;
-    for chunk in persons.chunks(500) {
+    for chunk in import.persons.chunks(500) {
+        // A write first: on SQLite the transaction then holds the write lock (waiting for it like
+        // any writer) before it reads, instead of failing to upgrade a read snapshot.
         insert_person_rows(&mut tx, chunk).await?;
-        delete_person_children(&mut tx, chunk).await?;
-        insert_insu_rows(&mut tx, chunk).await?;
-        insert_idet_rows(&mut tx, chunk).await?;
+        let merged = merged_persons(&mut tx, chunk, import.as_of).await?;
+        delete_person_children(&mut tx, &merged).await?;
+        insert_insu_rows(&mut tx, &merged).await?;
+        insert_idet_rows(&mut tx, &merged).await?;
     }
     bump_registry_version(&mut tx).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The imported persons with their stored children merged in.
+async fn merged_persons(
+    conn: &mut AnyConnection,
+    persons: &[Person],
+    as_of: NaiveDate,
+) -> Result<Vec<Person>, LedgerError> {
+    let (mut insu, mut idet) = stored_children(conn, persons).await?;
+    persons
+        .iter()
+        .map(|p| {
+            Ok(Person {
+                insu: merged_insu(insu.remove(&p.psn_no).unwrap_or_default(), &p.insu, as_of)?,
+                idet: merged_idet(idet.remove(&p.psn_no).unwrap_or_default(), &p.idet, as_of)?,
+                ..p.clone()
+            })
+        })
+        .collect()
+}
+
+type Children<T> = HashMap<String, Vec<T>>;
+
+/// The stored insurance rows and identity periods of `persons`, by `psn_no`.
+async fn stored_children(
+    conn: &mut AnyConnection,
+    persons: &[Person],
+) -> Result<(Children<InsuRow>, Children<IdentityPeriod>), LedgerError> {
+    let list = (1..=persons.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let insu_sql = format!(
+        "SELECT psn_no, {INSU_COLUMNS} FROM person_insu WHERE psn_no IN ({list}) ORDER BY psn_no, insutype"
+    );
+    let idet_sql = format!(
+        "SELECT psn_no, {IDET_COLUMNS} FROM person_idet WHERE psn_no IN ({list}) \
+         ORDER BY psn_no, psn_idet_type, begntime"
+    );
+    let mut insu: Children<InsuRow> = HashMap::new();
+    for row in &bind_psn_nos(&insu_sql, persons)
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        insu.entry(row.try_get("psn_no")?)
+            .or_default()
+            .push(insu_of(row)?);
+    }
+    let mut idet: Children<IdentityPeriod> = HashMap::new();
+    for row in &bind_psn_nos(&idet_sql, persons)
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        idet.entry(row.try_get("psn_no")?)
+            .or_default()
+            .push(idet_of(row)?);
+    }
+    Ok((insu, idet))
+}
+
+fn bind_psn_nos<'q>(
+    sql: &'q str,
+    persons: &[Person],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    persons
+        .iter()
+        .fold(sqlx::query(sql), |query, p| query.bind(p.psn_no.clone()))
+}
+
+/// The insurance rows after an import as of `as_of`: the imported rows, and every stored row of
+/// another insutype with its insured period ended the day before `as_of` (if it was open or ended
+/// later).
+fn merged_insu(
+    stored: Vec<InsuRow>,
+    imported: &[InsuRow],
+    as_of: NaiveDate,
+) -> Result<Vec<InsuRow>, LedgerError> {
+    let mut rows = imported.to_vec();
+    for row in stored {
+        if imported.iter().any(|r| r.insutype == row.insutype) {
+            continue;
+        }
+        rows.push(InsuRow {
+            insu_endtime: ended_before(&row.insu_endtime, "person_insu", "insu_endtime", as_of)?,
+            ..row
+        });
+    }
+    Ok(rows)
+}
+
+/// The identity periods after an import as of `as_of`, by type and begin. Stored periods of a type
+/// the import leaves out end the day before `as_of`. An imported period with a begin replaces the
+/// stored one of that type and begin; one without a begin (as person CSV rows give them) continues
+/// the stored period of its type that holds on `as_of`, else starts on `as_of` — or, for a type
+/// the person never had, holds from any date.
+fn merged_idet(
+    stored: Vec<IdentityPeriod>,
+    imported: &[IdentityPeriod],
+    as_of: NaiveDate,
+) -> Result<Vec<IdentityPeriod>, LedgerError> {
+    let mut periods: BTreeMap<(String, String), String> = BTreeMap::new();
+    for p in &stored {
+        let endtime = if imported.iter().any(|i| i.psn_idet_type == p.psn_idet_type) {
+            p.endtime.clone()
+        } else {
+            ended_before(&p.endtime, "person_idet", "endtime", as_of)?
+        };
+        periods.insert((p.psn_idet_type.clone(), p.begntime.clone()), endtime);
+    }
+    for p in imported {
+        let of_type: Vec<&IdentityPeriod> = stored
+            .iter()
+            .filter(|s| s.psn_idet_type == p.psn_idet_type)
+            .collect();
+        let begntime = if !p.begntime.is_empty() || of_type.is_empty() {
+            p.begntime.clone()
+        } else if holds_on_any(&of_type, as_of)? {
+            continue;
+        } else {
+            as_of.to_string()
+        };
+        periods.insert((p.psn_idet_type.clone(), begntime), p.endtime.clone());
+    }
+    Ok(periods
+        .into_iter()
+        .map(|((psn_idet_type, begntime), endtime)| IdentityPeriod {
+            psn_idet_type,
+            begntime,
+            endtime,
+        })
+        .collect())
+}
+
+/// Whether one of the periods holds on `date`.
+fn holds_on_any(periods: &[&IdentityPeriod], date: NaiveDate) -> Result<bool, LedgerError> {
+    for p in periods {
+        let begin = stored_date("person_idet", "begntime", &p.begntime)?;
+        let end = stored_date("person_idet", "endtime", &p.endtime)?;
+        if begin.is_none_or(|b| b <= date) && end.is_none_or(|e| date <= e) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A stored period end (`yyyy-MM-dd`, empty while open) ended no later than the day before `as_of`.
+fn ended_before(
+    end: &str,
+    table: &'static str,
+    column: &'static str,
+    as_of: NaiveDate,
+) -> Result<String, LedgerError> {
+    let last = as_of.pred_opt().unwrap_or(as_of);
+    Ok(match stored_date(table, column, end)? {
+        Some(end) if end <= last => end.to_string(),
+        _ => last.to_string(),
+    })
+}
+
+/// A stored date (`yyyy-MM-dd`, optionally followed by a time); `None` when empty.
+fn stored_date(
+    table: &'static str,
+    column: &'static str,
+    text: &str,
+) -> Result<Option<NaiveDate>, LedgerError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.get(..10)
+        .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
+        .map(Some)
+        .ok_or_else(|| crate::entries::corrupt(table, column, text))
 }
 
 /// Tells the writer's cache that persons changed (see [`crate::LedgerCache`]).
@@ -268,30 +475,23 @@ async fn person_with_children(
     row: &AnyRow,
 ) -> Result<Person, LedgerError> {
     let psn_no: String = row.try_get("psn_no")?;
-    let insu = sqlx::query(
-        "SELECT insutype, psn_type, psn_insu_stas, psn_insu_date, insu_endtime, benefit_begndate, insuplc_admdvs, \
-         cvlserv_flag, opening_balc FROM person_insu WHERE psn_no = $1 ORDER BY insutype",
-    )
+    let insu = sqlx::query(&format!(
+        "SELECT {INSU_COLUMNS} FROM person_insu WHERE psn_no = $1 ORDER BY insutype"
+    ))
     .bind(psn_no.clone())
     .fetch_all(&mut *conn)
     .await?
     .iter()
     .map(insu_of)
     .collect::<Result<Vec<_>, LedgerError>>()?;
-    let idet = sqlx::query(
-        "SELECT psn_idet_type, begntime, endtime FROM person_idet WHERE psn_no = $1 ORDER BY psn_idet_type, begntime",
-    )
+    let idet = sqlx::query(&format!(
+        "SELECT {IDET_COLUMNS} FROM person_idet WHERE psn_no = $1 ORDER BY psn_idet_type, begntime"
+    ))
     .bind(psn_no.clone())
     .fetch_all(&mut *conn)
     .await?
     .iter()
-    .map(|r| {
-        Ok(IdentityPeriod {
-            psn_idet_type: r.try_get("psn_idet_type")?,
-            begntime: r.try_get("begntime")?,
-            endtime: r.try_get("endtime")?,
-        })
-    })
+    .map(idet_of)
     .collect::<Result<Vec<_>, LedgerError>>()?;
     Ok(Person {
         psn_no,
@@ -302,6 +502,21 @@ async fn person_with_children(
         brdy: row.try_get("brdy")?,
         insu,
         idet,
+    })
+}
+
+/// The columns [`insu_of`] reads.
+const INSU_COLUMNS: &str = "insutype, psn_type, psn_insu_stas, psn_insu_date, insu_endtime, \
+    benefit_begndate, insuplc_admdvs, cvlserv_flag, opening_balc";
+
+/// The columns [`idet_of`] reads.
+const IDET_COLUMNS: &str = "psn_idet_type, begntime, endtime";
+
+fn idet_of(row: &AnyRow) -> Result<IdentityPeriod, LedgerError> {
+    Ok(IdentityPeriod {
+        psn_idet_type: row.try_get("psn_idet_type")?,
+        begntime: row.try_get("begntime")?,
+        endtime: row.try_get("endtime")?,
     })
 }
 
@@ -370,4 +585,92 @@ pub async fn documents(
     rows.iter()
         .map(|r| Ok((r.try_get("admdvs")?, r.try_get("source")?)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    fn insu(insutype: &str, end: &str) -> InsuRow {
+        InsuRow {
+            insutype: insutype.into(),
+            psn_type: "11".into(),
+            psn_insu_stas: "1".into(),
+            psn_insu_date: "2015-01-01".into(),
+            insu_endtime: end.into(),
+            benefit_begndate: String::new(),
+            insuplc_admdvs: "360400".into(),
+            cvlserv_flag: "0".into(),
+            opening_balc: Fen(100),
+        }
+    }
+
+    fn idet(code: &str, begin: &str, end: &str) -> IdentityPeriod {
+        IdentityPeriod {
+            psn_idet_type: code.into(),
+            begntime: begin.into(),
+            endtime: end.into(),
+        }
+    }
+
+    #[test]
+    fn insurance_rows_left_out_end_the_day_before() {
+        let as_of = day("2026-07-01");
+        let stored = vec![
+            insu("310", ""),
+            insu("320", "2030-12-31"),
+            insu("330", "2020-06-30"),
+            insu("390", ""),
+        ];
+        let imported = vec![insu("390", "2026-12-31")];
+        let merged = merged_insu(stored, &imported, as_of).unwrap();
+        let ends: Vec<(&str, &str)> = merged
+            .iter()
+            .map(|r| (r.insutype.as_str(), r.insu_endtime.as_str()))
+            .collect();
+        assert_eq!(
+            ends,
+            [
+                ("390", "2026-12-31"),
+                ("310", "2026-06-30"),
+                ("320", "2026-06-30"),
+                ("330", "2020-06-30"),
+            ]
+        );
+        assert_eq!(merged[1].opening_balc, Fen(100));
+    }
+
+    #[test]
+    fn identities_end_and_restart_instead_of_vanishing() {
+        let as_of = day("2026-07-01");
+        // Left out: ended the day before.
+        let ended = merged_idet(vec![idet("DB", "", "")], &[], as_of).unwrap();
+        assert_eq!(ended, [idet("DB", "", "2026-06-30")]);
+        // Listed again while it holds: unchanged (a repeated import changes nothing).
+        let kept = merged_idet(vec![idet("DB", "", "")], &[idet("DB", "", "")], as_of).unwrap();
+        assert_eq!(kept, [idet("DB", "", "")]);
+        // Listed again after it ended: a new period from the as-of date; the old one stays.
+        let again = merged_idet(ended.clone(), &[idet("DB", "", "")], day("2026-09-01")).unwrap();
+        assert_eq!(
+            again,
+            [idet("DB", "", "2026-06-30"), idet("DB", "2026-09-01", "")]
+        );
+        // Left out and listed again on the same day: the period reopens.
+        let same_day = merged_idet(again.clone(), &[], day("2026-09-01")).unwrap();
+        let reopened = merged_idet(same_day, &[idet("DB", "", "")], day("2026-09-01")).unwrap();
+        assert_eq!(reopened, again);
+        // A type never held before holds from any date, as on a first import.
+        let first = merged_idet(Vec::new(), &[idet("TK", "", "")], as_of).unwrap();
+        assert_eq!(first, [idet("TK", "", "")]);
+    }
+
+    #[test]
+    fn unreadable_stored_dates_are_reported() {
+        let error = merged_insu(vec![insu("310", "soon")], &[], day("2026-07-01")).unwrap_err();
+        assert!(error.to_string().contains("insu_endtime"), "{error}");
+    }
 }

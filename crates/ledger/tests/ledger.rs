@@ -54,6 +54,14 @@ async fn fresh_sqlite() -> (Store, std::path::PathBuf) {
     (Store::open_data_dir(&dir).await.unwrap(), dir)
 }
 
+/// An import of one person as of 2026-01-01.
+fn import(person: Person) -> registry::PersonImport {
+    registry::PersonImport {
+        persons: vec![person],
+        as_of: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+    }
+}
+
 fn person() -> Person {
     Person {
         psn_no: "P001".into(),
@@ -217,8 +225,12 @@ async fn exercise(store: Store) {
     )
     .await
     .unwrap();
-    registry::upsert_persons(&store, &[person()]).await.unwrap();
-    registry::upsert_persons(&store, &[person()]).await.unwrap();
+    registry::upsert_persons(&store, &import(person()))
+        .await
+        .unwrap();
+    registry::upsert_persons(&store, &import(person()))
+        .await
+        .unwrap();
     let mut conn = store.pool().acquire().await.unwrap();
     assert_eq!(
         registry::person(&mut conn, "P001").await.unwrap(),
@@ -385,7 +397,9 @@ async fn ledger_round_trip_postgres() {
 /// A batch whose commit fails leaves no trace, a batch executed on top of it fails with it, a job is
 /// acknowledged exactly when it is stored, and the writer goes on from the database.
 async fn recover_from_failed_commit(store: Store) {
-    registry::upsert_persons(&store, &[person()]).await.unwrap();
+    registry::upsert_persons(&store, &import(person()))
+        .await
+        .unwrap();
     let writer = GroupCommit::start(store.clone(), Arc::new(Appender), 16);
     let job =
         |setl_id: &str, msgid: &str| (record(setl_id, msgid, 0, 100_000), message(msgid, setl_id));

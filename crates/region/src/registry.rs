@@ -35,7 +35,11 @@ pub async fn load(
     let institutions = import::read_institutions_csv(open(&dir.join("institutions.csv"))?)?;
     registry::upsert_institutions(store, &institutions).await?;
     let rows = person_rows(dir, collection, year)?;
-    let persons = import::persons_from_rows(&rows, 2)?;
+    let as_of = chrono::NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(|| RegionError::Input {
+        what: "year".into(),
+        problem: format!("{year} is not a calendar year"),
+    })?;
+    let persons = import::persons_as_of(&rows, 2, as_of)?;
     registry::upsert_persons(store, &persons).await?;
     let admdvs = import::import_policy(store, benefit_policy, loaded_at).await?;
     let catalog_path = dir.join("catalog.csv");

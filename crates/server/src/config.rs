@@ -65,6 +65,10 @@ pub struct Config {
     pub auth_window_secs: i64,
     /// Region code at the start of issued `inf_refmsgid`s.
     pub platform_admdvs: String,
+    /// How far, in seconds, a care or settlement time (`begntime`, `endtime`, `dscgTime`,
+    /// `fee_ocur_time`) may lie after the time its message was received: only the clock difference
+    /// between the HIS and the service, so the default is the gateway's accepted skew (30 minutes).
+    pub future_tolerance_secs: u64,
 }
 
 impl Default for Config {
@@ -85,6 +89,7 @@ impl Default for Config {
             max_batch: 256,
             auth_window_secs: 30 * 60,
             platform_admdvs: "360400".into(),
+            future_tolerance_secs: 30 * 60,
         }
     }
 }
@@ -122,8 +127,9 @@ impl Config {
     }
 
     /// Applies `YIBAO_LISTEN`, `YIBAO_DATA_DIR`, `YIBAO_DATABASE`, `YIBAO_AUTH`, `YIBAO_BODY_LIMIT_BYTES`,
-    /// `YIBAO_MAX_CONNECTIONS`, `YIBAO_HEADER_TIMEOUT_MS`, `YIBAO_BODY_TIMEOUT_MS`, `YIBAO_ADMIN_TOKEN`, `YIBAO_ADMIN_OPEN`, `YIBAO_ADMIN_BODY_LIMIT_BYTES`, `YIBAO_PATH_PREFIX`,
-    /// `YIBAO_MAX_BATCH`, `YIBAO_PLATFORM_ADMDVS`.
+    /// `YIBAO_MAX_CONNECTIONS`, `YIBAO_HEADER_TIMEOUT_MS`, `YIBAO_BODY_TIMEOUT_MS`, `YIBAO_ADMIN_TOKEN`,
+    /// `YIBAO_ADMIN_OPEN`, `YIBAO_ADMIN_BODY_LIMIT_BYTES`, `YIBAO_PATH_PREFIX`, `YIBAO_MAX_BATCH`,
+    /// `YIBAO_PLATFORM_ADMDVS`, `YIBAO_FUTURE_TOLERANCE_SECS`.
     pub fn apply_env(
         &mut self,
         env: impl Iterator<Item = (String, String)>,
@@ -141,10 +147,10 @@ impl Config {
                     self.max_connections = number("max_connections", &value)?
                 }
                 "YIBAO_HEADER_TIMEOUT_MS" => {
-                    self.header_timeout_ms = number("header_timeout_ms", &value)? as u64
+                    self.header_timeout_ms = number("header_timeout_ms", &value)?
                 }
                 "YIBAO_BODY_TIMEOUT_MS" => {
-                    self.body_timeout_ms = number("body_timeout_ms", &value)? as u64
+                    self.body_timeout_ms = number("body_timeout_ms", &value)?
                 }
                 "YIBAO_ADMIN_TOKEN" => self.admin_token = value,
                 "YIBAO_ADMIN_OPEN" => self.admin_open = flag("admin_open", &value)?,
@@ -154,6 +160,9 @@ impl Config {
                 "YIBAO_PATH_PREFIX" => self.path_prefix = value,
                 "YIBAO_MAX_BATCH" => self.max_batch = number("max_batch", &value)?,
                 "YIBAO_PLATFORM_ADMDVS" => self.platform_admdvs = value,
+                "YIBAO_FUTURE_TOLERANCE_SECS" => {
+                    self.future_tolerance_secs = number("future_tolerance_secs", &value)?
+                }
                 _ => {}
             }
         }
@@ -161,7 +170,7 @@ impl Config {
     }
 }
 
-fn number(key: &'static str, value: &str) -> Result<usize, ConfigError> {
+fn number<T: std::str::FromStr>(key: &'static str, value: &str) -> Result<T, ConfigError> {
     value.trim().parse().map_err(|_| ConfigError::Invalid {
         key,
         problem: format!("`{value}` is not a whole number"),
@@ -195,12 +204,14 @@ mod tests {
         .unwrap();
         let env = vec![
             ("YIBAO_MAX_BATCH".to_string(), "32".to_string()),
+            ("YIBAO_FUTURE_TOLERANCE_SECS".to_string(), "60".to_string()),
             ("HOME".to_string(), "/".to_string()),
         ];
         let config = Config::load(Some(&file), env.into_iter()).unwrap();
         assert_eq!(config.listen, "0.0.0.0:9000");
         assert_eq!(config.auth, AuthMode::Csb);
         assert_eq!(config.max_batch, 32);
+        assert_eq!(config.future_tolerance_secs, 60);
         let bad = Config::load(
             None,
             vec![("YIBAO_AUTH".to_string(), "sm3".to_string())].into_iter(),

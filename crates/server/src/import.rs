@@ -10,7 +10,7 @@ use serde::Deserialize;
 use yibao_catalog::Catalog;
 use yibao_domain::Fen;
 use yibao_enrolment::InsuStatus;
-use yibao_ledger::registry::{self, Document};
+use yibao_ledger::registry::{self, Document, PersonImport};
 use yibao_ledger::{IdentityPeriod, Institution, InsuRow, LedgerError, Person, Store};
 use yibao_policy::Policy;
 use yibao_wire::lenient::parse_datetime;
@@ -127,8 +127,32 @@ fn insured_period_columns(row: usize, r: &PersonRow) -> Result<(String, String),
     ))
 }
 
+/// Groups person rows (numbered from `first_row`) into the import of the persons as the register
+/// stands today (the local date where the rows arrive, e.g. `POST /admin/persons`); see
+/// [`persons_as_of`].
+pub fn persons_from_rows(
+    rows: &[PersonRow],
+    first_row: usize,
+) -> Result<PersonImport, ImportError> {
+    persons_as_of(rows, first_row, chrono::Local::now().date_naive())
+}
+
+/// Groups person rows (numbered from `first_row`) into persons with one insurance row per insutype,
+/// as the register stands on `as_of`: a stored insurance row or identity of a person that the rows
+/// leave out ends the day before `as_of` ([`registry::upsert_persons`]).
+pub fn persons_as_of(
+    rows: &[PersonRow],
+    first_row: usize,
+    as_of: NaiveDate,
+) -> Result<PersonImport, ImportError> {
+    Ok(PersonImport {
+        persons: group_rows(rows, first_row)?,
+        as_of,
+    })
+}
+
 /// Groups person rows (numbered from `first_row`) into persons with one insurance row per insutype.
-pub fn persons_from_rows(rows: &[PersonRow], first_row: usize) -> Result<Vec<Person>, ImportError> {
+fn group_rows(rows: &[PersonRow], first_row: usize) -> Result<Vec<Person>, ImportError> {
     let mut persons: Vec<Person> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for (offset, r) in rows.iter().enumerate() {
@@ -245,15 +269,15 @@ fn merge_row(
     Ok(())
 }
 
-/// Reads a person CSV (header row required).
-pub fn read_persons_csv(reader: impl Read) -> Result<Vec<Person>, ImportError> {
+/// Reads a person CSV (header row required) describing the register on `as_of`.
+pub fn read_persons_csv(reader: impl Read, as_of: NaiveDate) -> Result<PersonImport, ImportError> {
     let mut csv = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(reader);
     let rows = csv
         .deserialize::<PersonRow>()
         .collect::<Result<Vec<_>, _>>()?;
-    persons_from_rows(&rows, 2)
+    persons_as_of(&rows, 2, as_of)
 }
 
 /// Checks institution rows (numbered from `first_row`).
@@ -320,6 +344,8 @@ pub async fn import_catalog(
 mod tests {
     use super::*;
 
+    const AS_OF: NaiveDate = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+
     const HEADER: &str = "psn_no,psn_cert_type,certno,psn_name,gend,brdy,insutype,psn_type,psn_insu_stas,psn_insu_date,insuplc_admdvs,cvlserv_flag,balc,idet\n";
 
     #[test]
@@ -329,7 +355,7 @@ mod tests {
              P1,01,360402199001010011,甲,1,1990-01-01,320,11,1,2015-01-01,360400,1,0,\n\
              P2,01,360402199001010022,乙,2,1985-05-05,390,16,1,2020-01-01,360400,0,,\n"
         );
-        let persons = read_persons_csv(text.as_bytes()).unwrap();
+        let persons = read_persons_csv(text.as_bytes(), AS_OF).unwrap().persons;
         assert_eq!(persons.len(), 2);
         assert_eq!(persons[0].insu.len(), 2);
         assert_eq!(persons[0].insu[0].opening_balc, Fen(100_050));
@@ -347,7 +373,7 @@ mod tests {
             "{PERIOD_HEADER}P1,01,1,甲,1,1990-01-01,390,16,1,2026-01-20,360400,0,0,,2026-12-31,2026-04-20 00:00:00\n\
              P2,01,2,乙,2,1985-05-05,390,16,2,2025-07-01,360400,0,0,,,\n"
         );
-        let persons = read_persons_csv(text.as_bytes()).unwrap();
+        let persons = read_persons_csv(text.as_bytes(), AS_OF).unwrap().persons;
         let waiting = &persons[0].insu[0];
         assert_eq!(
             (
@@ -394,7 +420,9 @@ mod tests {
         ];
         for (tail, column, problem) in cases {
             let text = format!("{PERIOD_HEADER}P1,01,1,甲,1,1990-01-01,390,16,{tail}\n");
-            let error = read_persons_csv(text.as_bytes()).unwrap_err().to_string();
+            let error = read_persons_csv(text.as_bytes(), AS_OF)
+                .unwrap_err()
+                .to_string();
             assert!(
                 error.starts_with(&format!("row 2, column `{column}`")) && error.contains(problem),
                 "{tail}: {error}"
@@ -405,12 +433,16 @@ mod tests {
     #[test]
     fn names_row_and_column() {
         let text = format!("{HEADER}P1,01,360402199001010011,甲,1,1990-01-01,310,11,1,2015-01-01,360400,0,1.234,\n");
-        let error = read_persons_csv(text.as_bytes()).unwrap_err().to_string();
+        let error = read_persons_csv(text.as_bytes(), AS_OF)
+            .unwrap_err()
+            .to_string();
         assert!(error.starts_with("row 2, column `balc`"), "{error}");
         let text = format!(
             "{HEADER}P1,01,1,甲,1,1990-01-01,310,11,1,2015-01-01,360400,0,0,\nP1,01,1,甲,1,1990-01-01,310,11,1,2015-01-01,360400,0,0,\n"
         );
-        let error = read_persons_csv(text.as_bytes()).unwrap_err().to_string();
+        let error = read_persons_csv(text.as_bytes(), AS_OF)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("row 3, column `insutype`"), "{error}");
     }
 }

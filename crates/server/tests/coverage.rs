@@ -21,7 +21,8 @@ const PHARMACY: &str = "P36040200031";
 async fn import_persons(h: &Harness) {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/persons-periods.csv");
-    let persons = import::read_persons_csv(std::fs::File::open(path).unwrap()).unwrap();
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let persons = import::read_persons_csv(std::fs::File::open(path).unwrap(), as_of).unwrap();
     let store = Store::open(&h.database).await.unwrap();
     registry::upsert_persons(&store, &persons).await.unwrap();
     let mut conn = store.pool().acquire().await.unwrap();

@@ -38,6 +38,10 @@ pub struct ImportArgs {
     /// Pooling region of a catalogue (default: the region of the only stored policy).
     #[arg(long)]
     pub admdvs: Option<String>,
+    /// Day the persons file describes, `yyyy-MM-dd` (default: today): insurance rows and identities
+    /// stored for a person that the file leaves out end the day before.
+    #[arg(long)]
+    pub as_of: Option<chrono::NaiveDate>,
 }
 
 /// Opens the database named by `--database` or `--data-dir`.
@@ -82,7 +86,10 @@ async fn import_file(args: &ImportArgs) -> anyhow::Result<String> {
         .to_string();
     let summary = match args.kind {
         ImportKind::Persons => {
-            let persons = import::read_persons_csv(open()?)?;
+            let as_of = args
+                .as_of
+                .unwrap_or_else(|| chrono::Local::now().date_naive());
+            let persons = import::read_persons_csv(open()?, as_of)?;
             registry::upsert_persons(&store, &persons).await?;
             format!("{} persons", persons.len())
         }

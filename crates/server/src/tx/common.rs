@@ -19,6 +19,7 @@ use yibao_wire::lenient::parse_datetime;
 use yibao_wire::WireFeeLine;
 
 use super::Ctx;
+use crate::envelope::wire_time;
 use crate::error::TxError;
 
 /// Deserializes `value` (found at `path`, e.g. `input.data`) into `T`; errors name the field.
@@ -287,6 +288,53 @@ pub fn datetime(field: &str, text: &str) -> Result<NaiveDateTime, TxError> {
             format!("`{text}` is not a datetime yyyy-MM-dd HH:mm:ss"),
         )
     })
+}
+
+/// The earliest care or settlement date accepted.
+const EARLIEST_CARE_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(date) => date,
+    None => NaiveDate::MIN,
+};
+
+/// Reads a care time of the request (`begntime`, `endtime`, `dscgTime`, `fee_ocur_time`) and checks
+/// it with [`check_care_time`].
+pub fn care_time(ctx: &Ctx<'_>, field: &str, text: &str) -> Result<NaiveDateTime, TxError> {
+    let time = datetime(field, text)?;
+    check_care_time(ctx, field, time)?;
+    Ok(time)
+}
+
+/// Refuses a care or settlement time before 1900 or later than the message's receive time plus
+/// `future_tolerance_secs`: care cannot have happened after the message about it, and a date in a
+/// later year would settle against that year's untouched caps.
+pub fn check_care_time(ctx: &Ctx<'_>, field: &str, time: NaiveDateTime) -> Result<(), TxError> {
+    if time.date() < EARLIEST_CARE_DATE {
+        return Err(TxError::new(
+            field,
+            format!(
+                "`{}` is before {EARLIEST_CARE_DATE}, the earliest date accepted",
+                wire_time(time)
+            ),
+        ));
+    }
+    let tolerance = ctx.shared.config.future_tolerance_secs;
+    let latest = i64::try_from(tolerance)
+        .ok()
+        .and_then(chrono::TimeDelta::try_seconds)
+        .and_then(|delta| ctx.now.checked_add_signed(delta));
+    match latest {
+        Some(latest) if time > latest => Err(TxError::new(
+            field,
+            format!(
+                "`{}` is later than {}, the latest time accepted (the message was received at {} \
+                 and future_tolerance_secs is {tolerance})",
+                wire_time(time),
+                wire_time(latest),
+                wire_time(ctx.now)
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The engine's view of a visit with the given lines.

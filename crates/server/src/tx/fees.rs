@@ -32,6 +32,8 @@ struct LineMeta {
     chrg_bchno: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     init_feedetl_sn: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    fee_ocur_time: Option<String>,
 }
 
 /// One uploaded line, parsed.
@@ -59,9 +61,10 @@ impl UploadLine {
     }
 }
 
-/// Parses `input.<node>[]` (a non-empty array; one object is accepted as one line).
-pub fn parse_lines(input: &Value, node: &str) -> Result<Vec<UploadLine>, TxError> {
-    let value = common::node(input, node)?;
+/// Parses `input.<node>[]` (a non-empty array; one object is accepted as one line); a line's
+/// `fee_ocur_time`, when sent, must be a care time [`common::care_time`] accepts.
+pub fn parse_lines(ctx: &Ctx<'_>, node: &str) -> Result<Vec<UploadLine>, TxError> {
+    let value = common::node(&ctx.request.input, node)?;
     let rows: Vec<&Value> = match value {
         Value::Array(rows) => rows.iter().collect(),
         Value::Object(_) => vec![value],
@@ -87,6 +90,9 @@ pub fn parse_lines(input: &Value, node: &str) -> Result<Vec<UploadLine>, TxError
         let path = format!("input.{node}[{index}]");
         let wire: WireFeeLine = common::parse(raw, &path)?;
         let meta: LineMeta = common::parse(raw, &path)?;
+        if let Some(time) = &meta.fee_ocur_time {
+            common::care_time(ctx, &format!("{path}.fee_ocur_time"), time)?;
+        }
         if wire.det_item_fee_sumamt.fen().abs() > MAX_LINE_AMOUNT.fen() {
             return Err(TxError::new(
                 format!("{path}.det_item_fee_sumamt"),
@@ -263,7 +269,7 @@ pub async fn upload_transaction(
     refunds_allowed: bool,
     other: &str,
 ) -> Result<TxOutput, TxError> {
-    let lines = parse_lines(&ctx.request.input, "feedetail")?;
+    let lines = parse_lines(ctx, "feedetail")?;
     let mdtrt_id = common_mdtrt_id(&lines)?;
     let visit = common::owned_visit(ctx, ledger, "input.feedetail[0].mdtrt_id", &mdtrt_id).await?;
     if visit.kind != kind {

@@ -43,7 +43,7 @@ pub async fn admit(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutpu
     let person = common::registered_person(ledger, "input.mdtrtinfo.psn_no", &adm.psn_no).await?;
     common::insu_row(&person, "input.mdtrtinfo.insutype", &adm.insutype)?;
     let begntime = adm.begntime.clone().unwrap_or_else(|| wire_time(ctx.now));
-    common::datetime("input.mdtrtinfo.begntime", &begntime)?;
+    common::care_time(ctx, "input.mdtrtinfo.begntime", &begntime)?;
     let mdtrt_id = settle::issue_id(ledger, "mdtrt_id", "MDTRT").await?;
     let mut visit = Visit {
         mdtrt_id: mdtrt_id.clone(),
@@ -153,7 +153,7 @@ pub async fn discharge(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxO
     let endtime = reference
         .endtime
         .ok_or_else(|| TxError::new("input.dscginfo.endtime", "is required"))?;
-    let end = common::datetime("input.dscginfo.endtime", &endtime)?;
+    let end = common::care_time(ctx, "input.dscginfo.endtime", &endtime)?;
     if end < common::datetime("begntime", &visit.begntime)? {
         return Err(TxError::new(
             "input.dscginfo.endtime",
@@ -182,7 +182,7 @@ pub async fn change(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutp
         "change it",
     )?;
     if let Some(begntime) = reference.begntime {
-        common::datetime("input.adminfo.begntime", &begntime)?;
+        common::care_time(ctx, "input.adminfo.begntime", &begntime)?;
         visit.begntime = begntime;
     }
     apply_visit_info(
@@ -332,7 +332,7 @@ fn settlement_end(
     let end = if !visit.endtime.is_empty() {
         common::datetime("endtime", &visit.endtime)?
     } else if let (false, Some(dscg)) = (interim, &data.dscg_time) {
-        common::datetime("input.data.dscgTime", dscg)?
+        common::care_time(ctx, "input.data.dscgTime", dscg)?
     } else {
         ctx.now
     };

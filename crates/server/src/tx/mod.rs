@@ -13,6 +13,7 @@ mod render;
 mod reverse;
 mod session;
 mod settle;
+mod stay;
 
 use chrono::NaiveDateTime;
 use serde_json::value::RawValue;

@@ -37,7 +37,7 @@ pub async fn register(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOu
     let person = common::registered_person(ledger, "input.data.psn_no", &reg.psn_no).await?;
     common::insu_row(&person, "input.data.insutype", &reg.insutype)?;
     let begntime = reg.begntime.clone().unwrap_or_else(|| wire_time(ctx.now));
-    common::datetime("input.data.begntime", &begntime)?;
+    common::care_time(ctx, "input.data.begntime", &begntime)?;
     let mdtrt_id = settle::issue_id(ledger, "mdtrt_id", "MDTRT").await?;
     let visit = Visit {
         mdtrt_id: mdtrt_id.clone(),
@@ -164,7 +164,7 @@ pub async fn visit_info(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<Tx
         ));
     }
     if let Some(begntime) = &info.begntime {
-        common::datetime("input.mdtrtinfo.begntime", begntime)?;
+        common::care_time(ctx, "input.mdtrtinfo.begntime", begntime)?;
         visit.begntime = begntime.clone();
     }
     apply_visit_info(

@@ -2,7 +2,7 @@
 //! same message), 2103 cancel.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use yibao_ledger::LedgerView;
 use yibao_ledger::{FeeLine, Visit, VisitKind, VisitStatus};
 use yibao_wire::lenient;
@@ -25,11 +25,12 @@ struct PurchaseExtra {
 }
 
 /// The purchase's lines: `feedetail[]`, or `drugdetail[]` as some provinces name it.
-fn purchase_lines(input: &Value) -> Result<Vec<UploadLine>, TxError> {
+fn purchase_lines(ctx: &Ctx<'_>) -> Result<Vec<UploadLine>, TxError> {
+    let input = &ctx.request.input;
     if input.get("feedetail").is_none() && input.get("drugdetail").is_some() {
-        fees::parse_lines(input, "drugdetail")
+        fees::parse_lines(ctx, "drugdetail")
     } else {
-        fees::parse_lines(input, "feedetail")
+        fees::parse_lines(ctx, "feedetail")
     }
 }
 
@@ -44,7 +45,7 @@ async fn purchase_visit(
     let person = common::registered_person(ledger, "input.data.psn_no", &data.psn_no).await?;
     common::insu_row(&person, "input.data.insutype", &extra.insutype)?;
     let begntime = extra.begntime.clone().unwrap_or_else(|| wire_time(ctx.now));
-    common::datetime("input.data.begntime", &begntime)?;
+    common::care_time(ctx, "input.data.begntime", &begntime)?;
     Ok(Visit {
         mdtrt_id,
         fixmedins_code: ctx.request.fixmedins_code.clone(),
@@ -69,7 +70,7 @@ pub async fn settle(
     let raw = node(&ctx.request.input, "data")?;
     let data: SettleData = parse(raw, "input.data")?;
     let extra: PurchaseExtra = parse(raw, "input.data")?;
-    let lines = purchase_lines(&ctx.request.input)?;
+    let lines = purchase_lines(ctx)?;
     if !store {
         let visit = purchase_visit(ctx, ledger, &data, &extra, String::new()).await?;
         let transient: Vec<FeeLine> = lines.iter().map(|l| l.transient(&visit.mdtrt_id)).collect();

@@ -1,5 +1,6 @@
 //! Settlement on top of the engine: gather the visit's unsettled lines, the person, the
-//! year-to-date accumulators and the account balance; settle; check the hospital's declared totals;
+//! year-to-date accumulators and the account balance; settle (an admission with interim settlements
+//! as a whole stay less what they paid, see [`super::stay`]); check the hospital's declared totals;
 //! persist the ledger entry. Cancellation appends the exact negated mirror.
 
 use std::sync::Arc;
@@ -10,8 +11,8 @@ use serde_json::value::RawValue;
 use yibao_domain::Fen;
 use yibao_ledger::LedgerView;
 use yibao_ledger::{
-    EntryKind, FeeLine, InsuRow, LineRow, PayerClass, Person, Posting, SettlementHeader,
-    SettlementRecord, Visit, VisitKind, VisitStatus,
+    EntryKind, FeeLine, InsuRow, LineRow, PayerClass, Person, Posting, SetlAmounts,
+    SettlementHeader, SettlementRecord, Visit, VisitKind, VisitStatus,
 };
 use yibao_policy::Policy;
 use yibao_settlement::{AccKey, Engine, Payer, Settlement, YearToDate};
@@ -19,6 +20,7 @@ use yibao_wire::lenient;
 
 use super::common::{self, VisitShape};
 use super::render::{self, RenderContext};
+use super::stay::{self, Stay};
 use super::Ctx;
 use crate::envelope::wire_time;
 use crate::error::TxError;
@@ -65,11 +67,27 @@ impl SettleData {
 
 /// A computed (not yet stored) settlement and what it was computed from.
 pub struct Computed {
+    /// The engine's settlement of every line in `line_sns` (for an admission settled in parts, the
+    /// whole stay; see [`Stay`]).
     pub settlement: Settlement,
     pub policy: Arc<Policy>,
     pub person: Person,
     pub insu: InsuRow,
+    /// `feedetl_sn` of each line of `settlement`, by line index.
     pub line_sns: Vec<String>,
+    /// The earlier live settlements of the stay this settlement is netted against.
+    pub stay: Stay,
+}
+
+impl Computed {
+    /// The fee lines this settlement consumes (those no earlier settlement of the stay consumed).
+    pub fn new_line_sns(&self) -> Vec<String> {
+        self.line_sns
+            .iter()
+            .filter(|sn| !self.stay.consumed(sn))
+            .cloned()
+            .collect()
+    }
 }
 
 /// What a settlement request needs besides the stored visit.
@@ -90,7 +108,9 @@ pub async fn unsettled_lines(
     Ok(lines.into_iter().filter(|l| l.setl_id.is_empty()).collect())
 }
 
-/// Settles `lines` of `visit` without storing anything.
+/// Settles `lines` (the visit's unsettled lines) without storing anything. An admission with live
+/// settlements in the same year is settled as a whole stay and netted against them ([`Stay`]); its
+/// final settlement may then consume no new line.
 pub async fn compute(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
@@ -98,7 +118,12 @@ pub async fn compute(
     lines: &[FeeLine],
     request: &SettleRequest<'_>,
 ) -> Result<Computed, TxError> {
-    if lines.is_empty() {
+    let care_began = common::datetime("begntime", &visit.begntime)?;
+    common::check_care_time(ctx, "begntime", care_began)?;
+    common::check_care_time(ctx, "endtime", request.end)?;
+    let year = i64::from(request.end.year());
+    let stay = Stay::of(ledger, visit, year).await?;
+    if lines.is_empty() && (!stay.has_earlier() || request.data.interim()) {
         return Err(TxError::new(
             "mdtrt_id",
             format!(
@@ -110,41 +135,98 @@ pub async fn compute(
     let person = common::registered_person(ledger, "input.data.psn_no", &visit.psn_no).await?;
     let insu = common::insu_row(&person, "insutype", &visit.insutype)?.clone();
     let (policy, catalog) = common::policy_and_catalog(ctx, &insu)?;
-    let care_began = common::datetime("begntime", &visit.begntime)?.date();
-    let engine_person = common::engine_person(&person, &insu, care_began)?;
-    let ytd = year_to_date(
-        ledger,
-        &person.psn_no,
-        &insu.insutype,
-        i64::from(request.end.year()),
-    )
-    .await?;
-    let balance = account_balance(ledger, &person.psn_no, &insu).await?;
-    let engine_lines = lines
-        .iter()
-        .map(common::engine_line)
-        .collect::<Result<Vec<_>, _>>()?;
+    let engine_person = common::engine_person(&person, &insu, care_began.date())?;
+    let (ytd, balance) = starting_point(ledger, &person, &insu, &stay, year).await?;
+    let all_lines = stay_lines(ledger, visit, &stay, lines).await?;
+    let line_sns: Vec<String> = all_lines.iter().map(|l| l.feedetl_sn.clone()).collect();
     let shape = VisitShape {
         visit,
         end: request.end,
-        lines: engine_lines,
+        lines: all_lines
+            .iter()
+            .map(common::engine_line)
+            .collect::<Result<Vec<_>, _>>()?,
         use_account: request.data.use_account(),
         interim: request.data.interim(),
-        episode_deductible_paid: episode_deductible(ledger, visit).await?,
+        episode_deductible_paid: stay.deductible_other_years(),
     };
     let engine_visit = common::engine_visit(ctx, shape)?;
-    let settlement = Engine::new(&policy, &catalog)
-        .settle(&engine_person, &engine_visit, &ytd, balance)
-        .map_err(|e| common::engine_error(&e))?;
-    check_declared(request, &settlement)?;
-    let line_sns = lines.iter().map(|l| l.feedetl_sn.clone()).collect();
-    Ok(Computed {
+    let settlement = settle_lines(
+        &Engine::new(&policy, &catalog),
+        &engine_person,
+        &engine_visit,
+        (&stay, &line_sns),
+        &ytd,
+        balance,
+    )?;
+    let computed = Computed {
         settlement,
         policy,
         person,
         insu,
         line_sns,
-    })
+        stay,
+    };
+    let amounts = computed.stay.net_amounts(&computed.settlement.totals);
+    check_declared(request, &amounts)?;
+    Ok(computed)
+}
+
+/// The accumulators and account balance the settlement starts from: the person's, as they were
+/// before the stay's earlier settlements.
+async fn starting_point(
+    ledger: &mut LedgerView<'_>,
+    person: &Person,
+    insu: &InsuRow,
+    stay: &Stay,
+    year: i64,
+) -> Result<(YearToDate, Fen), TxError> {
+    let ytd = year_to_date(ledger, &person.psn_no, &insu.insutype, year).await?;
+    let balance = account_balance(ledger, &person.psn_no, insu).await?;
+    Ok((stay.ytd_before(ytd)?, stay.balance_before(balance)))
+}
+
+/// Settles the engine visit's lines (`line_sns[i]` is line `i`'s serial), keeping the splits the
+/// stay's earlier settlements consumed their lines with.
+fn settle_lines(
+    engine: &Engine<'_>,
+    person: &yibao_settlement::Person,
+    visit: &yibao_settlement::Visit,
+    (stay, line_sns): (&Stay, &[String]),
+    ytd: &YearToDate,
+    balance: Fen,
+) -> Result<Settlement, TxError> {
+    let mut splits = Vec::with_capacity(visit.lines.len());
+    engine
+        .split_lines(person, visit, &mut splits)
+        .map_err(|e| common::engine_error(&e))?;
+    stay.keep_settled_splits(&mut splits, line_sns);
+    let mut settlement = Settlement::default();
+    engine
+        .settle_split_into(person, visit, &splits, ytd, balance, &mut settlement)
+        .map_err(|e| common::engine_error(&e))?;
+    Ok(settlement)
+}
+
+/// The lines a settlement covers: those the stay's earlier settlements consumed, then `unsettled`.
+async fn stay_lines(
+    ledger: &mut LedgerView<'_>,
+    visit: &Visit,
+    stay: &Stay,
+    unsettled: &[FeeLine],
+) -> Result<Vec<FeeLine>, TxError> {
+    let mut lines = Vec::with_capacity(unsettled.len());
+    if stay.has_earlier() {
+        lines.extend(
+            ledger
+                .fee_lines(&visit.mdtrt_id)
+                .await?
+                .into_iter()
+                .filter(|l| stay.consumed(&l.feedetl_sn)),
+        );
+    }
+    lines.extend_from_slice(unsettled);
+    Ok(lines)
 }
 
 /// The person's accumulators for one insurance type and year.
@@ -178,23 +260,9 @@ pub async fn account_balance(
     Ok(insu.opening_balc - ledger.account_paid(psn_no, &insu.insutype).await?)
 }
 
-/// Deductible already charged to live settlements of this visit (interim settlements of an admission).
-async fn episode_deductible(ledger: &mut LedgerView<'_>, visit: &Visit) -> Result<Fen, TxError> {
-    if visit.kind != VisitKind::Inpatient {
-        return Ok(Fen::ZERO);
-    }
-    Ok(ledger
-        .visit_entries(&visit.mdtrt_id)
-        .await?
-        .iter()
-        .map(|e| e.amounts.act_pay_dedc)
-        .sum())
-}
-
 /// The hospital's declared totals must equal ours exactly.
-fn check_declared(request: &SettleRequest<'_>, settlement: &Settlement) -> Result<(), TxError> {
+fn check_declared(request: &SettleRequest<'_>, totals: &SetlAmounts) -> Result<(), TxError> {
     let data = request.data;
-    let totals = &settlement.totals;
     if request.require_total && data.medfee_sumamt.is_none() {
         return Err(TxError::new("input.data.medfee_sumamt", "is required"));
     }
@@ -236,7 +304,7 @@ pub async fn issue_id(
     Ok(format!("{prefix}{serial:016}"))
 }
 
-/// The ledger entry of a computed settlement.
+/// The ledger entry of a computed settlement (netted against the stay's earlier settlements).
 pub fn record_of(computed: &Computed, header: SettlementHeader) -> SettlementRecord {
     let s = &computed.settlement;
     let insutype = yibao_domain::Code::new(&computed.insu.insutype).unwrap_or_default();
@@ -283,13 +351,13 @@ pub fn record_of(computed: &Computed, header: SettlementHeader) -> SettlementRec
             amount: p.amount,
         })
         .collect();
-    SettlementRecord {
+    computed.stay.net_record(SettlementRecord {
         header,
         amounts: s.totals,
         funds,
         lines,
         postings,
-    }
+    })
 }
 
 /// The header of a new settlement of `visit` by the current message.
@@ -358,7 +426,7 @@ pub async fn store(
     }
     ledger.append_settlement(record.clone()).await?;
     ledger
-        .assign_fee_lines(&visit.mdtrt_id, &computed.line_sns, &setl_id)
+        .assign_fee_lines(&visit.mdtrt_id, &computed.new_line_sns(), &setl_id)
         .await?;
     if !interim {
         visit.status = VisitStatus::Settled;
@@ -392,6 +460,7 @@ pub async fn cancel(
     request: &CancelRequest<'_>,
 ) -> Result<(Box<RawValue>, String), TxError> {
     let original = owned_settlement(ctx, ledger, request).await?;
+    stay::check_latest(ledger, &original, request.field).await?;
     let mut visit = common::owned_visit(
         ctx,
         ledger,
