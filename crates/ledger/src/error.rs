@@ -28,4 +28,18 @@ pub enum LedgerError {
     /// The group-commit writer has stopped.
     #[error("the ledger writer has stopped")]
     WriterStopped,
+    /// Another ledger writer holds the database's writer lock (one writer per database).
+    #[error("another ledger writer is running on {database}: {holder}")]
+    WriterLocked {
+        /// The database (SQLite file or PostgreSQL database and schema).
+        database: String,
+        /// Who holds the lock, as far as it can be told.
+        holder: String,
+    },
+    /// The writer lock file could not be created, locked or written.
+    #[error("writer lock file {path}: {source}")]
+    LockFile {
+        path: String,
+        source: std::io::Error,
+    },
 }

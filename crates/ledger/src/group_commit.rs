@@ -11,8 +11,8 @@
 //!
 //! Because one writer runs the jobs one after another, jobs never race: a job reads the state left by
 //! every job before it (including the uncommitted ones), which serializes settlements of one person
-//! without locks. The writer must be the only one writing visits and the ledger of its database (one
-//! service process per database), since it trusts its cache.
+//! without locks. The writer must be the only one writing visits and the ledger of its database, since
+//! it trusts its cache: it runs only with the database's [`WriterLock`], held until it stops.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,9 +20,9 @@ use std::sync::Arc;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Connection};
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot, watch, Mutex};
 
-use crate::{Backend, Flush, LedgerCache, LedgerError, LedgerView, Store};
+use crate::{Backend, Flush, LedgerCache, LedgerError, LedgerView, Store, WriterLock};
 
 /// Cached entries the writer keeps between batches (persons, open visits, totals).
 const CACHE_CAPACITY: usize = 1_000_000;
@@ -71,30 +71,58 @@ type Envelope<H> = (
     oneshot::Sender<<H as WriteHandler>::Output>,
 );
 
-/// Handle to the writer task; cheap to clone.
+/// Handle to the writer task; cheap to clone. The writer stops once every handle is dropped and
+/// the jobs already queued are done.
 pub struct GroupCommit<H: WriteHandler> {
     sender: mpsc::Sender<Envelope<H>>,
+    stopped: watch::Receiver<bool>,
 }
 
 impl<H: WriteHandler> Clone for GroupCommit<H> {
     fn clone(&self) -> Self {
         GroupCommit {
             sender: self.sender.clone(),
+            stopped: self.stopped.clone(),
         }
     }
 }
 
+/// Resolves once the writer has stopped and released its [`WriterLock`] (see
+/// [`GroupCommit::stopped`]).
+pub struct Stopped(watch::Receiver<bool>);
+
+impl Stopped {
+    /// Waits until the writer has stopped.
+    pub async fn wait(mut self) {
+        // An error means the writer's task is gone (its runtime shut down), which also released it.
+        let _ = self.0.wait_for(|stopped| *stopped).await;
+    }
+}
+
 impl<H: WriteHandler> GroupCommit<H> {
-    /// Starts the writer task; at most `max_batch` jobs share one commit.
-    pub fn start(store: Store, handler: Arc<H>, max_batch: usize) -> GroupCommit<H> {
+    /// Starts the writer task, which holds `lock` (and so is the only writer of its store's database)
+    /// until it stops; at most `max_batch` jobs share one commit.
+    pub fn start(lock: WriterLock, handler: Arc<H>, max_batch: usize) -> GroupCommit<H> {
         let (sender, receiver) = mpsc::channel(max_batch.max(1) * 4);
-        tokio::spawn(supervise(
-            store,
-            handler,
-            Arc::new(Mutex::new(receiver)),
-            max_batch.max(1),
-        ));
-        GroupCommit { sender }
+        let (stopped_sender, stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            supervise(
+                lock.store().clone(),
+                handler,
+                Arc::new(Mutex::new(receiver)),
+                max_batch.max(1),
+            )
+            .await;
+            lock.release().await;
+            let _ = stopped_sender.send(true);
+        });
+        GroupCommit { sender, stopped }
+    }
+
+    /// A future that resolves once the writer has stopped (every handle dropped, queued jobs done)
+    /// and released the database's writer lock. It does not keep the writer running.
+    pub fn stopped(&self) -> Stopped {
+        Stopped(self.stopped.clone())
     }
 
     /// Queues a job and waits for its reply (after the commit, for committed jobs).

@@ -6,7 +6,8 @@
 //!   the idempotency table, on any connection.
 //! * [`GroupCommit`]: a single writer that runs write jobs in batches, one durable commit per batch. Each
 //!   job works on a [`LedgerView`] over the writer's [`LedgerCache`]; its writes are staged and reach the
-//!   database in the batch's flush, a few multi-row statements per batch.
+//!   database in the batch's flush, a few multi-row statements per batch. It runs only with the
+//!   database's [`WriterLock`] ([`Store::lock_writer`]): one writer per database.
 //! * [`verify`]: re-derives the accumulators from the postings and checks every settlement identity.
 
 pub mod books;
@@ -20,10 +21,12 @@ pub mod registry;
 mod sql;
 mod store;
 pub mod verify;
+mod writer_lock;
 
 pub use cache::{Flush, LedgerCache, LedgerView};
 pub use error::LedgerError;
-pub use group_commit::{Decision, GroupCommit, WriteHandler};
+pub use group_commit::{Decision, GroupCommit, Stopped, WriteHandler};
 pub use records::*;
 pub use sqlx::AnyConnection;
 pub use store::{Backend, Store};
+pub use writer_lock::WriterLock;

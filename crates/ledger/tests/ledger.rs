@@ -15,6 +15,16 @@ fn pg_base_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
+/// The URL of a test's PostgreSQL schema.
+fn pg_url(schema: &str) -> String {
+    let sep = if pg_base_url().contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    format!("{}{sep}options=-c%20search_path%3D{schema}", pg_base_url())
+}
+
 /// A fresh PostgreSQL schema for one test, and its name.
 async fn fresh_pg(tag: &str) -> (Store, String) {
     sqlx::any::install_default_drivers();
@@ -33,13 +43,7 @@ async fn fresh_pg(tag: &str) -> (Store, String) {
         .execute(&mut admin)
         .await
         .unwrap();
-    let sep = if pg_base_url().contains('?') {
-        '&'
-    } else {
-        '?'
-    };
-    let url = format!("{}{sep}options=-c%20search_path%3D{schema}", pg_base_url());
-    (Store::open(&url).await.unwrap(), schema)
+    (Store::open(&pg_url(&schema)).await.unwrap(), schema)
 }
 
 async fn fresh_sqlite() -> (Store, std::path::PathBuf) {
@@ -232,7 +236,7 @@ async fn exercise(store: Store) {
         "P001"
     );
 
-    let writer = GroupCommit::start(store.clone(), Arc::new(Appender), 16);
+    let writer = GroupCommit::start(store.lock_writer().await.unwrap(), Arc::new(Appender), 16);
     let first = record("S1", "MSG1", 3_000, 97_000);
     writer
         .submit((first.clone(), message("MSG1", "S1")))
@@ -385,7 +389,7 @@ async fn ledger_round_trip_postgres() {
 /// acknowledged exactly when it is stored, and the writer goes on from the database.
 async fn recover_from_failed_commit(store: Store) {
     registry::upsert_persons(&store, &[person()]).await.unwrap();
-    let writer = GroupCommit::start(store.clone(), Arc::new(Appender), 16);
+    let writer = GroupCommit::start(store.lock_writer().await.unwrap(), Arc::new(Appender), 16);
     let job =
         |setl_id: &str, msgid: &str| (record(setl_id, msgid, 0, 100_000), message(msgid, setl_id));
     writer.submit(job("S1", "MSG1")).await.unwrap().unwrap();
@@ -583,4 +587,79 @@ async fn fee_line_changes_reach_the_database() {
         [pair("L1", ""), pair("L3", "")]
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// One writer per database: while a writer runs, a second lock on the database (from another store
+/// of it) is refused naming the holder; opening, importing into and verifying the database take no
+/// lock; once the writer has stopped, the lock can be taken again (returned, held by `store`).
+async fn one_writer_per_database(store: Store, second: Store, holder: &str) -> WriterLock {
+    let writer = GroupCommit::start(store.lock_writer().await.unwrap(), Arc::new(Appender), 4);
+    let refused = second.lock_writer().await.unwrap_err();
+    assert!(
+        matches!(refused, LedgerError::WriterLocked { .. }),
+        "{refused}"
+    );
+    let text = refused.to_string();
+    assert!(text.contains(holder), "{text}");
+    registry::upsert_persons(&second, &[person()])
+        .await
+        .unwrap();
+    writer
+        .submit((record("S1", "MSG1", 0, 100_000), message("MSG1", "S1")))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut conn = second.pool().acquire().await.unwrap();
+    let report = verify(&mut conn).await.unwrap();
+    assert!(report.is_ok() && report.entries == 1, "{report:?}");
+    drop(conn);
+    let stopped = writer.stopped();
+    drop(writer);
+    stopped.wait().await;
+    let again = second.lock_writer().await.unwrap();
+    assert!(matches!(
+        store.lock_writer().await,
+        Err(LedgerError::WriterLocked { .. })
+    ));
+    again.release().await;
+    store.lock_writer().await.unwrap()
+}
+
+#[tokio::test]
+async fn one_writer_per_database_sqlite() {
+    let (store, dir) = fresh_sqlite().await;
+    let second = Store::open_data_dir(&dir).await.unwrap();
+    let holder = format!("pid {} on host ", std::process::id());
+    drop(one_writer_per_database(store, second, &holder).await);
+    let record = std::fs::read_to_string(dir.join("yibao.db.writer.lock")).unwrap();
+    assert!(
+        record.contains(&format!("pid={}\n", std::process::id()))
+            && record.contains("host=")
+            && record.contains("since="),
+        "{record}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn one_writer_per_database_postgres() {
+    let (store, schema) = fresh_pg("onewriter").await;
+    let second = Store::open(&pg_url(&schema)).await.unwrap();
+    let holder = format!(
+        "application_name `yibao-writer pid={} host=",
+        std::process::id()
+    );
+    let held = one_writer_per_database(store.clone(), second.clone(), &holder).await;
+    // The lock is per schema: another ledger in the same database has its own writer.
+    let (other, other_schema) = fresh_pg("otherledger").await;
+    let other_lock = other.lock_writer().await.unwrap();
+    assert!(matches!(
+        second.lock_writer().await,
+        Err(LedgerError::WriterLocked { .. })
+    ));
+    other_lock.release().await;
+    held.release().await;
+    drop_pg(other, &other_schema).await;
+    second.close().await;
+    drop_pg(store, &schema).await;
 }

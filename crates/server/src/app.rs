@@ -45,17 +45,19 @@ struct AppState {
     nonces: Arc<NonceCache>,
 }
 
-/// Opens the configured database (migrating it), loads the registry and starts the ledger writer.
+/// Opens the configured database (migrating it), takes its writer lock (refusing to start beside
+/// another writer of the database), loads the registry and starts the ledger writer.
 pub async fn start_service(config: Config) -> Result<Service, StartError> {
     let store = if config.database.is_empty() {
         Store::open_data_dir(&config.data_dir).await?
     } else {
         Store::open(&config.database).await?
     };
+    let writer_lock = store.lock_writer().await?;
     let max_batch = config.max_batch;
     let shared = Arc::new(Shared::load(store.clone(), config).await?);
     let writer = GroupCommit::start(
-        store,
+        writer_lock,
         Arc::new(TxWriter {
             shared: Arc::clone(&shared),
         }),

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{json, Value};
 use sqlx::Connection;
+use yibao_ledger::Store;
 use yibao_server::config::{AuthMode, Config};
 use yibao_server::import::{self, PersonRow};
 use yibao_server::service::Service;
@@ -104,7 +105,10 @@ pub async fn fresh_database(backend: Backend, tag: &str) -> (String, PathBuf) {
 pub struct Harness {
     pub base: String,
     pub client: reqwest::Client,
-    pub service: Service,
+    /// The service, when this harness started it (`None` when attached to a server elsewhere).
+    pub service: Option<Service>,
+    /// The server's database, for direct reads (opened without a writer).
+    pub store: Store,
     pub database: String,
     serial: AtomicU64,
     /// The test's scratch directory (`config.data_dir`), removed with the harness.
@@ -146,13 +150,38 @@ impl Harness {
         let (addr, service) = yibao_server::app::spawn(config)
             .await
             .expect("server starts");
+        let store = service.shared.store.clone();
+        Harness::new(
+            format!("http://{addr}"),
+            Some(service),
+            store,
+            database,
+            scratch,
+        )
+    }
+
+    /// A harness for a server running elsewhere (e.g. a child process, which holds the database's
+    /// writer lock): requests go to `base`, reads to `database` opened without a writer.
+    pub async fn attach(base: String, database: String, scratch: PathBuf) -> Harness {
+        let store = Store::open(&database).await.expect("database opens");
+        Harness::new(base, None, store, database, scratch)
+    }
+
+    fn new(
+        base: String,
+        service: Option<Service>,
+        store: Store,
+        database: String,
+        scratch: PathBuf,
+    ) -> Harness {
         Harness {
-            base: format!("http://{addr}"),
+            base,
             client: reqwest::Client::builder()
                 .pool_max_idle_per_host(256)
                 .build()
                 .unwrap(),
             service,
+            store,
             database,
             serial: AtomicU64::new(0),
             scratch,
