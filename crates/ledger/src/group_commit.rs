@@ -4,10 +4,17 @@
 //! writes of the whole batch are written as a few multi-row statements in the batch's transaction.
 //!
 //! The work is pipelined over two tasks: the writer executes batch *n + 1* against its cache while the
-//! committer writes and commits batch *n* on its own connection. Replies of successful jobs are
-//! released only after their batch's commit succeeded, so an acknowledged job is durable. Batches
+//! committer writes and commits batch *n* on its own connection. Every reply is released only after
+//! its batch and every batch before it committed, so an acknowledged job is durable — also the reply
+//! of a job that rolled back, which may rest on writes of earlier jobs (a replayed reply). Batches
 //! commit in order; if one fails, every batch executed on top of it (same cache generation) fails
 //! too and the writer starts over from the database with an empty cache.
+//!
+//! Invariants checked in code (debug assertions; they hold by construction): generations only grow
+//! and a new one is never doomed; the committer's progress (`done_upto`, the poisoned generation)
+//! only grows and batches reach and leave it in order; a batch of a poisoned generation is never
+//! committed; replies are released only under a [`Durable`] proof covering their batch; the cache's
+//! eviction never drops entries written by batches not yet committed ([`LedgerCache::committed`]).
 //!
 //! Because one writer runs the jobs one after another, jobs never race: a job reads the state left by
 //! every job before it (including the uncommitted ones), which serializes settlements of one person
@@ -15,7 +22,6 @@
 //! it trusts its cache: it runs only with the database's [`WriterLock`], held until it stops.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use sqlx::pool::PoolConnection;
@@ -40,7 +46,8 @@ const RESTART_EVERY: u64 = 8;
 pub enum Decision {
     /// Keep the writes; reply after the batch commits.
     Commit,
-    /// Drop the job's staged writes; reply at once.
+    /// Drop the job's staged writes; reply when the batch leaves the committer (the reply may rest
+    /// on earlier jobs' writes, which must be durable first).
     Rollback,
 }
 
@@ -148,16 +155,13 @@ async fn supervise<H: WriteHandler>(
     let checkpoints =
         (store.backend() == Backend::Sqlite).then(|| tokio::spawn(checkpoint_wal(store.clone())));
     loop {
-        let state = Arc::new(CommitState {
-            done_upto: AtomicU64::new(0),
-            failed_generation: AtomicU64::new(0),
-        });
+        let (progress, progress_view) = watch::channel(Progress::default());
         let (to_committer, committer_inbox) = mpsc::channel(COMMIT_QUEUE);
         let committer = tokio::spawn(run_committer(
             store.clone(),
             Arc::clone(&handler),
             committer_inbox,
-            Arc::clone(&state),
+            progress,
         ));
         let writer = tokio::spawn(run_writer(
             store.clone(),
@@ -166,7 +170,7 @@ async fn supervise<H: WriteHandler>(
             max_batch,
             Pipeline {
                 to_committer,
-                state,
+                progress: progress_view,
             },
         ));
         let outcome = writer.await;
@@ -207,7 +211,7 @@ async fn checkpoint_wal(store: Store) {
 /// The writer's end of the pipeline to the committer.
 struct Pipeline<H: WriteHandler> {
     to_committer: mpsc::Sender<Executed<H>>,
-    state: Arc<CommitState>,
+    progress: watch::Receiver<Progress>,
 }
 
 /// A batch executed by the writer, waiting for the committer.
@@ -215,16 +219,25 @@ struct Executed<H: WriteHandler> {
     /// The cache generation it was executed on.
     generation: u64,
     flush: Flush,
-    /// Replies of the jobs that kept their writes, released after the commit.
+    /// Replies of the batch's jobs, released after the commit.
     held: Held<H>,
 }
 
-/// What the committer tells the writer.
-struct CommitState {
-    /// Every batch up to this number has left the pipeline (committed or failed).
-    done_upto: AtomicU64,
-    /// The cache generation whose batch failed to commit, plus one (0: none).
-    failed_generation: AtomicU64,
+/// What the committer tells the writer, published as one snapshot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Progress {
+    /// Every batch up to this number has left the committer (committed or failed); only grows.
+    done_upto: u64,
+    /// The newest cache generation a batch of which failed to commit (`None`: none); only grows.
+    /// No batch of this or an older generation is ever committed after the failure.
+    poisoned: Option<u64>,
+}
+
+impl Progress {
+    /// Whether batches of `generation` are doomed by a failed commit.
+    fn dooms(&self, generation: u64) -> bool {
+        self.poisoned.is_some_and(|poisoned| generation <= poisoned)
+    }
 }
 
 async fn run_writer<H: WriteHandler>(
@@ -236,12 +249,13 @@ async fn run_writer<H: WriteHandler>(
 ) {
     let Pipeline {
         to_committer,
-        state,
+        mut progress,
     } = pipeline;
     let mut receiver = receiver.lock().await;
     let mut conn: Option<PoolConnection<Any>> = None;
     let mut cache = LedgerCache::new(CACHE_CAPACITY);
     let mut generation = 0;
+    let mut seen = Progress::default();
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -250,11 +264,18 @@ async fn run_writer<H: WriteHandler>(
                 Err(_) => break,
             }
         }
-        if state.failed_generation.load(Ordering::Acquire) == generation + 1 {
+        let now = *progress.borrow_and_update();
+        debug_assert!(
+            now.done_upto >= seen.done_upto && now.poisoned >= seen.poisoned,
+            "the committer's progress went back: {seen:?} then {now:?}"
+        );
+        seen = now;
+        if now.dooms(generation) {
             cache.discard();
             generation += 1;
+            debug_assert!(!now.dooms(generation), "a new generation is never doomed");
         }
-        cache.committed(state.done_upto.load(Ordering::Acquire));
+        cache.committed(now.done_upto);
         if conn.is_none() {
             match store.pool().acquire().await {
                 Ok(acquired) => conn = Some(acquired),
@@ -300,14 +321,16 @@ fn fail_held<H: WriteHandler>(handler: &H, held: Held<H>, error: &LedgerError) {
     }
 }
 
-/// Replies held until their batch is committed.
+/// Replies held until their batch has left the committer.
 type Held<H> = Vec<(
     oneshot::Sender<<H as WriteHandler>::Output>,
     <H as WriteHandler>::Output,
 )>;
 
-/// Runs a batch's jobs on the cache, reading what is not cached on `conn`. Jobs that roll back are
-/// answered at once; the others' replies are returned with the batch's writes. On a storage error
+/// Runs a batch's jobs on the cache, reading what is not cached on `conn`; returns the batch's
+/// writes and every job's reply, to be released once the batch (and every batch before it) is
+/// committed. Even a job that rolls back waits, since its reply may rest on writes of earlier jobs
+/// that are not committed yet (a replayed reply, a visit registered just before). On a storage error
 /// (the batch could not start) every job gets the storage failure reply and the error is returned.
 async fn execute_batch<H: WriteHandler>(
     handler: &H,
@@ -326,17 +349,42 @@ async fn execute_batch<H: WriteHandler>(
     let mut held = Vec::with_capacity(batch.len());
     for (job, reply) in batch {
         let mut view = cache.view(conn);
-        match handler.handle(&mut view, job).await {
-            (Decision::Commit, output) => {
-                view.keep();
-                held.push((reply, output));
-            }
-            (Decision::Rollback, output) => {
-                let _ = reply.send(output);
-            }
+        let (decision, output) = handler.handle(&mut view, job).await;
+        if decision == Decision::Commit {
+            view.keep();
         }
+        held.push((reply, output));
     }
     Ok((cache.take_flush(), held))
+}
+
+/// Proof that every batch up to `upto` is committed (or had nothing to write and every batch before
+/// it is committed): the only way replies are released.
+struct Durable {
+    upto: u64,
+}
+
+/// Releases the held replies of a batch covered by `durable`.
+fn release<H: WriteHandler>(executed: Executed<H>, durable: &Durable) {
+    debug_assert!(
+        executed.flush.batch <= durable.upto,
+        "replies of batch {} released before it was committed (committed up to {})",
+        executed.flush.batch,
+        durable.upto
+    );
+    for (reply, output) in executed.held {
+        let _ = reply.send(output);
+    }
+}
+
+/// The committer's state.
+struct Committer<H: WriteHandler> {
+    store: Store,
+    handler: Arc<H>,
+    conn: Option<PoolConnection<Any>>,
+    /// Batches leave in the order they arrive; the last one that arrived.
+    last_arrived: u64,
+    progress: watch::Sender<Progress>,
 }
 
 /// Writes and commits executed batches in order, then releases their replies. Batches that queued
@@ -345,10 +393,15 @@ async fn run_committer<H: WriteHandler>(
     store: Store,
     handler: Arc<H>,
     mut inbox: mpsc::Receiver<Executed<H>>,
-    state: Arc<CommitState>,
+    progress: watch::Sender<Progress>,
 ) {
-    let mut conn: Option<PoolConnection<Any>> = None;
-    let mut poisoned: Option<u64> = None;
+    let mut committer = Committer {
+        store,
+        handler,
+        conn: None,
+        last_arrived: 0,
+        progress,
+    };
     while let Some(first) = inbox.recv().await {
         let mut group = vec![first];
         while group.len() < COMMIT_GROUP {
@@ -357,43 +410,86 @@ async fn run_committer<H: WriteHandler>(
                 Err(_) => break,
             }
         }
-        let (doomed, group): (Vec<_>, Vec<_>) = group
-            .into_iter()
-            .partition(|e| poisoned == Some(e.generation));
-        let last = doomed
-            .iter()
-            .chain(&group)
-            .map(|e| e.flush.batch)
-            .max()
-            .unwrap_or(0);
-        for executed in doomed {
-            fail_held(&*handler, executed.held, &LedgerError::EarlierCommitFailed);
+        committer.handle_group(group).await;
+    }
+}
+
+impl<H: WriteHandler> Committer<H> {
+    /// Commits a group of batches (those of a poisoned generation fail unwritten) and publishes
+    /// that they have left.
+    async fn handle_group(&mut self, group: Vec<Executed<H>>) {
+        for executed in &group {
+            debug_assert!(
+                executed.flush.batch > self.last_arrived,
+                "batch {} reached the committer after batch {}",
+                executed.flush.batch,
+                self.last_arrived
+            );
+            self.last_arrived = executed.flush.batch;
         }
-        if !group.is_empty() {
-            let flushes: Vec<&Flush> = group.iter().map(|e| &e.flush).collect();
-            match commit(&store, &mut conn, &flushes).await {
-                Ok(()) => {
-                    for executed in group {
-                        for (reply, output) in executed.held {
-                            let _ = reply.send(output);
-                        }
-                    }
+        let before = *self.progress.borrow();
+        let (doomed, live): (Vec<_>, Vec<_>) =
+            group.into_iter().partition(|e| before.dooms(e.generation));
+        for executed in doomed {
+            fail_held(
+                &*self.handler,
+                executed.held,
+                &LedgerError::EarlierCommitFailed,
+            );
+        }
+        let poisoned = self.commit_live(live).await;
+        self.publish(Progress {
+            done_upto: self.last_arrived,
+            poisoned: poisoned.max(before.poisoned),
+        });
+    }
+
+    /// Commits batches of live generations in one transaction and releases their replies; returns
+    /// the generation to poison if the commit failed.
+    async fn commit_live(&mut self, live: Vec<Executed<H>>) -> Option<u64> {
+        let upto = live.iter().map(|e| e.flush.batch).max()?;
+        debug_assert!(
+            live.iter()
+                .all(|e| !self.progress.borrow().dooms(e.generation)),
+            "a batch of a poisoned generation is about to be committed"
+        );
+        let written: Vec<&Flush> = live
+            .iter()
+            .map(|e| &e.flush)
+            .filter(|f| !f.is_empty())
+            .collect();
+        let outcome = if written.is_empty() {
+            Ok(Durable { upto })
+        } else {
+            commit(&self.store, &mut self.conn, &written).await
+        };
+        match outcome {
+            Ok(durable) => {
+                for executed in live {
+                    release(executed, &durable);
                 }
-                Err(error) => {
-                    tracing::error!(error = %error, batch = last, "ledger commit failed");
-                    let generation = group.iter().map(|e| e.generation).max().unwrap_or(0);
-                    for executed in group {
-                        fail_held(&*handler, executed.held, &error);
-                    }
-                    poisoned = Some(generation);
-                    conn = None;
-                    state
-                        .failed_generation
-                        .store(generation + 1, Ordering::Release);
+                None
+            }
+            Err(error) => {
+                tracing::error!(error = %error, batch = upto, "ledger commit failed");
+                self.conn = None;
+                let generation = live.iter().map(|e| e.generation).max();
+                for executed in live {
+                    fail_held(&*self.handler, executed.held, &error);
                 }
+                generation
             }
         }
-        state.done_upto.store(last, Ordering::Release);
+    }
+
+    /// Tells the writer how far the batches have got; progress only grows.
+    fn publish(&self, next: Progress) {
+        let before = *self.progress.borrow();
+        debug_assert!(
+            next.done_upto >= before.done_upto && next.poisoned >= before.poisoned,
+            "the committer's progress would go back: {before:?} then {next:?}"
+        );
+        self.progress.send_replace(next);
     }
 }
 
@@ -403,7 +499,7 @@ async fn commit(
     store: &Store,
     conn: &mut Option<PoolConnection<Any>>,
     group: &[&Flush],
-) -> Result<(), LedgerError> {
+) -> Result<Durable, LedgerError> {
     if conn.is_none() {
         let mut acquired = store.pool().acquire().await?;
         if store.backend() == Backend::Sqlite {
@@ -424,5 +520,7 @@ async fn commit(
         flush.write(&mut tx).await?;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(Durable {
+        upto: group.iter().map(|f| f.batch).max().unwrap_or(0),
+    })
 }
