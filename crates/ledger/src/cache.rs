@@ -788,7 +788,10 @@ impl LedgerView<'_> {
 }
 
 /// The stored value of a counter (0 when it was never used).
-async fn counter_value(conn: &mut AnyConnection, name: &str) -> Result<i64, LedgerError> {
+pub(crate) async fn counter_value(
+    conn: &mut AnyConnection,
+    name: &str,
+) -> Result<i64, LedgerError> {
     let row = sqlx::query("SELECT value FROM id_counters WHERE name = $1")
         .bind(name.to_string())
         .fetch_optional(conn)

@@ -175,8 +175,11 @@ fn message(msgid: &str, setl_id: &str) -> entries::StoredMessage {
     }
 }
 
-/// Appends a settlement and its message in one job.
-struct Appender;
+/// Appends a settlement and its message in one job; counts how often jobs ran.
+#[derive(Default)]
+struct Appender {
+    runs: std::sync::atomic::AtomicUsize,
+}
 
 impl WriteHandler for Appender {
     type Job = (SettlementRecord, entries::StoredMessage);
@@ -189,11 +192,12 @@ impl WriteHandler for Appender {
     async fn handle(
         &self,
         ledger: &mut LedgerView<'_>,
-        job: Self::Job,
+        job: &Self::Job,
     ) -> (Decision, Self::Output) {
+        self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let result = async {
-            ledger.append_settlement(job.0).await?;
-            ledger.store_message(job.1).await
+            ledger.append_settlement(job.0.clone()).await?;
+            ledger.store_message(job.1.clone()).await
         }
         .await;
         match result {
@@ -236,7 +240,11 @@ async fn exercise(store: Store) {
         "P001"
     );
 
-    let writer = GroupCommit::start(store.lock_writer().await.unwrap(), Arc::new(Appender), 16);
+    let writer = GroupCommit::start(
+        store.lock_writer().await.unwrap(),
+        Arc::new(Appender::default()),
+        16,
+    );
     let first = record("S1", "MSG1", 3_000, 97_000);
     writer
         .submit((first.clone(), message("MSG1", "S1")))
@@ -385,16 +393,19 @@ async fn ledger_round_trip_postgres() {
     drop_pg(store, &schema).await;
 }
 
-/// A batch whose commit fails leaves no trace, a batch executed on top of it fails with it, a job is
-/// acknowledged exactly when it is stored, and the writer goes on from the database.
+/// A job whose writes the database refuses (a reused settlement id, which the cache does not check)
+/// fails alone: the jobs batched with it are run again alone and stored, each acknowledged exactly
+/// when stored, and the writer goes on.
 async fn recover_from_failed_commit(store: Store) {
     registry::upsert_persons(&store, &[person()]).await.unwrap();
-    let writer = GroupCommit::start(store.lock_writer().await.unwrap(), Arc::new(Appender), 16);
+    let writer = GroupCommit::start(
+        store.lock_writer().await.unwrap(),
+        Arc::new(Appender::default()),
+        16,
+    );
     let job =
         |setl_id: &str, msgid: &str| (record(setl_id, msgid, 0, 100_000), message(msgid, setl_id));
     writer.submit(job("S1", "MSG1")).await.unwrap().unwrap();
-    // The cache does not check settlement ids (the service issues them from a counter), so reusing
-    // one fails only at commit, on the primary key.
     let (clash, second, third) = tokio::join!(
         writer.submit(job("S1", "MSG2")),
         writer.submit(job("S2", "MSG3")),
@@ -411,30 +422,26 @@ async fn recover_from_failed_commit(store: Store) {
             .unwrap(),
         None
     );
-    let mut stored = 2;
     for (outcome, setl_id, msgid) in [
         (second.unwrap(), "S2", "MSG3"),
         (third.unwrap(), "S3", "MSG4"),
     ] {
-        let found = entries::settlement(&mut conn, setl_id)
-            .await
-            .unwrap()
-            .is_some();
-        assert_eq!(outcome.is_ok(), found, "{setl_id}: acknowledged = stored");
+        assert!(outcome.is_ok(), "{setl_id}: {outcome:?}");
+        let found = entries::settlement(&mut conn, setl_id).await.unwrap();
+        assert!(found.is_some(), "{setl_id} is stored");
         let message = entries::stored_message(&mut conn, code, msgid)
             .await
             .unwrap();
-        assert_eq!(message.is_some(), found, "{msgid}");
-        stored += usize::from(found);
+        assert!(message.is_some(), "{msgid}");
     }
     let ytd = entries::year_to_date(&mut conn, "P001", "310", 2026)
         .await
         .unwrap();
     let base = ytd.iter().find(|p| p.acc_key == "S0000").unwrap().amount;
-    assert_eq!(base, 10_000 * stored as i64);
+    assert_eq!(base, 10_000 * 4);
     let report = verify(&mut conn).await.unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
-    assert_eq!(report.entries, stored);
+    assert_eq!(report.entries, 4);
 }
 
 #[tokio::test]
@@ -593,7 +600,11 @@ async fn fee_line_changes_reach_the_database() {
 /// of it) is refused naming the holder; opening, importing into and verifying the database take no
 /// lock; once the writer has stopped, the lock can be taken again (returned, held by `store`).
 async fn one_writer_per_database(store: Store, second: Store, holder: &str) -> WriterLock {
-    let writer = GroupCommit::start(store.lock_writer().await.unwrap(), Arc::new(Appender), 4);
+    let writer = GroupCommit::start(
+        store.lock_writer().await.unwrap(),
+        Arc::new(Appender::default()),
+        4,
+    );
     let refused = second.lock_writer().await.unwrap_err();
     assert!(
         matches!(refused, LedgerError::WriterLocked { .. }),
@@ -661,5 +672,84 @@ async fn one_writer_per_database_postgres() {
     held.release().await;
     drop_pg(other, &other_schema).await;
     second.close().await;
+    drop_pg(store, &schema).await;
+}
+
+/// Many good jobs around one bad job (its writes are refused at commit) and a second job with the
+/// bad job's `msgid`: only the bad job fails; every other job is acknowledged and stored exactly once
+/// (the duplicate, first answered as a repeat of a message that was then not stored, is run again
+/// and stored).
+async fn bad_job_fails_alone(store: Store, bad: (SettlementRecord, entries::StoredMessage)) {
+    const GOOD: usize = 40;
+    registry::upsert_persons(&store, &[person()]).await.unwrap();
+    let appender = Arc::new(Appender::default());
+    let writer = GroupCommit::start(
+        store.lock_writer().await.unwrap(),
+        Arc::clone(&appender),
+        64,
+    );
+    let job =
+        |setl_id: &str, msgid: &str| (record(setl_id, msgid, 0, 100_000), message(msgid, setl_id));
+    writer.submit(job("S0", "MSG0")).await.unwrap().unwrap();
+    let bad_msgid = bad.1.msgid.clone();
+    let mut jobs: Vec<_> = (1..=GOOD)
+        .map(|n| job(&format!("S{n}"), &format!("MSG{n}")))
+        .collect();
+    jobs.insert(GOOD / 2, bad);
+    jobs.insert(GOOD / 2 + 1, job("SDUP", &bad_msgid));
+    let tasks: Vec<_> = jobs
+        .into_iter()
+        .map(|job| {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.submit(job).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap().unwrap());
+    }
+    let failed: Vec<usize> = (0..outcomes.len())
+        .filter(|n| outcomes[*n].is_err())
+        .collect();
+    assert_eq!(failed, [GOOD / 2], "only the bad job fails: {outcomes:?}");
+    let runs = appender.runs.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        runs > 1 + outcomes.len(),
+        "the jobs batched with the bad one ran again ({runs} runs)"
+    );
+    let mut conn = store.pool().acquire().await.unwrap();
+    let report = verify(&mut conn).await.unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+    assert_eq!(report.entries, 1 + GOOD + 1);
+    let stored = entries::entries(&mut conn, &EntryFilter::default())
+        .await
+        .unwrap();
+    for n in 1..=GOOD {
+        let msgid = format!("MSG{n}");
+        let times = stored.iter().filter(|e| e.header.msgid == msgid).count();
+        assert_eq!(times, 1, "{msgid} is stored once");
+    }
+    let duplicate = stored.iter().find(|e| e.header.msgid == bad_msgid);
+    assert_eq!(duplicate.map(|e| e.header.setl_id.as_str()), Some("SDUP"));
+}
+
+#[tokio::test]
+async fn bad_job_fails_alone_sqlite() {
+    let (store, dir) = fresh_sqlite().await;
+    // A settlement id already stored: the primary key refuses it at commit.
+    let bad = (record("S0", "MSGBAD", 0, 100_000), message("MSGBAD", "S0"));
+    bad_job_fails_alone(store, bad).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn bad_job_fails_alone_postgres() {
+    let (store, schema) = fresh_pg("badjob").await;
+    // PostgreSQL refuses a NUL character in text.
+    let bad = (
+        record("S\u{0}BAD", "MSGBAD", 0, 100_000),
+        message("MSGBAD", "S\u{0}BAD"),
+    );
+    bad_job_fails_alone(store.clone(), bad).await;
     drop_pg(store, &schema).await;
 }

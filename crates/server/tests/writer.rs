@@ -1,13 +1,18 @@
 //! The service's ledger writer: one writer per database (a second service on the same database
 //! refuses to start and names the holder; once the first has stopped, a new one starts; reading and
-//! verifying the database beside the writer takes no lock).
+//! verifying the database beside the writer takes no lock), and a message whose writes the database
+//! refuses fails alone, while the messages batched with it are answered and stored.
 
 mod common;
 
-use common::{fresh_database, Backend};
+use std::sync::Arc;
+
+use common::{fresh_database, Backend, Harness};
+use serde_json::json;
 use yibao_ledger::verify::verify;
 use yibao_ledger::{LedgerError, Store};
 use yibao_server::app::{start_service, StartError};
+use yibao_server::config::AuthMode;
 use yibao_server::config::Config;
 
 async fn one_service_per_database(backend: Backend) {
@@ -60,4 +65,44 @@ async fn one_service_per_database_sqlite() {
 #[tokio::test]
 async fn one_service_per_database_postgres() {
     one_service_per_database(Backend::Postgres).await;
+}
+
+/// Thirty registrations at once, one with a NUL character in `ipt_otp_no`, which PostgreSQL refuses
+/// to store: only that one gets the storage failure; the others are answered and stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_message_fails_alone_postgres() {
+    const MESSAGES: usize = 30;
+    const BAD: usize = 13;
+    let h = Arc::new(Harness::start(Backend::Postgres, AuthMode::None, "alone").await);
+    let calls: Vec<_> = (0..MESSAGES)
+        .map(|n| {
+            let h = Arc::clone(&h);
+            let ipt_otp_no = if n == BAD { "O\u{0}13".to_string() } else { format!("O{n}") };
+            let input = json!({ "data": { "psn_no": "P0001", "insutype": "390", "begntime": "2026-03-01 09:00:00", "ipt_otp_no": ipt_otp_no } });
+            tokio::spawn(async move { h.call("2201", "H36040200001", input).await })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for call in calls {
+        replies.push(call.await.unwrap());
+    }
+    for (n, reply) in replies.iter().enumerate() {
+        if n == BAD {
+            assert_eq!(reply["infcode"], -1, "{reply}");
+            let err_msg = reply["err_msg"].as_str().unwrap_or_default();
+            assert!(err_msg.starts_with("storage:"), "{reply}");
+        } else {
+            assert_eq!(reply["infcode"], 0, "message {n}: {reply}");
+        }
+    }
+    let mut conn = h.store.pool().acquire().await.unwrap();
+    for (n, reply) in replies.iter().enumerate().filter(|(n, _)| *n != BAD) {
+        let mdtrt_id = reply["output"]["data"]["mdtrt_id"].as_str().unwrap();
+        let visit = yibao_ledger::entries::visit(&mut conn, mdtrt_id)
+            .await
+            .unwrap();
+        assert_eq!(visit.map(|v| v.ipt_otp_no), Some(format!("O{n}")));
+    }
+    drop(conn);
+    assert_eq!(h.verify().await["ok"], true);
 }
