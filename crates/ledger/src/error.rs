@@ -33,6 +33,14 @@ pub enum LedgerError {
     /// (not because it refused a job's values), so it was not written either.
     #[error("an earlier batch this one depends on failed to commit; nothing of it was stored")]
     EarlierCommitFailed,
+    /// A fault injected by a test's [`crate::FaultHook`].
+    #[error("injected {} at {step:?}", if *refusal { "refusal" } else { "failure" })]
+    InjectedFault {
+        /// Where it was injected.
+        step: crate::PipelineStep,
+        /// As if the database had refused the values written (else: as if it were failing).
+        refusal: bool,
+    },
     /// The commit marker no longer had the value this writer left: another writer has committed to
     /// the database, so this commit was refused (nothing of it was stored).
     #[error("the ledger's commit marker moved from {expected}: another writer has committed to this database")]
@@ -64,8 +72,10 @@ impl LedgerError {
     /// duplicate key or a NUL character in PostgreSQL text): the same work without them can still be
     /// stored. Any other failure (connection, timeout, lock, I/O) is the database's, not the data's.
     pub fn is_refusal(&self) -> bool {
-        let LedgerError::Database(sqlx::Error::Database(error)) = self else {
-            return false;
+        let error = match self {
+            LedgerError::Database(sqlx::Error::Database(error)) => error,
+            LedgerError::InjectedFault { refusal, .. } => return *refusal,
+            _ => return false,
         };
         if error.kind() != ErrorKind::Other {
             return true;

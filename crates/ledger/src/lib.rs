@@ -9,11 +9,13 @@
 //!   database in the batch's flush, a few multi-row statements per batch. It runs only with the
 //!   database's [`WriterLock`] ([`Store::lock_writer`]): one writer per database.
 //! * [`verify`]: re-derives the accumulators from the postings and checks every settlement identity.
+//! * [`FaultHook`]: fault injection into the write pipeline for tests ([`Store::with_fault_hook`]).
 
 pub mod books;
 mod cache;
 pub mod entries;
 mod error;
+mod fault;
 mod flush;
 mod group_commit;
 pub mod records;
@@ -25,6 +27,7 @@ mod writer_lock;
 
 pub use cache::{Flush, LedgerCache, LedgerView};
 pub use error::LedgerError;
+pub use fault::{Fault, FaultHook, PipelineStep};
 pub use group_commit::{Decision, GroupCommit, Stopped, WriteHandler};
 pub use records::*;
 pub use sqlx::AnyConnection;

@@ -10,7 +10,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, Executor};
 
-use crate::LedgerError;
+use crate::fault::Faults;
+use crate::{FaultHook, LedgerError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -30,6 +31,7 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     lock_target: LockTarget,
+    faults: Faults,
 }
 
 /// What the writer lock of a database is taken on (see [`Store::lock_writer`]).
@@ -67,7 +69,16 @@ impl Store {
             pool,
             backend,
             lock_target,
+            faults: Faults::default(),
         })
+    }
+
+    /// The same store with a fault hook that its write pipeline asks at each step (tests only).
+    pub fn with_fault_hook(self, hook: Arc<dyn FaultHook>) -> Store {
+        Store {
+            faults: Faults::new(hook),
+            ..self
+        }
     }
 
     /// The connection pool (for reads outside the writer).
@@ -83,6 +94,11 @@ impl Store {
     /// Closes every connection (waits for the checked-out ones).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// The fault hook of the write pipeline (none outside tests).
+    pub(crate) fn faults(&self) -> &Faults {
+        &self.faults
     }
 
     /// What the writer lock is taken on.

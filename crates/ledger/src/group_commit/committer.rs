@@ -12,7 +12,7 @@ use super::{
     fail_held, read_marker, Durable, Executed, Progress, Returned, WriteHandler, COMMIT_GROUP,
     COMMIT_MARKER,
 };
-use crate::{Backend, Flush, LedgerError, Store};
+use crate::{Backend, Flush, LedgerError, PipelineStep, Store};
 
 /// The committer's state.
 pub(super) struct Committer<H: WriteHandler> {
@@ -130,6 +130,9 @@ impl<H: WriteHandler> Committer<H> {
             },
         };
         self.publish(next);
+        if let Err(error) = self.store.faults().at(PipelineStep::Published).await {
+            tracing::debug!(error = %error, "injected fault ignored: the group has left");
+        }
     }
 
     /// Commits batches of live generations in one transaction and releases their replies; returns
@@ -222,6 +225,7 @@ impl<H: WriteHandler> Committer<H> {
             at_commit: false,
         };
         let expected = self.marker;
+        let faults = self.store.faults().clone();
         let conn = self.connection().await.map_err(before_commit)?;
         let mut tx = conn.begin().await.map_err(|e| before_commit(e.into()))?;
         let next = advance_marker(&mut tx, expected)
@@ -230,10 +234,19 @@ impl<H: WriteHandler> Committer<H> {
         for flush in group {
             flush.write(&mut tx).await.map_err(before_commit)?;
         }
-        tx.commit().await.map_err(|e| CommitFailure {
-            error: e.into(),
+        faults
+            .at(PipelineStep::BeforeCommit)
+            .await
+            .map_err(before_commit)?;
+        let at_commit = |error: LedgerError| CommitFailure {
+            error,
             at_commit: true,
-        })?;
+        };
+        tx.commit().await.map_err(|e| at_commit(e.into()))?;
+        faults
+            .at(PipelineStep::AfterCommit)
+            .await
+            .map_err(at_commit)?;
         self.marker = Some(next);
         Ok(Durable { upto })
     }

@@ -9,7 +9,7 @@ use sqlx::Any;
 use tokio::sync::{mpsc, watch, Mutex};
 
 use super::{fail_all, fail_held, Envelope, Executed, HeldJob, Progress, Returned, WriteHandler};
-use crate::{Decision, Flush, LedgerCache, LedgerError, Store};
+use crate::{Decision, Flush, LedgerCache, LedgerError, PipelineStep, Store};
 
 /// The writer's ends of the channels to and from the committer.
 pub(super) struct Pipeline<H: WriteHandler> {
@@ -60,6 +60,7 @@ pub(super) async fn run<H: WriteHandler>(
             next = receiver.recv() => match next {
                 Some(first) => {
                     let batch = take_batch::<H>(first, &mut receiver, max_batch);
+                    step(&writer.store, PipelineStep::BatchTaken).await;
                     writer.run_batch(batch).await
                 }
                 None => return,
@@ -68,6 +69,13 @@ pub(super) async fn run<H: WriteHandler>(
         if step.is_err() {
             return;
         }
+    }
+}
+
+/// Asks the store's fault hook at a step of the writer (where only halting applies).
+async fn step(store: &Store, step: PipelineStep) {
+    if let Err(error) = store.faults().at(step).await {
+        tracing::debug!(error = %error, "injected fault ignored: the writer has no commit to fail");
     }
 }
 
@@ -221,6 +229,7 @@ impl<H: WriteHandler> Writer<H> {
                 }
             };
         self.conn = Some(conn);
+        step(&self.store, PipelineStep::BatchExecuted).await;
         let number = flush.batch;
         let executed = Executed {
             generation: self.generation,
