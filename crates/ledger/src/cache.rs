@@ -66,6 +66,8 @@ pub struct LedgerCache {
     capacity: usize,
     /// The batch being executed.
     batch: u64,
+    /// Every batch up to this one is committed (as last reported to [`LedgerCache::committed`]).
+    committed_upto: u64,
     registry_version: Option<i64>,
     persons: HashMap<String, Option<Person>>,
     visits: HashMap<String, (Visit, u64)>,
@@ -116,6 +118,19 @@ pub struct Flush {
 }
 
 impl Flush {
+    /// Whether the batch wrote nothing (every job rolled back).
+    pub fn is_empty(&self) -> bool {
+        self.deleted_lines.is_empty()
+            && self.visits.is_empty()
+            && self.new_lines.is_empty()
+            && self.line_settlements.is_empty()
+            && self.settlements.is_empty()
+            && self.acc_totals.is_empty()
+            && self.accounts.is_empty()
+            && self.counters.is_empty()
+            && self.messages.is_empty()
+    }
+
     /// Writes everything on `conn` inside the batch's transaction: a few multi-row statements, sent
     /// as one query on SQLite. On SQLite the first statement takes the write lock, so a concurrent
     /// registry import can delay the batch but never make it fail on a read-to-write lock upgrade.
@@ -269,7 +284,46 @@ impl LedgerCache {
 
     /// Every batch up to `batch` is committed: its entries leave the in-flight list, finished
     /// visits are forgotten, and if the cache is over capacity every committed entry is dropped.
+    /// Entries written by later batches (not committed yet) are never dropped. `batch` only grows and
+    /// is never beyond the last batch begun.
     pub fn committed(&mut self, batch: u64) {
+        debug_assert!(
+            batch <= self.batch,
+            "batch {batch} reported committed, but only {} began",
+            self.batch
+        );
+        debug_assert!(
+            batch >= self.committed_upto,
+            "committed batches went back from {} to {batch}",
+            self.committed_upto
+        );
+        self.committed_upto = self.committed_upto.max(batch);
+        let unwritten = cfg!(debug_assertions).then(|| self.unwritten_entries(batch));
+        self.evict_committed(batch);
+        debug_assert_eq!(
+            unwritten.map(|_| self.unwritten_entries(batch)),
+            unwritten,
+            "eviction dropped entries of batches after {batch}, which are not committed"
+        );
+    }
+
+    /// How many cached entries hold writes of batches after `batch`.
+    fn unwritten_entries(&self, batch: u64) -> usize {
+        let after = |written: &u64| *written > batch;
+        self.visits.values().filter(|(_, w)| after(w)).count()
+            + self.fee_lines.values().filter(|(_, w)| after(w)).count()
+            + self.ytd.values().filter(|(_, w)| after(w)).count()
+            + self.account_paid.values().filter(|(_, w)| after(w)).count()
+            + self
+                .messages
+                .values()
+                .filter(|known| matches!(known, Known::Stored(_, w) if after(w)))
+                .count()
+            + self.in_flight.iter().filter(|(b, _)| after(b)).count()
+    }
+
+    /// Drops what batches up to `batch` wrote and no longer needs caching (see [`Self::committed`]).
+    fn evict_committed(&mut self, batch: u64) {
         self.in_flight.retain(|(b, _)| *b > batch);
         let unflushed = |written: &u64| *written > batch;
         self.messages.retain(|_, known| match known {
@@ -307,6 +361,7 @@ impl LedgerCache {
     pub fn discard(&mut self) {
         *self = LedgerCache {
             batch: self.batch,
+            committed_upto: self.committed_upto,
             ..LedgerCache::new(self.capacity)
         };
     }
@@ -733,7 +788,10 @@ impl LedgerView<'_> {
 }
 
 /// The stored value of a counter (0 when it was never used).
-async fn counter_value(conn: &mut AnyConnection, name: &str) -> Result<i64, LedgerError> {
+pub(crate) async fn counter_value(
+    conn: &mut AnyConnection,
+    name: &str,
+) -> Result<i64, LedgerError> {
     let row = sqlx::query("SELECT value FROM id_counters WHERE name = $1")
         .bind(name.to_string())
         .fetch_optional(conn)

@@ -1,4 +1,11 @@
+use sqlx::error::ErrorKind;
+use sqlx::postgres::PgDatabaseError;
+use sqlx::sqlite::SqliteError;
 use thiserror::Error;
+
+/// SQLite primary result codes of values refused: `SQLITE_TOOBIG`, `SQLITE_CONSTRAINT`,
+/// `SQLITE_MISMATCH`, `SQLITE_RANGE`.
+const SQLITE_REFUSALS: [i32; 4] = [18, 19, 20, 25];
 
 /// A storage failure.
 #[derive(Debug, Error)]
@@ -22,10 +29,67 @@ pub enum LedgerError {
     /// A write would break a uniqueness rule of the ledger (a repeated `msgid`, a second cancellation).
     #[error("{0}")]
     Conflict(String),
-    /// The batch was executed on top of a batch whose commit failed, so it was not written either.
+    /// The batch was executed on top of a batch whose commit failed because the database failed
+    /// (not because it refused a job's values), so it was not written either.
     #[error("an earlier batch this one depends on failed to commit; nothing of it was stored")]
     EarlierCommitFailed,
+    /// A fault injected by a test's [`crate::FaultHook`].
+    #[error("injected {} at {step:?}", if *refusal { "refusal" } else { "failure" })]
+    InjectedFault {
+        /// Where it was injected.
+        step: crate::PipelineStep,
+        /// As if the database had refused the values written (else: as if it were failing).
+        refusal: bool,
+    },
+    /// The commit marker no longer had the value this writer left: another writer has committed to
+    /// the database, so this commit was refused (nothing of it was stored).
+    #[error("the ledger's commit marker moved from {expected}: another writer has committed to this database")]
+    CommitMarkerMoved {
+        /// The value this writer expected.
+        expected: i64,
+    },
     /// The group-commit writer has stopped.
     #[error("the ledger writer has stopped")]
     WriterStopped,
+    /// Another ledger writer holds the database's writer lock (one writer per database).
+    #[error("another ledger writer is running on {database}: {holder}")]
+    WriterLocked {
+        /// The database (SQLite file or PostgreSQL database and schema).
+        database: String,
+        /// Who holds the lock, as far as it can be told.
+        holder: String,
+    },
+    /// The writer lock file could not be created, locked or written.
+    #[error("writer lock file {path}: {source}")]
+    LockFile {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl LedgerError {
+    /// Whether the database refused the values written (a constraint or data error, such as a
+    /// duplicate key or a NUL character in PostgreSQL text): the same work without them can still be
+    /// stored. Any other failure (connection, timeout, lock, I/O) is the database's, not the data's.
+    pub fn is_refusal(&self) -> bool {
+        let error = match self {
+            LedgerError::Database(sqlx::Error::Database(error)) => error,
+            LedgerError::InjectedFault { refusal, .. } => return *refusal,
+            _ => return false,
+        };
+        if error.kind() != ErrorKind::Other {
+            return true;
+        }
+        let code = error.code().unwrap_or_default();
+        if error.try_downcast_ref::<PgDatabaseError>().is_some() {
+            // SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation).
+            code.starts_with("22") || code.starts_with("23")
+        } else if error.try_downcast_ref::<SqliteError>().is_some() {
+            // The primary result code is the low byte of the extended one.
+            code.parse::<i32>()
+                .is_ok_and(|extended| SQLITE_REFUSALS.contains(&(extended & 0xff)))
+        } else {
+            false
+        }
+    }
 }

@@ -6,14 +6,17 @@
 //!   the idempotency table, on any connection.
 //! * [`GroupCommit`]: a single writer that runs write jobs in batches, one durable commit per batch. Each
 //!   job works on a [`LedgerView`] over the writer's [`LedgerCache`]; its writes are staged and reach the
-//!   database in the batch's flush, a few multi-row statements per batch.
+//!   database in the batch's flush, a few multi-row statements per batch. It runs only with the
+//!   database's [`WriterLock`] ([`Store::lock_writer`]): one writer per database.
 //! * [`gateway`]: gateway replay tokens (CSB signatures, TIF nonces) kept across restarts.
 //! * [`verify`]: re-derives the accumulators from the postings and checks every settlement identity.
+//! * [`FaultHook`]: fault injection into the write pipeline for tests ([`Store::with_fault_hook`]).
 
 pub mod books;
 mod cache;
 pub mod entries;
 mod error;
+mod fault;
 mod flush;
 pub mod gateway;
 mod group_commit;
@@ -22,10 +25,13 @@ pub mod registry;
 mod sql;
 mod store;
 pub mod verify;
+mod writer_lock;
 
 pub use cache::{Flush, LedgerCache, LedgerView};
 pub use error::LedgerError;
-pub use group_commit::{Decision, GroupCommit, WriteHandler};
+pub use fault::{Fault, FaultHook, PipelineStep};
+pub use group_commit::{Decision, GroupCommit, Stopped, WriteHandler};
 pub use records::*;
 pub use sqlx::AnyConnection;
 pub use store::{Backend, Store};
+pub use writer_lock::WriterLock;

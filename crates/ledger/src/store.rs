@@ -1,12 +1,17 @@
 //! Opening the database and applying the schema.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, Executor};
 
-use crate::LedgerError;
+use crate::fault::Faults;
+use crate::{FaultHook, LedgerError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -25,6 +30,19 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    lock_target: LockTarget,
+    faults: Faults,
+}
+
+/// What the writer lock of a database is taken on (see [`Store::lock_writer`]).
+#[derive(Debug, Clone)]
+pub(crate) enum LockTarget {
+    /// A lock file next to this SQLite database file.
+    File(PathBuf),
+    /// An in-memory SQLite database lives in this process only: a flag shared by the store's clones.
+    Memory(Arc<AtomicBool>),
+    /// A PostgreSQL advisory lock on a connection of its own.
+    Postgres,
 }
 
 impl Store {
@@ -44,9 +62,23 @@ impl Store {
         sqlx::any::install_default_drivers();
         let backend = backend_of(url)?;
         let options: AnyConnectOptions = url.parse()?;
+        let lock_target = lock_target_of(url, backend)?;
         let pool = pool_options(backend).connect_with(options).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            lock_target,
+            faults: Faults::default(),
+        })
+    }
+
+    /// The same store with a fault hook that its write pipeline asks at each step (tests only).
+    pub fn with_fault_hook(self, hook: Arc<dyn FaultHook>) -> Store {
+        Store {
+            faults: Faults::new(hook),
+            ..self
+        }
     }
 
     /// The connection pool (for reads outside the writer).
@@ -63,6 +95,31 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// The fault hook of the write pipeline (none outside tests).
+    pub(crate) fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// What the writer lock is taken on.
+    pub(crate) fn lock_target(&self) -> &LockTarget {
+        &self.lock_target
+    }
+}
+
+/// The writer lock of a database: a file next to a SQLite file, a flag for an in-memory database,
+/// an advisory lock on PostgreSQL.
+fn lock_target_of(url: &str, backend: Backend) -> Result<LockTarget, LedgerError> {
+    if backend == Backend::Postgres {
+        return Ok(LockTarget::Postgres);
+    }
+    let options = SqliteConnectOptions::from_str(url)?;
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    Ok(if in_memory {
+        LockTarget::Memory(Arc::new(AtomicBool::new(false)))
+    } else {
+        LockTarget::File(options.get_filename().to_path_buf())
+    })
 }
 
 fn backend_of(url: &str) -> Result<Backend, LedgerError> {

@@ -15,6 +15,16 @@ fn pg_base_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
+/// The URL of a test's PostgreSQL schema.
+fn pg_url(schema: &str) -> String {
+    let sep = if pg_base_url().contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    format!("{}{sep}options=-c%20search_path%3D{schema}", pg_base_url())
+}
+
 /// A fresh PostgreSQL schema for one test, and its name.
 async fn fresh_pg(tag: &str) -> (Store, String) {
     sqlx::any::install_default_drivers();
@@ -33,13 +43,7 @@ async fn fresh_pg(tag: &str) -> (Store, String) {
         .execute(&mut admin)
         .await
         .unwrap();
-    let sep = if pg_base_url().contains('?') {
-        '&'
-    } else {
-        '?'
-    };
-    let url = format!("{}{sep}options=-c%20search_path%3D{schema}", pg_base_url());
-    (Store::open(&url).await.unwrap(), schema)
+    (Store::open(&pg_url(&schema)).await.unwrap(), schema)
 }
 
 async fn fresh_sqlite() -> (Store, std::path::PathBuf) {
@@ -180,8 +184,11 @@ fn message(msgid: &str, setl_id: &str) -> entries::StoredMessage {
     }
 }
 
-/// Appends a settlement and its message in one job.
-struct Appender;
+/// Appends a settlement and its message in one job; counts how often jobs ran.
+#[derive(Default)]
+struct Appender {
+    runs: std::sync::atomic::AtomicUsize,
+}
 
 impl WriteHandler for Appender {
     type Job = (SettlementRecord, entries::StoredMessage);
@@ -194,11 +201,12 @@ impl WriteHandler for Appender {
     async fn handle(
         &self,
         ledger: &mut LedgerView<'_>,
-        job: Self::Job,
+        job: &Self::Job,
     ) -> (Decision, Self::Output) {
+        self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let result = async {
-            ledger.append_settlement(job.0).await?;
-            ledger.store_message(job.1).await
+            ledger.append_settlement(job.0.clone()).await?;
+            ledger.store_message(job.1.clone()).await
         }
         .await;
         match result {
@@ -245,7 +253,11 @@ async fn exercise(store: Store) {
         "P001"
     );
 
-    let writer = GroupCommit::start(store.clone(), Arc::new(Appender), 16);
+    let writer = GroupCommit::start(
+        store.lock_writer().await.unwrap(),
+        Arc::new(Appender::default()),
+        16,
+    );
     let first = record("S1", "MSG1", 3_000, 97_000);
     writer
         .submit((first.clone(), message("MSG1", "S1")))
@@ -394,18 +406,21 @@ async fn ledger_round_trip_postgres() {
     drop_pg(store, &schema).await;
 }
 
-/// A batch whose commit fails leaves no trace, a batch executed on top of it fails with it, a job is
-/// acknowledged exactly when it is stored, and the writer goes on from the database.
+/// A job whose writes the database refuses (a reused settlement id, which the cache does not check)
+/// fails alone: the jobs batched with it are run again alone and stored, each acknowledged exactly
+/// when stored, and the writer goes on.
 async fn recover_from_failed_commit(store: Store) {
     registry::upsert_persons(&store, &import(person()))
         .await
         .unwrap();
-    let writer = GroupCommit::start(store.clone(), Arc::new(Appender), 16);
+    let writer = GroupCommit::start(
+        store.lock_writer().await.unwrap(),
+        Arc::new(Appender::default()),
+        16,
+    );
     let job =
         |setl_id: &str, msgid: &str| (record(setl_id, msgid, 0, 100_000), message(msgid, setl_id));
     writer.submit(job("S1", "MSG1")).await.unwrap().unwrap();
-    // The cache does not check settlement ids (the service issues them from a counter), so reusing
-    // one fails only at commit, on the primary key.
     let (clash, second, third) = tokio::join!(
         writer.submit(job("S1", "MSG2")),
         writer.submit(job("S2", "MSG3")),
@@ -422,30 +437,26 @@ async fn recover_from_failed_commit(store: Store) {
             .unwrap(),
         None
     );
-    let mut stored = 2;
     for (outcome, setl_id, msgid) in [
         (second.unwrap(), "S2", "MSG3"),
         (third.unwrap(), "S3", "MSG4"),
     ] {
-        let found = entries::settlement(&mut conn, setl_id)
-            .await
-            .unwrap()
-            .is_some();
-        assert_eq!(outcome.is_ok(), found, "{setl_id}: acknowledged = stored");
+        assert!(outcome.is_ok(), "{setl_id}: {outcome:?}");
+        let found = entries::settlement(&mut conn, setl_id).await.unwrap();
+        assert!(found.is_some(), "{setl_id} is stored");
         let message = entries::stored_message(&mut conn, code, msgid)
             .await
             .unwrap();
-        assert_eq!(message.is_some(), found, "{msgid}");
-        stored += usize::from(found);
+        assert!(message.is_some(), "{msgid}");
     }
     let ytd = entries::year_to_date(&mut conn, "P001", "310", 2026)
         .await
         .unwrap();
     let base = ytd.iter().find(|p| p.acc_key == "S0000").unwrap().amount;
-    assert_eq!(base, 10_000 * stored as i64);
+    assert_eq!(base, 10_000 * 4);
     let report = verify(&mut conn).await.unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
-    assert_eq!(report.entries, stored);
+    assert_eq!(report.entries, 4);
 }
 
 #[tokio::test]
@@ -598,4 +609,164 @@ async fn fee_line_changes_reach_the_database() {
         [pair("L1", ""), pair("L3", "")]
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// One writer per database: while a writer runs, a second lock on the database (from another store
+/// of it) is refused naming the holder; opening, importing into and verifying the database take no
+/// lock; once the writer has stopped, the lock can be taken again (returned, held by `store`).
+async fn one_writer_per_database(store: Store, second: Store, holder: &str) -> WriterLock {
+    let writer = GroupCommit::start(
+        store.lock_writer().await.unwrap(),
+        Arc::new(Appender::default()),
+        4,
+    );
+    let refused = second.lock_writer().await.unwrap_err();
+    assert!(
+        matches!(refused, LedgerError::WriterLocked { .. }),
+        "{refused}"
+    );
+    let text = refused.to_string();
+    assert!(text.contains(holder), "{text}");
+    registry::upsert_persons(&second, &import(person()))
+        .await
+        .unwrap();
+    writer
+        .submit((record("S1", "MSG1", 0, 100_000), message("MSG1", "S1")))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut conn = second.pool().acquire().await.unwrap();
+    let report = verify(&mut conn).await.unwrap();
+    assert!(report.is_ok() && report.entries == 1, "{report:?}");
+    drop(conn);
+    let stopped = writer.stopped();
+    drop(writer);
+    stopped.wait().await;
+    let again = second.lock_writer().await.unwrap();
+    assert!(matches!(
+        store.lock_writer().await,
+        Err(LedgerError::WriterLocked { .. })
+    ));
+    again.release().await;
+    store.lock_writer().await.unwrap()
+}
+
+#[tokio::test]
+async fn one_writer_per_database_sqlite() {
+    let (store, dir) = fresh_sqlite().await;
+    let second = Store::open_data_dir(&dir).await.unwrap();
+    let holder = format!("pid {} on host ", std::process::id());
+    drop(one_writer_per_database(store, second, &holder).await);
+    let record = std::fs::read_to_string(dir.join("yibao.db.writer.lock")).unwrap();
+    assert!(
+        record.contains(&format!("pid={}\n", std::process::id()))
+            && record.contains("host=")
+            && record.contains("since="),
+        "{record}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn one_writer_per_database_postgres() {
+    let (store, schema) = fresh_pg("onewriter").await;
+    let second = Store::open(&pg_url(&schema)).await.unwrap();
+    let holder = format!(
+        "application_name `yibao-writer pid={} host=",
+        std::process::id()
+    );
+    let held = one_writer_per_database(store.clone(), second.clone(), &holder).await;
+    // The lock is per schema: another ledger in the same database has its own writer.
+    let (other, other_schema) = fresh_pg("otherledger").await;
+    let other_lock = other.lock_writer().await.unwrap();
+    assert!(matches!(
+        second.lock_writer().await,
+        Err(LedgerError::WriterLocked { .. })
+    ));
+    other_lock.release().await;
+    held.release().await;
+    drop_pg(other, &other_schema).await;
+    second.close().await;
+    drop_pg(store, &schema).await;
+}
+
+/// Many good jobs around one bad job (its writes are refused at commit) and a second job with the
+/// bad job's `msgid`: only the bad job fails; every other job is acknowledged and stored exactly once
+/// (the duplicate, first answered as a repeat of a message that was then not stored, is run again
+/// and stored).
+async fn bad_job_fails_alone(store: Store, bad: (SettlementRecord, entries::StoredMessage)) {
+    const GOOD: usize = 40;
+    registry::upsert_persons(&store, &import(person()))
+        .await
+        .unwrap();
+    let appender = Arc::new(Appender::default());
+    let writer = GroupCommit::start(
+        store.lock_writer().await.unwrap(),
+        Arc::clone(&appender),
+        64,
+    );
+    let job =
+        |setl_id: &str, msgid: &str| (record(setl_id, msgid, 0, 100_000), message(msgid, setl_id));
+    writer.submit(job("S0", "MSG0")).await.unwrap().unwrap();
+    let bad_msgid = bad.1.msgid.clone();
+    let mut jobs: Vec<_> = (1..=GOOD)
+        .map(|n| job(&format!("S{n}"), &format!("MSG{n}")))
+        .collect();
+    jobs.insert(GOOD / 2, bad);
+    jobs.insert(GOOD / 2 + 1, job("SDUP", &bad_msgid));
+    let tasks: Vec<_> = jobs
+        .into_iter()
+        .map(|job| {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.submit(job).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap().unwrap());
+    }
+    let failed: Vec<usize> = (0..outcomes.len())
+        .filter(|n| outcomes[*n].is_err())
+        .collect();
+    assert_eq!(failed, [GOOD / 2], "only the bad job fails: {outcomes:?}");
+    let runs = appender.runs.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        runs > 1 + outcomes.len(),
+        "the jobs batched with the bad one ran again ({runs} runs)"
+    );
+    let mut conn = store.pool().acquire().await.unwrap();
+    let report = verify(&mut conn).await.unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+    assert_eq!(report.entries, 1 + GOOD + 1);
+    let stored = entries::entries(&mut conn, &EntryFilter::default())
+        .await
+        .unwrap();
+    for n in 1..=GOOD {
+        let msgid = format!("MSG{n}");
+        let times = stored.iter().filter(|e| e.header.msgid == msgid).count();
+        assert_eq!(times, 1, "{msgid} is stored once");
+    }
+    let duplicate = stored.iter().find(|e| e.header.msgid == bad_msgid);
+    assert_eq!(duplicate.map(|e| e.header.setl_id.as_str()), Some("SDUP"));
+}
+
+#[tokio::test]
+async fn bad_job_fails_alone_sqlite() {
+    let (store, dir) = fresh_sqlite().await;
+    // A settlement id already stored: the primary key refuses it at commit.
+    let bad = (record("S0", "MSGBAD", 0, 100_000), message("MSGBAD", "S0"));
+    bad_job_fails_alone(store, bad).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn bad_job_fails_alone_postgres() {
+    let (store, schema) = fresh_pg("badjob").await;
+    // PostgreSQL refuses a NUL character in text.
+    let bad = (
+        record("S\u{0}BAD", "MSGBAD", 0, 100_000),
+        message("MSGBAD", "S\u{0}BAD"),
+    );
+    bad_job_fails_alone(store.clone(), bad).await;
+    drop_pg(store, &schema).await;
 }

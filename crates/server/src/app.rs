@@ -45,13 +45,15 @@ struct AppState {
     service: Service,
 }
 
-/// Opens the configured database (migrating it), loads the registry and starts the ledger writer.
+/// Opens the configured database (migrating it), takes its writer lock (refusing to start beside
+/// another writer of the database), loads the registry and starts the ledger writer.
 pub async fn start_service(config: Config) -> Result<Service, StartError> {
     let store = if config.database.is_empty() {
         Store::open_data_dir(&config.data_dir).await?
     } else {
         Store::open(&config.database).await?
     };
+    let writer_lock = store.lock_writer().await?;
     let max_batch = config.max_batch;
     if config.admin_token.is_empty() && config.admin_open {
         tracing::warn!("{}", crate::admin::access_summary(&config));
@@ -61,7 +63,7 @@ pub async fn start_service(config: Config) -> Result<Service, StartError> {
     let replay = ReplayGuard::start(store.clone(), chrono::Utc::now().timestamp()).await?;
     let shared = Arc::new(Shared::load(store.clone(), config).await?);
     let writer = GroupCommit::start(
-        store,
+        writer_lock,
         Arc::new(TxWriter {
             shared: Arc::clone(&shared),
         }),
@@ -134,8 +136,36 @@ pub async fn serve(
     Ok(())
 }
 
-/// Starts the service on an ephemeral local port in the background (tests, embedding).
+/// Starts the service on an ephemeral local port in the background for the rest of the process
+/// (tests, embedding); [`spawn_stoppable`] gives a server that can be stopped.
 pub async fn spawn(config: Config) -> Result<(SocketAddr, Service), StartError> {
+    let running = spawn_stoppable(config).await?;
+    Ok((running.addr, running.service.clone()))
+}
+
+/// A service listening on a local port, started by [`spawn_stoppable`].
+pub struct Running {
+    pub addr: SocketAddr,
+    pub service: Service,
+    stop: Arc<tokio::sync::Notify>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops listening, lets open requests finish, and waits until the ledger writer has stopped
+    /// and released the database (another service may then open it). Every other clone of the
+    /// [`Service`] must be dropped first, or the writer keeps running.
+    pub async fn stop(self) {
+        self.stop.notify_one();
+        let _ = self.listener.await;
+        let stopped = self.service.writer.stopped();
+        drop(self.service);
+        stopped.wait().await;
+    }
+}
+
+/// Starts the service on an ephemeral local port in the background until [`Running::stop`].
+pub async fn spawn_stoppable(config: Config) -> Result<Running, StartError> {
     let limits = connection_limits(&config);
     let service = start_service(config).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -148,14 +178,20 @@ pub async fn spawn(config: Config) -> Result<(SocketAddr, Service), StartError> 
         addr: "127.0.0.1:0".into(),
         source,
     })?;
-    let app = router(service.clone());
-    tokio::spawn(crate::listener::serve(
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let stopping = Arc::clone(&stop);
+    let listener = tokio::spawn(crate::listener::serve(
         listener,
-        app,
+        router(service.clone()),
         limits,
-        std::future::pending(),
+        async move { stopping.notified().await },
     ));
-    Ok((addr, service))
+    Ok(Running {
+        addr,
+        service,
+        stop,
+        listener,
+    })
 }
 
 fn json_reply(text: String) -> Response {

@@ -135,10 +135,14 @@ impl WriteHandler for TxWriter {
         ))
     }
 
-    async fn handle(&self, ledger: &mut LedgerView<'_>, job: WriteJob) -> (Decision, WriteOutcome) {
-        match self.run(ledger, &job).await {
+    async fn handle(
+        &self,
+        ledger: &mut LedgerView<'_>,
+        job: &WriteJob,
+    ) -> (Decision, WriteOutcome) {
+        match self.run(ledger, job).await {
             Ok(done) => done,
-            Err(error) => (Decision::Rollback, self.failure(&job, &error)),
+            Err(error) => (Decision::Rollback, self.failure(job, &error)),
         }
     }
 

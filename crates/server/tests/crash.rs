@@ -1,9 +1,12 @@
-//! Crash test: a server process is killed with SIGKILL in the middle of a settlement load, restarted
+//! Crash tests. A server process is killed with SIGKILL in the middle of a settlement load, restarted
 //! on the same database, and the ledger must verify, with every acknowledged settlement present
-//! exactly once and its `msgid` still answered with the acknowledged reply.
+//! exactly once and its `msgid` still answered with the acknowledged reply. And one writer per
+//! database across processes: while a server runs, a second one on its database refuses to start,
+//! naming the first one's process; once that is killed, a new one starts.
 //!
 //! The server runs in a child process: this test binary re-invoked to run the ignored
-//! `crash_child_server` test, which serves until it is killed.
+//! `crash_child_server` test, which serves until it is killed. The test process itself only reads
+//! the database (it holds no writer lock).
 
 mod common;
 
@@ -14,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use common::{fresh_database, Backend, Harness};
 use serde_json::{json, Value};
+use yibao_server::app::{start_service, StartError};
 use yibao_server::config::Config;
 
 const DB_VAR: &str = "YIBAO_CRASH_CHILD_DATABASE";
@@ -36,14 +40,29 @@ fn crash_child_server() {
             admin_token: common::ADMIN_TOKEN.into(),
             ..Config::default()
         };
-        let (addr, _service) = yibao_server::app::spawn(config)
-            .await
-            .expect("child server starts");
+        let (addr, _service) = spawn_when_free(config).await;
         std::fs::write(&addr_file, addr.to_string()).unwrap();
         loop {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
     });
+}
+
+/// Starts the child's server, retrying while the writer lock is held, as a process manager
+/// restarting it would: the PostgreSQL session of a killed predecessor ends a moment after it.
+async fn spawn_when_free(config: Config) -> (std::net::SocketAddr, yibao_server::service::Service) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match yibao_server::app::spawn(config.clone()).await {
+            Ok(started) => return started,
+            Err(StartError::Ledger(yibao_ledger::LedgerError::WriterLocked { .. }))
+                if Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => panic!("child server does not start: {error}"),
+        }
+    }
 }
 
 /// The child server process; killed (SIGKILL) and reaped when dropped.
@@ -168,13 +187,7 @@ async fn crash_and_recover(backend: Backend) {
     let (database, dir) = fresh_database(backend, "crash").await;
     let addr_file = dir.join("addr");
     let (mut child, base) = spawn_child(&database, &addr_file);
-    let setup = Harness::start_with(Config {
-        database: database.clone(),
-        data_dir: dir.clone(),
-        ..Config::default()
-    })
-    .await
-    .with_base(base.clone());
+    let setup = Harness::attach(base.clone(), database.clone(), dir.clone()).await;
     setup.load_fixtures().await;
 
     let acked = Arc::new(Mutex::new(Vec::new()));
@@ -217,14 +230,7 @@ async fn crash_and_recover(backend: Backend) {
             .await;
         assert_eq!(query["setlinfo"]["setl_id"], setl_id);
     }
-    let mut conn = restarted
-        .service
-        .shared
-        .store
-        .pool()
-        .acquire()
-        .await
-        .unwrap();
+    let mut conn = restarted.store.pool().acquire().await.unwrap();
     let entries = yibao_ledger::entries::entries(&mut conn, &Default::default())
         .await
         .unwrap();
@@ -255,4 +261,45 @@ async fn kill_9_during_load_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_load_postgres() {
     crash_and_recover(Backend::Postgres).await;
+}
+
+async fn second_server_refused(backend: Backend) {
+    let (database, dir) = fresh_database(backend, "lock").await;
+    let (mut child, _base) = spawn_child(&database, &dir.join("addr"));
+    let pid = child.0.id();
+    let config = Config {
+        database,
+        data_dir: dir.clone(),
+        ..Config::default()
+    };
+    let refused = start_service(config.clone())
+        .await
+        .err()
+        .expect("a second writer on the database is refused");
+    assert!(
+        matches!(
+            refused,
+            StartError::Ledger(yibao_ledger::LedgerError::WriterLocked { .. })
+        ),
+        "{refused}"
+    );
+    let message = refused.to_string();
+    assert!(
+        message.contains(&format!("pid {pid} ")) || message.contains(&format!("pid={pid} ")),
+        "the refusal names the holder's process {pid}: {message}"
+    );
+    child.kill_9();
+    let restarted = spawn_when_free(config).await;
+    drop(restarted);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_server_refused_until_first_killed_sqlite() {
+    second_server_refused(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_server_refused_until_first_killed_postgres() {
+    second_server_refused(Backend::Postgres).await;
 }

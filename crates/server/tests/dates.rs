@@ -181,9 +181,11 @@ async fn refuses_future_times(h: &Harness) {
 /// (2207, 2304) by one with the default tolerance, on the same database.
 async fn refuses_stored_future_visits(backend: Backend) {
     let (database, dir) = common::fresh_database(backend, "laxdt").await;
+    // The database's directory goes with the second server, which outlives the first.
+    let (_, lax_scratch) = common::fresh_database(Backend::Sqlite, "laxscratch").await;
     let lax = Harness::start_with(Config {
         database: database.clone(),
-        data_dir: dir,
+        data_dir: lax_scratch,
         future_tolerance_secs: u64::MAX,
         ..Config::default()
     })
@@ -207,10 +209,10 @@ async fn refuses_stored_future_visits(backend: Backend) {
         .await;
         stored.push((time, visit, stay));
     }
-    let (_, scratch) = common::fresh_database(Backend::Sqlite, "strictdt").await;
+    lax.stop().await;
     let strict = Harness::start_with(Config {
         database,
-        data_dir: scratch,
+        data_dir: dir,
         ..Config::default()
     })
     .await;

@@ -259,7 +259,7 @@ impl Replay<'_> {
     }
 
     async fn owner_of(&self, mdtrt_id: &str) -> String {
-        let mut conn = self.h.service.shared.store.pool().acquire().await.unwrap();
+        let mut conn = self.h.store.pool().acquire().await.unwrap();
         yibao_ledger::entries::visit(&mut conn, mdtrt_id)
             .await
             .unwrap()

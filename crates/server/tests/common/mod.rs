@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{json, Value};
 use sqlx::Connection;
+use yibao_ledger::Store;
+use yibao_server::app::Running;
 use yibao_server::config::{AuthMode, Config};
 use yibao_server::import::{self, PersonRow};
-use yibao_server::service::Service;
 
 /// The admin token of harness servers started without one.
 pub const ADMIN_TOKEN: &str = "harness-admin-token";
@@ -107,7 +108,11 @@ pub async fn fresh_database(backend: Backend, tag: &str) -> (String, PathBuf) {
 pub struct Harness {
     pub base: String,
     pub client: reqwest::Client,
-    pub service: Service,
+    /// The running service, when this harness started it (`None` when attached to a server
+    /// elsewhere).
+    pub running: Option<Running>,
+    /// The server's database, for direct reads (opened without a writer).
+    pub store: Store,
     pub database: String,
     serial: AtomicU64,
     /// The test's scratch directory (`config.data_dir`), removed with the harness.
@@ -153,16 +158,42 @@ impl Harness {
         let admin_token = config.admin_token.clone();
         let database = config.database.clone();
         let scratch = config.data_dir.clone();
-        let (addr, service) = yibao_server::app::spawn(config)
+        let running = yibao_server::app::spawn_stoppable(config)
             .await
             .expect("server starts");
+        let store = running.service.shared.store.clone();
+        Harness::new(
+            format!("http://{}", running.addr),
+            Some(running),
+            store,
+            (database, scratch),
+            admin_token,
+        )
+    }
+
+    /// A harness for a server running elsewhere (e.g. a child process, which holds the database's
+    /// writer lock and was given [`ADMIN_TOKEN`]): requests go to `base`, reads to `database` opened
+    /// without a writer.
+    pub async fn attach(base: String, database: String, scratch: PathBuf) -> Harness {
+        let store = Store::open(&database).await.expect("database opens");
+        Harness::new(base, None, store, (database, scratch), ADMIN_TOKEN.into())
+    }
+
+    fn new(
+        base: String,
+        running: Option<Running>,
+        store: Store,
+        (database, scratch): (String, PathBuf),
+        admin_token: String,
+    ) -> Harness {
         Harness {
-            base: format!("http://{addr}"),
+            base,
             client: reqwest::Client::builder()
                 .pool_max_idle_per_host(256)
                 .build()
                 .unwrap(),
-            service,
+            running,
+            store,
             database,
             serial: AtomicU64::new(0),
             scratch,
@@ -215,6 +246,13 @@ impl Harness {
         let value: Value = response.json().await.unwrap();
         assert!(status.is_success(), "{method} {path}: {status} {value}");
         value
+    }
+
+    /// Stops the server this harness started and waits until it has released the database.
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
     }
 
     /// A fresh msgid for an institution.
