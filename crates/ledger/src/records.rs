@@ -1,9 +1,10 @@
 //! Plain records stored by the ledger: registry entries, visits, fee lines and settlements.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use yibao_domain::Fen;
 /// The amounts of a stored settlement: the one `setlinfo` amounts type of the domain.
 pub use yibao_domain::SetlAmounts;
+use yibao_domain::{Code, Fen};
 
 /// A designated medical institution or pharmacy (定点医药机构).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,43 +27,51 @@ pub struct AccessKey {
 }
 
 /// One `insuinfo` row: the person's enrolment in one insurance type, with its insured period and
-/// waiting period. The row's `psn_insu_stas` holds for the whole period; dates are `yyyy-MM-dd`.
+/// waiting period. The row's `psn_insu_stas` holds for the whole period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InsuRow {
-    pub insutype: String,
-    pub psn_type: String,
+    pub insutype: Code,
+    pub psn_type: Code,
     /// 参保状态: 0 未参保, 1 正常, 2 暂停, 3 无效, 4 终止.
-    pub psn_insu_stas: String,
+    pub psn_insu_stas: Code,
     /// 参保日期: first day of the insured period.
-    pub psn_insu_date: String,
-    /// Last day of the insured period, inclusive; empty while the period is open.
-    pub insu_endtime: String,
-    /// First day benefits are payable, after any waiting period (待遇等待期); empty: from
+    pub psn_insu_date: NaiveDate,
+    /// Last day of the insured period, inclusive; `None` while the period is open.
+    pub insu_endtime: Option<NaiveDate>,
+    /// First day benefits are payable, after any waiting period (待遇等待期); `None`: from
     /// `psn_insu_date`.
-    pub benefit_begndate: String,
-    pub insuplc_admdvs: String,
-    pub cvlserv_flag: String,
+    pub benefit_begndate: Option<NaiveDate>,
+    pub insuplc_admdvs: Code,
+    /// 公务员标志.
+    pub cvlserv_flag: bool,
     /// Personal-account balance when the person was registered (before any settlement).
     pub opening_balc: Fen,
 }
 
-/// An identity period (特困, 低保 …); an empty `endtime` is open-ended.
+/// An identity period (特困, 低保 …); `None` bounds are open.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityPeriod {
-    pub psn_idet_type: String,
-    pub begntime: String,
-    pub endtime: String,
+    pub psn_idet_type: Code,
+    pub begntime: Option<NaiveDate>,
+    pub endtime: Option<NaiveDate>,
+}
+
+impl IdentityPeriod {
+    /// Whether the period holds on `date`.
+    pub fn holds_on(&self, date: NaiveDate) -> bool {
+        self.begntime.is_none_or(|b| b <= date) && self.endtime.is_none_or(|e| date <= e)
+    }
 }
 
 /// An insured person with every insurance row and identity period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
     pub psn_no: String,
-    pub psn_cert_type: String,
+    pub psn_cert_type: Code,
     pub certno: String,
     pub psn_name: String,
-    pub gend: String,
-    pub brdy: String,
+    pub gend: Code,
+    pub brdy: NaiveDate,
     pub insu: Vec<InsuRow>,
     pub idet: Vec<IdentityPeriod>,
 }
@@ -70,7 +79,9 @@ pub struct Person {
 impl Person {
     /// The insurance row of `insutype`, if the person has one.
     pub fn insu_row(&self, insutype: &str) -> Option<&InsuRow> {
-        self.insu.iter().find(|row| row.insutype == insutype)
+        self.insu
+            .iter()
+            .find(|row| row.insutype.as_str() == insutype)
     }
 }
 

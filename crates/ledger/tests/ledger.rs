@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use sqlx::AnyConnection;
-use yibao_domain::Fen;
+use yibao_domain::{Code, Fen};
 use yibao_ledger::entries::{self, EntryFilter};
 use yibao_ledger::registry;
 use yibao_ledger::verify::verify;
@@ -69,26 +69,26 @@ fn import(person: Person) -> registry::PersonImport {
 fn person() -> Person {
     Person {
         psn_no: "P001".into(),
-        psn_cert_type: "01".into(),
+        psn_cert_type: Code::lit("01"),
         certno: "360402199001010011".into(),
         psn_name: "测试".into(),
-        gend: "1".into(),
-        brdy: "1990-01-01".into(),
+        gend: Code::lit("1"),
+        brdy: chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
         insu: vec![InsuRow {
-            insutype: "310".into(),
-            psn_type: "11".into(),
-            psn_insu_stas: "1".into(),
-            psn_insu_date: "2015-01-01".into(),
-            insu_endtime: "2030-12-31".into(),
-            benefit_begndate: "2015-04-01".into(),
-            insuplc_admdvs: "360400".into(),
-            cvlserv_flag: "0".into(),
+            insutype: Code::lit("310"),
+            psn_type: Code::lit("11"),
+            psn_insu_stas: Code::lit("1"),
+            psn_insu_date: chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap(),
+            insu_endtime: Some(chrono::NaiveDate::from_ymd_opt(2030, 12, 31).unwrap()),
+            benefit_begndate: Some(chrono::NaiveDate::from_ymd_opt(2015, 4, 1).unwrap()),
+            insuplc_admdvs: Code::lit("360400"),
+            cvlserv_flag: false,
             opening_balc: Fen(100_000),
         }],
         idet: vec![IdentityPeriod {
-            psn_idet_type: "DB".into(),
-            begntime: "2020-01-01".into(),
-            endtime: String::new(),
+            psn_idet_type: Code::lit("DB"),
+            begntime: Some(chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()),
+            endtime: None,
         }],
     }
 }

@@ -33,7 +33,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sqlx::{AnyConnection, Connection, Row};
-use yibao_domain::Fen;
+use yibao_domain::{Code, Fen};
 use yibao_ledger::entries::{self, EntryFilter, StoredMessage};
 use yibao_ledger::verify::verify;
 use yibao_ledger::*;
@@ -541,20 +541,20 @@ impl WriteHandler for Seeder {
 fn person(psn: usize) -> Person {
     Person {
         psn_no: psn_no(psn),
-        psn_cert_type: "01".into(),
+        psn_cert_type: Code::lit("01"),
         certno: format!("36040219900101{psn:04}"),
         psn_name: format!("模拟{psn}"),
-        gend: "1".into(),
-        brdy: "1990-01-01".into(),
+        gend: Code::lit("1"),
+        brdy: chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
         insu: vec![InsuRow {
-            insutype: INSUTYPE.into(),
-            psn_type: "11".into(),
-            psn_insu_stas: "1".into(),
-            psn_insu_date: "2015-01-01".into(),
-            insu_endtime: String::new(),
-            benefit_begndate: "2015-01-01".into(),
-            insuplc_admdvs: "360400".into(),
-            cvlserv_flag: "0".into(),
+            insutype: Code::lit(INSUTYPE),
+            psn_type: Code::lit("11"),
+            psn_insu_stas: Code::lit("1"),
+            psn_insu_date: chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap(),
+            insu_endtime: None,
+            benefit_begndate: Some(chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap()),
+            insuplc_admdvs: Code::lit("360400"),
+            cvlserv_flag: false,
             opening_balc: Fen(OPENING_BALC_FEN),
         }],
         idet: Vec::new(),

@@ -254,7 +254,7 @@ fn late_enrolments_are_registered_with_their_waiting_period() {
                 .unwrap()
                 .unwrap();
             let row = &person.insu[0];
-            assert_eq!(row.insu_endtime, "", "{}", record.psn_no);
+            assert_eq!(row.insu_endtime, None, "{}", record.psn_no);
             let late = record.insutype == "390" && record.psn_insu_date.year() == YEAR;
             let expected = if late {
                 waiting += 1;
@@ -263,12 +263,7 @@ fn late_enrolments_are_registered_with_their_waiting_period() {
             } else {
                 record.psn_insu_date
             };
-            assert_eq!(
-                row.benefit_begndate,
-                expected.to_string(),
-                "{}",
-                record.psn_no
-            );
+            assert_eq!(row.benefit_begndate, Some(expected), "{}", record.psn_no);
         }
         drop(conn);
         store.close().await;

@@ -21,13 +21,17 @@ impl TxError {
         }
     }
 
-    /// The storage layer failed; no detail of the database is echoed to the client.
+    /// The storage layer failed; no detail of the database is echoed to the client. A damaged
+    /// stored row is the bureau's fault, never a field error of the caller.
     pub fn storage(error: &LedgerError) -> TxError {
         tracing::error!(error = %error, "storage failure");
-        TxError::new(
-            "storage",
-            "the ledger is unavailable; nothing was recorded, retry with the same msgid",
-        )
+        let problem = match error {
+            LedgerError::Corrupt { .. } => {
+                "a stored record needed for this message is damaged (医保端数据异常); nothing was recorded; the bureau must repair it"
+            }
+            _ => "the ledger is unavailable; nothing was recorded, retry with the same msgid",
+        };
+        TxError::new("storage", problem)
     }
 }
 

@@ -8,7 +8,7 @@ use std::io::Read;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use yibao_catalog::Catalog;
-use yibao_domain::Fen;
+use yibao_domain::{Code, Fen};
 use yibao_enrolment::InsuStatus;
 use yibao_ledger::registry::{self, Document, PersonImport};
 use yibao_ledger::{IdentityPeriod, Institution, InsuRow, LedgerError, Person, Store};
@@ -101,11 +101,20 @@ fn required_date(row: usize, column: &str, value: &str) -> Result<NaiveDate, Imp
     date_column(row, column, value)?.ok_or_else(|| row_error(row, column, "is empty"))
 }
 
-/// The insured period's status, begin, end and benefit start of a row, checked against each other;
-/// the optional dates are returned as `yyyy-MM-dd` text (empty when absent).
-fn insured_period_columns(row: usize, r: &PersonRow) -> Result<(String, String), ImportError> {
-    let status = r.psn_insu_stas.trim();
-    if !status.is_empty() && InsuStatus::from_code(status).is_none() {
+/// A dictionary code column (`default` when empty).
+fn code_column(row: usize, column: &str, value: &str, default: &str) -> Result<Code, ImportError> {
+    let text = match value.trim() {
+        "" => default,
+        text => text,
+    };
+    Code::new(text).map_err(|e| row_error(row, column, e.to_string()))
+}
+
+/// The insurance row of a person row: status, insured period and benefit start checked against
+/// each other.
+fn insu_row(row: usize, r: &PersonRow, balc: Fen) -> Result<InsuRow, ImportError> {
+    let status = code_column(row, "psn_insu_stas", &r.psn_insu_stas, "1")?;
+    if InsuStatus::from_code(status.as_str()).is_none() {
         return Err(row_error(
             row,
             "psn_insu_stas",
@@ -119,12 +128,46 @@ fn insured_period_columns(row: usize, r: &PersonRow) -> Result<(String, String),
             column,
             format!("is before psn_insu_date {begin}"),
         )),
-        date => Ok(date.map(|d| d.to_string()).unwrap_or_default()),
+        date => Ok(date),
     };
-    Ok((
-        on_or_after_begin("insu_endtime", &r.insu_endtime)?,
-        on_or_after_begin("benefit_begndate", &r.benefit_begndate)?,
-    ))
+    let cvlserv_flag = match r.cvlserv_flag.trim() {
+        "1" => true,
+        "0" | "" => false,
+        other => {
+            return Err(row_error(
+                row,
+                "cvlserv_flag",
+                format!("`{other}` is not 0 or 1"),
+            ))
+        }
+    };
+    Ok(InsuRow {
+        insutype: code_column(row, "insutype", &r.insutype, "")?,
+        psn_type: code_column(row, "psn_type", &r.psn_type, "")?,
+        psn_insu_stas: status,
+        psn_insu_date: begin,
+        insu_endtime: on_or_after_begin("insu_endtime", &r.insu_endtime)?,
+        benefit_begndate: on_or_after_begin("benefit_begndate", &r.benefit_begndate)?,
+        insuplc_admdvs: code_column(row, "insuplc_admdvs", &r.insuplc_admdvs, "")?,
+        cvlserv_flag,
+        opening_balc: balc,
+    })
+}
+
+/// The identity codes of a person row (`;`-separated), each held from any date.
+fn identities(row: usize, r: &PersonRow) -> Result<Vec<IdentityPeriod>, ImportError> {
+    r.idet
+        .split(';')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            Ok(IdentityPeriod {
+                psn_idet_type: code_column(row, "idet", c, "")?,
+                begntime: None,
+                endtime: None,
+            })
+        })
+        .collect()
 }
 
 /// Groups person rows (numbered from `first_row`) into the import of the persons as the register
@@ -165,7 +208,7 @@ fn group_rows(rows: &[PersonRow], first_row: usize) -> Result<Vec<Person>, Impor
         ] {
             require(row, column, value)?;
         }
-        required_date(row, "brdy", &r.brdy)?;
+        let brdy = required_date(row, "brdy", &r.brdy)?;
         let balc = if r.balc.trim().is_empty() {
             Fen::ZERO
         } else {
@@ -174,48 +217,19 @@ fn group_rows(rows: &[PersonRow], first_row: usize) -> Result<Vec<Person>, Impor
         if balc < Fen::ZERO {
             return Err(row_error(row, "balc", "must not be negative"));
         }
-        let (insu_endtime, benefit_begndate) = insured_period_columns(row, r)?;
-        let insu = InsuRow {
-            insutype: r.insutype.trim().into(),
-            psn_type: r.psn_type.trim().into(),
-            psn_insu_stas: if r.psn_insu_stas.trim().is_empty() {
-                "1".into()
-            } else {
-                r.psn_insu_stas.trim().into()
-            },
-            psn_insu_date: r.psn_insu_date.trim().into(),
-            insu_endtime,
-            benefit_begndate,
-            insuplc_admdvs: r.insuplc_admdvs.trim().into(),
-            cvlserv_flag: if r.cvlserv_flag.trim().is_empty() {
-                "0".into()
-            } else {
-                r.cvlserv_flag.trim().into()
-            },
-            opening_balc: balc,
-        };
-        let idet: Vec<IdentityPeriod> = r
-            .idet
-            .split(';')
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .map(|c| IdentityPeriod {
-                psn_idet_type: c.into(),
-                begntime: String::new(),
-                endtime: String::new(),
-            })
-            .collect();
+        let insu = insu_row(row, r, balc)?;
+        let idet = identities(row, r)?;
         match index.get(r.psn_no.trim()) {
-            Some(&at) => merge_row(&mut persons[at], row, r, insu, idet)?,
+            Some(&at) => merge_row(&mut persons[at], row, (r, brdy), insu, idet)?,
             None => {
                 index.insert(r.psn_no.trim().to_string(), persons.len());
                 persons.push(Person {
                     psn_no: r.psn_no.trim().into(),
-                    psn_cert_type: r.psn_cert_type.trim().into(),
+                    psn_cert_type: code_column(row, "psn_cert_type", &r.psn_cert_type, "")?,
                     certno: r.certno.trim().into(),
                     psn_name: r.psn_name.trim().into(),
-                    gend: r.gend.trim().into(),
-                    brdy: r.brdy.trim().into(),
+                    gend: code_column(row, "gend", &r.gend, "")?,
+                    brdy,
                     insu: vec![insu],
                     idet,
                 });
@@ -228,17 +242,17 @@ fn group_rows(rows: &[PersonRow], first_row: usize) -> Result<Vec<Person>, Impor
 fn merge_row(
     person: &mut Person,
     row: usize,
-    r: &PersonRow,
+    (r, brdy): (&PersonRow, NaiveDate),
     insu: InsuRow,
     idet: Vec<IdentityPeriod>,
 ) -> Result<(), ImportError> {
     let same = [
-        ("certno", &person.certno, &r.certno),
-        ("psn_name", &person.psn_name, &r.psn_name),
-        ("brdy", &person.brdy, &r.brdy),
+        ("certno", person.certno.as_str() == r.certno.trim()),
+        ("psn_name", person.psn_name.as_str() == r.psn_name.trim()),
+        ("brdy", person.brdy == brdy),
     ];
-    for (column, first, this) in same {
-        if first.as_str() != this.trim() {
+    for (column, same) in same {
+        if !same {
             return Err(row_error(
                 row,
                 column,
@@ -246,7 +260,7 @@ fn merge_row(
             ));
         }
     }
-    if person.insu_row(&insu.insutype).is_some() {
+    if person.insu_row(insu.insutype.as_str()).is_some() {
         return Err(row_error(
             row,
             "insutype",
@@ -361,8 +375,8 @@ mod tests {
         assert_eq!(persons[0].insu[0].opening_balc, Fen(100_050));
         assert_eq!(persons[0].idet.len(), 2);
         // A file without the period columns: open periods, benefits from `psn_insu_date`.
-        assert_eq!(persons[1].insu[0].insu_endtime, "");
-        assert_eq!(persons[1].insu[0].benefit_begndate, "");
+        assert_eq!(persons[1].insu[0].insu_endtime, None);
+        assert_eq!(persons[1].insu[0].benefit_begndate, None);
     }
 
     const PERIOD_HEADER: &str = "psn_no,psn_cert_type,certno,psn_name,gend,brdy,insutype,psn_type,psn_insu_stas,psn_insu_date,insuplc_admdvs,cvlserv_flag,balc,idet,insu_endtime,benefit_begndate\n";
@@ -375,21 +389,16 @@ mod tests {
         );
         let persons = read_persons_csv(text.as_bytes(), AS_OF).unwrap().persons;
         let waiting = &persons[0].insu[0];
+        let day = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
         assert_eq!(
-            (
-                waiting.insu_endtime.as_str(),
-                waiting.benefit_begndate.as_str()
-            ),
-            ("2026-12-31", "2026-04-20")
+            (waiting.insu_endtime, waiting.benefit_begndate),
+            (day("2026-12-31"), day("2026-04-20"))
         );
         let suspended = &persons[1].insu[0];
-        assert_eq!(suspended.psn_insu_stas, "2");
+        assert_eq!(suspended.psn_insu_stas.as_str(), "2");
         assert_eq!(
-            (
-                suspended.insu_endtime.as_str(),
-                suspended.benefit_begndate.as_str()
-            ),
-            ("", "")
+            (suspended.insu_endtime, suspended.benefit_begndate),
+            (None, None)
         );
     }
 

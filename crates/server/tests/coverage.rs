@@ -27,10 +27,16 @@ async fn import_persons(h: &Harness) {
     registry::upsert_persons(&store, &persons).await.unwrap();
     let mut conn = store.pool().acquire().await.unwrap();
     let stored = registry::person(&mut conn, "W0001").await.unwrap().unwrap();
-    assert_eq!(stored.insu[0].benefit_begndate, "2026-04-20");
-    assert_eq!(stored.insu[0].insu_endtime, "");
+    assert_eq!(
+        stored.insu[0].benefit_begndate,
+        Some(chrono::NaiveDate::from_ymd_opt(2026, 4, 20).unwrap())
+    );
+    assert_eq!(stored.insu[0].insu_endtime, None);
     let stored = registry::person(&mut conn, "L0001").await.unwrap().unwrap();
-    assert_eq!(stored.insu[0].insu_endtime, "2025-12-31");
+    assert_eq!(
+        stored.insu[0].insu_endtime,
+        Some(chrono::NaiveDate::from_ymd_opt(2025, 12, 31).unwrap())
+    );
     drop(conn);
     store.close().await;
 }

@@ -344,3 +344,35 @@ async fn replay_tokens_survive_restarts_sqlite() {
 async fn replay_tokens_survive_restarts_postgres() {
     replay_tokens_survive_restarts(Backend::Postgres).await;
 }
+
+/// A damaged row in our own register is a storage error, never a field error of the hospital, and
+/// the message changes nothing.
+async fn damaged_register_row(backend: Backend) {
+    let h = Harness::start(backend, AuthMode::None, "corrupt").await;
+    let mut conn = h.store.pool().acquire().await.unwrap();
+    sqlx::query("UPDATE person_insu SET psn_insu_date = 'soon' WHERE psn_no = 'P0001'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let err = h
+        .fails("2201", HOSPITAL, json!({ "data": { "psn_no": "P0001", "insutype": "390", "begntime": "2026-03-01 09:00:00", "mdtrt_cert_type": "02" } }))
+        .await;
+    assert!(
+        err.starts_with("storage:") && err.contains("damaged"),
+        "{err}"
+    );
+    assert!(!err.contains("psn_insu_date"), "{err}");
+    let report = h.verify().await;
+    assert_eq!(report["entries"], 0, "{report}");
+}
+
+#[tokio::test]
+async fn damaged_register_row_sqlite() {
+    damaged_register_row(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn damaged_register_row_postgres() {
+    damaged_register_row(Backend::Postgres).await;
+}

@@ -32,9 +32,8 @@ async fn stored_person(h: &Harness, psn_no: &str) -> Person {
 }
 
 /// The day before the import (the admin API imports as of the local date).
-fn yesterday() -> String {
-    let today = chrono::Local::now().date_naive();
-    today.pred_opt().unwrap().to_string()
+fn yesterday() -> Option<chrono::NaiveDate> {
+    chrono::Local::now().date_naive().pred_opt()
 }
 
 /// An outpatient visit of P0002 under 310 with one 100.00 line; `begntime` `None` means now.
@@ -89,7 +88,7 @@ async fn insurance_row_left_out(h: &Harness) {
     let person = stored_person(h, "P0002").await;
     let worker = person.insu_row("310").expect("the 310 row is kept");
     assert_eq!(worker.insu_endtime, yesterday());
-    assert_eq!(person.insu_row("320").unwrap().insu_endtime, "");
+    assert_eq!(person.insu_row("320").unwrap().insu_endtime, None);
     assert_verifies(h).await;
     // The settlement stays queryable and cancellable; the account is credited back.
     let query = h
@@ -124,7 +123,7 @@ async fn insurance_row_left_out(h: &Harness) {
         assert_eq!(yuan(&info[column]), "0.00", "{column}: {output}");
     }
     assert_eq!(yuan(&info["psn_cash_pay"]), "100.00", "{output}");
-    let reason = format!("参保期已于 {} 结束", yesterday());
+    let reason = format!("参保期已于 {} 结束", yesterday().unwrap());
     assert!(
         output["setldetail"]
             .as_array()
@@ -159,7 +158,7 @@ async fn identity_left_out(h: &Harness) {
         .await;
     let person = stored_person(h, "P0003").await;
     assert_eq!(person.idet.len(), 1, "{person:?}");
-    assert_eq!(person.idet[0].psn_idet_type, "DB");
+    assert_eq!(person.idet[0].psn_idet_type.as_str(), "DB");
     assert_eq!(person.idet[0].endtime, yesterday());
     // A stay that ended while the identity held is still assisted.
     let later = stay_of_p0003(h, "2026-03-01 08:00:00", "2026-03-05 10:00:00").await;

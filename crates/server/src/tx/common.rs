@@ -12,7 +12,7 @@ use yibao_catalog::Catalog;
 use yibao_domain::codes::{Gend, Insutype, PsnType};
 use yibao_domain::Code;
 use yibao_enrolment::{periods_coverage_on, InsuStatus, InsuredPeriod, NotCoveredReason};
-use yibao_ledger::{FeeLine, InsuRow, LedgerView, Person, Visit};
+use yibao_ledger::{FeeLine, InsuRow, LedgerError, LedgerView, Person, Visit};
 use yibao_policy::Policy;
 use yibao_settlement as engine;
 use yibao_wire::lenient::parse_datetime;
@@ -134,39 +134,27 @@ fn code(field: &str, text: &str) -> Result<Code, TxError> {
     Code::new(text).map_err(|e| TxError::new(field, e.to_string()))
 }
 
-fn optional_date(text: &str) -> Option<NaiveDate> {
-    parse_datetime(text).map(|t| t.date())
-}
-
-/// The stored insurance row as the enrolment register's insured period.
+/// The stored insurance row as the enrolment register's insured period. A status outside the
+/// dictionary in our own register is a storage fault, not the hospital's.
 fn insured_period(person: &Person, row: &InsuRow) -> Result<InsuredPeriod, TxError> {
-    let bad = |field: &str, text: &str, expected: &str| {
-        TxError::new(
-            field,
-            format!(
-                "person {}'s insurance {} holds `{text}`, not {expected}",
-                person.psn_no, row.insutype
+    let status = InsuStatus::from_code(row.psn_insu_stas.as_str()).ok_or_else(|| {
+        TxError::storage(&LedgerError::Corrupt {
+            table: "person_insu",
+            column: "psn_insu_stas",
+            detail: format!(
+                "person {} insutype {}: `{}` is not a status 0–4",
+                person.psn_no, row.insutype, row.psn_insu_stas
             ),
-        )
-    };
-    let status = InsuStatus::from_code(&row.psn_insu_stas)
-        .ok_or_else(|| bad("psn_insu_stas", &row.psn_insu_stas, "a status 0–4"))?;
-    let date = |field: &str, text: &str| match text.trim() {
-        "" => Ok(None),
-        text => optional_date(text)
-            .map(Some)
-            .ok_or_else(|| bad(field, text, "a date yyyy-MM-dd")),
-    };
-    let begin = date("psn_insu_date", &row.psn_insu_date)?
-        .ok_or_else(|| bad("psn_insu_date", &row.psn_insu_date, "a date yyyy-MM-dd"))?;
+        })
+    })?;
     Ok(InsuredPeriod {
-        insutype: Insutype::from_code(code("insutype", &row.insutype)?),
-        psn_type: PsnType::from_code(code("psn_type", &row.psn_type)?),
+        insutype: Insutype::from_code(row.insutype),
+        psn_type: PsnType::from_code(row.psn_type),
         status,
-        begin,
-        end: date("insu_endtime", &row.insu_endtime)?,
-        benefit_start: date("benefit_begndate", &row.benefit_begndate)?.unwrap_or(begin),
-        insuplc_admdvs: code("insuplc_admdvs", &row.insuplc_admdvs)?,
+        begin: row.psn_insu_date,
+        end: row.insu_endtime,
+        benefit_start: row.benefit_begndate.unwrap_or(row.psn_insu_date),
+        insuplc_admdvs: row.insuplc_admdvs,
     })
 }
 
@@ -211,30 +199,22 @@ pub fn engine_person(
     row: &InsuRow,
     care_began: NaiveDate,
 ) -> Result<engine::Person, TxError> {
-    let birth_date = optional_date(&person.brdy).ok_or_else(|| {
-        TxError::new(
-            "brdy",
-            format!("person {} has no valid birth date", person.psn_no),
-        )
-    })?;
     let identities = person
         .idet
         .iter()
-        .map(|p| {
-            Ok(engine::IdentityPeriod {
-                code: code("psn_idet_type", &p.psn_idet_type)?,
-                begin: optional_date(&p.begntime),
-                end: optional_date(&p.endtime),
-            })
+        .map(|p| engine::IdentityPeriod {
+            code: p.psn_idet_type,
+            begin: p.begntime,
+            end: p.endtime,
         })
-        .collect::<Result<Vec<_>, TxError>>()?;
+        .collect();
     Ok(engine::Person {
-        insutype: code("insutype", &row.insutype)?,
-        psn_type: code("psn_type", &row.psn_type)?,
-        gend: Gend::from_code(code("gend", &person.gend)?),
-        birth_date,
+        insutype: row.insutype,
+        psn_type: row.psn_type,
+        gend: Gend::from_code(person.gend),
+        birth_date: person.brdy,
         identities,
-        civil_servant: row.cvlserv_flag == "1",
+        civil_servant: row.cvlserv_flag,
         coverage: coverage_on(person, row, care_began)?,
     })
 }
@@ -247,7 +227,7 @@ pub fn policy_and_catalog(
 ) -> Result<(Arc<Policy>, Arc<Catalog>), TxError> {
     let regions = ctx.shared.regions();
     let policy = regions
-        .policy_for(&row.insuplc_admdvs)
+        .policy_for(row.insuplc_admdvs.as_str())
         .cloned()
         .ok_or_else(|| {
             TxError::new(

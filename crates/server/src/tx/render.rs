@@ -24,11 +24,22 @@ impl Serialize for Age {
     }
 }
 
-/// Whole years from `brdy` to `on`.
-pub fn age_on(brdy: &str, on: NaiveDate) -> u32 {
-    let Some(birth) = parse_datetime(brdy).map(|t| t.date()) else {
-        return 0;
-    };
+/// A flag as the interface writes it: `1` or `0`.
+pub fn flag_text(flag: bool) -> &'static str {
+    if flag {
+        "1"
+    } else {
+        "0"
+    }
+}
+
+/// A date as the interface writes it (`yyyy-MM-dd`), empty when there is none.
+pub fn date_text(date: Option<NaiveDate>) -> String {
+    date.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// Whole years from `birth` to `on`.
+pub fn age_on(birth: NaiveDate, on: NaiveDate) -> u32 {
     let mut years = on.year() - birth.year();
     if (on.month(), on.day()) < (birth.month(), birth.day()) {
         years -= 1;
@@ -44,15 +55,15 @@ pub struct Setlinfo<'a> {
     pub setl_id: Option<&'a str>,
     pub psn_no: &'a str,
     pub psn_name: &'a str,
-    pub psn_cert_type: &'a str,
+    pub psn_cert_type: Code,
     pub certno: &'a str,
-    pub gend: &'a str,
+    pub gend: Code,
     pub naty: &'static str,
-    pub brdy: &'a str,
+    pub brdy: NaiveDate,
     pub age: Age,
     pub insutype: &'a str,
-    pub psn_type: &'a str,
-    pub cvlserv_flag: &'a str,
+    pub psn_type: Code,
+    pub cvlserv_flag: &'static str,
     pub setl_time: &'a str,
     pub mdtrt_cert_type: &'a str,
     pub med_type: &'a str,
@@ -106,15 +117,15 @@ pub fn settlement_output(
         setl_id: (!context.presettlement).then_some(h.setl_id.as_str()),
         psn_no: &person.psn_no,
         psn_name: &person.psn_name,
-        psn_cert_type: &person.psn_cert_type,
+        psn_cert_type: person.psn_cert_type,
         certno: &person.certno,
-        gend: &person.gend,
+        gend: person.gend,
         naty: "",
-        brdy: &person.brdy,
-        age: Age(age_on(&person.brdy, setl_date)),
+        brdy: person.brdy,
+        age: Age(age_on(person.brdy, setl_date)),
         insutype: &h.insutype,
-        psn_type: &context.insu.psn_type,
-        cvlserv_flag: &context.insu.cvlserv_flag,
+        psn_type: context.insu.psn_type,
+        cvlserv_flag: flag_text(context.insu.cvlserv_flag),
         setl_time: &h.setl_time,
         mdtrt_cert_type: context.mdtrt_cert_type,
         med_type: &h.med_type,

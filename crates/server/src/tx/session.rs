@@ -1,15 +1,16 @@
 //! 9001 签到 / 9002 签退 and 1101 人员信息获取, 5206 人员累计信息查询.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use yibao_domain::Fen;
+use yibao_domain::{Code, Fen};
 use yibao_ledger::LedgerView;
 use yibao_ledger::{entries, registry, Person};
 use yibao_wire::lenient;
 use yibao_wire::render::Yuan;
 
 use super::common::{self, node, parse};
-use super::render::age_on;
+use super::render::{age_on, date_text, flag_text};
 use super::{Ctx, TxOutput};
 use crate::envelope::wire_time;
 use crate::error::TxError;
@@ -73,15 +74,15 @@ async fn find_person(ledger: &mut LedgerView<'_>, query: &PersonQuery) -> Result
 }
 
 #[derive(Serialize)]
-struct InsuInfo<'a> {
+struct InsuInfo {
     balc: Yuan,
-    insutype: &'a str,
-    psn_type: &'a str,
-    psn_insu_stas: &'a str,
-    psn_insu_date: &'a str,
+    insutype: Code,
+    psn_type: Code,
+    psn_insu_stas: Code,
+    psn_insu_date: NaiveDate,
     paus_insu_date: &'static str,
-    cvlserv_flag: &'a str,
-    insuplc_admdvs: &'a str,
+    cvlserv_flag: &'static str,
+    insuplc_admdvs: Code,
     emp_name: &'static str,
 }
 
@@ -98,24 +99,24 @@ pub async fn person_info(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<T
         }
     }
     let paid = entries::account_paid_by_insutype(ledger.conn(), &person.psn_no).await?;
-    let insuinfo: Vec<InsuInfo<'_>> = person
+    let insuinfo: Vec<InsuInfo> = person
         .insu
         .iter()
         .map(|row| {
             let spent: Fen = paid
                 .iter()
-                .filter(|(t, _)| *t == row.insutype)
+                .filter(|(t, _)| t.as_str() == row.insutype.as_str())
                 .map(|(_, f)| *f)
                 .sum();
             InsuInfo {
                 balc: Yuan(row.opening_balc - spent),
-                insutype: &row.insutype,
-                psn_type: &row.psn_type,
-                psn_insu_stas: &row.psn_insu_stas,
-                psn_insu_date: &row.psn_insu_date,
+                insutype: row.insutype,
+                psn_type: row.psn_type,
+                psn_insu_stas: row.psn_insu_stas,
+                psn_insu_date: row.psn_insu_date,
                 paus_insu_date: "",
-                cvlserv_flag: &row.cvlserv_flag,
-                insuplc_admdvs: &row.insuplc_admdvs,
+                cvlserv_flag: flag_text(row.cvlserv_flag),
+                insuplc_admdvs: row.insuplc_admdvs,
                 emp_name: "",
             }
         })
@@ -123,15 +124,15 @@ pub async fn person_info(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<T
     let idetinfo: Vec<serde_json::Value> = person
         .idet
         .iter()
-        .map(|p| json!({ "psn_idet_type": p.psn_idet_type, "psn_type_lv": "", "memo": "", "begntime": p.begntime, "endtime": p.endtime }))
+        .map(|p| json!({ "psn_idet_type": p.psn_idet_type, "psn_type_lv": "", "memo": "", "begntime": date_text(p.begntime), "endtime": date_text(p.endtime) }))
         .collect();
     #[derive(Serialize)]
-    struct Output<'a> {
+    struct Output {
         baseinfo: serde_json::Value,
-        insuinfo: Vec<InsuInfo<'a>>,
+        insuinfo: Vec<InsuInfo>,
         idetinfo: Vec<serde_json::Value>,
     }
-    let age = age_on(&person.brdy, ctx.now.date());
+    let age = age_on(person.brdy, ctx.now.date());
     let baseinfo = json!({
         "psn_no": person.psn_no, "psn_cert_type": person.psn_cert_type, "certno": person.certno,
         "psn_name": person.psn_name, "gend": person.gend, "naty": "", "brdy": person.brdy,

@@ -181,7 +181,7 @@ async fn starting_point(
     stay: &Stay,
     year: i64,
 ) -> Result<(YearToDate, Fen), TxError> {
-    let ytd = year_to_date(ledger, &person.psn_no, &insu.insutype, year).await?;
+    let ytd = year_to_date(ledger, &person.psn_no, insu.insutype.as_str(), year).await?;
     let balance = account_balance(ledger, &person.psn_no, insu).await?;
     Ok((stay.ytd_before(ytd)?, stay.balance_before(balance)))
 }
@@ -257,7 +257,7 @@ pub async fn account_balance(
     psn_no: &str,
     insu: &InsuRow,
 ) -> Result<Fen, TxError> {
-    Ok(insu.opening_balc - ledger.account_paid(psn_no, &insu.insutype).await?)
+    Ok(insu.opening_balc - ledger.account_paid(psn_no, insu.insutype.as_str()).await?)
 }
 
 /// The hospital's declared totals must equal ours exactly.
@@ -307,8 +307,7 @@ pub async fn issue_id(
 /// The ledger entry of a computed settlement (netted against the stay's earlier settlements).
 pub fn record_of(computed: &Computed, header: SettlementHeader) -> SettlementRecord {
     let s = &computed.settlement;
-    let insutype = yibao_domain::Code::new(&computed.insu.insutype).unwrap_or_default();
-    let rendered = yibao_wire::render::setldetail(s, &computed.policy, insutype);
+    let rendered = yibao_wire::render::setldetail(s, &computed.policy, computed.insu.insutype);
     let funds = s
         .funds
         .iter()
@@ -384,7 +383,7 @@ pub fn settlement_header(
         setl_time: wire_time(ctx.now),
         clr_type: render::clr_type_of(&visit.med_type).to_string(),
         clr_way: "1".into(),
-        clr_optins: computed.insu.insuplc_admdvs.clone(),
+        clr_optins: computed.insu.insuplc_admdvs.to_string(),
         balc: computed.settlement.balc,
     }
 }
