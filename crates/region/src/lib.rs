@@ -7,8 +7,8 @@
 //!    registered through the service's import API, so the service's settlements honour them;
 //! 3. [`collect`]: everyone is enrolled and the year's contributions are posted to the funds'
 //!    books (`book_postings`), with the books policy's balances brought forward and allocations;
-//! 4. [`replay`]: every visit is settled through [`yibao_server::service::Service::call`] with the
-//!    national message flows;
+//! 4. [`replay`]: every visit is settled with the national message flows of [`yibao_his`], sent
+//!    to [`yibao_server::service::Service::call`] in process ([`transport::InProcess`]);
 //! 5. [`report`]: the fund report ([`yibao_books::Report`]) is built from the store, settlement
 //!    expenditure read from the settlement ledger.
 //!
@@ -20,6 +20,7 @@ pub mod flows;
 pub mod registry;
 pub mod replay;
 pub mod report;
+pub mod transport;
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{fresh_database, Backend, Harness};
-use serde_json::{json, Value};
+use serde_json::json;
+use yibao_domain::Fen;
+use yibao_his::{medfee_sumamt, steps, Client, FeeLine, HttpTransport, Message, Visit};
 use yibao_server::app::{start_service, StartError};
 use yibao_server::config::Config;
 
@@ -108,71 +110,58 @@ fn spawn_child(database: &str, addr_file: &Path) -> (ChildServer, String) {
     }
 }
 
-/// An acknowledged settlement.
+/// An acknowledged settlement: its message, msgid and reply.
 struct Acked {
+    message: Message,
     msgid: String,
-    fixmedins: String,
-    input: Value,
     reply: String,
 }
 
-async fn post(
-    client: &reqwest::Client,
-    base: &str,
-    infno: &str,
-    fixmedins: &str,
-    msgid: &str,
-    input: &Value,
-) -> Option<(String, Value)> {
-    let body = Harness::envelope(infno, fixmedins, msgid, input.clone());
-    let response = client
-        .post(format!("{base}/fsi/api/rsfComIfsService/callService"))
-        .json(&body)
-        .send()
-        .await
-        .ok()?;
-    let text = response.text().await.ok()?;
-    let value: Value = serde_json::from_str(&text).ok()?;
-    (value["infcode"] == 0).then_some((text, value))
+/// A HIS client of the server at `base`.
+fn his(client: reqwest::Client, base: &str) -> Client<'static, HttpTransport> {
+    Client::new(HttpTransport::new(client, base), common::his_envelope())
 }
 
-/// One HIS client running outpatient flows until the server disappears.
+/// One HIS client running outpatient flows (2201 → 2204 → 2207) until the server disappears.
 async fn client_loop(base: String, client_no: usize, acked: Arc<Mutex<Vec<Acked>>>) {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
+    let his = his(client, &base);
     let fixmedins = ["H36040200001", "H36042300021"][client_no % 2];
     let persons = ["P0001", "P0003", "P0004"];
     for round in 0.. {
-        let psn_no = persons[(client_no + round) % persons.len()];
         let msg = |step: &str| format!("{fixmedins}{client_no:03}{round:07}{step}");
-        let reg = json!({ "data": { "psn_no": psn_no, "insutype": "390", "begntime": "2026-03-01 09:00:00" } });
-        let Some((_, out)) = post(&client, &base, "2201", fixmedins, &msg("1"), &reg).await else {
+        let visit = Visit {
+            psn_no: persons[(client_no + round) % persons.len()].into(),
+            insutype: "390".into(),
+            med_type: "11".into(),
+            begntime: "2026-03-01 09:00:00".into(),
+            fixmedins_code: fixmedins.into(),
+            feedetail: vec![
+                FeeLine::priced("1", "XJ01CAA040A001010101791", 3, Fen(1_000)),
+                FeeLine::priced("2", "001201000010000", 1, Fen(4_000)),
+            ],
+            ..Visit::default()
+        };
+        let Ok(registered) = his.send_as(&steps::register(&visit), &msg("1")).await else {
             return;
         };
-        let mdtrt_id = out["output"]["data"]["mdtrt_id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let fees = json!({ "feedetail": [common::line("1", &mdtrt_id, "XJ01CAA040A001010101791", "3", "10.00", "30.00"), common::line("2", &mdtrt_id, "001201000010000", "1", "40.00", "40.00")] });
-        if post(&client, &base, "2204", fixmedins, &msg("2"), &fees)
-            .await
-            .is_none()
-        {
+        let mdtrt_id = steps::registered_mdtrt_id(&registered).unwrap();
+        let fees = steps::upload_outpatient_fees(&visit, &mdtrt_id);
+        if his.send_as(&fees, &msg("2")).await.is_err() {
             return;
         }
-        let settle =
-            json!({ "data": { "psn_no": psn_no, "mdtrt_id": mdtrt_id, "medfee_sumamt": "70.00" } });
-        let Some((reply, _)) = post(&client, &base, "2207", fixmedins, &msg("3"), &settle).await
-        else {
+        let total = medfee_sumamt(&visit.feedetail).unwrap();
+        let settle = steps::settle_outpatient(&visit, &mdtrt_id, total);
+        let Ok(settled) = his.send_as(&settle, &msg("3")).await else {
             return;
         };
         acked.lock().unwrap().push(Acked {
-            msgid: msg("3"),
-            fixmedins: fixmedins.to_string(),
-            input: settle,
-            reply,
+            message: settle,
+            msgid: settled.msgid,
+            reply: settled.text,
         });
     }
 }
@@ -209,22 +198,22 @@ async fn crash_and_recover(backend: Backend) {
     let restarted = setup.with_base(base.clone());
     let report = restarted.verify().await;
     assert_eq!(report["ok"], true, "{report}");
-    let client = reqwest::Client::new();
+    let his = his(reqwest::Client::new(), &base);
     for a in &acked {
-        let first: Value = serde_json::from_str(&a.reply).unwrap();
-        let setl_id = first["output"]["setlinfo"]["setl_id"].as_str().unwrap();
-        let (again, _) = post(&client, &base, "2207", &a.fixmedins, &a.msgid, &a.input)
+        let again = his
+            .send_as(&a.message, &a.msgid)
             .await
             .expect("acknowledged msgid still answers");
         assert_eq!(
-            again, a.reply,
+            again.text, a.reply,
             "msgid {} answered differently after the restart",
             a.msgid
         );
+        let setl_id = steps::settled_setl_id(&again).unwrap();
         let query = restarted
             .ok(
                 "5203",
-                &a.fixmedins,
+                &a.message.fixmedins_code,
                 json!({ "data": { "setl_id": setl_id } }),
             )
             .await;
@@ -237,7 +226,9 @@ async fn crash_and_recover(backend: Backend) {
     for a in &acked {
         let count = entries
             .iter()
-            .filter(|e| e.header.msgid == a.msgid && e.header.fixmedins_code == a.fixmedins)
+            .filter(|e| {
+                e.header.msgid == a.msgid && e.header.fixmedins_code == a.message.fixmedins_code
+            })
             .count();
         assert_eq!(
             count, 1,

@@ -7,11 +7,12 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use common::{fresh_database, repo_root, Backend, Harness};
+use common::{fresh_database, his_envelope, repo_root, Backend, Harness};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use yibao_domain::Fen;
+use yibao_his::{medfee_sumamt, steps, Client, HttpTransport, Message, Reply, Visit};
 use yibao_server::config::Config;
 
 #[derive(Deserialize)]
@@ -32,6 +33,7 @@ struct Issued {
 /// Replays one case file; `tag` keeps its persons and institutions apart from other cases.
 struct Replay<'h> {
     h: &'h Harness,
+    his: Client<'h, HttpTransport>,
     tag: String,
     persons: HashMap<String, Vec<Value>>,
     institutions: HashMap<String, String>,
@@ -60,6 +62,33 @@ fn setlinfo_text(reply: &str) -> Option<String> {
     }
     let parsed: Reply<'_> = serde_json::from_str(reply).ok()?;
     parsed.output.map(|o| o.setlinfo.get().to_string())
+}
+
+/// The visit of a settle step, at the replay's institution and person.
+fn case_visit(step: &Value, fixmedins: &str, psn_no: &str) -> Result<Visit, String> {
+    let feedetail = serde_json::from_value(step["feedetail"].clone())
+        .map_err(|e| format!("feedetail of the case: {e}"))?;
+    let endtime = text(step, "endtime");
+    Ok(Visit {
+        psn_no: psn_no.to_string(),
+        insutype: text(step, "insutype"),
+        med_type: text(step, "med_type"),
+        begntime: text(step, "begntime"),
+        endtime: (!endtime.is_empty()).then_some(endtime),
+        fixmedins_code: fixmedins.to_string(),
+        refl_flag: text(step, "refl_flag"),
+        dise_codg: text(step, "dise_codg"),
+        feedetail,
+    })
+}
+
+/// The final settlement of an admission (2304) or an outpatient visit (2207).
+fn settle_message(visit: &Visit, mdtrt_id: &str, total: Fen, inpatient: bool) -> Message {
+    if inpatient {
+        steps::settle_inpatient(visit, mdtrt_id, total, false)
+    } else {
+        steps::settle_outpatient(visit, mdtrt_id, total)
+    }
 }
 
 impl Replay<'_> {
@@ -111,18 +140,9 @@ impl Replay<'_> {
         code
     }
 
-    /// Posts a message; returns (reply text, infcode, err_msg).
-    async fn send(&self, infno: &str, fixmedins: &str, input: Value) -> (String, i64, String) {
-        let (text, value) = self
-            .h
-            .call_with(infno, fixmedins, &self.h.msgid(fixmedins), input)
-            .await;
-        let code = value["infcode"].as_i64().unwrap_or(-2);
-        (
-            text,
-            code,
-            value["err_msg"].as_str().unwrap_or_default().to_string(),
-        )
+    /// Sends a message with a fresh msgid; its reply, or the error's text.
+    async fn send(&self, message: &Message) -> Result<Reply, String> {
+        self.his.send(message).await.map_err(|e| e.to_string())
     }
 
     /// Runs a settle step as a HIS flow; returns the settlement reply text, or the first error.
@@ -132,107 +152,47 @@ impl Replay<'_> {
         fixmedins: &str,
         psn_no: &str,
     ) -> Result<String, String> {
+        let visit = case_visit(step, fixmedins, psn_no)?;
         let case_mdtrt = text(step, "mdtrt_id");
         if let Some(issued) = self.visits.get(&case_mdtrt).filter(|v| v.setl_id.is_some()) {
-            let infno = if issued.inpatient { "2304" } else { "2207" };
-            let (_, _, err) = self.send(infno, fixmedins, json!({ "data": { "psn_no": psn_no, "mdtrt_id": issued.mdtrt_id, "medfee_sumamt": "0" } })).await;
-            return Err(err);
+            let again = settle_message(&visit, &issued.mdtrt_id, Fen::ZERO, issued.inpatient);
+            return self.send(&again).await.map(|reply| reply.text);
         }
-        let inpatient = text(step, "med_type").starts_with('2');
-        let mdtrt_id = self.open_visit(step, fixmedins, psn_no, inpatient).await?;
-        let mut lines = step["feedetail"].as_array().cloned().unwrap_or_default();
-        let mut total = Fen::ZERO;
-        for line in &mut lines {
-            line["mdtrt_id"] = json!(mdtrt_id);
-            total += Fen::parse_yuan(&text(line, "det_item_fee_sumamt")).unwrap_or_default();
-        }
-        let (infno, settle_infno) = if inpatient {
-            ("2301", "2304")
+        let inpatient = visit.med_type.starts_with('2');
+        let mdtrt_id = self.open_visit(&visit, inpatient).await?;
+        let upload = if inpatient {
+            steps::upload_inpatient_fees(&visit, &mdtrt_id)
         } else {
-            ("2204", "2207")
+            steps::upload_outpatient_fees(&visit, &mdtrt_id)
         };
-        let (_, code, err) = self
-            .send(infno, fixmedins, json!({ "feedetail": lines }))
-            .await;
-        if code != 0 {
-            return Err(err);
-        }
+        self.send(&upload).await?;
         if inpatient {
-            let (_, code, err) = self.send("2402", fixmedins, json!({ "dscginfo": { "mdtrt_id": mdtrt_id, "psn_no": psn_no, "endtime": text(step, "endtime") } })).await;
-            if code != 0 {
-                return Err(err);
-            }
+            self.send(&steps::discharge(&visit, &mdtrt_id)).await?;
         }
-        let mut data = json!({ "psn_no": psn_no, "mdtrt_id": mdtrt_id, "insutype": text(step, "insutype"), "medfee_sumamt": total.to_yuan_string(), "mid_setl_flag": "0" });
-        if !text(step, "acct_used_flag").is_empty() {
-            data["acct_used_flag"] = json!(text(step, "acct_used_flag"));
-        }
-        let (reply, code, err) = self
-            .send(settle_infno, fixmedins, json!({ "data": data }))
-            .await;
-        if code != 0 {
-            return Err(err);
-        }
-        let setl_id = serde_json::from_str::<Value>(&reply).ok().and_then(|v| {
-            v["output"]["setlinfo"]["setl_id"]
-                .as_str()
-                .map(str::to_string)
-        });
+        let total = medfee_sumamt(&visit.feedetail).map_err(|e| e.to_string())?;
+        let reply = self
+            .send(&settle_message(&visit, &mdtrt_id, total, inpatient))
+            .await?;
         self.visits.insert(
             case_mdtrt,
             Issued {
                 mdtrt_id,
-                setl_id,
+                setl_id: steps::settled_setl_id(&reply).ok(),
                 inpatient,
             },
         );
-        Ok(reply)
+        Ok(reply.text)
     }
 
-    async fn open_visit(
-        &self,
-        step: &Value,
-        fixmedins: &str,
-        psn_no: &str,
-        inpatient: bool,
-    ) -> Result<String, String> {
-        let common = json!({ "psn_no": psn_no, "insutype": text(step, "insutype"), "med_type": text(step, "med_type"), "begntime": text(step, "begntime"), "dise_codg": text(step, "dise_codg"), "refl_flag": text(step, "refl_flag") });
+    /// Admits (2401), or registers (2201) and describes (2203) an outpatient visit; its id.
+    async fn open_visit(&self, visit: &Visit, inpatient: bool) -> Result<String, String> {
         if inpatient {
-            let (reply, code, err) = self
-                .send("2401", fixmedins, json!({ "mdtrtinfo": common }))
-                .await;
-            if code != 0 {
-                return Err(err);
-            }
-            let value: Value = serde_json::from_str(&reply).unwrap();
-            return Ok(value["output"]["result"]["mdtrt_id"]
-                .as_str()
-                .unwrap()
-                .to_string());
+            let admitted = self.send(&steps::admit(visit)).await?;
+            return steps::admitted_mdtrt_id(&admitted).map_err(|e| e.to_string());
         }
-        let (reply, code, err) = self
-            .send("2201", fixmedins, json!({ "data": common }))
-            .await;
-        if code != 0 {
-            return Err(err);
-        }
-        let value: Value = serde_json::from_str(&reply).unwrap();
-        let mdtrt_id = value["output"]["data"]["mdtrt_id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let mut info = common;
-        info["mdtrt_id"] = json!(mdtrt_id);
-        let (_, code, err) = self
-            .send(
-                "2203",
-                fixmedins,
-                json!({ "mdtrtinfo": info, "diseinfo": [] }),
-            )
-            .await;
-        if code != 0 {
-            return Err(err);
-        }
+        let registered = self.send(&steps::register(visit)).await?;
+        let mdtrt_id = steps::registered_mdtrt_id(&registered).map_err(|e| e.to_string())?;
+        self.send(&steps::visit_info(visit, &mdtrt_id)).await?;
         Ok(mdtrt_id)
     }
 
@@ -242,20 +202,12 @@ impl Replay<'_> {
             return Err(format!("unknown mdtrt_id {case_mdtrt}"));
         };
         let setl_id = issued.setl_id.clone().unwrap_or_default();
-        let visit = serde_json::from_value::<Value>(json!(issued.mdtrt_id)).unwrap();
-        let infno = if issued.inpatient { "2305" } else { "2208" };
-        let owner = self.owner_of(&issued.mdtrt_id).await;
-        let (reply, code, err) = self
-            .send(
-                infno,
-                &owner,
-                json!({ "data": { "setl_id": setl_id, "mdtrt_id": visit } }),
-            )
-            .await;
-        if code != 0 {
-            return Err(err);
-        }
-        Ok(reply)
+        let cancel = Message {
+            infno: if issued.inpatient { "2305" } else { "2208" },
+            fixmedins_code: self.owner_of(&issued.mdtrt_id).await,
+            input: json!({ "data": { "setl_id": setl_id, "mdtrt_id": issued.mdtrt_id } }),
+        };
+        self.send(&cancel).await.map(|reply| reply.text)
     }
 
     async fn owner_of(&self, mdtrt_id: &str) -> String {
@@ -389,8 +341,14 @@ async fn replay_all(backend: Backend) {
             );
         }
         let h = &servers[&key];
+        let his = Client::new(
+            HttpTransport::new(h.client.clone(), &h.base),
+            his_envelope(),
+        )
+        .with_msgids(|fixmedins: &str| h.msgid(fixmedins));
         let mut replay = Replay {
             h,
+            his,
             tag: format!("K{index:02}"),
             persons: HashMap::new(),
             institutions: HashMap::new(),

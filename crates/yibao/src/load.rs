@@ -1,7 +1,7 @@
 //! `yibao load`: a load generator acting as many HIS clients. It registers its own synthetic
-//! institutions and population through the admin API, then runs complete outpatient
-//! (2201 → 2203 → 2204 → 2207) and inpatient (2401 → 2301 → 2304) flows over real HTTP and reports
-//! settlements per second and latency percentiles.
+//! institutions and population through the admin API, then runs the complete outpatient
+//! (2201 → 2203 → 2204 → 2207) and inpatient (2401 → 2301 → 2304) flows of `yibao-his` over real
+//! HTTP and reports settlements per second and the settling messages' latency percentiles.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,6 +13,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use yibao_domain::Fen;
+use yibao_his::envelope::wire_time;
+use yibao_his::{Envelope, FeeLine, FlowFailed, HttpTransport, Settled, Visit};
 
 /// Options of `yibao load`.
 #[derive(Args)]
@@ -63,6 +65,28 @@ struct Stats {
     settle_latency_us: Mutex<Vec<u64>>,
 }
 
+impl Stats {
+    /// Counts a flow's messages and its settlement (with the settling message's latency) or error.
+    fn record(&self, outcome: Result<Settled, FlowFailed>) {
+        let messages = match outcome {
+            Ok(settled) => {
+                self.settlements.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut latencies) = self.settle_latency_us.lock() {
+                    let micros = settled.settle_latency.as_micros();
+                    latencies.push(u64::try_from(micros).unwrap_or(u64::MAX));
+                }
+                settled.messages
+            }
+            Err(failed) => {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+                failed.messages
+            }
+        };
+        self.requests
+            .fetch_add(u64::from(messages), Ordering::Relaxed);
+    }
+}
+
 impl World {
     fn institution(&self, index: usize) -> String {
         format!("H9{}{index:04}", self.tag)
@@ -75,6 +99,37 @@ impl World {
             "310"
         };
         (format!("L{}{index:07}", self.tag), insutype)
+    }
+
+    /// A random visit of a random person at a random institution, begun now: 70 % outpatient
+    /// (1–5 lines), else inpatient (3–10 lines).
+    fn visit(&self, rng: &mut StdRng) -> Visit {
+        let (psn_no, insutype) = self.person(rng.gen_range(0..self.persons));
+        let fixmedins_code = self.institution(rng.gen_range(0..INSTITUTIONS));
+        let (med_type, dise_codg, lines) = if rng.gen_bool(0.7) {
+            ("11", "J06.900", rng.gen_range(1..=5))
+        } else {
+            ("21", "K80.100", rng.gen_range(3..=10))
+        };
+        Visit {
+            psn_no,
+            insutype: insutype.into(),
+            med_type: med_type.into(),
+            begntime: wire_time(chrono::Local::now().naive_local()),
+            endtime: None,
+            fixmedins_code,
+            refl_flag: "0".into(),
+            dise_codg: dise_codg.into(),
+            feedetail: (1..=lines).map(|sn| self.fee_line(rng, sn)).collect(),
+        }
+    }
+
+    /// A random line of a usable item: 1–5 units at 1.00–200.00 yuan.
+    fn fee_line(&self, rng: &mut StdRng, feedetl_sn: usize) -> FeeLine {
+        let code = &self.codes[rng.gen_range(0..self.codes.len())];
+        let cnt: i64 = rng.gen_range(1..=5);
+        let pric = Fen(rng.gen_range(100..=20_000));
+        FeeLine::priced(feedetl_sn.to_string(), code.as_str(), cnt, pric)
     }
 
     fn admin_request(
@@ -180,114 +235,36 @@ async fn register_world(world: &World, admdvs: &str, token: Option<&str>) -> any
     Ok(())
 }
 
-/// One HIS client's message sequence.
-struct Client<'a> {
-    world: &'a World,
-    stats: &'a Stats,
-    rng: StdRng,
-    fixmedins: String,
-    serial: u64,
-    client_no: usize,
+/// One HIS client: visits drawn from the world and settled until `deadline`.
+async fn run_client(world: &World, stats: &Stats, seed: u64, client_no: usize, deadline: Instant) {
+    let serial = AtomicU64::new(0);
+    let msgids = move |fixmedins: &str| {
+        let serial = serial.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = chrono::Local::now().naive_local();
+        format!(
+            "{fixmedins}{}{:03}{serial:07}",
+            now.format("%Y%m%d%H%M%S"),
+            client_no % 1000
+        )
+    };
+    let transport = HttpTransport::new(world.client.clone(), &world.base);
+    let his = yibao_his::Client::new(transport, envelope()).with_msgids(msgids);
+    let mut rng = StdRng::seed_from_u64(seed.wrapping_add(client_no as u64));
+    while Instant::now() < deadline {
+        let visit = world.visit(&mut rng);
+        stats.record(his.settle_visit(&visit).await);
+    }
 }
 
-impl Client<'_> {
-    async fn call(&mut self, infno: &str, input: Value) -> Option<Value> {
-        self.serial += 1;
-        let now = chrono::Local::now().naive_local();
-        let msgid = format!(
-            "{}{}{:03}{:07}",
-            self.fixmedins,
-            now.format("%Y%m%d%H%M%S"),
-            self.client_no % 1000,
-            self.serial
-        );
-        let envelope = json!({
-            "infno": infno, "msgid": msgid, "mdtrtarea_admvs": "360400", "insuplc_admdvs": "360400", "recer_sys_code": "MBS_LOCAL",
-            "infver": "V1.0", "opter_type": "1", "opter": "load", "opter_name": "load", "inf_time": now.format("%Y-%m-%d %H:%M:%S").to_string(),
-            "fixmedins_code": self.fixmedins, "fixmedins_name": "", "sign_no": "", "input": input,
-        });
-        let started = Instant::now();
-        let url = format!("{}/fsi/api/rsfComIfsService/callService", self.world.base);
-        let reply = self.world.client.post(url).json(&envelope).send().await;
-        let elapsed = started.elapsed();
-        self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let value = match reply {
-            Ok(response) => response.json::<Value>().await.ok(),
-            Err(_) => None,
-        };
-        match value {
-            Some(v) if v["infcode"] == 0 => {
-                if infno == "2207" || infno == "2304" {
-                    self.stats.settlements.fetch_add(1, Ordering::Relaxed);
-                    if let Ok(mut latencies) = self.stats.settle_latency_us.lock() {
-                        latencies.push(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
-                    }
-                }
-                Some(v["output"].clone())
-            }
-            _ => {
-                self.stats.errors.fetch_add(1, Ordering::Relaxed);
-                None
-            }
-        }
-    }
-
-    /// Random fee lines; returns them with their total.
-    fn lines(&mut self, mdtrt_id: &str, count: usize) -> (Vec<Value>, Fen) {
-        let mut total = Fen::ZERO;
-        let lines = (0..count)
-            .map(|i| {
-                let code = self.world.codes[self.rng.gen_range(0..self.world.codes.len())].clone();
-                let cnt: i64 = self.rng.gen_range(1..=5);
-                let pric = Fen(self.rng.gen_range(100..=20_000));
-                let amount = Fen(pric.fen() * cnt);
-                total += amount;
-                json!({ "feedetl_sn": (i + 1).to_string(), "mdtrt_id": mdtrt_id, "chrg_bchno": "1", "med_list_codg": code,
-                        "cnt": cnt.to_string(), "pric": pric.to_yuan_string(), "det_item_fee_sumamt": amount.to_yuan_string(), "hosp_appr_flag": "1" })
-            })
-            .collect();
-        (lines, total)
-    }
-
-    async fn outpatient(&mut self, psn_no: &str, insutype: &str) -> Option<()> {
-        let now = chrono::Local::now()
-            .naive_local()
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string();
-        let reg = self.call("2201", json!({ "data": { "psn_no": psn_no, "insutype": insutype, "begntime": now, "mdtrt_cert_type": "02" } })).await?;
-        let mdtrt_id = reg["data"]["mdtrt_id"].as_str()?.to_string();
-        self.call("2203", json!({ "mdtrtinfo": { "mdtrt_id": mdtrt_id, "psn_no": psn_no, "med_type": "11", "dise_codg": "J06.900" }, "diseinfo": [] })).await?;
-        let count = self.rng.gen_range(1..=5);
-        let (lines, total) = self.lines(&mdtrt_id, count);
-        self.call("2204", json!({ "feedetail": lines })).await?;
-        self.call("2207", json!({ "data": { "psn_no": psn_no, "mdtrt_id": mdtrt_id, "insutype": insutype, "medfee_sumamt": total.to_yuan_string(), "acct_used_flag": "1" } })).await?;
-        Some(())
-    }
-
-    async fn inpatient(&mut self, psn_no: &str, insutype: &str) -> Option<()> {
-        let now = chrono::Local::now()
-            .naive_local()
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string();
-        let adm = self.call("2401", json!({ "mdtrtinfo": { "psn_no": psn_no, "insutype": insutype, "med_type": "21", "begntime": now, "dise_codg": "K80.100" }, "diseinfo": [] })).await?;
-        let mdtrt_id = adm["result"]["mdtrt_id"].as_str()?.to_string();
-        let count = self.rng.gen_range(3..=10);
-        let (lines, total) = self.lines(&mdtrt_id, count);
-        self.call("2301", json!({ "feedetail": lines })).await?;
-        self.call("2304", json!({ "data": { "psn_no": psn_no, "mdtrt_id": mdtrt_id, "insutype": insutype, "medfee_sumamt": total.to_yuan_string(), "mid_setl_flag": "0", "acct_used_flag": "1" } })).await?;
-        Some(())
-    }
-
-    async fn run_until(&mut self, deadline: Instant) {
-        while Instant::now() < deadline {
-            let (psn_no, insutype) = self.world.person(self.rng.gen_range(0..self.world.persons));
-            self.fixmedins = self.world.institution(self.rng.gen_range(0..INSTITUTIONS));
-            if self.rng.gen_bool(0.7) {
-                self.outpatient(&psn_no, insutype).await;
-            } else {
-                self.inpatient(&psn_no, insutype).await;
-            }
-        }
+/// The envelope of the load's messages.
+fn envelope() -> Envelope {
+    Envelope {
+        mdtrtarea_admvs: "360400".into(),
+        insuplc_admdvs: "360400".into(),
+        recer_sys_code: "MBS_LOCAL".into(),
+        opter: "load".into(),
+        opter_name: "load".into(),
+        ..Envelope::default()
     }
 }
 
@@ -321,18 +298,7 @@ async fn run_load(args: &LoadArgs, seed: u64) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     for client_no in 0..args.concurrency.max(1) {
         let (world, stats) = (Arc::clone(&world), Arc::clone(&stats));
-        tasks.spawn(async move {
-            let rng = StdRng::seed_from_u64(seed.wrapping_add(client_no as u64));
-            let mut client = Client {
-                world: &world,
-                stats: &stats,
-                rng,
-                fixmedins: String::new(),
-                serial: 0,
-                client_no,
-            };
-            client.run_until(deadline).await;
-        });
+        tasks.spawn(async move { run_client(&world, &stats, seed, client_no, deadline).await });
     }
     while tasks.join_next().await.is_some() {}
     report(args, &stats, started.elapsed());

@@ -265,12 +265,8 @@ impl Harness {
 
     /// The request envelope.
     pub fn envelope(infno: &str, fixmedins: &str, msgid: &str, input: Value) -> Value {
-        json!({
-            "infno": infno, "msgid": msgid, "mdtrtarea_admvs": "360400", "insuplc_admdvs": "360400",
-            "recer_sys_code": "MBS_LOCAL", "dev_no": "", "dev_safe_info": "", "cainfo": "", "signtype": "",
-            "infver": "V1.0", "opter_type": "1", "opter": "001", "opter_name": "测试", "inf_time": "2026-03-01 10:00:00",
-            "fixmedins_code": fixmedins, "fixmedins_name": "", "sign_no": "", "input": input,
-        })
+        let envelope = his_envelope();
+        serde_json::to_value(envelope.request(infno, msgid, fixmedins, &input)).unwrap()
     }
 
     /// Posts a body; returns the status and text.
@@ -330,6 +326,19 @@ impl Harness {
     /// Runs the ledger verification through the admin API.
     pub async fn verify(&self) -> Value {
         self.admin("GET", "/admin/verify", String::new()).await
+    }
+}
+
+/// The envelope fields of the tests' HIS messages.
+pub fn his_envelope() -> yibao_his::Envelope {
+    yibao_his::Envelope {
+        mdtrtarea_admvs: "360400".into(),
+        insuplc_admdvs: "360400".into(),
+        recer_sys_code: "MBS_LOCAL".into(),
+        opter: "001".into(),
+        opter_name: "测试".into(),
+        inf_time: yibao_his::InfTime::At("2026-03-01 10:00:00".into()),
+        ..yibao_his::Envelope::default()
     }
 }
 

@@ -1,0 +1,223 @@
+//! One message per step of the HIS flows (`interface.md` §7), built from a [`Visit`], and readers
+//! of the ids the replies issue.
+
+use serde_json::{json, Value};
+use yibao_domain::Fen;
+
+use crate::reply::{HisError, Reply};
+use crate::visit::Visit;
+
+/// `mdtrt_cert_type` of the messages: 02 居民身份证.
+const CERT_ID_CARD: &str = "02";
+/// `chrg_bchno` of uploaded lines: the visit's lines are one charge batch.
+const CHARGE_BATCH: &str = "1";
+/// `acct_used_flag` of settlements: the personal account pays what it may.
+const USE_ACCOUNT: &str = "1";
+
+/// One message: the transaction, the institution sending it and its `input`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub infno: &'static str,
+    pub fixmedins_code: String,
+    pub input: Value,
+}
+
+impl Message {
+    /// A message of `visit`'s institution.
+    fn of(infno: &'static str, visit: &Visit, input: Value) -> Message {
+        Message {
+            infno,
+            fixmedins_code: visit.fixmedins_code.clone(),
+            input,
+        }
+    }
+}
+
+/// 2201 门诊挂号: opens the outpatient visit; [`registered_mdtrt_id`] reads its id.
+pub fn register(visit: &Visit) -> Message {
+    let data = json!({ "psn_no": visit.psn_no, "insutype": visit.insutype, "begntime": visit.begntime,
+                       "mdtrt_cert_type": CERT_ID_CARD, "med_type": visit.med_type });
+    Message::of("2201", visit, json!({ "data": data }))
+}
+
+/// 2203 门诊就诊信息上传: medical type, times, referral and diagnosis of the visit `mdtrt_id`.
+pub fn visit_info(visit: &Visit, mdtrt_id: &str) -> Message {
+    let info = json!({ "mdtrt_id": mdtrt_id, "psn_no": visit.psn_no, "med_type": visit.med_type,
+                       "begntime": visit.begntime, "dise_codg": visit.dise_codg, "refl_flag": visit.refl_flag });
+    diagnosed("2203", visit, info)
+}
+
+/// 2204 门诊费用明细上传: the visit's fee lines.
+pub fn upload_outpatient_fees(visit: &Visit, mdtrt_id: &str) -> Message {
+    upload("2204", visit, mdtrt_id)
+}
+
+/// 2207 门诊结算 of the visit `mdtrt_id`, declaring `medfee_sumamt`.
+pub fn settle_outpatient(visit: &Visit, mdtrt_id: &str, medfee_sumamt: Fen) -> Message {
+    let data = json!({ "psn_no": visit.psn_no, "mdtrt_id": mdtrt_id, "insutype": visit.insutype,
+                       "med_type": visit.med_type, "medfee_sumamt": medfee_sumamt.to_yuan_string(),
+                       "acct_used_flag": USE_ACCOUNT });
+    Message::of("2207", visit, json!({ "data": data }))
+}
+
+/// 2401 入院办理: opens the admission; [`admitted_mdtrt_id`] reads its id.
+pub fn admit(visit: &Visit) -> Message {
+    let info = json!({ "psn_no": visit.psn_no, "insutype": visit.insutype, "med_type": visit.med_type,
+                       "begntime": visit.begntime, "dise_codg": visit.dise_codg, "refl_flag": visit.refl_flag,
+                       "mdtrt_cert_type": CERT_ID_CARD });
+    diagnosed("2401", visit, info)
+}
+
+/// 2301 住院费用明细上传: the admission's fee lines.
+pub fn upload_inpatient_fees(visit: &Visit, mdtrt_id: &str) -> Message {
+    upload("2301", visit, mdtrt_id)
+}
+
+/// 2402 出院办理 of the admission `mdtrt_id` at the visit's `endtime` (the service's time when
+/// there is none).
+pub fn discharge(visit: &Visit, mdtrt_id: &str) -> Message {
+    let mut info = json!({ "mdtrt_id": mdtrt_id, "psn_no": visit.psn_no });
+    if let Some(endtime) = &visit.endtime {
+        info["endtime"] = json!(endtime);
+    }
+    Message::of("2402", visit, json!({ "dscginfo": info }))
+}
+
+/// 2304 住院结算 of the admission `mdtrt_id`, declaring `medfee_sumamt`: an interim settlement
+/// (`mid_setl_flag` 1) of an ongoing stay, or the final one with the visit's `endtime` as
+/// `dscgTime`.
+pub fn settle_inpatient(
+    visit: &Visit,
+    mdtrt_id: &str,
+    medfee_sumamt: Fen,
+    interim: bool,
+) -> Message {
+    let mid_setl_flag = if interim { "1" } else { "0" };
+    let mut data = json!({ "psn_no": visit.psn_no, "mdtrt_id": mdtrt_id, "insutype": visit.insutype,
+                           "medfee_sumamt": medfee_sumamt.to_yuan_string(), "mid_setl_flag": mid_setl_flag,
+                           "acct_used_flag": USE_ACCOUNT });
+    if let (false, Some(endtime)) = (interim, &visit.endtime) {
+        data["dscgTime"] = json!(endtime);
+    }
+    Message::of("2304", visit, json!({ "data": data }))
+}
+
+/// 2102 药店结算: the purchase, its lines and its settlement in one message.
+pub fn pharmacy(visit: &Visit, medfee_sumamt: Fen) -> Message {
+    let data = json!({ "psn_no": visit.psn_no, "insutype": visit.insutype, "med_type": visit.med_type,
+                       "begntime": visit.begntime, "mdtrt_cert_type": CERT_ID_CARD,
+                       "medfee_sumamt": medfee_sumamt.to_yuan_string(), "acct_used_flag": USE_ACCOUNT });
+    Message::of(
+        "2102",
+        visit,
+        json!({ "data": data, "feedetail": feedetail(visit, None) }),
+    )
+}
+
+/// The `mdtrt_id` a 2201 reply issued (`output.data.mdtrt_id`).
+pub fn registered_mdtrt_id(reply: &Reply) -> Result<String, HisError> {
+    reply.text_at("/data/mdtrt_id")
+}
+
+/// The `mdtrt_id` a 2401 reply issued (`output.result.mdtrt_id`).
+pub fn admitted_mdtrt_id(reply: &Reply) -> Result<String, HisError> {
+    reply.text_at("/result/mdtrt_id")
+}
+
+/// The settled visit of a settlement reply (`output.setlinfo.mdtrt_id`).
+pub fn settled_mdtrt_id(reply: &Reply) -> Result<String, HisError> {
+    reply.text_at("/setlinfo/mdtrt_id")
+}
+
+/// The `setl_id` of a settlement reply (`output.setlinfo.setl_id`).
+pub fn settled_setl_id(reply: &Reply) -> Result<String, HisError> {
+    reply.text_at("/setlinfo/setl_id")
+}
+
+/// A message of `mdtrtinfo` and `diseinfo[]`: the principal diagnosis as a western-medicine
+/// diagnosis.
+fn diagnosed(infno: &'static str, visit: &Visit, mdtrtinfo: Value) -> Message {
+    let diseinfo = json!([{ "diag_type": "1", "diag_srt_no": "1", "diag_code": visit.dise_codg }]);
+    Message::of(
+        infno,
+        visit,
+        json!({ "mdtrtinfo": mdtrtinfo, "diseinfo": diseinfo }),
+    )
+}
+
+/// A fee upload of the visit `mdtrt_id`'s lines.
+fn upload(infno: &'static str, visit: &Visit, mdtrt_id: &str) -> Message {
+    Message::of(
+        infno,
+        visit,
+        json!({ "feedetail": feedetail(visit, Some(mdtrt_id)) }),
+    )
+}
+
+/// `feedetail[]`: the visit's lines, naming the visit once it has an id.
+fn feedetail(visit: &Visit, mdtrt_id: Option<&str>) -> Vec<Value> {
+    visit
+        .feedetail
+        .iter()
+        .map(|line| {
+            let mut uploaded = json!({
+                "feedetl_sn": line.feedetl_sn, "psn_no": visit.psn_no, "chrg_bchno": CHARGE_BATCH,
+                "med_list_codg": line.med_list_codg, "cnt": line.cnt, "pric": line.pric,
+                "det_item_fee_sumamt": line.det_item_fee_sumamt, "hosp_appr_flag": line.hosp_appr_flag,
+                "fee_ocur_time": visit.begntime,
+            });
+            if let Some(mdtrt_id) = mdtrt_id {
+                uploaded["mdtrt_id"] = json!(mdtrt_id);
+            }
+            uploaded
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admission() -> Visit {
+        Visit {
+            psn_no: "P1".into(),
+            insutype: "390".into(),
+            med_type: "21".into(),
+            begntime: "2025-01-01 08:00:00".into(),
+            endtime: Some("2025-01-05 10:00:00".into()),
+            fixmedins_code: "H1".into(),
+            ..Visit::default()
+        }
+    }
+
+    #[test]
+    fn a_final_inpatient_settlement_carries_the_discharge() {
+        let message = settle_inpatient(&admission(), "M1", Fen(12_345), false);
+        assert_eq!(message.infno, "2304");
+        let data = &message.input["data"];
+        assert_eq!(data["medfee_sumamt"], "123.45");
+        assert_eq!(data["mid_setl_flag"], "0");
+        assert_eq!(data["dscgTime"], "2025-01-05 10:00:00");
+    }
+
+    #[test]
+    fn an_interim_settlement_has_no_discharge() {
+        let message = settle_inpatient(&admission(), "M1", Fen(100), true);
+        let data = &message.input["data"];
+        assert_eq!(data["mid_setl_flag"], "1");
+        assert!(data.get("dscgTime").is_none(), "{data}");
+    }
+
+    #[test]
+    fn a_discharge_without_endtime_leaves_it_to_the_service() {
+        let visit = Visit {
+            endtime: None,
+            ..admission()
+        };
+        let message = discharge(&visit, "M1");
+        assert_eq!(
+            message.input,
+            json!({ "dscginfo": { "mdtrt_id": "M1", "psn_no": "P1" } })
+        );
+    }
+}
