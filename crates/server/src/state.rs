@@ -195,10 +195,11 @@ impl Shared {
     /// A new receiver message id: region(6) + `yyyyMMddHHmmss` + serial(10).
     pub fn next_refmsgid(&self, at: NaiveDateTime) -> String {
         let serial = self.next_serial();
+        let stamp = crate::envelope::envelope_time(at);
         format!(
             "{}{}{serial:010}",
             self.config.platform_admdvs,
-            at.format("%Y%m%d%H%M%S")
+            &stamp[..14]
         )
     }
 }
