@@ -18,7 +18,15 @@
 //! top of the failed one fails as well (see [`crate::GroupCommit`]).
 //!
 //! The view enforces the uniqueness rules of the schema (one stored reply per `msgid`, one
-//! cancellation per settlement) before anything is written, so a flush never fails on them.
+//! cancellation per settlement, a fee line cancelled at most once) before anything is written, so a
+//! flush never fails on them; and the rules of the fee-line history the schema cannot express: one
+//! live line per `feedetl_sn` of a visit, only unsettled lines cancelled, a settlement consuming
+//! only live unsettled lines.
+//!
+//! Fee lines are written once, by their upload, and never changed: a cancellation is an event of its
+//! own, and which settlement consumed a line is not stored with it but derived — from the lines of the
+//! visit's live settlements when a visit's lines are read from the database, and kept up to date in
+//! the cache by [`LedgerView::append_settlement`].
 //!
 //! Persons are written by registry imports outside the writer (even by another process); every import
 //! bumps the `registry_version` counter in its own transaction, and the cache drops its persons when
@@ -33,12 +41,19 @@ use yibao_domain::Fen;
 use crate::entries::{self, EntryFilter, EntrySummary, StoredMessage};
 use crate::flush::{self, posting_sums, AccTotalRow, EntryRows, Script};
 use crate::{
-    registry, EntryKind, FeeLine, LedgerError, Person, Posting, SettlementRecord, Visit,
-    VisitStatus,
+    registry, EntryKind, EventSource, FeeEventKind, FeeLine, FeeLineEvent, LedgerError, LineCancel,
+    LiveLine, Person, Posting, SettlementRecord, Visit, VisitStatus,
 };
 
 /// Name of the counter that registry imports bump (persons changed).
 pub(crate) const REGISTRY_VERSION: &str = "registry_version";
+/// Name of the counter of the ledger's order: settlements' `seq` and fee-line events' `event_seq`.
+const LEDGER_SEQ: &str = "ledger_seq";
+/// Name of the counter of fee uploads; a line's `upload_seq` is the upload's number times
+/// [`UPLOAD_SEQ_STRIDE`] plus the line's position in the upload.
+const FEE_UPLOAD: &str = "fee_upload";
+/// Lines one upload may hold (see [`FEE_UPLOAD`]).
+const UPLOAD_SEQ_STRIDE: i64 = 100_000;
 
 /// `(psn_no, insutype, year)`.
 type YtdKey = (String, String, i64);
@@ -71,7 +86,8 @@ pub struct LedgerCache {
     registry_version: Option<i64>,
     persons: HashMap<String, Option<Person>>,
     visits: HashMap<String, (Visit, u64)>,
-    fee_lines: HashMap<String, (Vec<FeeLine>, u64)>,
+    /// The live fee lines of visits, with the settlements that consumed them.
+    fee_lines: HashMap<String, (Vec<LiveLine>, u64)>,
     ytd: HashMap<YtdKey, (BTreeMap<String, i64>, u64)>,
     account_paid: HashMap<AccountKey, (Fen, u64)>,
     counters: HashMap<String, i64>,
@@ -88,11 +104,9 @@ pub struct LedgerCache {
 #[derive(Default)]
 struct Pending {
     visits: BTreeSet<String>,
-    /// Fee lines added, by `(mdtrt_id, feedetl_sn)`.
-    new_lines: BTreeSet<(String, String)>,
-    /// Visits whose stored fee lines were consumed or released (their `setl_id` changed).
-    settled_line_visits: BTreeSet<String>,
-    deleted_lines: Vec<(String, String)>,
+    fee_events: Vec<FeeLineEvent>,
+    new_lines: Vec<Arc<FeeLine>>,
+    line_cancels: Vec<LineCancel>,
     /// Accumulator totals changed, by person-year and key.
     ytd: BTreeSet<(YtdKey, String)>,
     accounts: BTreeSet<AccountKey>,
@@ -105,11 +119,10 @@ struct Pending {
 pub struct Flush {
     /// The batch the writes belong to.
     pub batch: u64,
-    deleted_lines: Vec<(String, String)>,
     visits: Vec<Visit>,
-    new_lines: Vec<FeeLine>,
-    /// `(mdtrt_id, feedetl_sn, setl_id)` of stored lines consumed or released.
-    line_settlements: Vec<(String, String, String)>,
+    fee_events: Vec<FeeLineEvent>,
+    new_lines: Vec<Arc<FeeLine>>,
+    line_cancels: Vec<LineCancel>,
     settlements: Arc<Entries>,
     acc_totals: Vec<AccTotalRow>,
     accounts: Vec<(String, String, Fen)>,
@@ -120,10 +133,10 @@ pub struct Flush {
 impl Flush {
     /// Whether the batch wrote nothing (every job rolled back).
     pub fn is_empty(&self) -> bool {
-        self.deleted_lines.is_empty()
-            && self.visits.is_empty()
+        self.visits.is_empty()
+            && self.fee_events.is_empty()
             && self.new_lines.is_empty()
-            && self.line_settlements.is_empty()
+            && self.line_cancels.is_empty()
             && self.settlements.is_empty()
             && self.acc_totals.is_empty()
             && self.accounts.is_empty()
@@ -141,10 +154,10 @@ impl Flush {
         if script.is_single_query() {
             script.statement("UPDATE id_counters SET value = value WHERE name = ''");
         }
-        flush::delete_fee_lines(&mut script, &self.deleted_lines);
         flush::upsert_visits(&mut script, &self.visits);
+        flush::insert_fee_line_events(&mut script, &self.fee_events);
         flush::insert_fee_lines(&mut script, &self.new_lines);
-        flush::set_fee_line_settlements(&mut script, &self.line_settlements);
+        flush::insert_line_cancels(&mut script, &self.line_cancels);
         flush::insert_settlements(&mut script, &self.settlements, &entry_rows, &header_head);
         flush::upsert_acc_totals(&mut script, &self.acc_totals);
         flush::upsert_account_totals(&mut script, &self.accounts);
@@ -159,10 +172,10 @@ impl Flush {
 #[derive(Default)]
 struct Staged {
     visits: HashMap<String, Visit>,
-    fee_lines: HashMap<String, Vec<FeeLine>>,
-    new_lines: Vec<(String, String)>,
-    settled_line_visits: BTreeSet<String>,
-    deleted_lines: Vec<(String, String)>,
+    fee_lines: HashMap<String, Vec<LiveLine>>,
+    fee_events: Vec<FeeLineEvent>,
+    new_lines: Vec<Arc<FeeLine>>,
+    line_cancels: Vec<LineCancel>,
     ytd: HashMap<YtdKey, BTreeMap<String, i64>>,
     ytd_keys: BTreeSet<(YtdKey, String)>,
     accounts: HashMap<AccountKey, Fen>,
@@ -225,30 +238,14 @@ impl LedgerCache {
             .push_back((self.batch, Arc::clone(&settlements)));
         Flush {
             batch: self.batch,
-            deleted_lines: pending.deleted_lines,
             visits: pending
                 .visits
                 .iter()
                 .filter_map(|id| self.visits.get(id).map(|(v, _)| v.clone()))
                 .collect(),
-            new_lines: pending
-                .new_lines
-                .iter()
-                .filter_map(|(id, sn)| self.line(id, sn))
-                .cloned()
-                .collect(),
-            line_settlements: pending
-                .settled_line_visits
-                .iter()
-                .filter_map(|id| self.fee_lines.get(id))
-                .flat_map(|(lines, _)| lines.iter())
-                .filter(|l| {
-                    !pending
-                        .new_lines
-                        .contains(&(l.mdtrt_id.clone(), l.feedetl_sn.clone()))
-                })
-                .map(|l| (l.mdtrt_id.clone(), l.feedetl_sn.clone(), l.setl_id.clone()))
-                .collect(),
+            fee_events: pending.fee_events,
+            new_lines: pending.new_lines,
+            line_cancels: pending.line_cancels,
             settlements,
             acc_totals: pending
                 .ytd
@@ -366,15 +363,6 @@ impl LedgerCache {
         };
     }
 
-    /// A cached fee line.
-    fn line(&self, mdtrt_id: &str, feedetl_sn: &str) -> Option<&FeeLine> {
-        self.fee_lines
-            .get(mdtrt_id)?
-            .0
-            .iter()
-            .find(|l| l.feedetl_sn == feedetl_sn)
-    }
-
     /// Ledger entries kept in this batch or in flight, newest batch last.
     fn unflushed_entries(&self) -> impl Iterator<Item = &SettlementRecord> {
         self.in_flight
@@ -414,11 +402,9 @@ impl LedgerView<'_> {
         for (id, lines) in staged.fee_lines {
             cache.fee_lines.insert(id, (lines, batch));
         }
+        pending.fee_events.extend(staged.fee_events);
         pending.new_lines.extend(staged.new_lines);
-        pending
-            .settled_line_visits
-            .extend(staged.settled_line_visits);
-        pending.deleted_lines.extend(staged.deleted_lines);
+        pending.line_cancels.extend(staged.line_cancels);
         for (key, sums) in staged.ytd {
             cache.ytd.insert(key, (sums, batch));
         }
@@ -538,90 +524,163 @@ impl LedgerView<'_> {
             .insert(visit.mdtrt_id.clone(), visit.clone());
     }
 
-    /// Every fee line of a visit, in upload order.
-    pub async fn fee_lines(&mut self, mdtrt_id: &str) -> Result<Vec<FeeLine>, LedgerError> {
+    /// The live fee lines of a visit (uploaded and not cancelled), in upload order, each with the
+    /// live settlement that consumed it.
+    pub async fn fee_lines(&mut self, mdtrt_id: &str) -> Result<Vec<LiveLine>, LedgerError> {
         Ok(self.lines_mut(mdtrt_id).await?.clone())
     }
 
-    /// Appends uploaded fee lines to a visit (their `feedetl_sn` must be new within the visit).
-    pub async fn add_fee_lines(
+    /// Records an upload of fee lines to a visit: one upload event (from `source`, with the split
+    /// basis the lines carry) and the lines, whose `upload_seq` and `event_seq` are issued here. No
+    /// `feedetl_sn` may be live on the visit or appear twice in the upload. Returns the stored lines.
+    pub async fn upload_fee_lines(
         &mut self,
         mdtrt_id: &str,
+        source: EventSource,
         lines: Vec<FeeLine>,
-    ) -> Result<(), LedgerError> {
-        let current = self.lines_mut(mdtrt_id).await?;
-        if let Some(repeated) = lines
-            .iter()
-            .find(|l| current.iter().any(|c| c.feedetl_sn == l.feedetl_sn))
-        {
+    ) -> Result<Vec<Arc<FeeLine>>, LedgerError> {
+        if lines.len() as i64 >= UPLOAD_SEQ_STRIDE {
+            return Err(LedgerError::Conflict(format!(
+                "an upload holds at most {} lines",
+                UPLOAD_SEQ_STRIDE - 1
+            )));
+        }
+        let live = self.lines_mut(mdtrt_id).await?;
+        let mut taken: BTreeSet<&str> = live.iter().map(|l| l.line.feedetl_sn.as_str()).collect();
+        if let Some(repeated) = lines.iter().find(|l| !taken.insert(&l.feedetl_sn)) {
             return Err(LedgerError::Conflict(format!(
                 "fee line {} of visit {mdtrt_id} is already stored",
                 repeated.feedetl_sn
             )));
         }
-        let keys = lines
+        let event_seq = self.next_id(LEDGER_SEQ).await?;
+        let first_seq = self.next_id(FEE_UPLOAD).await? * UPLOAD_SEQ_STRIDE;
+        let split_basis = lines
             .iter()
-            .map(|l| (mdtrt_id.to_string(), l.feedetl_sn.clone()));
-        self.staged.new_lines.extend(keys);
-        self.lines_mut(mdtrt_id).await?.extend(lines);
-        Ok(())
+            .find_map(|l| l.split.as_ref())
+            .map(|s| s.basis.to_string())
+            .unwrap_or_default();
+        let stored: Vec<Arc<FeeLine>> = (first_seq..)
+            .zip(lines)
+            .map(|(upload_seq, line)| {
+                debug_assert_eq!(line.mdtrt_id, mdtrt_id, "a line of another visit");
+                Arc::new(FeeLine {
+                    upload_seq,
+                    event_seq,
+                    ..line
+                })
+            })
+            .collect();
+        self.staged.fee_events.push(FeeLineEvent {
+            event_seq,
+            mdtrt_id: mdtrt_id.to_string(),
+            kind: FeeEventKind::Upload,
+            source,
+            split_basis,
+        });
+        self.staged.new_lines.extend(stored.iter().cloned());
+        self.lines_mut(mdtrt_id)
+            .await?
+            .extend(stored.iter().map(|line| LiveLine {
+                line: Arc::clone(line),
+                setl_id: None,
+            }));
+        Ok(stored)
     }
 
-    /// Deletes the named unsettled fee lines of a visit; returns how many were deleted.
-    pub async fn delete_fee_lines(
+    /// Records the cancellation of live, unsettled fee lines of a visit (named by `upload_seq`): one
+    /// cancellation event from `source`. The lines stay stored; they are no longer live.
+    pub async fn cancel_fee_lines(
         &mut self,
         mdtrt_id: &str,
-        sns: &[String],
-    ) -> Result<u64, LedgerError> {
-        let current = self.lines_mut(mdtrt_id).await?;
-        let (deleted, kept): (Vec<FeeLine>, Vec<FeeLine>) = std::mem::take(current)
-            .into_iter()
-            .partition(|l| l.setl_id.is_empty() && sns.contains(&l.feedetl_sn));
-        *current = kept;
-        let count = deleted.len() as u64;
+        source: EventSource,
+        upload_seqs: &[i64],
+    ) -> Result<(), LedgerError> {
+        let live = self.lines_mut(mdtrt_id).await?;
+        let mut seen = BTreeSet::new();
+        for seq in upload_seqs {
+            if !seen.insert(seq) {
+                return Err(LedgerError::Conflict(format!(
+                    "fee line upload {seq} of visit {mdtrt_id} is cancelled twice"
+                )));
+            }
+            match live.iter().find(|l| l.line.upload_seq == *seq) {
+                Some(l) if l.is_unsettled() => {}
+                Some(l) => {
+                    return Err(LedgerError::Conflict(format!(
+                        "fee line {} of visit {mdtrt_id} is consumed by settlement {}",
+                        l.line.feedetl_sn,
+                        l.setl_id.as_deref().unwrap_or_default()
+                    )))
+                }
+                None => {
+                    return Err(LedgerError::Conflict(format!(
+                        "fee line upload {seq} of visit {mdtrt_id} is not live"
+                    )))
+                }
+            }
+        }
+        let event_seq = self.next_id(LEDGER_SEQ).await?;
+        self.lines_mut(mdtrt_id)
+            .await?
+            .retain(|l| !upload_seqs.contains(&l.line.upload_seq));
+        self.staged.fee_events.push(FeeLineEvent {
+            event_seq,
+            mdtrt_id: mdtrt_id.to_string(),
+            kind: FeeEventKind::Cancel,
+            source,
+            split_basis: String::new(),
+        });
         self.staged
-            .deleted_lines
-            .extend(deleted.into_iter().map(|l| (l.mdtrt_id, l.feedetl_sn)));
-        Ok(count)
-    }
-
-    /// Marks the named fee lines of a visit as consumed by `setl_id`.
-    pub async fn assign_fee_lines(
-        &mut self,
-        mdtrt_id: &str,
-        sns: &[String],
-        setl_id: &str,
-    ) -> Result<(), LedgerError> {
-        for line in self.lines_mut(mdtrt_id).await?.iter_mut() {
-            if sns.contains(&line.feedetl_sn) {
-                line.setl_id = setl_id.to_string();
-            }
-        }
-        self.staged.settled_line_visits.insert(mdtrt_id.to_string());
+            .line_cancels
+            .extend(upload_seqs.iter().map(|&upload_seq| LineCancel {
+                mdtrt_id: mdtrt_id.to_string(),
+                upload_seq,
+                event_seq,
+            }));
         Ok(())
     }
 
-    /// Releases the fee lines of a visit consumed by `setl_id` (after that settlement is cancelled).
-    pub async fn release_fee_lines(
-        &mut self,
-        mdtrt_id: &str,
-        setl_id: &str,
-    ) -> Result<(), LedgerError> {
-        for line in self.lines_mut(mdtrt_id).await?.iter_mut() {
-            if line.setl_id == setl_id {
-                line.setl_id.clear();
-            }
+    /// A settlement consumes the visit's live, unsettled lines its line rows name (by `feedetl_sn`,
+    /// with the line's amount).
+    async fn consume_lines(&mut self, record: &SettlementRecord) -> Result<(), LedgerError> {
+        let h = &record.header;
+        let setl_id: Arc<str> = Arc::from(h.setl_id.as_str());
+        let live = self.lines_mut(&h.mdtrt_id).await?;
+        for row in &record.lines {
+            let line = live
+                .iter_mut()
+                .find(|l| l.line.feedetl_sn == row.feedetl_sn)
+                .filter(|l| l.is_unsettled() && l.line.det_item_fee_sumamt == row.det_item_fee_sumamt)
+                .ok_or_else(|| {
+                    LedgerError::Conflict(format!(
+                        "settlement {} consumes fee line {} of visit {}, which is not a live unsettled \
+                         line of amount {}",
+                        h.setl_id, row.feedetl_sn, h.mdtrt_id, row.det_item_fee_sumamt
+                    ))
+                })?;
+            line.setl_id = Some(Arc::clone(&setl_id));
         }
-        self.staged.settled_line_visits.insert(mdtrt_id.to_string());
         Ok(())
     }
 
-    async fn lines_mut(&mut self, mdtrt_id: &str) -> Result<&mut Vec<FeeLine>, LedgerError> {
+    /// A cancellation releases the lines its original settlement consumed.
+    async fn release_lines(&mut self, cancel: &SettlementRecord) -> Result<(), LedgerError> {
+        let h = &cancel.header;
+        for line in self.lines_mut(&h.mdtrt_id).await?.iter_mut() {
+            if line.setl_id.as_deref() == Some(h.orig_setl_id.as_str()) {
+                line.setl_id = None;
+            }
+        }
+        Ok(())
+    }
+
+    async fn lines_mut(&mut self, mdtrt_id: &str) -> Result<&mut Vec<LiveLine>, LedgerError> {
         if !self.staged.fee_lines.contains_key(mdtrt_id) {
             let lines = match self.cache.fee_lines.get(mdtrt_id) {
                 Some((lines, _)) => lines.clone(),
                 None => {
-                    let stored = entries::fee_lines(self.conn, mdtrt_id).await?;
+                    let stored = entries::live_fee_lines(self.conn, mdtrt_id).await?;
                     self.cache
                         .fee_lines
                         .insert(mdtrt_id.to_string(), (stored.clone(), 0));
@@ -689,8 +748,10 @@ impl LedgerView<'_> {
         Ok(paid)
     }
 
-    /// Appends a ledger entry and applies it to the accumulator and account totals. A second
-    /// cancellation of one settlement is a conflict.
+    /// Appends a ledger entry and applies it to the accumulator and account totals and to the
+    /// visit's live fee lines: a settlement consumes the lines its line rows name, which must be live
+    /// and unsettled; a cancellation releases them. A second cancellation of one settlement is a
+    /// conflict.
     pub async fn append_settlement(&mut self, record: SettlementRecord) -> Result<(), LedgerError> {
         let h = &record.header;
         if h.kind == EntryKind::Cancel {
@@ -701,7 +762,13 @@ impl LedgerView<'_> {
                 )));
             }
         }
-        let seq = self.next_id("ledger_seq").await?;
+        if !record.lines.is_empty() {
+            match h.kind {
+                EntryKind::Settle => self.consume_lines(&record).await?,
+                EntryKind::Cancel => self.release_lines(&record).await?,
+            }
+        }
+        let seq = self.next_id(LEDGER_SEQ).await?;
         let key = (h.psn_no.clone(), h.insutype.clone(), h.year);
         let sums = self.ytd_mut(key.clone()).await?;
         let posted = posting_sums(&record);

@@ -2,14 +2,19 @@
 //! idempotency table, on any connection. Writes go through the writer's [`crate::LedgerView`] and reach
 //! the database in its batched flush.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use yibao_domain::Fen;
+use yibao_domain::codes::{ChrgitmLv, MedChrgitmType};
+use yibao_domain::{Code, Fen, Ratio};
+use yibao_settlement::{LineRule, LineSplit};
 
 use crate::sql::{placeholders, rows_per_insert, Placeholders};
 use crate::{
-    EntryKind, FeeLine, FundRow, LedgerError, LineRow, PayerClass, Posting, SetlAmounts,
-    SettlementHeader, SettlementRecord, Visit, VisitKind, VisitStatus,
+    EntryKind, FeeLine, FundRow, LedgerError, LineRow, LiveLine, PayerClass, Posting, SetlAmounts,
+    SettlementHeader, SettlementRecord, StoredSplit, Visit, VisitKind, VisitStatus,
 };
 
 /// A message that changed state, with the reply it got.
@@ -111,35 +116,129 @@ fn visit_of(row: &AnyRow) -> Result<Visit, LedgerError> {
     })
 }
 
-/// Every fee line of a visit, in upload order.
-pub async fn fee_lines(
+/// The columns of a fee line as [`fee_line_of`] reads them (`f`: `fee_lines`, `e`: its upload
+/// event).
+pub(crate) const FEE_LINE_COLUMNS: &str = "f.mdtrt_id, f.upload_seq, f.event_seq, f.feedetl_sn, \
+    f.chrg_bchno, f.init_feedetl_sn, f.det_item_fee_sumamt, f.line, f.result, f.med_list_codg, f.cnt_e4, \
+    f.pric_micro_yuan, f.hosp_appr_flag, f.split_rule, f.fulamt_ownpay_amt, f.overlmt_amt, f.preselfpay_amt, \
+    f.inscp_scp_amt, f.remote_extra_preselfpay, f.selfpay_prop_bp, f.pric_uplmt_micro_yuan, f.chrgitm_lv, \
+    f.med_chrgitm_type, f.lmt_used_flag, f.flat, e.split_basis";
+
+/// The fee lines of a visit uploaded and not cancelled, in upload order, each with the live
+/// settlement that consumed it (derived from the lines of the visit's settlements not cancelled).
+pub async fn live_fee_lines(
     conn: &mut AnyConnection,
     mdtrt_id: &str,
-) -> Result<Vec<FeeLine>, LedgerError> {
+) -> Result<Vec<LiveLine>, LedgerError> {
+    let sql = format!(
+        "SELECT {FEE_LINE_COLUMNS} FROM fee_lines f LEFT JOIN fee_line_events e ON e.event_seq = f.event_seq \
+         WHERE f.mdtrt_id = $1 AND NOT EXISTS (SELECT 1 FROM fee_line_cancels c \
+         WHERE c.mdtrt_id = f.mdtrt_id AND c.upload_seq = f.upload_seq) ORDER BY f.upload_seq"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(mdtrt_id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    let consumed = consumed_lines(conn, mdtrt_id).await?;
+    rows.iter()
+        .map(|row| {
+            let line = fee_line_of(row)?;
+            Ok(LiveLine {
+                setl_id: consumed.get(&line.feedetl_sn).cloned(),
+                line: Arc::new(line),
+            })
+        })
+        .collect()
+}
+
+/// `feedetl_sn` → `setl_id` of the lines the visit's live settlements consumed. A line consumed by
+/// a live settlement cannot be cancelled, so its `feedetl_sn` names exactly one live line.
+async fn consumed_lines(
+    conn: &mut AnyConnection,
+    mdtrt_id: &str,
+) -> Result<HashMap<String, Arc<str>>, LedgerError> {
     let rows = sqlx::query(
-        "SELECT mdtrt_id, feedetl_sn, upload_seq, chrg_bchno, init_feedetl_sn, det_item_fee_sumamt, line, result, setl_id \
-         FROM fee_lines WHERE mdtrt_id = $1 ORDER BY upload_seq, feedetl_sn",
+        "SELECT l.setl_id, l.feedetl_sn FROM settlement_lines l JOIN settlements s ON s.setl_id = l.setl_id \
+         WHERE s.mdtrt_id = $1 AND s.kind = 'settle' \
+         AND NOT EXISTS (SELECT 1 FROM settlements c WHERE c.orig_setl_id = s.setl_id)",
     )
     .bind(mdtrt_id.to_string())
     .fetch_all(conn)
     .await?;
-    rows.iter().map(fee_line_of).collect()
+    let mut ids: HashMap<String, Arc<str>> = HashMap::new();
+    let mut consumed = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let setl_id: String = row.try_get("setl_id")?;
+        let shared = ids
+            .entry(setl_id)
+            .or_insert_with_key(|id| Arc::from(id.as_str()));
+        consumed.insert(row.try_get("feedetl_sn")?, Arc::clone(shared));
+    }
+    Ok(consumed)
 }
 
-fn fee_line_of(row: &AnyRow) -> Result<FeeLine, LedgerError> {
-    let line: String = row.try_get("line")?;
-    let result: String = row.try_get("result")?;
+/// A fee line read with [`FEE_LINE_COLUMNS`].
+pub(crate) fn fee_line_of(row: &AnyRow) -> Result<FeeLine, LedgerError> {
+    let amount = Fen(row.try_get("det_item_fee_sumamt")?);
+    let rule: Option<String> = row.try_get("split_rule")?;
     Ok(FeeLine {
         mdtrt_id: row.try_get("mdtrt_id")?,
         feedetl_sn: row.try_get("feedetl_sn")?,
         upload_seq: row.try_get("upload_seq")?,
+        event_seq: row.try_get("event_seq")?,
         chrg_bchno: row.try_get("chrg_bchno")?,
         init_feedetl_sn: row.try_get("init_feedetl_sn")?,
-        det_item_fee_sumamt: Fen(row.try_get("det_item_fee_sumamt")?),
-        line: parse_json("fee_lines", "line", &line)?,
-        result,
-        setl_id: row.try_get("setl_id")?,
+        det_item_fee_sumamt: amount,
+        line: row.try_get("line")?,
+        result: row.try_get("result")?,
+        split: rule
+            .map(|rule| stored_split_of(row, &rule, amount))
+            .transpose()?,
     })
+}
+
+/// The split stored with a fee line (its `line` index is not stored: 0).
+fn stored_split_of(row: &AnyRow, rule: &str, amount: Fen) -> Result<StoredSplit, LedgerError> {
+    let fen = |column: &str| -> Result<Fen, LedgerError> { Ok(Fen(row.try_get(column)?)) };
+    let flag =
+        |column: &str| -> Result<bool, LedgerError> { Ok(row.try_get::<i64, _>(column)? != 0) };
+    let bp: i64 = row.try_get("selfpay_prop_bp")?;
+    let basis: Option<String> = row.try_get("split_basis")?;
+    Ok(StoredSplit {
+        basis: Arc::from(basis.unwrap_or_default()),
+        fee: yibao_settlement::FeeLine {
+            med_list_codg: row.try_get("med_list_codg")?,
+            cnt_e4: row.try_get("cnt_e4")?,
+            pric_micro_yuan: row.try_get("pric_micro_yuan")?,
+            amount,
+            hosp_appr_flag: code_of(row, "hosp_appr_flag")?.unwrap_or_default(),
+        },
+        split: LineSplit {
+            line: 0,
+            rule: LineRule::from_code(rule)
+                .ok_or_else(|| corrupt("fee_lines", "split_rule", rule))?,
+            amount,
+            fulamt_ownpay_amt: fen("fulamt_ownpay_amt")?,
+            overlmt_amt: fen("overlmt_amt")?,
+            preselfpay_amt: fen("preselfpay_amt")?,
+            inscp_scp_amt: fen("inscp_scp_amt")?,
+            remote_extra_preselfpay: fen("remote_extra_preselfpay")?,
+            selfpay_prop: Ratio::from_bp_checked(bp)
+                .map_err(|e| corrupt("fee_lines", "selfpay_prop_bp", &e.to_string()))?,
+            price_cap_micro_yuan: row.try_get("pric_uplmt_micro_yuan")?,
+            chrgitm_lv: code_of(row, "chrgitm_lv")?.map(ChrgitmLv::from_code),
+            med_chrgitm_type: code_of(row, "med_chrgitm_type")?.map(MedChrgitmType::from_code),
+            restricted_use: flag("lmt_used_flag")?,
+            flat: flag("flat")?,
+        },
+    })
+}
+
+/// A nullable code column of `fee_lines`.
+fn code_of(row: &AnyRow, column: &'static str) -> Result<Option<Code>, LedgerError> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|text| Code::new(&text).map_err(|_| corrupt("fee_lines", column, &text)))
+        .transpose()
 }
 
 pub(crate) const HEADER_COLUMNS: &[&str] = &[

@@ -2,6 +2,7 @@
 //! table and bind-parameter chunk), never one statement per record.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
@@ -10,7 +11,12 @@ use yibao_domain::Fen;
 
 use crate::entries::{settlement_columns, StoredMessage, HEADER_COLUMNS};
 use crate::sql::{placeholders, rows_per_insert, Placeholders};
-use crate::{FeeLine, FundRow, LedgerError, LineRow, SetlAmounts, SettlementRecord, Visit};
+use yibao_settlement::LineSplit;
+
+use crate::{
+    FeeLine, FeeLineEvent, FundRow, LedgerError, LineCancel, LineRow, SetlAmounts,
+    SettlementRecord, StoredSplit, Visit,
+};
 
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 type Binder<'a> = Box<dyn for<'q> FnOnce(AnyQuery<'q>) -> AnyQuery<'q> + Send + 'a>;
@@ -115,56 +121,96 @@ pub(crate) fn upsert_visits<'a>(script: &mut Script<'a>, visits: &'a [Visit]) {
     );
 }
 
-/// Deletes fee lines named by `(mdtrt_id, feedetl_sn)`.
-pub(crate) fn delete_fee_lines<'a>(script: &mut Script<'a>, keys: &'a [(String, String)]) {
+/// Appends fee-line events (uploads and cancellations).
+pub(crate) fn insert_fee_line_events<'a>(script: &mut Script<'a>, events: &'a [FeeLineEvent]) {
     script.rows(
-        "DELETE FROM fee_lines WHERE (mdtrt_id, feedetl_sn) IN (",
-        ")",
-        2,
-        keys,
-        |query, (mdtrt_id, sn)| query.bind(mdtrt_id.clone()).bind(sn.clone()),
-    );
-}
-
-/// Inserts uploaded fee lines.
-pub(crate) fn insert_fee_lines<'a>(script: &mut Script<'a>, lines: &'a [FeeLine]) {
-    script.rows(
-        "INSERT INTO fee_lines (mdtrt_id, feedetl_sn, upload_seq, chrg_bchno, init_feedetl_sn, det_item_fee_sumamt, \
-         line, result, setl_id)",
+        "INSERT INTO fee_line_events (event_seq, mdtrt_id, kind, infno, msgid, event_time, split_basis)",
         "",
-        9,
-        lines,
-        |query, l| {
+        7,
+        events,
+        |query, e| {
             query
-                .bind(l.mdtrt_id.clone())
-                .bind(l.feedetl_sn.clone())
-                .bind(l.upload_seq)
-                .bind(l.chrg_bchno.clone())
-                .bind(l.init_feedetl_sn.clone())
-                .bind(l.det_item_fee_sumamt.fen())
-                .bind(l.line.to_string())
-                .bind(l.result.clone())
-                .bind(l.setl_id.clone())
+                .bind(e.event_seq)
+                .bind(e.mdtrt_id.clone())
+                .bind(e.kind.as_str())
+                .bind(e.source.infno.clone())
+                .bind(e.source.msgid.clone())
+                .bind(e.source.time.clone())
+                .bind(e.split_basis.clone())
         },
     );
 }
 
-/// Sets the `setl_id` of stored fee lines, `(mdtrt_id, feedetl_sn, setl_id)` (consumed by a
-/// settlement, or released by its cancellation with an empty `setl_id`).
-pub(crate) fn set_fee_line_settlements<'a>(
-    script: &mut Script<'a>,
-    rows: &'a [(String, String, String)],
-) {
+/// Appends uploaded fee lines with their stored splits.
+pub(crate) fn insert_fee_lines<'a>(script: &mut Script<'a>, lines: &'a [Arc<FeeLine>]) {
     script.rows(
-        "UPDATE fee_lines SET setl_id = v.column3 FROM (",
-        ") AS v WHERE fee_lines.mdtrt_id = v.column1 AND fee_lines.feedetl_sn = v.column2",
+        "INSERT INTO fee_lines (mdtrt_id, upload_seq, event_seq, feedetl_sn, chrg_bchno, init_feedetl_sn, \
+         det_item_fee_sumamt, line, result, med_list_codg, cnt_e4, pric_micro_yuan, hosp_appr_flag, split_rule, \
+         fulamt_ownpay_amt, overlmt_amt, preselfpay_amt, inscp_scp_amt, remote_extra_preselfpay, selfpay_prop_bp, \
+         pric_uplmt_micro_yuan, chrgitm_lv, med_chrgitm_type, lmt_used_flag, flat)",
+        "",
+        25,
+        lines,
+        |query, l| {
+            let query = query
+                .bind(l.mdtrt_id.clone())
+                .bind(l.upload_seq)
+                .bind(l.event_seq)
+                .bind(l.feedetl_sn.clone())
+                .bind(l.chrg_bchno.clone())
+                .bind(l.init_feedetl_sn.clone())
+                .bind(l.det_item_fee_sumamt.fen())
+                .bind(l.line.clone())
+                .bind(l.result.clone());
+            bind_split(query, l.split.as_ref())
+        },
+    );
+}
+
+/// Binds the 16 split columns of a fee line (NULL without a stored split).
+fn bind_split<'q>(query: AnyQuery<'q>, stored: Option<&StoredSplit>) -> AnyQuery<'q> {
+    let fee = stored.map(|s| &s.fee);
+    let split = stored.map(|s| &s.split);
+    let fen = |value: fn(&LineSplit) -> Fen| split.map(|s| value(s).fen());
+    query
+        .bind(fee.map(|f| f.med_list_codg.clone()))
+        .bind(fee.map(|f| f.cnt_e4))
+        .bind(fee.map(|f| f.pric_micro_yuan))
+        .bind(fee.map(|f| f.hosp_appr_flag.to_string()))
+        .bind(split.map(|s| s.rule.code()))
+        .bind(fen(|s| s.fulamt_ownpay_amt))
+        .bind(fen(|s| s.overlmt_amt))
+        .bind(fen(|s| s.preselfpay_amt))
+        .bind(fen(|s| s.inscp_scp_amt))
+        .bind(fen(|s| s.remote_extra_preselfpay))
+        .bind(split.map(|s| i64::from(s.selfpay_prop.bp())))
+        .bind(split.and_then(|s| s.price_cap_micro_yuan))
+        .bind(
+            split
+                .and_then(|s| s.chrgitm_lv)
+                .map(|c| c.code().to_string()),
+        )
+        .bind(
+            split
+                .and_then(|s| s.med_chrgitm_type)
+                .map(|c| c.code().to_string()),
+        )
+        .bind(split.map(|s| i64::from(s.restricted_use)))
+        .bind(split.map(|s| i64::from(s.flat)))
+}
+
+/// Records which lines cancellation events cancelled.
+pub(crate) fn insert_line_cancels<'a>(script: &mut Script<'a>, cancels: &'a [LineCancel]) {
+    script.rows(
+        "INSERT INTO fee_line_cancels (mdtrt_id, upload_seq, event_seq)",
+        "",
         3,
-        rows,
-        |query, (mdtrt_id, sn, setl_id)| {
+        cancels,
+        |query, c| {
             query
-                .bind(mdtrt_id.clone())
-                .bind(sn.clone())
-                .bind(setl_id.clone())
+                .bind(c.mdtrt_id.clone())
+                .bind(c.upload_seq)
+                .bind(c.event_seq)
         },
     );
 }

@@ -1,10 +1,13 @@
 //! Plain records stored by the ledger: registry entries, visits, fee lines and settlements.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 /// The amounts of a stored settlement: the one `setlinfo` amounts type of the domain.
 pub use yibao_domain::SetlAmounts;
 use yibao_domain::{Code, Fen};
+use yibao_settlement::LineSplit;
 
 /// A designated medical institution or pharmacy (定点医药机构).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,23 +171,117 @@ pub struct Visit {
     pub info: serde_json::Value,
 }
 
-/// One uploaded fee line with its stored split.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One upload of a fee line (2204, 2301, the lines of a 2102): stored by its upload event and never
+/// changed. Its cancellation (2205, 2302, a cancelled visit) is a later event of its own; after it,
+/// the same `feedetl_sn` may be uploaded again as a new line.
+#[derive(Debug, Clone, PartialEq)]
 pub struct FeeLine {
     pub mdtrt_id: String,
     pub feedetl_sn: String,
-    /// Upload order within the ledger (preserves the hospital's order).
+    /// Upload order within the ledger (preserves the hospital's order); with `mdtrt_id` the key of
+    /// the line. Issued by [`crate::LedgerView::upload_fee_lines`].
     pub upload_seq: i64,
+    /// The upload event that stored the line ([`FeeLineEvent::event_seq`]); 0 for lines stored before
+    /// fee-line events were kept (migration 0006). Issued by [`crate::LedgerView::upload_fee_lines`].
+    pub event_seq: i64,
     pub chrg_bchno: String,
     /// For a refund line: the line it refunds; empty otherwise.
     pub init_feedetl_sn: String,
     pub det_item_fee_sumamt: Fen,
-    /// The line as uploaded (national field names).
-    pub line: serde_json::Value,
+    /// The line as uploaded (national field names), JSON text.
+    pub line: String,
     /// The per-line split returned to the hospital (`result` row), JSON text as sent.
     pub result: String,
-    /// The settlement that consumed the line; empty while unsettled.
-    pub setl_id: String,
+    /// The split made at upload; `None` for lines stored before migration 0006.
+    pub split: Option<StoredSplit>,
+}
+
+/// A fee line's split made at upload, what the engine read of the line, and what the split
+/// depended on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSplit {
+    /// What the split depended on (catalogue and policy versions and the engine's
+    /// [`yibao_settlement::SplitBasis`]), as recorded with the upload event.
+    pub basis: Arc<str>,
+    /// The line as the engine read it (`amount` is `det_item_fee_sumamt`).
+    pub fee: yibao_settlement::FeeLine,
+    /// The engine's split; its `line` index is the line's position in its upload.
+    pub split: LineSplit,
+}
+
+/// A fee line uploaded and not cancelled, with the live settlement that consumed it. Which
+/// settlement consumed a line is not stored with the line: it is derived from the ledger (the lines
+/// of settlements not cancelled).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveLine {
+    pub line: Arc<FeeLine>,
+    /// The live settlement that consumed the line; `None` while unsettled.
+    pub setl_id: Option<Arc<str>>,
+}
+
+impl LiveLine {
+    /// Whether no live settlement consumed the line.
+    pub fn is_unsettled(&self) -> bool {
+        self.setl_id.is_none()
+    }
+}
+
+/// What a fee-line event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeeEventKind {
+    /// Fee lines uploaded (2204, 2301, the lines of a 2102).
+    Upload,
+    /// Fee lines cancelled (2205, 2302, or with their visit: 2202, 2404, a 2601 of a 2401).
+    Cancel,
+}
+
+impl FeeEventKind {
+    /// Storage code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeeEventKind::Upload => "upload",
+            FeeEventKind::Cancel => "cancel",
+        }
+    }
+
+    /// Reads a storage code.
+    pub fn parse(text: &str) -> Option<FeeEventKind> {
+        match text {
+            "upload" => Some(FeeEventKind::Upload),
+            "cancel" => Some(FeeEventKind::Cancel),
+            _ => None,
+        }
+    }
+}
+
+/// The message behind a fee-line event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSource {
+    pub infno: String,
+    pub msgid: String,
+    /// When the message was received, `yyyy-MM-dd HH:mm:ss`.
+    pub time: String,
+}
+
+/// A fee-line event as stored: one per upload or cancellation message and visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeLineEvent {
+    /// Position in the ledger's order, which the settlements' `seq` shares.
+    pub event_seq: i64,
+    pub mdtrt_id: String,
+    pub kind: FeeEventKind,
+    pub source: EventSource,
+    /// An upload's split basis ([`StoredSplit::basis`]); empty for a cancellation.
+    pub split_basis: String,
+}
+
+/// A fee line cancelled by a cancellation event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineCancel {
+    pub mdtrt_id: String,
+    pub upload_seq: i64,
+    /// The cancellation event ([`FeeLineEvent::event_seq`]).
+    pub event_seq: i64,
 }
 
 /// Who bears a `setldetail` row.

@@ -6,7 +6,7 @@ use sqlx::{AnyConnection, Row};
 use yibao_domain::Fen;
 
 use crate::entries::{self, acc_total_of, fund_of, line_of, EntryFilter, EntrySummary};
-use crate::{EntryKind, FundRow, LedgerError, LineRow, Posting, SettlementRecord};
+use crate::{EntryKind, FeeEventKind, FundRow, LedgerError, LineRow, Posting, SettlementRecord};
 
 /// Outcome of a verification run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,7 +31,8 @@ impl VerifyReport {
 type AccKey = (String, String, i64, String);
 
 /// Checks the whole ledger: per-entry identities, cancellations as exact negations, accumulator totals
-/// against the postings, account balances, stored replies, and fee lines pointing at live settlements.
+/// against the postings, account balances, stored replies, and the fee-line history against the
+/// lines the settlements consumed.
 pub async fn verify(conn: &mut AnyConnection) -> Result<VerifyReport, LedgerError> {
     let summaries = entries::entries(conn, &EntryFilter::default()).await?;
     let mut funds = load_funds(conn).await?;
@@ -376,34 +377,268 @@ async fn check_messages(
     Ok(())
 }
 
-/// Fee lines marked as settled point at a settlement that exists and is not cancelled.
+/// `(mdtrt_id, feedetl_sn)`.
+type LineKey = (String, String);
+
+/// One upload of a fee line, with when (in ledger order) it was cancelled.
+struct Upload {
+    upload_seq: i64,
+    event_seq: i64,
+    cancelled: Option<i64>,
+    amount: Fen,
+}
+
+impl Upload {
+    /// Whether the line was live just before ledger position `seq`.
+    fn live_at(&self, seq: i64) -> bool {
+        self.event_seq < seq && self.cancelled.is_none_or(|at| at > seq)
+    }
+}
+
+/// The fee-line history: every upload of every line, oldest first.
+struct FeeHistory {
+    uploads: HashMap<LineKey, Vec<Upload>>,
+    /// The last ledger `seq` stored before fee-line events were kept (migration 0006).
+    history_from: i64,
+}
+
+/// Checks the fee-line history (append-only events: uploads and cancellations) and the lines the
+/// settlements consumed: every settled line was uploaded and not cancelled before its settlement,
+/// nor cancelled while the settlement was live, and no line is consumed by two live settlements.
 async fn check_fee_lines(
     conn: &mut AnyConnection,
     records: &[SettlementRecord],
     problems: &mut Vec<String>,
 ) -> Result<(), LedgerError> {
-    let cancelled: HashSet<&str> = records
-        .iter()
-        .filter(|r| r.header.kind == EntryKind::Cancel)
-        .map(|r| r.header.orig_setl_id.as_str())
-        .collect();
-    let live: HashSet<&str> = records
-        .iter()
-        .filter(|r| {
-            r.header.kind == EntryKind::Settle && !cancelled.contains(r.header.setl_id.as_str())
-        })
-        .map(|r| r.header.setl_id.as_str())
-        .collect();
-    let rows = sqlx::query("SELECT DISTINCT setl_id FROM fee_lines WHERE setl_id <> ''")
+    let history = load_fee_history(conn, problems).await?;
+    let rows = sqlx::query("SELECT setl_id, seq FROM settlements")
         .fetch_all(conn)
         .await?;
+    let mut seqs: HashMap<String, i64> = HashMap::with_capacity(rows.len());
     for row in &rows {
-        let id: String = row.try_get("setl_id")?;
-        if !live.contains(id.as_str()) {
+        seqs.insert(row.try_get("setl_id")?, row.try_get("seq")?);
+    }
+    check_settled_lines(&history, records, &seqs, problems);
+    Ok(())
+}
+
+/// Reads the fee-line history and checks it on its own: each line's upload event exists, each
+/// cancellation follows its line's upload, a line's split adds up to its amount, and a
+/// `feedetl_sn` is uploaded again only after its earlier upload was cancelled.
+async fn load_fee_history(
+    conn: &mut AnyConnection,
+    problems: &mut Vec<String>,
+) -> Result<FeeHistory, LedgerError> {
+    let events = load_fee_events(conn).await?;
+    let cancels = load_line_cancels(conn, &events, problems).await?;
+    let rows = sqlx::query(
+        "SELECT mdtrt_id, upload_seq, event_seq, feedetl_sn, det_item_fee_sumamt, split_rule, fulamt_ownpay_amt, \
+         overlmt_amt, preselfpay_amt, inscp_scp_amt FROM fee_lines ORDER BY mdtrt_id, event_seq, upload_seq",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut uploads: HashMap<LineKey, Vec<Upload>> = HashMap::new();
+    for row in &rows {
+        let mdtrt_id: String = row.try_get("mdtrt_id")?;
+        let sn: String = row.try_get("feedetl_sn")?;
+        let upload = Upload {
+            upload_seq: row.try_get("upload_seq")?,
+            event_seq: row.try_get("event_seq")?,
+            cancelled: cancels
+                .get(&(mdtrt_id.clone(), row.try_get("upload_seq")?))
+                .copied(),
+            amount: Fen(row.try_get("det_item_fee_sumamt")?),
+        };
+        let line = format!(
+            "fee line {sn} (upload {}) of visit {mdtrt_id}",
+            upload.upload_seq
+        );
+        check_upload_event(&events, &mdtrt_id, &upload, &line, problems);
+        if let Some(cancelled) = upload.cancelled.filter(|at| *at <= upload.event_seq) {
             problems.push(format!(
-                "fee lines consumed by {id}, which is not a live settlement"
+                "{line}: cancelled by event {cancelled} before its upload"
             ));
         }
+        check_stored_split(row, upload.amount, &line, problems)?;
+        let earlier = uploads.entry((mdtrt_id, sn)).or_default();
+        if let Some(before) = earlier.last() {
+            if before.cancelled.is_none_or(|at| at > upload.event_seq) {
+                problems.push(format!(
+                    "{line}: uploaded while upload {} of the same feedetl_sn was live",
+                    before.upload_seq
+                ));
+            }
+        }
+        earlier.push(upload);
+    }
+    let from = sqlx::query("SELECT value FROM id_counters WHERE name = 'fee_history_from'")
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(FeeHistory {
+        uploads,
+        history_from: from.map(|r| r.try_get("value")).transpose()?.unwrap_or(0),
+    })
+}
+
+/// `event_seq` → `(mdtrt_id, kind)` of every fee-line event.
+async fn load_fee_events(
+    conn: &mut AnyConnection,
+) -> Result<HashMap<i64, (String, String)>, LedgerError> {
+    let rows = sqlx::query("SELECT event_seq, mdtrt_id, kind FROM fee_line_events")
+        .fetch_all(conn)
+        .await?;
+    let mut events = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        events.insert(
+            row.try_get("event_seq")?,
+            (row.try_get("mdtrt_id")?, row.try_get("kind")?),
+        );
+    }
+    Ok(events)
+}
+
+/// `(mdtrt_id, upload_seq)` → the cancellation event of every cancelled line, each checked to be a
+/// cancellation event of the line's visit.
+async fn load_line_cancels(
+    conn: &mut AnyConnection,
+    events: &HashMap<i64, (String, String)>,
+    problems: &mut Vec<String>,
+) -> Result<HashMap<(String, i64), i64>, LedgerError> {
+    let rows = sqlx::query("SELECT mdtrt_id, upload_seq, event_seq FROM fee_line_cancels")
+        .fetch_all(conn)
+        .await?;
+    let mut cancels = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let mdtrt_id: String = row.try_get("mdtrt_id")?;
+        let upload_seq: i64 = row.try_get("upload_seq")?;
+        let event_seq: i64 = row.try_get("event_seq")?;
+        if events.get(&event_seq)
+            != Some(&(mdtrt_id.clone(), FeeEventKind::Cancel.as_str().to_string()))
+        {
+            problems.push(format!(
+                "cancellation of fee line upload {upload_seq} of visit {mdtrt_id}: event {event_seq} \
+                 is not a cancellation of that visit"
+            ));
+        }
+        cancels.insert((mdtrt_id, upload_seq), event_seq);
+    }
+    Ok(cancels)
+}
+
+/// A line stored since fee-line events were kept names an upload event of its visit.
+fn check_upload_event(
+    events: &HashMap<i64, (String, String)>,
+    mdtrt_id: &str,
+    upload: &Upload,
+    line: &str,
+    problems: &mut Vec<String>,
+) {
+    if upload.event_seq == 0 {
+        return;
+    }
+    let found = events.get(&upload.event_seq);
+    if found.is_none_or(|(visit, kind)| visit != mdtrt_id || kind != FeeEventKind::Upload.as_str())
+    {
+        problems.push(format!(
+            "{line}: event {} is not an upload of that visit",
+            upload.event_seq
+        ));
+    }
+}
+
+/// A stored split adds up to its line's amount.
+fn check_stored_split(
+    row: &sqlx::any::AnyRow,
+    amount: Fen,
+    line: &str,
+    problems: &mut Vec<String>,
+) -> Result<(), LedgerError> {
+    if row.try_get::<Option<String>, _>("split_rule")?.is_none() {
+        return Ok(());
+    }
+    let mut parts = Fen::ZERO;
+    for column in [
+        "fulamt_ownpay_amt",
+        "overlmt_amt",
+        "preselfpay_amt",
+        "inscp_scp_amt",
+    ] {
+        parts += Fen(row.try_get(column)?);
+    }
+    if parts != amount {
+        problems.push(format!(
+            "{line}: stored split sums to {parts}, not its amount {amount}"
+        ));
     }
     Ok(())
+}
+
+/// Each settlement's lines against the fee-line history (cancelled settlements stored before the
+/// history was kept are skipped: their lines may have been deleted since).
+fn check_settled_lines(
+    history: &FeeHistory,
+    records: &[SettlementRecord],
+    seqs: &HashMap<String, i64>,
+    problems: &mut Vec<String>,
+) {
+    let cancelled_at: HashMap<&str, i64> = records
+        .iter()
+        .filter(|r| r.header.kind == EntryKind::Cancel)
+        .map(|r| {
+            let seq = seqs.get(&r.header.setl_id).copied().unwrap_or(i64::MAX);
+            (r.header.orig_setl_id.as_str(), seq)
+        })
+        .collect();
+    let mut consumed_by_live: HashMap<(&str, i64), &str> = HashMap::new();
+    for record in records
+        .iter()
+        .filter(|r| r.header.kind == EntryKind::Settle)
+    {
+        let h = &record.header;
+        let seq = seqs.get(&h.setl_id).copied().unwrap_or_default();
+        let cancelled = cancelled_at.get(h.setl_id.as_str()).copied();
+        if cancelled.is_some() && seq <= history.history_from {
+            continue;
+        }
+        for row in &record.lines {
+            let key = (h.mdtrt_id.clone(), row.feedetl_sn.clone());
+            let upload = history
+                .uploads
+                .get(&key)
+                .and_then(|uploads| uploads.iter().find(|u| u.live_at(seq)));
+            let Some(upload) = upload else {
+                problems.push(format!(
+                    "settlement {}: fee line {} of visit {} was not uploaded, or was cancelled, before it",
+                    h.setl_id, row.feedetl_sn, h.mdtrt_id
+                ));
+                continue;
+            };
+            if upload.amount != row.det_item_fee_sumamt {
+                problems.push(format!(
+                    "settlement {}: fee line {} settled as {} but uploaded as {}",
+                    h.setl_id, row.feedetl_sn, row.det_item_fee_sumamt, upload.amount
+                ));
+            }
+            if let Some(at) = upload
+                .cancelled
+                .filter(|at| cancelled.is_none_or(|c| c > *at))
+            {
+                problems.push(format!(
+                    "settlement {}: fee line {} of visit {} was cancelled (event {at}) while the \
+                     settlement was live",
+                    h.setl_id, row.feedetl_sn, h.mdtrt_id
+                ));
+            }
+            if cancelled.is_none() {
+                let slot = (h.mdtrt_id.as_str(), upload.upload_seq);
+                if let Some(other) = consumed_by_live.insert(slot, h.setl_id.as_str()) {
+                    problems.push(format!(
+                        "fee line {} (upload {}) of visit {} is consumed by live settlements {other} \
+                         and {}",
+                        row.feedetl_sn, upload.upload_seq, h.mdtrt_id, h.setl_id
+                    ));
+                }
+            }
+        }
+    }
 }

@@ -10,6 +10,9 @@ use yibao_ledger::registry;
 use yibao_ledger::verify::verify;
 use yibao_ledger::*;
 
+mod support;
+use support::{fee_line, source, upload_consumed_lines};
+
 fn pg_base_url() -> String {
     std::env::var("YIBAO_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
@@ -114,7 +117,7 @@ fn record(setl_id: &str, msgid: &str, acct: i64, balc_after: i64) -> SettlementR
             infno: "2207".into(),
             msgid: msgid.into(),
             fixmedins_code: "H36040200001".into(),
-            mdtrt_id: "M1".into(),
+            mdtrt_id: format!("M{msgid}"),
             psn_no: "P001".into(),
             insutype: "310".into(),
             year: 2026,
@@ -184,7 +187,8 @@ fn message(msgid: &str, setl_id: &str) -> entries::StoredMessage {
     }
 }
 
-/// Appends a settlement and its message in one job; counts how often jobs ran.
+/// Appends a settlement (after uploading the fee lines it consumes) or a cancellation, and its
+/// message, in one job; counts how often jobs ran.
 #[derive(Default)]
 struct Appender {
     runs: std::sync::atomic::AtomicUsize,
@@ -205,6 +209,9 @@ impl WriteHandler for Appender {
     ) -> (Decision, Self::Output) {
         self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let result = async {
+            if job.0.header.kind == EntryKind::Settle {
+                upload_consumed_lines(ledger, &job.0).await?;
+            }
             ledger.append_settlement(job.0.clone()).await?;
             ledger.store_message(job.1.clone()).await
         }
@@ -515,20 +522,6 @@ async fn ids_are_issued_in_sequence_across_pipelined_batches_and_restarts() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-fn fee_line(sn: &str, seq: i64) -> FeeLine {
-    FeeLine {
-        mdtrt_id: "M9".into(),
-        feedetl_sn: sn.into(),
-        upload_seq: seq,
-        chrg_bchno: "B1".into(),
-        init_feedetl_sn: String::new(),
-        det_item_fee_sumamt: Fen(1_000),
-        line: serde_json::json!({ "feedetl_sn": sn }),
-        result: "{}".into(),
-        setl_id: String::new(),
-    }
-}
-
 /// Runs one kept job on `cache` and commits its batch, as the writer and committer do.
 async fn commit_job<F>(store: &Store, cache: &mut LedgerCache, job: F)
 where
@@ -546,12 +539,39 @@ where
     cache.committed(flush.batch);
 }
 
+/// `(feedetl_sn, setl_id)` of a visit's live fee lines as stored.
+async fn live_lines(conn: &mut AnyConnection, mdtrt_id: &str) -> Vec<(String, String)> {
+    entries::live_fee_lines(conn, mdtrt_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| {
+            let setl_id = l.setl_id.as_deref().unwrap_or_default().to_string();
+            (l.line.feedetl_sn.clone(), setl_id)
+        })
+        .collect()
+}
+
+/// Counts the rows of a table.
+async fn count(conn: &mut AnyConnection, table: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+        .fetch_one(conn)
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap()
+}
+
+/// Fee-line events reach the database as inserts only: uploads, a settlement consuming a line (no
+/// write to the line), a cancellation event, a cancelled line uploaded again; which line is settled
+/// is derived from the live settlements, also after a restart of the cache.
 #[tokio::test]
-async fn fee_line_changes_reach_the_database() {
+async fn fee_line_events_are_appended() {
     let (store, dir) = fresh_sqlite().await;
     let mut cache = LedgerCache::new(10);
     let visit = Visit {
-        mdtrt_id: "M9".into(),
+        mdtrt_id: "MMSG1".into(),
         fixmedins_code: "H36040200001".into(),
         psn_no: "P001".into(),
         insutype: "310".into(),
@@ -563,51 +583,73 @@ async fn fee_line_changes_reach_the_database() {
         ipt_otp_no: "O1".into(),
         info: serde_json::json!({}),
     };
+    let settled = record("S1", "MSG1", 0, 100_000);
+    let consumed = settled.clone();
     commit_job(&store, &mut cache, |view| {
         Box::pin(async move {
             view.insert_visit(&visit);
-            let lines = vec![fee_line("L1", 1), fee_line("L2", 2)];
-            view.add_fee_lines("M9", lines).await.unwrap();
+            let lines = vec![
+                fee_line("MMSG1", "1", Fen(10_000)),
+                fee_line("MMSG1", "2", Fen(500)),
+            ];
+            view.upload_fee_lines("MMSG1", source("U1"), lines)
+                .await
+                .unwrap();
         })
     })
     .await;
     commit_job(&store, &mut cache, |view| {
         Box::pin(async move {
-            view.assign_fee_lines("M9", &["L1".to_string()], "S1")
+            view.append_settlement(consumed).await.unwrap();
+            let lines = view.fee_lines("MMSG1").await.unwrap();
+            let second = lines[1].line.upload_seq;
+            assert!(view
+                .cancel_fee_lines("MMSG1", source("C1"), &[lines[0].line.upload_seq])
+                .await
+                .is_err());
+            view.cancel_fee_lines("MMSG1", source("C2"), &[second])
                 .await
                 .unwrap();
-            assert_eq!(
-                view.delete_fee_lines("M9", &["L2".to_string()])
-                    .await
-                    .unwrap(),
-                1
-            );
-            view.add_fee_lines("M9", vec![fee_line("L3", 3)])
-                .await
-                .unwrap();
+            view.upload_fee_lines(
+                "MMSG1",
+                source("U2"),
+                vec![fee_line("MMSG1", "3", Fen(700))],
+            )
+            .await
+            .unwrap();
         })
     })
     .await;
     let mut conn = store.pool().acquire().await.unwrap();
-    let stored = |lines: Vec<FeeLine>| {
-        lines
-            .into_iter()
-            .map(|l| (l.feedetl_sn, l.setl_id))
-            .collect::<Vec<_>>()
-    };
     let pair = |sn: &str, setl_id: &str| (sn.to_string(), setl_id.to_string());
     assert_eq!(
-        stored(entries::fee_lines(&mut conn, "M9").await.unwrap()),
-        [pair("L1", "S1"), pair("L3", "")]
+        live_lines(&mut conn, "MMSG1").await,
+        [pair("1", "S1"), pair("3", "")]
     );
+    let mirror = settled.negated(SettlementHeader {
+        setl_id: "S2".into(),
+        kind: EntryKind::Cancel,
+        orig_setl_id: "S1".into(),
+        msgid: "MSG2".into(),
+        ..settled.header.clone()
+    });
     commit_job(&store, &mut cache, |view| {
-        Box::pin(async move { view.release_fee_lines("M9", "S1").await.unwrap() })
+        Box::pin(async move {
+            view.append_settlement(mirror).await.unwrap();
+            let again = vec![fee_line("MMSG1", "2", Fen(600))];
+            view.upload_fee_lines("MMSG1", source("U3"), again)
+                .await
+                .unwrap();
+        })
     })
     .await;
     assert_eq!(
-        stored(entries::fee_lines(&mut conn, "M9").await.unwrap()),
-        [pair("L1", ""), pair("L3", "")]
+        live_lines(&mut conn, "MMSG1").await,
+        [pair("1", ""), pair("3", ""), pair("2", "")]
     );
+    assert_eq!(count(&mut conn, "fee_lines").await, 4);
+    assert_eq!(count(&mut conn, "fee_line_cancels").await, 1);
+    assert_eq!(count(&mut conn, "fee_line_events").await, 4);
     let _ = std::fs::remove_dir_all(dir);
 }
 

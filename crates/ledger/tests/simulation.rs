@@ -1,7 +1,8 @@
 //! Seeded simulation of the write pipeline (group commit) on SQLite and PostgreSQL.
 //!
 //! A seed drives everything the test decides: the jobs (settlements that post amounts to the
-//! accumulators and the personal account, cancellations, jobs whose writes the database refuses,
+//! accumulators and the personal account, each after uploading the fee line it consumes,
+//! cancellations, which release it, jobs whose writes the database refuses,
 //! client retries of unanswered or failed messages and repeats of answered ones), their order, how
 //! they arrive (groups submitted at once), `max_batch`, injected commit faults (a refusal or a
 //! database failure before or after the commit statement) and a crash at the n-th occurrence of a
@@ -37,6 +38,9 @@ use yibao_domain::{Code, Fen};
 use yibao_ledger::entries::{self, EntryFilter, StoredMessage};
 use yibao_ledger::verify::verify;
 use yibao_ledger::*;
+
+mod support;
+use support::upload_consumed_lines;
 
 /// Seeds run on SQLite by default.
 const SQLITE_SEEDS: u64 = 2_000;
@@ -164,6 +168,9 @@ async fn run_job(ledger: &mut LedgerView<'_>, job: &Job) -> Result<(Decision, Re
         Kind::Snapshot => unreachable!("answered above"),
     };
     let setl_id = record.header.setl_id.clone();
+    if record.header.kind == EntryKind::Settle {
+        upload_consumed_lines(ledger, &record).await?;
+    }
     ledger.append_settlement(record).await?;
     ledger
         .store_message(StoredMessage {
@@ -517,6 +524,7 @@ impl WriteHandler for Seeder {
 
     async fn handle(&self, ledger: &mut LedgerView<'_>, _: &()) -> (Decision, ()) {
         let record = settlement(SEED_SETL_ID, "SEEDMSG", 0, 1_000, 0, Fen(OPENING_BALC_FEN));
+        upload_consumed_lines(ledger, &record).await.unwrap();
         ledger.append_settlement(record).await.unwrap();
         ledger
             .store_message(StoredMessage {

@@ -209,6 +209,7 @@ async fn get_catalog(State(service): State<Service>, Path(admdvs): Path<String>)
         return refuse(StatusCode::NOT_FOUND, format!("no catalogue for {admdvs}"));
     };
     let items: Vec<CatalogEntry<'_>> = catalog
+        .parsed
         .items_sorted()
         .into_iter()
         .map(|i| CatalogEntry {

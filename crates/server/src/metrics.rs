@@ -1,5 +1,5 @@
 //! Prometheus metrics in the text exposition format: requests by `infno` and outcome, latency
-//! histograms, settlements and cancellations, ledger size.
+//! histograms, settlements and cancellations, fee lines split again at settlement, ledger size.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -39,6 +39,7 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<String, Histogram>>,
     settlements: AtomicU64,
     cancellations: AtomicU64,
+    resplits: AtomicU64,
     ledger_entries: AtomicI64,
 }
 
@@ -68,6 +69,12 @@ impl Metrics {
     pub fn cancelled(&self) {
         self.cancellations.fetch_add(1, Ordering::Relaxed);
         self.ledger_entries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a settlement or pre-settlement whose fee lines were split again because what their
+    /// stored split depended on changed since upload.
+    pub fn resplit(&self) {
+        self.resplits.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Sets the ledger size read at start-up.
@@ -122,6 +129,12 @@ impl Metrics {
                 "yibao_cancellations_total",
                 "Cancellations committed since start.",
                 self.cancellations.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "yibao_fee_line_resplits_total",
+                "Settlements and pre-settlements (committed or not) whose fee lines were split again \
+                 because their split basis changed since upload.",
+                self.resplits.load(Ordering::Relaxed) as i64,
             ),
         ];
         for (name, help, value) in counters {

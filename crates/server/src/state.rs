@@ -25,11 +25,31 @@ pub enum RegistryError {
     Catalog { admdvs: String, problem: String },
 }
 
+/// A parsed policy or catalogue with the version of the text it was parsed from.
+pub struct Versioned<T> {
+    pub parsed: Arc<T>,
+    /// `sha256:` and the first 16 hex digits of the SHA-256 of the stored text: any change of the
+    /// text (a reload of another file) changes it.
+    pub version: String,
+}
+
+impl<T> Versioned<T> {
+    fn of(parsed: T, source: &str) -> Versioned<T> {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(source.as_bytes());
+        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        Versioned {
+            parsed: Arc::new(parsed),
+            version: format!("sha256:{hex}"),
+        }
+    }
+}
+
 /// Every pooling region's policy and catalogue, parsed.
 #[derive(Default)]
 pub struct Regions {
-    policies: Vec<(String, Arc<Policy>)>,
-    catalogs: HashMap<String, Arc<Catalog>>,
+    policies: Vec<(String, Versioned<Policy>)>,
+    catalogs: HashMap<String, Versioned<Catalog>>,
 }
 
 impl Regions {
@@ -42,7 +62,9 @@ impl Regions {
                 admdvs: admdvs.clone(),
                 problem: e.to_string(),
             })?;
-            regions.policies.push((admdvs, Arc::new(policy)));
+            regions
+                .policies
+                .push((admdvs, Versioned::of(policy, &source)));
         }
         for (admdvs, source) in registry::documents(&mut conn, Document::Catalog).await? {
             let catalog = Catalog::from_reader(source.as_bytes(), b',').map_err(|e| {
@@ -51,28 +73,35 @@ impl Regions {
                     problem: e.to_string(),
                 }
             })?;
-            regions.catalogs.insert(admdvs, Arc::new(catalog));
+            regions
+                .catalogs
+                .insert(admdvs, Versioned::of(catalog, &source));
         }
         Ok(regions)
     }
 
     /// The policy of the pooling region an `admdvs` belongs to (exact code first, then the policies'
     /// region prefixes).
-    pub fn policy_for(&self, admdvs: &str) -> Option<&Arc<Policy>> {
+    pub fn policy_for(&self, admdvs: &str) -> Option<&Versioned<Policy>> {
         self.policies
             .iter()
             .find(|(code, _)| code == admdvs)
-            .or_else(|| self.policies.iter().find(|(_, p)| p.is_in_region(admdvs)))
+            .or_else(|| {
+                self.policies
+                    .iter()
+                    .find(|(_, p)| p.parsed.is_in_region(admdvs))
+            })
             .map(|(_, p)| p)
     }
 
     /// The pooling region code an `admdvs` belongs to.
     pub fn region_of(&self, admdvs: &str) -> Option<&str> {
-        self.policy_for(admdvs).map(|p| p.policy.admdvs.as_str())
+        self.policy_for(admdvs)
+            .map(|p| p.parsed.policy.admdvs.as_str())
     }
 
     /// The catalogue of a pooling region.
-    pub fn catalog(&self, region: &str) -> Option<&Arc<Catalog>> {
+    pub fn catalog(&self, region: &str) -> Option<&Versioned<Catalog>> {
         self.catalogs.get(region)
     }
 }

@@ -881,15 +881,7 @@ async fn operations_endpoints() {
             .starts_with("fixmedins_code:"),
         "{reply}"
     );
-    let metrics = h
-        .client
-        .get(format!("{}/metrics", h.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = h.metrics().await;
     assert!(
         metrics.contains("yibao_requests_total{infno=\"9001\",outcome=\"error\"} 1"),
         "{metrics}"

@@ -5,48 +5,18 @@
 
 mod common;
 
-use common::{line, yuan, Backend, Harness};
+use common::{bed_days, setl_id, yuan, Backend, Harness, AMOUNT_COLUMNS};
 use serde_json::{json, Value};
 use yibao_server::config::AuthMode;
 
 /// 三级 hospital: residents' admission deductible 600, basic fund 60 %.
 const HOSPITAL: &str = "H36040200001";
-/// 普通病房床位费, 甲类 and capped at 40.00: every fen of it is in scope.
-const BED: &str = "001201000010000";
-
-/// The amount columns compared across settlements of a stay.
-const COLUMNS: &[&str] = &[
-    "medfee_sumamt",
-    "fulamt_ownpay_amt",
-    "overlmt_selfpay",
-    "preselfpay_amt",
-    "inscp_scp_amt",
-    "act_pay_dedc",
-    "hifp_pay",
-    "hifmi_pay",
-    "maf_pay",
-    "oth_pay",
-    "fund_pay_sumamt",
-    "psn_part_amt",
-    "acct_pay",
-    "psn_cash_pay",
-];
 
 async fn admit(h: &Harness, psn_no: &str) -> String {
     let out = h
         .ok("2401", HOSPITAL, json!({ "mdtrtinfo": { "psn_no": psn_no, "insutype": "390", "mdtrt_cert_type": "02", "med_type": "21", "begntime": "2026-02-01 08:00:00", "dise_codg": "K80.100" } }))
         .await;
     out["result"]["mdtrt_id"].as_str().unwrap().to_string()
-}
-
-/// `days` bed-days (40.00 each) as line `sn`; a negative count refunds line `refunds`.
-fn bed_days(sn: &str, mdtrt_id: &str, days: i64, refunds: Option<&str>) -> Value {
-    let amount = format!("{}.00", days * 40);
-    let mut line = line(sn, mdtrt_id, BED, &days.to_string(), "40.00", &amount);
-    if let Some(original) = refunds {
-        line["init_feedetl_sn"] = json!(original);
-    }
-    line
 }
 
 async fn upload(h: &Harness, lines: Vec<Value>) {
@@ -69,10 +39,6 @@ async fn cancel(h: &Harness, psn_no: &str, mdtrt_id: &str, setl_id: &str) -> Val
     .await
 }
 
-fn setl_id(output: &Value) -> String {
-    output["setlinfo"]["setl_id"].as_str().unwrap().to_string()
-}
-
 /// An amount column of a settlement output, in fen.
 fn fen(output: &Value, column: &str) -> i64 {
     let text = yuan(&output["setlinfo"][column]);
@@ -87,7 +53,7 @@ fn fen(output: &Value, column: &str) -> i64 {
 
 /// Each column summed over settlement outputs, in fen.
 fn sum(outputs: &[&Value]) -> Vec<(&'static str, i64)> {
-    COLUMNS
+    AMOUNT_COLUMNS
         .iter()
         .map(|c| (*c, outputs.iter().map(|o| fen(o, c)).sum()))
         .collect()
@@ -128,11 +94,6 @@ async fn accumulator(h: &Harness, psn_no: &str, code: &str) -> String {
         .iter()
         .find(|r| r["cum_type_code"] == code)
         .map_or("0.00".to_string(), |r| yuan(&r["cum"]))
-}
-
-async fn assert_verifies(h: &Harness) {
-    let report = h.verify().await;
-    assert_eq!(report["ok"], true, "{report}");
 }
 
 /// The reported case: 1,200.00 of bed-days settled in an interim settlement (deductible 600, fund
@@ -178,7 +139,7 @@ async fn refund_after_interim(backend: Backend) {
     ] {
         assert_eq!(accumulator(&h, "P0001", code).await, value, "{code}");
     }
-    assert_verifies(&h).await;
+    h.assert_verifies().await;
 
     // The interim settlement cannot be cancelled under a live final settlement …
     let err = h
@@ -208,7 +169,7 @@ async fn refund_after_interim(backend: Backend) {
         assert_eq!(total, 0, "{column}: {whole}");
     }
     assert_eq!(accumulator(&h, "P0001", "C0000").await, "1.00");
-    assert_verifies(&h).await;
+    h.assert_verifies().await;
 }
 
 #[tokio::test]
@@ -260,7 +221,7 @@ async fn partial_refund_and_new_fees(backend: Backend) {
         assert_eq!(total, 0, "{column}: {closing}");
     }
     assert_eq!(accumulator(&h, "P0004", "C0000").await, "2.00");
-    assert_verifies(&h).await;
+    h.assert_verifies().await;
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 
 use chrono::Datelike;
 use yibao_catalog::Catalog;
+use yibao_domain::codes::Gend;
 use yibao_domain::{Code, Fen, Ratio};
 use yibao_policy::{
     open_match, Bucket, DeductibleKind, Policy, Rate, Region, Scheme, SummaryColumn, Tier,
@@ -234,6 +235,20 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
+    /// What [`Engine::split_lines`] of this person and visit depends on besides the catalogue and the
+    /// policy: a split stored at fee upload may be settled from as long as this basis (and the
+    /// catalogue and policy) are unchanged.
+    pub fn split_basis(&self, person: &Person, visit: &Visit) -> Result<SplitBasis, SettleError> {
+        let run = self.prepare(person, visit, &EMPTY_YTD)?;
+        Ok(SplitBasis {
+            insutype: person.insutype,
+            level: run.level,
+            gend: person.gend,
+            age_years: run.age_years,
+            extra_preselfpay: run.adjustment.and_then(|a| a.extra_preselfpay),
+        })
+    }
+
     /// Every line's amount must agree with `pric × cnt` within the policy's tolerance.
     fn check_lines(&self, visit: &Visit) -> Result<(), SettleError> {
         if visit.lines.is_empty() {
@@ -364,6 +379,37 @@ impl<'a> Engine<'a> {
 }
 
 static EMPTY_YTD: YearToDate = YearToDate::const_new();
+
+/// What the line split of a visit depends on besides the catalogue and the policy: the scheme, the
+/// deductible level of the place of treatment, the patient's sex and age on the day care began and
+/// the remote-care extra 先行自付 in force (which follows from the medical type, diagnosis, region
+/// and referral). Under the same catalogue and policy, a line split twice on equal bases splits the
+/// same. Displayed as `insutype=390;level=3;gend=1;age=45;extra_preselfpay_bp=-`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitBasis {
+    pub insutype: Code,
+    pub level: u8,
+    pub gend: Gend,
+    pub age_years: u32,
+    pub extra_preselfpay: Option<Ratio>,
+}
+
+impl std::fmt::Display for SplitBasis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "insutype={};level={};gend={};age={};extra_preselfpay_bp=",
+            self.insutype,
+            self.level,
+            self.gend.code(),
+            self.age_years
+        )?;
+        match self.extra_preselfpay {
+            Some(ratio) => write!(f, "{}", ratio.bp()),
+            None => f.write_str("-"),
+        }
+    }
+}
 
 fn bucket_matches(bucket: &Bucket, visit: &Visit, level: u8, region: Region) -> bool {
     bucket.med_types.contains(&visit.med_type)

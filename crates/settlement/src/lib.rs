@@ -16,7 +16,7 @@ mod split;
 mod trace;
 
 pub use accumulators::{AccKey, BadAccKey, Posting, YearToDate};
-pub use engine::{Engine, SettleError};
+pub use engine::{Engine, SettleError, SplitBasis};
 pub use input::{
     Coverage, FeeLine, IdentityPeriod, NoBenefitReason, Person, Visit, QUANTITY_SCALE_DIGITS,
 };

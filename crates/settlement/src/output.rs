@@ -60,6 +60,37 @@ pub enum LineRule {
 }
 
 impl LineRule {
+    /// Every rule, for reading storage codes.
+    const ALL: [LineRule; 8] = [
+        LineRule::Covered,
+        LineRule::NotInCatalogue,
+        LineRule::ClassC,
+        LineRule::RestrictedWithoutApproval,
+        LineRule::MarkedSelfPay,
+        LineRule::SexRestricted,
+        LineRule::AgeRestricted,
+        LineRule::LevelRestricted,
+    ];
+
+    /// Storage code (how a stored split names its rule).
+    pub fn code(self) -> &'static str {
+        match self {
+            LineRule::Covered => "covered",
+            LineRule::NotInCatalogue => "not_in_catalogue",
+            LineRule::ClassC => "class_c",
+            LineRule::RestrictedWithoutApproval => "restricted_without_approval",
+            LineRule::MarkedSelfPay => "marked_self_pay",
+            LineRule::SexRestricted => "sex_restricted",
+            LineRule::AgeRestricted => "age_restricted",
+            LineRule::LevelRestricted => "level_restricted",
+        }
+    }
+
+    /// Reads a storage code.
+    pub fn from_code(code: &str) -> Option<LineRule> {
+        LineRule::ALL.into_iter().find(|rule| rule.code() == code)
+    }
+
     /// Short Chinese memo for the 2204/2301 `result` line.
     pub fn memo(self) -> &'static str {
         match self {

@@ -1,6 +1,7 @@
 //! Helpers shared by the transactions: typed parsing of `input` nodes with field paths, ownership
 //! checks, registry lookups and the conversion of stored records into engine inputs.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -12,7 +13,7 @@ use yibao_catalog::Catalog;
 use yibao_domain::codes::{Gend, Insutype, PsnType};
 use yibao_domain::Code;
 use yibao_enrolment::{periods_coverage_on, InsuStatus, InsuredPeriod, NotCoveredReason};
-use yibao_ledger::{FeeLine, InsuRow, LedgerError, LedgerView, Person, Visit};
+use yibao_ledger::{EventSource, FeeLine, InsuRow, LedgerError, LedgerView, Person, Visit};
 use yibao_policy::Policy;
 use yibao_settlement as engine;
 use yibao_wire::lenient::parse_datetime;
@@ -219,16 +220,36 @@ pub fn engine_person(
     })
 }
 
+/// The policy and catalogue a visit is split and settled under, with their versions.
+pub struct Rules {
+    pub policy: Arc<Policy>,
+    pub catalog: Arc<Catalog>,
+    /// `policy=<version>;catalogue=<version>` (see [`crate::state::Versioned`]).
+    pub versions: String,
+}
+
+impl Rules {
+    /// What a line split under these rules for `person` and `visit` depends on, as recorded with a
+    /// fee upload and compared at settlement: the policy and catalogue versions and the engine's
+    /// [`engine::SplitBasis`].
+    pub fn split_basis(
+        &self,
+        person: &engine::Person,
+        visit: &engine::Visit,
+    ) -> Result<String, TxError> {
+        let basis = engine::Engine::new(&self.policy, &self.catalog)
+            .split_basis(person, visit)
+            .map_err(|e| engine_error(&e))?;
+        Ok(format!("{};{basis}", self.versions))
+    }
+}
+
 /// The policy of the person's insured region and the catalogue of the place of treatment (falling back
 /// to the insured region's catalogue).
-pub fn policy_and_catalog(
-    ctx: &Ctx<'_>,
-    row: &InsuRow,
-) -> Result<(Arc<Policy>, Arc<Catalog>), TxError> {
+pub fn policy_and_catalog(ctx: &Ctx<'_>, row: &InsuRow) -> Result<Rules, TxError> {
     let regions = ctx.shared.regions();
     let policy = regions
         .policy_for(row.insuplc_admdvs.as_str())
-        .cloned()
         .ok_or_else(|| {
             TxError::new(
                 "insuplc_admdvs",
@@ -238,26 +259,56 @@ pub fn policy_and_catalog(
                 ),
             )
         })?;
+    let policy_region = policy.parsed.policy.admdvs.as_str();
     let treatment_region = regions
         .region_of(&ctx.institution.admdvs)
-        .unwrap_or(policy.policy.admdvs.as_str());
+        .unwrap_or(policy_region);
     let catalog = regions
         .catalog(treatment_region)
-        .or_else(|| regions.catalog(policy.policy.admdvs.as_str()))
-        .cloned()
+        .or_else(|| regions.catalog(policy_region))
         .ok_or_else(|| {
             TxError::new(
                 "fixmedins_code",
                 format!("no catalogue is loaded for region {treatment_region}"),
             )
         })?;
-    Ok((policy, catalog))
+    Ok(Rules {
+        policy: Arc::clone(&policy.parsed),
+        catalog: Arc::clone(&catalog.parsed),
+        versions: format!("policy={};catalogue={}", policy.version, catalog.version),
+    })
 }
 
-/// A stored fee line as the engine sees it.
+/// A stored fee line as the engine reads it: the facts stored with its split, or, for a line stored
+/// before splits were kept (migration 0006), its uploaded JSON read again.
 pub fn engine_line(stored: &FeeLine) -> Result<engine::FeeLine, TxError> {
-    let wire: WireFeeLine = parse(&stored.line, &format!("feedetail[{}]", stored.feedetl_sn))?;
-    Ok(wire.fee_line())
+    match &stored.split {
+        Some(split) => Ok(split.fee.clone()),
+        None => {
+            let field = format!("feedetail[{}]", stored.feedetl_sn);
+            let value: Value = serde_json::from_str(&stored.line)
+                .map_err(|e| TxError::new(field.as_str(), e.to_string()))?;
+            let wire: WireFeeLine = parse(&value, &field)?;
+            Ok(wire.fee_line())
+        }
+    }
+}
+
+/// The national code (`med_list_codg`) of a stored fee line.
+pub fn line_code(stored: &FeeLine) -> Result<Cow<'_, str>, TxError> {
+    Ok(match &stored.split {
+        Some(split) => Cow::Borrowed(split.fee.med_list_codg.as_str()),
+        None => Cow::Owned(engine_line(stored)?.med_list_codg),
+    })
+}
+
+/// The message as the source of fee-line events.
+pub fn event_source(ctx: &Ctx<'_>) -> EventSource {
+    EventSource {
+        infno: ctx.request.infno.clone(),
+        msgid: ctx.request.msgid.clone(),
+        time: wire_time(ctx.now),
+    }
 }
 
 /// Reads a datetime text of a stored visit or a request.

@@ -2,14 +2,16 @@
 //! cancellation (2205, 2302). Refund lines (2301) carry a negative `cnt` and `init_feedetl_sn`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use yibao_domain::Fen;
 use yibao_ledger::LedgerView;
-use yibao_ledger::{FeeLine, Visit, VisitKind, VisitStatus};
+use yibao_ledger::{FeeLine, LiveLine, StoredSplit, Visit, VisitKind, VisitStatus};
 use yibao_settlement::{Engine, LineSplit};
+use yibao_wire::render::LineResult;
 use yibao_wire::{lenient, WireFeeLine};
 
 use super::common::{self, VisitShape};
@@ -41,24 +43,8 @@ pub struct UploadLine {
     path: String,
     meta: LineMeta,
     wire: WireFeeLine,
-    raw: Value,
-}
-
-impl UploadLine {
-    /// The line as an unsaved fee line of visit `mdtrt_id` (for pre-settlement without upload).
-    pub fn transient(&self, mdtrt_id: &str) -> FeeLine {
-        FeeLine {
-            mdtrt_id: mdtrt_id.to_string(),
-            feedetl_sn: self.wire.feedetl_sn.clone(),
-            upload_seq: 0,
-            chrg_bchno: self.meta.chrg_bchno.clone().unwrap_or_default(),
-            init_feedetl_sn: String::new(),
-            det_item_fee_sumamt: self.wire.det_item_fee_sumamt,
-            line: self.raw.clone(),
-            result: String::new(),
-            setl_id: String::new(),
-        }
-    }
+    /// The line as sent, JSON text.
+    raw: String,
 }
 
 /// Parses `input.<node>[]` (a non-empty array; one object is accepted as one line); a line's
@@ -109,7 +95,7 @@ pub fn parse_lines(ctx: &Ctx<'_>, node: &str) -> Result<Vec<UploadLine>, TxError
             path,
             meta,
             wire,
-            raw: raw.clone(),
+            raw: raw.to_string(),
         });
     }
     Ok(lines)
@@ -133,20 +119,17 @@ pub fn common_mdtrt_id(lines: &[UploadLine]) -> Result<String, TxError> {
     Ok(first)
 }
 
-/// Checks signs and refunds against the visit's stored lines.
+/// Checks signs and refunds against the visit's live lines (a `feedetl_sn` cancelled may be uploaded
+/// again: 2205/2302 delete unsettled lines from the hospital's point of view).
 fn check_lines(
     visit: &Visit,
-    existing: &[FeeLine],
+    existing: &[LiveLine],
     lines: &[UploadLine],
     refunds_allowed: bool,
 ) -> Result<(), TxError> {
     let mut originals: HashMap<String, (String, Fen)> = HashMap::new();
-    for stored in existing {
-        let code = stored
-            .line
-            .get("med_list_codg")
-            .map(|v| crate::envelope::scalar_text(Some(v)))
-            .unwrap_or_default();
+    for stored in existing.iter().map(|l| &*l.line) {
+        let code = common::line_code(stored)?.into_owned();
         let entry = originals.entry(if stored.init_feedetl_sn.is_empty() {
             stored.feedetl_sn.clone()
         } else {
@@ -155,13 +138,19 @@ fn check_lines(
         let slot = entry.or_insert((code, Fen::ZERO));
         slot.1 += stored.det_item_fee_sumamt;
     }
-    let known: HashSet<&str> = existing.iter().map(|l| l.feedetl_sn.as_str()).collect();
+    let known: HashSet<&str> = existing
+        .iter()
+        .map(|l| l.line.feedetl_sn.as_str())
+        .collect();
     for line in lines {
         let sn = &line.wire.feedetl_sn;
         if known.contains(sn.as_str()) {
             return Err(TxError::new(
                 format!("{}.feedetl_sn", line.path),
-                format!("`{sn}` was already uploaded for visit {}", visit.mdtrt_id),
+                format!(
+                    "`{sn}` was already uploaded for visit {} (cancel it first to upload it again)",
+                    visit.mdtrt_id
+                ),
             ));
         }
         if let Some(meta_psn) = &line.meta.psn_no {
@@ -282,48 +271,76 @@ pub async fn upload_transaction(
     Ok(TxOutput::write(output, mdtrt_id))
 }
 
-/// Splits and stores uploaded lines of an open visit; returns the `result` rows and the stored lines.
+/// Splits and stores uploaded lines of an open visit (one upload event); returns the `result` rows
+/// and the stored lines.
 pub async fn upload(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
     visit: &Visit,
     lines: &[UploadLine],
     refunds_allowed: bool,
-) -> Result<(Box<RawValue>, Vec<FeeLine>), TxError> {
+) -> Result<(Box<RawValue>, Vec<Arc<FeeLine>>), TxError> {
     check_open_for_fees(visit)?;
     let existing = ledger.fee_lines(&visit.mdtrt_id).await?;
     check_lines(visit, &existing, lines, refunds_allowed)?;
-    let splits = split(ctx, ledger, visit, lines).await?;
-    let results = yibao_wire::render::line_results(&splits, |i| {
+    let (results, prepared) = prepare(ctx, ledger, visit, lines).await?;
+    let stored = ledger
+        .upload_fee_lines(&visit.mdtrt_id, common::event_source(ctx), prepared)
+        .await?;
+    #[derive(serde::Serialize)]
+    struct Output<'a> {
+        result: &'a [LineResult],
+    }
+    Ok((common::to_output(&Output { result: &results })?, stored))
+}
+
+/// Splits lines of `visit` and makes them fee-line records (not yet stored) carrying their split and
+/// what it depended on; returns them with their `result` rows.
+pub async fn prepare(
+    ctx: &Ctx<'_>,
+    ledger: &mut LedgerView<'_>,
+    visit: &Visit,
+    lines: &[UploadLine],
+) -> Result<(Vec<LineResult>, Vec<FeeLine>), TxError> {
+    let split = split(ctx, ledger, visit, lines).await?;
+    let results = yibao_wire::render::line_results(&split.splits, |i| {
         lines
             .get(i as usize)
             .map(|l| l.wire.feedetl_sn.clone())
             .unwrap_or_default()
     });
-    let batch = ledger.next_id("fee_upload").await?;
-    let mut stored = Vec::with_capacity(lines.len());
-    for (index, (line, result)) in lines.iter().zip(&results).enumerate() {
-        stored.push(FeeLine {
+    let mut prepared = Vec::with_capacity(lines.len());
+    let parts = lines.iter().zip(&results).zip(split.fees).zip(split.splits);
+    for (((line, result), fee), line_split) in parts {
+        prepared.push(FeeLine {
             mdtrt_id: visit.mdtrt_id.clone(),
             feedetl_sn: line.wire.feedetl_sn.clone(),
-            upload_seq: batch * 100_000 + index as i64,
+            upload_seq: 0,
+            event_seq: 0,
             chrg_bchno: line.meta.chrg_bchno.clone().unwrap_or_default(),
             init_feedetl_sn: line.meta.init_feedetl_sn.clone().unwrap_or_default(),
             det_item_fee_sumamt: line.wire.det_item_fee_sumamt,
             line: line.raw.clone(),
             result: serde_json::to_string(result)
                 .map_err(|e| TxError::new("output", e.to_string()))?,
-            setl_id: String::new(),
+            split: Some(StoredSplit {
+                basis: Arc::clone(&split.basis),
+                fee,
+                split: LineSplit {
+                    line: 0,
+                    ..line_split
+                },
+            }),
         });
     }
-    ledger
-        .add_fee_lines(&visit.mdtrt_id, stored.clone())
-        .await?;
-    #[derive(serde::Serialize)]
-    struct Output<'a> {
-        result: &'a [yibao_wire::render::LineResult],
-    }
-    Ok((common::to_output(&Output { result: &results })?, stored))
+    Ok((results, prepared))
+}
+
+/// Lines split by the engine, with what the engine read of them and what the split depended on.
+struct Split {
+    splits: Vec<LineSplit>,
+    fees: Vec<yibao_settlement::FeeLine>,
+    basis: Arc<str>,
 }
 
 async fn split(
@@ -331,10 +348,10 @@ async fn split(
     ledger: &mut LedgerView<'_>,
     visit: &Visit,
     lines: &[UploadLine],
-) -> Result<Vec<LineSplit>, TxError> {
+) -> Result<Split, TxError> {
     let person = common::registered_person(ledger, "psn_no", &visit.psn_no).await?;
     let insu = common::insu_row(&person, "insutype", &visit.insutype)?;
-    let (policy, catalog) = common::policy_and_catalog(ctx, insu)?;
+    let rules = common::policy_and_catalog(ctx, insu)?;
     let begin = common::datetime("begntime", &visit.begntime)?;
     let engine_person = common::engine_person(&person, insu, begin.date())?;
     let shape = VisitShape {
@@ -347,10 +364,15 @@ async fn split(
     };
     let engine_visit = common::engine_visit(ctx, shape)?;
     let mut splits = Vec::with_capacity(lines.len());
-    Engine::new(&policy, &catalog)
+    Engine::new(&rules.policy, &rules.catalog)
         .split_lines(&engine_person, &engine_visit, &mut splits)
         .map_err(|e| common::engine_error(&e))?;
-    Ok(splits)
+    let basis = rules.split_basis(&engine_person, &engine_visit)?;
+    Ok(Split {
+        splits,
+        fees: engine_visit.lines,
+        basis: Arc::from(basis),
+    })
 }
 
 /// Which unsettled lines a cancellation removes.
@@ -363,20 +385,22 @@ pub enum Selector<'a> {
     Line(&'a str),
 }
 
-/// Deletes unsettled lines of a visit; lines already settled cannot be cancelled.
+/// Cancels unsettled lines of a visit (a cancellation event; the lines stay stored); lines already
+/// settled cannot be cancelled.
 pub async fn cancel(
+    ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
     visit: &Visit,
     field: &str,
     selector: Selector<'_>,
 ) -> Result<(), TxError> {
     let lines = ledger.fee_lines(&visit.mdtrt_id).await?;
-    let chosen: Vec<&FeeLine> = lines
+    let chosen: Vec<&LiveLine> = lines
         .iter()
         .filter(|l| match selector {
-            Selector::All => l.setl_id.is_empty(),
-            Selector::Batch(batch) => l.chrg_bchno == batch,
-            Selector::Line(sn) => l.feedetl_sn == sn,
+            Selector::All => l.is_unsettled(),
+            Selector::Batch(batch) => l.line.chrg_bchno == batch,
+            Selector::Line(sn) => l.line.feedetl_sn == sn,
         })
         .collect();
     if chosen.is_empty() {
@@ -385,50 +409,53 @@ pub async fn cancel(
             format!("no unsettled fee lines of visit {} match", visit.mdtrt_id),
         ));
     }
-    if let Some(settled) = chosen.iter().find(|l| !l.setl_id.is_empty()) {
-        return Err(TxError::new(
-            field,
-            format!(
-                "line `{}` is settled ({}); cancel the settlement first",
-                settled.feedetl_sn, settled.setl_id
-            ),
-        ));
-    }
-    let sns: Vec<String> = chosen.iter().map(|l| l.feedetl_sn.clone()).collect();
+    refuse_settled(&chosen, field)?;
     if let Selector::Line(sn) = selector {
-        if let Some(refund) = lines.iter().find(|l| l.init_feedetl_sn == sn) {
+        if let Some(refund) = lines.iter().find(|l| l.line.init_feedetl_sn == sn) {
             return Err(TxError::new(
                 field,
                 format!(
                     "line `{sn}` has refund line `{}`; cancel that first",
-                    refund.feedetl_sn
+                    refund.line.feedetl_sn
                 ),
             ));
         }
     }
-    ledger.delete_fee_lines(&visit.mdtrt_id, &sns).await?;
+    let seqs: Vec<i64> = chosen.iter().map(|l| l.line.upload_seq).collect();
+    ledger
+        .cancel_fee_lines(&visit.mdtrt_id, common::event_source(ctx), &seqs)
+        .await?;
     Ok(())
 }
 
-/// Deletes every unsettled line of a visit being cancelled; fails if any line is settled.
+/// Cancels every unsettled line of a visit being cancelled; fails if any line is settled.
 pub async fn discard_unsettled(
+    ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
     visit: &Visit,
     field: &str,
 ) -> Result<(), TxError> {
     let lines = ledger.fee_lines(&visit.mdtrt_id).await?;
-    if let Some(settled) = lines.iter().find(|l| !l.setl_id.is_empty()) {
-        return Err(TxError::new(
-            field,
-            format!(
-                "line `{}` is settled ({}); cancel the settlement first",
-                settled.feedetl_sn, settled.setl_id
-            ),
-        ));
-    }
-    let sns: Vec<String> = lines.iter().map(|l| l.feedetl_sn.clone()).collect();
-    if !sns.is_empty() {
-        ledger.delete_fee_lines(&visit.mdtrt_id, &sns).await?;
+    refuse_settled(&lines.iter().collect::<Vec<_>>(), field)?;
+    let seqs: Vec<i64> = lines.iter().map(|l| l.line.upload_seq).collect();
+    if !seqs.is_empty() {
+        ledger
+            .cancel_fee_lines(&visit.mdtrt_id, common::event_source(ctx), &seqs)
+            .await?;
     }
     Ok(())
+}
+
+/// Refuses to cancel lines a live settlement consumed.
+fn refuse_settled(lines: &[&LiveLine], field: &str) -> Result<(), TxError> {
+    match lines.iter().find_map(|l| Some((l, l.setl_id.as_deref()?))) {
+        Some((settled, setl_id)) => Err(TxError::new(
+            field,
+            format!(
+                "line `{}` is settled ({setl_id}); cancel the settlement first",
+                settled.line.feedetl_sn
+            ),
+        )),
+        None => Ok(()),
+    }
 }

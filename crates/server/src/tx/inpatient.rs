@@ -198,6 +198,7 @@ pub async fn change(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutp
 
 /// Cancels an admission with no live settlement (2404, and 2601 of a 2401).
 pub async fn cancel_admission_of(
+    ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
     visit: &mut Visit,
     field: &str,
@@ -208,7 +209,7 @@ pub async fn cancel_admission_of(
         &[VisitStatus::Open, VisitStatus::Discharged],
         "cancel the admission",
     )?;
-    fees::discard_unsettled(ledger, visit, field).await?;
+    fees::discard_unsettled(ctx, ledger, visit, field).await?;
     visit.status = VisitStatus::Cancelled;
     ledger.update_visit(visit);
     Ok(())
@@ -220,7 +221,7 @@ pub async fn cancel_admission(
     ledger: &mut LedgerView<'_>,
 ) -> Result<TxOutput, TxError> {
     let (mut visit, _, _) = admission(ctx, ledger, "data").await?;
-    cancel_admission_of(ledger, &mut visit, "input.data.mdtrt_id").await?;
+    cancel_admission_of(ctx, ledger, &mut visit, "input.data.mdtrt_id").await?;
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
 }
 
@@ -265,7 +266,7 @@ pub async fn cancel_fees(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<T
     } else {
         Selector::Line(&sn)
     };
-    fees::cancel(ledger, &visit, "input.data.feedetl_sn", selector).await?;
+    fees::cancel(ctx, ledger, &visit, "input.data.feedetl_sn", selector).await?;
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
 }
 

@@ -102,7 +102,7 @@ pub async fn cancel_registration(
             ),
         ));
     }
-    fees::discard_unsettled(ledger, &visit, "input.data.mdtrt_id").await?;
+    fees::discard_unsettled(ctx, ledger, &visit, "input.data.mdtrt_id").await?;
     visit.status = VisitStatus::Cancelled;
     ledger.update_visit(&visit);
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
@@ -202,7 +202,7 @@ pub async fn cancel_fees(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<T
     } else {
         Selector::Batch(batch)
     };
-    fees::cancel(ledger, &visit, "input.data.chrg_bchno", selector).await?;
+    fees::cancel(ctx, ledger, &visit, "input.data.chrg_bchno", selector).await?;
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
 }
 

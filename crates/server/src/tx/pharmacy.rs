@@ -1,6 +1,8 @@
 //! Pharmacy purchases: 2101 pre-settlement, 2102 settlement (creates the visit and its lines in the
 //! same message), 2103 cancel.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 use serde_json::json;
 use yibao_ledger::LedgerView;
@@ -73,7 +75,8 @@ pub async fn settle(
     let lines = purchase_lines(ctx)?;
     if !store {
         let visit = purchase_visit(ctx, ledger, &data, &extra, String::new()).await?;
-        let transient: Vec<FeeLine> = lines.iter().map(|l| l.transient(&visit.mdtrt_id)).collect();
+        let (_, prepared) = fees::prepare(ctx, ledger, &visit, &lines).await?;
+        let transient: Vec<Arc<FeeLine>> = prepared.into_iter().map(Arc::new).collect();
         let end = common::datetime("begntime", &visit.begntime)?;
         let computed = settle::compute(
             ctx,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use yibao_domain::Fen;
 use yibao_ledger::entries::{self, EntryFilter};
-use yibao_ledger::LedgerView;
+use yibao_ledger::{LedgerView, LiveLine};
 use yibao_wire::lenient;
 use yibao_wire::render::Yuan;
 
@@ -95,15 +95,12 @@ impl Serialize for FeeRow {
     }
 }
 
-fn fee_row(line: &yibao_ledger::FeeLine) -> Result<FeeRow, TxError> {
-    let code = line
-        .line
-        .get("med_list_codg")
-        .map(|v| crate::envelope::scalar_text(Some(v)))
-        .unwrap_or_default();
+fn fee_row(live: &LiveLine) -> Result<FeeRow, TxError> {
+    let line = &*live.line;
     let prefix = serde_json::json!({
-        "mdtrt_id": line.mdtrt_id, "setl_id": line.setl_id, "chrg_bchno": line.chrg_bchno,
-        "init_feedetl_sn": line.init_feedetl_sn, "med_list_codg": code,
+        "mdtrt_id": line.mdtrt_id, "setl_id": live.setl_id.as_deref().unwrap_or_default(),
+        "chrg_bchno": line.chrg_bchno, "init_feedetl_sn": line.init_feedetl_sn,
+        "med_list_codg": common::line_code(line)?,
     })
     .to_string();
     let rest = line
@@ -121,7 +118,8 @@ fn fee_row(line: &yibao_ledger::FeeLine) -> Result<FeeRow, TxError> {
     })
 }
 
-/// 5204: the fee lines of a visit of this institution (optionally only those of one settlement).
+/// 5204: the live fee lines of a visit of this institution (optionally only those a live settlement
+/// consumed), each with that settlement.
 pub async fn fee_details(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     let reference: SettlementRef = parse(node(&ctx.request.input, "data")?, "input.data")?;
     let mdtrt_id = match (&reference.mdtrt_id, &reference.setl_id) {
@@ -149,7 +147,12 @@ pub async fn fee_details(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<T
     let lines = ledger.fee_lines(&mdtrt_id).await?;
     let rows = lines
         .iter()
-        .filter(|l| reference.setl_id.as_deref().is_none_or(|s| l.setl_id == s))
+        .filter(|l| {
+            reference
+                .setl_id
+                .as_deref()
+                .is_none_or(|s| l.setl_id.as_deref() == Some(s))
+        })
         .map(fee_row)
         .collect::<Result<Vec<_>, _>>()?;
     #[derive(Serialize)]

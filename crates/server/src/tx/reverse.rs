@@ -76,7 +76,7 @@ pub async fn reverse(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOut
             let mut visit =
                 common::owned_visit(ctx, ledger, "input.data.omsgid", &original.effect_ref).await?;
             common::check_visit_person(&visit, "input.data.psn_no", data.psn_no.as_deref())?;
-            inpatient::cancel_admission_of(ledger, &mut visit, "input.data.omsgid").await?;
+            inpatient::cancel_admission_of(ctx, ledger, &mut visit, "input.data.omsgid").await?;
             Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
         }
         None => Err(TxError::new(

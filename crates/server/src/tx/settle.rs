@@ -11,11 +11,11 @@ use serde_json::value::RawValue;
 use yibao_domain::Fen;
 use yibao_ledger::LedgerView;
 use yibao_ledger::{
-    EntryKind, FeeLine, InsuRow, LineRow, PayerClass, Person, Posting, SetlAmounts,
+    EntryKind, FeeLine, InsuRow, LineRow, LiveLine, PayerClass, Person, Posting, SetlAmounts,
     SettlementHeader, SettlementRecord, Visit, VisitKind, VisitStatus,
 };
 use yibao_policy::Policy;
-use yibao_settlement::{AccKey, Engine, Payer, Settlement, YearToDate};
+use yibao_settlement::{AccKey, Engine, LineSplit, Payer, Settlement, YearToDate};
 use yibao_wire::lenient;
 
 use super::common::{self, VisitShape};
@@ -79,14 +79,31 @@ pub struct Computed {
     pub stay: Stay,
 }
 
-impl Computed {
-    /// The fee lines this settlement consumes (those no earlier settlement of the stay consumed).
-    pub fn new_line_sns(&self) -> Vec<String> {
-        self.line_sns
-            .iter()
-            .filter(|sn| !self.stay.consumed(sn))
-            .cloned()
-            .collect()
+/// Why the lines were split again at settlement instead of settled from the splits stored at
+/// upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resplit {
+    /// The basis a stale line was split under at upload (empty: stored before splits were kept).
+    pub uploaded: String,
+    /// The basis the lines split under now.
+    pub now: String,
+}
+
+impl std::fmt::Display for Resplit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.uploaded.is_empty() {
+            write!(
+                f,
+                "a line was uploaded before splits were stored; split again under `{}`",
+                self.now
+            )
+        } else {
+            write!(
+                f,
+                "split at upload under `{}`, split again under `{}`",
+                self.uploaded, self.now
+            )
+        }
     }
 }
 
@@ -99,23 +116,27 @@ pub struct SettleRequest<'a> {
     pub require_total: bool,
 }
 
-/// The visit's fee lines not yet consumed by a settlement.
+/// The visit's live fee lines not yet consumed by a settlement.
 pub async fn unsettled_lines(
     ledger: &mut LedgerView<'_>,
     mdtrt_id: &str,
-) -> Result<Vec<FeeLine>, TxError> {
+) -> Result<Vec<Arc<FeeLine>>, TxError> {
     let lines = ledger.fee_lines(mdtrt_id).await?;
-    Ok(lines.into_iter().filter(|l| l.setl_id.is_empty()).collect())
+    Ok(lines
+        .into_iter()
+        .filter(LiveLine::is_unsettled)
+        .map(|l| l.line)
+        .collect())
 }
 
-/// Settles `lines` (the visit's unsettled lines) without storing anything. An admission with live
-/// settlements in the same year is settled as a whole stay and netted against them ([`Stay`]); its
-/// final settlement may then consume no new line.
+/// Settles `lines` (the visit's unsettled lines) without storing anything, from the splits stored
+/// at upload ([`line_splits`]). An admission with live settlements in the same year is settled as a
+/// whole stay and netted against them ([`Stay`]); its final settlement may then consume no new line.
 pub async fn compute(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
     visit: &Visit,
-    lines: &[FeeLine],
+    lines: &[Arc<FeeLine>],
     request: &SettleRequest<'_>,
 ) -> Result<Computed, TxError> {
     let care_began = common::datetime("begntime", &visit.begntime)?;
@@ -134,7 +155,7 @@ pub async fn compute(
     }
     let person = common::registered_person(ledger, "input.data.psn_no", &visit.psn_no).await?;
     let insu = common::insu_row(&person, "insutype", &visit.insutype)?.clone();
-    let (policy, catalog) = common::policy_and_catalog(ctx, &insu)?;
+    let rules = common::policy_and_catalog(ctx, &insu)?;
     let engine_person = common::engine_person(&person, &insu, care_began.date())?;
     let (ytd, balance) = starting_point(ledger, &person, &insu, &stay, year).await?;
     let all_lines = stay_lines(ledger, visit, &stay, lines).await?;
@@ -144,32 +165,92 @@ pub async fn compute(
         end: request.end,
         lines: all_lines
             .iter()
-            .map(common::engine_line)
+            .map(|l| common::engine_line(l))
             .collect::<Result<Vec<_>, _>>()?,
         use_account: request.data.use_account(),
         interim: request.data.interim(),
         episode_deductible_paid: stay.deductible_other_years(),
     };
     let engine_visit = common::engine_visit(ctx, shape)?;
-    let settlement = settle_lines(
-        &Engine::new(&policy, &catalog),
-        &engine_person,
-        &engine_visit,
-        (&stay, &line_sns),
-        &ytd,
-        balance,
+    let (settlement, resplit) = settle_lines(
+        &rules,
+        (&engine_person, &engine_visit),
+        (&stay, &all_lines, &line_sns),
+        (&ytd, balance),
     )?;
+    if let Some(resplit) = &resplit {
+        ctx.shared.metrics.resplit();
+        tracing::info!(mdtrt_id = %visit.mdtrt_id, %resplit, "fee lines split again at settlement");
+    }
     let computed = Computed {
         settlement,
-        policy,
+        policy: rules.policy,
         person,
         insu,
         line_sns,
         stay,
     };
     let amounts = computed.stay.net_amounts(&computed.settlement.totals);
-    check_declared(request, &amounts)?;
+    check_declared(request, &amounts, resplit.as_ref())?;
     Ok(computed)
+}
+
+/// Settles the engine visit from its lines' splits ([`line_splits`]; `line_sns[i]` is line `i`'s
+/// serial), keeping the splits the stay's earlier settlements consumed their lines with. Says why
+/// the lines were split again, if they were.
+fn settle_lines(
+    rules: &common::Rules,
+    (person, visit): (&yibao_settlement::Person, &yibao_settlement::Visit),
+    (stay, lines, line_sns): (&Stay, &[Arc<FeeLine>], &[String]),
+    (ytd, balance): (&YearToDate, Fen),
+) -> Result<(Settlement, Option<Resplit>), TxError> {
+    let engine = Engine::new(&rules.policy, &rules.catalog);
+    let basis = rules.split_basis(person, visit)?;
+    let (mut splits, resplit) = line_splits(&engine, (person, visit), lines, basis)?;
+    stay.keep_settled_splits(&mut splits, line_sns);
+    let mut settlement = Settlement::default();
+    engine
+        .settle_split_into(person, visit, &splits, ytd, balance, &mut settlement)
+        .map_err(|e| common::engine_error(&e))?;
+    Ok((settlement, resplit))
+}
+
+/// The split of each line, indexed by its position in `lines`: the splits stored at upload when
+/// every line was split under `basis`, the basis the visit splits under now. Otherwise — the visit's
+/// details (2203/2403, or the `med_type` of the settlement request), the person, the institution's
+/// level or region, the policy or the catalogue changed since a line was uploaded, or a line was
+/// stored before splits were kept — every line is split again from what the engine read of it at
+/// upload, and the settlement says why ([`Resplit`]): a split is never settled from stale.
+fn line_splits(
+    engine: &Engine<'_>,
+    (person, visit): (&yibao_settlement::Person, &yibao_settlement::Visit),
+    lines: &[Arc<FeeLine>],
+    basis: String,
+) -> Result<(Vec<LineSplit>, Option<Resplit>), TxError> {
+    let stale = lines.iter().find_map(|l| match &l.split {
+        Some(stored) if *stored.basis == *basis => None,
+        Some(stored) => Some(stored.basis.to_string()),
+        None => Some(String::new()),
+    });
+    let Some(uploaded) = stale else {
+        let stored = lines
+            .iter()
+            .zip(0..)
+            .filter_map(|(l, line)| l.split.as_ref().map(|s| LineSplit { line, ..s.split }))
+            .collect();
+        return Ok((stored, None));
+    };
+    let mut splits = Vec::with_capacity(lines.len());
+    engine
+        .split_lines(person, visit, &mut splits)
+        .map_err(|e| common::engine_error(&e))?;
+    Ok((
+        splits,
+        Some(Resplit {
+            uploaded,
+            now: basis,
+        }),
+    ))
 }
 
 /// The accumulators and account balance the settlement starts from: the person's, as they were
@@ -186,35 +267,13 @@ async fn starting_point(
     Ok((stay.ytd_before(ytd)?, stay.balance_before(balance)))
 }
 
-/// Settles the engine visit's lines (`line_sns[i]` is line `i`'s serial), keeping the splits the
-/// stay's earlier settlements consumed their lines with.
-fn settle_lines(
-    engine: &Engine<'_>,
-    person: &yibao_settlement::Person,
-    visit: &yibao_settlement::Visit,
-    (stay, line_sns): (&Stay, &[String]),
-    ytd: &YearToDate,
-    balance: Fen,
-) -> Result<Settlement, TxError> {
-    let mut splits = Vec::with_capacity(visit.lines.len());
-    engine
-        .split_lines(person, visit, &mut splits)
-        .map_err(|e| common::engine_error(&e))?;
-    stay.keep_settled_splits(&mut splits, line_sns);
-    let mut settlement = Settlement::default();
-    engine
-        .settle_split_into(person, visit, &splits, ytd, balance, &mut settlement)
-        .map_err(|e| common::engine_error(&e))?;
-    Ok(settlement)
-}
-
 /// The lines a settlement covers: those the stay's earlier settlements consumed, then `unsettled`.
 async fn stay_lines(
     ledger: &mut LedgerView<'_>,
     visit: &Visit,
     stay: &Stay,
-    unsettled: &[FeeLine],
-) -> Result<Vec<FeeLine>, TxError> {
+    unsettled: &[Arc<FeeLine>],
+) -> Result<Vec<Arc<FeeLine>>, TxError> {
     let mut lines = Vec::with_capacity(unsettled.len());
     if stay.has_earlier() {
         lines.extend(
@@ -222,7 +281,8 @@ async fn stay_lines(
                 .fee_lines(&visit.mdtrt_id)
                 .await?
                 .into_iter()
-                .filter(|l| stay.consumed(&l.feedetl_sn)),
+                .filter(|l| stay.consumed(&l.line.feedetl_sn))
+                .map(|l| l.line),
         );
     }
     lines.extend_from_slice(unsettled);
@@ -260,8 +320,13 @@ pub async fn account_balance(
     Ok(insu.opening_balc - ledger.account_paid(psn_no, insu.insutype.as_str()).await?)
 }
 
-/// The hospital's declared totals must equal ours exactly.
-fn check_declared(request: &SettleRequest<'_>, totals: &SetlAmounts) -> Result<(), TxError> {
+/// The hospital's declared totals must equal ours exactly; a difference after the lines were split
+/// again says so.
+fn check_declared(
+    request: &SettleRequest<'_>,
+    totals: &SetlAmounts,
+    resplit: Option<&Resplit>,
+) -> Result<(), TxError> {
     let data = request.data;
     if request.require_total && data.medfee_sumamt.is_none() {
         return Err(TxError::new("input.data.medfee_sumamt", "is required"));
@@ -284,9 +349,14 @@ fn check_declared(request: &SettleRequest<'_>, totals: &SetlAmounts) -> Result<(
     for (field, sent, ours) in declared {
         if let Some(sent) = sent {
             if sent != ours {
+                let why = resplit.map_or_else(String::new, |r| {
+                    format!(" (the lines were split again at settlement: {r}; cancel and upload them again to get their new split)")
+                });
                 return Err(TxError::new(
                     format!("input.data.{field}"),
-                    format!("{sent} does not equal {ours} computed from the uploaded fee lines"),
+                    format!(
+                        "{sent} does not equal {ours} computed from the uploaded fee lines{why}"
+                    ),
                 ));
             }
         }
@@ -405,8 +475,8 @@ pub fn presettlement_output(
     render::settlement_output(&record, &context)
 }
 
-/// Stores a computed settlement of `visit`: the ledger entry, the fee lines it consumed, the visit's
-/// new status. Returns the rendered output and the new `setl_id`.
+/// Stores a computed settlement of `visit`: the ledger entry (whose line rows name the fee lines it
+/// consumes) and the visit's new status. Returns the rendered output and the new `setl_id`.
 pub async fn store(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
@@ -424,9 +494,6 @@ pub async fn store(
         ));
     }
     ledger.append_settlement(record.clone()).await?;
-    ledger
-        .assign_fee_lines(&visit.mdtrt_id, &computed.new_line_sns(), &setl_id)
-        .await?;
     if !interim {
         visit.status = VisitStatus::Settled;
         ledger.update_visit(visit);
@@ -451,7 +518,8 @@ pub struct CancelRequest<'a> {
     pub psn_no: Option<&'a str>,
 }
 
-/// Appends the exact negation of a settlement and reopens what it consumed. Returns the rendered
+/// Appends the exact negation of a settlement (which releases the fee lines it consumed) and reopens
+/// the visit. Returns the rendered
 /// mirror and its `setl_id`.
 pub async fn cancel(
     ctx: &Ctx<'_>,
@@ -495,9 +563,6 @@ pub async fn cancel(
     };
     let record = original.negated(mirror);
     ledger.append_settlement(record.clone()).await?;
-    ledger
-        .release_fee_lines(&original.header.mdtrt_id, &original.header.setl_id)
-        .await?;
     reopen_visit(ledger, &mut visit, &original).await?;
     let context = RenderContext {
         person: &person,

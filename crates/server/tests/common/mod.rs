@@ -327,6 +327,24 @@ impl Harness {
     pub async fn verify(&self) -> Value {
         self.admin("GET", "/admin/verify", String::new()).await
     }
+
+    /// Runs the ledger verification, which must find no problem.
+    pub async fn assert_verifies(&self) {
+        let report = self.verify().await;
+        assert_eq!(report["ok"], true, "{report}");
+    }
+
+    /// The server's metrics text.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
 }
 
 /// The envelope fields of the tests' HIS messages.
@@ -349,6 +367,42 @@ pub fn line(sn: &str, mdtrt_id: &str, code: &str, cnt: &str, pric: &str, amount:
         "medins_list_codg": code, "det_item_fee_sumamt": amount, "cnt": cnt, "pric": pric,
         "fee_ocur_time": "2026-03-01 10:00:00", "hosp_appr_flag": "1",
     })
+}
+
+/// The `setlinfo` amount columns compared across settlements.
+pub const AMOUNT_COLUMNS: &[&str] = &[
+    "medfee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "act_pay_dedc",
+    "hifp_pay",
+    "hifmi_pay",
+    "maf_pay",
+    "oth_pay",
+    "fund_pay_sumamt",
+    "psn_part_amt",
+    "acct_pay",
+    "psn_cash_pay",
+];
+
+/// The `setl_id` of a settlement output.
+pub fn setl_id(output: &Value) -> String {
+    output["setlinfo"]["setl_id"].as_str().unwrap().to_string()
+}
+
+/// 普通病房床位费, 甲类 and capped at 40.00.
+pub const BED: &str = "001201000010000";
+
+/// `days` bed-days (40.00 each) as line `sn`; a negative count refunds line `refunds`.
+pub fn bed_days(sn: &str, mdtrt_id: &str, days: i64, refunds: Option<&str>) -> Value {
+    let amount = format!("{}.00", days * 40);
+    let mut line = line(sn, mdtrt_id, BED, &days.to_string(), "40.00", &amount);
+    if let Some(original) = refunds {
+        line["init_feedetl_sn"] = json!(original);
+    }
+    line
 }
 
 /// Yuan text of a reply amount (numbers are written with two decimals).
