@@ -61,7 +61,7 @@ fn input_of(value: Option<Value>) -> Result<Value, TxError> {
         }
         Some(Value::String(text)) => match serde_json::from_str::<Value>(&text) {
             Ok(parsed @ Value::Object(_)) => {
-                refuse_nul(&parsed)
+                refuse_bad_text(&parsed)
                     .map_err(|e| TxError::new(format!("input.{}", e.field), e.problem))?;
                 Ok(parsed)
             }
@@ -71,47 +71,107 @@ fn input_of(value: Option<Value>) -> Result<Value, TxError> {
     }
 }
 
-/// The path of the first string (or key) holding a NUL character, which no field may carry and
-/// PostgreSQL cannot store.
-fn nul_path(value: &Value, path: &mut String) -> bool {
+/// Longest text any field may hold: the longest field of the national interface (`exp_content`).
+const MAX_FIELD_CHARS: usize = 4000;
+
+/// Longest text of the fields yibao stores or looks up by, in characters: the national length
+/// (定点医药机构接口规范) with room for provincial editions that pad it.
+const FIELD_MAX_CHARS: &[(&str, usize)] = &[
+    ("psn_no", 50),
+    ("mdtrt_id", 50),
+    ("setl_id", 50),
+    ("feedetl_sn", 50),
+    ("init_feedetl_sn", 50),
+    ("chrg_bchno", 50),
+    ("ipt_otp_no", 50),
+    ("ipt_no", 50),
+    ("omsgid", 50),
+    ("oinfno", 10),
+    ("certno", 50),
+    ("mdtrt_cert_no", 100),
+    ("psn_name", 100),
+    ("med_list_codg", 100),
+    ("medins_list_codg", 200),
+    ("dise_codg", 50),
+    ("diag_code", 50),
+    ("bilg_dr_codg", 50),
+    ("bilg_dr_name", 100),
+    ("bilg_dept_codg", 50),
+    ("bilg_dept_name", 100),
+];
+
+/// The most characters a field named `key` may hold.
+fn max_chars(key: &str) -> usize {
+    FIELD_MAX_CHARS
+        .iter()
+        .find(|(field, _)| *field == key)
+        .map_or(MAX_FIELD_CHARS, |(_, max)| *max)
+}
+
+/// Why a text cannot be accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BadText {
+    Nul,
+    TooLong(usize),
+}
+
+/// What is wrong with the text of field `key`, if anything.
+fn bad_text(key: &str, text: &str) -> Option<BadText> {
+    if text.contains('\0') {
+        return Some(BadText::Nul);
+    }
+    let max = max_chars(key);
+    // Bytes bound characters from above: count them only when the bytes could exceed the limit.
+    (text.len() > max && text.chars().count() > max).then_some(BadText::TooLong(max))
+}
+
+/// The path of the first text that no field may hold (a NUL character, which PostgreSQL cannot
+/// store, or more characters than the field's limit), and what is wrong with it.
+fn bad_text_path(key: &str, value: &Value, path: &mut String) -> Option<BadText> {
     match value {
-        Value::String(text) => text.contains('\0'),
-        Value::Array(items) => items.iter().enumerate().any(|(index, item)| {
+        Value::String(text) => bad_text(key, text),
+        Value::Array(items) => items.iter().enumerate().find_map(|(index, item)| {
             let len = path.len();
             path.push_str(&format!("[{index}]"));
-            let found = nul_path(item, path);
-            if !found {
+            let found = bad_text_path(key, item, path);
+            if found.is_none() {
                 path.truncate(len);
             }
             found
         }),
-        Value::Object(fields) => fields.iter().any(|(key, item)| {
+        Value::Object(fields) => fields.iter().find_map(|(name, item)| {
             let len = path.len();
             if !path.is_empty() {
                 path.push('.');
             }
-            path.push_str(&key.replace('\0', "\\u0000"));
-            let found = key.contains('\0') || nul_path(item, path);
-            if !found {
+            path.push_str(&name.replace('\0', "\\u0000"));
+            let found = bad_text("key", name).or_else(|| bad_text_path(name, item, path));
+            if found.is_none() {
                 path.truncate(len);
             }
             found
         }),
-        _ => false,
+        _ => None,
     }
 }
 
-/// Refuses a NUL character anywhere in the message, naming the field.
-fn refuse_nul(value: &Value) -> Result<(), TxError> {
+/// Refuses a NUL character or an over-long text anywhere in the message, naming the field.
+fn refuse_bad_text(value: &Value) -> Result<(), TxError> {
     let mut path = String::new();
-    if nul_path(value, &mut path) {
-        let field = if path.is_empty() { "body".into() } else { path };
-        return Err(TxError::new(
+    let Some(bad) = bad_text_path("", value, &mut path) else {
+        return Ok(());
+    };
+    let field = if path.is_empty() { "body".into() } else { path };
+    Err(match bad {
+        BadText::Nul => TxError::new(
             field,
             "contains a NUL character (\\u0000), which no field may hold",
-        ));
-    }
-    Ok(())
+        ),
+        BadText::TooLong(max) => TxError::new(
+            field,
+            format!("is longer than {max} characters (超过字段长度)"),
+        ),
+    })
 }
 
 impl Request {
@@ -119,7 +179,7 @@ impl Request {
     pub fn parse(body: &[u8]) -> Result<Request, TxError> {
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| TxError::new("body", format!("is not valid JSON ({e})")))?;
-        refuse_nul(&value)?;
+        refuse_bad_text(&value)?;
         let Value::Object(mut object) = value else {
             return Err(TxError::new(
                 "body",
@@ -283,5 +343,30 @@ mod tests {
         let error = Request::parse(br#"{"infno":"2204","msgid":"1\u0000","fixmedins_code":"H1"}"#)
             .unwrap_err();
         assert_eq!(error.field, "msgid");
+    }
+
+    #[test]
+    fn refuses_over_long_texts_naming_the_field() {
+        let long_sn = "9".repeat(51);
+        let body = format!(
+            r#"{{"infno":"2204","msgid":"1","fixmedins_code":"H1","input":{{"feedetail":[{{"feedetl_sn":"{long_sn}"}}]}}}}"#
+        );
+        let error = Request::parse(body.as_bytes()).unwrap_err();
+        assert_eq!(error.field, "input.feedetail[0].feedetl_sn");
+        assert!(error.problem.contains("50 characters"), "{error}");
+        let memo = "备".repeat(4001);
+        let body = format!(
+            r#"{{"infno":"2204","msgid":"1","fixmedins_code":"H1","input":{{"data":{{"memo":"{memo}"}}}}}}"#
+        );
+        assert_eq!(
+            Request::parse(body.as_bytes()).unwrap_err().field,
+            "input.data.memo"
+        );
+        let fine = format!(
+            r#"{{"infno":"2204","msgid":"1","fixmedins_code":"H1","input":{{"data":{{"memo":"{}","psn_no":"{}"}}}}}}"#,
+            "备".repeat(4000),
+            "P".repeat(50)
+        );
+        assert!(Request::parse(fine.as_bytes()).is_ok());
     }
 }

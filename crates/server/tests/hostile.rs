@@ -376,3 +376,28 @@ async fn damaged_register_row_sqlite() {
 async fn damaged_register_row_postgres() {
     damaged_register_row(Backend::Postgres).await;
 }
+
+/// Over-long texts are refused naming the field, never stored and echoed.
+#[tokio::test]
+async fn over_long_texts_are_refused() {
+    let h = Harness::start(Backend::Sqlite, AuthMode::None, "long").await;
+    let err = h
+        .fails("2201", HOSPITAL, json!({ "data": { "psn_no": "P0002", "insutype": "310", "begntime": "2026-03-01 09:00:00", "mdtrt_cert_type": "02", "ipt_otp_no": "X".repeat(200_000) } }))
+        .await;
+    assert!(err.starts_with("input.data.ipt_otp_no:"), "{err}");
+    let mdtrt_id = register(&h, "P0002", "310").await;
+    let mut fee = line(
+        "1",
+        &mdtrt_id,
+        "XJ01CAA040A001010101791",
+        "1",
+        "10.00",
+        "10.00",
+    );
+    fee["bilg_dr_name"] = json!("Y".repeat(500_000));
+    let err = h
+        .fails("2204", HOSPITAL, json!({ "feedetail": [fee] }))
+        .await;
+    assert!(err.starts_with("input.feedetail[0].bilg_dr_name:"), "{err}");
+    assert_eq!(h.verify().await["ok"], true);
+}
