@@ -401,3 +401,46 @@ async fn over_long_texts_are_refused() {
     assert!(err.starts_with("input.feedetail[0].bilg_dr_name:"), "{err}");
     assert_eq!(h.verify().await["ok"], true);
 }
+
+/// Extreme but parseable prices and quantities never overflow: each is refused or settles exactly.
+#[tokio::test]
+async fn extreme_prices_and_quantities() {
+    let h = Harness::start(Backend::Sqlite, AuthMode::None, "extreme").await;
+    let mdtrt_id = register(&h, "P0002", "310").await;
+    for (n, (cnt, pric, amount)) in [
+        ("0", "9223372036854", "0"),
+        ("0", "-9223372036854", "0"),
+        ("922337203685", "9223372036854", "100.00"),
+        ("-922337203685", "-9223372036854", "-100.00"),
+        ("1", "0.000001", "0.00"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let fee = line(
+            &format!("{}", n + 1),
+            &mdtrt_id,
+            "XJ01CAA040A001010101791",
+            cnt,
+            pric,
+            amount,
+        );
+        let reply = h
+            .call("2204", HOSPITAL, json!({ "feedetail": [fee] }))
+            .await;
+        assert!(
+            reply["infcode"] == 0 || reply["infcode"] == -1,
+            "{cnt} × {pric}: {reply}"
+        );
+    }
+    let pre = h
+        .call(
+            "2206",
+            HOSPITAL,
+            json!({ "data": { "psn_no": "P0002", "mdtrt_id": mdtrt_id, "insutype": "310" } }),
+        )
+        .await;
+    let text = pre.to_string();
+    assert!(!text.contains("unexpectedly"), "{text}");
+    assert_eq!(h.verify().await["ok"], true);
+}
