@@ -99,6 +99,12 @@ pub fn tif_headers(
     ]
 }
 
+/// Whether a sent timestamp is further than `window` from now (in the same unit); any `i64` a
+/// client sends is compared without overflow.
+fn outside_window(now: i64, sent: i64, window: i64) -> bool {
+    now.abs_diff(sent) > window.unsigned_abs()
+}
+
 /// Equal-time comparison of two signatures.
 pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -129,7 +135,11 @@ async fn claim_once(
     now_ms: i64,
 ) -> Result<(), AuthError> {
     replay
-        .claim(token, sent_secs + window_secs, now_ms.div_euclid(1000))
+        .claim(
+            token,
+            sent_secs.saturating_add(window_secs),
+            now_ms.div_euclid(1000),
+        )
         .await
         .map_err(|e| AuthError(format!("{what} {e}")))
 }
@@ -162,7 +172,11 @@ async fn verify_csb(
     let sent_ms: i64 = timestamp
         .parse()
         .map_err(|_| AuthError("_api_timestamp is not milliseconds".into()))?;
-    if (now_ms - sent_ms).abs() > shared.config.auth_window_secs * 1000 {
+    if outside_window(
+        now_ms,
+        sent_ms,
+        shared.config.auth_window_secs.saturating_mul(1000),
+    ) {
         return Err(AuthError(
             "_api_timestamp is outside the accepted window".into(),
         ));
@@ -206,7 +220,7 @@ async fn verify_tif(
         .parse()
         .map_err(|_| AuthError("x-tif-timestamp is not Unix seconds".into()))?;
     let window = shared.config.auth_window_secs;
-    if (now_ms / 1000 - sent_secs).abs() > window {
+    if outside_window(now_ms.div_euclid(1000), sent_secs, window) {
         return Err(AuthError(
             "x-tif-timestamp is outside the accepted window".into(),
         ));
@@ -230,6 +244,13 @@ async fn verify_tif(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extreme_timestamps_are_outside_the_window() {
+        assert!(outside_window(1_700_000_000, i64::MIN, 1800));
+        assert!(outside_window(1_700_000_000, i64::MAX, 1800));
+        assert!(!outside_window(1_700_000_000, 1_700_000_100, 1800));
+    }
 
     #[test]
     fn signatures_are_stable() {
