@@ -48,6 +48,9 @@ pub enum LedgerError {
         /// The value this writer expected.
         expected: i64,
     },
+    /// A write job panicked (a bug); its writes were dropped and the other jobs went on.
+    #[error("the transaction failed unexpectedly; nothing of it was stored")]
+    JobPanicked,
     /// The group-commit writer has stopped.
     #[error("the ledger writer has stopped")]
     WriterStopped,

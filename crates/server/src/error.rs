@@ -26,6 +26,9 @@ impl TxError {
     pub fn storage(error: &LedgerError) -> TxError {
         tracing::error!(error = %error, "storage failure");
         let problem = match error {
+            LedgerError::JobPanicked => {
+                "the transaction failed unexpectedly (内部错误); nothing was recorded"
+            }
             LedgerError::Corrupt { .. } => {
                 "a stored record needed for this message is damaged (医保端数据异常); nothing was recorded; the bureau must repair it"
             }

@@ -2,7 +2,10 @@
 //! writes to the committer; after a failed commit it starts over from the database and runs the
 //! returned jobs again, each alone.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+
+use futures_util::FutureExt;
 
 use sqlx::pool::PoolConnection;
 use sqlx::Any;
@@ -268,10 +271,21 @@ async fn execute_batch<H: WriteHandler>(
     let mut held = Vec::with_capacity(batch.len());
     for (job, reply) in batch {
         let mut view = cache.view(conn);
-        let (decision, output) = handler.handle(&mut view, &job).await;
-        if decision == Decision::Commit {
-            view.keep();
-        }
+        let output = match AssertUnwindSafe(handler.handle(&mut view, &job))
+            .catch_unwind()
+            .await
+        {
+            Ok((Decision::Commit, output)) => {
+                view.keep();
+                output
+            }
+            Ok((Decision::Rollback, output)) => output,
+            // A bug in one job: its staged writes are dropped with its view, the others go on.
+            Err(_) => {
+                tracing::error!("a ledger write job panicked; its writes were dropped");
+                handler.storage_failure(&LedgerError::JobPanicked)
+            }
+        };
         held.push(HeldJob { job, reply, output });
     }
     Ok((cache.take_flush(), held))
