@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use chrono::NaiveDateTime;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use yibao_domain::codes::{ChrgitmLv, MedChrgitmType};
@@ -88,8 +89,8 @@ fn message_of(r: &AnyRow) -> Result<StoredMessage, LedgerError> {
 /// One visit.
 pub async fn visit(conn: &mut AnyConnection, mdtrt_id: &str) -> Result<Option<Visit>, LedgerError> {
     let row = sqlx::query(
-        "SELECT mdtrt_id, fixmedins_code, psn_no, insutype, kind, med_type, begntime, endtime, status, ipt_otp_no, info \
-         FROM visits WHERE mdtrt_id = $1",
+        "SELECT mdtrt_id, fixmedins_code, psn_no, insutype, kind, med_type, begntime, endtime, status, ipt_otp_no, \
+         mdtrt_cert_type, dise_codg, refl_flag, info FROM visits WHERE mdtrt_id = $1",
     )
     .bind(mdtrt_id.to_string())
     .fetch_optional(conn)
@@ -98,22 +99,81 @@ pub async fn visit(conn: &mut AnyConnection, mdtrt_id: &str) -> Result<Option<Vi
 }
 
 fn visit_of(row: &AnyRow) -> Result<Visit, LedgerError> {
+    const TABLE: &str = "visits";
     let kind: String = row.try_get("kind")?;
     let status: String = row.try_get("status")?;
-    let info: String = row.try_get("info")?;
+    let info: serde_json::Value = parse_json(TABLE, "info", &row.try_get::<String, _>("info")?)?;
+    // Rows stored before the facts had columns keep them in `info` only.
+    let fact = |column: &'static str| -> Result<String, LedgerError> {
+        let text: String = row.try_get(column)?;
+        Ok(if text.is_empty() {
+            info.get(column)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        } else {
+            text
+        })
+    };
+    let refl_flag = fact("refl_flag")?;
+    let mdtrt_cert_type = fact("mdtrt_cert_type")?;
     Ok(Visit {
         mdtrt_id: row.try_get("mdtrt_id")?,
         fixmedins_code: row.try_get("fixmedins_code")?,
         psn_no: row.try_get("psn_no")?,
-        insutype: row.try_get("insutype")?,
-        kind: VisitKind::parse(&kind).ok_or_else(|| corrupt("visits", "kind", &kind))?,
-        med_type: row.try_get("med_type")?,
-        begntime: row.try_get("begntime")?,
-        endtime: row.try_get("endtime")?,
-        status: VisitStatus::parse(&status).ok_or_else(|| corrupt("visits", "status", &status))?,
+        insutype: stored_code(row, TABLE, "insutype")?,
+        kind: VisitKind::parse(&kind).ok_or_else(|| corrupt(TABLE, "kind", &kind))?,
+        med_type: stored_code(row, TABLE, "med_type")?,
+        begntime: stored_time(row, TABLE, "begntime")?
+            .ok_or_else(|| corrupt(TABLE, "begntime", ""))?,
+        endtime: stored_time(row, TABLE, "endtime")?,
+        status: VisitStatus::parse(&status).ok_or_else(|| corrupt(TABLE, "status", &status))?,
         ipt_otp_no: row.try_get("ipt_otp_no")?,
-        info: parse_json("visits", "info", &info)?,
+        mdtrt_cert_type: Code::new(&mdtrt_cert_type)
+            .map_err(|_| corrupt(TABLE, "mdtrt_cert_type", &mdtrt_cert_type))?,
+        dise_codg: fact("dise_codg")?,
+        referred: match refl_flag.as_str() {
+            "1" => true,
+            "0" | "" => false,
+            other => return Err(corrupt(TABLE, "refl_flag", other)),
+        },
+        info,
     })
+}
+
+/// A stored dictionary code.
+fn stored_code(
+    row: &AnyRow,
+    table: &'static str,
+    column: &'static str,
+) -> Result<Code, LedgerError> {
+    let text: String = row.try_get(column)?;
+    Code::new(&text).map_err(|_| corrupt(table, column, &text))
+}
+
+/// A stored time `yyyy-MM-dd HH:mm:ss` (a bare date means midnight); `None` when empty.
+fn stored_time(
+    row: &AnyRow,
+    table: &'static str,
+    column: &'static str,
+) -> Result<Option<NaiveDateTime>, LedgerError> {
+    let text: String = row.try_get(column)?;
+    if text.is_empty() {
+        return Ok(None);
+    }
+    NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S")
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                .map(|day| day.and_time(chrono::NaiveTime::MIN))
+        })
+        .map(Some)
+        .map_err(|_| corrupt(table, column, &text))
+}
+
+/// How a time is stored: `yyyy-MM-dd HH:mm:ss`, empty for none.
+pub(crate) fn time_text(time: Option<NaiveDateTime>) -> String {
+    time.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
 }
 
 /// The columns of a fee line as [`fee_line_of`] reads them (`f`: `fee_lines`, `e`: its upload

@@ -99,23 +99,27 @@ impl<'a> Script<'a> {
 pub(crate) fn upsert_visits<'a>(script: &mut Script<'a>, visits: &'a [Visit]) {
     script.rows(
         "INSERT INTO visits (mdtrt_id, fixmedins_code, psn_no, insutype, kind, med_type, begntime, endtime, status, \
-         ipt_otp_no, info)",
+         ipt_otp_no, mdtrt_cert_type, dise_codg, refl_flag, info)",
         " ON CONFLICT (mdtrt_id) DO UPDATE SET med_type = excluded.med_type, begntime = excluded.begntime, \
-         endtime = excluded.endtime, status = excluded.status, info = excluded.info",
-        11,
+         endtime = excluded.endtime, status = excluded.status, mdtrt_cert_type = excluded.mdtrt_cert_type, \
+         dise_codg = excluded.dise_codg, refl_flag = excluded.refl_flag, info = excluded.info",
+        14,
         visits,
         |query, visit| {
             query
                 .bind(visit.mdtrt_id.clone())
                 .bind(visit.fixmedins_code.clone())
                 .bind(visit.psn_no.clone())
-                .bind(visit.insutype.clone())
+                .bind(visit.insutype.to_string())
                 .bind(visit.kind.as_str())
-                .bind(visit.med_type.clone())
-                .bind(visit.begntime.clone())
-                .bind(visit.endtime.clone())
+                .bind(visit.med_type.to_string())
+                .bind(crate::entries::time_text(Some(visit.begntime)))
+                .bind(crate::entries::time_text(visit.endtime))
                 .bind(visit.status.as_str())
                 .bind(visit.ipt_otp_no.clone())
+                .bind(visit.mdtrt_cert_type.to_string())
+                .bind(visit.dise_codg.clone())
+                .bind(if visit.referred { "1" } else { "0" })
                 .bind(visit.info.to_string())
         },
     );

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 /// The amounts of a stored settlement: the one `setlinfo` amounts type of the domain.
 pub use yibao_domain::SetlAmounts;
@@ -159,14 +159,20 @@ pub struct Visit {
     pub mdtrt_id: String,
     pub fixmedins_code: String,
     pub psn_no: String,
-    pub insutype: String,
+    pub insutype: Code,
     pub kind: VisitKind,
-    pub med_type: String,
-    pub begntime: String,
-    /// Discharge time; empty while the visit is open.
-    pub endtime: String,
+    pub med_type: Code,
+    pub begntime: NaiveDateTime,
+    /// Discharge time; `None` while the visit is open.
+    pub endtime: Option<NaiveDateTime>,
     pub status: VisitStatus,
     pub ipt_otp_no: String,
+    /// 就诊凭证类型 of the visit (empty when not given).
+    pub mdtrt_cert_type: Code,
+    /// The main diagnosis (`dise_codg`; empty until given).
+    pub dise_codg: String,
+    /// Whether the patient was referred (`refl_flag` 1), which remote-care rules read.
+    pub referred: bool,
     /// Visit details as uploaded (registration, 2203 `mdtrtinfo` + `diseinfo`, admission/discharge info).
     pub info: serde_json::Value,
 }

@@ -574,13 +574,19 @@ async fn fee_line_events_are_appended() {
         mdtrt_id: "MMSG1".into(),
         fixmedins_code: "H36040200001".into(),
         psn_no: "P001".into(),
-        insutype: "310".into(),
+        insutype: Code::lit("310"),
         kind: VisitKind::Outpatient,
-        med_type: "11".into(),
-        begntime: "2026-03-01 09:00:00".into(),
-        endtime: String::new(),
+        med_type: Code::lit("11"),
+        begntime: chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap(),
+        endtime: None,
         status: VisitStatus::Open,
         ipt_otp_no: "O1".into(),
+        mdtrt_cert_type: Code::lit("02"),
+        dise_codg: String::new(),
+        referred: false,
         info: serde_json::json!({}),
     };
     let settled = record("S1", "MSG1", 0, 100_000);

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{fresh_database, line, Backend, Harness};
 use serde_json::json;
+use sqlx::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use yibao_server::config::{AuthMode, Config};
@@ -443,4 +444,72 @@ async fn extreme_prices_and_quantities() {
     let text = pre.to_string();
     assert!(!text.contains("unexpectedly"), "{text}");
     assert_eq!(h.verify().await["ok"], true);
+}
+
+/// A visit's stored facts are read once, at the ledger's edge: a damaged stored time is a storage
+/// error; a visit stored before its facts had columns is read from its details.
+#[tokio::test]
+async fn stored_visit_rows_are_parsed_at_the_edge() {
+    let (database, dir) = fresh_database(Backend::Sqlite, "visitrow").await;
+    let (_, first_scratch) = fresh_database(Backend::Sqlite, "visitrow1").await;
+    let h = Harness::start_with(Config {
+        database: database.clone(),
+        data_dir: first_scratch,
+        ..Config::default()
+    })
+    .await;
+    h.load_fixtures().await;
+    let damaged = register(&h, "P0002", "310").await;
+    let legacy = register(&h, "P0002", "310").await;
+    let restarted = {
+        h.stop().await;
+        let mut conn = sqlx::AnyConnection::connect(&database).await.unwrap();
+        sqlx::query("UPDATE visits SET begntime = 'soon' WHERE mdtrt_id = $1")
+            .bind(damaged.clone())
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query(
+            "UPDATE visits SET mdtrt_cert_type = '', dise_codg = '', refl_flag = '', \
+             info = '{\"mdtrt_cert_type\":\"03\",\"refl_flag\":\"1\",\"dise_codg\":\"J06.900\"}' \
+             WHERE mdtrt_id = $1",
+        )
+        .bind(legacy.clone())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        drop(conn);
+        Harness::start_with(Config {
+            database,
+            data_dir: dir,
+            ..Config::default()
+        })
+        .await
+    };
+    let fee = |visit: &str| json!({ "feedetail": [line("1", visit, "XJ01CAA040A001010101791", "1", "10.00", "10.00")] });
+    // The restarted harness numbers its msgids from where the first began: give them its own.
+    let (_, reply) = restarted
+        .call_with("2204", HOSPITAL, "RESTARTED2204A", fee(&damaged))
+        .await;
+    let err = reply["err_msg"].as_str().unwrap_or_default();
+    assert!(
+        err.starts_with("storage:") && err.contains("damaged"),
+        "{reply}"
+    );
+    let (_, reply) = restarted
+        .call_with("2204", HOSPITAL, "RESTARTED2204B", fee(&legacy))
+        .await;
+    assert_eq!(reply["infcode"], 0, "{reply}");
+    let (_, settled) = restarted
+        .call_with(
+            "2207",
+            HOSPITAL,
+            "RESTARTED2207",
+            json!({ "data": { "psn_no": "P0002", "mdtrt_id": legacy, "medfee_sumamt": "10.00" } }),
+        )
+        .await;
+    assert_eq!(
+        settled["output"]["setlinfo"]["mdtrt_cert_type"], "03",
+        "{settled}"
+    );
 }

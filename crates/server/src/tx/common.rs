@@ -382,18 +382,13 @@ pub struct VisitShape<'a> {
 pub fn engine_visit(ctx: &Ctx<'_>, shape: VisitShape<'_>) -> Result<engine::Visit, TxError> {
     let visit = shape.visit;
     Ok(engine::Visit {
-        med_type: code("med_type", &visit.med_type)?,
-        begin: datetime("begntime", &visit.begntime)?,
+        med_type: visit.med_type,
+        begin: visit.begntime,
         end: shape.end,
         hosp_lv: code("hosp_lv", &ctx.institution.hosp_lv)?,
         medins_admdvs: code("admdvs", &ctx.institution.admdvs)?,
-        referred: visit.info.get("refl_flag").and_then(Value::as_str) == Some("1"),
-        dise_codg: visit
-            .info
-            .get("dise_codg")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
+        referred: visit.referred,
+        dise_codg: visit.dise_codg.clone(),
         lines: shape.lines,
         use_account: shape.use_account,
         interim: shape.interim,
@@ -406,12 +401,8 @@ pub fn engine_error(error: &engine::SettleError) -> TxError {
     TxError::new(error.field(), error.problem())
 }
 
-/// Text of a JSON scalar inside a stored visit's details.
-pub fn info_text(visit: &Visit, key: &str) -> String {
-    visit
-        .info
-        .get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+/// A dictionary code sent in a request (`default` when absent), refused naming the field when it
+/// cannot be a code.
+pub fn request_code(field: &str, text: Option<&str>, default: &str) -> Result<Code, TxError> {
+    code(field, text.unwrap_or(default))
 }

@@ -41,21 +41,30 @@ pub async fn admit(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutpu
     let raw = common::single(node(&ctx.request.input, "mdtrtinfo")?, "input.mdtrtinfo")?;
     let adm: Admission = parse(raw, "input.mdtrtinfo")?;
     let person = common::registered_person(ledger, "input.mdtrtinfo.psn_no", &adm.psn_no).await?;
-    common::insu_row(&person, "input.mdtrtinfo.insutype", &adm.insutype)?;
-    let begntime = adm.begntime.clone().unwrap_or_else(|| wire_time(ctx.now));
-    common::care_time(ctx, "input.mdtrtinfo.begntime", &begntime)?;
+    let insu = common::insu_row(&person, "input.mdtrtinfo.insutype", &adm.insutype)?;
+    let begntime = match &adm.begntime {
+        Some(text) => common::care_time(ctx, "input.mdtrtinfo.begntime", text)?,
+        None => ctx.now,
+    };
     let mdtrt_id = settle::issue_id(ledger, "mdtrt_id", "MDTRT").await?;
     let mut visit = Visit {
         mdtrt_id: mdtrt_id.clone(),
         fixmedins_code: ctx.request.fixmedins_code.clone(),
         psn_no: adm.psn_no.clone(),
-        insutype: adm.insutype.clone(),
+        insutype: insu.insutype,
         kind: VisitKind::Inpatient,
-        med_type: adm.med_type.clone().unwrap_or_else(|| "21".into()),
+        med_type: common::request_code("input.mdtrtinfo.med_type", adm.med_type.as_deref(), "21")?,
         begntime,
-        endtime: String::new(),
+        endtime: None,
         status: VisitStatus::Open,
         ipt_otp_no: adm.ipt_no.clone().unwrap_or_default(),
+        mdtrt_cert_type: common::request_code(
+            "input.mdtrtinfo.mdtrt_cert_type",
+            adm.mdtrt_cert_type.as_deref(),
+            "",
+        )?,
+        dise_codg: String::new(),
+        referred: false,
         info: json!({
             "mdtrt_cert_type": adm.mdtrt_cert_type.clone().unwrap_or_default(),
             "refl_flag": adm.refl_flag.clone().unwrap_or_default(),
@@ -154,19 +163,22 @@ pub async fn discharge(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxO
         .endtime
         .ok_or_else(|| TxError::new("input.dscginfo.endtime", "is required"))?;
     let end = common::care_time(ctx, "input.dscginfo.endtime", &endtime)?;
-    if end < common::datetime("begntime", &visit.begntime)? {
+    if end < visit.begntime {
         return Err(TxError::new(
             "input.dscginfo.endtime",
-            format!("`{endtime}` is before the admission {}", visit.begntime),
+            format!(
+                "`{endtime}` is before the admission {}",
+                wire_time(visit.begntime)
+            ),
         ));
     }
-    visit.endtime = endtime;
+    visit.endtime = Some(end);
     visit.status = VisitStatus::Discharged;
+    if let Some(dise) = reference.dise_codg {
+        visit.dise_codg = dise;
+    }
     if let serde_json::Value::Object(map) = &mut visit.info {
         map.insert("dscginfo".into(), raw);
-        if let Some(dise) = reference.dise_codg {
-            map.insert("dise_codg".into(), serde_json::Value::String(dise));
-        }
     }
     ledger.update_visit(&visit);
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
@@ -182,14 +194,21 @@ pub async fn change(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutp
         "change it",
     )?;
     if let Some(begntime) = reference.begntime {
-        common::care_time(ctx, "input.adminfo.begntime", &begntime)?;
-        visit.begntime = begntime;
+        visit.begntime = common::care_time(ctx, "input.adminfo.begntime", &begntime)?;
     }
+    let med_type = match reference.med_type.as_deref() {
+        Some(text) => Some(common::request_code(
+            "input.adminfo.med_type",
+            Some(text),
+            "",
+        )?),
+        None => None,
+    };
     apply_visit_info(
         &mut visit,
         &raw,
         ctx.request.input.get("diseinfo"),
-        reference.med_type.as_deref(),
+        med_type,
         reference.dise_codg.as_deref(),
     );
     ledger.update_visit(&visit);
@@ -237,7 +256,7 @@ pub async fn cancel_discharge(
         &[VisitStatus::Discharged],
         "cancel the discharge (cancel the settlement first if settled)",
     )?;
-    visit.endtime = String::new();
+    visit.endtime = None;
     visit.status = VisitStatus::Open;
     ledger.update_visit(&visit);
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
@@ -316,8 +335,8 @@ pub async fn settle(
             ctx, &visit, &computed,
         )?));
     }
-    if !interim && visit.endtime.is_empty() {
-        visit.endtime = crate::envelope::wire_time(end);
+    if !interim && visit.endtime.is_none() {
+        visit.endtime = Some(end);
     }
     let (output, setl_id) = settle::store(ctx, ledger, &mut visit, &computed, interim).await?;
     Ok(TxOutput::settled(output, setl_id))
@@ -330,13 +349,12 @@ fn settlement_end(
     data: &SettleData,
     interim: bool,
 ) -> Result<chrono::NaiveDateTime, TxError> {
-    let end = if !visit.endtime.is_empty() {
-        common::datetime("endtime", &visit.endtime)?
+    let end = if let Some(endtime) = visit.endtime {
+        endtime
     } else if let (false, Some(dscg)) = (interim, &data.dscg_time) {
         common::care_time(ctx, "input.data.dscgTime", dscg)?
     } else {
         ctx.now
     };
-    let begin = common::datetime("begntime", &visit.begntime)?;
-    Ok(end.max(begin))
+    Ok(end.max(visit.begntime))
 }

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
+use yibao_domain::Code;
 use yibao_ledger::LedgerView;
 use yibao_ledger::{Visit, VisitKind, VisitStatus};
 use yibao_wire::lenient;
@@ -11,7 +12,6 @@ use super::common::{self, node, parse};
 use super::fees::{self, Selector};
 use super::settle::{self, CancelRequest, SettleData, SettleRequest};
 use super::{Ctx, TxOutput};
-use crate::envelope::wire_time;
 use crate::error::TxError;
 
 #[derive(Deserialize)]
@@ -35,21 +35,30 @@ pub async fn register(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOu
     let data = node(&ctx.request.input, "data")?;
     let reg: Registration = parse(data, "input.data")?;
     let person = common::registered_person(ledger, "input.data.psn_no", &reg.psn_no).await?;
-    common::insu_row(&person, "input.data.insutype", &reg.insutype)?;
-    let begntime = reg.begntime.clone().unwrap_or_else(|| wire_time(ctx.now));
-    common::care_time(ctx, "input.data.begntime", &begntime)?;
+    let insu = common::insu_row(&person, "input.data.insutype", &reg.insutype)?;
+    let begntime = match &reg.begntime {
+        Some(text) => common::care_time(ctx, "input.data.begntime", text)?,
+        None => ctx.now,
+    };
     let mdtrt_id = settle::issue_id(ledger, "mdtrt_id", "MDTRT").await?;
     let visit = Visit {
         mdtrt_id: mdtrt_id.clone(),
         fixmedins_code: ctx.request.fixmedins_code.clone(),
         psn_no: reg.psn_no.clone(),
-        insutype: reg.insutype.clone(),
+        insutype: insu.insutype,
         kind: VisitKind::Outpatient,
-        med_type: reg.med_type.clone().unwrap_or_else(|| "11".into()),
+        med_type: common::request_code("input.data.med_type", reg.med_type.as_deref(), "11")?,
         begntime,
-        endtime: String::new(),
+        endtime: None,
         status: VisitStatus::Open,
         ipt_otp_no: reg.ipt_otp_no.clone().unwrap_or_default(),
+        mdtrt_cert_type: common::request_code(
+            "input.data.mdtrt_cert_type",
+            reg.mdtrt_cert_type.as_deref(),
+            "",
+        )?,
+        dise_codg: String::new(),
+        referred: false,
         info: json!({ "mdtrt_cert_type": reg.mdtrt_cert_type.clone().unwrap_or_default() }),
     };
     ledger.insert_visit(&visit);
@@ -122,24 +131,25 @@ struct MdtrtInfo {
     dise_codg: Option<String>,
 }
 
-/// Records `mdtrtinfo` + `diseinfo` on a visit (2203; also the admission change 2403).
+/// Records `mdtrtinfo` + `diseinfo` on a visit (2203; also the admission change 2403): the facts
+/// settlement reads (`med_type`, `dise_codg`, `refl_flag`) and the details as uploaded.
 pub fn apply_visit_info(
     visit: &mut Visit,
     info: &Value,
     diseinfo: Option<&Value>,
-    med_type: Option<&str>,
+    med_type: Option<Code>,
     dise_codg: Option<&str>,
 ) {
     if let Some(med_type) = med_type {
-        visit.med_type = med_type.to_string();
+        visit.med_type = med_type;
+    }
+    if let Some(refl_flag) = info.get("refl_flag") {
+        visit.referred = crate::envelope::scalar_text(Some(refl_flag)) == "1";
+    }
+    if let Some(dise) = dise_codg {
+        visit.dise_codg = dise.to_string();
     }
     if let Value::Object(map) = &mut visit.info {
-        if let Some(refl_flag) = info.get("refl_flag") {
-            map.insert(
-                "refl_flag".into(),
-                Value::String(crate::envelope::scalar_text(Some(refl_flag))),
-            );
-        }
         map.insert("mdtrtinfo".into(), info.clone());
         if let Some(dise) = dise_codg {
             map.insert("dise_codg".into(), Value::String(dise.to_string()));
@@ -164,14 +174,14 @@ pub async fn visit_info(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<Tx
         ));
     }
     if let Some(begntime) = &info.begntime {
-        common::care_time(ctx, "input.mdtrtinfo.begntime", begntime)?;
-        visit.begntime = begntime.clone();
+        visit.begntime = common::care_time(ctx, "input.mdtrtinfo.begntime", begntime)?;
     }
+    let med_type = common::request_code("input.mdtrtinfo.med_type", Some(&info.med_type), "")?;
     apply_visit_info(
         &mut visit,
         raw,
         ctx.request.input.get("diseinfo"),
-        Some(&info.med_type),
+        Some(med_type),
         info.dise_codg.as_deref(),
     );
     ledger.update_visit(&visit);
@@ -226,7 +236,7 @@ async fn settleable_visit(
         ));
     }
     if let Some(insutype) = &data.insutype {
-        if *insutype != visit.insutype {
+        if insutype.as_str() != visit.insutype.as_str() {
             return Err(TxError::new(
                 "input.data.insutype",
                 format!("`{insutype}` differs from the visit's {}", visit.insutype),
@@ -255,9 +265,9 @@ pub async fn settle(
     let data: SettleData = parse(node(&ctx.request.input, "data")?, "input.data")?;
     let mut visit = settleable_visit(ctx, ledger, &data, VisitKind::Outpatient).await?;
     if let Some(med_type) = &data.med_type {
-        visit.med_type = med_type.clone();
+        visit.med_type = common::request_code("input.data.med_type", Some(med_type), "")?;
     }
-    let end = common::datetime("begntime", &visit.begntime)?;
+    let end = visit.begntime;
     let lines = settle::unsettled_lines(ledger, &visit.mdtrt_id).await?;
     let request = SettleRequest {
         data: &data,

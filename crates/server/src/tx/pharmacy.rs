@@ -13,7 +13,6 @@ use super::common::{self, node, parse};
 use super::fees::{self, UploadLine};
 use super::settle::{self, SettleData, SettleRequest};
 use super::{Ctx, TxOutput};
-use crate::envelope::wire_time;
 use crate::error::TxError;
 
 #[derive(Deserialize)]
@@ -45,20 +44,29 @@ async fn purchase_visit(
     mdtrt_id: String,
 ) -> Result<Visit, TxError> {
     let person = common::registered_person(ledger, "input.data.psn_no", &data.psn_no).await?;
-    common::insu_row(&person, "input.data.insutype", &extra.insutype)?;
-    let begntime = extra.begntime.clone().unwrap_or_else(|| wire_time(ctx.now));
-    common::care_time(ctx, "input.data.begntime", &begntime)?;
+    let insu = common::insu_row(&person, "input.data.insutype", &extra.insutype)?;
+    let begntime = match &extra.begntime {
+        Some(text) => common::care_time(ctx, "input.data.begntime", text)?,
+        None => ctx.now,
+    };
     Ok(Visit {
         mdtrt_id,
         fixmedins_code: ctx.request.fixmedins_code.clone(),
         psn_no: data.psn_no.clone(),
-        insutype: extra.insutype.clone(),
+        insutype: insu.insutype,
         kind: VisitKind::Pharmacy,
-        med_type: data.med_type.clone().unwrap_or_else(|| "41".into()),
+        med_type: common::request_code("input.data.med_type", data.med_type.as_deref(), "41")?,
         begntime,
-        endtime: String::new(),
+        endtime: None,
         status: VisitStatus::Open,
         ipt_otp_no: String::new(),
+        mdtrt_cert_type: common::request_code(
+            "input.data.mdtrt_cert_type",
+            extra.mdtrt_cert_type.as_deref(),
+            "",
+        )?,
+        dise_codg: String::new(),
+        referred: false,
         info: json!({ "mdtrt_cert_type": extra.mdtrt_cert_type.clone().unwrap_or_default() }),
     })
 }
@@ -77,7 +85,7 @@ pub async fn settle(
         let visit = purchase_visit(ctx, ledger, &data, &extra, String::new()).await?;
         let (_, prepared) = fees::prepare(ctx, ledger, &visit, &lines).await?;
         let transient: Vec<Arc<FeeLine>> = prepared.into_iter().map(Arc::new).collect();
-        let end = common::datetime("begntime", &visit.begntime)?;
+        let end = visit.begntime;
         let computed = settle::compute(
             ctx,
             ledger,
@@ -98,7 +106,7 @@ pub async fn settle(
     let mut visit = purchase_visit(ctx, ledger, &data, &extra, mdtrt_id).await?;
     ledger.insert_visit(&visit);
     let (_, stored) = fees::upload(ctx, ledger, &visit, &lines, false).await?;
-    let end = common::datetime("begntime", &visit.begntime)?;
+    let end = visit.begntime;
     let computed = settle::compute(
         ctx,
         ledger,

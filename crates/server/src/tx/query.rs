@@ -74,7 +74,7 @@ pub async fn settlement_info(
     let context = RenderContext {
         person: &person,
         insu: &insu,
-        mdtrt_cert_type: &common::info_text(&visit, "mdtrt_cert_type"),
+        mdtrt_cert_type: visit.mdtrt_cert_type.as_str(),
         presettlement: false,
     };
     Ok(TxOutput::read(render::settlement_output(

@@ -139,7 +139,7 @@ pub async fn compute(
     lines: &[Arc<FeeLine>],
     request: &SettleRequest<'_>,
 ) -> Result<Computed, TxError> {
-    let care_began = common::datetime("begntime", &visit.begntime)?;
+    let care_began = visit.begntime;
     common::check_care_time(ctx, "begntime", care_began)?;
     common::check_care_time(ctx, "endtime", request.end)?;
     let year = i64::from(request.end.year());
@@ -154,7 +154,7 @@ pub async fn compute(
         ));
     }
     let person = common::registered_person(ledger, "input.data.psn_no", &visit.psn_no).await?;
-    let insu = common::insu_row(&person, "insutype", &visit.insutype)?.clone();
+    let insu = common::insu_row(&person, "insutype", visit.insutype.as_str())?.clone();
     let rules = common::policy_and_catalog(ctx, &insu)?;
     let engine_person = common::engine_person(&person, &insu, care_began.date())?;
     let (ytd, balance) = starting_point(ledger, &person, &insu, &stay, year).await?;
@@ -446,12 +446,12 @@ pub fn settlement_header(
         fixmedins_code: ctx.request.fixmedins_code.clone(),
         mdtrt_id: visit.mdtrt_id.clone(),
         psn_no: visit.psn_no.clone(),
-        insutype: visit.insutype.clone(),
+        insutype: visit.insutype.to_string(),
         year: i64::from(computed.settlement.year),
-        med_type: visit.med_type.clone(),
+        med_type: visit.med_type.to_string(),
         mid_setl_flag: if interim { "1".into() } else { "0".into() },
         setl_time: wire_time(ctx.now),
-        clr_type: render::clr_type_of(&visit.med_type).to_string(),
+        clr_type: render::clr_type_of(visit.med_type.as_str()).to_string(),
         clr_way: "1".into(),
         clr_optins: computed.insu.insuplc_admdvs.to_string(),
         balc: computed.settlement.balc,
@@ -469,7 +469,7 @@ pub fn presettlement_output(
     let context = RenderContext {
         person: &computed.person,
         insu: &computed.insu,
-        mdtrt_cert_type: &common::info_text(visit, "mdtrt_cert_type"),
+        mdtrt_cert_type: visit.mdtrt_cert_type.as_str(),
         presettlement: true,
     };
     render::settlement_output(&record, &context)
@@ -501,7 +501,7 @@ pub async fn store(
     let context = RenderContext {
         person: &computed.person,
         insu: &computed.insu,
-        mdtrt_cert_type: &common::info_text(visit, "mdtrt_cert_type"),
+        mdtrt_cert_type: visit.mdtrt_cert_type.as_str(),
         presettlement: false,
     };
     Ok((render::settlement_output(&record, &context)?, setl_id))
@@ -567,7 +567,7 @@ pub async fn cancel(
     let context = RenderContext {
         person: &person,
         insu: &insu,
-        mdtrt_cert_type: &common::info_text(&visit, "mdtrt_cert_type"),
+        mdtrt_cert_type: visit.mdtrt_cert_type.as_str(),
         presettlement: false,
     };
     Ok((render::settlement_output(&record, &context)?, setl_id))
@@ -651,7 +651,7 @@ async fn reopen_visit(
     }
     visit.status = match visit.kind {
         VisitKind::Pharmacy => VisitStatus::Cancelled,
-        _ if !visit.endtime.is_empty() && visit.kind == VisitKind::Inpatient => {
+        _ if visit.endtime.is_some() && visit.kind == VisitKind::Inpatient => {
             VisitStatus::Discharged
         }
         _ => VisitStatus::Open,
