@@ -177,6 +177,8 @@ fn refuse_bad_text(value: &Value) -> Result<(), TxError> {
 impl Request {
     /// Parses a request body.
     pub fn parse(body: &[u8]) -> Result<Request, TxError> {
+        // Some HIS (.NET encoders) start the body with a UTF-8 byte-order mark.
+        let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| TxError::new("body", format!("is not valid JSON ({e})")))?;
         refuse_bad_text(&value)?;
@@ -307,6 +309,12 @@ mod tests {
         assert_eq!(request.infno, "2207");
         assert_eq!(request.insuplc_admdvs, "");
         assert!(request.input.get("data").is_some());
+    }
+
+    #[test]
+    fn accepts_a_byte_order_mark() {
+        let body = b"\xef\xbb\xbf{\"infno\":\"9001\",\"msgid\":\"1\",\"fixmedins_code\":\"H1\"}";
+        assert_eq!(Request::parse(body).unwrap().infno, "9001");
     }
 
     #[test]
