@@ -578,6 +578,14 @@ fn sqlite_template() -> &'static Path {
         runtime().block_on(async {
             let store = Store::open(&sqlite_url(&dir)).await.unwrap();
             prepare(&store).await;
+            // Everything into the database file before it is copied: a connection still closing
+            // could keep the write-ahead log from being checkpointed at close.
+            let mut conn = store.pool().acquire().await.unwrap();
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            drop(conn);
             store.close().await;
         });
         dir.join("yibao.db")
