@@ -20,6 +20,9 @@ use crate::error::TxError;
 
 /// Most lines accepted in one upload.
 const MAX_LINES_PER_UPLOAD: usize = 5_000;
+/// Live fee lines one visit may hold: far beyond the longest stay, and small enough that no sum of
+/// line amounts (each at most [`MAX_LINE_AMOUNT`]) can overflow.
+const MAX_LINES_PER_VISIT: usize = 100_000;
 /// Largest line amount accepted (keeps every visit total far from integer overflow).
 const MAX_LINE_AMOUNT: Fen = Fen::from_yuan(1_000_000_000);
 
@@ -282,6 +285,18 @@ pub async fn upload(
 ) -> Result<(Box<RawValue>, Vec<Arc<FeeLine>>), TxError> {
     check_open_for_fees(visit)?;
     let existing = ledger.fee_lines(&visit.mdtrt_id).await?;
+    if existing.len() + lines.len() > MAX_LINES_PER_VISIT {
+        return Err(TxError::new(
+            lines
+                .first()
+                .and_then(|l| l.path.rsplit_once('['))
+                .map_or("input", |(node, _)| node),
+            format!(
+                "visit {} would hold more than {MAX_LINES_PER_VISIT} fee lines",
+                visit.mdtrt_id
+            ),
+        ));
+    }
     check_lines(visit, &existing, lines, refunds_allowed)?;
     let (results, prepared) = prepare(ctx, ledger, visit, lines).await?;
     let stored = ledger
