@@ -9,6 +9,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection, Row};
 use yibao_domain::{Fen, SetlAmounts};
+use yibao_settlement::Payer;
 
 use crate::sql::{rows_per_insert, values_placeholders};
 use crate::{LedgerError, Store};
@@ -111,11 +112,12 @@ pub async fn fund_payments_until(
     conn: &mut AnyConnection,
     until: &str,
 ) -> Result<Vec<FundDay>, LedgerError> {
+    let (fund, account) = (Payer::Fund.code(), Payer::PersonalAccount.code());
     let sql = format!(
         "SELECT f.fund_pay_type AS fund, {CARE_DATE} AS care_date, CAST(SUM(f.fund_payamt) AS BIGINT) AS amount \
          FROM settlement_funds f JOIN settlements s ON s.setl_id = f.setl_id \
          LEFT JOIN visits v ON v.mdtrt_id = s.mdtrt_id \
-         WHERE f.payer_class IN ('fund', 'account') AND {CARE_DATE} <= $1 \
+         WHERE f.payer_class IN ('{fund}', '{account}') AND {CARE_DATE} <= $1 \
          GROUP BY 1, 2 ORDER BY 1, 2"
     );
     let rows = sqlx::query(&sql)

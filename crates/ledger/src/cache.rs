@@ -37,12 +37,13 @@ use std::sync::Arc;
 
 use sqlx::{AnyConnection, Row};
 use yibao_domain::Fen;
+use yibao_settlement::{AccKey, Posting};
 
 use crate::entries::{self, EntryFilter, EntrySummary, StoredMessage};
 use crate::flush::{self, posting_sums, AccTotalRow, EntryRows, Script};
 use crate::{
     registry, EntryKind, EventSource, FeeEventKind, FeeLine, FeeLineEvent, LedgerError, LineCancel,
-    LiveLine, Person, Posting, SettlementRecord, Visit, VisitStatus,
+    LiveLine, Person, SettlementRecord, Visit, VisitStatus,
 };
 
 /// Name of the counter that registry imports bump (persons changed).
@@ -88,7 +89,7 @@ pub struct LedgerCache {
     visits: HashMap<String, (Visit, u64)>,
     /// The live fee lines of visits, with the settlements that consumed them.
     fee_lines: HashMap<String, (Vec<LiveLine>, u64)>,
-    ytd: HashMap<YtdKey, (BTreeMap<String, i64>, u64)>,
+    ytd: HashMap<YtdKey, (BTreeMap<AccKey, i64>, u64)>,
     account_paid: HashMap<AccountKey, (Fen, u64)>,
     counters: HashMap<String, i64>,
     messages: HashMap<MessageKey, Known>,
@@ -108,7 +109,7 @@ struct Pending {
     new_lines: Vec<Arc<FeeLine>>,
     line_cancels: Vec<LineCancel>,
     /// Accumulator totals changed, by person-year and key.
-    ytd: BTreeSet<(YtdKey, String)>,
+    ytd: BTreeSet<(YtdKey, AccKey)>,
     accounts: BTreeSet<AccountKey>,
     counters: BTreeSet<String>,
     settlements: Entries,
@@ -176,8 +177,8 @@ struct Staged {
     fee_events: Vec<FeeLineEvent>,
     new_lines: Vec<Arc<FeeLine>>,
     line_cancels: Vec<LineCancel>,
-    ytd: HashMap<YtdKey, BTreeMap<String, i64>>,
-    ytd_keys: BTreeSet<(YtdKey, String)>,
+    ytd: HashMap<YtdKey, BTreeMap<AccKey, i64>>,
+    ytd_keys: BTreeSet<(YtdKey, AccKey)>,
     accounts: HashMap<AccountKey, Fen>,
     counters: HashMap<String, i64>,
     settlements: Entries,
@@ -252,13 +253,7 @@ impl LedgerCache {
                 .iter()
                 .filter_map(|(key, acc_key)| {
                     let amount = self.ytd.get(key)?.0.get(acc_key)?;
-                    Some((
-                        key.0.clone(),
-                        key.1.clone(),
-                        key.2,
-                        acc_key.clone(),
-                        *amount,
-                    ))
+                    Some((key.0.clone(), key.1.clone(), key.2, *acc_key, *amount))
                 })
                 .collect(),
             accounts: pending
@@ -707,23 +702,23 @@ impl LedgerView<'_> {
         let sums = self.ytd_mut(key).await?;
         Ok(sums
             .iter()
-            .map(|(acc_key, amount)| Posting {
-                acc_key: acc_key.clone(),
+            .map(|(key, amount)| Posting {
+                key: *key,
                 amount: *amount,
             })
             .collect())
     }
 
-    async fn ytd_mut(&mut self, key: YtdKey) -> Result<&mut BTreeMap<String, i64>, LedgerError> {
+    async fn ytd_mut(&mut self, key: YtdKey) -> Result<&mut BTreeMap<AccKey, i64>, LedgerError> {
         if !self.staged.ytd.contains_key(&key) {
             let sums = match self.cache.ytd.get(&key) {
                 Some((sums, _)) => sums.clone(),
                 None => {
-                    let stored: BTreeMap<String, i64> =
+                    let stored: BTreeMap<AccKey, i64> =
                         entries::year_to_date(self.conn, &key.0, &key.1, key.2)
                             .await?
                             .into_iter()
-                            .map(|p| (p.acc_key, p.amount))
+                            .map(|p| (p.key, p.amount))
                             .collect();
                     self.cache.ytd.insert(key.clone(), (stored.clone(), 0));
                     stored
@@ -773,13 +768,11 @@ impl LedgerView<'_> {
         let sums = self.ytd_mut(key.clone()).await?;
         let posted = posting_sums(&record);
         for (acc_key, amount) in &posted {
-            *sums.entry(acc_key.to_string()).or_default() += amount;
+            *sums.entry(*acc_key).or_default() += amount;
         }
-        self.staged.ytd_keys.extend(
-            posted
-                .into_keys()
-                .map(|acc_key| (key.clone(), acc_key.to_string())),
-        );
+        self.staged
+            .ytd_keys
+            .extend(posted.into_keys().map(|acc_key| (key.clone(), acc_key)));
         if !record.amounts.acct_pay.is_zero() {
             let paid = self.account_paid(&h.psn_no, &h.insutype).await?;
             self.staged.accounts.insert(

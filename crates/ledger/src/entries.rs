@@ -10,12 +10,12 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use yibao_domain::codes::{ChrgitmLv, MedChrgitmType};
 use yibao_domain::{Code, Fen, Ratio};
-use yibao_settlement::{LineRule, LineSplit};
+use yibao_settlement::{AccKey, FundRow, LineRule, LineSplit, Payer, Posting};
 
 use crate::sql::{placeholders, rows_per_insert, Placeholders};
 use crate::{
-    EntryKind, FeeLine, FundRow, LedgerError, LineRow, LiveLine, PayerClass, Posting, SetlAmounts,
-    SettlementHeader, SettlementRecord, StoredSplit, Visit, VisitKind, VisitStatus,
+    EntryKind, FeeLine, LedgerError, LineRow, LiveLine, SetlAmounts, SettlementHeader,
+    SettlementRecord, StoredFundRow, StoredSplit, Visit, VisitKind, VisitStatus,
 };
 
 /// A message that changed state, with the reply it got.
@@ -331,7 +331,7 @@ pub(crate) fn settlement_columns() -> String {
         .join(", ")
 }
 
-/// The accumulator totals of a person, insurance type and year, as `(acc_key, amount)`.
+/// The accumulator totals of a person, insurance type and year, one posting per key.
 pub async fn year_to_date(
     conn: &mut AnyConnection,
     psn_no: &str,
@@ -346,14 +346,21 @@ pub async fn year_to_date(
     .bind(year)
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Posting {
-                acc_key: r.try_get("acc_key")?,
-                amount: r.try_get("amount")?,
-            })
-        })
-        .collect()
+    rows.iter().map(|r| posting_of(r, "acc_totals")).collect()
+}
+
+/// A stored posting or accumulator total (`acc_key`, `amount`), its key parsed.
+pub(crate) fn posting_of(row: &AnyRow, table: &'static str) -> Result<Posting, LedgerError> {
+    Ok(Posting {
+        key: acc_key_of(row, table)?,
+        amount: row.try_get("amount")?,
+    })
+}
+
+/// The `acc_key` column of a row, parsed as the engine's accumulator key.
+fn acc_key_of(row: &AnyRow, table: &'static str) -> Result<AccKey, LedgerError> {
+    let text: String = row.try_get("acc_key")?;
+    text.parse().map_err(|_| corrupt(table, "acc_key", &text))
 }
 
 /// One accumulator total row.
@@ -362,7 +369,7 @@ pub struct AccTotal {
     pub psn_no: String,
     pub insutype: String,
     pub year: i64,
-    pub acc_key: String,
+    pub acc_key: AccKey,
     pub amount: i64,
 }
 
@@ -388,7 +395,7 @@ pub(crate) fn acc_total_of(row: &AnyRow) -> Result<AccTotal, LedgerError> {
         psn_no: row.try_get("psn_no")?,
         insutype: row.try_get("insutype")?,
         year: row.try_get("year")?,
-        acc_key: row.try_get("acc_key")?,
+        acc_key: acc_key_of(row, "acc_totals")?,
         amount: row.try_get("amount")?,
     })
 }
@@ -592,7 +599,7 @@ pub async fn settlement(
 pub async fn funds_of(
     conn: &mut AnyConnection,
     setl_id: &str,
-) -> Result<Vec<FundRow>, LedgerError> {
+) -> Result<Vec<StoredFundRow>, LedgerError> {
     let rows = sqlx::query(
         "SELECT setl_id, fund_pay_type, fund_pay_type_name, payer_class, inscp_scp_amt, crt_payb_lmt_amt, fund_payamt, \
          setl_proc_info FROM settlement_funds WHERE setl_id = $1 ORDER BY row_no",
@@ -603,16 +610,23 @@ pub async fn funds_of(
     rows.iter().map(fund_of).collect()
 }
 
-pub(crate) fn fund_of(row: &AnyRow) -> Result<FundRow, LedgerError> {
-    let class: String = row.try_get("payer_class")?;
-    Ok(FundRow {
-        fund_pay_type: row.try_get("fund_pay_type")?,
+/// A stored `setldetail` row, its fund code and payer parsed.
+pub(crate) fn fund_of(row: &AnyRow) -> Result<StoredFundRow, LedgerError> {
+    const TABLE: &str = "settlement_funds";
+    let fund: String = row.try_get("fund_pay_type")?;
+    let payer: String = row.try_get("payer_class")?;
+    Ok(StoredFundRow {
+        row: FundRow {
+            fund_pay_type: Code::new(&fund)
+                .ok()
+                .filter(|code| !code.is_empty())
+                .ok_or_else(|| corrupt(TABLE, "fund_pay_type", &fund))?,
+            payer: Payer::from_code(&payer).ok_or_else(|| corrupt(TABLE, "payer_class", &payer))?,
+            inscp_scp_amt: Fen(row.try_get("inscp_scp_amt")?),
+            crt_payb_lmt_amt: row.try_get::<Option<i64>, _>("crt_payb_lmt_amt")?.map(Fen),
+            fund_payamt: Fen(row.try_get("fund_payamt")?),
+        },
         fund_pay_type_name: row.try_get("fund_pay_type_name")?,
-        payer_class: PayerClass::parse(&class)
-            .ok_or_else(|| corrupt("settlement_funds", "payer_class", &class))?,
-        inscp_scp_amt: Fen(row.try_get("inscp_scp_amt")?),
-        crt_payb_lmt_amt: row.try_get::<Option<i64>, _>("crt_payb_lmt_amt")?.map(Fen),
-        fund_payamt: Fen(row.try_get("fund_payamt")?),
         setl_proc_info: row.try_get("setl_proc_info")?,
     })
 }
@@ -654,14 +668,7 @@ pub async fn postings_of(
     .bind(setl_id.to_string())
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Posting {
-                acc_key: r.try_get("acc_key")?,
-                amount: r.try_get("amount")?,
-            })
-        })
-        .collect()
+    rows.iter().map(|r| posting_of(r, "postings")).collect()
 }
 
 /// The cancellation of `setl_id`, if one exists.

@@ -11,11 +11,11 @@ use yibao_domain::Fen;
 
 use crate::entries::{settlement_columns, StoredMessage, HEADER_COLUMNS};
 use crate::sql::{placeholders, rows_per_insert, Placeholders};
-use yibao_settlement::LineSplit;
+use yibao_settlement::{AccKey, LineSplit};
 
 use crate::{
-    FeeLine, FeeLineEvent, FundRow, LedgerError, LineCancel, LineRow, SetlAmounts,
-    SettlementRecord, StoredSplit, Visit,
+    FeeLine, FeeLineEvent, LedgerError, LineCancel, LineRow, SetlAmounts, SettlementRecord,
+    StoredFundRow, StoredSplit, Visit,
 };
 
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
@@ -220,11 +220,11 @@ pub(crate) fn insert_line_cancels<'a>(script: &mut Script<'a>, cancels: &'a [Lin
 }
 
 /// One fund row of a ledger entry: `(setl_id, row_no, row)`.
-pub(crate) type FundRowRef<'a> = (&'a str, i64, &'a FundRow);
+pub(crate) type FundRowRef<'a> = (&'a str, i64, &'a StoredFundRow);
 /// One line split of a ledger entry: `(setl_id, split)`.
 pub(crate) type LineRowRef<'a> = (&'a str, &'a LineRow);
 /// One posting of a ledger entry, summed per key: `(entry, acc_key, amount)`.
-pub(crate) type PostingRef<'a> = (&'a SettlementRecord, &'a str, i64);
+pub(crate) type PostingRef<'a> = (&'a SettlementRecord, AccKey, i64);
 
 /// The detail rows of ledger entries, flattened for multi-row inserts.
 pub(crate) struct EntryRows<'a> {
@@ -323,12 +323,12 @@ fn insert_funds<'a>(script: &mut Script<'a>, funds: &'a [FundRowRef<'a>]) {
             query
                 .bind(setl_id.to_string())
                 .bind(*row_no)
-                .bind(f.fund_pay_type.clone())
+                .bind(f.row.fund_pay_type.to_string())
                 .bind(f.fund_pay_type_name.clone())
-                .bind(f.payer_class.as_str())
-                .bind(f.inscp_scp_amt.fen())
-                .bind(f.crt_payb_lmt_amt.map(Fen::fen))
-                .bind(f.fund_payamt.fen())
+                .bind(f.row.payer.code())
+                .bind(f.row.inscp_scp_amt.fen())
+                .bind(f.row.crt_payb_lmt_amt.map(Fen::fen))
+                .bind(f.row.fund_payamt.fen())
                 .bind(f.setl_proc_info.clone())
         },
     );
@@ -355,10 +355,10 @@ fn insert_lines<'a>(script: &mut Script<'a>, lines: &'a [LineRowRef<'a>]) {
 }
 
 /// The postings of a record summed per key (the engine may post one key more than once).
-pub(crate) fn posting_sums(record: &SettlementRecord) -> BTreeMap<&str, i64> {
-    let mut sums: BTreeMap<&str, i64> = BTreeMap::new();
+pub(crate) fn posting_sums(record: &SettlementRecord) -> BTreeMap<AccKey, i64> {
+    let mut sums: BTreeMap<AccKey, i64> = BTreeMap::new();
     for p in &record.postings {
-        *sums.entry(p.acc_key.as_str()).or_default() += p.amount;
+        *sums.entry(p.key).or_default() += p.amount;
     }
     sums
 }
@@ -383,7 +383,7 @@ fn insert_postings<'a>(script: &mut Script<'a>, postings: &'a [PostingRef<'a>]) 
 }
 
 /// One materialised accumulator total: `(psn_no, insutype, year, acc_key, amount)`.
-pub(crate) type AccTotalRow = (String, String, i64, String, i64);
+pub(crate) type AccTotalRow = (String, String, i64, AccKey, i64);
 
 /// Sets accumulator totals to their current values.
 pub(crate) fn upsert_acc_totals<'a>(script: &mut Script<'a>, rows: &'a [AccTotalRow]) {
@@ -397,7 +397,7 @@ pub(crate) fn upsert_acc_totals<'a>(script: &mut Script<'a>, rows: &'a [AccTotal
                 .bind(psn_no.clone())
                 .bind(insutype.clone())
                 .bind(*year)
-                .bind(key.clone())
+                .bind(key.to_string())
                 .bind(*amount)
         },
     );

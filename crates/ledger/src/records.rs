@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// The amounts of a stored settlement: the one `setlinfo` amounts type of the domain.
 pub use yibao_domain::SetlAmounts;
 use yibao_domain::{Code, Fen};
-use yibao_settlement::LineSplit;
+use yibao_settlement::{FundRow, LineSplit, Payer, Posting};
 
 /// A designated medical institution or pharmacy (定点医药机构).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -290,46 +290,24 @@ pub struct LineCancel {
     pub event_seq: i64,
 }
 
-/// Who bears a `setldetail` row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PayerClass {
-    Fund,
-    PersonalAccount,
-    Hospital,
-}
-
-impl PayerClass {
-    /// Storage code.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PayerClass::Fund => "fund",
-            PayerClass::PersonalAccount => "account",
-            PayerClass::Hospital => "hospital",
-        }
-    }
-
-    /// Reads a storage code.
-    pub fn parse(text: &str) -> Option<PayerClass> {
-        match text {
-            "fund" => Some(PayerClass::Fund),
-            "account" => Some(PayerClass::PersonalAccount),
-            "hospital" => Some(PayerClass::Hospital),
-            _ => None,
-        }
-    }
-}
-
-/// One `setldetail` row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FundRow {
-    pub fund_pay_type: String,
+/// One `setldetail` row as stored: the engine's row with its fund's name and the explanation of
+/// its calculation as rendered when it was settled. The payer is stored as its class
+/// ([`Payer::code`]); the summary column a fund pays into is the policy's, not the row's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFundRow {
+    pub row: FundRow,
     pub fund_pay_type_name: String,
-    pub payer_class: PayerClass,
-    pub inscp_scp_amt: Fen,
-    /// Cap still available before this settlement; `None` when the row has no cap.
-    pub crt_payb_lmt_amt: Option<Fen>,
-    pub fund_payamt: Fen,
     pub setl_proc_info: String,
+}
+
+impl StoredFundRow {
+    /// The row of a cancellation mirror ([`FundRow::negated`]), with the same name and explanation.
+    pub fn negated(&self) -> StoredFundRow {
+        StoredFundRow {
+            row: self.row.negated(),
+            ..self.clone()
+        }
+    }
 }
 
 /// One fee line's split as settled.
@@ -343,11 +321,18 @@ pub struct LineRow {
     pub inscp_scp_amt: Fen,
 }
 
-/// One accumulator delta (`acc_key` as the engine displays it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Posting {
-    pub acc_key: String,
-    pub amount: i64,
+impl LineRow {
+    /// The line of a cancellation mirror: every amount negated.
+    pub fn negated(&self) -> LineRow {
+        LineRow {
+            feedetl_sn: self.feedetl_sn.clone(),
+            det_item_fee_sumamt: -self.det_item_fee_sumamt,
+            fulamt_ownpay_amt: -self.fulamt_ownpay_amt,
+            overlmt_amt: -self.overlmt_amt,
+            preselfpay_amt: -self.preselfpay_amt,
+            inscp_scp_amt: -self.inscp_scp_amt,
+        }
+    }
 }
 
 /// Whether a ledger entry is a settlement or the cancellation mirror of one.
@@ -402,11 +387,11 @@ pub struct SettlementHeader {
 }
 
 /// A complete ledger entry: header, amounts, fund rows, line splits and accumulator postings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettlementRecord {
     pub header: SettlementHeader,
     pub amounts: SetlAmounts,
-    pub funds: Vec<FundRow>,
+    pub funds: Vec<StoredFundRow>,
     pub lines: Vec<LineRow>,
     pub postings: Vec<Posting>,
 }
@@ -418,35 +403,9 @@ impl SettlementRecord {
         SettlementRecord {
             header: mirror,
             amounts: self.amounts.negated(),
-            funds: self
-                .funds
-                .iter()
-                .map(|f| FundRow {
-                    inscp_scp_amt: -f.inscp_scp_amt,
-                    fund_payamt: -f.fund_payamt,
-                    ..f.clone()
-                })
-                .collect(),
-            lines: self
-                .lines
-                .iter()
-                .map(|l| LineRow {
-                    feedetl_sn: l.feedetl_sn.clone(),
-                    det_item_fee_sumamt: -l.det_item_fee_sumamt,
-                    fulamt_ownpay_amt: -l.fulamt_ownpay_amt,
-                    overlmt_amt: -l.overlmt_amt,
-                    preselfpay_amt: -l.preselfpay_amt,
-                    inscp_scp_amt: -l.inscp_scp_amt,
-                })
-                .collect(),
-            postings: self
-                .postings
-                .iter()
-                .map(|p| Posting {
-                    acc_key: p.acc_key.clone(),
-                    amount: -p.amount,
-                })
-                .collect(),
+            funds: self.funds.iter().map(StoredFundRow::negated).collect(),
+            lines: self.lines.iter().map(LineRow::negated).collect(),
+            postings: self.postings.iter().map(Posting::negated).collect(),
         }
     }
 
@@ -458,29 +417,29 @@ impl SettlementRecord {
             .iter()
             .map(ToString::to_string)
             .collect();
-        let sum_class = |class: PayerClass| -> Fen {
+        let sum_class = |payer: Payer| -> Fen {
             self.funds
                 .iter()
-                .filter(|f| f.payer_class == class)
-                .map(|f| f.fund_payamt)
+                .filter(|f| f.row.payer == payer)
+                .map(|f| f.row.fund_payamt)
                 .sum()
         };
         let a = &self.amounts;
-        if sum_class(PayerClass::Fund) != a.fund_pay_sumamt {
+        if sum_class(Payer::Fund) != a.fund_pay_sumamt {
             out.push(format!(
                 "I4: fund rows sum {} != fund_pay_sumamt {}",
-                sum_class(PayerClass::Fund),
+                sum_class(Payer::Fund),
                 a.fund_pay_sumamt
             ));
         }
-        if sum_class(PayerClass::PersonalAccount) != a.acct_pay {
+        if sum_class(Payer::PersonalAccount) != a.acct_pay {
             out.push(format!(
                 "I4: account rows sum {} != acct_pay {}",
-                sum_class(PayerClass::PersonalAccount),
+                sum_class(Payer::PersonalAccount),
                 a.acct_pay
             ));
         }
-        let hospital = sum_class(PayerClass::Hospital);
+        let hospital = sum_class(Payer::Hospital);
         if hospital != Fen::ZERO && hospital != a.hosp_part_amt {
             out.push(format!(
                 "I4: hospital rows sum {hospital} != hosp_part_amt {}",

@@ -4,9 +4,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sqlx::{AnyConnection, Row};
 use yibao_domain::Fen;
+use yibao_settlement::{AccKey, Posting};
 
-use crate::entries::{self, acc_total_of, fund_of, line_of, EntryFilter, EntrySummary};
-use crate::{EntryKind, FeeEventKind, FundRow, LedgerError, LineRow, Posting, SettlementRecord};
+use crate::entries::{self, acc_total_of, fund_of, line_of, posting_of, EntryFilter, EntrySummary};
+use crate::{EntryKind, FeeEventKind, LedgerError, LineRow, SettlementRecord, StoredFundRow};
 
 /// Outcome of a verification run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,7 +29,8 @@ impl VerifyReport {
     }
 }
 
-type AccKey = (String, String, i64, String);
+/// An accumulator total's key: `(psn_no, insutype, year, acc_key)`.
+type TotalKey = (String, String, i64, AccKey);
 
 /// Checks the whole ledger: per-entry identities, cancellations as exact negations, accumulator totals
 /// against the postings, account balances, stored replies, and the fee-line history against the
@@ -67,7 +69,7 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<VerifyReport, LedgerErro
 
 fn assemble(
     summary: EntrySummary,
-    funds: Option<Vec<FundRow>>,
+    funds: Option<Vec<StoredFundRow>>,
     lines: Option<Vec<LineRow>>,
     postings: Option<Vec<Posting>>,
 ) -> SettlementRecord {
@@ -82,14 +84,14 @@ fn assemble(
 
 async fn load_funds(
     conn: &mut AnyConnection,
-) -> Result<HashMap<String, Vec<FundRow>>, LedgerError> {
+) -> Result<HashMap<String, Vec<StoredFundRow>>, LedgerError> {
     let rows = sqlx::query(
         "SELECT setl_id, fund_pay_type, fund_pay_type_name, payer_class, inscp_scp_amt, crt_payb_lmt_amt, fund_payamt, \
          setl_proc_info FROM settlement_funds ORDER BY setl_id, row_no",
     )
     .fetch_all(conn)
     .await?;
-    let mut out: HashMap<String, Vec<FundRow>> = HashMap::new();
+    let mut out: HashMap<String, Vec<StoredFundRow>> = HashMap::new();
     for row in &rows {
         out.entry(row.try_get("setl_id")?)
             .or_default()
@@ -127,10 +129,7 @@ async fn load_postings(
     for row in &rows {
         out.entry(row.try_get("setl_id")?)
             .or_default()
-            .push(Posting {
-                acc_key: row.try_get("acc_key")?,
-                amount: row.try_get("amount")?,
-            });
+            .push(posting_of(row, "postings")?);
     }
     Ok(out)
 }
@@ -204,16 +203,16 @@ fn check_mirror(
     }
 }
 
-fn sorted(postings: &[Posting]) -> BTreeMap<&str, i64> {
+fn sorted(postings: &[Posting]) -> BTreeMap<AccKey, i64> {
     let mut out = BTreeMap::new();
     for p in postings {
-        *out.entry(p.acc_key.as_str()).or_default() += p.amount;
+        *out.entry(p.key).or_default() += p.amount;
     }
     out
 }
 
 fn check_orphans(
-    funds: &HashMap<String, Vec<FundRow>>,
+    funds: &HashMap<String, Vec<StoredFundRow>>,
     lines: &HashMap<String, Vec<LineRow>>,
     postings: &HashMap<String, Vec<Posting>>,
     problems: &mut Vec<String>,
@@ -234,29 +233,24 @@ async fn check_totals(
     records: &[SettlementRecord],
     problems: &mut Vec<String>,
 ) -> Result<usize, LedgerError> {
-    let mut derived: BTreeMap<AccKey, i64> = BTreeMap::new();
+    let mut derived: BTreeMap<TotalKey, i64> = BTreeMap::new();
     for r in records {
         let h = &r.header;
         for p in &r.postings {
             *derived
-                .entry((
-                    h.psn_no.clone(),
-                    h.insutype.clone(),
-                    h.year,
-                    p.acc_key.clone(),
-                ))
+                .entry((h.psn_no.clone(), h.insutype.clone(), h.year, p.key))
                 .or_default() += p.amount;
         }
     }
     let rows = sqlx::query("SELECT psn_no, insutype, year, acc_key, amount FROM acc_totals")
         .fetch_all(conn)
         .await?;
-    let mut stored: BTreeMap<AccKey, i64> = BTreeMap::new();
+    let mut stored: BTreeMap<TotalKey, i64> = BTreeMap::new();
     for row in &rows {
         let t = acc_total_of(row)?;
         stored.insert((t.psn_no, t.insutype, t.year, t.acc_key), t.amount);
     }
-    let keys: HashSet<&AccKey> = derived.keys().chain(stored.keys()).collect();
+    let keys: HashSet<&TotalKey> = derived.keys().chain(stored.keys()).collect();
     for key in keys {
         let d = derived.get(key).copied().unwrap_or(0);
         let s = stored.get(key).copied().unwrap_or(0);

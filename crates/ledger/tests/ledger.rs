@@ -9,6 +9,7 @@ use yibao_ledger::entries::{self, EntryFilter};
 use yibao_ledger::registry;
 use yibao_ledger::verify::verify;
 use yibao_ledger::*;
+use yibao_settlement::{AccKey, FundRow, Payer, Posting};
 
 mod support;
 use support::{fee_line, source, upload_consumed_lines};
@@ -131,22 +132,26 @@ fn record(setl_id: &str, msgid: &str, acct: i64, balc_after: i64) -> SettlementR
         },
         amounts,
         funds: vec![
-            FundRow {
-                fund_pay_type: "310100".into(),
+            StoredFundRow {
+                row: FundRow {
+                    fund_pay_type: Code::lit("310100"),
+                    payer: Payer::Fund,
+                    inscp_scp_amt: Fen(9_000),
+                    crt_payb_lmt_amt: Some(Fen(1_000_000)),
+                    fund_payamt: Fen(5_000),
+                },
                 fund_pay_type_name: "职工基本医疗保险统筹基金".into(),
-                payer_class: PayerClass::Fund,
-                inscp_scp_amt: Fen(9_000),
-                crt_payb_lmt_amt: Some(Fen(1_000_000)),
-                fund_payamt: Fen(5_000),
                 setl_proc_info: "C000".into(),
             },
-            FundRow {
-                fund_pay_type: "310200".into(),
+            StoredFundRow {
+                row: FundRow {
+                    fund_pay_type: Code::lit("310200"),
+                    payer: Payer::PersonalAccount,
+                    inscp_scp_amt: Fen(0),
+                    crt_payb_lmt_amt: None,
+                    fund_payamt: Fen(acct),
+                },
                 fund_pay_type_name: "职工基本医疗保险个人账户基金".into(),
-                payer_class: PayerClass::PersonalAccount,
-                inscp_scp_amt: Fen(0),
-                crt_payb_lmt_amt: None,
-                fund_payamt: Fen(acct),
                 setl_proc_info: String::new(),
             },
         ],
@@ -160,15 +165,15 @@ fn record(setl_id: &str, msgid: &str, acct: i64, balc_after: i64) -> SettlementR
         }],
         postings: vec![
             Posting {
-                acc_key: "S0000".into(),
+                key: AccKey::MedicalExpense,
                 amount: 10_000,
             },
             Posting {
-                acc_key: "Q0000".into(),
+                key: AccKey::Deductible,
                 amount: 2_000,
             },
             Posting {
-                acc_key: "D310100".into(),
+                key: AccKey::FundPaid(Code::lit("310100")),
                 amount: 5_000,
             },
         ],
@@ -286,7 +291,10 @@ async fn exercise(store: Store) {
         .await
         .unwrap();
     assert_eq!(
-        ytd.iter().find(|p| p.acc_key == "S0000").unwrap().amount,
+        ytd.iter()
+            .find(|p| p.key == AccKey::MedicalExpense)
+            .unwrap()
+            .amount,
         10_000
     );
     assert_eq!(
@@ -385,6 +393,58 @@ async fn exercise(store: Store) {
         "{:?}",
         report.problems
     );
+    stored_codes_are_parsed(&mut conn).await;
+}
+
+/// A damaged payer, fund code or accumulator key of a stored settlement is
+/// `LedgerError::Corrupt` naming its column, on every read of it.
+async fn stored_codes_are_parsed(conn: &mut AnyConnection) {
+    let damages = [
+        (
+            "UPDATE settlement_funds SET payer_class = 'nobody' WHERE setl_id = 'S1' AND row_no = 0",
+            "UPDATE settlement_funds SET payer_class = 'fund' WHERE setl_id = 'S1' AND row_no = 0",
+            "payer_class",
+        ),
+        (
+            "UPDATE settlement_funds SET fund_pay_type = '' WHERE setl_id = 'S1' AND row_no = 0",
+            "UPDATE settlement_funds SET fund_pay_type = '310100' WHERE setl_id = 'S1' AND row_no = 0",
+            "fund_pay_type",
+        ),
+        (
+            "UPDATE postings SET acc_key = 'X1' WHERE setl_id = 'S1' AND acc_key = 'Q0000'",
+            "UPDATE postings SET acc_key = 'Q0000' WHERE setl_id = 'S1' AND acc_key = 'X1'",
+            "acc_key",
+        ),
+    ];
+    for (damage, repair, column) in damages {
+        sqlx::query(damage).execute(&mut *conn).await.unwrap();
+        let read = entries::settlement(&mut *conn, "S1").await;
+        assert!(
+            matches!(read, Err(LedgerError::Corrupt { column: c, .. }) if c == column),
+            "{column}: {read:?}"
+        );
+        let checked = verify(&mut *conn).await;
+        assert!(
+            matches!(checked, Err(LedgerError::Corrupt { column: c, .. }) if c == column),
+            "{column}: {checked:?}"
+        );
+        sqlx::query(repair).execute(&mut *conn).await.unwrap();
+    }
+    sqlx::query("UPDATE acc_totals SET acc_key = 'X1' WHERE acc_key = 'Q0000'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let totals = entries::year_to_date(&mut *conn, "P001", "310", 2026).await;
+    assert!(
+        matches!(
+            totals,
+            Err(LedgerError::Corrupt {
+                column: "acc_key",
+                ..
+            })
+        ),
+        "{totals:?}"
+    );
 }
 
 /// Closes a test's PostgreSQL store and drops its schema.
@@ -459,7 +519,11 @@ async fn recover_from_failed_commit(store: Store) {
     let ytd = entries::year_to_date(&mut conn, "P001", "310", 2026)
         .await
         .unwrap();
-    let base = ytd.iter().find(|p| p.acc_key == "S0000").unwrap().amount;
+    let base = ytd
+        .iter()
+        .find(|p| p.key == AccKey::MedicalExpense)
+        .unwrap()
+        .amount;
     assert_eq!(base, 10_000 * 4);
     let report = verify(&mut conn).await.unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);

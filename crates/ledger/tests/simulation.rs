@@ -38,6 +38,7 @@ use yibao_domain::{Code, Fen};
 use yibao_ledger::entries::{self, EntryFilter, StoredMessage};
 use yibao_ledger::verify::verify;
 use yibao_ledger::*;
+use yibao_settlement::{AccKey, FundRow, Payer, Posting};
 
 mod support;
 use support::upload_consumed_lines;
@@ -254,13 +255,15 @@ fn settlement(
         psn_cash_pay: Fen(person - acct_fen),
         ..SetlAmounts::default()
     };
-    let fund_row = |code: &str, class: PayerClass, amount: i64| FundRow {
-        fund_pay_type: code.into(),
+    let fund_row = |code: &str, payer: Payer, amount: i64| StoredFundRow {
+        row: FundRow {
+            fund_pay_type: Code::lit(code),
+            payer,
+            inscp_scp_amt: Fen(0),
+            crt_payb_lmt_amt: None,
+            fund_payamt: Fen(amount),
+        },
         fund_pay_type_name: code.into(),
-        payer_class: class,
-        inscp_scp_amt: Fen(0),
-        crt_payb_lmt_amt: None,
-        fund_payamt: Fen(amount),
         setl_proc_info: String::new(),
     };
     SettlementRecord {
@@ -285,8 +288,8 @@ fn settlement(
         },
         amounts,
         funds: vec![
-            fund_row("310100", PayerClass::Fund, fund),
-            fund_row("310200", PayerClass::PersonalAccount, acct_fen),
+            fund_row("310100", Payer::Fund, fund),
+            fund_row("310200", Payer::PersonalAccount, acct_fen),
         ],
         lines: vec![LineRow {
             feedetl_sn: "1".into(),
@@ -298,11 +301,11 @@ fn settlement(
         }],
         postings: vec![
             Posting {
-                acc_key: "S0000".into(),
+                key: AccKey::MedicalExpense,
                 amount: amount_fen,
             },
             Posting {
-                acc_key: "D310100".into(),
+                key: AccKey::FundPaid(Code::lit("310100")),
                 amount: fund,
             },
         ],
@@ -315,7 +318,7 @@ async fn view_state(ledger: &mut LedgerView<'_>) -> Result<State, LedgerError> {
     for psn in 0..PERSONS {
         let psn_no = psn_no(psn);
         for posting in ledger.year_to_date(&psn_no, INSUTYPE, YEAR).await? {
-            state.insert(format!("{psn_no} {}", posting.acc_key), posting.amount);
+            state.insert(format!("{psn_no} {}", posting.key), posting.amount);
         }
         let paid = ledger.account_paid(&psn_no, INSUTYPE).await?;
         state.insert(format!("{psn_no} account"), paid.fen());

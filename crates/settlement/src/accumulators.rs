@@ -94,6 +94,16 @@ pub struct Posting {
     pub amount: i64,
 }
 
+impl Posting {
+    /// The posting of a cancellation mirror: the same key, the amount negated.
+    pub fn negated(&self) -> Posting {
+        Posting {
+            key: self.key,
+            amount: -self.amount,
+        }
+    }
+}
+
 /// A person's accumulators for one scheme and year, as of just before a settlement.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct YearToDate {

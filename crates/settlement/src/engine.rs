@@ -12,7 +12,7 @@ use yibao_policy::{
 
 use crate::accumulators::{AccKey, Posting, YearToDate};
 use crate::input::{Coverage, Person, Visit};
-use crate::output::{FundRow, LineSplit, Payer, Settlement};
+use crate::output::{FundRow, LineSplit, Payer, Settlement, TracedFundRow};
 use crate::schedule::{RatioAdjust, Schedule};
 use crate::split::{self, SplitContext};
 use crate::trace::TraceStep;
@@ -490,17 +490,19 @@ fn add_payment(
     crate::output::add_to_column(&mut out.totals, column, paid);
     out.totals.fund_pay_sumamt += paid;
     let step = out.trace.len() - 1;
-    match out.funds.iter_mut().find(|row| row.fund_pay_type == fund) {
-        Some(row) => {
-            row.fund_payamt += paid;
-            row.inscp_scp_amt += base;
+    match out.funds.iter_mut().find(|f| f.row.fund_pay_type == fund) {
+        Some(f) => {
+            f.row.fund_payamt += paid;
+            f.row.inscp_scp_amt += base;
         }
-        None => out.funds.push(FundRow {
-            fund_pay_type: fund,
-            payer: Payer::Fund(column),
-            inscp_scp_amt: base,
-            crt_payb_lmt_amt: available,
-            fund_payamt: paid,
+        None => out.funds.push(TracedFundRow {
+            row: FundRow {
+                fund_pay_type: fund,
+                payer: Payer::Fund,
+                inscp_scp_amt: base,
+                crt_payb_lmt_amt: available,
+                fund_payamt: paid,
+            },
             trace_step: step,
         }),
     }
@@ -844,12 +846,14 @@ fn state_no_benefits(run: &Run, out: &mut Settlement) {
     if let Some(bucket) = run.bucket {
         add_payment(run, out, bucket.fund, Fen::ZERO, None, Fen::ZERO);
     } else if let Some(account) = &run.scheme.account {
-        out.funds.push(FundRow {
-            fund_pay_type: account.fund,
-            payer: Payer::PersonalAccount,
-            inscp_scp_amt: Fen::ZERO,
-            crt_payb_lmt_amt: None,
-            fund_payamt: Fen::ZERO,
+        out.funds.push(TracedFundRow {
+            row: FundRow {
+                fund_pay_type: account.fund,
+                payer: Payer::PersonalAccount,
+                inscp_scp_amt: Fen::ZERO,
+                crt_payb_lmt_amt: None,
+                fund_payamt: Fen::ZERO,
+            },
             trace_step: out.trace.len() - 1,
         });
     }
@@ -880,12 +884,14 @@ fn finish(run: &Run, balance: Fen, out: &mut Settlement) {
             paid: acct_pay,
         });
         if acct_pay != Fen::ZERO {
-            out.funds.push(FundRow {
-                fund_pay_type: account.fund,
-                payer: Payer::PersonalAccount,
-                inscp_scp_amt: payable,
-                crt_payb_lmt_amt: Some(balance),
-                fund_payamt: acct_pay,
+            out.funds.push(TracedFundRow {
+                row: FundRow {
+                    fund_pay_type: account.fund,
+                    payer: Payer::PersonalAccount,
+                    inscp_scp_amt: payable,
+                    crt_payb_lmt_amt: Some(balance),
+                    fund_payamt: acct_pay,
+                },
                 trace_step: out.trace.len() - 1,
             });
         }
@@ -910,7 +916,7 @@ fn post_common(run: &Run, out: &mut Settlement) {
     push_posting(out, AccKey::MedicalExpense, out.totals.medfee_sumamt.fen());
     push_posting(out, AccKey::Deductible, out.totals.act_pay_dedc.fen());
     for index in 0..out.funds.len() {
-        let row = out.funds[index];
+        let row = out.funds[index].row;
         push_posting(
             out,
             AccKey::FundPaid(row.fund_pay_type),

@@ -20,5 +20,5 @@ pub use engine::{Engine, SettleError, SplitBasis};
 pub use input::{
     Coverage, FeeLine, IdentityPeriod, NoBenefitReason, Person, Visit, QUANTITY_SCALE_DIGITS,
 };
-pub use output::{FundRow, LineRule, LineSplit, Payer, Settlement};
+pub use output::{FundRow, LineRule, LineSplit, Payer, Settlement, TracedFundRow};
 pub use trace::{render_step, TraceStep};

@@ -23,15 +23,36 @@ pub fn add_to_column(totals: &mut SetlAmounts, column: SummaryColumn, amount: Fe
     *slot += amount;
 }
 
-/// Who bears a `setldetail` row.
+/// Who bears a `setldetail` row. Which summary column a fund's payment goes to is policy data
+/// (the fund's `column`), applied when the payment is made; a row names only its payer class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Payer {
-    Fund(SummaryColumn),
+    Fund,
     PersonalAccount,
     Hospital,
 }
 
-/// One `setldetail` row.
+impl Payer {
+    /// Every payer, for reading storage codes.
+    const ALL: [Payer; 3] = [Payer::Fund, Payer::PersonalAccount, Payer::Hospital];
+
+    /// Storage code (how a stored row names its payer).
+    pub fn code(self) -> &'static str {
+        match self {
+            Payer::Fund => "fund",
+            Payer::PersonalAccount => "account",
+            Payer::Hospital => "hospital",
+        }
+    }
+
+    /// Reads a storage code.
+    pub fn from_code(code: &str) -> Option<Payer> {
+        Payer::ALL.into_iter().find(|payer| payer.code() == code)
+    }
+}
+
+/// One `setldetail` row: the fund (or account) paying, who bears it and its amounts. The one row
+/// type of the engine's result and of the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FundRow {
     pub fund_pay_type: Code,
@@ -41,6 +62,24 @@ pub struct FundRow {
     /// Cap still available before this settlement (`None`: no cap).
     pub crt_payb_lmt_amt: Option<Fen>,
     pub fund_payamt: Fen,
+}
+
+impl FundRow {
+    /// The row of a cancellation mirror: the amounts negated; the cap still available before the
+    /// original settlement is kept, as it was.
+    pub fn negated(&self) -> FundRow {
+        FundRow {
+            inscp_scp_amt: -self.inscp_scp_amt,
+            fund_payamt: -self.fund_payamt,
+            ..*self
+        }
+    }
+}
+
+/// A `setldetail` row of a settlement with the trace step that explains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TracedFundRow {
+    pub row: FundRow,
     /// Index of the trace step that explains this row.
     pub trace_step: usize,
 }
@@ -128,6 +167,7 @@ pub struct LineSplit {
 }
 
 impl LineSplit {
+    /// The split of a cancellation mirror: every amount negated.
     pub fn negated(&self) -> LineSplit {
         LineSplit {
             amount: -self.amount,
@@ -155,7 +195,7 @@ pub struct Settlement {
     pub totals: SetlAmounts,
     /// Account balance after this settlement.
     pub balc: Fen,
-    pub funds: Vec<FundRow>,
+    pub funds: Vec<TracedFundRow>,
     pub lines: Vec<LineSplit>,
     pub postings: Vec<Posting>,
     pub trace: Vec<TraceStep>,
@@ -173,21 +213,13 @@ impl Settlement {
             funds: self
                 .funds
                 .iter()
-                .map(|row| FundRow {
-                    fund_payamt: -row.fund_payamt,
-                    inscp_scp_amt: -row.inscp_scp_amt,
-                    ..*row
+                .map(|f| TracedFundRow {
+                    row: f.row.negated(),
+                    ..*f
                 })
                 .collect(),
             lines: self.lines.iter().map(LineSplit::negated).collect(),
-            postings: self
-                .postings
-                .iter()
-                .map(|p| Posting {
-                    key: p.key,
-                    amount: -p.amount,
-                })
-                .collect(),
+            postings: self.postings.iter().map(Posting::negated).collect(),
             trace: self.trace.clone(),
             cancellation: !self.cancellation,
             ..self.clone()

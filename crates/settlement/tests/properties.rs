@@ -182,11 +182,11 @@ fn check_bounds(s: &Settlement, balance_before: Fen) -> Result<(), TestCaseError
     let fund_rows: Fen = s
         .funds
         .iter()
-        .filter(|r| matches!(r.payer, Payer::Fund(_)))
-        .map(|r| r.fund_payamt)
+        .filter(|f| f.row.payer == Payer::Fund)
+        .map(|f| f.row.fund_payamt)
         .sum();
     prop_assert_eq!(fund_rows, t.fund_pay_sumamt);
-    for row in &s.funds {
+    for row in s.funds.iter().map(|f| &f.row) {
         if let Some(available) = row.crt_payb_lmt_amt {
             prop_assert!(
                 row.fund_payamt <= available,
@@ -294,7 +294,7 @@ proptest! {
             check_caps(policy, &person, &ytd)?;
             settled.push(pre);
         }
-        let fund_sum = |code: Code| settled.iter().flat_map(|s| s.funds.iter()).filter(|r| r.fund_pay_type == code).map(|r| r.fund_payamt.fen()).sum::<i64>();
+        let fund_sum = |code: Code| settled.iter().flat_map(|s| s.funds.iter()).filter(|f| f.row.fund_pay_type == code).map(|f| f.row.fund_payamt.fen()).sum::<i64>();
         for code in ["390100", "390200", "310100", "330100", "320100", "610100", "640100", "310200"] {
             prop_assert_eq!(ytd.get(AccKey::FundPaid(Code::lit(code))), fund_sum(Code::lit(code)));
         }
@@ -321,7 +321,7 @@ proptest! {
             prop_assert_eq!(mirror.totals.fund_pay_sumamt, -settlement.totals.fund_pay_sumamt);
             prop_assert_eq!(mirror.totals.negated().negated(), mirror.totals);
             for (row, original) in mirror.funds.iter().zip(&settlement.funds) {
-                prop_assert_eq!(row.fund_payamt, -original.fund_payamt);
+                prop_assert_eq!(row.row.fund_payamt, -original.row.fund_payamt);
             }
             let mut undone = ytd.clone();
             undone.apply(&mirror.postings);

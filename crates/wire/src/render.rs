@@ -97,6 +97,20 @@ pub struct SetldetailRow {
     pub setl_proc_info: String,
 }
 
+impl SetldetailRow {
+    /// A fund row with its fund's name and the explanation of its calculation.
+    pub fn new(row: &FundRow, fund_pay_type_name: String, setl_proc_info: String) -> SetldetailRow {
+        SetldetailRow {
+            fund_pay_type: row.fund_pay_type,
+            fund_pay_type_name,
+            inscp_scp_amt: Yuan(row.inscp_scp_amt),
+            crt_payb_lmt_amt: row.crt_payb_lmt_amt.map(Yuan),
+            fund_payamt: Yuan(row.fund_payamt),
+            setl_proc_info,
+        }
+    }
+}
+
 /// Name of a row's fund or account.
 fn fund_name(policy: &Policy, insutype: Code, row: &FundRow) -> String {
     match row.payer {
@@ -115,17 +129,13 @@ pub fn setldetail(settlement: &Settlement, policy: &Policy, insutype: Code) -> V
     settlement
         .funds
         .iter()
-        .map(|row| SetldetailRow {
-            fund_pay_type: row.fund_pay_type,
-            fund_pay_type_name: fund_name(policy, insutype, row),
-            inscp_scp_amt: Yuan(row.inscp_scp_amt),
-            crt_payb_lmt_amt: row.crt_payb_lmt_amt.map(Yuan),
-            fund_payamt: Yuan(row.fund_payamt),
-            setl_proc_info: settlement
+        .map(|f| {
+            let explanation = settlement
                 .trace
-                .get(row.trace_step)
+                .get(f.trace_step)
                 .map(|s| render_step(s, policy, insutype))
-                .unwrap_or_default(),
+                .unwrap_or_default();
+            SetldetailRow::new(&f.row, fund_name(policy, insutype, &f.row), explanation)
         })
         .collect()
 }

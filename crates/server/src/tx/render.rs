@@ -5,9 +5,9 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use yibao_domain::Code;
-use yibao_ledger::{FundRow, InsuRow, Person, SettlementRecord};
+use yibao_ledger::{InsuRow, Person, SettlementRecord, StoredFundRow};
 use yibao_wire::lenient::parse_datetime;
-use yibao_wire::render::{SetldetailRow, SetlinfoAmounts, Yuan};
+use yibao_wire::render::{SetldetailRow, SetlinfoAmounts};
 
 use super::common::to_output;
 use crate::error::TxError;
@@ -82,15 +82,12 @@ pub struct SettlementOutput<'a> {
     pub setldetail: Vec<SetldetailRow>,
 }
 
-fn detail_row(row: &FundRow) -> SetldetailRow {
-    SetldetailRow {
-        fund_pay_type: Code::new(&row.fund_pay_type).unwrap_or_default(),
-        fund_pay_type_name: row.fund_pay_type_name.clone(),
-        inscp_scp_amt: Yuan(row.inscp_scp_amt),
-        crt_payb_lmt_amt: row.crt_payb_lmt_amt.map(Yuan),
-        fund_payamt: Yuan(row.fund_payamt),
-        setl_proc_info: row.setl_proc_info.clone(),
-    }
+fn detail_row(stored: &StoredFundRow) -> SetldetailRow {
+    SetldetailRow::new(
+        &stored.row,
+        stored.fund_pay_type_name.clone(),
+        stored.setl_proc_info.clone(),
+    )
 }
 
 /// Who and what a rendered settlement is about, beyond the record itself.

@@ -6,6 +6,7 @@ use serde_json::json;
 use yibao_domain::{Code, Fen};
 use yibao_ledger::LedgerView;
 use yibao_ledger::{entries, registry, Person};
+use yibao_settlement::AccKey;
 use yibao_wire::lenient;
 use yibao_wire::render::Yuan;
 
@@ -163,9 +164,12 @@ struct CumRow {
 }
 
 /// Whether an accumulator key is one of the national 5206 codes (internal keys are not reported).
-fn is_national_code(key: &str) -> bool {
-    matches!(key, "C0000" | "S0000" | "Q0000")
-        || (key.starts_with('D') && key[1..].chars().all(|c| c.is_ascii_digit()))
+fn is_national_code(key: AccKey) -> bool {
+    match key {
+        AccKey::Admissions | AccKey::MedicalExpense | AccKey::Deductible => true,
+        AccKey::FundPaid(fund) => fund.as_bytes().iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
 }
 
 /// 5206 人员累计信息查询: the person's national accumulators of the year of `cum_ym`.
@@ -187,9 +191,9 @@ pub async fn accumulators(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<
     let totals = entries::person_totals(ledger.conn(), &query.psn_no, year).await?;
     let cuminfo: Vec<CumRow> = totals
         .into_iter()
-        .filter(|t| is_national_code(&t.acc_key))
+        .filter(|t| is_national_code(t.acc_key))
         .map(|t| {
-            let cum = if t.acc_key == "C0000" {
+            let cum = if t.acc_key == AccKey::Admissions {
                 Fen(t.amount * 100)
             } else {
                 Fen(t.amount)
@@ -198,7 +202,7 @@ pub async fn accumulators(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<
                 insutype: t.insutype,
                 year: t.year.to_string(),
                 cum_ym: cum_ym.clone(),
-                cum_type_code: t.acc_key,
+                cum_type_code: t.acc_key.to_string(),
                 cum: Yuan(cum),
             }
         })

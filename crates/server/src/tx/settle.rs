@@ -11,11 +11,11 @@ use serde_json::value::RawValue;
 use yibao_domain::Fen;
 use yibao_ledger::LedgerView;
 use yibao_ledger::{
-    EntryKind, FeeLine, InsuRow, LineRow, LiveLine, PayerClass, Person, Posting, SetlAmounts,
-    SettlementHeader, SettlementRecord, Visit, VisitKind, VisitStatus,
+    EntryKind, FeeLine, InsuRow, LineRow, LiveLine, Person, SetlAmounts, SettlementHeader,
+    SettlementRecord, StoredFundRow, Visit, VisitKind, VisitStatus,
 };
 use yibao_policy::Policy;
-use yibao_settlement::{AccKey, Engine, LineSplit, Payer, Settlement, YearToDate};
+use yibao_settlement::{Engine, LineSplit, Settlement, YearToDate};
 use yibao_wire::lenient;
 
 use super::common::{self, VisitShape};
@@ -264,7 +264,7 @@ async fn starting_point(
 ) -> Result<(YearToDate, Fen), TxError> {
     let ytd = year_to_date(ledger, &person.psn_no, insu.insutype.as_str(), year).await?;
     let balance = account_balance(ledger, &person.psn_no, insu).await?;
-    Ok((stay.ytd_before(ytd)?, stay.balance_before(balance)))
+    Ok((stay.ytd_before(ytd), stay.balance_before(balance)))
 }
 
 /// The lines a settlement covers: those the stay's earlier settlements consumed, then `unsettled`.
@@ -297,18 +297,9 @@ pub async fn year_to_date(
     year: i64,
 ) -> Result<YearToDate, TxError> {
     let postings = ledger.year_to_date(psn_no, insutype, year).await?;
-    postings
-        .into_iter()
-        .map(|p| {
-            let key: AccKey = p
-                .acc_key
-                .parse()
-                .map_err(|e: yibao_settlement::BadAccKey| {
-                    TxError::new("accumulators", e.to_string())
-                })?;
-            Ok((key, p.amount))
-        })
-        .collect()
+    let mut ytd = YearToDate::new();
+    ytd.apply(&postings);
+    Ok(ytd)
 }
 
 /// Current personal-account balance: opening balance less net account payments.
@@ -382,17 +373,9 @@ pub fn record_of(computed: &Computed, header: SettlementHeader) -> SettlementRec
         .funds
         .iter()
         .zip(rendered)
-        .map(|(row, text)| yibao_ledger::FundRow {
-            fund_pay_type: row.fund_pay_type.to_string(),
+        .map(|(f, text)| StoredFundRow {
+            row: f.row,
             fund_pay_type_name: text.fund_pay_type_name,
-            payer_class: match row.payer {
-                Payer::Fund(_) => PayerClass::Fund,
-                Payer::PersonalAccount => PayerClass::PersonalAccount,
-                Payer::Hospital => PayerClass::Hospital,
-            },
-            inscp_scp_amt: row.inscp_scp_amt,
-            crt_payb_lmt_amt: row.crt_payb_lmt_amt,
-            fund_payamt: row.fund_payamt,
             setl_proc_info: text.setl_proc_info,
         })
         .collect();
@@ -412,20 +395,12 @@ pub fn record_of(computed: &Computed, header: SettlementHeader) -> SettlementRec
             inscp_scp_amt: l.inscp_scp_amt,
         })
         .collect();
-    let postings = s
-        .postings
-        .iter()
-        .map(|p| Posting {
-            acc_key: p.key.to_string(),
-            amount: p.amount,
-        })
-        .collect();
     computed.stay.net_record(SettlementRecord {
         header,
         amounts: s.totals,
         funds,
         lines,
-        postings,
+        postings: s.postings.clone(),
     })
 }
 

@@ -16,10 +16,9 @@ use std::collections::BTreeMap;
 use yibao_domain::Fen;
 use yibao_ledger::entries::EntrySummary;
 use yibao_ledger::{
-    EntryKind, FundRow, LedgerView, LineRow, Posting, SetlAmounts, SettlementRecord, Visit,
-    VisitKind,
+    EntryKind, LedgerView, LineRow, SetlAmounts, SettlementRecord, StoredFundRow, Visit, VisitKind,
 };
-use yibao_settlement::{AccKey, LineSplit, YearToDate};
+use yibao_settlement::{AccKey, FundRow, LineSplit, Posting, YearToDate};
 
 use crate::error::TxError;
 
@@ -100,18 +99,11 @@ impl Stay {
     }
 
     /// The accumulators before the earlier settlements: `ytd` less their postings.
-    pub fn ytd_before(&self, mut ytd: YearToDate) -> Result<YearToDate, TxError> {
+    pub fn ytd_before(&self, mut ytd: YearToDate) -> YearToDate {
         for posting in self.earlier.iter().flat_map(|r| &r.postings) {
-            let key: AccKey =
-                posting
-                    .acc_key
-                    .parse()
-                    .map_err(|e: yibao_settlement::BadAccKey| {
-                        TxError::new("accumulators", e.to_string())
-                    })?;
-            ytd.add(key, -posting.amount);
+            ytd.apply(&[posting.negated()]);
         }
-        Ok(ytd)
+        ytd
     }
 
     /// The account balance before the earlier settlements.
@@ -162,28 +154,28 @@ impl Stay {
 
     /// Each `setldetail` row of the whole stay less the same payer's rows of the earlier settlements;
     /// a payer only the earlier settlements had gets its payments back as a negative row.
-    fn net_funds(&self, whole: Vec<FundRow>) -> Vec<FundRow> {
+    fn net_funds(&self, whole: Vec<StoredFundRow>) -> Vec<StoredFundRow> {
         let mut paid = self.earlier_funds();
-        let mut rows: Vec<FundRow> = whole
+        let mut rows: Vec<StoredFundRow> = whole
             .into_iter()
-            .map(
-                |row| match paid.remove(&(row.fund_pay_type.clone(), row.payer_class.as_str())) {
-                    Some(before) => self.less_earlier(row, &before),
-                    None => row,
-                },
-            )
+            .map(|f| match paid.remove(&payer_key(&f.row)) {
+                Some(before) => self.less_earlier(f, &before),
+                None => f,
+            })
             .collect();
         for before in paid.into_values() {
-            rows.push(FundRow {
-                inscp_scp_amt: -before.inscp_scp_amt,
-                crt_payb_lmt_amt: None,
-                fund_payamt: -before.fund_payamt,
+            let returned = before.row.negated();
+            rows.push(StoredFundRow {
+                row: FundRow {
+                    crt_payb_lmt_amt: None,
+                    ..returned
+                },
                 setl_proc_info: format!(
                     "{}: 中途结算 {} 已付 {}, 全程结算不再支付, 本次冲回 {}",
                     before.fund_pay_type_name,
                     self.earlier_ids(),
-                    before.fund_payamt,
-                    -before.fund_payamt
+                    before.row.fund_payamt,
+                    returned.fund_payamt
                 ),
                 ..before
             });
@@ -192,55 +184,59 @@ impl Stay {
     }
 
     /// The earlier settlements' rows summed per payer (`fund_pay_type` and payer class).
-    fn earlier_funds(&self) -> BTreeMap<(String, &'static str), FundRow> {
-        let mut paid: BTreeMap<(String, &'static str), FundRow> = BTreeMap::new();
-        for row in self.earlier.iter().flat_map(|r| &r.funds) {
-            paid.entry((row.fund_pay_type.clone(), row.payer_class.as_str()))
+    fn earlier_funds(&self) -> BTreeMap<(String, &'static str), StoredFundRow> {
+        let mut paid: BTreeMap<(String, &'static str), StoredFundRow> = BTreeMap::new();
+        for f in self.earlier.iter().flat_map(|r| &r.funds) {
+            paid.entry(payer_key(&f.row))
                 .and_modify(|sum| {
-                    sum.inscp_scp_amt += row.inscp_scp_amt;
-                    sum.fund_payamt += row.fund_payamt;
+                    sum.row.inscp_scp_amt += f.row.inscp_scp_amt;
+                    sum.row.fund_payamt += f.row.fund_payamt;
                 })
-                .or_insert_with(|| row.clone());
+                .or_insert_with(|| f.clone());
         }
         paid
     }
 
     /// A whole-stay row less what the earlier settlements paid through the same payer; the cap still
     /// available before the new settlement is the whole stay's less that payment.
-    fn less_earlier(&self, row: FundRow, before: &FundRow) -> FundRow {
-        let net = row.fund_payamt - before.fund_payamt;
-        FundRow {
-            inscp_scp_amt: row.inscp_scp_amt - before.inscp_scp_amt,
-            crt_payb_lmt_amt: row.crt_payb_lmt_amt.map(|a| a - before.fund_payamt),
-            fund_payamt: net,
+    fn less_earlier(&self, whole: StoredFundRow, before: &StoredFundRow) -> StoredFundRow {
+        let (row, paid) = (whole.row, before.row);
+        let net = row.fund_payamt - paid.fund_payamt;
+        StoredFundRow {
+            row: FundRow {
+                inscp_scp_amt: row.inscp_scp_amt - paid.inscp_scp_amt,
+                crt_payb_lmt_amt: row.crt_payb_lmt_amt.map(|a| a - paid.fund_payamt),
+                fund_payamt: net,
+                ..row
+            },
             setl_proc_info: format!(
                 "{}; 本次住院全程应付 {}, 减中途结算 {} 已付 {}, 本次支付 {net}",
-                row.setl_proc_info,
+                whole.setl_proc_info,
                 row.fund_payamt,
                 self.earlier_ids(),
-                before.fund_payamt
+                paid.fund_payamt
             ),
-            ..row
+            ..whole
         }
     }
 
     /// The whole stay's postings less the earlier settlements', per key; zero net postings dropped.
     fn net_postings(&self, whole: &[Posting]) -> Vec<Posting> {
-        let mut net: BTreeMap<&str, i64> = BTreeMap::new();
-        for p in whole {
-            *net.entry(p.acc_key.as_str()).or_default() += p.amount;
-        }
-        for p in self.earlier.iter().flat_map(|r| &r.postings) {
-            *net.entry(p.acc_key.as_str()).or_default() -= p.amount;
+        let earlier = self.earlier.iter().flat_map(|r| &r.postings);
+        let mut net: BTreeMap<AccKey, i64> = BTreeMap::new();
+        for p in whole.iter().copied().chain(earlier.map(Posting::negated)) {
+            *net.entry(p.key).or_default() += p.amount;
         }
         net.into_iter()
             .filter(|(_, amount)| *amount != 0)
-            .map(|(acc_key, amount)| Posting {
-                acc_key: acc_key.to_string(),
-                amount,
-            })
+            .map(|(key, amount)| Posting { key, amount })
             .collect()
     }
+}
+
+/// Which payer a row is paid by, ordered as the stored codes are: `(fund_pay_type, payer class)`.
+fn payer_key(row: &FundRow) -> (String, &'static str) {
+    (row.fund_pay_type.to_string(), row.payer.code())
 }
 
 /// The settlements of a visit not cancelled, in ledger order.
