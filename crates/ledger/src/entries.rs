@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::NaiveDateTime;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use yibao_domain::codes::{ChrgitmLv, MedChrgitmType};
 use yibao_domain::{Code, Fen, Ratio};
 use yibao_settlement::{AccKey, FundRow, LineRule, LineSplit, Payer, Posting};
 
+use crate::columns::{self, corrupt};
 use crate::sql::{placeholders, rows_per_insert, Placeholders};
 use crate::{
     EntryKind, FeeLine, LedgerError, LineRow, LiveLine, SetlAmounts, SettlementHeader,
@@ -121,12 +121,12 @@ fn visit_of(row: &AnyRow) -> Result<Visit, LedgerError> {
         mdtrt_id: row.try_get("mdtrt_id")?,
         fixmedins_code: row.try_get("fixmedins_code")?,
         psn_no: row.try_get("psn_no")?,
-        insutype: stored_code(row, TABLE, "insutype")?,
+        insutype: columns::code(row, TABLE, "insutype")?,
         kind: VisitKind::parse(&kind).ok_or_else(|| corrupt(TABLE, "kind", &kind))?,
-        med_type: stored_code(row, TABLE, "med_type")?,
-        begntime: stored_time(row, TABLE, "begntime")?
+        med_type: columns::code(row, TABLE, "med_type")?,
+        begntime: columns::time(row, TABLE, "begntime")?
             .ok_or_else(|| corrupt(TABLE, "begntime", ""))?,
-        endtime: stored_time(row, TABLE, "endtime")?,
+        endtime: columns::time(row, TABLE, "endtime")?,
         status: VisitStatus::parse(&status).ok_or_else(|| corrupt(TABLE, "status", &status))?,
         ipt_otp_no: row.try_get("ipt_otp_no")?,
         mdtrt_cert_type: Code::new(&mdtrt_cert_type)
@@ -139,41 +139,6 @@ fn visit_of(row: &AnyRow) -> Result<Visit, LedgerError> {
         },
         info,
     })
-}
-
-/// A stored dictionary code.
-fn stored_code(
-    row: &AnyRow,
-    table: &'static str,
-    column: &'static str,
-) -> Result<Code, LedgerError> {
-    let text: String = row.try_get(column)?;
-    Code::new(&text).map_err(|_| corrupt(table, column, &text))
-}
-
-/// A stored time `yyyy-MM-dd HH:mm:ss` (a bare date means midnight); `None` when empty.
-fn stored_time(
-    row: &AnyRow,
-    table: &'static str,
-    column: &'static str,
-) -> Result<Option<NaiveDateTime>, LedgerError> {
-    let text: String = row.try_get(column)?;
-    if text.is_empty() {
-        return Ok(None);
-    }
-    NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S")
-        .or_else(|_| {
-            chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-                .map(|day| day.and_time(chrono::NaiveTime::MIN))
-        })
-        .map(Some)
-        .map_err(|_| corrupt(table, column, &text))
-}
-
-/// How a time is stored: `yyyy-MM-dd HH:mm:ss`, empty for none.
-pub(crate) fn time_text(time: Option<NaiveDateTime>) -> String {
-    time.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
 }
 
 /// The columns of a fee line as [`fee_line_of`] reads them (`f`: `fee_lines`, `e`: its upload
@@ -690,14 +655,6 @@ pub async fn entry_count(conn: &mut AnyConnection) -> Result<i64, LedgerError> {
         .fetch_one(conn)
         .await?;
     Ok(row.try_get("n")?)
-}
-
-pub(crate) fn corrupt(table: &'static str, column: &'static str, value: &str) -> LedgerError {
-    LedgerError::Corrupt {
-        table,
-        column,
-        detail: format!("unexpected value `{value}`"),
-    }
 }
 
 fn parse_json(

@@ -14,6 +14,7 @@
 
 pub mod books;
 mod cache;
+mod columns;
 pub mod entries;
 mod error;
 mod fault;

@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection, Row};
 use yibao_domain::{Code, Fen};
 
+use crate::columns;
 use crate::sql::{rows_per_insert, values_placeholders};
 use crate::{AccessKey, IdentityPeriod, Institution, InsuRow, LedgerError, Person, Store};
 
@@ -366,8 +367,8 @@ async fn insert_insu_rows(conn: &mut AnyConnection, persons: &[Person]) -> Resul
                 .bind(r.psn_type.to_string())
                 .bind(r.psn_insu_stas.to_string())
                 .bind(r.psn_insu_date.to_string())
-                .bind(date_text(r.insu_endtime))
-                .bind(date_text(r.benefit_begndate))
+                .bind(columns::date_text(r.insu_endtime))
+                .bind(columns::date_text(r.benefit_begndate))
                 .bind(r.insuplc_admdvs.to_string())
                 .bind(if r.cvlserv_flag { "1" } else { "0" })
                 .bind(r.opening_balc.fen());
@@ -392,8 +393,8 @@ async fn insert_idet_rows(conn: &mut AnyConnection, persons: &[Person]) -> Resul
             query = query
                 .bind(psn_no.to_string())
                 .bind(r.psn_idet_type.to_string())
-                .bind(date_text(r.begntime))
-                .bind(date_text(r.endtime));
+                .bind(columns::date_text(r.begntime))
+                .bind(columns::date_text(r.endtime));
         }
         query.execute(&mut *conn).await?;
     }
@@ -456,12 +457,12 @@ async fn person_with_children(
     .collect::<Result<Vec<_>, LedgerError>>()?;
     Ok(Person {
         psn_no,
-        psn_cert_type: code_of(row, "persons", "psn_cert_type")?,
+        psn_cert_type: columns::code(row, "persons", "psn_cert_type")?,
         certno: row.try_get("certno")?,
         psn_name: row.try_get("psn_name")?,
-        gend: code_of(row, "persons", "gend")?,
-        brdy: date_of(row, "persons", "brdy")?
-            .ok_or_else(|| crate::entries::corrupt("persons", "brdy", ""))?,
+        gend: columns::code(row, "persons", "gend")?,
+        brdy: columns::date(row, "persons", "brdy")?
+            .ok_or_else(|| columns::corrupt("persons", "brdy", ""))?,
         insu,
         idet,
     })
@@ -477,9 +478,9 @@ const IDET_COLUMNS: &str = "psn_idet_type, begntime, endtime";
 fn idet_of(row: &AnyRow) -> Result<IdentityPeriod, LedgerError> {
     const TABLE: &str = "person_idet";
     Ok(IdentityPeriod {
-        psn_idet_type: code_of(row, TABLE, "psn_idet_type")?,
-        begntime: date_of(row, TABLE, "begntime")?,
-        endtime: date_of(row, TABLE, "endtime")?,
+        psn_idet_type: columns::code(row, TABLE, "psn_idet_type")?,
+        begntime: columns::date(row, TABLE, "begntime")?,
+        endtime: columns::date(row, TABLE, "endtime")?,
     })
 }
 
@@ -487,50 +488,21 @@ fn insu_of(row: &AnyRow) -> Result<InsuRow, LedgerError> {
     const TABLE: &str = "person_insu";
     let cvlserv_flag: String = row.try_get("cvlserv_flag")?;
     Ok(InsuRow {
-        insutype: code_of(row, TABLE, "insutype")?,
-        psn_type: code_of(row, TABLE, "psn_type")?,
-        psn_insu_stas: code_of(row, TABLE, "psn_insu_stas")?,
-        psn_insu_date: date_of(row, TABLE, "psn_insu_date")?
-            .ok_or_else(|| crate::entries::corrupt(TABLE, "psn_insu_date", ""))?,
-        insu_endtime: date_of(row, TABLE, "insu_endtime")?,
-        benefit_begndate: date_of(row, TABLE, "benefit_begndate")?,
-        insuplc_admdvs: code_of(row, TABLE, "insuplc_admdvs")?,
+        insutype: columns::code(row, TABLE, "insutype")?,
+        psn_type: columns::code(row, TABLE, "psn_type")?,
+        psn_insu_stas: columns::code(row, TABLE, "psn_insu_stas")?,
+        psn_insu_date: columns::date(row, TABLE, "psn_insu_date")?
+            .ok_or_else(|| columns::corrupt(TABLE, "psn_insu_date", ""))?,
+        insu_endtime: columns::date(row, TABLE, "insu_endtime")?,
+        benefit_begndate: columns::date(row, TABLE, "benefit_begndate")?,
+        insuplc_admdvs: columns::code(row, TABLE, "insuplc_admdvs")?,
         cvlserv_flag: match cvlserv_flag.as_str() {
             "1" => true,
             "0" | "" => false,
-            other => return Err(crate::entries::corrupt(TABLE, "cvlserv_flag", other)),
+            other => return Err(columns::corrupt(TABLE, "cvlserv_flag", other)),
         },
         opening_balc: Fen(row.try_get("opening_balc")?),
     })
-}
-
-/// A stored dictionary code.
-fn code_of(row: &AnyRow, table: &'static str, column: &'static str) -> Result<Code, LedgerError> {
-    let text: String = row.try_get(column)?;
-    Code::new(&text).map_err(|_| crate::entries::corrupt(table, column, &text))
-}
-
-/// A stored date `yyyy-MM-dd` (rows stored before dates were typed may carry a time after it);
-/// `None` when empty.
-fn date_of(
-    row: &AnyRow,
-    table: &'static str,
-    column: &'static str,
-) -> Result<Option<NaiveDate>, LedgerError> {
-    let text: String = row.try_get(column)?;
-    match text.trim() {
-        "" => Ok(None),
-        day => day
-            .get(..10)
-            .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
-            .map(Some)
-            .ok_or_else(|| crate::entries::corrupt(table, column, &text)),
-    }
-}
-
-/// How a date is stored: `yyyy-MM-dd`, empty for none.
-fn date_text(date: Option<NaiveDate>) -> String {
-    date.map(|d| d.to_string()).unwrap_or_default()
 }
 
 /// Which registry document table: policies or catalogues.

@@ -2,6 +2,8 @@
 //! clients differ (numbers as strings, `"null"`, `input` as a JSON string) and strict on identity
 //! (`infno`, `msgid`, `fixmedins_code` must be present).
 
+use std::fmt::Write as _;
+
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -132,7 +134,7 @@ fn bad_text_path(key: &str, value: &Value, path: &mut String) -> Option<BadText>
         Value::String(text) => bad_text(key, text),
         Value::Array(items) => items.iter().enumerate().find_map(|(index, item)| {
             let len = path.len();
-            path.push_str(&format!("[{index}]"));
+            let _ = write!(path, "[{index}]");
             let found = bad_text_path(key, item, path);
             if found.is_none() {
                 path.truncate(len);
@@ -144,7 +146,11 @@ fn bad_text_path(key: &str, value: &Value, path: &mut String) -> Option<BadText>
             if !path.is_empty() {
                 path.push('.');
             }
-            path.push_str(&name.replace('\0', "\\u0000"));
+            if name.contains('\0') {
+                path.push_str(&name.replace('\0', "\\u0000"));
+            } else {
+                path.push_str(name);
+            }
             let found = bad_text("key", name).or_else(|| bad_text_path(name, item, path));
             if found.is_none() {
                 path.truncate(len);
@@ -206,13 +212,25 @@ impl Request {
     /// a retry only when this is the same. 128 bits of SHA-256 as lowercase hex.
     pub fn digest(&self) -> String {
         use sha2::{Digest, Sha256};
-        let mut hasher = Sha256::new();
-        for part in [&self.infno, &self.mdtrtarea_admvs, &self.insuplc_admdvs] {
-            hasher.update(part.as_bytes());
-            hasher.update([0u8]);
+        /// Feeds serialized JSON straight into the hash, without building the text.
+        struct HashWriter(Sha256);
+        impl std::io::Write for HashWriter {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.update(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
         }
-        hasher.update(self.input.to_string().as_bytes());
-        hasher.finalize()[..16]
+        let mut hasher = HashWriter(Sha256::new());
+        for part in [&self.infno, &self.mdtrtarea_admvs, &self.insuplc_admdvs] {
+            hasher.0.update(part.as_bytes());
+            hasher.0.update([0u8]);
+        }
+        // Writing a `Value` into an in-memory sink cannot fail.
+        let _ = serde_json::to_writer(&mut hasher, &self.input);
+        hasher.0.finalize()[..16]
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()

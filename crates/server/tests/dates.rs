@@ -6,13 +6,12 @@
 
 mod common;
 
-use common::{line, Backend, Harness};
+use common::{line, Backend, Harness, DRUG};
 use serde_json::{json, Value};
 use yibao_server::config::{AuthMode, Config};
 
 const HOSPITAL: &str = "H36040200001";
 const PHARMACY: &str = "P36040200031";
-const DRUG: &str = "XJ01CAA040A001010101791";
 const BED: &str = "001201000010000";
 
 /// Times far in the future.

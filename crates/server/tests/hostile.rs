@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{fresh_database, line, Backend, Harness};
+use common::{fresh_database, line, Backend, Harness, DRUG};
 use serde_json::json;
 use sqlx::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -33,14 +33,7 @@ async fn huge_exponents(backend: Backend) {
         ("cnt", "0E999999999"),
         ("pric", "1".repeat(5_000).as_str()),
     ] {
-        let mut fee = line(
-            "1",
-            &mdtrt_id,
-            "XJ01CAA040A001010101791",
-            "10",
-            "10.00",
-            "100.00",
-        );
+        let mut fee = line("1", &mdtrt_id, DRUG, "10", "10.00", "100.00");
         fee[field] = json!(hostile);
         let started = Instant::now();
         let err = h
@@ -53,14 +46,7 @@ async fn huge_exponents(backend: Backend) {
         );
         assert!(err.contains(&format!("feedetail[0].{field}")), "{err}");
     }
-    let fee = line(
-        "1",
-        &mdtrt_id,
-        "XJ01CAA040A001010101791",
-        "10",
-        "10.00",
-        "100.00",
-    );
+    let fee = line("1", &mdtrt_id, DRUG, "10", "10.00", "100.00");
     h.ok("2204", HOSPITAL, json!({ "feedetail": [fee] })).await;
     assert_eq!(h.verify().await["ok"], true);
 }
@@ -86,14 +72,7 @@ async fn nul_characters(backend: Backend) {
         let mdtrt_id = mdtrt_id.clone();
         tasks.push(tokio::spawn(async move {
             if i == 12 {
-                let mut fee = line(
-                    "9",
-                    &mdtrt_id,
-                    "XJ01CAA040A001010101791",
-                    "1",
-                    "10.00",
-                    "10.00",
-                );
+                let mut fee = line("9", &mdtrt_id, DRUG, "1", "10.00", "10.00");
                 fee["bilg_dr_name"] = json!("医生\u{0}甲");
                 let err = h
                     .fails("2204", HOSPITAL, json!({ "feedetail": [fee] }))
@@ -387,14 +366,7 @@ async fn over_long_texts_are_refused() {
         .await;
     assert!(err.starts_with("input.data.ipt_otp_no:"), "{err}");
     let mdtrt_id = register(&h, "P0002", "310").await;
-    let mut fee = line(
-        "1",
-        &mdtrt_id,
-        "XJ01CAA040A001010101791",
-        "1",
-        "10.00",
-        "10.00",
-    );
+    let mut fee = line("1", &mdtrt_id, DRUG, "1", "10.00", "10.00");
     fee["bilg_dr_name"] = json!("Y".repeat(500_000));
     let err = h
         .fails("2204", HOSPITAL, json!({ "feedetail": [fee] }))
@@ -418,14 +390,7 @@ async fn extreme_prices_and_quantities() {
     .into_iter()
     .enumerate()
     {
-        let fee = line(
-            &format!("{}", n + 1),
-            &mdtrt_id,
-            "XJ01CAA040A001010101791",
-            cnt,
-            pric,
-            amount,
-        );
+        let fee = line(&format!("{}", n + 1), &mdtrt_id, DRUG, cnt, pric, amount);
         let reply = h
             .call("2204", HOSPITAL, json!({ "feedetail": [fee] }))
             .await;
@@ -486,7 +451,7 @@ async fn stored_visit_rows_are_parsed_at_the_edge() {
         })
         .await
     };
-    let fee = |visit: &str| json!({ "feedetail": [line("1", visit, "XJ01CAA040A001010101791", "1", "10.00", "10.00")] });
+    let fee = |visit: &str| json!({ "feedetail": [line("1", visit, DRUG, "1", "10.00", "10.00")] });
     // The restarted harness numbers its msgids from where the first began: give them its own.
     let (_, reply) = restarted
         .call_with("2204", HOSPITAL, "RESTARTED2204A", fee(&damaged))

@@ -395,6 +395,9 @@ pub fn setl_id(output: &Value) -> String {
 /// 普通病房床位费, 甲类 and capped at 40.00.
 pub const BED: &str = "001201000010000";
 
+/// A class-A drug of the sample catalogue.
+pub const DRUG: &str = "XJ01CAA040A001010101791";
+
 /// `days` bed-days (40.00 each) as line `sn`; a negative count refunds line `refunds`.
 pub fn bed_days(sn: &str, mdtrt_id: &str, days: i64, refunds: Option<&str>) -> Value {
     let amount = format!("{}.00", days * 40);
