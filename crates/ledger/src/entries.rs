@@ -88,17 +88,21 @@ fn message_of(r: &AnyRow) -> Result<StoredMessage, LedgerError> {
 
 /// One visit.
 pub async fn visit(conn: &mut AnyConnection, mdtrt_id: &str) -> Result<Option<Visit>, LedgerError> {
-    let row = sqlx::query(
-        "SELECT mdtrt_id, fixmedins_code, psn_no, insutype, kind, med_type, begntime, endtime, status, ipt_otp_no, \
-         mdtrt_cert_type, dise_codg, refl_flag, info FROM visits WHERE mdtrt_id = $1",
-    )
-    .bind(mdtrt_id.to_string())
-    .fetch_optional(conn)
-    .await?;
+    let sql = format!("SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1");
+    let row = sqlx::query(&sql)
+        .bind(mdtrt_id.to_string())
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(visit_of).transpose()
 }
 
-fn visit_of(row: &AnyRow) -> Result<Visit, LedgerError> {
+/// The columns of a visit as [`visit_of`] reads them.
+pub(crate) const VISIT_COLUMNS: &str =
+    "mdtrt_id, fixmedins_code, psn_no, insutype, kind, med_type, \
+    begntime, endtime, status, ipt_otp_no, mdtrt_cert_type, dise_codg, refl_flag, info";
+
+/// A visit read with [`VISIT_COLUMNS`].
+pub(crate) fn visit_of(row: &AnyRow) -> Result<Visit, LedgerError> {
     const TABLE: &str = "visits";
     let kind: String = row.try_get("kind")?;
     let status: String = row.try_get("status")?;

@@ -8,6 +8,7 @@
 //!   job works on a [`LedgerView`] over the writer's [`LedgerCache`]; its writes are staged and reach the
 //!   database in the batch's flush, a few multi-row statements per batch. It runs only with the
 //!   database's [`WriterLock`] ([`Store::lock_writer`]): one writer per database.
+//! * [`lookups`]: a person's visits and fee lines across institutions, for the routine queries.
 //! * [`gateway`]: gateway replay tokens (CSB signatures, TIF nonces) kept across restarts.
 //! * [`verify`]: re-derives the accumulators from the postings and checks every settlement identity.
 //! * [`FaultHook`]: fault injection into the write pipeline for tests ([`Store::with_fault_hook`]).
@@ -21,6 +22,7 @@ mod fault;
 mod flush;
 pub mod gateway;
 mod group_commit;
+pub mod lookups;
 pub mod records;
 pub mod registry;
 mod sql;

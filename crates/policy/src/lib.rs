@@ -5,12 +5,14 @@
 //! problem is reported with the path of the offending field. No policy number lives in Rust code.
 
 mod model;
+mod regimes;
 mod validate;
 
 use std::path::Path;
 
 use chrono::NaiveDate;
 pub use model::*;
+pub use regimes::Entitlement;
 pub use validate::PolicyError;
 use yibao_domain::Code;
 

@@ -1,5 +1,6 @@
 //! The admin JSON API (`/admin/*`): register institutions, gateway keys and persons; load policies and
-//! catalogues; list a catalogue; verify the ledger. Guarded by a bearer token; off without one.
+//! catalogues; list a catalogue; verify the ledger; issue 医保电子凭证 tokens. Guarded by a bearer
+//! token; off without one.
 
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, StatusCode};
@@ -26,6 +27,7 @@ pub fn routes(service: &Service) -> Router<Service> {
         .route("/admin/policy", put(put_policy))
         .route("/admin/catalog/{admdvs}", put(put_catalog).get(get_catalog))
         .route("/admin/verify", get(run_verify))
+        .route("/admin/evoucher", post(issue_evoucher))
         .layer(DefaultBodyLimit::max(limit))
         .route_layer(middleware::from_fn_with_state(service.clone(), guard))
 }
@@ -182,6 +184,45 @@ async fn put_catalog(
             )
             .await
         }
+        Err(e) => refuse(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct VoucherRequest {
+    psn_no: String,
+}
+
+/// Issues a 医保电子凭证 token for a registered person (the QR payload their app shows), accepted
+/// by 1101 with `mdtrt_cert_type` 01 until it expires.
+async fn issue_evoucher(State(service): State<Service>, body: axum::body::Bytes) -> Response {
+    let request: VoucherRequest = match parse_body(&body) {
+        Ok(request) => request,
+        Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
+    };
+    let registered = match service.shared.store.pool().acquire().await {
+        Ok(mut conn) => registry::person(&mut conn, &request.psn_no).await,
+        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    match registered {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("`psn_no`: person `{}` is not registered", request.psn_no),
+            )
+        }
+        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+    let now_secs = chrono::Utc::now().timestamp();
+    match service.shared.vouchers.issue(&request.psn_no, now_secs) {
+        Ok(voucher) => Json(json!({
+            "ok": true,
+            "mdtrt_cert_type": "01",
+            "mdtrt_cert_no": voucher.token,
+            "expires_at_secs": voucher.expires_at_secs,
+        }))
+        .into_response(),
         Err(e) => refuse(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }

@@ -100,8 +100,10 @@ pub fn router(service: Service) -> Router {
     let state = AppState {
         service: service.clone(),
     };
+    let service_for_fallback = service.clone();
     let call = Router::new()
         .route(&format!("{prefix}{CALL_SERVICE_PATH}"), post(call_service))
+        .route(&format!("{prefix}{CALL_SERVICE_PATH}/"), post(call_service))
         .route(
             &format!("{prefix}{CALL_SERVICE_PATH}/{{infno}}"),
             post(call_service_infno),
@@ -113,7 +115,12 @@ pub fn router(service: Service) -> Router {
         .route("/metrics", get(metrics))
         .merge(crate::admin::routes(&service))
         .with_state(service);
+    let fallback_service = service_for_fallback;
     call.merge(ops)
+        .fallback(move |uri: axum::http::Uri| {
+            let service = fallback_service.clone();
+            async move { json_reply(service.unknown_path(uri.path(), &prefix)) }
+        })
         .layer(RequestBodyTimeoutLayer::new(body_timeout))
 }
 

@@ -69,6 +69,10 @@ pub struct Config {
     /// `fee_ocur_time`) may lie after the time its message was received: only the clock difference
     /// between the HIS and the service, so the default is the gateway's accepted skew (30 minutes).
     pub future_tolerance_secs: u64,
+    /// Secret that signs 医保电子凭证 tokens (`mdtrt_cert_type` 01); empty: e-vouchers are off.
+    pub evoucher_secret: String,
+    /// How long an issued e-voucher token is accepted, seconds.
+    pub evoucher_ttl_secs: u64,
 }
 
 impl Default for Config {
@@ -90,6 +94,8 @@ impl Default for Config {
             auth_window_secs: 30 * 60,
             platform_admdvs: "360400".into(),
             future_tolerance_secs: 30 * 60,
+            evoucher_secret: String::new(),
+            evoucher_ttl_secs: 5 * 60,
         }
     }
 }
@@ -129,7 +135,8 @@ impl Config {
     /// Applies `YIBAO_LISTEN`, `YIBAO_DATA_DIR`, `YIBAO_DATABASE`, `YIBAO_AUTH`, `YIBAO_BODY_LIMIT_BYTES`,
     /// `YIBAO_MAX_CONNECTIONS`, `YIBAO_HEADER_TIMEOUT_MS`, `YIBAO_BODY_TIMEOUT_MS`, `YIBAO_ADMIN_TOKEN`,
     /// `YIBAO_ADMIN_OPEN`, `YIBAO_ADMIN_BODY_LIMIT_BYTES`, `YIBAO_PATH_PREFIX`, `YIBAO_MAX_BATCH`,
-    /// `YIBAO_PLATFORM_ADMDVS`, `YIBAO_FUTURE_TOLERANCE_SECS`.
+    /// `YIBAO_PLATFORM_ADMDVS`, `YIBAO_FUTURE_TOLERANCE_SECS`, `YIBAO_EVOUCHER_SECRET`,
+    /// `YIBAO_EVOUCHER_TTL_SECS`.
     pub fn apply_env(
         &mut self,
         env: impl Iterator<Item = (String, String)>,
@@ -162,6 +169,10 @@ impl Config {
                 "YIBAO_PLATFORM_ADMDVS" => self.platform_admdvs = value,
                 "YIBAO_FUTURE_TOLERANCE_SECS" => {
                     self.future_tolerance_secs = number("future_tolerance_secs", &value)?
+                }
+                "YIBAO_EVOUCHER_SECRET" => self.evoucher_secret = value,
+                "YIBAO_EVOUCHER_TTL_SECS" => {
+                    self.evoucher_ttl_secs = number("evoucher_ttl_secs", &value)?
                 }
                 _ => {}
             }

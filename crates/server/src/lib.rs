@@ -8,6 +8,7 @@
 //!   [`listener`]: bounded connections with header and body timeouts.
 //! * [`auth`]: CSB / TIF gateway signatures, each accepted once ([`replay`]); [`admin`]: the admin JSON API; [`import`]: registry files.
 //! * [`config`]: file + environment configuration; [`metrics`]: Prometheus text.
+//! * [`evoucher`]: short-lived 医保电子凭证 tokens that stand for a person (1101 with type 01).
 
 pub mod admin;
 pub mod app;
@@ -15,6 +16,7 @@ pub mod auth;
 pub mod config;
 pub mod envelope;
 pub mod error;
+pub mod evoucher;
 pub mod import;
 pub mod listener;
 pub mod metrics;

@@ -77,6 +77,22 @@ impl Service {
         outcome.reply
     }
 
+    /// The reply to a request for a path that is not an interface of this service: a reply
+    /// envelope naming the path and the `callService` address, so a HIS shows a readable error.
+    pub fn unknown_path(&self, path: &str, prefix: &str) -> String {
+        let received_at = chrono::Local::now().naive_local();
+        let inf_refmsgid = self.shared.next_refmsgid(received_at);
+        let shown: String = path.chars().take(200).collect();
+        let error = TxError::new(
+            "path",
+            format!(
+                "{shown} 不是本服务的接口地址；交易请发往 {prefix}{}",
+                crate::app::CALL_SERVICE_PATH
+            ),
+        );
+        self.failed(&inf_refmsgid, received_at, &error).reply
+    }
+
     fn failed(
         &self,
         inf_refmsgid: &str,

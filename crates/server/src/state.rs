@@ -12,6 +12,7 @@ use yibao_ledger::{AccessKey, Institution, LedgerError, Store};
 use yibao_policy::Policy;
 
 use crate::config::Config;
+use crate::evoucher::VoucherKey;
 use crate::metrics::Metrics;
 
 /// Why the stored policies or catalogues could not be loaded.
@@ -111,6 +112,8 @@ pub struct Shared {
     pub store: Store,
     pub config: Config,
     pub metrics: Metrics,
+    /// Issues and resolves 医保电子凭证 tokens.
+    pub vouchers: VoucherKey,
     regions: RwLock<Arc<Regions>>,
     institutions: RwLock<HashMap<String, Institution>>,
     keys: RwLock<HashMap<String, AccessKey>>,
@@ -121,10 +124,12 @@ impl Shared {
     /// Loads the registry caches.
     pub async fn load(store: Store, config: Config) -> Result<Shared, RegistryError> {
         let regions = Regions::load(&store).await?;
+        let vouchers = VoucherKey::new(&config.evoucher_secret, config.evoucher_ttl_secs);
         let shared = Shared {
             store,
             config,
             metrics: Metrics::default(),
+            vouchers,
             regions: RwLock::new(Arc::new(regions)),
             institutions: RwLock::new(HashMap::new()),
             keys: RwLock::new(HashMap::new()),

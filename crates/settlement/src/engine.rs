@@ -312,10 +312,7 @@ impl<'a> Engine<'a> {
         } else {
             Region::OutUnreferred
         };
-        let bucket = scheme
-            .buckets
-            .iter()
-            .find(|b| bucket_matches(b, visit, level, region));
+        let bucket = scheme.bucket_for(visit.med_type, &visit.dise_codg, level, region);
         let adjustment = remote_adjustment(scheme, bucket, region);
         let age_years = person.age_on(visit.begin.date());
         Ok(Run {
@@ -409,17 +406,6 @@ impl std::fmt::Display for SplitBasis {
             None => f.write_str("-"),
         }
     }
-}
-
-fn bucket_matches(bucket: &Bucket, visit: &Visit, level: u8, region: Region) -> bool {
-    bucket.med_types.contains(&visit.med_type)
-        && (bucket.dise_prefixes.is_empty()
-            || bucket
-                .dise_prefixes
-                .iter()
-                .any(|p| visit.dise_codg.starts_with(p.as_str())))
-        && bucket.region.matches(region)
-        && open_match(&bucket.levels, &level)
 }
 
 fn rate_matches(rate: &Rate, run: &Run) -> bool {

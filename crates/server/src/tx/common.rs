@@ -161,7 +161,7 @@ fn insured_period(person: &Person, row: &InsuRow) -> Result<InsuredPeriod, TxErr
 
 /// Whether the person has benefits under `row` on `date` (`yibao-enrolment`'s decision), as the
 /// engine is told.
-fn coverage_on(
+pub fn coverage_on(
     person: &Person,
     row: &InsuRow,
     date: NaiveDate,

@@ -6,6 +6,7 @@
 mod common;
 mod fees;
 mod inpatient;
+mod lookup;
 mod outpatient;
 mod pharmacy;
 mod query;
@@ -145,6 +146,12 @@ enum Handler {
     FeeDetails,
     ReconcileTotals,
     ReconcileDetail,
+    TreatmentCheck,
+    VisitHistory,
+    Diagnoses,
+    ChronicDrugs,
+    InHospital,
+    Institutions,
 }
 
 /// One transaction of the national interface that this service implements.
@@ -200,6 +207,8 @@ pub static TRANSACTIONS: &[TxSpec] = &[
     tx("9001", "签到", Read, Handler::SignIn),
     tx("9002", "签退", Read, Handler::SignOut),
     tx("1101", "人员信息获取", Read, Handler::PersonInfo),
+    tx("1201", "医药机构信息获取", Read, Handler::Institutions),
+    tx("2001", "人员待遇享受检查", Read, Handler::TreatmentCheck),
     tx("5206", "人员累计信息查询", Read, Handler::Accumulators),
     tx("2201", "门诊挂号", Write, Handler::Register),
     tx("2202", "门诊挂号撤销", Write, Handler::CancelRegistration),
@@ -311,6 +320,15 @@ pub static TRANSACTIONS: &[TxSpec] = &[
     tx("2601", "冲正交易", Write, Handler::Reverse),
     tx("5203", "结算信息查询", Read, Handler::SettlementInfo),
     tx("5204", "费用明细查询", Read, Handler::FeeDetails),
+    tx("5201", "就诊信息查询", Read, Handler::VisitHistory),
+    tx("5202", "诊断信息查询", Read, Handler::Diagnoses),
+    tx(
+        "5205",
+        "人员慢特病用药记录查询",
+        Read,
+        Handler::ChronicDrugs,
+    ),
+    tx("5303", "在院信息查询", Read, Handler::InHospital),
     tx(
         "3201",
         "医药机构费用结算对总账",
@@ -365,6 +383,12 @@ pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput,
         Handler::FeeDetails => query::fee_details(ctx, ledger).await,
         Handler::ReconcileTotals => query::reconcile_totals(ctx, ledger).await,
         Handler::ReconcileDetail => query::reconcile_detail(ctx, ledger).await,
+        Handler::TreatmentCheck => lookup::treatment_check(ctx, ledger).await,
+        Handler::VisitHistory => lookup::visits(ctx, ledger).await,
+        Handler::Diagnoses => lookup::diagnoses(ctx, ledger).await,
+        Handler::ChronicDrugs => lookup::chronic_drugs(ctx, ledger).await,
+        Handler::InHospital => lookup::in_hospital_stays(ctx, ledger).await,
+        Handler::Institutions => lookup::institutions(ctx, ledger).await,
     }
 }
 

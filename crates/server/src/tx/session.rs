@@ -45,22 +45,32 @@ struct PersonQuery {
     psn_name: Option<String>,
 }
 
-async fn find_person(ledger: &mut LedgerView<'_>, query: &PersonQuery) -> Result<Person, TxError> {
+/// `mdtrt_cert_type` 01 医保电子凭证.
+const CERT_EVOUCHER: &str = "01";
+
+/// The person of a 1101 query: by e-voucher token (type 01, the token alone), else by certificate
+/// number, else by the credential number (ID number, card number or `psn_no`).
+async fn find_person(
+    ctx: &Ctx<'_>,
+    ledger: &mut LedgerView<'_>,
+    query: &PersonQuery,
+) -> Result<Person, TxError> {
+    if query.mdtrt_cert_type.as_deref() == Some(CERT_EVOUCHER) {
+        return voucher_person(ctx, ledger, query).await;
+    }
     if let Some(certno) = &query.certno {
         if let Some(found) = registry::person_by_certno(ledger.conn(), certno).await? {
             return Ok(found);
         }
         return Err(TxError::new(
             "input.data.certno",
-            "no insured person is registered under this certificate number",
+            format!("证件号码 {certno} 下没有登记的参保人"),
         ));
     }
-    let cert_no = query.mdtrt_cert_no.as_deref().ok_or_else(|| {
-        TxError::new(
-            "input.data.mdtrt_cert_no",
-            "is required when certno is empty",
-        )
-    })?;
+    let cert_no = query
+        .mdtrt_cert_no
+        .as_deref()
+        .ok_or_else(|| TxError::new("input.data.mdtrt_cert_no", "证件号码为空时必填"))?;
     if let Some(found) = registry::person_by_certno(ledger.conn(), cert_no).await? {
         return Ok(found);
     }
@@ -70,8 +80,34 @@ async fn find_person(ledger: &mut LedgerView<'_>, query: &PersonQuery) -> Result
     let kind = query.mdtrt_cert_type.as_deref().unwrap_or("");
     Err(TxError::new(
         "input.data.mdtrt_cert_no",
-        format!("no insured person matches this credential (mdtrt_cert_type {kind})"),
+        format!("没有与该凭证（就诊凭证类型 {kind}）相符的参保人"),
     ))
+}
+
+/// The person an e-voucher token stands for; a `certno` sent with it must be theirs.
+async fn voucher_person(
+    ctx: &Ctx<'_>,
+    ledger: &mut LedgerView<'_>,
+    query: &PersonQuery,
+) -> Result<Person, TxError> {
+    const FIELD: &str = "input.data.mdtrt_cert_no";
+    let token = query.mdtrt_cert_no.as_deref().ok_or_else(|| {
+        TxError::new(FIELD, "就诊凭证类型为 01（医保电子凭证）时必填电子凭证令牌")
+    })?;
+    let now_secs = chrono::Utc::now().timestamp();
+    let psn_no = ctx
+        .shared
+        .vouchers
+        .resolve(token, now_secs)
+        .map_err(|e| TxError::new(FIELD, e.to_string()))?;
+    let person = common::registered_person(ledger, FIELD, &psn_no).await?;
+    if let Some(certno) = query.certno.as_deref().filter(|c| *c != person.certno) {
+        return Err(TxError::new(
+            "input.data.certno",
+            format!("证件号码 {certno} 与电子凭证所属参保人不符"),
+        ));
+    }
+    Ok(person)
 }
 
 #[derive(Serialize)]
@@ -90,14 +126,12 @@ struct InsuInfo {
 /// 1101 人员信息获取: `baseinfo`, one `insuinfo` row per insurance type, `idetinfo`.
 pub async fn person_info(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     let query: PersonQuery = parse(node(&ctx.request.input, "data")?, "input.data")?;
-    let person = find_person(ledger, &query).await?;
-    if let Some(name) = &query.psn_name {
-        if *name != person.psn_name {
-            return Err(TxError::new(
-                "input.data.psn_name",
-                "does not match the name registered for this certificate",
-            ));
-        }
+    let person = find_person(ctx, ledger, &query).await?;
+    if let Some(name) = query.psn_name.as_deref().filter(|n| *n != person.psn_name) {
+        return Err(TxError::new(
+            "input.data.psn_name",
+            format!("姓名 {name} 与参保登记的姓名不符"),
+        ));
     }
     let paid = entries::account_paid_by_insutype(ledger.conn(), &person.psn_no).await?;
     let insuinfo: Vec<InsuInfo> = person
