@@ -64,7 +64,7 @@ struct SettledVisit {
     psn_no: String,
     insutype: Code,
     med_type: Code,
-    feedetl_sns: Vec<String>,
+    origins: Vec<render::LineOrigin>,
     settlement: Settlement,
     cancelled: bool,
 }
@@ -171,10 +171,17 @@ impl<'a> BatchSettler<'a> {
             psn_no: wire.psn_no.clone(),
             insutype: wire.insutype,
             med_type: wire.med_type,
-            feedetl_sns: wire
+            origins: wire
                 .feedetail
                 .iter()
-                .map(|l| l.feedetl_sn.clone())
+                .map(|l| {
+                    let fee = l.fee_line();
+                    render::LineOrigin {
+                        feedetl_sn: l.feedetl_sn.clone(),
+                        cnt_e4: fee.cnt_e4,
+                        pric_micro_yuan: fee.pric_micro_yuan,
+                    }
+                })
                 .collect(),
             settlement,
             cancelled: false,
@@ -234,10 +241,14 @@ impl<'a> BatchSettler<'a> {
             setldetail: render::setldetail(settlement, policy, record.insutype),
             result: render::line_results(&settlement.lines, |i| {
                 record
-                    .feedetl_sns
+                    .origins
                     .get(i as usize)
                     .cloned()
-                    .unwrap_or_default()
+                    .unwrap_or(render::LineOrigin {
+                        feedetl_sn: String::new(),
+                        cnt_e4: 0,
+                        pric_micro_yuan: 0,
+                    })
             }),
             trace: render::trace_lines(settlement, policy, record.insutype),
         }

@@ -31,6 +31,26 @@ impl Serialize for Ratio4 {
     }
 }
 
+/// A quantity ×10,000 that serializes as a JSON number with four decimals (`cnt`, 16,4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quantity4(pub i64);
+
+impl Serialize for Quantity4 {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        raw_number(decimal::format_scaled(self.0, 4), serializer)
+    }
+}
+
+/// A unit price in micro-yuan that serializes as a JSON number with six decimals (`pric`, 16,6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price6(pub i64);
+
+impl Serialize for Price6 {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        raw_number(decimal::format_scaled(self.0, 6), serializer)
+    }
+}
+
 /// A unit price cap in micro-yuan; `None` is written as the platform's 999999.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PriceCap(pub Option<i64>);
@@ -86,13 +106,14 @@ impl From<&Settlement> for SetlinfoAmounts {
     }
 }
 
-/// One `setldetail` row.
+/// One `setldetail` row. `crt_payb_lmt_amt`, non-null in the spec, is 0.00 for a fund without a
+/// cap.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SetldetailRow {
     pub fund_pay_type: Code,
     pub fund_pay_type_name: String,
     pub inscp_scp_amt: Yuan,
-    pub crt_payb_lmt_amt: Option<Yuan>,
+    pub crt_payb_lmt_amt: Yuan,
     pub fund_payamt: Yuan,
     pub setl_proc_info: String,
 }
@@ -104,7 +125,7 @@ impl SetldetailRow {
             fund_pay_type: row.fund_pay_type,
             fund_pay_type_name,
             inscp_scp_amt: Yuan(row.inscp_scp_amt),
-            crt_payb_lmt_amt: row.crt_payb_lmt_amt.map(Yuan),
+            crt_payb_lmt_amt: Yuan(row.crt_payb_lmt_amt.unwrap_or_default()),
             fund_payamt: Yuan(row.fund_payamt),
             setl_proc_info,
         }
@@ -140,11 +161,14 @@ pub fn setldetail(settlement: &Settlement, policy: &Policy, insutype: Code) -> V
         .collect()
 }
 
-/// One line of the per-line split (`result` of 2204/2301).
+/// One line of the per-line split (`result` of 2204/2301), every field of the spec's table. The
+/// catalogue flags yibao does not hold (基本药物, 谈判药品, 儿童用药, 目录特项, 直报) are "0".
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct LineResult {
     pub feedetl_sn: String,
     pub det_item_fee_sumamt: Yuan,
+    pub cnt: Quantity4,
+    pub pric: Price6,
     pub pric_uplmt_amt: PriceCap,
     pub selfpay_prop: Ratio4,
     pub fulamt_ownpay_amt: Yuan,
@@ -153,27 +177,53 @@ pub struct LineResult {
     pub inscp_scp_amt: Yuan,
     pub chrgitm_lv: Option<String>,
     pub med_chrgitm_type: Option<String>,
+    pub bas_medn_flag: &'static str,
+    pub hi_nego_drug_flag: &'static str,
+    pub chld_medc_flag: &'static str,
+    pub list_sp_item_flag: &'static str,
     pub lmt_used_flag: &'static str,
+    pub drt_reim_flag: &'static str,
     pub memo: &'static str,
+    pub exp_content: &'static str,
 }
 
-/// The per-line split; `feedetl_sn` gives the hospital's serial of a line index.
-pub fn line_results(lines: &[LineSplit], feedetl_sn: impl Fn(u32) -> String) -> Vec<LineResult> {
+/// What a `result` row repeats of the line as uploaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineOrigin {
+    pub feedetl_sn: String,
+    /// Quantity ×10,000.
+    pub cnt_e4: i64,
+    pub pric_micro_yuan: i64,
+}
+
+/// The per-line split; `origin` gives the uploaded line of a line index.
+pub fn line_results(lines: &[LineSplit], origin: impl Fn(u32) -> LineOrigin) -> Vec<LineResult> {
     lines
         .iter()
-        .map(|line| LineResult {
-            feedetl_sn: feedetl_sn(line.line),
-            det_item_fee_sumamt: Yuan(line.amount),
-            pric_uplmt_amt: PriceCap(line.price_cap_micro_yuan),
-            selfpay_prop: Ratio4(line.selfpay_prop),
-            fulamt_ownpay_amt: Yuan(line.fulamt_ownpay_amt),
-            overlmt_amt: Yuan(line.overlmt_amt),
-            preselfpay_amt: Yuan(line.preselfpay_amt),
-            inscp_scp_amt: Yuan(line.inscp_scp_amt),
-            chrgitm_lv: line.chrgitm_lv.map(|c| c.to_string()),
-            med_chrgitm_type: line.med_chrgitm_type.map(|c| c.to_string()),
-            lmt_used_flag: if line.restricted_use { "1" } else { "0" },
-            memo: line.rule.memo(),
+        .map(|line| {
+            let origin = origin(line.line);
+            LineResult {
+                feedetl_sn: origin.feedetl_sn,
+                det_item_fee_sumamt: Yuan(line.amount),
+                cnt: Quantity4(origin.cnt_e4),
+                pric: Price6(origin.pric_micro_yuan),
+                pric_uplmt_amt: PriceCap(line.price_cap_micro_yuan),
+                selfpay_prop: Ratio4(line.selfpay_prop),
+                fulamt_ownpay_amt: Yuan(line.fulamt_ownpay_amt),
+                overlmt_amt: Yuan(line.overlmt_amt),
+                preselfpay_amt: Yuan(line.preselfpay_amt),
+                inscp_scp_amt: Yuan(line.inscp_scp_amt),
+                chrgitm_lv: line.chrgitm_lv.map(|c| c.to_string()),
+                med_chrgitm_type: line.med_chrgitm_type.map(|c| c.to_string()),
+                bas_medn_flag: "0",
+                hi_nego_drug_flag: "0",
+                chld_medc_flag: "0",
+                list_sp_item_flag: "0",
+                lmt_used_flag: if line.restricted_use { "1" } else { "0" },
+                drt_reim_flag: "0",
+                memo: line.rule.memo(),
+                exp_content: "",
+            }
         })
         .collect()
 }

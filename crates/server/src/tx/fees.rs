@@ -319,10 +319,15 @@ pub async fn prepare(
 ) -> Result<(Vec<LineResult>, Vec<FeeLine>), TxError> {
     let split = split(ctx, ledger, visit, lines).await?;
     let results = yibao_wire::render::line_results(&split.splits, |i| {
-        lines
-            .get(i as usize)
-            .map(|l| l.wire.feedetl_sn.clone())
-            .unwrap_or_default()
+        let index = i as usize;
+        yibao_wire::render::LineOrigin {
+            feedetl_sn: lines
+                .get(index)
+                .map(|l| l.wire.feedetl_sn.clone())
+                .unwrap_or_default(),
+            cnt_e4: split.fees.get(index).map_or(0, |f| f.cnt_e4),
+            pric_micro_yuan: split.fees.get(index).map_or(0, |f| f.pric_micro_yuan),
+        }
     });
     let mut prepared = Vec::with_capacity(lines.len());
     let parts = lines.iter().zip(&results).zip(split.fees).zip(split.splits);

@@ -76,6 +76,10 @@ pub async fn settlement_info(
         insu: &insu,
         mdtrt_cert_type: visit.mdtrt_cert_type.as_str(),
         presettlement: false,
+        detail: render::Detail::Query {
+            visit: &visit,
+            institution: ctx.institution,
+        },
     };
     Ok(TxOutput::read(render::settlement_output(
         &record, &context,

@@ -5,9 +5,11 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use yibao_domain::Code;
-use yibao_ledger::{InsuRow, Person, SettlementRecord, StoredFundRow};
+use yibao_ledger::{
+    EntryKind, Institution, InsuRow, Person, SettlementRecord, StoredFundRow, Visit,
+};
 use yibao_wire::lenient::parse_datetime;
-use yibao_wire::render::{SetldetailRow, SetlinfoAmounts};
+use yibao_wire::render::{SetldetailRow, SetlinfoAmounts, Yuan};
 
 use super::common::to_output;
 use crate::error::TxError;
@@ -73,6 +75,71 @@ pub struct Setlinfo<'a> {
     pub clr_optins: &'a str,
     pub clr_way: &'a str,
     pub clr_type: &'a str,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub cancellation: Option<CancellationFields<'a>>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub query: Option<QueryFields<'a>>,
+}
+
+/// The `setlinfo` fields of a cancellation (2208, 2305, 2103) beyond a settlement's.
+#[derive(Serialize)]
+pub struct CancellationFields<'a> {
+    /// The Hunan table's name of the cash column (real replies use `psn_cash_pay`; both are sent).
+    pub pdn_cash_pay: Yuan,
+    /// 人员参保关系ID: the person's insurance row (`psn_no` + `insutype`).
+    pub psn_insu_rlts_id: String,
+    pub insu_admdvs: Code,
+    pub begndate: NaiveDate,
+    pub enddate: String,
+    pub mdtrt_cert_no: &'a str,
+    pub setl_type: &'static str,
+    /// 本次起付线: the deductible the cancelled settlement applied, negated.
+    pub crt_dedc: Yuan,
+    pub invono: &'a str,
+    pub exp_content: &'static str,
+}
+
+/// The `setlinfo` fields of a settlement query (5203) beyond a settlement's.
+#[derive(Serialize)]
+pub struct QueryFields<'a> {
+    pub flxempe_flag: &'static str,
+    pub nwb_flag: &'static str,
+    pub insu_optins: Code,
+    pub emp_name: &'static str,
+    /// 支付地点类别: 2, settled at the designated institution.
+    pub pay_loc: &'static str,
+    pub fixmedins_code: &'a str,
+    pub fixmedins_name: &'a str,
+    pub hosp_lv: &'a str,
+    pub fixmedins_poolarea: &'a str,
+    pub lmtpric_hosp_lv: &'a str,
+    pub dedc_hosp_lv: &'static str,
+    pub begndate: NaiveDate,
+    pub enddate: NaiveDate,
+    pub psn_pay: Yuan,
+    pub cash_payamt: Yuan,
+    /// 1 for a cancellation (退费结算), 0 for a settlement.
+    pub refd_setl_flag: &'static str,
+    pub year: String,
+    pub dise_codg: &'a str,
+    pub dise_name: &'a str,
+    pub invono: &'a str,
+    pub opter_id: &'static str,
+    pub opter_name: &'static str,
+    pub opt_time: &'static str,
+}
+
+/// What a rendering adds to a settlement's `setlinfo`.
+pub enum Detail<'a> {
+    /// A settlement or pre-settlement as made.
+    Settlement,
+    /// A cancellation of a settlement of `visit`.
+    Cancellation { visit: &'a Visit },
+    /// A stored entry queried (5203): the visit and the institution that settled it.
+    Query {
+        visit: &'a Visit,
+        institution: &'a Institution,
+    },
 }
 
 /// `setlinfo` + `setldetail`.
@@ -97,6 +164,7 @@ pub struct RenderContext<'a> {
     pub mdtrt_cert_type: &'a str,
     /// Pre-settlements carry no `setl_id`.
     pub presettlement: bool,
+    pub detail: Detail<'a>,
 }
 
 /// The `output` of a settlement, pre-settlement, cancellation or settlement query.
@@ -134,12 +202,93 @@ pub fn settlement_output(
         clr_optins: &h.clr_optins,
         clr_way: &h.clr_way,
         clr_type: &h.clr_type,
+        cancellation: None,
+        query: None,
+    };
+    let setlinfo = match &context.detail {
+        Detail::Settlement => setlinfo,
+        Detail::Cancellation { visit } => Setlinfo {
+            cancellation: Some(cancellation_fields(record, context, visit)),
+            ..setlinfo
+        },
+        Detail::Query { visit, institution } => Setlinfo {
+            query: Some(query_fields(record, context, visit, institution, setl_date)),
+            ..setlinfo
+        },
     };
     let output = SettlementOutput {
         setlinfo,
         setldetail: record.funds.iter().map(detail_row).collect(),
     };
     to_output(&output)
+}
+
+fn cancellation_fields<'a>(
+    record: &SettlementRecord,
+    context: &RenderContext<'a>,
+    visit: &'a Visit,
+) -> CancellationFields<'a> {
+    CancellationFields {
+        pdn_cash_pay: Yuan(record.amounts.psn_cash_pay),
+        psn_insu_rlts_id: format!("{}{}", context.person.psn_no, context.insu.insutype),
+        insu_admdvs: context.insu.insuplc_admdvs,
+        begndate: visit.begntime.date(),
+        enddate: visit
+            .endtime
+            .map(|t| t.date().to_string())
+            .unwrap_or_default(),
+        mdtrt_cert_no: uploaded_text(visit, "mdtrt_cert_no"),
+        setl_type: "",
+        crt_dedc: Yuan(record.amounts.act_pay_dedc),
+        invono: "",
+        exp_content: "",
+    }
+}
+
+fn query_fields<'a>(
+    record: &SettlementRecord,
+    context: &RenderContext<'a>,
+    visit: &'a Visit,
+    institution: &'a Institution,
+    setl_date: NaiveDate,
+) -> QueryFields<'a> {
+    QueryFields {
+        flxempe_flag: "",
+        nwb_flag: "",
+        insu_optins: context.insu.insuplc_admdvs,
+        emp_name: "",
+        pay_loc: "2",
+        fixmedins_code: &institution.fixmedins_code,
+        fixmedins_name: &institution.fixmedins_name,
+        hosp_lv: &institution.hosp_lv,
+        fixmedins_poolarea: &institution.admdvs,
+        lmtpric_hosp_lv: &institution.hosp_lv,
+        dedc_hosp_lv: "",
+        begndate: visit.begntime.date(),
+        enddate: visit.endtime.map_or(setl_date, |t| t.date()),
+        psn_pay: Yuan(record.amounts.psn_part_amt),
+        cash_payamt: Yuan(record.amounts.psn_cash_pay),
+        refd_setl_flag: flag_text(record.header.kind == EntryKind::Cancel),
+        year: record.header.year.to_string(),
+        dise_codg: &visit.dise_codg,
+        dise_name: uploaded_text(visit, "dise_name"),
+        invono: "",
+        opter_id: "",
+        opter_name: "",
+        opt_time: "",
+    }
+}
+
+/// A text the hospital uploaded with the visit (registration, 2203/2401 `mdtrtinfo`); empty when
+/// it sent none.
+fn uploaded_text<'a>(visit: &'a Visit, field: &str) -> &'a str {
+    visit
+        .info
+        .get("mdtrtinfo")
+        .and_then(|node| node.get(field))
+        .or_else(|| visit.info.get(field))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
 }
 
 /// 清算类别 of a medical type.

@@ -446,6 +446,7 @@ pub fn presettlement_output(
         insu: &computed.insu,
         mdtrt_cert_type: visit.mdtrt_cert_type.as_str(),
         presettlement: true,
+        detail: render::Detail::Settlement,
     };
     render::settlement_output(&record, &context)
 }
@@ -478,6 +479,7 @@ pub async fn store(
         insu: &computed.insu,
         mdtrt_cert_type: visit.mdtrt_cert_type.as_str(),
         presettlement: false,
+        detail: render::Detail::Settlement,
     };
     Ok((render::settlement_output(&record, &context)?, setl_id))
 }
@@ -544,6 +546,7 @@ pub async fn cancel(
         insu: &insu,
         mdtrt_cert_type: visit.mdtrt_cert_type.as_str(),
         presettlement: false,
+        detail: render::Detail::Cancellation { visit: &visit },
     };
     Ok((render::settlement_output(&record, &context)?, setl_id))
 }
