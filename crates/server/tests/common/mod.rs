@@ -416,3 +416,11 @@ pub fn yuan(value: &Value) -> String {
         other => panic!("not an amount: {other}"),
     }
 }
+
+/// A 5203 `setlinfo` repeats every field of the settlement's own `setlinfo` (and adds the query's
+/// fields: institution, dates, `psn_pay`, `cash_payamt`, `refd_setl_flag`, `year` …).
+pub fn assert_query_repeats(query: &Value, settled: &Value) {
+    for (field, value) in settled.as_object().expect("setlinfo is an object") {
+        assert_eq!(&query[field], value, "5203 setlinfo.{field}");
+    }
+}
