@@ -57,10 +57,10 @@ async fn guard(State(service): State<Service>, request: Request, next: Next) -> 
         if config.admin_open {
             return next.run(request).await;
         }
-        return refuse(
-            StatusCode::NOT_FOUND,
+        return GuardRefusal::Off(AdminRefusal::new(
             "the admin API is off: no admin token is configured (YIBAO_ADMIN_TOKEN)",
-        );
+        ))
+        .into_response();
     }
     let sent = request
         .headers()
@@ -71,7 +71,29 @@ async fn guard(State(service): State<Service>, request: Request, next: Next) -> 
         Some(sent) if crate::auth::same(sent.as_bytes(), config.admin_token.as_bytes()) => {
             next.run(request).await
         }
-        _ => refuse(StatusCode::UNAUTHORIZED, "admin token required"),
+        _ => GuardRefusal::Unauthorized(AdminRefusal::new("admin token required")).into_response(),
+    }
+}
+
+/// What the token check answers instead of running an admin route.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum GuardRefusal {
+    #[response(status = 401, description = "No bearer token, or a wrong one")]
+    Unauthorized(AdminRefusal),
+    #[response(
+        status = 404,
+        description = "The admin API is off: no `admin_token` is configured"
+    )]
+    Off(AdminRefusal),
+}
+
+impl IntoResponse for GuardRefusal {
+    fn into_response(self) -> Response {
+        let (status, refusal) = match self {
+            GuardRefusal::Unauthorized(refusal) => (StatusCode::UNAUTHORIZED, refusal),
+            GuardRefusal::Off(refusal) => (StatusCode::NOT_FOUND, refusal),
+        };
+        (status, Json(refusal)).into_response()
     }
 }
 
@@ -148,12 +170,17 @@ pub struct VerifyResult {
     pub problems: Vec<String>,
 }
 
+impl AdminRefusal {
+    fn new(message: impl Into<String>) -> AdminRefusal {
+        AdminRefusal {
+            ok: false,
+            error: message.into(),
+        }
+    }
+}
+
 fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
-    let refusal = AdminRefusal {
-        ok: false,
-        error: message.into(),
-    };
-    (status, Json(refusal)).into_response()
+    (status, Json(AdminRefusal::new(message))).into_response()
 }
 
 fn accepted(count: usize) -> Response {
@@ -180,8 +207,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> 
     responses(
         (status = 200, description = "Rows stored", body = Accepted),
         (status = 400, description = "Not a JSON array of institutions, or a required column empty", body = AdminRefusal),
-        (status = 401, description = "No or a wrong bearer token", body = AdminRefusal),
-        (status = 404, description = "The admin API is off (no `admin_token`)", body = AdminRefusal),
+        GuardRefusal,
         (status = 503, description = "Storage unavailable", body = AdminRefusal),
     ))]
 pub(crate) async fn put_institutions(
@@ -214,8 +240,7 @@ pub(crate) async fn put_institutions(
     responses(
         (status = 200, description = "Rows stored", body = Accepted),
         (status = 400, description = "A scheme other than csb or tif, an empty key or secret, or an unregistered institution (the row is named)", body = AdminRefusal),
-        (status = 401, description = "No or a wrong bearer token", body = AdminRefusal),
-        (status = 404, description = "The admin API is off (no `admin_token`)", body = AdminRefusal),
+        GuardRefusal,
         (status = 503, description = "Storage unavailable", body = AdminRefusal),
     ))]
 pub(crate) async fn put_keys(State(service): State<Service>, body: axum::body::Bytes) -> Response {
@@ -270,8 +295,7 @@ pub(crate) async fn put_keys(State(service): State<Service>, body: axum::body::B
     responses(
         (status = 200, description = "Persons stored", body = Accepted),
         (status = 400, description = "A row or column is wrong (named)", body = AdminRefusal),
-        (status = 401, description = "No or a wrong bearer token", body = AdminRefusal),
-        (status = 404, description = "The admin API is off (no `admin_token`)", body = AdminRefusal),
+        GuardRefusal,
         (status = 503, description = "Storage unavailable", body = AdminRefusal),
     ))]
 pub(crate) async fn put_persons(
@@ -302,8 +326,7 @@ pub(crate) async fn put_persons(
     responses(
         (status = 200, description = "Stored and loaded", body = PolicyLoaded),
         (status = 400, description = "The policy is invalid (the field path is named)", body = AdminRefusal),
-        (status = 401, description = "No or a wrong bearer token", body = AdminRefusal),
-        (status = 404, description = "The admin API is off (no `admin_token`)", body = AdminRefusal),
+        GuardRefusal,
     ))]
 pub(crate) async fn put_policy(State(service): State<Service>, body: String) -> Response {
     match import::import_policy(&service.shared.store, &body, &now_text()).await {
@@ -323,8 +346,7 @@ pub(crate) async fn put_policy(State(service): State<Service>, body: String) -> 
     responses(
         (status = 200, description = "Stored and loaded", body = CatalogLoaded),
         (status = 400, description = "The catalogue is invalid (the line and column are named)", body = AdminRefusal),
-        (status = 401, description = "No or a wrong bearer token", body = AdminRefusal),
-        (status = 404, description = "The admin API is off (no `admin_token`)", body = AdminRefusal),
+        GuardRefusal,
     ))]
 pub(crate) async fn put_catalog(
     State(service): State<Service>,
@@ -427,7 +449,7 @@ async fn reload(service: &Service, body: impl Serialize) -> Response {
     params(("admdvs" = String, Path, description = "Region code (6 digits)")),
     responses(
         (status = 200, description = "The catalogue's items", body = CatalogListing),
-        (status = 401, description = "No or a wrong bearer token", body = AdminRefusal),
+        GuardRefusal,
         (status = 404, description = "No catalogue for this region, or the admin API is off", body = AdminRefusal),
     ))]
 pub(crate) async fn get_catalog(
@@ -462,8 +484,7 @@ pub(crate) async fn get_catalog(
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The verification ran; `ok` says whether it found no difference", body = VerifyResult),
-        (status = 401, description = "No or a wrong bearer token", body = AdminRefusal),
-        (status = 404, description = "The admin API is off (no `admin_token`)", body = AdminRefusal),
+        GuardRefusal,
         (status = 503, description = "Storage unavailable", body = AdminRefusal),
     ))]
 pub(crate) async fn run_verify(State(service): State<Service>) -> Response {
