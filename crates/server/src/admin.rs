@@ -395,8 +395,7 @@ pub struct VoucherIssued {
     responses(
         (status = 200, description = "The token", body = VoucherIssued),
         (status = 400, description = "Not a JSON object with `psn_no`, or the person is not registered", body = AdminRefusal),
-        (status = 401, description = "No or a wrong bearer token", body = AdminRefusal),
-        (status = 404, description = "The admin API is off (no `admin_token`)", body = AdminRefusal),
+        GuardRefusal,
         (status = 503, description = "Storage unavailable", body = AdminRefusal),
     ))]
 pub(crate) async fn issue_evoucher(
