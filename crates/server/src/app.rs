@@ -239,7 +239,7 @@ fn json_reply(text: String) -> Response {
 pub struct GatewayRefusal {
     /// Always 401.
     pub code: u16,
-    /// Which header is missing or wrong (`bad _api_signature`, `x-tif-nonce already used`, …).
+    /// Which header is missing or wrong (`bad _api_signature`, `x-tif-nonce was already used …`, …).
     pub message: String,
 }
 
