@@ -100,7 +100,7 @@ pub fn national_prefix(config: &Config) -> &str {
 fn national_endpoints(prefix: &str) -> Vec<Endpoint<AppState>> {
     vec![
         Endpoint::post(format!("{prefix}{CALL_SERVICE_PATH}"), call_service),
-        Endpoint::post(format!("{prefix}{CALL_SERVICE_PATH}/"), call_service_slash),
+        Endpoint::post(format!("{prefix}{CALL_SERVICE_PATH}/"), call_service),
         Endpoint::post(
             format!("{prefix}{CALL_SERVICE_PATH}/{{infno}}"),
             call_service_infno,
@@ -265,28 +265,6 @@ request gets HTTP 401 with `{code, message}`. The path is below the configured `
         (status = 401, description = "Refused by the gateway layer", body = GatewayRefusal),
     ))]
 pub(crate) async fn call_service(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    handle_call(state, headers, None, body).await
-}
-
-/// Call a transaction, with a trailing slash
-///
-/// As `callService`; some clients end the address with `/`.
-#[utoipa::path(post, path = "/fsi/api/rsfComIfsService/callService/", tag = "national",
-    description = CALL_SERVICE_DESCRIPTION,
-    security((), ("csb" = []), ("tif" = [])),
-    request_body(content(
-        (Request = "text/plain"),
-        (Request = "application/json"),
-    )),
-    responses(
-        (status = 200, description = "A reply envelope: `infcode` 0 with `output`, or −1 with `err_msg`", body = Reply),
-        (status = 401, description = "Refused by the gateway layer", body = GatewayRefusal),
-    ))]
-pub(crate) async fn call_service_slash(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,

@@ -29,7 +29,6 @@ const NATIONAL_ROOT: &str = "/fsi/";
     ),
     paths(
         app::call_service,
-        app::call_service_slash,
         app::call_service_infno,
         app::healthz,
         app::metrics,
@@ -87,9 +86,11 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// The document of a service with `config`: the national paths below its `path_prefix`.
+/// The document of a service with `config`: the national paths below its `path_prefix`, and
+/// `callService` also with a trailing `/`, which the router sends to the same handler.
 pub fn document(config: &Config) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
+    add_trailing_slash(&mut doc, app::CALL_SERVICE_PATH);
     let prefix = app::national_prefix(config);
     let paths = std::mem::take(&mut doc.paths.paths);
     doc.paths.paths = paths
@@ -103,6 +104,21 @@ pub fn document(config: &Config) -> utoipa::openapi::OpenApi {
         })
         .collect();
     doc
+}
+
+/// Describes `path` + `/` as the operation of `path` (with its own operation id).
+fn add_trailing_slash(doc: &mut utoipa::openapi::OpenApi, path: &str) {
+    let Some(mut item) = doc.paths.paths.get(path).cloned() else {
+        return;
+    };
+    if let Some(operation) = item.post.as_mut() {
+        operation.operation_id = operation
+            .operation_id
+            .as_ref()
+            .map(|id| format!("{id}_slash"));
+        operation.summary = Some("Call a transaction (the address with a trailing `/`)".into());
+    }
+    doc.paths.paths.insert(format!("{path}/"), item);
 }
 
 /// OpenAPI document
