@@ -11,16 +11,22 @@ use yibao_settlement::{FundRow, LineSplit, Payer, Posting};
 
 /// A designated medical institution or pharmacy (定点医药机构).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Institution {
+    /// 定点医药机构编号 (`H` + 11 digits for hospitals); required.
     pub fixmedins_code: String,
     pub fixmedins_name: String,
+    /// 定点医药机构类型 (1 医疗机构, 2 零售药店).
     pub fixmedins_type: String,
+    /// 医院等级 (`hosp_lv`); required.
     pub hosp_lv: String,
+    /// The institution's region (医保区划, 6 digits); required.
     pub admdvs: String,
 }
 
 /// A gateway key of an institution: CSB access key / secret key, or TIF paasid / token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessKey {
     pub access_key: String,
     pub fixmedins_code: String,

@@ -6,28 +6,35 @@ use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Serialize;
-use serde_json::json;
+use utoipa::ToSchema;
 use yibao_ledger::{registry, verify, AccessKey, Institution};
 
 use crate::config::Config;
 use crate::import::{self, PersonRow};
+use crate::routes::{router_of, Endpoint};
 use crate::service::Service;
+
+/// Every admin route, once: the router and the route table are made from it.
+pub fn endpoints() -> Vec<Endpoint<Service>> {
+    vec![
+        Endpoint::post("/admin/institutions", put_institutions),
+        Endpoint::post("/admin/keys", put_keys),
+        Endpoint::post("/admin/persons", put_persons),
+        Endpoint::put("/admin/policy", put_policy),
+        Endpoint::put("/admin/catalog/{admdvs}", put_catalog),
+        Endpoint::get("/admin/catalog/{admdvs}", get_catalog),
+        Endpoint::get("/admin/verify", run_verify),
+        Endpoint::post("/admin/evoucher", issue_evoucher),
+    ]
+}
 
 /// The admin routes, behind the token check (which runs before any body is read) and the
 /// configured body limit. Without a token the API is off unless `admin_open` says otherwise.
 pub fn routes(service: &Service) -> Router<Service> {
     let limit = service.shared.config.admin_body_limit_bytes;
-    Router::new()
-        .route("/admin/institutions", post(put_institutions))
-        .route("/admin/keys", post(put_keys))
-        .route("/admin/persons", post(put_persons))
-        .route("/admin/policy", put(put_policy))
-        .route("/admin/catalog/{admdvs}", put(put_catalog).get(get_catalog))
-        .route("/admin/verify", get(run_verify))
-        .route("/admin/evoucher", post(issue_evoucher))
+    router_of(endpoints())
         .layer(DefaultBodyLimit::max(limit))
         .route_layer(middleware::from_fn_with_state(service.clone(), guard))
 }
@@ -50,10 +57,10 @@ async fn guard(State(service): State<Service>, request: Request, next: Next) -> 
         if config.admin_open {
             return next.run(request).await;
         }
-        return refuse(
-            StatusCode::NOT_FOUND,
+        return GuardRefusal::Off(AdminRefusal::new(
             "the admin API is off: no admin token is configured (YIBAO_ADMIN_TOKEN)",
-        );
+        ))
+        .into_response();
     }
     let sent = request
         .headers()
@@ -64,20 +71,120 @@ async fn guard(State(service): State<Service>, request: Request, next: Next) -> 
         Some(sent) if crate::auth::same(sent.as_bytes(), config.admin_token.as_bytes()) => {
             next.run(request).await
         }
-        _ => refuse(StatusCode::UNAUTHORIZED, "admin token required"),
+        _ => GuardRefusal::Unauthorized(AdminRefusal::new("admin token required")).into_response(),
+    }
+}
+
+/// What the token check answers instead of running an admin route.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum GuardRefusal {
+    #[response(status = 401, description = "No bearer token, or a wrong one")]
+    Unauthorized(AdminRefusal),
+    #[response(
+        status = 404,
+        description = "The admin API is off: no `admin_token` is configured"
+    )]
+    Off(AdminRefusal),
+}
+
+impl IntoResponse for GuardRefusal {
+    fn into_response(self) -> Response {
+        let (status, refusal) = match self {
+            GuardRefusal::Unauthorized(refusal) => (StatusCode::UNAUTHORIZED, refusal),
+            GuardRefusal::Off(refusal) => (StatusCode::NOT_FOUND, refusal),
+        };
+        (status, Json(refusal)).into_response()
+    }
+}
+
+/// A refused admin request: 400 (the body names the row and column), 401 (no or a wrong token),
+/// 404 (the API is off, or no such catalogue), 503 (storage unavailable).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminRefusal {
+    /// Always `false`.
+    pub ok: bool,
+    /// What is wrong, naming the row and field where there is one.
+    pub error: String,
+}
+
+/// Rows accepted by a registry upload.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    pub ok: bool,
+    /// Rows stored.
+    pub count: usize,
+}
+
+/// A policy stored and loaded.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyLoaded {
+    pub ok: bool,
+    /// The pooling region the policy is for (its `admdvs`).
+    pub admdvs: String,
+}
+
+/// A catalogue stored and loaded.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CatalogLoaded {
+    pub ok: bool,
+    pub admdvs: String,
+    /// Catalogue items read.
+    pub count: usize,
+}
+
+/// One item of a loaded catalogue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CatalogEntry<'a> {
+    /// National code (医保目录编码).
+    pub med_list_codg: &'a str,
+    pub med_list_name: &'a str,
+    /// 收费项目等级: 01 甲类, 02 乙类, 03 丙类.
+    pub chrgitm_lv: String,
+    /// 医疗收费项目类别.
+    pub med_chrgitm_type: String,
+    /// 限制使用: reimbursable only with `hosp_appr_flag` 1.
+    pub restricted: bool,
+    /// Whether the item has a price cap (超限价 applies).
+    pub has_price_cap: bool,
+}
+
+/// The items of a region's catalogue, sorted by code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CatalogListing<'a> {
+    pub ok: bool,
+    pub items: Vec<CatalogEntry<'a>>,
+}
+
+/// The outcome of `yibao verify` on the service's database.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifyResult {
+    /// Whether no difference was found.
+    pub ok: bool,
+    /// Ledger entries checked (settlements and cancellations).
+    pub entries: usize,
+    /// Postings re-summed.
+    pub postings: usize,
+    /// Materialised accumulator totals compared.
+    pub accumulators: usize,
+    /// One line per difference found.
+    pub problems: Vec<String>,
+}
+
+impl AdminRefusal {
+    fn new(message: impl Into<String>) -> AdminRefusal {
+        AdminRefusal {
+            ok: false,
+            error: message.into(),
+        }
     }
 }
 
 fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(json!({ "ok": false, "error": message.into() })),
-    )
-        .into_response()
+    (status, Json(AdminRefusal::new(message))).into_response()
 }
 
 fn accepted(count: usize) -> Response {
-    Json(json!({ "ok": true, "count": count })).into_response()
+    Json(Accepted { ok: true, count }).into_response()
 }
 
 fn now_text() -> String {
@@ -91,7 +198,22 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> 
     serde_json::from_slice(body).map_err(|e| format!("body: {e}"))
 }
 
-async fn put_institutions(State(service): State<Service>, body: axum::body::Bytes) -> Response {
+/// Register institutions
+///
+/// Inserts or replaces institutions by `fixmedins_code`; the service uses them at once.
+#[utoipa::path(post, path = "/admin/institutions", tag = "admin",
+    security(("admin_token" = [])),
+    request_body(content = Vec<Institution>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Rows stored", body = Accepted),
+        (status = 400, description = "Not a JSON array of institutions, or a required column empty", body = AdminRefusal),
+        GuardRefusal,
+        (status = 503, description = "Storage unavailable", body = AdminRefusal),
+    ))]
+pub(crate) async fn put_institutions(
+    State(service): State<Service>,
+    body: axum::body::Bytes,
+) -> Response {
     let institutions: Vec<Institution> = match parse_body(&body) {
         Ok(rows) => rows,
         Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
@@ -108,7 +230,20 @@ async fn put_institutions(State(service): State<Service>, body: axum::body::Byte
     }
 }
 
-async fn put_keys(State(service): State<Service>, body: axum::body::Bytes) -> Response {
+/// Register gateway keys
+///
+/// Inserts or replaces gateway keys by `access_key`: CSB access key and secret, or TIF `paasid` and
+/// token, each bound to a registered institution.
+#[utoipa::path(post, path = "/admin/keys", tag = "admin",
+    security(("admin_token" = [])),
+    request_body(content = Vec<AccessKey>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Rows stored", body = Accepted),
+        (status = 400, description = "A scheme other than csb or tif, an empty key or secret, or an unregistered institution (the row is named)", body = AdminRefusal),
+        GuardRefusal,
+        (status = 503, description = "Storage unavailable", body = AdminRefusal),
+    ))]
+pub(crate) async fn put_keys(State(service): State<Service>, body: axum::body::Bytes) -> Response {
     let keys: Vec<AccessKey> = match parse_body(&body) {
         Ok(rows) => rows,
         Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
@@ -149,7 +284,24 @@ async fn put_keys(State(service): State<Service>, body: axum::body::Bytes) -> Re
     }
 }
 
-async fn put_persons(State(service): State<Service>, body: axum::body::Bytes) -> Response {
+/// Register persons
+///
+/// One row per person and insurance type, the columns of `yibao import persons`. Importing a
+/// person again replaces their rows; an insurance row or identity left out is ended the day before
+/// today, never deleted.
+#[utoipa::path(post, path = "/admin/persons", tag = "admin",
+    security(("admin_token" = [])),
+    request_body(content = Vec<PersonRow>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Persons stored", body = Accepted),
+        (status = 400, description = "A row or column is wrong (named)", body = AdminRefusal),
+        GuardRefusal,
+        (status = 503, description = "Storage unavailable", body = AdminRefusal),
+    ))]
+pub(crate) async fn put_persons(
+    State(service): State<Service>,
+    body: axum::body::Bytes,
+) -> Response {
     let rows: Vec<PersonRow> = match parse_body(&body) {
         Ok(rows) => rows,
         Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
@@ -164,38 +316,92 @@ async fn put_persons(State(service): State<Service>, body: axum::body::Bytes) ->
     }
 }
 
-async fn put_policy(State(service): State<Service>, body: String) -> Response {
+/// Load a policy
+///
+/// Validates a pooling region's policy (the TOML of `policies/`), stores it and settles with it
+/// from now on.
+#[utoipa::path(put, path = "/admin/policy", tag = "admin",
+    security(("admin_token" = [])),
+    request_body(content = String, content_type = "application/toml", description = "Policy TOML"),
+    responses(
+        (status = 200, description = "Stored and loaded", body = PolicyLoaded),
+        (status = 400, description = "The policy is invalid (the field path is named)", body = AdminRefusal),
+        GuardRefusal,
+    ))]
+pub(crate) async fn put_policy(State(service): State<Service>, body: String) -> Response {
     match import::import_policy(&service.shared.store, &body, &now_text()).await {
-        Ok(admdvs) => reload(&service, json!({ "ok": true, "admdvs": admdvs })).await,
+        Ok(admdvs) => reload(&service, PolicyLoaded { ok: true, admdvs }).await,
         Err(e) => refuse(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }
 
-async fn put_catalog(
+/// Load a catalogue
+///
+/// Stores the 三目录 of a place of treatment (CSV, or the national TAB-separated layout) and
+/// splits fee lines with it from now on.
+#[utoipa::path(put, path = "/admin/catalog/{admdvs}", tag = "admin",
+    security(("admin_token" = [])),
+    params(("admdvs" = String, Path, description = "Region code (6 digits) the catalogue is for")),
+    request_body(content = String, content_type = "text/csv", description = "Catalogue text"),
+    responses(
+        (status = 200, description = "Stored and loaded", body = CatalogLoaded),
+        (status = 400, description = "The catalogue is invalid (the line and column are named)", body = AdminRefusal),
+        GuardRefusal,
+    ))]
+pub(crate) async fn put_catalog(
     State(service): State<Service>,
     Path(admdvs): Path<String>,
     body: String,
 ) -> Response {
     match import::import_catalog(&service.shared.store, &admdvs, &body, &now_text()).await {
         Ok(count) => {
-            reload(
-                &service,
-                json!({ "ok": true, "admdvs": admdvs, "count": count }),
-            )
-            .await
+            let loaded = CatalogLoaded {
+                ok: true,
+                admdvs,
+                count,
+            };
+            reload(&service, loaded).await
         }
         Err(e) => refuse(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }
 
-#[derive(serde::Deserialize)]
-struct VoucherRequest {
-    psn_no: String,
+/// Whom a 医保电子凭证 token is issued for.
+#[derive(serde::Deserialize, ToSchema)]
+pub struct VoucherRequest {
+    /// A registered person.
+    pub psn_no: String,
 }
 
+/// An issued 医保电子凭证 token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VoucherIssued {
+    pub ok: bool,
+    /// Always `01` (医保电子凭证).
+    pub mdtrt_cert_type: &'static str,
+    /// The token: what 1101 takes as `mdtrt_cert_no` with `mdtrt_cert_type` 01.
+    pub mdtrt_cert_no: String,
+    /// When the token stops being accepted, Unix seconds.
+    pub expires_at_secs: i64,
+}
+
+/// Issue an e-voucher token
+///
 /// Issues a 医保电子凭证 token for a registered person (the QR payload their app shows), accepted
 /// by 1101 with `mdtrt_cert_type` 01 until it expires.
-async fn issue_evoucher(State(service): State<Service>, body: axum::body::Bytes) -> Response {
+#[utoipa::path(post, path = "/admin/evoucher", tag = "admin",
+    security(("admin_token" = [])),
+    request_body(content = VoucherRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The token", body = VoucherIssued),
+        (status = 400, description = "Not a JSON object with `psn_no`, or the person is not registered", body = AdminRefusal),
+        GuardRefusal,
+        (status = 503, description = "Storage unavailable", body = AdminRefusal),
+    ))]
+pub(crate) async fn issue_evoucher(
+    State(service): State<Service>,
+    body: axum::body::Bytes,
+) -> Response {
     let request: VoucherRequest = match parse_body(&body) {
         Ok(request) => request,
         Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
@@ -216,35 +422,39 @@ async fn issue_evoucher(State(service): State<Service>, body: axum::body::Bytes)
     }
     let now_secs = chrono::Utc::now().timestamp();
     match service.shared.vouchers.issue(&request.psn_no, now_secs) {
-        Ok(voucher) => Json(json!({
-            "ok": true,
-            "mdtrt_cert_type": "01",
-            "mdtrt_cert_no": voucher.token,
-            "expires_at_secs": voucher.expires_at_secs,
-        }))
+        Ok(voucher) => Json(VoucherIssued {
+            ok: true,
+            mdtrt_cert_type: "01",
+            mdtrt_cert_no: voucher.token,
+            expires_at_secs: voucher.expires_at_secs,
+        })
         .into_response(),
         Err(e) => refuse(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }
 
-async fn reload(service: &Service, body: serde_json::Value) -> Response {
+async fn reload(service: &Service, body: impl Serialize) -> Response {
     match service.shared.reload_regions().await {
         Ok(()) => Json(body).into_response(),
         Err(e) => refuse(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }
 
-#[derive(Serialize)]
-struct CatalogEntry<'a> {
-    med_list_codg: &'a str,
-    med_list_name: &'a str,
-    chrgitm_lv: String,
-    med_chrgitm_type: String,
-    restricted: bool,
-    has_price_cap: bool,
-}
-
-async fn get_catalog(State(service): State<Service>, Path(admdvs): Path<String>) -> Response {
+/// List a catalogue
+///
+/// The items of the catalogue loaded for a region, sorted by national code.
+#[utoipa::path(get, path = "/admin/catalog/{admdvs}", tag = "admin",
+    security(("admin_token" = [])),
+    params(("admdvs" = String, Path, description = "Region code (6 digits)")),
+    responses(
+        (status = 200, description = "The catalogue's items", body = CatalogListing),
+        GuardRefusal,
+        (status = 404, description = "No catalogue for this region, or the admin API is off", body = AdminRefusal),
+    ))]
+pub(crate) async fn get_catalog(
+    State(service): State<Service>,
+    Path(admdvs): Path<String>,
+) -> Response {
     let regions = service.shared.regions();
     let Some(catalog) = regions.catalog(&admdvs) else {
         return refuse(StatusCode::NOT_FOUND, format!("no catalogue for {admdvs}"));
@@ -262,20 +472,34 @@ async fn get_catalog(State(service): State<Service>, Path(admdvs): Path<String>)
             has_price_cap: i.price_cap_micro_yuan.is_some(),
         })
         .collect();
-    Json(json!({ "ok": true, "items": items })).into_response()
+    Json(CatalogListing { ok: true, items }).into_response()
 }
 
-async fn run_verify(State(service): State<Service>) -> Response {
+/// Verify the ledger
+///
+/// Runs `yibao verify` on the service's database: re-derives the accumulators and balances from
+/// the postings and checks every ledger identity and the fee-line history.
+#[utoipa::path(get, path = "/admin/verify", tag = "admin",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The verification ran; `ok` says whether it found no difference", body = VerifyResult),
+        GuardRefusal,
+        (status = 503, description = "Storage unavailable", body = AdminRefusal),
+    ))]
+pub(crate) async fn run_verify(State(service): State<Service>) -> Response {
     let result = async {
         let mut conn = service.shared.store.pool().acquire().await?;
         verify::verify(&mut conn).await
     }
     .await;
     match result {
-        Ok(report) => Json(json!({
-            "ok": report.is_ok(), "entries": report.entries, "postings": report.postings,
-            "accumulators": report.accumulators, "problems": report.problems,
-        }))
+        Ok(report) => Json(VerifyResult {
+            ok: report.is_ok(),
+            entries: report.entries,
+            postings: report.postings,
+            accumulators: report.accumulators,
+            problems: report.problems,
+        })
         .into_response(),
         Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }

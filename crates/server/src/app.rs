@@ -1,4 +1,6 @@
-//! The HTTP application: `callService` (with the gateway layer), `/healthz`, `/metrics`, `/admin/*`.
+//! The HTTP application: `callService` (with the gateway layer), `/healthz`, `/metrics`,
+//! `/openapi.json`, `/admin/*`. Every route is an entry of one of the endpoint lists below
+//! ([`route_table`]), and the OpenAPI document describes each of them (`tests/openapi.rs`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -6,19 +8,20 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
+use serde::Serialize;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use yibao_ledger::{GroupCommit, Store};
 
 use crate::auth;
 use crate::config::Config;
+use crate::envelope::{Reply, Request};
 use crate::error::TxError;
 use crate::listener::ConnectionLimits;
 use crate::replay::ReplayGuard;
+use crate::routes::{router_of, table_of, Endpoint};
 use crate::service::{CallMeta, Service};
 use crate::state::{RegistryError, Shared};
 use crate::writer::TxWriter;
@@ -41,7 +44,7 @@ pub enum StartError {
 }
 
 #[derive(Clone)]
-struct AppState {
+pub(crate) struct AppState {
     service: Service,
 }
 
@@ -88,37 +91,59 @@ fn connection_limits(config: &Config) -> ConnectionLimits {
     }
 }
 
+/// The configured gateway prefix of the national routes, without a trailing `/`.
+pub fn national_prefix(config: &Config) -> &str {
+    config.path_prefix.trim_end_matches('/')
+}
+
+/// The national-interface routes below `prefix`.
+fn national_endpoints(prefix: &str) -> Vec<Endpoint<AppState>> {
+    vec![
+        Endpoint::post(format!("{prefix}{CALL_SERVICE_PATH}"), call_service),
+        Endpoint::post(format!("{prefix}{CALL_SERVICE_PATH}/"), call_service),
+        Endpoint::post(
+            format!("{prefix}{CALL_SERVICE_PATH}/{{infno}}"),
+            call_service_infno,
+        ),
+    ]
+}
+
+/// The operations routes: health, metrics, the OpenAPI document.
+fn ops_endpoints() -> Vec<Endpoint<Service>> {
+    vec![
+        Endpoint::get("/healthz", healthz),
+        Endpoint::get("/metrics", metrics),
+        Endpoint::get(crate::openapi::OPENAPI_PATH, crate::openapi::openapi_json),
+    ]
+}
+
+/// Every `(method, path)` the router of a service with `config` answers, from the same endpoint
+/// lists [`router`] is built from.
+pub fn route_table(config: &Config) -> Vec<(Method, String)> {
+    let mut table = table_of(&national_endpoints(national_prefix(config)));
+    table.extend(table_of(&ops_endpoints()));
+    table.extend(table_of(&crate::admin::endpoints()));
+    table
+}
+
 /// The router of a started service; a request body must arrive within `body_timeout_ms`.
 pub fn router(service: Service) -> Router {
-    let body_timeout = Duration::from_millis(service.shared.config.body_timeout_ms.max(1));
-    let prefix = service
-        .shared
-        .config
-        .path_prefix
-        .trim_end_matches('/')
-        .to_string();
+    let config = &service.shared.config;
+    let body_timeout = Duration::from_millis(config.body_timeout_ms.max(1));
+    let prefix = national_prefix(config).to_string();
     let state = AppState {
         service: service.clone(),
     };
     let service_for_fallback = service.clone();
-    let call = Router::new()
-        .route(&format!("{prefix}{CALL_SERVICE_PATH}"), post(call_service))
-        .route(&format!("{prefix}{CALL_SERVICE_PATH}/"), post(call_service))
-        .route(
-            &format!("{prefix}{CALL_SERVICE_PATH}/{{infno}}"),
-            post(call_service_infno),
-        )
+    let call = router_of(national_endpoints(&prefix))
         .layer(DefaultBodyLimit::disable())
         .with_state(state);
-    let ops = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+    let ops = router_of(ops_endpoints())
         .merge(crate::admin::routes(&service))
         .with_state(service);
-    let fallback_service = service_for_fallback;
     call.merge(ops)
         .fallback(move |uri: axum::http::Uri| {
-            let service = fallback_service.clone();
+            let service = service_for_fallback.clone();
             async move { json_reply(service.unknown_path(uri.path(), &prefix)) }
         })
         .layer(RequestBodyTimeoutLayer::new(body_timeout))
@@ -209,11 +234,60 @@ fn json_reply(text: String) -> Response {
         .into_response()
 }
 
-async fn call_service(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+/// A request refused by the gateway (HTTP 401): not a reply envelope, as the national gateway does.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct GatewayRefusal {
+    /// Always 401.
+    pub code: u16,
+    /// Which header is missing or wrong (`bad _api_signature`, `x-tif-nonce was already used …`, …).
+    pub message: String,
+}
+
+/// What the operations of the national endpoint say in the OpenAPI document.
+const CALL_SERVICE_DESCRIPTION: &str = "The national 定点医药机构接口: one endpoint for every \
+transaction, selected by the envelope's `infno`. The body is the request envelope as JSON (sent as \
+`text/plain` or `application/json`); the reply is always HTTP 200 with a reply envelope, `infcode` 0 \
+with `output`, or −1 with `err_msg` naming the field. The transactions, their `input` and `output` \
+nodes and yibao's limits are documented in docs/interface.md. When the gateway scheme (`auth`) is \
+`csb` or `tif`, the request carries its signature headers (docs/interface.md §Gateway); a refused \
+request gets HTTP 401 with `{code, message}`. The path is below the configured `path_prefix`.";
+
+/// Call a transaction
+#[utoipa::path(post, path = "/fsi/api/rsfComIfsService/callService", tag = "national",
+    description = CALL_SERVICE_DESCRIPTION,
+    security((), ("csb" = []), ("tif" = [])),
+    request_body(content(
+        (Request = "text/plain"),
+        (Request = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "A reply envelope: `infcode` 0 with `output`, or −1 with `err_msg` (also for a body too large or too slow)", body = Reply),
+        (status = 401, description = "Refused by the gateway layer", body = GatewayRefusal),
+    ))]
+pub(crate) async fn call_service(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     handle_call(state, headers, None, body).await
 }
 
-async fn call_service_infno(
+/// Call a transaction named in the path
+///
+/// As `callService`; some clients append the `infno`, which must then equal the envelope's.
+#[utoipa::path(post, path = "/fsi/api/rsfComIfsService/callService/{infno}", tag = "national",
+    description = CALL_SERVICE_DESCRIPTION,
+    security((), ("csb" = []), ("tif" = [])),
+    params(("infno" = String, Path, description = "The transaction code; must equal the envelope's `infno`")),
+    request_body(content(
+        (Request = "text/plain"),
+        (Request = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "A reply envelope: `infcode` 0 with `output`, or −1 with `err_msg`", body = Reply),
+        (status = 401, description = "Refused by the gateway layer", body = GatewayRefusal),
+    ))]
+pub(crate) async fn call_service_infno(
     State(state): State<AppState>,
     Path(infno): Path<String>,
     headers: HeaderMap,
@@ -240,11 +314,11 @@ async fn handle_call(
         Ok(gateway) => gateway,
         Err(error) => {
             tracing::info!(reason = %error, "gateway refused");
-            return (
-                StatusCode::UNAUTHORIZED,
-                Json(json!({ "code": 401, "message": error.to_string() })),
-            )
-                .into_response();
+            let refusal = GatewayRefusal {
+                code: StatusCode::UNAUTHORIZED.as_u16(),
+                message: error.to_string(),
+            };
+            return (StatusCode::UNAUTHORIZED, Json(refusal)).into_response();
         }
     };
     let limit = state.service.shared.config.body_limit_bytes;
@@ -286,7 +360,15 @@ fn body_refusal(state: &AppState, error: axum::Error) -> TxError {
     )
 }
 
-async fn healthz(State(service): State<Service>) -> Response {
+/// Health
+///
+/// Whether the ledger database answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses(
+        (status = 200, description = "`ok`", body = String, content_type = "text/plain"),
+        (status = 503, description = "`ledger unavailable: …`", body = String, content_type = "text/plain"),
+    ))]
+pub(crate) async fn healthz(State(service): State<Service>) -> Response {
     match sqlx_ping(&service).await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(e) => (
@@ -304,7 +386,15 @@ async fn sqlx_ping(service: &Service) -> Result<(), yibao_ledger::LedgerError> {
         .map(|_| ())
 }
 
-async fn metrics(State(service): State<Service>) -> Response {
+/// Metrics
+///
+/// Prometheus text exposition: requests by `infno` and outcome, latency histograms, ledger
+/// commits, write messages in flight, settlements and cancellations (docs/operations.md).
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses(
+        (status = 200, description = "Metrics in the Prometheus text format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"),
+    ))]
+pub(crate) async fn metrics(State(service): State<Service>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         service.shared.metrics.render(),

@@ -16,18 +16,33 @@ const MSGID_MAX_CHARS: usize = 40;
 /// Longest accepted `infno` (provincial codes reach 6).
 const INFNO_MAX_CHARS: usize = 8;
 
-/// A parsed request envelope.
-#[derive(Debug, Clone, PartialEq)]
+/// A parsed request envelope: the fields of the national envelope yibao reads. Others (`infver`,
+/// `opter_type`, `recer_sys_code`, `cainfo`, …) are accepted and ignored; scalars may be sent as
+/// strings or numbers, and `null` or `"null"` reads as empty.
+#[derive(Debug, Clone, PartialEq, utoipa::ToSchema)]
 pub struct Request {
+    /// Transaction code (up to 8 characters).
     pub infno: String,
+    /// The sender's message id (up to 40 characters): the idempotency key.
     pub msgid: String,
+    /// 就医地 region (6 digits).
+    #[schema(required = false)]
     pub mdtrtarea_admvs: String,
+    /// 参保地 region (6 digits; empty: local).
+    #[schema(required = false)]
     pub insuplc_admdvs: String,
+    /// The sending institution; must be registered (and be the gateway key's institution).
     pub fixmedins_code: String,
+    #[schema(required = false)]
     pub opter: String,
+    /// `yyyy-MM-dd HH:mm:ss`.
+    #[schema(required = false)]
     pub inf_time: String,
+    /// The 9001 sign-in serial; may be empty.
+    #[schema(required = false)]
     pub sign_no: String,
-    /// The `input` object (empty when absent).
+    /// The `input` object (empty when absent); a JSON string holding the object is accepted too.
+    #[schema(value_type = Object, required = false)]
     pub input: Value,
 }
 
@@ -276,16 +291,23 @@ pub fn wire_time(at: NaiveDateTime) -> String {
 }
 
 /// A reply envelope.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Reply<'a> {
+    /// 0 success, −1 failure.
     pub infcode: i32,
+    /// The receiver's message id: `platform_admdvs` + `yyyyMMddHHmmss` + a 10-digit serial.
     pub inf_refmsgid: &'a str,
+    /// When the message was received, `yyyyMMddHHmmssSSS`.
     pub refmsg_time: String,
+    /// When it was answered, `yyyyMMddHHmmssSSS`.
     pub respond_time: String,
+    /// On failure: `field: problem`, naming the offending field; `null` on success.
     pub err_msg: Option<String>,
     pub warn_msg: &'static str,
     pub cainfo: &'static str,
     pub signtype: &'static str,
+    /// The transaction's output nodes (docs/interface.md); `null` on failure.
+    #[schema(value_type = Option<Object>)]
     pub output: Option<&'a RawValue>,
 }
 

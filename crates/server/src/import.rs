@@ -43,7 +43,7 @@ pub enum ImportError {
 /// `insu_endtime` (inclusive; empty or absent: open) with status `psn_insu_stas` (0–4, empty: 1);
 /// benefits are payable from `benefit_begndate`, the first day after any waiting period (待遇等待期;
 /// empty or absent: from `psn_insu_date`). Files without the optional columns import as before.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, utoipa::ToSchema)]
 pub struct PersonRow {
     pub psn_no: String,
     pub psn_cert_type: String,

@@ -9,6 +9,8 @@
 //! * [`auth`]: CSB / TIF gateway signatures, each accepted once ([`replay`]); [`admin`]: the admin JSON API; [`import`]: registry files.
 //! * [`config`]: file + environment configuration; [`metrics`]: Prometheus text.
 //! * [`evoucher`]: short-lived 医保电子凭证 tokens that stand for a person (1101 with type 01).
+//! * [`routes`]: routes as (method, path, handler) lists; [`openapi`]: the OpenAPI document of
+//!   them, served at `/openapi.json`.
 
 pub mod admin;
 pub mod app;
@@ -20,7 +22,9 @@ pub mod evoucher;
 pub mod import;
 pub mod listener;
 pub mod metrics;
+pub mod openapi;
 pub mod replay;
+pub mod routes;
 pub mod service;
 pub mod state;
 pub mod tx;

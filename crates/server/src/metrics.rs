@@ -1,5 +1,6 @@
 //! Prometheus metrics in the text exposition format: requests by `infno` and outcome, latency
-//! histograms, settlements and cancellations, fee lines split again at settlement, ledger size.
+//! histograms, settlements and cancellations, fee lines split again at settlement, ledger size, and
+//! the write path: ledger commit latency, failed commits and write messages in flight.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -30,6 +31,30 @@ impl Histogram {
         self.count += 1;
         self.sum_micros += u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
     }
+
+    /// Writes the histogram's series `name`; `labels` are written before `le` (each followed by a
+    /// comma).
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        for (bound, n) in LATENCY_BUCKETS_SECS.iter().zip(self.counts) {
+            let _ = writeln!(out, "{name}_bucket{{{labels}le=\"{bound}\"}} {n}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {}", self.count);
+        let labels = match labels.trim_end_matches(',') {
+            "" => String::new(),
+            labels => format!("{{{labels}}}"),
+        };
+        let _ = writeln!(out, "{name}_sum{labels} {}", self.sum_micros as f64 / 1e6);
+        let _ = writeln!(out, "{name}_count{labels} {}", self.count);
+    }
+}
+
+/// A write message counted in `yibao_writes_in_flight` while this lives.
+pub struct WriteInFlight<'a>(&'a AtomicI64);
+
+impl Drop for WriteInFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Service metrics.
@@ -41,6 +66,9 @@ pub struct Metrics {
     cancellations: AtomicU64,
     resplits: AtomicU64,
     ledger_entries: AtomicI64,
+    commits: Mutex<Histogram>,
+    commit_failures: AtomicU64,
+    writes_in_flight: AtomicI64,
 }
 
 impl Metrics {
@@ -77,6 +105,23 @@ impl Metrics {
         self.resplits.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Records one transaction of the ledger's committer: its time to the durable commit, or a
+    /// failure.
+    pub fn observe_commit(&self, elapsed: Duration, committed: bool) {
+        if !committed {
+            self.commit_failures.fetch_add(1, Ordering::Relaxed);
+        } else if let Ok(mut commits) = self.commits.lock() {
+            commits.observe(elapsed);
+        }
+    }
+
+    /// Counts a write message handed to the ledger writer until the returned guard is dropped
+    /// (its reply came back, or its caller went away).
+    pub fn write_in_flight(&self) -> WriteInFlight<'_> {
+        self.writes_in_flight.fetch_add(1, Ordering::Relaxed);
+        WriteInFlight(&self.writes_in_flight)
+    }
+
     /// Sets the ledger size read at start-up.
     pub fn set_ledger_entries(&self, entries: i64) {
         self.ledger_entries.store(entries, Ordering::Relaxed);
@@ -99,25 +144,19 @@ impl Metrics {
         out.push_str("# TYPE yibao_request_duration_seconds histogram\n");
         if let Ok(latency) = self.latency.lock() {
             for (infno, h) in latency.iter() {
-                for (bound, n) in LATENCY_BUCKETS_SECS.iter().zip(h.counts) {
-                    let _ = writeln!(out, "yibao_request_duration_seconds_bucket{{infno=\"{infno}\",le=\"{bound}\"}} {n}");
-                }
-                let _ = writeln!(
-                    out,
-                    "yibao_request_duration_seconds_bucket{{infno=\"{infno}\",le=\"+Inf\"}} {}",
-                    h.count
-                );
-                let _ = writeln!(
-                    out,
-                    "yibao_request_duration_seconds_sum{{infno=\"{infno}\"}} {}",
-                    h.sum_micros as f64 / 1e6
-                );
-                let _ = writeln!(
-                    out,
-                    "yibao_request_duration_seconds_count{{infno=\"{infno}\"}} {}",
-                    h.count
+                h.render(
+                    &mut out,
+                    "yibao_request_duration_seconds",
+                    &format!("infno=\"{infno}\","),
                 );
             }
+        }
+        out.push_str(
+            "# HELP yibao_commit_duration_seconds Ledger commits: time from the start of the \
+             transaction to its durable commit.\n# TYPE yibao_commit_duration_seconds histogram\n",
+        );
+        if let Ok(commits) = self.commits.lock() {
+            commits.render(&mut out, "yibao_commit_duration_seconds", "");
         }
         let counters = [
             (
@@ -129,6 +168,11 @@ impl Metrics {
                 "yibao_cancellations_total",
                 "Cancellations committed since start.",
                 self.cancellations.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "yibao_commit_failures_total",
+                "Ledger commits that failed (their messages were answered with a storage error or run again).",
+                self.commit_failures.load(Ordering::Relaxed) as i64,
             ),
             (
                 "yibao_fee_line_resplits_total",
@@ -143,6 +187,11 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
             );
         }
+        let in_flight = self.writes_in_flight.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP yibao_writes_in_flight Write messages handed to the ledger writer and not yet answered (queued, running or waiting for their commit).\n# TYPE yibao_writes_in_flight gauge\nyibao_writes_in_flight {in_flight}"
+        );
         let entries = self.ledger_entries.load(Ordering::Relaxed);
         let _ = writeln!(
             out,
@@ -162,6 +211,9 @@ mod tests {
         metrics.observe_request("2207", true, Duration::from_millis(3));
         metrics.observe_request("2207", false, Duration::from_millis(30));
         metrics.settled();
+        metrics.observe_commit(Duration::from_millis(2), true);
+        metrics.observe_commit(Duration::from_millis(9), false);
+        let in_flight = metrics.write_in_flight();
         let text = metrics.render();
         assert!(text.contains("yibao_requests_total{infno=\"2207\",outcome=\"ok\"} 1"));
         assert!(
@@ -170,5 +222,11 @@ mod tests {
         assert!(text.contains("yibao_request_duration_seconds_count{infno=\"2207\"} 2"));
         assert!(text.contains("yibao_settlements_total 1"));
         assert!(text.contains("yibao_ledger_entries 1"));
+        assert!(text.contains("yibao_commit_duration_seconds_bucket{le=\"0.0025\"} 1"));
+        assert!(text.contains("yibao_commit_duration_seconds_count 1"));
+        assert!(text.contains("yibao_commit_failures_total 1"));
+        assert!(text.contains("yibao_writes_in_flight 1"));
+        drop(in_flight);
+        assert!(metrics.render().contains("yibao_writes_in_flight 0"));
     }
 }

@@ -253,6 +253,7 @@ impl Service {
             received_at,
             inf_refmsgid: inf_refmsgid.to_string(),
         };
+        let _in_flight = self.shared.metrics.write_in_flight();
         match self.writer.submit(job).await {
             Ok(outcome) => outcome,
             Err(error) => self.failed(inf_refmsgid, received_at, &TxError::storage(&error)),

@@ -146,6 +146,10 @@ impl WriteHandler for TxWriter {
         }
     }
 
+    fn commit_observed(&self, elapsed: std::time::Duration, _jobs: usize, committed: bool) {
+        self.shared.metrics.observe_commit(elapsed, committed);
+    }
+
     fn storage_failure(&self, error: &LedgerError) -> WriteOutcome {
         let at = now();
         let reply = reply_text(

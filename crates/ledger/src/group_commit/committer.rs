@@ -3,6 +3,7 @@
 //! batch that is not written hands its jobs back to the writer.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Connection};
@@ -156,7 +157,12 @@ impl<H: WriteHandler> Committer<H> {
         let outcome = if written.is_empty() {
             Ok(Durable { upto })
         } else {
-            self.commit(&written, upto).await
+            let started = Instant::now();
+            let outcome = self.commit(&written, upto).await;
+            let jobs = live.iter().map(|e| e.held.len()).sum();
+            self.handler
+                .commit_observed(started.elapsed(), jobs, outcome.is_ok());
+            outcome
         };
         let failure = match outcome {
             Ok(durable) => return self.release_all(live, &durable),

@@ -101,6 +101,11 @@ pub trait WriteHandler: Send + Sync + 'static {
 
     /// The reply for a job whose writes were lost because storage failed.
     fn storage_failure(&self, error: &LedgerError) -> Self::Output;
+
+    /// Called after each transaction the committer tried: how long it took from its start to the
+    /// durable commit (or the failure), how many jobs' replies waited on it, and whether it committed.
+    /// For metrics; the default does nothing.
+    fn commit_observed(&self, _elapsed: std::time::Duration, _jobs: usize, _committed: bool) {}
 }
 
 /// A queued job and where its reply goes.
