@@ -327,7 +327,7 @@ impl LedgerCache {
                 break;
             }
             let still_finished = self.visits.get(id).is_some_and(|(v, w)| {
-                !unflushed(w) && matches!(v.status, VisitStatus::Settled | VisitStatus::Cancelled)
+                !unflushed(w) && (v.status.is_settled() || v.status == VisitStatus::Cancelled)
             });
             if still_finished {
                 self.visits.remove(id);
@@ -388,7 +388,7 @@ impl LedgerView<'_> {
         let batch = cache.batch;
         let pending = &mut cache.pending;
         for (id, visit) in staged.visits {
-            if matches!(visit.status, VisitStatus::Settled | VisitStatus::Cancelled) {
+            if visit.status.is_settled() || visit.status == VisitStatus::Cancelled {
                 cache.finished.push_back((batch, id.clone()));
             }
             pending.visits.insert(id.clone());

@@ -130,19 +130,32 @@ pub enum VisitStatus {
     Open,
     /// Inpatient discharged (2402); may still be settled.
     Discharged,
-    /// Finally settled; reopened by cancelling the settlement.
+    /// Settled and not discharged: an outpatient visit with a live settlement of one of its charge
+    /// batches (further batches may still be uploaded and settled), or an admission finally settled
+    /// before its discharge (2402 may follow). Open again once its last live settlement is
+    /// cancelled.
     Settled,
+    /// An admission discharged (2402) and finally settled, in either order; discharged again once
+    /// the settlement is cancelled (2305), which must come before a cancelled discharge (2405).
+    DischargedSettled,
     /// Registration or admission cancelled (2202, 2404, 2601).
     Cancelled,
 }
 
 impl VisitStatus {
+    /// Whether a live (final) settlement holds the visit: [`VisitStatus::Settled`] or
+    /// [`VisitStatus::DischargedSettled`].
+    pub fn is_settled(self) -> bool {
+        matches!(self, VisitStatus::Settled | VisitStatus::DischargedSettled)
+    }
+
     /// Storage code.
     pub fn as_str(self) -> &'static str {
         match self {
             VisitStatus::Open => "open",
             VisitStatus::Discharged => "discharged",
             VisitStatus::Settled => "settled",
+            VisitStatus::DischargedSettled => "discharged_settled",
             VisitStatus::Cancelled => "cancelled",
         }
     }
@@ -153,6 +166,7 @@ impl VisitStatus {
             "open" => Some(VisitStatus::Open),
             "discharged" => Some(VisitStatus::Discharged),
             "settled" => Some(VisitStatus::Settled),
+            "discharged_settled" => Some(VisitStatus::DischargedSettled),
             "cancelled" => Some(VisitStatus::Cancelled),
             _ => None,
         }
