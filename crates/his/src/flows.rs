@@ -3,7 +3,8 @@
 //! * inpatient (21): 2401 admission → 2301 fee upload → 2304 final settlement (`dscgTime` = the
 //!   visit's `endtime`);
 //! * pharmacy (41): 2102 purchase and settlement in one message;
-//! * any other: 2201 registration → 2203 visit details → 2204 fee upload → 2207 settlement.
+//! * any other: 2201 registration → 2203 visit details → 2204 fee upload → 2207 settlement; a
+//!   registration's further charge batches: 2204 → 2207 of each batch.
 
 use std::time::{Duration, Instant};
 
@@ -62,6 +63,24 @@ impl<T: Transport> Client<'_, T> {
         let total = run.read(medfee_sumamt(&visit.feedetail))?;
         run.settle(&steps::settle_outpatient(visit, &mdtrt_id, total))
             .await
+    }
+
+    /// One charge batch of the registration `mdtrt_id` (already registered and described): 2204 of
+    /// `batch`'s lines as `chrg_bchno` → 2207 of that batch.
+    pub async fn outpatient_batch(
+        &self,
+        batch: &Visit,
+        mdtrt_id: &str,
+        chrg_bchno: &str,
+    ) -> Result<Settled, FlowFailed> {
+        let mut run = Run::new(self);
+        run.send(&steps::upload_outpatient_batch(batch, mdtrt_id, chrg_bchno))
+            .await?;
+        let total = run.read(medfee_sumamt(&batch.feedetail))?;
+        run.settle(&steps::settle_outpatient_batch(
+            batch, mdtrt_id, chrg_bchno, total,
+        ))
+        .await
     }
 
     /// 2401 → 2301 → 2304 (final).

@@ -8,8 +8,8 @@
 //!   to `callService`);
 //! * [`reply`]: the parsed reply ([`Reply`]) and what can go wrong ([`HisError`]);
 //! * [`visit`]: a visit and its fee lines as the HIS holds them, and [`medfee_sumamt`];
-//! * [`steps`]: one message per transaction (2201, 2203, 2204, 2207; 2401, 2301, 2402, 2304; 2102)
-//!   and readers of the ids their replies issue;
+//! * [`steps`]: one message per transaction (2201, 2203, 2204/2205, 2206/2207/2208 by charge batch;
+//!   2401, 2301, 2402/2405, 2303/2304/2305; 2102) and readers of the ids their replies issue;
 //! * [`client`]: [`Client`] sends messages with fresh or explicit msgids;
 //! * [`flows`]: whole outpatient, inpatient and pharmacy flows, returning what was [`Settled`].
 

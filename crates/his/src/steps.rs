@@ -9,7 +9,8 @@ use crate::visit::Visit;
 
 /// `mdtrt_cert_type` of the messages: 02 居民身份证.
 const CERT_ID_CARD: &str = "02";
-/// `chrg_bchno` of uploaded lines: the visit's lines are one charge batch.
+/// `chrg_bchno` of uploaded lines unless a step names another batch: the visit's lines are one
+/// charge batch.
 const CHARGE_BATCH: &str = "1";
 /// `acct_used_flag` of settlements: the personal account pays what it may.
 const USE_ACCOUNT: &str = "1";
@@ -47,17 +48,53 @@ pub fn visit_info(visit: &Visit, mdtrt_id: &str) -> Message {
     diagnosed("2203", visit, info)
 }
 
-/// 2204 门诊费用明细上传: the visit's fee lines.
+/// 2204 门诊费用明细上传: the visit's fee lines, as one charge batch.
 pub fn upload_outpatient_fees(visit: &Visit, mdtrt_id: &str) -> Message {
-    upload("2204", visit, mdtrt_id)
+    upload_outpatient_batch(visit, mdtrt_id, CHARGE_BATCH)
 }
 
-/// 2207 门诊结算 of the visit `mdtrt_id`, declaring `medfee_sumamt`.
+/// 2204 门诊费用明细上传: the visit's fee lines as charge batch `chrg_bchno` (a registration is
+/// charged in batches: the registration fee first, the treatment later).
+pub fn upload_outpatient_batch(visit: &Visit, mdtrt_id: &str, chrg_bchno: &str) -> Message {
+    let feedetail = feedetail(visit, Some(mdtrt_id), chrg_bchno);
+    Message::of("2204", visit, json!({ "feedetail": feedetail }))
+}
+
+/// 2205 门诊费用明细撤销 of charge batch `chrg_bchno` ("0000": every unsettled line).
+pub fn cancel_outpatient_fees(visit: &Visit, mdtrt_id: &str, chrg_bchno: &str) -> Message {
+    let data = json!({ "mdtrt_id": mdtrt_id, "psn_no": visit.psn_no, "chrg_bchno": chrg_bchno });
+    Message::of("2205", visit, json!({ "data": data }))
+}
+
+/// 2207 门诊结算 of the visit `mdtrt_id`'s fee lines (one charge batch), declaring
+/// `medfee_sumamt`.
 pub fn settle_outpatient(visit: &Visit, mdtrt_id: &str, medfee_sumamt: Fen) -> Message {
-    let data = json!({ "psn_no": visit.psn_no, "mdtrt_id": mdtrt_id, "insutype": visit.insutype,
-                       "med_type": visit.med_type, "medfee_sumamt": medfee_sumamt.to_yuan_string(),
-                       "acct_used_flag": USE_ACCOUNT });
-    Message::of("2207", visit, json!({ "data": data }))
+    settle_outpatient_batch(visit, mdtrt_id, CHARGE_BATCH, medfee_sumamt)
+}
+
+/// 2207 门诊结算 of charge batch `chrg_bchno` of the visit `mdtrt_id`, declaring `medfee_sumamt`.
+pub fn settle_outpatient_batch(
+    visit: &Visit,
+    mdtrt_id: &str,
+    chrg_bchno: &str,
+    medfee_sumamt: Fen,
+) -> Message {
+    outpatient_settlement("2207", visit, (mdtrt_id, chrg_bchno), medfee_sumamt)
+}
+
+/// 2206 门诊预结算 of charge batch `chrg_bchno` of the visit `mdtrt_id`.
+pub fn presettle_outpatient_batch(
+    visit: &Visit,
+    mdtrt_id: &str,
+    chrg_bchno: &str,
+    medfee_sumamt: Fen,
+) -> Message {
+    outpatient_settlement("2206", visit, (mdtrt_id, chrg_bchno), medfee_sumamt)
+}
+
+/// 2208 门诊结算撤销 of the settlement `setl_id` of the visit `mdtrt_id`.
+pub fn cancel_outpatient_settlement(visit: &Visit, mdtrt_id: &str, setl_id: &str) -> Message {
+    cancel_settlement("2208", visit, mdtrt_id, setl_id)
 }
 
 /// 2401 入院办理: opens the admission; [`admitted_mdtrt_id`] reads its id.
@@ -70,7 +107,8 @@ pub fn admit(visit: &Visit) -> Message {
 
 /// 2301 住院费用明细上传: the admission's fee lines.
 pub fn upload_inpatient_fees(visit: &Visit, mdtrt_id: &str) -> Message {
-    upload("2301", visit, mdtrt_id)
+    let feedetail = feedetail(visit, Some(mdtrt_id), CHARGE_BATCH);
+    Message::of("2301", visit, json!({ "feedetail": feedetail }))
 }
 
 /// 2402 出院办理 of the admission `mdtrt_id` at the visit's `endtime` (the service's time when
@@ -83,6 +121,12 @@ pub fn discharge(visit: &Visit, mdtrt_id: &str) -> Message {
     Message::of("2402", visit, json!({ "dscginfo": info }))
 }
 
+/// 2405 出院撤销 of the admission `mdtrt_id`.
+pub fn cancel_discharge(visit: &Visit, mdtrt_id: &str) -> Message {
+    let data = json!({ "mdtrt_id": mdtrt_id, "psn_no": visit.psn_no });
+    Message::of("2405", visit, json!({ "data": data }))
+}
+
 /// 2304 住院结算 of the admission `mdtrt_id`, declaring `medfee_sumamt`: an interim settlement
 /// (`mid_setl_flag` 1) of an ongoing stay, or the final one with the visit's `endtime` as
 /// `dscgTime`.
@@ -92,14 +136,22 @@ pub fn settle_inpatient(
     medfee_sumamt: Fen,
     interim: bool,
 ) -> Message {
-    let mid_setl_flag = if interim { "1" } else { "0" };
-    let mut data = json!({ "psn_no": visit.psn_no, "mdtrt_id": mdtrt_id, "insutype": visit.insutype,
-                           "medfee_sumamt": medfee_sumamt.to_yuan_string(), "mid_setl_flag": mid_setl_flag,
-                           "acct_used_flag": USE_ACCOUNT });
-    if let (false, Some(endtime)) = (interim, &visit.endtime) {
-        data["dscgTime"] = json!(endtime);
-    }
-    Message::of("2304", visit, json!({ "data": data }))
+    inpatient_settlement("2304", visit, mdtrt_id, medfee_sumamt, interim)
+}
+
+/// 2303 住院预结算 of the admission `mdtrt_id`, as [`settle_inpatient`] would settle it.
+pub fn presettle_inpatient(
+    visit: &Visit,
+    mdtrt_id: &str,
+    medfee_sumamt: Fen,
+    interim: bool,
+) -> Message {
+    inpatient_settlement("2303", visit, mdtrt_id, medfee_sumamt, interim)
+}
+
+/// 2305 住院结算撤销 of the settlement `setl_id` of the admission `mdtrt_id`.
+pub fn cancel_inpatient_settlement(visit: &Visit, mdtrt_id: &str, setl_id: &str) -> Message {
+    cancel_settlement("2305", visit, mdtrt_id, setl_id)
 }
 
 /// 2102 药店结算: the purchase, its lines and its settlement in one message.
@@ -110,7 +162,7 @@ pub fn pharmacy(visit: &Visit, medfee_sumamt: Fen) -> Message {
     Message::of(
         "2102",
         visit,
-        json!({ "data": data, "feedetail": feedetail(visit, None) }),
+        json!({ "data": data, "feedetail": feedetail(visit, None, CHARGE_BATCH) }),
     )
 }
 
@@ -145,23 +197,52 @@ fn diagnosed(infno: &'static str, visit: &Visit, mdtrtinfo: Value) -> Message {
     )
 }
 
-/// A fee upload of the visit `mdtrt_id`'s lines.
-fn upload(infno: &'static str, visit: &Visit, mdtrt_id: &str) -> Message {
-    Message::of(
-        infno,
-        visit,
-        json!({ "feedetail": feedetail(visit, Some(mdtrt_id)) }),
-    )
+/// A 2206/2207 of charge batch `chrg_bchno` of the visit `mdtrt_id`.
+fn outpatient_settlement(
+    infno: &'static str,
+    visit: &Visit,
+    (mdtrt_id, chrg_bchno): (&str, &str),
+    medfee_sumamt: Fen,
+) -> Message {
+    let data = json!({ "psn_no": visit.psn_no, "mdtrt_id": mdtrt_id, "chrg_bchno": chrg_bchno,
+                       "insutype": visit.insutype, "med_type": visit.med_type,
+                       "medfee_sumamt": medfee_sumamt.to_yuan_string(), "acct_used_flag": USE_ACCOUNT });
+    Message::of(infno, visit, json!({ "data": data }))
 }
 
-/// `feedetail[]`: the visit's lines, naming the visit once it has an id.
-fn feedetail(visit: &Visit, mdtrt_id: Option<&str>) -> Vec<Value> {
+/// A 2303/2304 of the admission `mdtrt_id` (see [`settle_inpatient`]).
+fn inpatient_settlement(
+    infno: &'static str,
+    visit: &Visit,
+    mdtrt_id: &str,
+    medfee_sumamt: Fen,
+    interim: bool,
+) -> Message {
+    let mid_setl_flag = if interim { "1" } else { "0" };
+    let mut data = json!({ "psn_no": visit.psn_no, "mdtrt_id": mdtrt_id, "insutype": visit.insutype,
+                           "medfee_sumamt": medfee_sumamt.to_yuan_string(), "mid_setl_flag": mid_setl_flag,
+                           "acct_used_flag": USE_ACCOUNT });
+    if let (false, Some(endtime)) = (interim, &visit.endtime) {
+        data["dscgTime"] = json!(endtime);
+    }
+    Message::of(infno, visit, json!({ "data": data }))
+}
+
+/// A 2208/2305 of the settlement `setl_id` of the visit `mdtrt_id`.
+fn cancel_settlement(infno: &'static str, visit: &Visit, mdtrt_id: &str, setl_id: &str) -> Message {
+    let data = json!({ "setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": visit.psn_no });
+    Message::of(infno, visit, json!({ "data": data }))
+}
+
+/// `feedetail[]`: the visit's lines as charge batch `chrg_bchno`, naming the visit once it has an
+/// id.
+fn feedetail(visit: &Visit, mdtrt_id: Option<&str>, chrg_bchno: &str) -> Vec<Value> {
     visit
         .feedetail
         .iter()
         .map(|line| {
             let mut uploaded = json!({
-                "feedetl_sn": line.feedetl_sn, "psn_no": visit.psn_no, "chrg_bchno": CHARGE_BATCH,
+                "feedetl_sn": line.feedetl_sn, "psn_no": visit.psn_no, "chrg_bchno": chrg_bchno,
                 "med_list_codg": line.med_list_codg, "cnt": line.cnt, "pric": line.pric,
                 "det_item_fee_sumamt": line.det_item_fee_sumamt, "hosp_appr_flag": line.hosp_appr_flag,
                 "fee_ocur_time": visit.begntime,
@@ -206,6 +287,45 @@ mod tests {
         let data = &message.input["data"];
         assert_eq!(data["mid_setl_flag"], "1");
         assert!(data.get("dscgTime").is_none(), "{data}");
+    }
+
+    #[test]
+    fn a_charge_batch_is_uploaded_and_settled_by_its_number() {
+        let visit = Visit {
+            med_type: "11".into(),
+            feedetail: vec![crate::FeeLine::priced("7", "C1", 2, Fen(500))],
+            ..admission()
+        };
+        let upload = upload_outpatient_batch(&visit, "M1", "B2");
+        assert_eq!(upload.infno, "2204");
+        assert_eq!(upload.input["feedetail"][0]["chrg_bchno"], "B2");
+        assert_eq!(upload.input["feedetail"][0]["mdtrt_id"], "M1");
+        for (message, infno) in [
+            (
+                settle_outpatient_batch(&visit, "M1", "B2", Fen(1_000)),
+                "2207",
+            ),
+            (
+                presettle_outpatient_batch(&visit, "M1", "B2", Fen(1_000)),
+                "2206",
+            ),
+        ] {
+            assert_eq!(message.infno, infno);
+            assert_eq!(message.input["data"]["chrg_bchno"], "B2");
+            assert_eq!(message.input["data"]["medfee_sumamt"], "10.00");
+        }
+        assert_eq!(
+            settle_outpatient(&visit, "M1", Fen(1_000)).input["data"]["chrg_bchno"],
+            CHARGE_BATCH
+        );
+        let cancel = cancel_outpatient_settlement(&visit, "M1", "S1");
+        assert_eq!(
+            (cancel.infno, &cancel.input),
+            (
+                "2208",
+                &json!({ "data": { "setl_id": "S1", "mdtrt_id": "M1", "psn_no": "P1" } })
+            )
+        );
     }
 
     #[test]
