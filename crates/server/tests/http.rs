@@ -110,7 +110,7 @@ async fn outpatient_flow(backend: Backend) {
     assert_eq!(first_text, again_text);
     let err = h.fails("2207", HOSPITAL, settle_input.clone()).await;
     assert!(
-        err.contains("input.data.mdtrt_id") && err.contains("already settled"),
+        err.starts_with("input.data.mdtrt_id:") && err.contains(&setl_id),
         "{err}"
     );
 
@@ -285,7 +285,7 @@ async fn inpatient_flow(backend: Backend) {
             json!({ "data": { "mdtrt_id": mdtrt_id, "psn_no": "P0001", "feedetl_sn": "1" } }),
         )
         .await;
-    assert!(err.contains("settled"), "{err}");
+    assert!(err.contains("已结算"), "{err}");
     h.ok("2301", HOSPITAL, json!({ "feedetail": [line("5", &mdtrt_id, "001201000010000", "5", "40.00", "200.00"), line("6", &mdtrt_id, "001201000010000", "1", "40.00", "40.00")] })).await;
     h.ok(
         "2302",
@@ -332,7 +332,7 @@ async fn inpatient_flow(backend: Backend) {
             json!({ "data": { "mdtrt_id": mdtrt_id, "psn_no": "P0001" } }),
         )
         .await;
-    assert!(err.contains("settled"), "{err}");
+    assert!(err.contains("已结算"), "{err}");
     let cancel = h
         .ok(
             "2305",
@@ -373,7 +373,7 @@ async fn inpatient_flow(backend: Backend) {
             json!({ "feedetail": [line("2", &second, "001201000010000", "1", "40.00", "40.00")] }),
         )
         .await;
-    assert!(err.contains("cancelled"), "{err}");
+    assert!(err.contains("已撤销"), "{err}");
     // 2601 of a 2304 whose reply was lost.
     let third = admit(&h, HOSPITAL, "P0001", "390").await;
     h.ok(
@@ -495,7 +495,7 @@ async fn pharmacy_and_reversal(backend: Backend) {
             json!({ "dscginfo": { "mdtrt_id": ipt, "endtime": "2026-02-02 08:00:00" } }),
         )
         .await;
-    assert!(err.contains("cancelled"), "{err}");
+    assert!(err.contains("已撤销"), "{err}");
     let report = h.verify().await;
     assert_eq!(report["ok"], true, "{report}");
 }
@@ -612,7 +612,10 @@ async fn bad_input(backend: Backend) {
             json!({ "data": { "psn_no": "P0001", "mdtrt_id": mdtrt_id, "medfee_sumamt": "0" } }),
         )
         .await;
-    assert!(err.contains("no unsettled fee lines"), "{err}");
+    assert!(
+        err.starts_with("input.data.mdtrt_id:") && err.contains("没有未结算的费用明细"),
+        "{err}"
+    );
     let err = h.fails("2204", OTHER_HOSPITAL, json!({ "feedetail": [line("1", &mdtrt_id, "XJ01CAA040A001010101791", "1", "10.00", "10.00")] })).await;
     assert!(err.starts_with("input.feedetail[0].mdtrt_id:"), "{err}");
     let err = h

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{bed_days, setl_id, yuan, Backend, Harness, AMOUNT_COLUMNS};
+use common::{bed_days, columns, setl_id, sum, yuan, Backend, Harness};
 use serde_json::{json, Value};
 use yibao_server::config::AuthMode;
 
@@ -39,31 +39,6 @@ async fn cancel(h: &Harness, psn_no: &str, mdtrt_id: &str, setl_id: &str) -> Val
     .await
 }
 
-/// An amount column of a settlement output, in fen.
-fn fen(output: &Value, column: &str) -> i64 {
-    let text = yuan(&output["setlinfo"][column]);
-    let (units, cents) = text.trim_start_matches('-').split_once('.').unwrap();
-    let value = units.parse::<i64>().unwrap() * 100 + cents.parse::<i64>().unwrap();
-    if text.starts_with('-') {
-        -value
-    } else {
-        value
-    }
-}
-
-/// Each column summed over settlement outputs, in fen.
-fn sum(outputs: &[&Value]) -> Vec<(&'static str, i64)> {
-    AMOUNT_COLUMNS
-        .iter()
-        .map(|c| (*c, outputs.iter().map(|o| fen(o, c)).sum()))
-        .collect()
-}
-
-/// The columns, in fen, of one output.
-fn columns(output: &Value) -> Vec<(&'static str, i64)> {
-    sum(&[output])
-}
-
 /// The fund rows of an output as `(fund_pay_type, fund_payamt in fen)`.
 fn fund_rows(output: &Value) -> Vec<(String, String)> {
     output["setldetail"]
@@ -81,19 +56,8 @@ fn fund_rows(output: &Value) -> Vec<(String, String)> {
 
 /// One accumulator of 5206 (February 2026), as yuan text.
 async fn accumulator(h: &Harness, psn_no: &str, code: &str) -> String {
-    let cum = h
-        .ok(
-            "5206",
-            HOSPITAL,
-            json!({ "data": { "psn_no": psn_no, "cum_ym": "202602" } }),
-        )
-        .await;
-    cum["cuminfo"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["cum_type_code"] == code)
-        .map_or("0.00".to_string(), |r| yuan(&r["cum"]))
+    let value = h.accumulator(HOSPITAL, psn_no, "202602", code).await;
+    yibao_domain::Fen(value).to_yuan_string()
 }
 
 /// The reported case: 1,200.00 of bed-days settled in an interim settlement (deductible 600, fund

@@ -13,7 +13,9 @@ use yibao_catalog::Catalog;
 use yibao_domain::codes::{Gend, Insutype, PsnType};
 use yibao_domain::Code;
 use yibao_enrolment::{periods_coverage_on, InsuStatus, InsuredPeriod, NotCoveredReason};
-use yibao_ledger::{EventSource, FeeLine, InsuRow, LedgerError, LedgerView, Person, Visit};
+use yibao_ledger::{
+    EventSource, FeeLine, InsuRow, LedgerError, LedgerView, Person, Visit, VisitStatus,
+};
 use yibao_policy::Policy;
 use yibao_settlement as engine;
 use yibao_wire::lenient::parse_datetime;
@@ -80,6 +82,17 @@ pub async fn owned_visit(
                 ctx.request.fixmedins_code
             ),
         )),
+    }
+}
+
+/// A visit's state as a cashier reads it in a message (`就诊 … 已结算`).
+pub fn status_text(status: VisitStatus) -> &'static str {
+    match status {
+        VisitStatus::Open => "在诊",
+        VisitStatus::Discharged => "已出院",
+        VisitStatus::Settled => "已结算",
+        VisitStatus::DischargedSettled => "已出院并已结算",
+        VisitStatus::Cancelled => "已撤销",
     }
 }
 

@@ -14,6 +14,7 @@ use yibao_settlement::{Engine, LineSplit};
 use yibao_wire::render::LineResult;
 use yibao_wire::{lenient, WireFeeLine};
 
+use super::batch;
 use super::common::{self, VisitShape};
 use super::{Ctx, TxOutput};
 use crate::error::TxError;
@@ -235,20 +236,40 @@ fn check_refund(
     Ok(())
 }
 
-/// Whether fee lines may be added to a visit in this state.
+/// Whether fee lines may be added to a visit in this state: an open visit, a discharged admission
+/// not yet settled, a registration with settled charge batches (a new batch).
 fn check_open_for_fees(visit: &Visit) -> Result<(), TxError> {
-    match visit.status {
-        VisitStatus::Open => Ok(()),
-        VisitStatus::Discharged if visit.kind == VisitKind::Inpatient => Ok(()),
-        status => Err(TxError::new(
+    match (visit.status, visit.kind) {
+        (VisitStatus::Open, _)
+        | (VisitStatus::Discharged, VisitKind::Inpatient)
+        | (VisitStatus::Settled, VisitKind::Outpatient) => Ok(()),
+        (status, _) => Err(TxError::new(
             "mdtrt_id",
             format!(
-                "visit {} is {}; fee lines can no longer be uploaded",
+                "就诊 {} {}，不能再上传费用明细",
                 visit.mdtrt_id,
-                status.as_str()
+                common::status_text(status)
             ),
         )),
     }
+}
+
+/// Refuses lines that would join a charge batch of a registration a live settlement has settled
+/// ([`batch::settled_batches`]).
+fn check_open_batches(existing: &[LiveLine], lines: &[UploadLine]) -> Result<(), TxError> {
+    let settled = batch::settled_batches(existing);
+    for line in lines {
+        let chrg_bchno = line.meta.chrg_bchno.as_deref().unwrap_or_default();
+        if let Some(setl_id) = settled.get(chrg_bchno) {
+            return Err(TxError::new(
+                format!("{}.chrg_bchno", line.path),
+                format!(
+                    "收费批次 `{chrg_bchno}` 已结算（结算ID {setl_id}），新的费用请使用新的收费批次号"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// 2204 / 2301: stores the fee lines of one visit of `kind` and replies with their split.
@@ -298,6 +319,9 @@ pub async fn upload(
         ));
     }
     check_lines(visit, &existing, lines, refunds_allowed)?;
+    if visit.kind == VisitKind::Outpatient {
+        check_open_batches(&existing, lines)?;
+    }
     let (results, prepared) = prepare(ctx, ledger, visit, lines).await?;
     let stored = ledger
         .upload_fee_lines(&visit.mdtrt_id, common::event_source(ctx), prepared)
@@ -426,7 +450,7 @@ pub async fn cancel(
     if chosen.is_empty() {
         return Err(TxError::new(
             field,
-            format!("no unsettled fee lines of visit {} match", visit.mdtrt_id),
+            format!("就诊 {} 没有可撤销的费用明细", visit.mdtrt_id),
         ));
     }
     refuse_settled(&chosen, field)?;
@@ -472,7 +496,7 @@ fn refuse_settled(lines: &[&LiveLine], field: &str) -> Result<(), TxError> {
         Some((settled, setl_id)) => Err(TxError::new(
             field,
             format!(
-                "line `{}` is settled ({setl_id}); cancel the settlement first",
+                "费用明细 `{}` 已结算（结算ID {setl_id}），须先撤销该结算",
                 settled.line.feedetl_sn
             ),
         )),

@@ -12,6 +12,7 @@ use super::common::{self, node, parse};
 use super::fees::{self, Selector};
 use super::outpatient::apply_visit_info;
 use super::settle::{self, SettleData, SettleRequest};
+use super::stay;
 use super::{Ctx, TxOutput};
 use crate::envelope::wire_time;
 use crate::error::TxError;
@@ -142,23 +143,32 @@ fn require_status(
         Err(TxError::new(
             field,
             format!(
-                "visit {} is {}; cannot {action}",
+                "就诊 {} {}，不能{action}",
                 visit.mdtrt_id,
-                visit.status.as_str()
+                common::status_text(visit.status)
             ),
         ))
     }
 }
 
-/// 2402 出院办理: records the discharge.
+/// 2402 出院办理: records the discharge, before or after the final settlement; a settlement made
+/// before the discharge stays as it is.
 pub async fn discharge(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     let (mut visit, reference, raw) = admission(ctx, ledger, "dscginfo").await?;
-    require_status(
-        &visit,
-        "input.dscginfo.mdtrt_id",
-        &[VisitStatus::Open],
-        "discharge",
-    )?;
+    let discharged = match visit.status {
+        VisitStatus::Open => VisitStatus::Discharged,
+        VisitStatus::Settled => VisitStatus::DischargedSettled,
+        status => {
+            return Err(TxError::new(
+                "input.dscginfo.mdtrt_id",
+                format!(
+                    "就诊 {} {}，不能办理出院",
+                    visit.mdtrt_id,
+                    common::status_text(status)
+                ),
+            ))
+        }
+    };
     let endtime = reference
         .endtime
         .ok_or_else(|| TxError::new("input.dscginfo.endtime", "is required"))?;
@@ -173,7 +183,7 @@ pub async fn discharge(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxO
         ));
     }
     visit.endtime = Some(end);
-    visit.status = VisitStatus::Discharged;
+    visit.status = discharged;
     if let Some(dise) = reference.dise_codg {
         visit.dise_codg = dise;
     }
@@ -191,7 +201,7 @@ pub async fn change(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutp
         &visit,
         "input.adminfo.mdtrt_id",
         &[VisitStatus::Open, VisitStatus::Discharged],
-        "change it",
+        "变更入院信息",
     )?;
     if let Some(begntime) = reference.begntime {
         visit.begntime = common::care_time(ctx, "input.adminfo.begntime", &begntime)?;
@@ -226,7 +236,7 @@ pub async fn cancel_admission_of(
         visit,
         field,
         &[VisitStatus::Open, VisitStatus::Discharged],
-        "cancel the admission",
+        "撤销入院",
     )?;
     fees::discard_unsettled(ctx, ledger, visit, field).await?;
     visit.status = VisitStatus::Cancelled;
@@ -244,22 +254,51 @@ pub async fn cancel_admission(
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
 }
 
-/// 2405 出院撤销: back to an open admission (only before final settlement).
+/// 2405 出院撤销: back to an open admission. A discharged admission whose final settlement is live
+/// is refused: the platform requires the settlement cancelled (2305) first.
 pub async fn cancel_discharge(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
 ) -> Result<TxOutput, TxError> {
     let (mut visit, _, _) = admission(ctx, ledger, "data").await?;
-    require_status(
-        &visit,
-        "input.data.mdtrt_id",
-        &[VisitStatus::Discharged],
-        "cancel the discharge (cancel the settlement first if settled)",
-    )?;
+    match visit.status {
+        VisitStatus::Discharged => {}
+        VisitStatus::DischargedSettled => {
+            let setl_id = final_settlement(ledger, &visit).await?;
+            return Err(TxError::new(
+                "input.data.mdtrt_id",
+                format!(
+                    "就诊 {} 已结算（结算ID {setl_id}），须先撤销结算（2305）再撤销出院",
+                    visit.mdtrt_id
+                ),
+            ));
+        }
+        status => {
+            return Err(TxError::new(
+                "input.data.mdtrt_id",
+                format!(
+                    "就诊 {} 未办理出院（{}），没有可撤销的出院",
+                    visit.mdtrt_id,
+                    common::status_text(status)
+                ),
+            ))
+        }
+    }
     visit.endtime = None;
     visit.status = VisitStatus::Open;
     ledger.update_visit(&visit);
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
+}
+
+/// The `setl_id` of the live final settlement of an admission (empty if there is none).
+async fn final_settlement(ledger: &mut LedgerView<'_>, visit: &Visit) -> Result<String, TxError> {
+    let live = stay::live_entries(ledger, &visit.mdtrt_id).await?;
+    Ok(live
+        .into_iter()
+        .rev()
+        .find(|e| e.header.mid_setl_flag != "1")
+        .map(|e| e.header.setl_id)
+        .unwrap_or_default())
 }
 
 /// 2301 住院费用明细上传 (refund lines allowed).
@@ -309,11 +348,18 @@ pub async fn settle(
             format!("visit {mdtrt_id} is not an admission (use 2207)"),
         ));
     }
+    if visit.status.is_settled() {
+        let setl_id = final_settlement(ledger, &visit).await?;
+        return Err(TxError::new(
+            "input.data.mdtrt_id",
+            format!("就诊 {mdtrt_id} 已结算（结算ID {setl_id}），重新结算须先撤销结算（2305）"),
+        ));
+    }
     require_status(
         &visit,
         "input.data.mdtrt_id",
         &[VisitStatus::Open, VisitStatus::Discharged],
-        "settle it",
+        "结算",
     )?;
     let interim = data.interim();
     if interim && visit.status == VisitStatus::Discharged {

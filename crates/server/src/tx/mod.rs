@@ -3,6 +3,7 @@
 //! ledger writer's view (see [`crate::writer`]), whose writes are kept only if the transaction
 //! succeeds, so each is all-or-nothing and settlements of one person never interleave.
 
+mod batch;
 mod common;
 mod fees;
 mod inpatient;

@@ -8,6 +8,7 @@ use yibao_ledger::LedgerView;
 use yibao_ledger::{Visit, VisitKind, VisitStatus};
 use yibao_wire::lenient;
 
+use super::batch;
 use super::common::{self, node, parse};
 use super::fees::{self, Selector};
 use super::settle::{self, CancelRequest, SettleData, SettleRequest};
@@ -167,10 +168,15 @@ pub async fn visit_info(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<Tx
     let mut visit =
         common::owned_visit(ctx, ledger, "input.mdtrtinfo.mdtrt_id", &info.mdtrt_id).await?;
     common::check_visit_person(&visit, "input.mdtrtinfo.psn_no", info.psn_no.as_deref())?;
-    if visit.kind != VisitKind::Outpatient || visit.status != VisitStatus::Open {
+    let open = matches!(visit.status, VisitStatus::Open | VisitStatus::Settled);
+    if visit.kind != VisitKind::Outpatient || !open {
         return Err(TxError::new(
             "input.mdtrtinfo.mdtrt_id",
-            format!("visit {} is not an open outpatient visit", visit.mdtrt_id),
+            format!(
+                "就诊 {} 不是可上传就诊信息的门诊就诊（{}）",
+                visit.mdtrt_id,
+                common::status_text(visit.status)
+            ),
         ));
     }
     if let Some(begntime) = &info.begntime {
@@ -216,12 +222,12 @@ pub async fn cancel_fees(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<T
     Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
 }
 
-/// The visit a settlement request names, which must be settleable.
+/// The registration a settlement request names: open, or with charge batches settled already
+/// (another batch may be settled).
 async fn settleable_visit(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
     data: &SettleData,
-    kind: VisitKind,
 ) -> Result<Visit, TxError> {
     let mdtrt_id = data
         .mdtrt_id
@@ -229,10 +235,10 @@ async fn settleable_visit(
         .ok_or_else(|| TxError::new("input.data.mdtrt_id", "is required"))?;
     let visit = common::owned_visit(ctx, ledger, "input.data.mdtrt_id", mdtrt_id).await?;
     common::check_visit_person(&visit, "input.data.psn_no", Some(&data.psn_no))?;
-    if visit.kind != kind {
+    if visit.kind != VisitKind::Outpatient {
         return Err(TxError::new(
             "input.data.mdtrt_id",
-            format!("visit {mdtrt_id} is not an {} visit", kind.as_str()),
+            format!("visit {mdtrt_id} is not an outpatient visit"),
         ));
     }
     if let Some(insutype) = &data.insutype {
@@ -244,31 +250,29 @@ async fn settleable_visit(
         }
     }
     match visit.status {
-        VisitStatus::Open | VisitStatus::Discharged => Ok(visit),
-        VisitStatus::Settled => Err(TxError::new(
+        VisitStatus::Open | VisitStatus::Settled => Ok(visit),
+        status => Err(TxError::new(
             "input.data.mdtrt_id",
-            format!("visit {mdtrt_id} is already settled; cancel the settlement first"),
-        )),
-        VisitStatus::Cancelled => Err(TxError::new(
-            "input.data.mdtrt_id",
-            format!("visit {mdtrt_id} is cancelled"),
+            format!("就诊 {mdtrt_id} {}，不能结算", common::status_text(status)),
         )),
     }
 }
 
-/// 2206 门诊预结算 / 2207 门诊结算.
+/// 2206 门诊预结算 / 2207 门诊结算 of one charge batch (`chrg_bchno`), or of every unsettled line
+/// without one ([`batch::lines_to_settle`]).
 pub async fn settle(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
     store: bool,
 ) -> Result<TxOutput, TxError> {
     let data: SettleData = parse(node(&ctx.request.input, "data")?, "input.data")?;
-    let mut visit = settleable_visit(ctx, ledger, &data, VisitKind::Outpatient).await?;
+    let mut visit = settleable_visit(ctx, ledger, &data).await?;
     if let Some(med_type) = &data.med_type {
         visit.med_type = common::request_code("input.data.med_type", Some(med_type), "")?;
     }
     let end = visit.begntime;
-    let lines = settle::unsettled_lines(ledger, &visit.mdtrt_id).await?;
+    let live = ledger.fee_lines(&visit.mdtrt_id).await?;
+    let lines = batch::lines_to_settle(&visit, &live, data.chrg_bchno.as_deref())?;
     let request = SettleRequest {
         data: &data,
         end,

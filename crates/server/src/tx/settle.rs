@@ -36,6 +36,9 @@ pub struct SettleData {
     pub insutype: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub med_type: Option<String>,
+    /// The outpatient charge batch settled (2206/2207; see [`super::batch`]).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub chrg_bchno: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_yuan")]
     pub medfee_sumamt: Option<Fen>,
     #[serde(default, deserialize_with = "lenient::opt_yuan")]
@@ -471,7 +474,10 @@ pub async fn store(
     }
     ledger.append_settlement(record.clone()).await?;
     if !interim {
-        visit.status = VisitStatus::Settled;
+        visit.status = match visit.status {
+            VisitStatus::Discharged => VisitStatus::DischargedSettled,
+            _ => VisitStatus::Settled,
+        };
         ledger.update_visit(visit);
     }
     let context = RenderContext {
@@ -496,15 +502,15 @@ pub struct CancelRequest<'a> {
 }
 
 /// Appends the exact negation of a settlement (which releases the fee lines it consumed) and reopens
-/// the visit. Returns the rendered
-/// mirror and its `setl_id`.
+/// the visit ([`reopen_visit`]). An admission's settlements are cancelled latest first
+/// ([`stay::check_latest`]); a registration's charge batches in any order, each settlement being
+/// one of its own. Returns the rendered mirror and its `setl_id`.
 pub async fn cancel(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
     request: &CancelRequest<'_>,
 ) -> Result<(Box<RawValue>, String), TxError> {
     let original = owned_settlement(ctx, ledger, request).await?;
-    stay::check_latest(ledger, &original, request.field).await?;
     let mut visit = common::owned_visit(
         ctx,
         ledger,
@@ -512,6 +518,9 @@ pub async fn cancel(
         &original.header.mdtrt_id,
     )
     .await?;
+    if visit.kind == VisitKind::Inpatient {
+        stay::check_latest(ledger, &original, request.field).await?;
+    }
     let person =
         common::registered_person(ledger, "input.data.psn_no", &original.header.psn_no).await?;
     let insu = person
@@ -617,8 +626,10 @@ async fn owned_settlement(
     Ok(original)
 }
 
-/// After a cancellation: a pharmacy purchase is void; a finally settled visit becomes open again
-/// (discharged if it has a discharge time). Interim cancellations leave the visit as it is.
+/// After a cancellation: a pharmacy purchase is void; a registration is open again once none of
+/// its charge batches is settled; a finally settled admission is discharged again if it was
+/// discharged (2402), else open again without the end its settlement gave it. Interim
+/// cancellations leave the visit as it is.
 async fn reopen_visit(
     ledger: &mut LedgerView<'_>,
     visit: &mut Visit,
@@ -629,10 +640,23 @@ async fn reopen_visit(
     }
     visit.status = match visit.kind {
         VisitKind::Pharmacy => VisitStatus::Cancelled,
-        _ if visit.endtime.is_some() && visit.kind == VisitKind::Inpatient => {
+        VisitKind::Outpatient => {
+            if stay::live_entries(ledger, &visit.mdtrt_id)
+                .await?
+                .is_empty()
+            {
+                VisitStatus::Open
+            } else {
+                VisitStatus::Settled
+            }
+        }
+        VisitKind::Inpatient if visit.status == VisitStatus::DischargedSettled => {
             VisitStatus::Discharged
         }
-        _ => VisitStatus::Open,
+        VisitKind::Inpatient => {
+            visit.endtime = None;
+            VisitStatus::Open
+        }
     };
     ledger.update_visit(visit);
     Ok(())

@@ -323,6 +323,39 @@ impl Harness {
         reply["err_msg"].as_str().unwrap_or_default().to_string()
     }
 
+    /// A HIS client of this server (`yibao-his`), sending the harness's envelope with fresh msgids.
+    pub fn his(&self) -> yibao_his::Client<'_, yibao_his::HttpTransport> {
+        yibao_his::Client::new(
+            yibao_his::HttpTransport::new(self.client.clone(), &self.base),
+            his_envelope(),
+        )
+        .with_msgids(|fixmedins: &str| self.msgid(fixmedins))
+    }
+
+    /// One accumulator of a person in a month (5206 `cum_type_code`), in fen (a count in
+    /// hundredths); 0 when 5206 lists none.
+    pub async fn accumulator(
+        &self,
+        fixmedins: &str,
+        psn_no: &str,
+        cum_ym: &str,
+        code: &str,
+    ) -> i64 {
+        let cum = self
+            .ok(
+                "5206",
+                fixmedins,
+                json!({ "data": { "psn_no": psn_no, "cum_ym": cum_ym } }),
+            )
+            .await;
+        cum["cuminfo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["cum_type_code"] == code)
+            .map_or(0, |r| fen(&r["cum"]))
+    }
+
     /// Runs the ledger verification through the admin API.
     pub async fn verify(&self) -> Value {
         self.admin("GET", "/admin/verify", String::new()).await
@@ -387,6 +420,19 @@ pub const AMOUNT_COLUMNS: &[&str] = &[
     "psn_cash_pay",
 ];
 
+/// Each `setlinfo` amount column summed over settlement outputs, in fen.
+pub fn sum(outputs: &[&Value]) -> Vec<(&'static str, i64)> {
+    AMOUNT_COLUMNS
+        .iter()
+        .map(|c| (*c, outputs.iter().map(|o| fen(&o["setlinfo"][c])).sum()))
+        .collect()
+}
+
+/// The `setlinfo` amount columns, in fen, of one settlement output.
+pub fn columns(output: &Value) -> Vec<(&'static str, i64)> {
+    sum(&[output])
+}
+
 /// The `setl_id` of a settlement output.
 pub fn setl_id(output: &Value) -> String {
     output["setlinfo"]["setl_id"].as_str().unwrap().to_string()
@@ -406,6 +452,40 @@ pub fn bed_days(sn: &str, mdtrt_id: &str, days: i64, refunds: Option<&str>) -> V
         line["init_feedetl_sn"] = json!(original);
     }
     line
+}
+
+/// Sends a HIS message that must succeed; returns `output`.
+pub async fn his_ok(
+    his: &yibao_his::Client<'_, yibao_his::HttpTransport>,
+    message: &yibao_his::Message,
+) -> Value {
+    match his.send(message).await {
+        Ok(reply) => reply.output,
+        Err(error) => panic!("{} failed: {error}", message.infno),
+    }
+}
+
+/// Sends a HIS message that the service must refuse; returns `err_msg`.
+pub async fn his_refused(
+    his: &yibao_his::Client<'_, yibao_his::HttpTransport>,
+    message: &yibao_his::Message,
+) -> String {
+    match his.send(message).await {
+        Err(yibao_his::HisError::Refused { err_msg, .. }) => err_msg,
+        other => panic!("{} should be refused: {other:?}", message.infno),
+    }
+}
+
+/// A reply amount (a number with two decimals, or its text) in fen.
+pub fn fen(value: &Value) -> i64 {
+    let text = yuan(value);
+    let (units, cents) = text.trim_start_matches('-').split_once('.').unwrap();
+    let value = units.parse::<i64>().unwrap() * 100 + cents.parse::<i64>().unwrap();
+    if text.starts_with('-') {
+        -value
+    } else {
+        value
+    }
 }
 
 /// Yuan text of a reply amount (numbers are written with two decimals).
