@@ -106,11 +106,14 @@ async fn settle_then_discharge(backend: Backend) {
         endtime: Some("2026-02-11 09:00:00".into()),
         ..visit.clone()
     };
-    his_ok(&his, &steps::discharge(&discharged, &mdtrt_id)).await;
+    let before = stored(&h, &mdtrt_id, &setl).await;
     assert_eq!(
-        stored(&h, &mdtrt_id, &setl).await["setlinfo"],
-        settled["setlinfo"]
+        before["setlinfo"]["setl_id"],
+        settled["setlinfo"]["setl_id"]
     );
+    assert_eq!(columns(&before), columns(&settled));
+    his_ok(&his, &steps::discharge(&discharged, &mdtrt_id)).await;
+    assert_eq!(stored(&h, &mdtrt_id, &setl).await, before);
     let err = his_refused(&his, &steps::discharge(&discharged, &mdtrt_id)).await;
     assert!(err.starts_with("input.dscginfo.mdtrt_id:"), "{err}");
     let more = stay("2", 10, "2026-02-11 09:00:00");
@@ -171,11 +174,16 @@ async fn cancel_before_discharge(backend: Backend) {
     let mdtrt_id = admit(&his, &visit).await;
     let first = 20 * BED_DAY_FEN;
     let settled = settle(&his, &visit, &mdtrt_id, first, false).await;
-    his_ok(
+    let cancelled = his_ok(
         &his,
         &steps::cancel_inpatient_settlement(&visit, &mdtrt_id, &setl_id(&settled)),
     )
     .await;
+    // The cancellation names the stay as it was settled: up to the settlement's dscgTime.
+    assert_eq!(
+        cancelled["setlinfo"]["enddate"], "2026-02-10",
+        "{cancelled}"
+    );
     let err = his_refused(&his, &steps::cancel_discharge(&visit, &mdtrt_id)).await;
     assert!(
         err.starts_with("input.data.mdtrt_id:") && err.contains("未办理出院"),

@@ -151,8 +151,9 @@ fn require_status(
     }
 }
 
-/// 2402 出院办理: records the discharge, before or after the final settlement; a settlement made
-/// before the discharge stays as it is.
+/// 2402 出院办理: records the discharge, before or after the final settlement. After it, the end of
+/// care stays the one the settlement was made with (`dscgTime`), so the settlement — its 5203, its
+/// day in the fund report — stays as it is; the discharge's details are kept as uploaded.
 pub async fn discharge(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     let (mut visit, reference, raw) = admission(ctx, ledger, "dscginfo").await?;
     let discharged = match visit.status {
@@ -182,7 +183,9 @@ pub async fn discharge(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxO
             ),
         ));
     }
-    visit.endtime = Some(end);
+    if discharged == VisitStatus::Discharged {
+        visit.endtime = Some(end);
+    }
     visit.status = discharged;
     if let Some(dise) = reference.dise_codg {
         visit.dise_codg = dise;

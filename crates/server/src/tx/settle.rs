@@ -504,7 +504,7 @@ pub struct CancelRequest<'a> {
 /// Appends the exact negation of a settlement (which releases the fee lines it consumed) and reopens
 /// the visit ([`reopen_visit`]). An admission's settlements are cancelled latest first
 /// ([`stay::check_latest`]); a registration's charge batches in any order, each settlement being
-/// one of its own. Returns the rendered mirror and its `setl_id`.
+/// one of its own. Returns the mirror, rendered with the visit as it was settled, and its `setl_id`.
 pub async fn cancel(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
@@ -549,7 +549,6 @@ pub async fn cancel(
     };
     let record = original.negated(mirror);
     ledger.append_settlement(record.clone()).await?;
-    reopen_visit(ledger, &mut visit, &original).await?;
     let context = RenderContext {
         person: &person,
         insu: &insu,
@@ -557,7 +556,9 @@ pub async fn cancel(
         presettlement: false,
         detail: render::Detail::Cancellation { visit: &visit },
     };
-    Ok((render::settlement_output(&record, &context)?, setl_id))
+    let output = render::settlement_output(&record, &context)?;
+    reopen_visit(ledger, &mut visit, &original).await?;
+    Ok((output, setl_id))
 }
 
 async fn owned_settlement(
