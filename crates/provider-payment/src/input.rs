@@ -103,6 +103,9 @@ impl<'a> Table<'a> {
             .headers()
             .map_err(|e| whole(format!("unreadable header: {e}")))?
             .clone();
+        if header.iter().all(str::is_empty) {
+            return Err(whole("is empty: no header line".into()));
+        }
         let mut columns = HashMap::new();
         for (i, name) in header.iter().enumerate() {
             if !known.contains(&name) {
@@ -133,15 +136,14 @@ impl<'a> Table<'a> {
                 ..whole("required column is missing from the header".into())
             });
         }
-        let line_at =
-            |position: Option<&csv::Position>| position.map_or(0, |p| line_of(text, p.byte()));
+        let mut lines = LineCounter::new(text);
         let mut rows = Vec::new();
         for record in reader.records() {
             let record = record.map_err(|e| InputError {
-                line: line_at(e.position()),
+                line: lines.line_at(e.position()),
                 ..whole(unreadable(&e))
             })?;
-            rows.push((line_at(record.position()), record));
+            rows.push((lines.line_at(record.position()), record));
         }
         Ok(Table {
             file,
@@ -160,15 +162,39 @@ impl<'a> Table<'a> {
     }
 }
 
-/// The 1-based line where the record read from byte `offset` starts, past any blank lines (the
-/// reader's own line count does not count them).
-fn line_of(text: &str, offset: u64) -> u64 {
-    let bytes = text.as_bytes();
-    let mut start = usize::try_from(offset).map_or(bytes.len(), |o| o.min(bytes.len()));
-    while bytes.get(start).is_some_and(|b| matches!(b, b'\n' | b'\r')) {
-        start += 1;
+/// Finds the 1-based line where each record starts (the reader's own line count skips blank
+/// lines), counting newlines once as the records advance through the text.
+struct LineCounter<'t> {
+    bytes: &'t [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'t> LineCounter<'t> {
+    fn new(text: &'t str) -> LineCounter<'t> {
+        LineCounter {
+            bytes: text.as_bytes(),
+            offset: 0,
+            line: 1,
+        }
     }
-    bytes[..start].iter().filter(|b| **b == b'\n').count() as u64 + 1
+
+    /// The line of the record read from `position`, past any blank lines before it.
+    fn line_at(&mut self, position: Option<&csv::Position>) -> u64 {
+        let Some(position) = position else {
+            return 0;
+        };
+        let bytes = self.bytes;
+        let mut start =
+            usize::try_from(position.byte()).map_or(bytes.len(), |o| o.min(bytes.len()));
+        while bytes.get(start).is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+            start += 1;
+        }
+        let from = self.offset.min(start);
+        self.line += bytes[from..start].iter().filter(|b| **b == b'\n').count() as u64;
+        self.offset = start;
+        self.line
+    }
 }
 
 fn unreadable(error: &csv::Error) -> String {

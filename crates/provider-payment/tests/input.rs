@@ -143,6 +143,7 @@ fn bad_budget_rows_are_named() {
 
 #[test]
 fn bad_headers_are_named() {
+    assert_eq!(budget_error(""), "budgets.csv: is empty: no header line");
     assert_eq!(
         budget_error("fixmedins_code,insutype,year\nH1,390,2025\n"),
         "budgets.csv line 1, column `annual_index`: required column is missing from the header"
