@@ -11,6 +11,7 @@ mod demo;
 mod drg;
 mod import;
 mod load;
+mod pay;
 mod report;
 mod serve;
 mod settle;
@@ -54,6 +55,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Reports from a store: `fund` (the fund's books).
     Report(report::ReportArgs),
+    /// Paying institutions under a total budget: `simulate` a year's monthly payment and year-end clearing on files.
+    Pay(pay::PayArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -68,6 +71,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Drg(args) => drg::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Demo(args) => Ok(exit_code(demo::run(&args)?)),
         Command::Report(args) => report::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Pay(args) => pay::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 
