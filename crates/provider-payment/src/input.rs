@@ -83,7 +83,9 @@ struct Row<'t> {
 }
 
 impl<'a> Table<'a> {
-    /// Reads `text`; the first `required` columns must be present, the rest of `known` may be.
+    /// Reads `text`; the first `required` columns must be present, the rest of `known` may be;
+    /// other columns (an analyst's notes, a region's extra fields) are carried in the file and not
+    /// read.
     fn read(
         text: &str,
         file: &'a str,
@@ -109,14 +111,7 @@ impl<'a> Table<'a> {
         let mut columns = HashMap::new();
         for (i, name) in header.iter().enumerate() {
             if !known.contains(&name) {
-                return Err(InputError {
-                    line: 1,
-                    column: Some(name.to_string()),
-                    ..whole(format!(
-                        "unknown column; the columns are {}",
-                        known.join(", ")
-                    ))
-                });
+                continue;
             }
             if columns.insert(name.to_string(), i).is_some() {
                 return Err(InputError {
