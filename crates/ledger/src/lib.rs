@@ -9,6 +9,7 @@
 //!   database in the batch's flush, a few multi-row statements per batch. It runs only with the
 //!   database's [`WriterLock`] ([`Store::lock_writer`]): one writer per database.
 //! * [`lookups`]: a person's visits and fee lines across institutions, for the routine queries.
+//! * [`files`]: the files of the 9101/9102 file channel, per institution, until they expire.
 //! * [`gateway`]: gateway replay tokens (CSB signatures, TIF nonces) kept across restarts.
 //! * [`verify`]: re-derives the accumulators from the postings and checks every settlement identity.
 //! * [`FaultHook`]: fault injection into the write pipeline for tests ([`Store::with_fault_hook`]).
@@ -19,6 +20,7 @@ mod columns;
 pub mod entries;
 mod error;
 mod fault;
+pub mod files;
 mod flush;
 pub mod gateway;
 mod group_commit;

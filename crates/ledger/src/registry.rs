@@ -521,7 +521,8 @@ impl Document {
     }
 }
 
-/// Stores the source text of a policy (TOML) or catalogue (CSV) for a pooling region, replacing the old one.
+/// Stores the source text of a policy (TOML) or catalogue (CSV) for a pooling region, replacing the
+/// old one (a catalogue import goes through [`put_catalog`], which also keeps it as a version).
 pub async fn put_document(
     store: &Store,
     kind: Document,
@@ -555,6 +556,91 @@ pub async fn documents(
     let rows = sqlx::query(&sql).fetch_all(conn).await?;
     rows.iter()
         .map(|r| Ok((r.try_get("admdvs")?, r.try_get("source")?)))
+        .collect()
+}
+
+/// One imported catalogue of a pooling region (`catalog_versions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogVersion {
+    /// 1, 2, … per region, in import order.
+    pub ver: i64,
+    /// The day it takes effect, `yyyy-MM-dd`.
+    pub begndate: String,
+    /// When it was imported, `yyyy-MM-dd HH:mm:ss`.
+    pub loaded_at: String,
+    /// The catalogue text as imported.
+    pub source: String,
+}
+
+/// Stores a catalogue as the region's current one and as its next version, effective from
+/// `begndate`; returns the version. A text equal to the current version's is not a new version.
+pub async fn put_catalog(
+    store: &Store,
+    admdvs: &str,
+    source: &str,
+    begndate: &str,
+    loaded_at: &str,
+) -> Result<i64, LedgerError> {
+    let mut tx = store.pool().begin().await?;
+    let latest = sqlx::query(
+        "SELECT ver, source FROM catalog_versions WHERE admdvs = $1 ORDER BY ver DESC LIMIT 1",
+    )
+    .bind(admdvs.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (latest_ver, latest_source): (i64, String) = match latest {
+        Some(row) => (row.try_get("ver")?, row.try_get("source")?),
+        None => (0, String::new()),
+    };
+    if latest_ver > 0 && latest_source == source {
+        return Ok(latest_ver);
+    }
+    let ver = latest_ver + 1;
+    sqlx::query(
+        "INSERT INTO catalog_versions (admdvs, ver, begndate, loaded_at, source) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(admdvs.to_string())
+    .bind(ver)
+    .bind(begndate.to_string())
+    .bind(loaded_at.to_string())
+    .bind(source.to_string())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO catalogs (admdvs, source, loaded_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (admdvs) DO UPDATE SET source = excluded.source, loaded_at = excluded.loaded_at",
+    )
+    .bind(admdvs.to_string())
+    .bind(source.to_string())
+    .bind(loaded_at.to_string())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(ver)
+}
+
+/// Every imported catalogue of a region, oldest first.
+pub async fn catalog_versions(
+    conn: &mut AnyConnection,
+    admdvs: &str,
+) -> Result<Vec<CatalogVersion>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT ver, begndate, loaded_at, source FROM catalog_versions \
+         WHERE admdvs = $1 ORDER BY ver",
+    )
+    .bind(admdvs.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(CatalogVersion {
+                ver: row.try_get("ver")?,
+                begndate: row.try_get("begndate")?,
+                loaded_at: row.try_get("loaded_at")?,
+                source: row.try_get("source")?,
+            })
+        })
         .collect()
 }
 

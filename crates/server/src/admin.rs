@@ -2,7 +2,7 @@
 //! catalogues; list a catalogue; verify the ledger; issue 医保电子凭证 tokens. Guarded by a bearer
 //! token; off without one.
 
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -130,6 +130,16 @@ pub struct CatalogLoaded {
     pub admdvs: String,
     /// Catalogue items read.
     pub count: usize,
+    /// The catalogue version this import is (1, 2, … per region; the same text again is no new
+    /// version), which 1301–1319 downloads name in their `ver` column.
+    pub ver: i64,
+}
+
+/// When an imported catalogue takes effect.
+#[derive(Debug, serde::Deserialize)]
+pub struct CatalogParams {
+    /// `yyyy-MM-dd`; the import date when absent.
+    pub begndate: Option<String>,
 }
 
 /// One item of a loaded catalogue.
@@ -337,11 +347,14 @@ pub(crate) async fn put_policy(State(service): State<Service>, body: String) -> 
 
 /// Load a catalogue
 ///
-/// Stores the 三目录 of a place of treatment (CSV, or the national TAB-separated layout) and
-/// splits fee lines with it from now on.
+/// Stores the 三目录 of a place of treatment (CSV, or the national TAB-separated layout) as the
+/// region's next catalogue version and splits fee lines with it from now on.
 #[utoipa::path(put, path = "/admin/catalog/{admdvs}", tag = "admin",
     security(("admin_token" = [])),
-    params(("admdvs" = String, Path, description = "Region code (6 digits) the catalogue is for")),
+    params(
+        ("admdvs" = String, Path, description = "Region code (6 digits) the catalogue is for"),
+        ("begndate" = Option<String>, Query, description = "The day this version takes effect (`yyyy-MM-dd`); the import date when absent"),
+    ),
     request_body(content = String, content_type = "text/csv", description = "Catalogue text"),
     responses(
         (status = 200, description = "Stored and loaded", body = CatalogLoaded),
@@ -351,14 +364,28 @@ pub(crate) async fn put_policy(State(service): State<Service>, body: String) -> 
 pub(crate) async fn put_catalog(
     State(service): State<Service>,
     Path(admdvs): Path<String>,
+    Query(params): Query<CatalogParams>,
     body: String,
 ) -> Response {
-    match import::import_catalog(&service.shared.store, &admdvs, &body, &now_text()).await {
-        Ok(count) => {
+    let loaded_at = now_text();
+    let begndate = params
+        .begndate
+        .unwrap_or_else(|| loaded_at[..10].to_string());
+    let stored = import::import_catalog_version(
+        &service.shared.store,
+        &admdvs,
+        &body,
+        &begndate,
+        &loaded_at,
+    )
+    .await;
+    match stored {
+        Ok((count, ver)) => {
             let loaded = CatalogLoaded {
                 ok: true,
                 admdvs,
                 count,
+                ver,
             };
             reload(&service, loaded).await
         }

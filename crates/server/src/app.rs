@@ -29,6 +29,12 @@ use crate::writer::TxWriter;
 /// Path of the national endpoint below the configured prefix.
 pub const CALL_SERVICE_PATH: &str = "/fsi/api/rsfComIfsService/callService";
 
+/// Path of 9101 文件上传 below the configured prefix.
+pub const FILE_UPLOAD_PATH: &str = "/fsi/api/fileupload/upload";
+
+/// Path of 9102 文件下载 below the configured prefix.
+pub const FILE_DOWNLOAD_PATH: &str = "/fsi/api/fileupload/download";
+
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -105,6 +111,8 @@ fn national_endpoints(prefix: &str) -> Vec<Endpoint<AppState>> {
             format!("{prefix}{CALL_SERVICE_PATH}/{{infno}}"),
             call_service_infno,
         ),
+        Endpoint::post(format!("{prefix}{FILE_UPLOAD_PATH}"), file_upload),
+        Endpoint::post(format!("{prefix}{FILE_DOWNLOAD_PATH}"), file_download),
     ]
 }
 
@@ -269,7 +277,8 @@ pub(crate) async fn call_service(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    handle_call(state, headers, None, body).await
+    let limit = state.service.shared.config.body_limit_bytes;
+    handle_call(state, headers, None, body, limit).await
 }
 
 /// Call a transaction named in the path
@@ -293,7 +302,65 @@ pub(crate) async fn call_service_infno(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    handle_call(state, headers, Some(infno), body).await
+    let limit = state.service.shared.config.body_limit_bytes;
+    handle_call(state, headers, Some(infno), body, limit).await
+}
+
+/// Upload a file (9101 文件上传)
+///
+/// The request envelope of 9101 (`infno` 9101, `input.fsUploadIn` {`in`: the file's bytes as base64,
+/// also named `file`; `filename`; `fixmedins_code`}). The reply envelope's `output` holds
+/// `file_qury_no`, `filename`, `fixmedins_code` and `dld_endtime`. The file may be at most
+/// `file_limit_bytes`; it can be downloaded by this institution only, until `dld_endtime`.
+#[utoipa::path(post, path = "/fsi/api/fileupload/upload", tag = "national",
+    security((), ("csb" = []), ("tif" = [])),
+    request_body(content(
+        (Request = "text/plain"),
+        (Request = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "A reply envelope: `infcode` 0 with `output` {file_qury_no, filename, fixmedins_code, dld_endtime}, or −1 with `err_msg`", body = Reply),
+        (status = 401, description = "Refused by the gateway layer", body = GatewayRefusal),
+    ))]
+pub(crate) async fn file_upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let limit = file_body_limit(&state.service.shared.config);
+    handle_call(state, headers, Some("9101".into()), body, limit).await
+}
+
+/// Download a file (9102 文件下载)
+///
+/// The request envelope of 9102 (`infno` 9102, `input.fsDownloadIn` {`file_qury_no`, `filename`,
+/// `fixmedins_code` — `plc` for catalogue files is accepted}). The reply is the file's bytes; a
+/// refusal (unknown, another institution's or expired file) is a reply envelope.
+#[utoipa::path(post, path = "/fsi/api/fileupload/download", tag = "national",
+    security((), ("csb" = []), ("tif" = [])),
+    request_body(content(
+        (Request = "text/plain"),
+        (Request = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The file's bytes (`application/octet-stream`), or on failure a reply envelope (`application/json`) with `infcode` −1 and `err_msg`", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 401, description = "Refused by the gateway layer", body = GatewayRefusal),
+    ))]
+pub(crate) async fn file_download(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let limit = state.service.shared.config.body_limit_bytes;
+    handle_call(state, headers, Some("9102".into()), body, limit).await
+}
+
+/// The body limit of the file routes: a file of `file_limit_bytes` in base64 plus its envelope.
+fn file_body_limit(config: &Config) -> usize {
+    let base64_bytes = config.file_limit_bytes.div_ceil(3).saturating_mul(4);
+    config
+        .body_limit_bytes
+        .max(base64_bytes.saturating_add(64 * 1024))
 }
 
 async fn handle_call(
@@ -301,6 +368,7 @@ async fn handle_call(
     headers: HeaderMap,
     path_infno: Option<String>,
     body: Body,
+    limit: usize,
 ) -> Response {
     let now_ms = chrono::Utc::now().timestamp_millis();
     let gateway = match auth::verify(
@@ -321,33 +389,53 @@ async fn handle_call(
             return (StatusCode::UNAUTHORIZED, Json(refusal)).into_response();
         }
     };
-    let limit = state.service.shared.config.body_limit_bytes;
     let (bytes, body_error) = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => (bytes, None),
-        Err(error) => (Default::default(), Some(body_refusal(&state, error))),
+        Err(error) => (Default::default(), Some(body_refusal(&state, error, limit))),
     };
     let meta = CallMeta {
         gateway: gateway.as_ref(),
         path_infno: path_infno.as_deref(),
         body_error,
     };
-    json_reply(state.service.call(&bytes, meta).await)
+    let outcome = state.service.answer(&bytes, meta).await;
+    match outcome.download {
+        Some(download) => file_reply(download),
+        None => json_reply(outcome.reply),
+    }
 }
 
-/// Why a request body could not be read: too large, or too slow.
-fn body_refusal(state: &AppState, error: axum::Error) -> TxError {
+/// A downloaded file: its bytes as `application/octet-stream`, named in `Content-Disposition`.
+fn file_reply(download: crate::tx::files::Download) -> Response {
+    let encoded: String = download
+        .filename
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename*=UTF-8''{encoded}"),
+            ),
+        ],
+        download.bytes,
+    )
+        .into_response()
+}
+
+/// Why a request body could not be read: larger than `limit`, or too slow.
+fn body_refusal(state: &AppState, error: axum::Error, limit: usize) -> TxError {
     let config = &state.service.shared.config;
     let inner = error.into_inner();
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(inner.as_ref());
     while let Some(cause) = source {
         if cause.is::<http_body_util::LengthLimitError>() {
-            return TxError::new(
-                "body",
-                format!(
-                    "is larger than the limit of {} bytes",
-                    config.body_limit_bytes
-                ),
-            );
+            return TxError::new("body", format!("is larger than the limit of {limit} bytes"));
         }
         source = cause.source();
     }

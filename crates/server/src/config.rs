@@ -73,6 +73,11 @@ pub struct Config {
     pub evoucher_secret: String,
     /// How long an issued e-voucher token is accepted, seconds.
     pub evoucher_ttl_secs: u64,
+    /// Largest file accepted by 9101 (decoded bytes) and largest text unpacked from a ZIP the service
+    /// reads (a 3202 detail file); the file routes accept bodies of its base64 size plus 64 KiB.
+    pub file_limit_bytes: usize,
+    /// How long an uploaded or issued file can be downloaded (its `dld_endtime`), seconds.
+    pub file_ttl_secs: u64,
 }
 
 impl Default for Config {
@@ -96,6 +101,8 @@ impl Default for Config {
             future_tolerance_secs: 30 * 60,
             evoucher_secret: String::new(),
             evoucher_ttl_secs: 5 * 60,
+            file_limit_bytes: 8 * 1024 * 1024,
+            file_ttl_secs: 3 * 24 * 60 * 60,
         }
     }
 }
@@ -136,7 +143,7 @@ impl Config {
     /// `YIBAO_MAX_CONNECTIONS`, `YIBAO_HEADER_TIMEOUT_MS`, `YIBAO_BODY_TIMEOUT_MS`, `YIBAO_ADMIN_TOKEN`,
     /// `YIBAO_ADMIN_OPEN`, `YIBAO_ADMIN_BODY_LIMIT_BYTES`, `YIBAO_PATH_PREFIX`, `YIBAO_MAX_BATCH`,
     /// `YIBAO_PLATFORM_ADMDVS`, `YIBAO_FUTURE_TOLERANCE_SECS`, `YIBAO_EVOUCHER_SECRET`,
-    /// `YIBAO_EVOUCHER_TTL_SECS`.
+    /// `YIBAO_EVOUCHER_TTL_SECS`, `YIBAO_FILE_LIMIT_BYTES`, `YIBAO_FILE_TTL_SECS`.
     pub fn apply_env(
         &mut self,
         env: impl Iterator<Item = (String, String)>,
@@ -174,6 +181,10 @@ impl Config {
                 "YIBAO_EVOUCHER_TTL_SECS" => {
                     self.evoucher_ttl_secs = number("evoucher_ttl_secs", &value)?
                 }
+                "YIBAO_FILE_LIMIT_BYTES" => {
+                    self.file_limit_bytes = number("file_limit_bytes", &value)?
+                }
+                "YIBAO_FILE_TTL_SECS" => self.file_ttl_secs = number("file_ttl_secs", &value)?,
                 _ => {}
             }
         }

@@ -336,22 +336,43 @@ pub async fn import_policy(
     Ok(admdvs)
 }
 
-/// Validates and stores a catalogue (CSV) for a pooling region; returns its item count.
+/// Validates and stores a catalogue (CSV) for a pooling region as its next version, effective from
+/// the day it is loaded; returns its item count.
 pub async fn import_catalog(
     store: &Store,
     admdvs: &str,
     text: &str,
     loaded_at: &str,
 ) -> Result<usize, ImportError> {
+    let begndate = loaded_at.get(..10).unwrap_or(loaded_at);
+    import_catalog_version(store, admdvs, text, begndate, loaded_at)
+        .await
+        .map(|(count, _)| count)
+}
+
+/// Validates and stores a catalogue (CSV) for a pooling region as its next version, effective from
+/// `begndate` (`yyyy-MM-dd`); returns its item count and version.
+pub async fn import_catalog_version(
+    store: &Store,
+    admdvs: &str,
+    text: &str,
+    begndate: &str,
+    loaded_at: &str,
+) -> Result<(usize, i64), ImportError> {
     if admdvs.trim().is_empty() {
         return Err(ImportError::Catalog(
             "the pooling region (admdvs) is required".into(),
         ));
     }
+    if NaiveDate::parse_from_str(begndate, "%Y-%m-%d").is_err() {
+        return Err(ImportError::Catalog(format!(
+            "begndate `{begndate}` is not a date (yyyy-MM-dd)"
+        )));
+    }
     let catalog = Catalog::from_reader(text.as_bytes(), b',')
         .map_err(|e| ImportError::Catalog(e.to_string()))?;
-    registry::put_document(store, Document::Catalog, admdvs, text, loaded_at).await?;
-    Ok(catalog.len())
+    let ver = registry::put_catalog(store, admdvs, text, begndate, loaded_at).await?;
+    Ok((catalog.len(), ver))
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ const NATIONAL_ROOT: &str = "/fsi/";
     paths(
         app::call_service,
         app::call_service_infno,
+        app::file_upload,
+        app::file_download,
         app::healthz,
         app::metrics,
         openapi_json,

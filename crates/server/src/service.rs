@@ -37,6 +37,12 @@ pub struct Service {
 impl Service {
     /// Processes one message; returns the reply envelope text.
     pub async fn call(&self, body: &[u8], meta: CallMeta<'_>) -> String {
+        self.answer(body, meta).await.reply
+    }
+
+    /// Processes one message; returns the reply envelope text and, for a 9102 that succeeded, the
+    /// file to answer with instead.
+    pub async fn answer(&self, body: &[u8], meta: CallMeta<'_>) -> WriteOutcome {
         let started = Instant::now();
         let received_at = chrono::Local::now().naive_local();
         let inf_refmsgid = self.shared.next_refmsgid(received_at);
@@ -74,7 +80,7 @@ impl Service {
             latency_us = latency.as_micros() as u64,
             "callService"
         );
-        outcome.reply
+        outcome
     }
 
     /// The reply to a request for a path that is not an interface of this service: a reply
@@ -110,6 +116,7 @@ impl Service {
             reply,
             success: false,
             effect: Effect::None,
+            download: None,
         }
     }
 
@@ -234,6 +241,7 @@ impl Service {
                     reply,
                     success: true,
                     effect: Effect::None,
+                    download: done.download,
                 }
             }
             Err(error) => self.failed(inf_refmsgid, received_at, &error),

@@ -12,6 +12,7 @@ use yibao_ledger::{Decision, Institution, LedgerError, LedgerView, WriteHandler}
 use crate::envelope::{reply_text, wire_time, Request};
 use crate::error::TxError;
 use crate::state::Shared;
+use crate::tx::files::Download;
 use crate::tx::{self, Ctx, Effect};
 
 /// One state-changing message.
@@ -28,6 +29,8 @@ pub struct WriteOutcome {
     pub success: bool,
     /// What was committed (`None` for replays and failures).
     pub effect: Effect,
+    /// A file answered as raw bytes instead of `reply` (9102, a read).
+    pub download: Option<Download>,
 }
 
 /// Runs write transactions for the group-commit writer.
@@ -42,6 +45,7 @@ impl TxWriter {
             reply,
             success: false,
             effect: Effect::None,
+            download: None,
         }
     }
 
@@ -83,6 +87,7 @@ impl TxWriter {
                 reply,
                 success: true,
                 effect: done.effect,
+                download: None,
             },
         ))
     }
@@ -117,6 +122,7 @@ pub fn replay(
         reply: stored.reply.clone(),
         success: true,
         effect: Effect::None,
+        download: None,
     })
 }
 
@@ -162,6 +168,7 @@ impl WriteHandler for TxWriter {
             reply,
             success: false,
             effect: Effect::None,
+            download: None,
         }
     }
 }

@@ -39,7 +39,8 @@ pub struct ImportArgs {
     #[arg(long)]
     pub admdvs: Option<String>,
     /// Day the persons file describes, `yyyy-MM-dd` (default: today): insurance rows and identities
-    /// stored for a person that the file leaves out end the day before.
+    /// stored for a person that the file leaves out end the day before. For a catalogue: the day
+    /// this catalogue version takes effect (`begndate`, default: today).
     #[arg(long)]
     pub as_of: Option<chrono::NaiveDate>,
 }
@@ -104,8 +105,13 @@ async fn import_file(args: &ImportArgs) -> anyhow::Result<String> {
         ),
         ImportKind::Catalog => {
             let admdvs = catalog_region(&store, args.admdvs.as_deref()).await?;
-            let count = import::import_catalog(&store, &admdvs, &read()?, &now).await?;
-            format!("catalogue of {count} items for {admdvs}")
+            let begndate = args.as_of.map_or_else(
+                || now[..10].to_string(),
+                |d| d.format("%Y-%m-%d").to_string(),
+            );
+            let (count, ver) =
+                import::import_catalog_version(&store, &admdvs, &read()?, &begndate, &now).await?;
+            format!("catalogue version {ver} of {count} items for {admdvs}, effective {begndate}")
         }
     };
     store.close().await;

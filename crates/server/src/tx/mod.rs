@@ -6,6 +6,7 @@
 mod batch;
 mod common;
 mod fees;
+pub mod files;
 mod inpatient;
 mod lookup;
 mod outpatient;
@@ -49,6 +50,8 @@ pub struct TxOutput {
     /// The `mdtrt_id` or `setl_id` affected (what a 2601 of this message reverses); empty for reads.
     pub effect_ref: String,
     pub effect: Effect,
+    /// A file to answer as raw bytes instead of the reply envelope (9102).
+    pub download: Option<files::Download>,
 }
 
 impl TxOutput {
@@ -57,6 +60,15 @@ impl TxOutput {
             output,
             effect_ref: String::new(),
             effect: Effect::None,
+            download: None,
+        }
+    }
+
+    /// The same output, answered on the HTTP layer as the bytes of `download`.
+    fn with_download(self, download: files::Download) -> TxOutput {
+        TxOutput {
+            download: Some(download),
+            ..self
         }
     }
 
@@ -65,6 +77,7 @@ impl TxOutput {
             output,
             effect_ref,
             effect: Effect::None,
+            download: None,
         }
     }
 
@@ -73,6 +86,7 @@ impl TxOutput {
             output,
             effect_ref: setl_id,
             effect: Effect::Settled,
+            download: None,
         }
     }
 
@@ -81,11 +95,13 @@ impl TxOutput {
             output,
             effect_ref: setl_id,
             effect: Effect::Cancelled,
+            download: None,
         }
     }
 }
 
-/// Whether a transaction only reads or changes state.
+/// Whether a transaction only reads the ledger (run on a pooled connection; 9101, 3202 and
+/// 1301–1319 store files there, which are not ledger state) or changes it (run by the ledger writer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     Read,
@@ -153,6 +169,8 @@ enum Handler {
     ChronicDrugs,
     InHospital,
     Institutions,
+    FileUpload,
+    FileDownload,
 }
 
 /// One transaction of the national interface that this service implements.
@@ -207,6 +225,8 @@ use Clearing::{Inpatient, Outpatient, Pharmacy};
 pub static TRANSACTIONS: &[TxSpec] = &[
     tx("9001", "签到", Read, Handler::SignIn),
     tx("9002", "签退", Read, Handler::SignOut),
+    tx("9101", "文件上传", Read, Handler::FileUpload),
+    tx("9102", "文件下载", Read, Handler::FileDownload),
     tx("1101", "人员信息获取", Read, Handler::PersonInfo),
     tx("1201", "医药机构信息获取", Read, Handler::Institutions),
     tx("2001", "人员待遇享受检查", Read, Handler::TreatmentCheck),
@@ -390,6 +410,8 @@ pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput,
         Handler::ChronicDrugs => lookup::chronic_drugs(ctx, ledger).await,
         Handler::InHospital => lookup::in_hospital_stays(ctx, ledger).await,
         Handler::Institutions => lookup::institutions(ctx, ledger).await,
+        Handler::FileUpload => files::upload(ctx, ledger).await,
+        Handler::FileDownload => files::download(ctx, ledger).await,
     }
 }
 
