@@ -117,6 +117,9 @@ macro_rules! open_code_table {
         }
 
         impl $name {
+            /// The core values as `(code, label)`, in the dictionary's order.
+            pub const VALUES: &'static [(&'static str, &'static str)] = &[$(($code, $label),)*];
+
             /// Reads a code; unknown values become `Other`.
             pub fn from_code(code: Code) -> $name {
                 match code.as_str() {
@@ -287,6 +290,91 @@ open_code_table! {
     }
 }
 
+/// 就诊凭证类型 `mdtrt_cert_type`.
+const MDTRT_CERT_TYPE: &[(&str, &str)] = &[
+    ("01", "医保电子凭证"),
+    ("02", "居民身份证"),
+    ("03", "社会保障卡"),
+];
+
+/// 人员证件类型 `psn_cert_type`.
+const PSN_CERT_TYPE: &[(&str, &str)] = &[
+    ("01", "居民身份证（户口簿）"),
+    ("02", "中国人民解放军军官证"),
+    ("03", "中国人民武装警察警官证"),
+    ("04", "香港特区护照/港澳居民来往内地通行证"),
+    ("05", "澳门特区护照/港澳居民来往内地通行证"),
+    ("06", "台湾居民来往大陆通行证"),
+    ("07", "外国人永久居留证"),
+    ("08", "外国人护照"),
+    ("09", "残疾人证"),
+    ("10", "军烈属证明"),
+    ("11", "外国人就业证"),
+    ("12", "外国专家证"),
+    ("13", "外国人常驻记者证"),
+    ("14", "台港澳人员就业证"),
+    ("15", "回国（来华）定居专家证"),
+    ("16", "中国护照"),
+    ("17", "港澳台居民居住证"),
+    ("90", "社会保障卡"),
+    ("99", "其他身份证件"),
+];
+
+/// 清算类别 `clr_type`.
+const CLR_TYPE: &[(&str, &str)] = &[
+    ("11", "门诊"),
+    ("12", "门诊挂号"),
+    ("13", "急诊"),
+    ("14", "门诊慢特病"),
+    ("15", "两病门诊"),
+    ("21", "住院"),
+    ("22", "意外伤害住院"),
+    ("28", "日间手术"),
+    ("41", "药店购药"),
+    ("51", "暂缓结算"),
+    ("53", "生育门诊"),
+    ("99", "其他"),
+];
+
+/// 人员参保状态 `psn_insu_stas`.
+const PSN_INSU_STAS: &[(&str, &str)] = &[
+    ("0", "未参保"),
+    ("1", "正常参保"),
+    ("2", "暂停参保"),
+    ("3", "无效"),
+    ("4", "终止参保"),
+];
+
+/// 对账结果 `stmt_rslt`.
+const STMT_RSLT: &[(&str, &str)] = &[("0", "平"), ("1", "不平")];
+
+/// The national code tables yibao knows, by dictionary type (the `type` of 1901 字典表查询), each
+/// as `(code, label)` in the dictionary's order. Provinces extend every table; these are the core
+/// values.
+pub static DICTIONARY: &[(&str, &[(&str, &str)])] = &[
+    ("insutype", Insutype::VALUES),
+    ("med_type", MedType::VALUES),
+    ("fund_pay_type", FundPayType::VALUES),
+    ("chrgitm_lv", ChrgitmLv::VALUES),
+    ("med_chrgitm_type", MedChrgitmType::VALUES),
+    ("hosp_lv", HospLv::VALUES),
+    ("psn_type", PsnType::VALUES),
+    ("gend", Gend::VALUES),
+    ("mdtrt_cert_type", MDTRT_CERT_TYPE),
+    ("psn_cert_type", PSN_CERT_TYPE),
+    ("clr_type", CLR_TYPE),
+    ("psn_insu_stas", PSN_INSU_STAS),
+    ("stmt_rslt", STMT_RSLT),
+];
+
+/// The values of one dictionary type (case-insensitive, as clients spell it `MED_TYPE` too).
+pub fn dictionary(dict_type: &str) -> Option<&'static [(&'static str, &'static str)]> {
+    DICTIONARY
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(dict_type.trim()))
+        .map(|(_, values)| *values)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,5 +392,18 @@ mod tests {
         let parsed: Insutype = serde_json::from_str("390").unwrap();
         assert_eq!(parsed, Insutype::Resident);
         assert!(Code::new("0123456789abcdef").is_err());
+    }
+
+    #[test]
+    fn the_dictionary_lists_each_table_once_with_unique_codes() {
+        for (index, (name, values)) in DICTIONARY.iter().enumerate() {
+            assert!(DICTIONARY[..index].iter().all(|(n, _)| n != name), "{name}");
+            for (at, (code, _)) in values.iter().enumerate() {
+                assert!(values[..at].iter().all(|(c, _)| c != code), "{name} {code}");
+            }
+        }
+        assert_eq!(dictionary("MED_TYPE"), Some(MedType::VALUES));
+        assert_eq!(MedType::VALUES[0], ("11", "普通门诊"));
+        assert!(dictionary("no_such_table").is_none());
     }
 }

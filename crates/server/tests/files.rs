@@ -211,3 +211,122 @@ async fn an_expired_file_is_refused_and_pruned() {
     })
     .await;
 }
+
+/// An outpatient visit of P0002 at `fixmedins` with 41.00 of lines, settled by 2207; its output.
+async fn settled_visit(h: &Harness, fixmedins: &str) -> Value {
+    let registered = h
+        .ok("2201", fixmedins, json!({ "data": { "psn_no": "P0002", "insutype": "310", "begntime": "2026-03-01 09:00:00", "mdtrt_cert_type": "02", "ipt_otp_no": "OTP1" } }))
+        .await;
+    let mdtrt_id = registered["data"]["mdtrt_id"].as_str().unwrap().to_string();
+    h.ok("2203", fixmedins, json!({ "mdtrtinfo": { "mdtrt_id": mdtrt_id, "psn_no": "P0002", "med_type": "11", "begntime": "2026-03-01 09:00:00", "dise_codg": "I10.x00", "dise_name": "原发性高血压" } }))
+        .await;
+    h.ok(
+        "2204",
+        fixmedins,
+        json!({ "feedetail": [
+        common::line("1", &mdtrt_id, common::DRUG, "2", "0.50", "1.00"),
+        common::line("2", &mdtrt_id, common::BED, "1", "40.00", "40.00"),
+    ] }),
+    )
+    .await;
+    h.ok("2207", fixmedins, json!({ "data": { "psn_no": "P0002", "mdtrt_id": mdtrt_id, "insutype": "310", "medfee_sumamt": "41.00", "acct_used_flag": "1", "mdtrt_cert_type": "02" } }))
+        .await
+}
+
+/// A detail file row: setl_id, mdtrt_id, psn_no, the three amounts of `setlinfo`, refd_setl_flag.
+fn detail_row(setlinfo: &Value, setl_id: &str, refund: bool) -> String {
+    [
+        setl_id.to_string(),
+        setlinfo["mdtrt_id"].as_str().unwrap().to_string(),
+        "P0002".to_string(),
+        common::yuan(&setlinfo["medfee_sumamt"]),
+        common::yuan(&setlinfo["fund_pay_sumamt"]),
+        common::yuan(&setlinfo["acct_pay"]),
+        if refund { "1" } else { "0" }.to_string(),
+    ]
+    .join("\t")
+}
+
+fn zip_of(entry: &str, text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file(entry, zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(text.as_bytes()).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+fn unzip(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(archive.len(), 1);
+    let mut text = String::new();
+    archive
+        .by_index(0)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
+/// 3202 in the spec's form: the detail uploaded with 9101, the result file downloaded with 9102,
+/// one row per settlement with its `stmt_rslt` and `msgid`; a refund row may name the original.
+#[tokio::test]
+async fn reconciliation_by_detail_file_finds_the_mismatch() {
+    each_backend("recon", |c| c, |h| async move {
+        let kept = settled_visit(&h, HOSPITAL).await;
+        let cancelled = settled_visit(&h, HOSPITAL).await;
+        let kept_id = common::setl_id(&kept);
+        let cancelled_id = common::setl_id(&cancelled);
+        let cancel = h
+            .ok("2208", HOSPITAL, json!({ "data": { "setl_id": cancelled_id, "mdtrt_id": cancelled["setlinfo"]["mdtrt_id"], "psn_no": "P0002" } }))
+            .await;
+        // The kept settlement with its account payment one fen off, the cancelled one and its
+        // refund (named by the original settlement, as some HIS do), and a settlement yibao lacks.
+        let mut wrong = kept["setlinfo"].clone();
+        let acct_pay_fen = common::fen(&wrong["acct_pay"]) + 1;
+        wrong["acct_pay"] = json!(format!("{}.{:02}", acct_pay_fen / 100, acct_pay_fen % 100));
+        let text = [
+            detail_row(&wrong, &kept_id, false),
+            detail_row(&cancelled["setlinfo"], &cancelled_id, false),
+            detail_row(&cancel["setlinfo"], &cancelled_id, true),
+            format!("X999\t{}\tP0002\t10.00\t0.00\t0.00\tnull", kept["setlinfo"]["mdtrt_id"].as_str().unwrap()),
+        ]
+        .join("\n");
+        let uploaded = upload(&h, HOSPITAL, "detail.zip", &zip_of("detail.txt", &text)).await;
+        let file_qury_no = uploaded["output"]["file_qury_no"].as_str().unwrap().to_string();
+        let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+        let data = json!({ "data": { "setl_optins": "360400", "file_qury_no": file_qury_no, "stmt_begndate": today, "stmt_enddate": today, "medfee_sumamt": "92.00", "fund_pay_sumamt": "0", "cash_payamt": "0", "fixmedins_setl_cnt": "1", "clr_type": "11", "fixmedins_refd_setl_flag": "0" } });
+        let out = h.ok("3202", HOSPITAL, data.clone()).await;
+        let fileinfo = &out["fileinfo"];
+        assert_eq!(fileinfo["dld_endtime"].as_str().unwrap().len(), 19, "{out}");
+        assert!(fileinfo["filename"].as_str().unwrap().ends_with(".zip"), "{out}");
+        let result = download(&h, HOSPITAL, fileinfo["file_qury_no"].as_str().unwrap()).await;
+        assert_eq!(result.content_type, "application/octet-stream");
+        let text = unzip(&result.bytes);
+        let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+        assert_eq!(rows.len(), 4, "{text}");
+        assert!(rows.iter().all(|r| r.len() == 10), "{text}");
+        let row = |setl_id: &str| rows.iter().find(|r| r[0] == setl_id).unwrap_or_else(|| panic!("{setl_id} in {text}"));
+        let kept_row = row(&kept_id);
+        assert_eq!(kept_row[4], "1", "{text}");
+        assert!(kept_row[6].contains("个人账户支付"), "{text}");
+        assert!(kept_row[3].starts_with(HOSPITAL), "msgid for 2601: {text}");
+        assert_eq!(row(&cancelled_id)[4], "0", "{text}");
+        let refund_row = row(&common::setl_id(&cancel));
+        assert_eq!((refund_row[4], refund_row[5]), ("0", "1"), "{text}");
+        assert_eq!(refund_row[7], "-41.00", "{text}");
+        let unknown = row("X999");
+        assert_eq!(unknown[4], "1", "{text}");
+        assert!(unknown[6].contains("医保端无此结算"), "{text}");
+
+        // Another institution cannot reconcile with this file; a 3202 without a file or rows is refused.
+        let err = h.fails("3202", OTHER_HOSPITAL, data).await;
+        assert!(err.contains("input.data.file_qury_no"), "{err}");
+        let err = h
+            .fails("3202", HOSPITAL, json!({ "data": { "setl_optins": "360400", "stmt_begndate": today, "stmt_enddate": today } }))
+            .await;
+        assert!(err.contains("input.data.file_qury_no"), "{err}");
+    })
+    .await;
+}

@@ -4,6 +4,7 @@
 //! succeeds, so each is all-or-nothing and settlements of one person never interleave.
 
 mod batch;
+mod catalog;
 mod common;
 mod fees;
 pub mod files;
@@ -12,6 +13,7 @@ mod lookup;
 mod outpatient;
 mod pharmacy;
 mod query;
+mod reconcile;
 mod render;
 mod reverse;
 mod session;
@@ -171,6 +173,10 @@ enum Handler {
     Institutions,
     FileUpload,
     FileDownload,
+    /// 1301–1306: the layout is the one `catalog::DOWNLOADS` lists for the `infno`.
+    CatalogDownload,
+    CatalogQuery,
+    Dictionary,
 }
 
 /// One transaction of the national interface that this service implements.
@@ -227,6 +233,23 @@ pub static TRANSACTIONS: &[TxSpec] = &[
     tx("9002", "签退", Read, Handler::SignOut),
     tx("9101", "文件上传", Read, Handler::FileUpload),
     tx("9102", "文件下载", Read, Handler::FileDownload),
+    tx("1301", "西药中成药目录下载", Read, Handler::CatalogDownload),
+    tx("1302", "中药饮片目录下载", Read, Handler::CatalogDownload),
+    tx(
+        "1303",
+        "医疗机构制剂目录下载",
+        Read,
+        Handler::CatalogDownload,
+    ),
+    tx(
+        "1305",
+        "医疗服务项目目录下载",
+        Read,
+        Handler::CatalogDownload,
+    ),
+    tx("1306", "医用耗材目录下载", Read, Handler::CatalogDownload),
+    tx("1312", "医保目录信息查询", Read, Handler::CatalogQuery),
+    tx("1901", "字典表查询", Read, Handler::Dictionary),
     tx("1101", "人员信息获取", Read, Handler::PersonInfo),
     tx("1201", "医药机构信息获取", Read, Handler::Institutions),
     tx("2001", "人员待遇享受检查", Read, Handler::TreatmentCheck),
@@ -403,7 +426,7 @@ pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput,
         Handler::SettlementInfo => query::settlement_info(ctx, ledger).await,
         Handler::FeeDetails => query::fee_details(ctx, ledger).await,
         Handler::ReconcileTotals => query::reconcile_totals(ctx, ledger).await,
-        Handler::ReconcileDetail => query::reconcile_detail(ctx, ledger).await,
+        Handler::ReconcileDetail => reconcile::reconcile_detail(ctx, ledger).await,
         Handler::TreatmentCheck => lookup::treatment_check(ctx, ledger).await,
         Handler::VisitHistory => lookup::visits(ctx, ledger).await,
         Handler::Diagnoses => lookup::diagnoses(ctx, ledger).await,
@@ -412,6 +435,15 @@ pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput,
         Handler::Institutions => lookup::institutions(ctx, ledger).await,
         Handler::FileUpload => files::upload(ctx, ledger).await,
         Handler::FileDownload => files::download(ctx, ledger).await,
+        Handler::CatalogDownload => {
+            let download = catalog::DOWNLOADS
+                .iter()
+                .find(|d| d.infno == infno)
+                .ok_or_else(|| TxError::new("infno", format!("`{infno}` 没有目录下载格式")))?;
+            catalog::download(ctx, ledger, download).await
+        }
+        Handler::CatalogQuery => catalog::query(ctx, ledger).await,
+        Handler::Dictionary => catalog::dictionary(ctx).await,
     }
 }
 
@@ -440,5 +472,14 @@ mod tests {
             }
         }
         assert!(spec("9999").is_none());
+        for listed in TRANSACTIONS {
+            let layout = catalog::DOWNLOADS.iter().find(|d| d.infno == listed.infno);
+            assert_eq!(
+                layout.is_some(),
+                listed.handler == Handler::CatalogDownload,
+                "{}",
+                listed.infno
+            );
+        }
     }
 }

@@ -1,6 +1,4 @@
-//! 5203 结算信息查询, 5204 费用明细查询, 3201 对总账 and 3202 对明细账.
-
-use std::collections::HashMap;
+//! 5203 结算信息查询, 5204 费用明细查询 and 3201 对总账 (3202 对明细账 is `reconcile.rs`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -168,8 +166,9 @@ pub async fn fee_details(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<T
     })?))
 }
 
+/// The period and totals of a 3201/3202 statement (`input.data`).
 #[derive(Deserialize)]
-struct Statement {
+pub(super) struct Statement {
     #[serde(default, deserialize_with = "lenient::opt_string")]
     insutype: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
@@ -191,7 +190,8 @@ struct Statement {
 }
 
 impl Statement {
-    fn filter(&self, ctx: &Ctx<'_>) -> EntryFilter {
+    /// This institution's ledger entries of the statement's period and filters.
+    pub(super) fn filter(&self, ctx: &Ctx<'_>) -> EntryFilter {
         EntryFilter {
             fixmedins_code: Some(ctx.request.fixmedins_code.clone()),
             setl_time_from: Some(format!(
@@ -278,86 +278,5 @@ pub async fn reconcile_totals(
     }
     Ok(TxOutput::read(common::to_output(&Output {
         stmtinfo: info,
-    })?))
-}
-
-#[derive(Deserialize)]
-struct DetailRow {
-    #[serde(deserialize_with = "lenient::string")]
-    setl_id: String,
-    #[serde(deserialize_with = "lenient::yuan")]
-    medfee_sumamt: Fen,
-    #[serde(deserialize_with = "lenient::yuan")]
-    fund_pay_sumamt: Fen,
-    #[serde(deserialize_with = "lenient::yuan")]
-    acct_pay: Fen,
-}
-
-#[derive(Serialize)]
-struct DetailResult {
-    setl_id: String,
-    msgid: String,
-    stmt_rslt: &'static str,
-    memo: String,
-}
-
-/// 3202 对明细账: per-settlement comparison. The detail rows come inline as `input.detail[]`
-/// (`setl_id`, `medfee_sumamt`, `fund_pay_sumamt`, `acct_pay`) instead of a 9101 file.
-pub async fn reconcile_detail(
-    ctx: &Ctx<'_>,
-    ledger: &mut LedgerView<'_>,
-) -> Result<TxOutput, TxError> {
-    let stmt: Statement = parse(node(&ctx.request.input, "data")?, "input.data")?;
-    let theirs: Vec<DetailRow> = parse(node(&ctx.request.input, "detail")?, "input.detail")?;
-    let mut theirs: HashMap<String, DetailRow> =
-        theirs.into_iter().map(|r| (r.setl_id.clone(), r)).collect();
-    let ours = entries::entries(ledger.conn(), &stmt.filter(ctx)).await?;
-    let mut results = Vec::with_capacity(ours.len());
-    for entry in &ours {
-        let (stmt_rslt, memo) = match theirs.remove(&entry.header.setl_id) {
-            None => ("1", "missing from the institution's detail".to_string()),
-            Some(row) => {
-                let a = &entry.amounts;
-                if (row.medfee_sumamt, row.fund_pay_sumamt, row.acct_pay)
-                    == (a.medfee_sumamt, a.fund_pay_sumamt, a.acct_pay)
-                {
-                    ("0", String::new())
-                } else {
-                    (
-                        "1",
-                        format!(
-                            "ledger has medfee {} fund {} acct {}",
-                            a.medfee_sumamt, a.fund_pay_sumamt, a.acct_pay
-                        ),
-                    )
-                }
-            }
-        };
-        results.push(DetailResult {
-            setl_id: entry.header.setl_id.clone(),
-            msgid: entry.header.msgid.clone(),
-            stmt_rslt,
-            memo,
-        });
-    }
-    let mut unknown: Vec<String> = theirs.into_keys().collect();
-    unknown.sort();
-    for setl_id in unknown {
-        results.push(DetailResult {
-            setl_id,
-            msgid: String::new(),
-            stmt_rslt: "1",
-            memo: "no such settlement in the ledger".into(),
-        });
-    }
-    let balanced = results.iter().all(|r| r.stmt_rslt == "0");
-    #[derive(Serialize)]
-    struct Output {
-        stmt_rslt: &'static str,
-        result: Vec<DetailResult>,
-    }
-    Ok(TxOutput::read(common::to_output(&Output {
-        stmt_rslt: if balanced { "0" } else { "1" },
-        result: results,
     })?))
 }
