@@ -1,0 +1,211 @@
+//! Catalogue and dictionary exchange over real HTTP, on SQLite and on PostgreSQL: 1301/1305
+//! downloads by version (only the rows changed since, fetched with 9102), catalogue versions kept
+//! with their effective dates, 1312 paging and filters, 1901 dictionary rows.
+
+mod common;
+
+use std::io::Read;
+
+use common::{Backend, Harness};
+use serde_json::{json, Value};
+use yibao_server::config::AuthMode;
+
+const HOSPITAL: &str = "H36040200001";
+
+async fn each_backend<F, Fut>(tag: &str, test: F)
+where
+    F: Fn(Harness) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        eprintln!("on {backend:?}");
+        test(Harness::start(backend, AuthMode::None, tag).await).await;
+    }
+}
+
+/// The rows of a 1301–1306 download: its reply, then the file through 9102, unpacked and split.
+async fn download(h: &Harness, infno: &str, ver: &str) -> (Value, Vec<Vec<String>>) {
+    let out = h.ok(infno, HOSPITAL, json!({ "data": { "ver": ver } })).await;
+    let input = json!({ "fsDownloadIn": { "file_qury_no": out["file_qury_no"], "filename": out["filename"], "fixmedins_code": "plc" } });
+    let msgid = h.msgid(HOSPITAL);
+    let body = serde_json::to_vec(&Harness::envelope("9102", HOSPITAL, &msgid, input)).unwrap();
+    let response = h
+        .client
+        .post(format!("{}/fsi/api/fileupload/download", h.base))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/octet-stream"
+    );
+    let bytes = response.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut text = String::new();
+    archive
+        .by_index(0)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    let rows = text
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect();
+    (out, rows)
+}
+
+fn sample_catalog() -> String {
+    std::fs::read_to_string(common::repo_root().join("catalogs/jiujiang-sample.csv")).unwrap()
+}
+
+/// The sample catalogue with 阿莫西林 regraded, 左氧氟沙星 left out, a new drug and a service renamed.
+fn second_catalog() -> String {
+    let mut text = String::new();
+    for line in sample_catalog().lines() {
+        let line = if line.starts_with("XJ01CAA040A001010101791,") {
+            line.replace(",101,09,01,0,", ",101,09,02,0.10,")
+        } else if line.starts_with("XJ01MAL011A001010101567,") {
+            continue;
+        } else if line.starts_with("001201000010000,") {
+            let mut cells: Vec<&str> = line.split(',').collect();
+            cells[1] = "普通病房床位费（调整）";
+            cells.join(",")
+        } else {
+            line.to_string()
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text.push_str("XNEW0001,新增药品片,101,09,01,0,,0,,,,\n");
+    text
+}
+
+#[tokio::test]
+async fn a_download_by_version_holds_only_the_changes_since() {
+    each_backend("cat_ver", |h| async move {
+        // Everything: the 101 items of the sample catalogue, all of version 1.
+        let (out, rows) = download(&h, "1301", "v0000").await;
+        assert_eq!(out["data_cnt"], rows.len(), "{out}");
+        assert_eq!(rows.len(), 23, "{rows:?}");
+        assert!(rows.iter().all(|r| r.len() == 19), "{rows:?}");
+        assert!(rows.iter().all(|r| r[17] == "1" && r[13] == "1"), "{rows:?}");
+        assert_eq!(out["dld_end_time"].as_str().unwrap().len(), 10, "{out}");
+        assert!(out["filename"].as_str().unwrap().ends_with(".zip"), "{out}");
+
+        let loaded = h
+            .admin("PUT", "/admin/catalog/360400?begndate=2026-07-01", second_catalog())
+            .await;
+        assert_eq!(loaded["ver"], 2, "{loaded}");
+        // The same text again is no new version.
+        let again = h
+            .admin("PUT", "/admin/catalog/360400?begndate=2026-08-01", second_catalog())
+            .await;
+        assert_eq!(again["ver"], 2, "{again}");
+
+        let (out, rows) = download(&h, "1301", "1").await;
+        assert_eq!(out["data_cnt"], 3, "{out} {rows:?}");
+        let row = |code: &str| rows.iter().find(|r| r[0] == code).unwrap_or_else(|| panic!("{code}: {rows:?}"));
+        assert_eq!(row("XJ01CAA040A001010101791")[13], "1");
+        assert_eq!(row("XJ01MAL011A001010101567")[13], "0", "left out: not valid");
+        assert_eq!(row("XNEW0001")[1], "新增药品片");
+        assert!(rows.iter().all(|r| r[17] == "2" && r[18] == "V2"), "{rows:?}");
+        assert!(rows.iter().all(|r| r[2] == "null"), "a column yibao does not hold");
+
+        let (_, services) = download(&h, "1305", "V1").await;
+        assert_eq!(services.len(), 1, "{services:?}");
+        assert_eq!(services[0][0], "001201000010000");
+        assert_eq!(services[0][9], "普通病房床位费（调整）");
+        assert_eq!(services[0][11], "2026-07-01", "begndate of version 2");
+
+        let (out, rows) = download(&h, "1301", "2").await;
+        assert_eq!((out["data_cnt"].clone(), rows.len()), (json!(0), 0));
+        let err = h.fails("1301", HOSPITAL, json!({ "data": { "ver": "9" } })).await;
+        assert!(err.contains("input.data.ver") && err.contains('2'), "{err}");
+        let err = h.fails("1301", HOSPITAL, json!({ "data": { "ver": "" } })).await;
+        assert!(err.contains("input.data.ver"), "{err}");
+        let err = h.fails("1301", HOSPITAL, json!({ "data": { "ver": "abc" } })).await;
+        assert!(err.contains("input.data.ver"), "{err}");
+
+        // Both versions are kept, each with the day it takes effect.
+        let mut conn = h.store.pool().acquire().await.unwrap();
+        let versions = yibao_ledger::registry::catalog_versions(&mut conn, "360400")
+            .await
+            .unwrap();
+        let dates: Vec<(i64, &str)> = versions.iter().map(|v| (v.ver, v.begndate.as_str())).collect();
+        assert_eq!(dates[1], (2, "2026-07-01"), "{dates:?}");
+        assert_eq!(versions.len(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_catalogue_query_pages_and_filters() {
+    each_backend("cat_page", |h| async move {
+        let page = |num: usize, size: usize| {
+            json!({ "data": { "updt_time": "2000-01-01", "page_num": num, "page_size": size } })
+        };
+        let first = h.ok("1312", HOSPITAL, page(1, 10)).await;
+        let total = first["recordCounts"].as_u64().unwrap() as usize;
+        assert_eq!(total, 53, "{first}");
+        assert_eq!(first["pages"], 6);
+        assert_eq!(first["data"].as_array().unwrap().len(), 10);
+        let last = h.ok("1312", HOSPITAL, page(6, 10)).await;
+        assert_eq!(last["data"].as_array().unwrap().len(), 3, "{last}");
+        assert_eq!(last["hasNextPage"], false);
+        let second = h.ok("1312", HOSPITAL, page(2, 10)).await;
+        assert_ne!(second["data"][0]["hilist_code"], first["data"][0]["hilist_code"]);
+        let beyond = h.ok("1312", HOSPITAL, page(7, 10)).await;
+        assert_eq!(beyond["data"].as_array().unwrap().len(), 0);
+
+        let one = h
+            .ok("1312", HOSPITAL, json!({ "data": { "hilist_code": "XJ01DDA063B002010100445", "updt_time": "2000-01-01", "page_num": "1", "page_size": "50" } }))
+            .await;
+        assert_eq!(one["recordCounts"], 1, "{one}");
+        let row = &one["data"][0];
+        assert_eq!(row["chrgitm_lv"], "02");
+        assert_eq!(row["insu_admdvs"], "360400");
+        assert_eq!(row["vali_flag"], "1");
+        let services = h
+            .ok("1312", HOSPITAL, json!({ "data": { "list_type": "201", "updt_time": "2000-01-01", "page_num": 1, "page_size": 100 } }))
+            .await;
+        assert_eq!(services["recordCounts"], 21, "{services}");
+        let none = h
+            .ok("1312", HOSPITAL, json!({ "data": { "updt_time": "2999-01-01", "page_num": 1, "page_size": 100 } }))
+            .await;
+        assert_eq!(none["recordCounts"], 0);
+        let err = h
+            .fails("1312", HOSPITAL, json!({ "data": { "updt_time": "2000-01-01", "page_num": 1, "page_size": 0 } }))
+            .await;
+        assert!(err.contains("input.data.page_size"), "{err}");
+        let err = h
+            .fails("1312", HOSPITAL, json!({ "data": { "updt_time": "2000-01-01", "page_size": 10 } }))
+            .await;
+        assert!(err.contains("input.data.page_num"), "{err}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_dictionary_answers_the_national_code_tables() {
+    each_backend("dict", |h| async move {
+        let out = h
+            .ok("1901", HOSPITAL, json!({ "data": { "type": "med_type", "parent_value": "", "admdvs": "360400", "date": "2026-03-01", "Vali_Flag": "1" } }))
+            .await;
+        let list = out["list"].as_array().unwrap();
+        assert_eq!(list[0]["value"], "11");
+        assert_eq!(list[0]["label"], "普通门诊");
+        assert_eq!(list[0]["sort"], 1);
+        assert!(list.iter().any(|r| r["value"] == "21" && r["label"] == "普通住院"));
+        for row in list {
+            for field in ["type", "label", "value", "parentValue", "sort", "valiFlag", "createUser", "createDate", "version"] {
+                assert!(!row[field].is_null(), "{field}: {row}");
+            }
+        }
+        let insutypes = h.ok("1901", HOSPITAL, json!({ "data": { "type": "INSUTYPE" } })).await;
+        assert_eq!(insutypes["list"].as_array().unwrap().len(), 14, "{insutypes}");
+        let err = h.fails("1901", HOSPITAL, json!({ "data": { "type": "no_such" } })).await;
+        assert!(err.contains("input.data.type") && err.contains("med_type"), "{err}");
+    })
+    .await;
+}
