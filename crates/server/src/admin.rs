@@ -158,11 +158,26 @@ pub struct CatalogEntry<'a> {
     pub has_price_cap: bool,
 }
 
-/// The items of a region's catalogue, sorted by code.
+/// One imported version of a region's catalogue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CatalogVersionEntry {
+    /// 1, 2, … in import order; the `ver` of 1301–1306.
+    pub ver: i64,
+    /// The day it takes effect.
+    pub begndate: String,
+    /// When it was imported.
+    pub loaded_at: String,
+    /// The catalogue version a fee line's split basis records (`sha256:` + 16 hex digits).
+    pub digest: String,
+}
+
+/// The items of a region's catalogue, sorted by code, and its versions.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CatalogListing<'a> {
     pub ok: bool,
     pub items: Vec<CatalogEntry<'a>>,
+    /// Every imported version, oldest first; the last is the one in use.
+    pub versions: Vec<CatalogVersionEntry>,
 }
 
 /// The outcome of `yibao verify` on the service's database.
@@ -469,14 +484,16 @@ async fn reload(service: &Service, body: impl Serialize) -> Response {
 
 /// List a catalogue
 ///
-/// The items of the catalogue loaded for a region, sorted by national code.
+/// The items of the catalogue loaded for a region, sorted by national code, and every imported
+/// version with its effective date and the digest a fee line's split basis records.
 #[utoipa::path(get, path = "/admin/catalog/{admdvs}", tag = "admin",
     security(("admin_token" = [])),
     params(("admdvs" = String, Path, description = "Region code (6 digits)")),
     responses(
-        (status = 200, description = "The catalogue's items", body = CatalogListing),
+        (status = 200, description = "The catalogue's items and versions", body = CatalogListing),
         GuardRefusal,
         (status = 404, description = "No catalogue for this region, or the admin API is off", body = AdminRefusal),
+        (status = 503, description = "Storage unavailable", body = AdminRefusal),
     ))]
 pub(crate) async fn get_catalog(
     State(service): State<Service>,
@@ -499,7 +516,34 @@ pub(crate) async fn get_catalog(
             has_price_cap: i.price_cap_micro_yuan.is_some(),
         })
         .collect();
-    Json(CatalogListing { ok: true, items }).into_response()
+    let versions = match catalog_versions(&service, &admdvs).await {
+        Ok(versions) => versions,
+        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    Json(CatalogListing {
+        ok: true,
+        items,
+        versions,
+    })
+    .into_response()
+}
+
+/// The versions of a region's catalogue with the digest each is recorded by.
+async fn catalog_versions(
+    service: &Service,
+    admdvs: &str,
+) -> Result<Vec<CatalogVersionEntry>, yibao_ledger::LedgerError> {
+    let mut conn = service.shared.store.pool().acquire().await?;
+    let versions = registry::catalog_versions(&mut conn, admdvs).await?;
+    Ok(versions
+        .into_iter()
+        .map(|v| CatalogVersionEntry {
+            ver: v.ver,
+            digest: crate::state::source_digest(&v.source),
+            begndate: v.begndate,
+            loaded_at: v.loaded_at,
+        })
+        .collect())
 }
 
 /// Verify the ledger

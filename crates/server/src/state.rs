@@ -36,14 +36,20 @@ pub struct Versioned<T> {
 
 impl<T> Versioned<T> {
     fn of(parsed: T, source: &str) -> Versioned<T> {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(source.as_bytes());
-        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
         Versioned {
             parsed: Arc::new(parsed),
-            version: format!("sha256:{hex}"),
+            version: source_digest(source),
         }
     }
+}
+
+/// The version a split basis records for a policy or catalogue text: `sha256:` and the first 16 hex
+/// digits of its SHA-256.
+pub fn source_digest(source: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(source.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 /// Every pooling region's policy and catalogue, parsed.

@@ -25,7 +25,9 @@ where
 
 /// The rows of a 1301–1306 download: its reply, then the file through 9102, unpacked and split.
 async fn download(h: &Harness, infno: &str, ver: &str) -> (Value, Vec<Vec<String>>) {
-    let out = h.ok(infno, HOSPITAL, json!({ "data": { "ver": ver } })).await;
+    let out = h
+        .ok(infno, HOSPITAL, json!({ "data": { "ver": ver } }))
+        .await;
     let input = json!({ "fsDownloadIn": { "file_qury_no": out["file_qury_no"], "filename": out["filename"], "fixmedins_code": "plc" } });
     let msgid = h.msgid(HOSPITAL);
     let body = serde_json::to_vec(&Harness::envelope("9102", HOSPITAL, &msgid, input)).unwrap();
@@ -89,28 +91,53 @@ async fn a_download_by_version_holds_only_the_changes_since() {
         assert_eq!(out["data_cnt"], rows.len(), "{out}");
         assert_eq!(rows.len(), 23, "{rows:?}");
         assert!(rows.iter().all(|r| r.len() == 19), "{rows:?}");
-        assert!(rows.iter().all(|r| r[17] == "1" && r[13] == "1"), "{rows:?}");
+        assert!(
+            rows.iter().all(|r| r[17] == "1" && r[13] == "1"),
+            "{rows:?}"
+        );
         assert_eq!(out["dld_end_time"].as_str().unwrap().len(), 10, "{out}");
         assert!(out["filename"].as_str().unwrap().ends_with(".zip"), "{out}");
 
         let loaded = h
-            .admin("PUT", "/admin/catalog/360400?begndate=2026-07-01", second_catalog())
+            .admin(
+                "PUT",
+                "/admin/catalog/360400?begndate=2026-07-01",
+                second_catalog(),
+            )
             .await;
         assert_eq!(loaded["ver"], 2, "{loaded}");
         // The same text again is no new version.
         let again = h
-            .admin("PUT", "/admin/catalog/360400?begndate=2026-08-01", second_catalog())
+            .admin(
+                "PUT",
+                "/admin/catalog/360400?begndate=2026-08-01",
+                second_catalog(),
+            )
             .await;
         assert_eq!(again["ver"], 2, "{again}");
 
         let (out, rows) = download(&h, "1301", "1").await;
         assert_eq!(out["data_cnt"], 3, "{out} {rows:?}");
-        let row = |code: &str| rows.iter().find(|r| r[0] == code).unwrap_or_else(|| panic!("{code}: {rows:?}"));
+        let row = |code: &str| {
+            rows.iter()
+                .find(|r| r[0] == code)
+                .unwrap_or_else(|| panic!("{code}: {rows:?}"))
+        };
         assert_eq!(row("XJ01CAA040A001010101791")[13], "1");
-        assert_eq!(row("XJ01MAL011A001010101567")[13], "0", "left out: not valid");
+        assert_eq!(
+            row("XJ01MAL011A001010101567")[13],
+            "0",
+            "left out: not valid"
+        );
         assert_eq!(row("XNEW0001")[1], "新增药品片");
-        assert!(rows.iter().all(|r| r[17] == "2" && r[18] == "V2"), "{rows:?}");
-        assert!(rows.iter().all(|r| r[2] == "null"), "a column yibao does not hold");
+        assert!(
+            rows.iter().all(|r| r[17] == "2" && r[18] == "V2"),
+            "{rows:?}"
+        );
+        assert!(
+            rows.iter().all(|r| r[2] == "null"),
+            "a column yibao does not hold"
+        );
 
         let (_, services) = download(&h, "1305", "V1").await;
         assert_eq!(services.len(), 1, "{services:?}");
@@ -120,11 +147,17 @@ async fn a_download_by_version_holds_only_the_changes_since() {
 
         let (out, rows) = download(&h, "1301", "2").await;
         assert_eq!((out["data_cnt"].clone(), rows.len()), (json!(0), 0));
-        let err = h.fails("1301", HOSPITAL, json!({ "data": { "ver": "9" } })).await;
+        let err = h
+            .fails("1301", HOSPITAL, json!({ "data": { "ver": "9" } }))
+            .await;
         assert!(err.contains("input.data.ver") && err.contains('2'), "{err}");
-        let err = h.fails("1301", HOSPITAL, json!({ "data": { "ver": "" } })).await;
+        let err = h
+            .fails("1301", HOSPITAL, json!({ "data": { "ver": "" } }))
+            .await;
         assert!(err.contains("input.data.ver"), "{err}");
-        let err = h.fails("1301", HOSPITAL, json!({ "data": { "ver": "abc" } })).await;
+        let err = h
+            .fails("1301", HOSPITAL, json!({ "data": { "ver": "abc" } }))
+            .await;
         assert!(err.contains("input.data.ver"), "{err}");
 
         // Both versions are kept, each with the day it takes effect.
@@ -132,7 +165,10 @@ async fn a_download_by_version_holds_only_the_changes_since() {
         let versions = yibao_ledger::registry::catalog_versions(&mut conn, "360400")
             .await
             .unwrap();
-        let dates: Vec<(i64, &str)> = versions.iter().map(|v| (v.ver, v.begndate.as_str())).collect();
+        let dates: Vec<(i64, &str)> = versions
+            .iter()
+            .map(|v| (v.ver, v.begndate.as_str()))
+            .collect();
         assert_eq!(dates[1], (2, "2026-07-01"), "{dates:?}");
         assert_eq!(versions.len(), 2);
     })
@@ -206,6 +242,39 @@ async fn the_dictionary_answers_the_national_code_tables() {
         assert_eq!(insutypes["list"].as_array().unwrap().len(), 14, "{insutypes}");
         let err = h.fails("1901", HOSPITAL, json!({ "data": { "type": "no_such" } })).await;
         assert!(err.contains("input.data.type") && err.contains("med_type"), "{err}");
+    })
+    .await;
+}
+
+/// A fee line's split basis records the catalogue's digest; the admin listing names the version
+/// each digest is, so a settlement's catalogue can be traced.
+#[tokio::test]
+async fn the_catalogue_version_of_a_split_can_be_traced() {
+    each_backend("cat_trace", |h| async move {
+        h.admin("PUT", "/admin/catalog/360400?begndate=2026-07-01", second_catalog())
+            .await;
+        let listing = h.admin("GET", "/admin/catalog/360400", String::new()).await;
+        let versions = listing["versions"].as_array().unwrap();
+        assert_eq!(versions.len(), 2, "{listing}");
+        assert_eq!(versions[1]["ver"], 2);
+        assert_eq!(versions[1]["begndate"], "2026-07-01");
+        assert_ne!(versions[0]["digest"], versions[1]["digest"]);
+        let registered = h
+            .ok("2201", HOSPITAL, json!({ "data": { "psn_no": "P0002", "insutype": "310", "begntime": "2026-03-01 09:00:00", "mdtrt_cert_type": "02", "ipt_otp_no": "OTP1" } }))
+            .await;
+        let mdtrt_id = registered["data"]["mdtrt_id"].as_str().unwrap();
+        h.ok("2203", HOSPITAL, json!({ "mdtrtinfo": { "mdtrt_id": mdtrt_id, "psn_no": "P0002", "med_type": "11", "begntime": "2026-03-01 09:00:00", "dise_codg": "I10.x00" } }))
+            .await;
+        h.ok("2204", HOSPITAL, json!({ "feedetail": [common::line("1", mdtrt_id, "XNEW0001", "1", "1.00", "1.00")] }))
+            .await;
+        let mut conn = h.store.pool().acquire().await.unwrap();
+        let basis: String = sqlx::query_scalar("SELECT split_basis FROM fee_line_events WHERE mdtrt_id = $1")
+            .bind(mdtrt_id.to_string())
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let digest = versions[1]["digest"].as_str().unwrap();
+        assert!(basis.contains(&format!("catalogue={digest}")), "{basis} {listing}");
     })
     .await;
 }

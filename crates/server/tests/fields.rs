@@ -229,11 +229,20 @@ async fn exchange_files(h: &Harness, outputs: &mut BTreeMap<String, Value>, setl
         .send()
         .await
         .unwrap();
-    assert_eq!(response.headers()["content-type"], "application/octet-stream");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/octet-stream"
+    );
     outputs.insert("9102".into(), json!({}));
     keep(h, outputs, "1301", json!({ "data": { "ver": "0" } })).await;
     keep(h, outputs, "1305", json!({ "data": { "ver": "0" } })).await;
-    keep(h, outputs, "1312", json!({ "data": { "updt_time": "2000-01-01", "page_num": 1, "page_size": 100 } })).await;
+    keep(
+        h,
+        outputs,
+        "1312",
+        json!({ "data": { "updt_time": "2000-01-01", "page_num": 1, "page_size": 100 } }),
+    )
+    .await;
     keep(h, outputs, "1901", json!({ "data": { "type": "insutype", "parent_value": "", "admdvs": "360400", "date": "2026-03-01", "Vali_Flag": "1" } })).await;
 }
 
