@@ -222,6 +222,46 @@ async fn the_catalogue_query_pages_and_filters() {
     .await;
 }
 
+/// 1318 lists the items with a price cap, 1319 those with a 先行自付 ratio, each as the sample
+/// catalogue's columns say.
+#[tokio::test]
+async fn price_caps_and_selfpay_ratios_are_queried_like_the_catalogue() {
+    each_backend("cat_caps", |h| async move {
+        let text = sample_catalog();
+        let rows: Vec<Vec<&str>> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .collect();
+        let capped: Vec<&Vec<&str>> = rows.iter().filter(|r| !r[6].is_empty()).collect();
+        let with_ratio = rows
+            .iter()
+            .filter(|r| !r[5].is_empty() && r[5].trim_start_matches(['0', '.']) != "")
+            .count();
+        let query =
+            json!({ "data": { "updt_time": "2000-01-01", "page_num": 1, "page_size": 100 } });
+        let caps = h.ok("1318", HOSPITAL, query.clone()).await;
+        assert_eq!(caps["recordCounts"], capped.len(), "{caps}");
+        let first = capped.iter().min_by_key(|r| r[0]).unwrap();
+        let row = &caps["data"][0];
+        assert_eq!(row["hilist_code"], first[0]);
+        let cap = row["hilist_pric_uplmt_amt"].as_str().unwrap();
+        assert_eq!(
+            cap.trim_end_matches('0').trim_end_matches('.'),
+            first[6].trim_end_matches('0').trim_end_matches('.'),
+            "{row}"
+        );
+        let ratios = h.ok("1319", HOSPITAL, query).await;
+        assert_eq!(ratios["recordCounts"], with_ratio, "{ratios}");
+        assert_eq!(
+            ratios["data"][0]["selfpay_prop"].as_str().unwrap().len(),
+            6,
+            "{ratios}"
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn the_dictionary_answers_the_national_code_tables() {
     each_backend("dict", |h| async move {

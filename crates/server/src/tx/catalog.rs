@@ -1,5 +1,6 @@
 //! Catalogue and dictionary exchange: 1301–1306 目录下载 by version (a ZIP of TAB-separated TXT,
-//! downloaded with 9102), 1312 医保目录信息查询 (paged) and 1901 字典表查询. Answers come from the
+//! downloaded with 9102), the paged queries 1312 医保目录信息查询, 1318 限价 and 1319 先自付比例, and
+//! 1901 字典表查询. Answers come from the
 //! catalogue versions of the institution's pooling region (`catalog_versions`): a row's version is
 //! the import in which it last changed, so "changes since version v" are the rows whose version is
 //! greater than v; an item a later import left out is answered with `vali_flag` 0.
@@ -404,8 +405,24 @@ fn page_number(field: &str, text: Option<&str>, max: usize) -> Result<usize, TxE
         .ok_or_else(|| TxError::new(field, format!("`{text}` 应为 1 到 {max} 的整数")))
 }
 
-/// 1312: catalogue rows by filters, one page at a time (`data[]` with the page's counts).
-pub async fn query(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
+/// Which catalogue query: the rows it lists and how each is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogQueryKind {
+    /// 1312 医保目录信息查询: every item.
+    Items,
+    /// 1318 医保目录限价信息查询: the items with a price cap.
+    PriceCaps,
+    /// 1319 医保目录先自付比例信息查询: the items with a 先行自付 ratio above 0.
+    SelfpayRatios,
+}
+
+/// 1312, 1318, 1319: catalogue rows by filters, one page at a time (`data[]` with the page's
+/// counts).
+pub async fn query(
+    ctx: &Ctx<'_>,
+    ledger: &mut LedgerView<'_>,
+    kind: CatalogQueryKind,
+) -> Result<TxOutput, TxError> {
     let query: CatalogQuery = parse(node(&ctx.request.input, "data")?, "input.data")?;
     let page_num = page_number("input.data.page_num", query.page_num.as_deref(), usize::MAX)?;
     let page_size = page_number(
@@ -418,7 +435,16 @@ pub async fn query(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutpu
         .as_deref()
         .filter(|a| !a.trim().is_empty());
     let history = History::load(ctx, ledger, "input.data.insu_admdvs", admdvs).await?;
-    let matching: Vec<&ItemState> = history.items.values().filter(|s| query.admits(s)).collect();
+    let listed = |state: &ItemState| match kind {
+        CatalogQueryKind::Items => true,
+        CatalogQueryKind::PriceCaps => state.item.price_cap_micro_yuan.is_some(),
+        CatalogQueryKind::SelfpayRatios => state.item.selfpay_prop.bp() > 0,
+    };
+    let matching: Vec<&ItemState> = history
+        .items
+        .values()
+        .filter(|s| listed(s) && query.admits(s))
+        .collect();
     let total = matching.len();
     let pages = total.div_ceil(page_size);
     let start = (page_num - 1).saturating_mul(page_size).min(total);
@@ -426,7 +452,11 @@ pub async fn query(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutpu
         .iter()
         .skip(start)
         .take(page_size)
-        .map(|state| list_row(&history, state))
+        .map(|state| match kind {
+            CatalogQueryKind::Items => list_row(&history, state),
+            CatalogQueryKind::PriceCaps => price_cap_row(&history, state),
+            CatalogQueryKind::SelfpayRatios => selfpay_row(&history, state),
+        })
         .collect();
     let size = rows.len();
     let output = serde_json::json!({
@@ -448,33 +478,15 @@ pub async fn query(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutpu
     Ok(TxOutput::read(common::to_output(&output)?))
 }
 
-/// One 1312 row: the national columns, those yibao does not hold as "".
-fn list_row(history: &History, state: &ItemState) -> Value {
-    let item = &state.item;
-    let mut row = Map::new();
+/// The columns every catalogue query row ends with: validity, record id, times, region; those
+/// yibao does not hold as "".
+fn record_columns(history: &History, state: &ItemState, row: &mut Map<String, Value>) {
     let mut put = |name: &str, value: String| {
         row.insert(name.to_string(), Value::String(value));
     };
-    put("hilist_code", item.code.clone());
-    put("hilist_name", item.name.clone());
     put("insu_admdvs", history.region.clone());
     put("begndate", state.begndate.clone());
     put("enddate", String::new());
-    put("med_chrgitm_type", item.med_chrgitm_type.code().to_string());
-    put("chrgitm_lv", item.chrgitm_lv.code().to_string());
-    put("lmt_used_flag", flag(item.restricted_use).into());
-    put("list_type", item.list_type.to_string());
-    for blank in [
-        "med_use_flag",
-        "matn_used_flag",
-        "hilist_use_type",
-        "lmt_cpnd_type",
-    ] {
-        put(blank, String::new());
-    }
-    for blank in ["wubi", "pinyin", "memo"] {
-        put(blank, String::new());
-    }
     put("vali_flag", flag(state.valid).into());
     put("rid", history.cell(state, Rid));
     put("updt_time", state.updt_time.clone());
@@ -492,6 +504,65 @@ fn list_row(history: &History, state: &ItemState) -> Value {
     }
     put("poolarea_no", history.region.clone());
     put("ver", state.ver.to_string());
+}
+
+/// A 1318 row: the price cap in yuan (`16,6`); the cap type and how an excess is handled are not held.
+fn price_cap_row(history: &History, state: &ItemState) -> Value {
+    let cap = state.item.price_cap_micro_yuan.unwrap_or_default();
+    let scale = 10_i64.pow(yibao_catalog::PRICE_SCALE_DIGITS);
+    let mut row = Map::new();
+    row.insert("hilist_code".into(), Value::from(state.item.code.clone()));
+    row.insert("hilist_lmtpric_type".into(), Value::from(""));
+    row.insert("overlmt_dspo_way".into(), Value::from(""));
+    row.insert(
+        "hilist_pric_uplmt_amt".into(),
+        Value::from(format!("{}.{:06}", cap / scale, (cap % scale).abs())),
+    );
+    record_columns(history, state, &mut row);
+    Value::Object(row)
+}
+
+/// A 1319 row: the 先行自付 ratio (`5,4`); the person and ratio types are not held.
+fn selfpay_row(history: &History, state: &ItemState) -> Value {
+    let bp = state.item.selfpay_prop.bp();
+    let one = yibao_domain::BP_PER_ONE;
+    let mut row = Map::new();
+    row.insert("hilist_code".into(), Value::from(state.item.code.clone()));
+    row.insert("selfpay_prop_psn_type".into(), Value::from(""));
+    row.insert("selfpay_prop_type".into(), Value::from(""));
+    row.insert(
+        "selfpay_prop".into(),
+        Value::from(format!("{}.{:04}", bp / one, bp % one)),
+    );
+    record_columns(history, state, &mut row);
+    Value::Object(row)
+}
+
+/// One 1312 row: the national columns, those yibao does not hold as "".
+fn list_row(history: &History, state: &ItemState) -> Value {
+    let item = &state.item;
+    let mut row = Map::new();
+    let mut put = |name: &str, value: String| {
+        row.insert(name.to_string(), Value::String(value));
+    };
+    put("hilist_code", item.code.clone());
+    put("hilist_name", item.name.clone());
+    put("med_chrgitm_type", item.med_chrgitm_type.code().to_string());
+    put("chrgitm_lv", item.chrgitm_lv.code().to_string());
+    put("lmt_used_flag", flag(item.restricted_use).into());
+    put("list_type", item.list_type.to_string());
+    for blank in [
+        "med_use_flag",
+        "matn_used_flag",
+        "hilist_use_type",
+        "lmt_cpnd_type",
+        "wubi",
+        "pinyin",
+        "memo",
+    ] {
+        put(blank, String::new());
+    }
+    record_columns(history, state, &mut row);
     Value::Object(row)
 }
 

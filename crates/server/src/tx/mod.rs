@@ -175,7 +175,7 @@ enum Handler {
     FileDownload,
     /// 1301–1306: the layout is the one `catalog::DOWNLOADS` lists for the `infno`.
     CatalogDownload,
-    CatalogQuery,
+    CatalogQuery(catalog::CatalogQueryKind),
     Dictionary,
 }
 
@@ -224,6 +224,7 @@ const fn reversible(spec: TxSpec, reversal: Reversal) -> TxSpec {
     }
 }
 
+use catalog::CatalogQueryKind;
 use Access::{Read, Write};
 use Clearing::{Inpatient, Outpatient, Pharmacy};
 
@@ -248,7 +249,24 @@ pub static TRANSACTIONS: &[TxSpec] = &[
         Handler::CatalogDownload,
     ),
     tx("1306", "医用耗材目录下载", Read, Handler::CatalogDownload),
-    tx("1312", "医保目录信息查询", Read, Handler::CatalogQuery),
+    tx(
+        "1312",
+        "医保目录信息查询",
+        Read,
+        Handler::CatalogQuery(CatalogQueryKind::Items),
+    ),
+    tx(
+        "1318",
+        "医保目录限价信息查询",
+        Read,
+        Handler::CatalogQuery(CatalogQueryKind::PriceCaps),
+    ),
+    tx(
+        "1319",
+        "医保目录先自付比例信息查询",
+        Read,
+        Handler::CatalogQuery(CatalogQueryKind::SelfpayRatios),
+    ),
     tx("1901", "字典表查询", Read, Handler::Dictionary),
     tx("1101", "人员信息获取", Read, Handler::PersonInfo),
     tx("1201", "医药机构信息获取", Read, Handler::Institutions),
@@ -442,7 +460,7 @@ pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput,
                 .ok_or_else(|| TxError::new("infno", format!("`{infno}` 没有目录下载格式")))?;
             catalog::download(ctx, ledger, download).await
         }
-        Handler::CatalogQuery => catalog::query(ctx, ledger).await,
+        Handler::CatalogQuery(kind) => catalog::query(ctx, ledger, kind).await,
         Handler::Dictionary => catalog::dictionary(ctx).await,
     }
 }
