@@ -236,7 +236,7 @@ async fn price_caps_and_selfpay_ratios_are_queried_like_the_catalogue() {
         let capped: Vec<&Vec<&str>> = rows.iter().filter(|r| !r[6].is_empty()).collect();
         let with_ratio = rows
             .iter()
-            .filter(|r| !r[5].is_empty() && r[5].trim_start_matches(['0', '.']) != "")
+            .filter(|r| !r[5].trim_start_matches(['0', '.']).is_empty())
             .count();
         let query =
             json!({ "data": { "updt_time": "2000-01-01", "page_num": 1, "page_size": 100 } });
