@@ -581,7 +581,18 @@ pub async fn put_catalog(
     begndate: &str,
     loaded_at: &str,
 ) -> Result<i64, LedgerError> {
+    // The write comes first, so the transaction holds SQLite's write lock before it reads (a read
+    // first would have to upgrade its lock, which fails at once when another write came between).
     let mut tx = store.pool().begin().await?;
+    sqlx::query(
+        "INSERT INTO catalogs (admdvs, source, loaded_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (admdvs) DO UPDATE SET source = excluded.source, loaded_at = excluded.loaded_at",
+    )
+    .bind(admdvs.to_string())
+    .bind(source.to_string())
+    .bind(loaded_at.to_string())
+    .execute(&mut *tx)
+    .await?;
     let latest = sqlx::query(
         "SELECT ver, source FROM catalog_versions WHERE admdvs = $1 ORDER BY ver DESC LIMIT 1",
     )
@@ -593,6 +604,7 @@ pub async fn put_catalog(
         None => (0, String::new()),
     };
     if latest_ver > 0 && latest_source == source {
+        tx.commit().await?;
         return Ok(latest_ver);
     }
     let ver = latest_ver + 1;
@@ -605,15 +617,6 @@ pub async fn put_catalog(
     .bind(begndate.to_string())
     .bind(loaded_at.to_string())
     .bind(source.to_string())
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO catalogs (admdvs, source, loaded_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (admdvs) DO UPDATE SET source = excluded.source, loaded_at = excluded.loaded_at",
-    )
-    .bind(admdvs.to_string())
-    .bind(source.to_string())
-    .bind(loaded_at.to_string())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::io::Read;
-
 use common::{Backend, Harness};
 use serde_json::{json, Value};
 use yibao_server::config::AuthMode;
@@ -28,28 +26,7 @@ async fn download(h: &Harness, infno: &str, ver: &str) -> (Value, Vec<Vec<String
     let out = h
         .ok(infno, HOSPITAL, json!({ "data": { "ver": ver } }))
         .await;
-    let input = json!({ "fsDownloadIn": { "file_qury_no": out["file_qury_no"], "filename": out["filename"], "fixmedins_code": "plc" } });
-    let msgid = h.msgid(HOSPITAL);
-    let body = serde_json::to_vec(&Harness::envelope("9102", HOSPITAL, &msgid, input)).unwrap();
-    let response = h
-        .client
-        .post(format!("{}/fsi/api/fileupload/download", h.base))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/octet-stream"
-    );
-    let bytes = response.bytes().await.unwrap();
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
-    let mut text = String::new();
-    archive
-        .by_index(0)
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
+    let text = h.download(HOSPITAL, &out["file_qury_no"]).await.unzipped();
     let rows = text
         .lines()
         .map(|l| l.split('\t').map(str::to_string).collect())

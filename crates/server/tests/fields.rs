@@ -219,20 +219,10 @@ async fn exchange_files(h: &Harness, outputs: &mut BTreeMap<String, Value>, setl
     let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
     let uploaded = keep(h, outputs, "9101", json!({ "fsUploadIn": { "in": encoded, "filename": "detail.zip", "fixmedins_code": HOSPITAL } })).await;
     let reconciled = keep(h, outputs, "3202", json!({ "data": { "setl_optins": "360400", "file_qury_no": uploaded["file_qury_no"], "stmt_begndate": "2026-01-01", "stmt_enddate": "2026-12-31", "medfee_sumamt": "41.00", "fund_pay_sumamt": "0", "cash_payamt": "41.00", "fixmedins_setl_cnt": "1", "clr_type": "11", "fixmedins_refd_setl_flag": "0" } })).await;
-    let msgid = h.msgid(HOSPITAL);
-    let input = json!({ "fsDownloadIn": { "file_qury_no": reconciled["fileinfo"]["file_qury_no"], "filename": reconciled["fileinfo"]["filename"], "fixmedins_code": HOSPITAL } });
-    let body = serde_json::to_vec(&Harness::envelope("9102", HOSPITAL, &msgid, input)).unwrap();
-    let response = h
-        .client
-        .post(format!("{}/fsi/api/fileupload/download", h.base))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/octet-stream"
-    );
+    let result = h
+        .download(HOSPITAL, &reconciled["fileinfo"]["file_qury_no"])
+        .await;
+    assert_eq!(result.content_type, "application/octet-stream");
     outputs.insert("9102".into(), json!({}));
     keep(h, outputs, "1301", json!({ "data": { "ver": "0" } })).await;
     keep(h, outputs, "1305", json!({ "data": { "ver": "0" } })).await;

@@ -4,69 +4,27 @@
 mod common;
 
 use base64::Engine;
-use common::{fresh_database, Backend, Harness};
+use common::{fresh_database, Backend, Harness, RawReply};
 use serde_json::{json, Value};
 use yibao_server::config::{AuthMode, Config};
 
 const HOSPITAL: &str = "H36040200001";
 const OTHER_HOSPITAL: &str = "H36040200002";
 
-/// A reply of a file route: status, content type and body.
-struct Answer {
-    status: u16,
-    content_type: String,
-    bytes: Vec<u8>,
-}
-
-impl Answer {
-    fn envelope(&self) -> Value {
-        assert!(
-            self.content_type.starts_with("application/json"),
-            "{}",
-            self.content_type
-        );
-        serde_json::from_slice(&self.bytes).unwrap()
-    }
-}
-
-async fn post(h: &Harness, path: &str, infno: &str, fixmedins: &str, input: Value) -> Answer {
-    let msgid = h.msgid(fixmedins);
-    let body = serde_json::to_vec(&Harness::envelope(infno, fixmedins, &msgid, input)).unwrap();
-    let response = h
-        .client
-        .post(format!("{}{path}", h.base))
-        .header("content-type", "text/plain; charset=utf-8")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let bytes = response.bytes().await.unwrap().to_vec();
-    Answer {
-        status,
-        content_type,
-        bytes,
-    }
-}
-
 /// 9101 on the upload route; the reply envelope.
 async fn upload(h: &Harness, fixmedins: &str, filename: &str, bytes: &[u8]) -> Value {
     let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
     let input = json!({ "fsUploadIn": { "in": encoded, "filename": filename, "fixmedins_code": fixmedins } });
-    let answer = post(h, "/fsi/api/fileupload/upload", "9101", fixmedins, input).await;
+    let answer = h
+        .post_raw("/fsi/api/fileupload/upload", "9101", fixmedins, input)
+        .await;
     assert_eq!(answer.status, 200);
     answer.envelope()
 }
 
 /// 9102 on the download route.
-async fn download(h: &Harness, fixmedins: &str, file_qury_no: &str) -> Answer {
-    let input = json!({ "fsDownloadIn": { "file_qury_no": file_qury_no, "filename": "", "fixmedins_code": "plc" } });
-    post(h, "/fsi/api/fileupload/download", "9102", fixmedins, input).await
+async fn download(h: &Harness, fixmedins: &str, file_qury_no: &str) -> RawReply {
+    h.download(fixmedins, &json!(file_qury_no)).await
 }
 
 async fn each_backend<F, Fut>(tag: &str, config: fn(Config) -> Config, test: F)
@@ -117,7 +75,9 @@ async fn an_upload_is_downloaded_byte_for_byte_by_its_institution_only() {
         let second_no = second["file_qury_no"].as_str().unwrap();
         assert_ne!(second_no, file_qury_no);
         let input = json!({ "fsDownloadIn": { "file_qury_no": second_no, "filename": "b.txt", "fixmedins_code": HOSPITAL } });
-        let through_call = post(&h, "/fsi/api/rsfComIfsService/callService", "9102", HOSPITAL, input).await;
+        let through_call = h
+            .post_raw("/fsi/api/rsfComIfsService/callService", "9102", HOSPITAL, input)
+            .await;
         assert_eq!(through_call.content_type, "application/octet-stream");
         assert_eq!(through_call.bytes, b"second");
 
@@ -143,7 +103,9 @@ async fn an_upload_is_downloaded_byte_for_byte_by_its_institution_only() {
             .await;
         assert!(nameless.contains("input.fsUploadIn.filename"), "{nameless}");
         // The upload route takes 9101 only.
-        let wrong = post(&h, "/fsi/api/fileupload/upload", "9102", HOSPITAL, json!({})).await;
+        let wrong = h
+            .post_raw("/fsi/api/fileupload/upload", "9102", HOSPITAL, json!({}))
+            .await;
         assert_eq!(wrong.envelope()["infcode"], -1);
     })
     .await;
@@ -256,19 +218,6 @@ fn zip_of(entry: &str, text: &str) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
-fn unzip(bytes: &[u8]) -> String {
-    use std::io::Read;
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    assert_eq!(archive.len(), 1);
-    let mut text = String::new();
-    archive
-        .by_index(0)
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
-    text
-}
-
 /// 3202 in the spec's form: the detail uploaded with 9101, the result file downloaded with 9102,
 /// one row per settlement with its `stmt_rslt` and `msgid`; a refund row may name the original.
 #[tokio::test]
@@ -301,9 +250,7 @@ async fn reconciliation_by_detail_file_finds_the_mismatch() {
         let fileinfo = &out["fileinfo"];
         assert_eq!(fileinfo["dld_endtime"].as_str().unwrap().len(), 19, "{out}");
         assert!(fileinfo["filename"].as_str().unwrap().ends_with(".zip"), "{out}");
-        let result = download(&h, HOSPITAL, fileinfo["file_qury_no"].as_str().unwrap()).await;
-        assert_eq!(result.content_type, "application/octet-stream");
-        let text = unzip(&result.bytes);
+        let text = h.download(HOSPITAL, &fileinfo["file_qury_no"]).await.unzipped();
         let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
         assert_eq!(rows.len(), 4, "{text}");
         assert!(rows.iter().all(|r| r.len() == 10), "{text}");

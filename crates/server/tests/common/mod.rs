@@ -286,6 +286,46 @@ impl Harness {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
+    /// Posts a transaction's envelope to a national `path` below the server (the file routes take
+    /// 9101/9102); returns the reply as received.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        infno: &str,
+        fixmedins: &str,
+        input: Value,
+    ) -> RawReply {
+        let msgid = self.msgid(fixmedins);
+        let body = serde_json::to_vec(&Harness::envelope(infno, fixmedins, &msgid, input)).unwrap();
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let bytes = response.bytes().await.unwrap().to_vec();
+        RawReply {
+            status,
+            content_type,
+            bytes,
+        }
+    }
+
+    /// 9102 on the download route: a file downloaded by its `file_qury_no`.
+    pub async fn download(&self, fixmedins: &str, file_qury_no: &Value) -> RawReply {
+        let input = json!({ "fsDownloadIn": { "file_qury_no": file_qury_no, "filename": "", "fixmedins_code": "plc" } });
+        self.post_raw("/fsi/api/fileupload/download", "9102", fixmedins, input)
+            .await
+    }
+
     /// Calls a transaction with a given msgid; returns the reply text and parsed value.
     pub async fn call_with(
         &self,
@@ -377,6 +417,40 @@ impl Harness {
             .text()
             .await
             .unwrap()
+    }
+}
+
+/// A reply of a national route as received: status, content type and body.
+pub struct RawReply {
+    pub status: u16,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl RawReply {
+    /// The reply envelope (the reply must be one).
+    pub fn envelope(&self) -> Value {
+        assert!(
+            self.content_type.starts_with("application/json"),
+            "{}",
+            self.content_type
+        );
+        serde_json::from_slice(&self.bytes).unwrap()
+    }
+
+    /// The text of the one TXT of a downloaded ZIP (the reply must be a file).
+    pub fn unzipped(&self) -> String {
+        use std::io::Read;
+        assert_eq!(self.content_type, "application/octet-stream");
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&self.bytes)).unwrap();
+        assert_eq!(archive.len(), 1);
+        let mut text = String::new();
+        archive
+            .by_index(0)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
     }
 }
 
