@@ -68,6 +68,18 @@ pub enum LedgerError {
         path: String,
         source: std::io::Error,
     },
+    /// The database was migrated by a newer yibao: this binary does not know its schema.
+    #[error(
+        "the database's schema is at version {database_version}, newer than this yibao knows \
+         (schema version {binary_version}): a newer release has upgraded it; run that release, or \
+         restore a backup taken before the upgrade"
+    )]
+    SchemaNewer {
+        /// The highest migration applied to the database.
+        database_version: i64,
+        /// The highest migration of this binary.
+        binary_version: i64,
+    },
 }
 
 impl LedgerError {

@@ -36,5 +36,5 @@ pub use fault::{Fault, FaultHook, PipelineStep};
 pub use group_commit::{Decision, GroupCommit, Stopped, WriteHandler};
 pub use records::*;
 pub use sqlx::AnyConnection;
-pub use store::{Backend, Store};
+pub use store::{schema_version, Backend, Store};
 pub use writer_lock::WriterLock;
