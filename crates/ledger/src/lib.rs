@@ -10,9 +10,11 @@
 //!   database's [`WriterLock`] ([`Store::lock_writer`]): one writer per database.
 //! * [`lookups`]: a person's visits and fee lines across institutions, for the routine queries.
 //! * [`gateway`]: gateway replay tokens (CSB signatures, TIF nonces) kept across restarts.
+//! * [`backup`]: online backup of the embedded database and its restore.
 //! * [`verify`]: re-derives the accumulators from the postings and checks every settlement identity.
 //! * [`FaultHook`]: fault injection into the write pipeline for tests ([`Store::with_fault_hook`]).
 
+pub mod backup;
 pub mod books;
 mod cache;
 mod columns;
