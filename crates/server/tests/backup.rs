@@ -7,13 +7,16 @@
 mod common;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{fresh_database, line, pg_base_url, setl_id, Backend, Harness, DRUG};
+use common::{
+    fresh_database, line, pg_base_url, scratch_dir, setl_id, with_search_path, Backend, Harness,
+    DRUG,
+};
 use serde_json::json;
 use sqlx::Connection;
 use yibao_ledger::backup::{backup, restore};
@@ -81,19 +84,6 @@ async fn stored_settlements(store: &Store) -> HashSet<String> {
         .collect()
 }
 
-fn scratch(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "yibao-{tag}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn online_backup_restores_every_acknowledged_settlement() {
     let (database, data_dir) = fresh_database(Backend::Sqlite, "backup").await;
@@ -116,7 +106,7 @@ async fn online_backup_restores_every_acknowledged_settlement() {
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let work = scratch("backup-out");
+    let work = scratch_dir("backup-out");
     let file = work.join("yibao-backup.db");
     let started = Instant::now();
     let summary = backup(&data_dir, &file).await.unwrap();
@@ -271,7 +261,7 @@ async fn pg_dump_and_restore_keep_a_service_database() {
         .to_string();
     h.stop().await;
 
-    let work = scratch("pgdump");
+    let work = scratch_dir("pgdump");
     let dump = work.join("service.dump");
     let dump_path = dump.display().to_string();
     run(
@@ -305,15 +295,7 @@ async fn pg_dump_and_restore_keep_a_service_database() {
         ],
     );
 
-    let url = format!(
-        "{}{}options=-c%20search_path%3D{schema}",
-        pg_url_of_database(&restored),
-        if pg_base_url().contains('?') {
-            '&'
-        } else {
-            '?'
-        }
-    );
+    let url = with_search_path(&pg_url_of_database(&restored), &schema);
     let store = Store::open(&url).await.unwrap();
     let mut conn = store.pool().acquire().await.unwrap();
     let report = yibao_ledger::verify::verify(&mut conn).await.unwrap();
