@@ -33,9 +33,8 @@ fn seed() -> u64 {
         .unwrap_or(20_250_101)
 }
 
-/// A region generated from the national code list; `None` without that list.
-fn run(name: &str, persons: u64, seed: u64) -> Option<(PathBuf, Summary)> {
-    let icd_dir = yibao_testdata::icd_codes()?;
+/// A region generated with diagnoses from the national code list in `icd_dir`.
+fn run(name: &str, persons: u64, seed: u64, icd_dir: PathBuf) -> (PathBuf, Summary) {
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("synth-{name}-{seed}"));
     let _ = std::fs::remove_dir_all(&out_dir);
     let config = SynthConfig {
@@ -47,13 +46,14 @@ fn run(name: &str, persons: u64, seed: u64) -> Option<(PathBuf, Summary)> {
     };
     println!("yibao synth test region `{name}`: seed {seed}, {persons} persons");
     let summary = generate(&config, &mut Silent).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-    Some((out_dir, summary))
+    (out_dir, summary)
 }
 
 /// The region most tests read, generated once; `None` without the national code list.
 fn region() -> Option<&'static (PathBuf, Summary)> {
-    static REGION: OnceLock<Option<(PathBuf, Summary)>> = OnceLock::new();
-    REGION.get_or_init(|| run("main", PERSONS, seed())).as_ref()
+    static REGION: OnceLock<(PathBuf, Summary)> = OnceLock::new();
+    let icd_dir = yibao_testdata::icd_codes()?;
+    Some(REGION.get_or_init(|| run("main", PERSONS, seed(), icd_dir)))
 }
 
 fn read(dir: &Path, name: &str) -> String {
@@ -103,11 +103,12 @@ const FILES: [&str; 6] = [
 #[test]
 fn same_seed_gives_identical_bytes_and_another_seed_differs() {
     let seed = seed();
-    let Some((a, _)) = run("det-a", 800, seed) else {
+    let Some(icd_dir) = yibao_testdata::icd_codes() else {
         return;
     };
-    let (b, _) = run("det-b", 800, seed).expect("code list found");
-    let (c, _) = run("det-c", 800, seed + 1).expect("code list found");
+    let (a, _) = run("det-a", 800, seed, icd_dir.clone());
+    let (b, _) = run("det-b", 800, seed, icd_dir.clone());
+    let (c, _) = run("det-c", 800, seed + 1, icd_dir);
     for file in FILES {
         assert!(
             std::fs::read(a.join(file)).unwrap() == std::fs::read(b.join(file)).unwrap(),
