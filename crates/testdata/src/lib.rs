@@ -1,5 +1,5 @@
 //! The national reference data that some tests, benches and examples read: the CHS-DRG rule tables,
-//! the oracle cases and the 医保版 ICD code lists. They are not part of the repository; they sit in
+//! the oracle cases, the 医保版 ICD code lists and the interface's field tables. They are not part of the repository; they sit in
 //! `shared/` beside it (or in `$YIBAO_SHARED_DIR`), see README "Reference data".
 //!
 //! A test asks for what it needs and returns early when it is missing:
@@ -21,7 +21,8 @@ pub const SHARED_DIR_VAR: &str = "YIBAO_SHARED_DIR";
 /// Environment variable that turns missing reference data into a failure when set to `1`.
 pub const REQUIRE_VAR: &str = "YIBAO_REQUIRE_SHARED";
 
-/// One kind of reference data: where it lies under the shared folder and what it is.
+/// One kind of reference data (a folder or a file): where it lies under the shared folder and what
+/// it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dataset {
     /// Path under the shared folder.
@@ -48,6 +49,12 @@ pub const DRG_PAYMENT: Dataset = Dataset {
     what: "the regional DRG weight tables",
 };
 
+/// `domain/interface-fields.json`: the field tables of the national interface specification.
+pub const INTERFACE_FIELDS: Dataset = Dataset {
+    relative: "domain/interface-fields.json",
+    what: "the national interface's field tables",
+};
+
 /// The shared reference data folder: `$YIBAO_SHARED_DIR`, else `shared/` beside the repository.
 pub fn shared_dir() -> PathBuf {
     match std::env::var_os(SHARED_DIR_VAR) {
@@ -63,7 +70,7 @@ fn beside_repository() -> PathBuf {
     outside.join("shared")
 }
 
-/// The folder of `dataset` when it is there. When it is not: `None` after one `skipped:` line on
+/// The path of `dataset` when it is there. When it is not: `None` after one `skipped:` line on
 /// standard error, or a panic when `YIBAO_REQUIRE_SHARED=1`.
 pub fn find(dataset: Dataset) -> Option<PathBuf> {
     match locate(dataset) {
@@ -91,21 +98,26 @@ pub fn drg_payment() -> Option<PathBuf> {
     find(DRG_PAYMENT)
 }
 
-/// The folder of `dataset`, for benches and examples that cannot run without it (panics naming
+/// [`INTERFACE_FIELDS`], if present.
+pub fn interface_fields() -> Option<PathBuf> {
+    find(INTERFACE_FIELDS)
+}
+
+/// The path of `dataset`, for benches and examples that cannot run without it (panics naming
 /// what is missing).
 pub fn expect(dataset: Dataset) -> PathBuf {
     locate(dataset).unwrap_or_else(|missing| panic!("{missing}"))
 }
 
-/// The folder of `dataset`, or a sentence saying which folder is missing and what it holds.
+/// The path of `dataset`, or a sentence saying what is missing where.
 fn locate(dataset: Dataset) -> Result<PathBuf, String> {
-    let dir = shared_dir().join(dataset.relative);
-    if dir.is_dir() {
-        return Ok(dir);
+    let path = shared_dir().join(dataset.relative);
+    if path.exists() {
+        return Ok(path);
     }
     Err(format!(
         "{} not found ({}; see README \"Reference data\", or set {SHARED_DIR_VAR})",
-        dir.display(),
+        path.display(),
         dataset.what
     ))
 }
