@@ -1,6 +1,7 @@
 //! The national reference data that some tests, benches and examples read: the CHS-DRG rule tables,
-//! the oracle cases, the 医保版 ICD code lists and the interface's field tables. They are not part of the repository; they sit in
-//! `shared/` beside it (or in `$YIBAO_SHARED_DIR`), see README "Reference data".
+//! the oracle cases, the 医保版 ICD code lists and the interface's field tables. They are not part of
+//! the repository; they sit in `shared/` beside it (or in `$YIBAO_SHARED_DIR`), see README
+//! "Reference data".
 //!
 //! A test asks for what it needs and returns early when it is missing:
 //!
@@ -56,7 +57,7 @@ pub const INTERFACE_FIELDS: Dataset = Dataset {
 };
 
 /// The shared reference data folder: `$YIBAO_SHARED_DIR`, else `shared/` beside the repository.
-pub fn shared_dir() -> PathBuf {
+fn shared_dir() -> PathBuf {
     match std::env::var_os(SHARED_DIR_VAR) {
         Some(dir) => PathBuf::from(dir),
         None => beside_repository(),
