@@ -8,6 +8,7 @@
 //!   job works on a [`LedgerView`] over the writer's [`LedgerCache`]; its writes are staged and reach the
 //!   database in the batch's flush, a few multi-row statements per batch. It runs only with the
 //!   database's [`WriterLock`] ([`Store::lock_writer`]): one writer per database.
+//! * [`provider`]: budgets, deductions, the month's claims from the ledger, posted payment statements.
 //! * [`lookups`]: a person's visits and fee lines across institutions, for the routine queries.
 //! * [`gateway`]: gateway replay tokens (CSB signatures, TIF nonces) kept across restarts.
 //! * [`backup`]: online backup of the embedded database and its restore.
@@ -25,6 +26,7 @@ mod flush;
 pub mod gateway;
 mod group_commit;
 pub mod lookups;
+pub mod provider;
 pub mod records;
 pub mod registry;
 mod sql;
