@@ -47,7 +47,7 @@ pub async fn admit(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutpu
         Some(text) => common::care_time(ctx, "input.mdtrtinfo.begntime", text)?,
         None => ctx.now,
     };
-    let mdtrt_id = settle::issue_id(ledger, "mdtrt_id", "MDTRT").await?;
+    let mdtrt_id = settle::issue_id(ctx, ledger, settle::IssuedId::Visit).await?;
     let mut visit = Visit {
         mdtrt_id: mdtrt_id.clone(),
         fixmedins_code: ctx.request.fixmedins_code.clone(),

@@ -41,7 +41,7 @@ pub async fn register(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOu
         Some(text) => common::care_time(ctx, "input.data.begntime", text)?,
         None => ctx.now,
     };
-    let mdtrt_id = settle::issue_id(ledger, "mdtrt_id", "MDTRT").await?;
+    let mdtrt_id = settle::issue_id(ctx, ledger, settle::IssuedId::Visit).await?;
     let visit = Visit {
         mdtrt_id: mdtrt_id.clone(),
         fixmedins_code: ctx.request.fixmedins_code.clone(),

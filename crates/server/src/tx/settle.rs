@@ -370,14 +370,47 @@ fn check_declared(
     Ok(())
 }
 
-/// Issues an identifier: `prefix` + 16-digit serial.
+/// What an issued identifier names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssuedId {
+    /// `mdtrt_id` (2201, 2401, 2102).
+    Visit,
+    /// `setl_id` (settlements and their cancellations).
+    Settlement,
+}
+
+impl IssuedId {
+    /// The ledger counter the serial is drawn from.
+    fn counter(self) -> &'static str {
+        match self {
+            IssuedId::Visit => "mdtrt_id",
+            IssuedId::Settlement => "setl_id",
+        }
+    }
+
+    /// The digit after the region code.
+    fn digit(self) -> u8 {
+        match self {
+            IssuedId::Visit => 1,
+            IssuedId::Settlement => 2,
+        }
+    }
+}
+
+/// Issues an identifier in digits only, as the platform's are: the pooling region's code
+/// (`platform_admdvs`, 6 digits), the kind's digit and a 16-digit serial — 23 characters, within
+/// the interface's 30. The ledger's counter makes it unique.
 pub async fn issue_id(
+    ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
-    counter: &str,
-    prefix: &str,
+    kind: IssuedId,
 ) -> Result<String, TxError> {
-    let serial = ledger.next_id(counter).await?;
-    Ok(format!("{prefix}{serial:016}"))
+    let serial = ledger.next_id(kind.counter()).await?;
+    Ok(format!(
+        "{}{}{serial:016}",
+        ctx.shared.config.platform_admdvs,
+        kind.digit()
+    ))
 }
 
 /// The ledger entry of a computed settlement (netted against the stay's earlier settlements).
@@ -475,7 +508,7 @@ pub async fn store(
     computed: &Computed,
     interim: bool,
 ) -> Result<(Box<RawValue>, String), TxError> {
-    let setl_id = issue_id(ledger, "setl_id", "SETL").await?;
+    let setl_id = issue_id(ctx, ledger, IssuedId::Settlement).await?;
     let header = settlement_header(ctx, visit, computed, setl_id.clone(), interim);
     let record = record_of(computed, header);
     if let Some(problem) = record.identity_violations().into_iter().next() {
@@ -537,7 +570,7 @@ pub async fn cancel(
         common::registered_person(ledger, "input.data.psn_no", &original.header.psn_no).await?;
     let insu = common::insu_row(&person, "insutype", &original.header.insutype)?.clone();
     let balance = account_balance(ledger, &person.psn_no, &insu).await?;
-    let setl_id = issue_id(ledger, "setl_id", "SETL").await?;
+    let setl_id = issue_id(ctx, ledger, IssuedId::Settlement).await?;
     let mirror = SettlementHeader {
         setl_id: setl_id.clone(),
         kind: EntryKind::Cancel,
