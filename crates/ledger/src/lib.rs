@@ -9,6 +9,7 @@
 //!   database in the batch's flush, a few multi-row statements per batch. It runs only with the
 //!   database's [`WriterLock`] ([`Store::lock_writer`]): one writer per database.
 //! * [`provider`]: budgets, deductions, the month's claims from the ledger, posted payment statements.
+//! * [`mappings`]: 目录对照, an institution's own codes mapped to national codes (3301/3302).
 //! * [`lookups`]: a person's visits and fee lines across institutions, for the routine queries.
 //! * [`gateway`]: gateway replay tokens (CSB signatures, TIF nonces) kept across restarts.
 //! * [`backup`]: online backup of the embedded database and its restore.
@@ -26,6 +27,7 @@ mod flush;
 pub mod gateway;
 mod group_commit;
 pub mod lookups;
+pub mod mappings;
 pub mod provider;
 pub mod records;
 pub mod registry;

@@ -121,7 +121,7 @@ impl Service {
         inf_refmsgid: &str,
     ) -> WriteOutcome {
         match self.admit(&request, meta).await {
-            Ok((institution, Access::Read)) => {
+            Ok((institution, Access::Read | Access::Registry)) => {
                 self.read(request, institution, received_at, inf_refmsgid)
                     .await
             }

@@ -14,8 +14,8 @@ use yibao_settlement::{Engine, LineSplit};
 use yibao_wire::render::LineResult;
 use yibao_wire::{lenient, WireFeeLine};
 
-use super::batch;
 use super::common::{self, VisitShape};
+use super::{batch, mapping};
 use super::{Ctx, TxOutput};
 use crate::error::TxError;
 
@@ -52,8 +52,14 @@ pub struct UploadLine {
 }
 
 /// Parses `input.<node>[]` (a non-empty array; one object is accepted as one line); a line's
-/// `fee_ocur_time`, when sent, must be a care time [`common::care_time`] accepts.
-pub fn parse_lines(ctx: &Ctx<'_>, node: &str) -> Result<Vec<UploadLine>, TxError> {
+/// `fee_ocur_time`, when sent, must be a care time [`common::care_time`] accepts; a line naming only
+/// the institution's own code gets its national code from the institution's 目录对照
+/// ([`mapping::resolve_codes`]).
+pub async fn parse_lines(
+    ctx: &Ctx<'_>,
+    ledger: &mut LedgerView<'_>,
+    node: &str,
+) -> Result<Vec<UploadLine>, TxError> {
     let value = common::node(&ctx.request.input, node)?;
     let rows: Vec<&Value> = match value {
         Value::Array(rows) => rows.iter().collect(),
@@ -69,10 +75,16 @@ pub fn parse_lines(ctx: &Ctx<'_>, node: &str) -> Result<Vec<UploadLine>, TxError
             format!("超过 {MAX_LINES_PER_UPLOAD} 条，请分批上传"),
         ));
     }
+    let mut rows: Vec<(String, Value)> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(index, raw)| (format!("input.{node}[{index}]"), raw.clone()))
+        .collect();
+    mapping::resolve_codes(ctx, ledger, &mut rows).await?;
     let mut seen = HashSet::new();
     let mut lines = Vec::with_capacity(rows.len());
-    for (index, raw) in rows.into_iter().enumerate() {
-        let path = format!("input.{node}[{index}]");
+    for (path, raw) in rows {
+        let raw = &raw;
         let wire: WireFeeLine = common::parse(raw, &path)?;
         let meta: LineMeta = common::parse(raw, &path)?;
         if let Some(time) = &meta.fee_ocur_time {
@@ -284,7 +296,7 @@ pub async fn upload_transaction(
     refunds_allowed: bool,
     other: &str,
 ) -> Result<TxOutput, TxError> {
-    let lines = parse_lines(ctx, "feedetail")?;
+    let lines = parse_lines(ctx, ledger, "feedetail").await?;
     let mdtrt_id = common_mdtrt_id(&lines)?;
     let visit = common::owned_visit(ctx, ledger, "input.feedetail[0].mdtrt_id", &mdtrt_id).await?;
     if visit.kind != kind {

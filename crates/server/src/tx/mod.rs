@@ -8,6 +8,7 @@ mod common;
 mod fees;
 mod inpatient;
 mod lookup;
+mod mapping;
 mod outpatient;
 mod pharmacy;
 mod query;
@@ -90,6 +91,9 @@ impl TxOutput {
 pub enum Access {
     Read,
     Write,
+    /// Writes registry data of the institution (目录对照) on a pooled connection in its own
+    /// transaction, not through the settlement writer: sending it again leaves the same state.
+    Registry,
 }
 
 /// What a 2601 冲正 of a transaction does.
@@ -153,6 +157,8 @@ enum Handler {
     ChronicDrugs,
     InHospital,
     Institutions,
+    UploadMappings,
+    RevokeMappings,
 }
 
 /// One transaction of the national interface that this service implements.
@@ -200,7 +206,7 @@ const fn reversible(spec: TxSpec, reversal: Reversal) -> TxSpec {
     }
 }
 
-use Access::{Read, Write};
+use Access::{Read, Registry, Write};
 use Clearing::{Inpatient, Outpatient, Pharmacy};
 
 /// Every transaction the service implements: the one place that says what each `infno` is.
@@ -330,6 +336,8 @@ pub static TRANSACTIONS: &[TxSpec] = &[
         Handler::ChronicDrugs,
     ),
     tx("5303", "在院信息查询", Read, Handler::InHospital),
+    tx("3301", "目录对照上传", Registry, Handler::UploadMappings),
+    tx("3302", "目录对照撤销", Registry, Handler::RevokeMappings),
     tx(
         "3201",
         "医药机构费用结算对总账",
@@ -390,6 +398,8 @@ pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput,
         Handler::ChronicDrugs => lookup::chronic_drugs(ctx, ledger).await,
         Handler::InHospital => lookup::in_hospital_stays(ctx, ledger).await,
         Handler::Institutions => lookup::institutions(ctx, ledger).await,
+        Handler::UploadMappings => mapping::upload(ctx, ledger).await,
+        Handler::RevokeMappings => mapping::revoke(ctx, ledger).await,
     }
 }
 
