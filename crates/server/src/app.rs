@@ -435,16 +435,13 @@ fn body_refusal(state: &AppState, error: axum::Error, limit: usize) -> TxError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(inner.as_ref());
     while let Some(cause) = source {
         if cause.is::<http_body_util::LengthLimitError>() {
-            return TxError::new("body", format!("is larger than the limit of {limit} bytes"));
+            return TxError::new(crate::error::BODY, format!("超过 {limit} 字节的上限"));
         }
         source = cause.source();
     }
     TxError::new(
-        "body",
-        format!(
-            "was not received completely within {} ms",
-            config.body_timeout_ms
-        ),
+        crate::error::BODY,
+        format!("未在 {} 毫秒内完整接收", config.body_timeout_ms),
     )
 }
 

@@ -14,6 +14,7 @@ fn expected_row(spec: &TxSpec) -> [&'static str; 4] {
     let access = match spec.access {
         Access::Read => "read",
         Access::Write => "write",
+        Access::Registry => "registry",
     };
     let reversal = match spec.reversal {
         Some(Reversal::CancelSettlement) => "cancels the settlement",

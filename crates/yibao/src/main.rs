@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod backup;
 mod bars;
 mod codelists;
 mod demo;
@@ -57,6 +58,10 @@ enum Command {
     Report(report::ReportArgs),
     /// Paying institutions under a total budget: `simulate` a year's monthly payment and year-end clearing on files.
     Pay(pay::PayArgs),
+    /// Copy the embedded database to a file while the service runs (consistent online backup).
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a data directory and verify it (exits 1 if verification fails).
+    Restore(backup::RestoreArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -72,6 +77,8 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Demo(args) => Ok(exit_code(demo::run(&args)?)),
         Command::Report(args) => report::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Pay(args) => pay::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Backup(args) => backup::run_backup(&args).map(|()| ExitCode::SUCCESS),
+        Command::Restore(args) => Ok(exit_code(backup::run_restore(&args)?)),
     }
 }
 

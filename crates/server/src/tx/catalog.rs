@@ -157,10 +157,7 @@ impl History {
         let mut items: BTreeMap<String, ItemState> = BTreeMap::new();
         for version in versions {
             let catalog = Catalog::from_reader(version.source.as_bytes(), b',').map_err(|e| {
-                TxError::new(
-                    "catalog",
-                    format!("医保端目录版本 {} 无法读取（{e}）", version.ver),
-                )
+                TxError::internal(format!("医保端目录版本 {} 无法读取（{e}）", version.ver))
             })?;
             let changed = |state: &mut ItemState| {
                 state.ver = version.ver;

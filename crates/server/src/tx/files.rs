@@ -249,7 +249,7 @@ fn wire_time(at: NaiveDateTime) -> String {
 
 /// A ZIP holding one deflated TXT entry named `entry` of `lines`, each ended by `\n`.
 pub fn zip_txt(entry: &str, lines: &[String]) -> Result<Vec<u8>, TxError> {
-    let fail = |e: &dyn std::fmt::Display| TxError::new("output", format!("文件打包失败（{e}）"));
+    let fail = |e: &dyn std::fmt::Display| TxError::internal(format!("文件打包失败（{e}）"));
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);

@@ -10,6 +10,7 @@ mod fees;
 pub mod files;
 mod inpatient;
 mod lookup;
+mod mapping;
 mod outpatient;
 mod pharmacy;
 mod query;
@@ -103,11 +104,15 @@ impl TxOutput {
 }
 
 /// Whether a transaction only reads the ledger (run on a pooled connection; 9101, 3202 and
-/// 1301–1319 store files there, which are not ledger state) or changes it (run by the ledger writer).
+/// 1301–1306 store files there, which are not ledger state), changes it (run by the ledger writer)
+/// or writes the institution's registry data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     Read,
     Write,
+    /// Writes registry data of the institution (目录对照) on a pooled connection in its own
+    /// transaction, not through the settlement writer: sending it again leaves the same state.
+    Registry,
 }
 
 /// What a 2601 冲正 of a transaction does.
@@ -177,6 +182,8 @@ enum Handler {
     CatalogDownload,
     CatalogQuery(catalog::CatalogQueryKind),
     Dictionary,
+    UploadMappings,
+    RevokeMappings,
 }
 
 /// One transaction of the national interface that this service implements.
@@ -225,7 +232,7 @@ const fn reversible(spec: TxSpec, reversal: Reversal) -> TxSpec {
 }
 
 use catalog::CatalogQueryKind;
-use Access::{Read, Write};
+use Access::{Read, Registry, Write};
 use Clearing::{Inpatient, Outpatient, Pharmacy};
 
 /// Every transaction the service implements: the one place that says what each `infno` is.
@@ -391,6 +398,8 @@ pub static TRANSACTIONS: &[TxSpec] = &[
         Handler::ChronicDrugs,
     ),
     tx("5303", "在院信息查询", Read, Handler::InHospital),
+    tx("3301", "目录对照上传", Registry, Handler::UploadMappings),
+    tx("3302", "目录对照撤销", Registry, Handler::RevokeMappings),
     tx(
         "3201",
         "医药机构费用结算对总账",
@@ -410,15 +419,15 @@ pub fn spec(infno: &str) -> Option<&'static TxSpec> {
     TRANSACTIONS.iter().find(|t| t.infno == infno)
 }
 
+/// The refusal of an `infno` this service does not implement.
+pub fn not_implemented(infno: &str) -> TxError {
+    TxError::new("infno", format!("本服务未提供交易 {infno}"))
+}
+
 /// Runs the transaction named by the message's `infno`.
 pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     let infno = ctx.request.infno.as_str();
-    let spec = spec(infno).ok_or_else(|| {
-        TxError::new(
-            "infno",
-            format!("`{infno}` is not a transaction this service implements"),
-        )
-    })?;
+    let spec = spec(infno).ok_or_else(|| not_implemented(infno))?;
     match spec.handler {
         Handler::SignIn => session::sign_in(ctx).await,
         Handler::SignOut => session::sign_out(ctx).await,
@@ -457,11 +466,13 @@ pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput,
             let download = catalog::DOWNLOADS
                 .iter()
                 .find(|d| d.infno == infno)
-                .ok_or_else(|| TxError::new("infno", format!("`{infno}` 没有目录下载格式")))?;
+                .ok_or_else(|| TxError::internal(format!("交易 {infno} 没有目录下载格式")))?;
             catalog::download(ctx, ledger, download).await
         }
         Handler::CatalogQuery(kind) => catalog::query(ctx, ledger, kind).await,
         Handler::Dictionary => catalog::dictionary(ctx).await,
+        Handler::UploadMappings => mapping::upload(ctx, ledger).await,
+        Handler::RevokeMappings => mapping::revoke(ctx, ledger).await,
     }
 }
 

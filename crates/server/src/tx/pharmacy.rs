@@ -26,12 +26,15 @@ struct PurchaseExtra {
 }
 
 /// The purchase's lines: `feedetail[]`, or `drugdetail[]` as some provinces name it.
-fn purchase_lines(ctx: &Ctx<'_>) -> Result<Vec<UploadLine>, TxError> {
+async fn purchase_lines(
+    ctx: &Ctx<'_>,
+    ledger: &mut LedgerView<'_>,
+) -> Result<Vec<UploadLine>, TxError> {
     let input = &ctx.request.input;
     if input.get("feedetail").is_none() && input.get("drugdetail").is_some() {
-        fees::parse_lines(ctx, "drugdetail")
+        fees::parse_lines(ctx, ledger, "drugdetail").await
     } else {
-        fees::parse_lines(ctx, "feedetail")
+        fees::parse_lines(ctx, ledger, "feedetail").await
     }
 }
 
@@ -80,7 +83,7 @@ pub async fn settle(
     let raw = node(&ctx.request.input, "data")?;
     let data: SettleData = parse(raw, "input.data")?;
     let extra: PurchaseExtra = parse(raw, "input.data")?;
-    let lines = purchase_lines(ctx)?;
+    let lines = purchase_lines(ctx, ledger).await?;
     if !store {
         let visit = purchase_visit(ctx, ledger, &data, &extra, String::new()).await?;
         let (_, prepared) = fees::prepare(ctx, ledger, &visit, &lines).await?;
@@ -102,7 +105,7 @@ pub async fn settle(
             ctx, &visit, &computed,
         )?));
     }
-    let mdtrt_id = settle::issue_id(ledger, "mdtrt_id", "MDTRT").await?;
+    let mdtrt_id = settle::issue_id(ctx, ledger, settle::IssuedId::Visit).await?;
     let mut visit = purchase_visit(ctx, ledger, &data, &extra, mdtrt_id).await?;
     ledger.insert_visit(&visit);
     let (_, stored) = fees::upload(ctx, ledger, &visit, &lines, false).await?;

@@ -18,6 +18,9 @@ use super::query::Statement;
 use super::{Ctx, TxOutput};
 use crate::error::TxError;
 
+/// The field that names the detail file.
+const DETAIL_FILE: &str = "input.data.file_qury_no";
+
 /// The columns of the detail file, in order (extra columns are ignored).
 pub const DETAIL_COLUMNS: [&str; 7] = [
     "setl_id",
@@ -111,7 +114,7 @@ pub async fn reconcile_detail(
         (None, true) => parse(node(&ctx.request.input, "detail")?, "input.detail")?,
         (None, false) => {
             return Err(TxError::new(
-                "input.data.file_qury_no",
+                DETAIL_FILE,
                 "不能为空（先用 9101 上传明细文件）",
             ))
         }
@@ -130,9 +133,8 @@ async fn detail_file(
     ledger: &mut LedgerView<'_>,
     file_qury_no: &str,
 ) -> Result<Vec<DetailRow>, TxError> {
-    const FIELD: &str = "input.data.file_qury_no";
-    let file = files::owned_file(ctx, ledger, FIELD, file_qury_no).await?;
-    let text = files::unzip_txt(FIELD, &file.bytes, ctx.shared.config.file_limit_bytes)?;
+    let file = files::owned_file(ctx, ledger, DETAIL_FILE, file_qury_no).await?;
+    let text = files::unzip_txt(DETAIL_FILE, &file.bytes, ctx.shared.config.file_limit_bytes)?;
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
@@ -140,19 +142,19 @@ async fn detail_file(
         .collect()
 }
 
-/// One TAB-separated line of the detail file; `null` and empty cells are empty.
+/// One TAB-separated line of the detail file; `null` and empty cells are empty. A bad line is
+/// refused naming the file, the line and the column.
 fn detail_line(line_no: usize, line: &str) -> Result<DetailRow, TxError> {
+    let bad =
+        |problem: String| TxError::new(DETAIL_FILE, format!("明细文件第 {line_no} 行{problem}"));
     let cells: Vec<&str> = line.split('\t').map(str::trim).collect();
     if cells.len() < DETAIL_COLUMNS.len() - 1 {
-        return Err(TxError::new(
-            format!("明细文件第 {line_no} 行"),
-            format!(
-                "只有 {} 列，应为 {} 列（{}）",
-                cells.len(),
-                DETAIL_COLUMNS.len(),
-                DETAIL_COLUMNS.join("、")
-            ),
-        ));
+        return Err(bad(format!(
+            "只有 {} 列，应为 {} 列（{}）",
+            cells.len(),
+            DETAIL_COLUMNS.len(),
+            DETAIL_COLUMNS.join("、")
+        )));
     }
     let row: serde_json::Map<String, serde_json::Value> = DETAIL_COLUMNS
         .iter()
@@ -160,10 +162,10 @@ fn detail_line(line_no: usize, line: &str) -> Result<DetailRow, TxError> {
         .filter(|(_, cell)| !cell.is_empty() && !cell.eq_ignore_ascii_case("null"))
         .map(|(column, cell)| (column.to_string(), serde_json::Value::from(*cell)))
         .collect();
-    parse(
-        &serde_json::Value::Object(row),
-        &format!("明细文件第 {line_no} 行"),
-    )
+    parse(&serde_json::Value::Object(row), "row").map_err(|e| {
+        let column = e.field.trim_start_matches("row").trim_start_matches('.');
+        bad(format!(" {column}：{}", e.problem))
+    })
 }
 
 /// Each ledger entry against the institution's row for it, then the rows the ledger lacks.

@@ -1,0 +1,219 @@
+//! 3301 目录对照上传 / 3302 目录对照撤销: the institution maps its own item codes
+//! (`fixmedins_hilist_id`, in fee lines `medins_list_codg`) to national codes, and fee uploads that
+//! name only their own code are resolved through the mapping ([`resolve_codes`]).
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use yibao_ledger::mappings::{self, CatalogMapping};
+use yibao_ledger::LedgerView;
+use yibao_wire::lenient;
+
+use super::common::{self, node, parse};
+use super::{Ctx, TxOutput};
+use crate::envelope::wire_time;
+use crate::error::TxError;
+
+/// Most mappings one 3301/3302 may carry.
+const MAPPINGS_PER_REQUEST_MAX: usize = 5_000;
+
+#[derive(Deserialize)]
+struct MappingRow {
+    #[serde(deserialize_with = "lenient::string")]
+    fixmedins_hilist_id: String,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    fixmedins_hilist_name: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    list_type: String,
+    #[serde(deserialize_with = "lenient::string")]
+    med_list_codg: String,
+    #[serde(deserialize_with = "lenient::date")]
+    begndate: NaiveDate,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    enddate: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RevokeRow {
+    #[serde(deserialize_with = "lenient::string")]
+    fixmedins_hilist_id: String,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    med_list_codg: Option<String>,
+}
+
+/// The rows of `input.data` (an object or an array), bounded.
+fn rows(ctx: &Ctx<'_>) -> Result<Vec<(String, Value)>, TxError> {
+    let data = node(&ctx.request.input, "data")?;
+    let rows: Vec<(String, Value)> = match data {
+        Value::Array(rows) => rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| (format!("input.data[{i}]"), row.clone()))
+            .collect(),
+        row => vec![("input.data".to_string(), row.clone())],
+    };
+    if rows.is_empty() {
+        return Err(TxError::new("input.data", "没有目录对照信息"));
+    }
+    if rows.len() > MAPPINGS_PER_REQUEST_MAX {
+        return Err(TxError::new(
+            "input.data",
+            format!("超过 {MAPPINGS_PER_REQUEST_MAX} 条，请分批上传"),
+        ));
+    }
+    Ok(rows)
+}
+
+/// 3301 目录对照上传: maps each `fixmedins_hilist_id` of the institution to a national code of the
+/// catalogue (a code the catalogue does not hold is refused naming the row).
+pub async fn upload(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
+    let regions = ctx.shared.regions();
+    let catalog = regions
+        .region_of(&ctx.institution.admdvs)
+        .and_then(|region| regions.catalog(region))
+        .ok_or_else(|| TxError::new("fixmedins_code", "本统筹区尚未加载医保目录"))?;
+    let mut mappings = Vec::new();
+    for (path, raw) in rows(ctx)? {
+        let row: MappingRow = parse(&raw, &path)?;
+        if catalog.parsed.get(&row.med_list_codg).is_none() {
+            return Err(TxError::new(
+                format!("{path}.med_list_codg"),
+                format!("{} 不在医保目录中", row.med_list_codg),
+            ));
+        }
+        let enddate = match row.enddate.as_deref() {
+            Some(text) => Some(
+                NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d").map_err(
+                    |_| {
+                        TxError::new(
+                            format!("{path}.enddate"),
+                            format!("`{text}` 不是日期 yyyy-MM-dd"),
+                        )
+                    },
+                )?,
+            ),
+            None => None,
+        };
+        if enddate.is_some_and(|end| end < row.begndate) {
+            return Err(TxError::new(format!("{path}.enddate"), "早于开始日期"));
+        }
+        mappings.push(CatalogMapping {
+            fixmedins_code: ctx.request.fixmedins_code.clone(),
+            medins_list_codg: row.fixmedins_hilist_id,
+            med_list_codg: row.med_list_codg,
+            list_type: row.list_type,
+            medins_list_name: row.fixmedins_hilist_name.unwrap_or_default(),
+            begndate: row.begndate,
+            enddate,
+            content: raw.to_string(),
+        });
+    }
+    mappings::upsert(ledger.conn(), &mappings, &wire_time(ctx.now)).await?;
+    Ok(TxOutput::read(common::to_output(&json!({}))?))
+}
+
+/// 3302 目录对照撤销: revokes the mappings of the named codes; a code without a valid mapping is
+/// refused naming the row (nothing is revoked then).
+pub async fn revoke(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
+    let mut codes = Vec::new();
+    for (path, raw) in rows(ctx)? {
+        let row: RevokeRow = parse(&raw, &path)?;
+        codes.push((path, row));
+    }
+    let wanted: Vec<&str> = codes
+        .iter()
+        .map(|(_, r)| r.fixmedins_hilist_id.as_str())
+        .collect();
+    let valid =
+        mappings::valid_mappings(ledger.conn(), &ctx.request.fixmedins_code, &wanted).await?;
+    for (path, row) in &codes {
+        let mapped = valid.get(&row.fixmedins_hilist_id).ok_or_else(|| {
+            TxError::new(
+                format!("{path}.fixmedins_hilist_id"),
+                format!("{} 没有有效的目录对照", row.fixmedins_hilist_id),
+            )
+        })?;
+        if let Some(code) = row
+            .med_list_codg
+            .as_deref()
+            .filter(|c| *c != mapped.med_list_codg)
+        {
+            return Err(TxError::new(
+                format!("{path}.med_list_codg"),
+                format!(
+                    "{} 对照的是 {}，不是 {code}",
+                    row.fixmedins_hilist_id, mapped.med_list_codg
+                ),
+            ));
+        }
+    }
+    let ids: Vec<String> = codes
+        .into_iter()
+        .map(|(_, r)| r.fixmedins_hilist_id)
+        .collect();
+    mappings::revoke(
+        ledger.conn(),
+        &ctx.request.fixmedins_code,
+        &ids,
+        &wire_time(ctx.now),
+    )
+    .await?;
+    Ok(TxOutput::read(common::to_output(&json!({}))?))
+}
+
+/// Fills `med_list_codg` of uploaded lines (`rows`, JSON objects at `paths`) that name only the
+/// institution's own code (`medins_list_codg`) from its valid mappings, in one query. A line with
+/// neither a national code nor a mapped own code is refused naming the line.
+pub async fn resolve_codes(
+    ctx: &Ctx<'_>,
+    ledger: &mut LedgerView<'_>,
+    rows: &mut [(String, Value)],
+) -> Result<(), TxError> {
+    let unmapped = |row: &Value| {
+        row.get("med_list_codg")
+            .is_none_or(|v| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty()))
+    };
+    let own_code = |row: &Value| {
+        row.get("medins_list_codg")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+    };
+    let wanted: BTreeSet<String> = rows
+        .iter()
+        .filter(|(_, row)| unmapped(row))
+        .filter_map(|(_, row)| own_code(row))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let codes: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let valid =
+        mappings::valid_mappings(ledger.conn(), &ctx.request.fixmedins_code, &codes).await?;
+    for (path, row) in rows.iter_mut().filter(|(_, row)| unmapped(row)) {
+        let Some(code) = own_code(row) else {
+            continue;
+        };
+        let day = row
+            .get("fee_ocur_time")
+            .and_then(Value::as_str)
+            .and_then(lenient::parse_datetime)
+            .map_or(ctx.now.date(), |t| t.date());
+        let mapping = valid
+            .get(&code)
+            .filter(|m| m.holds_on(day))
+            .ok_or_else(|| {
+                TxError::new(
+                    format!("{path}.med_list_codg"),
+                    format!("为空，且本机构目录编号 {code} 在 {day} 没有有效的目录对照（3301）"),
+                )
+            })?;
+        if let Value::Object(map) = row {
+            map.insert("med_list_codg".into(), json!(mapping.med_list_codg));
+        }
+    }
+    Ok(())
+}
