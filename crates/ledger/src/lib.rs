@@ -9,6 +9,7 @@
 //!   database in the batch's flush, a few multi-row statements per batch. It runs only with the
 //!   database's [`WriterLock`] ([`Store::lock_writer`]): one writer per database.
 //! * [`provider`]: budgets, deductions, the month's claims from the ledger, posted payment statements.
+//! * [`filings`]: 人员慢特病备案, a person's certified chronic conditions (2503/2504/5301).
 //! * [`mappings`]: 目录对照, an institution's own codes mapped to national codes (3301/3302).
 //! * [`lookups`]: a person's visits and fee lines across institutions, for the routine queries.
 //! * [`gateway`]: gateway replay tokens (CSB signatures, TIF nonces) kept across restarts.
@@ -23,6 +24,7 @@ mod columns;
 pub mod entries;
 mod error;
 mod fault;
+pub mod filings;
 mod flush;
 pub mod gateway;
 mod group_commit;

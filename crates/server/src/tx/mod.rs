@@ -6,6 +6,7 @@
 mod batch;
 mod common;
 mod fees;
+mod filing;
 mod inpatient;
 mod lookup;
 mod mapping;
@@ -159,6 +160,9 @@ enum Handler {
     Institutions,
     UploadMappings,
     RevokeMappings,
+    FileCondition,
+    CancelCondition,
+    ConditionFilings,
 }
 
 /// One transaction of the national interface that this service implements.
@@ -338,6 +342,19 @@ pub static TRANSACTIONS: &[TxSpec] = &[
     tx("5303", "在院信息查询", Read, Handler::InHospital),
     tx("3301", "目录对照上传", Registry, Handler::UploadMappings),
     tx("3302", "目录对照撤销", Registry, Handler::RevokeMappings),
+    tx("2503", "人员慢特病备案", Registry, Handler::FileCondition),
+    tx(
+        "2504",
+        "人员慢特病备案撤销",
+        Registry,
+        Handler::CancelCondition,
+    ),
+    tx(
+        "5301",
+        "人员慢特病备案查询",
+        Read,
+        Handler::ConditionFilings,
+    ),
     tx(
         "3201",
         "医药机构费用结算对总账",
@@ -400,6 +417,9 @@ pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput,
         Handler::Institutions => lookup::institutions(ctx, ledger).await,
         Handler::UploadMappings => mapping::upload(ctx, ledger).await,
         Handler::RevokeMappings => mapping::revoke(ctx, ledger).await,
+        Handler::FileCondition => filing::file(ctx, ledger).await,
+        Handler::CancelCondition => filing::cancel(ctx, ledger).await,
+        Handler::ConditionFilings => filing::query(ctx, ledger).await,
     }
 }
 
