@@ -16,6 +16,7 @@ mod query;
 mod render;
 mod reverse;
 mod session;
+mod setl_list;
 mod settle;
 mod stay;
 
@@ -163,6 +164,8 @@ enum Handler {
     FileCondition,
     CancelCondition,
     ConditionFilings,
+    UploadSettlementList,
+    SettlementList,
 }
 
 /// One transaction of the national interface that this service implements.
@@ -356,6 +359,24 @@ pub static TRANSACTIONS: &[TxSpec] = &[
         Handler::ConditionFilings,
     ),
     tx(
+        "4101",
+        "医疗保障基金结算清单信息上传",
+        Registry,
+        Handler::UploadSettlementList,
+    ),
+    tx(
+        "4101A",
+        "医疗保障基金结算清单信息上传",
+        Registry,
+        Handler::UploadSettlementList,
+    ),
+    tx(
+        "4103",
+        "医疗保障基金结算清单信息查询",
+        Read,
+        Handler::SettlementList,
+    ),
+    tx(
         "3201",
         "医药机构费用结算对总账",
         Read,
@@ -420,6 +441,8 @@ pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput,
         Handler::FileCondition => filing::file(ctx, ledger).await,
         Handler::CancelCondition => filing::cancel(ctx, ledger).await,
         Handler::ConditionFilings => filing::query(ctx, ledger).await,
+        Handler::UploadSettlementList => setl_list::upload(ctx, ledger).await,
+        Handler::SettlementList => setl_list::query(ctx, ledger).await,
     }
 }
 
