@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit;
 mod bars;
 mod codelists;
 mod demo;
@@ -57,6 +58,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Paying institutions under a total budget: `simulate` a year's monthly payment and year-end clearing on files.
     Pay(pay::PayArgs),
+    /// Fund supervision: `run` the rule base and the seven big-data models over a file of visits.
+    Audit(audit::AuditArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -72,6 +75,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Demo(args) => Ok(exit_code(demo::run(&args)?)),
         Command::Report(args) => report::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Pay(args) => pay::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Audit(args) => Ok(exit_code(audit::run(&args)?)),
     }
 }
 
