@@ -558,7 +558,7 @@ fn high_frequency(cfg: &HighFrequencyConfig, claims: &[&Claim], out: &mut Vec<Fi
     counts.sort_unstable();
     let threshold = cfg
         .min_visits
-        .max(crate::eval::percentile(&counts, cfg.percentile) + 1);
+        .max(crate::eval::percentile(&counts, cfg.percentile));
     for ((psn_no, month), mine) in months {
         if mine.len() < threshold {
             continue;
