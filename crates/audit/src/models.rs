@@ -346,8 +346,34 @@ fn card_cluster(cfg: &CardClusterConfig, claims: &[&Claim], out: &mut Vec<Findin
     let kept = eligible
         .into_iter()
         .filter(|c| visits[c.psn_no.as_str()] >= cfg.min_count);
+    let by_institution = group_by(kept, |c| c.fixmedins_code.clone());
     let mut pairs: FxHashMap<(&str, &str), Pair> = FxHashMap::default();
-    for (_, at) in group_by(kept, |c| c.fixmedins_code.clone()) {
+    for_each_pair(cfg, &by_institution, |key, a, _| {
+        let pair = pairs.entry(key).or_default();
+        pair.count += 1;
+        pair.institutions.insert(&a.fixmedins_code);
+    });
+    pairs.retain(|_, p| p.count >= cfg.min_count && p.institutions.len() >= cfg.min_jg_num);
+    for_each_pair(cfg, &by_institution, |key, a, b| {
+        if let Some(pair) = pairs.get_mut(&key) {
+            pair.claims.extend([a, b]);
+        }
+    });
+    let mut edges: Vec<((&str, &str), Pair)> = pairs.into_iter().collect();
+    edges.sort_by(|a, b| a.0.cmp(&b.0));
+    for community in communities(&edges, cfg.min_count, cfg) {
+        out.push(cluster_finding(&community, &edges));
+    }
+}
+
+/// Calls `visit` for every two cards settling at one institution within `time_interval_s`
+/// (counting at most `max_neighbours` following settlements), the pair keyed in person order.
+fn for_each_pair<'a>(
+    cfg: &CardClusterConfig,
+    by_institution: &[(String, Vec<&'a Claim>)],
+    mut visit: impl FnMut((&'a str, &'a str), &'a Claim, &'a Claim),
+) {
+    for (_, at) in by_institution {
         for (i, a) in at.iter().enumerate() {
             for b in at[i + 1..].iter().take(cfg.max_neighbours) {
                 if (b.begin - a.begin).num_seconds() > cfg.time_interval_s {
@@ -361,18 +387,9 @@ fn card_cluster(cfg: &CardClusterConfig, claims: &[&Claim], out: &mut Vec<Findin
                 } else {
                     (b.psn_no.as_str(), a.psn_no.as_str())
                 };
-                let pair = pairs.entry(key).or_default();
-                pair.count += 1;
-                pair.institutions.insert(&a.fixmedins_code);
-                pair.claims.extend([*a, *b]);
+                visit(key, a, b);
             }
         }
-    }
-    pairs.retain(|_, p| p.count >= cfg.min_count && p.institutions.len() >= cfg.min_jg_num);
-    let mut edges: Vec<((&str, &str), Pair)> = pairs.into_iter().collect();
-    edges.sort_by(|a, b| a.0.cmp(&b.0));
-    for community in communities(&edges, cfg.min_count, cfg) {
-        out.push(cluster_finding(&community, &edges));
     }
 }
 
@@ -633,6 +650,9 @@ fn frequency_parts(cfg: &HighFrequencyConfig, claims: &[&Claim]) -> [u64; 5] {
     [dx, fund, amounts, regular, pct(drugs.fen(), total.fen())]
 }
 
+/// What links persons to each other in the person file.
+type Link = fn(&PersonInfo) -> &str;
+
 fn companion(
     cfg: &CompanionConfig,
     claims: &[&Claim],
@@ -645,7 +665,7 @@ fn companion(
         .filter(|c| c.is_inpatient())
         .collect();
     let mut seen: FxHashSet<Vec<String>> = FxHashSet::default();
-    let links: [(&str, fn(&PersonInfo) -> &str); 3] = [
+    let links: [(&str, Link); 3] = [
         ("电话", |p| &p.tel),
         ("地址", |p| &p.addr),
         ("单位", |p| &p.emp_name),

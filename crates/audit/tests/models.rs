@@ -15,7 +15,7 @@ fn small(id: String, psn: String, begin: &str, price: &str) -> C {
 }
 
 #[test]
-fn outpatient_identical_small_totals_paid_from_accounts() {
+fn outpatient_identical_small_totals_paid_paid_from_accounts() {
     let planted = |persons: usize| {
         let mut claims: Vec<C> = (0..persons)
             .map(|i| {
@@ -25,7 +25,7 @@ fn outpatient_identical_small_totals_paid_from_accounts() {
                     &format!("2025-03-10 {:02}:00", 8 + i),
                     "30",
                 )
-                .from_account()
+                .paid_from_account()
             })
             .collect();
         claims.extend((0..6).map(|i| {

@@ -446,7 +446,7 @@ fn r24_care_after_death() {
         "JJ-R24",
         "v1",
         vec![v("2025-03-02 09:00")],
-        &[dead.clone()]
+        std::slice::from_ref(&dead)
     ));
     assert!(!flags_with(
         "JJ-R24",

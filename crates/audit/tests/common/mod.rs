@@ -129,7 +129,7 @@ impl C {
     }
 
     /// Paid wholly from the personal account.
-    pub fn from_account(mut self) -> C {
+    pub fn paid_from_account(mut self) -> C {
         self.0.acct_pay = self.0.total;
         self.0.fund_pay = Fen::ZERO;
         self
