@@ -94,8 +94,9 @@ fn yuan(amount: Fen) -> i64 {
     amount.fen().saturating_mul(NUM_SCALE / 100)
 }
 
-fn num_of_days(days: i64) -> i64 {
-    days.saturating_mul(NUM_SCALE)
+/// A whole number (days, a count, a level) as a rule-language number.
+fn whole(n: i64) -> i64 {
+    n.saturating_mul(NUM_SCALE)
 }
 
 impl Ctx<'_> {
@@ -121,7 +122,7 @@ impl Ctx<'_> {
                                 || (l.amount == line.amount && *j < li as usize))
                     })
                     .count();
-                Val::Num(num_of_days(ahead as i64 + 1))
+                Val::Num(whole(ahead as i64 + 1))
             }
             Field::LineSupplyDays => match self.row_num("units_per_day") {
                 Some(per_day) if per_day > 0 => Val::Num(line.cnt_e4 * NUM_SCALE / per_day),
@@ -143,13 +144,13 @@ impl Ctx<'_> {
         match field {
             Field::VisitMedType => Val::Str(&c.med_type),
             Field::VisitDate => Val::Str(self.date),
-            Field::VisitLevel => Val::Num(num_of_days(i64::from(c.level))),
+            Field::VisitLevel => Val::Num(whole(i64::from(c.level))),
             Field::VisitInsutype => Val::Str(&c.insutype),
             Field::VisitIsInpatient => Val::Bool(c.is_inpatient()),
-            Field::VisitLosDays => Val::Num(num_of_days(c.los_days())),
+            Field::VisitLosDays => Val::Num(whole(c.los_days())),
             Field::VisitTotalYuan => Val::Num(yuan(c.total)),
             Field::VisitFundYuan => Val::Num(yuan(c.fund_pay)),
-            Field::VisitDaysAfterDeath => Val::Num(num_of_days(
+            Field::VisitDaysAfterDeath => Val::Num(whole(
                 self.person
                     .death_date
                     .map_or(-NO_GAP_DAYS, |d| (c.begin.date() - d).num_days()),
@@ -170,7 +171,7 @@ impl Ctx<'_> {
         let (h, ci) = (self.hist, self.ci);
         let inpatient = self.claim.is_inpatient();
         match field {
-            Field::HistReadmitGapDays => Val::Num(num_of_days(if inpatient {
+            Field::HistReadmitGapDays => Val::Num(whole(if inpatient {
                 h.readmission(ci).0
             } else {
                 NO_GAP_DAYS
@@ -179,13 +180,13 @@ impl Ctx<'_> {
             Field::HistOverlappingStayElsewhere => {
                 Val::Bool(inpatient && h.overlapping_stay_elsewhere(ci))
             }
-            Field::HistVisitsElsewhereDuringStay => Val::Num(num_of_days(if inpatient {
+            Field::HistVisitsElsewhereDuringStay => Val::Num(whole(if inpatient {
                 h.visits_elsewhere_during_stay(ci)
             } else {
                 0
             })),
             Field::HistInpatientElsewhere => Val::Bool(!inpatient && h.inpatient_elsewhere(ci)),
-            Field::HistDaysToAdmissionSameInst => Val::Num(num_of_days(if inpatient {
+            Field::HistDaysToAdmissionSameInst => Val::Num(whole(if inpatient {
                 NO_GAP_DAYS
             } else {
                 h.days_to_admission_same_inst(ci)
@@ -205,8 +206,8 @@ impl Ctx<'_> {
         };
         match func {
             Func::HistSameDayQty => Val::Num(h.same_day_qty(ci, table, row)),
-            Func::HistCountWithin => Val::Num(num_of_days(h.count_within(ci, days(0), table, row))),
-            Func::HistDaysWithin => Val::Num(num_of_days(h.days_within(ci, days(0), table, row))),
+            Func::HistCountWithin => Val::Num(whole(h.count_within(ci, days(0), table, row))),
+            Func::HistDaysWithin => Val::Num(whole(h.days_within(ci, days(0), table, row))),
             Func::HistRemainingSupplyDays => Val::Num(h.remaining_supply_days(
                 ci,
                 table,
@@ -244,7 +245,7 @@ impl Env for Ctx<'_> {
             } else {
                 &self.person.gend
             }),
-            Field::PersonAgeYears => Val::Num(num_of_days(
+            Field::PersonAgeYears => Val::Num(whole(
                 self.person
                     .brdy
                     .or(self.claim.brdy)
@@ -252,8 +253,8 @@ impl Env for Ctx<'_> {
             )),
             Field::PersonHasDeathDate => Val::Bool(self.person.death_date.is_some()),
             Field::PeerP95TotalYuan => Val::Num(yuan(self.peer.p95_total)),
-            Field::PeerP90LosDays => Val::Num(num_of_days(self.peer.p90_los_days)),
-            Field::PeerCount => Val::Num(num_of_days(self.peer.count)),
+            Field::PeerP90LosDays => Val::Num(whole(self.peer.p90_los_days)),
+            Field::PeerCount => Val::Num(whole(self.peer.count)),
             f if crate::lang::needs_line(f) => self.line_field(f),
             f if is_history(f) => self.hist_field(f),
             f => self.visit_field(f),
@@ -272,7 +273,7 @@ impl Env for Ctx<'_> {
             (Func::VisitDxAny, Some(Val::List(prefixes))) => {
                 Val::Bool(c.diagnoses.iter().any(|d| starts_with_any(d, prefixes)))
             }
-            (Func::VisitTypeCount, Some(Val::Str(kind))) => Val::Num(num_of_days(
+            (Func::VisitTypeCount, Some(Val::Str(kind))) => Val::Num(whole(
                 c.lines.iter().filter(|l| l.chrgitm_type == *kind).count() as i64,
             )),
             (Func::VisitHasAny, Some(Val::List(prefixes))) => {
@@ -283,7 +284,7 @@ impl Env for Ctx<'_> {
                     Some(Val::Num(n)) => n / NUM_SCALE,
                     _ => 0,
                 };
-                Val::Num(num_of_days(self.hist.prior_any(self.ci, prefixes, days)))
+                Val::Num(whole(self.hist.prior_any(self.ci, prefixes, days)))
             }
             _ => self.row_call(func, args),
         }

@@ -162,7 +162,7 @@ fn parse_table(
                 Some(prev) if prev != ty => {
                     return Err(err(
                         format!("{row_path}.{column}"),
-                        format!("类型为 {ty:?}，前面的行为 {prev:?}"),
+                        format!("类型为{ty}，前面的行为{prev}"),
                     ))
                 }
                 _ => {}

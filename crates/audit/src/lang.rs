@@ -18,6 +18,17 @@ pub enum Ty {
     List,
 }
 
+impl std::fmt::Display for Ty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Ty::Bool => "布尔值",
+            Ty::Num => "数字",
+            Ty::Str => "字符串",
+            Ty::List => "字符串列表",
+        })
+    }
+}
+
 /// An owned value (literals, knowledge columns).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
@@ -389,6 +400,17 @@ enum Tok {
     Punct(&'static str),
 }
 
+impl std::fmt::Display for Tok {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tok::Ident(w) => f.write_str(w),
+            Tok::Num(n) => write!(f, "{}.{:04}", n / NUM_SCALE, n % NUM_SCALE),
+            Tok::Str(s) => write!(f, "'{s}'"),
+            Tok::Punct(p) => f.write_str(p),
+        }
+    }
+}
+
 fn tokenize(text: &str) -> Result<Vec<Tok>, String> {
     const PUNCT: [&str; 14] = [
         "==", "!=", "<=", ">=", "<", ">", "(", ")", "[", "]", ",", "+", "-", "*",
@@ -465,10 +487,10 @@ pub fn parse_condition(
     };
     let (expr, ty) = parser.or().map_err(err)?;
     if parser.pos != parser.toks.len() {
-        return Err(err(format!("多余的内容：{:?}", parser.toks[parser.pos])));
+        return Err(err(format!("多余的内容：`{}`", parser.toks[parser.pos])));
     }
     if ty != Ty::Bool {
-        return Err(err(format!("条件应为布尔值，实为 {ty:?}")));
+        return Err(err(format!("条件应为布尔值，实为 {ty}")));
     }
     Ok(expr)
 }
@@ -556,7 +578,7 @@ impl Parser<'_> {
         self.pos += 1;
         let right = self.sum()?;
         if left.1 != right.1 || left.1 == Ty::List {
-            return Err(format!("不能比较 {:?} 与 {:?}", left.1, right.1));
+            return Err(format!("不能比较 {} 与 {}", left.1, right.1));
         }
         if left.1 == Ty::Bool && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
             return Err("布尔值只能用 == 或 != 比较".into());
@@ -673,6 +695,6 @@ fn want(typed: Typed, ty: Ty, at: &str) -> Result<Expr, String> {
     if typed.1 == ty {
         Ok(typed.0)
     } else {
-        Err(format!("`{at}` 需要 {ty:?}，实为 {:?}", typed.1))
+        Err(format!("`{at}` 需要{ty}，实为{}", typed.1))
     }
 }

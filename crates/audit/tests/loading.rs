@@ -75,7 +75,7 @@ fn bad_rules_are_refused_naming_the_field() {
         ),
         (
             "sev_deg = 1\nscope = \"visit\"\nwhen = \"visit.med_type > 3\"",
-            "rule[0].when: 不能比较 Str 与 Num",
+            "rule[0].when: 不能比较 字符串 与 数字",
         ),
         (
             "sev_deg = 1\nscope = \"visit\"\nwhen = \"visit.los_days\"",
@@ -128,7 +128,7 @@ fn bad_knowledge_is_refused_naming_the_row() {
     )
     .expect_err("refused");
     assert!(
-        message.contains("tables.t.rows[1].max: 类型为 Str"),
+        message.contains("tables.t.rows[1].max: 类型为字符串"),
         "{message}"
     );
 }
