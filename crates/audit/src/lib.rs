@@ -103,32 +103,42 @@ impl Period {
 }
 
 /// Runs every rule (per person, over that person's history) and the seven models over the
-/// period's claims. Persons missing from `persons` are audited with what their claims say.
+/// period's claims, persons in parallel. Persons missing from `persons` are audited with what their
+/// claims say. The findings' order depends only on the input, not on the claims' order.
 pub fn audit(
     set: &RuleSet,
     claims: &[Claim],
     persons: &FxHashMap<String, PersonInfo>,
     period: &Period,
 ) -> Vec<Finding> {
-    let peers = eval::Peers::new(claims.iter().filter(|c| period.contains(c.begin.date())));
-    let mut by_person: FxHashMap<&str, Vec<&Claim>> = FxHashMap::default();
-    for claim in claims {
-        by_person.entry(&claim.psn_no).or_default().push(claim);
-    }
-    let mut people: Vec<(&str, Vec<&Claim>)> = by_person.into_iter().collect();
-    people.sort_by(|a, b| a.0.cmp(b.0));
-    let unknown = PersonInfo::default();
-    let mut findings = Vec::new();
-    for (psn_no, mine) in people {
-        let person = persons.get(psn_no).unwrap_or(&unknown);
-        let hist = history::PersonHistory::new(mine);
-        eval::audit_person(set, &peers, person, &hist, period, &mut findings);
-    }
+    use rayon::prelude::*;
     let in_period: Vec<&Claim> = claims
         .iter()
         .filter(|c| period.contains(c.begin.date()))
         .collect();
-    findings.extend(models::run_models(&set.models, &in_period, persons));
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let peers = eval::Peers::new(in_period.iter().copied());
+    let mut by_person: FxHashMap<&str, Vec<&Claim>> = FxHashMap::default();
+    for claim in claims {
+        by_person.entry(&claim.psn_no).or_default().push(claim);
+    }
+    let people: Vec<(&str, Vec<&Claim>)> = by_person.into_iter().collect();
+    let unknown = PersonInfo::default();
+    let (mut findings, model_findings) = rayon::join(
+        || {
+            people
+                .into_par_iter()
+                .flat_map_iter(|(psn_no, mine)| {
+                    let person = persons.get(psn_no).unwrap_or(&unknown);
+                    let hist = history::PersonHistory::new(mine);
+                    let mut out = Vec::new();
+                    eval::audit_person(set, &peers, person, &hist, period, &mut out);
+                    out
+                })
+                .collect::<Vec<Finding>>()
+        },
+        || models::run_models(&set.models, &in_period, persons),
+    );
+    findings.extend(model_findings);
+    findings.par_sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings
 }

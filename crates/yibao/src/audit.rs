@@ -254,8 +254,12 @@ fn claim_of(wire: &WireVisit, raw: &Value, settled: &SettleOutput, policy: &Poli
     }
 }
 
-/// Settles the file line by line; cancelled visits are dropped. Bad lines are reported on
-/// standard error and skipped.
+/// A line for a settling shard: its 1-based number and its JSON.
+type NumberedLine = (usize, Value);
+
+/// Settles the file in person shards, one thread each (a person's visits and cancellations stay
+/// in order within their shard); cancelled visits are dropped. Bad lines are reported on standard
+/// error and skipped.
 fn read_claims(
     path: &Path,
     policy: &Policy,
@@ -263,27 +267,82 @@ fn read_claims(
 ) -> anyhow::Result<(Vec<Claim>, bool)> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let shards = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    std::thread::scope(|scope| {
+        let mut senders = Vec::with_capacity(shards);
+        let mut workers = Vec::with_capacity(shards);
+        for _ in 0..shards {
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<NumberedLine>(4096);
+            senders.push(sender);
+            workers.push(scope.spawn(move || settle_shard(receiver, path, policy, catalog)));
+        }
+        let mut all_ok = true;
+        let mut owner: FxHashMap<String, usize> = FxHashMap::default();
+        for (i, line) in BufReader::new(file).lines().enumerate() {
+            let line = line.with_context(|| format!("cannot read {}", path.display()))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let raw: Value = match serde_json::from_str(&line) {
+                Ok(v) => v,
+                Err(e) => {
+                    all_ok = false;
+                    eprintln!("{} 第 {} 行：不是有效的 JSON：{e}", path.display(), i + 1);
+                    continue;
+                }
+            };
+            let shard = shard_of(&raw, shards, &mut owner);
+            if senders[shard].send((i + 1, raw)).is_err() {
+                break;
+            }
+        }
+        drop(senders);
+        let mut claims = Vec::new();
+        for worker in workers {
+            let (mine, ok) = worker
+                .join()
+                .map_err(|_| anyhow::anyhow!("a settling thread failed"))?;
+            claims.extend(mine);
+            all_ok &= ok;
+        }
+        Ok((claims, all_ok))
+    })
+}
+
+/// The shard of a line: by `psn_no`; a cancellation goes where its visit went.
+fn shard_of(raw: &Value, shards: usize, owner: &mut FxHashMap<String, usize>) -> usize {
+    use std::hash::{Hash, Hasher};
+    let text = |field: &str| match raw.get(field) {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    let mdtrt_id = text("mdtrt_id");
+    if raw.get("op").and_then(Value::as_str) == Some("cancel") {
+        return owner.get(&mdtrt_id).copied().unwrap_or(0);
+    }
+    let mut hasher = rustc_hash::FxHasher::default();
+    text("psn_no").hash(&mut hasher);
+    let shard = (hasher.finish() % shards as u64) as usize;
+    owner.insert(mdtrt_id, shard);
+    shard
+}
+
+/// Settles one shard's lines in order.
+fn settle_shard(
+    lines: std::sync::mpsc::Receiver<NumberedLine>,
+    path: &Path,
+    policy: &Policy,
+    catalog: &Catalog,
+) -> (Vec<Claim>, bool) {
     let mut settler = BatchSettler::new(Engine::new(policy, catalog));
     let mut claims: Vec<Claim> = Vec::new();
     let mut index: FxHashMap<String, usize> = FxHashMap::default();
     let mut all_ok = true;
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("cannot read {}", path.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let raw: Value = match serde_json::from_str(&line) {
-            Ok(v) => v,
-            Err(e) => {
-                all_ok = false;
-                eprintln!("{} 第 {} 行：不是有效的 JSON：{e}", path.display(), i + 1);
-                continue;
-            }
-        };
+    for (line_no, raw) in lines {
         match settler.process_value_numbered(&raw) {
             Outcome::Settled(out) if out.op == "cancel" => {
                 if let Some(at) = index.remove(&out.mdtrt_id) {
-                    claims[at].lines.clear();
                     claims[at].mdtrt_id.clear();
                 }
             }
@@ -295,12 +354,12 @@ fn read_claims(
             }
             Outcome::Error(e) => {
                 all_ok = false;
-                eprintln!("{} 第 {} 行：{}", path.display(), i + 1, e.error);
+                eprintln!("{} 第 {line_no} 行：{}", path.display(), e.error);
             }
         }
     }
     claims.retain(|c| !c.mdtrt_id.is_empty());
-    Ok((claims, all_ok))
+    (claims, all_ok)
 }
 
 /// Audits everything first and writes only then; reports counts and speed on standard error.
