@@ -38,6 +38,12 @@ pub struct Finding {
 impl Finding {
     /// The deterministic output order: kind, id, the evidence, then the reason.
     pub fn sort_key(&self) -> (FindingKind, &str, &[String], &[String], &str) {
-        (self.kind, &self.id, &self.mdtrt_ids, &self.psn_nos, &self.reason)
+        (
+            self.kind,
+            &self.id,
+            &self.mdtrt_ids,
+            &self.psn_nos,
+            &self.reason,
+        )
     }
 }

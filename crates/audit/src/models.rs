@@ -105,6 +105,8 @@ pub struct CompanionConfig {
     /// `max_fee_ratio_pct` of each other (max ÷ min, percent).
     pub min_same_dx_pct: u32,
     pub max_fee_ratio_pct: u32,
+    /// A link value (phone, address, employer) shared by more persons is ignored.
+    pub max_link_persons: usize,
 }
 
 /// Model names exactly as in the 杭州 report.
@@ -671,9 +673,17 @@ fn companion(
         ("单位", |p| &p.emp_name),
     ];
     for (label, link) in links {
+        let mut sharing: FxHashMap<&str, usize> = FxHashMap::default();
+        for person in persons.values() {
+            *sharing.entry(link(person).trim()).or_default() += 1;
+        }
         let linked = stays.iter().copied().filter_map(|c| {
-            let value = persons.get(&c.psn_no).map(link).unwrap_or_default();
-            (!value.trim().is_empty()).then(|| (value.to_string(), c))
+            let value = persons.get(&c.psn_no).map(link).unwrap_or_default().trim();
+            let usable = !value.is_empty()
+                && sharing
+                    .get(value)
+                    .is_some_and(|&n| n <= cfg.max_link_persons);
+            usable.then(|| (value.to_string(), c))
         });
         let mut groups: FxHashMap<(String, String), Vec<&Claim>> = FxHashMap::default();
         for (value, c) in linked {

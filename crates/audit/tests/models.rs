@@ -215,6 +215,21 @@ fn companions_sharing_a_phone_admitted_together() {
     let hits = of(&found, "住院异常");
     assert_eq!(hits.len(), 1, "{found:#?}");
     assert_eq!(hits[0].psn_nos, vec!["T1", "T2", "T3"]);
+    let big_employer: Vec<PersonInfo> = (0..25)
+        .map(|i| PersonInfo {
+            psn_no: if i < 3 {
+                format!("T{}", i + 1)
+            } else {
+                format!("W{i}")
+            },
+            emp_name: "九江某大型企业".into(),
+            ..PersonInfo::default()
+        })
+        .collect();
+    assert!(
+        of(&run(claims(), &big_employer), "住院异常").is_empty(),
+        "a large employer links too many"
+    );
     let apart = [
         person("T1", "13900000000"),
         person("T2", "13900000000"),
