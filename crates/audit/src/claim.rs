@@ -19,6 +19,20 @@ pub struct ClaimLine {
     pub inscope: Fen,
     /// Ordering practitioner (`bilg_dr_codg`), when sent.
     pub doctor: Option<String>,
+    /// The catalogue's own restrictions of the item.
+    pub limits: LineLimits,
+}
+
+/// What the catalogue restricts an item to (`lmt_gend`, `lmt_age_min`, `lmt_age_max`,
+/// `lmt_hosp_lv`); empty when it does not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineLimits {
+    /// `1` male, `2` female; empty: either.
+    pub gend: String,
+    pub age_min_years: Option<u32>,
+    pub age_max_years: Option<u32>,
+    /// Minimum institution level 1–3.
+    pub min_level: Option<u8>,
 }
 
 /// One settled visit.

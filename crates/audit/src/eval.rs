@@ -124,6 +124,14 @@ impl Ctx<'_> {
                     .count();
                 Val::Num(whole(ahead as i64 + 1))
             }
+            Field::LineLmtGend => Val::Str(&line.limits.gend),
+            Field::LineLmtAgeMin => {
+                Val::Num(whole(line.limits.age_min_years.map_or(-1, i64::from)))
+            }
+            Field::LineLmtAgeMax => Val::Num(whole(
+                line.limits.age_max_years.map_or(NO_GAP_DAYS, i64::from),
+            )),
+            Field::LineLmtLevel => Val::Num(whole(line.limits.min_level.map_or(0, i64::from))),
             Field::LineSupplyDays => match self.row_num("units_per_day") {
                 Some(per_day) if per_day > 0 => Val::Num(line.cnt_e4 * NUM_SCALE / per_day),
                 _ => Val::Num(0),

@@ -128,6 +128,10 @@ pub enum Field {
     LineAmountYuan,
     LineTypeRank,
     LineSupplyDays,
+    LineLmtGend,
+    LineLmtAgeMin,
+    LineLmtAgeMax,
+    LineLmtLevel,
     PeerP95TotalYuan,
     PeerP90LosDays,
     PeerCount,
@@ -165,6 +169,10 @@ const FIELDS: &[(&str, Field, Ty)] = &[
     ("line.amount_yuan", Field::LineAmountYuan, Ty::Num),
     ("line.type_rank", Field::LineTypeRank, Ty::Num),
     ("line.supply_days", Field::LineSupplyDays, Ty::Num),
+    ("line.lmt_gend", Field::LineLmtGend, Ty::Str),
+    ("line.lmt_age_min", Field::LineLmtAgeMin, Ty::Num),
+    ("line.lmt_age_max", Field::LineLmtAgeMax, Ty::Num),
+    ("line.lmt_level", Field::LineLmtLevel, Ty::Num),
     ("peer.p95_total_yuan", Field::PeerP95TotalYuan, Ty::Num),
     ("peer.p90_los_days", Field::PeerP90LosDays, Ty::Num),
     ("peer.count", Field::PeerCount, Ty::Num),
@@ -269,6 +277,10 @@ pub fn needs_line(field: Field) -> bool {
             | Field::LineAmountYuan
             | Field::LineTypeRank
             | Field::LineSupplyDays
+            | Field::LineLmtGend
+            | Field::LineLmtAgeMin
+            | Field::LineLmtAgeMax
+            | Field::LineLmtLevel
     )
 }
 

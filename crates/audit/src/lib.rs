@@ -20,7 +20,7 @@ pub mod rules;
 use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
 
-pub use claim::{Claim, ClaimLine, PersonInfo};
+pub use claim::{Claim, ClaimLine, LineLimits, PersonInfo};
 pub use finding::{Finding, FindingKind};
 pub use knowledge::Knowledge;
 pub use models::{ModelConfig, MODEL_NAMES};

@@ -529,3 +529,63 @@ fn every_rule_of_the_catalogue_is_shipped() {
         );
     }
 }
+
+fn limited(code: &str, limits: yibao_audit::LineLimits) -> yibao_audit::ClaimLine {
+    let mut l = line(code, "09", "1", "10");
+    l.limits = limits;
+    l
+}
+
+#[test]
+fn r01c_r02c_r03c_catalogue_restrictions() {
+    use yibao_audit::LineLimits;
+    let women = || LineLimits {
+        gend: "2".into(),
+        ..LineLimits::default()
+    };
+    let v = |gend| {
+        visit("v1", "2025-03-10 09:00")
+            .person(gend, "1980-01-01")
+            .line(limited("XZZ", women()))
+    };
+    assert!(flags("JJ-R01C", "v1", vec![v("1")]));
+    assert!(!flags("JJ-R01C", "v1", vec![v("2")]));
+    let children = || LineLimits {
+        age_max_years: Some(6),
+        ..LineLimits::default()
+    };
+    let child = |brdy| {
+        visit("v1", "2025-03-10 09:00")
+            .person("1", brdy)
+            .line(limited("XZZ", children()))
+    };
+    assert!(flags("JJ-R02C", "v1", vec![child("2018-03-10")]));
+    assert!(!flags("JJ-R02C", "v1", vec![child("2018-03-11")]));
+    let level = || LineLimits {
+        min_level: Some(3),
+        ..LineLimits::default()
+    };
+    let at = |lv| {
+        visit("v1", "2025-03-10 09:00")
+            .at_inst("H1", lv)
+            .line(limited("XZZ", level()))
+    };
+    assert!(flags("JJ-R03C", "v1", vec![at(2)]));
+    assert!(!flags("JJ-R03C", "v1", vec![at(3)]));
+}
+
+#[test]
+fn a_knowledge_point_the_catalogue_already_restricts_is_reported_once() {
+    use yibao_audit::LineLimits;
+    let men = LineLimits {
+        gend: "1".into(),
+        ..LineLimits::default()
+    };
+    let claim = || {
+        visit("v1", "2025-03-10 09:00")
+            .person("2", "1960-01-01")
+            .line(limited("XG04CAA047B001", men.clone()))
+    };
+    assert!(flags("JJ-R01C", "v1", vec![claim()]));
+    assert!(!flags("JJ-R01", "v1", vec![claim()]));
+}

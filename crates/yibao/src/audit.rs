@@ -13,8 +13,11 @@ use clap::{Args, Subcommand};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::Value;
-use yibao_audit::{audit, Claim, ClaimLine, Finding, Period, PersonInfo, RuleSet, RuleSetFiles};
+use yibao_audit::{
+    audit, Claim, ClaimLine, Finding, LineLimits, Period, PersonInfo, RuleSet, RuleSetFiles,
+};
 use yibao_catalog::Catalog;
+use yibao_domain::codes::Gend;
 use yibao_domain::Fen;
 use yibao_policy::Policy;
 use yibao_settlement::Engine;
@@ -195,7 +198,13 @@ fn read_persons(path: &Path) -> anyhow::Result<FxHashMap<String, PersonInfo>> {
 
 /// The claim of a settled visit: the visit as sent, with each line's category and in-scope amount
 /// and the visit's fund amounts from the settlement.
-fn claim_of(wire: &WireVisit, raw: &Value, settled: &SettleOutput, policy: &Policy) -> Claim {
+fn claim_of(
+    wire: &WireVisit,
+    raw: &Value,
+    settled: &SettleOutput,
+    policy: &Policy,
+    catalog: &Catalog,
+) -> Claim {
     let results: FxHashMap<&str, &LineResult> = settled
         .result
         .iter()
@@ -223,6 +232,7 @@ fn claim_of(wire: &WireVisit, raw: &Value, settled: &SettleOutput, policy: &Poli
                     .and_then(|d| d.get("bilg_dr_codg"))
                     .and_then(Value::as_str)
                     .map(str::to_string),
+                limits: limits_of(catalog, &l.med_list_codg),
             }
         })
         .collect();
@@ -251,6 +261,24 @@ fn claim_of(wire: &WireVisit, raw: &Value, settled: &SettleOutput, policy: &Poli
         total: amounts.medfee_sumamt,
         fund_pay: amounts.fund_pay_sumamt,
         acct_pay: amounts.acct_pay,
+    }
+}
+
+/// The catalogue's restrictions of an item.
+fn limits_of(catalog: &Catalog, code: &str) -> LineLimits {
+    let Some(item) = catalog.get(code) else {
+        return LineLimits::default();
+    };
+    let r = &item.restriction;
+    LineLimits {
+        gend: match r.gend {
+            Some(Gend::Male) => "1".into(),
+            Some(Gend::Female) => "2".into(),
+            _ => String::new(),
+        },
+        age_min_years: r.age_min_years,
+        age_max_years: r.age_max_years,
+        min_level: r.min_level,
     }
 }
 
@@ -349,7 +377,7 @@ fn settle_shard(
             Outcome::Settled(out) => {
                 if let Ok(wire) = WireVisit::from_json(&raw) {
                     index.insert(wire.mdtrt_id.clone(), claims.len());
-                    claims.push(claim_of(&wire, &raw, &out, policy));
+                    claims.push(claim_of(&wire, &raw, &out, policy, catalog));
                 }
             }
             Outcome::Error(e) => {

@@ -123,7 +123,7 @@ fn rules_and_models_over_a_file_of_visits() {
         .collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "{first}");
     assert_eq!(found[0].as_object().expect("object").len(), order.len());
-    let sex: Vec<&Value> = found.iter().filter(|f| f["id"] == "JJ-R01").collect();
+    let sex: Vec<&Value> = found.iter().filter(|f| f["id"] == "JJ-R01C").collect();
     assert_eq!(sex.len(), 2, "{text}");
     assert_eq!(sex[0]["kind"], "rule");
     assert_eq!(sex[0]["mdtrt_ids"], serde_json::json!(["X1"]));

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use rustc_hash::FxHashMap;
-use yibao_audit::{audit, Claim, ClaimLine, Finding, Period, PersonInfo, RuleSet, RuleSetFiles};
+use yibao_audit::{
+    audit, Claim, ClaimLine, Finding, LineLimits, Period, PersonInfo, RuleSet, RuleSetFiles,
+};
 use yibao_domain::Fen;
 
 fn read(name: &str) -> String {
@@ -52,6 +54,7 @@ pub fn line(code: &str, chrgitm_type: &str, cnt: &str, price_yuan: &str) -> Clai
         amount,
         inscope: amount,
         doctor: None,
+        limits: LineLimits::default(),
     }
 }
 
