@@ -393,6 +393,11 @@ fn settle_shard(
 /// Audits everything first and writes only then; reports counts and speed on standard error.
 fn run_audit(args: &RunArgs) -> anyhow::Result<bool> {
     let started = Instant::now();
+    if let (Some(from), Some(to)) = (args.from, args.to) {
+        if from > to {
+            bail!("--from {from} 晚于 --to {to}：审核期间为空");
+        }
+    }
     let rules = load_rules(args.rules.as_deref())?;
     let policy = Policy::load(&args.policy)?;
     let catalog = Catalog::from_path(&args.catalog)?;

@@ -167,6 +167,22 @@ fn the_period_limits_what_is_reported() {
 }
 
 #[test]
+fn an_empty_period_is_refused() {
+    let files = Files::new("empty");
+    let output = audit(
+        &files,
+        PERSONS,
+        &["--from", "2025-04-01", "--to", "2025-03-31"],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--from 2025-04-01 晚于 --to 2025-03-31"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn an_out_file_holds_the_findings() {
     let files = Files::new("out");
     let out = files.dir.join("findings.jsonl");
