@@ -146,7 +146,7 @@ fn plant(claims: &mut Vec<C>, persons: &mut Vec<PersonInfo>) -> Vec<Planted> {
     }
     for g in 0..3 {
         let psn = format!("D{g}");
-        for d in 0..4 {
+        for (d, drug) in DRUGS.iter().take(4).enumerate() {
             claims.push(
                 C::new(
                     &format!("{psn}d{d}"),
@@ -155,7 +155,7 @@ fn plant(claims: &mut Vec<C>, persons: &mut Vec<PersonInfo>) -> Vec<Planted> {
                 )
                 .med_type("41")
                 .at_inst(&format!("Y{}", 3 + g % 2), 1)
-                .line(line(DRUGS[d], "09", "1", "20")),
+                .line(line(drug, "09", "1", "20")),
             );
         }
         group("异常购药", vec![psn]);
