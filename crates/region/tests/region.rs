@@ -46,6 +46,7 @@ fn synth_config(out_dir: PathBuf) -> SynthConfig {
         diagnoses: DiagnosisSource::Directory(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/chs-drg/icd-yb2.0"),
         ),
+        fraud: false,
     }
 }
 
