@@ -353,7 +353,7 @@ fn evaluate(rule: &Rule, visit: &Ctx<'_>) -> Option<Finding> {
         return rule
             .when
             .test(visit)
-            .then(|| rule_finding(rule, claim, claim.fund_pay, String::new()));
+            .then(|| rule_finding(rule, claim, claim.fund_pay + claim.acct_pay, String::new()));
     }
     let table = rule.table.map(|t| visit.knowledge.by_index(t));
     let mut amount = Fen::ZERO;

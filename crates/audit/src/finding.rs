@@ -10,6 +10,7 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// `rule` or `model`, as written in the output.
     pub fn as_str(self) -> &'static str {
         match self {
             FindingKind::Rule => "rule",

@@ -50,6 +50,7 @@ impl Table {
             .find_map(|&len| code.get(..len).and_then(|p| self.by_prefix.get(p)).copied())
     }
 
+    /// A row by index (from [`Table::row_of`]).
     pub fn row(&self, index: u32) -> &Row {
         &self.rows[index as usize]
     }
@@ -57,14 +58,6 @@ impl Table {
     /// The type of a column present in every row.
     pub fn column_type(&self, column: &str) -> Option<Ty> {
         self.columns.get(column).copied()
-    }
-
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
     }
 }
 
@@ -75,16 +68,14 @@ pub struct Knowledge {
 }
 
 impl Knowledge {
+    /// A table and its index by name.
     pub fn table(&self, name: &str) -> Option<(usize, &Table)> {
         self.tables.iter().enumerate().find(|(_, t)| t.name == name)
     }
 
+    /// A table by index (from [`Knowledge::table`]).
     pub fn by_index(&self, index: usize) -> &Table {
         &self.tables[index]
-    }
-
-    pub fn tables(&self) -> &[Table] {
-        &self.tables
     }
 
     /// Parses `knowledge.toml`: `[tables.NAME]` with `key`, `basis` and `[[tables.NAME.rows]]` each

@@ -40,6 +40,7 @@ pub enum Value {
 }
 
 impl Value {
+    /// The value's type.
     pub fn ty(&self) -> Ty {
         match self {
             Value::Bool(_) => Ty::Bool,
@@ -49,6 +50,7 @@ impl Value {
         }
     }
 
+    /// The value borrowed for evaluation.
     pub fn as_val(&self) -> Val<'_> {
         match self {
             Value::Bool(b) => Val::Bool(*b),

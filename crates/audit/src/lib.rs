@@ -97,6 +97,7 @@ pub struct Period {
 }
 
 impl Period {
+    /// Whether a day lies in the period.
     pub fn contains(&self, date: NaiveDate) -> bool {
         self.from.is_none_or(|f| date >= f) && self.to.is_none_or(|t| date <= t)
     }
