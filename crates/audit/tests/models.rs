@@ -11,7 +11,7 @@ fn of<'a>(findings: &'a [Finding], model: &str) -> Vec<&'a Finding> {
 }
 
 fn small(id: String, psn: String, begin: &str, price: &str) -> C {
-    C::new(&id, &psn, begin).line(line("0011030000X", "12", "1", price))
+    C::new(&id, &psn, begin).line(line("001103000010000", "12", "1", price))
 }
 
 #[test]

@@ -49,7 +49,7 @@ fn ordinary(rng: &mut Seeded, persons: u32) -> Vec<C> {
             claims.push(
                 C::new(&format!("{psn}o{v}"), &psn, &begin)
                     .at_inst(&inst, 1)
-                    .line(line("0011030000X", "12", "1", "9"))
+                    .line(line("001103000010000", "12", "1", "9"))
                     .line(line(drug, "09", &cnt, &price)),
             );
         }
@@ -122,7 +122,7 @@ fn plant(claims: &mut Vec<C>, persons: &mut Vec<PersonInfo>) -> Vec<Planted> {
                     &format!("2025-03-{:02} {:02}:10", 5 + g, 8 + i),
                 )
                 .at_inst(&format!("V{g}"), 1)
-                .line(line("0011030000X", "12", "1", "25"))
+                .line(line("001103000010000", "12", "1", "25"))
                 .paid_from_account(),
             );
         }

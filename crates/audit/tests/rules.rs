@@ -158,7 +158,7 @@ fn r09_per_day_frequency() {
     assert!(!flags("JJ-R09", "v1", vec![acupuncture("1")]));
     let bed = |cnt| {
         C::stay("s1", "P1", "2025-03-01 09:00", "2025-03-06 09:00").line(line(
-            "0012010000A",
+            "001201000010000",
             "01",
             cnt,
             "36",
@@ -193,7 +193,7 @@ fn r10_per_period_frequency() {
 #[test]
 fn r11_duplicate_charge() {
     let consult = || line("001102000010000", "02", "1", "16.50");
-    let general = || line("0011030000X", "12", "1", "9");
+    let general = || line("001103000010000", "12", "1", "9");
     assert!(flags(
         "JJ-R11",
         "v1",
@@ -348,7 +348,7 @@ fn r20_bed_blocking_and_r25_card_used_elsewhere() {
     let outside = |begin| {
         visit("v1", begin)
             .at_inst("H2", 2)
-            .line(line("0011030000X", "12", "1", "9"))
+            .line(line("001103000010000", "12", "1", "9"))
     };
     assert!(flags(
         "JJ-R20",
@@ -441,7 +441,7 @@ fn r24_care_after_death() {
         death_date: Some(common::date("2025-03-01")),
         ..PersonInfo::default()
     };
-    let v = |begin| visit("v1", begin).line(line("0011030000X", "12", "1", "9"));
+    let v = |begin| visit("v1", begin).line(line("001103000010000", "12", "1", "9"));
     assert!(flags_with(
         "JJ-R24",
         "v1",
@@ -511,7 +511,7 @@ fn r28_exam_shifted_into_the_stay() {
 #[test]
 fn r29_suspended_practitioner() {
     let ordered_by = |doctor: &str| {
-        let mut l = line("0011030000X", "12", "1", "9");
+        let mut l = line("001103000010000", "12", "1", "9");
         l.doctor = Some(doctor.into());
         visit("v1", "2025-03-10 09:00").line(l)
     };

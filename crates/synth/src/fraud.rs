@@ -204,7 +204,8 @@ impl Planter<'_> {
         *self.draw.pick(&of_tier)
     }
 
-    /// The first catalogue item whose code starts with `prefix`, priced in whole fen.
+    /// The first catalogue item whose code starts with `prefix` (a drug's generic code or a whole
+    /// service code), priced in whole fen.
     fn item(&self, prefix: &str) -> Option<usize> {
         let region = self.region;
         region
@@ -279,7 +280,7 @@ impl Planter<'_> {
             let date = 2 + day * 7 + (g % 5) as u32;
             for (i, &card) in cards.iter().enumerate() {
                 let at = self.march(date, 15, 2 * i as u32);
-                let lines = self.lines(&[("0011030000", 1), ("XR06AXA040", 1 + i as i64)]);
+                let lines = self.lines(&[("001103000010000", 1), ("XR06AXA040", 1 + i as i64)]);
                 visits.push(self.visit(
                     card,
                     (Kind::Outpatient, clinic),
@@ -299,7 +300,8 @@ impl Planter<'_> {
         let visits = (0..14u32)
             .map(|d| {
                 let at = self.march(1 + 2 * d, 9, 30);
-                let lines = self.lines(&[("0011030000", 1), ("XR05CBA038", 1 + i64::from(d % 3))]);
+                let lines =
+                    self.lines(&[("001103000010000", 1), ("XR05CBA038", 1 + i64::from(d % 3))]);
                 self.visit(
                     person,
                     (Kind::Outpatient, clinic),
@@ -314,8 +316,8 @@ impl Planter<'_> {
 
     fn stay_lines(&self, days: i64) -> Vec<Line> {
         self.lines(&[
-            ("0012010000", days),
-            ("0012040000", days),
+            ("001201000010000", days),
+            ("001204000010000", days),
             ("XJ01DDA003", 2 * days),
         ])
     }
@@ -368,7 +370,7 @@ impl Planter<'_> {
         let person = self.person_where(|p| p.male);
         let hospital = self.institution(Tier::Second);
         let at = self.march(4 + (g % 20) as u32, 10, 0);
-        let lines = self.lines(&[("0011020000", 1), ("0031050000", 1)]);
+        let lines = self.lines(&[("001102000010000", 1), ("003105000010000", 1)]);
         let visit = self.visit(
             person,
             (Kind::Outpatient, hospital),
@@ -384,7 +386,11 @@ impl Planter<'_> {
         let person = self.person();
         let clinic = self.institution(Tier::Township);
         let at = self.march(5 + (g % 20) as u32, 11, 0);
-        let lines = self.lines(&[("0011030000", 1), ("0011020000", 1), ("XR06AXA040", 1)]);
+        let lines = self.lines(&[
+            ("001103000010000", 1),
+            ("001102000010000", 1),
+            ("XR06AXA040", 1),
+        ]);
         let visit = self.visit(
             person,
             (Kind::Outpatient, clinic),
@@ -419,11 +425,11 @@ impl Planter<'_> {
         let hospital = self.institution(Tier::Second);
         let day = 6 + (g % 20) as u32;
         let lines = self.lines(&[
-            ("0021010000", 1),
-            ("0022020000", 1),
-            ("0022010000", 1),
-            ("0027020000", 2),
-            ("0012010000", 2),
+            ("002101000010000", 1),
+            ("002202000010000", 1),
+            ("002201000010000", 1),
+            ("002702000010000", 2),
+            ("001201000010000", 2),
         ]);
         let visit = self.visit(
             person,
