@@ -5,11 +5,9 @@ use std::path::PathBuf;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use yibao_drg_grouper::{parse_json_case, Case, Grouper, GrouperSet, LoadOptions, Scratch};
 
+/// `shared/chs-drg` (see README "Reference data").
 fn chs_drg_dir() -> PathBuf {
-    match std::env::var_os("YIBAO_SHARED_DIR") {
-        Some(dir) => PathBuf::from(dir).join("chs-drg"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/chs-drg"),
-    }
+    yibao_testdata::expect(yibao_testdata::CHS_DRG)
 }
 
 fn oracle_cases() -> Vec<Case> {

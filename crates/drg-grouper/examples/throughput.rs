@@ -12,11 +12,9 @@ use std::time::Instant;
 
 use yibao_drg_grouper::{parse_json_case, Case, GrouperSet, LoadOptions, Patient, Scratch};
 
+/// `shared/chs-drg` (see README "Reference data").
 fn shared_chs_drg() -> PathBuf {
-    match std::env::var_os("YIBAO_SHARED_DIR") {
-        Some(dir) => PathBuf::from(dir).join("chs-drg"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/chs-drg"),
-    }
+    yibao_testdata::expect(yibao_testdata::CHS_DRG)
 }
 
 /// xorshift64*: small, seedable, good enough to mix test cases.

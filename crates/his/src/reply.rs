@@ -135,14 +135,17 @@ mod tests {
     #[test]
     fn a_failure_is_refused_with_infno_and_err_msg() {
         let reply =
-            parse(r#"{"infcode":-1,"err_msg":"input.data.mdtrt_id: unknown","output":null}"#)
+            parse(r#"{"infcode":-1,"err_msg":"参数 input.data.mdtrt_id 有误：定点医药机构 H36040200001 没有就诊 3604001","output":null}"#)
                 .unwrap();
         assert_eq!(reply.output, Value::Null);
         match reply.accepted() {
             Err(HisError::Refused { infno, err_msg }) => {
                 assert_eq!(
                     (infno, err_msg.as_str()),
-                    ("2207", "input.data.mdtrt_id: unknown")
+                    (
+                        "2207",
+                        "参数 input.data.mdtrt_id 有误：定点医药机构 H36040200001 没有就诊 3604001"
+                    )
                 );
             }
             other => panic!("{other:?}"),

@@ -66,7 +66,7 @@ fn accept_all(body: &Value) -> Result<String, TransportError> {
 fn refuse_fees(body: &Value) -> Result<String, TransportError> {
     if body["infno"] == "2204" {
         return Ok(
-            r#"{"infcode":-1,"err_msg":"feedetail[1].det_item_fee_sumamt: not an amount","output":null}"#
+            r#"{"infcode":-1,"err_msg":"参数 input.feedetail[1].det_item_fee_sumamt 有误：abc 不是数值","output":null}"#
                 .into(),
         );
     }
@@ -242,7 +242,10 @@ async fn a_refusal_stops_the_flow_with_infno_and_err_msg() {
     match failed.error {
         HisError::Refused { infno, err_msg } => {
             assert_eq!(infno, "2204");
-            assert_eq!(err_msg, "feedetail[1].det_item_fee_sumamt: not an amount");
+            assert_eq!(
+                err_msg,
+                "参数 input.feedetail[1].det_item_fee_sumamt 有误：abc 不是数值"
+            );
         }
         other => panic!("{other:?}"),
     }

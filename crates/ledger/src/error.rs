@@ -68,6 +68,37 @@ pub enum LedgerError {
         path: String,
         source: std::io::Error,
     },
+    /// The database was migrated by a newer yibao: this binary does not know its schema.
+    #[error(
+        "the database's schema is at version {database_version}, newer than this yibao knows \
+         (schema version {binary_version}): a newer release has upgraded it; run that release, or \
+         restore a backup taken before the upgrade"
+    )]
+    SchemaNewer {
+        /// The highest migration applied to the database.
+        database_version: i64,
+        /// The highest migration of this binary.
+        binary_version: i64,
+    },
+    /// A file of a backup or restore could not be read, written or moved.
+    #[error("{action} {path}: {source}")]
+    File {
+        /// What was being done (`reading`, `creating`, …).
+        action: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+    /// A file given as a yibao database is not one (not SQLite, damaged, or without yibao's schema).
+    #[error("{path} is not a yibao database: {detail}")]
+    NotADatabase { path: String, detail: String },
+    /// The restore target already holds a database (replacing it needs `--force`).
+    #[error(
+        "{path} already holds a database; pass --force to replace it (it is then kept beside it)"
+    )]
+    DatabaseExists { path: String },
+    /// The backup file already exists (a backup never overwrites one).
+    #[error("{path} already exists; choose another backup file")]
+    BackupExists { path: String },
 }
 
 impl LedgerError {

@@ -8,11 +8,14 @@
 //!   job works on a [`LedgerView`] over the writer's [`LedgerCache`]; its writes are staged and reach the
 //!   database in the batch's flush, a few multi-row statements per batch. It runs only with the
 //!   database's [`WriterLock`] ([`Store::lock_writer`]): one writer per database.
+//! * [`provider`]: budgets, deductions, the month's claims from the ledger, posted payment statements.
 //! * [`lookups`]: a person's visits and fee lines across institutions, for the routine queries.
 //! * [`gateway`]: gateway replay tokens (CSB signatures, TIF nonces) kept across restarts.
+//! * [`backup`]: online backup of the embedded database and its restore.
 //! * [`verify`]: re-derives the accumulators from the postings and checks every settlement identity.
 //! * [`FaultHook`]: fault injection into the write pipeline for tests ([`Store::with_fault_hook`]).
 
+pub mod backup;
 pub mod books;
 mod cache;
 mod columns;
@@ -23,6 +26,7 @@ mod flush;
 pub mod gateway;
 mod group_commit;
 pub mod lookups;
+pub mod provider;
 pub mod records;
 pub mod registry;
 mod sql;
@@ -36,5 +40,5 @@ pub use fault::{Fault, FaultHook, PipelineStep};
 pub use group_commit::{Decision, GroupCommit, Stopped, WriteHandler};
 pub use records::*;
 pub use sqlx::AnyConnection;
-pub use store::{Backend, Store};
+pub use store::{schema_version, Backend, Store};
 pub use writer_lock::WriterLock;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Executor};
 
 use crate::fault::Faults;
 use crate::{FaultHook, LedgerError};
@@ -64,6 +64,7 @@ impl Store {
         let options: AnyConnectOptions = url.parse()?;
         let lock_target = lock_target_of(url, backend)?;
         let pool = pool_options(backend).connect_with(options).await?;
+        refuse_newer_schema(&pool, backend).await?;
         MIGRATOR.run(&pool).await?;
         Ok(Store {
             pool,
@@ -104,6 +105,53 @@ impl Store {
     /// What the writer lock is taken on.
     pub(crate) fn lock_target(&self) -> &LockTarget {
         &self.lock_target
+    }
+}
+
+/// The schema version this binary migrates databases to (its highest migration).
+pub fn schema_version() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// The highest migration applied to the database of `conn` (`None` for a new database).
+pub(crate) async fn applied_schema_version(
+    conn: &mut AnyConnection,
+    backend: Backend,
+) -> Result<Option<i64>, LedgerError> {
+    let table_exists = match backend {
+        Backend::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+        }
+        Backend::Postgres => {
+            "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() \
+             AND tablename = '_sqlx_migrations'"
+        }
+    };
+    let tables: i64 = sqlx::query_scalar(table_exists)
+        .fetch_one(&mut *conn)
+        .await?;
+    if tables == 0 {
+        return Ok(None);
+    }
+    let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(conn)
+        .await?;
+    Ok(version)
+}
+
+/// Refuses a database that a newer yibao has migrated past this binary's schema: migrating it
+/// (or writing to it) with this binary's queries could lose or damage data.
+async fn refuse_newer_schema(pool: &AnyPool, backend: Backend) -> Result<(), LedgerError> {
+    let mut conn = pool.acquire().await?;
+    let binary_version = schema_version();
+    match applied_schema_version(&mut conn, backend).await? {
+        Some(database_version) if database_version > binary_version => {
+            Err(LedgerError::SchemaNewer {
+                database_version,
+                binary_version,
+            })
+        }
+        _ => Ok(()),
     }
 }
 

@@ -129,7 +129,7 @@ fn lock_file_path(database: &Path) -> PathBuf {
 }
 
 /// Locks the database's lock file (without waiting) and writes this process into it.
-fn lock_file(database: &Path) -> Result<File, LedgerError> {
+pub(crate) fn lock_file(database: &Path) -> Result<File, LedgerError> {
     let path = lock_file_path(database);
     let io_error = |source: std::io::Error| LedgerError::LockFile {
         path: path.display().to_string(),

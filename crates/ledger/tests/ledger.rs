@@ -882,3 +882,49 @@ async fn bad_job_fails_alone_postgres() {
     bad_job_fails_alone(store.clone(), bad).await;
     drop_pg(store, &schema).await;
 }
+
+/// A database that a newer yibao has migrated (a migration this binary lacks is recorded) is
+/// refused at opening, naming both schema versions.
+async fn newer_schema_is_refused(store: Store, reopen: &str) {
+    let newer = yibao_ledger::schema_version() + 1;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES ($1, 'from a newer yibao', TRUE, $2, 0)",
+    )
+    .bind(newer)
+    .bind(vec![0_u8; 48])
+    .execute(store.pool())
+    .await
+    .unwrap();
+    store.close().await;
+    let error = Store::open(reopen).await.unwrap_err();
+    let message = error.to_string();
+    assert!(
+        matches!(
+            error,
+            LedgerError::SchemaNewer { database_version, binary_version }
+                if database_version == newer && binary_version == newer - 1
+        ),
+        "{error:?}"
+    );
+    assert!(
+        message.contains(&format!("version {newer}"))
+            && message.contains(&format!("schema version {}", newer - 1)),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn newer_schema_is_refused_sqlite() {
+    let (store, dir) = fresh_sqlite().await;
+    let url = format!("sqlite://{}?mode=rw", dir.join("yibao.db").display());
+    newer_schema_is_refused(store, &url).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn newer_schema_is_refused_postgres() {
+    let (store, schema) = fresh_pg("newer").await;
+    newer_schema_is_refused(store.clone(), &pg_url(&schema)).await;
+    drop_pg(store, &schema).await;
+}

@@ -2,7 +2,7 @@
 //! within the quota and deferred above it (超支挂帐), less the withheld reserve (预留金) and
 //! prepayment offsets (预付金抵扣).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use yibao_domain::Fen;
 
 use crate::budget::{check_amount, Budget, PaymentError};
@@ -12,7 +12,7 @@ use crate::policy::{PaymentPolicy, QuotaMode};
 pub const MONTHS: usize = 12;
 
 /// What a month brings to the payment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MonthInput {
     /// Fund payments claimed for the month's settlements.
     pub claims: Fen,
@@ -23,7 +23,7 @@ pub struct MonthInput {
 }
 
 /// The month's statement; its `*_to_date` fields carry the year into the next month.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MonthStatement {
     /// 1–12.
     pub month: u8,

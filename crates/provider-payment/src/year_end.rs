@@ -11,7 +11,7 @@
 //!
 //! The withheld reserve is settled beside it: released by the assessment score, the rest forfeited.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use yibao_domain::{Fen, Ratio, Rounding, BP_PER_ONE};
 
 use crate::budget::{check_amount, Budget, PaymentError, MAX_ADMISSIONS};
@@ -23,7 +23,7 @@ use crate::policy::{
 const BP: i128 = BP_PER_ONE as i128;
 
 /// The year's inpatient activity of the institution under the scheme, read by the controls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Activity {
     pub admissions: u64,
     /// Total medical cost of the admissions (医疗费总额).
@@ -42,7 +42,7 @@ pub struct YearEndInput {
 }
 
 /// The Q4 deviation check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Q4Check {
     /// Net claims of months 1–9.
     pub q1_q3_net_claims: Fen,
@@ -56,7 +56,7 @@ pub struct Q4Check {
 }
 
 /// Year-end deductions of the control indicators.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ControlDeductions {
     /// (total cost − limit × admissions)⁺ × deducted share.
     pub avg_cost_per_admission: Fen,
@@ -73,7 +73,7 @@ impl ControlDeductions {
 }
 
 /// The year-end statement of one institution × scheme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct YearEndStatement {
     pub annual_index: Fen,
     /// Quotas of months without claims, cut from the index when the policy says so.

@@ -12,11 +12,14 @@
 //! 5. [`report`]: the fund report ([`yibao_books::Report`]) is built from the store, settlement
 //!    expenditure read from the settlement ledger.
 //!
+//! [`payment`] pays the budgeted institutions month by month and clears their year from the store.
+//!
 //! [`run`] does all of it; [`report::fund_report`] alone reads any store.
 
 pub mod books_policy;
 pub mod collect;
 pub mod flows;
+pub mod payment;
 pub mod registry;
 pub mod replay;
 pub mod report;

@@ -27,6 +27,7 @@ pub fn endpoints() -> Vec<Endpoint<Service>> {
         Endpoint::get("/admin/catalog/{admdvs}", get_catalog),
         Endpoint::get("/admin/verify", run_verify),
         Endpoint::post("/admin/evoucher", issue_evoucher),
+        Endpoint::post("/admin/deductions", post_deductions),
     ]
 }
 
@@ -363,6 +364,96 @@ pub(crate) async fn put_catalog(
             reload(&service, loaded).await
         }
         Err(e) => refuse(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+/// A deduction supervision posts against a month's payment of an institution × scheme.
+#[derive(serde::Deserialize, ToSchema)]
+pub struct DeductionBody {
+    /// The poster's id (a case, an audit batch): posting the same deduction again is a no-op.
+    pub deduction_id: String,
+    pub fixmedins_code: String,
+    pub insutype: String,
+    pub year: i32,
+    /// The month (1–12) whose payment it is taken from; refused once that month is paid.
+    pub month: u8,
+    /// 10 审核扣款, 20 稽核扣款, 30 预付金抵扣.
+    pub kind: String,
+    /// Yuan, as text with at most two decimals (`"2500.00"`).
+    pub amount: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl DeductionBody {
+    fn deduction(self, row: usize) -> Result<yibao_ledger::provider::Deduction, String> {
+        use yibao_ledger::provider::{Deduction, DeductionKind};
+        let field = |name: &str, problem: String| format!("row {row}, `{name}`: {problem}");
+        if self.deduction_id.is_empty() || self.deduction_id.len() > 64 {
+            return Err(field("deduction_id", "1 to 64 characters".into()));
+        }
+        if !(1..=12).contains(&self.month) {
+            return Err(field("month", format!("{} is not 1–12", self.month)));
+        }
+        let insutype = yibao_domain::Code::new(&self.insutype)
+            .map_err(|e| field("insutype", e.to_string()))?;
+        let kind = DeductionKind::parse(&self.kind)
+            .ok_or_else(|| field("kind", format!("`{}` is not 10, 20 or 30", self.kind)))?;
+        let amount = yibao_domain::Fen::parse_yuan(&self.amount)
+            .map_err(|e| field("amount", e.to_string()))?;
+        if amount.fen() <= 0 {
+            return Err(field("amount", "must be positive".into()));
+        }
+        Ok(Deduction {
+            deduction_id: self.deduction_id,
+            fixmedins_code: self.fixmedins_code,
+            insutype,
+            year: self.year,
+            month: self.month,
+            kind,
+            amount,
+            reason: self.reason,
+        })
+    }
+}
+
+/// Posts audit and inspection deductions (and prepayment offsets) against months of institutions'
+/// payments, all or none.
+#[utoipa::path(post, path = "/admin/deductions", tag = "admin",
+    security(("admin_token" = [])),
+    request_body(content = Vec<DeductionBody>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Deductions posted (or already posted as they are)", body = Accepted),
+        (status = 400, description = "A row is not a deduction (row and field named)", body = AdminRefusal),
+        GuardRefusal,
+        (status = 409, description = "A month already paid, or an id posted with other content", body = AdminRefusal),
+        (status = 503, description = "Storage unavailable", body = AdminRefusal),
+    ))]
+pub(crate) async fn post_deductions(
+    State(service): State<Service>,
+    body: axum::body::Bytes,
+) -> Response {
+    use yibao_ledger::provider::DeductionError;
+    let rows: Vec<DeductionBody> = match parse_body(&body) {
+        Ok(rows) => rows,
+        Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
+    };
+    let count = rows.len();
+    let deductions = match rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| row.deduction(i + 1))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(deductions) => deductions,
+        Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
+    };
+    match yibao_ledger::provider::post_deductions(&service.shared.store, &deductions, &now_text())
+        .await
+    {
+        Ok(()) => accepted(count),
+        Err(DeductionError::Ledger(e)) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => refuse(StatusCode::CONFLICT, e.to_string()),
     }
 }
 

@@ -342,21 +342,15 @@ fn body_refusal(state: &AppState, error: axum::Error) -> TxError {
     while let Some(cause) = source {
         if cause.is::<http_body_util::LengthLimitError>() {
             return TxError::new(
-                "body",
-                format!(
-                    "is larger than the limit of {} bytes",
-                    config.body_limit_bytes
-                ),
+                crate::error::BODY,
+                format!("超过 {} 字节的上限", config.body_limit_bytes),
             );
         }
         source = cause.source();
     }
     TxError::new(
-        "body",
-        format!(
-            "was not received completely within {} ms",
-            config.body_timeout_ms
-        ),
+        crate::error::BODY,
+        format!("未在 {} 毫秒内完整接收", config.body_timeout_ms),
     )
 }
 

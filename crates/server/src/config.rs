@@ -63,7 +63,8 @@ pub struct Config {
     pub max_batch: usize,
     /// Accepted clock skew of gateway timestamps, seconds.
     pub auth_window_secs: i64,
-    /// Region code at the start of issued `inf_refmsgid`s.
+    /// The pooling region the service is the platform of (6 digits): it begins every issued
+    /// `inf_refmsgid`, `mdtrt_id` and `setl_id`.
     pub platform_admdvs: String,
     /// How far, in seconds, a care or settlement time (`begntime`, `endtime`, `dscgTime`,
     /// `fee_ocur_time`) may lie after the time its message was received: only the clock difference
@@ -120,6 +121,7 @@ impl Config {
             None => Config::default(),
         };
         config.apply_env(env)?;
+        check_admdvs("platform_admdvs", &config.platform_admdvs)?;
         Ok(config)
     }
 
@@ -181,6 +183,17 @@ impl Config {
     }
 }
 
+/// Refuses a region code that is not 6 digits (issued ids must be digits only).
+fn check_admdvs(key: &'static str, value: &str) -> Result<(), ConfigError> {
+    if value.len() == 6 && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        key,
+        problem: format!("`{value}` is not a 6-digit region code"),
+    })
+}
+
 fn number<T: std::str::FromStr>(key: &'static str, value: &str) -> Result<T, ConfigError> {
     value.trim().parse().map_err(|_| ConfigError::Invalid {
         key,
@@ -226,6 +239,11 @@ mod tests {
         let bad = Config::load(
             None,
             vec![("YIBAO_AUTH".to_string(), "sm3".to_string())].into_iter(),
+        );
+        assert!(bad.is_err());
+        let bad = Config::load(
+            None,
+            vec![("YIBAO_PLATFORM_ADMDVS".to_string(), "36040".to_string())].into_iter(),
         );
         assert!(bad.is_err());
         let _ = std::fs::remove_dir_all(dir);

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::error::TxError;
+use crate::error::{self, TxError};
 
 /// Longest accepted `msgid` (the spec says 30; some clients pad).
 const MSGID_MAX_CHARS: usize = 40;
@@ -58,13 +58,10 @@ pub fn scalar_text(value: Option<&Value>) -> String {
 fn required(object: &Map<String, Value>, field: &str, max_chars: usize) -> Result<String, TxError> {
     let text = scalar_text(object.get(field));
     if text.is_empty() {
-        return Err(TxError::new(field, "is required"));
+        return Err(TxError::new(field, "不能为空"));
     }
     if text.chars().count() > max_chars {
-        return Err(TxError::new(
-            field,
-            format!("is longer than {max_chars} characters"),
-        ));
+        return Err(TxError::new(field, format!("超过 {max_chars} 个字符")));
     }
     Ok(text)
 }
@@ -82,9 +79,9 @@ fn input_of(value: Option<Value>) -> Result<Value, TxError> {
                     .map_err(|e| TxError::new(format!("input.{}", e.field), e.problem))?;
                 Ok(parsed)
             }
-            _ => Err(TxError::new("input", "must be a JSON object")),
+            _ => Err(TxError::new("input", "须为 JSON 对象")),
         },
-        Some(_) => Err(TxError::new("input", "must be a JSON object")),
+        Some(_) => Err(TxError::new("input", "须为 JSON 对象")),
     }
 }
 
@@ -182,16 +179,14 @@ fn refuse_bad_text(value: &Value) -> Result<(), TxError> {
     let Some(bad) = bad_text_path("", value, &mut path) else {
         return Ok(());
     };
-    let field = if path.is_empty() { "body".into() } else { path };
+    let field = if path.is_empty() {
+        error::BODY.into()
+    } else {
+        path
+    };
     Err(match bad {
-        BadText::Nul => TxError::new(
-            field,
-            "contains a NUL character (\\u0000), which no field may hold",
-        ),
-        BadText::TooLong(max) => TxError::new(
-            field,
-            format!("is longer than {max} characters (超过字段长度)"),
-        ),
+        BadText::Nul => TxError::new(field, "含有 NUL 字符（\\u0000），任何字段都不能含有该字符"),
+        BadText::TooLong(max) => TxError::new(field, format!("超过字段长度 {max} 个字符")),
     })
 }
 
@@ -200,14 +195,15 @@ impl Request {
     pub fn parse(body: &[u8]) -> Result<Request, TxError> {
         // Some HIS (.NET encoders) start the body with a UTF-8 byte-order mark.
         let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|e| TxError::new("body", format!("is not valid JSON ({e})")))?;
+        let value: Value = serde_json::from_slice(body).map_err(|e| {
+            TxError::new(
+                error::BODY,
+                format!("不是有效的 JSON（第 {} 行第 {} 列）", e.line(), e.column()),
+            )
+        })?;
         refuse_bad_text(&value)?;
         let Value::Object(mut object) = value else {
-            return Err(TxError::new(
-                "body",
-                "must be a JSON object (the request envelope)",
-            ));
+            return Err(TxError::new(error::BODY, "须为 JSON 对象（请求报文）"));
         };
         let input = object.remove("input");
         Ok(Request {
@@ -301,7 +297,8 @@ pub struct Reply<'a> {
     pub refmsg_time: String,
     /// When it was answered, `yyyyMMddHHmmssSSS`.
     pub respond_time: String,
-    /// On failure: `field: problem`, naming the offending field; `null` on success.
+    /// On failure: `参数 <field> 有误：<problem>`, naming the offending field ([`TxError`]); `null`
+    /// on success.
     pub err_msg: Option<String>,
     pub warn_msg: &'static str,
     pub cainfo: &'static str,
@@ -334,7 +331,7 @@ pub fn reply_text(
         output,
     };
     serde_json::to_string(&reply)
-        .unwrap_or_else(|_| r#"{"infcode":-1,"err_msg":"reply: could not be encoded"}"#.into())
+        .unwrap_or_else(|_| r#"{"infcode":-1,"err_msg":"医保端处理失败：应答无法编码"}"#.into())
 }
 
 #[cfg(test)]
@@ -360,7 +357,7 @@ mod tests {
     #[test]
     fn names_missing_fields() {
         let error = Request::parse(br#"{"infno":"2207","fixmedins_code":"H1"}"#).unwrap_err();
-        assert_eq!(error.to_string(), "msgid: is required");
+        assert_eq!(error.to_string(), "参数 msgid 有误：不能为空");
         let error = Request::parse(b"{not json").unwrap_err();
         assert_eq!(error.field, "body");
         let error =
@@ -401,7 +398,10 @@ mod tests {
         );
         let error = Request::parse(body.as_bytes()).unwrap_err();
         assert_eq!(error.field, "input.feedetail[0].feedetl_sn");
-        assert!(error.problem.contains("50 characters"), "{error}");
+        assert_eq!(
+            error.to_string(),
+            "参数 input.feedetail[0].feedetl_sn 有误：超过字段长度 50 个字符"
+        );
         let memo = "备".repeat(4001);
         let body = format!(
             r#"{{"infno":"2204","msgid":"1","fixmedins_code":"H1","input":{{"data":{{"memo":"{memo}"}}}}}}"#

@@ -41,6 +41,7 @@ const NATIONAL_ROOT: &str = "/fsi/";
         admin::get_catalog,
         admin::run_verify,
         admin::issue_evoucher,
+        admin::post_deductions,
     ),
     modifiers(&SecuritySchemes),
     tags(

@@ -84,7 +84,7 @@ impl Service {
         let inf_refmsgid = self.shared.next_refmsgid(received_at);
         let shown: String = path.chars().take(200).collect();
         let error = TxError::new(
-            "path",
+            crate::error::PATH,
             format!(
                 "{shown} 不是本服务的接口地址；交易请发往 {prefix}{}",
                 crate::app::CALL_SERVICE_PATH
@@ -143,7 +143,10 @@ impl Service {
             if path_infno != request.infno {
                 return Err(TxError::new(
                     "infno",
-                    format!("`{}` differs from `{path_infno}` in the URL", request.infno),
+                    format!(
+                        "{} 与接口地址中的交易编号 {path_infno} 不一致",
+                        request.infno
+                    ),
                 ));
             }
         }
@@ -151,7 +154,7 @@ impl Service {
             if gateway.institution != request.fixmedins_code {
                 return Err(TxError::new(
                     "fixmedins_code",
-                    "does not match the institution of the gateway key",
+                    "与网关密钥所属的定点医药机构不一致",
                 ));
             }
             if let Some(signed) = &gateway.signed_infno {
@@ -159,7 +162,7 @@ impl Service {
                     return Err(TxError::new(
                         "infno",
                         format!(
-                            "`{}` is not the transaction the gateway signature covers (`_api_name` {signed})",
+                            "{} 不是网关签名所针对的交易（_api_name {signed}）",
                             request.infno
                         ),
                     ));
@@ -173,20 +176,12 @@ impl Service {
             .ok_or_else(|| {
                 TxError::new(
                     "fixmedins_code",
-                    format!("institution `{}` is not registered", request.fixmedins_code),
+                    format!("定点医药机构 {} 未登记", request.fixmedins_code),
                 )
             })?;
         let access = tx::spec(&request.infno)
             .map(|spec| spec.access)
-            .ok_or_else(|| {
-                TxError::new(
-                    "infno",
-                    format!(
-                        "`{}` is not a transaction this service implements",
-                        request.infno
-                    ),
-                )
-            })?;
+            .ok_or_else(|| tx::not_implemented(&request.infno))?;
         Ok((institution, access))
     }
 
@@ -217,9 +212,8 @@ impl Service {
         });
         let result = task.await.unwrap_or_else(|error| {
             tracing::error!(error = %error, "read transaction panicked");
-            Err(TxError::new(
-                "internal",
-                "the transaction failed unexpectedly; nothing was recorded",
+            Err(TxError::internal(
+                "交易意外中止（内部错误），未记录任何数据",
             ))
         });
         match result {

@@ -99,7 +99,7 @@ pub fn replay(
         return Err(TxError::new(
             "msgid",
             format!(
-                "`{}` was already used by a {} message",
+                "报文ID {} 已被一笔 {} 交易使用，新的报文须使用新的 msgid",
                 request.msgid, stored.infno
             ),
         ));
@@ -108,7 +108,7 @@ pub fn replay(
         return Err(TxError::new(
             "msgid",
             format!(
-                "`{}` was already used by a different {} message (报文ID已被其他报文使用); a retry must repeat the same input, a new message needs a new msgid",
+                "报文ID {} 已被另一笔内容不同的 {} 交易使用；重试须原样重发同一报文，新的报文须使用新的 msgid",
                 request.msgid, stored.infno
             ),
         ));

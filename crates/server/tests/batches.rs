@@ -118,13 +118,13 @@ async fn resident_batches(backend: Backend) {
     let late = batch(&base, &[("9", DRUG, 1, 1_000)]);
     let err = his_refused(&his, &steps::upload_outpatient_batch(&late, &mdtrt_id, "1")).await;
     assert!(
-        err.starts_with("input.feedetail[0].chrg_bchno:") && err.contains(&setl_first),
+        err.starts_with("参数 input.feedetail[0].chrg_bchno 有误：") && err.contains(&setl_first),
         "{err}"
     );
     let again = steps::settle_outpatient_batch(&first, &mdtrt_id, "1", Fen(40_100));
     let err = his_refused(&his, &again).await;
     assert!(
-        err.starts_with("input.data.chrg_bchno:") && err.contains(&setl_first),
+        err.starts_with("参数 input.data.chrg_bchno 有误：") && err.contains(&setl_first),
         "{err}"
     );
 
@@ -145,7 +145,10 @@ async fn resident_batches(backend: Backend) {
     .await;
     let unknown = steps::settle_outpatient_batch(&second, &mdtrt_id, "7", Fen(50_000));
     let err = his_refused(&his, &unknown).await;
-    assert!(err.starts_with("input.data.chrg_bchno:"), "{err}");
+    assert!(
+        err.starts_with("参数 input.data.chrg_bchno 有误："),
+        "{err}"
+    );
     let presettled = his_ok(
         &his,
         &steps::presettle_outpatient_batch(&second, &mdtrt_id, "2", Fen(50_000)),
@@ -174,7 +177,7 @@ async fn resident_batches(backend: Backend) {
             json!({ "data": { "mdtrt_id": mdtrt_id, "psn_no": "P0004" } }),
         )
         .await;
-    assert!(err.starts_with("input.data.mdtrt_id:"), "{err}");
+    assert!(err.starts_with("参数 input.data.mdtrt_id 有误："), "{err}");
 
     // Every unsettled line is deleted: only batch 3's.
     his_ok(
@@ -187,7 +190,7 @@ async fn resident_batches(backend: Backend) {
     assert_eq!(live_lines(&h, &mdtrt_id).await, expected);
     let err = his_refused(&his, &steps::cancel_outpatient_fees(&base, &mdtrt_id, "1")).await;
     assert!(
-        err.starts_with("input.data.chrg_bchno:") && err.contains(&setl_first),
+        err.starts_with("参数 input.data.chrg_bchno 有误：") && err.contains(&setl_first),
         "{err}"
     );
 
@@ -285,7 +288,7 @@ async fn worker_account_batches(backend: Backend) {
     assert_eq!(amount(&second_out, "balc"), opening - 15_000);
     let err = h.fails("2207", HOSPITAL, every_unsettled).await;
     assert!(
-        err.starts_with("input.data.mdtrt_id:") && err.contains("已结算"),
+        err.starts_with("参数 input.data.mdtrt_id 有误：") && err.contains("已结算"),
         "{err}"
     );
     // Cancelling batch A gives its 100.00 back; settling it again takes it once more.

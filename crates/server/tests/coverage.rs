@@ -117,7 +117,7 @@ async fn waiting_period(h: &Harness) {
         .await;
     assert_eq!(
         err,
-        "input.data.insutype: person W0001 is not insured under insutype 310 (insured under: 390)"
+        "参数 input.data.insutype 有误：人员 W0001 未参加险种 310（已参加：390）"
     );
 }
 

@@ -20,10 +20,10 @@ const FUTURE: [&str; 2] = ["2099-01-01 09:00:00", "9999-12-31 23:59:59"];
 /// An error names `field`, the refused time and the limit.
 fn assert_future_refused(err: &str, field: &str, time: &str) {
     assert!(
-        err.starts_with(&format!("{field}:"))
+        err.starts_with(&format!("参数 {field} 有误："))
             && err.contains(time)
-            && err.contains("the latest time accepted")
-            && err.contains("future_tolerance_secs is 1800"),
+            && err.contains("晚于可受理的最晚时间")
+            && err.contains("允许的时钟偏差 1800 秒"),
         "{err}"
     );
 }
@@ -141,9 +141,9 @@ async fn refuses_future_times(h: &Harness) {
     // Before 1900.
     let err = refusal(&register(h, "1899-12-31 23:59:59").await);
     assert!(
-        err.starts_with("input.data.begntime:")
+        err.starts_with("参数 input.data.begntime 有误：")
             && err.contains("1899-12-31 23:59:59")
-            && err.contains("before 1900-01-01"),
+            && err.contains("早于可受理的最早日期 1900-01-01"),
         "{err}"
     );
     let err = h
@@ -154,7 +154,8 @@ async fn refuses_future_times(h: &Harness) {
         )
         .await;
     assert!(
-        err.starts_with("input.feedetail[0].fee_ocur_time:") && err.contains("before 1900-01-01"),
+        err.starts_with("参数 input.feedetail[0].fee_ocur_time 有误：")
+            && err.contains("早于可受理的最早日期 1900-01-01"),
         "{err}"
     );
     // Within the tolerance, a HIS clock a few minutes ahead is accepted.

@@ -182,7 +182,8 @@ async fn settles_from_stored_split(backend: Backend) {
         .await;
     let err = refused["err_msg"].as_str().unwrap();
     assert!(
-        err.contains("input.data.overlmt_selfpay") && err.contains("split again at settlement"),
+        err.starts_with("参数 input.data.overlmt_selfpay 有误：")
+            && err.contains("结算时费用明细已重新分割"),
         "{err}"
     );
     let settled = ok_with(
@@ -312,7 +313,10 @@ async fn history_is_kept(backend: Backend) {
     };
     ok_with(&h, "2204", "H1U1", batch("1", "10.00")).await;
     let err = h.fails("2204", HOSPITAL, batch("1", "10.00")).await;
-    assert!(err.contains("already uploaded"), "{err}");
+    assert!(
+        err.starts_with("参数 input.feedetail[0].feedetl_sn 有误：") && err.contains("1 已在就诊"),
+        "{err}"
+    );
     ok_with(
         &h,
         "2205",

@@ -23,21 +23,10 @@ const NOT_YET_IN_SPEC_FORM: &[(&str, &str)] = &[(
 /// The spec's output tables: infno → (node, non-null fields).
 type OutputTables = BTreeMap<String, Vec<(String, Vec<String>)>>;
 
-/// Reads [`OutputTables`]; `None` (test skipped) when the reference data is not beside the
-/// repository and `YIBAO_REQUIRE_SHARED` is not 1.
+/// Reads [`OutputTables`]; `None` (test skipped) without the reference data (`yibao-testdata`).
 fn output_tables() -> Option<OutputTables> {
-    let path = common::repo_root().join("../shared/domain/interface-fields.json");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(_) if std::env::var("YIBAO_REQUIRE_SHARED").as_deref() != Ok("1") => {
-            eprintln!(
-                "skipped: {} not found (the national interface's field tables; see README)",
-                path.display()
-            );
-            return None;
-        }
-        Err(e) => panic!("{}: {e}", path.display()),
-    };
+    let path = yibao_testdata::interface_fields()?;
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let spec: Value = serde_json::from_str(&text).unwrap();
     let mut tables = BTreeMap::new();
     for (infno, transaction) in spec.as_object().unwrap() {

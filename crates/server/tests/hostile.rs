@@ -44,7 +44,10 @@ async fn huge_exponents(backend: Backend) {
             "{field}={hostile}: took {:?}",
             started.elapsed()
         );
-        assert!(err.contains(&format!("feedetail[0].{field}")), "{err}");
+        assert!(
+            err.starts_with(&format!("参数 input.feedetail[0].{field} 有误：")),
+            "{err}"
+        );
     }
     let fee = line("1", &mdtrt_id, DRUG, "10", "10.00", "100.00");
     h.ok("2204", HOSPITAL, json!({ "feedetail": [fee] })).await;
@@ -77,8 +80,10 @@ async fn nul_characters(backend: Backend) {
                 let err = h
                     .fails("2204", HOSPITAL, json!({ "feedetail": [fee] }))
                     .await;
-                assert!(err.contains("feedetail[0].bilg_dr_name"), "{err}");
-                assert!(err.contains("NUL"), "{err}");
+                assert_eq!(
+                    err,
+                    "参数 input.feedetail[0].bilg_dr_name 有误：含有 NUL 字符（\\u0000），任何字段都不能含有该字符"
+                );
             } else {
                 register(&h, "P0001", "390").await;
             }
@@ -122,7 +127,7 @@ async fn reused_msgid(backend: Backend) {
     assert!(reply["output"].is_null(), "{text}");
     let err = reply["err_msg"].as_str().unwrap();
     assert!(
-        err.starts_with("msgid:") && err.contains("different"),
+        err.starts_with("参数 msgid 有误：") && err.contains("内容不同"),
         "{err}"
     );
     assert!(!text.contains("P0001"), "{text}");
@@ -242,7 +247,10 @@ async fn slow_and_excess_connections() {
         Duration::from_secs(3),
     )
     .await;
-    assert!(reply.contains("was not received completely"), "{reply}");
+    assert!(
+        reply.contains("请求报文有误：未在 400 毫秒内完整接收"),
+        "{reply}"
+    );
 
     let idle: Vec<TcpStream> = futures_connect(addr, 4).await;
     let client = reqwest::Client::builder()
@@ -338,11 +346,10 @@ async fn damaged_register_row(backend: Backend) {
     let err = h
         .fails("2201", HOSPITAL, json!({ "data": { "psn_no": "P0001", "insutype": "390", "begntime": "2026-03-01 09:00:00", "mdtrt_cert_type": "02" } }))
         .await;
-    assert!(
-        err.starts_with("storage:") && err.contains("damaged"),
-        "{err}"
+    assert_eq!(
+        err,
+        "医保端处理失败：本交易所需的医保端存储记录已损坏（医保端数据异常），未记录任何数据，须由医保经办机构修复"
     );
-    assert!(!err.contains("psn_insu_date"), "{err}");
     let report = h.verify().await;
     assert_eq!(report["entries"], 0, "{report}");
 }
@@ -364,14 +371,20 @@ async fn over_long_texts_are_refused() {
     let err = h
         .fails("2201", HOSPITAL, json!({ "data": { "psn_no": "P0002", "insutype": "310", "begntime": "2026-03-01 09:00:00", "mdtrt_cert_type": "02", "ipt_otp_no": "X".repeat(200_000) } }))
         .await;
-    assert!(err.starts_with("input.data.ipt_otp_no:"), "{err}");
+    assert!(
+        err.starts_with("参数 input.data.ipt_otp_no 有误："),
+        "{err}"
+    );
     let mdtrt_id = register(&h, "P0002", "310").await;
     let mut fee = line("1", &mdtrt_id, DRUG, "1", "10.00", "10.00");
     fee["bilg_dr_name"] = json!("Y".repeat(500_000));
     let err = h
         .fails("2204", HOSPITAL, json!({ "feedetail": [fee] }))
         .await;
-    assert!(err.starts_with("input.feedetail[0].bilg_dr_name:"), "{err}");
+    assert!(
+        err.starts_with("参数 input.feedetail[0].bilg_dr_name 有误："),
+        "{err}"
+    );
     assert_eq!(h.verify().await["ok"], true);
 }
 
@@ -407,7 +420,7 @@ async fn extreme_prices_and_quantities() {
         )
         .await;
     let text = pre.to_string();
-    assert!(!text.contains("unexpectedly"), "{text}");
+    assert!(!text.contains("医保端处理失败"), "{text}");
     assert_eq!(h.verify().await["ok"], true);
 }
 
@@ -458,7 +471,7 @@ async fn stored_visit_rows_are_parsed_at_the_edge() {
         .await;
     let err = reply["err_msg"].as_str().unwrap_or_default();
     assert!(
-        err.starts_with("storage:") && err.contains("damaged"),
+        err.starts_with("医保端处理失败：") && err.contains("已损坏"),
         "{reply}"
     );
     let (_, reply) = restarted

@@ -110,7 +110,7 @@ async fn outpatient_flow(backend: Backend) {
     assert_eq!(first_text, again_text);
     let err = h.fails("2207", HOSPITAL, settle_input.clone()).await;
     assert!(
-        err.starts_with("input.data.mdtrt_id:") && err.contains(&setl_id),
+        err.starts_with("参数 input.data.mdtrt_id 有误：") && err.contains(&setl_id),
         "{err}"
     );
 
@@ -189,7 +189,7 @@ async fn outpatient_flow(backend: Backend) {
             json!({ "data": { "setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": "P0002" } }),
         )
         .await;
-    assert!(err.contains("already cancelled"), "{err}");
+    assert!(err.contains("已撤销（撤销结算ID "), "{err}");
     let totals = h.ok("3201", HOSPITAL, json!({ "data": { "stmt_begndate": today, "stmt_enddate": today, "medfee_sumamt": "0", "fund_pay_sumamt": "0", "acct_pay": "0", "fixmedins_setl_cnt": "0" } })).await;
     assert_eq!(totals["stmtinfo"]["stmt_rslt"], "0", "{totals}");
     // After the cancel the visit can be settled again.
@@ -348,7 +348,7 @@ async fn inpatient_flow(backend: Backend) {
             json!({ "data": { "setl_id": interim["setlinfo"]["setl_id"], "psn_no": "P0001" } }),
         )
         .await;
-    assert!(err.contains("2304 settlement"), "{err}");
+    assert!(err.contains("是 2304 交易的结算，2208 不能撤销"), "{err}");
     let report = h.verify().await;
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["entries"], 3);
@@ -438,7 +438,7 @@ async fn pharmacy_and_reversal(backend: Backend) {
             json!({ "data": { "psn_no": "P0002", "omsgid": msgid, "oinfno": "2102" } }),
         )
         .await;
-    assert!(err.contains("already cancelled"), "{err}");
+    assert!(err.contains("已撤销（撤销结算ID "), "{err}");
 
     // 2601 of an outpatient settlement whose reply the hospital never saw.
     let mdtrt_id = register(&h, HOSPITAL, "P0004", "390").await;
@@ -476,7 +476,7 @@ async fn pharmacy_and_reversal(backend: Backend) {
             json!({ "data": { "setl_id": setl_id, "psn_no": "P0004" } }),
         )
         .await;
-    assert!(err.contains("already cancelled"), "{err}");
+    assert!(err.contains("已撤销（撤销结算ID "), "{err}");
     // 2601 of an admission.
     let msgid = h.msgid(HOSPITAL);
     let (_, admitted) = h.call_with("2401", HOSPITAL, &msgid, json!({ "mdtrtinfo": { "psn_no": "P0004", "insutype": "390", "med_type": "21", "begntime": "2026-02-01 08:00:00" } })).await;
@@ -518,20 +518,23 @@ async fn bad_input(backend: Backend) {
     assert_eq!(status, 200);
     let r = reply(&text);
     assert_eq!(r["infcode"], -1);
-    assert!(r["err_msg"].as_str().unwrap().starts_with("body:"), "{r}");
+    assert!(
+        r["err_msg"].as_str().unwrap().starts_with("请求报文有误："),
+        "{r}"
+    );
     assert!(r["inf_refmsgid"].as_str().unwrap().len() >= 30);
     let (_, text) = h.post(b"[1,2]".to_vec(), &[]).await;
     assert!(reply(&text)["err_msg"]
         .as_str()
         .unwrap()
-        .starts_with("body:"));
+        .starts_with("请求报文有误："));
     let (_, text) = h
         .post(
             br#"{"infno":"2201","fixmedins_code":"H36040200001","input":{}}"#.to_vec(),
             &[],
         )
         .await;
-    assert_eq!(reply(&text)["err_msg"], "msgid: is required");
+    assert_eq!(reply(&text)["err_msg"], "参数 msgid 有误：不能为空");
     // Body over the limit.
     let big = serde_json::to_vec(&Harness::envelope(
         "2204",
@@ -542,13 +545,14 @@ async fn bad_input(backend: Backend) {
     .unwrap();
     let (status, text) = h.post(big, &[]).await;
     assert_eq!(status, 200);
-    assert!(
-        reply(&text)["err_msg"].as_str().unwrap().contains("limit"),
+    assert_eq!(
+        reply(&text)["err_msg"],
+        "请求报文有误：超过 4194304 字节的上限",
         "{text}"
     );
     // Unknown infno and institution.
     let err = h.fails("9999", HOSPITAL, json!({})).await;
-    assert!(err.starts_with("infno:"), "{err}");
+    assert!(err.starts_with("参数 infno 有误："), "{err}");
     let err = h
         .fails(
             "2201",
@@ -556,7 +560,7 @@ async fn bad_input(backend: Backend) {
             json!({ "data": { "psn_no": "P0001", "insutype": "390" } }),
         )
         .await;
-    assert!(err.starts_with("fixmedins_code:"), "{err}");
+    assert!(err.starts_with("参数 fixmedins_code 有误："), "{err}");
     // Unknown person, wrong insutype, missing field.
     let err = h
         .fails(
@@ -565,7 +569,7 @@ async fn bad_input(backend: Backend) {
             json!({ "data": { "psn_no": "NOPE", "insutype": "390" } }),
         )
         .await;
-    assert!(err.starts_with("input.data.psn_no:"), "{err}");
+    assert!(err.starts_with("参数 input.data.psn_no 有误："), "{err}");
     let err = h
         .fails(
             "2201",
@@ -574,7 +578,8 @@ async fn bad_input(backend: Backend) {
         )
         .await;
     assert!(
-        err.starts_with("input.data.insutype:") && err.contains("insured under: 390"),
+        err.starts_with("参数 input.data.insutype 有误：")
+            && err.contains("未参加险种 310（已参加：390）"),
         "{err}"
     );
     // Insurance not in force (P0005 terminated): registration is accepted, benefits are decided
@@ -588,10 +593,7 @@ async fn bad_input(backend: Backend) {
     let err = h
         .fails("2201", HOSPITAL, json!({ "data": { "insutype": "390" } }))
         .await;
-    assert!(
-        err.starts_with("input.data") && err.contains("psn_no"),
-        "{err}"
-    );
+    assert_eq!(err, "参数 input.data.psn_no 有误：缺少必填字段");
     let err = h
         .fails(
             "1101",
@@ -600,7 +602,7 @@ async fn bad_input(backend: Backend) {
         )
         .await;
     assert!(
-        err.starts_with("input.data.psn_name:") && !err.contains("测试"),
+        err.starts_with("参数 input.data.psn_name 有误：") && !err.contains("测试"),
         "{err}"
     );
     // Settling a visit with no fees; touching another institution's visit.
@@ -613,11 +615,14 @@ async fn bad_input(backend: Backend) {
         )
         .await;
     assert!(
-        err.starts_with("input.data.mdtrt_id:") && err.contains("没有未结算的费用明细"),
+        err.starts_with("参数 input.data.mdtrt_id 有误：") && err.contains("没有未结算的费用明细"),
         "{err}"
     );
     let err = h.fails("2204", OTHER_HOSPITAL, json!({ "feedetail": [line("1", &mdtrt_id, "XJ01CAA040A001010101791", "1", "10.00", "10.00")] })).await;
-    assert!(err.starts_with("input.feedetail[0].mdtrt_id:"), "{err}");
+    assert!(
+        err.starts_with("参数 input.feedetail[0].mdtrt_id 有误："),
+        "{err}"
+    );
     let err = h
         .fails(
             "2202",
@@ -625,20 +630,29 @@ async fn bad_input(backend: Backend) {
             json!({ "data": { "mdtrt_id": mdtrt_id } }),
         )
         .await;
-    assert!(err.starts_with("input.data.mdtrt_id:"), "{err}");
+    assert!(err.starts_with("参数 input.data.mdtrt_id 有误："), "{err}");
     // Bad amounts: too many decimals, price × count mismatch, totals that do not add up.
     let err = h.fails("2204", HOSPITAL, json!({ "feedetail": [line("1", &mdtrt_id, "XJ01CAA040A001010101791", "1", "10.00", "10.001")] })).await;
-    assert!(
-        err.starts_with("input.feedetail[0].det_item_fee_sumamt:"),
-        "{err}"
+    assert_eq!(
+        err,
+        "参数 input.feedetail[0].det_item_fee_sumamt 有误：10.001 的小数超过 2 位"
     );
     let err = h.fails("2204", HOSPITAL, json!({ "feedetail": [line("1", &mdtrt_id, "XJ01CAA040A001010101791", "2", "10.00", "30.00")] })).await;
-    assert!(err.contains("det_item_fee_sumamt"), "{err}");
+    assert!(
+        err.contains("det_item_fee_sumamt 有误：30.00 与单价 × 数量 = 20"),
+        "{err}"
+    );
     let err = h.fails("2204", HOSPITAL, json!({ "feedetail": [line("1", &mdtrt_id, "XJ01CAA040A001010101791", "1", "10.00", "10.00"), line("1", &mdtrt_id, "XJ01CAA040A001010101791", "1", "10.00", "10.00")] })).await;
-    assert!(err.contains("appears twice"), "{err}");
+    assert_eq!(
+        err,
+        "参数 input.feedetail[1].feedetl_sn 有误：1 在本次上传中重复"
+    );
     h.ok("2204", HOSPITAL, json!({ "feedetail": [line("1", &mdtrt_id, "XJ01CAA040A001010101791", "1", "10.00", "10.00")] })).await;
     let err = h.fails("2207", HOSPITAL, json!({ "data": { "psn_no": "P0001", "mdtrt_id": mdtrt_id, "medfee_sumamt": "11.00" } })).await;
-    assert!(err.starts_with("input.data.medfee_sumamt:"), "{err}");
+    assert_eq!(
+        err,
+        "参数 input.data.medfee_sumamt 有误：11.00 与费用明细合计 10.00 不一致"
+    );
     let err = h
         .fails(
             "2207",
@@ -646,11 +660,14 @@ async fn bad_input(backend: Backend) {
             json!({ "data": { "psn_no": "P0001", "mdtrt_id": mdtrt_id } }),
         )
         .await;
-    assert_eq!(err, "input.data.medfee_sumamt: is required");
+    assert_eq!(err, "参数 input.data.medfee_sumamt 有误：不能为空");
     let err = h.fails("2207", HOSPITAL, json!({ "data": { "psn_no": "P0001", "mdtrt_id": mdtrt_id, "medfee_sumamt": "10.00", "inscp_scp_amt": "1.00" } })).await;
-    assert!(err.starts_with("input.data.inscp_scp_amt:"), "{err}");
+    assert!(
+        err.starts_with("参数 input.data.inscp_scp_amt 有误："),
+        "{err}"
+    );
     let err = h.fails("2207", HOSPITAL, json!({ "data": { "psn_no": "P0003", "mdtrt_id": mdtrt_id, "medfee_sumamt": "10.00" } })).await;
-    assert!(err.starts_with("input.data.psn_no:"), "{err}");
+    assert!(err.starts_with("参数 input.data.psn_no 有误："), "{err}");
     // Same msgid reused for another transaction.
     let msgid = h.msgid(HOSPITAL);
     let (_, first) = h.call_with("2207", HOSPITAL, &msgid, json!({ "data": { "psn_no": "P0001", "mdtrt_id": mdtrt_id, "medfee_sumamt": "10.00" } })).await;
@@ -664,7 +681,10 @@ async fn bad_input(backend: Backend) {
         )
         .await;
     assert!(
-        reused["err_msg"].as_str().unwrap().starts_with("msgid:"),
+        reused["err_msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("参数 msgid 有误："),
         "{reused}"
     );
     // Nothing half-written: the ledger holds exactly the one settlement and verifies.
@@ -725,7 +745,10 @@ async fn gateway(backend: Backend) {
         // The key of one institution cannot act for another.
         let (status, text) = h.post(body(OTHER_HOSPITAL), &signed("9001", "n2")).await;
         assert_eq!(status, 200);
-        assert!(text.contains("fixmedins_code: does not match"), "{text}");
+        assert!(
+            text.contains("参数 fixmedins_code 有误：与网关密钥所属的定点医药机构不一致"),
+            "{text}"
+        );
         // Tampered signature, stale timestamp, unknown key.
         let mut tampered = signed("9001", "n3");
         let last = tampered.len() - 1;
@@ -757,7 +780,9 @@ async fn gateway(backend: Backend) {
             assert_eq!(status, 200, "{text}");
             assert!(
                 text.contains("\"infcode\":-1")
-                    && text.contains("infno: `9001` is not the transaction"),
+                    && text.contains(
+                        "参数 infno 有误：9001 不是网关签名所针对的交易（_api_name 1101）"
+                    ),
                 "{text}"
             );
         }
@@ -895,7 +920,7 @@ async fn operations_endpoints() {
         reply["err_msg"]
             .as_str()
             .unwrap()
-            .starts_with("fixmedins_code:"),
+            .starts_with("参数 fixmedins_code 有误："),
         "{reply}"
     );
     let metrics = h.metrics().await;

@@ -115,13 +115,18 @@ async fn settle_then_discharge(backend: Backend) {
     his_ok(&his, &steps::discharge(&discharged, &mdtrt_id)).await;
     assert_eq!(stored(&h, &mdtrt_id, &setl).await, before);
     let err = his_refused(&his, &steps::discharge(&discharged, &mdtrt_id)).await;
-    assert!(err.starts_with("input.dscginfo.mdtrt_id:"), "{err}");
+    assert!(
+        err.starts_with("参数 input.dscginfo.mdtrt_id 有误："),
+        "{err}"
+    );
     let more = stay("2", 10, "2026-02-11 09:00:00");
     let err = his_refused(&his, &steps::upload_inpatient_fees(&more, &mdtrt_id)).await;
     assert!(err.contains("已结算"), "{err}");
     let err = his_refused(&his, &steps::cancel_discharge(&visit, &mdtrt_id)).await;
     assert!(
-        err.starts_with("input.data.mdtrt_id:") && err.contains(&setl) && err.contains("2305"),
+        err.starts_with("参数 input.data.mdtrt_id 有误：")
+            && err.contains(&setl)
+            && err.contains("2305"),
         "{err}"
     );
 
@@ -136,7 +141,7 @@ async fn settle_then_discharge(backend: Backend) {
     }
     his_ok(&his, &steps::cancel_discharge(&visit, &mdtrt_id)).await;
     let err = his_refused(&his, &steps::cancel_discharge(&visit, &mdtrt_id)).await;
-    assert!(err.starts_with("input.data.mdtrt_id:"), "{err}");
+    assert!(err.starts_with("参数 input.data.mdtrt_id 有误："), "{err}");
     his_ok(&his, &steps::upload_inpatient_fees(&more, &mdtrt_id)).await;
     let interim = settle(&his, &visit, &mdtrt_id, total + 10 * BED_DAY_FEN, true).await;
     let so_far = 40 * BED_DAY_FEN;
@@ -186,7 +191,7 @@ async fn cancel_before_discharge(backend: Backend) {
     );
     let err = his_refused(&his, &steps::cancel_discharge(&visit, &mdtrt_id)).await;
     assert!(
-        err.starts_with("input.data.mdtrt_id:") && err.contains("未办理出院"),
+        err.starts_with("参数 input.data.mdtrt_id 有误：") && err.contains("未办理出院"),
         "{err}"
     );
     let interim = settle(&his, &visit, &mdtrt_id, first, true).await;
@@ -247,7 +252,10 @@ async fn settle_again(backend: Backend) {
         &steps::settle_inpatient(&visit, &mdtrt_id, Fen(10 * BED_DAY_FEN), true),
     )
     .await;
-    assert!(err.starts_with("input.data.mid_setl_flag:"), "{err}");
+    assert!(
+        err.starts_with("参数 input.data.mid_setl_flag 有误："),
+        "{err}"
+    );
     let last = settle(&his, &visit, &mdtrt_id, 10 * BED_DAY_FEN, false).await;
     let whole = 35 * BED_DAY_FEN;
     assert_eq!(
@@ -260,7 +268,7 @@ async fn settle_again(backend: Backend) {
     )
     .await;
     assert!(
-        err.starts_with("input.data.mdtrt_id:") && err.contains(&setl_id(&last)),
+        err.starts_with("参数 input.data.mdtrt_id 有误：") && err.contains(&setl_id(&last)),
         "{err}"
     );
     his_ok(

@@ -192,7 +192,10 @@ async fn served_document(backend: Backend) {
     assert_eq!(unprefixed.status(), 200);
     let reply: Value = unprefixed.json().await.unwrap();
     assert!(
-        reply["err_msg"].as_str().unwrap().starts_with("path:"),
+        reply["err_msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("接口地址有误："),
         "the national path is served below the prefix only, the fallback names the path: {reply}"
     );
 }

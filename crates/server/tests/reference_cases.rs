@@ -229,8 +229,14 @@ impl Replay<'_> {
     }
 }
 
+/// Checks a step's outcome; an expected error is matched in the interface's words
+/// (`interface_error`) when the case gives them, else by `error`.
 fn check(outcome: &Result<String, String>, expect: &toml::Table) -> Vec<String> {
-    if let Some(error) = expect.get("error").and_then(toml::Value::as_str) {
+    let error = expect
+        .get("interface_error")
+        .or_else(|| expect.get("error"))
+        .and_then(toml::Value::as_str);
+    if let Some(error) = error {
         return match outcome {
             Err(e) if e.contains(error) => vec![],
             Err(e) => vec![format!("error `{e}` does not contain `{error}`")],

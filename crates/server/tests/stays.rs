@@ -114,7 +114,7 @@ async fn refund_after_interim(backend: Backend) {
         )
         .await;
     assert!(
-        err.starts_with("input.data.setl_id:") && err.contains(&setl_id(&last)),
+        err.starts_with("参数 input.data.setl_id 有误：") && err.contains(&setl_id(&last)),
         "{err}"
     );
     // … the final one can, exactly, and settling again gives the same final settlement.
@@ -179,7 +179,7 @@ async fn partial_refund_and_new_fees(backend: Backend) {
     upload(&h, vec![bed_days("1", &second, 5, None)]).await;
     settle(&h, "P0004", &second, "200.00", true).await;
     let err = h.fails("2304", HOSPITAL, json!({ "data": { "psn_no": "P0004", "mdtrt_id": second, "medfee_sumamt": "0.00", "mid_setl_flag": "1" } })).await;
-    assert!(err.contains("no unsettled fee lines"), "{err}");
+    assert!(err.contains("没有未结算的费用明细"), "{err}");
     let closing = settle(&h, "P0004", &second, "0.00", false).await;
     for (column, total) in columns(&closing) {
         assert_eq!(total, 0, "{column}: {closing}");

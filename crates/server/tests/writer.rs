@@ -91,7 +91,10 @@ async fn refused_message_fails_alone_postgres() {
         if n == BAD {
             assert_eq!(reply["infcode"], -1, "{reply}");
             let err_msg = reply["err_msg"].as_str().unwrap_or_default();
-            assert!(err_msg.starts_with("input.data.ipt_otp_no:"), "{reply}");
+            assert!(
+                err_msg.starts_with("参数 input.data.ipt_otp_no 有误："),
+                "{reply}"
+            );
         } else {
             assert_eq!(reply["infcode"], 0, "message {n}: {reply}");
         }

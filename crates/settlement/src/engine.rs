@@ -18,7 +18,8 @@ use crate::split::{self, SplitContext};
 use crate::trace::TraceStep;
 
 /// Why a visit cannot be settled; each names the input field at fault ([`SettleError::field`])
-/// and what is wrong with it ([`SettleError::problem`]). Displayed as `field: problem`.
+/// and what is wrong with it ([`SettleError::problem`], in Chinese: the interface shows it to the
+/// cashier). Displayed as `field: problem`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SettleError {
     NoFeeLines,
@@ -59,27 +60,27 @@ impl SettleError {
         }
     }
 
-    /// What is wrong with the field.
+    /// What is wrong with the field, as the cashier reads it after `参数 <field> 有误：`.
     pub fn problem(&self) -> String {
         match self {
-            SettleError::NoFeeLines => "the visit has no fee lines".into(),
+            SettleError::NoFeeLines => "就诊没有费用明细".into(),
             SettleError::LineAmountMismatch {
                 amount,
                 expected,
                 tolerance,
                 ..
-            } => format!("{amount} differs from pric × cnt = {expected} by more than {tolerance}"),
+            } => format!("{amount} 与单价 × 数量 = {expected} 相差超过 {tolerance}"),
             SettleError::UnknownScheme { insutype, policy } => {
-                format!("scheme {insutype} is not part of policy {policy}")
+                format!("政策 {policy} 不含险种 {insutype}")
             }
             SettleError::UnknownHospLv(code) => {
-                format!("`{code}` is not mapped to a deductible level by the policy")
+                format!("医院等级 {code} 在政策中没有对应的起付线等级")
             }
             SettleError::PolicyNotInForce { policy, date } => {
-                format!("policy {policy} is not in force on {date}")
+                format!("政策 {policy} 在 {date} 不在有效期内")
             }
             SettleError::EndBeforeBegin { begin, end } => {
-                format!("{end} is before begntime {begin}")
+                format!("{end} 早于开始时间 {begin}")
             }
         }
     }

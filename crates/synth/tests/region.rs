@@ -33,11 +33,8 @@ fn seed() -> u64 {
         .unwrap_or(20_250_101)
 }
 
-fn icd_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/chs-drg/icd-yb2.0")
-}
-
-fn run(name: &str, persons: u64, seed: u64) -> (PathBuf, Summary) {
+/// A region generated with diagnoses from the national code list in `icd_dir`.
+fn run(name: &str, persons: u64, seed: u64, icd_dir: PathBuf) -> (PathBuf, Summary) {
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("synth-{name}-{seed}"));
     let _ = std::fs::remove_dir_all(&out_dir);
     let config = SynthConfig {
@@ -45,7 +42,7 @@ fn run(name: &str, persons: u64, seed: u64) -> (PathBuf, Summary) {
         seed,
         year: YEAR,
         out_dir: out_dir.clone(),
-        diagnoses: DiagnosisSource::Directory(icd_dir()),
+        diagnoses: DiagnosisSource::Directory(icd_dir),
         fraud: false,
     };
     println!("yibao synth test region `{name}`: seed {seed}, {persons} persons");
@@ -53,10 +50,11 @@ fn run(name: &str, persons: u64, seed: u64) -> (PathBuf, Summary) {
     (out_dir, summary)
 }
 
-/// The region most tests read, generated once.
-fn region() -> &'static (PathBuf, Summary) {
+/// The region most tests read, generated once; `None` without the national code list.
+fn region() -> Option<&'static (PathBuf, Summary)> {
     static REGION: OnceLock<(PathBuf, Summary)> = OnceLock::new();
-    REGION.get_or_init(|| run("main", PERSONS, seed()))
+    let icd_dir = yibao_testdata::icd_codes()?;
+    Some(REGION.get_or_init(|| run("main", PERSONS, seed(), icd_dir)))
 }
 
 fn read(dir: &Path, name: &str) -> String {
@@ -83,11 +81,11 @@ fn csv_rows(dir: &Path, name: &str) -> Vec<HashMap<String, String>> {
         .collect()
 }
 
-/// The region's visits, parsed once.
-fn visits() -> &'static [Value] {
+/// The visits of the region in `dir`, parsed once.
+fn visits(dir: &Path) -> &'static [Value] {
     static VISITS: OnceLock<Vec<Value>> = OnceLock::new();
     VISITS.get_or_init(|| {
-        read(&region().0, "visits.jsonl")
+        read(dir, "visits.jsonl")
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
@@ -106,9 +104,12 @@ const FILES: [&str; 6] = [
 #[test]
 fn same_seed_gives_identical_bytes_and_another_seed_differs() {
     let seed = seed();
-    let (a, _) = run("det-a", 800, seed);
-    let (b, _) = run("det-b", 800, seed);
-    let (c, _) = run("det-c", 800, seed + 1);
+    let Some(icd_dir) = yibao_testdata::icd_codes() else {
+        return;
+    };
+    let (a, _) = run("det-a", 800, seed, icd_dir.clone());
+    let (b, _) = run("det-b", 800, seed, icd_dir.clone());
+    let (c, _) = run("det-c", 800, seed + 1, icd_dir);
     for file in FILES {
         assert!(
             std::fs::read(a.join(file)).unwrap() == std::fs::read(b.join(file)).unwrap(),
@@ -125,7 +126,9 @@ fn same_seed_gives_identical_bytes_and_another_seed_differs() {
 
 #[test]
 fn headers_are_exact() {
-    let (dir, _) = region();
+    let Some((dir, _)) = region() else {
+        return;
+    };
     let first_line = |name: &str| {
         read(dir, name)
             .lines()
@@ -167,7 +170,9 @@ fn assert_near(name: &str, observed: f64, expected: f64, tolerance: f64) {
 
 #[test]
 fn population_follows_the_county_report() {
-    let (dir, summary) = region();
+    let Some((dir, summary)) = region() else {
+        return;
+    };
     let persons = csv_rows(dir, "persons.csv");
     assert_eq!(persons.len() as u64, PERSONS);
     let workers = persons.iter().filter(|p| p["insutype"] == "310").count();
@@ -244,7 +249,9 @@ fn large_population_has_a_county_shape() {
 
 #[test]
 fn identity_and_id_numbers_are_well_formed() {
-    let (dir, _) = region();
+    let Some((dir, _)) = region() else {
+        return;
+    };
     let persons = csv_rows(dir, "persons.csv");
     let mut certnos = HashSet::new();
     let mut psn_nos = HashSet::new();
@@ -277,9 +284,11 @@ fn identity_and_id_numbers_are_well_formed() {
 
 #[test]
 fn visit_rates_are_plausible() {
-    let (_, summary) = region();
+    let Some((dir, summary)) = region() else {
+        return;
+    };
     let residents = summary.residents as f64;
-    let resident_admissions = visits()
+    let resident_admissions = visits(dir)
         .iter()
         .filter(|v| v["med_type"] == "21" && v["insutype"] == "390")
         .count();
@@ -294,7 +303,7 @@ fn visit_rates_are_plausible() {
         (2.0..6.0).contains(&outpatient_per_person),
         "outpatient visits per person {outpatient_per_person}"
     );
-    let remote = visits()
+    let remote = visits(dir)
         .iter()
         .filter(|v| {
             v["med_type"] == "21" && !v["medins_admdvs"].as_str().unwrap().starts_with("3604")
@@ -315,10 +324,12 @@ fn scaled(value: &Value, scale: u32) -> i64 {
 
 #[test]
 fn every_line_amount_is_price_times_count_exactly() {
-    let (_, summary) = region();
+    let Some((dir, summary)) = region() else {
+        return;
+    };
     let mut lines = 0u64;
     let mut total_fen = 0i64;
-    for visit in visits() {
+    for visit in visits(dir) {
         for line in visit["feedetail"].as_array().unwrap() {
             let pric_text = line["pric"].as_str().unwrap();
             let cnt_text = line["cnt"].as_str().unwrap();
@@ -399,7 +410,9 @@ fn keys_in_order(object_text: &str, keys: &[&str]) -> bool {
 
 #[test]
 fn visits_are_sorted_complete_and_refer_to_real_records() {
-    let (dir, _) = region();
+    let Some((dir, _)) = region() else {
+        return;
+    };
     let persons: HashMap<String, HashMap<String, String>> = csv_rows(dir, "persons.csv")
         .into_iter()
         .map(|p| (p["psn_no"].clone(), p))
@@ -412,7 +425,8 @@ fn visits_are_sorted_complete_and_refer_to_real_records() {
         .into_iter()
         .map(|c| c["med_list_codg"].clone())
         .collect();
-    let diagnoses: HashSet<String> = std::fs::read_to_string(icd_dir().join("ZD_INFO.dat"))
+    let icd_dir = yibao_testdata::icd_codes().expect("found for the region");
+    let diagnoses: HashSet<String> = std::fs::read_to_string(icd_dir.join("ZD_INFO.dat"))
         .unwrap()
         .lines()
         .filter_map(|l| l.split_whitespace().next().map(str::to_string))
@@ -480,7 +494,9 @@ fn visits_are_sorted_complete_and_refer_to_real_records() {
 
 #[test]
 fn catalogue_has_a_grade_mix_and_realistic_codes() {
-    let (dir, _) = region();
+    let Some((dir, _)) = region() else {
+        return;
+    };
     let catalog = csv_rows(dir, "catalog.csv");
     let grade = |g: &str| catalog.iter().filter(|c| c["chrgitm_lv"] == g).count();
     let (a, b, c) = (grade("01"), grade("02"), grade("03"));
@@ -574,7 +590,9 @@ fn enrolled_person(row: &HashMap<String, String>, waiting: &WaitingPolicy) -> Pe
 
 #[test]
 fn every_visit_falls_in_a_benefit_bearing_period() {
-    let (dir, _) = region();
+    let Some((dir, _)) = region() else {
+        return;
+    };
     let policy_path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/jiujiang-collection.toml");
     let policy =
@@ -593,7 +611,7 @@ fn every_visit_falls_in_a_benefit_bearing_period() {
         "no late enrolment in the sample (seed {})",
         seed()
     );
-    for visit in visits() {
+    for visit in visits(dir) {
         let person = &persons[visit["psn_no"].as_str().unwrap()];
         let begin = visit["begntime"].as_str().unwrap()[..10].parse().unwrap();
         let insutype = person.insured_periods[0].insutype;

@@ -1,12 +1,42 @@
 //! Lenient readers for values real clients send in several shapes: amounts as numbers or strings,
 //! `"null"` or `""` for absent values, codes as numbers. Money and identity fields stay strict:
-//! a value that is present must parse exactly.
+//! a value that is present must parse exactly. Their messages are Chinese: the interface shows
+//! them to the cashier after the field path (`参数 input.data.psn_no 有误：不能为空`).
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use yibao_domain::{decimal, Code, Fen};
+use yibao_domain::codes::CodeTooLong;
+use yibao_domain::{decimal, Code, DecimalError, Fen};
+
+/// The message of a required value that is absent or empty.
+const EMPTY: &str = "不能为空";
+
+/// A decimal text that could not be read, as the cashier reads it.
+pub fn decimal_problem(error: &DecimalError) -> String {
+    match error {
+        DecimalError::Empty => EMPTY.to_string(),
+        DecimalError::NotANumber { text } => format!("{text} 不是数值"),
+        DecimalError::TooPrecise { text, max_decimals } => {
+            format!("{text} 的小数超过 {max_decimals} 位")
+        }
+        DecimalError::OutOfRange { text } => format!("{text} 超出允许的范围"),
+        DecimalError::TooLong => format!("数值过长（超过 {} 位数字）", decimal::MAX_DIGITS),
+        DecimalError::ExponentOutOfRange { text } => {
+            format!("{text} 的指数超出 ±{}", decimal::MAX_EXPONENT)
+        }
+    }
+}
+
+/// A code too long to be a dictionary code, as the cashier reads it.
+pub fn code_problem(error: &CodeTooLong) -> String {
+    format!(
+        "代码 {} 超过 {} 个字节",
+        error.0,
+        yibao_domain::codes::CODE_CAPACITY
+    )
+}
 
 /// Text of a scalar: strings as is, numbers as written; `null`, `""` and `"null"` are absent.
 fn scalar_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
@@ -17,20 +47,13 @@ fn scalar_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Stri
         Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
             (Some(i), _, _) => i.to_string(),
             (_, Some(u), _) => u.to_string(),
-            (_, _, Some(f)) => decimal::float_literal_text(f)
-                .ok_or_else(|| D::Error::custom("number is not finite"))?,
-            _ => return Err(D::Error::custom("unreadable number")),
+            (_, _, Some(f)) => {
+                decimal::float_literal_text(f).ok_or_else(|| D::Error::custom("数值无效"))?
+            }
+            _ => return Err(D::Error::custom("数值无效")),
         },
-        Value::Bool(b) => {
-            return Err(D::Error::custom(format!(
-                "expected a value, found boolean {b}"
-            )))
-        }
-        other => {
-            return Err(D::Error::custom(format!(
-                "expected a scalar, found {other}"
-            )))
-        }
+        Value::Bool(b) => return Err(D::Error::custom(format!("应为文本或数值，收到布尔值 {b}"))),
+        other => return Err(D::Error::custom(format!("应为文本或数值，收到 {other}"))),
     };
     let trimmed = text.trim();
     Ok((!trimmed.is_empty() && trimmed != "null").then(|| trimmed.to_string()))
@@ -43,30 +66,30 @@ pub fn opt_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<S
 
 /// Required free text.
 pub fn string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    scalar_text(deserializer)?.ok_or_else(|| D::Error::custom("is empty"))
+    scalar_text(deserializer)?.ok_or_else(|| D::Error::custom(EMPTY))
 }
 
 /// Optional dictionary code.
 pub fn opt_code<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Code>, D::Error> {
     scalar_text(deserializer)?
-        .map(|t| Code::new(&t).map_err(D::Error::custom))
+        .map(|t| Code::new(&t).map_err(|e| D::Error::custom(code_problem(&e))))
         .transpose()
 }
 
 /// Required dictionary code.
 pub fn code<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Code, D::Error> {
-    opt_code(deserializer)?.ok_or_else(|| D::Error::custom("is empty"))
+    opt_code(deserializer)?.ok_or_else(|| D::Error::custom(EMPTY))
 }
 
 /// Required amount in yuan (≤ 2 decimals).
 pub fn yuan<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Fen, D::Error> {
-    opt_yuan(deserializer)?.ok_or_else(|| D::Error::custom("is empty"))
+    opt_yuan(deserializer)?.ok_or_else(|| D::Error::custom(EMPTY))
 }
 
 /// Optional amount in yuan.
 pub fn opt_yuan<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Fen>, D::Error> {
     scalar_text(deserializer)?
-        .map(|t| Fen::parse_yuan(&t).map_err(D::Error::custom))
+        .map(|t| Fen::parse_yuan(&t).map_err(|e| D::Error::custom(decimal_problem(&e))))
         .transpose()
 }
 
@@ -74,23 +97,23 @@ pub fn opt_yuan<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Fen
 pub fn scaled<'de, D: Deserializer<'de>, const SCALE: u32>(
     deserializer: D,
 ) -> Result<i64, D::Error> {
-    let text = scalar_text(deserializer)?.ok_or_else(|| D::Error::custom("is empty"))?;
-    decimal::parse_scaled(&text, SCALE).map_err(D::Error::custom)
+    let text = scalar_text(deserializer)?.ok_or_else(|| D::Error::custom(EMPTY))?;
+    decimal::parse_scaled(&text, SCALE).map_err(|e| D::Error::custom(decimal_problem(&e)))
 }
 
 /// Date `yyyy-MM-dd` (a datetime's date part is accepted).
 pub fn date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
-    let text = scalar_text(deserializer)?.ok_or_else(|| D::Error::custom("is empty"))?;
+    let text = scalar_text(deserializer)?.ok_or_else(|| D::Error::custom(EMPTY))?;
     let day = text.get(..10).unwrap_or(&text);
     NaiveDate::parse_from_str(day, "%Y-%m-%d")
-        .map_err(|_| D::Error::custom(format!("`{text}` is not a date yyyy-MM-dd")))
+        .map_err(|_| D::Error::custom(format!("{text} 不是 yyyy-MM-dd 格式的日期")))
 }
 
 /// Datetime `yyyy-MM-dd HH:mm:ss` (a bare date means midnight).
 pub fn datetime<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDateTime, D::Error> {
-    let text = scalar_text(deserializer)?.ok_or_else(|| D::Error::custom("is empty"))?;
+    let text = scalar_text(deserializer)?.ok_or_else(|| D::Error::custom(EMPTY))?;
     parse_datetime(&text)
-        .ok_or_else(|| D::Error::custom(format!("`{text}` is not a datetime yyyy-MM-dd HH:mm:ss")))
+        .ok_or_else(|| D::Error::custom(format!("{text} 不是 yyyy-MM-dd HH:mm:ss 格式的时间")))
 }
 
 /// Reads `yyyy-MM-dd HH:mm:ss`, `yyyy-MM-ddTHH:mm:ss` or `yyyy-MM-dd`.
@@ -121,17 +144,73 @@ pub fn code_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Code>
             .map(|v| match v {
                 Value::String(s) => Ok(s),
                 Value::Number(n) => Ok(n.to_string()),
-                other => Err(D::Error::custom(format!("expected a code, found {other}"))),
+                other => Err(D::Error::custom(format!("应为代码，收到 {other}"))),
             })
             .collect::<Result<_, _>>()?,
-        other => {
-            return Err(D::Error::custom(format!(
-                "expected a list of codes, found {other}"
-            )))
-        }
+        other => return Err(D::Error::custom(format!("应为代码列表，收到 {other}"))),
     };
     items
         .iter()
-        .map(|t| Code::new(t).map_err(D::Error::custom))
+        .map(|t| Code::new(t).map_err(|e| D::Error::custom(code_problem(&e))))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Line {
+        #[serde(deserialize_with = "yuan")]
+        amount: Fen,
+        #[serde(deserialize_with = "code")]
+        kind: Code,
+        #[serde(deserialize_with = "date")]
+        day: NaiveDate,
+    }
+
+    fn problem(value: serde_json::Value) -> String {
+        serde_json::from_value::<Line>(value)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn problems_read_in_chinese_with_the_value_sent() {
+        let fine = json!({ "amount": "12.50", "kind": "11", "day": "2026-03-01" });
+        assert!(serde_json::from_value::<Line>(fine).is_ok());
+        let cases = [
+            (
+                json!({ "amount": "10.001", "kind": "11", "day": "2026-03-01" }),
+                "10.001 的小数超过 2 位",
+            ),
+            (
+                json!({ "amount": "12.5x", "kind": "11", "day": "2026-03-01" }),
+                "12.5x 不是数值",
+            ),
+            (
+                json!({ "amount": "null", "kind": "11", "day": "2026-03-01" }),
+                "不能为空",
+            ),
+            (
+                json!({ "amount": true, "kind": "11", "day": "2026-03-01" }),
+                "应为文本或数值，收到布尔值 true",
+            ),
+            (
+                json!({ "amount": "1", "kind": "1234567890123456", "day": "2026-03-01" }),
+                "代码 1234567890123456 超过 15 个字节",
+            ),
+            (
+                json!({ "amount": "1", "kind": "11", "day": "2026-13-01" }),
+                "2026-13-01 不是 yyyy-MM-dd 格式的日期",
+            ),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(problem(value), expected);
+        }
+    }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod audit;
+mod backup;
 mod bars;
 mod codelists;
 mod demo;
@@ -58,6 +59,10 @@ enum Command {
     Report(report::ReportArgs),
     /// Paying institutions under a total budget: `simulate` a year's monthly payment and year-end clearing on files.
     Pay(pay::PayArgs),
+    /// Copy the embedded database to a file while the service runs (consistent online backup).
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a data directory and verify it (exits 1 if verification fails).
+    Restore(backup::RestoreArgs),
     /// Fund supervision: `run` the rule base and the seven big-data models over a file of visits.
     Audit(audit::AuditArgs),
 }
@@ -75,6 +80,8 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Demo(args) => Ok(exit_code(demo::run(&args)?)),
         Command::Report(args) => report::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Pay(args) => pay::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Backup(args) => backup::run_backup(&args).map(|()| ExitCode::SUCCESS),
+        Command::Restore(args) => Ok(exit_code(backup::run_restore(&args)?)),
         Command::Audit(args) => Ok(exit_code(audit::run(&args)?)),
     }
 }

@@ -1,17 +1,24 @@
-//! `yibao pay simulate`: a year of budget payment (总额预算) on files — monthly payment within the
+//! `yibao pay`: `budgets`, `deduct`, `month` and `year-end` pay the region's institutions from the
+//! ledger (`yibao_region::payment`); `simulate` runs a year of budget payment (总额预算) on files — monthly payment within the
 //! quota and year-end clearing — one JSON line per institution × insutype. The rules are
 //! `yibao-provider-payment`'s; this module reads the files and writes the lines.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-use clap::{Args, Subcommand};
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context};
+use chrono::NaiveDate;
+use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
+use yibao_ledger::provider::ProviderKey;
 use yibao_provider_payment::input::{
     read_activity, read_budgets, read_claims, read_scores, InputError,
 };
+use yibao_provider_payment::Score;
 use yibao_provider_payment::{run_year, InstitutionYear, PaymentPolicy, YearEndInput, MONTHS};
+use yibao_region::{payment, Database};
 use yibao_wire::render::Yuan;
 
 /// What each output field means (also in the README).
@@ -44,6 +51,92 @@ enum PayCommand {
     /// Pay a year of monthly claims under a budget policy and clear it at the year-end.
     #[command(after_help = SIMULATE_OUTPUT)]
     Simulate(SimulateArgs),
+    /// Store the year's budgets (the `simulate` budgets file) in the database.
+    Budgets(BudgetsArgs),
+    /// Post audit and inspection deductions (and prepayment offsets) against a month's payment.
+    Deduct(DeductArgs),
+    /// Pay a month (一月一拨) to every budgeted institution from the settlement ledger; a month
+    /// already paid is shown as posted and nothing is posted twice.
+    Month(MonthArgs),
+    /// Clear a year (年终清算) whose twelve months are paid; idempotent like `month`.
+    YearEnd(YearEndArgs),
+}
+
+/// Where the ledger is.
+#[derive(Args)]
+struct StoreArgs {
+    /// Directory of the embedded SQLite database.
+    #[arg(long, default_value = "yibao-data")]
+    data_dir: PathBuf,
+    /// `postgres://…` or `sqlite:…` instead of the embedded database.
+    #[arg(long)]
+    database: Option<String>,
+}
+
+impl StoreArgs {
+    fn database(&self) -> Database {
+        match &self.database {
+            Some(url) => Database::Url(url.clone()),
+            None => Database::DataDir(self.data_dir.clone()),
+        }
+    }
+}
+
+#[derive(Args)]
+struct BudgetsArgs {
+    /// CSV `fixmedins_code,insutype,year,annual_index` (yuan) with the optional control limits.
+    file: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Args)]
+struct DeductArgs {
+    /// CSV `deduction_id,fixmedins_code,insutype,year,month,kind,amount,reason` (kind 10 审核扣款,
+    /// 20 稽核扣款, 30 预付金抵扣; amount in yuan). A month already paid is refused.
+    file: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StatementFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Args)]
+struct MonthArgs {
+    /// The month, `yyyy-MM`.
+    #[arg(long)]
+    month: String,
+    /// Payment policy TOML.
+    #[arg(long)]
+    policy: PathBuf,
+    #[arg(long, value_enum, default_value_t = StatementFormat::Table)]
+    format: StatementFormat,
+    /// Today (`yyyy-MM-dd`; default: the clock): a month is paid once it is over.
+    #[arg(long)]
+    as_of: Option<NaiveDate>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Args)]
+struct YearEndArgs {
+    #[arg(long)]
+    year: i32,
+    /// Payment policy TOML.
+    #[arg(long)]
+    policy: PathBuf,
+    /// CSV `fixmedins_code,insutype,score`: the annual assessment score releasing the reserve.
+    #[arg(long)]
+    scores: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = StatementFormat::Table)]
+    format: StatementFormat,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Args)]
@@ -72,7 +165,223 @@ struct SimulateArgs {
 pub fn run(args: &PayArgs) -> anyhow::Result<()> {
     match &args.command {
         PayCommand::Simulate(simulate) => run_simulate(simulate),
+        PayCommand::Budgets(budgets) => run_budgets(budgets),
+        PayCommand::Deduct(deduct) => run_deduct(deduct),
+        PayCommand::Month(month) => run_month(month),
+        PayCommand::YearEnd(year_end) => run_year_end(year_end),
     }
+}
+
+fn now_text() -> String {
+    chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// Runs `work` on the store.
+fn with_store<T>(
+    store: &StoreArgs,
+    work: impl AsyncFnOnce(&yibao_ledger::Store) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let opened = yibao_region::open(&store.database()).await?;
+        let result = work(&opened).await;
+        opened.close().await;
+        result
+    })
+}
+
+fn run_budgets(args: &BudgetsArgs) -> anyhow::Result<()> {
+    let budgets = read_budgets(&read_text(&args.file)?, &args.file.display().to_string())?;
+    with_store(&args.store, async |store| {
+        yibao_ledger::provider::upsert_budgets(store, &budgets, &now_text()).await?;
+        Ok(())
+    })?;
+    println!("{} budgets stored", budgets.len());
+    Ok(())
+}
+
+fn run_deduct(args: &DeductArgs) -> anyhow::Result<()> {
+    let deductions =
+        payment::read_deductions(&read_text(&args.file)?, &args.file.display().to_string())?;
+    with_store(&args.store, async |store| {
+        yibao_ledger::provider::post_deductions(store, &deductions, &now_text()).await?;
+        Ok(())
+    })?;
+    println!("{} deductions posted", deductions.len());
+    Ok(())
+}
+
+/// `yyyy-MM` → (year, month).
+fn year_month(text: &str) -> anyhow::Result<(i32, u32)> {
+    let parsed = text
+        .split_once('-')
+        .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)));
+    match parsed {
+        Some((year, month)) if (1..=12).contains(&month) && (1900..=9999).contains(&year) => {
+            Ok((year, month))
+        }
+        _ => bail!("--month: `{text}` is not a month yyyy-MM"),
+    }
+}
+
+fn run_month(args: &MonthArgs) -> anyhow::Result<()> {
+    let (year, month) = year_month(&args.month)?;
+    let policy = PaymentPolicy::load(&args.policy)?;
+    let as_of = args
+        .as_of
+        .unwrap_or_else(|| chrono::Local::now().date_naive());
+    let statements = with_store(&args.store, async |store| {
+        Ok(payment::pay_month(store, &policy, year, month, as_of, &now_text()).await?)
+    })?;
+    let rows: Vec<Vec<String>> = statements
+        .iter()
+        .map(|s| {
+            let m = &s.statement;
+            vec![
+                s.fixmedins_code.clone(),
+                s.insutype.clone(),
+                format!("{year}-{month:02}"),
+                m.claims.to_string(),
+                m.deductions.to_string(),
+                m.net_claims.to_string(),
+                m.quota.to_string(),
+                m.paid.to_string(),
+                m.deferred.to_string(),
+                m.reserve_withheld.to_string(),
+                m.prepayment_offset.to_string(),
+                m.transfer.to_string(),
+                m.deferred_to_date.to_string(),
+            ]
+        })
+        .collect();
+    const HEADER: [&str; 13] = [
+        "fixmedins_code",
+        "insutype",
+        "month",
+        "claims",
+        "deductions",
+        "net_claims",
+        "quota",
+        "paid",
+        "deferred",
+        "reserve_withheld",
+        "prepayment_offset",
+        "transfer",
+        "deferred_to_date",
+    ];
+    print_statements(args.format, &HEADER, &rows, &statements)
+}
+
+fn run_year_end(args: &YearEndArgs) -> anyhow::Result<()> {
+    let policy = PaymentPolicy::load(&args.policy)?;
+    let scores = match &args.scores {
+        Some(path) => read_score_file(path)?,
+        None => BTreeMap::new(),
+    };
+    let statements = with_store(&args.store, async |store| {
+        Ok(payment::clear(store, &policy, args.year, &scores, &now_text()).await?)
+    })?;
+    let rows: Vec<Vec<String>> = statements
+        .iter()
+        .map(|s| {
+            let e = &s.statement;
+            vec![
+                s.fixmedins_code.clone(),
+                s.insutype.clone(),
+                s.year.to_string(),
+                e.index.to_string(),
+                e.audited_claims.to_string(),
+                e.retained.to_string(),
+                e.fund_share.to_string(),
+                e.refused.to_string(),
+                e.final_amount.to_string(),
+                e.paid.to_string(),
+                e.year_end_payment.to_string(),
+                e.reserve_released
+                    .map(|r| r.to_string())
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    const HEADER: [&str; 12] = [
+        "fixmedins_code",
+        "insutype",
+        "year",
+        "index",
+        "audited_claims",
+        "retained",
+        "fund_share",
+        "refused",
+        "final",
+        "paid",
+        "year_end_payment",
+        "reserve_released",
+    ];
+    print_statements(args.format, &HEADER, &rows, &statements)
+}
+
+/// Reads `fixmedins_code,insutype,score`.
+fn read_score_file(path: &Path) -> anyhow::Result<BTreeMap<ProviderKey, Score>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let mut scores = BTreeMap::new();
+    for (index, record) in reader.records().enumerate() {
+        let line = index + 2;
+        let record = record.with_context(|| format!("{} line {line}", path.display()))?;
+        let field = |i: usize| record.get(i).unwrap_or_default();
+        let insutype = yibao_domain::Code::new(field(1))
+            .map_err(|e| anyhow::anyhow!("{} line {line}, `insutype`: {e}", path.display()))?;
+        let score = Score::parse(field(2))
+            .map_err(|e| anyhow::anyhow!("{} line {line}, `score`: {e}", path.display()))?;
+        scores.insert((field(0).to_string(), insutype), score);
+    }
+    Ok(scores)
+}
+
+/// Prints statements as an aligned table, CSV, or JSON (the full statements, amounts in yuan).
+fn print_statements<T: Serialize>(
+    format: StatementFormat,
+    header: &[&str],
+    rows: &[Vec<String>],
+    full: &T,
+) -> anyhow::Result<()> {
+    match format {
+        StatementFormat::Json => println!("{}", serde_json::to_string_pretty(full)?),
+        StatementFormat::Csv => {
+            let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+            out.write_record(header)?;
+            for row in rows {
+                out.write_record(row)?;
+            }
+            out.flush()?;
+        }
+        StatementFormat::Table => {
+            let widths: Vec<usize> = (0..header.len())
+                .map(|i| {
+                    rows.iter()
+                        .map(|r| r[i].chars().count())
+                        .chain([header[i].len()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let line = |cells: Vec<&str>| {
+                cells
+                    .iter()
+                    .zip(&widths)
+                    .map(|(c, w)| format!("{c:>w$}"))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            };
+            println!("{}", line(header.to_vec()));
+            for row in rows {
+                println!("{}", line(row.iter().map(String::as_str).collect()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One output line.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use yibao_ledger::verify::verify;
+use yibao_ledger::verify::{verify, VerifyReport};
 
 use crate::import::open_store;
 
@@ -34,7 +34,13 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<bool> {
         store.close().await;
         anyhow::Ok(report)
     })?;
-    if args.json {
+    print_report(&report, args.json);
+    Ok(report.is_ok())
+}
+
+/// Prints a verification report: its problems and a summary line, or one JSON line.
+pub fn print_report(report: &VerifyReport, json: bool) {
+    if json {
         let line = serde_json::json!({
             "ok": report.is_ok(), "entries": report.entries, "postings": report.postings,
             "accumulators": report.accumulators, "problems": report.problems,
@@ -53,5 +59,4 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<bool> {
             report.problems.len()
         );
     }
-    Ok(report.is_ok())
 }

@@ -36,13 +36,13 @@ pub fn lines_to_settle(
         (Some(batch), None) => TxError::new(
             "input.data.chrg_bchno",
             format!(
-                "就诊 {} 没有收费批次 `{batch}` 的费用明细，请先上传（2204）",
+                "就诊 {} 没有收费批次 {batch} 的费用明细，请先上传（2204）",
                 visit.mdtrt_id
             ),
         ),
         (Some(batch), Some(setl_id)) => TxError::new(
             "input.data.chrg_bchno",
-            format!("收费批次 `{batch}` 已结算（结算ID {setl_id}），重新结算须先撤销该结算（2208）"),
+            format!("收费批次 {batch} 已结算（结算ID {setl_id}），重新结算须先撤销该结算（2208）"),
         ),
         (None, Some(setl_id)) => TxError::new(
             "input.data.mdtrt_id",

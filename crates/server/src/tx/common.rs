@@ -14,18 +14,19 @@ use yibao_domain::codes::{Gend, Insutype, PsnType};
 use yibao_domain::Code;
 use yibao_enrolment::{periods_coverage_on, InsuStatus, InsuredPeriod, NotCoveredReason};
 use yibao_ledger::{
-    EventSource, FeeLine, InsuRow, LedgerError, LedgerView, Person, Visit, VisitStatus,
+    EventSource, FeeLine, InsuRow, LedgerError, LedgerView, Person, Visit, VisitKind, VisitStatus,
 };
 use yibao_policy::Policy;
 use yibao_settlement as engine;
-use yibao_wire::lenient::parse_datetime;
+use yibao_wire::lenient::{self, parse_datetime};
 use yibao_wire::WireFeeLine;
 
 use super::Ctx;
 use crate::envelope::wire_time;
 use crate::error::TxError;
 
-/// Deserializes `value` (found at `path`, e.g. `input.data`) into `T`; errors name the field.
+/// Deserializes `value` (found at `path`, e.g. `input.data`) into `T`; errors name the field, a
+/// missing one included (`input.data.psn_no`), in the cashier's words ([`serde_problem`]).
 pub fn parse<T: DeserializeOwned>(value: &Value, path: &str) -> Result<T, TxError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let inner = e.path().to_string();
@@ -34,14 +35,107 @@ pub fn parse<T: DeserializeOwned>(value: &Value, path: &str) -> Result<T, TxErro
         } else {
             format!("{path}.{inner}")
         };
-        TxError::new(field, e.into_inner().to_string())
+        let message = e.into_inner().to_string();
+        match missing_field(&message) {
+            Some(name) => TxError::new(format!("{field}.{name}"), "缺少必填字段"),
+            None => TxError::new(field, serde_problem(&message)),
+        }
     })
+}
+
+/// The field a serde `missing field `x`` message names. Serde reports a missing field at the
+/// object that lacks it, so the name must be taken from the message to name the field itself.
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.strip_suffix('`')
+}
+
+/// Serde's own messages (`invalid type: …, expected …`, `unknown variant …`, …) in the cashier's
+/// words, keeping the value received; the readers' own messages (`yibao_wire::lenient`, already
+/// Chinese) pass through unchanged.
+fn serde_problem(message: &str) -> String {
+    if let Some((found, expected)) = message
+        .strip_prefix("invalid type: ")
+        .and_then(found_and_expected)
+    {
+        return format!("类型不符，应为{expected}，收到{found}");
+    }
+    if let Some((found, expected)) = message
+        .strip_prefix("invalid value: ")
+        .and_then(found_and_expected)
+    {
+        return format!("取值不符，应为{expected}，收到{found}");
+    }
+    if let Some((length, expected)) = message
+        .strip_prefix("invalid length ")
+        .and_then(|rest| rest.split_once(", expected "))
+    {
+        return format!("长度 {length} 不符，应为{}", serde_expected(expected));
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let (variant, allowed) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let allowed = allowed.trim_start_matches("one of ").replace('`', "");
+        return format!("取值 {} 不是可选值（{allowed}）", variant.replace('`', ""));
+    }
+    if let Some(name) = message.strip_prefix("duplicate field ") {
+        return format!("字段 {} 重复", name.replace('`', ""));
+    }
+    message.to_string()
+}
+
+/// `<found>, expected <expected>` of a serde message, in Chinese.
+fn found_and_expected(rest: &str) -> Option<(String, &str)> {
+    let (found, expected) = rest.split_once(", expected ")?;
+    Some((serde_found(found), serde_expected(expected)))
+}
+
+/// What serde says it received (`string "x"`, `integer `5``, `sequence` …), in Chinese.
+fn serde_found(found: &str) -> String {
+    const KINDS: [(&str, &str); 6] = [
+        ("string ", "文本 "),
+        ("integer ", "整数 "),
+        ("floating point ", "数值 "),
+        ("boolean ", "布尔值 "),
+        ("character ", "字符 "),
+        ("byte array", "字节串"),
+    ];
+    let whole = match found {
+        "null" | "unit value" | "Option value" => Some("空值"),
+        "sequence" => Some("数组"),
+        "map" => Some("对象"),
+        _ => None,
+    };
+    if let Some(text) = whole {
+        return text.to_string();
+    }
+    KINDS
+        .iter()
+        .find_map(|(english, chinese)| {
+            found
+                .strip_prefix(english)
+                .map(|value| format!("{chinese}{}", value.replace('`', "")))
+        })
+        .unwrap_or_else(|| found.to_string())
+}
+
+/// What serde says it expected (`a string`, `u32`, `struct X`, `a sequence` …), in Chinese.
+fn serde_expected(expected: &str) -> &str {
+    match expected {
+        e if e.contains("string") => "文本",
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "整数",
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "非负整数",
+        "f32" | "f64" => "数值",
+        "a boolean" => "布尔值",
+        e if e.starts_with("a sequence") || e.starts_with("a tuple") => "数组",
+        e if e.starts_with("struct ") || e == "a map" => "对象",
+        e if e.starts_with("an amount") => "金额",
+        e => e,
+    }
 }
 
 /// The node `input.<name>`, which must be present.
 pub fn node<'v>(input: &'v Value, name: &str) -> Result<&'v Value, TxError> {
     match input.get(name) {
-        Some(Value::Null) | None => Err(TxError::new(format!("input.{name}"), "is required")),
+        Some(Value::Null) | None => Err(TxError::new(format!("input.{name}"), "缺少必填节点")),
         Some(value) => Ok(value),
     }
 }
@@ -50,15 +144,19 @@ pub fn node<'v>(input: &'v Value, name: &str) -> Result<&'v Value, TxError> {
 pub fn single<'v>(value: &'v Value, path: &str) -> Result<&'v Value, TxError> {
     match value {
         Value::Array(items) if items.len() == 1 => Ok(&items[0]),
-        Value::Array(_) => Err(TxError::new(path, "must hold exactly one row")),
+        Value::Array(_) => Err(TxError::new(path, "须只有一行")),
         other => Ok(other),
     }
 }
 
 /// Serializes an `output` node.
 pub fn to_output<T: Serialize>(value: &T) -> Result<Box<RawValue>, TxError> {
-    serde_json::value::to_raw_value(value)
-        .map_err(|e| TxError::new("output", format!("could not be encoded ({e})")))
+    serde_json::value::to_raw_value(value).map_err(|e| unencodable(&e))
+}
+
+/// A reply part that could not be encoded: the service's failure, not the message's.
+pub fn unencodable(error: &serde_json::Error) -> TxError {
+    TxError::internal(format!("输出无法编码（{error}）"))
 }
 
 /// The empty `output` object of transactions without output.
@@ -78,11 +176,23 @@ pub async fn owned_visit(
         _ => Err(TxError::new(
             field,
             format!(
-                "no visit `{mdtrt_id}` at institution {}",
+                "定点医药机构 {} 没有就诊 {mdtrt_id}",
                 ctx.request.fixmedins_code
             ),
         )),
     }
+}
+
+/// The refusal of a `setl_id` that names no settlement of the calling institution (another
+/// institution's settlement is reported as absent).
+pub fn unknown_settlement(ctx: &Ctx<'_>, field: &str, setl_id: &str) -> TxError {
+    TxError::new(
+        field,
+        format!(
+            "定点医药机构 {} 没有结算 {setl_id}",
+            ctx.request.fixmedins_code
+        ),
+    )
 }
 
 /// A visit's state as a cashier reads it in a message (`就诊 … 已结算`).
@@ -96,12 +206,21 @@ pub fn status_text(status: VisitStatus) -> &'static str {
     }
 }
 
+/// A kind of visit as a cashier reads it in a message (`不是门诊就诊`).
+pub fn kind_text(kind: VisitKind) -> &'static str {
+    match kind {
+        VisitKind::Outpatient => "门诊",
+        VisitKind::Inpatient => "住院",
+        VisitKind::Pharmacy => "药店购药",
+    }
+}
+
 /// Checks a `psn_no` sent with a visit against the visit's person.
 pub fn check_visit_person(visit: &Visit, field: &str, psn_no: Option<&str>) -> Result<(), TxError> {
     match psn_no {
         Some(psn_no) if psn_no != visit.psn_no => Err(TxError::new(
             field,
-            format!("`{psn_no}` is not the person of visit {}", visit.mdtrt_id),
+            format!("{psn_no} 不是就诊 {} 的参保人", visit.mdtrt_id),
         )),
         _ => Ok(()),
     }
@@ -116,7 +235,7 @@ pub async fn registered_person(
     ledger
         .person(psn_no)
         .await?
-        .ok_or_else(|| TxError::new(field, format!("person `{psn_no}` is not registered")))
+        .ok_or_else(|| TxError::new(field, format!("人员 {psn_no} 未登记")))
 }
 
 /// The person's row of an insurance type, whatever its status and insured period: a person
@@ -137,7 +256,7 @@ pub fn insu_row<'p>(
         TxError::new(
             field,
             format!(
-                "person {} is not insured under insutype {insutype} (insured under: {held})",
+                "人员 {} 未参加险种 {insutype}（已参加：{held}）",
                 person.psn_no
             ),
         )
@@ -145,7 +264,7 @@ pub fn insu_row<'p>(
 }
 
 fn code(field: &str, text: &str) -> Result<Code, TxError> {
-    Code::new(text).map_err(|e| TxError::new(field, e.to_string()))
+    Code::new(text).map_err(|e| TxError::new(field, lenient::code_problem(&e)))
 }
 
 /// The stored insurance row as the enrolment register's insured period. A status outside the
@@ -266,10 +385,7 @@ pub fn policy_and_catalog(ctx: &Ctx<'_>, row: &InsuRow) -> Result<Rules, TxError
         .ok_or_else(|| {
             TxError::new(
                 "insuplc_admdvs",
-                format!(
-                    "no policy is loaded for the insured region {}",
-                    row.insuplc_admdvs
-                ),
+                format!("参保地 {} 没有加载医保政策", row.insuplc_admdvs),
             )
         })?;
     let policy_region = policy.parsed.policy.admdvs.as_str();
@@ -282,7 +398,7 @@ pub fn policy_and_catalog(ctx: &Ctx<'_>, row: &InsuRow) -> Result<Rules, TxError
         .ok_or_else(|| {
             TxError::new(
                 "fixmedins_code",
-                format!("no catalogue is loaded for region {treatment_region}"),
+                format!("统筹区 {treatment_region} 没有加载医保目录"),
             )
         })?;
     Ok(Rules {
@@ -299,8 +415,13 @@ pub fn engine_line(stored: &FeeLine) -> Result<engine::FeeLine, TxError> {
         Some(split) => Ok(split.fee.clone()),
         None => {
             let field = format!("feedetail[{}]", stored.feedetl_sn);
-            let value: Value = serde_json::from_str(&stored.line)
-                .map_err(|e| TxError::new(field.as_str(), e.to_string()))?;
+            let value: Value = serde_json::from_str(&stored.line).map_err(|e| {
+                TxError::storage(&LedgerError::Corrupt {
+                    table: "fee_lines",
+                    column: "line",
+                    detail: format!("{field}: {e}"),
+                })
+            })?;
             let wire: WireFeeLine = parse(&value, &field)?;
             Ok(wire.fee_line())
         }
@@ -326,12 +447,8 @@ pub fn event_source(ctx: &Ctx<'_>) -> EventSource {
 
 /// Reads a datetime text of a stored visit or a request.
 pub fn datetime(field: &str, text: &str) -> Result<NaiveDateTime, TxError> {
-    parse_datetime(text).ok_or_else(|| {
-        TxError::new(
-            field,
-            format!("`{text}` is not a datetime yyyy-MM-dd HH:mm:ss"),
-        )
-    })
+    parse_datetime(text)
+        .ok_or_else(|| TxError::new(field, format!("{text} 不是 yyyy-MM-dd HH:mm:ss 格式的时间")))
 }
 
 /// The earliest care or settlement date accepted.
@@ -356,7 +473,7 @@ pub fn check_care_time(ctx: &Ctx<'_>, field: &str, time: NaiveDateTime) -> Resul
         return Err(TxError::new(
             field,
             format!(
-                "`{}` is before {EARLIEST_CARE_DATE}, the earliest date accepted",
+                "{} 早于可受理的最早日期 {EARLIEST_CARE_DATE}",
                 wire_time(time)
             ),
         ));
@@ -370,8 +487,7 @@ pub fn check_care_time(ctx: &Ctx<'_>, field: &str, time: NaiveDateTime) -> Resul
         Some(latest) if time > latest => Err(TxError::new(
             field,
             format!(
-                "`{}` is later than {}, the latest time accepted (the message was received at {} \
-                 and future_tolerance_secs is {tolerance})",
+                "{} 晚于可受理的最晚时间 {}（报文接收时间 {}，允许的时钟偏差 {tolerance} 秒）",
                 wire_time(time),
                 wire_time(latest),
                 wire_time(ctx.now)
@@ -418,4 +534,63 @@ pub fn engine_error(error: &engine::SettleError) -> TxError {
 /// cannot be a code.
 pub fn request_code(field: &str, text: Option<&str>, default: &str) -> Result<Code, TxError> {
     code(field, text.unwrap_or(default))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Data {
+        psn_no: String,
+        cnt: u32,
+        flag: bool,
+        lines: Vec<String>,
+    }
+
+    fn problem(value: Value) -> String {
+        parse::<Data>(&value, "input.data").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_missing_field_is_named_by_its_own_path() {
+        assert_eq!(missing_field("missing field `psn_no`"), Some("psn_no"));
+        assert_eq!(missing_field("invalid type: null, expected a string"), None);
+        assert_eq!(
+            problem(json!({"cnt": 1, "flag": true, "lines": []})),
+            "参数 input.data.psn_no 有误：缺少必填字段"
+        );
+    }
+
+    #[test]
+    fn serde_messages_read_in_chinese_with_the_value_received() {
+        assert_eq!(
+            problem(json!({"psn_no": "P1", "cnt": "x", "flag": true, "lines": []})),
+            "参数 input.data.cnt 有误：类型不符，应为非负整数，收到文本 \"x\""
+        );
+        assert_eq!(
+            problem(json!({"psn_no": "P1", "cnt": 1, "flag": 1, "lines": []})),
+            "参数 input.data.flag 有误：类型不符，应为布尔值，收到整数 1"
+        );
+        assert_eq!(
+            problem(json!({"psn_no": ["P1"], "cnt": 1, "flag": true, "lines": []})),
+            "参数 input.data.psn_no 有误：类型不符，应为文本，收到数组"
+        );
+        assert_eq!(
+            problem(json!({"psn_no": "P1", "cnt": 1, "flag": true, "lines": {}})),
+            "参数 input.data.lines 有误：类型不符，应为数组，收到对象"
+        );
+        assert_eq!(
+            problem(json!({"psn_no": "P1", "cnt": -1, "flag": true, "lines": []})),
+            "参数 input.data.cnt 有误：取值不符，应为非负整数，收到整数 -1"
+        );
+        assert_eq!(
+            serde_problem("unknown variant `9`, expected one of `1`, `2`"),
+            "取值 9 不是可选值（1, 2）"
+        );
+        assert_eq!(serde_problem("不能为空"), "不能为空");
+    }
 }

@@ -58,20 +58,15 @@ pub fn parse_lines(ctx: &Ctx<'_>, node: &str) -> Result<Vec<UploadLine>, TxError
     let rows: Vec<&Value> = match value {
         Value::Array(rows) => rows.iter().collect(),
         Value::Object(_) => vec![value],
-        _ => {
-            return Err(TxError::new(
-                format!("input.{node}"),
-                "must be an array of fee lines",
-            ))
-        }
+        _ => return Err(TxError::new(format!("input.{node}"), "须为费用明细数组")),
     };
     if rows.is_empty() {
-        return Err(TxError::new(format!("input.{node}"), "holds no fee lines"));
+        return Err(TxError::new(format!("input.{node}"), "没有费用明细"));
     }
     if rows.len() > MAX_LINES_PER_UPLOAD {
         return Err(TxError::new(
             format!("input.{node}"),
-            format!("holds more than {MAX_LINES_PER_UPLOAD} lines; upload in batches"),
+            format!("超过 {MAX_LINES_PER_UPLOAD} 条，请分批上传"),
         ));
     }
     let mut seen = HashSet::new();
@@ -86,13 +81,16 @@ pub fn parse_lines(ctx: &Ctx<'_>, node: &str) -> Result<Vec<UploadLine>, TxError
         if wire.det_item_fee_sumamt.fen().abs() > MAX_LINE_AMOUNT.fen() {
             return Err(TxError::new(
                 format!("{path}.det_item_fee_sumamt"),
-                format!("exceeds {MAX_LINE_AMOUNT} per line"),
+                format!(
+                    "{} 超过单条上限 {MAX_LINE_AMOUNT}",
+                    wire.det_item_fee_sumamt
+                ),
             ));
         }
         if !seen.insert(wire.feedetl_sn.clone()) {
             return Err(TxError::new(
                 format!("{path}.feedetl_sn"),
-                format!("`{}` appears twice in this upload", wire.feedetl_sn),
+                format!("{} 在本次上传中重复", wire.feedetl_sn),
             ));
         }
         lines.push(UploadLine {
@@ -111,12 +109,12 @@ pub fn common_mdtrt_id(lines: &[UploadLine]) -> Result<String, TxError> {
         .meta
         .mdtrt_id
         .clone()
-        .ok_or_else(|| TxError::new(format!("{}.mdtrt_id", lines[0].path), "is required"))?;
+        .ok_or_else(|| TxError::new(format!("{}.mdtrt_id", lines[0].path), "不能为空"))?;
     for line in &lines[1..] {
         if line.meta.mdtrt_id.as_deref() != Some(first.as_str()) {
             return Err(TxError::new(
                 format!("{}.mdtrt_id", line.path),
-                format!("differs from the first line's `{first}`"),
+                format!("与第一条明细的就诊ID {first} 不一致"),
             ));
         }
     }
@@ -152,7 +150,7 @@ fn check_lines(
             return Err(TxError::new(
                 format!("{}.feedetl_sn", line.path),
                 format!(
-                    "`{sn}` was already uploaded for visit {} (cancel it first to upload it again)",
+                    "{sn} 已在就诊 {} 上传过（重新上传须先撤销）",
                     visit.mdtrt_id
                 ),
             ));
@@ -175,7 +173,7 @@ fn check_lines(
         if !refunds_allowed {
             return Err(TxError::new(
                 format!("{}.cnt", line.path),
-                "refund lines (negative cnt) are only accepted by 2301",
+                "退费明细（数量为负）只能通过 2301 上传",
             ));
         }
         check_refund(line, &mut originals)?;
@@ -187,13 +185,13 @@ fn check_forward(line: &UploadLine) -> Result<(), TxError> {
     if line.wire.cnt <= 0 {
         return Err(TxError::new(
             format!("{}.cnt", line.path),
-            "must be positive (refunds go through 2301 with init_feedetl_sn)",
+            "须大于 0（退费请通过 2301 上传并填写 init_feedetl_sn）",
         ));
     }
     if line.wire.det_item_fee_sumamt < Fen::ZERO {
         return Err(TxError::new(
             format!("{}.det_item_fee_sumamt", line.path),
-            "must not be negative",
+            "不能为负数",
         ));
     }
     Ok(())
@@ -204,32 +202,36 @@ fn check_refund(
     originals: &mut HashMap<String, (String, Fen)>,
 ) -> Result<(), TxError> {
     let field = |name: &str| format!("{}.{name}", line.path);
-    let init =
-        line.meta.init_feedetl_sn.as_deref().ok_or_else(|| {
-            TxError::new(field("init_feedetl_sn"), "is required on a refund line")
-        })?;
+    let init = line
+        .meta
+        .init_feedetl_sn
+        .as_deref()
+        .ok_or_else(|| TxError::new(field("init_feedetl_sn"), "退费明细必填"))?;
     if line.wire.cnt >= 0 || line.wire.det_item_fee_sumamt > Fen::ZERO {
         return Err(TxError::new(
             field("cnt"),
-            "a refund line needs a negative cnt and a non-positive amount",
+            "退费明细的数量须为负数，金额不能大于 0",
         ));
     }
     let Some((code, remaining)) = originals.get_mut(init) else {
         return Err(TxError::new(
             field("init_feedetl_sn"),
-            format!("`{init}` is not a line of this visit"),
+            format!("{init} 不是本次就诊的费用明细"),
         ));
     };
     if *code != line.wire.med_list_codg {
         return Err(TxError::new(
             field("med_list_codg"),
-            format!("differs from the refunded line's `{code}`"),
+            format!("与被退费明细的医疗目录编码 {code} 不一致"),
         ));
     }
     if *remaining + line.wire.det_item_fee_sumamt < Fen::ZERO {
         return Err(TxError::new(
             field("det_item_fee_sumamt"),
-            format!("refunds more than the {} left on line `{init}`", remaining),
+            format!(
+                "退费金额 {} 超过明细 {init} 的剩余金额 {remaining}",
+                -line.wire.det_item_fee_sumamt
+            ),
         ));
     }
     *remaining += line.wire.det_item_fee_sumamt;
@@ -264,7 +266,7 @@ fn check_open_batches(existing: &[LiveLine], lines: &[UploadLine]) -> Result<(),
             return Err(TxError::new(
                 format!("{}.chrg_bchno", line.path),
                 format!(
-                    "收费批次 `{chrg_bchno}` 已结算（结算ID {setl_id}），新的费用请使用新的收费批次号"
+                    "收费批次 {chrg_bchno} 已结算（结算ID {setl_id}），新的费用请使用新的收费批次号"
                 ),
             ));
         }
@@ -288,7 +290,7 @@ pub async fn upload_transaction(
     if visit.kind != kind {
         return Err(TxError::new(
             "input.feedetail[0].mdtrt_id",
-            format!("visit {mdtrt_id} is {other}"),
+            format!("就诊 {mdtrt_id} {other}"),
         ));
     }
     let (output, _) = upload(ctx, ledger, &visit, &lines, refunds_allowed).await?;
@@ -313,7 +315,7 @@ pub async fn upload(
                 .and_then(|l| l.path.rsplit_once('['))
                 .map_or("input", |(node, _)| node),
             format!(
-                "visit {} would hold more than {MAX_LINES_PER_VISIT} fee lines",
+                "就诊 {} 的费用明细将超过 {MAX_LINES_PER_VISIT} 条",
                 visit.mdtrt_id
             ),
         ));
@@ -365,8 +367,7 @@ pub async fn prepare(
             init_feedetl_sn: line.meta.init_feedetl_sn.clone().unwrap_or_default(),
             det_item_fee_sumamt: line.wire.det_item_fee_sumamt,
             line: line.raw.clone(),
-            result: serde_json::to_string(result)
-                .map_err(|e| TxError::new("output", e.to_string()))?,
+            result: serde_json::to_string(result).map_err(|e| common::unencodable(&e))?,
             split: Some(StoredSplit {
                 basis: Arc::clone(&split.basis),
                 fee,
@@ -459,7 +460,7 @@ pub async fn cancel(
             return Err(TxError::new(
                 field,
                 format!(
-                    "line `{sn}` has refund line `{}`; cancel that first",
+                    "明细 {sn} 有退费明细 {}，须先撤销该退费明细",
                     refund.line.feedetl_sn
                 ),
             ));
@@ -496,7 +497,7 @@ fn refuse_settled(lines: &[&LiveLine], field: &str) -> Result<(), TxError> {
         Some((settled, setl_id)) => Err(TxError::new(
             field,
             format!(
-                "费用明细 `{}` 已结算（结算ID {setl_id}），须先撤销该结算",
+                "费用明细 {} 已结算（结算ID {setl_id}），须先撤销该结算",
                 settled.line.feedetl_sn
             ),
         )),

@@ -47,7 +47,7 @@ pub async fn admit(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutpu
         Some(text) => common::care_time(ctx, "input.mdtrtinfo.begntime", text)?,
         None => ctx.now,
     };
-    let mdtrt_id = settle::issue_id(ledger, "mdtrt_id", "MDTRT").await?;
+    let mdtrt_id = settle::issue_id(ctx, ledger, settle::IssuedId::Visit).await?;
     let mut visit = Visit {
         mdtrt_id: mdtrt_id.clone(),
         fixmedins_code: ctx.request.fixmedins_code.clone(),
@@ -125,7 +125,7 @@ async fn admission(
     if visit.kind != VisitKind::Inpatient {
         return Err(TxError::new(
             format!("{path}.mdtrt_id"),
-            format!("visit {} is not an admission", visit.mdtrt_id),
+            format!("就诊 {} 不是住院就诊", visit.mdtrt_id),
         ));
     }
     Ok((visit, reference, raw))
@@ -172,15 +172,12 @@ pub async fn discharge(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxO
     };
     let endtime = reference
         .endtime
-        .ok_or_else(|| TxError::new("input.dscginfo.endtime", "is required"))?;
+        .ok_or_else(|| TxError::new("input.dscginfo.endtime", "不能为空"))?;
     let end = common::care_time(ctx, "input.dscginfo.endtime", &endtime)?;
     if end < visit.begntime {
         return Err(TxError::new(
             "input.dscginfo.endtime",
-            format!(
-                "`{endtime}` is before the admission {}",
-                wire_time(visit.begntime)
-            ),
+            format!("{endtime} 早于入院时间 {}", wire_time(visit.begntime)),
         ));
     }
     if discharged == VisitStatus::Discharged {
@@ -311,7 +308,7 @@ pub async fn upload_fees(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<T
         ledger,
         VisitKind::Inpatient,
         true,
-        "not an admission (use 2204)",
+        "不是住院就诊（门诊费用请用 2204 上传）",
     )
     .await
 }
@@ -321,7 +318,7 @@ pub async fn cancel_fees(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<T
     let (visit, reference, _) = admission(ctx, ledger, "data").await?;
     let sn = reference
         .feedetl_sn
-        .ok_or_else(|| TxError::new("input.data.feedetl_sn", "is required (\"0000\" = all)"))?;
+        .ok_or_else(|| TxError::new("input.data.feedetl_sn", "不能为空（\"0000\" 表示全部）"))?;
     let selector = if sn == "0000" {
         Selector::All
     } else {
@@ -342,13 +339,13 @@ pub async fn settle(
     let mdtrt_id = data
         .mdtrt_id
         .clone()
-        .ok_or_else(|| TxError::new("input.data.mdtrt_id", "is required"))?;
+        .ok_or_else(|| TxError::new("input.data.mdtrt_id", "不能为空"))?;
     let mut visit = common::owned_visit(ctx, ledger, "input.data.mdtrt_id", &mdtrt_id).await?;
     common::check_visit_person(&visit, "input.data.psn_no", Some(&data.psn_no))?;
     if visit.kind != VisitKind::Inpatient {
         return Err(TxError::new(
             "input.data.mdtrt_id",
-            format!("visit {mdtrt_id} is not an admission (use 2207)"),
+            format!("就诊 {mdtrt_id} 不是住院就诊（门诊请用 2207 结算）"),
         ));
     }
     if visit.status.is_settled() {
@@ -368,7 +365,7 @@ pub async fn settle(
     if interim && visit.status == VisitStatus::Discharged {
         return Err(TxError::new(
             "input.data.mid_setl_flag",
-            "the patient is discharged; settle finally (mid_setl_flag 0)",
+            "患者已出院，须办理出院结算（mid_setl_flag 0）",
         ));
     }
     let end = settlement_end(ctx, &visit, &data, interim)?;

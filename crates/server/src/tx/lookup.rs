@@ -69,7 +69,7 @@ pub async fn treatment_check(
     let begntime = query
         .begntime
         .as_deref()
-        .ok_or_else(|| TxError::new("input.data.begntime", "必填（待遇检查的开始时间）"))?;
+        .ok_or_else(|| TxError::new("input.data.begntime", "不能为空（待遇检查的开始时间）"))?;
     let begins = common::datetime("input.data.begntime", begntime)?.date();
     let rules = common::policy_and_catalog(ctx, row)?;
     let policy = &rules.policy;
@@ -195,7 +195,7 @@ fn bound(
     lenient::parse_datetime(text).map(Some).ok_or_else(|| {
         TxError::new(
             field,
-            format!("`{text}` 不是日期 yyyy-MM-dd 或时间 yyyy-MM-dd HH:mm:ss"),
+            format!("{text} 不是 yyyy-MM-dd 格式的日期或 yyyy-MM-dd HH:mm:ss 格式的时间"),
         )
     })
 }

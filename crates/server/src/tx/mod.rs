@@ -349,15 +349,15 @@ pub fn spec(infno: &str) -> Option<&'static TxSpec> {
     TRANSACTIONS.iter().find(|t| t.infno == infno)
 }
 
+/// The refusal of an `infno` this service does not implement.
+pub fn not_implemented(infno: &str) -> TxError {
+    TxError::new("infno", format!("本服务未提供交易 {infno}"))
+}
+
 /// Runs the transaction named by the message's `infno`.
 pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     let infno = ctx.request.infno.as_str();
-    let spec = spec(infno).ok_or_else(|| {
-        TxError::new(
-            "infno",
-            format!("`{infno}` is not a transaction this service implements"),
-        )
-    })?;
+    let spec = spec(infno).ok_or_else(|| not_implemented(infno))?;
     match spec.handler {
         Handler::SignIn => session::sign_in(ctx).await,
         Handler::SignOut => session::sign_out(ctx).await,

@@ -41,7 +41,7 @@ pub async fn register(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOu
         Some(text) => common::care_time(ctx, "input.data.begntime", text)?,
         None => ctx.now,
     };
-    let mdtrt_id = settle::issue_id(ledger, "mdtrt_id", "MDTRT").await?;
+    let mdtrt_id = settle::issue_id(ctx, ledger, settle::IssuedId::Visit).await?;
     let visit = Visit {
         mdtrt_id: mdtrt_id.clone(),
         fixmedins_code: ctx.request.fixmedins_code.clone(),
@@ -90,7 +90,11 @@ async fn referenced_visit(
     if visit.kind != kind {
         return Err(TxError::new(
             "input.data.mdtrt_id",
-            format!("visit {} is not an {} visit", visit.mdtrt_id, kind.as_str()),
+            format!(
+                "就诊 {} 不是{}就诊",
+                visit.mdtrt_id,
+                common::kind_text(kind)
+            ),
         ));
     }
     Ok((visit, reference))
@@ -106,9 +110,9 @@ pub async fn cancel_registration(
         return Err(TxError::new(
             "input.data.mdtrt_id",
             format!(
-                "visit {} is {}; only an open registration can be cancelled",
+                "就诊 {} {}，只有在诊的挂号可以撤销",
                 visit.mdtrt_id,
-                visit.status.as_str()
+                common::status_text(visit.status)
             ),
         ));
     }
@@ -201,7 +205,7 @@ pub async fn upload_fees(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<T
         ledger,
         VisitKind::Outpatient,
         false,
-        "not an outpatient visit (use 2301)",
+        "不是门诊就诊（住院费用请用 2301 上传）",
     )
     .await
 }
@@ -212,7 +216,7 @@ pub async fn cancel_fees(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<T
     let batch = reference
         .chrg_bchno
         .as_deref()
-        .ok_or_else(|| TxError::new("input.data.chrg_bchno", "is required (\"0000\" = all)"))?;
+        .ok_or_else(|| TxError::new("input.data.chrg_bchno", "不能为空（\"0000\" 表示全部）"))?;
     let selector = if batch == "0000" {
         Selector::All
     } else {
@@ -232,20 +236,20 @@ async fn settleable_visit(
     let mdtrt_id = data
         .mdtrt_id
         .as_deref()
-        .ok_or_else(|| TxError::new("input.data.mdtrt_id", "is required"))?;
+        .ok_or_else(|| TxError::new("input.data.mdtrt_id", "不能为空"))?;
     let visit = common::owned_visit(ctx, ledger, "input.data.mdtrt_id", mdtrt_id).await?;
     common::check_visit_person(&visit, "input.data.psn_no", Some(&data.psn_no))?;
     if visit.kind != VisitKind::Outpatient {
         return Err(TxError::new(
             "input.data.mdtrt_id",
-            format!("visit {mdtrt_id} is not an outpatient visit"),
+            format!("就诊 {mdtrt_id} 不是门诊就诊"),
         ));
     }
     if let Some(insutype) = &data.insutype {
         if insutype.as_str() != visit.insutype.as_str() {
             return Err(TxError::new(
                 "input.data.insutype",
-                format!("`{insutype}` differs from the visit's {}", visit.insutype),
+                format!("{insutype} 与就诊的险种 {} 不一致", visit.insutype),
             ));
         }
     }

@@ -102,7 +102,7 @@ pub async fn settle(
             ctx, &visit, &computed,
         )?));
     }
-    let mdtrt_id = settle::issue_id(ledger, "mdtrt_id", "MDTRT").await?;
+    let mdtrt_id = settle::issue_id(ctx, ledger, settle::IssuedId::Visit).await?;
     let mut visit = purchase_visit(ctx, ledger, &data, &extra, mdtrt_id).await?;
     ledger.insert_visit(&visit);
     let (_, stored) = fees::upload(ctx, ledger, &visit, &lines, false).await?;

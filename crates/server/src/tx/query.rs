@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use yibao_domain::Fen;
 use yibao_ledger::entries::{self, EntryFilter};
-use yibao_ledger::{LedgerView, LiveLine};
+use yibao_ledger::{LedgerError, LedgerView, LiveLine};
 use yibao_wire::lenient;
 use yibao_wire::render::Yuan;
 
@@ -34,16 +34,8 @@ pub async fn settlement_info(
     let reference: SettlementRef = parse(node(&ctx.request.input, "data")?, "input.data")?;
     let setl_id = reference
         .setl_id
-        .ok_or_else(|| TxError::new("input.data.setl_id", "is required"))?;
-    let not_found = || {
-        TxError::new(
-            "input.data.setl_id",
-            format!(
-                "no settlement `{setl_id}` at institution {}",
-                ctx.request.fixmedins_code
-            ),
-        )
-    };
+        .ok_or_else(|| TxError::new("input.data.setl_id", "不能为空"))?;
+    let not_found = || common::unknown_settlement(ctx, "input.data.setl_id", &setl_id);
     let record = ledger.settlement(&setl_id).await?.ok_or_else(not_found)?;
     if record.header.fixmedins_code != ctx.request.fixmedins_code {
         return Err(not_found());
@@ -55,22 +47,14 @@ pub async fn settlement_info(
     {
         return Err(TxError::new(
             "input.data.psn_no",
-            format!("is not the person of settlement {setl_id}"),
+            format!("不是结算 {setl_id} 的参保人"),
         ));
     }
     let visit =
         common::owned_visit(ctx, ledger, "input.data.mdtrt_id", &record.header.mdtrt_id).await?;
     let person =
         common::registered_person(ledger, "input.data.psn_no", &record.header.psn_no).await?;
-    let insu = person
-        .insu_row(&record.header.insutype)
-        .cloned()
-        .ok_or_else(|| {
-            TxError::new(
-                "insutype",
-                format!("person has no insutype {}", record.header.insutype),
-            )
-        })?;
+    let insu = common::insu_row(&person, "insutype", &record.header.insutype)?.clone();
     let context = RenderContext {
         person: &person,
         insu: &insu,
@@ -107,11 +91,16 @@ fn fee_row(live: &LiveLine) -> Result<FeeRow, TxError> {
         "med_list_codg": common::line_code(line)?,
     })
     .to_string();
-    let rest = line
-        .result
-        .trim()
-        .strip_prefix('{')
-        .ok_or_else(|| TxError::new("feedetail", "stored split is not an object"))?;
+    let rest = line.result.trim().strip_prefix('{').ok_or_else(|| {
+        TxError::storage(&LedgerError::Corrupt {
+            table: "fee_lines",
+            column: "result",
+            detail: format!(
+                "line {} of {}: not an object",
+                line.feedetl_sn, line.mdtrt_id
+            ),
+        })
+    })?;
     let separator = if rest.trim_start().starts_with('}') {
         ""
     } else {
@@ -133,16 +122,11 @@ pub async fn fee_details(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<T
             .await?
             .filter(|r| r.header.fixmedins_code == ctx.request.fixmedins_code)
             .map(|r| r.header.mdtrt_id)
-            .ok_or_else(|| {
-                TxError::new(
-                    "input.data.setl_id",
-                    format!("no settlement `{setl_id}` at this institution"),
-                )
-            })?,
+            .ok_or_else(|| common::unknown_settlement(ctx, "input.data.setl_id", setl_id))?,
         (None, None) => {
             return Err(TxError::new(
                 "input.data.mdtrt_id",
-                "is required (or setl_id)",
+                "不能为空（或填写 setl_id）",
             ))
         }
     };
@@ -227,10 +211,7 @@ pub async fn reconcile_totals(
     let ours = entries::entry_totals(ledger.conn(), &stmt.filter(ctx)).await?;
     let count: Option<i64> = match &stmt.fixmedins_setl_cnt {
         Some(text) => Some(text.parse().map_err(|_| {
-            TxError::new(
-                "input.data.fixmedins_setl_cnt",
-                format!("`{text}` is not a whole number"),
-            )
+            TxError::new("input.data.fixmedins_setl_cnt", format!("{text} 不是整数"))
         })?),
         None => None,
     };

@@ -41,17 +41,14 @@ pub async fn reverse(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOut
         .ok_or_else(|| {
             TxError::new(
                 "input.data.omsgid",
-                format!(
-                    "no message `{}` from this institution changed anything",
-                    data.omsgid
-                ),
+                format!("本机构没有报文ID为 {} 且产生了业务数据的报文", data.omsgid),
             )
         })?;
     if original.infno != data.oinfno {
         return Err(TxError::new(
             "input.data.oinfno",
             format!(
-                "message {} was a {}, not a {}",
+                "报文 {} 是 {} 交易，不是 {} 交易",
                 data.omsgid, original.infno, data.oinfno
             ),
         ));
@@ -82,7 +79,7 @@ pub async fn reverse(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOut
         None => Err(TxError::new(
             "input.data.oinfno",
             format!(
-                "{} cannot be reversed (reversible: {})",
+                "{} 交易不能冲正（可冲正的交易：{}）",
                 original.infno,
                 reversible_infnos()
             ),

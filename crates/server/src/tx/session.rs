@@ -219,7 +219,7 @@ pub async fn accumulators(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<
         .ok_or_else(|| {
             TxError::new(
                 "input.data.cum_ym",
-                format!("`{cum_ym}` is not a year-month yyyyMM"),
+                format!("{cum_ym} 不是 yyyyMM 格式的年月"),
             )
         })?;
     let totals = entries::person_totals(ledger.conn(), &query.psn_no, year).await?;

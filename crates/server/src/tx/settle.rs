@@ -97,13 +97,13 @@ impl std::fmt::Display for Resplit {
         if self.uploaded.is_empty() {
             write!(
                 f,
-                "a line was uploaded before splits were stored; split again under `{}`",
+                "有费用明细上传于保存分割结果之前，已按 {} 重新分割",
                 self.now
             )
         } else {
             write!(
                 f,
-                "split at upload under `{}`, split again under `{}`",
+                "上传时按 {} 分割，结算时按 {} 重新分割",
                 self.uploaded, self.now
             )
         }
@@ -150,10 +150,7 @@ pub async fn compute(
     if lines.is_empty() && (!stay.has_earlier() || request.data.interim()) {
         return Err(TxError::new(
             "mdtrt_id",
-            format!(
-                "visit {} has no unsettled fee lines to settle",
-                visit.mdtrt_id
-            ),
+            format!("就诊 {} 没有未结算的费用明细", visit.mdtrt_id),
         ));
     }
     let person = common::registered_person(ledger, "input.data.psn_no", &visit.psn_no).await?;
@@ -323,34 +320,49 @@ fn check_declared(
 ) -> Result<(), TxError> {
     let data = request.data;
     if request.require_total && data.medfee_sumamt.is_none() {
-        return Err(TxError::new("input.data.medfee_sumamt", "is required"));
+        return Err(TxError::new("input.data.medfee_sumamt", "不能为空"));
     }
     let declared = [
-        ("medfee_sumamt", data.medfee_sumamt, totals.medfee_sumamt),
+        (
+            "medfee_sumamt",
+            "费用明细合计",
+            data.medfee_sumamt,
+            totals.medfee_sumamt,
+        ),
         (
             "fulamt_ownpay_amt",
+            "费用明细的全自费金额合计",
             data.fulamt_ownpay_amt,
             totals.fulamt_ownpay_amt,
         ),
         (
             "overlmt_selfpay",
+            "费用明细的超限价自费合计",
             data.overlmt_selfpay,
             totals.overlmt_selfpay,
         ),
-        ("preselfpay_amt", data.preselfpay_amt, totals.preselfpay_amt),
-        ("inscp_scp_amt", data.inscp_scp_amt, totals.inscp_scp_amt),
+        (
+            "preselfpay_amt",
+            "费用明细的先行自付合计",
+            data.preselfpay_amt,
+            totals.preselfpay_amt,
+        ),
+        (
+            "inscp_scp_amt",
+            "费用明细的符合政策范围金额合计",
+            data.inscp_scp_amt,
+            totals.inscp_scp_amt,
+        ),
     ];
-    for (field, sent, ours) in declared {
+    for (field, ours_named, sent, ours) in declared {
         if let Some(sent) = sent {
             if sent != ours {
                 let why = resplit.map_or_else(String::new, |r| {
-                    format!(" (the lines were split again at settlement: {r}; cancel and upload them again to get their new split)")
+                    format!("（结算时费用明细已重新分割：{r}；撤销后重新上传费用明细即得新的分割）")
                 });
                 return Err(TxError::new(
                     format!("input.data.{field}"),
-                    format!(
-                        "{sent} does not equal {ours} computed from the uploaded fee lines{why}"
-                    ),
+                    format!("{sent} 与{ours_named} {ours} 不一致{why}"),
                 ));
             }
         }
@@ -358,14 +370,47 @@ fn check_declared(
     Ok(())
 }
 
-/// Issues an identifier: `prefix` + 16-digit serial.
+/// What an issued identifier names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssuedId {
+    /// `mdtrt_id` (2201, 2401, 2102).
+    Visit,
+    /// `setl_id` (settlements and their cancellations).
+    Settlement,
+}
+
+impl IssuedId {
+    /// The ledger counter the serial is drawn from.
+    fn counter(self) -> &'static str {
+        match self {
+            IssuedId::Visit => "mdtrt_id",
+            IssuedId::Settlement => "setl_id",
+        }
+    }
+
+    /// The digit after the region code.
+    fn digit(self) -> u8 {
+        match self {
+            IssuedId::Visit => 1,
+            IssuedId::Settlement => 2,
+        }
+    }
+}
+
+/// Issues an identifier in digits only, as the platform's are: the pooling region's code
+/// (`platform_admdvs`, 6 digits), the kind's digit and a 16-digit serial — 23 characters, within
+/// the interface's 30. The ledger's counter makes it unique.
 pub async fn issue_id(
+    ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
-    counter: &str,
-    prefix: &str,
+    kind: IssuedId,
 ) -> Result<String, TxError> {
-    let serial = ledger.next_id(counter).await?;
-    Ok(format!("{prefix}{serial:016}"))
+    let serial = ledger.next_id(kind.counter()).await?;
+    Ok(format!(
+        "{}{}{serial:016}",
+        ctx.shared.config.platform_admdvs,
+        kind.digit()
+    ))
 }
 
 /// The ledger entry of a computed settlement (netted against the stay's earlier settlements).
@@ -463,13 +508,13 @@ pub async fn store(
     computed: &Computed,
     interim: bool,
 ) -> Result<(Box<RawValue>, String), TxError> {
-    let setl_id = issue_id(ledger, "setl_id", "SETL").await?;
+    let setl_id = issue_id(ctx, ledger, IssuedId::Settlement).await?;
     let header = settlement_header(ctx, visit, computed, setl_id.clone(), interim);
     let record = record_of(computed, header);
     if let Some(problem) = record.identity_violations().into_iter().next() {
-        return Err(TxError::new(
-            "settlement",
-            format!("identity check failed, nothing stored: {problem}"),
+        tracing::error!(%problem, "settlement identity check failed");
+        return Err(TxError::internal(
+            "结算数据自检未通过（内部错误），未记录任何数据",
         ));
     }
     ledger.append_settlement(record.clone()).await?;
@@ -523,20 +568,9 @@ pub async fn cancel(
     }
     let person =
         common::registered_person(ledger, "input.data.psn_no", &original.header.psn_no).await?;
-    let insu = person
-        .insu_row(&original.header.insutype)
-        .cloned()
-        .ok_or_else(|| {
-            TxError::new(
-                "insutype",
-                format!(
-                    "person {} has no insutype {}",
-                    person.psn_no, original.header.insutype
-                ),
-            )
-        })?;
+    let insu = common::insu_row(&person, "insutype", &original.header.insutype)?.clone();
     let balance = account_balance(ledger, &person.psn_no, &insu).await?;
-    let setl_id = issue_id(ledger, "setl_id", "SETL").await?;
+    let setl_id = issue_id(ctx, ledger, IssuedId::Settlement).await?;
     let mirror = SettlementHeader {
         setl_id: setl_id.clone(),
         kind: EntryKind::Cancel,
@@ -567,15 +601,7 @@ async fn owned_settlement(
     request: &CancelRequest<'_>,
 ) -> Result<SettlementRecord, TxError> {
     let field = request.field;
-    let not_found = || {
-        TxError::new(
-            field,
-            format!(
-                "no settlement `{}` at institution {}",
-                request.setl_id, ctx.request.fixmedins_code
-            ),
-        )
-    };
+    let not_found = || common::unknown_settlement(ctx, field, request.setl_id);
     let original = ledger
         .settlement(request.setl_id)
         .await?
@@ -587,14 +613,14 @@ async fn owned_settlement(
     if h.kind != EntryKind::Settle {
         return Err(TxError::new(
             field,
-            format!("`{}` is itself a cancellation", h.setl_id),
+            format!("{} 本身是一笔撤销结算", h.setl_id),
         ));
     }
     if !request.cancels.contains(&h.infno.as_str()) {
         return Err(TxError::new(
             field,
             format!(
-                "`{}` is a {} settlement, which {} cannot cancel",
+                "{} 是 {} 交易的结算，{} 不能撤销",
                 h.setl_id, h.infno, ctx.request.infno
             ),
         ));
@@ -602,17 +628,14 @@ async fn owned_settlement(
     if let Some(done) = ledger.cancellation_of(&h.setl_id).await? {
         return Err(TxError::new(
             field,
-            format!(
-                "settlement `{}` is already cancelled (by {done})",
-                h.setl_id
-            ),
+            format!("结算 {} 已撤销（撤销结算ID {done}）", h.setl_id),
         ));
     }
     if let Some(mdtrt_id) = request.mdtrt_id {
         if mdtrt_id != h.mdtrt_id {
             return Err(TxError::new(
                 "input.data.mdtrt_id",
-                format!("settlement {} belongs to visit {}", h.setl_id, h.mdtrt_id),
+                format!("结算 {} 属于就诊 {}", h.setl_id, h.mdtrt_id),
             ));
         }
     }
@@ -620,7 +643,7 @@ async fn owned_settlement(
         if psn_no != h.psn_no {
             return Err(TxError::new(
                 "input.data.psn_no",
-                format!("`{psn_no}` is not the person of settlement {}", h.setl_id),
+                format!("{psn_no} 不是结算 {} 的参保人", h.setl_id),
             ));
         }
     }

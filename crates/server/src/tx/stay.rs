@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 use yibao_domain::Fen;
 use yibao_ledger::entries::EntrySummary;
 use yibao_ledger::{
-    EntryKind, LedgerView, LineRow, SetlAmounts, SettlementRecord, StoredFundRow, Visit, VisitKind,
+    EntryKind, LedgerError, LedgerView, LineRow, SetlAmounts, SettlementRecord, StoredFundRow,
+    Visit, VisitKind,
 };
 use yibao_settlement::{AccKey, FundRow, LineSplit, Posting, YearToDate};
 
@@ -53,13 +54,14 @@ impl Stay {
                 .settlement(&entry.header.setl_id)
                 .await?
                 .ok_or_else(|| {
-                    TxError::new(
-                        "mdtrt_id",
-                        format!(
+                    TxError::storage(&LedgerError::Corrupt {
+                        table: "settlements",
+                        column: "setl_id",
+                        detail: format!(
                             "settlement {} of visit {} is listed but not stored",
                             entry.header.setl_id, visit.mdtrt_id
                         ),
-                    )
+                    })
                 })?;
             stay.earlier.push(record);
         }
@@ -272,7 +274,7 @@ pub async fn check_latest(
         Some(later) => Err(TxError::new(
             field,
             format!(
-                "settlement `{}` of visit {} is followed by live settlement `{}`; cancel that first",
+                "就诊 {1} 的结算 {0} 之后还有未撤销的结算 {2}，须先撤销该结算",
                 original.header.setl_id, original.header.mdtrt_id, later.header.setl_id
             ),
         )),

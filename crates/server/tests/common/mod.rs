@@ -71,10 +71,22 @@ async fn drop_stale_schemas(conn: &mut sqlx::AnyConnection) {
     }
 }
 
-/// A database URL (and scratch directory) for one test.
-pub async fn fresh_database(backend: Backend, tag: &str) -> (String, PathBuf) {
+/// A fresh scratch directory for one test.
+pub fn scratch_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(unique(&format!("yibao-{tag}")));
     std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A PostgreSQL URL whose sessions use `schema`.
+pub fn with_search_path(url: &str, schema: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// A database URL (and scratch directory) for one test.
+pub async fn fresh_database(backend: Backend, tag: &str) -> (String, PathBuf) {
+    let dir = scratch_dir(tag);
     match backend {
         Backend::Sqlite => (
             format!("sqlite://{}?mode=rwc", dir.join("yibao.db").display()),
@@ -91,15 +103,7 @@ pub async fn fresh_database(backend: Backend, tag: &str) -> (String, PathBuf) {
                 .execute(&mut admin)
                 .await
                 .unwrap();
-            let sep = if pg_base_url().contains('?') {
-                '&'
-            } else {
-                '?'
-            };
-            (
-                format!("{}{sep}options=-c%20search_path%3D{schema}", pg_base_url()),
-                dir,
-            )
+            (with_search_path(&pg_base_url(), &schema), dir)
         }
     }
 }

@@ -1,0 +1,285 @@
+//! Paying the region's institutions from the store: the month's payment (一月一拨) and the year-end
+//! clearing of every budgeted institution × scheme, with `yibao-provider-payment`'s rules over the
+//! claims of the settlement ledger and the posted deductions. Posting is idempotent: a month or year
+//! already posted is returned as stored and nothing is posted twice; a posted month whose inputs
+//! have changed since is reported, never silently recomputed.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use yibao_ledger::provider::{self, ProviderKey};
+use yibao_ledger::{LedgerError, Store};
+use yibao_provider_payment::{
+    clear_year, pay_year, MonthInput, MonthStatement, PaymentError, PaymentPolicy, Score,
+    YearEndInput, YearEndStatement, MONTHS,
+};
+
+/// Why a payment run stopped; nothing was posted.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentRunError {
+    #[error("month {0}: not a month 1–12")]
+    BadMonth(u32),
+    #[error("{year}-{month:02} has not ended on {as_of}; a month is paid once it is over")]
+    MonthNotOver {
+        year: i32,
+        month: u32,
+        as_of: NaiveDate,
+    },
+    #[error("no budget is stored for {0}; import the year's budgets first (`yibao pay budgets`)")]
+    NoBudgets(i32),
+    #[error("{fixmedins_code} {insutype} {year}-{month:02}: the posted statement differs from one computed now from the ledger ({field}); the month's claims or deductions changed after it was paid")]
+    PostedChanged {
+        fixmedins_code: String,
+        insutype: String,
+        year: i32,
+        month: u8,
+        field: &'static str,
+    },
+    #[error("{fixmedins_code} {insutype} {year}: months {missing:?} are not paid yet; pay every month before the year-end")]
+    MonthsMissing {
+        fixmedins_code: String,
+        insutype: String,
+        year: i32,
+        missing: Vec<u8>,
+    },
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+/// One institution × scheme's statement.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProviderStatement<T> {
+    pub fixmedins_code: String,
+    pub insutype: String,
+    pub year: i32,
+    pub statement: T,
+}
+
+/// The last day of a month.
+fn month_end(year: i32, month: u32) -> Option<NaiveDate> {
+    let (next_year, next_month) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    NaiveDate::from_ymd_opt(next_year, next_month, 1)?.pred_opt()
+}
+
+/// The first field in which two statements of one month differ.
+fn first_difference(posted: &MonthStatement, now: &MonthStatement) -> Option<&'static str> {
+    let pairs = [
+        ("claims", posted.claims, now.claims),
+        ("deductions", posted.deductions, now.deductions),
+        ("paid", posted.paid, now.paid),
+        ("deferred", posted.deferred, now.deferred),
+        ("transfer", posted.transfer, now.transfer),
+    ];
+    pairs
+        .iter()
+        .find(|(_, a, b)| a != b)
+        .map(|(field, _, _)| *field)
+}
+
+/// Pays month `month` of `year` for every budgeted institution × scheme (paying any earlier month
+/// not paid yet first) and returns the month's statements. `as_of` is today: a month is paid once it
+/// is over.
+pub async fn pay_month(
+    store: &Store,
+    policy: &PaymentPolicy,
+    year: i32,
+    month: u32,
+    as_of: NaiveDate,
+    posted_at: &str,
+) -> Result<Vec<ProviderStatement<MonthStatement>>, PaymentRunError> {
+    if !(1..=MONTHS as u32).contains(&month) {
+        return Err(PaymentRunError::BadMonth(month));
+    }
+    if month_end(year, month).is_none_or(|end| as_of <= end) {
+        return Err(PaymentRunError::MonthNotOver { year, month, as_of });
+    }
+    let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
+    let budgets = provider::budgets(&mut conn, year).await?;
+    if budgets.is_empty() {
+        return Err(PaymentRunError::NoBudgets(year));
+    }
+    let inputs = provider::month_inputs(&mut conn, year).await?;
+    let posted = provider::posted_months(&mut conn, year).await?;
+    drop(conn);
+    let mut to_post = Vec::new();
+    let mut result = Vec::with_capacity(budgets.len());
+    for budget in &budgets {
+        let key: ProviderKey = (budget.fixmedins_code.clone(), budget.insutype);
+        let mut months: [MonthInput; MONTHS] = inputs.get(&key).copied().unwrap_or_default();
+        for later in months.iter_mut().skip(month as usize) {
+            *later = MonthInput::default();
+        }
+        let computed = pay_year(policy, budget, &months)?;
+        for statement in computed.iter().take(month as usize) {
+            match posted.get(&(key.clone(), statement.month)) {
+                Some(stored) => {
+                    if let Some(field) = first_difference(stored, statement) {
+                        return Err(PaymentRunError::PostedChanged {
+                            fixmedins_code: key.0.clone(),
+                            insutype: key.1.to_string(),
+                            year,
+                            month: statement.month,
+                            field,
+                        });
+                    }
+                }
+                None => to_post.push((key.clone(), *statement)),
+            }
+        }
+        result.push(ProviderStatement {
+            fixmedins_code: key.0.clone(),
+            insutype: key.1.to_string(),
+            year,
+            statement: computed[month as usize - 1],
+        });
+    }
+    provider::post_months(store, year, &to_post, posted_at).await?;
+    Ok(result)
+}
+
+/// Clears `year` for every budgeted institution × scheme whose twelve months are paid, with the
+/// year's inpatient activity from the ledger and the assessment scores given; returns the
+/// statements (as posted when the year-end was posted before).
+pub async fn clear(
+    store: &Store,
+    policy: &PaymentPolicy,
+    year: i32,
+    scores: &BTreeMap<ProviderKey, Score>,
+    posted_at: &str,
+) -> Result<Vec<ProviderStatement<YearEndStatement>>, PaymentRunError> {
+    let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
+    let budgets = provider::budgets(&mut conn, year).await?;
+    if budgets.is_empty() {
+        return Err(PaymentRunError::NoBudgets(year));
+    }
+    let posted_months = provider::posted_months(&mut conn, year).await?;
+    let posted_ends = provider::posted_year_ends(&mut conn, year).await?;
+    let activity = provider::activity(&mut conn, year).await?;
+    drop(conn);
+    let mut to_post = Vec::new();
+    let mut result = Vec::with_capacity(budgets.len());
+    for budget in &budgets {
+        let key: ProviderKey = (budget.fixmedins_code.clone(), budget.insutype);
+        let statement = match posted_ends.get(&key) {
+            Some(stored) => *stored,
+            None => {
+                let months = paid_months(&posted_months, &key, year)?;
+                let input = YearEndInput {
+                    activity: Some(activity.get(&key).copied().unwrap_or_default()),
+                    score: scores.get(&key).copied(),
+                };
+                let statement = clear_year(policy, budget, &months, &input)?;
+                to_post.push((key.clone(), statement));
+                statement
+            }
+        };
+        result.push(ProviderStatement {
+            fixmedins_code: key.0.clone(),
+            insutype: key.1.to_string(),
+            year,
+            statement,
+        });
+    }
+    provider::post_year_ends(store, year, &to_post, posted_at).await?;
+    Ok(result)
+}
+
+/// The twelve posted months of an institution × scheme, or which are missing.
+fn paid_months(
+    posted: &BTreeMap<(ProviderKey, u8), MonthStatement>,
+    key: &ProviderKey,
+    year: i32,
+) -> Result<[MonthStatement; MONTHS], PaymentRunError> {
+    let found: Vec<MonthStatement> = (1..=MONTHS as u8)
+        .filter_map(|m| posted.get(&(key.clone(), m)).copied())
+        .collect();
+    found
+        .try_into()
+        .map_err(|_| PaymentRunError::MonthsMissing {
+            fixmedins_code: key.0.clone(),
+            insutype: key.1.to_string(),
+            year,
+            missing: (1..=MONTHS as u8)
+                .filter(|m| !posted.contains_key(&(key.clone(), *m)))
+                .collect(),
+        })
+}
+
+/// One row of a deductions file: `deduction_id,fixmedins_code,insutype,year,month,kind,amount,reason`
+/// (`kind` 10 审核扣款, 20 稽核扣款, 30 预付金抵扣; `amount` in yuan).
+#[derive(Debug, serde::Deserialize)]
+struct DeductionRow {
+    deduction_id: String,
+    fixmedins_code: String,
+    insutype: String,
+    year: i32,
+    month: u8,
+    kind: String,
+    amount: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Why a deductions file was refused: the line and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{file} line {line}: {problem}")]
+pub struct DeductionFileError {
+    pub file: String,
+    pub line: u64,
+    pub problem: String,
+}
+
+/// Reads a deductions file (CSV with a header; columns it does not read are left alone).
+pub fn read_deductions(
+    text: &str,
+    file: &str,
+) -> Result<Vec<provider::Deduction>, DeductionFileError> {
+    let error = |line: u64, problem: String| DeductionFileError {
+        file: file.to_string(),
+        line,
+        problem,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut deductions = Vec::new();
+    for record in reader.deserialize::<DeductionRow>() {
+        let row = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            error(line, e.to_string())
+        })?;
+        let line = deductions.len() as u64 + 2;
+        let insutype = yibao_domain::Code::new(&row.insutype)
+            .map_err(|e| error(line, format!("`insutype`: {e}")))?;
+        if !(1..=MONTHS as u8).contains(&row.month) {
+            return Err(error(line, format!("`month`: {} is not 1–12", row.month)));
+        }
+        let kind = provider::DeductionKind::parse(&row.kind)
+            .ok_or_else(|| error(line, format!("`kind`: `{}` is not 10, 20 or 30", row.kind)))?;
+        let amount = yibao_domain::Fen::parse_yuan(&row.amount)
+            .map_err(|e| error(line, format!("`amount`: {e}")))?;
+        if amount.fen() <= 0 {
+            return Err(error(line, "`amount`: must be positive".into()));
+        }
+        if row.deduction_id.is_empty() || row.deduction_id.len() > 64 {
+            return Err(error(line, "`deduction_id`: 1 to 64 characters".into()));
+        }
+        deductions.push(provider::Deduction {
+            deduction_id: row.deduction_id,
+            fixmedins_code: row.fixmedins_code,
+            insutype,
+            year: row.year,
+            month: row.month,
+            kind,
+            amount,
+            reason: row.reason,
+        });
+    }
+    Ok(deductions)
+}

@@ -1,0 +1,300 @@
+//! Paying institutions from the store, on SQLite and PostgreSQL: the month's claims are the fund
+//! payments of the ledger's settlements by month (a cancellation negative in its own month), less
+//! the posted deductions; paying a month twice posts nothing twice; a deduction into a paid month is
+//! refused; the year-end needs every month and equals the same calculation on the same inputs.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use sqlx::Connection;
+use yibao_domain::{Code, Fen, SetlAmounts};
+use yibao_ledger::provider::{self, Deduction, DeductionError, DeductionKind};
+use yibao_ledger::Store;
+use yibao_provider_payment::{
+    run_year, Activity, Budget, MonthInput, PaymentPolicy, YearEndInput, MONTHS,
+};
+use yibao_region::payment::{self, PaymentRunError};
+
+const HOSPITAL: &str = "H36040200001";
+/// The worked example of clearing-and-budgets.md §4.4: index 12,000,000.
+const INDEX_YUAN: i64 = 12_000_000;
+
+fn policy() -> PaymentPolicy {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../policies/payment/jiujiang-budget.toml");
+    PaymentPolicy::load(&path).expect("the shipped payment policy loads")
+}
+
+async fn stores() -> Vec<(String, Store, std::path::PathBuf)> {
+    let dir = std::env::temp_dir().join(format!(
+        "yibao-pay-{}-{}",
+        std::process::id(),
+        chrono::Local::now()
+            .timestamp_nanos_opt()
+            .unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sqlite = Store::open_data_dir(&dir).await.unwrap();
+    let pg_base = std::env::var("YIBAO_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let schema = format!(
+        "t_pay_{}_{}",
+        std::process::id(),
+        dir.file_name().unwrap().len()
+    );
+    let mut conn = sqlx::AnyConnection::connect(&pg_base).await.unwrap();
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let sep = if pg_base.contains('?') { '&' } else { '?' };
+    let postgres = Store::open(&format!(
+        "{pg_base}{sep}options=-c%20search_path%3D{schema}"
+    ))
+    .await
+    .unwrap();
+    vec![
+        ("sqlite".into(), sqlite, dir.clone()),
+        (schema, postgres, dir),
+    ]
+}
+
+/// A settlement (or, with `cancel`, a cancellation) of `fund_yuan` from the pooled funds.
+async fn settle(store: &Store, seq: i64, setl_time: &str, fund_yuan: i64, cancel: bool) {
+    let mut amounts = SetlAmounts::default();
+    let sign = if cancel { -1 } else { 1 };
+    amounts.fund_pay_sumamt = Fen::from_yuan(sign * fund_yuan);
+    amounts.hifp_pay = amounts.fund_pay_sumamt;
+    amounts.medfee_sumamt = Fen::from_yuan(sign * fund_yuan * 2);
+    let columns = [
+        "setl_id",
+        "seq",
+        "kind",
+        "orig_setl_id",
+        "infno",
+        "msgid",
+        "fixmedins_code",
+        "mdtrt_id",
+        "psn_no",
+        "insutype",
+        "year",
+        "med_type",
+        "mid_setl_flag",
+        "setl_time",
+        "clr_type",
+        "clr_way",
+        "clr_optins",
+        "balc",
+    ];
+    let all: Vec<&str> = columns
+        .iter()
+        .copied()
+        .chain(SetlAmounts::COLUMNS.iter().copied())
+        .collect();
+    let placeholders: Vec<String> = (1..=all.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "INSERT INTO settlements ({}) VALUES ({})",
+        all.join(", "),
+        placeholders.join(", ")
+    );
+    let setl_id = format!("S{seq}");
+    let mut query = sqlx::query(&sql)
+        .bind(setl_id.clone())
+        .bind(seq)
+        .bind(if cancel { "cancel" } else { "settle" })
+        .bind(if cancel {
+            Some(format!("S{}", seq - 1))
+        } else {
+            None
+        })
+        .bind("2304")
+        .bind(format!("M{seq}"))
+        .bind(HOSPITAL)
+        .bind(format!("V{seq}"))
+        .bind("P0001")
+        .bind("390")
+        .bind(2025_i64)
+        .bind("21")
+        .bind("0")
+        .bind(setl_time)
+        .bind("21")
+        .bind("1")
+        .bind("360400")
+        .bind(0_i64);
+    for (_, amount) in amounts.columns() {
+        query = query.bind(amount.fen());
+    }
+    let mut conn = store.pool().acquire().await.unwrap();
+    query.execute(&mut *conn).await.unwrap();
+}
+
+fn budget() -> Budget {
+    Budget {
+        fixmedins_code: HOSPITAL.into(),
+        insutype: Code::lit("390"),
+        year: 2025,
+        annual_index: Fen::from_yuan(INDEX_YUAN),
+        limits: Default::default(),
+    }
+}
+
+#[tokio::test]
+async fn months_and_the_year_end_are_paid_from_the_ledger() {
+    let policy = policy();
+    for (name, store, dir) in stores().await {
+        provider::upsert_budgets(&store, &[budget()], "2025-01-01 00:00:00")
+            .await
+            .unwrap();
+        // 1,075,000 a month (12,900,000 a year, the worked example's audited claims), settled on
+        // the 15th; January also has a 100,000 settlement cancelled in February.
+        let mut seq = 0;
+        for month in 1..=12 {
+            seq += 1;
+            settle(
+                &store,
+                seq,
+                &format!("2025-{month:02}-15 10:00:00"),
+                1_075_000,
+                false,
+            )
+            .await;
+        }
+        seq += 1;
+        settle(&store, seq, "2025-01-20 10:00:00", 100_000, false).await;
+        seq += 1;
+        settle(&store, seq, "2025-02-03 10:00:00", 100_000, true).await;
+        let march_audit = Deduction {
+            deduction_id: "CASE-1".into(),
+            fixmedins_code: HOSPITAL.into(),
+            insutype: Code::lit("390"),
+            year: 2025,
+            month: 3,
+            kind: DeductionKind::Audit,
+            amount: Fen::from_yuan(25_000),
+            reason: "审核扣款：重复收费".into(),
+        };
+        provider::post_deductions(
+            &store,
+            std::slice::from_ref(&march_audit),
+            "2025-03-20 00:00:00",
+        )
+        .await
+        .unwrap();
+
+        let early = payment::pay_month(
+            &store,
+            &policy,
+            2025,
+            3,
+            NaiveDate::from_ymd_opt(2025, 3, 31).unwrap(),
+            "t",
+        )
+        .await;
+        assert!(
+            matches!(early, Err(PaymentRunError::MonthNotOver { .. })),
+            "{name}: {early:?}"
+        );
+        let april = NaiveDate::from_ymd_opt(2025, 4, 1).unwrap();
+        let march = payment::pay_month(&store, &policy, 2025, 3, april, "t1")
+            .await
+            .unwrap();
+        let statement = &march[0].statement;
+        assert_eq!(statement.claims, Fen::from_yuan(1_075_000), "{name}");
+        assert_eq!(statement.deductions, Fen::from_yuan(25_000), "{name}");
+        // Paying it again posts nothing and answers the same.
+        let again = payment::pay_month(&store, &policy, 2025, 3, april, "t2")
+            .await
+            .unwrap();
+        assert_eq!(march, again, "{name}");
+        // A deduction into a paid month is refused; posting the same deduction again is a no-op.
+        let late = Deduction {
+            deduction_id: "CASE-2".into(),
+            ..march_audit.clone()
+        };
+        let refused = provider::post_deductions(&store, &[late], "t").await;
+        assert!(
+            matches!(refused, Err(DeductionError::MonthPosted { month: 3, .. })),
+            "{name}: {refused:?}"
+        );
+        provider::post_deductions(&store, std::slice::from_ref(&march_audit), "t")
+            .await
+            .unwrap();
+        let changed = Deduction {
+            amount: Fen::from_yuan(1),
+            ..march_audit
+        };
+        let conflicting = provider::post_deductions(&store, &[changed], "t").await;
+        assert!(
+            matches!(conflicting, Err(DeductionError::Conflicting(_))),
+            "{name}"
+        );
+
+        let missing = payment::clear(&store, &policy, 2025, &BTreeMap::new(), "t").await;
+        assert!(
+            matches!(missing, Err(PaymentRunError::MonthsMissing { .. })),
+            "{name}: {missing:?}"
+        );
+        let next_year = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let december = payment::pay_month(&store, &policy, 2025, 12, next_year, "t3")
+            .await
+            .unwrap();
+        assert_eq!(december[0].statement.month, 12);
+        let cleared = payment::clear(&store, &policy, 2025, &BTreeMap::new(), "t4")
+            .await
+            .unwrap();
+
+        // The same year computed from the same inputs, independently of the store.
+        let mut inputs = [MonthInput::default(); MONTHS];
+        for (i, input) in inputs.iter_mut().enumerate() {
+            input.claims = Fen::from_yuan(1_075_000);
+            if i == 0 {
+                input.claims += Fen::from_yuan(100_000);
+            }
+            if i == 1 {
+                input.claims -= Fen::from_yuan(100_000);
+            }
+            if i == 2 {
+                input.deductions = Fen::from_yuan(25_000);
+            }
+        }
+        let activity = Activity {
+            admissions: 12,
+            total_cost: Fen::from_yuan(2 * 1_075_000 * 12),
+            self_pay: Fen(0),
+        };
+        let expected = run_year(
+            &policy,
+            &budget(),
+            &inputs,
+            &YearEndInput {
+                activity: Some(activity),
+                score: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(cleared[0].statement, expected.year_end, "{name}");
+        // Audited claims 12,875,000 against the index 12,000,000: 875,000 over (7.29 %); the fund
+        // bears 70 % of the first 5 % of the index (600,000 × 0.70 = 420,000) and 50 % of the rest,
+        // which is within 10 % (275,000 × 0.50 = 137,500).
+        assert_eq!(
+            cleared[0].statement.audited_claims,
+            Fen::from_yuan(12_875_000),
+            "{name}"
+        );
+        assert_eq!(
+            cleared[0].statement.fund_share,
+            Fen::from_yuan(420_000 + 137_500),
+            "{name}"
+        );
+        let again = payment::clear(&store, &policy, 2025, &BTreeMap::new(), "t5")
+            .await
+            .unwrap();
+        assert_eq!(cleared, again, "{name}");
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
