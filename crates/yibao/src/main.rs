@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit;
 mod backup;
 mod bars;
 mod codelists;
@@ -66,6 +67,8 @@ enum Command {
     Restore(backup::RestoreArgs),
     /// Export stored records: `settlement-lists` (4101, for `yibao drg group`).
     Export(export::ExportArgs),
+    /// Fund supervision: `run` the rule base and the seven big-data models over a file of visits.
+    Audit(audit::AuditArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -84,6 +87,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Backup(args) => backup::run_backup(&args).map(|()| ExitCode::SUCCESS),
         Command::Restore(args) => Ok(exit_code(backup::run_restore(&args)?)),
         Command::Export(args) => export::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Audit(args) => Ok(exit_code(audit::run(&args)?)),
     }
 }
 
