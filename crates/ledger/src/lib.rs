@@ -9,6 +9,8 @@
 //!   database in the batch's flush, a few multi-row statements per batch. It runs only with the
 //!   database's [`WriterLock`] ([`Store::lock_writer`]): one writer per database.
 //! * [`provider`]: budgets, deductions, the month's claims from the ledger, posted payment statements.
+//! * [`filings`]: 人员慢特病备案, a person's certified chronic conditions (2503/2504/5301).
+//! * [`setl_lists`]: 医疗保障基金结算清单 (4101/4101A) as uploaded, read by the DRG grouper.
 //! * [`mappings`]: 目录对照, an institution's own codes mapped to national codes (3301/3302).
 //! * [`lookups`]: a person's visits and fee lines across institutions, for the routine queries.
 //! * [`files`]: the files of the 9101/9102 file channel, per institution, until they expire.
@@ -25,6 +27,7 @@ pub mod entries;
 mod error;
 mod fault;
 pub mod files;
+pub mod filings;
 mod flush;
 pub mod gateway;
 mod group_commit;
@@ -33,6 +36,7 @@ pub mod mappings;
 pub mod provider;
 pub mod records;
 pub mod registry;
+pub mod setl_lists;
 mod sql;
 mod store;
 pub mod verify;

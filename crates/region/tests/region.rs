@@ -45,6 +45,7 @@ fn synth_config(out_dir: PathBuf) -> Option<SynthConfig> {
         year: YEAR,
         out_dir,
         diagnoses: DiagnosisSource::Directory(yibao_testdata::icd_codes()?),
+        fraud: false,
     })
 }
 

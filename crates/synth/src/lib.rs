@@ -10,6 +10,7 @@
 
 pub mod catalog;
 pub mod employers;
+pub mod fraud;
 pub mod icd;
 pub mod institutions;
 pub mod lines;
@@ -43,6 +44,8 @@ pub struct SynthConfig {
     pub out_dir: PathBuf,
     /// Where the diagnosis codes come from (the national list, or the built-in common ones).
     pub diagnoses: DiagnosisSource,
+    /// Plant documented fraud patterns in March and write their ground truth (`fraud.jsonl`).
+    pub fraud: bool,
 }
 
 /// Why generation failed.
@@ -135,7 +138,23 @@ pub fn generate(config: &SynthConfig, progress: &mut dyn Progress) -> Result<Sum
         institutions: &institutions,
         diagnoses: &diagnoses,
     };
-    let heads = visit_heads(&world, progress);
+    let mut planted = if config.fraud {
+        fraud::plant(&fraud::Region {
+            seed: config.seed,
+            year: config.year,
+            persons: &persons,
+            institutions: &institutions,
+            catalog: &catalog,
+            diagnoses: &diagnoses,
+        })
+    } else {
+        fraud::Planted::default()
+    };
+    let mut heads = visit_heads(&world, progress);
+    if !planted.heads().is_empty() {
+        heads.extend_from_slice(planted.heads());
+        heads.sort_unstable_by_key(|h| (h.end, h.person, h.sequence));
+    }
     let mut summary = Summary {
         persons: config.persons,
         workers_in_service: mix.in_service,
@@ -152,10 +171,16 @@ pub fn generate(config: &SynthConfig, progress: &mut dyn Progress) -> Result<Sum
     for (index, head) in heads.iter().enumerate() {
         let person = &persons[head.person as usize];
         let institution = &institutions.list[head.institution as usize];
-        let mut draw = Draw::new(config.seed, Stream::Lines, line_stream(head));
-        let lines = lines::draw_lines(&mut draw, head, person, institution.tier, &catalog);
+        let lines = match planted.lines_of(head) {
+            Some(lines) => lines.clone(),
+            None => {
+                let mut draw = Draw::new(config.seed, Stream::Lines, line_stream(head));
+                lines::draw_lines(&mut draw, head, person, institution.tier, &catalog)
+            }
+        };
         count_visit(&mut summary, head.kind, &lines);
         let mdtrt_id = format!("{REGION_ADMDVS}{}{:010}", config.year, index + 1);
+        planted.record(head, &mdtrt_id);
         file.write(
             &VisitRecord {
                 mdtrt_id: &mdtrt_id,
@@ -172,6 +197,10 @@ pub fn generate(config: &SynthConfig, progress: &mut dyn Progress) -> Result<Sum
         }
     }
     file.finish()?;
+    if config.fraud {
+        planted.write_truth(dir, &persons)?;
+        planted.write_tel_column(dir)?;
+    }
     Ok(summary)
 }
 

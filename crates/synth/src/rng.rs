@@ -18,6 +18,8 @@ pub enum Stream {
     Employers = 4,
     /// Per-person visit streams start here (`Visits + person index`).
     Visits = 16,
+    /// Planted fraud (`--fraud`).
+    Fraud = 1 << 61,
     /// Per-visit fee-line streams start here (`Lines + (person << 24 | visit number)`).
     Lines = 1 << 62,
 }

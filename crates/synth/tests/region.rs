@@ -43,6 +43,7 @@ fn run(name: &str, persons: u64, seed: u64, icd_dir: PathBuf) -> (PathBuf, Summa
         year: YEAR,
         out_dir: out_dir.clone(),
         diagnoses: DiagnosisSource::Directory(icd_dir),
+        fraud: false,
     };
     println!("yibao synth test region `{name}`: seed {seed}, {persons} persons");
     let summary = generate(&config, &mut Silent).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
@@ -631,6 +632,7 @@ fn built_in_diagnoses_generate_a_region() {
         year: YEAR,
         out_dir: out_dir.clone(),
         diagnoses: DiagnosisSource::BuiltIn,
+        fraud: false,
     };
     let summary = generate(&config, &mut Silent).expect("generates from the built-in list");
     assert!(summary.inpatient_visits > 0 && summary.outpatient_visits > 0);

@@ -53,6 +53,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<bool> {
         year: args.year,
         out_dir: data_dir.join("region"),
         diagnoses: crate::codelists::diagnosis_source(args.icd_dir.as_deref()),
+        fraud: false,
     };
     let config =
         RegionConfig::reference(synth, Database::DataDir(data_dir.join("db")), args.clients);

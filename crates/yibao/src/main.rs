@@ -5,11 +5,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit;
 mod backup;
 mod bars;
 mod codelists;
 mod demo;
 mod drg;
+mod export;
 mod import;
 mod load;
 mod pay;
@@ -56,12 +58,17 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Reports from a store: `fund` (the fund's books).
     Report(report::ReportArgs),
-    /// Paying institutions under a total budget: `simulate` a year's monthly payment and year-end clearing on files.
+    /// Paying institutions under a total budget: `simulate` on files; `budgets`, `deduct`, `month`,
+    /// `year-end` from the ledger.
     Pay(pay::PayArgs),
     /// Copy the embedded database to a file while the service runs (consistent online backup).
     Backup(backup::BackupArgs),
     /// Restore a backup into a data directory and verify it (exits 1 if verification fails).
     Restore(backup::RestoreArgs),
+    /// Export stored records: `settlement-lists` (4101, for `yibao drg group`).
+    Export(export::ExportArgs),
+    /// Fund supervision: `run` the rule base and the seven big-data models over a file of visits.
+    Audit(audit::AuditArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -79,6 +86,8 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Pay(args) => pay::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Backup(args) => backup::run_backup(&args).map(|()| ExitCode::SUCCESS),
         Command::Restore(args) => Ok(exit_code(backup::run_restore(&args)?)),
+        Command::Export(args) => export::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Audit(args) => Ok(exit_code(audit::run(&args)?)),
     }
 }
 

@@ -31,6 +31,13 @@ pub struct SynthArgs {
     /// else a built-in list of common diagnoses].
     #[arg(long)]
     icd_dir: Option<PathBuf>,
+    /// Plant documented fraud patterns in March (card clusters, a high-frequency visitor, 分解住院,
+    /// pharmacy night bursts, sex restrictions, duplicate charges, exam stays, companions sharing a
+    /// phone, added to persons.csv as `tel`; groups grow with the population) and write their
+    /// ground truth to fraud.jsonl (`pattern`, `expect`: the rule
+    /// id or model `yibao audit run` should report, `psn_nos`, `mdtrt_ids`).
+    #[arg(long)]
+    fraud: bool,
 }
 
 /// Runs the command and prints what was generated.
@@ -41,6 +48,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         year: args.year,
         out_dir: args.out.clone(),
         diagnoses: crate::codelists::diagnosis_source(args.icd_dir.as_deref()),
+        fraud: args.fraud,
     };
     let started = Instant::now();
     let summary = if std::io::stderr().is_terminal() {

@@ -8,6 +8,7 @@ mod catalog;
 mod common;
 mod fees;
 pub mod files;
+mod filing;
 mod inpatient;
 mod lookup;
 mod mapping;
@@ -18,6 +19,7 @@ mod reconcile;
 mod render;
 mod reverse;
 mod session;
+mod setl_list;
 mod settle;
 mod stay;
 
@@ -184,6 +186,11 @@ enum Handler {
     Dictionary,
     UploadMappings,
     RevokeMappings,
+    FileCondition,
+    CancelCondition,
+    ConditionFilings,
+    UploadSettlementList,
+    SettlementList,
 }
 
 /// One transaction of the national interface that this service implements.
@@ -400,6 +407,37 @@ pub static TRANSACTIONS: &[TxSpec] = &[
     tx("5303", "在院信息查询", Read, Handler::InHospital),
     tx("3301", "目录对照上传", Registry, Handler::UploadMappings),
     tx("3302", "目录对照撤销", Registry, Handler::RevokeMappings),
+    tx("2503", "人员慢特病备案", Registry, Handler::FileCondition),
+    tx(
+        "2504",
+        "人员慢特病备案撤销",
+        Registry,
+        Handler::CancelCondition,
+    ),
+    tx(
+        "5301",
+        "人员慢特病备案查询",
+        Read,
+        Handler::ConditionFilings,
+    ),
+    tx(
+        "4101",
+        "医疗保障基金结算清单信息上传",
+        Registry,
+        Handler::UploadSettlementList,
+    ),
+    tx(
+        "4101A",
+        "医疗保障基金结算清单信息上传",
+        Registry,
+        Handler::UploadSettlementList,
+    ),
+    tx(
+        "4103",
+        "医疗保障基金结算清单信息查询",
+        Read,
+        Handler::SettlementList,
+    ),
     tx(
         "3201",
         "医药机构费用结算对总账",
@@ -473,6 +511,11 @@ pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput,
         Handler::Dictionary => catalog::dictionary(ctx).await,
         Handler::UploadMappings => mapping::upload(ctx, ledger).await,
         Handler::RevokeMappings => mapping::revoke(ctx, ledger).await,
+        Handler::FileCondition => filing::file(ctx, ledger).await,
+        Handler::CancelCondition => filing::cancel(ctx, ledger).await,
+        Handler::ConditionFilings => filing::query(ctx, ledger).await,
+        Handler::UploadSettlementList => setl_list::upload(ctx, ledger).await,
+        Handler::SettlementList => setl_list::query(ctx, ledger).await,
     }
 }
 

@@ -1,0 +1,145 @@
+//! Fund supervision (医保基金监管) on settled claims, pure (no I/O, clock or randomness):
+//!
+//! - the rule base and knowledge base (两库) as data: [`RuleSet`] loads `rules.toml` (rules with
+//!   their national attributes and a condition in the rule language [`lang`]), `knowledge.toml`
+//!   (tables keyed by code prefix) and `models.toml` (the seven models' thresholds);
+//! - per-person history ([`history`]) built once per person, so period frequencies, 分解住院,
+//!   挂床, overlapping stays and care after death are window lookups;
+//! - the seven big-data models ([`models`]);
+//! - [`audit`]: every rule and model over a set of claims, findings in a deterministic order.
+
+pub mod claim;
+pub mod eval;
+pub mod finding;
+pub mod history;
+pub mod knowledge;
+pub mod lang;
+pub mod models;
+pub mod rules;
+
+use chrono::NaiveDate;
+use rustc_hash::FxHashMap;
+
+pub use claim::{Claim, ClaimLine, LineLimits, PersonInfo};
+pub use finding::{Finding, FindingKind};
+pub use knowledge::Knowledge;
+pub use models::{ModelConfig, MODEL_NAMES};
+pub use rules::{Meta, Rule, Scope};
+
+/// Why a rule set could not be loaded: the file, the field path and the problem (in Chinese).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditError {
+    #[error("{file}: {path}: {problem}")]
+    Data {
+        file: String,
+        path: String,
+        problem: String,
+    },
+}
+
+pub(crate) fn data_error(file: &str, path: String, problem: String) -> AuditError {
+    AuditError::Data {
+        file: file.to_string(),
+        path,
+        problem,
+    }
+}
+
+/// Deserializes TOML; errors name the field path.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &str,
+) -> Result<T, AuditError> {
+    let de = toml::Deserializer::new(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        data_error(file, path, inner.message().trim().to_string())
+    })
+}
+
+/// The rule base, knowledge base and model thresholds of one pooling region.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    pub meta: Meta,
+    pub rules: Vec<Rule>,
+    pub knowledge: Knowledge,
+    pub models: ModelConfig,
+}
+
+/// The three texts of a rule set and the names to report them by.
+pub struct RuleSetFiles<'a> {
+    pub rules: (&'a str, &'a str),
+    pub knowledge: (&'a str, &'a str),
+    pub models: (&'a str, &'a str),
+}
+
+impl RuleSet {
+    /// Parses and checks a rule set (`(text, file name)` each).
+    pub fn parse(files: &RuleSetFiles<'_>) -> Result<RuleSet, AuditError> {
+        let knowledge = Knowledge::parse(files.knowledge.0, files.knowledge.1)?;
+        let (meta, rules) = rules::parse_rules(files.rules.0, files.rules.1, &knowledge)?;
+        let models = parse_toml(files.models.0, files.models.1)?;
+        Ok(RuleSet {
+            meta,
+            rules,
+            knowledge,
+            models,
+        })
+    }
+}
+
+/// The days whose claims are reported (inclusive); earlier claims still serve as history.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Period {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+impl Period {
+    /// Whether a day lies in the period.
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        self.from.is_none_or(|f| date >= f) && self.to.is_none_or(|t| date <= t)
+    }
+}
+
+/// Runs every rule (per person, over that person's history) and the seven models over the
+/// period's claims, persons in parallel. Persons missing from `persons` are audited with what their
+/// claims say. The findings' order depends only on the input, not on the claims' order.
+pub fn audit(
+    set: &RuleSet,
+    claims: &[Claim],
+    persons: &FxHashMap<String, PersonInfo>,
+    period: &Period,
+) -> Vec<Finding> {
+    use rayon::prelude::*;
+    let in_period: Vec<&Claim> = claims
+        .iter()
+        .filter(|c| period.contains(c.begin.date()))
+        .collect();
+    let peers = eval::Peers::new(in_period.iter().copied());
+    let mut by_person: FxHashMap<&str, Vec<&Claim>> = FxHashMap::default();
+    for claim in claims {
+        by_person.entry(&claim.psn_no).or_default().push(claim);
+    }
+    let people: Vec<(&str, Vec<&Claim>)> = by_person.into_iter().collect();
+    let unknown = PersonInfo::default();
+    let (mut findings, model_findings) = rayon::join(
+        || {
+            people
+                .into_par_iter()
+                .flat_map_iter(|(psn_no, mine)| {
+                    let person = persons.get(psn_no).unwrap_or(&unknown);
+                    let hist = history::PersonHistory::new(mine);
+                    let mut out = Vec::new();
+                    eval::audit_person(set, &peers, person, &hist, period, &mut out);
+                    out
+                })
+                .collect::<Vec<Finding>>()
+        },
+        || models::run_models(&set.models, &in_period, persons),
+    );
+    findings.extend(model_findings);
+    findings.par_sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings
+}
