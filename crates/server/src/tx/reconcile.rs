@@ -4,7 +4,7 @@
 //! result file to download with 9102 (`fileinfo`); yibao also accepts the rows inline as
 //! `input.detail[]` and then answers inline (an extension).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use yibao_domain::Fen;
@@ -168,6 +168,16 @@ fn detail_line(line_no: usize, line: &str) -> Result<DetailRow, TxError> {
     })
 }
 
+/// The settlements a 2601 冲正 cancelled, with their cancellations: a HIS whose settlement call
+/// failed (a lost reply, a timeout) reverses it and lists neither, so such a pair balances when the
+/// institution's detail has neither of them.
+fn reversed_pairs(ours: &[EntrySummary]) -> HashSet<&str> {
+    ours.iter()
+        .filter(|e| e.header.kind == EntryKind::Cancel && e.header.infno == "2601")
+        .flat_map(|e| [e.header.setl_id.as_str(), e.header.orig_setl_id.as_str()])
+        .collect()
+}
+
 /// Each ledger entry against the institution's row for it, then the rows the ledger lacks.
 fn compare(ours: &[EntrySummary], theirs: Vec<DetailRow>) -> Vec<Compared> {
     let mut theirs_by_key: HashMap<(String, bool), DetailRow> = HashMap::new();
@@ -177,34 +187,61 @@ fn compare(ours: &[EntrySummary], theirs: Vec<DetailRow>) -> Vec<Compared> {
         unmatched_order.push(key.clone());
         theirs_by_key.insert(key, row);
     }
+    let matched: Vec<Option<DetailRow>> = ours
+        .iter()
+        .map(|entry| {
+            let header = &entry.header;
+            let refund = header.kind == EntryKind::Cancel;
+            [
+                (header.setl_id.clone(), refund),
+                (header.setl_id.clone(), !refund),
+                (header.orig_setl_id.clone(), refund),
+            ]
+            .iter()
+            .filter(|(setl_id, _)| !setl_id.is_empty())
+            .find_map(|key| theirs_by_key.remove(key))
+        })
+        .collect();
+    let reversed = reversed_pairs(ours);
+    let listed: HashSet<&str> = ours
+        .iter()
+        .zip(&matched)
+        .filter(|(_, row)| row.is_some())
+        .map(|(entry, _)| entry.header.setl_id.as_str())
+        .collect();
+    let unlisted_pair = |entry: &EntrySummary| {
+        let header = &entry.header;
+        let partner = ours.iter().find(|other| {
+            other.header.orig_setl_id == header.setl_id
+                || (!header.orig_setl_id.is_empty() && other.header.setl_id == header.orig_setl_id)
+        });
+        reversed.contains(header.setl_id.as_str())
+            && partner.is_some_and(|p| !listed.contains(p.header.setl_id.as_str()))
+    };
     let mut results = Vec::with_capacity(ours.len());
-    for entry in ours {
+    for (entry, row) in ours.iter().zip(matched) {
         let header = &entry.header;
         let refund = header.kind == EntryKind::Cancel;
-        let row = [
-            (header.setl_id.clone(), refund),
-            (header.setl_id.clone(), !refund),
-            (header.orig_setl_id.clone(), refund),
-        ]
-        .iter()
-        .filter(|(setl_id, _)| !setl_id.is_empty())
-        .find_map(|key| theirs_by_key.remove(key));
         let a = &entry.amounts;
-        let ours = (a.medfee_sumamt, a.fund_pay_sumamt, a.acct_pay);
-        let memo = match &row {
-            None => "机构明细中无此结算".to_string(),
-            Some(row) if row.amounts() == ours => String::new(),
-            Some(row) => differences(row.amounts(), ours),
+        let ours_amounts = (a.medfee_sumamt, a.fund_pay_sumamt, a.acct_pay);
+        let (balanced, memo) = match &row {
+            None if unlisted_pair(entry) => (
+                true,
+                "已冲正（2601），机构明细中无此结算及其冲正".to_string(),
+            ),
+            None => (false, "机构明细中无此结算".to_string()),
+            Some(row) if row.amounts() == ours_amounts => (true, String::new()),
+            Some(row) => (false, differences(row.amounts(), ours_amounts)),
         };
         results.push(Compared {
             setl_id: header.setl_id.clone(),
             mdtrt_id: header.mdtrt_id.clone(),
             psn_no: header.psn_no.clone(),
             msgid: header.msgid.clone(),
-            balanced: memo.is_empty(),
+            balanced,
             refund,
             memo,
-            ours,
+            ours: ours_amounts,
         });
     }
     for key in unmatched_order {
