@@ -70,6 +70,72 @@ pub struct Deduction {
     pub reason: String,
 }
 
+/// A deduction as a poster sends it (a row of `yibao pay deduct`'s file, an element of
+/// `POST /admin/deductions`): checked into a [`Deduction`] by [`DeductionRow::deduction`].
+#[derive(Debug, Clone, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeductionRow {
+    /// The poster's id (a case, an audit batch), 1 to 64 characters: posting the same deduction
+    /// again is a no-op.
+    pub deduction_id: String,
+    pub fixmedins_code: String,
+    pub insutype: String,
+    pub year: i32,
+    /// The month (1–12) whose payment it is taken from; refused once that month is paid.
+    pub month: u8,
+    /// 10 审核扣款, 20 稽核扣款, 30 预付金抵扣.
+    pub kind: String,
+    /// Yuan, as text with at most two decimals (`"2500.00"`), positive.
+    pub amount: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Why a [`DeductionRow`] is not a deduction: the field and the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{field}`: {problem}")]
+pub struct DeductionRowError {
+    pub field: &'static str,
+    pub problem: String,
+}
+
+/// The longest `deduction_id` accepted.
+const DEDUCTION_ID_MAX_CHARS: usize = 64;
+
+impl DeductionRow {
+    /// The checked deduction.
+    pub fn deduction(self) -> Result<Deduction, DeductionRowError> {
+        let refuse = |field: &'static str, problem: String| DeductionRowError { field, problem };
+        let id_chars = self.deduction_id.chars().count();
+        if id_chars == 0 || id_chars > DEDUCTION_ID_MAX_CHARS {
+            return Err(refuse(
+                "deduction_id",
+                format!("1 to {DEDUCTION_ID_MAX_CHARS} characters"),
+            ));
+        }
+        if !(1..=MONTHS as u8).contains(&self.month) {
+            return Err(refuse("month", format!("{} is not 1–12", self.month)));
+        }
+        let insutype = Code::new(&self.insutype).map_err(|e| refuse("insutype", e.to_string()))?;
+        let kind = DeductionKind::parse(&self.kind)
+            .ok_or_else(|| refuse("kind", format!("`{}` is not 10, 20 or 30", self.kind)))?;
+        let amount = Fen::parse_yuan(&self.amount).map_err(|e| refuse("amount", e.to_string()))?;
+        if amount.fen() <= 0 {
+            return Err(refuse("amount", "must be positive".into()));
+        }
+        Ok(Deduction {
+            deduction_id: self.deduction_id,
+            fixmedins_code: self.fixmedins_code,
+            insutype,
+            year: self.year,
+            month: self.month,
+            kind,
+            amount,
+            reason: self.reason,
+        })
+    }
+}
+
 /// Why a deduction was not stored.
 #[derive(Debug, thiserror::Error)]
 pub enum DeductionError {

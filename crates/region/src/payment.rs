@@ -211,21 +211,6 @@ fn paid_months(
         })
 }
 
-/// One row of a deductions file: `deduction_id,fixmedins_code,insutype,year,month,kind,amount,reason`
-/// (`kind` 10 审核扣款, 20 稽核扣款, 30 预付金抵扣; `amount` in yuan).
-#[derive(Debug, serde::Deserialize)]
-struct DeductionRow {
-    deduction_id: String,
-    fixmedins_code: String,
-    insutype: String,
-    year: i32,
-    month: u8,
-    kind: String,
-    amount: String,
-    #[serde(default)]
-    reason: String,
-}
-
 /// Why a deductions file was refused: the line and what is wrong.
 #[derive(Debug, thiserror::Error)]
 #[error("{file} line {line}: {problem}")]
@@ -249,37 +234,13 @@ pub fn read_deductions(
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let mut deductions = Vec::new();
-    for record in reader.deserialize::<DeductionRow>() {
+    for record in reader.deserialize::<provider::DeductionRow>() {
         let row = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
             error(line, e.to_string())
         })?;
         let line = deductions.len() as u64 + 2;
-        let insutype = yibao_domain::Code::new(&row.insutype)
-            .map_err(|e| error(line, format!("`insutype`: {e}")))?;
-        if !(1..=MONTHS as u8).contains(&row.month) {
-            return Err(error(line, format!("`month`: {} is not 1–12", row.month)));
-        }
-        let kind = provider::DeductionKind::parse(&row.kind)
-            .ok_or_else(|| error(line, format!("`kind`: `{}` is not 10, 20 or 30", row.kind)))?;
-        let amount = yibao_domain::Fen::parse_yuan(&row.amount)
-            .map_err(|e| error(line, format!("`amount`: {e}")))?;
-        if amount.fen() <= 0 {
-            return Err(error(line, "`amount`: must be positive".into()));
-        }
-        if row.deduction_id.is_empty() || row.deduction_id.len() > 64 {
-            return Err(error(line, "`deduction_id`: 1 to 64 characters".into()));
-        }
-        deductions.push(provider::Deduction {
-            deduction_id: row.deduction_id,
-            fixmedins_code: row.fixmedins_code,
-            insutype,
-            year: row.year,
-            month: row.month,
-            kind,
-            amount,
-            reason: row.reason,
-        });
+        deductions.push(row.deduction().map_err(|e| error(line, e.to_string()))?);
     }
     Ok(deductions)
 }

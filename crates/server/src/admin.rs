@@ -409,61 +409,11 @@ pub(crate) async fn put_catalog(
     }
 }
 
-/// A deduction supervision posts against a month's payment of an institution × scheme.
-#[derive(serde::Deserialize, ToSchema)]
-pub struct DeductionBody {
-    /// The poster's id (a case, an audit batch): posting the same deduction again is a no-op.
-    pub deduction_id: String,
-    pub fixmedins_code: String,
-    pub insutype: String,
-    pub year: i32,
-    /// The month (1–12) whose payment it is taken from; refused once that month is paid.
-    pub month: u8,
-    /// 10 审核扣款, 20 稽核扣款, 30 预付金抵扣.
-    pub kind: String,
-    /// Yuan, as text with at most two decimals (`"2500.00"`).
-    pub amount: String,
-    #[serde(default)]
-    pub reason: String,
-}
-
-impl DeductionBody {
-    fn deduction(self, row: usize) -> Result<yibao_ledger::provider::Deduction, String> {
-        use yibao_ledger::provider::{Deduction, DeductionKind};
-        let field = |name: &str, problem: String| format!("row {row}, `{name}`: {problem}");
-        if self.deduction_id.is_empty() || self.deduction_id.len() > 64 {
-            return Err(field("deduction_id", "1 to 64 characters".into()));
-        }
-        if !(1..=12).contains(&self.month) {
-            return Err(field("month", format!("{} is not 1–12", self.month)));
-        }
-        let insutype = yibao_domain::Code::new(&self.insutype)
-            .map_err(|e| field("insutype", e.to_string()))?;
-        let kind = DeductionKind::parse(&self.kind)
-            .ok_or_else(|| field("kind", format!("`{}` is not 10, 20 or 30", self.kind)))?;
-        let amount = yibao_domain::Fen::parse_yuan(&self.amount)
-            .map_err(|e| field("amount", e.to_string()))?;
-        if amount.fen() <= 0 {
-            return Err(field("amount", "must be positive".into()));
-        }
-        Ok(Deduction {
-            deduction_id: self.deduction_id,
-            fixmedins_code: self.fixmedins_code,
-            insutype,
-            year: self.year,
-            month: self.month,
-            kind,
-            amount,
-            reason: self.reason,
-        })
-    }
-}
-
 /// Posts audit and inspection deductions (and prepayment offsets) against months of institutions'
 /// payments, all or none.
 #[utoipa::path(post, path = "/admin/deductions", tag = "admin",
     security(("admin_token" = [])),
-    request_body(content = Vec<DeductionBody>, content_type = "application/json"),
+    request_body(content = Vec<yibao_ledger::provider::DeductionRow>, content_type = "application/json"),
     responses(
         (status = 200, description = "Deductions posted (or already posted as they are)", body = Accepted),
         (status = 400, description = "A row is not a deduction (row and field named)", body = AdminRefusal),
@@ -476,7 +426,7 @@ pub(crate) async fn post_deductions(
     body: axum::body::Bytes,
 ) -> Response {
     use yibao_ledger::provider::DeductionError;
-    let rows: Vec<DeductionBody> = match parse_body(&body) {
+    let rows: Vec<yibao_ledger::provider::DeductionRow> = match parse_body(&body) {
         Ok(rows) => rows,
         Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
     };
@@ -484,7 +434,7 @@ pub(crate) async fn post_deductions(
     let deductions = match rows
         .into_iter()
         .enumerate()
-        .map(|(i, row)| row.deduction(i + 1))
+        .map(|(i, row)| row.deduction().map_err(|e| format!("row {}, {e}", i + 1)))
         .collect::<Result<Vec<_>, _>>()
     {
         Ok(deductions) => deductions,

@@ -103,9 +103,17 @@ pub fn scaled<'de, D: Deserializer<'de>, const SCALE: u32>(
 
 /// Date `yyyy-MM-dd` (a datetime's date part is accepted).
 pub fn date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
-    let text = scalar_text(deserializer)?.ok_or_else(|| D::Error::custom(EMPTY))?;
+    opt_date(deserializer)?.ok_or_else(|| D::Error::custom(EMPTY))
+}
+
+/// Optional date `yyyy-MM-dd` (a datetime's date part is accepted); empty or `null` is `None`.
+pub fn opt_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<NaiveDate>, D::Error> {
+    let Some(text) = scalar_text(deserializer)? else {
+        return Ok(None);
+    };
     let day = text.get(..10).unwrap_or(&text);
     NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map(Some)
         .map_err(|_| D::Error::custom(format!("{text} 不是 yyyy-MM-dd 格式的日期")))
 }
 

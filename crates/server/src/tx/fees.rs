@@ -75,16 +75,12 @@ pub async fn parse_lines(
             format!("超过 {MAX_LINES_PER_UPLOAD} 条，请分批上传"),
         ));
     }
-    let mut rows: Vec<(String, Value)> = rows
-        .into_iter()
-        .enumerate()
-        .map(|(index, raw)| (format!("input.{node}[{index}]"), raw.clone()))
-        .collect();
-    mapping::resolve_codes(ctx, ledger, &mut rows).await?;
+    let resolved = mapping::resolve_codes(ctx, ledger, node, &rows).await?;
     let mut seen = HashSet::new();
     let mut lines = Vec::with_capacity(rows.len());
-    for (path, raw) in rows {
-        let raw = &raw;
+    for (index, raw) in rows.into_iter().enumerate() {
+        let path = format!("input.{node}[{index}]");
+        let raw = resolved.get(&index).unwrap_or(raw);
         let wire: WireFeeLine = common::parse(raw, &path)?;
         let meta: LineMeta = common::parse(raw, &path)?;
         if let Some(time) = &meta.fee_ocur_time {

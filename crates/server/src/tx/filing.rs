@@ -29,8 +29,8 @@ struct FilingRequest {
     opsp_dise_name: Option<String>,
     #[serde(deserialize_with = "lenient::date")]
     begndate: NaiveDate,
-    #[serde(default, deserialize_with = "lenient::opt_string")]
-    enddate: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_date")]
+    enddate: Option<NaiveDate>,
 }
 
 /// 2503: files the condition; the reply's `result.trt_dcla_detl_sn` names the filing.
@@ -45,19 +45,7 @@ pub async fn file(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput
             format!("超过 {DISE_CODE_MAX_CHARS} 个字符"),
         ));
     }
-    let enddate = match request.enddate.as_deref() {
-        Some(text) => Some(
-            NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d").map_err(
-                |_| {
-                    TxError::new(
-                        "input.data.enddate",
-                        format!("`{text}` 不是日期 yyyy-MM-dd"),
-                    )
-                },
-            )?,
-        ),
-        None => None,
-    };
+    let enddate = request.enddate;
     if enddate.is_some_and(|end| end < request.begndate) {
         return Err(TxError::new("input.data.enddate", "早于开始日期 begndate"));
     }

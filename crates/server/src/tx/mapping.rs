@@ -2,7 +2,7 @@
 //! (`fixmedins_hilist_id`, in fee lines `medins_list_codg`) to national codes, and fee uploads that
 //! name only their own code are resolved through the mapping ([`resolve_codes`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -31,8 +31,8 @@ struct MappingRow {
     med_list_codg: String,
     #[serde(deserialize_with = "lenient::date")]
     begndate: NaiveDate,
-    #[serde(default, deserialize_with = "lenient::opt_string")]
-    enddate: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_date")]
+    enddate: Option<NaiveDate>,
 }
 
 #[derive(Deserialize)]
@@ -83,19 +83,7 @@ pub async fn upload(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutp
                 format!("{} 不在医保目录中", row.med_list_codg),
             ));
         }
-        let enddate = match row.enddate.as_deref() {
-            Some(text) => Some(
-                NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d").map_err(
-                    |_| {
-                        TxError::new(
-                            format!("{path}.enddate"),
-                            format!("`{text}` 不是日期 yyyy-MM-dd"),
-                        )
-                    },
-                )?,
-            ),
-            None => None,
-        };
+        let enddate = row.enddate;
         if enddate.is_some_and(|end| end < row.begndate) {
             return Err(TxError::new(format!("{path}.enddate"), "早于开始日期"));
         }
@@ -163,40 +151,41 @@ pub async fn revoke(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutp
     Ok(TxOutput::read(common::to_output(&json!({}))?))
 }
 
-/// Fills `med_list_codg` of uploaded lines (`rows`, JSON objects at `paths`) that name only the
-/// institution's own code (`medins_list_codg`) from its valid mappings, in one query. A line with
-/// neither a national code nor a mapped own code is refused naming the line.
+/// The uploaded lines (`input.<node>[i]`) that name only the institution's own code
+/// (`medins_list_codg`, with `med_list_codg` empty or absent), each copied with the national code of
+/// its valid mapping, by index; every other line is left as sent (and not copied). One query per
+/// upload. A line with neither a national code nor a mapped own code is refused naming the line.
 pub async fn resolve_codes(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
-    rows: &mut [(String, Value)],
-) -> Result<(), TxError> {
-    let unmapped = |row: &Value| {
-        row.get("med_list_codg")
-            .is_none_or(|v| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty()))
-    };
-    let own_code = |row: &Value| {
+    node: &str,
+    rows: &[&Value],
+) -> Result<HashMap<usize, Value>, TxError> {
+    let own_code = |row: &Value| -> Option<String> {
+        let unmapped = row
+            .get("med_list_codg")
+            .is_none_or(|v| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty()));
         row.get("medins_list_codg")
             .and_then(Value::as_str)
             .map(str::trim)
-            .filter(|c| !c.is_empty())
+            .filter(|c| unmapped && !c.is_empty())
             .map(str::to_string)
     };
-    let wanted: BTreeSet<String> = rows
+    let wanted: Vec<(usize, String)> = rows
         .iter()
-        .filter(|(_, row)| unmapped(row))
-        .filter_map(|(_, row)| own_code(row))
+        .enumerate()
+        .filter_map(|(index, row)| Some((index, own_code(row)?)))
         .collect();
     if wanted.is_empty() {
-        return Ok(());
+        return Ok(HashMap::new());
     }
-    let codes: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let codes: BTreeSet<&str> = wanted.iter().map(|(_, code)| code.as_str()).collect();
+    let codes: Vec<&str> = codes.into_iter().collect();
     let valid =
         mappings::valid_mappings(ledger.conn(), &ctx.request.fixmedins_code, &codes).await?;
-    for (path, row) in rows.iter_mut().filter(|(_, row)| unmapped(row)) {
-        let Some(code) = own_code(row) else {
-            continue;
-        };
+    let mut resolved = HashMap::with_capacity(wanted.len());
+    for (index, code) in wanted {
+        let row = rows[index];
         let day = row
             .get("fee_ocur_time")
             .and_then(Value::as_str)
@@ -207,13 +196,15 @@ pub async fn resolve_codes(
             .filter(|m| m.holds_on(day))
             .ok_or_else(|| {
                 TxError::new(
-                    format!("{path}.med_list_codg"),
+                    format!("input.{node}[{index}].med_list_codg"),
                     format!("为空，且本机构目录编号 {code} 在 {day} 没有有效的目录对照（3301）"),
                 )
             })?;
-        if let Value::Object(map) = row {
+        let mut copy = row.clone();
+        if let Value::Object(map) = &mut copy {
             map.insert("med_list_codg".into(), json!(mapping.med_list_codg));
         }
+        resolved.insert(index, copy);
     }
-    Ok(())
+    Ok(resolved)
 }
