@@ -308,6 +308,21 @@ pub struct Reply<'a> {
     pub output: Option<&'a RawValue>,
 }
 
+/// Longest `err_msg` the national envelope carries, in characters.
+pub const ERR_MSG_MAX_CHARS: usize = 200;
+
+/// An error text cut to [`ERR_MSG_MAX_CHARS`] characters, ending in `…` when it was cut (a message
+/// may quote a caller's value of any length).
+fn bounded_err_msg(text: String) -> String {
+    match text.char_indices().nth(ERR_MSG_MAX_CHARS) {
+        None => text,
+        Some(_) => {
+            let keep: String = text.chars().take(ERR_MSG_MAX_CHARS - 1).collect();
+            keep + "…"
+        }
+    }
+}
+
 /// The JSON text of a reply envelope.
 pub fn reply_text(
     inf_refmsgid: &str,
@@ -317,7 +332,7 @@ pub fn reply_text(
 ) -> String {
     let (infcode, err_msg, output) = match outcome {
         Ok(output) => (0, None, Some(output)),
-        Err(error) => (-1, Some(error.to_string()), None),
+        Err(error) => (-1, Some(bounded_err_msg(error.to_string())), None),
     };
     let reply = Reply {
         infcode,
@@ -364,6 +379,25 @@ mod tests {
             Request::parse(br#"{"infno":"2207","msgid":"1","fixmedins_code":"H1","input":[1]}"#)
                 .unwrap_err();
         assert_eq!(error.field, "input");
+    }
+
+    #[test]
+    fn cuts_err_msg_to_the_envelopes_length() {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap();
+        let long = TxError::new("input.data.psn_no", "号".repeat(500));
+        let reply: serde_json::Value =
+            serde_json::from_str(&reply_text("1", at, at, Err(&long))).unwrap();
+        let err_msg = reply["err_msg"].as_str().unwrap();
+        assert_eq!(err_msg.chars().count(), ERR_MSG_MAX_CHARS);
+        assert!(err_msg.starts_with("参数 input.data.psn_no 有误：号"));
+        assert!(err_msg.ends_with('…'));
+        let short = TxError::new("input.data.psn_no", "不能为空");
+        let reply: serde_json::Value =
+            serde_json::from_str(&reply_text("1", at, at, Err(&short))).unwrap();
+        assert_eq!(reply["err_msg"], "参数 input.data.psn_no 有误：不能为空");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use yibao_catalog::Catalog;
 use yibao_ledger::registry::{self, Document};
 use yibao_ledger::{AccessKey, Institution, LedgerError, Store};
@@ -52,11 +52,18 @@ pub fn source_digest(source: &str) -> String {
     format!("sha256:{hex}")
 }
 
-/// Every pooling region's policy and catalogue, parsed.
+/// One imported catalogue version of a region, parsed, with the day it takes effect.
+struct DatedCatalog {
+    begins: NaiveDate,
+    catalog: Versioned<Catalog>,
+}
+
+/// Every pooling region's policy and catalogue versions, parsed.
 #[derive(Default)]
 pub struct Regions {
     policies: Vec<(String, Versioned<Policy>)>,
-    catalogs: HashMap<String, Versioned<Catalog>>,
+    /// Per region, every imported catalogue version in import order (the last is the current one).
+    catalogs: HashMap<String, Vec<DatedCatalog>>,
 }
 
 impl Regions {
@@ -73,16 +80,13 @@ impl Regions {
                 .policies
                 .push((admdvs, Versioned::of(policy, &source)));
         }
-        for (admdvs, source) in registry::documents(&mut conn, Document::Catalog).await? {
-            let catalog = Catalog::from_reader(source.as_bytes(), b',').map_err(|e| {
-                RegistryError::Catalog {
-                    admdvs: admdvs.clone(),
-                    problem: e.to_string(),
-                }
-            })?;
-            regions
-                .catalogs
-                .insert(admdvs, Versioned::of(catalog, &source));
+        for (admdvs, _) in registry::documents(&mut conn, Document::Catalog).await? {
+            let versions = registry::catalog_versions(&mut conn, &admdvs).await?;
+            let dated = versions
+                .iter()
+                .map(|v| dated_catalog(&admdvs, v))
+                .collect::<Result<Vec<_>, _>>()?;
+            regions.catalogs.insert(admdvs, dated);
         }
         Ok(regions)
     }
@@ -107,10 +111,42 @@ impl Regions {
             .map(|p| p.parsed.policy.admdvs.as_str())
     }
 
-    /// The catalogue of a pooling region.
+    /// The current catalogue of a pooling region (its latest imported version).
     pub fn catalog(&self, region: &str) -> Option<&Versioned<Catalog>> {
-        self.catalogs.get(region)
+        self.catalogs
+            .get(region)
+            .and_then(|versions| versions.last())
+            .map(|v| &v.catalog)
     }
+
+    /// The catalogue of a pooling region in force on `care_date`: the latest imported version whose
+    /// `begndate` is on or before it (a later import supersedes an earlier one from its `begndate`);
+    /// care before every version's `begndate` uses the version that begins first.
+    pub fn catalog_on(&self, region: &str, care_date: NaiveDate) -> Option<&Versioned<Catalog>> {
+        let versions = self.catalogs.get(region)?;
+        let in_force = versions.iter().rev().find(|v| v.begins <= care_date);
+        let earliest = || versions.iter().min_by_key(|v| v.begins);
+        in_force.or_else(earliest).map(|v| &v.catalog)
+    }
+}
+
+/// Parses one stored catalogue version.
+fn dated_catalog(
+    admdvs: &str,
+    version: &registry::CatalogVersion,
+) -> Result<DatedCatalog, RegistryError> {
+    let problem = |problem: String| RegistryError::Catalog {
+        admdvs: admdvs.to_string(),
+        problem: format!("version {}: {problem}", version.ver),
+    };
+    let begins = NaiveDate::parse_from_str(&version.begndate, "%Y-%m-%d")
+        .map_err(|e| problem(format!("begndate `{}`: {e}", version.begndate)))?;
+    let catalog = Catalog::from_reader(version.source.as_bytes(), b',')
+        .map_err(|e| problem(e.to_string()))?;
+    Ok(DatedCatalog {
+        begins,
+        catalog: Versioned::of(catalog, &version.source),
+    })
 }
 
 /// State shared by the HTTP handlers and the ledger writer.

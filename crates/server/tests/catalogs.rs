@@ -295,3 +295,31 @@ async fn the_catalogue_version_of_a_split_can_be_traced() {
     })
     .await;
 }
+
+/// Fee lines split with the catalogue version in force on the day the visit began: 阿莫西林 is 甲
+/// in the sample catalogue and 乙 with 10 % self-pay in the second, effective 2026-07-01 until the
+/// sample is imported again effective 2026-10-01.
+#[tokio::test]
+async fn a_visit_splits_with_the_catalogue_in_force_on_its_first_day() {
+    each_backend("cat_by_date", |h| async move {
+        h.admin("PUT", "/admin/catalog/360400?begndate=2026-07-01", second_catalog())
+            .await;
+        let reloaded = h
+            .admin("PUT", "/admin/catalog/360400?begndate=2026-10-01", sample_catalog())
+            .await;
+        assert_eq!(reloaded["ver"], 3, "{reloaded}");
+        for (begntime, preselfpay) in [("2026-08-01 09:00:00", 1.0), ("2026-11-01 09:00:00", 0.0)] {
+            let registered = h
+                .ok("2201", HOSPITAL, json!({ "data": { "psn_no": "P0002", "insutype": "310", "begntime": begntime, "mdtrt_cert_type": "02", "ipt_otp_no": begntime } }))
+                .await;
+            let mdtrt_id = registered["data"]["mdtrt_id"].as_str().unwrap();
+            h.ok("2203", HOSPITAL, json!({ "mdtrtinfo": { "mdtrt_id": mdtrt_id, "psn_no": "P0002", "med_type": "11", "begntime": begntime, "dise_codg": "I10.x00" } }))
+                .await;
+            let mut line = common::line("1", mdtrt_id, "XJ01CAA040A001010101791", "1", "10.00", "10.00");
+            line["fee_ocur_time"] = json!(begntime);
+            let split = h.ok("2204", HOSPITAL, json!({ "feedetail": [line] })).await;
+            assert_eq!(split["result"][0]["preselfpay_amt"], json!(preselfpay), "care from {begntime}: {split}");
+        }
+    })
+    .await;
+}

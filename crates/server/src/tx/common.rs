@@ -377,8 +377,12 @@ impl Rules {
 }
 
 /// The policy of the person's insured region and the catalogue of the place of treatment (falling back
-/// to the insured region's catalogue).
-pub fn policy_and_catalog(ctx: &Ctx<'_>, row: &InsuRow) -> Result<Rules, TxError> {
+/// to the insured region's catalogue) in force on the day care began.
+pub fn policy_and_catalog(
+    ctx: &Ctx<'_>,
+    row: &InsuRow,
+    care_date: NaiveDate,
+) -> Result<Rules, TxError> {
     let regions = ctx.shared.regions();
     let policy = regions
         .policy_for(row.insuplc_admdvs.as_str())
@@ -393,8 +397,8 @@ pub fn policy_and_catalog(ctx: &Ctx<'_>, row: &InsuRow) -> Result<Rules, TxError
         .region_of(&ctx.institution.admdvs)
         .unwrap_or(policy_region);
     let catalog = regions
-        .catalog(treatment_region)
-        .or_else(|| regions.catalog(policy_region))
+        .catalog_on(treatment_region, care_date)
+        .or_else(|| regions.catalog_on(policy_region, care_date))
         .ok_or_else(|| {
             TxError::new(
                 "fixmedins_code",

@@ -71,7 +71,7 @@ pub async fn treatment_check(
         .as_deref()
         .ok_or_else(|| TxError::new("input.data.begntime", "不能为空（待遇检查的开始时间）"))?;
     let begins = common::datetime("input.data.begntime", begntime)?.date();
-    let rules = common::policy_and_catalog(ctx, row)?;
+    let rules = common::policy_and_catalog(ctx, row, begins)?;
     let policy = &rules.policy;
     let scheme = policy.scheme(row.insutype).ok_or_else(|| {
         TxError::new(

@@ -155,7 +155,7 @@ pub async fn compute(
     }
     let person = common::registered_person(ledger, "input.data.psn_no", &visit.psn_no).await?;
     let insu = common::insu_row(&person, "insutype", visit.insutype.as_str())?.clone();
-    let rules = common::policy_and_catalog(ctx, &insu)?;
+    let rules = common::policy_and_catalog(ctx, &insu, care_began.date())?;
     let engine_person = common::engine_person(&person, &insu, care_began.date())?;
     let (ytd, balance) = starting_point(ledger, &person, &insu, &stay, year).await?;
     let all_lines = stay_lines(ledger, visit, &stay, lines).await?;
