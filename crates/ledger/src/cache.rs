@@ -744,15 +744,16 @@ impl LedgerView<'_> {
     }
 
     /// Appends a ledger entry and applies it to the accumulator and account totals and to the
-    /// visit's live fee lines: a settlement consumes the lines its line rows name, which must be live
-    /// and unsettled; a cancellation releases them. A second cancellation of one settlement is a
+    /// visit's live fee lines: a settlement (or the reinstatement of a cancelled one) consumes the
+    /// lines its line rows name, which must be live and unsettled; a cancellation releases them. A
+    /// second cancellation of one settlement, or a second reinstatement of one cancellation, is a
     /// conflict.
     pub async fn append_settlement(&mut self, record: SettlementRecord) -> Result<(), LedgerError> {
         let h = &record.header;
-        if h.kind == EntryKind::Cancel {
-            if let Some(done) = self.cancellation_of(&h.orig_setl_id).await? {
+        if !h.orig_setl_id.is_empty() {
+            if let Some(done) = self.mirror_of(&h.orig_setl_id, h.kind).await? {
                 return Err(LedgerError::Conflict(format!(
-                    "settlement {} is already cancelled by {done}",
+                    "entry {} is already mirrored by {done}",
                     h.orig_setl_id
                 )));
             }
@@ -808,16 +809,53 @@ impl LedgerView<'_> {
 
     /// The cancellation of `setl_id`, if one exists.
     pub async fn cancellation_of(&mut self, setl_id: &str) -> Result<Option<String>, LedgerError> {
+        self.mirror_of(setl_id, EntryKind::Cancel).await
+    }
+
+    /// The reinstatement of the cancellation `setl_id` (its 2601 冲正), if one exists.
+    pub async fn reinstatement_of(&mut self, setl_id: &str) -> Result<Option<String>, LedgerError> {
+        self.mirror_of(setl_id, EntryKind::Settle).await
+    }
+
+    /// The entry of `kind` that mirrors `setl_id` (names it as `orig_setl_id`).
+    async fn mirror_of(
+        &mut self,
+        setl_id: &str,
+        kind: EntryKind,
+    ) -> Result<Option<String>, LedgerError> {
         let unflushed = self
             .cache
             .unflushed_entries()
             .chain(self.staged.settlements.iter().map(|(_, r)| r))
             .map(|r| &r.header)
-            .find(|h| h.kind == EntryKind::Cancel && h.orig_setl_id == setl_id);
+            .find(|h| h.kind == kind && h.orig_setl_id == setl_id);
         if let Some(header) = unflushed {
             return Ok(Some(header.setl_id.clone()));
         }
-        entries::cancellation_of(self.conn, setl_id).await
+        match kind {
+            EntryKind::Cancel => entries::cancellation_of(self.conn, setl_id).await,
+            EntryKind::Settle => entries::reinstatement_of(self.conn, setl_id).await,
+        }
+    }
+
+    /// The `setl_id` of a person's latest ledger entry under an insurance type, staged and
+    /// unflushed entries included.
+    pub async fn latest_entry_of(
+        &mut self,
+        psn_no: &str,
+        insutype: &str,
+    ) -> Result<Option<String>, LedgerError> {
+        let latest = self
+            .cache
+            .unflushed_entries()
+            .chain(self.staged.settlements.iter().map(|(_, r)| r))
+            .map(|r| &r.header)
+            .filter(|h| h.psn_no == psn_no && h.insutype == insutype)
+            .last();
+        if let Some(header) = latest {
+            return Ok(Some(header.setl_id.clone()));
+        }
+        entries::latest_entry_of(self.conn, psn_no, insutype).await
     }
 
     /// The ledger entries of a visit, in ledger order.

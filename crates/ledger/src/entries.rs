@@ -645,10 +645,46 @@ pub async fn cancellation_of(
     conn: &mut AnyConnection,
     setl_id: &str,
 ) -> Result<Option<String>, LedgerError> {
-    let row = sqlx::query("SELECT setl_id FROM settlements WHERE orig_setl_id = $1")
+    mirror_of(conn, setl_id, EntryKind::Cancel).await
+}
+
+/// The reinstatement of the cancellation `setl_id` (a 2601 冲正 of a 2208/2305/2103), if one exists.
+pub async fn reinstatement_of(
+    conn: &mut AnyConnection,
+    setl_id: &str,
+) -> Result<Option<String>, LedgerError> {
+    mirror_of(conn, setl_id, EntryKind::Settle).await
+}
+
+/// The entry of `kind` whose `orig_setl_id` is `setl_id`.
+async fn mirror_of(
+    conn: &mut AnyConnection,
+    setl_id: &str,
+    kind: EntryKind,
+) -> Result<Option<String>, LedgerError> {
+    let row = sqlx::query("SELECT setl_id FROM settlements WHERE orig_setl_id = $1 AND kind = $2")
         .bind(setl_id.to_string())
+        .bind(kind.as_str())
         .fetch_optional(conn)
         .await?;
+    row.map(|r| r.try_get("setl_id").map_err(LedgerError::from))
+        .transpose()
+}
+
+/// The `setl_id` of a person's latest ledger entry under an insurance type.
+pub async fn latest_entry_of(
+    conn: &mut AnyConnection,
+    psn_no: &str,
+    insutype: &str,
+) -> Result<Option<String>, LedgerError> {
+    let row = sqlx::query(
+        "SELECT setl_id FROM settlements WHERE psn_no = $1 AND insutype = $2 \
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(psn_no.to_string())
+    .bind(insutype.to_string())
+    .fetch_optional(conn)
+    .await?;
     row.map(|r| r.try_get("setl_id").map_err(LedgerError::from))
         .transpose()
 }

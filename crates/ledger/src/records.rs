@@ -417,8 +417,9 @@ pub struct SettlementRecord {
 }
 
 impl SettlementRecord {
-    /// The cancellation mirror: every amount, fund row, line and posting negated. The caller sets the
-    /// mirror's identity (`setl_id`, message, time, balance after).
+    /// The mirror of an entry (a cancellation of a settlement, or the reinstatement of a
+    /// cancellation): every amount, fund row, line and posting negated. The caller sets the mirror's
+    /// identity (`setl_id`, kind, message, time, balance after).
     pub fn negated(&self, mirror: SettlementHeader) -> SettlementRecord {
         SettlementRecord {
             header: mirror,

@@ -144,62 +144,70 @@ fn check_entries(records: &[SettlementRecord], problems: &mut Vec<String>) {
         for violation in record.identity_violations() {
             problems.push(format!("settlement {id}: {violation}"));
         }
-        if record.header.kind == EntryKind::Cancel {
-            match by_id.get(record.header.orig_setl_id.as_str()) {
-                Some(original) => check_mirror(original, record, problems),
-                None => problems.push(format!(
-                    "cancellation {id}: original {} missing",
-                    record.header.orig_setl_id
-                )),
-            }
+        if record.header.orig_setl_id.is_empty() {
+            continue;
         }
+        match by_id.get(record.header.orig_setl_id.as_str()) {
+            Some(original) => check_mirror(original, record, problems),
+            None => problems.push(format!(
+                "{} {id}: original {} missing",
+                mirror_name(record.header.kind),
+                record.header.orig_setl_id
+            )),
+        }
+    }
+}
+
+/// What an entry naming an original is: a cancellation mirrors a settlement; a settlement naming a
+/// cancellation reinstates it (2601 冲正 of a 2208/2305/2103).
+fn mirror_name(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::Cancel => "cancellation",
+        EntryKind::Settle => "reinstatement",
     }
 }
 
 fn check_mirror(
     original: &SettlementRecord,
-    cancel: &SettlementRecord,
+    mirror_entry: &SettlementRecord,
     problems: &mut Vec<String>,
 ) {
-    let id = &cancel.header.setl_id;
-    if original.header.kind != EntryKind::Settle {
-        problems.push(format!("cancellation {id}: cancels another cancellation"));
+    let id = &mirror_entry.header.setl_id;
+    let name = mirror_name(mirror_entry.header.kind);
+    if original.header.kind == mirror_entry.header.kind {
+        problems.push(format!(
+            "{name} {id}: mirrors {}, an entry of its own kind",
+            original.header.setl_id
+        ));
         return;
     }
     let o = &original.header;
-    let c = &cancel.header;
+    let c = &mirror_entry.header;
     if (&o.psn_no, &o.insutype, o.year, &o.mdtrt_id)
         != (&c.psn_no, &c.insutype, c.year, &c.mdtrt_id)
     {
         problems.push(format!(
-            "cancellation {id}: person, insutype, year or visit differ from {}",
+            "{name} {id}: person, insutype, year or visit differ from {}",
             o.setl_id
         ));
     }
-    let mirror = original.negated(cancel.header.clone());
-    if mirror.amounts != cancel.amounts {
-        problems.push(format!(
-            "cancellation {id}: amounts are not the exact negation of {}",
-            o.setl_id
-        ));
-    }
-    if mirror.funds != cancel.funds {
-        problems.push(format!(
-            "cancellation {id}: fund rows are not the exact negation of {}",
-            o.setl_id
-        ));
-    }
-    if mirror.lines != cancel.lines {
-        problems.push(format!(
-            "cancellation {id}: line splits are not the exact negation of {}",
-            o.setl_id
-        ));
-    }
-    if sorted(&mirror.postings) != sorted(&cancel.postings) {
-        problems.push(format!(
-            "cancellation {id}: postings are not the exact negation of {}",
-            o.setl_id
-        ));
+    let mirror = original.negated(mirror_entry.header.clone());
+    let parts = [
+        ("amounts are", mirror.amounts == mirror_entry.amounts),
+        ("fund rows are", mirror.funds == mirror_entry.funds),
+        ("line splits are", mirror.lines == mirror_entry.lines),
+        (
+            "postings are",
+            sorted(&mirror.postings) == sorted(&mirror_entry.postings),
+        ),
+    ];
+    for (what, exact) in parts {
+        if !exact {
+            problems.push(format!(
+                "{name} {id}: {what} not the exact negation of {}",
+                o.setl_id
+            ));
+        }
     }
 }
 

@@ -19,6 +19,7 @@ fn expected_row(spec: &TxSpec) -> [&'static str; 4] {
     let reversal = match spec.reversal {
         Some(Reversal::CancelSettlement) => "cancels the settlement",
         Some(Reversal::CancelAdmission) => "cancels the admission",
+        Some(Reversal::ReinstateSettlement) => "reinstates the settlement",
         None => "—",
     };
     let clearing = match spec.clearing {

@@ -124,6 +124,9 @@ pub enum Reversal {
     CancelSettlement,
     /// Cancels the admission the message registered.
     CancelAdmission,
+    /// Undoes the cancellation the message made: the settlement is live again
+    /// ([`settle::reinstate`]).
+    ReinstateSettlement,
 }
 
 /// The kind of care a settlement transaction settles; its 清算类别 (`clr_type`) follows from the
@@ -318,12 +321,15 @@ pub static TRANSACTIONS: &[TxSpec] = &[
         ),
         Reversal::CancelSettlement,
     ),
-    settlement(
-        "2208",
-        "门诊结算撤销",
-        Write,
-        Handler::CancelSettlement { of: "2207" },
-        Outpatient,
+    reversible(
+        settlement(
+            "2208",
+            "门诊结算撤销",
+            Write,
+            Handler::CancelSettlement { of: "2207" },
+            Outpatient,
+        ),
+        Reversal::ReinstateSettlement,
     ),
     reversible(
         tx("2401", "入院办理", Write, Handler::Admit),
@@ -362,12 +368,15 @@ pub static TRANSACTIONS: &[TxSpec] = &[
         ),
         Reversal::CancelSettlement,
     ),
-    settlement(
-        "2305",
-        "住院结算撤销",
-        Write,
-        Handler::CancelSettlement { of: "2304" },
-        Inpatient,
+    reversible(
+        settlement(
+            "2305",
+            "住院结算撤销",
+            Write,
+            Handler::CancelSettlement { of: "2304" },
+            Inpatient,
+        ),
+        Reversal::ReinstateSettlement,
     ),
     settlement(
         "2101",
@@ -386,12 +395,15 @@ pub static TRANSACTIONS: &[TxSpec] = &[
         ),
         Reversal::CancelSettlement,
     ),
-    settlement(
-        "2103",
-        "药店结算撤销",
-        Write,
-        Handler::CancelSettlement { of: "2102" },
-        Pharmacy,
+    reversible(
+        settlement(
+            "2103",
+            "药店结算撤销",
+            Write,
+            Handler::CancelSettlement { of: "2102" },
+            Pharmacy,
+        ),
+        Reversal::ReinstateSettlement,
     ),
     tx("2601", "冲正交易", Write, Handler::Reverse),
     tx("5203", "结算信息查询", Read, Handler::SettlementInfo),

@@ -168,13 +168,17 @@ fn detail_line(line_no: usize, line: &str) -> Result<DetailRow, TxError> {
     })
 }
 
-/// The settlements a 2601 冲正 cancelled, with their cancellations: a HIS whose settlement call
-/// failed (a lost reply, a timeout) reverses it and lists neither, so such a pair balances when the
-/// institution's detail has neither of them.
-fn reversed_pairs(ours: &[EntrySummary]) -> HashSet<&str> {
+/// The entries a 2601 冲正 undid, with the entries that undid them (a settlement and its
+/// cancellation, or a cancellation and its reinstatement): a HIS whose call failed (a lost reply, a
+/// timeout) reverses it and lists neither, so such a pair balances when the institution's detail
+/// has neither of them.
+fn reversed_pairs(ours: &[EntrySummary]) -> HashMap<&str, &str> {
     ours.iter()
-        .filter(|e| e.header.kind == EntryKind::Cancel && e.header.infno == "2601")
-        .flat_map(|e| [e.header.setl_id.as_str(), e.header.orig_setl_id.as_str()])
+        .filter(|e| e.header.infno == "2601" && !e.header.orig_setl_id.is_empty())
+        .flat_map(|e| {
+            let (undoing, undone) = (e.header.setl_id.as_str(), e.header.orig_setl_id.as_str());
+            [(undoing, undone), (undone, undoing)]
+        })
         .collect()
 }
 
@@ -210,13 +214,9 @@ fn compare(ours: &[EntrySummary], theirs: Vec<DetailRow>) -> Vec<Compared> {
         .map(|(entry, _)| entry.header.setl_id.as_str())
         .collect();
     let unlisted_pair = |entry: &EntrySummary| {
-        let header = &entry.header;
-        let partner = ours.iter().find(|other| {
-            other.header.orig_setl_id == header.setl_id
-                || (!header.orig_setl_id.is_empty() && other.header.setl_id == header.orig_setl_id)
-        });
-        reversed.contains(header.setl_id.as_str())
-            && partner.is_some_and(|p| !listed.contains(p.header.setl_id.as_str()))
+        reversed
+            .get(entry.header.setl_id.as_str())
+            .is_some_and(|partner| !listed.contains(partner))
     };
     let mut results = Vec::with_capacity(ours.len());
     for (entry, row) in ours.iter().zip(matched) {

@@ -1,6 +1,7 @@
 //! 2601 冲正: reverses the effect of an earlier message, as the transaction table says
 //! ([`super::TxSpec::reversal`]): a settlement is cancelled by a negated mirror record, an admission
-//! is cancelled.
+//! is cancelled, a cancellation is undone by the negation of its mirror (the settlement is live
+//! again).
 
 use serde::Deserialize;
 use yibao_ledger::LedgerView;
@@ -75,6 +76,15 @@ pub async fn reverse(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOut
             common::check_visit_person(&visit, "input.data.psn_no", data.psn_no.as_deref())?;
             inpatient::cancel_admission_of(ctx, ledger, &mut visit, "input.data.omsgid").await?;
             Ok(TxOutput::write(common::empty_output()?, visit.mdtrt_id))
+        }
+        Some(Reversal::ReinstateSettlement) => {
+            let setl_id =
+                settle::reinstate(ctx, ledger, &original.effect_ref, data.psn_no.as_deref())
+                    .await?;
+            Ok(TxOutput {
+                effect: super::Effect::Settled,
+                ..TxOutput::write(common::empty_output()?, setl_id)
+            })
         }
         None => Err(TxError::new(
             "input.data.oinfno",

@@ -225,12 +225,9 @@ pub async fn upload(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutp
                 format!("本机构没有结算 {setl_id}"),
             )
         })?;
-    if ledger.cancellation_of(setl_id).await?.is_some() {
-        return Err(TxError::new(
-            format!("{path}.setl_id"),
-            format!("结算 {setl_id} 已撤销"),
-        ));
-    }
+    let record = super::settle::live_form(ledger, record)
+        .await?
+        .map_err(|_| TxError::new(format!("{path}.setl_id"), format!("结算 {setl_id} 已撤销")))?;
     for (field, expected) in [
         ("psn_no", record.header.psn_no.as_str()),
         ("mdtrt_id", record.header.mdtrt_id.as_str()),

@@ -9,11 +9,11 @@ use chrono::{Datelike, NaiveDateTime};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use yibao_domain::Fen;
-use yibao_ledger::LedgerView;
 use yibao_ledger::{
     EntryKind, FeeLine, InsuRow, LineRow, LiveLine, Person, SetlAmounts, SettlementHeader,
     SettlementRecord, StoredFundRow, Visit, VisitKind, VisitStatus,
 };
+use yibao_ledger::{LedgerError, LedgerView};
 use yibao_policy::Policy;
 use yibao_settlement::{Engine, LineSplit, Settlement, YearToDate};
 use yibao_wire::lenient;
@@ -625,12 +625,13 @@ async fn owned_settlement(
             ),
         ));
     }
-    if let Some(done) = ledger.cancellation_of(&h.setl_id).await? {
-        return Err(TxError::new(
+    let original = live_form(ledger, original).await?.map_err(|done| {
+        TxError::new(
             field,
-            format!("结算 {} 已撤销（撤销结算ID {done}）", h.setl_id),
-        ));
-    }
+            format!("结算 {} 已撤销（撤销结算ID {done}）", request.setl_id),
+        )
+    })?;
+    let h = &original.header;
     if let Some(mdtrt_id) = request.mdtrt_id {
         if mdtrt_id != h.mdtrt_id {
             return Err(TxError::new(
@@ -648,6 +649,152 @@ async fn owned_settlement(
         }
     }
     Ok(original)
+}
+
+/// The live form of a settlement a HIS names: the settlement itself, or — when a 2601 冲正 undid its
+/// cancellation — the entry that reinstated it, which a later cancellation mirrors. `Err` holds the
+/// `setl_id` of the cancellation that stands.
+pub async fn live_form(
+    ledger: &mut LedgerView<'_>,
+    settlement: SettlementRecord,
+) -> Result<Result<SettlementRecord, String>, TxError> {
+    let mut current = settlement;
+    while let Some(cancel_id) = ledger.cancellation_of(&current.header.setl_id).await? {
+        let Some(reinstated) = ledger.reinstatement_of(&cancel_id).await? else {
+            return Ok(Err(cancel_id));
+        };
+        current = stored_entry(ledger, &reinstated).await?;
+    }
+    Ok(Ok(current))
+}
+
+/// A ledger entry another entry names; its absence is damage to the ledger.
+async fn stored_entry(
+    ledger: &mut LedgerView<'_>,
+    setl_id: &str,
+) -> Result<SettlementRecord, TxError> {
+    ledger.settlement(setl_id).await?.ok_or_else(|| {
+        TxError::storage(&LedgerError::Corrupt {
+            table: "settlements",
+            column: "setl_id",
+            detail: format!("{setl_id}: another entry names it, but it does not exist"),
+        })
+    })
+}
+
+/// 2601 冲正 of a cancellation (2208/2305/2103): appends the exact negation of the cancellation — a
+/// settlement entry naming it — which consumes the settlement's lines again and restores the visit
+/// as the settlement left it; the settlement's `setl_id` is live again (through
+/// [`live_form`]). Only while nothing its amounts depend on has happened since: the cancellation
+/// must be the person's latest ledger entry under the insurance type, and every line the settlement
+/// consumed must still be live and unsettled. Returns the reinstating entry's `setl_id`.
+pub async fn reinstate(
+    ctx: &Ctx<'_>,
+    ledger: &mut LedgerView<'_>,
+    cancel_id: &str,
+    psn_no: Option<&str>,
+) -> Result<String, TxError> {
+    const FIELD: &str = "input.data.omsgid";
+    let cancel = stored_entry(ledger, cancel_id).await?;
+    let h = &cancel.header;
+    if h.kind != EntryKind::Cancel || h.fixmedins_code != ctx.request.fixmedins_code {
+        return Err(common::unknown_settlement(ctx, FIELD, cancel_id));
+    }
+    if let Some(done) = ledger.reinstatement_of(cancel_id).await? {
+        return Err(TxError::new(
+            FIELD,
+            format!("撤销结算 {cancel_id} 已冲正（恢复结算ID {done}）"),
+        ));
+    }
+    if let Some(psn_no) = psn_no.filter(|p| *p != h.psn_no) {
+        return Err(TxError::new(
+            "input.data.psn_no",
+            format!("{psn_no} 不是撤销结算 {cancel_id} 的参保人"),
+        ));
+    }
+    let latest = ledger.latest_entry_of(&h.psn_no, &h.insutype).await?;
+    if latest.as_deref() != Some(cancel_id) {
+        return Err(TxError::new(
+            FIELD,
+            format!(
+                "撤销结算 {cancel_id} 之后该参保人已有结算或撤销（{}），不能冲正；请重新结算",
+                latest.unwrap_or_default()
+            ),
+        ));
+    }
+    let original = stored_entry(ledger, &h.orig_setl_id).await?;
+    check_lines_unsettled(ledger, &original).await?;
+    let mut visit = common::owned_visit(ctx, ledger, FIELD, &h.mdtrt_id).await?;
+    let person = common::registered_person(ledger, "input.data.psn_no", &h.psn_no).await?;
+    let insu = common::insu_row(&person, "insutype", &h.insutype)?.clone();
+    let balance = account_balance(ledger, &person.psn_no, &insu).await?;
+    let setl_id = issue_id(ctx, ledger, IssuedId::Settlement).await?;
+    let header = SettlementHeader {
+        setl_id: setl_id.clone(),
+        kind: EntryKind::Settle,
+        orig_setl_id: cancel_id.to_string(),
+        infno: ctx.request.infno.clone(),
+        msgid: ctx.request.msgid.clone(),
+        setl_time: wire_time(ctx.now),
+        balc: balance - original.amounts.acct_pay,
+        ..original.header.clone()
+    };
+    ledger.append_settlement(cancel.negated(header)).await?;
+    settle_visit_again(ledger, &mut visit, &original)?;
+    Ok(setl_id)
+}
+
+/// Every line a cancelled settlement consumed is still live, unsettled and of the same amount.
+async fn check_lines_unsettled(
+    ledger: &mut LedgerView<'_>,
+    original: &SettlementRecord,
+) -> Result<(), TxError> {
+    let live = ledger.fee_lines(&original.header.mdtrt_id).await?;
+    for row in &original.lines {
+        let unchanged = live.iter().any(|l| {
+            l.is_unsettled()
+                && l.line.feedetl_sn == row.feedetl_sn
+                && l.line.det_item_fee_sumamt == row.det_item_fee_sumamt
+        });
+        if !unchanged {
+            return Err(TxError::new(
+                "input.data.omsgid",
+                format!(
+                    "费用明细 {} 在撤销结算后已删除、变更或再次结算，不能冲正；请重新结算",
+                    row.feedetl_sn
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The visit as a reinstated settlement left it: the reverse of [`reopen_visit`]. An admission the
+/// cancellation reopened (settled before its discharge) lost the end of care it was settled with,
+/// so it is settled again (2304) rather than reinstated.
+fn settle_visit_again(
+    ledger: &mut LedgerView<'_>,
+    visit: &mut Visit,
+    original: &SettlementRecord,
+) -> Result<(), TxError> {
+    if original.header.mid_setl_flag == "1" {
+        return Ok(());
+    }
+    visit.status = match (visit.kind, visit.status) {
+        (VisitKind::Inpatient, VisitStatus::Discharged) => VisitStatus::DischargedSettled,
+        (VisitKind::Inpatient, _) => {
+            return Err(TxError::new(
+                "input.data.omsgid",
+                format!(
+                    "住院 {} 撤销结算后已恢复为在院，不能冲正；请重新办理住院结算（2304）",
+                    visit.mdtrt_id
+                ),
+            ))
+        }
+        _ => VisitStatus::Settled,
+    };
+    ledger.update_visit(visit);
+    Ok(())
 }
 
 /// After a cancellation: a pharmacy purchase is void; a registration is open again once none of
