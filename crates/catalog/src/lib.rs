@@ -9,12 +9,16 @@
 //! `chrgitm_lv`, `selfpay_prop`, `hilist_pric_uplmt_amt`, `lmt_used_flag`, …) are accepted as
 //! aliases of the columns above.
 
+mod code_table;
+
 use std::io::Read;
 use std::path::Path;
 
 use rustc_hash::FxHashMap;
 use yibao_domain::codes::{ChrgitmLv, Gend, MedChrgitmType};
 use yibao_domain::{decimal, Code, Ratio};
+
+pub use code_table::CodeTable;
 
 /// Unit prices and price caps are held in micro-yuan (1e-6 yuan), the precision of the wire's
 /// `pric` (`16,6`).

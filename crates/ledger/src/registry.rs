@@ -559,7 +559,8 @@ pub async fn documents(
         .collect()
 }
 
-/// One imported catalogue of a pooling region (`catalog_versions`).
+/// One imported catalogue (`catalog_versions`) or code table (`code_table_versions`) of a pooling
+/// region.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogVersion {
     /// 1, 2, … per region, in import order.
@@ -593,34 +594,127 @@ pub async fn put_catalog(
     .bind(loaded_at.to_string())
     .execute(&mut *tx)
     .await?;
-    let latest = sqlx::query(
-        "SELECT ver, source FROM catalog_versions WHERE admdvs = $1 ORDER BY ver DESC LIMIT 1",
+    let ver = append_version(
+        &mut tx,
+        "catalog_versions",
+        &[("admdvs", admdvs)],
+        &VersionText {
+            source,
+            begndate,
+            loaded_at,
+        },
     )
-    .bind(admdvs.to_string())
-    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
+    Ok(ver)
+}
+
+/// A versioned text and when it takes effect and was imported.
+struct VersionText<'a> {
+    source: &'a str,
+    begndate: &'a str,
+    loaded_at: &'a str,
+}
+
+/// Appends `text` as the next version of the rows of `table` keyed by `key` (columns and values);
+/// a text equal to the latest version's is no new version. Returns the version.
+async fn append_version(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    table: &str,
+    key: &[(&str, &str)],
+    text: &VersionText<'_>,
+) -> Result<i64, LedgerError> {
+    let conditions: Vec<String> = key
+        .iter()
+        .enumerate()
+        .map(|(i, (column, _))| format!("{column} = ${}", i + 1))
+        .collect();
+    let select = format!(
+        "SELECT ver, source FROM {table} WHERE {} ORDER BY ver DESC LIMIT 1",
+        conditions.join(" AND ")
+    );
+    let mut latest = sqlx::query(&select);
+    for (_, value) in key {
+        latest = latest.bind(value.to_string());
+    }
+    let latest = latest.fetch_optional(&mut **tx).await?;
     let (latest_ver, latest_source): (i64, String) = match latest {
         Some(row) => (row.try_get("ver")?, row.try_get("source")?),
         None => (0, String::new()),
     };
-    if latest_ver > 0 && latest_source == source {
-        tx.commit().await?;
+    if latest_ver > 0 && latest_source == text.source {
         return Ok(latest_ver);
     }
     let ver = latest_ver + 1;
-    sqlx::query(
-        "INSERT INTO catalog_versions (admdvs, ver, begndate, loaded_at, source) \
-         VALUES ($1, $2, $3, $4, $5)",
+    let columns: Vec<&str> = key.iter().map(|(column, _)| *column).collect();
+    let insert = format!(
+        "INSERT INTO {table} ({}, ver, begndate, loaded_at, source) VALUES ({})",
+        columns.join(", "),
+        (1..=key.len() + 4)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut insert = sqlx::query(&insert);
+    for (_, value) in key {
+        insert = insert.bind(value.to_string());
+    }
+    insert
+        .bind(ver)
+        .bind(text.begndate.to_string())
+        .bind(text.loaded_at.to_string())
+        .bind(text.source.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(ver)
+}
+
+/// Stores a code table (1307–1315) of a pooling region as its next version, effective from
+/// `begndate`; returns the version. A text equal to the latest version's is not a new version.
+pub async fn put_code_table(
+    store: &Store,
+    admdvs: &str,
+    infno: &str,
+    source: &str,
+    begndate: &str,
+    loaded_at: &str,
+) -> Result<i64, LedgerError> {
+    let mut tx = store.pool().begin().await?;
+    // A write first (it changes nothing), so the transaction holds SQLite's write lock before it
+    // reads, as `put_catalog`'s does.
+    sqlx::query("DELETE FROM code_table_versions WHERE ver < 0")
+        .execute(&mut *tx)
+        .await?;
+    let ver = append_version(
+        &mut tx,
+        "code_table_versions",
+        &[("admdvs", admdvs), ("infno", infno)],
+        &VersionText {
+            source,
+            begndate,
+            loaded_at,
+        },
     )
-    .bind(admdvs.to_string())
-    .bind(ver)
-    .bind(begndate.to_string())
-    .bind(loaded_at.to_string())
-    .bind(source.to_string())
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(ver)
+}
+
+/// Every imported version of a code table of a region, oldest first (as [`CatalogVersion`]s).
+pub async fn code_table_versions(
+    conn: &mut AnyConnection,
+    admdvs: &str,
+    infno: &str,
+) -> Result<Vec<CatalogVersion>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT ver, begndate, loaded_at, source FROM code_table_versions \
+         WHERE admdvs = $1 AND infno = $2 ORDER BY ver",
+    )
+    .bind(admdvs.to_string())
+    .bind(infno.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(version_of_row).collect()
 }
 
 /// Every imported catalogue of a region, oldest first.
@@ -635,16 +729,16 @@ pub async fn catalog_versions(
     .bind(admdvs.to_string())
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(CatalogVersion {
-                ver: row.try_get("ver")?,
-                begndate: row.try_get("begndate")?,
-                loaded_at: row.try_get("loaded_at")?,
-                source: row.try_get("source")?,
-            })
-        })
-        .collect()
+    rows.iter().map(version_of_row).collect()
+}
+
+fn version_of_row(row: &sqlx::any::AnyRow) -> Result<CatalogVersion, LedgerError> {
+    Ok(CatalogVersion {
+        ver: row.try_get("ver")?,
+        begndate: row.try_get("begndate")?,
+        loaded_at: row.try_get("loaded_at")?,
+        source: row.try_get("source")?,
+    })
 }
 
 #[cfg(test)]

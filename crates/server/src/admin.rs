@@ -25,6 +25,8 @@ pub fn endpoints() -> Vec<Endpoint<Service>> {
         Endpoint::put("/admin/policy", put_policy),
         Endpoint::put("/admin/catalog/{admdvs}", put_catalog),
         Endpoint::get("/admin/catalog/{admdvs}", get_catalog),
+        Endpoint::put("/admin/code-table/{admdvs}/{infno}", put_code_table),
+        Endpoint::get("/admin/code-table/{admdvs}/{infno}", get_code_table),
         Endpoint::get("/admin/verify", run_verify),
         Endpoint::post("/admin/evoucher", issue_evoucher),
         Endpoint::post("/admin/deductions", post_deductions),
@@ -409,6 +411,125 @@ pub(crate) async fn put_catalog(
     }
 }
 
+/// A code table stored as a region's next version.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CodeTableLoaded {
+    pub ok: bool,
+    pub admdvs: String,
+    /// The download that publishes the table (1307–1311, 1313–1315).
+    pub infno: String,
+    /// Codes read.
+    pub count: usize,
+    /// The table's version (1, 2, … per region and table; the same text again is no new version),
+    /// which the download names in its `ver` column.
+    pub ver: i64,
+}
+
+/// Load a code table
+///
+/// Stores a code table a HIS downloads besides the catalogue — 1307 疾病与诊断, 1308 手术操作, 1309
+/// 门诊慢特病种, 1310 按病种付费病种, 1311 日间手术治疗病种, 1313 肿瘤形态学, 1314 中医疾病, 1315 中医证候 —
+/// as the region's next version of it. CSV with a header naming a code column (`code`, `编码` or
+/// the national name such as `dise_codg`) and a name column (`name`, `名称`, `dise_name` …).
+#[utoipa::path(put, path = "/admin/code-table/{admdvs}/{infno}", tag = "admin",
+    security(("admin_token" = [])),
+    params(
+        ("admdvs" = String, Path, description = "Region code (6 digits) the table is published in"),
+        ("infno" = String, Path, description = "The download that publishes it: 1307–1311, 1313–1315"),
+        ("begndate" = Option<String>, Query, description = "The day this version takes effect (`yyyy-MM-dd`); the import date when absent"),
+    ),
+    request_body(content = String, content_type = "text/csv", description = "Code table text"),
+    responses(
+        (status = 200, description = "Stored", body = CodeTableLoaded),
+        (status = 400, description = "The table is invalid (the row and column are named), or the region or infno is unknown", body = AdminRefusal),
+        GuardRefusal,
+    ))]
+pub(crate) async fn put_code_table(
+    State(service): State<Service>,
+    Path((admdvs, infno)): Path<(String, String)>,
+    Query(params): Query<CatalogParams>,
+    body: String,
+) -> Response {
+    let loaded_at = now_text();
+    let begndate = params
+        .begndate
+        .unwrap_or_else(|| loaded_at[..10].to_string());
+    let stored = import::import_code_table(
+        &service.shared.store,
+        &admdvs,
+        &infno,
+        &body,
+        &begndate,
+        &loaded_at,
+    )
+    .await;
+    match stored {
+        Ok((count, ver)) => Json(CodeTableLoaded {
+            ok: true,
+            admdvs,
+            infno,
+            count,
+            ver,
+        })
+        .into_response(),
+        Err(import::ImportError::Ledger(e)) => {
+            refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
+        Err(e) => refuse(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+/// The versions of one code table of a region.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CodeTableListing {
+    pub ok: bool,
+    pub versions: Vec<CatalogVersionEntry>,
+}
+
+/// List a code table's versions
+#[utoipa::path(get, path = "/admin/code-table/{admdvs}/{infno}", tag = "admin",
+    security(("admin_token" = [])),
+    params(
+        ("admdvs" = String, Path, description = "Region code (6 digits)"),
+        ("infno" = String, Path, description = "The download that publishes the table"),
+    ),
+    responses(
+        (status = 200, description = "The table's versions, oldest first", body = CodeTableListing),
+        GuardRefusal,
+        (status = 404, description = "No such table in this region, or the admin API is off", body = AdminRefusal),
+        (status = 503, description = "Storage unavailable", body = AdminRefusal),
+    ))]
+pub(crate) async fn get_code_table(
+    State(service): State<Service>,
+    Path((admdvs, infno)): Path<(String, String)>,
+) -> Response {
+    let versions = async {
+        let mut conn = service.shared.store.pool().acquire().await?;
+        registry::code_table_versions(&mut conn, &admdvs, &infno).await
+    };
+    match versions.await {
+        Ok(versions) if versions.is_empty() => refuse(
+            StatusCode::NOT_FOUND,
+            format!("no code table {infno} for {admdvs}"),
+        ),
+        Ok(versions) => Json(CodeTableListing {
+            ok: true,
+            versions: versions.into_iter().map(version_entry).collect(),
+        })
+        .into_response(),
+        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+fn version_entry(v: registry::CatalogVersion) -> CatalogVersionEntry {
+    CatalogVersionEntry {
+        ver: v.ver,
+        digest: crate::state::source_digest(&v.source),
+        begndate: v.begndate,
+        loaded_at: v.loaded_at,
+    }
+}
+
 /// Posts audit and inspection deductions (and prepayment offsets) against months of institutions'
 /// payments, all or none.
 #[utoipa::path(post, path = "/admin/deductions", tag = "admin",
@@ -576,15 +697,7 @@ async fn catalog_versions(
 ) -> Result<Vec<CatalogVersionEntry>, yibao_ledger::LedgerError> {
     let mut conn = service.shared.store.pool().acquire().await?;
     let versions = registry::catalog_versions(&mut conn, admdvs).await?;
-    Ok(versions
-        .into_iter()
-        .map(|v| CatalogVersionEntry {
-            ver: v.ver,
-            digest: crate::state::source_digest(&v.source),
-            begndate: v.begndate,
-            loaded_at: v.loaded_at,
-        })
-        .collect())
+    Ok(versions.into_iter().map(version_entry).collect())
 }
 
 /// Verify the ledger

@@ -7,7 +7,7 @@ use std::io::Read;
 
 use chrono::NaiveDate;
 use serde::Deserialize;
-use yibao_catalog::Catalog;
+use yibao_catalog::{Catalog, CodeTable};
 use yibao_domain::{Code, Fen};
 use yibao_enrolment::InsuStatus;
 use yibao_ledger::registry::{self, Document, PersonImport};
@@ -30,6 +30,8 @@ pub enum ImportError {
     Policy(String),
     #[error("catalogue: {0}")]
     Catalog(String),
+    #[error("code table: {0}")]
+    CodeTable(String),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
@@ -373,6 +375,48 @@ pub async fn import_catalog_version(
         .map_err(|e| ImportError::Catalog(e.to_string()))?;
     let ver = registry::put_catalog(store, admdvs, text, begndate, loaded_at).await?;
     Ok((catalog.len(), ver))
+}
+
+/// The code tables a bureau imports (1307–1311, 1313–1315): the downloads that list one.
+pub fn code_table_infnos() -> impl Iterator<Item = &'static str> {
+    crate::tx::catalog::DOWNLOADS
+        .iter()
+        .filter(|d| d.source == crate::tx::catalog::Source::CodeTable)
+        .map(|d| d.infno)
+}
+
+/// Validates and stores a code table (CSV with `code` and `name` columns, or the national column
+/// names) of a pooling region as its next version, effective from `begndate`; returns its row count
+/// and version.
+pub async fn import_code_table(
+    store: &Store,
+    admdvs: &str,
+    infno: &str,
+    text: &str,
+    begndate: &str,
+    loaded_at: &str,
+) -> Result<(usize, i64), ImportError> {
+    let refuse = |problem: String| ImportError::CodeTable(problem);
+    if admdvs.len() != 6 || !admdvs.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(refuse(format!(
+            "the pooling region `{admdvs}` is not 6 digits"
+        )));
+    }
+    if !code_table_infnos().any(|known| known == infno) {
+        let known: Vec<&str> = code_table_infnos().collect();
+        return Err(refuse(format!(
+            "`{infno}` is not a code table (one of {})",
+            known.join(", ")
+        )));
+    }
+    if NaiveDate::parse_from_str(begndate, "%Y-%m-%d").is_err() {
+        return Err(refuse(format!(
+            "begndate `{begndate}` is not a date (yyyy-MM-dd)"
+        )));
+    }
+    let table = CodeTable::from_reader(text.as_bytes(), b',').map_err(|e| refuse(e.to_string()))?;
+    let ver = registry::put_code_table(store, admdvs, infno, text, begndate, loaded_at).await?;
+    Ok((table.len(), ver))
 }
 
 #[cfg(test)]

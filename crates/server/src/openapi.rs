@@ -41,6 +41,8 @@ const NATIONAL_ROOT: &str = "/fsi/";
         admin::put_policy,
         admin::put_catalog,
         admin::get_catalog,
+        admin::put_code_table,
+        admin::get_code_table,
         admin::run_verify,
         admin::issue_evoucher,
         admin::post_deductions,

@@ -323,3 +323,114 @@ async fn a_visit_splits_with_the_catalogue_in_force_on_its_first_day() {
     })
     .await;
 }
+
+/// The bureau's code tables (1307–1311, 1313–1315) are downloaded by version like the catalogue:
+/// the rows changed since the client's version, a code left out sent with 有效标志 0.
+#[tokio::test]
+async fn code_tables_are_downloaded_by_version() {
+    each_backend("code_tables", |h| async move {
+        let err = h
+            .fails("1307", HOSPITAL, json!({ "data": { "ver": "0" } }))
+            .await;
+        assert!(err.contains("1307"), "not published yet: {err}");
+        let first = "dise_codg,dise_name\nI10.x00,原发性高血压\nE11.900,2型糖尿病\nJ18.900,肺炎\n";
+        let loaded = h
+            .admin(
+                "PUT",
+                "/admin/code-table/360400/1307?begndate=2026-01-01",
+                first.into(),
+            )
+            .await;
+        assert_eq!(
+            (loaded["count"].clone(), loaded["ver"].clone()),
+            (json!(3), json!(1)),
+            "{loaded}"
+        );
+        let second = "code,name\nI10.x00,原发性高血压\nE11.900,2型糖尿病（不伴有并发症）\n";
+        let loaded = h
+            .admin(
+                "PUT",
+                "/admin/code-table/360400/1307?begndate=2026-07-01",
+                second.into(),
+            )
+            .await;
+        assert_eq!(loaded["ver"], 2, "{loaded}");
+
+        let (out, rows) = download(&h, "1307", "0").await;
+        assert_eq!(out["data_cnt"], 3, "{out}");
+        assert!(rows.iter().all(|r| r.len() == 10), "{rows:?}");
+        let (_, rows) = download(&h, "1307", "V1").await;
+        let row = |code: &str| {
+            rows.iter()
+                .find(|r| r[0] == code)
+                .unwrap_or_else(|| panic!("{code}: {rows:?}"))
+                .clone()
+        };
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(
+            (
+                row("E11.900")[1].as_str(),
+                row("E11.900")[4].as_str(),
+                row("E11.900")[8].as_str()
+            ),
+            ("2型糖尿病（不伴有并发症）", "1", "2")
+        );
+        assert_eq!(
+            (row("J18.900")[4].as_str(), row("J18.900")[2].as_str()),
+            ("0", "2026-07-01"),
+            "left out"
+        );
+        let (out, _) = download(&h, "1307", "2").await;
+        assert_eq!(out["data_cnt"], 0, "{out}");
+        let err = h
+            .fails("1307", HOSPITAL, json!({ "data": { "ver": "3" } }))
+            .await;
+        assert!(err.contains("input.data.ver"), "{err}");
+
+        let listing = h
+            .admin("GET", "/admin/code-table/360400/1307", String::new())
+            .await;
+        assert_eq!(
+            listing["versions"].as_array().unwrap().len(),
+            2,
+            "{listing}"
+        );
+        // 1304 lists the catalogue's 民族药 (list type 104): none in the sample.
+        let (out, rows) = download(&h, "1304", "0").await;
+        assert_eq!((out["data_cnt"].clone(), rows.len()), (json!(0), 0));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_code_table_is_refused_naming_what_is_wrong() {
+    let h = Harness::start(Backend::Sqlite, AuthMode::None, "code_table_bad").await;
+    let client = reqwest::Client::new();
+    for (path, body, expected) in [
+        ("/admin/code-table/360400/1312", "code,name\nA,x\n", "1312"),
+        ("/admin/code-table/3604/1307", "code,name\nA,x\n", "3604"),
+        ("/admin/code-table/360400/1307", "code\nA\n", "`name`"),
+        (
+            "/admin/code-table/360400/1307",
+            "code,name\nA,x\nA,y\n",
+            "twice",
+        ),
+        (
+            "/admin/code-table/360400/1307?begndate=2026-13-01",
+            "code,name\nA,x\n",
+            "begndate",
+        ),
+    ] {
+        let response = client
+            .put(format!("{}{path}", h.base))
+            .bearer_auth(common::ADMIN_TOKEN)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{path}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains(expected), "{path}: {text}");
+    }
+    h.stop().await;
+}

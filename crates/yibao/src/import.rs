@@ -1,4 +1,5 @@
-//! `yibao import persons|institutions|catalog|policy FILE`: loads registry files into the database.
+//! `yibao import persons|institutions|catalog|code-table|policy FILE`: loads registry files into the
+//! database.
 
 use std::path::PathBuf;
 
@@ -18,6 +19,9 @@ pub enum ImportKind {
     Persons,
     Institutions,
     Catalog,
+    /// A code table a HIS downloads (1307 疾病与诊断, 1308 手术操作, 1309–1311, 1313–1315; name it
+    /// with `--infno`): CSV with a code and a name column.
+    CodeTable,
     Policy,
 }
 
@@ -35,12 +39,15 @@ pub struct ImportArgs {
     /// `postgres://…` instead of the embedded database.
     #[arg(long)]
     pub database: Option<String>,
-    /// Pooling region of a catalogue (default: the region of the only stored policy).
+    /// Pooling region of a catalogue or code table (default: the region of the only stored policy).
     #[arg(long)]
     pub admdvs: Option<String>,
+    /// The download that publishes a code table (1307–1311, 1313–1315).
+    #[arg(long)]
+    pub infno: Option<String>,
     /// Day the persons file describes, `yyyy-MM-dd` (default: today): insurance rows and identities
-    /// stored for a person that the file leaves out end the day before. For a catalogue: the day
-    /// this catalogue version takes effect (`begndate`, default: today).
+    /// stored for a person that the file leaves out end the day before. For a catalogue or code
+    /// table: the day this version takes effect (`begndate`, default: today).
     #[arg(long)]
     pub as_of: Option<chrono::NaiveDate>,
 }
@@ -105,17 +112,36 @@ async fn import_file(args: &ImportArgs) -> anyhow::Result<String> {
         ),
         ImportKind::Catalog => {
             let admdvs = catalog_region(&store, args.admdvs.as_deref()).await?;
-            let begndate = args.as_of.map_or_else(
-                || now[..10].to_string(),
-                |d| d.format("%Y-%m-%d").to_string(),
-            );
+            let begndate = begndate_of(args, &now);
             let (count, ver) =
                 import::import_catalog_version(&store, &admdvs, &read()?, &begndate, &now).await?;
             format!("catalogue version {ver} of {count} items for {admdvs}, effective {begndate}")
         }
+        ImportKind::CodeTable => {
+            let infno = args
+                .infno
+                .as_deref()
+                .context("--infno is required for a code table (1307–1311, 1313–1315)")?;
+            let admdvs = catalog_region(&store, args.admdvs.as_deref()).await?;
+            let begndate = begndate_of(args, &now);
+            let (count, ver) =
+                import::import_code_table(&store, &admdvs, infno, &read()?, &begndate, &now)
+                    .await?;
+            format!(
+                "code table {infno} version {ver} of {count} codes for {admdvs}, effective {begndate}"
+            )
+        }
     };
     store.close().await;
     Ok(summary)
+}
+
+/// The `begndate` of an imported version: `--as-of`, else the import day.
+fn begndate_of(args: &ImportArgs, now: &str) -> String {
+    args.as_of.map_or_else(
+        || now[..10].to_string(),
+        |d| d.format("%Y-%m-%d").to_string(),
+    )
 }
 
 /// Imports one file.

@@ -1,15 +1,16 @@
-//! Catalogue and dictionary exchange: 1301–1306 目录下载 by version (a ZIP of TAB-separated TXT,
-//! downloaded with 9102), the paged queries 1312 医保目录信息查询, 1318 限价 and 1319 先自付比例, and
-//! 1901 字典表查询. Answers come from the
-//! catalogue versions of the institution's pooling region (`catalog_versions`): a row's version is
-//! the import in which it last changed, so "changes since version v" are the rows whose version is
-//! greater than v; an item a later import left out is answered with `vali_flag` 0.
+//! Catalogue and dictionary exchange: 1301–1311 and 1313–1315 目录下载 by version (a ZIP of
+//! TAB-separated TXT, downloaded with 9102), the paged queries 1312 医保目录信息查询, 1318 限价 and
+//! 1319 先自付比例, and 1901 字典表查询. Answers come from the catalogue versions of the
+//! institution's pooling region (`catalog_versions`) or, for 1307–1311 and 1313–1315, the versions
+//! of the code table the bureau imported (`code_table_versions`): a row's version is the import in
+//! which it last changed, so "changes since version v" are the rows whose version is greater than v;
+//! a row a later import left out is answered with `vali_flag` 0.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use yibao_catalog::{Catalog, CatalogItem};
+use yibao_catalog::{Catalog, CatalogItem, CodeTable};
 use yibao_domain::codes;
 use yibao_ledger::registry::{self, CatalogVersion};
 use yibao_ledger::LedgerView;
@@ -45,11 +46,32 @@ pub enum Cell {
     Blank,
 }
 
-/// One catalogue download: its `infno`, the catalogue's `list_type` and the file's columns.
+/// What a download lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The catalogue's items of one `list_type`.
+    Catalog { list_type: &'static str },
+    /// The code table the bureau imported under the download's `infno`.
+    CodeTable,
+}
+
+/// One download: its `infno`, what it lists and the file's columns.
 pub struct Download {
     pub infno: &'static str,
-    pub list_type: &'static str,
+    pub source: Source,
     pub columns: &'static [(&'static str, Cell)],
+}
+
+const fn catalog(list_type: &'static str) -> Source {
+    Source::Catalog { list_type }
+}
+
+const fn code_table(infno: &'static str) -> Download {
+    Download {
+        infno,
+        source: Source::CodeTable,
+        columns: SHORT_LAYOUT,
+    }
 }
 
 use Cell::{Begndate, Blank, Code, CrteTime, Name, Rid, UpdtTime, ValiFlag, Ver, VerName};
@@ -68,11 +90,11 @@ const SHORT_LAYOUT: &[(&str, Cell)] = &[
     ("版本名称", VerName),
 ];
 
-/// The downloads yibao answers, with their layouts (docs/interface.md §1301–1306).
+/// The downloads yibao answers, with their layouts (docs/interface.md §1301–1315).
 pub static DOWNLOADS: &[Download] = &[
     Download {
         infno: "1301",
-        list_type: "101",
+        source: catalog("101"),
         columns: &[
             ("医疗目录编码", Code),
             ("药品商品名", Name),
@@ -97,17 +119,22 @@ pub static DOWNLOADS: &[Download] = &[
     },
     Download {
         infno: "1302",
-        list_type: "102",
+        source: catalog("102"),
         columns: SHORT_LAYOUT,
     },
     Download {
         infno: "1303",
-        list_type: "103",
+        source: catalog("103"),
+        columns: SHORT_LAYOUT,
+    },
+    Download {
+        infno: "1304",
+        source: catalog("104"),
         columns: SHORT_LAYOUT,
     },
     Download {
         infno: "1305",
-        list_type: "201",
+        source: catalog("201"),
         columns: &[
             ("医疗目录编码", Code),
             ("计价单位", Blank),
@@ -129,14 +156,55 @@ pub static DOWNLOADS: &[Download] = &[
     },
     Download {
         infno: "1306",
-        list_type: "301",
+        source: catalog("301"),
         columns: SHORT_LAYOUT,
     },
+    code_table("1307"),
+    code_table("1308"),
+    code_table("1309"),
+    code_table("1310"),
+    code_table("1311"),
+    code_table("1313"),
+    code_table("1314"),
+    code_table("1315"),
 ];
 
-/// An item as the latest version holds it (or last held it), and when it last changed.
-struct ItemState {
-    item: CatalogItem,
+/// A row a download lists: a catalogue item or a code of a code table.
+trait Listed: Clone + PartialEq {
+    fn code(&self) -> &str;
+    fn name(&self) -> &str;
+}
+
+impl Listed for CatalogItem {
+    fn code(&self) -> &str {
+        &self.code
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// One code of a code table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CodeRow {
+    code: String,
+    name: String,
+}
+
+impl Listed for CodeRow {
+    fn code(&self) -> &str {
+        &self.code
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A row as the latest version holds it (or last held it), and when it last changed.
+struct ItemState<T> {
+    item: T,
     valid: bool,
     ver: i64,
     begndate: String,
@@ -144,28 +212,59 @@ struct ItemState {
     crte_time: String,
 }
 
-/// A region's catalogue history: every item ever imported, by code.
-struct History {
+/// A region's history of a catalogue or code table: every row ever imported, by code.
+struct History<T> {
     region: String,
     latest_ver: i64,
-    items: BTreeMap<String, ItemState>,
+    items: BTreeMap<String, ItemState<T>>,
 }
 
-impl History {
-    /// Walks the versions in order, recording for each item the version it last changed in.
-    fn of(region: &str, versions: &[CatalogVersion]) -> Result<History, TxError> {
-        let mut items: BTreeMap<String, ItemState> = BTreeMap::new();
+/// The rows of one stored version, by code.
+fn catalog_rows(version: &CatalogVersion) -> Result<BTreeMap<String, CatalogItem>, TxError> {
+    let catalog = Catalog::from_reader(version.source.as_bytes(), b',').map_err(|e| {
+        TxError::internal(format!("医保端目录版本 {} 无法读取（{e}）", version.ver))
+    })?;
+    Ok(catalog
+        .items_sorted()
+        .into_iter()
+        .map(|item| (item.code.clone(), item.clone()))
+        .collect())
+}
+
+/// The codes of one stored version of a code table, by code.
+fn code_rows(version: &CatalogVersion) -> Result<BTreeMap<String, CodeRow>, TxError> {
+    let table = CodeTable::from_reader(version.source.as_bytes(), b',').map_err(|e| {
+        TxError::internal(format!("医保端代码表版本 {} 无法读取（{e}）", version.ver))
+    })?;
+    Ok(table
+        .rows()
+        .map(|(code, name)| {
+            let row = CodeRow {
+                code: code.to_string(),
+                name: name.to_string(),
+            };
+            (row.code.clone(), row)
+        })
+        .collect())
+}
+
+impl<T: Listed> History<T> {
+    /// Walks the versions in order, recording for each row the version it last changed in.
+    fn of(
+        region: &str,
+        versions: &[CatalogVersion],
+        rows_of: impl Fn(&CatalogVersion) -> Result<BTreeMap<String, T>, TxError>,
+    ) -> Result<History<T>, TxError> {
+        let mut items: BTreeMap<String, ItemState<T>> = BTreeMap::new();
         for version in versions {
-            let catalog = Catalog::from_reader(version.source.as_bytes(), b',').map_err(|e| {
-                TxError::internal(format!("医保端目录版本 {} 无法读取（{e}）", version.ver))
-            })?;
-            let changed = |state: &mut ItemState| {
+            let rows = rows_of(version)?;
+            let changed = |state: &mut ItemState<T>| {
                 state.ver = version.ver;
                 state.begndate = version.begndate.clone();
                 state.updt_time = version.loaded_at.clone();
             };
-            for item in catalog.items_sorted() {
-                match items.get_mut(&item.code) {
+            for (code, item) in &rows {
+                match items.get_mut(code) {
                     Some(state) if state.valid && state.item == *item => {}
                     Some(state) => {
                         state.item = item.clone();
@@ -174,7 +273,7 @@ impl History {
                     }
                     None => {
                         items.insert(
-                            item.code.clone(),
+                            code.clone(),
                             ItemState {
                                 item: item.clone(),
                                 valid: true,
@@ -187,8 +286,8 @@ impl History {
                     }
                 }
             }
-            for state in items.values_mut() {
-                if state.valid && catalog.get(&state.item.code).is_none() {
+            for (code, state) in items.iter_mut() {
+                if state.valid && !rows.contains_key(code) {
                     state.valid = false;
                     changed(state);
                 }
@@ -201,29 +300,12 @@ impl History {
         })
     }
 
-    /// The history of the catalogue of `admdvs`'s pooling region (the institution's when empty).
-    async fn load(
-        ctx: &Ctx<'_>,
-        ledger: &mut LedgerView<'_>,
-        field: &str,
-        admdvs: Option<&str>,
-    ) -> Result<History, TxError> {
-        let admdvs = admdvs.unwrap_or(&ctx.institution.admdvs);
-        let regions = ctx.shared.regions();
-        let region = regions.region_of(admdvs).unwrap_or(admdvs).to_string();
-        let versions = registry::catalog_versions(ledger.conn(), &region).await?;
-        if versions.is_empty() {
-            return Err(TxError::new(field, format!("医保区划 {region} 未加载目录")));
-        }
-        History::of(&region, &versions)
-    }
-
-    fn cell(&self, state: &ItemState, cell: Cell) -> String {
+    fn cell(&self, state: &ItemState<T>, cell: Cell) -> String {
         match cell {
-            Code => state.item.code.clone(),
-            Name => state.item.name.clone(),
+            Code => state.item.code().to_string(),
+            Name => state.item.name().to_string(),
             ValiFlag => flag(state.valid).into(),
-            Rid => format!("{}{:06}{}", self.region, state.ver, state.item.code),
+            Rid => format!("{}{:06}{}", self.region, state.ver, state.item.code()),
             Begndate => state.begndate.clone(),
             CrteTime => state.crte_time.clone(),
             UpdtTime => state.updt_time.clone(),
@@ -232,6 +314,45 @@ impl History {
             Blank => "null".into(),
         }
     }
+}
+
+/// The pooling region of `admdvs` (the institution's when absent).
+fn region_of(ctx: &Ctx<'_>, admdvs: Option<&str>) -> String {
+    let admdvs = admdvs.unwrap_or(&ctx.institution.admdvs);
+    let regions = ctx.shared.regions();
+    regions.region_of(admdvs).unwrap_or(admdvs).to_string()
+}
+
+/// The history of the catalogue of `admdvs`'s pooling region (the institution's when absent).
+async fn catalog_history(
+    ctx: &Ctx<'_>,
+    ledger: &mut LedgerView<'_>,
+    field: &str,
+    admdvs: Option<&str>,
+) -> Result<History<CatalogItem>, TxError> {
+    let region = region_of(ctx, admdvs);
+    let versions = registry::catalog_versions(ledger.conn(), &region).await?;
+    if versions.is_empty() {
+        return Err(TxError::new(field, format!("医保区划 {region} 未加载目录")));
+    }
+    History::of(&region, &versions, catalog_rows)
+}
+
+/// The history of the code table `infno` of the institution's pooling region.
+async fn code_table_history(
+    ctx: &Ctx<'_>,
+    ledger: &mut LedgerView<'_>,
+    infno: &str,
+) -> Result<History<CodeRow>, TxError> {
+    let region = region_of(ctx, None);
+    let versions = registry::code_table_versions(ledger.conn(), &region, infno).await?;
+    if versions.is_empty() {
+        return Err(TxError::new(
+            "infno",
+            format!("医保区划 {region} 未发布 {infno} 代码表"),
+        ));
+    }
+    History::of(&region, &versions, code_rows)
 }
 
 fn flag(on: bool) -> &'static str {
@@ -265,7 +386,7 @@ fn version_of(text: &str) -> Result<i64, TxError> {
         .map_err(|_| TxError::new(FIELD, format!("`{text}` 不是本平台发布的版本号")))
 }
 
-/// 1301–1306: the rows of one list type changed since the client's version, as a ZIP of TXT.
+/// 1301–1311, 1313–1315: the rows changed since the client's version, as a ZIP of TXT.
 pub async fn download(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
@@ -277,20 +398,43 @@ pub async fn download(
         .filter(|v| !v.trim().is_empty())
         .ok_or_else(|| TxError::new("input.data.ver", "不能为空（首次下载传 0）"))?;
     let since = version_of(&ver_text)?;
-    let history = History::load(ctx, ledger, "fixmedins_code", None).await?;
+    match download.source {
+        Source::Catalog { list_type } => {
+            let history = catalog_history(ctx, ledger, "fixmedins_code", None).await?;
+            let rows = changed_rows(&history, download, since, &ver_text, |item| {
+                item.list_type.as_str() == list_type
+            })?;
+            issue_download(ctx, ledger, download, &history, since, rows).await
+        }
+        Source::CodeTable => {
+            let history = code_table_history(ctx, ledger, download.infno).await?;
+            let rows = changed_rows(&history, download, since, &ver_text, |_| true)?;
+            issue_download(ctx, ledger, download, &history, since, rows).await
+        }
+    }
+}
+
+/// The TXT lines of the rows `listed` admits that changed after version `since`.
+fn changed_rows<T: Listed>(
+    history: &History<T>,
+    download: &Download,
+    since: i64,
+    ver_text: &str,
+    listed: impl Fn(&T) -> bool,
+) -> Result<Vec<String>, TxError> {
     if since > history.latest_ver {
         return Err(TxError::new(
             "input.data.ver",
             format!(
-                "本平台最新目录版本为 {}，{ver_text} 不是本平台发布的版本；传 0 重新全量下载",
+                "本平台最新版本为 {}，{ver_text} 不是本平台发布的版本；传 0 重新全量下载",
                 history.latest_ver
             ),
         ));
     }
-    let lines: Vec<String> = history
+    Ok(history
         .items
         .values()
-        .filter(|s| s.ver > since && s.item.list_type.as_str() == download.list_type)
+        .filter(|s| s.ver > since && listed(&s.item))
         .map(|state| {
             download
                 .columns
@@ -299,7 +443,18 @@ pub async fn download(
                 .collect::<Vec<_>>()
                 .join("\t")
         })
-        .collect();
+        .collect())
+}
+
+/// Zips the lines as one TXT, issues it to the institution (9102) and answers with its number.
+async fn issue_download<T>(
+    ctx: &Ctx<'_>,
+    ledger: &mut LedgerView<'_>,
+    download: &Download,
+    history: &History<T>,
+    since: i64,
+    lines: Vec<String>,
+) -> Result<TxOutput, TxError> {
     let stem = format!(
         "{}_{}_{}_{}",
         download.infno, history.region, since, history.latest_ver
@@ -357,7 +512,7 @@ pub const MAX_PAGE_SIZE: usize = 1000;
 impl CatalogQuery {
     /// Whether a row passes every filter given (dates compare as text: `updt_time` and
     /// `begndate` from that day on, `query_date` effective on that day).
-    fn admits(&self, state: &ItemState) -> bool {
+    fn admits(&self, state: &ItemState<CatalogItem>) -> bool {
         let item = &state.item;
         let equals = |wanted: &Option<String>, value: &str| {
             wanted.as_deref().is_none_or(|w| w.trim() == value)
@@ -431,13 +586,13 @@ pub async fn query(
         .insu_admdvs
         .as_deref()
         .filter(|a| !a.trim().is_empty());
-    let history = History::load(ctx, ledger, "input.data.insu_admdvs", admdvs).await?;
-    let listed = |state: &ItemState| match kind {
+    let history = catalog_history(ctx, ledger, "input.data.insu_admdvs", admdvs).await?;
+    let listed = |state: &ItemState<CatalogItem>| match kind {
         CatalogQueryKind::Items => true,
         CatalogQueryKind::PriceCaps => state.item.price_cap_micro_yuan.is_some(),
         CatalogQueryKind::SelfpayRatios => state.item.selfpay_prop.bp() > 0,
     };
-    let matching: Vec<&ItemState> = history
+    let matching: Vec<&ItemState<CatalogItem>> = history
         .items
         .values()
         .filter(|s| listed(s) && query.admits(s))
@@ -477,7 +632,11 @@ pub async fn query(
 
 /// The columns every catalogue query row ends with: validity, record id, times, region; those
 /// yibao does not hold as "".
-fn record_columns(history: &History, state: &ItemState, row: &mut Map<String, Value>) {
+fn record_columns(
+    history: &History<CatalogItem>,
+    state: &ItemState<CatalogItem>,
+    row: &mut Map<String, Value>,
+) {
     let mut put = |name: &str, value: String| {
         row.insert(name.to_string(), Value::String(value));
     };
@@ -504,7 +663,7 @@ fn record_columns(history: &History, state: &ItemState, row: &mut Map<String, Va
 }
 
 /// A 1318 row: the price cap in yuan (`16,6`); the cap type and how an excess is handled are not held.
-fn price_cap_row(history: &History, state: &ItemState) -> Value {
+fn price_cap_row(history: &History<CatalogItem>, state: &ItemState<CatalogItem>) -> Value {
     let cap = state.item.price_cap_micro_yuan.unwrap_or_default();
     let scale = 10_i64.pow(yibao_catalog::PRICE_SCALE_DIGITS);
     let mut row = Map::new();
@@ -520,7 +679,7 @@ fn price_cap_row(history: &History, state: &ItemState) -> Value {
 }
 
 /// A 1319 row: the 先行自付 ratio (`5,4`); the person and ratio types are not held.
-fn selfpay_row(history: &History, state: &ItemState) -> Value {
+fn selfpay_row(history: &History<CatalogItem>, state: &ItemState<CatalogItem>) -> Value {
     let bp = state.item.selfpay_prop.bp();
     let one = yibao_domain::BP_PER_ONE;
     let mut row = Map::new();
@@ -536,7 +695,7 @@ fn selfpay_row(history: &History, state: &ItemState) -> Value {
 }
 
 /// One 1312 row: the national columns, those yibao does not hold as "".
-fn list_row(history: &History, state: &ItemState) -> Value {
+fn list_row(history: &History<CatalogItem>, state: &ItemState<CatalogItem>) -> Value {
     let item = &state.item;
     let mut row = Map::new();
     let mut put = |name: &str, value: String| {
@@ -642,7 +801,7 @@ mod tests {
             version(2, "A,甲药,101,01\nB,乙药,101,01\n"),
             version(3, "A,甲药,101,01\nB,乙药,101,01\nC,丙药,101,03\n"),
         ];
-        let history = History::of("360400", &versions).unwrap();
+        let history = History::of("360400", &versions, catalog_rows).unwrap();
         let ver = |code: &str| {
             let state = &history.items[code];
             (state.ver, state.valid, state.crte_time.as_str())
@@ -650,7 +809,7 @@ mod tests {
         assert_eq!(ver("A"), (1, true, "2026-01-01 08:00:00"));
         assert_eq!(ver("B"), (2, true, "2026-01-01 08:00:00"));
         assert_eq!(ver("C"), (3, true, "2026-01-01 08:00:00"));
-        let up_to_two = History::of("360400", &versions[..2]).unwrap();
+        let up_to_two = History::of("360400", &versions[..2], catalog_rows).unwrap();
         assert_eq!(
             (up_to_two.items["C"].ver, up_to_two.items["C"].valid),
             (2, false)

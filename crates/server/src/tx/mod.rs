@@ -4,7 +4,7 @@
 //! succeeds, so each is all-or-nothing and settlements of one person never interleave.
 
 mod batch;
-mod catalog;
+pub(crate) mod catalog;
 mod common;
 mod fees;
 pub mod files;
@@ -183,7 +183,8 @@ enum Handler {
     Institutions,
     FileUpload,
     FileDownload,
-    /// 1301–1306: the layout is the one `catalog::DOWNLOADS` lists for the `infno`.
+    /// 1301–1311, 1313–1315: what is listed and the layout are what `catalog::DOWNLOADS` says
+    /// for the `infno`.
     CatalogDownload,
     CatalogQuery(catalog::CatalogQueryKind),
     Dictionary,
@@ -259,6 +260,7 @@ pub static TRANSACTIONS: &[TxSpec] = &[
         Read,
         Handler::CatalogDownload,
     ),
+    tx("1304", "民族药品目录查询", Read, Handler::CatalogDownload),
     tx(
         "1305",
         "医疗服务项目目录下载",
@@ -266,6 +268,29 @@ pub static TRANSACTIONS: &[TxSpec] = &[
         Handler::CatalogDownload,
     ),
     tx("1306", "医用耗材目录下载", Read, Handler::CatalogDownload),
+    tx("1307", "疾病与诊断目录下载", Read, Handler::CatalogDownload),
+    tx("1308", "手术操作目录下载", Read, Handler::CatalogDownload),
+    tx(
+        "1309",
+        "门诊慢特病种目录下载",
+        Read,
+        Handler::CatalogDownload,
+    ),
+    tx(
+        "1310",
+        "按病种付费病种目录下载",
+        Read,
+        Handler::CatalogDownload,
+    ),
+    tx(
+        "1311",
+        "日间手术治疗病种目录下载",
+        Read,
+        Handler::CatalogDownload,
+    ),
+    tx("1313", "肿瘤形态学目录下载", Read, Handler::CatalogDownload),
+    tx("1314", "中医疾病目录下载", Read, Handler::CatalogDownload),
+    tx("1315", "中医证候目录下载", Read, Handler::CatalogDownload),
     tx(
         "1312",
         "医保目录信息查询",
