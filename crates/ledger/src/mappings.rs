@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection, Row};
 
 use crate::columns::{date, date_text};
@@ -119,19 +120,58 @@ pub async fn valid_mappings(
     let rows = query.fetch_all(conn).await?;
     let mut found = HashMap::with_capacity(rows.len());
     for row in &rows {
-        const TABLE: &str = "catalog_mappings";
-        let mapping = CatalogMapping {
-            fixmedins_code: row.try_get("fixmedins_code")?,
-            medins_list_codg: row.try_get("medins_list_codg")?,
-            med_list_codg: row.try_get("med_list_codg")?,
-            list_type: row.try_get("list_type")?,
-            medins_list_name: row.try_get("medins_list_name")?,
-            begndate: date(row, TABLE, "begndate")?
-                .ok_or_else(|| crate::columns::corrupt(TABLE, "begndate", ""))?,
-            enddate: date(row, TABLE, "enddate")?,
-            content: row.try_get("content")?,
-        };
+        let mapping = mapping_of_row(row)?;
         found.insert(mapping.medins_list_codg.clone(), mapping);
     }
     Ok(found)
+}
+
+/// A stored mapping with its validity and when it was last written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMapping {
+    pub mapping: CatalogMapping,
+    /// `false` once revoked (3302).
+    pub valid: bool,
+    /// `yyyy-MM-dd HH:mm:ss`.
+    pub updated_at: String,
+}
+
+/// Every mapping of an institution, revoked ones included, ordered by its own code.
+pub async fn institution_mappings(
+    conn: &mut AnyConnection,
+    fixmedins_code: &str,
+) -> Result<Vec<StoredMapping>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT fixmedins_code, medins_list_codg, med_list_codg, list_type, medins_list_name, begndate, \
+         enddate, content, vali_flag, updated_at FROM catalog_mappings WHERE fixmedins_code = $1 \
+         ORDER BY medins_list_codg",
+    )
+    .bind(fixmedins_code.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let vali_flag: String = row.try_get("vali_flag")?;
+            Ok(StoredMapping {
+                mapping: mapping_of_row(row)?,
+                valid: vali_flag == "1",
+                updated_at: row.try_get("updated_at")?,
+            })
+        })
+        .collect()
+}
+
+fn mapping_of_row(row: &AnyRow) -> Result<CatalogMapping, LedgerError> {
+    const TABLE: &str = "catalog_mappings";
+    Ok(CatalogMapping {
+        fixmedins_code: row.try_get("fixmedins_code")?,
+        medins_list_codg: row.try_get("medins_list_codg")?,
+        med_list_codg: row.try_get("med_list_codg")?,
+        list_type: row.try_get("list_type")?,
+        medins_list_name: row.try_get("medins_list_name")?,
+        begndate: date(row, TABLE, "begndate")?
+            .ok_or_else(|| crate::columns::corrupt(TABLE, "begndate", ""))?,
+        enddate: date(row, TABLE, "enddate")?,
+        content: row.try_get("content")?,
+    })
 }

@@ -91,3 +91,92 @@ async fn own_codes_resolve_through_the_mapping_until_it_is_revoked() {
         h.stop().await;
     }
 }
+
+/// 1317 lists the institution's own mappings, revoked ones with `vali_flag` 0, by filters and pages;
+/// another institution sees none of them.
+#[tokio::test]
+async fn mappings_are_listed_by_1317() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let h = Harness::start(backend, AuthMode::None, "mapping_query").await;
+        let rows: Vec<_> = (1..=3)
+            .map(|i| json!({ "fixmedins_hilist_id": format!("HIS-{i}"), "fixmedins_hilist_name": format!("院内药品{i}"),
+                "list_type": "101", "med_list_codg": DRUG, "begndate": "2026-01-01", "enddate": "", "spec": "0.25g*24粒" }))
+            .collect();
+        h.ok("3301", HOSPITAL, json!({ "data": rows })).await;
+        h.ok(
+            "3302",
+            HOSPITAL,
+            json!({ "data": { "fixmedins_hilist_id": "HIS-2" } }),
+        )
+        .await;
+        let page = |filters: serde_json::Value| {
+            let mut data = json!({ "page_num": "1", "page_size": "2" });
+            data.as_object_mut()
+                .unwrap()
+                .extend(filters.as_object().unwrap().clone());
+            json!({ "data": data })
+        };
+        let out = h.ok("1317", HOSPITAL, page(json!({}))).await;
+        assert_eq!(
+            (out["recordCounts"].clone(), out["pages"].clone()),
+            (json!(3), json!(2)),
+            "{out}"
+        );
+        let first = &out["data"][0];
+        assert_eq!(
+            (
+                first["medins_list_codg"].as_str(),
+                first["med_list_codg"].as_str(),
+                first["spec"].as_str()
+            ),
+            (Some("HIS-1"), Some(DRUG), Some("0.25g*24粒")),
+            "{out}"
+        );
+        assert_eq!(out["data"][1]["vali_flag"], "0", "HIS-2 was revoked: {out}");
+        let valid = h
+            .ok("1317", HOSPITAL, page(json!({ "vali_flag": "1" })))
+            .await;
+        assert_eq!(valid["recordCounts"], 2, "{valid}");
+        let named = h
+            .ok(
+                "1317",
+                HOSPITAL,
+                page(json!({ "medins_list_codg": "HIS-3", "query_date": "2026-03-01" })),
+            )
+            .await;
+        assert_eq!(named["recordCounts"], 1, "{named}");
+        let before = h
+            .ok(
+                "1317",
+                HOSPITAL,
+                page(json!({ "query_date": "2025-12-31" })),
+            )
+            .await;
+        assert_eq!(before["recordCounts"], 0, "not yet in force: {before}");
+        let other = h.ok("1317", "H36040200002", page(json!({}))).await;
+        assert_eq!(other["recordCounts"], 0, "{other}");
+        let err = h
+            .fails(
+                "1317",
+                HOSPITAL,
+                page(json!({ "query_date": "2026-13-01" })),
+            )
+            .await;
+        assert!(err.contains("input.data.query_date"), "{err}");
+        let err = h
+            .fails(
+                "1317",
+                HOSPITAL,
+                json!({ "data": { "page_num": "1", "page_size": "5000" } }),
+            )
+            .await;
+        assert!(err.contains("input.data.page_size"), "{err}");
+
+        let matched = h
+            .ok("1316", HOSPITAL, page(json!({ "med_list_codg": DRUG })))
+            .await;
+        assert_eq!(matched["recordCounts"], 1, "{matched}");
+        assert_eq!(matched["data"][0]["hilist_code"], DRUG);
+        h.stop().await;
+    }
+}

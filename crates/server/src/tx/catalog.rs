@@ -1,6 +1,6 @@
 //! Catalogue and dictionary exchange: 1301–1311 and 1313–1315 目录下载 by version (a ZIP of
-//! TAB-separated TXT, downloaded with 9102), the paged queries 1312 医保目录信息查询, 1318 限价 and
-//! 1319 先自付比例, and 1901 字典表查询. Answers come from the catalogue versions of the
+//! TAB-separated TXT, downloaded with 9102), the paged queries 1312 医保目录信息查询, 1316 医疗目录与
+//! 医保目录匹配信息, 1318 限价 and 1319 先自付比例, and 1901 字典表查询. Answers come from the catalogue versions of the
 //! institution's pooling region (`catalog_versions`) or, for 1307–1311 and 1313–1315, the versions
 //! of the code table the bureau imported (`code_table_versions`): a row's version is the import in
 //! which it last changed, so "changes since version v" are the rows whose version is greater than v;
@@ -482,6 +482,9 @@ struct CatalogQuery {
     query_date: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     hilist_code: Option<String>,
+    /// 1316: the 医疗目录编码 (the same code as `hilist_code` in yibao).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    med_list_codg: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     insu_admdvs: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
@@ -518,6 +521,7 @@ impl CatalogQuery {
             wanted.as_deref().is_none_or(|w| w.trim() == value)
         };
         equals(&self.hilist_code, &item.code)
+            && equals(&self.med_list_codg, &item.code)
             && equals(
                 &self.med_chrgitm_type,
                 item.med_chrgitm_type.code().as_str(),
@@ -557,6 +561,52 @@ fn page_number(field: &str, text: Option<&str>, max: usize) -> Result<usize, TxE
         .ok_or_else(|| TxError::new(field, format!("`{text}` 应为 1 到 {max} 的整数")))
 }
 
+/// One page of a paged query (`page_num` from 1, `page_size` at most [`MAX_PAGE_SIZE`]).
+pub(super) struct Page {
+    num: usize,
+    size: usize,
+}
+
+impl Page {
+    /// Reads `input.data.page_num` and `input.data.page_size`.
+    pub(super) fn read(page_num: Option<&str>, page_size: Option<&str>) -> Result<Page, TxError> {
+        Ok(Page {
+            num: page_number("input.data.page_num", page_num, usize::MAX)?,
+            size: page_number("input.data.page_size", page_size, MAX_PAGE_SIZE)?,
+        })
+    }
+
+    /// The page's rows of `matching` as `data[]`, with the counts the national paging answers.
+    pub(super) fn answer<T>(&self, matching: &[T], row: impl Fn(&T) -> Value) -> Value {
+        let total = matching.len();
+        let pages = total.div_ceil(self.size);
+        let start = (self.num - 1).saturating_mul(self.size).min(total);
+        let rows: Vec<Value> = matching
+            .iter()
+            .skip(start)
+            .take(self.size)
+            .map(row)
+            .collect();
+        let size = rows.len();
+        serde_json::json!({
+            "data": rows,
+            "recordCounts": total,
+            "pages": pages,
+            "pageNum": self.num,
+            "pageSize": self.size,
+            "size": size,
+            "startRow": if size == 0 { 0 } else { start + 1 },
+            "endRow": start + size,
+            "firstPage": 1,
+            "lastPage": pages.max(1),
+            "isFirstPage": self.num == 1,
+            "isLastPage": self.num >= pages,
+            "hasPreviousPage": self.num > 1,
+            "hasNextPage": self.num < pages,
+        })
+    }
+}
+
 /// Which catalogue query: the rows it lists and how each is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CatalogQueryKind {
@@ -566,6 +616,8 @@ pub enum CatalogQueryKind {
     PriceCaps,
     /// 1319 医保目录先自付比例信息查询: the items with a 先行自付 ratio above 0.
     SelfpayRatios,
+    /// 1316 医疗目录与医保目录匹配信息查询: each item's 医疗目录编码 with its 医保目录编码.
+    Matches,
 }
 
 /// 1312, 1318, 1319: catalogue rows by filters, one page at a time (`data[]` with the page's
@@ -576,12 +628,7 @@ pub async fn query(
     kind: CatalogQueryKind,
 ) -> Result<TxOutput, TxError> {
     let query: CatalogQuery = parse(node(&ctx.request.input, "data")?, "input.data")?;
-    let page_num = page_number("input.data.page_num", query.page_num.as_deref(), usize::MAX)?;
-    let page_size = page_number(
-        "input.data.page_size",
-        query.page_size.as_deref(),
-        MAX_PAGE_SIZE,
-    )?;
+    let page = Page::read(query.page_num.as_deref(), query.page_size.as_deref())?;
     let admdvs = query
         .insu_admdvs
         .as_deref()
@@ -591,41 +638,18 @@ pub async fn query(
         CatalogQueryKind::Items => true,
         CatalogQueryKind::PriceCaps => state.item.price_cap_micro_yuan.is_some(),
         CatalogQueryKind::SelfpayRatios => state.item.selfpay_prop.bp() > 0,
+        CatalogQueryKind::Matches => true,
     };
     let matching: Vec<&ItemState<CatalogItem>> = history
         .items
         .values()
         .filter(|s| listed(s) && query.admits(s))
         .collect();
-    let total = matching.len();
-    let pages = total.div_ceil(page_size);
-    let start = (page_num - 1).saturating_mul(page_size).min(total);
-    let rows: Vec<Value> = matching
-        .iter()
-        .skip(start)
-        .take(page_size)
-        .map(|state| match kind {
-            CatalogQueryKind::Items => list_row(&history, state),
-            CatalogQueryKind::PriceCaps => price_cap_row(&history, state),
-            CatalogQueryKind::SelfpayRatios => selfpay_row(&history, state),
-        })
-        .collect();
-    let size = rows.len();
-    let output = serde_json::json!({
-        "data": rows,
-        "recordCounts": total,
-        "pages": pages,
-        "pageNum": page_num,
-        "pageSize": page_size,
-        "size": size,
-        "startRow": if size == 0 { 0 } else { start + 1 },
-        "endRow": start + size,
-        "firstPage": 1,
-        "lastPage": pages.max(1),
-        "isFirstPage": page_num == 1,
-        "isLastPage": page_num >= pages,
-        "hasPreviousPage": page_num > 1,
-        "hasNextPage": page_num < pages,
+    let output = page.answer(&matching, |state| match kind {
+        CatalogQueryKind::Items => list_row(&history, state),
+        CatalogQueryKind::PriceCaps => price_cap_row(&history, state),
+        CatalogQueryKind::SelfpayRatios => selfpay_row(&history, state),
+        CatalogQueryKind::Matches => match_row(&history, state),
     });
     Ok(TxOutput::read(common::to_output(&output)?))
 }
@@ -690,6 +714,21 @@ fn selfpay_row(history: &History<CatalogItem>, state: &ItemState<CatalogItem>) -
         "selfpay_prop".into(),
         Value::from(format!("{}.{:04}", bp / one, bp % one)),
     );
+    record_columns(history, state, &mut row);
+    Value::Object(row)
+}
+
+/// A 1316 row: the 医疗目录编码 and the 医保目录编码 it is matched to — one code in yibao, whose
+/// catalogue is keyed by the national code.
+fn match_row(history: &History<CatalogItem>, state: &ItemState<CatalogItem>) -> Value {
+    let mut row = Map::new();
+    row.insert("med_list_codg".into(), Value::from(state.item.code.clone()));
+    row.insert("hilist_code".into(), Value::from(state.item.code.clone()));
+    row.insert(
+        "list_type".into(),
+        Value::from(state.item.list_type.to_string()),
+    );
+    row.insert("memo".into(), Value::from(""));
     record_columns(history, state, &mut row);
     Value::Object(row)
 }

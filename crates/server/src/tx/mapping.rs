@@ -1,13 +1,14 @@
 //! 3301 目录对照上传 / 3302 目录对照撤销: the institution maps its own item codes
 //! (`fixmedins_hilist_id`, in fee lines `medins_list_codg`) to national codes, and fee uploads that
-//! name only their own code are resolved through the mapping ([`resolve_codes`]).
+//! name only their own code are resolved through the mapping ([`resolve_codes`]); 1317
+//! 医药机构目录匹配信息查询 lists them.
 
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use yibao_ledger::mappings::{self, CatalogMapping};
+use yibao_ledger::mappings::{self, CatalogMapping, StoredMapping};
 use yibao_ledger::LedgerView;
 use yibao_wire::lenient;
 
@@ -149,6 +150,138 @@ pub async fn revoke(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutp
     )
     .await?;
     Ok(TxOutput::read(common::to_output(&json!({}))?))
+}
+
+#[derive(Deserialize)]
+struct MappingQuery {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    query_date: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    medins_list_codg: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    medins_list_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    list_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    med_list_codg: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    begndate: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    vali_flag: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    updt_time: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    page_num: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    page_size: Option<String>,
+}
+
+/// A filter's value, if one was given.
+fn wanted(filter: &Option<String>) -> Option<&str> {
+    filter.as_deref().map(str::trim).filter(|f| !f.is_empty())
+}
+
+impl MappingQuery {
+    /// Whether a mapping passes every filter given (dates compare as text: `begndate` and
+    /// `updt_time` from that day on, `query_date` a day the mapping holds on).
+    fn admits(&self, stored: &StoredMapping) -> bool {
+        let m = &stored.mapping;
+        let equals =
+            |filter: &Option<String>, value: &str| wanted(filter).is_none_or(|f| f == value);
+        let begndate = m.begndate.to_string();
+        equals(&self.medins_list_codg, &m.medins_list_codg)
+            && equals(&self.list_type, &m.list_type)
+            && equals(&self.med_list_codg, &m.med_list_codg)
+            && equals(&self.vali_flag, if stored.valid { "1" } else { "0" })
+            && wanted(&self.medins_list_name).is_none_or(|n| m.medins_list_name.contains(n))
+            && wanted(&self.begndate).is_none_or(|d| begndate.as_str() >= d)
+            && wanted(&self.updt_time).is_none_or(|t| stored.updated_at.as_str() >= t)
+            && wanted(&self.query_date).is_none_or(|d| {
+                NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok_and(|day| m.holds_on(day))
+            })
+    }
+}
+
+/// 1317 医药机构目录匹配信息查询: the institution's own mappings (3301/3302), revoked ones with
+/// `vali_flag` 0, by filters, one page at a time.
+pub async fn query(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
+    let query: MappingQuery = parse(node(&ctx.request.input, "data")?, "input.data")?;
+    if let Some(day) = query.query_date.as_deref().filter(|d| !d.trim().is_empty()) {
+        NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").map_err(|_| {
+            TxError::new(
+                "input.data.query_date",
+                format!("`{day}` 不是日期（yyyy-MM-dd）"),
+            )
+        })?;
+    }
+    let page = super::catalog::Page::read(query.page_num.as_deref(), query.page_size.as_deref())?;
+    let stored = mappings::institution_mappings(ledger.conn(), &ctx.request.fixmedins_code).await?;
+    let matching: Vec<&StoredMapping> = stored.iter().filter(|m| query.admits(m)).collect();
+    let region = ctx
+        .shared
+        .regions()
+        .region_of(&ctx.institution.admdvs)
+        .unwrap_or(&ctx.institution.admdvs)
+        .to_string();
+    let output = page.answer(&matching, |stored| mapping_row(stored, &region));
+    Ok(TxOutput::read(common::to_output(&output)?))
+}
+
+/// One 1317 row: the mapping, the uploaded row's descriptive fields where it had them, "" for what
+/// yibao does not hold.
+fn mapping_row(stored: &StoredMapping, region: &str) -> Value {
+    let m = &stored.mapping;
+    let uploaded: Value = serde_json::from_str(&m.content).unwrap_or(Value::Null);
+    let described = |field: &str| {
+        uploaded
+            .get(field)
+            .map(|v| crate::envelope::scalar_text(Some(v)))
+            .unwrap_or_default()
+    };
+    let mut row = serde_json::Map::new();
+    let mut put = |name: &str, value: String| {
+        row.insert(name.to_string(), Value::String(value));
+    };
+    put("fixmedins_code", m.fixmedins_code.clone());
+    put("medins_list_codg", m.medins_list_codg.clone());
+    put("medins_list_name", m.medins_list_name.clone());
+    put("insu_admdvs", region.to_string());
+    put("list_type", m.list_type.clone());
+    put("med_list_codg", m.med_list_codg.clone());
+    put("begndate", m.begndate.to_string());
+    put(
+        "enddate",
+        m.enddate.map(|d| d.to_string()).unwrap_or_default(),
+    );
+    for field in [
+        "aprvno",
+        "dosform",
+        "exct_cont",
+        "item_cont",
+        "prcunt",
+        "spec",
+        "pacspec",
+        "memo",
+    ] {
+        put(field, described(field));
+    }
+    put("vali_flag", if stored.valid { "1" } else { "0" }.into());
+    put("rid", format!("{}{}", m.fixmedins_code, m.medins_list_codg));
+    put("updt_time", stored.updated_at.clone());
+    for blank in [
+        "crter_id",
+        "crter_name",
+        "crte_time",
+        "crte_optins_no",
+        "opter_id",
+        "opter_name",
+        "opt_time",
+        "optins_no",
+    ] {
+        put(blank, String::new());
+    }
+    put("poolarea_no", region.to_string());
+    Value::Object(row)
 }
 
 /// The uploaded lines (`input.<node>[i]`) that name only the institution's own code
