@@ -67,10 +67,15 @@ async fn a_download_by_version_holds_only_the_changes_since() {
         let (out, rows) = download(&h, "1301", "v0000").await;
         assert_eq!(out["data_cnt"], rows.len(), "{out}");
         assert_eq!(rows.len(), 23, "{rows:?}");
-        assert!(rows.iter().all(|r| r.len() == 19), "{rows:?}");
+        // The national layout: 92 columns, 有效标志 the 79th, 版本号 the 83rd.
+        assert!(rows.iter().all(|r| r.len() == 92), "{rows:?}");
         assert!(
-            rows.iter().all(|r| r[17] == "1" && r[13] == "1"),
+            rows.iter().all(|r| r[82] == "1" && r[78] == "1"),
             "{rows:?}"
+        );
+        assert!(
+            rows.iter().all(|r| r[57] == "0" || r[57] == "1"),
+            "限制使用标志: {rows:?}"
         );
         assert_eq!(out["dld_end_time"].as_str().unwrap().len(), 10, "{out}");
         assert!(out["filename"].as_str().unwrap().ends_with(".zip"), "{out}");
@@ -100,15 +105,15 @@ async fn a_download_by_version_holds_only_the_changes_since() {
                 .find(|r| r[0] == code)
                 .unwrap_or_else(|| panic!("{code}: {rows:?}"))
         };
-        assert_eq!(row("XJ01CAA040A001010101791")[13], "1");
+        assert_eq!(row("XJ01CAA040A001010101791")[78], "1");
         assert_eq!(
-            row("XJ01MAL011A001010101567")[13],
+            row("XJ01MAL011A001010101567")[78],
             "0",
             "left out: not valid"
         );
         assert_eq!(row("XNEW0001")[1], "新增药品片");
         assert!(
-            rows.iter().all(|r| r[17] == "2" && r[18] == "V2"),
+            rows.iter().all(|r| r[82] == "2" && r[83] == "V2"),
             "{rows:?}"
         );
         assert!(
@@ -358,7 +363,7 @@ async fn code_tables_are_downloaded_by_version() {
 
         let (out, rows) = download(&h, "1307", "0").await;
         assert_eq!(out["data_cnt"], 3, "{out}");
-        assert!(rows.iter().all(|r| r.len() == 10), "{rows:?}");
+        assert!(rows.iter().all(|r| r.len() == 24), "{rows:?}");
         let (_, rows) = download(&h, "1307", "V1").await;
         let row = |code: &str| {
             rows.iter()
@@ -367,19 +372,20 @@ async fn code_tables_are_downloaded_by_version() {
                 .clone()
         };
         assert_eq!(rows.len(), 2, "{rows:?}");
+        // The national 1307 layout: 诊断代码 the 11th column, 诊断名称 the 12th, 有效标志 the 19th,
+        // 版本号 the 23rd.
+        let e11 = row("E11.900");
         assert_eq!(
             (
-                row("E11.900")[1].as_str(),
-                row("E11.900")[4].as_str(),
-                row("E11.900")[8].as_str()
+                e11[10].as_str(),
+                e11[11].as_str(),
+                e11[18].as_str(),
+                e11[22].as_str()
             ),
-            ("2型糖尿病（不伴有并发症）", "1", "2")
+            ("E11.900", "2型糖尿病（不伴有并发症）", "1", "2")
         );
-        assert_eq!(
-            (row("J18.900")[4].as_str(), row("J18.900")[2].as_str()),
-            ("0", "2026-07-01"),
-            "left out"
-        );
+        let j18 = row("J18.900");
+        assert_eq!((j18[18].as_str(), j18[22].as_str()), ("0", "2"), "left out");
         let (out, _) = download(&h, "1307", "2").await;
         assert_eq!(out["data_cnt"], 0, "{out}");
         let err = h
@@ -395,9 +401,15 @@ async fn code_tables_are_downloaded_by_version() {
             2,
             "{listing}"
         );
-        // 1304 lists the catalogue's 民族药 (list type 104): none in the sample.
-        let (out, rows) = download(&h, "1304", "0").await;
-        assert_eq!((out["data_cnt"].clone(), rows.len()), (json!(0), 0));
+        // 1304 pages the catalogue's 民族药 (list type 104): none in the sample.
+        let out = h
+            .ok(
+                "1304",
+                HOSPITAL,
+                json!({ "data": { "page_num": "1", "page_size": "10" } }),
+            )
+            .await;
+        assert_eq!(out["recordCounts"], 0, "{out}");
     })
     .await;
 }

@@ -183,8 +183,8 @@ enum Handler {
     Institutions,
     FileUpload,
     FileDownload,
-    /// 1301–1311, 1313–1315: what is listed and the layout are what `catalog::DOWNLOADS` says
-    /// for the `infno`.
+    /// 1301–1303, 1305–1311, 1313–1315: what is listed and the layout are what
+    /// `catalog::DOWNLOADS` says for the `infno`.
     CatalogDownload,
     CatalogQuery(catalog::CatalogQueryKind),
     Dictionary,
@@ -261,7 +261,12 @@ pub static TRANSACTIONS: &[TxSpec] = &[
         Read,
         Handler::CatalogDownload,
     ),
-    tx("1304", "民族药品目录查询", Read, Handler::CatalogDownload),
+    tx(
+        "1304",
+        "民族药品目录查询",
+        Read,
+        Handler::CatalogQuery(CatalogQueryKind::EthnicDrugs),
+    ),
     tx(
         "1305",
         "医疗服务项目目录下载",

@@ -1,4 +1,4 @@
-//! Catalogue and dictionary exchange: 1301–1311 and 1313–1315 目录下载 by version (a ZIP of
+//! Catalogue and dictionary exchange: 1301–1303, 1305–1311 and 1313–1315 目录下载 by version (a ZIP of
 //! TAB-separated TXT, downloaded with 9102), the paged queries 1312 医保目录信息查询, 1316 医疗目录与
 //! 医保目录匹配信息, 1318 限价 and 1319 先自付比例, and 1901 字典表查询. Answers come from the catalogue versions of the
 //! institution's pooling region (`catalog_versions`) or, for 1307–1311 and 1313–1315, the versions
@@ -21,30 +21,13 @@ use super::files;
 use super::{Ctx, TxOutput};
 use crate::error::TxError;
 
-/// What a cell of a download row holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cell {
-    /// 医疗目录编码.
-    Code,
-    /// The item's name.
-    Name,
-    /// 有效标志: 1, or 0 for an item a later version left out.
-    ValiFlag,
-    /// 唯一记录号: region, version and code.
-    Rid,
-    /// 开始日期: the `begndate` of the version the row last changed in.
-    Begndate,
-    /// 数据创建时间: when the item was first imported.
-    CrteTime,
-    /// 数据更新时间: when the version the row last changed in was imported.
-    UpdtTime,
-    /// 版本号: the version the row last changed in.
-    Ver,
-    /// 版本名称.
+mod layouts;
+
+pub use layouts::{Cell, Download, DOWNLOADS};
+use Cell::{
+    Begndate, Blank, Code, CrteTime, LmtUsedFlag, Name, Region, Rid, UpdtTime, ValiFlag, Ver,
     VerName,
-    /// A column yibao does not hold: `null`, as the national TXT files write an empty value.
-    Blank,
-}
+};
 
 /// What a download lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,124 +38,14 @@ pub enum Source {
     CodeTable,
 }
 
-/// One download: its `infno`, what it lists and the file's columns.
-pub struct Download {
-    pub infno: &'static str,
-    pub source: Source,
-    pub columns: &'static [(&'static str, Cell)],
-}
-
-const fn catalog(list_type: &'static str) -> Source {
-    Source::Catalog { list_type }
-}
-
-const fn code_table(infno: &'static str) -> Download {
-    Download {
-        infno,
-        source: Source::CodeTable,
-        columns: SHORT_LAYOUT,
-    }
-}
-
-use Cell::{Begndate, Blank, Code, CrteTime, Name, Rid, UpdtTime, ValiFlag, Ver, VerName};
-
-/// The record columns the national files end with, in yibao's short layouts.
-const SHORT_LAYOUT: &[(&str, Cell)] = &[
-    ("医疗目录编码", Code),
-    ("名称", Name),
-    ("开始日期", Begndate),
-    ("结束日期", Blank),
-    ("有效标志", ValiFlag),
-    ("唯一记录号", Rid),
-    ("数据创建时间", CrteTime),
-    ("数据更新时间", UpdtTime),
-    ("版本号", Ver),
-    ("版本名称", VerName),
-];
-
-/// The downloads yibao answers, with their layouts (docs/interface.md §1301–1315).
-pub static DOWNLOADS: &[Download] = &[
-    Download {
-        infno: "1301",
-        source: catalog("101"),
-        columns: &[
-            ("医疗目录编码", Code),
-            ("药品商品名", Name),
-            ("通用名编号", Blank),
-            ("药品通用名", Name),
-            ("化学名称", Blank),
-            ("别名", Blank),
-            ("英文名称", Blank),
-            ("注册名称", Blank),
-            ("药监本位码", Blank),
-            ("药品剂型", Blank),
-            ("药品剂型名称", Blank),
-            ("药品类别", Blank),
-            ("药品类别名称", Blank),
-            ("有效标志", ValiFlag),
-            ("唯一记录号", Rid),
-            ("数据创建时间", CrteTime),
-            ("数据更新时间", UpdtTime),
-            ("版本号", Ver),
-            ("版本名称", VerName),
-        ],
-    },
-    Download {
-        infno: "1302",
-        source: catalog("102"),
-        columns: SHORT_LAYOUT,
-    },
-    Download {
-        infno: "1303",
-        source: catalog("103"),
-        columns: SHORT_LAYOUT,
-    },
-    Download {
-        infno: "1304",
-        source: catalog("104"),
-        columns: SHORT_LAYOUT,
-    },
-    Download {
-        infno: "1305",
-        source: catalog("201"),
-        columns: &[
-            ("医疗目录编码", Code),
-            ("计价单位", Blank),
-            ("计价单位名称", Blank),
-            ("诊疗项目说明", Blank),
-            ("诊疗除外内容", Blank),
-            ("诊疗项目内涵", Blank),
-            ("有效标志", ValiFlag),
-            ("备注", Blank),
-            ("服务项目类别", Blank),
-            ("医疗服务项目名称", Name),
-            ("项目说明", Blank),
-            ("开始日期", Begndate),
-            ("结束日期", Blank),
-            ("唯一记录号", Rid),
-            ("版本号", Ver),
-            ("版本名称", VerName),
-        ],
-    },
-    Download {
-        infno: "1306",
-        source: catalog("301"),
-        columns: SHORT_LAYOUT,
-    },
-    code_table("1307"),
-    code_table("1308"),
-    code_table("1309"),
-    code_table("1310"),
-    code_table("1311"),
-    code_table("1313"),
-    code_table("1314"),
-    code_table("1315"),
-];
-
 /// A row a download lists: a catalogue item or a code of a code table.
 trait Listed: Clone + PartialEq {
     fn code(&self) -> &str;
     fn name(&self) -> &str;
+    /// 限制使用标志, for a row that has one.
+    fn restricted(&self) -> Option<bool> {
+        None
+    }
 }
 
 impl Listed for CatalogItem {
@@ -182,6 +55,10 @@ impl Listed for CatalogItem {
 
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn restricted(&self) -> Option<bool> {
+        Some(self.restricted_use)
     }
 }
 
@@ -311,6 +188,11 @@ impl<T: Listed> History<T> {
             UpdtTime => state.updt_time.clone(),
             Ver => state.ver.to_string(),
             VerName => format!("V{}", state.ver),
+            LmtUsedFlag => state
+                .item
+                .restricted()
+                .map_or_else(|| "null".into(), |r| flag(r).into()),
+            Region => self.region.clone(),
             Blank => "null".into(),
         }
     }
@@ -386,7 +268,7 @@ fn version_of(text: &str) -> Result<i64, TxError> {
         .map_err(|_| TxError::new(FIELD, format!("`{text}` 不是本平台发布的版本号")))
 }
 
-/// 1301–1311, 1313–1315: the rows changed since the client's version, as a ZIP of TXT.
+/// 1301–1303, 1305–1311, 1313–1315: the rows changed since the client's version, as a ZIP of TXT.
 pub async fn download(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
@@ -437,9 +319,8 @@ fn changed_rows<T: Listed>(
         .filter(|s| s.ver > since && listed(&s.item))
         .map(|state| {
             download
-                .columns
-                .iter()
-                .map(|(_, cell)| history.cell(state, *cell).replace(['\t', '\n'], " "))
+                .cells()
+                .map(|cell| history.cell(state, cell).replace(['\t', '\n'], " "))
                 .collect::<Vec<_>>()
                 .join("\t")
         })
@@ -491,6 +372,11 @@ struct CatalogQuery {
     begndate: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     hilist_name: Option<String>,
+    /// 1304: names the drug's name contains.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    drug_prodname: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    drug_genname: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     med_chrgitm_type: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
@@ -530,10 +416,13 @@ impl CatalogQuery {
             && equals(&self.lmt_used_flag, flag(item.restricted_use))
             && equals(&self.list_type, item.list_type.as_str())
             && equals(&self.vali_flag, flag(state.valid))
-            && self
-                .hilist_name
-                .as_deref()
-                .is_none_or(|n| item.name.contains(n.trim()))
+            && [&self.hilist_name, &self.drug_prodname, &self.drug_genname]
+                .iter()
+                .all(|wanted| {
+                    wanted
+                        .as_deref()
+                        .is_none_or(|n| item.name.contains(n.trim()))
+                })
             && self
                 .updt_time
                 .as_deref()
@@ -618,6 +507,8 @@ pub enum CatalogQueryKind {
     SelfpayRatios,
     /// 1316 医疗目录与医保目录匹配信息查询: each item's 医疗目录编码 with its 医保目录编码.
     Matches,
+    /// 1304 民族药品目录查询: the catalogue's 民族药 (list type 104).
+    EthnicDrugs,
 }
 
 /// 1312, 1318, 1319: catalogue rows by filters, one page at a time (`data[]` with the page's
@@ -639,6 +530,7 @@ pub async fn query(
         CatalogQueryKind::PriceCaps => state.item.price_cap_micro_yuan.is_some(),
         CatalogQueryKind::SelfpayRatios => state.item.selfpay_prop.bp() > 0,
         CatalogQueryKind::Matches => true,
+        CatalogQueryKind::EthnicDrugs => state.item.list_type.as_str() == ETHNIC_DRUG_LIST_TYPE,
     };
     let matching: Vec<&ItemState<CatalogItem>> = history
         .items
@@ -650,6 +542,7 @@ pub async fn query(
         CatalogQueryKind::PriceCaps => price_cap_row(&history, state),
         CatalogQueryKind::SelfpayRatios => selfpay_row(&history, state),
         CatalogQueryKind::Matches => match_row(&history, state),
+        CatalogQueryKind::EthnicDrugs => ethnic_drug_row(&history, state),
     });
     Ok(TxOutput::read(common::to_output(&output)?))
 }
@@ -729,6 +622,64 @@ fn match_row(history: &History<CatalogItem>, state: &ItemState<CatalogItem>) -> 
         Value::from(state.item.list_type.to_string()),
     );
     row.insert("memo".into(), Value::from(""));
+    record_columns(history, state, &mut row);
+    Value::Object(row)
+}
+
+/// The national list type of 民族药.
+const ETHNIC_DRUG_LIST_TYPE: &str = "104";
+
+/// The fields of a 1304 row the catalogue does not hold, sent as "".
+const ETHNIC_DRUG_BLANKS: &[&str] = &[
+    "genname_codg",
+    "ethdrug_type",
+    "chemname",
+    "alis",
+    "eng_name",
+    "dosform",
+    "each_dos",
+    "used_frqu",
+    "nat_drug_no",
+    "used_mtd",
+    "ing",
+    "chrt",
+    "defs",
+    "tabo",
+    "mnan",
+    "stog",
+    "drug_spec",
+    "prcunt_type",
+    "otc_flag",
+    "pacmatl",
+    "pacspec",
+    "min_useunt",
+    "min_salunt",
+    "manl",
+    "rute",
+    "pham_type",
+    "memo",
+    "pac_cnt",
+    "min_unt",
+    "min_pac_cnt",
+    "min_pacunt",
+    "min_prepunt",
+    "drug_expy",
+    "efcc_atd",
+    "min_prcunt",
+    "wubi",
+    "pinyin",
+];
+
+/// A 1304 row: the 民族药's code and name (as 商品名 and 通用名), the record columns, "" for
+/// what the catalogue does not hold.
+fn ethnic_drug_row(history: &History<CatalogItem>, state: &ItemState<CatalogItem>) -> Value {
+    let mut row = Map::new();
+    row.insert("med_list_codg".into(), Value::from(state.item.code.clone()));
+    row.insert("drug_prodname".into(), Value::from(state.item.name.clone()));
+    row.insert("drug_genname".into(), Value::from(state.item.name.clone()));
+    for blank in ETHNIC_DRUG_BLANKS {
+        row.insert((*blank).into(), Value::from(""));
+    }
     record_columns(history, state, &mut row);
     Value::Object(row)
 }
