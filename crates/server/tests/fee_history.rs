@@ -160,7 +160,7 @@ async fn settles_from_stored_split(backend: Backend) {
     assert_eq!(rows[0]["med_list_codg"], AMOXICILLIN);
     h.assert_verifies().await;
 
-    // Bed-days split under a cap of 40.00; the catalogue now caps them at 30.00.
+    // Bed-days split under a cap of 40.00; a catalogue in force for the visit now caps them at 30.00.
     let beds = outpatient_visit(&h, "B2").await;
     let split = ok_with(
         &h,
@@ -174,7 +174,9 @@ async fn settles_from_stored_split(backend: Backend) {
         std::fs::read_to_string(common::repo_root().join("catalogs/jiujiang-sample.csv")).unwrap();
     assert!(catalog.contains(BED_ROW));
     let lower = catalog.replace(BED_ROW, BED_ROW_CAPPED_LOWER);
-    h.admin("PUT", "/admin/catalog/360400", lower).await;
+    // Effective from before the visit began, so it is the version in force for it.
+    h.admin("PUT", "/admin/catalog/360400?begndate=2026-01-01", lower)
+        .await;
     let stale =
         json!({ "medfee_sumamt": "80.00", "overlmt_selfpay": "0.00", "inscp_scp_amt": "80.00" });
     let (_, refused) = h
