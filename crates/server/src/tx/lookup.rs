@@ -101,7 +101,7 @@ pub async fn treatment_check(
         civil_servant: row.cvlserv_flag,
         holds_identity: &holds_identity,
     };
-    let (funds, refusal) = match scheme.bucket_for(med_type, dise_codg, level, region) {
+    let (funds, refusal) = match scheme.bucket_for(med_type, dise_codg, level, region.into()) {
         Some(bucket) => (
             scheme.funds_for(bucket, &entitlement),
             match coverage {
