@@ -111,6 +111,21 @@ impl Regions {
     pub fn catalog(&self, region: &str) -> Option<&Versioned<Catalog>> {
         self.catalogs.get(region)
     }
+
+    /// The catalogue of the place an institution of `admdvs` is in (就医地目录): its pooling
+    /// region's, also when that region has no policy loaded (a province platform serves
+    /// hospitals of regions whose insured it does not host) — the catalogue loaded for the most
+    /// specific code containing `admdvs`.
+    pub fn catalog_for(&self, admdvs: &str) -> Option<&Versioned<Catalog>> {
+        if let Some(found) = self.region_of(admdvs).and_then(|r| self.catalog(r)) {
+            return Some(found);
+        }
+        self.catalogs
+            .iter()
+            .filter(|(code, _)| yibao_policy::area_contains(code, admdvs))
+            .max_by_key(|(code, _)| code.trim_end_matches('0').len())
+            .map(|(_, catalog)| catalog)
+    }
 }
 
 /// State shared by the HTTP handlers and the ledger writer.

@@ -376,8 +376,8 @@ impl Rules {
     }
 }
 
-/// The policy of the person's insured region and the catalogue of the place of treatment (falling back
-/// to the insured region's catalogue).
+/// The policy of the person's insured region and the catalogue of the place of treatment
+/// ([`crate::state::Regions::catalog_for`]; the insured region's when the place has none loaded).
 pub fn policy_and_catalog(ctx: &Ctx<'_>, row: &InsuRow) -> Result<Rules, TxError> {
     let regions = ctx.shared.regions();
     let policy = regions
@@ -389,16 +389,13 @@ pub fn policy_and_catalog(ctx: &Ctx<'_>, row: &InsuRow) -> Result<Rules, TxError
             )
         })?;
     let policy_region = policy.parsed.policy.admdvs.as_str();
-    let treatment_region = regions
-        .region_of(&ctx.institution.admdvs)
-        .unwrap_or(policy_region);
     let catalog = regions
-        .catalog(treatment_region)
+        .catalog_for(&ctx.institution.admdvs)
         .or_else(|| regions.catalog(policy_region))
         .ok_or_else(|| {
             TxError::new(
                 "fixmedins_code",
-                format!("统筹区 {treatment_region} 没有加载医保目录"),
+                format!("就医地 {} 没有加载医保目录", ctx.institution.admdvs),
             )
         })?;
     Ok(Rules {
