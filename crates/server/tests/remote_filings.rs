@@ -46,11 +46,20 @@ fn stay(begntime: &str, endtime: &str) -> Visit {
     .unwrap()
 }
 
-/// Admits and uploads; then `between` runs (e.g. a filing before discharge); then discharges and
-/// settles. The settlement's `setlinfo`.
-async fn settle_stay(h: &Harness, visit: &Visit, between: impl AsyncFnOnce()) -> Value {
+/// Admits (with `exp_content`, if given) and uploads; then `between` runs (e.g. a filing before
+/// discharge); then discharges and settles. The settlement's `setlinfo`, or the refusal's text.
+async fn settle_stay(
+    h: &Harness,
+    visit: &Visit,
+    exp_content: Option<&str>,
+    between: impl AsyncFnOnce(),
+) -> Result<Value, String> {
     let his = h.his();
-    let admitted = his.send(&steps::admit(visit)).await.unwrap();
+    let mut admit = steps::admit(visit);
+    if let Some(exp_content) = exp_content {
+        admit.input["mdtrtinfo"]["exp_content"] = json!(exp_content);
+    }
+    let admitted = his.send(&admit).await.unwrap();
     let mdtrt_id = steps::admitted_mdtrt_id(&admitted).unwrap();
     his.send(&steps::upload_inpatient_fees(visit, &mdtrt_id))
         .await
@@ -58,12 +67,10 @@ async fn settle_stay(h: &Harness, visit: &Visit, between: impl AsyncFnOnce()) ->
     between().await;
     his.send(&steps::discharge(visit, &mdtrt_id)).await.unwrap();
     let total: Fen = medfee_sumamt(&visit.feedetail).unwrap();
-    let reply = his
-        .send(&steps::settle_inpatient(visit, &mdtrt_id, total, false))
-        .await
-        .unwrap();
+    let settle = steps::settle_inpatient(visit, &mdtrt_id, total, false);
+    let reply = his.send(&settle).await.map_err(|e| e.to_string())?;
     let value: Value = serde_json::from_str(&reply.text).unwrap();
-    value["output"]["setlinfo"].clone()
+    Ok(value["output"]["setlinfo"].clone())
 }
 
 fn referral(area: &str, refl_type: &str, begndate: &str) -> Value {
@@ -83,9 +90,11 @@ async fn in_province_care_settles_with_the_treating_catalogue_and_the_filing_sta
         let unfiled = settle_stay(
             &h,
             &stay("2026-03-02 08:00:00", "2026-03-09 10:00:00"),
+            None,
             async || {},
         )
-        .await;
+        .await
+        .unwrap();
         assert_eq!(unfiled["preselfpay_amt"], json!(40.0), "{unfiled}");
         assert_eq!(unfiled["inscp_scp_amt"], json!(8360.0), "{unfiled}");
         assert_eq!(unfiled["act_pay_dedc"], json!(800.0), "{unfiled}");
@@ -96,6 +105,7 @@ async fn in_province_care_settles_with_the_treating_catalogue_and_the_filing_sta
         let filed = settle_stay(
             &h,
             &stay("2026-04-01 08:00:00", "2026-04-08 10:00:00"),
+            None,
             async || {
                 let out = h
                     .ok("2501", JIUJIANG, referral("360100", "2", "2026-04-03"))
@@ -106,7 +116,8 @@ async fn in_province_care_settles_with_the_treating_catalogue_and_the_filing_sta
                     .starts_with("3604004"));
             },
         )
-        .await;
+        .await
+        .unwrap();
         assert_eq!(filed["act_pay_dedc"], json!(600.0), "{filed}");
         assert_eq!(filed["hifp_pay"], json!(3880.0), "{filed}");
 
@@ -125,6 +136,67 @@ async fn in_province_care_settles_with_the_treating_catalogue_and_the_filing_sta
             .find(|row| row["cum_type_code"] == "C0000")
             .map(|row| row["cum"].clone());
         assert_eq!(admissions, Some(json!(2.0)), "{cum}");
+        let report = h.verify().await;
+        assert_eq!(report["ok"], true, "{report}");
+        h.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn emergency_admissions_are_deemed_filed_and_unfiled_stays_wait_for_a_filing() {
+    const GUANGZHOU: &str = "H44010600045";
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let h = Harness::start(backend, AuthMode::None, "xemerg").await;
+        add_nanchang(&h).await;
+        let hospital = json!([{ "fixmedins_code": GUANGZHOU, "fixmedins_name": "广州某医院", "fixmedins_type": "1", "hosp_lv": "5", "admdvs": "440106" }]);
+        h.admin("POST", "/admin/institutions", hospital.to_string())
+            .await;
+        let in_guangzhou = |psn_no: &str, begntime: &str, endtime: &str| {
+            let mut visit = stay(begntime, endtime);
+            visit.fixmedins_code = GUANGZHOU.into();
+            visit.psn_no = psn_no.into();
+            visit
+        };
+        // 九江 resident, 急诊抢救 admission (`IPT_TYPE` 2), nothing filed: deemed filed, referred
+        // rows 600 / 50 % on 九江's catalogue (广州 has none loaded): (8400.00 − 600.00) × 50 %.
+        let visit = in_guangzhou("P0001", "2026-05-02 08:00:00", "2026-05-06 10:00:00");
+        let emergency = settle_stay(&h, &visit, Some(r#"{"IPT_TYPE":"2"}"#), async || {})
+            .await
+            .unwrap();
+        assert_eq!(emergency["hifp_pay"], json!(3900.0), "{emergency}");
+
+        // 南昌 resident in 广州, unfiled: fees upload, settlement is refused with the reason.
+        let person = json!([{ "psn_no": "N0001", "psn_cert_type": "01", "certno": "360102196501010011",
+            "psn_name": "南昌甲", "gend": "2", "brdy": "1965-01-01", "insutype": "390", "psn_type": "16",
+            "psn_insu_stas": "1", "psn_insu_date": "2010-01-01", "insuplc_admdvs": "360100",
+            "cvlserv_flag": "0", "balc": "0", "idet": "" }]);
+        h.admin("POST", "/admin/persons", person.to_string()).await;
+        let visit = in_guangzhou("N0001", "2026-05-10 08:00:00", "2026-05-15 10:00:00");
+        let err = settle_stay(&h, &visit, None, async || {})
+            .await
+            .unwrap_err();
+        assert!(
+            err.contains("fixmedins_code") && err.contains("不能直接结算"),
+            "{err}"
+        );
+
+        // Filed (其他临时外出) before discharge: settled with 南昌's extra 20 % 先行自付, the lines
+        // split again: bed fee 乙类 40.00 先行自付; extra 8000.00 × 20 % + 360.00 × 20 % = 1672.00;
+        // in scope 6688.00; (6688.00 − 400.00) × 80 % = 5030.40.
+        let visit = in_guangzhou("N0001", "2026-06-01 08:00:00", "2026-06-05 10:00:00");
+        let filed = settle_stay(&h, &visit, None, async || {
+            h.ok(
+                "2505",
+                GUANGZHOU,
+                json!({ "data": { "psn_no": "N0001", "fil_type": "06",
+                "mdtrtarea_admdvs": "440000", "begndate": "2026-06-03" } }),
+            )
+            .await;
+        })
+        .await
+        .unwrap();
+        assert_eq!(filed["preselfpay_amt"], json!(1712.0), "{filed}");
+        assert_eq!(filed["hifp_pay"], json!(5030.4), "{filed}");
         let report = h.verify().await;
         assert_eq!(report["ok"], true, "{report}");
         h.stop().await;

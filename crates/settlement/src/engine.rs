@@ -7,7 +7,8 @@ use yibao_catalog::Catalog;
 use yibao_domain::codes::Gend;
 use yibao_domain::{Code, Fen, Ratio};
 use yibao_policy::{
-    open_match, Bucket, DeductibleKind, Place, Policy, Rate, Scheme, SummaryColumn, Tier,
+    open_match, Bucket, DeductibleKind, FilingStatus, Place, Policy, Rate, Region, Scheme,
+    SummaryColumn, Tier,
 };
 
 use crate::accumulators::{AccKey, Posting, YearToDate};
@@ -111,6 +112,19 @@ pub struct Engine<'a> {
     catalog: &'a Catalog,
 }
 
+impl Run<'_> {
+    /// Refuses a remote stay the insured place's policy does not settle directly.
+    fn check_direct_settlement(&self) -> Result<(), SettleError> {
+        match self.refused {
+            Some(status) => Err(SettleError::NoDirectSettlement {
+                status,
+                policy: self.policy.policy.name.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
 /// What every step of one settlement shares.
 struct Run<'a> {
     policy: &'a Policy,
@@ -121,6 +135,8 @@ struct Run<'a> {
     bucket: Option<&'a Bucket>,
     level: u8,
     place: Place,
+    /// The filing status of a remote stay the policy does not settle directly.
+    refused: Option<FilingStatus>,
     age_years: u32,
     adjustment: Option<&'a yibao_policy::RemoteAdjustment>,
     /// In-scope amount not yet paid by any fund.
@@ -166,6 +182,7 @@ impl<'a> Engine<'a> {
         out.clear();
         self.check_lines(visit)?;
         let mut run = self.prepare(person, visit, ytd)?;
+        run.check_direct_settlement()?;
         self.start(&run, out);
         self.split_into(&run, &mut out.lines);
         self.pay(&mut run, balance, out);
@@ -188,6 +205,7 @@ impl<'a> Engine<'a> {
             return Err(SettleError::NoFeeLines);
         }
         let mut run = self.prepare(person, visit, ytd)?;
+        run.check_direct_settlement()?;
         self.start(&run, out);
         out.lines.extend_from_slice(lines);
         self.pay(&mut run, balance, out);
@@ -316,12 +334,19 @@ impl<'a> Engine<'a> {
             .level_of(visit.hosp_lv)
             .ok_or(SettleError::UnknownHospLv(visit.hosp_lv))?
             .level;
-        let place = policy
-            .place_of(visit.medins_admdvs.as_str(), visit.referred, visit.filing)
-            .map_err(|refused| SettleError::NoDirectSettlement {
-                status: refused.status,
-                policy: policy.policy.name.clone(),
-            })?;
+        // A stay the policy does not settle directly is still split (fees are uploaded before a
+        // filing may be made), as unfiled care; settling it is refused.
+        let (place, refused) =
+            match policy.place_of(visit.medins_admdvs.as_str(), visit.referred, visit.filing) {
+                Ok(place) => (place, None),
+                Err(refusal) => (
+                    Place {
+                        region: Region::OutUnreferred,
+                        filing: Some(refusal.status),
+                    },
+                    Some(refusal.status),
+                ),
+            };
         let bucket = scheme.bucket_for(visit.med_type, &visit.dise_codg, level, place);
         let adjustment = remote_adjustment(scheme, bucket, place);
         let age_years = person.age_on(visit.begin.date());
@@ -334,6 +359,7 @@ impl<'a> Engine<'a> {
             bucket,
             level,
             place,
+            refused,
             age_years,
             adjustment,
             inscp_left: Fen::ZERO,
