@@ -290,6 +290,20 @@ open_code_table! {
     }
 }
 
+open_code_table! {
+    /// 异地就医备案类别 `fil_type` (yibao's field name): 01–04 as a production client's 异地就医人员类别
+    /// table numbers them, 05–06 ours for the other temporary kinds of `clearing-and-budgets.md`
+    /// §1.2.
+    RemoteFilingType {
+        ResettledRetiree = "01", "异地安置退休";
+        LongTermResident = "02", "异地长期居住";
+        WorkingElsewhere = "03", "常驻异地工作";
+        Referral = "04", "异地转诊";
+        EmergencyRescue = "05", "异地急诊抢救";
+        OtherTemporary = "06", "其他临时外出";
+    }
+}
+
 /// 就诊凭证类型 `mdtrt_cert_type`.
 const MDTRT_CERT_TYPE: &[(&str, &str)] = &[
     ("01", "医保电子凭证"),
@@ -360,6 +374,7 @@ pub static DICTIONARY: &[(&str, &[(&str, &str)])] = &[
     ("hosp_lv", HospLv::VALUES),
     ("psn_type", PsnType::VALUES),
     ("gend", Gend::VALUES),
+    ("fil_type", RemoteFilingType::VALUES),
     ("mdtrt_cert_type", MDTRT_CERT_TYPE),
     ("psn_cert_type", PSN_CERT_TYPE),
     ("clr_type", CLR_TYPE),

@@ -80,14 +80,7 @@ pub async fn file(
         tx.commit().await?;
         return Ok(found);
     }
-    let serial: i64 = sqlx::query(
-        "INSERT INTO id_counters (name, value) VALUES ($1, 1) \
-         ON CONFLICT (name) DO UPDATE SET value = id_counters.value + 1 RETURNING value",
-    )
-    .bind(FILING_COUNTER)
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get("value")?;
+    let serial = next_serial(&mut tx, FILING_COUNTER).await?;
     let stored = OpspFiling {
         trt_dcla_detl_sn: format!("{sn_prefix}3{serial:016}"),
         valid: true,
@@ -110,6 +103,21 @@ pub async fn file(
     .await?;
     tx.commit().await?;
     Ok(stored)
+}
+
+/// The next value of an `id_counters` counter, in the caller's transaction.
+pub(crate) async fn next_serial(
+    conn: &mut AnyConnection,
+    counter: &str,
+) -> Result<i64, LedgerError> {
+    Ok(sqlx::query(
+        "INSERT INTO id_counters (name, value) VALUES ($1, 1) \
+         ON CONFLICT (name) DO UPDATE SET value = id_counters.value + 1 RETURNING value",
+    )
+    .bind(counter.to_string())
+    .fetch_one(conn)
+    .await?
+    .try_get("value")?)
 }
 
 /// A filing by its serial.

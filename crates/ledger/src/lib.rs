@@ -36,6 +36,7 @@ pub mod mappings;
 pub mod provider;
 pub mod records;
 pub mod registry;
+pub mod remote_filings;
 pub mod setl_lists;
 mod sql;
 mod store;

@@ -6,6 +6,7 @@
 
 mod model;
 mod regimes;
+mod remote;
 mod validate;
 
 use std::path::Path;
@@ -13,6 +14,10 @@ use std::path::Path;
 use chrono::NaiveDate;
 pub use model::*;
 pub use regimes::Entitlement;
+pub use remote::{
+    area_contains, filing_status, FiledStay, FilingStatus, NoDirectSettlement, Place, RateClass,
+    RateClasses, RemoteRules,
+};
 pub use validate::PolicyError;
 use yibao_domain::Code;
 
@@ -25,14 +30,23 @@ pub enum Region {
 }
 
 impl RegionFilter {
-    /// Whether a visit in `region` matches this filter.
-    pub fn matches(self, region: Region) -> bool {
+    /// Whether a visit at `place` matches this filter: `in`/`out`/`out_referred`/`out_unreferred`
+    /// read the rate class, the others the filing status of care outside the region.
+    pub fn matches(self, place: Place) -> bool {
+        let region = place.region;
+        let status = |wanted: FilingStatus| place.filing == Some(wanted);
         match self {
             RegionFilter::Any => true,
             RegionFilter::In => region == Region::In,
             RegionFilter::Out => region != Region::In,
             RegionFilter::OutReferred => region == Region::OutReferred,
             RegionFilter::OutUnreferred => region == Region::OutUnreferred,
+            RegionFilter::FiledReferral => status(FilingStatus::Referral),
+            RegionFilter::FiledLongTerm => status(FilingStatus::LongTerm),
+            RegionFilter::FiledEmergency => status(FilingStatus::Emergency),
+            RegionFilter::FiledTemporary => status(FilingStatus::Temporary),
+            RegionFilter::InProvince => status(FilingStatus::InProvince),
+            RegionFilter::Unfiled => status(FilingStatus::Unfiled),
         }
     }
 }

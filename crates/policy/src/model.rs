@@ -17,6 +17,9 @@ pub struct Policy {
     /// Every fund a layer may pay from, with the `setlinfo` column it is summed into.
     pub funds: Vec<Fund>,
     pub schemes: Vec<Scheme>,
+    /// Filing rules for care outside the region (`[remote]`, see [`crate::RemoteRules`]).
+    #[serde(default)]
+    pub remote: crate::RemoteRules,
 }
 
 /// Identification and validity of a policy version.
@@ -149,6 +152,13 @@ pub enum RegionFilter {
     Out,
     OutReferred,
     OutUnreferred,
+    /// Outside the region with this filing status (whatever rate class it settles under).
+    FiledReferral,
+    FiledLongTerm,
+    FiledEmergency,
+    FiledTemporary,
+    InProvince,
+    Unfiled,
 }
 
 /// How the deductible is charged.

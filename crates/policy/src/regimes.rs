@@ -3,19 +3,19 @@
 
 use yibao_domain::Code;
 
-use crate::{Bucket, Region, Scheme, Tier};
+use crate::{Bucket, Place, Scheme, Tier};
 
 impl Bucket {
     /// Whether a visit of `med_type` with main diagnosis `dise_codg`, at deductible level `level`
-    /// and in `region`, falls under this regime.
-    pub fn applies_to(&self, med_type: Code, dise_codg: &str, level: u8, region: Region) -> bool {
+    /// and at `place`, falls under this regime.
+    pub fn applies_to(&self, med_type: Code, dise_codg: &str, level: u8, place: Place) -> bool {
         self.med_types.contains(&med_type)
             && (self.dise_prefixes.is_empty()
                 || self
                     .dise_prefixes
                     .iter()
                     .any(|prefix| dise_codg.starts_with(prefix.as_str())))
-            && self.region.matches(region)
+            && self.region.matches(place)
             && crate::open_match(&self.levels, &level)
     }
 }
@@ -35,11 +35,11 @@ impl Scheme {
         med_type: Code,
         dise_codg: &str,
         level: u8,
-        region: Region,
+        place: Place,
     ) -> Option<&Bucket> {
         self.buckets
             .iter()
-            .find(|bucket| bucket.applies_to(med_type, dise_codg, level, region))
+            .find(|bucket| bucket.applies_to(med_type, dise_codg, level, place))
     }
 
     /// The funds that may pay for care under `bucket`, in `setldetail` order: the regime's own
@@ -94,7 +94,7 @@ impl Scheme {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Policy;
+    use crate::{Policy, Region};
 
     fn jiujiang() -> Policy {
         let path =
@@ -111,7 +111,7 @@ mod tests {
         let policy = jiujiang();
         let scheme = policy.scheme(code("310")).unwrap();
         let bucket = scheme
-            .bucket_for(code("21"), "", 2, Region::In)
+            .bucket_for(code("21"), "", 2, Region::In.into())
             .expect("an inpatient regime");
         let nobody = |_: Code| false;
         let funds = scheme.funds_for(
@@ -143,6 +143,8 @@ mod tests {
     fn a_medical_type_no_regime_covers_has_no_bucket() {
         let policy = jiujiang();
         let scheme = policy.scheme(code("310")).unwrap();
-        assert!(scheme.bucket_for(code("9999"), "", 2, Region::In).is_none());
+        assert!(scheme
+            .bucket_for(code("9999"), "", 2, Region::In.into())
+            .is_none());
     }
 }

@@ -102,3 +102,69 @@ fn effective_dates() {
     assert!(policy.in_force_on(date("2025-06-01")));
     assert!(!policy.in_force_on(date("2024-12-31")));
 }
+
+#[test]
+fn the_nanchang_policy_loads_with_its_filing_rules() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/nanchang.toml");
+    let policy = Policy::load(&path).unwrap();
+    assert_eq!(policy.policy.admdvs, Code::lit("360100"));
+    assert!(policy.is_in_region("360102"));
+    assert!(policy.remote.is_in_province("360402"));
+    let place = policy.place_of("360402", false, Some(FilingStatus::Unfiled));
+    assert_eq!(
+        place.map(|p| (p.region, p.filing)),
+        Ok((Region::In, Some(FilingStatus::InProvince)))
+    );
+    let refused = policy.place_of("440106", true, Some(FilingStatus::Unfiled));
+    assert_eq!(
+        refused,
+        Err(NoDirectSettlement {
+            status: FilingStatus::Unfiled
+        })
+    );
+    let workers = policy.scheme(Code::lit("310")).unwrap();
+    assert_eq!(workers.buckets[0].rates[2].deductible, Fen::from_yuan(800));
+}
+
+#[test]
+fn the_jiujiang_filing_rules_keep_refl_flag_results() {
+    let policy = Policy::load(&reference_path()).unwrap();
+    let region =
+        |medins: &str, flag: bool, filing| policy.place_of(medins, flag, filing).unwrap().region;
+    for filing in [None, Some(FilingStatus::Unfiled)] {
+        assert_eq!(region("440106", true, filing), Region::OutReferred);
+        assert_eq!(region("440106", false, filing), Region::OutUnreferred);
+        assert_eq!(region("360102", false, filing), Region::OutUnreferred);
+        assert_eq!(region("360402", false, filing), Region::In);
+    }
+    assert_eq!(
+        region("440106", false, Some(FilingStatus::LongTerm)),
+        Region::OutReferred
+    );
+    assert_eq!(
+        region("440106", true, Some(FilingStatus::Temporary)),
+        Region::OutUnreferred
+    );
+}
+
+#[test]
+fn remote_rules_are_checked_naming_the_field() {
+    let text = reference_text();
+    let bad = text.replacen(
+        "province_prefixes = [\"36\"]",
+        "province_prefixes = [\"44\"]",
+        1,
+    );
+    let error = Policy::parse(&bad).unwrap_err().to_string();
+    assert!(error.contains("remote.province_prefixes"), "{error}");
+    let bad = text.replacen(
+        "temporary_validity_days = 180",
+        "temporary_validity_days = 0",
+        1,
+    );
+    let error = Policy::parse(&bad).unwrap_err().to_string();
+    assert!(error.contains("remote.temporary_validity_days"), "{error}");
+    let bad = text.replacen("unfiled = \"unreferred\"", "unfiled = \"maybe\"", 1);
+    let error = Policy::parse(&bad).unwrap_err().to_string();
+    assert!(error.contains("maybe"), "{error}");
+}

@@ -43,6 +43,7 @@ fn invalid(field: impl Into<String>, problem: impl Into<String>) -> PolicyError 
 
 pub(crate) fn validate(policy: &Policy) -> Result<(), PolicyError> {
     validate_header(&policy.policy)?;
+    validate_remote(&policy.remote, &policy.policy)?;
     let levels = validate_levels(&policy.levels)?;
     let funds = validate_funds(&policy.funds)?;
     let ctx = Ctx {
@@ -92,6 +93,44 @@ impl Ctx<'_> {
             None => Ok(()),
         }
     }
+}
+
+/// Longest validity a temporary filing may be given by default (ten years).
+const MAX_TEMPORARY_VALIDITY_DAYS: u32 = 3660;
+
+fn validate_remote(remote: &crate::RemoteRules, header: &Header) -> Result<(), PolicyError> {
+    for (i, prefix) in remote.province_prefixes.iter().enumerate() {
+        if prefix.is_empty() || prefix.len() > 6 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid(
+                format!("remote.province_prefixes[{i}]"),
+                format!("`{prefix}` is not a prefix of a region code (1–6 digits)"),
+            ));
+        }
+    }
+    if !remote.province_prefixes.is_empty() && !remote.is_in_province(header.admdvs.as_str()) {
+        return Err(invalid(
+            "remote.province_prefixes",
+            format!(
+                "the pooling region {} is not in the province",
+                header.admdvs
+            ),
+        ));
+    }
+    if remote.in_province_filing_free && remote.province_prefixes.is_empty() {
+        return Err(invalid(
+            "remote.in_province_filing_free",
+            "needs remote.province_prefixes to say which places are in the province",
+        ));
+    }
+    if let Some(days) = remote.temporary_validity_days {
+        if days == 0 || days > MAX_TEMPORARY_VALIDITY_DAYS {
+            return Err(invalid(
+                "remote.temporary_validity_days",
+                format!("{days} is not between 1 and {MAX_TEMPORARY_VALIDITY_DAYS}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn validate_header(header: &Header) -> Result<(), PolicyError> {

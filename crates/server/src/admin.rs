@@ -16,6 +16,8 @@ use crate::import::{self, PersonRow};
 use crate::routes::{router_of, Endpoint};
 use crate::service::Service;
 
+pub(crate) mod filings;
+
 /// Every admin route, once: the router and the route table are made from it.
 pub fn endpoints() -> Vec<Endpoint<Service>> {
     vec![
@@ -30,6 +32,12 @@ pub fn endpoints() -> Vec<Endpoint<Service>> {
         Endpoint::get("/admin/verify", run_verify),
         Endpoint::post("/admin/evoucher", issue_evoucher),
         Endpoint::post("/admin/deductions", post_deductions),
+        Endpoint::get("/admin/filings", filings::list_filings),
+        Endpoint::post("/admin/filings", filings::post_filing),
+        Endpoint::post(
+            "/admin/filings/{trt_dcla_detl_sn}/cancel",
+            filings::cancel_filing,
+        ),
     ]
 }
 

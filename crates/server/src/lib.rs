@@ -19,6 +19,7 @@ pub mod config;
 pub mod envelope;
 pub mod error;
 pub mod evoucher;
+pub mod filing_register;
 pub mod import;
 pub mod listener;
 pub mod metrics;

@@ -46,6 +46,9 @@ const NATIONAL_ROOT: &str = "/fsi/";
         admin::run_verify,
         admin::issue_evoucher,
         admin::post_deductions,
+        admin::filings::list_filings,
+        admin::filings::post_filing,
+        admin::filings::cancel_filing,
     ),
     modifiers(&SecuritySchemes),
     tags(

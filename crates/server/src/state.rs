@@ -128,6 +128,39 @@ impl Regions {
         let earliest = || versions.iter().min_by_key(|v| v.begins);
         in_force.or_else(earliest).map(|v| &v.catalog)
     }
+
+    /// The catalogue region of the place an institution of `admdvs` is in (就医地目录): its pooling
+    /// region, also when that region has no policy loaded (a province platform serves hospitals of
+    /// regions whose insured it does not host) — the most specific code with a catalogue containing
+    /// `admdvs`.
+    fn catalog_region_for(&self, admdvs: &str) -> Option<&str> {
+        if let Some(region) = self
+            .region_of(admdvs)
+            .filter(|r| self.catalogs.contains_key(*r))
+        {
+            return Some(region);
+        }
+        self.catalogs
+            .keys()
+            .filter(|code| yibao_policy::area_contains(code, admdvs))
+            .max_by_key(|code| code.trim_end_matches('0').len())
+            .map(String::as_str)
+    }
+
+    /// The current catalogue of the place an institution of `admdvs` is in.
+    pub fn catalog_for(&self, admdvs: &str) -> Option<&Versioned<Catalog>> {
+        self.catalog(self.catalog_region_for(admdvs)?)
+    }
+
+    /// The catalogue of the place an institution of `admdvs` is in, in force on `care_date`
+    /// ([`Regions::catalog_on`]).
+    pub fn catalog_for_on(
+        &self,
+        admdvs: &str,
+        care_date: NaiveDate,
+    ) -> Option<&Versioned<Catalog>> {
+        self.catalog_on(self.catalog_region_for(admdvs)?, care_date)
+    }
 }
 
 /// Parses one stored catalogue version.

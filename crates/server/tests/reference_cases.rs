@@ -225,7 +225,30 @@ impl Replay<'_> {
         }
         let fixmedins = self.ensure_institution(step).await;
         let psn_no = self.ensure_person(step).await.unwrap_or_default();
+        self.file_remote(step, &psn_no).await;
         self.settle(step, &fixmedins, &psn_no).await
+    }
+
+    /// Files what a step's `filing_status` says the insured platform's register holds, at the
+    /// counter (`/admin/filings`), for the place and first day of the stay; `unfiled` and
+    /// `in_province` file nothing: the register decides.
+    async fn file_remote(&self, step: &Value, psn_no: &str) {
+        let fil_type = match text(step, "filing_status").as_str() {
+            "long_term" => "02",
+            "referral" => "04",
+            "emergency" => "05",
+            "temporary" => "06",
+            _ => return,
+        };
+        let begntime = text(step, "begntime");
+        let filing = json!({
+            "psn_no": psn_no, "insutype": text(step, "insutype"), "fil_type": fil_type,
+            "mdtrtarea_admdvs": text(step, "medins_admdvs"), "begndate": &begntime[..10],
+            "operator": "参考柜员",
+        });
+        self.h
+            .admin("POST", "/admin/filings", filing.to_string())
+            .await;
     }
 }
 

@@ -66,6 +66,7 @@ fn bench_settle(c: &mut Criterion) {
         hosp_lv: Code::lit("2"),
         medins_admdvs: Code::lit("360402"),
         referred: false,
+        filing: None,
         dise_codg: "K35.800".into(),
         lines: twenty_lines(&catalog),
         use_account: true,

@@ -7,7 +7,8 @@ use yibao_catalog::Catalog;
 use yibao_domain::codes::Gend;
 use yibao_domain::{Code, Fen, Ratio};
 use yibao_policy::{
-    open_match, Bucket, DeductibleKind, Policy, Rate, Region, Scheme, SummaryColumn, Tier,
+    open_match, Bucket, DeductibleKind, FilingStatus, Place, Policy, Rate, Region, Scheme,
+    SummaryColumn, Tier,
 };
 
 use crate::accumulators::{AccKey, Posting, YearToDate};
@@ -42,6 +43,11 @@ pub enum SettleError {
         begin: chrono::NaiveDateTime,
         end: chrono::NaiveDateTime,
     },
+    /// The insured place's policy does not settle this remote stay directly.
+    NoDirectSettlement {
+        status: yibao_policy::FilingStatus,
+        policy: String,
+    },
 }
 
 impl SettleError {
@@ -57,6 +63,7 @@ impl SettleError {
             SettleError::PolicyNotInForce { .. } | SettleError::EndBeforeBegin { .. } => {
                 "endtime".into()
             }
+            SettleError::NoDirectSettlement { .. } => "fixmedins_code".into(),
         }
     }
 
@@ -82,6 +89,10 @@ impl SettleError {
             SettleError::EndBeforeBegin { begin, end } => {
                 format!("{end} 早于开始时间 {begin}")
             }
+            SettleError::NoDirectSettlement { status, policy } => format!(
+                "参保地政策 {policy} 规定{}的异地就医不能直接结算，请先办理异地就医备案或回参保地手工报销",
+                status.label()
+            ),
         }
     }
 }
@@ -101,6 +112,19 @@ pub struct Engine<'a> {
     catalog: &'a Catalog,
 }
 
+impl Run<'_> {
+    /// Refuses a remote stay the insured place's policy does not settle directly.
+    fn check_direct_settlement(&self) -> Result<(), SettleError> {
+        match self.refused {
+            Some(status) => Err(SettleError::NoDirectSettlement {
+                status,
+                policy: self.policy.policy.name.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
 /// What every step of one settlement shares.
 struct Run<'a> {
     policy: &'a Policy,
@@ -110,7 +134,9 @@ struct Run<'a> {
     ytd: &'a YearToDate,
     bucket: Option<&'a Bucket>,
     level: u8,
-    region: Region,
+    place: Place,
+    /// The filing status of a remote stay the policy does not settle directly.
+    refused: Option<FilingStatus>,
     age_years: u32,
     adjustment: Option<&'a yibao_policy::RemoteAdjustment>,
     /// In-scope amount not yet paid by any fund.
@@ -156,6 +182,7 @@ impl<'a> Engine<'a> {
         out.clear();
         self.check_lines(visit)?;
         let mut run = self.prepare(person, visit, ytd)?;
+        run.check_direct_settlement()?;
         self.start(&run, out);
         self.split_into(&run, &mut out.lines);
         self.pay(&mut run, balance, out);
@@ -178,6 +205,7 @@ impl<'a> Engine<'a> {
             return Err(SettleError::NoFeeLines);
         }
         let mut run = self.prepare(person, visit, ytd)?;
+        run.check_direct_settlement()?;
         self.start(&run, out);
         out.lines.extend_from_slice(lines);
         self.pay(&mut run, balance, out);
@@ -191,10 +219,10 @@ impl<'a> Engine<'a> {
         out.settlement_date = Some(visit.settlement_date());
         out.bucket = run.bucket.map(|b| b.id);
         out.level = run.level;
-        out.region = Some(run.region);
+        out.region = Some(run.place.region);
         out.trace.push(TraceStep::Context {
             level: run.level,
-            region: run.region,
+            place: run.place,
             bucket: out.bucket,
             age_years: run.age_years,
         });
@@ -306,15 +334,21 @@ impl<'a> Engine<'a> {
             .level_of(visit.hosp_lv)
             .ok_or(SettleError::UnknownHospLv(visit.hosp_lv))?
             .level;
-        let region = if policy.is_in_region_bytes(visit.medins_admdvs.as_bytes()) {
-            Region::In
-        } else if visit.referred {
-            Region::OutReferred
-        } else {
-            Region::OutUnreferred
-        };
-        let bucket = scheme.bucket_for(visit.med_type, &visit.dise_codg, level, region);
-        let adjustment = remote_adjustment(scheme, bucket, region);
+        // A stay the policy does not settle directly is still split (fees are uploaded before a
+        // filing may be made), as unfiled care; settling it is refused.
+        let (place, refused) =
+            match policy.place_of(visit.medins_admdvs.as_str(), visit.referred, visit.filing) {
+                Ok(place) => (place, None),
+                Err(refusal) => (
+                    Place {
+                        region: Region::OutUnreferred,
+                        filing: Some(refusal.status),
+                    },
+                    Some(refusal.status),
+                ),
+            };
+        let bucket = scheme.bucket_for(visit.med_type, &visit.dise_codg, level, place);
+        let adjustment = remote_adjustment(scheme, bucket, place);
         let age_years = person.age_on(visit.begin.date());
         Ok(Run {
             policy,
@@ -324,7 +358,8 @@ impl<'a> Engine<'a> {
             ytd,
             bucket,
             level,
-            region,
+            place,
+            refused,
             age_years,
             adjustment,
             inscp_left: Fen::ZERO,
@@ -411,7 +446,7 @@ impl std::fmt::Display for SplitBasis {
 
 fn rate_matches(rate: &Rate, run: &Run) -> bool {
     let date = run.visit.settlement_date();
-    rate.region.matches(run.region)
+    rate.region.matches(run.place)
         && open_match(&rate.levels, &run.level)
         && open_match(&rate.psn_types, &run.person.psn_type)
         && (rate.identities.is_empty()
@@ -425,10 +460,10 @@ fn rate_matches(rate: &Rate, run: &Run) -> bool {
 fn remote_adjustment<'a>(
     scheme: &'a Scheme,
     bucket: Option<&Bucket>,
-    region: Region,
+    place: Place,
 ) -> Option<&'a yibao_policy::RemoteAdjustment> {
     scheme.remote_adjustments.iter().find(|a| {
-        a.region.matches(region)
+        a.region.matches(place)
             && (a.buckets.is_empty() || bucket.is_some_and(|b| a.buckets.contains(&b.id)))
     })
 }
@@ -807,7 +842,7 @@ fn pay_backstop(run: &mut Run, bucket: &Bucket, out: &mut Settlement) {
     let Some(cap) = layer
         .caps
         .iter()
-        .find(|c| c.region.matches(run.region) && open_match(&c.levels, &run.level))
+        .find(|c| c.region.matches(run.place) && open_match(&c.levels, &run.level))
     else {
         return;
     };

@@ -131,8 +131,12 @@ pub struct Visit {
     pub end: NaiveDateTime,
     pub hosp_lv: Code,
     pub medins_admdvs: Code,
-    /// Referred (转诊转院 filed) when treated outside the region.
+    /// The hospital's `refl_flag` (referred): read for care outside the region when `filing` is
+    /// `None`, or when the register has no filing and the policy honours the flag.
     pub referred: bool,
+    /// What the insured platform's filing register says about care outside the region (resolved
+    /// by the service, [`yibao_policy::filing_status`]); `None` when no register was consulted.
+    pub filing: Option<yibao_policy::FilingStatus>,
     pub dise_codg: String,
     pub lines: Vec<FeeLine>,
     /// Whether the personal account may pay (`acct_used_flag` ≠ 0).

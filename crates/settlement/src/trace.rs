@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use yibao_domain::{Code, Fen, Ratio};
-use yibao_policy::{DeductibleKind, Policy, Region};
+use yibao_policy::{DeductibleKind, Place, Policy, Region};
 
 use crate::input::NoBenefitReason;
 
@@ -14,7 +14,7 @@ pub enum TraceStep {
     /// Level, region, regime chosen.
     Context {
         level: u8,
-        region: Region,
+        place: Place,
         bucket: Option<Code>,
         age_years: u32,
     },
@@ -137,11 +137,15 @@ pub fn render_step(step: &TraceStep, policy: &Policy, insutype: Code) -> String 
     let scheme = policy.scheme(insutype);
     let mut out = String::new();
     let _ = match *step {
-        TraceStep::Context { level, region, bucket, age_years } => {
-            let region_text = match region {
+        TraceStep::Context { level, place, bucket, age_years } => {
+            let class_text = match place.region {
                 Region::In => "统筹区内",
                 Region::OutReferred => "统筹区外(已转诊备案)",
                 Region::OutUnreferred => "统筹区外(未转诊)",
+            };
+            let region_text = match place.filing {
+                None => class_text.to_string(),
+                Some(status) => format!("统筹区外 {}, 按{class_text}待遇", status.label()),
             };
             let bucket_name = bucket
                 .and_then(|b| scheme.and_then(|s| s.buckets.iter().find(|x| x.id == b)))

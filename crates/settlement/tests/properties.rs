@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use yibao_catalog::Catalog;
 use yibao_domain::codes::Gend;
 use yibao_domain::{Code, Fen};
-use yibao_policy::Policy;
+use yibao_policy::{FilingStatus, Policy};
 use yibao_settlement::{
     AccKey, Coverage, Engine, FeeLine, IdentityPeriod, NoBenefitReason, Payer, Person, Settlement,
     Visit, YearToDate,
@@ -122,25 +122,36 @@ fn visit_strategy(codes: Vec<String>) -> impl Strategy<Value = Visit> {
         prop::sample::select(vec!["I10.x00", "E11.900", "K35.800", "J18.900"]),
         prop::collection::vec(line_strategy(codes), 1..=20),
         1u32..=300,
+        prop::option::of(prop::sample::select(vec![
+            FilingStatus::Referral,
+            FilingStatus::LongTerm,
+            FilingStatus::Emergency,
+            FilingStatus::Temporary,
+            FilingStatus::InProvince,
+            FilingStatus::Unfiled,
+        ])),
     )
-        .prop_map(|(med_type, hosp_lv, admdvs, referred, dise, lines, day)| {
-            let begin = NaiveDate::from_yo_opt(2025, day)
-                .and_then(|d| d.and_hms_opt(8, 0, 0))
-                .expect("valid time");
-            Visit {
-                med_type: Code::lit(med_type),
-                begin,
-                end: begin + chrono::Duration::days(3),
-                hosp_lv: Code::new(&hosp_lv.to_string()).expect("short code"),
-                medins_admdvs: Code::lit(admdvs),
-                referred,
-                dise_codg: dise.into(),
-                lines,
-                use_account: true,
-                interim: false,
-                episode_deductible_paid: Fen::ZERO,
-            }
-        })
+        .prop_map(
+            |(med_type, hosp_lv, admdvs, referred, dise, lines, day, filing)| {
+                let begin = NaiveDate::from_yo_opt(2025, day)
+                    .and_then(|d| d.and_hms_opt(8, 0, 0))
+                    .expect("valid time");
+                Visit {
+                    med_type: Code::lit(med_type),
+                    begin,
+                    end: begin + chrono::Duration::days(3),
+                    hosp_lv: Code::new(&hosp_lv.to_string()).expect("short code"),
+                    medins_admdvs: Code::lit(admdvs),
+                    referred,
+                    filing,
+                    dise_codg: dise.into(),
+                    lines,
+                    use_account: true,
+                    interim: false,
+                    episode_deductible_paid: Fen::ZERO,
+                }
+            },
+        )
 }
 
 fn scenario() -> impl Strategy<Value = (Person, Fen, Vec<Visit>)> {

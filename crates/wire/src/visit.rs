@@ -5,6 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 use yibao_domain::codes::Gend;
 use yibao_domain::{Code, Fen};
+use yibao_policy::FilingStatus;
 use yibao_settlement::{Coverage, FeeLine, IdentityPeriod, Person, Visit, QUANTITY_SCALE_DIGITS};
 
 use crate::lenient;
@@ -51,6 +52,11 @@ pub struct WireVisit {
     pub refl_flag: Option<Code>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub dise_codg: Option<String>,
+    /// What the insured platform's filing register says about care outside the region
+    /// (`referral`, `long_term`, `emergency`, `temporary`, `in_province`, `unfiled`; yibao's own
+    /// field). Absent: the hospital's `refl_flag` alone decides, as before filings were kept.
+    #[serde(default, deserialize_with = "filing_status")]
+    pub filing_status: Option<FilingStatus>,
     #[serde(default, deserialize_with = "lenient::opt_code")]
     pub acct_used_flag: Option<Code>,
     #[serde(default, deserialize_with = "lenient::opt_code")]
@@ -81,6 +87,19 @@ pub struct WireFeeLine {
 pub struct WireError {
     pub path: String,
     pub problem: String,
+}
+
+fn filing_status<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<FilingStatus>, D::Error> {
+    let Some(name) = lenient::opt_string(deserializer)? else {
+        return Ok(None);
+    };
+    FilingStatus::from_name(&name).map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "unknown filing status `{name}` (referral, long_term, emergency, temporary, in_province, unfiled)"
+        ))
+    })
 }
 
 fn is_flag_set(flag: Option<Code>) -> bool {
@@ -127,6 +146,7 @@ impl WireVisit {
             hosp_lv: self.hosp_lv,
             medins_admdvs: self.medins_admdvs,
             referred: is_flag_set(self.refl_flag),
+            filing: self.filing_status,
             dise_codg: self.dise_codg.clone().unwrap_or_default(),
             lines: self.feedetail.iter().map(WireFeeLine::fee_line).collect(),
             use_account: self.acct_used_flag.is_none_or(|c| c.as_str() != "0"),

@@ -12,6 +12,7 @@ mod codelists;
 mod demo;
 mod drg;
 mod export;
+mod filing;
 mod import;
 mod load;
 mod pay;
@@ -69,6 +70,8 @@ enum Command {
     Export(export::ExportArgs),
     /// Fund supervision: `run` the rule base and the seven big-data models over a file of visits.
     Audit(audit::AuditArgs),
+    /// 异地就医备案 at the counter: `add`, `cancel`, `list` in the insured platform's register.
+    Filing(filing::FilingArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -88,6 +91,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Restore(args) => Ok(exit_code(backup::run_restore(&args)?)),
         Command::Export(args) => export::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => Ok(exit_code(audit::run(&args)?)),
+        Command::Filing(args) => filing::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 

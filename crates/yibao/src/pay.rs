@@ -64,7 +64,7 @@ enum PayCommand {
 
 /// Where the ledger is.
 #[derive(Args)]
-struct StoreArgs {
+pub(crate) struct StoreArgs {
     /// Directory of the embedded SQLite database.
     #[arg(long, default_value = "yibao-data")]
     data_dir: PathBuf,
@@ -177,7 +177,7 @@ fn now_text() -> String {
 }
 
 /// Runs `work` on the store.
-fn with_store<T>(
+pub(crate) fn with_store<T>(
     store: &StoreArgs,
     work: impl AsyncFnOnce(&yibao_ledger::Store) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {

@@ -376,8 +376,9 @@ impl Rules {
     }
 }
 
-/// The policy of the person's insured region and the catalogue of the place of treatment (falling back
-/// to the insured region's catalogue) in force on the day care began.
+/// The policy of the person's insured region and the catalogue of the place of treatment
+/// ([`crate::state::Regions::catalog_for_on`]; the insured region's when the place has none loaded)
+/// in force on the day care began.
 pub fn policy_and_catalog(
     ctx: &Ctx<'_>,
     row: &InsuRow,
@@ -393,16 +394,13 @@ pub fn policy_and_catalog(
             )
         })?;
     let policy_region = policy.parsed.policy.admdvs.as_str();
-    let treatment_region = regions
-        .region_of(&ctx.institution.admdvs)
-        .unwrap_or(policy_region);
     let catalog = regions
-        .catalog_on(treatment_region, care_date)
+        .catalog_for_on(&ctx.institution.admdvs, care_date)
         .or_else(|| regions.catalog_on(policy_region, care_date))
         .ok_or_else(|| {
             TxError::new(
                 "fixmedins_code",
-                format!("统筹区 {treatment_region} 没有加载医保目录"),
+                format!("就医地 {} 没有加载医保目录", ctx.institution.admdvs),
             )
         })?;
     Ok(Rules {
@@ -509,6 +507,9 @@ pub struct VisitShape<'a> {
     pub use_account: bool,
     pub interim: bool,
     pub episode_deductible_paid: yibao_domain::Fen,
+    /// What the insured platform's register says about care outside the pooling region
+    /// ([`remote_filing`]).
+    pub filing: Option<yibao_policy::FilingStatus>,
 }
 
 /// Builds the engine visit.
@@ -521,12 +522,49 @@ pub fn engine_visit(ctx: &Ctx<'_>, shape: VisitShape<'_>) -> Result<engine::Visi
         hosp_lv: code("hosp_lv", &ctx.institution.hosp_lv)?,
         medins_admdvs: code("admdvs", &ctx.institution.admdvs)?,
         referred: visit.referred,
+        filing: shape.filing,
         dise_codg: visit.dise_codg.clone(),
         lines: shape.lines,
         use_account: shape.use_account,
         interim: shape.interim,
         episode_deductible_paid: shape.episode_deductible_paid,
     })
+}
+
+/// The filing status of the visit's care from its beginning to `end`, read from the insured
+/// region's register at the time of the message (a stay filed before discharge counts); `None` in
+/// the pooling region.
+pub async fn remote_filing(
+    ctx: &Ctx<'_>,
+    ledger: &mut LedgerView<'_>,
+    policy: &Policy,
+    visit: &Visit,
+    end: NaiveDateTime,
+) -> Result<Option<yibao_policy::FilingStatus>, TxError> {
+    let stay = crate::filing_register::StayQuery {
+        psn_no: &visit.psn_no,
+        insutype: visit.insutype.as_str(),
+        medins_admdvs: &ctx.institution.admdvs,
+        begin: visit.begntime.date(),
+        end: end.date().max(visit.begntime.date()),
+        emergency: emergency_admission(visit),
+    };
+    Ok(crate::filing_register::status_of_stay(ledger.conn(), policy, stay).await?)
+}
+
+/// Whether the admission was an emergency rescue (`exp_content` `IPT_TYPE` 2 of 2401/2403),
+/// which counts as filed (视同备案).
+fn emergency_admission(visit: &Visit) -> bool {
+    let Some(exp_content) = visit.info.pointer("/mdtrtinfo/exp_content") else {
+        return false;
+    };
+    let parsed = match exp_content {
+        Value::String(text) => serde_json::from_str::<Value>(text).unwrap_or(Value::Null),
+        other => other.clone(),
+    };
+    parsed
+        .get("IPT_TYPE")
+        .is_some_and(|t| crate::envelope::scalar_text(Some(t)) == "2")
 }
 
 /// An engine error as a field error (field and problem as the engine names them).

@@ -407,6 +407,7 @@ async fn split(
     let rules = common::policy_and_catalog(ctx, insu, visit.begntime.date())?;
     let begin = visit.begntime;
     let engine_person = common::engine_person(&person, insu, begin.date())?;
+    let filing = common::remote_filing(ctx, ledger, &rules.policy, visit, ctx.now).await?;
     let shape = VisitShape {
         visit,
         end: begin,
@@ -414,6 +415,7 @@ async fn split(
         use_account: true,
         interim: false,
         episode_deductible_paid: Fen::ZERO,
+        filing,
     };
     let engine_visit = common::engine_visit(ctx, shape)?;
     let mut splits = Vec::with_capacity(lines.len());

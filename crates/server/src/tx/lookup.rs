@@ -101,7 +101,7 @@ pub async fn treatment_check(
         civil_servant: row.cvlserv_flag,
         holds_identity: &holds_identity,
     };
-    let (funds, refusal) = match scheme.bucket_for(med_type, dise_codg, level, region) {
+    let (funds, refusal) = match scheme.bucket_for(med_type, dise_codg, level, region.into()) {
         Some(bucket) => (
             scheme.funds_for(bucket, &entitlement),
             match coverage {
@@ -462,8 +462,7 @@ fn drug_row(
     let regions = ctx.shared.regions();
     let item = institutions
         .get(&line.fixmedins_code)
-        .and_then(|i| regions.region_of(&i.admdvs))
-        .and_then(|region| regions.catalog(region))
+        .and_then(|i| regions.catalog_for(&i.admdvs))
         .and_then(|catalog| catalog.parsed.get(&code).cloned());
     let mut row = Map::new();
     row.insert("feedetl_sn".into(), json!(stored.feedetl_sn));

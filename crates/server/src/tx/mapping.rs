@@ -72,8 +72,7 @@ fn rows(ctx: &Ctx<'_>) -> Result<Vec<(String, Value)>, TxError> {
 pub async fn upload(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     let regions = ctx.shared.regions();
     let catalog = regions
-        .region_of(&ctx.institution.admdvs)
-        .and_then(|region| regions.catalog(region))
+        .catalog_for(&ctx.institution.admdvs)
         .ok_or_else(|| TxError::new("fixmedins_code", "本统筹区尚未加载医保目录"))?;
     let mut mappings = Vec::new();
     for (path, raw) in rows(ctx)? {

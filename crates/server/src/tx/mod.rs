@@ -16,6 +16,7 @@ mod outpatient;
 mod pharmacy;
 mod query;
 mod reconcile;
+mod remote_filing;
 mod render;
 mod reverse;
 mod session;
@@ -26,6 +27,9 @@ mod stay;
 use chrono::NaiveDateTime;
 use serde_json::value::RawValue;
 use yibao_ledger::{Institution, LedgerView};
+
+pub(crate) use common::insu_row;
+use yibao_ledger::remote_filings::FilingSource;
 
 use crate::envelope::Request;
 use crate::error::TxError;
@@ -196,6 +200,10 @@ enum Handler {
     ConditionFilings,
     UploadSettlementList,
     SettlementList,
+    /// 2501 / 2505: files in the 异地就医 register.
+    FileRemote(FilingSource),
+    /// 2502 / 2506: cancels such a filing.
+    CancelRemote(FilingSource),
 }
 
 /// One transaction of the national interface that this service implements.
@@ -476,6 +484,30 @@ pub static TRANSACTIONS: &[TxSpec] = &[
         Handler::ConditionFilings,
     ),
     tx(
+        "2501",
+        "转院备案",
+        Registry,
+        Handler::FileRemote(FilingSource::Referral),
+    ),
+    tx(
+        "2502",
+        "转院备案撤销",
+        Registry,
+        Handler::CancelRemote(FilingSource::Referral),
+    ),
+    tx(
+        "2505",
+        "人员异地就医备案",
+        Registry,
+        Handler::FileRemote(FilingSource::Institution),
+    ),
+    tx(
+        "2506",
+        "人员异地就医备案撤销",
+        Registry,
+        Handler::CancelRemote(FilingSource::Institution),
+    ),
+    tx(
         "4101",
         "医疗保障基金结算清单信息上传",
         Registry,
@@ -572,6 +604,8 @@ pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput,
         Handler::ConditionFilings => filing::query(ctx, ledger).await,
         Handler::UploadSettlementList => setl_list::upload(ctx, ledger).await,
         Handler::SettlementList => setl_list::query(ctx, ledger).await,
+        Handler::FileRemote(source) => remote_filing::file(ctx, ledger, source).await,
+        Handler::CancelRemote(source) => remote_filing::cancel(ctx, ledger, source).await,
     }
 }
 

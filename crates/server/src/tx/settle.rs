@@ -160,6 +160,7 @@ pub async fn compute(
     let (ytd, balance) = starting_point(ledger, &person, &insu, &stay, year).await?;
     let all_lines = stay_lines(ledger, visit, &stay, lines).await?;
     let line_sns: Vec<String> = all_lines.iter().map(|l| l.feedetl_sn.clone()).collect();
+    let filing = common::remote_filing(ctx, ledger, &rules.policy, visit, request.end).await?;
     let shape = VisitShape {
         visit,
         end: request.end,
@@ -170,6 +171,7 @@ pub async fn compute(
         use_account: request.data.use_account(),
         interim: request.data.interim(),
         episode_deductible_paid: stay.deductible_other_years(),
+        filing,
     };
     let engine_visit = common::engine_visit(ctx, shape)?;
     let (settlement, resplit) = settle_lines(
