@@ -15,6 +15,7 @@ mod export;
 mod import;
 mod load;
 mod pay;
+mod peers;
 mod report;
 mod serve;
 mod settle;
@@ -69,6 +70,8 @@ enum Command {
     Export(export::ExportArgs),
     /// Fund supervision: `run` the rule base and the seven big-data models over a file of visits.
     Audit(audit::AuditArgs),
+    /// Other platforms: `reconcile` a day's cross-platform settlements (exits 1 on any difference).
+    Peers(peers::PeersArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -88,6 +91,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Restore(args) => Ok(exit_code(backup::run_restore(&args)?)),
         Command::Export(args) => export::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => Ok(exit_code(audit::run(&args)?)),
+        Command::Peers(args) => Ok(exit_code(peers::run(&args)?)),
     }
 }
 
