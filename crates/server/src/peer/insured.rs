@@ -90,17 +90,18 @@ async fn admit<T: DeserializeOwned>(
 }
 
 /// A key of the calling peer: its region prefix begins it.
-fn check_key(peer: &PeerConfig, field: &str, key: &str) -> Result<(), Response> {
-    if key.is_empty() || key.len() > KEY_MAX || !key.starts_with(&peer.admdvs_prefix) {
-        return Err(refuse(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "{field} `{key}` is not a key of the platform of {} (1–{KEY_MAX} characters)",
-                peer.admdvs_prefix
-            ),
-        ));
+fn check_key(peer: &PeerConfig, field: &str, key: &str) -> Result<(), Box<Response>> {
+    let theirs = !key.is_empty() && key.len() <= KEY_MAX && key.starts_with(&peer.admdvs_prefix);
+    if theirs {
+        return Ok(());
     }
-    Ok(())
+    Err(Box::new(refuse(
+        StatusCode::BAD_REQUEST,
+        format!(
+            "{field} `{key}` is not a key of the platform of {} (1–{KEY_MAX} characters)",
+            peer.admdvs_prefix
+        ),
+    )))
 }
 
 fn now() -> NaiveDateTime {
@@ -282,7 +283,7 @@ pub(crate) async fn settle_call(
         return Json(presettle(&service.shared, &call).await).into_response();
     }
     if let Err(response) = check_key(&peer, "peer_key", &call.peer_key) {
-        return response;
+        return *response;
     }
     let request = peer_request(
         &call.infno,
@@ -325,7 +326,7 @@ pub(crate) async fn cancel_call(
         };
     for (field, key) in [("peer_key", &call.peer_key), ("orig_key", &call.orig_key)] {
         if let Err(response) = check_key(&peer, field, key) {
-            return response;
+            return *response;
         }
     }
     let request = peer_request(
@@ -362,7 +363,7 @@ pub(crate) async fn resolve_call(
             Err(response) => return response,
         };
     if let Err(response) = check_key(&peer, "peer_key", &call.peer_key) {
-        return response;
+        return *response;
     }
     let request = peer_request(
         PEER_ABORT,
