@@ -90,26 +90,39 @@ async fn admit<T: DeserializeOwned>(
 }
 
 /// A key of the calling peer: its region prefix begins it.
-fn check_key(peer: &PeerConfig, field: &str, key: &str) -> Result<(), Box<Response>> {
+fn check_key(peer: &PeerConfig, field: &str, key: &str) -> Result<(), String> {
     let theirs = !key.is_empty() && key.len() <= KEY_MAX && key.starts_with(&peer.admdvs_prefix);
     if theirs {
         return Ok(());
     }
-    Err(Box::new(refuse(
-        StatusCode::BAD_REQUEST,
-        format!(
-            "{field} `{key}` is not a key of the platform of {} (1–{KEY_MAX} characters)",
-            peer.admdvs_prefix
-        ),
-    )))
+    Err(format!(
+        "{field} `{key}` is not a key of the platform of {} (1–{KEY_MAX} characters)",
+        peer.admdvs_prefix
+    ))
+}
+
+/// Runs a writing call, whose `keys` must be the calling peer's, as a job of the writer.
+async fn run_call(
+    service: &Service,
+    peer: &PeerConfig,
+    keys: &[(&str, String)],
+    (request, hospital, step): (Request, yibao_ledger::Institution, PeerStep),
+) -> Response {
+    for (field, key) in keys {
+        if let Err(problem) = check_key(peer, field, key) {
+            return refuse(StatusCode::BAD_REQUEST, problem);
+        }
+    }
+    submit(service, request, hospital, step).await
 }
 
 fn now() -> NaiveDateTime {
     chrono::Local::now().naive_local()
 }
 
-/// A synthetic message standing for a peer's call (its key as the message id).
-fn peer_request(infno: &str, key: &str, fixmedins_code: &str, input: serde_json::Value) -> Request {
+/// A message standing for a peer's operation: its key (or the hospital's message id) as the
+/// message id, no input.
+pub(super) fn peer_request(infno: &str, key: &str, fixmedins_code: &str) -> Request {
     Request {
         infno: infno.to_string(),
         msgid: key.to_string(),
@@ -119,7 +132,7 @@ fn peer_request(infno: &str, key: &str, fixmedins_code: &str, input: serde_json:
         opter: String::new(),
         inf_time: String::new(),
         sign_no: String::new(),
-        input,
+        input: serde_json::Value::Null,
     }
 }
 
@@ -197,12 +210,7 @@ async fn answer_person(shared: &Shared, call: &ForwardCall) -> Result<PersonAnsw
         institution: &institution,
         now: now(),
     };
-    let mut conn = shared
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(|e| TxError::storage(&e.into()))?;
+    let mut conn = shared.store.connection().await?;
     let mut cache = LedgerCache::new(0);
     let done = txs::run(&ctx, &mut cache.view(&mut conn)).await?;
     let output: serde_json::Value =
@@ -282,23 +290,14 @@ pub(crate) async fn settle_call(
     if call.presettle {
         return Json(presettle(&service.shared, &call).await).into_response();
     }
-    if let Err(response) = check_key(&peer, "peer_key", &call.peer_key) {
-        return *response;
-    }
-    let request = peer_request(
-        &call.infno,
-        &call.peer_key,
-        &call.hospital.fixmedins_code,
-        serde_json::Value::Null,
-    );
-    let hospital = call.hospital.institution();
-    submit(
-        &service,
+    let keys = [("peer_key", call.peer_key.clone())];
+    let request = peer_request(&call.infno, &call.peer_key, &call.hospital.fixmedins_code);
+    let job = (
         request,
-        hospital,
+        call.hospital.institution(),
         PeerStep::Settle(Box::new(call)),
-    )
-    .await
+    );
+    run_call(&service, &peer, &keys, job).await
 }
 
 /// Cancel a settlement for another platform
@@ -324,19 +323,17 @@ pub(crate) async fn cancel_call(
             Ok(admitted) => admitted,
             Err(response) => return response,
         };
-    for (field, key) in [("peer_key", &call.peer_key), ("orig_key", &call.orig_key)] {
-        if let Err(response) = check_key(&peer, field, key) {
-            return *response;
-        }
-    }
-    let request = peer_request(
-        &call.infno,
-        &call.peer_key,
-        &call.fixmedins_code,
-        serde_json::Value::Null,
+    let keys = [
+        ("peer_key", call.peer_key.clone()),
+        ("orig_key", call.orig_key.clone()),
+    ];
+    let request = peer_request(&call.infno, &call.peer_key, &call.fixmedins_code);
+    let job = (
+        request,
+        hospital_named(&call.fixmedins_code),
+        PeerStep::Cancel(call),
     );
-    let hospital = hospital_named(&call.fixmedins_code);
-    submit(&service, request, hospital, PeerStep::Cancel(call)).await
+    run_call(&service, &peer, &keys, job).await
 }
 
 /// Resolve an operation of another platform
@@ -362,17 +359,14 @@ pub(crate) async fn resolve_call(
             Ok(admitted) => admitted,
             Err(response) => return response,
         };
-    if let Err(response) = check_key(&peer, "peer_key", &call.peer_key) {
-        return *response;
-    }
-    let request = peer_request(
-        PEER_ABORT,
-        &call.peer_key,
-        &call.fixmedins_code,
-        serde_json::Value::Null,
+    let keys = [("peer_key", call.peer_key.clone())];
+    let request = peer_request(PEER_ABORT, &call.peer_key, &call.fixmedins_code);
+    let job = (
+        request,
+        hospital_named(&call.fixmedins_code),
+        PeerStep::Resolve(call),
     );
-    let hospital = hospital_named(&call.fixmedins_code);
-    submit(&service, request, hospital, PeerStep::Resolve(call)).await
+    run_call(&service, &peer, &keys, job).await
 }
 
 /// A day's operations with another platform
@@ -429,20 +423,10 @@ fn hospital_named(fixmedins_code: &str) -> yibao_ledger::Institution {
 /// A pre-settlement: computed on a pooled connection, nothing stored.
 async fn presettle(shared: &Shared, call: &SettleCall) -> Outcome {
     let computed = async {
-        let mut conn = shared
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| TxError::storage(&e.into()))?;
+        let mut conn = shared.store.connection().await?;
         let mut cache = LedgerCache::new(0);
         let mut ledger = cache.view(&mut conn);
-        let request = peer_request(
-            &call.infno,
-            "",
-            &call.hospital.fixmedins_code,
-            serde_json::Value::Null,
-        );
+        let request = peer_request(&call.infno, "", &call.hospital.fixmedins_code);
         let institution = call.hospital.institution();
         let ctx = Ctx {
             shared,

@@ -91,12 +91,7 @@ pub async fn route(service: &Service, request: &Request) -> Result<Route, TxErro
             })
         }
         "2206" | "2207" | "2303" | "2304" => {
-            let mut conn = shared
-                .store
-                .pool()
-                .acquire()
-                .await
-                .map_err(|e| TxError::storage(&e.into()))?;
+            let mut conn = shared.store.connection().await?;
             let mdtrt_id = data_text(request, "mdtrt_id");
             let Some(visit) = yibao_ledger::entries::visit(&mut conn, &mdtrt_id).await? else {
                 return Ok(Route::Local);
@@ -112,24 +107,14 @@ pub async fn route(service: &Service, request: &Request) -> Result<Route, TxErro
             Ok(insured_place(shared, &insured)?.map_or(Route::Local, Route::Peer))
         }
         "2208" | "2305" => {
-            let mut conn = shared
-                .store
-                .pool()
-                .acquire()
-                .await
-                .map_err(|e| TxError::storage(&e.into()))?;
+            let mut conn = shared.store.connection().await?;
             match peers::intent(&mut conn, &data_text(request, "setl_id")).await? {
                 Some(intent) if intent.kind == IntentKind::Settle => to_peer(&intent.peer_prefix),
                 _ => Ok(Route::Local),
             }
         }
         "2601" => {
-            let mut conn = shared
-                .store
-                .pool()
-                .acquire()
-                .await
-                .map_err(|e| TxError::storage(&e.into()))?;
+            let mut conn = shared.store.connection().await?;
             let omsgid = data_text(request, "omsgid");
             let effect =
                 yibao_ledger::entries::stored_message(&mut conn, &request.fixmedins_code, &omsgid)
@@ -142,12 +127,7 @@ pub async fn route(service: &Service, request: &Request) -> Result<Route, TxErro
             }
         }
         "2205" | "2302" => {
-            let mut conn = shared
-                .store
-                .pool()
-                .acquire()
-                .await
-                .map_err(|e| TxError::storage(&e.into()))?;
+            let mut conn = shared.store.connection().await?;
             let mdtrt_id = data_text(request, "mdtrt_id");
             if !mdtrt_id.is_empty() && !peers::pending(&mut conn, Some(&mdtrt_id)).await?.is_empty()
             {
@@ -317,13 +297,7 @@ impl Message<'_> {
 
     /// The call settling the message's visit (its key empty), read on a pooled connection.
     async fn settle_call(&self) -> Result<SettleCall, TxError> {
-        let mut conn = self
-            .shared()
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| TxError::storage(&e.into()))?;
+        let mut conn = self.shared().store.connection().await?;
         let mut cache = LedgerCache::new(0);
         let mut ledger = cache.view(&mut conn);
         let ctx = self.ctx();
@@ -398,13 +372,7 @@ impl Message<'_> {
             Outcome::Refused { field, problem } => return Err(TxError::new(field, problem)),
             _ => return Err(TxError::internal("参保地平台的预结算应答有误")),
         };
-        let mut conn = self
-            .shared()
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| TxError::storage(&e.into()))?;
+        let mut conn = self.shared().store.connection().await?;
         let mut cache = LedgerCache::new(0);
         let mut ledger = cache.view(&mut conn);
         let record = settle_record(
@@ -420,13 +388,7 @@ impl Message<'_> {
 
     /// A repeated message gets its stored reply.
     async fn replayed(&self) -> Result<Option<WriteOutcome>, TxError> {
-        let mut conn = self
-            .shared()
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| TxError::storage(&e.into()))?;
+        let mut conn = self.shared().store.connection().await?;
         let stored = yibao_ledger::entries::stored_message(
             &mut conn,
             &self.request.fixmedins_code,
@@ -441,13 +403,7 @@ impl Message<'_> {
     /// Resolves the visit's unresolved intents before it is settled or cancelled again.
     async fn settle_earlier(&self, mdtrt_id: &str) -> Result<(), TxError> {
         let pending = {
-            let mut conn = self
-                .shared()
-                .store
-                .pool()
-                .acquire()
-                .await
-                .map_err(|e| TxError::storage(&e.into()))?;
+            let mut conn = self.shared().store.connection().await?;
             peers::pending(&mut conn, Some(mdtrt_id)).await?
         };
         for intent in pending {
@@ -497,13 +453,7 @@ impl Message<'_> {
         if let Some(replayed) = self.replayed().await? {
             return Ok(replayed);
         }
-        let mut conn = self
-            .shared()
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| TxError::storage(&e.into()))?;
+        let mut conn = self.shared().store.connection().await?;
         if let Some(done) =
             yibao_ledger::entries::cancellation_of(&mut conn, &original.header.setl_id).await?
         {
@@ -536,13 +486,7 @@ impl Message<'_> {
 
     /// The settlement a 2208/2305 (`setl_id`) or 2601 (`omsgid`) cancels, of this hospital.
     async fn original(&self) -> Result<(&'static str, SettlementRecord), TxError> {
-        let mut conn = self
-            .shared()
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| TxError::storage(&e.into()))?;
+        let mut conn = self.shared().store.connection().await?;
         let (field, setl_id) = if self.request.infno == "2601" {
             let omsgid = data_text(self.request, "omsgid");
             let stored = yibao_ledger::entries::stored_message(
@@ -599,13 +543,7 @@ impl Message<'_> {
         orig_key: &str,
         call_of: impl FnOnce(&str) -> Result<serde_json::Value, serde_json::Error>,
     ) -> Result<Intent, TxError> {
-        let mut conn = self
-            .shared()
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| TxError::storage(&e.into()))?;
+        let mut conn = self.shared().store.connection().await?;
         let key = peers::next_key(&mut conn, &self.shared().config.platform_admdvs).await?;
         let call = call_of(&key).map_err(|e| TxError::internal(e.to_string()))?;
         let payload = IntentPayload {
@@ -643,13 +581,7 @@ impl Message<'_> {
     }
 
     async fn mdtrt_of(&self, setl_id: &str) -> Result<String, TxError> {
-        let mut conn = self
-            .shared()
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| TxError::storage(&e.into()))?;
+        let mut conn = self.shared().store.connection().await?;
         Ok(yibao_ledger::entries::settlement(&mut conn, setl_id)
             .await?
             .map(|r| r.header.mdtrt_id)
@@ -784,12 +716,7 @@ async fn ask(service: &Service, intent: &Intent) -> Result<Outcome, CallError> {
 }
 
 async fn mark(shared: &Shared, intent: &Intent, state: IntentState) -> Result<(), TxError> {
-    let mut conn = shared
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(|e| TxError::storage(&e.into()))?;
+    let mut conn = shared.store.connection().await?;
     peers::resolve(&mut conn, &intent.peer_key, state, &wire_time(now())).await?;
     Ok(())
 }
@@ -798,13 +725,7 @@ async fn mark(shared: &Shared, intent: &Intent, state: IntentState) -> Result<()
 /// (committed or aborted). False when the peer could not be asked.
 pub async fn resolve_intent(service: &Service, intent: &Intent) -> Result<bool, TxError> {
     let held = {
-        let mut conn = service
-            .shared
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| TxError::storage(&e.into()))?;
+        let mut conn = service.shared.store.connection().await?;
         yibao_ledger::entries::settlement(&mut conn, &intent.peer_key)
             .await?
             .is_some()
@@ -865,13 +786,7 @@ pub fn recover(service: &Service) {
 /// Resolves the unresolved intents whose visit is not being settled right now.
 pub async fn recover_once(service: &Service) -> Result<usize, TxError> {
     let pending = {
-        let mut conn = service
-            .shared
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| TxError::storage(&e.into()))?;
+        let mut conn = service.shared.store.connection().await?;
         peers::pending(&mut conn, None).await?
     };
     let mut resolved = 0;
@@ -912,17 +827,8 @@ async fn commit(
                     TxError::internal(format!("定点医药机构 {} 未登记", intent.fixmedins_code))
                 })?;
             let at = now();
-            let request = Request {
-                infno: payload.infno.clone(),
-                msgid: intent.msgid.clone(),
-                mdtrtarea_admvs: String::new(),
-                insuplc_admdvs: String::new(),
-                fixmedins_code: intent.fixmedins_code.clone(),
-                opter: String::new(),
-                inf_time: String::new(),
-                sign_no: String::new(),
-                input: serde_json::Value::Null,
-            };
+            let request =
+                super::insured::peer_request(&payload.infno, &intent.msgid, &intent.fixmedins_code);
             (request, institution, at, service.shared.next_refmsgid(at))
         }
     };
