@@ -222,3 +222,64 @@ pub async fn all(
     }
     Ok(reports)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::peer::wire::PeerFund;
+
+    fn record(key: &str, fund_fen: i64) -> PeerSettled {
+        let amounts = yibao_domain::SetlAmounts {
+            medfee_sumamt: Fen(10_000),
+            inscp_scp_amt: Fen(10_000),
+            fund_pay_sumamt: Fen(fund_fen),
+            psn_part_amt: Fen(10_000 - fund_fen),
+            psn_cash_pay: Fen(10_000 - fund_fen),
+            ..Default::default()
+        };
+        PeerSettled {
+            peer_key: key.into(),
+            setl_id: format!("own-{key}"),
+            kind: "settle".into(),
+            psn_no: "P0001".into(),
+            insutype: "390".into(),
+            year: 2026,
+            setl_time: "2026-03-01 10:00:00".into(),
+            clr_optins: "360400".into(),
+            balc: Fen(0),
+            amounts,
+            setldetail: vec![PeerFund {
+                fund_pay_type: "390100".into(),
+                fund_pay_type_name: "基本医疗保险统筹基金".into(),
+                payer: "fund".into(),
+                inscp_scp_amt: Fen(10_000),
+                crt_payb_lmt_amt: None,
+                fund_payamt: Fen(fund_fen),
+                setl_proc_info: String::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn fund_codes_may_differ_but_nothing_else() {
+        let mut mapped = record("K1", 6_000);
+        mapped.setldetail[0].fund_pay_type = "910100".into();
+        mapped.setl_id = "theirs".into();
+        assert!(compare(&[record("K1", 6_000)], &[mapped]).is_empty());
+        let differences = compare(
+            &[record("K1", 6_000), record("K2", 5_000)],
+            &[record("K1", 6_001), record("K3", 5_000)],
+        );
+        let has = |words: &str| differences.iter().any(|d| d.contains(words));
+        assert!(
+            has("K1: fund_pay_sumamt 60.00 here, 60.01 there"),
+            "{differences:?}"
+        );
+        assert!(has("K1: fund payments by payer"), "{differences:?}");
+        assert!(has("K2: only here"), "{differences:?}");
+        assert!(has("K3: only at the peer"), "{differences:?}");
+        let mut cancelled = record("K1", 6_000);
+        cancelled.kind = "cancel".into();
+        assert!(!compare(&[record("K1", 6_000)], &[cancelled]).is_empty());
+    }
+}
