@@ -430,6 +430,19 @@ async fn a_lost_call_a_lost_answer_and_a_timeout_settle_once() {
     let settled = assert_ok(&p.settle(&visit, &msgid).await);
     assert_eq!(yuan(&settled["setlinfo"]["medfee_sumamt"]), "2000.00");
     p.assert_agree(2).await;
+    // I settles, its answer is lost, the hospital reverses the message (2601): reversed at both.
+    let visit = p.visit().await;
+    set(&p.proxy, Link::DropAnswer);
+    let msgid = p.t.msgid(HOSPITAL);
+    assert_refused(&p.settle(&visit, &msgid).await, "未确认");
+    set(&p.proxy, Link::Pass);
+    p.t.ok(
+        "2601",
+        HOSPITAL,
+        json!({ "data": { "psn_no": "P0001", "omsgid": msgid, "oinfno": "2304" } }),
+    )
+    .await;
+    p.assert_agree(2).await;
     // The first attempt times out and reaches I late: the retry with the same key is answered once.
     let visit = p.visit().await;
     set(&p.proxy, Link::DelayOnce);

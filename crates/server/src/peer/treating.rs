@@ -116,12 +116,16 @@ pub async fn route(service: &Service, request: &Request) -> Result<Route, TxErro
         "2601" => {
             let mut conn = shared.store.connection().await?;
             let omsgid = data_text(request, "omsgid");
-            let effect =
+            let stored =
                 yibao_ledger::entries::stored_message(&mut conn, &request.fixmedins_code, &omsgid)
-                    .await?
-                    .map(|m| m.effect_ref)
-                    .unwrap_or_default();
-            match peers::intent(&mut conn, &effect).await? {
+                    .await?;
+            let Some(stored) = stored else {
+                let open = pending_of_message(&mut conn, &request.fixmedins_code, &omsgid).await?;
+                return open
+                    .first()
+                    .map_or(Ok(Route::Local), |i| to_peer(&i.peer_prefix));
+            };
+            match peers::intent(&mut conn, &stored.effect_ref).await? {
                 Some(intent) if intent.kind == IntentKind::Settle => to_peer(&intent.peer_prefix),
                 _ => Ok(Route::Local),
             }
@@ -142,6 +146,19 @@ pub async fn route(service: &Service, request: &Request) -> Result<Route, TxErro
         }
         _ => Ok(Route::Local),
     }
+}
+
+/// The unresolved intents started by a hospital's message.
+async fn pending_of_message(
+    conn: &mut yibao_ledger::AnyConnection,
+    fixmedins_code: &str,
+    msgid: &str,
+) -> Result<Vec<Intent>, TxError> {
+    Ok(peers::pending(conn, None)
+        .await?
+        .into_iter()
+        .filter(|i| i.fixmedins_code == fixmedins_code && i.msgid == msgid)
+        .collect())
 }
 
 /// The peer hosting an insured place; `None` for this platform's own places (or none named).
@@ -447,6 +464,9 @@ impl Message<'_> {
         if let Some(replayed) = self.replayed().await? {
             return Ok(replayed);
         }
+        if self.request.infno == "2601" {
+            self.settle_reversed().await?;
+        }
         let (field, original) = self.original().await?;
         let _busy = self.claim(&original.header.mdtrt_id)?;
         self.settle_earlier(&original.header.mdtrt_id).await?;
@@ -482,6 +502,23 @@ impl Message<'_> {
             .await?;
         let first = self.call("/peer/v1/cancel", &call).await;
         self.conclude(&intent, first).await
+    }
+
+    /// A 2601 of a message whose settlement is not yet resolved (its answer was lost, as a 2601
+    /// after a timeout expects): resolved first, so that what it settled, if anything, is reversed.
+    async fn settle_reversed(&self) -> Result<(), TxError> {
+        let omsgid = data_text(self.request, "omsgid");
+        let open = {
+            let mut conn = self.shared().store.connection().await?;
+            pending_of_message(&mut conn, &self.request.fixmedins_code, &omsgid).await?
+        };
+        for intent in open {
+            let _busy = self.claim(&intent.mdtrt_id)?;
+            if !resolve_intent(self.service, &intent).await? {
+                return Err(unresolved(&intent.peer_key));
+            }
+        }
+        Ok(())
     }
 
     /// The settlement a 2208/2305 (`setl_id`) or 2601 (`omsgid`) cancels, of this hospital.
