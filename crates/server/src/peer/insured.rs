@@ -391,7 +391,7 @@ pub(crate) async fn day(
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
-    if chrono::NaiveDate::parse_from_str(&call.date, "%Y-%m-%d").is_err() {
+    if !super::reconcile::is_day(&call.date) {
         return refuse(
             StatusCode::BAD_REQUEST,
             format!("date `{}` is not yyyy-MM-dd", call.date),

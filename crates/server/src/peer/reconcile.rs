@@ -51,6 +51,11 @@ pub struct DayReport {
     pub differences: Vec<String>,
 }
 
+/// Whether `text` is a day written `yyyy-MM-dd` (zero-padded: it bounds settlement times as text).
+pub fn is_day(text: &str) -> bool {
+    text.len() == 10 && chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
+}
+
 /// The records of a day (setl_time on `date`) this platform holds with the peer of `prefix`.
 pub async fn local_records(
     store: &Store,
@@ -187,7 +192,7 @@ pub async fn with_peer(
     peer: &PeerConfig,
     date: &str,
 ) -> Result<DayReport, ReconcileError> {
-    if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
+    if !is_day(date) {
         return Err(ReconcileError::Date(date.to_string()));
     }
     let local = local_records(store, &peer.admdvs_prefix, date).await?;
@@ -278,6 +283,7 @@ mod tests {
         assert!(has("K1: fund payments by payer"), "{differences:?}");
         assert!(has("K2: only here"), "{differences:?}");
         assert!(has("K3: only at the peer"), "{differences:?}");
+        assert!(is_day("2026-03-01") && !is_day("2026-3-1") && !is_day("2026-02-30"));
         let mut cancelled = record("K1", 6_000);
         cancelled.kind = "cancel".into();
         assert!(!compare(&[record("K1", 6_000)], &[cancelled]).is_empty());
