@@ -87,6 +87,11 @@ impl Store {
         &self.pool
     }
 
+    /// A connection of the pool.
+    pub async fn connection(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, LedgerError> {
+        Ok(self.pool.acquire().await?)
+    }
+
     /// The database engine.
     pub fn backend(&self) -> Backend {
         self.backend

@@ -60,7 +60,14 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<VerifyReport, LedgerErro
     check_entries(&records, &mut report.problems);
     check_orphans(&funds, &lines, &postings, &mut report.problems);
     report.accumulators = check_totals(conn, &records, &mut report.problems).await?;
-    check_balances(conn, &records, &mut report.problems).await?;
+    let peer_keys: HashSet<String> = crate::peers::intent_keys(conn).await?.into_iter().collect();
+    check_peer_records(&records, &peer_keys, &mut report.problems);
+    let own: Vec<SettlementRecord> = records
+        .iter()
+        .filter(|r| !peer_keys.contains(&r.header.setl_id))
+        .cloned()
+        .collect();
+    check_balances(conn, &own, &mut report.problems).await?;
     check_account_totals(conn, &records, &mut report.problems).await?;
     check_messages(conn, &records, &mut report.problems).await?;
     check_fee_lines(conn, &records, &mut report.problems).await?;
@@ -270,6 +277,24 @@ async fn check_totals(
         }
     }
     Ok(rows.len())
+}
+
+/// A settlement recorded for a person insured on another platform (a committed peer intent) moves
+/// no accumulator here: the insured platform holds the postings and the account, so its `balc` is
+/// not replayed against this platform's registry.
+fn check_peer_records(
+    records: &[SettlementRecord],
+    peer_keys: &HashSet<String>,
+    problems: &mut Vec<String>,
+) {
+    for record in records {
+        if peer_keys.contains(&record.header.setl_id) && !record.postings.is_empty() {
+            problems.push(format!(
+                "settlement {}: recorded for another platform but carries accumulator postings",
+                record.header.setl_id
+            ));
+        }
+    }
 }
 
 /// Replays each person's account: opening balance − running `acct_pay` must equal each entry's `balc`

@@ -78,11 +78,13 @@ pub async fn start_service(config: Config) -> Result<Service, StartError> {
         }),
         max_batch,
     );
-    Ok(Service {
+    let service = Service {
         shared,
         writer,
         replay,
-    })
+    };
+    crate::peer::recover(&service);
+    Ok(service)
 }
 
 /// How long open connections may finish their request after shutdown was asked for.
@@ -131,6 +133,7 @@ pub fn route_table(config: &Config) -> Vec<(Method, String)> {
     let mut table = table_of(&national_endpoints(national_prefix(config)));
     table.extend(table_of(&ops_endpoints()));
     table.extend(table_of(&crate::admin::endpoints()));
+    table.extend(table_of(&crate::peer::endpoints()));
     table
 }
 
@@ -148,6 +151,7 @@ pub fn router(service: Service) -> Router {
         .with_state(state);
     let ops = router_of(ops_endpoints())
         .merge(crate::admin::routes(&service))
+        .merge(crate::peer::routes())
         .with_state(service);
     call.merge(ops)
         .fallback(move |uri: axum::http::Uri| {

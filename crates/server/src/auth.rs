@@ -30,7 +30,7 @@ pub struct GatewayIdentity {
     pub signed_infno: Option<String>,
 }
 
-fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, AuthError> {
+pub(crate) fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, AuthError> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -101,7 +101,7 @@ pub fn tif_headers(
 
 /// Whether a sent timestamp is further than `window` from now (in the same unit); any `i64` a
 /// client sends is compared without overflow.
-fn outside_window(now: i64, sent: i64, window: i64) -> bool {
+pub(crate) fn outside_window(now: i64, sent: i64, window: i64) -> bool {
     now.abs_diff(sent) > window.unsigned_abs()
 }
 
@@ -126,7 +126,7 @@ pub async fn verify(
 }
 
 /// Accepts a signature or nonce once (see [`ReplayGuard`]).
-async fn claim_once(
+pub(crate) async fn claim_once(
     replay: &ReplayGuard,
     what: &str,
     token: String,

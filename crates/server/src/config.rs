@@ -79,6 +79,28 @@ pub struct Config {
     pub file_limit_bytes: usize,
     /// How long an uploaded or issued file can be downloaded (its `dld_endtime`), seconds.
     pub file_ttl_secs: u64,
+    /// Other platforms (`[[peers]]`): where persons insured elsewhere are settled, and who may call
+    /// this platform's inter-platform API (`crate::peer`).
+    pub peers: Vec<PeerConfig>,
+    /// How long one inter-platform call may take, ms.
+    pub peer_timeout_ms: u64,
+    /// How many times an inter-platform call is sent before its outcome counts as unknown.
+    pub peer_attempts: u32,
+}
+
+/// One other platform: the insured places it hosts and the credentials of the pair. Both platforms
+/// list each other with the same `access_key` and `secret`: this platform signs its calls with them,
+/// and accepts a call signed with them as coming from that platform.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// Insured places (`insuplc_admdvs`) whose first digits are these go to this platform (1–6
+    /// digits; the longest matching prefix wins).
+    pub admdvs_prefix: String,
+    /// `http://host:port` of the platform (its inter-platform API is below `/peer/v1/`).
+    pub url: String,
+    pub access_key: String,
+    pub secret: String,
 }
 
 impl Default for Config {
@@ -104,6 +126,9 @@ impl Default for Config {
             evoucher_ttl_secs: 5 * 60,
             file_limit_bytes: 8 * 1024 * 1024,
             file_ttl_secs: 3 * 24 * 60 * 60,
+            peers: Vec::new(),
+            peer_timeout_ms: 5_000,
+            peer_attempts: 3,
         }
     }
 }
@@ -129,6 +154,7 @@ impl Config {
         };
         config.apply_env(env)?;
         check_admdvs("platform_admdvs", &config.platform_admdvs)?;
+        check_peers(&config)?;
         Ok(config)
     }
 
@@ -205,6 +231,66 @@ fn check_admdvs(key: &'static str, value: &str) -> Result<(), ConfigError> {
     })
 }
 
+/// Longest accepted peer credential or URL.
+const PEER_TEXT_MAX: usize = 512;
+
+/// Each `[[peers]]` entry: a 1–6 digit prefix no other entry repeats, not one of this platform's
+/// own region, an `http://` URL, credentials; bounded timeouts and attempts.
+fn check_peers(config: &Config) -> Result<(), ConfigError> {
+    let invalid = |key: &'static str, problem: String| ConfigError::Invalid { key, problem };
+    if config.peer_timeout_ms == 0 || config.peer_timeout_ms > 600_000 {
+        return Err(invalid(
+            "peer_timeout_ms",
+            format!("{} is not between 1 and 600000", config.peer_timeout_ms),
+        ));
+    }
+    if config.peer_attempts == 0 || config.peer_attempts > 10 {
+        return Err(invalid(
+            "peer_attempts",
+            format!("{} is not between 1 and 10", config.peer_attempts),
+        ));
+    }
+    for (i, peer) in config.peers.iter().enumerate() {
+        let at =
+            |field: &str, problem: &str| invalid("peers", format!("peers[{i}].{field}: {problem}"));
+        let prefix = &peer.admdvs_prefix;
+        if prefix.is_empty() || prefix.len() > 6 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(at(
+                "admdvs_prefix",
+                &format!("`{prefix}` is not 1 to 6 digits"),
+            ));
+        }
+        if config.platform_admdvs.starts_with(prefix.as_str()) && prefix.len() == 6 {
+            return Err(at("admdvs_prefix", "is this platform's own region"));
+        }
+        if config.peers[..i].iter().any(|p| p.admdvs_prefix == *prefix) {
+            return Err(at("admdvs_prefix", &format!("`{prefix}` is listed twice")));
+        }
+        let rest = peer.url.strip_prefix("http://").unwrap_or_default();
+        if rest.is_empty() || peer.url.len() > PEER_TEXT_MAX || rest.contains(char::is_whitespace) {
+            return Err(at(
+                "url",
+                &format!("`{}` is not an http://host:port URL", peer.url),
+            ));
+        }
+        for (field, value) in [("access_key", &peer.access_key), ("secret", &peer.secret)] {
+            if value.trim().is_empty() || value.len() > PEER_TEXT_MAX {
+                return Err(at(
+                    field,
+                    &format!("is empty or longer than {PEER_TEXT_MAX} bytes"),
+                ));
+            }
+        }
+        if config.peers[..i]
+            .iter()
+            .any(|p| p.access_key == peer.access_key)
+        {
+            return Err(at("access_key", "is used by another peer"));
+        }
+    }
+    Ok(())
+}
+
 fn number<T: std::str::FromStr>(key: &'static str, value: &str) -> Result<T, ConfigError> {
     value.trim().parse().map_err(|_| ConfigError::Invalid {
         key,
@@ -258,5 +344,45 @@ mod tests {
         );
         assert!(bad.is_err());
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    fn peers_config(peers: &str) -> Result<Config, ConfigError> {
+        let dir = std::env::temp_dir().join(format!(
+            "yibao-peers-{}-{}",
+            std::process::id(),
+            peers.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("yibao.toml");
+        std::fs::write(&file, peers).unwrap();
+        let config = Config::load(Some(&file), std::iter::empty());
+        let _ = std::fs::remove_dir_all(dir);
+        config
+    }
+
+    #[test]
+    fn peers_are_read_and_checked_naming_the_field() {
+        let good = "[[peers]]\nadmdvs_prefix = \"44\"\nurl = \"http://127.0.0.1:18090\"\n\
+                    access_key = \"ak\"\nsecret = \"s\"\n";
+        let config = peers_config(good).unwrap();
+        assert_eq!(config.peers.len(), 1);
+        assert_eq!(config.peers[0].admdvs_prefix, "44");
+        let cases = [
+            (good.replace("\"44\"", "\"4a\""), "peers[0].admdvs_prefix"),
+            (
+                good.replace("http://127.0.0.1:18090", "ftp://x"),
+                "peers[0].url",
+            ),
+            (good.replace("\"ak\"", "\"\""), "peers[0].access_key"),
+            (good.replace("\"s\"", "\" \""), "peers[0].secret"),
+            (format!("{good}{good}"), "peers[1].admdvs_prefix"),
+            (format!("peer_attempts = 0\n{good}"), "peer_attempts"),
+        ];
+        for (text, field) in cases {
+            let error = peers_config(&text).unwrap_err().to_string();
+            assert!(error.contains(field), "{field}: {error}");
+        }
+        let unknown = peers_config(&good.replace("secret", "secrett")).unwrap_err();
+        assert!(unknown.to_string().contains("secrett"), "{unknown}");
     }
 }

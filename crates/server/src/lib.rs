@@ -9,6 +9,7 @@
 //! * [`auth`]: CSB / TIF gateway signatures, each accepted once ([`replay`]); [`admin`]: the admin JSON API; [`import`]: registry files.
 //! * [`config`]: file + environment configuration; [`metrics`]: Prometheus text.
 //! * [`evoucher`]: short-lived 医保电子凭证 tokens that stand for a person (1101 with type 01).
+//! * [`peer`]: direct settlement between platforms (`[[peers]]`, `/peer/v1/*`), two-phase.
 //! * [`routes`]: routes as (method, path, handler) lists; [`openapi`]: the OpenAPI document of
 //!   them, served at `/openapi.json`.
 
@@ -24,6 +25,7 @@ pub mod import;
 pub mod listener;
 pub mod metrics;
 pub mod openapi;
+pub mod peer;
 pub mod replay;
 pub mod routes;
 pub mod service;

@@ -49,11 +49,18 @@ const NATIONAL_ROOT: &str = "/fsi/";
         admin::filings::list_filings,
         admin::filings::post_filing,
         admin::filings::cancel_filing,
+        crate::peer::insured::person,
+        crate::peer::insured::settle_call,
+        crate::peer::insured::cancel_call,
+        crate::peer::insured::resolve_call,
+        crate::peer::insured::day,
     ),
     modifiers(&SecuritySchemes),
     tags(
         (name = "national", description = "The national interface a HIS calls (docs/interface.md)"),
         (name = "operations", description = "Health, metrics and this document; no authentication"),
+        (name = "peer", description = "The inter-platform API (direct settlement between \
+        platforms, docs/peers.md): HMAC-SHA256 signed by a peer listed in `[[peers]]`"),
         (name = "admin", description = "Registry, policies, catalogues, verification: bearer \
         `admin_token`; off (404) when no token is configured, unless `admin_open`"),
     )
@@ -80,6 +87,15 @@ impl Modify for SecuritySchemes {
                 "CSB gateway (`auth = \"csb\"`): `_api_name` (= infno), `_api_version`, \
                  `_api_timestamp` (ms), `_api_access_key`, and `_api_signature` = \
                  Base64(HMAC-SHA1(secret, the other four as k=v sorted, joined by &)).",
+            ))),
+        );
+        components.add_security_scheme(
+            "peer",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "x-peer-key",
+                "Another platform (`[[peers]]`): `x-peer-key` (the pair's access_key), \
+                 `x-peer-timestamp` (s), `x-peer-nonce` (once per key), and `x-peer-signature` = \
+                 hex HMAC-SHA256(secret, method \\n path \\n timestamp \\n nonce \\n hex SHA-256(body)).",
             ))),
         );
         components.add_security_scheme(

@@ -127,7 +127,18 @@ impl Service {
         received_at: NaiveDateTime,
         inf_refmsgid: &str,
     ) -> WriteOutcome {
-        match self.admit(&request, meta).await {
+        let admitted = self.admit(&request, meta).await;
+        if let Ok((institution, _)) = &admitted {
+            match crate::peer::route(self, &request).await {
+                Ok(crate::peer::Route::Local) => {}
+                Ok(crate::peer::Route::Peer(peer)) => {
+                    let at = (received_at, inf_refmsgid);
+                    return crate::peer::handle(self, request, institution.clone(), at, peer).await;
+                }
+                Err(error) => return self.failed(inf_refmsgid, received_at, &error),
+            }
+        }
+        match admitted {
             Ok((institution, Access::Read | Access::Registry)) => {
                 self.read(request, institution, received_at, inf_refmsgid)
                     .await
@@ -254,6 +265,7 @@ impl Service {
             institution,
             received_at,
             inf_refmsgid: inf_refmsgid.to_string(),
+            peer: None,
         };
         let _in_flight = self.shared.metrics.write_in_flight();
         match self.writer.submit(job).await {

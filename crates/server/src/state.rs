@@ -111,6 +111,14 @@ impl Regions {
             .map(|p| p.parsed.policy.admdvs.as_str())
     }
 
+    /// Whether a fund code is one of this platform's policies' funds (a code of another platform's
+    /// policy that is not is answered as 910100, as the national platform does).
+    pub fn knows_fund(&self, code: &str) -> bool {
+        self.policies
+            .iter()
+            .any(|(_, p)| p.parsed.funds.iter().any(|f| f.code.as_str() == code))
+    }
+
     /// The current catalogue of a pooling region (its latest imported version).
     pub fn catalog(&self, region: &str) -> Option<&Versioned<Catalog>> {
         self.catalogs
@@ -189,6 +197,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Issues and resolves 医保电子凭证 tokens.
     pub vouchers: VoucherKey,
+    /// The peers' client and the visits being settled with a peer.
+    pub peers: crate::peer::PeerState,
     regions: RwLock<Arc<Regions>>,
     institutions: RwLock<HashMap<String, Institution>>,
     keys: RwLock<HashMap<String, AccessKey>>,
@@ -200,11 +210,13 @@ impl Shared {
     pub async fn load(store: Store, config: Config) -> Result<Shared, RegistryError> {
         let regions = Regions::load(&store).await?;
         let vouchers = VoucherKey::new(&config.evoucher_secret, config.evoucher_ttl_secs);
+        let peers = crate::peer::PeerState::new(&config);
         let shared = Shared {
             store,
             config,
             metrics: Metrics::default(),
             vouchers,
+            peers,
             regions: RwLock::new(Arc::new(regions)),
             institutions: RwLock::new(HashMap::new()),
             keys: RwLock::new(HashMap::new()),

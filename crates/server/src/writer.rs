@@ -21,6 +21,8 @@ pub struct WriteJob {
     pub institution: Institution,
     pub received_at: NaiveDateTime,
     pub inf_refmsgid: String,
+    /// A write of the inter-platform protocol instead of a national transaction.
+    pub peer: Option<crate::peer::PeerStep>,
 }
 
 /// The reply of a write job.
@@ -54,6 +56,13 @@ impl TxWriter {
         ledger: &mut LedgerView<'_>,
         job: &WriteJob,
     ) -> Result<(Decision, WriteOutcome), TxError> {
+        match &job.peer {
+            Some(crate::peer::PeerStep::Commit(commit)) => {
+                return crate::peer::run_commit(&self.shared, ledger, job, commit).await
+            }
+            Some(step) => return crate::peer::run_insured(&self.shared, ledger, job, step).await,
+            None => {}
+        }
         let request = &job.request;
         let request_digest = request.digest();
         if let Some(stored) = ledger

@@ -127,6 +127,11 @@ async fn probe(h: &Harness, method: &str, path: &str) {
             refusal,
             json!({ "ok": false, "error": "admin token required" })
         );
+    } else if path.starts_with("/peer/") {
+        // The inter-platform API answers only signed calls of a listed peer.
+        assert_eq!(status, 401, "{method} {path}: {text}");
+        let refusal: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(refusal["problem"], "missing header x-peer-key", "{refusal}");
     } else if path.contains("/fsi/") {
         assert_eq!(status, 200, "{method} {path}: {text}");
         let reply: Value = serde_json::from_str(&text).unwrap();

@@ -16,6 +16,7 @@ mod filing;
 mod import;
 mod load;
 mod pay;
+mod peers;
 mod report;
 mod serve;
 mod settle;
@@ -72,6 +73,8 @@ enum Command {
     Audit(audit::AuditArgs),
     /// 异地就医备案 at the counter: `add`, `cancel`, `list` in the insured platform's register.
     Filing(filing::FilingArgs),
+    /// Other platforms: `reconcile` a day's cross-platform settlements (exits 1 on any difference).
+    Peers(peers::PeersArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -92,6 +95,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Export(args) => export::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => Ok(exit_code(audit::run(&args)?)),
         Command::Filing(args) => filing::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Peers(args) => Ok(exit_code(peers::run(&args)?)),
     }
 }
 

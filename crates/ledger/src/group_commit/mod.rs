@@ -130,6 +130,22 @@ impl<H: WriteHandler> Clone for GroupCommit<H> {
     }
 }
 
+/// A handle to the writer that does not keep it running ([`GroupCommit::downgrade`]).
+pub struct WeakGroupCommit<H: WriteHandler> {
+    sender: mpsc::WeakSender<Envelope<H>>,
+    stopped: watch::Receiver<bool>,
+}
+
+impl<H: WriteHandler> WeakGroupCommit<H> {
+    /// The handle, while the writer still has another one.
+    pub fn upgrade(&self) -> Option<GroupCommit<H>> {
+        Some(GroupCommit {
+            sender: self.sender.upgrade()?,
+            stopped: self.stopped.clone(),
+        })
+    }
+}
+
 /// Resolves once the writer has stopped and released its [`WriterLock`] (see
 /// [`GroupCommit::stopped`]).
 pub struct Stopped(watch::Receiver<bool>);
@@ -166,6 +182,14 @@ impl<H: WriteHandler> GroupCommit<H> {
     /// and released the database's writer lock. It does not keep the writer running.
     pub fn stopped(&self) -> Stopped {
         Stopped(self.stopped.clone())
+    }
+
+    /// A handle for a background task that must not keep the writer running.
+    pub fn downgrade(&self) -> WeakGroupCommit<H> {
+        WeakGroupCommit {
+            sender: self.sender.downgrade(),
+            stopped: self.stopped.clone(),
+        }
     }
 
     /// Queues a job and waits for its reply (after the commit, for committed jobs).

@@ -410,6 +410,23 @@ pub fn policy_and_catalog(
     })
 }
 
+/// The rules a visit's lines are split under at upload: [`policy_and_catalog`], except for a person
+/// insured on another platform ([`crate::peer`]), whose lines are split under the treating region's
+/// policy and catalogue (就医地目录); the insured platform settles from that split with its own
+/// policy. Settlement itself never falls back: a peer's person is settled only by its platform.
+pub fn split_rules(ctx: &Ctx<'_>, row: &InsuRow, care_date: NaiveDate) -> Result<Rules, TxError> {
+    let insured = row.insuplc_admdvs.as_str();
+    let hosted = ctx.shared.regions().policy_for(insured).is_some();
+    if !hosted && crate::peer::peer_for(&ctx.shared.config, insured).is_some() {
+        let treating = InsuRow {
+            insuplc_admdvs: code("admdvs", &ctx.institution.admdvs)?,
+            ..row.clone()
+        };
+        return policy_and_catalog(ctx, &treating, care_date);
+    }
+    policy_and_catalog(ctx, row, care_date)
+}
+
 /// A stored fee line as the engine reads it: the facts stored with its split, or, for a line stored
 /// before splits were kept (migration 0006), its uploaded JSON read again.
 pub fn engine_line(stored: &FeeLine) -> Result<engine::FeeLine, TxError> {

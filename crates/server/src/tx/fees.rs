@@ -404,7 +404,7 @@ async fn split(
 ) -> Result<Split, TxError> {
     let person = common::registered_person(ledger, "psn_no", &visit.psn_no).await?;
     let insu = common::insu_row(&person, "insutype", visit.insutype.as_str())?;
-    let rules = common::policy_and_catalog(ctx, insu, visit.begntime.date())?;
+    let rules = common::split_rules(ctx, insu, visit.begntime.date())?;
     let begin = visit.begntime;
     let engine_person = common::engine_person(&person, insu, begin.date())?;
     let filing = common::remote_filing(ctx, ledger, &rules.policy, visit, ctx.now).await?;

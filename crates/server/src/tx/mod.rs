@@ -3,26 +3,26 @@
 //! ledger writer's view (see [`crate::writer`]), whose writes are kept only if the transaction
 //! succeeds, so each is all-or-nothing and settlements of one person never interleave.
 
-mod batch;
+pub(crate) mod batch;
 pub(crate) mod catalog;
-mod common;
+pub(crate) mod common;
 mod fees;
 pub mod files;
 mod filing;
 mod inpatient;
 mod lookup;
 mod mapping;
-mod outpatient;
+pub(crate) mod outpatient;
 mod pharmacy;
 mod query;
 mod reconcile;
 mod remote_filing;
-mod render;
+pub(crate) mod render;
 mod reverse;
 mod session;
 mod setl_list;
-mod settle;
-mod stay;
+pub(crate) mod settle;
+pub(crate) mod stay;
 
 use chrono::NaiveDateTime;
 use serde_json::value::RawValue;

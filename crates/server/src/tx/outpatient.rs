@@ -228,7 +228,7 @@ pub async fn cancel_fees(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<T
 
 /// The registration a settlement request names: open, or with charge batches settled already
 /// (another batch may be settled).
-async fn settleable_visit(
+pub(crate) async fn settleable_visit(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
     data: &SettleData,

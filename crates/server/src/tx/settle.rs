@@ -803,7 +803,7 @@ fn settle_visit_again(
 /// its charge batches is settled; a finally settled admission is discharged again if it was
 /// discharged (2402), else open again without the end its settlement gave it. Interim
 /// cancellations leave the visit as it is.
-async fn reopen_visit(
+pub(crate) async fn reopen_visit(
     ledger: &mut LedgerView<'_>,
     visit: &mut Visit,
     original: &SettlementRecord,

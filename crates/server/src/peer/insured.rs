@@ -1,0 +1,759 @@
+//! The insured platform's side of the inter-platform API (`/peer/v1/*`): every call authenticated
+//! ([`super::auth`]); settlement and cancellation run as jobs of the ledger writer, exactly once by
+//! the treating platform's key, which is stored as the message id (`messages`, keyed by the
+//! treating hospital's code and the key) in the same commit as the ledger entry. A key resolved
+//! without an operation is stored as refused ([`PEER_ABORT`]), so a late copy of the call does
+//! nothing.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use chrono::{Datelike, NaiveDateTime};
+use serde::de::DeserializeOwned;
+use yibao_domain::Fen;
+use yibao_ledger::entries::StoredMessage;
+use yibao_ledger::{
+    registry, Decision, EntryKind, LedgerCache, LedgerView, Person, SettlementHeader,
+    SettlementRecord, StoredFundRow, Visit, VisitKind, VisitStatus,
+};
+use yibao_settlement::{Engine, Settlement};
+
+use super::wire::{
+    CancelCall, DayAnswer, DayCall, ForwardCall, Outcome, PeerSettled, PersonAnswer, ResolveCall,
+    SettleCall, BODY_LIMIT_BYTES, MAX_LINES,
+};
+use super::PeerStep;
+use crate::config::PeerConfig;
+use crate::envelope::{wire_time, Request};
+use crate::error::TxError;
+use crate::routes::{router_of, Endpoint};
+use crate::service::Service;
+use crate::state::Shared;
+use crate::tx::common::{self, VisitShape};
+use crate::tx::settle::{self, IssuedId};
+use crate::tx::{self as txs, Ctx};
+use crate::writer::{WriteJob, WriteOutcome};
+
+/// `infno` of the message a key refused by [`resolve`] is stored under.
+pub const PEER_ABORT: &str = "PABORT";
+/// The prefix of the `infno` under which a peer's settlement or cancellation is stored (`P2207`).
+pub const PEER_INFNO: &str = "P";
+/// Longest accepted key.
+const KEY_MAX: usize = 40;
+
+/// The inter-platform routes.
+pub fn endpoints() -> Vec<Endpoint<Service>> {
+    vec![
+        Endpoint::post("/peer/v1/person", person),
+        Endpoint::post("/peer/v1/settle", settle_call),
+        Endpoint::post("/peer/v1/cancel", cancel_call),
+        Endpoint::post("/peer/v1/resolve", resolve_call),
+        Endpoint::post("/peer/v1/day", day),
+    ]
+}
+
+/// The router of [`endpoints`], bodies bounded by [`BODY_LIMIT_BYTES`].
+pub fn routes() -> Router<Service> {
+    router_of(endpoints()).layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+}
+
+fn refuse(status: StatusCode, problem: impl Into<String>) -> Response {
+    (
+        status,
+        Json(serde_json::json!({ "problem": problem.into() })),
+    )
+        .into_response()
+}
+
+/// Authenticates a call and reads its body.
+async fn admit<T: DeserializeOwned>(
+    service: &Service,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(PeerConfig, T), Response> {
+    let now = chrono::Utc::now().timestamp();
+    let peer = super::auth::verify(
+        &service.shared.config,
+        &service.replay,
+        ("POST", path, headers, body),
+        now,
+    )
+    .await
+    .map_err(|e| refuse(StatusCode::UNAUTHORIZED, e.0))?
+    .clone();
+    let call = serde_json::from_slice(body)
+        .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
+    Ok((peer, call))
+}
+
+/// A key of the calling peer: its region prefix begins it.
+fn check_key(peer: &PeerConfig, field: &str, key: &str) -> Result<(), String> {
+    let theirs = !key.is_empty() && key.len() <= KEY_MAX && key.starts_with(&peer.admdvs_prefix);
+    if theirs {
+        return Ok(());
+    }
+    Err(format!(
+        "{field} `{key}` is not a key of the platform of {} (1–{KEY_MAX} characters)",
+        peer.admdvs_prefix
+    ))
+}
+
+/// Runs a writing call, whose `keys` must be the calling peer's, as a job of the writer.
+async fn run_call(
+    service: &Service,
+    peer: &PeerConfig,
+    keys: &[(&str, String)],
+    (request, hospital, step): (Request, yibao_ledger::Institution, PeerStep),
+) -> Response {
+    for (field, key) in keys {
+        if let Err(problem) = check_key(peer, field, key) {
+            return refuse(StatusCode::BAD_REQUEST, problem);
+        }
+    }
+    submit(service, request, hospital, step).await
+}
+
+fn now() -> NaiveDateTime {
+    chrono::Local::now().naive_local()
+}
+
+/// A message standing for a peer's operation: its key (or the hospital's message id) as the
+/// message id, no input.
+pub(super) fn peer_request(infno: &str, key: &str, fixmedins_code: &str) -> Request {
+    Request {
+        infno: infno.to_string(),
+        msgid: key.to_string(),
+        mdtrtarea_admvs: String::new(),
+        insuplc_admdvs: String::new(),
+        fixmedins_code: fixmedins_code.to_string(),
+        opter: String::new(),
+        inf_time: String::new(),
+        sign_no: String::new(),
+        input: serde_json::Value::Null,
+    }
+}
+
+/// Runs a peer step on the writer; the answer is the [`Outcome`] JSON, a storage failure 503.
+async fn submit(
+    service: &Service,
+    request: Request,
+    hospital: yibao_ledger::Institution,
+    step: PeerStep,
+) -> Response {
+    let job = WriteJob {
+        request,
+        institution: hospital,
+        received_at: now(),
+        inf_refmsgid: String::new(),
+        peer: Some(step),
+    };
+    match service.writer.submit(job).await {
+        Ok(outcome) if outcome.success => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            outcome.reply,
+        )
+            .into_response(),
+        Ok(outcome) => refuse(StatusCode::SERVICE_UNAVAILABLE, outcome.reply),
+        Err(error) => refuse(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
+    }
+}
+
+/// Answer a person (1101) for another platform
+///
+/// Runs the hospital's 1101 against this platform's register and answers its `output` with the
+/// person's registry rows.
+#[utoipa::path(post, path = "/peer/v1/person", tag = "peer",
+    security(("peer" = [])),
+    request_body(content = ForwardCall, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The person, or the refusal for the hospital", body = PersonAnswer),
+        (status = 400, description = "The body is not a call"),
+        (status = 401, description = "Not a listed peer, a bad signature or a replayed nonce"),
+    ))]
+pub(crate) async fn person(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (_, call): (_, ForwardCall) =
+        match admit(&service, "/peer/v1/person", &headers, &body).await {
+            Ok(admitted) => admitted,
+            Err(response) => return response,
+        };
+    let answer = match answer_person(&service.shared, &call).await {
+        Ok(answer) => answer,
+        Err(error) => PersonAnswer::Refused {
+            field: error.field,
+            problem: error.problem,
+        },
+    };
+    Json(answer).into_response()
+}
+
+async fn answer_person(shared: &Shared, call: &ForwardCall) -> Result<PersonAnswer, TxError> {
+    let bytes =
+        serde_json::to_vec(&call.request).map_err(|e| TxError::new("request", e.to_string()))?;
+    let request = Request::parse(&bytes)?;
+    if request.infno != "1101" {
+        return Err(TxError::new(
+            "infno",
+            format!("{} 不能转发到参保地平台", request.infno),
+        ));
+    }
+    let institution = call.hospital.institution();
+    let ctx = Ctx {
+        shared,
+        request: &request,
+        institution: &institution,
+        now: now(),
+    };
+    let mut conn = shared.store.connection().await?;
+    let mut cache = LedgerCache::new(0);
+    let done = txs::run(&ctx, &mut cache.view(&mut conn)).await?;
+    let output: serde_json::Value =
+        serde_json::from_str(done.output.get()).map_err(|e| TxError::internal(e.to_string()))?;
+    let psn_no = output
+        .pointer("/baseinfo/psn_no")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let person = registry::person(&mut conn, &psn_no)
+        .await?
+        .ok_or_else(|| TxError::new("psn_no", format!("参保地平台没有人员 {psn_no}")))?;
+    Ok(PersonAnswer::Found {
+        output,
+        rows: person_rows(&person),
+    })
+}
+
+/// The registry rows of a person as the treating platform imports them: every insurance row, the
+/// account balance 0 (the account stays here).
+fn person_rows(person: &Person) -> Vec<crate::import::PersonRow> {
+    let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    let idet: Vec<&str> = person
+        .idet
+        .iter()
+        .map(|i| i.psn_idet_type.as_str())
+        .collect();
+    person
+        .insu
+        .iter()
+        .map(|row| crate::import::PersonRow {
+            psn_no: person.psn_no.clone(),
+            psn_cert_type: person.psn_cert_type.as_str().to_string(),
+            certno: person.certno.clone(),
+            psn_name: person.psn_name.clone(),
+            gend: person.gend.as_str().to_string(),
+            brdy: person.brdy.to_string(),
+            insutype: row.insutype.as_str().to_string(),
+            psn_type: row.psn_type.as_str().to_string(),
+            psn_insu_stas: row.psn_insu_stas.as_str().to_string(),
+            psn_insu_date: row.psn_insu_date.to_string(),
+            insuplc_admdvs: row.insuplc_admdvs.as_str().to_string(),
+            cvlserv_flag: if row.cvlserv_flag { "1" } else { "0" }.into(),
+            balc: "0".into(),
+            idet: idet.join(";"),
+            insu_endtime: date(row.insu_endtime),
+            benefit_begndate: date(row.benefit_begndate),
+        })
+        .collect()
+}
+
+/// Settle a visit for another platform
+///
+/// Settles (or, with `presettle`, computes) the treating platform's split lines with this
+/// platform's policy, the person's accumulators and account — exactly once per `peer_key`: a call
+/// again with the same key and body answers what was recorded; a key refused by
+/// `/peer/v1/resolve` stays refused.
+#[utoipa::path(post, path = "/peer/v1/settle", tag = "peer",
+    security(("peer" = [])),
+    request_body(content = SettleCall, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Settled, computed, refused (for the hospital) or aborted", body = Outcome),
+        (status = 400, description = "The body is not a call, or its key is not the peer's"),
+        (status = 401, description = "Not a listed peer, a bad signature or a replayed nonce"),
+        (status = 503, description = "Storage unavailable: nothing recorded"),
+    ))]
+pub(crate) async fn settle_call(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (peer, call): (_, SettleCall) =
+        match admit(&service, "/peer/v1/settle", &headers, &body).await {
+            Ok(admitted) => admitted,
+            Err(response) => return response,
+        };
+    if call.presettle {
+        return Json(presettle(&service.shared, &call).await).into_response();
+    }
+    let keys = [("peer_key", call.peer_key.clone())];
+    let request = peer_request(&call.infno, &call.peer_key, &call.hospital.fixmedins_code);
+    let job = (
+        request,
+        call.hospital.institution(),
+        PeerStep::Settle(Box::new(call)),
+    );
+    run_call(&service, &peer, &keys, job).await
+}
+
+/// Cancel a settlement for another platform
+///
+/// Appends the exact negation of the settlement recorded under `orig_key`, exactly once per
+/// `peer_key`.
+#[utoipa::path(post, path = "/peer/v1/cancel", tag = "peer",
+    security(("peer" = [])),
+    request_body(content = CancelCall, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Cancelled, refused (for the hospital) or aborted", body = Outcome),
+        (status = 400, description = "The body is not a call, or its key is not the peer's"),
+        (status = 401, description = "Not a listed peer, a bad signature or a replayed nonce"),
+        (status = 503, description = "Storage unavailable: nothing recorded"),
+    ))]
+pub(crate) async fn cancel_call(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (peer, call): (_, CancelCall) =
+        match admit(&service, "/peer/v1/cancel", &headers, &body).await {
+            Ok(admitted) => admitted,
+            Err(response) => return response,
+        };
+    let keys = [
+        ("peer_key", call.peer_key.clone()),
+        ("orig_key", call.orig_key.clone()),
+    ];
+    let request = peer_request(&call.infno, &call.peer_key, &call.fixmedins_code);
+    let job = (
+        request,
+        hospital_named(&call.fixmedins_code),
+        PeerStep::Cancel(call),
+    );
+    run_call(&service, &peer, &keys, job).await
+}
+
+/// Resolve an operation of another platform
+///
+/// Answers the settlement or cancellation recorded under `peer_key`; when there is none, refuses
+/// the key from now on and answers `aborted`.
+#[utoipa::path(post, path = "/peer/v1/resolve", tag = "peer",
+    security(("peer" = [])),
+    request_body(content = ResolveCall, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done (what is recorded) or aborted", body = Outcome),
+        (status = 400, description = "The body is not a call, or its key is not the peer's"),
+        (status = 401, description = "Not a listed peer, a bad signature or a replayed nonce"),
+        (status = 503, description = "Storage unavailable: nothing recorded"),
+    ))]
+pub(crate) async fn resolve_call(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (peer, call): (_, ResolveCall) =
+        match admit(&service, "/peer/v1/resolve", &headers, &body).await {
+            Ok(admitted) => admitted,
+            Err(response) => return response,
+        };
+    let keys = [("peer_key", call.peer_key.clone())];
+    let request = peer_request(PEER_ABORT, &call.peer_key, &call.fixmedins_code);
+    let job = (
+        request,
+        hospital_named(&call.fixmedins_code),
+        PeerStep::Resolve(call),
+    );
+    run_call(&service, &peer, &keys, job).await
+}
+
+/// A day's operations with another platform
+///
+/// Every settlement and cancellation this platform recorded with the calling platform whose
+/// settlement time falls on `date` — as the insured platform and as the treating platform — by key.
+#[utoipa::path(post, path = "/peer/v1/day", tag = "peer",
+    security(("peer" = [])),
+    request_body(content = DayCall, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The day's records", body = DayAnswer),
+        (status = 400, description = "The body is not a call or the date is not yyyy-MM-dd"),
+        (status = 401, description = "Not a listed peer, a bad signature or a replayed nonce"),
+        (status = 503, description = "Storage unavailable"),
+    ))]
+pub(crate) async fn day(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (peer, call): (_, DayCall) = match admit(&service, "/peer/v1/day", &headers, &body).await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
+    };
+    if !super::reconcile::is_day(&call.date) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            format!("date `{}` is not yyyy-MM-dd", call.date),
+        );
+    }
+    match super::reconcile::local_records(&service.shared.store, &peer.admdvs_prefix, &call.date)
+        .await
+    {
+        Ok(records) => Json(DayAnswer {
+            date: call.date,
+            records,
+        })
+        .into_response(),
+        Err(error) => refuse(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
+    }
+}
+
+/// The treating hospital as far as a cancellation or resolution needs it.
+fn hospital_named(fixmedins_code: &str) -> yibao_ledger::Institution {
+    yibao_ledger::Institution {
+        fixmedins_code: fixmedins_code.to_string(),
+        fixmedins_name: String::new(),
+        fixmedins_type: "1".into(),
+        hosp_lv: String::new(),
+        admdvs: String::new(),
+    }
+}
+
+/// A pre-settlement: computed on a pooled connection, nothing stored.
+async fn presettle(shared: &Shared, call: &SettleCall) -> Outcome {
+    let computed = async {
+        let mut conn = shared.store.connection().await?;
+        let mut cache = LedgerCache::new(0);
+        let mut ledger = cache.view(&mut conn);
+        let request = peer_request(&call.infno, "", &call.hospital.fixmedins_code);
+        let institution = call.hospital.institution();
+        let ctx = Ctx {
+            shared,
+            request: &request,
+            institution: &institution,
+            now: now(),
+        };
+        compute(&ctx, &mut ledger, call, String::new()).await
+    };
+    match computed.await {
+        Ok(record) => Outcome::Computed {
+            settled: PeerSettled::of(&record, ""),
+        },
+        Err(error) => Outcome::Refused {
+            field: error.field,
+            problem: error.problem,
+        },
+    }
+}
+
+/// Settles a call with this platform's policy, accumulators and account; the record (no line rows:
+/// the lines are the treating platform's) under `setl_id`.
+async fn compute(
+    ctx: &Ctx<'_>,
+    ledger: &mut LedgerView<'_>,
+    call: &SettleCall,
+    setl_id: String,
+) -> Result<SettlementRecord, TxError> {
+    if call.lines.is_empty() || call.lines.len() > MAX_LINES {
+        return Err(TxError::new(
+            "lines",
+            format!("须有 1 至 {MAX_LINES} 条费用明细"),
+        ));
+    }
+    let v = &call.visit;
+    let person = common::registered_person(ledger, "psn_no", &v.psn_no).await?;
+    let insu = common::insu_row(&person, "insutype", &v.insutype)?.clone();
+    let begin = common::datetime("begntime", &v.begntime)?;
+    let rules = common::policy_and_catalog(ctx, &insu, begin.date())?;
+    let end = common::datetime("endtime", &v.endtime)?;
+    common::check_care_time(ctx, "begntime", begin)?;
+    common::check_care_time(ctx, "endtime", end)?;
+    common::datetime("setl_time", &call.setl_time)?;
+    let year = i64::from(end.year());
+    let ytd = settle::year_to_date(ledger, &person.psn_no, insu.insutype.as_str(), year).await?;
+    let balance = settle::account_balance(ledger, &person.psn_no, &insu).await?;
+    let mut fees = Vec::with_capacity(call.lines.len());
+    let mut splits = Vec::with_capacity(call.lines.len());
+    for (index, line) in (0u32..).zip(&call.lines) {
+        let (fee, split) = line.engine(index)?;
+        fees.push(fee);
+        splits.push(split);
+    }
+    let visit = Visit {
+        mdtrt_id: v.mdtrt_id.clone(),
+        fixmedins_code: call.hospital.fixmedins_code.clone(),
+        psn_no: v.psn_no.clone(),
+        insutype: insu.insutype,
+        kind: if matches!(call.infno.as_str(), "2303" | "2304") {
+            VisitKind::Inpatient
+        } else {
+            VisitKind::Outpatient
+        },
+        med_type: common::request_code("med_type", Some(&v.med_type), "")?,
+        begntime: begin,
+        endtime: Some(end),
+        status: VisitStatus::Open,
+        ipt_otp_no: String::new(),
+        mdtrt_cert_type: common::request_code("mdtrt_cert_type", Some(&v.mdtrt_cert_type), "")?,
+        dise_codg: v.dise_codg.clone(),
+        referred: v.referred,
+        info: serde_json::Value::Null,
+    };
+    let engine_person = common::engine_person(&person, &insu, begin.date())?;
+    // The insured platform decides the remote rate from its own filing register.
+    let filing = common::remote_filing(ctx, ledger, &rules.policy, &visit, end).await?;
+    let engine_visit = common::engine_visit(
+        ctx,
+        VisitShape {
+            visit: &visit,
+            end,
+            lines: fees,
+            use_account: call.use_account,
+            interim: false,
+            episode_deductible_paid: Fen::ZERO,
+            filing,
+        },
+    )?;
+    let mut settlement = Settlement::default();
+    Engine::new(&rules.policy, &rules.catalog)
+        .settle_split_into(
+            &engine_person,
+            &engine_visit,
+            &splits,
+            &ytd,
+            balance,
+            &mut settlement,
+        )
+        .map_err(|e| common::engine_error(&e))?;
+    let funds = yibao_wire::render::setldetail(&settlement, &rules.policy, insu.insutype)
+        .into_iter()
+        .zip(&settlement.funds)
+        .map(|(text, f)| StoredFundRow {
+            row: f.row,
+            fund_pay_type_name: text.fund_pay_type_name,
+            setl_proc_info: text.setl_proc_info,
+        })
+        .collect();
+    let header = SettlementHeader {
+        setl_id,
+        kind: EntryKind::Settle,
+        orig_setl_id: String::new(),
+        infno: format!("{PEER_INFNO}{}", call.infno),
+        msgid: call.peer_key.clone(),
+        fixmedins_code: call.hospital.fixmedins_code.clone(),
+        mdtrt_id: v.mdtrt_id.clone(),
+        psn_no: v.psn_no.clone(),
+        insutype: insu.insutype.to_string(),
+        year: i64::from(settlement.year),
+        med_type: visit.med_type.to_string(),
+        mid_setl_flag: "0".into(),
+        setl_time: call.setl_time.clone(),
+        clr_type: crate::tx::render::clr_type_of(visit.med_type.as_str()).to_string(),
+        clr_way: "1".into(),
+        clr_optins: insu.insuplc_admdvs.to_string(),
+        balc: settlement.balc,
+    };
+    let record = SettlementRecord {
+        header,
+        amounts: settlement.totals,
+        funds,
+        lines: Vec::new(),
+        postings: settlement.postings.clone(),
+    };
+    if let Some(problem) = record.identity_violations().into_iter().next() {
+        tracing::error!(%problem, "peer settlement identity check failed");
+        return Err(TxError::internal(
+            "结算数据自检未通过（内部错误），未记录任何数据",
+        ));
+    }
+    Ok(record)
+}
+
+fn outcome_text(outcome: &Outcome) -> String {
+    serde_json::to_string(outcome).unwrap_or_default()
+}
+
+fn answered(outcome: &Outcome, decision: Decision) -> (Decision, WriteOutcome) {
+    (
+        decision,
+        WriteOutcome {
+            reply: outcome_text(outcome),
+            success: true,
+            effect: txs::Effect::None,
+            download: None,
+        },
+    )
+}
+
+fn refused(error: TxError) -> (Decision, WriteOutcome) {
+    let outcome = Outcome::Refused {
+        field: error.field,
+        problem: error.problem,
+    };
+    answered(&outcome, Decision::Rollback)
+}
+
+/// What a stored message under a key says: the recorded outcome (a settlement or cancellation of
+/// the peer, or a refused key), or a refusal when the key was used otherwise.
+fn recorded(stored: &StoredMessage, digest: Option<&str>) -> Outcome {
+    if stored.infno == PEER_ABORT {
+        return Outcome::Aborted;
+    }
+    let same_call = digest.is_none_or(|d| d == stored.request_digest);
+    match serde_json::from_str::<Outcome>(&stored.reply) {
+        Ok(outcome) if stored.infno.starts_with(PEER_INFNO) && same_call => outcome,
+        _ => Outcome::Refused {
+            field: "peer_key".into(),
+            problem: format!("键 {} 已被另一笔内容不同的请求使用", stored.msgid),
+        },
+    }
+}
+
+fn store(
+    job: &WriteJob,
+    (infno, effect_ref): (&str, &str),
+    outcome: &Outcome,
+    digest: String,
+) -> StoredMessage {
+    StoredMessage {
+        fixmedins_code: job.request.fixmedins_code.clone(),
+        msgid: job.request.msgid.clone(),
+        infno: infno.to_string(),
+        effect_ref: effect_ref.to_string(),
+        reply: outcome_text(outcome),
+        created_at: wire_time(job.received_at),
+        request_digest: digest,
+    }
+}
+
+fn digest_of<T: serde::Serialize>(call: &T) -> String {
+    crate::state::source_digest(&serde_json::to_string(call).unwrap_or_default())
+}
+
+/// Runs a step of the insured platform on the writer's view.
+pub(crate) async fn run_insured(
+    shared: &Shared,
+    ledger: &mut LedgerView<'_>,
+    job: &WriteJob,
+    step: &PeerStep,
+) -> Result<(Decision, WriteOutcome), TxError> {
+    let ctx = Ctx {
+        shared,
+        request: &job.request,
+        institution: &job.institution,
+        now: job.received_at,
+    };
+    let stored = ledger
+        .stored_message(&job.request.fixmedins_code, &job.request.msgid)
+        .await?;
+    match step {
+        PeerStep::Settle(call) => {
+            let digest = digest_of(call);
+            if let Some(stored) = stored {
+                return Ok(answered(
+                    &recorded(&stored, Some(&digest)),
+                    Decision::Rollback,
+                ));
+            }
+            let setl_id = settle::issue_id(&ctx, ledger, IssuedId::Settlement).await?;
+            let record = match compute(&ctx, ledger, call, setl_id.clone()).await {
+                Ok(record) => record,
+                Err(error) => return Ok(refused(error)),
+            };
+            ledger.append_settlement(record.clone()).await?;
+            let outcome = Outcome::Done {
+                settled: PeerSettled::of(&record, &call.peer_key),
+            };
+            let message = store(job, (&record.header.infno, &setl_id), &outcome, digest);
+            ledger.store_message(message).await?;
+            Ok(answered(&outcome, Decision::Commit))
+        }
+        PeerStep::Cancel(call) => {
+            let digest = digest_of(call);
+            if let Some(stored) = stored {
+                return Ok(answered(
+                    &recorded(&stored, Some(&digest)),
+                    Decision::Rollback,
+                ));
+            }
+            let record = match cancel(&ctx, ledger, call).await {
+                Ok(record) => record,
+                Err(error) => return Ok(refused(error)),
+            };
+            ledger.append_settlement(record.clone()).await?;
+            let outcome = Outcome::Done {
+                settled: PeerSettled::of(&record, &call.peer_key),
+            };
+            let message = store(
+                job,
+                (&record.header.infno, &record.header.setl_id),
+                &outcome,
+                digest,
+            );
+            ledger.store_message(message).await?;
+            Ok(answered(&outcome, Decision::Commit))
+        }
+        PeerStep::Resolve(call) => {
+            if let Some(stored) = stored {
+                return Ok(answered(&recorded(&stored, None), Decision::Rollback));
+            }
+            let outcome = Outcome::Aborted;
+            let message = store(job, (PEER_ABORT, ""), &outcome, digest_of(call));
+            ledger.store_message(message).await?;
+            Ok(answered(&outcome, Decision::Commit))
+        }
+        PeerStep::Commit(_) => Err(TxError::internal("not a step of the insured platform")),
+    }
+}
+
+/// The exact negation of the settlement recorded under `call.orig_key`.
+async fn cancel(
+    ctx: &Ctx<'_>,
+    ledger: &mut LedgerView<'_>,
+    call: &CancelCall,
+) -> Result<SettlementRecord, TxError> {
+    let unknown = || {
+        TxError::new(
+            "orig_key",
+            format!("参保地平台没有键为 {} 的结算", call.orig_key),
+        )
+    };
+    let orig = ledger
+        .stored_message(&call.fixmedins_code, &call.orig_key)
+        .await?
+        .filter(|m| m.infno.starts_with(PEER_INFNO) && m.infno != PEER_ABORT)
+        .ok_or_else(unknown)?;
+    let original = ledger
+        .settlement(&orig.effect_ref)
+        .await?
+        .ok_or_else(unknown)?;
+    if original.header.kind != EntryKind::Settle {
+        return Err(TxError::new(
+            "orig_key",
+            format!("{} 本身是一笔撤销结算", call.orig_key),
+        ));
+    }
+    if let Some(done) = ledger.cancellation_of(&original.header.setl_id).await? {
+        return Err(TxError::new(
+            "orig_key",
+            format!("结算 {} 已撤销（参保地撤销结算ID {done}）", call.orig_key),
+        ));
+    }
+    common::datetime("setl_time", &call.setl_time)?;
+    let person = common::registered_person(ledger, "psn_no", &original.header.psn_no).await?;
+    let insu = common::insu_row(&person, "insutype", &original.header.insutype)?.clone();
+    let balance = settle::account_balance(ledger, &person.psn_no, &insu).await?;
+    let setl_id = settle::issue_id(ctx, ledger, IssuedId::Settlement).await?;
+    let mirror = SettlementHeader {
+        setl_id,
+        kind: EntryKind::Cancel,
+        orig_setl_id: original.header.setl_id.clone(),
+        infno: format!("{PEER_INFNO}{}", call.infno),
+        msgid: call.peer_key.clone(),
+        setl_time: call.setl_time.clone(),
+        balc: balance + original.amounts.acct_pay,
+        ..original.header.clone()
+    };
+    Ok(original.negated(mirror))
+}

@@ -1,0 +1,655 @@
+//! Direct settlement between two platforms (issue 11 §2), black-box over loopback: platform I
+//! (九江, 360400) insures the persons of `tests/data`; platform T (440100, another province) treats
+//! them at its hospital. T reaches I through a proxy that can drop the call, drop the answer or
+//! delay it beyond T's timeout; either platform is stopped and started again between the phases.
+//! Every path ends with both ledgers verifying, the day reconciled without a difference and no
+//! settlement recorded twice or lost.
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use common::{fresh_database, line, repo_root, scratch_dir, yuan, Backend, Harness};
+use serde_json::{json, Value};
+use yibao_server::config::{Config, PeerConfig};
+use yibao_server::peer::client::PeerClient;
+use yibao_server::peer::reconcile;
+
+const HOSPITAL: &str = "H44010600001";
+const DRUG: &str = "XJ01CAA040A001010101791";
+const KEY: &str = "t-and-i";
+const SECRET: &str = "pair-secret";
+
+/// The day the platforms record the settlements on (the treating platform's time of settlement).
+fn today() -> String {
+    chrono::Local::now().date_naive().to_string()
+}
+
+/// What the proxy does with the next calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Link {
+    Pass = 0,
+    /// The call never reaches I (answered 503).
+    DropCall = 1,
+    /// I acts on the call; its answer is lost (503).
+    DropAnswer = 2,
+    /// The next call waits beyond T's timeout, then reaches I; later calls pass.
+    DelayOnce = 3,
+}
+
+struct Proxy {
+    link: AtomicU8,
+    target: Mutex<String>,
+    client: reqwest::Client,
+    calls: AtomicU64,
+}
+
+async fn forward(
+    State(proxy): State<Arc<Proxy>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    proxy.calls.fetch_add(1, Ordering::Relaxed);
+    let link = proxy.link.load(Ordering::Relaxed);
+    if link == Link::DropCall as u8 {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    // Forwarded on a task of its own: a call T gave up on still reaches I.
+    let task = tokio::spawn(relay(Arc::clone(&proxy), link, uri, headers, body));
+    task.await
+        .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
+}
+
+async fn relay(
+    proxy: Arc<Proxy>,
+    link: u8,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if link == Link::DelayOnce as u8 {
+        proxy.link.store(Link::Pass as u8, Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    let target = proxy.target.lock().unwrap().clone();
+    let mut request = proxy
+        .client
+        .post(format!("{target}{}", uri.path()))
+        .body(body.to_vec());
+    for (name, value) in &headers {
+        if name.as_str().starts_with("x-peer-") || name == "content-type" {
+            request = request.header(name.as_str(), value.to_str().unwrap());
+        }
+    }
+    let Ok(answer) = request.send().await else {
+        return StatusCode::BAD_GATEWAY.into_response();
+    };
+    let status = answer.status();
+    let text = answer.text().await.unwrap_or_default();
+    if link == Link::DropAnswer as u8 {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    (StatusCode::from_u16(status.as_u16()).unwrap(), text).into_response()
+}
+
+async fn start_proxy(target: &str) -> (String, Arc<Proxy>) {
+    let proxy = Arc::new(Proxy {
+        link: AtomicU8::new(Link::Pass as u8),
+        target: Mutex::new(target.to_string()),
+        client: reqwest::Client::new(),
+        calls: AtomicU64::new(0),
+    });
+    let app = axum::Router::new()
+        .fallback(forward)
+        .with_state(Arc::clone(&proxy));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), proxy)
+}
+
+fn set(proxy: &Proxy, link: Link) {
+    proxy.link.store(link as u8, Ordering::Relaxed);
+}
+
+fn peer(prefix: &str, url: &str) -> PeerConfig {
+    PeerConfig {
+        admdvs_prefix: prefix.into(),
+        url: url.into(),
+        access_key: KEY.into(),
+        secret: SECRET.into(),
+    }
+}
+
+fn insured_config(database: String, dir: std::path::PathBuf) -> Config {
+    Config {
+        database,
+        data_dir: dir,
+        platform_admdvs: "360400".into(),
+        peers: vec![peer("44", "http://127.0.0.1:9")],
+        ..Config::default()
+    }
+}
+
+fn treating_config(database: String, dir: std::path::PathBuf, proxy: &str) -> Config {
+    Config {
+        database,
+        data_dir: dir,
+        platform_admdvs: "440100".into(),
+        peers: vec![peer("36", proxy)],
+        peer_timeout_ms: 400,
+        peer_attempts: 2,
+        ..Config::default()
+    }
+}
+
+/// T's policy: 九江's numbers for region 440100, with the basic fund's code renamed, so that
+/// I's 390100 is a fund T does not know (answered as 910100).
+async fn load_treating(t: &Harness) {
+    let policy = std::fs::read_to_string(repo_root().join("policies/jiujiang.toml"))
+        .unwrap()
+        .replace("admdvs = \"360400\"", "admdvs = \"440100\"")
+        .replace("[\"3604\"]", "[\"4401\"]")
+        .replace("province_prefixes = [\"36\"]", "province_prefixes = [\"44\"]")
+        .replace("390100", "390109");
+    t.admin("PUT", "/admin/policy", policy).await;
+    let catalog =
+        std::fs::read_to_string(repo_root().join("catalogs/jiujiang-sample.csv")).unwrap();
+    t.admin("PUT", "/admin/catalog/440100", catalog).await;
+    let institutions = json!([{ "fixmedins_code": HOSPITAL, "fixmedins_name": "广州测试医院", "fixmedins_type": "1", "hosp_lv": "3", "admdvs": "440106" }]);
+    t.admin("POST", "/admin/institutions", institutions.to_string())
+        .await;
+}
+
+struct Platforms {
+    i: Harness,
+    t: Harness,
+    proxy: Arc<Proxy>,
+    proxy_url: String,
+    visits: AtomicU64,
+}
+
+impl Platforms {
+    /// The databases live outside the harnesses' scratch directories, so that a platform can be
+    /// stopped and started again on its database.
+    async fn start(i_backend: Backend) -> Platforms {
+        let (database, _) = fresh_database(i_backend, "peer_i").await;
+        let i = Harness::start_with(insured_config(database, scratch_dir("peer_i_data"))).await;
+        i.load_fixtures().await;
+        let (proxy_url, proxy) = start_proxy(&i.base).await;
+        let (database, _) = fresh_database(Backend::Sqlite, "peer_t").await;
+        let t = Harness::start_with(treating_config(
+            database,
+            scratch_dir("peer_t_data"),
+            &proxy_url,
+        ))
+        .await;
+        load_treating(&t).await;
+        Platforms {
+            i,
+            t,
+            proxy,
+            proxy_url,
+            visits: AtomicU64::new(0),
+        }
+    }
+
+    /// 1101 at T (answered by I), then an admission with one 2,000.00 line; the `mdtrt_id`.
+    async fn visit(&self) -> String {
+        self.person().await;
+        let n = self.visits.fetch_add(1, Ordering::Relaxed);
+        let out = self
+            .t
+            .ok("2401", HOSPITAL, json!({ "mdtrtinfo": { "psn_no": "P0001", "insutype": "390", "mdtrt_cert_type": "02", "med_type": "21", "ipt_no": format!("IPT{n}"), "begntime": format!("2026-03-01 08:{:02}:00", n % 60), "dise_codg": "K80.100", "atddr_no": "D1" }, "diseinfo": [{ "diag_type": "1", "diag_code": "K80.100", "diag_name": "胆囊结石" }] }))
+            .await;
+        let mdtrt_id = out["result"]["mdtrt_id"].as_str().unwrap().to_string();
+        self.t
+            .ok(
+                "2301",
+                HOSPITAL,
+                json!({ "feedetail": [line("1", &mdtrt_id, DRUG, "100", "20.00", "2000.00")] }),
+            )
+            .await;
+        mdtrt_id
+    }
+
+    async fn person(&self) {
+        let person = self
+            .t
+            .ok("1101", HOSPITAL, json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": "360402196005010011", "psn_cert_type": "01", "certno": "360402196005010011" } }))
+            .await;
+        assert_eq!(person["baseinfo"]["psn_no"], "P0001", "{person}");
+    }
+
+    /// A registration with one 60.00 line; the `mdtrt_id`.
+    async fn outpatient_visit(&self) -> String {
+        self.person().await;
+        let n = self.visits.fetch_add(1, Ordering::Relaxed);
+        let out = self
+            .t
+            .ok("2201", HOSPITAL, json!({ "data": { "psn_no": "P0001", "insutype": "390", "begntime": format!("2026-03-01 09:{:02}:00", n % 60), "mdtrt_cert_type": "02", "ipt_otp_no": format!("OTP{n}") } }))
+            .await;
+        let mdtrt_id = out["data"]["mdtrt_id"].as_str().unwrap().to_string();
+        self.t
+            .ok(
+                "2204",
+                HOSPITAL,
+                json!({ "feedetail": [line("1", &mdtrt_id, DRUG, "3", "20.00", "60.00")] }),
+            )
+            .await;
+        mdtrt_id
+    }
+
+    fn settle_input(mdtrt_id: &str) -> Value {
+        json!({ "data": { "psn_no": "P0001", "mdtrt_id": mdtrt_id, "medfee_sumamt": "2000.00", "mid_setl_flag": "0", "dscgTime": "2026-03-05 10:00:00" } })
+    }
+
+    /// 2304 at T with a given msgid: the reply.
+    async fn settle(&self, mdtrt_id: &str, msgid: &str) -> Value {
+        self.t
+            .call_with("2304", HOSPITAL, msgid, Self::settle_input(mdtrt_id))
+            .await
+            .1
+    }
+
+    fn cancel_input(mdtrt_id: &str, setl_id: &str) -> Value {
+        json!({ "data": { "psn_no": "P0001", "mdtrt_id": mdtrt_id, "setl_id": setl_id } })
+    }
+
+    async fn pending(&self) -> usize {
+        let mut conn = self.t.store.pool().acquire().await.unwrap();
+        yibao_ledger::peers::pending(&mut conn, None)
+            .await
+            .unwrap()
+            .len()
+    }
+
+    fn treating_service(&self) -> &yibao_server::service::Service {
+        &self.t.running.as_ref().unwrap().service
+    }
+
+    /// Resolves T's open intents now (as its recovery does periodically).
+    async fn recover(&self) {
+        yibao_server::peer::recover_once(self.treating_service())
+            .await
+            .unwrap();
+        assert_eq!(self.pending().await, 0, "every intent resolved");
+    }
+
+    /// Both ledgers verify; the day reconciles from both sides without a difference; I holds as
+    /// many live peer settlements as T and no visit is settled twice.
+    async fn assert_agree(&self, live_expected: usize) {
+        self.t.assert_verifies().await;
+        self.i.assert_verifies().await;
+        let t_config = treating_config(String::new(), std::path::PathBuf::new(), &self.proxy_url);
+        let report = reconcile::with_peer(
+            &self.t.store,
+            &PeerClient::new(&t_config),
+            &t_config.peers[0],
+            &today(),
+        )
+        .await
+        .unwrap();
+        assert!(report.differences.is_empty(), "{:#?}", report);
+        assert_eq!(report.local, report.remote, "{report:#?}");
+        let live = |records: &[yibao_server::peer::wire::PeerSettled]| {
+            let settled = records.iter().filter(|r| r.kind == "settle").count();
+            settled - records.iter().filter(|r| r.kind == "cancel").count()
+        };
+        let records = reconcile::local_records(&self.i.store, "44", &today())
+            .await
+            .unwrap();
+        assert_eq!(
+            live(&records),
+            live_expected,
+            "live settlements at I: {records:#?}"
+        );
+    }
+}
+
+fn assert_ok(reply: &Value) -> Value {
+    assert_eq!(reply["infcode"], 0, "{reply}");
+    reply["output"].clone()
+}
+
+fn assert_refused(reply: &Value, words: &str) {
+    assert_eq!(reply["infcode"], -1, "{reply}");
+    let message = reply["err_msg"].as_str().unwrap();
+    assert!(message.contains(words), "`{words}` not in {message}");
+}
+
+#[tokio::test]
+async fn settled_cancelled_and_reversed_across_platforms() {
+    let p = Platforms::start(Backend::Sqlite).await;
+    let mdtrt_id = p.visit().await;
+    let pre =
+        p.t.ok("2303", HOSPITAL, Platforms::settle_input(&mdtrt_id))
+            .await;
+    let msgid = p.t.msgid(HOSPITAL);
+    let (text, reply) =
+        p.t.call_with("2304", HOSPITAL, &msgid, Platforms::settle_input(&mdtrt_id))
+            .await;
+    let settled = assert_ok(&reply);
+    assert_eq!(yuan(&settled["setlinfo"]["medfee_sumamt"]), "2000.00");
+    assert_eq!(
+        settled["setlinfo"]["fund_pay_sumamt"], pre["setlinfo"]["fund_pay_sumamt"],
+        "{pre}"
+    );
+    let fund_paid = yuan(&settled["setlinfo"]["fund_pay_sumamt"]);
+    assert_ne!(fund_paid, "0.00", "{settled}");
+    let codes: Vec<&str> = settled["setldetail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["fund_pay_type"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"910100"),
+        "I's 390100 is unknown at T: {codes:?}"
+    );
+    let (again, _) =
+        p.t.call_with("2304", HOSPITAL, &msgid, Platforms::settle_input(&mdtrt_id))
+            .await;
+    assert_eq!(again, text, "a repeated message gets the stored reply");
+    p.assert_agree(1).await;
+    let setl_id = settled["setlinfo"]["setl_id"].as_str().unwrap().to_string();
+    let cancelled =
+        p.t.ok(
+            "2305",
+            HOSPITAL,
+            Platforms::cancel_input(&mdtrt_id, &setl_id),
+        )
+        .await;
+    assert_eq!(
+        yuan(&cancelled["setlinfo"]["fund_pay_sumamt"]),
+        format!("-{fund_paid}")
+    );
+    p.assert_agree(0).await;
+    let msgid = p.t.msgid(HOSPITAL);
+    let again = assert_ok(&p.settle(&mdtrt_id, &msgid).await);
+    assert_eq!(
+        yuan(&again["setlinfo"]["fund_pay_sumamt"]),
+        fund_paid,
+        "the cancellation restored I's accumulators"
+    );
+    p.t.ok(
+        "2601",
+        HOSPITAL,
+        json!({ "data": { "psn_no": "P0001", "omsgid": msgid, "oinfno": "2304" } }),
+    )
+    .await;
+    p.assert_agree(0).await;
+    let outpatient = p.outpatient_visit().await;
+    let input =
+        json!({ "data": { "psn_no": "P0001", "mdtrt_id": outpatient, "medfee_sumamt": "60.00" } });
+    p.t.ok("2206", HOSPITAL, input.clone()).await;
+    let settled = p.t.ok("2207", HOSPITAL, input).await;
+    assert_eq!(yuan(&settled["setlinfo"]["medfee_sumamt"]), "60.00");
+    p.assert_agree(1).await;
+    p.t.ok(
+        "2208",
+        HOSPITAL,
+        Platforms::cancel_input(
+            &outpatient,
+            settled["setlinfo"]["setl_id"].as_str().unwrap(),
+        ),
+    )
+    .await;
+    p.assert_agree(0).await;
+    p.t.stop().await;
+    p.i.stop().await;
+}
+
+#[tokio::test]
+async fn a_lost_call_a_lost_answer_and_a_timeout_settle_once() {
+    let p = Platforms::start(Backend::Sqlite).await;
+    // The call never arrives: the hospital is told the outcome is unknown; recovery aborts the key.
+    let visit = p.visit().await;
+    set(&p.proxy, Link::DropCall);
+    let msgid = p.t.msgid(HOSPITAL);
+    assert_refused(&p.settle(&visit, &msgid).await, "未确认");
+    assert_eq!(p.pending().await, 1);
+    set(&p.proxy, Link::Pass);
+    p.recover().await;
+    p.assert_agree(0).await;
+    assert_ok(&p.settle(&visit, &p.t.msgid(HOSPITAL)).await);
+    p.assert_agree(1).await;
+    // I settles, its answer is lost: the same message again gets the settlement I made.
+    let visit = p.visit().await;
+    set(&p.proxy, Link::DropAnswer);
+    let msgid = p.t.msgid(HOSPITAL);
+    assert_refused(&p.settle(&visit, &msgid).await, "未确认");
+    set(&p.proxy, Link::Pass);
+    let settled = assert_ok(&p.settle(&visit, &msgid).await);
+    assert_eq!(yuan(&settled["setlinfo"]["medfee_sumamt"]), "2000.00");
+    p.assert_agree(2).await;
+    // I settles, its answer is lost, the hospital reverses the message (2601): reversed at both.
+    let visit = p.visit().await;
+    set(&p.proxy, Link::DropAnswer);
+    let msgid = p.t.msgid(HOSPITAL);
+    assert_refused(&p.settle(&visit, &msgid).await, "未确认");
+    set(&p.proxy, Link::Pass);
+    p.t.ok(
+        "2601",
+        HOSPITAL,
+        json!({ "data": { "psn_no": "P0001", "omsgid": msgid, "oinfno": "2304" } }),
+    )
+    .await;
+    p.assert_agree(2).await;
+    // The first attempt times out and reaches I late: the retry with the same key is answered once.
+    let visit = p.visit().await;
+    set(&p.proxy, Link::DelayOnce);
+    assert_ok(&p.settle(&visit, &p.t.msgid(HOSPITAL)).await);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    p.assert_agree(3).await;
+    // Cancellation with its answer lost: a new message finds it done.
+    set(&p.proxy, Link::DropAnswer);
+    let records = reconcile::local_records(&p.t.store, "36", &today())
+        .await
+        .unwrap();
+    let key = records
+        .iter()
+        .find(|r| r.kind == "settle")
+        .unwrap()
+        .peer_key
+        .clone();
+    let mut conn = p.t.store.pool().acquire().await.unwrap();
+    let settled_visit = yibao_ledger::entries::settlement(&mut conn, &key)
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .mdtrt_id;
+    drop(conn);
+    let cancel = Platforms::cancel_input(&settled_visit, &key);
+    assert_refused(&p.t.call("2305", HOSPITAL, cancel.clone()).await, "未确认");
+    set(&p.proxy, Link::Pass);
+    assert_refused(&p.t.call("2305", HOSPITAL, cancel).await, "已撤销");
+    p.assert_agree(2).await;
+    p.t.stop().await;
+    p.i.stop().await;
+}
+
+#[tokio::test]
+async fn a_crash_of_either_platform_between_the_phases_is_resolved() {
+    let mut p = Platforms::start(Backend::Sqlite).await;
+    // T stops with an open intent after I settled; started again, it commits what I holds.
+    let visit = p.visit().await;
+    set(&p.proxy, Link::DropAnswer);
+    let msgid = p.t.msgid(HOSPITAL);
+    assert_refused(&p.settle(&visit, &msgid).await, "未确认");
+    assert_eq!(p.pending().await, 1);
+    let (database, scratch) = (p.t.database.clone(), scratch_dir("peer_t_again"));
+    p.t.stop().await;
+    set(&p.proxy, Link::Pass);
+    p.t = Harness::start_with(treating_config(database, scratch, &p.proxy_url)).await;
+    // The new harness numbers its messages from 0 again: past the ones already used.
+    (0..100).for_each(|_| drop(p.t.msgid(HOSPITAL)));
+    for _ in 0..100 {
+        if p.pending().await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(p.pending().await, 0, "recovered at start");
+    let settled = assert_ok(&p.settle(&visit, &msgid).await);
+    assert_eq!(yuan(&settled["setlinfo"]["medfee_sumamt"]), "2000.00");
+    p.assert_agree(1).await;
+    // I stops after settling (its answer lost); started again, T's resolution finds the settlement.
+    let visit = p.visit().await;
+    set(&p.proxy, Link::DropAnswer);
+    assert_refused(&p.settle(&visit, &p.t.msgid(HOSPITAL)).await, "未确认");
+    let (database, scratch) = (p.i.database.clone(), scratch_dir("peer_i_again"));
+    p.i.stop().await;
+    set(&p.proxy, Link::Pass);
+    p.i = Harness::start_with(insured_config(database, scratch)).await;
+    *p.proxy.target.lock().unwrap() = p.i.base.clone();
+    p.recover().await;
+    p.assert_agree(2).await;
+    p.t.stop().await;
+    p.i.stop().await;
+}
+
+/// A seeded sequence of settlements and cancellations over a link failing at random; prints its
+/// seed (`YIBAO_PEER_SEED` reruns one).
+#[tokio::test]
+async fn random_link_failures_leave_both_sides_agreeing() {
+    let seed: u64 = std::env::var("YIBAO_PEER_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    println!("peer link seed {seed}");
+    let mut state = seed | 1;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let p = Platforms::start(Backend::Sqlite).await;
+    let links = [
+        Link::Pass,
+        Link::Pass,
+        Link::DropCall,
+        Link::DropAnswer,
+        Link::DelayOnce,
+    ];
+    for _ in 0..6 {
+        let visit = p.visit().await;
+        set(&p.proxy, links[next(links.len() as u64) as usize]);
+        let first = p.settle(&visit, &p.t.msgid(HOSPITAL)).await;
+        set(&p.proxy, links[next(links.len() as u64) as usize]);
+        if first["infcode"] == 0 && next(2) == 0 {
+            let setl_id = first["output"]["setlinfo"]["setl_id"].as_str().unwrap();
+            p.t.call("2305", HOSPITAL, Platforms::cancel_input(&visit, setl_id))
+                .await;
+        }
+        set(&p.proxy, Link::Pass);
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        p.recover().await;
+    }
+    let records = reconcile::local_records(&p.t.store, "36", &today())
+        .await
+        .unwrap();
+    let live = records.iter().filter(|r| r.kind == "settle").count()
+        - records.iter().filter(|r| r.kind == "cancel").count();
+    p.assert_agree(live).await;
+    p.t.stop().await;
+    p.i.stop().await;
+}
+
+#[tokio::test]
+async fn postgres_insured_platform_settles_and_cancels() {
+    let p = Platforms::start(Backend::Postgres).await;
+    let visit = p.visit().await;
+    let settled = assert_ok(&p.settle(&visit, &p.t.msgid(HOSPITAL)).await);
+    p.assert_agree(1).await;
+    let setl_id = settled["setlinfo"]["setl_id"].as_str().unwrap();
+    p.t.ok("2305", HOSPITAL, Platforms::cancel_input(&visit, setl_id))
+        .await;
+    p.assert_agree(0).await;
+    p.t.stop().await;
+    p.i.stop().await;
+}
+
+#[tokio::test]
+async fn the_peer_api_refuses_unsigned_and_replayed_calls() {
+    let p = Platforms::start(Backend::Sqlite).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/peer/v1/day", p.i.base);
+    let body = br#"{"date":"2026-03-01"}"#.to_vec();
+    let unsigned = client.post(&url).body(body.clone()).send().await.unwrap();
+    assert_eq!(unsigned.status(), 401);
+    let headers = yibao_server::peer::auth::headers(
+        &peer("44", ""),
+        "POST",
+        "/peer/v1/day",
+        &body,
+        chrono::Utc::now().timestamp(),
+    );
+    let send = || {
+        let mut request = client.post(&url).body(body.clone());
+        for (name, value) in &headers {
+            request = request.header(*name, value.as_str());
+        }
+        request.send()
+    };
+    assert_eq!(send().await.unwrap().status(), 200);
+    assert_eq!(
+        send().await.unwrap().status(),
+        401,
+        "a nonce is accepted once"
+    );
+    let stranger = PeerConfig {
+        access_key: "other".into(),
+        ..peer("44", "")
+    };
+    let forged = yibao_server::peer::auth::headers(
+        &stranger,
+        "POST",
+        "/peer/v1/day",
+        &body,
+        chrono::Utc::now().timestamp(),
+    );
+    let mut request = client.post(&url).body(body.clone());
+    for (name, value) in &forged {
+        request = request.header(*name, value.as_str());
+    }
+    assert_eq!(request.send().await.unwrap().status(), 401);
+    let mut envelope = Harness::envelope(
+        "1101",
+        HOSPITAL,
+        &p.t.msgid(HOSPITAL),
+        json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": "360402196005010011" } }),
+    );
+    envelope["insuplc_admdvs"] = json!("510100");
+    let (_, text) = p.t.post(serde_json::to_vec(&envelope).unwrap(), &[]).await;
+    let refused: Value = serde_json::from_str(&text).unwrap();
+    assert_refused(&refused, "既不是本平台的统筹区");
+    let missing =
+        p.t.call(
+            "1101",
+            HOSPITAL,
+            json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": "1" } }),
+        )
+        .await;
+    assert_eq!(
+        missing["infcode"], -1,
+        "I's refusal reaches the hospital: {missing}"
+    );
+    p.t.stop().await;
+    p.i.stop().await;
+}
