@@ -34,6 +34,7 @@ mod group_commit;
 pub mod lookups;
 pub mod mappings;
 pub mod provider;
+pub mod provider_books;
 pub mod records;
 pub mod registry;
 pub mod setl_lists;

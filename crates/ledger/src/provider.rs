@@ -17,6 +17,7 @@ use yibao_provider_payment::{
 };
 
 use crate::columns::corrupt;
+use crate::provider_books::{self, ToPost};
 use crate::{LedgerError, Store};
 
 /// An institution × scheme.
@@ -421,19 +422,22 @@ pub async fn posted_months(
     Ok(posted)
 }
 
-/// Posts month statements in one transaction; a month already posted keeps its stored statement.
+/// Posts month statements in one transaction, each with its book postings on its fund
+/// (`provider_books`); a month already posted keeps its stored statement and posts nothing.
 pub async fn post_months(
     store: &Store,
     year: i32,
-    statements: &[(ProviderKey, MonthStatement)],
+    statements: &[ToPost<MonthStatement>],
     posted_at: &str,
 ) -> Result<(), LedgerError> {
     let mut conn = store.pool().acquire().await?;
     let mut tx = conn.begin().await?;
-    for ((fixmedins_code, insutype), statement) in statements {
+    for to_post in statements {
+        let (fixmedins_code, insutype) = &to_post.key;
+        let statement = &to_post.statement;
         let text = serde_json::to_string(statement)
             .map_err(|e| corrupt("provider_payments", "statement", &e.to_string()))?;
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO provider_payments (fixmedins_code, insutype, year, month, transfer, statement, posted_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (fixmedins_code, insutype, year, month) DO NOTHING",
         )
@@ -446,6 +450,11 @@ pub async fn post_months(
         .bind(posted_at.to_string())
         .execute(&mut *tx)
         .await?;
+        if inserted.rows_affected() == 1 {
+            let batch = provider_books::month_batch(&to_post.key, year, statement.month);
+            let rows = provider_books::month_rows(&to_post.fund, year, statement)?;
+            crate::books::insert_rows(&mut tx, &batch, &rows).await?;
+        }
     }
     tx.commit().await?;
     Ok(())
@@ -478,19 +487,22 @@ pub async fn posted_year_ends(
     Ok(posted)
 }
 
-/// Posts year-end statements in one transaction; a year-end already posted keeps its statement.
+/// Posts year-end statements in one transaction, each with its book posting on its fund; a
+/// year-end already posted keeps its statement and posts nothing.
 pub async fn post_year_ends(
     store: &Store,
     year: i32,
-    statements: &[(ProviderKey, YearEndStatement)],
+    statements: &[ToPost<YearEndStatement>],
     posted_at: &str,
 ) -> Result<(), LedgerError> {
     let mut conn = store.pool().acquire().await?;
     let mut tx = conn.begin().await?;
-    for ((fixmedins_code, insutype), statement) in statements {
+    for to_post in statements {
+        let (fixmedins_code, insutype) = &to_post.key;
+        let statement = &to_post.statement;
         let text = serde_json::to_string(statement)
             .map_err(|e| corrupt("provider_year_ends", "statement", &e.to_string()))?;
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO provider_year_ends (fixmedins_code, insutype, year, year_end_payment, statement, posted_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (fixmedins_code, insutype, year) DO NOTHING",
         )
@@ -502,6 +514,11 @@ pub async fn post_year_ends(
         .bind(posted_at.to_string())
         .execute(&mut *tx)
         .await?;
+        if inserted.rows_affected() == 1 {
+            let batch = provider_books::year_end_batch(&to_post.key, year);
+            let rows = provider_books::year_end_rows(&to_post.fund, year, statement);
+            crate::books::insert_rows(&mut tx, &batch, &rows).await?;
+        }
     }
     tx.commit().await?;
     Ok(())

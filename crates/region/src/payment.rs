@@ -7,8 +7,11 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use yibao_domain::Code;
 use yibao_ledger::provider::{self, ProviderKey};
-use yibao_ledger::{LedgerError, Store};
+use yibao_ledger::provider_books::ToPost;
+use yibao_ledger::{AnyConnection, LedgerError, Store};
+use yibao_policy::SummaryColumn;
 use yibao_provider_payment::{
     clear_year, pay_year, MonthInput, MonthStatement, PaymentError, PaymentPolicy, Score,
     YearEndInput, YearEndStatement, MONTHS,
@@ -42,6 +45,10 @@ pub enum PaymentRunError {
         year: i32,
         missing: Vec<u8>,
     },
+    #[error("scheme {insutype}: no stored benefit policy names its pooled fund (a fund of the scheme's buckets paying `hifp_pay`), which pays its institutions; load the policy first")]
+    NoPooledFund { insutype: String },
+    #[error("stored benefit policy: {0}")]
+    StoredPolicy(String),
     #[error(transparent)]
     Payment(#[from] PaymentError),
     #[error(transparent)]
@@ -106,11 +113,13 @@ pub async fn pay_month(
     }
     let inputs = provider::month_inputs(&mut conn, year).await?;
     let posted = provider::posted_months(&mut conn, year).await?;
+    let funds = pooled_funds(&mut conn).await?;
     drop(conn);
     let mut to_post = Vec::new();
     let mut result = Vec::with_capacity(budgets.len());
     for budget in &budgets {
         let key: ProviderKey = (budget.fixmedins_code.clone(), budget.insutype);
+        let fund = pooled_fund(&funds, budget.insutype)?;
         let mut months: [MonthInput; MONTHS] = inputs.get(&key).copied().unwrap_or_default();
         for later in months.iter_mut().skip(month as usize) {
             *later = MonthInput::default();
@@ -129,7 +138,11 @@ pub async fn pay_month(
                         });
                     }
                 }
-                None => to_post.push((key.clone(), *statement)),
+                None => to_post.push(ToPost {
+                    key: key.clone(),
+                    fund,
+                    statement: *statement,
+                }),
             }
         }
         result.push(ProviderStatement {
@@ -161,6 +174,7 @@ pub async fn clear(
     let posted_months = provider::posted_months(&mut conn, year).await?;
     let posted_ends = provider::posted_year_ends(&mut conn, year).await?;
     let activity = provider::activity(&mut conn, year).await?;
+    let funds = pooled_funds(&mut conn).await?;
     drop(conn);
     let mut to_post = Vec::new();
     let mut result = Vec::with_capacity(budgets.len());
@@ -175,7 +189,11 @@ pub async fn clear(
                     score: scores.get(&key).copied(),
                 };
                 let statement = clear_year(policy, budget, &months, &input)?;
-                to_post.push((key.clone(), statement));
+                to_post.push(ToPost {
+                    key: key.clone(),
+                    fund: pooled_fund(&funds, budget.insutype)?,
+                    statement,
+                });
                 statement
             }
         };
@@ -188,6 +206,38 @@ pub async fn clear(
     }
     provider::post_year_ends(store, year, &to_post, posted_at).await?;
     Ok(result)
+}
+
+/// Each scheme's pooled fund (the first fund of its buckets whose summary column is `hifp_pay`), by
+/// `insutype`, from the stored benefit policies: the fund that pays the scheme's institutions.
+async fn pooled_funds(conn: &mut AnyConnection) -> Result<BTreeMap<Code, Code>, PaymentRunError> {
+    let policies = crate::report::stored_policies(conn)
+        .await
+        .map_err(|e| PaymentRunError::StoredPolicy(e.to_string()))?;
+    let mut funds = BTreeMap::new();
+    for policy in &policies {
+        for scheme in &policy.schemes {
+            let pooled = scheme.buckets.iter().map(|b| b.fund).find(|code| {
+                policy
+                    .funds
+                    .iter()
+                    .any(|f| f.code == *code && f.column == SummaryColumn::HifpPay)
+            });
+            if let Some(fund) = pooled {
+                funds.entry(scheme.insutype).or_insert(fund);
+            }
+        }
+    }
+    Ok(funds)
+}
+
+fn pooled_fund(funds: &BTreeMap<Code, Code>, insutype: Code) -> Result<Code, PaymentRunError> {
+    funds
+        .get(&insutype)
+        .copied()
+        .ok_or_else(|| PaymentRunError::NoPooledFund {
+            insutype: insutype.to_string(),
+        })
 }
 
 /// The twelve posted months of an institution × scheme, or which are missing.
