@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use sqlx::{AnyConnection, Connection, Row};
 use yibao_domain::{Code, Fen, Ratio};
 use yibao_provider_payment::{
-    Activity, Budget, ControlLimits, MonthInput, MonthStatement, YearEndStatement, MONTHS,
+    summarize, Activity, Budget, ControlLimits, MonthInput, MonthStatement, ProviderSummary,
+    YearEndStatement, MONTHS,
 };
 
 use crate::columns::corrupt;
@@ -522,4 +523,29 @@ pub async fn post_year_ends(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The provider report of `year` (or of one `month` of it) from the budgets and the posted
+/// statements, one line per budgeted institution × scheme, optionally of one institution only.
+pub async fn summaries(
+    conn: &mut AnyConnection,
+    year: i32,
+    month: Option<u8>,
+    fixmedins_code: Option<&str>,
+) -> Result<Vec<ProviderSummary>, LedgerError> {
+    let budgets = budgets(conn, year).await?;
+    let months = posted_months(conn, year).await?;
+    let year_ends = posted_year_ends(conn, year).await?;
+    let lines = budgets
+        .iter()
+        .filter(|b| fixmedins_code.is_none_or(|code| b.fixmedins_code == code))
+        .map(|budget| {
+            let key: ProviderKey = (budget.fixmedins_code.clone(), budget.insutype);
+            let posted: Vec<MonthStatement> = (1..=MONTHS as u8)
+                .filter_map(|m| months.get(&(key.clone(), m)).copied())
+                .collect();
+            summarize(budget, &posted, year_ends.get(&key), month)
+        })
+        .collect();
+    Ok(lines)
 }

@@ -16,6 +16,8 @@ use crate::import::{self, PersonRow};
 use crate::routes::{router_of, Endpoint};
 use crate::service::Service;
 
+pub mod providers;
+
 /// Every admin route, once: the router and the route table are made from it.
 pub fn endpoints() -> Vec<Endpoint<Service>> {
     vec![
@@ -28,6 +30,15 @@ pub fn endpoints() -> Vec<Endpoint<Service>> {
         Endpoint::get("/admin/verify", run_verify),
         Endpoint::post("/admin/evoucher", issue_evoucher),
         Endpoint::post("/admin/deductions", post_deductions),
+        Endpoint::get("/admin/providers", providers::get_report),
+        Endpoint::get(
+            "/admin/providers/{fixmedins_code}/months",
+            providers::get_months,
+        ),
+        Endpoint::get(
+            "/admin/providers/{fixmedins_code}/year-end",
+            providers::get_year_end,
+        ),
     ]
 }
 

@@ -44,6 +44,9 @@ const NATIONAL_ROOT: &str = "/fsi/";
         admin::run_verify,
         admin::issue_evoucher,
         admin::post_deductions,
+        admin::providers::get_report,
+        admin::providers::get_months,
+        admin::providers::get_year_end,
     ),
     modifiers(&SecuritySchemes),
     tags(
