@@ -46,7 +46,7 @@ pub struct SettlementDay {
 }
 
 /// Day of care of a settlement row `s` joined to its visit `v`.
-const CARE_DATE: &str =
+pub(crate) const CARE_DATE: &str =
     "substr(COALESCE(NULLIF(v.endtime, ''), NULLIF(v.begntime, ''), s.setl_time), 1, 10)";
 
 /// Stores the postings of one batch (e.g. `collection-2025`) in one transaction. A batch is

@@ -310,18 +310,45 @@ fn month_of(table: &'static str, value: i64) -> Result<usize, LedgerError> {
         .ok_or_else(|| corrupt(table, "month", &value.to_string()))
 }
 
-/// Each institution × scheme's twelve months of the year: claims from the settlement ledger,
-/// deductions and prepayment offsets as posted.
+/// Which month a settlement's claim belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimsMonth {
+    /// The month it was made (`setl_time`): a posted month's claims never change. In operation.
+    Settled,
+    /// The month of its day of care (the visit's end, else its start), as the fund report dates
+    /// settlements: for a year replayed after the fact (the demo), whose settlements are all made
+    /// on the day of the replay.
+    Care,
+}
+
+/// Each institution × scheme's twelve months of the year: claims from the settlement ledger by
+/// the month they were made, deductions and prepayment offsets as posted.
 pub async fn month_inputs(
     conn: &mut AnyConnection,
     year: i32,
 ) -> Result<BTreeMap<ProviderKey, [MonthInput; MONTHS]>, LedgerError> {
+    month_inputs_by(conn, year, ClaimsMonth::Settled).await
+}
+
+/// [`month_inputs`] with the claims dated by `basis`.
+pub async fn month_inputs_by(
+    conn: &mut AnyConnection,
+    year: i32,
+    basis: ClaimsMonth,
+) -> Result<BTreeMap<ProviderKey, [MonthInput; MONTHS]>, LedgerError> {
     let mut inputs: BTreeMap<ProviderKey, [MonthInput; MONTHS]> = BTreeMap::new();
-    let claims = sqlx::query(
-        "SELECT fixmedins_code, insutype, substr(setl_time, 6, 2) AS month, \
-         CAST(SUM(fund_pay_sumamt) AS BIGINT) AS claims FROM settlements \
-         WHERE substr(setl_time, 1, 4) = $1 GROUP BY fixmedins_code, insutype, substr(setl_time, 6, 2)",
-    )
+    let (day, visits) = match basis {
+        ClaimsMonth::Settled => ("s.setl_time", ""),
+        ClaimsMonth::Care => (
+            crate::books::CARE_DATE,
+            "LEFT JOIN visits v ON v.mdtrt_id = s.mdtrt_id",
+        ),
+    };
+    let claims = sqlx::query(&format!(
+        "SELECT s.fixmedins_code AS fixmedins_code, s.insutype AS insutype, substr({day}, 6, 2) AS month, \
+         CAST(SUM(s.fund_pay_sumamt) AS BIGINT) AS claims FROM settlements s {visits} \
+         WHERE substr({day}, 1, 4) = $1 GROUP BY 1, 2, 3"
+    ))
     .bind(format!("{year:04}"))
     .fetch_all(&mut *conn)
     .await?;

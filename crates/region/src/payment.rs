@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use yibao_domain::Code;
-use yibao_ledger::provider::{self, ProviderKey};
+use yibao_ledger::provider::{self, ClaimsMonth, ProviderKey};
 use yibao_ledger::provider_books::ToPost;
 use yibao_ledger::{AnyConnection, LedgerError, Store};
 use yibao_policy::SummaryColumn;
@@ -91,7 +91,7 @@ fn first_difference(posted: &MonthStatement, now: &MonthStatement) -> Option<&'s
 
 /// Pays month `month` of `year` for every budgeted institution × scheme (paying any earlier month
 /// not paid yet first) and returns the month's statements. `as_of` is today: a month is paid once it
-/// is over.
+/// is over. Claims belong to the month they were settled in.
 pub async fn pay_month(
     store: &Store,
     policy: &PaymentPolicy,
@@ -99,6 +99,26 @@ pub async fn pay_month(
     month: u32,
     as_of: NaiveDate,
     posted_at: &str,
+) -> Result<Vec<ProviderStatement<MonthStatement>>, PaymentRunError> {
+    pay_month_by(
+        store,
+        policy,
+        (year, month),
+        as_of,
+        posted_at,
+        ClaimsMonth::Settled,
+    )
+    .await
+}
+
+/// [`pay_month`] with the claims dated by `basis` (the demo's replayed year: by day of care).
+pub async fn pay_month_by(
+    store: &Store,
+    policy: &PaymentPolicy,
+    (year, month): (i32, u32),
+    as_of: NaiveDate,
+    posted_at: &str,
+    basis: ClaimsMonth,
 ) -> Result<Vec<ProviderStatement<MonthStatement>>, PaymentRunError> {
     if !(1..=MONTHS as u32).contains(&month) {
         return Err(PaymentRunError::BadMonth(month));
@@ -111,7 +131,7 @@ pub async fn pay_month(
     if budgets.is_empty() {
         return Err(PaymentRunError::NoBudgets(year));
     }
-    let inputs = provider::month_inputs(&mut conn, year).await?;
+    let inputs = provider::month_inputs_by(&mut conn, year, basis).await?;
     let posted = provider::posted_months(&mut conn, year).await?;
     let funds = pooled_funds(&mut conn).await?;
     drop(conn);
