@@ -9,17 +9,17 @@
 //! the balance, whose expenditure is the settlements'. `yibao verify` re-derives every batch from
 //! its stored statement ([`check`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, Connection, Row};
 use yibao_domain::{Code, Fen};
 use yibao_provider_payment::{MonthStatement, YearEndStatement};
 
 use crate::books::BookRow;
 use crate::columns::corrupt;
 use crate::provider::ProviderKey;
-use crate::LedgerError;
+use crate::{LedgerError, Store};
 
 /// Storage name of the claims an institution earned in the month (owed to it).
 pub const CLAIMS: &str = "provider_claims";
@@ -120,6 +120,39 @@ fn month_end(year: i32, month: u8) -> Result<String, LedgerError> {
         .and_then(|d| d.pred_opt())
         .map(|d| d.format("%Y-%m-%d").to_string())
         .ok_or_else(|| corrupt("provider_payments", "month", &format!("{year}-{month}")))
+}
+
+/// Posts the batches of `statements` (posted months and year-ends with their batch names) that
+/// have no posting yet, in one transaction: statements posted by a yibao that did not keep their
+/// postings get them; a batch already stored is left as it is. Returns how many were posted.
+pub async fn post_missing(
+    store: &Store,
+    batches: &[(String, Vec<BookRow>)],
+) -> Result<usize, LedgerError> {
+    let mut conn = store.pool().acquire().await?;
+    let stored = stored_batch_names(&mut conn).await?;
+    let missing: Vec<&(String, Vec<BookRow>)> = batches
+        .iter()
+        .filter(|(batch, rows)| !rows.is_empty() && !stored.contains(batch))
+        .collect();
+    if missing.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = conn.begin().await?;
+    for (batch, rows) in &missing {
+        crate::books::insert_rows(&mut tx, batch, rows).await?;
+    }
+    tx.commit().await?;
+    Ok(missing.len())
+}
+
+async fn stored_batch_names(conn: &mut AnyConnection) -> Result<BTreeSet<String>, LedgerError> {
+    let rows =
+        sqlx::query("SELECT DISTINCT batch FROM book_postings WHERE substr(batch, 1, 9) = $1")
+            .bind(BATCH_PREFIX)
+            .fetch_all(conn)
+            .await?;
+    rows.iter().map(|row| Ok(row.try_get("batch")?)).collect()
 }
 
 /// A stored provider batch: its postings in line order.

@@ -2,14 +2,15 @@
 //! clearing of every budgeted institution × scheme, with `yibao-provider-payment`'s rules over the
 //! claims of the settlement ledger and the posted deductions. Posting is idempotent: a month or year
 //! already posted is returned as stored and nothing is posted twice; a posted month whose inputs
-//! have changed since is reported, never silently recomputed.
+//! have changed since is reported, never silently recomputed. A statement posted before its book
+//! postings were kept (an older yibao) gets them when its month or year is paid again.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use yibao_domain::Code;
 use yibao_ledger::provider::{self, ClaimsMonth, ProviderKey};
-use yibao_ledger::provider_books::ToPost;
+use yibao_ledger::provider_books::{self, ToPost};
 use yibao_ledger::{AnyConnection, LedgerError, Store};
 use yibao_policy::SummaryColumn;
 use yibao_provider_payment::{
@@ -136,6 +137,7 @@ pub async fn pay_month_by(
     let funds = pooled_funds(&mut conn).await?;
     drop(conn);
     let mut to_post = Vec::new();
+    let mut posted_books = Vec::new();
     let mut result = Vec::with_capacity(budgets.len());
     for budget in &budgets {
         let key: ProviderKey = (budget.fixmedins_code.clone(), budget.insutype);
@@ -157,6 +159,10 @@ pub async fn pay_month_by(
                             field,
                         });
                     }
+                    posted_books.push((
+                        provider_books::month_batch(&key, year, stored.month),
+                        provider_books::month_rows(&fund, year, stored)?,
+                    ));
                 }
                 None => to_post.push(ToPost {
                     key: key.clone(),
@@ -173,6 +179,7 @@ pub async fn pay_month_by(
         });
     }
     provider::post_months(store, year, &to_post, posted_at).await?;
+    provider_books::post_missing(store, &posted_books).await?;
     Ok(result)
 }
 
@@ -197,11 +204,19 @@ pub async fn clear(
     let funds = pooled_funds(&mut conn).await?;
     drop(conn);
     let mut to_post = Vec::new();
+    let mut posted_books = Vec::new();
     let mut result = Vec::with_capacity(budgets.len());
     for budget in &budgets {
         let key: ProviderKey = (budget.fixmedins_code.clone(), budget.insutype);
         let statement = match posted_ends.get(&key) {
-            Some(stored) => *stored,
+            Some(stored) => {
+                let fund = pooled_fund(&funds, budget.insutype)?;
+                posted_books.push((
+                    provider_books::year_end_batch(&key, year),
+                    provider_books::year_end_rows(&fund, year, stored),
+                ));
+                *stored
+            }
             None => {
                 let months = paid_months(&posted_months, &key, year)?;
                 let input = YearEndInput {
@@ -225,6 +240,7 @@ pub async fn clear(
         });
     }
     provider::post_year_ends(store, year, &to_post, posted_at).await?;
+    provider_books::post_missing(store, &posted_books).await?;
     Ok(result)
 }
 

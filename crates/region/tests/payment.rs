@@ -395,6 +395,24 @@ async fn months_and_the_year_end_are_paid_from_the_ledger() {
             posted,
             "{name}: posted nothing twice"
         );
+        // A database paid by a yibao that kept no book postings gets them when paid again.
+        let mut conn = store.pool().acquire().await.unwrap();
+        sqlx::query("DELETE FROM book_postings")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        drop(conn);
+        payment::pay_month(&store, &policy, 2025, 12, next_year(), "t6")
+            .await
+            .unwrap();
+        payment::clear(&store, &policy, 2025, &BTreeMap::new(), "t6")
+            .await
+            .unwrap();
+        assert_eq!(
+            book_rows(&store).await,
+            posted,
+            "{name}: the same postings again"
+        );
         check_books(&name, &store, &expected).await;
         store.close().await;
         let _ = std::fs::remove_dir_all(&dir);
