@@ -6,7 +6,9 @@
 
 mod report;
 
-pub use report::{render_csv, render_table, BreakdownRow, FundRow, MonthsPayable, Report};
+pub use report::{
+    render_csv, render_table, BreakdownRow, FundRow, MonthsPayable, ProviderRow, Report,
+};
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -31,9 +33,39 @@ pub enum Flow {
     TransferOut,
     OtherIncome,
     OtherExpenditure,
+    /// Claims an institution earned in a month (the fund payments of its settlements): owed to it.
+    ProviderClaims,
+    /// Audit and inspection deductions taken from an institution's claims.
+    ProviderDeductions,
+    /// Paid to an institution within its monthly quota (negative when recovered).
+    ProviderPaid,
+    /// Owed above the monthly quota and deferred to the year-end (超支挂帐).
+    ProviderDeferred,
+    /// Withheld from a monthly payment as the quality reserve (预留金).
+    ProviderReserveWithheld,
+    /// A prepayment recovered from a monthly payment (预付金抵扣).
+    ProviderPrepaymentOffset,
+    /// The year-end clearing's payment to an institution (negative when recovered).
+    ProviderYearEnd,
 }
 
 impl Flow {
+    /// Whether the flow records paying an institution for its settlements: the fund's expenditure
+    /// is counted when the settlements are made, so these flows move neither income, expenditure
+    /// nor the balance; they show what is owed to institutions and what was paid.
+    pub fn is_provider(self) -> bool {
+        matches!(
+            self,
+            Flow::ProviderClaims
+                | Flow::ProviderDeductions
+                | Flow::ProviderPaid
+                | Flow::ProviderDeferred
+                | Flow::ProviderReserveWithheld
+                | Flow::ProviderPrepaymentOffset
+                | Flow::ProviderYearEnd
+        )
+    }
+
     /// Whether the flow is an outlay of the fund.
     pub fn is_expenditure(self) -> bool {
         matches!(
@@ -44,7 +76,7 @@ impl Flow {
 
     /// Whether the flow is income of its period (a balance brought forward is not).
     pub fn is_income(self) -> bool {
-        !self.is_expenditure() && self != Flow::BroughtForward
+        !self.is_expenditure() && !self.is_provider() && self != Flow::BroughtForward
     }
 }
 
@@ -148,7 +180,9 @@ impl Period {
 
 /// Signed effect of a posting on the fund's accumulated balance.
 pub(crate) fn balance_effect(posting: &BookPosting) -> Fen {
-    if posting.flow.is_expenditure() {
+    if posting.flow.is_provider() {
+        Fen::ZERO
+    } else if posting.flow.is_expenditure() {
         -posting.amount
     } else {
         posting.amount

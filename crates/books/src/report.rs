@@ -6,7 +6,7 @@ use serde::{Serialize, Serializer};
 use yibao_domain::{Code, Fen, Ratio, Rounding, BP_PER_ONE};
 
 use crate::{
-    balance_effect, BookPosting, BooksError, FundInfo, FundPayment, Period, SettlementTotals,
+    balance_effect, BookPosting, BooksError, Flow, FundInfo, FundPayment, Period, SettlementTotals,
 };
 
 /// 可支付月数 in tenths of a month (one decimal, as the indicator is published).
@@ -70,12 +70,37 @@ pub struct BreakdownRow {
     pub reimbursement_ratio: Ratio,
 }
 
+/// What one scheme's funds owe institutions and paid them in the period, from the provider flows
+/// of the books (postings of the monthly payments and year-end clearings).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ProviderRow {
+    pub insutype: Code,
+    /// Claims of the institutions' settlements (owed before deductions).
+    pub claims: Fen,
+    pub deductions: Fen,
+    /// Claims − deductions: owed to the institutions.
+    pub owed: Fen,
+    /// Paid within the monthly quotas.
+    pub paid: Fen,
+    /// Deferred to the year-end (超支挂帐).
+    pub deferred: Fen,
+    pub reserve_withheld: Fen,
+    pub prepayment_offset: Fen,
+    /// Paid (or, negative, recovered) by the year-end clearing.
+    pub year_end_payment: Fen,
+    /// Paid − reserve withheld − prepayment offset + year-end payment: money that left the fund
+    /// for the institutions.
+    pub transferred: Fen,
+}
+
 /// The fund report for one period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub period: String,
     pub funds: Vec<FundRow>,
     pub breakdown: Vec<BreakdownRow>,
+    /// Owed to and paid to institutions, per scheme (empty before any month is paid).
+    pub providers: Vec<ProviderRow>,
 }
 
 impl Report {
@@ -106,8 +131,52 @@ impl Report {
             period: period.label(),
             funds: rows,
             breakdown: breakdown(settlements, period, rounding),
+            providers: provider_rows(funds, postings, period),
         })
     }
+}
+
+/// The provider flows of the period summed per scheme of the fund they are posted to.
+fn provider_rows(funds: &[FundInfo], postings: &[BookPosting], period: Period) -> Vec<ProviderRow> {
+    let mut rows: Vec<ProviderRow> = Vec::new();
+    let provider_postings = postings
+        .iter()
+        .filter(|p| p.flow.is_provider() && period.contains(p.date));
+    for posting in provider_postings {
+        let Some(info) = funds.iter().find(|f| f.code == posting.fund) else {
+            continue;
+        };
+        let row = match rows.iter_mut().position(|r| r.insutype == info.insutype) {
+            Some(index) => &mut rows[index],
+            None => {
+                rows.push(ProviderRow {
+                    insutype: info.insutype,
+                    ..ProviderRow::default()
+                });
+                rows.last_mut().expect("just pushed")
+            }
+        };
+        add_provider_posting(row, posting);
+    }
+    rows.sort_by_key(|r| r.insutype);
+    rows
+}
+
+fn add_provider_posting(row: &mut ProviderRow, posting: &BookPosting) {
+    let amount = posting.amount;
+    match posting.flow {
+        Flow::ProviderClaims => row.claims += amount,
+        Flow::ProviderDeductions => row.deductions += amount,
+        Flow::ProviderPaid => row.paid += amount,
+        Flow::ProviderDeferred => row.deferred += amount,
+        Flow::ProviderReserveWithheld => row.reserve_withheld += amount,
+        Flow::ProviderPrepaymentOffset => row.prepayment_offset += amount,
+        Flow::ProviderYearEnd => row.year_end_payment += amount,
+        _ => return,
+    }
+    row.owed = row.claims - row.deductions;
+    row.transferred =
+        row.paid - row.reserve_withheld - row.prepayment_offset + row.year_end_payment;
 }
 
 fn fund_row(
@@ -297,7 +366,34 @@ pub fn render_table(report: &Report) -> String {
             row.reimbursement_ratio.to_string()
         );
     }
+    render_provider_table(&mut out, report);
     out
+}
+
+fn render_provider_table(out: &mut String, report: &Report) {
+    if report.providers.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n医疗机构拨付 {}", report.period);
+    let _ = writeln!(
+        out,
+        "{:<6}{:>16}{:>14}{:>16}{:>16}{:>14}{:>14}{:>16}",
+        "险种", "申报金额", "扣款", "月度拨付", "超支挂帐", "预留金", "年终清算", "实际拨付"
+    );
+    for row in &report.providers {
+        let _ = writeln!(
+            out,
+            "{:<6}{:>16}{:>14}{:>16}{:>16}{:>14}{:>14}{:>16}",
+            row.insutype.as_str(),
+            row.claims.to_yuan_string(),
+            row.deductions.to_yuan_string(),
+            row.paid.to_yuan_string(),
+            row.deferred.to_yuan_string(),
+            row.reserve_withheld.to_yuan_string(),
+            row.year_end_payment.to_yuan_string(),
+            row.transferred.to_yuan_string()
+        );
+    }
 }
 
 /// The fund rows as CSV (header row; yuan with two decimals).

@@ -46,7 +46,7 @@ pub struct SettlementDay {
 }
 
 /// Day of care of a settlement row `s` joined to its visit `v`.
-const CARE_DATE: &str =
+pub(crate) const CARE_DATE: &str =
     "substr(COALESCE(NULLIF(v.endtime, ''), NULLIF(v.begntime, ''), s.setl_time), 1, 10)";
 
 /// Stores the postings of one batch (e.g. `collection-2025`) in one transaction. A batch is
@@ -58,6 +58,17 @@ pub async fn insert_postings(
 ) -> Result<(), LedgerError> {
     let mut conn = store.pool().acquire().await?;
     let mut tx = conn.begin().await?;
+    insert_rows(&mut tx, batch, rows).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Inserts the postings of one batch, numbered from 1, on `conn` (inside the caller's transaction).
+pub(crate) async fn insert_rows(
+    conn: &mut AnyConnection,
+    batch: &str,
+    rows: &[BookRow],
+) -> Result<(), LedgerError> {
     let per_insert = rows_per_insert(6);
     for (chunk_no, chunk) in rows.chunks(per_insert).enumerate() {
         let sql = format!(
@@ -75,9 +86,8 @@ pub async fn insert_postings(
                 .bind(row.flow.clone())
                 .bind(row.amount.fen());
         }
-        query.execute(&mut *tx).await?;
+        query.execute(&mut *conn).await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 

@@ -35,6 +35,7 @@ pub mod lookups;
 pub mod mappings;
 pub mod peers;
 pub mod provider;
+pub mod provider_books;
 pub mod records;
 pub mod registry;
 pub mod remote_filings;

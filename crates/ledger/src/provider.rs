@@ -13,10 +13,12 @@ use std::collections::BTreeMap;
 use sqlx::{AnyConnection, Connection, Row};
 use yibao_domain::{Code, Fen, Ratio};
 use yibao_provider_payment::{
-    Activity, Budget, ControlLimits, MonthInput, MonthStatement, YearEndStatement, MONTHS,
+    summarize, Activity, Budget, ControlLimits, MonthInput, MonthStatement, ProviderSummary,
+    YearEndStatement, MONTHS,
 };
 
 use crate::columns::corrupt;
+use crate::provider_books::{self, ToPost};
 use crate::{LedgerError, Store};
 
 /// An institution × scheme.
@@ -308,18 +310,45 @@ fn month_of(table: &'static str, value: i64) -> Result<usize, LedgerError> {
         .ok_or_else(|| corrupt(table, "month", &value.to_string()))
 }
 
-/// Each institution × scheme's twelve months of the year: claims from the settlement ledger,
-/// deductions and prepayment offsets as posted.
+/// Which month a settlement's claim belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimsMonth {
+    /// The month it was made (`setl_time`): a posted month's claims never change. In operation.
+    Settled,
+    /// The month of its day of care (the visit's end, else its start), as the fund report dates
+    /// settlements: for a year replayed after the fact (the demo), whose settlements are all made
+    /// on the day of the replay.
+    Care,
+}
+
+/// Each institution × scheme's twelve months of the year: claims from the settlement ledger by
+/// the month they were made, deductions and prepayment offsets as posted.
 pub async fn month_inputs(
     conn: &mut AnyConnection,
     year: i32,
 ) -> Result<BTreeMap<ProviderKey, [MonthInput; MONTHS]>, LedgerError> {
+    month_inputs_by(conn, year, ClaimsMonth::Settled).await
+}
+
+/// [`month_inputs`] with the claims dated by `basis`.
+pub async fn month_inputs_by(
+    conn: &mut AnyConnection,
+    year: i32,
+    basis: ClaimsMonth,
+) -> Result<BTreeMap<ProviderKey, [MonthInput; MONTHS]>, LedgerError> {
     let mut inputs: BTreeMap<ProviderKey, [MonthInput; MONTHS]> = BTreeMap::new();
-    let claims = sqlx::query(
-        "SELECT fixmedins_code, insutype, substr(setl_time, 6, 2) AS month, \
-         CAST(SUM(fund_pay_sumamt) AS BIGINT) AS claims FROM settlements \
-         WHERE substr(setl_time, 1, 4) = $1 GROUP BY fixmedins_code, insutype, substr(setl_time, 6, 2)",
-    )
+    let (day, visits) = match basis {
+        ClaimsMonth::Settled => ("s.setl_time", ""),
+        ClaimsMonth::Care => (
+            crate::books::CARE_DATE,
+            "LEFT JOIN visits v ON v.mdtrt_id = s.mdtrt_id",
+        ),
+    };
+    let claims = sqlx::query(&format!(
+        "SELECT s.fixmedins_code AS fixmedins_code, s.insutype AS insutype, substr({day}, 6, 2) AS month, \
+         CAST(SUM(s.fund_pay_sumamt) AS BIGINT) AS claims FROM settlements s {visits} \
+         WHERE substr({day}, 1, 4) = $1 GROUP BY 1, 2, 3"
+    ))
     .bind(format!("{year:04}"))
     .fetch_all(&mut *conn)
     .await?;
@@ -421,19 +450,22 @@ pub async fn posted_months(
     Ok(posted)
 }
 
-/// Posts month statements in one transaction; a month already posted keeps its stored statement.
+/// Posts month statements in one transaction, each with its book postings on its fund
+/// (`provider_books`); a month already posted keeps its stored statement and posts nothing.
 pub async fn post_months(
     store: &Store,
     year: i32,
-    statements: &[(ProviderKey, MonthStatement)],
+    statements: &[ToPost<MonthStatement>],
     posted_at: &str,
 ) -> Result<(), LedgerError> {
     let mut conn = store.pool().acquire().await?;
     let mut tx = conn.begin().await?;
-    for ((fixmedins_code, insutype), statement) in statements {
+    for to_post in statements {
+        let (fixmedins_code, insutype) = &to_post.key;
+        let statement = &to_post.statement;
         let text = serde_json::to_string(statement)
             .map_err(|e| corrupt("provider_payments", "statement", &e.to_string()))?;
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO provider_payments (fixmedins_code, insutype, year, month, transfer, statement, posted_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (fixmedins_code, insutype, year, month) DO NOTHING",
         )
@@ -446,6 +478,11 @@ pub async fn post_months(
         .bind(posted_at.to_string())
         .execute(&mut *tx)
         .await?;
+        if inserted.rows_affected() == 1 {
+            let batch = provider_books::month_batch(&to_post.key, year, statement.month);
+            let rows = provider_books::month_rows(&to_post.fund, year, statement)?;
+            crate::books::insert_rows(&mut tx, &batch, &rows).await?;
+        }
     }
     tx.commit().await?;
     Ok(())
@@ -478,19 +515,22 @@ pub async fn posted_year_ends(
     Ok(posted)
 }
 
-/// Posts year-end statements in one transaction; a year-end already posted keeps its statement.
+/// Posts year-end statements in one transaction, each with its book posting on its fund; a
+/// year-end already posted keeps its statement and posts nothing.
 pub async fn post_year_ends(
     store: &Store,
     year: i32,
-    statements: &[(ProviderKey, YearEndStatement)],
+    statements: &[ToPost<YearEndStatement>],
     posted_at: &str,
 ) -> Result<(), LedgerError> {
     let mut conn = store.pool().acquire().await?;
     let mut tx = conn.begin().await?;
-    for ((fixmedins_code, insutype), statement) in statements {
+    for to_post in statements {
+        let (fixmedins_code, insutype) = &to_post.key;
+        let statement = &to_post.statement;
         let text = serde_json::to_string(statement)
             .map_err(|e| corrupt("provider_year_ends", "statement", &e.to_string()))?;
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO provider_year_ends (fixmedins_code, insutype, year, year_end_payment, statement, posted_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (fixmedins_code, insutype, year) DO NOTHING",
         )
@@ -502,7 +542,37 @@ pub async fn post_year_ends(
         .bind(posted_at.to_string())
         .execute(&mut *tx)
         .await?;
+        if inserted.rows_affected() == 1 {
+            let batch = provider_books::year_end_batch(&to_post.key, year);
+            let rows = provider_books::year_end_rows(&to_post.fund, year, statement);
+            crate::books::insert_rows(&mut tx, &batch, &rows).await?;
+        }
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The provider report of `year` (or of one `month` of it) from the budgets and the posted
+/// statements, one line per budgeted institution × scheme, optionally of one institution only.
+pub async fn summaries(
+    conn: &mut AnyConnection,
+    year: i32,
+    month: Option<u8>,
+    fixmedins_code: Option<&str>,
+) -> Result<Vec<ProviderSummary>, LedgerError> {
+    let budgets = budgets(conn, year).await?;
+    let months = posted_months(conn, year).await?;
+    let year_ends = posted_year_ends(conn, year).await?;
+    let lines = budgets
+        .iter()
+        .filter(|b| fixmedins_code.is_none_or(|code| b.fixmedins_code == code))
+        .map(|budget| {
+            let key: ProviderKey = (budget.fixmedins_code.clone(), budget.insutype);
+            let posted: Vec<MonthStatement> = (1..=MONTHS as u8)
+                .filter_map(|m| months.get(&(key.clone(), m)).copied())
+                .collect();
+            summarize(budget, &posted, year_ends.get(&key), month)
+        })
+        .collect();
+    Ok(lines)
 }

@@ -18,6 +18,7 @@ mod budget;
 pub mod input;
 mod month;
 mod policy;
+pub mod summary;
 mod year_end;
 
 pub use budget::{Budget, ControlLimits, PaymentError, MAX_ADMISSIONS, MAX_AMOUNT_FEN};
@@ -26,6 +27,7 @@ pub use policy::{
     BudgetRules, Control, Controls, MonthlySplit, OverspendBand, PaymentPolicy, PolicyError,
     Q4Rule, QuotaMode, ReleaseStep, ReleasedShare, Score, FULL_SCORE,
 };
+pub use summary::{summarize, ProviderSummary};
 pub use year_end::{
     clear_year, Activity, ControlDeductions, Q4Check, YearEndInput, YearEndStatement,
 };

@@ -1,9 +1,10 @@
 //! Storage names of the books' flows (the `flow` column of `book_postings`).
 
 use yibao_books::Flow;
+use yibao_ledger::provider_books;
 
 /// Every flow with its storage name (the books' snake-case serialisation).
-pub const FLOWS: [(Flow, &str); 11] = [
+pub const FLOWS: [(Flow, &str); 18] = [
     (Flow::BroughtForward, "brought_forward"),
     (Flow::IndividualContribution, "individual_contribution"),
     (Flow::EmployerContribution, "employer_contribution"),
@@ -15,6 +16,19 @@ pub const FLOWS: [(Flow, &str); 11] = [
     (Flow::TransferOut, "transfer_out"),
     (Flow::OtherIncome, "other_income"),
     (Flow::OtherExpenditure, "other_expenditure"),
+    (Flow::ProviderClaims, provider_books::CLAIMS),
+    (Flow::ProviderDeductions, provider_books::DEDUCTIONS),
+    (Flow::ProviderPaid, provider_books::PAID),
+    (Flow::ProviderDeferred, provider_books::DEFERRED),
+    (
+        Flow::ProviderReserveWithheld,
+        provider_books::RESERVE_WITHHELD,
+    ),
+    (
+        Flow::ProviderPrepaymentOffset,
+        provider_books::PREPAYMENT_OFFSET,
+    ),
+    (Flow::ProviderYearEnd, provider_books::YEAR_END),
 ];
 
 /// Position of `flow` in [`FLOWS`].
@@ -31,6 +45,13 @@ pub fn flow_index(flow: Flow) -> usize {
         Flow::TransferOut => 8,
         Flow::OtherIncome => 9,
         Flow::OtherExpenditure => 10,
+        Flow::ProviderClaims => 11,
+        Flow::ProviderDeductions => 12,
+        Flow::ProviderPaid => 13,
+        Flow::ProviderDeferred => 14,
+        Flow::ProviderReserveWithheld => 15,
+        Flow::ProviderPrepaymentOffset => 16,
+        Flow::ProviderYearEnd => 17,
     }
 }
 
@@ -57,5 +78,15 @@ mod tests {
             assert_eq!(flow_name(flow), name);
             assert_eq!(FLOWS[flow_index(flow)].0, flow);
         }
+    }
+
+    #[test]
+    fn the_ledgers_provider_flows_are_the_books_provider_flows() {
+        for name in provider_books::FLOW_NAMES {
+            let flow = flow_of_name(name).expect("a flow of the books");
+            assert!(flow.is_provider(), "{name}");
+        }
+        let provider_flows = FLOWS.iter().filter(|(f, _)| f.is_provider()).count();
+        assert_eq!(provider_flows, provider_books::FLOW_NAMES.len());
     }
 }

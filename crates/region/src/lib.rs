@@ -12,12 +12,15 @@
 //! 5. [`report`]: the fund report ([`yibao_books::Report`]) is built from the store, settlement
 //!    expenditure read from the settlement ledger.
 //!
-//! [`payment`] pays the budgeted institutions month by month and clears their year from the store.
+//! 6. [`payment`] pays the budgeted institutions month by month and clears their year from the
+//!    store (the demo's budgets from [`demo_budgets`]), posting the payments in the fund's books;
+//!    the provider report ([`yibao_provider_payment::ProviderSummary`]) is read back.
 //!
 //! [`run`] does all of it; [`report::fund_report`] alone reads any store.
 
 pub mod books_policy;
 pub mod collect;
+pub mod demo_budgets;
 pub mod flows;
 pub mod payment;
 pub mod registry;
@@ -28,14 +31,20 @@ pub mod transport;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use std::collections::BTreeMap;
 use yibao_books::{Period, Report};
 use yibao_enrolment::CollectionPolicy;
+
+use chrono::NaiveDate;
+use yibao_ledger::provider::{self, ClaimsMonth};
 use yibao_ledger::{books, LedgerError, Store};
+use yibao_provider_payment::{PaymentPolicy, ProviderSummary, MONTHS};
 use yibao_server::config::Config;
 use yibao_synth::{Progress, Summary, SynthConfig};
 
 pub use books_policy::BooksPolicy;
 pub use collect::Contributors;
+pub use demo_budgets::DemoBudgets;
 pub use replay::Replayed;
 
 /// The reference policies of 九江 (360400), as the repository holds them.
@@ -46,6 +55,11 @@ pub mod reference {
     pub const COLLECTION_POLICY: &str = include_str!("../../../policies/jiujiang-collection.toml");
     /// Books policy (`policies/jiujiang-books.toml`).
     pub const BOOKS_POLICY: &str = include_str!("../../../policies/jiujiang-books.toml");
+    /// Payment policy of institutions (`policies/payment/jiujiang-budget.toml`).
+    pub const PAYMENT_POLICY: &str = include_str!("../../../policies/payment/jiujiang-budget.toml");
+    /// The demo region's budgets (`policies/payment/jiujiang-demo-budgets.toml`).
+    pub const DEMO_BUDGETS: &str =
+        include_str!("../../../policies/payment/jiujiang-demo-budgets.toml");
 }
 
 /// Why a region could not be built, settled or reported.
@@ -77,6 +91,10 @@ pub enum RegionError {
     Start(#[from] yibao_server::app::StartError),
     #[error(transparent)]
     Books(#[from] yibao_books::BooksError),
+    #[error("payment policy: {0}")]
+    PaymentPolicy(String),
+    #[error(transparent)]
+    Payment(#[from] payment::PaymentRunError),
 }
 
 /// Where the region is stored.
@@ -98,6 +116,10 @@ pub struct RegionConfig {
     pub benefit_policy: String,
     pub collection_policy: String,
     pub books_policy: String,
+    /// Payment policy of institutions (TOML).
+    pub payment_policy: String,
+    /// The budgets rule of the demo (TOML, [`demo_budgets`]).
+    pub demo_budgets: String,
     /// Concurrent HIS clients of the replay.
     pub clients: usize,
     /// Most write jobs per durable commit of the ledger writer.
@@ -113,6 +135,8 @@ impl RegionConfig {
             benefit_policy: reference::BENEFIT_POLICY.to_string(),
             collection_policy: reference::COLLECTION_POLICY.to_string(),
             books_policy: reference::BOOKS_POLICY.to_string(),
+            payment_policy: reference::PAYMENT_POLICY.to_string(),
+            demo_budgets: reference::DEMO_BUDGETS.to_string(),
             clients,
             max_batch: Config::default().max_batch,
         }
@@ -126,6 +150,8 @@ pub struct Timings {
     pub register: f64,
     pub collect: f64,
     pub settle: f64,
+    /// Paying the institutions month by month and clearing the year.
+    pub pay: f64,
     pub report: f64,
 }
 
@@ -137,6 +163,8 @@ pub struct RegionRun {
     pub contributors: Contributors,
     pub replayed: Replayed,
     pub report: Report,
+    /// The year's provider report: per institution × scheme, index, claims, paid, deferred, year-end.
+    pub providers: Vec<ProviderSummary>,
     pub timings: Timings,
 }
 
@@ -153,6 +181,9 @@ pub async fn run(
     let collection = CollectionPolicy::from_toml_str(&config.collection_policy)
         .map_err(|e| RegionError::CollectionPolicy(e.to_string()))?;
     let books_policy = BooksPolicy::from_toml_str(&config.books_policy)?;
+    let payment_policy = PaymentPolicy::parse(&config.payment_policy)
+        .map_err(|e| RegionError::PaymentPolicy(e.to_string()))?;
+    let demo_budgets = DemoBudgets::from_toml_str(&config.demo_budgets)?;
     let store = open(&config.database).await?;
     let batch = collection_batch(config.synth.year);
     if books::batch_exists(&store, &batch).await? {
@@ -186,6 +217,18 @@ pub async fn run(
     timings.settle = replayed.seconds;
 
     let clock = Instant::now();
+    progress.stage("payment", MONTHS as u64 + 2);
+    let providers = pay_the_year(
+        &store,
+        &payment_policy,
+        &demo_budgets,
+        config.synth.year,
+        progress,
+    )
+    .await?;
+    timings.pay = clock.elapsed().as_secs_f64();
+
+    let clock = Instant::now();
     let report = report::fund_report(&store, Period::Year(config.synth.year)).await?;
     timings.report = clock.elapsed().as_secs_f64();
     store.close().await;
@@ -195,8 +238,62 @@ pub async fn run(
         contributors: collected.contributors,
         replayed,
         report,
+        providers,
         timings,
     })
+}
+
+/// Sets the demo's budgets from the year's claims, pays the twelve months in turn, each once it
+/// is over, clears the year and returns the provider report. The year is replayed after the fact,
+/// so its claims are dated by day of care ([`ClaimsMonth::Care`]), as the fund report dates them.
+async fn pay_the_year(
+    store: &Store,
+    policy: &PaymentPolicy,
+    demo_budgets: &DemoBudgets,
+    year: i32,
+    progress: &mut dyn Progress,
+) -> Result<Vec<ProviderSummary>, RegionError> {
+    let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
+    let claims = provider::month_inputs_by(&mut conn, year, ClaimsMonth::Care)
+        .await?
+        .into_iter()
+        .map(|(key, months)| (key, months.iter().map(|m| m.claims).sum()))
+        .collect();
+    drop(conn);
+    let posted_at = now_text();
+    let budgets = demo_budgets.budgets(year, &claims, policy.rounding);
+    provider::upsert_budgets(store, &budgets, &posted_at).await?;
+    progress.advance(1);
+    for month in 1..=MONTHS as u32 {
+        let over = month_after(year, month)?;
+        let basis = ClaimsMonth::Care;
+        payment::pay_month_by(store, policy, (year, month), over, &posted_at, basis).await?;
+        progress.advance(1);
+    }
+    payment::clear(store, policy, year, &BTreeMap::new(), &posted_at).await?;
+    progress.advance(1);
+    let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
+    Ok(provider::summaries(&mut conn, year, None, None).await?)
+}
+
+/// The first day after `month` of `year`.
+fn month_after(year: i32, month: u32) -> Result<NaiveDate, RegionError> {
+    let (next_year, next_month) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    NaiveDate::from_ymd_opt(next_year, next_month, 1).ok_or_else(|| RegionError::Input {
+        what: "year".into(),
+        problem: format!("{year} has no month {month}"),
+    })
+}
+
+fn now_text() -> String {
+    chrono::Local::now()
+        .naive_local()
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 /// Registers the generated region, stamped with the current time.
@@ -207,10 +304,7 @@ async fn register(
     progress: &mut dyn Progress,
 ) -> Result<registry::Registered, RegionError> {
     progress.stage("registry", 1);
-    let loaded_at = chrono::Local::now()
-        .naive_local()
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string();
+    let loaded_at = now_text();
     let registered = registry::load(
         store,
         &config.synth.out_dir,

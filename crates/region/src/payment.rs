@@ -2,13 +2,17 @@
 //! clearing of every budgeted institution × scheme, with `yibao-provider-payment`'s rules over the
 //! claims of the settlement ledger and the posted deductions. Posting is idempotent: a month or year
 //! already posted is returned as stored and nothing is posted twice; a posted month whose inputs
-//! have changed since is reported, never silently recomputed.
+//! have changed since is reported, never silently recomputed. A statement posted before its book
+//! postings were kept (an older yibao) gets them when its month or year is paid again.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use yibao_ledger::provider::{self, ProviderKey};
-use yibao_ledger::{LedgerError, Store};
+use yibao_domain::Code;
+use yibao_ledger::provider::{self, ClaimsMonth, ProviderKey};
+use yibao_ledger::provider_books::{self, ToPost};
+use yibao_ledger::{AnyConnection, LedgerError, Store};
+use yibao_policy::SummaryColumn;
 use yibao_provider_payment::{
     clear_year, pay_year, MonthInput, MonthStatement, PaymentError, PaymentPolicy, Score,
     YearEndInput, YearEndStatement, MONTHS,
@@ -42,6 +46,10 @@ pub enum PaymentRunError {
         year: i32,
         missing: Vec<u8>,
     },
+    #[error("scheme {insutype}: no stored benefit policy names its pooled fund (a fund of the scheme's buckets paying `hifp_pay`), which pays its institutions; load the policy first")]
+    NoPooledFund { insutype: String },
+    #[error("stored benefit policy: {0}")]
+    StoredPolicy(String),
     #[error(transparent)]
     Payment(#[from] PaymentError),
     #[error(transparent)]
@@ -84,7 +92,7 @@ fn first_difference(posted: &MonthStatement, now: &MonthStatement) -> Option<&'s
 
 /// Pays month `month` of `year` for every budgeted institution × scheme (paying any earlier month
 /// not paid yet first) and returns the month's statements. `as_of` is today: a month is paid once it
-/// is over.
+/// is over. Claims belong to the month they were settled in.
 pub async fn pay_month(
     store: &Store,
     policy: &PaymentPolicy,
@@ -92,6 +100,26 @@ pub async fn pay_month(
     month: u32,
     as_of: NaiveDate,
     posted_at: &str,
+) -> Result<Vec<ProviderStatement<MonthStatement>>, PaymentRunError> {
+    pay_month_by(
+        store,
+        policy,
+        (year, month),
+        as_of,
+        posted_at,
+        ClaimsMonth::Settled,
+    )
+    .await
+}
+
+/// [`pay_month`] with the claims dated by `basis` (the demo's replayed year: by day of care).
+pub async fn pay_month_by(
+    store: &Store,
+    policy: &PaymentPolicy,
+    (year, month): (i32, u32),
+    as_of: NaiveDate,
+    posted_at: &str,
+    basis: ClaimsMonth,
 ) -> Result<Vec<ProviderStatement<MonthStatement>>, PaymentRunError> {
     if !(1..=MONTHS as u32).contains(&month) {
         return Err(PaymentRunError::BadMonth(month));
@@ -104,13 +132,16 @@ pub async fn pay_month(
     if budgets.is_empty() {
         return Err(PaymentRunError::NoBudgets(year));
     }
-    let inputs = provider::month_inputs(&mut conn, year).await?;
+    let inputs = provider::month_inputs_by(&mut conn, year, basis).await?;
     let posted = provider::posted_months(&mut conn, year).await?;
+    let funds = pooled_funds(&mut conn).await?;
     drop(conn);
     let mut to_post = Vec::new();
+    let mut posted_books = Vec::new();
     let mut result = Vec::with_capacity(budgets.len());
     for budget in &budgets {
         let key: ProviderKey = (budget.fixmedins_code.clone(), budget.insutype);
+        let fund = pooled_fund(&funds, budget.insutype)?;
         let mut months: [MonthInput; MONTHS] = inputs.get(&key).copied().unwrap_or_default();
         for later in months.iter_mut().skip(month as usize) {
             *later = MonthInput::default();
@@ -128,8 +159,16 @@ pub async fn pay_month(
                             field,
                         });
                     }
+                    posted_books.push((
+                        provider_books::month_batch(&key, year, stored.month),
+                        provider_books::month_rows(&fund, year, stored)?,
+                    ));
                 }
-                None => to_post.push((key.clone(), *statement)),
+                None => to_post.push(ToPost {
+                    key: key.clone(),
+                    fund,
+                    statement: *statement,
+                }),
             }
         }
         result.push(ProviderStatement {
@@ -140,6 +179,7 @@ pub async fn pay_month(
         });
     }
     provider::post_months(store, year, &to_post, posted_at).await?;
+    provider_books::post_missing(store, &posted_books).await?;
     Ok(result)
 }
 
@@ -161,13 +201,22 @@ pub async fn clear(
     let posted_months = provider::posted_months(&mut conn, year).await?;
     let posted_ends = provider::posted_year_ends(&mut conn, year).await?;
     let activity = provider::activity(&mut conn, year).await?;
+    let funds = pooled_funds(&mut conn).await?;
     drop(conn);
     let mut to_post = Vec::new();
+    let mut posted_books = Vec::new();
     let mut result = Vec::with_capacity(budgets.len());
     for budget in &budgets {
         let key: ProviderKey = (budget.fixmedins_code.clone(), budget.insutype);
         let statement = match posted_ends.get(&key) {
-            Some(stored) => *stored,
+            Some(stored) => {
+                let fund = pooled_fund(&funds, budget.insutype)?;
+                posted_books.push((
+                    provider_books::year_end_batch(&key, year),
+                    provider_books::year_end_rows(&fund, year, stored),
+                ));
+                *stored
+            }
             None => {
                 let months = paid_months(&posted_months, &key, year)?;
                 let input = YearEndInput {
@@ -175,7 +224,11 @@ pub async fn clear(
                     score: scores.get(&key).copied(),
                 };
                 let statement = clear_year(policy, budget, &months, &input)?;
-                to_post.push((key.clone(), statement));
+                to_post.push(ToPost {
+                    key: key.clone(),
+                    fund: pooled_fund(&funds, budget.insutype)?,
+                    statement,
+                });
                 statement
             }
         };
@@ -187,7 +240,40 @@ pub async fn clear(
         });
     }
     provider::post_year_ends(store, year, &to_post, posted_at).await?;
+    provider_books::post_missing(store, &posted_books).await?;
     Ok(result)
+}
+
+/// Each scheme's pooled fund (the first fund of its buckets whose summary column is `hifp_pay`), by
+/// `insutype`, from the stored benefit policies: the fund that pays the scheme's institutions.
+async fn pooled_funds(conn: &mut AnyConnection) -> Result<BTreeMap<Code, Code>, PaymentRunError> {
+    let policies = crate::report::stored_policies(conn)
+        .await
+        .map_err(|e| PaymentRunError::StoredPolicy(e.to_string()))?;
+    let mut funds = BTreeMap::new();
+    for policy in &policies {
+        for scheme in &policy.schemes {
+            let pooled = scheme.buckets.iter().map(|b| b.fund).find(|code| {
+                policy
+                    .funds
+                    .iter()
+                    .any(|f| f.code == *code && f.column == SummaryColumn::HifpPay)
+            });
+            if let Some(fund) = pooled {
+                funds.entry(scheme.insutype).or_insert(fund);
+            }
+        }
+    }
+    Ok(funds)
+}
+
+fn pooled_fund(funds: &BTreeMap<Code, Code>, insutype: Code) -> Result<Code, PaymentRunError> {
+    funds
+        .get(&insutype)
+        .copied()
+        .ok_or_else(|| PaymentRunError::NoPooledFund {
+            insutype: insutype.to_string(),
+        })
 }
 
 /// The twelve posted months of an institution × scheme, or which are missing.

@@ -85,7 +85,8 @@ fn last_day(period: Period) -> Result<NaiveDate, RegionError> {
         })
 }
 
-async fn stored_policies(conn: &mut AnyConnection) -> Result<Vec<Policy>, RegionError> {
+/// The benefit policies stored per pooling region.
+pub(crate) async fn stored_policies(conn: &mut AnyConnection) -> Result<Vec<Policy>, RegionError> {
     registry::documents(conn, Document::Policy)
         .await?
         .into_iter()

@@ -6,14 +6,20 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use sqlx::Connection;
+use yibao_books::Period;
 use yibao_domain::{Code, Fen, SetlAmounts};
 use yibao_ledger::provider::{self, Deduction, DeductionError, DeductionKind};
-use yibao_ledger::Store;
+use yibao_ledger::registry::{self, Document};
+use yibao_ledger::{provider_books, verify, Store};
 use yibao_provider_payment::{
-    run_year, Activity, Budget, MonthInput, PaymentPolicy, YearEndInput, MONTHS,
+    run_year, Activity, Budget, InstitutionYear, MonthInput, MonthStatement, PaymentPolicy,
+    YearEndInput, MONTHS,
 };
 use yibao_region::payment::{self, PaymentRunError};
+use yibao_region::report::fund_report;
 
 const HOSPITAL: &str = "H36040200001";
 /// The worked example of clearing-and-budgets.md §4.4: index 12,000,000.
@@ -26,22 +32,15 @@ fn policy() -> PaymentPolicy {
 }
 
 async fn stores() -> Vec<(String, Store, std::path::PathBuf)> {
-    let dir = std::env::temp_dir().join(format!(
-        "yibao-pay-{}-{}",
-        std::process::id(),
-        chrono::Local::now()
-            .timestamp_nanos_opt()
-            .unwrap_or_default()
-    ));
+    let nanos = chrono::Local::now()
+        .timestamp_nanos_opt()
+        .unwrap_or_default();
+    let dir = std::env::temp_dir().join(format!("yibao-pay-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let sqlite = Store::open_data_dir(&dir).await.unwrap();
     let pg_base = std::env::var("YIBAO_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    let schema = format!(
-        "t_pay_{}_{}",
-        std::process::id(),
-        dir.file_name().unwrap().len()
-    );
+    let schema = format!("t_pay_{}_{}", std::process::id(), nanos % 1_000_000_000);
     let mut conn = sqlx::AnyConnection::connect(&pg_base).await.unwrap();
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
         .execute(&mut conn)
@@ -132,6 +131,91 @@ async fn settle(store: &Store, seq: i64, setl_time: &str, fund_yuan: i64, cancel
     query.execute(&mut *conn).await.unwrap();
 }
 
+fn next_year() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
+}
+
+async fn store_benefit_policy(store: &Store) {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/jiujiang.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    registry::put_document(
+        store,
+        Document::Policy,
+        "360400",
+        &text,
+        "2025-01-01 00:00:00",
+    )
+    .await
+    .unwrap();
+}
+
+/// Every stored book posting: batch, line, fund, date, flow, amount.
+async fn book_rows(store: &Store) -> Vec<(String, i64, String, String, String, i64)> {
+    let mut conn = store.pool().acquire().await.unwrap();
+    sqlx::query_as(
+        "SELECT batch, line_no, fund_pay_type, posting_date, flow, amount FROM book_postings \
+         ORDER BY batch, line_no",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap()
+}
+
+/// The payments are in the fund's books: the fund report shows per scheme what the year's
+/// statements owe and pay, the fund's balance is untouched (its expenditure is the settlements'),
+/// `verify` agrees, and a posting changed behind the statements' back is found.
+async fn check_books(name: &str, store: &Store, expected: &InstitutionYear) {
+    let report = fund_report(store, Period::Year(2025)).await.unwrap();
+    let [row] = report.providers.as_slice() else {
+        panic!("{name}: one scheme paid: {:?}", report.providers);
+    };
+    let sum = |f: fn(&MonthStatement) -> Fen| expected.months.iter().map(f).sum::<Fen>();
+    assert_eq!(row.insutype, Code::lit("390"), "{name}");
+    assert_eq!(row.claims, sum(|m| m.claims), "{name}");
+    assert_eq!(row.deductions, Fen::from_yuan(25_000), "{name}");
+    assert_eq!(row.paid, sum(|m| m.paid), "{name}");
+    assert_eq!(row.deferred, sum(|m| m.deferred), "{name}");
+    assert_eq!(row.paid + row.deferred, row.owed, "{name}");
+    assert_eq!(
+        row.year_end_payment, expected.year_end.year_end_payment,
+        "{name}"
+    );
+    assert_eq!(
+        row.paid + row.year_end_payment,
+        expected.year_end.final_amount,
+        "{name}: paid in the months and at the year-end = the year's entitlement"
+    );
+    let fund = report
+        .funds
+        .iter()
+        .find(|f| f.fund == Code::lit("390100"))
+        .unwrap();
+    assert_eq!(fund.accumulated_balance, Fen::ZERO, "{name}");
+    assert_eq!(fund.expenditure, Fen::ZERO, "{name}");
+
+    let mut conn = store.pool().acquire().await.unwrap();
+    // The test's settlements are bare rows (verify finds them incomplete): only the books' check.
+    let mut problems = Vec::new();
+    provider_books::check(&mut conn, &mut problems)
+        .await
+        .unwrap();
+    assert!(problems.is_empty(), "{name}: {problems:?}");
+    sqlx::query("UPDATE book_postings SET amount = amount + 1 WHERE flow = 'provider_paid' AND posting_date = '2025-05-31'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let tampered = verify::verify(&mut conn).await.unwrap();
+    assert!(
+        tampered
+            .problems
+            .iter()
+            .any(|p| p.contains("provider:H36040200001:390:2025-05")),
+        "{name}: {:?}",
+        tampered.problems
+    );
+}
+
 fn budget() -> Budget {
     Budget {
         fixmedins_code: HOSPITAL.into(),
@@ -149,6 +233,12 @@ async fn months_and_the_year_end_are_paid_from_the_ledger() {
         provider::upsert_budgets(&store, &[budget()], "2025-01-01 00:00:00")
             .await
             .unwrap();
+        let nowhere = payment::pay_month(&store, &policy, 2025, 1, next_year(), "t").await;
+        assert!(
+            matches!(nowhere, Err(PaymentRunError::NoPooledFund { .. })),
+            "{name}: without a benefit policy no fund pays the institution: {nowhere:?}"
+        );
+        store_benefit_policy(&store).await;
         // 1,075,000 a month (12,900,000 a year, the worked example's audited claims), settled on
         // the 15th; January also has a 100,000 settlement cancelled in February.
         let mut seq = 0;
@@ -206,10 +296,16 @@ async fn months_and_the_year_end_are_paid_from_the_ledger() {
         assert_eq!(statement.claims, Fen::from_yuan(1_075_000), "{name}");
         assert_eq!(statement.deductions, Fen::from_yuan(25_000), "{name}");
         // Paying it again posts nothing and answers the same.
+        let posted = book_rows(&store).await;
         let again = payment::pay_month(&store, &policy, 2025, 3, april, "t2")
             .await
             .unwrap();
         assert_eq!(march, again, "{name}");
+        assert_eq!(
+            book_rows(&store).await,
+            posted,
+            "{name}: posted nothing twice"
+        );
         // A deduction into a paid month is refused; posting the same deduction again is a no-op.
         let late = Deduction {
             deduction_id: "CASE-2".into(),
@@ -238,8 +334,7 @@ async fn months_and_the_year_end_are_paid_from_the_ledger() {
             matches!(missing, Err(PaymentRunError::MonthsMissing { .. })),
             "{name}: {missing:?}"
         );
-        let next_year = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-        let december = payment::pay_month(&store, &policy, 2025, 12, next_year, "t3")
+        let december = payment::pay_month(&store, &policy, 2025, 12, next_year(), "t3")
             .await
             .unwrap();
         assert_eq!(december[0].statement.month, 12);
@@ -290,10 +385,139 @@ async fn months_and_the_year_end_are_paid_from_the_ledger() {
             Fen::from_yuan(420_000 + 137_500),
             "{name}"
         );
+        let posted = book_rows(&store).await;
         let again = payment::clear(&store, &policy, 2025, &BTreeMap::new(), "t5")
             .await
             .unwrap();
         assert_eq!(cleared, again, "{name}");
+        assert_eq!(
+            book_rows(&store).await,
+            posted,
+            "{name}: posted nothing twice"
+        );
+        // A database paid by a yibao that kept no book postings gets them when paid again.
+        let mut conn = store.pool().acquire().await.unwrap();
+        sqlx::query("DELETE FROM book_postings")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        drop(conn);
+        payment::pay_month(&store, &policy, 2025, 12, next_year(), "t6")
+            .await
+            .unwrap();
+        payment::clear(&store, &policy, 2025, &BTreeMap::new(), "t6")
+            .await
+            .unwrap();
+        assert_eq!(
+            book_rows(&store).await,
+            posted,
+            "{name}: the same postings again"
+        );
+        check_books(&name, &store, &expected).await;
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// Seeded property: months paid in any order, again and again, post each month's statement and
+/// postings once; at the end the books' paid + deferred equal the claims less the deductions, the
+/// year-end pays the final amount less what the months paid, and `verify` finds the batches whole.
+/// A failure prints its seed; `YIBAO_PAY_SEED` reruns it.
+#[tokio::test]
+async fn months_paid_in_any_order_and_again_post_once() {
+    let seed: u64 = std::env::var("YIBAO_PAY_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| chrono::Local::now().timestamp_nanos_opt().unwrap_or(1) as u64);
+    println!("seed {seed} (YIBAO_PAY_SEED={seed} reruns it)");
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let policy = policy();
+    for (name, store, dir) in stores().await {
+        provider::upsert_budgets(&store, &[budget()], "2025-01-01 00:00:00")
+            .await
+            .unwrap();
+        store_benefit_policy(&store).await;
+        let mut seq = 0;
+        for month in 1..=12 {
+            for _ in 0..rng.gen_range(0..3) {
+                seq += 1;
+                let yuan = rng.gen_range(1..2_000_000);
+                settle(
+                    &store,
+                    seq,
+                    &format!("2025-{month:02}-10 09:00:00"),
+                    yuan,
+                    false,
+                )
+                .await;
+            }
+            if rng.gen_bool(0.3) {
+                let deduction = Deduction {
+                    deduction_id: format!("D{month}"),
+                    fixmedins_code: HOSPITAL.into(),
+                    insutype: Code::lit("390"),
+                    year: 2025,
+                    month,
+                    kind: DeductionKind::Audit,
+                    amount: Fen(rng.gen_range(1..50_000_000)),
+                    reason: "审核扣款".into(),
+                };
+                provider::post_deductions(&store, &[deduction], "t")
+                    .await
+                    .unwrap();
+            }
+        }
+        let mut paid_upto = 0;
+        for call in 0..16 {
+            let month = rng.gen_range(1..=12u32);
+            let before = book_rows(&store).await;
+            payment::pay_month(&store, &policy, 2025, month, next_year(), "t")
+                .await
+                .unwrap();
+            if month <= paid_upto {
+                assert_eq!(
+                    book_rows(&store).await,
+                    before,
+                    "{name}, seed {seed}, call {call}: month {month} was paid before"
+                );
+            }
+            paid_upto = paid_upto.max(month);
+        }
+        let months = payment::pay_month(&store, &policy, 2025, 12, next_year(), "t")
+            .await
+            .unwrap();
+        let cleared = payment::clear(&store, &policy, 2025, &BTreeMap::new(), "t")
+            .await
+            .unwrap();
+        let report = fund_report(&store, Period::Year(2025)).await.unwrap();
+        let row = &report.providers[0];
+        let mut conn = store.pool().acquire().await.unwrap();
+        let inputs = provider::month_inputs(&mut conn, 2025).await.unwrap();
+        let input = &inputs[&(HOSPITAL.to_string(), Code::lit("390"))];
+        let claims: Fen = input.iter().map(|m| m.claims).sum();
+        let deductions: Fen = input.iter().map(|m| m.deductions).sum();
+        assert_eq!(row.claims, claims, "{name}, seed {seed}");
+        assert_eq!(
+            row.paid + row.deferred,
+            claims - deductions,
+            "{name}, seed {seed}"
+        );
+        let year_end = &cleared[0].statement;
+        assert_eq!(
+            row.paid, months[0].statement.paid_to_date,
+            "{name}, seed {seed}"
+        );
+        assert_eq!(
+            row.year_end_payment,
+            year_end.final_amount - row.paid,
+            "{name}, seed {seed}"
+        );
+        let mut problems = Vec::new();
+        provider_books::check(&mut conn, &mut problems)
+            .await
+            .unwrap();
+        assert!(problems.is_empty(), "{name}, seed {seed}: {problems:?}");
+        drop(conn);
         store.close().await;
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -286,3 +286,39 @@ fn late_enrolments_are_registered_with_their_waiting_period() {
     });
     assert!(waiting > 0, "no late enrolment in the sample");
 }
+
+/// The year is paid month by month and cleared: each scheme's claims owed to institutions are its
+/// settlements' fund payments, the months paid what they did not defer, the provider report's lines
+/// add up to the books' provider rows, and every institution's year-end pays its final amount less
+/// what the months paid.
+#[test]
+fn institutions_are_paid_and_cleared_in_the_books() {
+    let Some(run) = region() else {
+        return;
+    };
+    assert!(!run.report.providers.is_empty());
+    for row in &run.report.providers {
+        let scheme = run
+            .report
+            .breakdown
+            .iter()
+            .find(|b| b.insutype == row.insutype)
+            .unwrap();
+        assert_eq!(row.claims, scheme.fund_pay_sumamt, "{}", row.insutype);
+        assert_eq!(row.paid + row.deferred, row.owed, "{}", row.insutype);
+        let lines = run.providers.iter().filter(|l| l.insutype == row.insutype);
+        let (claims, paid, year_end) = lines
+            .fold((Fen::ZERO, Fen::ZERO, Fen::ZERO), |(c, p, y), l| {
+                (c + l.claims, p + l.paid, y + l.year_end_payment.unwrap())
+            });
+        assert_eq!(
+            (claims, paid, year_end),
+            (row.claims, row.paid, row.year_end_payment)
+        );
+    }
+    for line in &run.providers {
+        assert_eq!(line.months_paid, 12, "{}", line.fixmedins_code);
+        let final_amount = line.final_amount.unwrap();
+        assert_eq!(line.year_end_payment.unwrap(), final_amount - line.paid);
+    }
+}

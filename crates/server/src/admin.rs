@@ -17,6 +17,7 @@ use crate::routes::{router_of, Endpoint};
 use crate::service::Service;
 
 pub(crate) mod filings;
+pub mod providers;
 
 /// Every admin route, once: the router and the route table are made from it.
 pub fn endpoints() -> Vec<Endpoint<Service>> {
@@ -37,6 +38,15 @@ pub fn endpoints() -> Vec<Endpoint<Service>> {
         Endpoint::post(
             "/admin/filings/{trt_dcla_detl_sn}/cancel",
             filings::cancel_filing,
+        ),
+        Endpoint::get("/admin/providers", providers::get_report),
+        Endpoint::get(
+            "/admin/providers/{fixmedins_code}/months",
+            providers::get_months,
+        ),
+        Endpoint::get(
+            "/admin/providers/{fixmedins_code}/year-end",
+            providers::get_year_end,
         ),
     ]
 }

@@ -54,6 +54,9 @@ const NATIONAL_ROOT: &str = "/fsi/";
         crate::peer::insured::cancel_call,
         crate::peer::insured::resolve_call,
         crate::peer::insured::day,
+        admin::providers::get_report,
+        admin::providers::get_months,
+        admin::providers::get_year_end,
     ),
     modifiers(&SecuritySchemes),
     tags(

@@ -1,6 +1,7 @@
 //! `yibao demo [--persons N] [--seed S] [--year Y] [--data-dir DIR] [--json]`: a whole pooling
 //! region on the embedded database — generated, registered, enrolled, contributions collected,
-//! every visit settled through the service's national message flows — and its fund report.
+//! every visit settled through the service's national message flows, the institutions paid month
+//! by month under their budgets and the year cleared — and its fund and provider reports.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use yibao_books::render_table;
+use yibao_provider_payment::summary;
 use yibao_region::{Database, RegionConfig, RegionRun};
 use yibao_synth::{Silent, SynthConfig};
 
@@ -39,7 +41,7 @@ pub struct DemoArgs {
     /// else a built-in list of common diagnoses].
     #[arg(long)]
     icd_dir: Option<PathBuf>,
-    /// Print the report as JSON instead of tables.
+    /// Print the reports as JSON (`{"report": …, "providers": […]}`) instead of tables.
     #[arg(long)]
     json: bool,
 }
@@ -66,9 +68,15 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     }
     .with_context(|| format!("yibao demo in {}", data_dir.display()))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&region.report)?);
+        let both = serde_json::json!({ "report": region.report, "providers": region.providers });
+        println!("{}", serde_json::to_string_pretty(&both)?);
     } else {
         print!("{}", render_table(&region.report));
+        println!();
+        print!(
+            "{}",
+            summary::render_table(&config.synth.year.to_string(), &region.providers)
+        );
     }
     print_summary(&region, &config, started.elapsed().as_secs_f64());
     Ok(region.replayed.failed == 0)
@@ -121,12 +129,17 @@ fn print_summary(region: &RegionRun, config: &RegionConfig, seconds: f64) {
         println!("  failed: {error}");
     }
     println!(
-        "  stages: generate {:.1} s, register {:.1} s, contributions {:.1} s, settle {:.1} s, report {:.1} s; total {seconds:.1} s",
-        t.generate, t.register, t.collect, t.settle, t.report
+        "  stages: generate {:.1} s, register {:.1} s, contributions {:.1} s, settle {:.1} s, pay {:.1} s, report {:.1} s; total {seconds:.1} s",
+        t.generate, t.register, t.collect, t.settle, t.pay, t.report
     );
     if let Database::DataDir(dir) = &config.database {
         println!(
             "  database in {0}: yibao report fund --year {1} --data-dir {0}",
+            dir.display(),
+            config.synth.year
+        );
+        println!(
+            "  institutions paid: yibao report providers --year {1} --data-dir {0}",
             dir.display(),
             config.synth.year
         );

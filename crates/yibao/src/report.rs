@@ -1,11 +1,14 @@
 //! `yibao report fund --year Y [--month M] [--format table|json|csv] [--data-dir DIR | --database URL]`:
 //! the fund's books (基金收支) for a year or a month, from a store.
+//! `yibao report providers --year Y [--month M] [--format …]`: per institution × scheme, the index
+//! and what the posted payment statements claim, deduct, pay and defer, and the year-end.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use yibao_books::{render_csv, render_table, Period};
+use yibao_provider_payment::summary;
 use yibao_region::Database;
 
 /// Arguments of `yibao report`.
@@ -21,6 +24,9 @@ enum ReportKind {
     /// Per scheme and fund: insured, income, expenditure, 当期结余, 累计结余, 可支付月数, and the
     /// one-stop breakdown of settlements.
     Fund(FundArgs),
+    /// Per institution and scheme: annual index, claims, deductions, paid, deferred (超支挂帐),
+    /// reserve withheld, year-end payment — from the posted monthly and year-end statements.
+    Providers(FundArgs),
 }
 
 /// Output format of a report.
@@ -31,7 +37,7 @@ pub enum Format {
     Csv,
 }
 
-/// Arguments of `yibao report fund`.
+/// Arguments of `yibao report fund` and `yibao report providers`.
 #[derive(Args)]
 struct FundArgs {
     /// Calendar year of the report.
@@ -52,15 +58,66 @@ struct FundArgs {
 
 /// Prints the report.
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
-    let ReportKind::Fund(args) = &args.kind;
+    match &args.kind {
+        ReportKind::Fund(args) => run_fund(args),
+        ReportKind::Providers(args) => run_providers(args),
+    }
+}
+
+impl FundArgs {
+    fn database(&self) -> Database {
+        match &self.database {
+            Some(url) => Database::Url(url.clone()),
+            None => Database::DataDir(self.data_dir.clone()),
+        }
+    }
+}
+
+fn run_providers(args: &FundArgs) -> anyhow::Result<()> {
+    let month = args
+        .month
+        .map(|m| {
+            u8::try_from(m)
+                .ok()
+                .filter(|m| (1..=12).contains(m))
+                .ok_or_else(|| anyhow::anyhow!("--month {m}: not a month 1–12"))
+        })
+        .transpose()?;
+    let title = match month {
+        Some(m) => format!("{}-{m:02}", args.year),
+        None => args.year.to_string(),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let lines = runtime
+        .block_on(async {
+            let store = yibao_region::open(&args.database()).await?;
+            let mut conn = store.pool().acquire().await?;
+            let lines = yibao_ledger::provider::summaries(&mut conn, args.year, month, None).await;
+            drop(conn);
+            store.close().await;
+            anyhow::Ok(lines?)
+        })
+        .with_context(|| format!("provider report for {title}"))?;
+    if lines.is_empty() {
+        anyhow::bail!(
+            "no budget is stored for {}; import the year's budgets first (`yibao pay budgets`)",
+            args.year
+        );
+    }
+    match args.format {
+        Format::Table => print!("{}", summary::render_table(&title, &lines)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&lines)?),
+        Format::Csv => print!("{}", summary::render_csv(&lines)),
+    }
+    Ok(())
+}
+
+fn run_fund(args: &FundArgs) -> anyhow::Result<()> {
     let period = match args.month {
         Some(month) => Period::Month(args.year, month),
         None => Period::Year(args.year),
     };
-    let database = match &args.database {
-        Some(url) => Database::Url(url.clone()),
-        None => Database::DataDir(args.data_dir.clone()),
-    };
+    let database = args.database();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime
         .block_on(async {
