@@ -21,10 +21,11 @@ use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
 
 pub use claim::{Claim, ClaimLine, LineLimits, PersonInfo};
+pub use eval::{check_claim, Hit};
 pub use finding::{Finding, FindingKind};
 pub use knowledge::Knowledge;
 pub use models::{ModelConfig, MODEL_NAMES};
-pub use rules::{Meta, Rule, Scope};
+pub use rules::{Meta, OnHit, Rule, Scope};
 
 /// Why a rule set could not be loaded: the file, the field path and the problem (in Chinese).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,6 +88,24 @@ impl RuleSet {
             models,
         })
     }
+}
+
+/// The rule set shipped with yibao: 九江 (`rules/jiujiang/`), compiled into the binary.
+pub fn shipped_jiujiang() -> Result<RuleSet, AuditError> {
+    RuleSet::parse(&RuleSetFiles {
+        rules: (
+            include_str!("../../../rules/jiujiang/rules.toml"),
+            "rules/jiujiang/rules.toml",
+        ),
+        knowledge: (
+            include_str!("../../../rules/jiujiang/knowledge.toml"),
+            "rules/jiujiang/knowledge.toml",
+        ),
+        models: (
+            include_str!("../../../rules/jiujiang/models.toml"),
+            "rules/jiujiang/models.toml",
+        ),
+    })
 }
 
 /// The days whose claims are reported (inclusive); earlier claims still serve as history.

@@ -88,20 +88,44 @@ pub async fn person_fee_lines(
     med_type: Code,
     window: CareWindow,
 ) -> Result<Vec<HistoryLine>, LedgerError> {
+    live_lines(conn, psn_no, Some(&med_type), window).await
+}
+
+/// The live fee lines of all the person's visits that share a moment with `window`, newest first
+/// (at most [`HISTORY_ROWS_MAX`]): the history the real-time audit reads.
+pub async fn person_live_lines(
+    conn: &mut AnyConnection,
+    psn_no: &str,
+    window: CareWindow,
+) -> Result<Vec<HistoryLine>, LedgerError> {
+    live_lines(conn, psn_no, None, window).await
+}
+
+async fn live_lines(
+    conn: &mut AnyConnection,
+    psn_no: &str,
+    med_type: Option<&Code>,
+    window: CareWindow,
+) -> Result<Vec<HistoryLine>, LedgerError> {
+    let med_type_filter = if med_type.is_some() {
+        "AND v.med_type = $2"
+    } else {
+        ""
+    };
     let sql = format!(
         "SELECT {FEE_LINE_COLUMNS}, v.fixmedins_code AS visit_fixmedins_code, v.med_type AS visit_med_type, \
          v.begntime AS visit_begntime, v.endtime AS visit_endtime, v.kind AS visit_kind \
          FROM fee_lines f JOIN visits v ON v.mdtrt_id = f.mdtrt_id \
          LEFT JOIN fee_line_events e ON e.event_seq = f.event_seq \
-         WHERE v.psn_no = $1 AND v.med_type = $2 \
+         WHERE v.psn_no = $1 {med_type_filter} \
          AND NOT EXISTS (SELECT 1 FROM fee_line_cancels c WHERE c.mdtrt_id = f.mdtrt_id AND c.upload_seq = f.upload_seq) \
          ORDER BY f.upload_seq DESC LIMIT {HISTORY_ROWS_MAX}"
     );
-    let rows = sqlx::query(&sql)
-        .bind(psn_no.to_string())
-        .bind(med_type.as_str().to_string())
-        .fetch_all(conn)
-        .await?;
+    let mut query = sqlx::query(&sql).bind(psn_no.to_string());
+    if let Some(med_type) = med_type {
+        query = query.bind(med_type.as_str().to_string());
+    }
+    let rows = query.fetch_all(conn).await?;
     let mut lines = Vec::with_capacity(rows.len());
     for row in &rows {
         let begin = columns::time(row, "visits", "visit_begntime")?

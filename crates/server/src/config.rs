@@ -79,6 +79,9 @@ pub struct Config {
     pub file_limit_bytes: usize,
     /// How long an uploaded or issued file can be downloaded (its `dld_endtime`), seconds.
     pub file_ttl_secs: u64,
+    /// Folder of the real-time audit's rule set (`rules.toml`, `knowledge.toml`, `models.toml`);
+    /// empty: the shipped 九江 set.
+    pub audit_rules_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -104,6 +107,7 @@ impl Default for Config {
             evoucher_ttl_secs: 5 * 60,
             file_limit_bytes: 8 * 1024 * 1024,
             file_ttl_secs: 3 * 24 * 60 * 60,
+            audit_rules_dir: None,
         }
     }
 }
@@ -145,7 +149,8 @@ impl Config {
     /// `YIBAO_MAX_CONNECTIONS`, `YIBAO_HEADER_TIMEOUT_MS`, `YIBAO_BODY_TIMEOUT_MS`, `YIBAO_ADMIN_TOKEN`,
     /// `YIBAO_ADMIN_OPEN`, `YIBAO_ADMIN_BODY_LIMIT_BYTES`, `YIBAO_PATH_PREFIX`, `YIBAO_MAX_BATCH`,
     /// `YIBAO_PLATFORM_ADMDVS`, `YIBAO_FUTURE_TOLERANCE_SECS`, `YIBAO_EVOUCHER_SECRET`,
-    /// `YIBAO_EVOUCHER_TTL_SECS`, `YIBAO_FILE_LIMIT_BYTES`, `YIBAO_FILE_TTL_SECS`.
+    /// `YIBAO_EVOUCHER_TTL_SECS`, `YIBAO_FILE_LIMIT_BYTES`, `YIBAO_FILE_TTL_SECS`,
+    /// `YIBAO_AUDIT_RULES_DIR`.
     pub fn apply_env(
         &mut self,
         env: impl Iterator<Item = (String, String)>,
@@ -187,6 +192,9 @@ impl Config {
                     self.file_limit_bytes = number("file_limit_bytes", &value)?
                 }
                 "YIBAO_FILE_TTL_SECS" => self.file_ttl_secs = number("file_ttl_secs", &value)?,
+                "YIBAO_AUDIT_RULES_DIR" => {
+                    self.audit_rules_dir = (!value.is_empty()).then(|| PathBuf::from(value))
+                }
                 _ => {}
             }
         }

@@ -24,6 +24,8 @@ pub enum RegistryError {
     Policy { admdvs: String, problem: String },
     #[error("stored catalogue for {admdvs}: {problem}")]
     Catalog { admdvs: String, problem: String },
+    #[error("audit rule set: {0}")]
+    Audit(#[from] crate::audit::RuleSetLoadError),
 }
 
 /// A parsed policy or catalogue with the version of the text it was parsed from.
@@ -120,6 +122,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Issues and resolves 医保电子凭证 tokens.
     pub vouchers: VoucherKey,
+    /// The real-time audit's rule set (3101/3102, fee upload).
+    pub audit: yibao_audit::RuleSet,
     regions: RwLock<Arc<Regions>>,
     institutions: RwLock<HashMap<String, Institution>>,
     keys: RwLock<HashMap<String, AccessKey>>,
@@ -131,11 +135,13 @@ impl Shared {
     pub async fn load(store: Store, config: Config) -> Result<Shared, RegistryError> {
         let regions = Regions::load(&store).await?;
         let vouchers = VoucherKey::new(&config.evoucher_secret, config.evoucher_ttl_secs);
+        let audit = crate::audit::load_rule_set(config.audit_rules_dir.as_deref())?;
         let shared = Shared {
             store,
             config,
             metrics: Metrics::default(),
             vouchers,
+            audit,
             regions: RwLock::new(Arc::new(regions)),
             institutions: RwLock::new(HashMap::new()),
             keys: RwLock::new(HashMap::new()),

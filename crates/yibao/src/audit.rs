@@ -13,9 +13,7 @@ use clap::{Args, Subcommand};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::Value;
-use yibao_audit::{
-    audit, Claim, ClaimLine, Finding, LineLimits, Period, PersonInfo, RuleSet, RuleSetFiles,
-};
+use yibao_audit::{audit, Claim, ClaimLine, Finding, LineLimits, Period, PersonInfo, RuleSet};
 use yibao_catalog::Catalog;
 use yibao_domain::codes::Gend;
 use yibao_domain::Fen;
@@ -23,11 +21,6 @@ use yibao_policy::Policy;
 use yibao_settlement::Engine;
 use yibao_wire::render::{LineResult, Yuan};
 use yibao_wire::{BatchSettler, Outcome, SettleOutput, WireVisit};
-
-/// The shipped rule set (九江, 360400), used without `--rules`.
-const SHIPPED_RULES: &str = include_str!("../../../rules/jiujiang/rules.toml");
-const SHIPPED_KNOWLEDGE: &str = include_str!("../../../rules/jiujiang/knowledge.toml");
-const SHIPPED_MODELS: &str = include_str!("../../../rules/jiujiang/models.toml");
 
 /// What each output field means (also in the README).
 const RUN_OUTPUT: &str = "\
@@ -119,29 +112,7 @@ impl<'a> FindingLine<'a> {
 }
 
 fn load_rules(dir: Option<&Path>) -> anyhow::Result<RuleSet> {
-    let Some(dir) = dir else {
-        return Ok(RuleSet::parse(&RuleSetFiles {
-            rules: (SHIPPED_RULES, "rules/jiujiang/rules.toml"),
-            knowledge: (SHIPPED_KNOWLEDGE, "rules/jiujiang/knowledge.toml"),
-            models: (SHIPPED_MODELS, "rules/jiujiang/models.toml"),
-        })?);
-    };
-    let read = |name: &str| -> anyhow::Result<(String, String)> {
-        let path = dir.join(name);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        Ok((text, path.display().to_string()))
-    };
-    let (rules, knowledge, models) = (
-        read("rules.toml")?,
-        read("knowledge.toml")?,
-        read("models.toml")?,
-    );
-    Ok(RuleSet::parse(&RuleSetFiles {
-        rules: (&rules.0, &rules.1),
-        knowledge: (&knowledge.0, &knowledge.1),
-        models: (&models.0, &models.1),
-    })?)
+    Ok(yibao_server::audit::load_rule_set(dir)?)
 }
 
 /// Reads the person file; every problem names the row and column.
@@ -232,7 +203,7 @@ fn claim_of(
                     .and_then(|d| d.get("bilg_dr_codg"))
                     .and_then(Value::as_str)
                     .map(str::to_string),
-                limits: limits_of(catalog, &l.med_list_codg),
+                limits: yibao_server::audit::line_limits(catalog, &l.med_list_codg),
             }
         })
         .collect();
@@ -261,24 +232,6 @@ fn claim_of(
         total: amounts.medfee_sumamt,
         fund_pay: amounts.fund_pay_sumamt,
         acct_pay: amounts.acct_pay,
-    }
-}
-
-/// The catalogue's restrictions of an item.
-fn limits_of(catalog: &Catalog, code: &str) -> LineLimits {
-    let Some(item) = catalog.get(code) else {
-        return LineLimits::default();
-    };
-    let r = &item.restriction;
-    LineLimits {
-        gend: match r.gend {
-            Some(Gend::Male) => "1".into(),
-            Some(Gend::Female) => "2".into(),
-            _ => String::new(),
-        },
-        age_min_years: r.age_min_years,
-        age_max_years: r.age_max_years,
-        min_level: r.min_level,
     }
 }
 
