@@ -257,3 +257,48 @@ async fn bad_analysis_input_names_the_field() {
     })
     .await;
 }
+
+/// 盐酸坦索罗辛缓释胶囊: the sample catalogue does not hold it; added here without a sex restriction,
+/// so only the knowledge table (`sex_limit`, men only) and rule JJ-R01 (`on_hit = self_pay`) catch it.
+const TAMSULOSIN: &str = "XG04CAA047A001010100001";
+
+/// At fee upload (2204) a line a 事中 `self_pay` rule flags is split as 全自费 with the rule's reason as
+/// its `memo`, and the settlement pays nothing of it; other lines are untouched.
+#[tokio::test]
+async fn fee_upload_makes_a_flagged_line_self_paid() {
+    each_backend("rt_upload", |h| async move {
+        let sample = std::fs::read_to_string(common::repo_root().join("catalogs/jiujiang-sample.csv")).unwrap();
+        let catalog = format!("{}\n{TAMSULOSIN},盐酸坦索罗辛缓释胶囊,101,09,01,0,,0,,,,\n", sample.trim_end());
+        h.admin("PUT", "/admin/catalog/360400", catalog).await;
+        for (psn_no, flagged) in [("P0004", true), ("P0001", false)] {
+            let registered = h
+                .ok("2201", HOSPITAL, json!({ "data": { "psn_no": psn_no, "insutype": "390", "begntime": "2026-03-01 09:00:00", "mdtrt_cert_type": "02", "ipt_otp_no": "OTP1" } }))
+                .await;
+            let mdtrt_id = registered["data"]["mdtrt_id"].as_str().unwrap().to_string();
+            let uploaded = h
+                .ok("2204", HOSPITAL, json!({ "feedetail": [
+                    line("1", &mdtrt_id, AMOXICILLIN, "2", "10.00", "20.00"),
+                    line("2", &mdtrt_id, TAMSULOSIN, "1", "40.45", "40.45"),
+                ] }))
+                .await;
+            let rows = uploaded["result"].as_array().unwrap();
+            assert_eq!(rows[0]["memo"], "", "{uploaded}");
+            assert_eq!(common::fen(&rows[0]["fulamt_ownpay_amt"]), 0);
+            let memo = rows[1]["memo"].as_str().unwrap();
+            if flagged {
+                assert!(memo.contains("智能审核 JJ-R01") && memo.contains("全自费"), "{memo}");
+                assert_eq!(common::fen(&rows[1]["fulamt_ownpay_amt"]), 4045);
+            } else {
+                assert_eq!(memo, "", "{uploaded}");
+                assert_eq!(common::fen(&rows[1]["fulamt_ownpay_amt"]), 0);
+            }
+            let settled = h
+                .ok("2207", HOSPITAL, json!({ "data": { "psn_no": psn_no, "mdtrt_cert_type": "02", "mdtrt_id": mdtrt_id, "med_type": "11", "medfee_sumamt": "60.45", "psn_setlway": "01", "insutype": "390", "acct_used_flag": "0" } }))
+                .await;
+            let own = common::fen(&settled["setlinfo"]["fulamt_ownpay_amt"]);
+            assert_eq!(own, if flagged { 4045 } else { 0 }, "{settled}");
+        }
+        h.assert_verifies().await;
+    })
+    .await;
+}

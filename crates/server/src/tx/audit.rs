@@ -298,9 +298,15 @@ fn person_info(person: &Person) -> PersonInfo {
 fn institution_level(ctx: &Ctx<'_>, person: &Person, insutype: &str) -> Result<u8, TxError> {
     let insu = common::insu_row(person, "insutype", insutype)?;
     let rules = common::policy_and_catalog(ctx, insu)?;
-    let hosp_lv = yibao_domain::Code::new(&ctx.institution.hosp_lv)
-        .map_err(|e| TxError::new("fixmedins_code", lenient::code_problem(&e)))?;
-    Ok(rules.policy.level_of(hosp_lv).map_or(1, |l| l.level))
+    Ok(level_under(ctx, &rules.policy))
+}
+
+/// The calling institution's level (1–3) as a policy maps its `hosp_lv` (1 when it does not).
+fn level_under(ctx: &Ctx<'_>, policy: &yibao_policy::Policy) -> u8 {
+    yibao_domain::Code::new(&ctx.institution.hosp_lv)
+        .ok()
+        .and_then(|lv| policy.level_of(lv))
+        .map_or(1, |l| l.level)
 }
 
 fn catalog_for(
@@ -491,6 +497,89 @@ fn stored_claim(visit: &Visit, lines: Vec<ClaimLine>, now: NaiveDateTime) -> Cla
         lines,
         fund_pay: Fen::ZERO,
         acct_pay: Fen::ZERO,
+    }
+}
+
+/// The 事中 rules whose `on_hit` is `self_pay` over the lines of a fee upload (2204/2301, the lines
+/// of 2101/2102): each flagged line is marked self-paid (`hosp_appr_flag` 2 in the engine's reading
+/// of it, so the split — and any later re-split — makes it 全自费); returns the reply's `memo` per
+/// flagged line index. Builds nothing when the rule set has no such rule, and reads the person's
+/// history only when one of them needs it.
+pub async fn self_pay_lines(
+    ctx: &Ctx<'_>,
+    ledger: &mut LedgerView<'_>,
+    upload: Upload<'_>,
+    lines: &mut [yibao_settlement::FeeLine],
+) -> Result<FxHashMap<u32, String>, TxError> {
+    let set = &ctx.shared.audit;
+    let applies = |r: &Rule| r.on_hit == OnHit::SelfPay && r.runs_at(Stage::During.name());
+    if !set.rules.iter().any(applies) {
+        return Ok(FxHashMap::default());
+    }
+    let claim = upload_claim(ctx, &upload, lines);
+    let history = if set
+        .rules
+        .iter()
+        .any(|r| applies(r) && r.when.reads_history())
+    {
+        history_claims(ctx, ledger, upload.person, &[&claim]).await?
+    } else {
+        Vec::new()
+    };
+    let mut claims: Vec<&Claim> = history.iter().collect();
+    claims.push(&claim);
+    let hist = PersonHistory::new(claims);
+    let ci = hist
+        .claims
+        .iter()
+        .position(|c| std::ptr::eq(*c, &claim))
+        .unwrap_or_default() as u32;
+    let info = person_info(upload.person);
+    let hits = yibao_audit::check_claim(set, Stage::During.name(), &[], applies, &info, &hist, ci);
+    let mut memos = FxHashMap::default();
+    for hit in &hits {
+        for &(li, _) in &hit.lines {
+            lines[li as usize].hosp_appr_flag = yibao_domain::Code::lit("2");
+            memos.entry(li).or_insert_with(|| {
+                format!("智能审核 {}：{}，全自费", hit.rule.id, hit.rule.reason)
+            });
+        }
+    }
+    Ok(memos)
+}
+
+/// What a fee upload's audit reads besides its lines.
+pub struct Upload<'a> {
+    pub person: &'a Person,
+    pub visit: &'a Visit,
+    pub policy: &'a yibao_policy::Policy,
+    pub catalog: &'a Catalog,
+}
+
+fn upload_claim(ctx: &Ctx<'_>, upload: &Upload<'_>, lines: &[yibao_settlement::FeeLine]) -> Claim {
+    let visit = upload.visit;
+    let catalog = upload.catalog;
+    let claim_lines: Vec<ClaimLine> = lines
+        .iter()
+        .map(|l| ClaimLine {
+            code: l.med_list_codg.clone(),
+            chrgitm_type: catalog
+                .get(&l.med_list_codg)
+                .map(|i| i.med_chrgitm_type.code().as_str().to_string())
+                .unwrap_or_default(),
+            cnt_e4: l.cnt_e4,
+            pric_micro_yuan: l.pric_micro_yuan,
+            amount: l.amount,
+            inscope: l.amount,
+            doctor: None,
+            limits: crate::audit::line_limits(catalog, &l.med_list_codg),
+        })
+        .collect();
+    Claim {
+        level: level_under(ctx, upload.policy),
+        gend: upload.person.gend.as_str().to_string(),
+        brdy: Some(upload.person.brdy),
+        ..stored_claim(visit, claim_lines, ctx.now)
     }
 }
 
