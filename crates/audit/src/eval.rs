@@ -10,7 +10,7 @@ use crate::history::{starts_with_any, PersonHistory, NO_GAP_DAYS};
 use crate::knowledge::{KeyKind, Knowledge, Table};
 use crate::lang::{Env, Field, Func, Val, NUM_SCALE};
 use crate::rules::{Rule, Scope};
-use crate::{Period, RuleSet};
+use crate::RuleSet;
 
 /// Peer statistics per (`med_type`, first diagnosis category).
 #[derive(Debug, Default)]
@@ -295,17 +295,17 @@ impl Rule {
     }
 }
 
-/// Runs every rule over one person's claims; findings only for claims begun within `period`.
+/// Runs every rule over one person's claims; findings only for the claims `reported` picks.
 pub fn audit_person(
     set: &RuleSet,
     peers: &Peers,
     person: &PersonInfo,
     hist: &PersonHistory<'_>,
-    period: &Period,
+    reported: &(dyn Fn(&Claim) -> bool + Sync),
     out: &mut Vec<Finding>,
 ) {
     for (ci, claim) in hist.claims.iter().enumerate() {
-        if !period.contains(claim.begin.date()) {
+        if !reported(claim) {
             continue;
         }
         let date = claim.begin.date().to_string();

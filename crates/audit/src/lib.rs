@@ -90,6 +90,10 @@ impl RuleSet {
     }
 }
 
+/// Days of history before the audited claims that an audit reads (the longest rule window is a
+/// year): the real-time checks and `yibao audit run --month`.
+pub const HISTORY_DAYS: i64 = 366;
+
 /// The rule set shipped with yibao: 九江 (`rules/jiujiang/`), compiled into the binary.
 pub fn shipped_jiujiang() -> Result<RuleSet, AuditError> {
     RuleSet::parse(&RuleSetFiles {
@@ -131,11 +135,21 @@ pub fn audit(
     persons: &FxHashMap<String, PersonInfo>,
     period: &Period,
 ) -> Vec<Finding> {
+    audit_where(set, claims, persons, &|c: &Claim| {
+        period.contains(c.begin.date())
+    })
+}
+
+/// [`audit`] with the claims reported chosen by `reported` (e.g. those settled in a month); the
+/// others serve as history only.
+pub fn audit_where(
+    set: &RuleSet,
+    claims: &[Claim],
+    persons: &FxHashMap<String, PersonInfo>,
+    reported: &(dyn Fn(&Claim) -> bool + Sync),
+) -> Vec<Finding> {
     use rayon::prelude::*;
-    let in_period: Vec<&Claim> = claims
-        .iter()
-        .filter(|c| period.contains(c.begin.date()))
-        .collect();
+    let in_period: Vec<&Claim> = claims.iter().filter(|c| reported(c)).collect();
     let peers = eval::Peers::new(in_period.iter().copied());
     let mut by_person: FxHashMap<&str, Vec<&Claim>> = FxHashMap::default();
     for claim in claims {
@@ -151,7 +165,7 @@ pub fn audit(
                     let person = persons.get(psn_no).unwrap_or(&unknown);
                     let hist = history::PersonHistory::new(mine);
                     let mut out = Vec::new();
-                    eval::audit_person(set, &peers, person, &hist, period, &mut out);
+                    eval::audit_person(set, &peers, person, &hist, reported, &mut out);
                     out
                 })
                 .collect::<Vec<Finding>>()

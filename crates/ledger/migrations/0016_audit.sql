@@ -13,3 +13,21 @@ CREATE TABLE audit_feedback (
     received_at    TEXT NOT NULL,
     PRIMARY KEY (fixmedins_code, warn_type, warn_rslt_id)
 );
+
+-- The post-payment audit of a month (`yibao audit run --month`): one row per finding, numbered in
+-- the audit's order; derived from the ledger, so auditing the month again replaces its rows. The
+-- evidence lists are comma-separated codes.
+CREATE TABLE audit_findings (
+    month           TEXT   NOT NULL,
+    finding_no      BIGINT NOT NULL,
+    kind            TEXT   NOT NULL,
+    id              TEXT   NOT NULL,
+    psn_nos         TEXT   NOT NULL,
+    fixmedins_codes TEXT   NOT NULL,
+    mdtrt_ids       TEXT   NOT NULL,
+    amount          BIGINT NOT NULL,
+    score           BIGINT NOT NULL,
+    reason          TEXT   NOT NULL,
+    found_at        TEXT   NOT NULL,
+    PRIMARY KEY (month, finding_no)
+);

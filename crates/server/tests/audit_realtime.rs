@@ -302,3 +302,85 @@ async fn fee_upload_makes_a_flagged_line_self_paid() {
     })
     .await;
 }
+
+/// 3102 under load (`cargo test --release -p yibao-server --test audit_realtime -- --ignored
+/// --nocapture`): a person with 30 earlier visits of 10 lines each in the ledger, 4,000 analyses of a
+/// 20-order encounter from 8 concurrent clients on SQLite; prints p50/p99/max and fails above the
+/// 200 ms of a 事中 call (supervision.md §6). The figure for BENCHMARKS.md.
+#[tokio::test]
+#[ignore]
+async fn during_analysis_latency_under_load() {
+    let h = Harness::start(Backend::Sqlite, AuthMode::None, "rt_load").await;
+    for visit in 0..30 {
+        let begntime = format!("2026-02-{:02} 09:00:00", visit % 28 + 1);
+        let registered = h
+            .ok("2201", HOSPITAL, json!({ "data": { "psn_no": "P0004", "insutype": "390", "begntime": begntime, "mdtrt_cert_type": "02", "ipt_otp_no": "OTP1" } }))
+            .await;
+        let mdtrt_id = registered["data"]["mdtrt_id"].as_str().unwrap().to_string();
+        let lines: Vec<Value> = (0..10)
+            .map(|i| {
+                line(
+                    &i.to_string(),
+                    &mdtrt_id,
+                    if i == 0 { HBA1C } else { AMOXICILLIN },
+                    "1",
+                    "10.00",
+                    "10.00",
+                )
+            })
+            .collect();
+        h.ok("2204", HOSPITAL, json!({ "feedetail": lines })).await;
+    }
+    let orders: Vec<Value> = (0..20)
+        .map(|i| {
+            order(
+                &format!("RX-{i}"),
+                if i == 0 { HBA1C } else { AMOXICILLIN },
+                "1",
+                "10.00",
+                "10.00",
+            )
+        })
+        .collect();
+    let request = analysis("P0004", "HIS-LOAD", "6", orders);
+    let check = h.ok("3102", HOSPITAL, request.clone()).await;
+    assert!(rule_ids(&check).contains(&"JJ-R10"), "{check}");
+    let h = std::sync::Arc::new(h);
+    let (clients, per_client) = (8, 500);
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (h, request) = (std::sync::Arc::clone(&h), request.clone());
+            tokio::spawn(async move {
+                let mut took = Vec::with_capacity(per_client);
+                for _ in 0..per_client {
+                    let at = std::time::Instant::now();
+                    let reply = h.call("3102", HOSPITAL, request.clone()).await;
+                    took.push(at.elapsed());
+                    assert_eq!(reply["infcode"], 0, "{reply}");
+                }
+                took
+            })
+        })
+        .collect();
+    let mut took = Vec::new();
+    for task in tasks {
+        took.extend(task.await.unwrap());
+    }
+    let wall = started.elapsed();
+    took.sort();
+    let at = |p: usize| took[(took.len() * p).div_ceil(100) - 1];
+    eprintln!(
+        "3102 under load: {} calls, {clients} clients, {:.0} calls/s; p50 {:?}, p99 {:?}, max {:?}",
+        took.len(),
+        took.len() as f64 / wall.as_secs_f64(),
+        at(50),
+        at(99),
+        took[took.len() - 1]
+    );
+    assert!(
+        at(99) < std::time::Duration::from_millis(200),
+        "p99 {:?}",
+        at(99)
+    );
+}

@@ -8,15 +8,17 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use clap::{Args, Subcommand};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::Value;
-use yibao_audit::{audit, Claim, ClaimLine, Finding, LineLimits, Period, PersonInfo, RuleSet};
+use yibao_audit::{
+    audit, audit_where, Claim, ClaimLine, Finding, Period, PersonInfo, RuleSet, HISTORY_DAYS,
+};
 use yibao_catalog::Catalog;
-use yibao_domain::codes::Gend;
 use yibao_domain::Fen;
+use yibao_ledger::audit_claims;
 use yibao_policy::Policy;
 use yibao_settlement::Engine;
 use yibao_wire::render::{LineResult, Yuan};
@@ -50,24 +52,34 @@ enum AuditCommand {
 #[derive(Args)]
 struct RunArgs {
     /// JSON Lines of visits in the `yibao settle` input format.
-    #[arg(long)]
-    visits: PathBuf,
+    #[arg(long, required_unless_present = "month", conflicts_with = "month")]
+    visits: Option<PathBuf>,
     /// Person CSV (the import format: `psn_no, gend, brdy, …`) with the optional columns `tel`,
     /// `addr`, `emp_name` and `death_date` (yyyy-MM-dd); other columns are ignored.
-    #[arg(long)]
-    persons: PathBuf,
+    #[arg(long, required_unless_present = "month", conflicts_with = "month")]
+    persons: Option<PathBuf>,
     /// Policy file (TOML), e.g. policies/jiujiang.toml.
-    #[arg(long)]
-    policy: PathBuf,
+    #[arg(long, required_unless_present = "month", conflicts_with = "month")]
+    policy: Option<PathBuf>,
     /// Catalogue of the place of treatment (CSV, or TAB-separated .txt/.tsv).
-    #[arg(long)]
-    catalog: PathBuf,
+    #[arg(long, required_unless_present = "month", conflicts_with = "month")]
+    catalog: Option<PathBuf>,
     /// First day of the audited period (yyyy-MM-dd); earlier visits still count as history.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "month")]
     from: Option<NaiveDate>,
     /// Last day of the audited period (yyyy-MM-dd).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "month")]
     to: Option<NaiveDate>,
+    /// Audit the claims settled in this month (yyyy-MM) in the ledger instead of files, with the
+    /// year before as history; the findings are also stored (replacing the month's earlier ones).
+    #[arg(long)]
+    month: Option<String>,
+    /// With --month: directory of the embedded SQLite database.
+    #[arg(long, default_value = "yibao-data")]
+    data_dir: PathBuf,
+    /// With --month: `postgres://…` or `sqlite:…` instead of the embedded database.
+    #[arg(long)]
+    database: Option<String>,
     /// Rule set directory holding rules.toml, knowledge.toml and models.toml [default: the shipped
     /// 九江 set, rules/jiujiang].
     #[arg(long)]
@@ -167,6 +179,16 @@ fn read_persons(path: &Path) -> anyhow::Result<FxHashMap<String, PersonInfo>> {
     Ok(persons)
 }
 
+/// Diagnosis codes of a `dise_codg` (`;`- or `,`-separated).
+fn split_diagnoses(dise_codg: &str) -> Vec<String> {
+    dise_codg
+        .split([';', ','])
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// The claim of a settled visit: the visit as sent, with each line's category and in-scope amount
 /// and the visit's fund amounts from the settlement.
 fn claim_of(
@@ -217,15 +239,7 @@ fn claim_of(
         insutype: wire.insutype.to_string(),
         gend: wire.gend.to_string(),
         brdy: Some(wire.brdy),
-        diagnoses: wire
-            .dise_codg
-            .as_deref()
-            .unwrap_or_default()
-            .split([';', ','])
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .map(str::to_string)
-            .collect(),
+        diagnoses: split_diagnoses(wire.dise_codg.as_deref().unwrap_or_default()),
         begin: wire.begntime,
         end: wire.endtime,
         lines,
@@ -346,39 +360,18 @@ fn settle_shard(
 /// Audits everything first and writes only then; reports counts and speed on standard error.
 fn run_audit(args: &RunArgs) -> anyhow::Result<bool> {
     let started = Instant::now();
-    if let (Some(from), Some(to)) = (args.from, args.to) {
-        if from > to {
-            bail!("--from {from} 晚于 --to {to}：审核期间为空");
-        }
-    }
     let rules = load_rules(args.rules.as_deref())?;
-    let policy = Policy::load(&args.policy)?;
-    let catalog = Catalog::from_path(&args.catalog)?;
-    let persons = read_persons(&args.persons)?;
-    let (claims, all_ok) = read_claims(&args.visits, &policy, &catalog)?;
-    let settled_s = started.elapsed().as_secs_f64();
-    let period = Period {
-        from: args.from,
-        to: args.to,
+    let (claims, persons, findings, all_ok) = match &args.month {
+        Some(month) => month_claims(args, month, &rules)?,
+        None => file_claims(args, &rules)?,
     };
-    let findings = audit(&rules, &claims, &persons, &period);
-    let out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let mut out = std::io::BufWriter::new(out);
-    for finding in &findings {
-        serde_json::to_writer(&mut out, &FindingLine::of(finding))?;
-        out.write_all(b"\n")?;
-    }
-    out.flush().context("writing the findings")?;
+    let read_s = started.elapsed().as_secs_f64();
+    write_findings(args.out.as_deref(), &findings)?;
+    drop(persons);
     let seconds = started.elapsed().as_secs_f64();
     let lines: usize = claims.iter().map(|c| c.lines.len()).sum();
     eprintln!(
-        "yibao audit run: {} 条规则（{} {}），{} 次就诊、{lines} 条明细，{} 条发现；读取与结算 {settled_s:.2} s，共 {seconds:.2} s（{:.0} 条明细/秒）",
+        "yibao audit run: {} 条规则（{} {}），{} 次就诊、{lines} 条明细，{} 条发现；读取与结算 {read_s:.2} s，共 {seconds:.2} s（{:.0} 条明细/秒）",
         rules.rules.len(),
         rules.meta.region,
         rules.meta.version,
@@ -387,4 +380,189 @@ fn run_audit(args: &RunArgs) -> anyhow::Result<bool> {
         lines as f64 / seconds.max(1e-9)
     );
     Ok(all_ok)
+}
+
+/// Claims, persons, findings and whether every input line was read.
+type Audited = (
+    Vec<Claim>,
+    FxHashMap<String, PersonInfo>,
+    Vec<Finding>,
+    bool,
+);
+
+/// File mode: the visits settled with the policy and catalogue given, audited over `--from`–`--to`.
+fn file_claims(args: &RunArgs, rules: &RuleSet) -> anyhow::Result<Audited> {
+    let (Some(visits), Some(persons), Some(policy), Some(catalog)) =
+        (&args.visits, &args.persons, &args.policy, &args.catalog)
+    else {
+        bail!("--visits、--persons、--policy 与 --catalog 须一起给出（或用 --month 审核账本）");
+    };
+    if let (Some(from), Some(to)) = (args.from, args.to) {
+        if from > to {
+            bail!("--from {from} 晚于 --to {to}：审核期间为空");
+        }
+    }
+    let policy = Policy::load(policy)?;
+    let catalog = Catalog::from_path(catalog)?;
+    let persons = read_persons(persons)?;
+    let (claims, all_ok) = read_claims(visits, &policy, &catalog)?;
+    let period = Period {
+        from: args.from,
+        to: args.to,
+    };
+    let findings = audit(rules, &claims, &persons, &period);
+    Ok((claims, persons, findings, all_ok))
+}
+
+/// The first and last moment of a month `yyyy-MM`.
+fn month_bounds(month: &str) -> anyhow::Result<(NaiveDateTime, NaiveDateTime)> {
+    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .ok()
+        .filter(|_| month.len() == 7)
+        .with_context(|| format!("--month {month}：须为 yyyy-MM"))?;
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .context("--month：月份超出范围")?;
+    let last = (next - chrono::Duration::days(1))
+        .and_hms_opt(23, 59, 59)
+        .context("--month：月份超出范围")?;
+    Ok((first.and_time(chrono::NaiveTime::MIN), last))
+}
+
+/// Ledger mode: the claims settled in the month, with the [`HISTORY_DAYS`] before as history, levels
+/// and catalogue restrictions from the stored policies and catalogues; findings are stored.
+fn month_claims(args: &RunArgs, month: &str, rules: &RuleSet) -> anyhow::Result<Audited> {
+    let (first, last) = month_bounds(month)?;
+    let history_from = first - chrono::Duration::days(HISTORY_DAYS);
+    let database = match &args.database {
+        Some(url) => yibao_region::Database::Url(url.clone()),
+        None => yibao_region::Database::DataDir(args.data_dir.clone()),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let store = yibao_region::open(&database).await?;
+        let regions = yibao_server::state::Regions::load(&store).await?;
+        let mut conn = store.pool().acquire().await?;
+        let institutions = yibao_ledger::registry::institutions(&mut conn).await?;
+        let visits = audit_claims::settled_visits(&mut conn, history_from, last).await?;
+        let persons: FxHashMap<String, PersonInfo> = audit_claims::person_facts(&mut conn)
+            .await?
+            .into_iter()
+            .map(|(psn_no, gend, brdy)| {
+                let info = PersonInfo {
+                    psn_no: psn_no.clone(),
+                    gend,
+                    brdy,
+                    ..PersonInfo::default()
+                };
+                (psn_no, info)
+            })
+            .collect();
+        let claims: Vec<Claim> = visits
+            .iter()
+            .map(|v| stored_claim_of(v, &regions, &institutions))
+            .collect();
+        let settled_in_month: rustc_hash::FxHashSet<&str> = visits
+            .iter()
+            .filter(|v| v.setl_time >= first)
+            .map(|v| v.mdtrt_id.as_str())
+            .collect();
+        let findings = audit_where(rules, &claims, &persons, &|c: &Claim| {
+            settled_in_month.contains(c.mdtrt_id.as_str())
+        });
+        let stored: Vec<audit_claims::StoredFinding> =
+            findings.iter().map(stored_finding).collect();
+        let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string();
+        audit_claims::replace_findings(&mut conn, month, &stored, &now).await?;
+        drop(conn);
+        store.close().await;
+        Ok((claims, persons, findings, true))
+    })
+}
+
+/// A settled visit of the ledger as a claim: its institution's level under the policy of the
+/// institution's region, the catalogue's restrictions of each line.
+fn stored_claim_of(
+    visit: &audit_claims::SettledVisit,
+    regions: &yibao_server::state::Regions,
+    institutions: &[yibao_ledger::Institution],
+) -> Claim {
+    let institution = institutions
+        .iter()
+        .find(|i| i.fixmedins_code == visit.fixmedins_code);
+    let admdvs = institution.map_or("", |i| i.admdvs.as_str());
+    let policy = regions.policy_for(admdvs);
+    let catalog = regions
+        .region_of(admdvs)
+        .and_then(|region| regions.catalog(region));
+    let level = match (policy, institution) {
+        (Some(policy), Some(institution)) => yibao_domain::Code::new(&institution.hosp_lv)
+            .ok()
+            .and_then(|lv| policy.parsed.level_of(lv))
+            .map_or(1, |l| l.level),
+        _ => 1,
+    };
+    let lines = visit
+        .lines
+        .iter()
+        .map(|l| ClaimLine {
+            code: l.med_list_codg.clone(),
+            chrgitm_type: l.med_chrgitm_type.clone(),
+            cnt_e4: l.cnt_e4,
+            pric_micro_yuan: l.pric_micro_yuan,
+            amount: l.amount,
+            inscope: l.amount - l.fulamt_ownpay_amt,
+            doctor: l.doctor.clone(),
+            limits: catalog
+                .map(|c| yibao_server::audit::line_limits(&c.parsed, &l.med_list_codg))
+                .unwrap_or_default(),
+        })
+        .collect();
+    Claim {
+        mdtrt_id: visit.mdtrt_id.clone(),
+        psn_no: visit.psn_no.clone(),
+        fixmedins_code: visit.fixmedins_code.clone(),
+        med_type: visit.med_type.clone(),
+        level,
+        insutype: visit.insutype.clone(),
+        gend: String::new(),
+        brdy: None,
+        diagnoses: split_diagnoses(&visit.dise_codg),
+        begin: visit.begntime,
+        end: visit.endtime,
+        lines,
+        total: visit.medfee_sumamt,
+        fund_pay: visit.fund_pay_sumamt,
+        acct_pay: visit.acct_pay,
+    }
+}
+
+fn stored_finding(f: &Finding) -> audit_claims::StoredFinding {
+    audit_claims::StoredFinding {
+        kind: f.kind.as_str().to_string(),
+        id: f.id.clone(),
+        psn_nos: f.psn_nos.clone(),
+        fixmedins_codes: f.fixmedins_codes.clone(),
+        mdtrt_ids: f.mdtrt_ids.clone(),
+        amount: f.amount,
+        score: i64::from(f.score),
+        reason: f.reason.clone(),
+    }
+}
+
+/// Writes one JSON line per finding to `out` (standard output without it).
+fn write_findings(out: Option<&Path>, findings: &[Finding]) -> anyhow::Result<()> {
+    let out: Box<dyn Write> = match out {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut out = std::io::BufWriter::new(out);
+    for finding in findings {
+        serde_json::to_writer(&mut out, &FindingLine::of(finding))?;
+        out.write_all(b"\n")?;
+    }
+    out.flush().context("writing the findings")
 }

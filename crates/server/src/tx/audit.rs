@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use yibao_audit::history::PersonHistory;
-use yibao_audit::{Claim, ClaimLine, Hit, OnHit, PersonInfo, Rule, RuleSet};
+use yibao_audit::{Claim, ClaimLine, Hit, OnHit, PersonInfo, Rule, RuleSet, HISTORY_DAYS};
 use yibao_catalog::Catalog;
 use yibao_domain::codes::ChrgitmLv;
 use yibao_domain::Fen;
@@ -26,8 +26,6 @@ use super::{Ctx, TxOutput};
 use crate::envelope::wire_time;
 use crate::error::TxError;
 
-/// Days of history before the encounter an analysis reads (the longest rule window is a year).
-pub const HISTORY_DAYS: i64 = 366;
 /// Most patients, encounters per patient and orders per encounter one analysis accepts.
 const MAX_PATIENTS: usize = 20;
 const MAX_ENCOUNTERS: usize = 50;
@@ -413,7 +411,7 @@ fn order_line(catalog: &Catalog, order: &OrderDto) -> ClaimLine {
 }
 
 /// The person's stored visits of the [`HISTORY_DAYS`] before the encounters sent, with their live
-/// fee lines, as claims (visits the request sends are left out: the request's version counts).
+/// fee lines (two indexed reads: visits, then the lines' audit columns), as claims (visits the request sends are left out: the request's version counts).
 async fn history_claims(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
@@ -427,35 +425,27 @@ async fn history_claims(
         to: Some(last),
     };
     let visits = lookups::person_visits(ledger.conn(), &person.psn_no, window).await?;
-    let lines = lookups::person_live_lines(ledger.conn(), &person.psn_no, window).await?;
+    let lines = lookups::person_audit_lines(ledger.conn(), &person.psn_no).await?;
     let catalog = sent
         .first()
         .map(|c| catalog_for(ctx, person, &c.insutype))
         .transpose()?;
     let mut by_visit: FxHashMap<&str, Vec<ClaimLine>> = FxHashMap::default();
-    for history in lines.iter().rev() {
-        let Some(split) = &history.line.split else {
-            continue;
-        };
+    for line in lines.iter().rev() {
         by_visit
-            .entry(history.line.mdtrt_id.as_str())
+            .entry(line.mdtrt_id.as_str())
             .or_default()
             .push(ClaimLine {
-                code: split.fee.med_list_codg.clone(),
-                chrgitm_type: split
-                    .split
-                    .med_chrgitm_type
-                    .clone()
-                    .map(|t| t.code().as_str().to_string())
-                    .unwrap_or_default(),
-                cnt_e4: split.fee.cnt_e4,
-                pric_micro_yuan: split.fee.pric_micro_yuan,
-                amount: split.fee.amount,
-                inscope: split.fee.amount - split.split.fulamt_ownpay_amt,
+                code: line.med_list_codg.clone(),
+                chrgitm_type: line.med_chrgitm_type.clone(),
+                cnt_e4: line.cnt_e4,
+                pric_micro_yuan: line.pric_micro_yuan,
+                amount: line.amount,
+                inscope: line.amount - line.fulamt_ownpay_amt,
                 doctor: None,
                 limits: catalog
                     .as_deref()
-                    .map(|c| crate::audit::line_limits(c, &split.fee.med_list_codg))
+                    .map(|c| crate::audit::line_limits(c, &line.med_list_codg))
                     .unwrap_or_default(),
             });
     }
