@@ -8,6 +8,7 @@
 //! - the seven big-data models ([`models`]);
 //! - [`audit`]: every rule and model over a set of claims, findings in a deterministic order.
 
+pub mod case;
 pub mod claim;
 pub mod eval;
 pub mod finding;

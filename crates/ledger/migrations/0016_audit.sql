@@ -31,3 +31,40 @@ CREATE TABLE audit_findings (
     found_at        TEXT   NOT NULL,
     PRIMARY KEY (month, finding_no)
 );
+
+-- Cases (案件): a finding taken up by supervisors, with a copy of its evidence (a month audited again
+-- may renumber its findings; the case keeps what it was opened on). `status`: open, assigned,
+-- reviewed, confirmed, dismissed. A confirmed case names its type (审核扣款, 稽核扣款, 追回), amount and
+-- the provider deduction it posted (`deduction_id`; a 追回 also posts book batch `case-<case_id>`).
+CREATE TABLE audit_cases (
+    case_id          TEXT   PRIMARY KEY,
+    finding_month    TEXT   NOT NULL,
+    finding_no       BIGINT NOT NULL,
+    kind             TEXT   NOT NULL,
+    finding_id       TEXT   NOT NULL,
+    psn_nos          TEXT   NOT NULL,
+    fixmedins_code   TEXT   NOT NULL,
+    mdtrt_ids        TEXT   NOT NULL,
+    amount_at_issue  BIGINT NOT NULL,
+    reason           TEXT   NOT NULL,
+    status           TEXT   NOT NULL,
+    assignee         TEXT   NOT NULL,
+    confirm_type     TEXT   NOT NULL,
+    confirmed_amount BIGINT NOT NULL,
+    deduction_id     TEXT   NOT NULL,
+    opened_at        TEXT   NOT NULL,
+    updated_at       TEXT   NOT NULL,
+    UNIQUE (finding_month, finding_no)
+);
+
+-- Every step of a case, in order: who did what, the note and the evidence given.
+CREATE TABLE audit_case_events (
+    case_id  TEXT   NOT NULL,
+    event_no BIGINT NOT NULL,
+    action   TEXT   NOT NULL,
+    actor    TEXT   NOT NULL,
+    note     TEXT   NOT NULL,
+    evidence TEXT   NOT NULL,
+    at       TEXT   NOT NULL,
+    PRIMARY KEY (case_id, event_no)
+);

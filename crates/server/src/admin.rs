@@ -28,6 +28,10 @@ pub fn endpoints() -> Vec<Endpoint<Service>> {
         Endpoint::get("/admin/verify", run_verify),
         Endpoint::post("/admin/evoucher", issue_evoucher),
         Endpoint::post("/admin/deductions", post_deductions),
+        Endpoint::post("/admin/cases", crate::cases::open_case),
+        Endpoint::get("/admin/cases", crate::cases::list_cases),
+        Endpoint::get("/admin/cases/{case_id}", crate::cases::show_case),
+        Endpoint::post("/admin/cases/{case_id}/{action}", crate::cases::step_case),
     ]
 }
 
@@ -205,7 +209,7 @@ impl AdminRefusal {
     }
 }
 
-fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(AdminRefusal::new(message))).into_response()
 }
 
@@ -213,14 +217,14 @@ fn accepted(count: usize) -> Response {
     Json(Accepted { ok: true, count }).into_response()
 }
 
-fn now_text() -> String {
+pub(crate) fn now_text() -> String {
     chrono::Local::now()
         .naive_local()
         .format("%Y-%m-%d %H:%M:%S")
         .to_string()
 }
 
-fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     serde_json::from_slice(body).map_err(|e| format!("body: {e}"))
 }
 

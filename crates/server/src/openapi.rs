@@ -44,6 +44,10 @@ const NATIONAL_ROOT: &str = "/fsi/";
         admin::run_verify,
         admin::issue_evoucher,
         admin::post_deductions,
+        crate::cases::open_case,
+        crate::cases::list_cases,
+        crate::cases::show_case,
+        crate::cases::step_case,
     ),
     modifiers(&SecuritySchemes),
     tags(
