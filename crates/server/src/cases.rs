@@ -264,19 +264,20 @@ pub(crate) async fn list_cases(
     State(service): State<Service>,
     Query(filter): Query<CaseFilter>,
 ) -> Response {
-    let status =
-        match filter.status.as_deref() {
-            None | Some("") => None,
-            Some(text) => match CaseStatus::parse(text) {
-                Some(status) => Some(status),
-                None => return refuse(
+    let status = match filter.status.as_deref() {
+        None | Some("") => None,
+        Some(text) => match CaseStatus::parse(text) {
+            Some(status) => Some(status),
+            None => {
+                return refuse(
                     StatusCode::BAD_REQUEST,
                     format!(
                         "status：`{text}` 不是 open、assigned、reviewed、confirmed 或 dismissed"
                     ),
-                ),
-            },
-        };
+                )
+            }
+        },
+    };
     let listed = async {
         let mut conn = service.shared.store.pool().acquire().await?;
         audit_cases::cases(&mut conn, status).await

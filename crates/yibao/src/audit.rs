@@ -74,12 +74,8 @@ struct RunArgs {
     /// year before as history; the findings are also stored (replacing the month's earlier ones).
     #[arg(long)]
     month: Option<String>,
-    /// With --month: directory of the embedded SQLite database.
-    #[arg(long, default_value = "yibao-data")]
-    data_dir: PathBuf,
-    /// With --month: `postgres://…` or `sqlite:…` instead of the embedded database.
-    #[arg(long)]
-    database: Option<String>,
+    #[command(flatten)]
+    ledger: LedgerArgs,
     /// Rule set directory holding rules.toml, knowledge.toml and models.toml [default: the shipped
     /// 九江 set, rules/jiujiang].
     #[arg(long)]
@@ -92,6 +88,28 @@ struct RunArgs {
 pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
     match &args.command {
         AuditCommand::Run(run) => run_audit(run),
+    }
+}
+
+/// Where the ledger is (`--month`, `yibao case`).
+#[derive(Args)]
+pub struct LedgerArgs {
+    /// Directory of the embedded SQLite database.
+    #[arg(long, default_value = "yibao-data", global = true)]
+    data_dir: PathBuf,
+    /// `postgres://…` or `sqlite:…` instead of the embedded database.
+    #[arg(long, global = true)]
+    database: Option<String>,
+}
+
+impl LedgerArgs {
+    /// Opens the ledger.
+    pub async fn open(&self) -> anyhow::Result<yibao_ledger::Store> {
+        let database = match &self.database {
+            Some(url) => yibao_region::Database::Url(url.clone()),
+            None => yibao_region::Database::DataDir(self.data_dir.clone()),
+        };
+        Ok(yibao_region::open(&database).await?)
     }
 }
 
@@ -434,13 +452,9 @@ fn month_bounds(month: &str) -> anyhow::Result<(NaiveDateTime, NaiveDateTime)> {
 fn month_claims(args: &RunArgs, month: &str, rules: &RuleSet) -> anyhow::Result<Audited> {
     let (first, last) = month_bounds(month)?;
     let history_from = first - chrono::Duration::days(HISTORY_DAYS);
-    let database = match &args.database {
-        Some(url) => yibao_region::Database::Url(url.clone()),
-        None => yibao_region::Database::DataDir(args.data_dir.clone()),
-    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let store = yibao_region::open(&database).await?;
+        let store = args.ledger.open().await?;
         let regions = yibao_server::state::Regions::load(&store).await?;
         let mut conn = store.pool().acquire().await?;
         let institutions = yibao_ledger::registry::institutions(&mut conn).await?;

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod audit;
 mod backup;
 mod bars;
+mod case;
 mod codelists;
 mod demo;
 mod drg;
@@ -69,6 +70,9 @@ enum Command {
     Export(export::ExportArgs),
     /// Fund supervision: `run` the rule base and the seven big-data models over a file of visits.
     Audit(audit::AuditArgs),
+    /// Fund supervision cases: `list`, `show`, `open` a case on a finding, `assign`, `review`,
+    /// `confirm` (a deduction; 追回 also a recovery), `dismiss`.
+    Case(case::CaseArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -88,6 +92,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Restore(args) => Ok(exit_code(backup::run_restore(&args)?)),
         Command::Export(args) => export::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => Ok(exit_code(audit::run(&args)?)),
+        Command::Case(args) => case::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -247,5 +247,97 @@ fn a_month_of_the_ledger_is_audited_and_its_findings_stored() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--month 2025-13"));
     let mixed = yibao(&["audit", "run", "--month", &month, "--visits", "v.jsonl"]);
     assert!(!mixed.status.success());
+
+    // The JJ-R10 finding becomes a case, confirmed as a deduction from the institution's payment.
+    let finding_no = found.iter().position(|f| f["id"] == "JJ-R10").unwrap() + 1;
+    let case = |args: &[&str]| -> Output {
+        let mut all = vec!["case"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--data-dir", &data_dir]);
+        yibao(&all)
+    };
+    let json_of = |out: &Output| -> Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let opened = json_of(&case(&[
+        "open",
+        "--month",
+        &month,
+        "--finding",
+        &finding_no.to_string(),
+        "--actor",
+        "张三",
+    ]));
+    assert_eq!(opened["finding_id"], "JJ-R10");
+    assert_eq!(opened["status"], "open");
+    let id = opened["case_id"].as_str().unwrap().to_string();
+    let early = case(&[
+        "confirm",
+        &id,
+        "--type",
+        "审核扣款",
+        "--amount",
+        "40.00",
+        "--insutype",
+        "390",
+        "--year",
+        "2026",
+        "--month",
+        "12",
+        "--actor",
+        "王科长",
+    ]);
+    assert!(!early.status.success());
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("案件状态为已立案，不能确认"),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
+    json_of(&case(&[
+        "assign",
+        &id,
+        "--assignee",
+        "李四",
+        "--actor",
+        "张三",
+    ]));
+    json_of(&case(&[
+        "review",
+        &id,
+        "--actor",
+        "李四",
+        "--note",
+        "15 日内重复检查",
+        "--evidence",
+        "检验报告两份",
+    ]));
+    let confirmed = json_of(&case(&[
+        "confirm",
+        &id,
+        "--type",
+        "审核扣款",
+        "--amount",
+        "40.00",
+        "--insutype",
+        "390",
+        "--year",
+        "2026",
+        "--month",
+        "12",
+        "--actor",
+        "王科长",
+    ]));
+    assert_eq!(confirmed["status"], "confirmed");
+    assert_eq!(confirmed["deduction_id"], format!("CASE-{id}"));
+    let shown = json_of(&case(&["show", &id]));
+    assert_eq!(shown["events"].as_array().unwrap().len(), 4);
+    let listed = case(&["list", "--status", "confirmed"]);
+    assert!(listed.status.success());
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().count(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
