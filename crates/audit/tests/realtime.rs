@@ -65,7 +65,7 @@ fn a_claim_is_checked_by_the_rules_of_its_stage_with_its_history() {
         during.contains(&("JJ-R10".to_string(), vec![2])),
         "{during:?}"
     );
-    let alone = hits("事中", &[], &[now.clone()], false);
+    let alone = hits("事中", &[], std::slice::from_ref(&now), false);
     assert!(
         !alone.iter().any(|(id, _)| id == "JJ-R10"),
         "no history: {alone:?}"

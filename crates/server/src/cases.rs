@@ -199,9 +199,10 @@ impl CaseView {
 fn answer(result: Result<Case, CaseStepError>) -> Response {
     match result {
         Ok(case) => Json(CaseView::of(case)).into_response(),
-        Err(CaseStepError::Invalid { field, problem }) if field == "case_id" => {
-            refuse(StatusCode::NOT_FOUND, problem)
-        }
+        Err(CaseStepError::Invalid {
+            field: "case_id",
+            problem,
+        }) => refuse(StatusCode::NOT_FOUND, problem),
         Err(e @ CaseStepError::Invalid { .. }) => refuse(StatusCode::BAD_REQUEST, e.to_string()),
         Err(e @ (CaseStepError::Transition(_) | CaseStepError::Deduction(_))) => {
             refuse(StatusCode::CONFLICT, e.to_string())
