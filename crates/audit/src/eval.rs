@@ -295,6 +295,30 @@ impl Rule {
     }
 }
 
+impl<'a> Ctx<'a> {
+    /// The context of claim `ci` of the history, before any line.
+    fn of_visit(
+        date: &'a str,
+        set: &'a RuleSet,
+        person: &'a PersonInfo,
+        hist: &'a PersonHistory<'a>,
+        ci: u32,
+        peer: PeerStats,
+    ) -> Ctx<'a> {
+        Ctx {
+            date,
+            knowledge: &set.knowledge,
+            person,
+            hist,
+            ci,
+            claim: hist.claims[ci as usize],
+            line: None,
+            row: None,
+            peer,
+        }
+    }
+}
+
 /// Runs every rule over one person's claims; findings only for the claims `reported` picks.
 pub fn audit_person(
     set: &RuleSet,
@@ -309,17 +333,7 @@ pub fn audit_person(
             continue;
         }
         let date = claim.begin.date().to_string();
-        let ctx = Ctx {
-            date: &date,
-            knowledge: &set.knowledge,
-            person,
-            hist,
-            ci: ci as u32,
-            claim,
-            line: None,
-            row: None,
-            peer: peers.of(claim),
-        };
+        let ctx = Ctx::of_visit(&date, set, person, hist, ci as u32, peers.of(claim));
         for rule in set.rules.iter().filter(|r| r.applies_to(claim)) {
             if let Some(hit) = evaluate(rule, &ctx) {
                 out.push(finding_of(&hit, claim));
@@ -410,17 +424,7 @@ pub fn check_claim<'s>(
 ) -> Vec<Hit<'s>> {
     let claim = hist.claims[ci as usize];
     let date = claim.begin.date().to_string();
-    let ctx = Ctx {
-        date: &date,
-        knowledge: &set.knowledge,
-        person,
-        hist,
-        ci,
-        claim,
-        line: None,
-        row: None,
-        peer: PeerStats::default(),
-    };
+    let ctx = Ctx::of_visit(&date, set, person, hist, ci, PeerStats::default());
     set.rules
         .iter()
         .filter(|r| r.runs_at(stage) && r.applies_to(claim) && keep(r))

@@ -230,14 +230,7 @@ pub async fn open(
         let id: String = row.try_get("case_id")?;
         return Err(invalid("finding_no", format!("该发现已立案（案件 {id}）")));
     }
-    let serial: i64 = sqlx::query(
-        "INSERT INTO id_counters (name, value) VALUES ($1, 1) \
-         ON CONFLICT (name) DO UPDATE SET value = id_counters.value + 1 RETURNING value",
-    )
-    .bind(CASE_COUNTER)
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get("value")?;
+    let serial = crate::sql::next_counter(&mut tx, CASE_COUNTER).await?;
     let case_id = format!("C{serial:08}");
     sqlx::query(&format!(
         "INSERT INTO audit_cases ({COLUMNS}) VALUES \

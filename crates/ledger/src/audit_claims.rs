@@ -12,7 +12,8 @@ use yibao_domain::Fen;
 use crate::columns::{corrupt, date, time};
 use crate::LedgerError;
 
-/// One fee line a live settlement consumed, as it was settled.
+/// One fee line as the audit reads it: a line a live settlement consumed (its amounts as settled),
+/// or a live line of a person's history (its split at upload).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettledLine {
     pub med_list_codg: String,
@@ -159,9 +160,9 @@ fn add_lines(
         let Some(visit) = visits.get_mut(&mdtrt_id) else {
             continue;
         };
-        let Some(code) = row.try_get::<Option<String>, _>("med_list_codg")? else {
+        if row.try_get::<Option<String>, _>("med_list_codg")?.is_none() {
             continue;
-        };
+        }
         let line: String = row.try_get("line")?;
         let doctor = serde_json::from_str::<Ordered>(&line)
             .ok()
@@ -170,21 +171,34 @@ fn add_lines(
                 serde_json::Value::String(s) if !s.is_empty() => Some(s),
                 _ => None,
             });
-        visit.lines.push(SettledLine {
-            med_list_codg: code,
-            cnt_e4: row.try_get::<Option<i64>, _>("cnt_e4")?.unwrap_or(0),
-            pric_micro_yuan: row
-                .try_get::<Option<i64>, _>("pric_micro_yuan")?
-                .unwrap_or(0),
-            amount: Fen(row.try_get("det_item_fee_sumamt")?),
-            fulamt_ownpay_amt: Fen(row.try_get("fulamt_ownpay_amt")?),
-            med_chrgitm_type: row
-                .try_get::<Option<String>, _>("med_chrgitm_type")?
-                .unwrap_or_default(),
-            doctor,
-        });
+        visit.lines.push(settled_line(row, doctor)?);
     }
     Ok(())
+}
+
+/// A fee line's audit columns (`med_list_codg`, `cnt_e4`, `pric_micro_yuan`, `det_item_fee_sumamt`,
+/// `fulamt_ownpay_amt`, `med_chrgitm_type`) as a settled line.
+pub(crate) fn settled_line(
+    row: &sqlx::any::AnyRow,
+    doctor: Option<String>,
+) -> Result<SettledLine, LedgerError> {
+    Ok(SettledLine {
+        med_list_codg: row
+            .try_get::<Option<String>, _>("med_list_codg")?
+            .unwrap_or_default(),
+        cnt_e4: row.try_get::<Option<i64>, _>("cnt_e4")?.unwrap_or(0),
+        pric_micro_yuan: row
+            .try_get::<Option<i64>, _>("pric_micro_yuan")?
+            .unwrap_or(0),
+        amount: Fen(row.try_get("det_item_fee_sumamt")?),
+        fulamt_ownpay_amt: Fen(row
+            .try_get::<Option<i64>, _>("fulamt_ownpay_amt")?
+            .unwrap_or(0)),
+        med_chrgitm_type: row
+            .try_get::<Option<String>, _>("med_chrgitm_type")?
+            .unwrap_or_default(),
+        doctor,
+    })
 }
 
 /// Every registered person's sex and birth date.

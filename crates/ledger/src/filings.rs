@@ -80,14 +80,7 @@ pub async fn file(
         tx.commit().await?;
         return Ok(found);
     }
-    let serial: i64 = sqlx::query(
-        "INSERT INTO id_counters (name, value) VALUES ($1, 1) \
-         ON CONFLICT (name) DO UPDATE SET value = id_counters.value + 1 RETURNING value",
-    )
-    .bind(FILING_COUNTER)
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get("value")?;
+    let serial = crate::sql::next_counter(&mut tx, FILING_COUNTER).await?;
     let stored = OpspFiling {
         trt_dcla_detl_sn: format!("{sn_prefix}3{serial:016}"),
         valid: true,

@@ -4,8 +4,9 @@
 
 use chrono::NaiveDateTime;
 use sqlx::{AnyConnection, Row};
-use yibao_domain::{Code, Fen};
+use yibao_domain::Code;
 
+use crate::audit_claims::{settled_line, SettledLine};
 use crate::columns;
 use crate::entries::{fee_line_of, visit_of, FEE_LINE_COLUMNS, VISIT_COLUMNS};
 use crate::{FeeLine, LedgerError, Visit, VisitKind};
@@ -122,26 +123,13 @@ pub async fn person_fee_lines(
     Ok(lines)
 }
 
-/// What the real-time audit reads of a live fee line of the person's history: the facts stored with
-/// its split at upload (lines stored before migration 0006 have none and are left out).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditLine {
-    pub mdtrt_id: String,
-    pub med_list_codg: String,
-    pub cnt_e4: i64,
-    pub pric_micro_yuan: i64,
-    pub amount: Fen,
-    pub fulamt_ownpay_amt: Fen,
-    /// `med_chrgitm_type` as split (empty when the catalogue did not hold the item).
-    pub med_chrgitm_type: String,
-}
-
-/// The live fee lines of all the person's visits, newest first (at most [`HISTORY_ROWS_MAX`]), in
-/// the few columns the audit reads: one indexed read, no line JSON.
+/// The live fee lines of all the person's visits with their `mdtrt_id`, newest first (at most
+/// [`HISTORY_ROWS_MAX`]), in the few columns the audit reads (the split stored at upload; lines
+/// stored before migration 0006 have none and are left out): one indexed read, no line JSON.
 pub async fn person_audit_lines(
     conn: &mut AnyConnection,
     psn_no: &str,
-) -> Result<Vec<AuditLine>, LedgerError> {
+) -> Result<Vec<(String, SettledLine)>, LedgerError> {
     let sql = format!(
         "SELECT f.mdtrt_id, f.med_list_codg, f.cnt_e4, f.pric_micro_yuan, f.det_item_fee_sumamt, \
          f.fulamt_ownpay_amt, f.med_chrgitm_type \
@@ -155,23 +143,7 @@ pub async fn person_audit_lines(
         .fetch_all(conn)
         .await?;
     rows.iter()
-        .map(|row| {
-            Ok(AuditLine {
-                mdtrt_id: row.try_get("mdtrt_id")?,
-                med_list_codg: row.try_get("med_list_codg")?,
-                cnt_e4: row.try_get::<Option<i64>, _>("cnt_e4")?.unwrap_or(0),
-                pric_micro_yuan: row
-                    .try_get::<Option<i64>, _>("pric_micro_yuan")?
-                    .unwrap_or(0),
-                amount: Fen(row.try_get("det_item_fee_sumamt")?),
-                fulamt_ownpay_amt: Fen(row
-                    .try_get::<Option<i64>, _>("fulamt_ownpay_amt")?
-                    .unwrap_or(0)),
-                med_chrgitm_type: row
-                    .try_get::<Option<String>, _>("med_chrgitm_type")?
-                    .unwrap_or_default(),
-            })
-        })
+        .map(|row| Ok((row.try_get("mdtrt_id")?, settled_line(row, None)?)))
         .collect()
 }
 

@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
-use yibao_audit::{AuditError, LineLimits, RuleSet, RuleSetFiles};
+use yibao_audit::{AuditError, ClaimLine, LineLimits, RuleSet, RuleSetFiles};
 use yibao_catalog::Catalog;
 use yibao_domain::codes::Gend;
+use yibao_ledger::audit_claims::SettledLine;
 
 /// Why a rule set could not be loaded: a file unreadable, or its data refused (file, field, problem).
 #[derive(Debug, thiserror::Error)]
@@ -56,5 +57,21 @@ pub fn line_limits(catalog: &Catalog, code: &str) -> LineLimits {
         age_min_years: r.age_min_years,
         age_max_years: r.age_max_years,
         min_level: r.min_level,
+    }
+}
+
+/// A stored line as a claim line: in scope what was not 全自费, restrictions from the catalogue.
+pub fn claim_line(line: &SettledLine, catalog: Option<&Catalog>) -> ClaimLine {
+    ClaimLine {
+        code: line.med_list_codg.clone(),
+        chrgitm_type: line.med_chrgitm_type.clone(),
+        cnt_e4: line.cnt_e4,
+        pric_micro_yuan: line.pric_micro_yuan,
+        amount: line.amount,
+        inscope: line.amount - line.fulamt_ownpay_amt,
+        doctor: line.doctor.clone(),
+        limits: catalog
+            .map(|c| line_limits(c, &line.med_list_codg))
+            .unwrap_or_default(),
     }
 }

@@ -82,6 +82,9 @@ pub struct Config {
     /// Folder of the real-time audit's rule set (`rules.toml`, `knowledge.toml`, `models.toml`);
     /// empty: the shipped 九江 set.
     pub audit_rules_dir: Option<PathBuf>,
+    /// Whether fee upload (2204/2301, the lines of 2101/2102) makes the lines a `self_pay` rule
+    /// flags 全自费; off: 3101/3102 only say so.
+    pub audit_enforce_at_upload: bool,
 }
 
 impl Default for Config {
@@ -108,6 +111,7 @@ impl Default for Config {
             file_limit_bytes: 8 * 1024 * 1024,
             file_ttl_secs: 3 * 24 * 60 * 60,
             audit_rules_dir: None,
+            audit_enforce_at_upload: false,
         }
     }
 }
@@ -150,7 +154,7 @@ impl Config {
     /// `YIBAO_ADMIN_OPEN`, `YIBAO_ADMIN_BODY_LIMIT_BYTES`, `YIBAO_PATH_PREFIX`, `YIBAO_MAX_BATCH`,
     /// `YIBAO_PLATFORM_ADMDVS`, `YIBAO_FUTURE_TOLERANCE_SECS`, `YIBAO_EVOUCHER_SECRET`,
     /// `YIBAO_EVOUCHER_TTL_SECS`, `YIBAO_FILE_LIMIT_BYTES`, `YIBAO_FILE_TTL_SECS`,
-    /// `YIBAO_AUDIT_RULES_DIR`.
+    /// `YIBAO_AUDIT_RULES_DIR`, `YIBAO_AUDIT_ENFORCE_AT_UPLOAD`.
     pub fn apply_env(
         &mut self,
         env: impl Iterator<Item = (String, String)>,
@@ -192,6 +196,9 @@ impl Config {
                     self.file_limit_bytes = number("file_limit_bytes", &value)?
                 }
                 "YIBAO_FILE_TTL_SECS" => self.file_ttl_secs = number("file_ttl_secs", &value)?,
+                "YIBAO_AUDIT_ENFORCE_AT_UPLOAD" => {
+                    self.audit_enforce_at_upload = flag("audit_enforce_at_upload", &value)?
+                }
                 "YIBAO_AUDIT_RULES_DIR" => {
                     self.audit_rules_dir = (!value.is_empty()).then(|| PathBuf::from(value))
                 }

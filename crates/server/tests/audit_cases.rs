@@ -5,27 +5,15 @@
 
 mod common;
 
-use common::{Backend, Harness};
+use common::{each_backend, Harness};
 use serde_json::{json, Value};
 use sqlx::Row;
 use yibao_domain::Fen;
 use yibao_ledger::audit_claims::{replace_findings, StoredFinding};
-use yibao_server::config::AuthMode;
 
 const HOSPITAL: &str = "H36040200001";
 const OTHER: &str = "H36040200002";
 const MONTH: &str = "2026-03";
-
-async fn each_backend<F, Fut>(tag: &str, test: F)
-where
-    F: Fn(Harness) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        eprintln!("on {backend:?}");
-        test(Harness::start(backend, AuthMode::None, tag).await).await;
-    }
-}
 
 fn finding(id: &str, institutions: &[&str], amount_fen: i64) -> StoredFinding {
     StoredFinding {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{line, Backend, Harness};
+use common::{each_backend, line, Backend, Harness};
 use serde_json::{json, Value};
 use yibao_server::config::AuthMode;
 
@@ -14,17 +14,6 @@ const CERVICAL: &str = "003105000010000";
 /// 糖化血红蛋白测定: at most once in 15 days (knowledge table `period_limit`).
 const HBA1C: &str = "002703000010000";
 const AMOXICILLIN: &str = "XJ01CAA040A001010101791";
-
-async fn each_backend<F, Fut>(tag: &str, test: F)
-where
-    F: Fn(Harness) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        eprintln!("on {backend:?}");
-        test(Harness::start(backend, AuthMode::None, tag).await).await;
-    }
-}
 
 fn order(rx_id: &str, code: &str, cnt: &str, pric: &str, sumamt: &str) -> Value {
     json!({ "rx_id": rx_id, "rxno": "RX1", "hilist_code": code, "hilist_name": "", "cnt": cnt,
@@ -266,9 +255,23 @@ const TAMSULOSIN: &str = "XG04CAA047A001010100001";
 /// its `memo`, and the settlement pays nothing of it; other lines are untouched.
 #[tokio::test]
 async fn fee_upload_makes_a_flagged_line_self_paid() {
-    each_backend("rt_upload", |h| async move {
-        let sample = std::fs::read_to_string(common::repo_root().join("catalogs/jiujiang-sample.csv")).unwrap();
-        let catalog = format!("{}\n{TAMSULOSIN},盐酸坦索罗辛缓释胶囊,101,09,01,0,,0,,,,\n", sample.trim_end());
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (database, data_dir) = common::fresh_database(backend, "rt_upload").await;
+        let h = Harness::start_with(yibao_server::config::Config {
+            database,
+            data_dir,
+            audit_enforce_at_upload: true,
+            ..yibao_server::config::Config::default()
+        })
+        .await;
+        h.load_fixtures().await;
+        let sample =
+            std::fs::read_to_string(common::repo_root().join("catalogs/jiujiang-sample.csv"))
+                .unwrap();
+        let catalog = format!(
+            "{}\n{TAMSULOSIN},盐酸坦索罗辛缓释胶囊,101,09,01,0,,0,,,,\n",
+            sample.trim_end()
+        );
         h.admin("PUT", "/admin/catalog/360400", catalog).await;
         for (psn_no, flagged) in [("P0004", true), ("P0001", false)] {
             let registered = h
@@ -276,17 +279,24 @@ async fn fee_upload_makes_a_flagged_line_self_paid() {
                 .await;
             let mdtrt_id = registered["data"]["mdtrt_id"].as_str().unwrap().to_string();
             let uploaded = h
-                .ok("2204", HOSPITAL, json!({ "feedetail": [
+                .ok(
+                    "2204",
+                    HOSPITAL,
+                    json!({ "feedetail": [
                     line("1", &mdtrt_id, AMOXICILLIN, "2", "10.00", "20.00"),
                     line("2", &mdtrt_id, TAMSULOSIN, "1", "40.45", "40.45"),
-                ] }))
+                ] }),
+                )
                 .await;
             let rows = uploaded["result"].as_array().unwrap();
             assert_eq!(rows[0]["memo"], "", "{uploaded}");
             assert_eq!(common::fen(&rows[0]["fulamt_ownpay_amt"]), 0);
             let memo = rows[1]["memo"].as_str().unwrap();
             if flagged {
-                assert!(memo.contains("智能审核 JJ-R01") && memo.contains("全自费"), "{memo}");
+                assert!(
+                    memo.contains("智能审核 JJ-R01") && memo.contains("全自费"),
+                    "{memo}"
+                );
                 assert_eq!(common::fen(&rows[1]["fulamt_ownpay_amt"]), 4045);
             } else {
                 assert_eq!(memo, "", "{uploaded}");
@@ -299,8 +309,51 @@ async fn fee_upload_makes_a_flagged_line_self_paid() {
             assert_eq!(own, if flagged { 4045 } else { 0 }, "{settled}");
         }
         h.assert_verifies().await;
-    })
-    .await;
+    }
+}
+
+/// Without `audit_enforce_at_upload` the upload splits as the catalogue says; 3102 still names the
+/// rule's disposition.
+#[tokio::test]
+async fn without_enforcement_the_upload_is_untouched() {
+    let h = Harness::start(Backend::Sqlite, AuthMode::None, "rt_noenforce").await;
+    let sample =
+        std::fs::read_to_string(common::repo_root().join("catalogs/jiujiang-sample.csv")).unwrap();
+    let catalog = format!(
+        "{}\n{TAMSULOSIN},盐酸坦索罗辛缓释胶囊,101,09,01,0,,0,,,,\n",
+        sample.trim_end()
+    );
+    h.admin("PUT", "/admin/catalog/360400", catalog).await;
+    let registered = h
+        .ok("2201", HOSPITAL, json!({ "data": { "psn_no": "P0004", "insutype": "390", "begntime": "2026-03-01 09:00:00", "mdtrt_cert_type": "02", "ipt_otp_no": "OTP1" } }))
+        .await;
+    let mdtrt_id = registered["data"]["mdtrt_id"].as_str().unwrap().to_string();
+    let uploaded = h
+        .ok(
+            "2204",
+            HOSPITAL,
+            json!({ "feedetail": [line("1", &mdtrt_id, TAMSULOSIN, "1", "40.45", "40.45")] }),
+        )
+        .await;
+    assert_eq!(uploaded["result"][0]["memo"], "", "{uploaded}");
+    assert_eq!(common::fen(&uploaded["result"][0]["fulamt_ownpay_amt"]), 0);
+    let analysed = h
+        .ok(
+            "3102",
+            HOSPITAL,
+            analysis(
+                "P0004",
+                "HIS-8",
+                "6",
+                vec![order("RX-1", TAMSULOSIN, "1", "40.45", "40.45")],
+            ),
+        )
+        .await;
+    let cont = hit(&analysed, "JJ-R01")["vola_cont"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(cont.contains("应按全自费处理"), "{cont}");
 }
 
 /// 3102 under load (`cargo test --release -p yibao-server --test audit_realtime -- --ignored

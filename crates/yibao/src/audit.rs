@@ -519,18 +519,7 @@ fn stored_claim_of(
     let lines = visit
         .lines
         .iter()
-        .map(|l| ClaimLine {
-            code: l.med_list_codg.clone(),
-            chrgitm_type: l.med_chrgitm_type.clone(),
-            cnt_e4: l.cnt_e4,
-            pric_micro_yuan: l.pric_micro_yuan,
-            amount: l.amount,
-            inscope: l.amount - l.fulamt_ownpay_amt,
-            doctor: l.doctor.clone(),
-            limits: catalog
-                .map(|c| yibao_server::audit::line_limits(&c.parsed, &l.med_list_codg))
-                .unwrap_or_default(),
-        })
+        .map(|l| yibao_server::audit::claim_line(l, catalog.map(|c| c.parsed.as_ref())))
         .collect();
     Claim {
         mdtrt_id: visit.mdtrt_id.clone(),

@@ -163,7 +163,7 @@ fn a_month_of_the_ledger_is_audited_and_its_findings_stored() {
     });
 
     let out = dir.join("findings.jsonl");
-    let run = yibao(&[
+    let audit_month = [
         "audit",
         "run",
         "--month",
@@ -172,7 +172,8 @@ fn a_month_of_the_ledger_is_audited_and_its_findings_stored() {
         &data_dir,
         "--out",
         out.to_str().unwrap(),
-    ]);
+    ];
+    let run = yibao(&audit_month);
     assert!(
         run.status.success(),
         "{}",
@@ -212,16 +213,7 @@ fn a_month_of_the_ledger_is_audited_and_its_findings_stored() {
         .any(|f| f.id == "JJ-R10" && f.mdtrt_ids == vec![second.clone()]));
 
     // Again: the same findings, stored once.
-    let again = yibao(&[
-        "audit",
-        "run",
-        "--month",
-        &month,
-        "--data-dir",
-        &data_dir,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let again = yibao(&audit_month);
     assert!(again.status.success());
     assert_eq!(findings(&out), found);
     // A month without settlements has no findings; a bad month is refused.
@@ -276,7 +268,7 @@ fn a_month_of_the_ledger_is_audited_and_its_findings_stored() {
     assert_eq!(opened["finding_id"], "JJ-R10");
     assert_eq!(opened["status"], "open");
     let id = opened["case_id"].as_str().unwrap().to_string();
-    let early = case(&[
+    let confirm: Vec<&str> = vec![
         "confirm",
         &id,
         "--type",
@@ -291,7 +283,8 @@ fn a_month_of_the_ledger_is_audited_and_its_findings_stored() {
         "12",
         "--actor",
         "王科长",
-    ]);
+    ];
+    let early = case(&confirm);
     assert!(!early.status.success());
     assert!(
         String::from_utf8_lossy(&early.stderr).contains("案件状态为已立案，不能确认"),
@@ -316,22 +309,7 @@ fn a_month_of_the_ledger_is_audited_and_its_findings_stored() {
         "--evidence",
         "检验报告两份",
     ]));
-    let confirmed = json_of(&case(&[
-        "confirm",
-        &id,
-        "--type",
-        "审核扣款",
-        "--amount",
-        "40.00",
-        "--insutype",
-        "390",
-        "--year",
-        "2026",
-        "--month",
-        "12",
-        "--actor",
-        "王科长",
-    ]));
+    let confirmed = json_of(&case(&confirm));
     assert_eq!(confirmed["status"], "confirmed");
     assert_eq!(confirmed["deduction_id"], format!("CASE-{id}"));
     let shown = json_of(&case(&["show", &id]));

@@ -277,7 +277,8 @@ async fn analyse_patient(
             &hist,
             ci,
         );
-        out.extend(hits.iter().map(|hit| result_row(hit, encounter)));
+        let enforced = ctx.shared.config.audit_enforce_at_upload;
+        out.extend(hits.iter().map(|hit| result_row(hit, encounter, enforced)));
     }
     Ok(out)
 }
@@ -431,23 +432,11 @@ async fn history_claims(
         .map(|c| catalog_for(ctx, person, &c.insutype))
         .transpose()?;
     let mut by_visit: FxHashMap<&str, Vec<ClaimLine>> = FxHashMap::default();
-    for line in lines.iter().rev() {
+    for (mdtrt_id, line) in lines.iter().rev() {
         by_visit
-            .entry(line.mdtrt_id.as_str())
+            .entry(mdtrt_id.as_str())
             .or_default()
-            .push(ClaimLine {
-                code: line.med_list_codg.clone(),
-                chrgitm_type: line.med_chrgitm_type.clone(),
-                cnt_e4: line.cnt_e4,
-                pric_micro_yuan: line.pric_micro_yuan,
-                amount: line.amount,
-                inscope: line.amount - line.fulamt_ownpay_amt,
-                doctor: None,
-                limits: catalog
-                    .as_deref()
-                    .map(|c| crate::audit::line_limits(c, &line.med_list_codg))
-                    .unwrap_or_default(),
-            });
+            .push(crate::audit::claim_line(line, catalog.as_deref()));
     }
     Ok(visits
         .iter()
@@ -493,8 +482,8 @@ fn stored_claim(visit: &Visit, lines: Vec<ClaimLine>, now: NaiveDateTime) -> Cla
 /// The 事中 rules whose `on_hit` is `self_pay` over the lines of a fee upload (2204/2301, the lines
 /// of 2101/2102): each flagged line is marked self-paid (`hosp_appr_flag` 2 in the engine's reading
 /// of it, so the split — and any later re-split — makes it 全自费); returns the reply's `memo` per
-/// flagged line index. Builds nothing when the rule set has no such rule, and reads the person's
-/// history only when one of them needs it.
+/// flagged line index. Runs only with `audit_enforce_at_upload`; builds nothing when the rule set has
+/// no such rule, and reads the person's history only when one of them needs it.
 pub async fn self_pay_lines(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
@@ -503,7 +492,7 @@ pub async fn self_pay_lines(
 ) -> Result<FxHashMap<u32, String>, TxError> {
     let set = &ctx.shared.audit;
     let applies = |r: &Rule| r.on_hit == OnHit::SelfPay && r.runs_at(Stage::During.name());
-    if !set.rules.iter().any(applies) {
+    if !ctx.shared.config.audit_enforce_at_upload || !set.rules.iter().any(applies) {
         return Ok(FxHashMap::default());
     }
     let claim = upload_claim(ctx, &upload, lines);
@@ -607,15 +596,16 @@ fn warning_id(rule: &Rule, mdtrt_id: &str) -> String {
     format!("{}@{mdtrt_id}", rule.id)
 }
 
-/// What the reply says happens to the flagged lines.
-fn disposal(rule: &Rule) -> &'static str {
-    match rule.on_hit {
-        OnHit::Warn => "（提醒）",
-        OnHit::SelfPay => "（医保基金不予支付，该项目按全自费处理）",
+/// What the reply says happens to the flagged lines (`enforced`: fee upload makes them 全自费).
+fn disposal(rule: &Rule, enforced: bool) -> &'static str {
+    match (rule.on_hit, enforced) {
+        (OnHit::Warn, _) => "（提醒）",
+        (OnHit::SelfPay, true) => "（医保基金不予支付，该项目按全自费处理）",
+        (OnHit::SelfPay, false) => "（明确违规，应按全自费处理）",
     }
 }
 
-fn result_row(hit: &Hit<'_>, encounter: &Encounter) -> ResultRow {
+fn result_row(hit: &Hit<'_>, encounter: &Encounter, enforced: bool) -> ResultRow {
     let claim = &encounter.claim;
     let jr_id = warning_id(hit.rule, &claim.mdtrt_id);
     let details: Vec<DetailRow> = hit
@@ -645,7 +635,7 @@ fn result_row(hit: &Hit<'_>, encounter: &Encounter) -> ResultRow {
             "{}（{}）{concerned}{}",
             hit.rule.reason,
             hit.rule.name,
-            disposal(hit.rule)
+            disposal(hit.rule, enforced)
         ),
         rule_id: hit.rule.id.clone(),
         rule_name: hit.rule.name.clone(),
