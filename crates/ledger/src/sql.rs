@@ -62,18 +62,6 @@ pub fn rows_per_insert(cols: usize) -> usize {
     (MAX_PARAMS / cols.max(1)).max(1)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_placeholders_across_rows() {
-        assert_eq!(values_placeholders(2, 2), "($1,$2),($3,$4)");
-        assert_eq!(values_placeholders(1, 3), "($1,$2,$3)");
-        assert_eq!(placeholders(Placeholders::Positional, 2, 2), "(?,?),(?,?)");
-    }
-}
-
 /// The next value of a counter of `id_counters` kept outside the settlement writer (filings, cases),
 /// in the caller's transaction.
 pub(crate) async fn next_counter(
@@ -89,4 +77,16 @@ pub(crate) async fn next_counter(
     .fetch_one(conn)
     .await?
     .try_get("value")?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_placeholders_across_rows() {
+        assert_eq!(values_placeholders(2, 2), "($1,$2),($3,$4)");
+        assert_eq!(values_placeholders(1, 3), "($1,$2,$3)");
+        assert_eq!(placeholders(Placeholders::Positional, 2, 2), "(?,?),(?,?)");
+    }
 }
