@@ -10,7 +10,7 @@ use crate::history::{starts_with_any, PersonHistory, NO_GAP_DAYS};
 use crate::knowledge::{KeyKind, Knowledge, Table};
 use crate::lang::{Env, Field, Func, Val, NUM_SCALE};
 use crate::rules::{Rule, Scope};
-use crate::{Period, RuleSet};
+use crate::RuleSet;
 
 /// Peer statistics per (`med_type`, first diagnosis category).
 #[derive(Debug, Default)]
@@ -233,18 +233,6 @@ impl Ctx<'_> {
     }
 }
 
-fn is_history(field: Field) -> bool {
-    matches!(
-        field,
-        Field::HistReadmitGapDays
-            | Field::HistReadmitSameDx
-            | Field::HistOverlappingStayElsewhere
-            | Field::HistVisitsElsewhereDuringStay
-            | Field::HistInpatientElsewhere
-            | Field::HistDaysToAdmissionSameInst
-    )
-}
-
 impl Env for Ctx<'_> {
     fn field(&self, field: Field) -> Val<'_> {
         match field {
@@ -264,7 +252,7 @@ impl Env for Ctx<'_> {
             Field::PeerP90LosDays => Val::Num(whole(self.peer.p90_los_days)),
             Field::PeerCount => Val::Num(whole(self.peer.count)),
             f if crate::lang::needs_line(f) => self.line_field(f),
-            f if is_history(f) => self.hist_field(f),
+            f if crate::lang::is_history_field(f) => self.hist_field(f),
             f => self.visit_field(f),
         }
     }
@@ -307,34 +295,48 @@ impl Rule {
     }
 }
 
-/// Runs every rule over one person's claims; findings only for claims begun within `period`.
+impl<'a> Ctx<'a> {
+    /// The context of claim `ci` of the history, before any line.
+    fn of_visit(
+        date: &'a str,
+        set: &'a RuleSet,
+        person: &'a PersonInfo,
+        hist: &'a PersonHistory<'a>,
+        ci: u32,
+        peer: PeerStats,
+    ) -> Ctx<'a> {
+        Ctx {
+            date,
+            knowledge: &set.knowledge,
+            person,
+            hist,
+            ci,
+            claim: hist.claims[ci as usize],
+            line: None,
+            row: None,
+            peer,
+        }
+    }
+}
+
+/// Runs every rule over one person's claims; findings only for the claims `reported` picks.
 pub fn audit_person(
     set: &RuleSet,
     peers: &Peers,
     person: &PersonInfo,
     hist: &PersonHistory<'_>,
-    period: &Period,
+    reported: &(dyn Fn(&Claim) -> bool + Sync),
     out: &mut Vec<Finding>,
 ) {
     for (ci, claim) in hist.claims.iter().enumerate() {
-        if !period.contains(claim.begin.date()) {
+        if !reported(claim) {
             continue;
         }
         let date = claim.begin.date().to_string();
-        let ctx = Ctx {
-            date: &date,
-            knowledge: &set.knowledge,
-            person,
-            hist,
-            ci: ci as u32,
-            claim,
-            line: None,
-            row: None,
-            peer: peers.of(claim),
-        };
+        let ctx = Ctx::of_visit(&date, set, person, hist, ci as u32, peers.of(claim));
         for rule in set.rules.iter().filter(|r| r.applies_to(claim)) {
-            if let Some(finding) = evaluate(rule, &ctx) {
-                out.push(finding);
+            if let Some(hit) = evaluate(rule, &ctx) {
+                out.push(finding_of(&hit, claim));
             }
         }
     }
@@ -347,17 +349,30 @@ fn line_key<'a>(table: &Table, line: &'a ClaimLine) -> Option<&'a str> {
     }
 }
 
-fn evaluate(rule: &Rule, visit: &Ctx<'_>) -> Option<Finding> {
+/// What one rule flags on one claim: the lines concerned (index in the claim, in-scope amount) and
+/// the money at issue; a visit rule flags no line and puts the fund's and account's payment at issue.
+#[derive(Debug, Clone)]
+pub struct Hit<'r> {
+    pub rule: &'r Rule,
+    pub lines: Vec<(u32, Fen)>,
+    pub amount: Fen,
+}
+
+fn evaluate<'r>(rule: &'r Rule, visit: &Ctx<'_>) -> Option<Hit<'r>> {
     let claim = visit.claim;
     if rule.scope == Scope::Visit {
-        return rule
-            .when
-            .test(visit)
-            .then(|| rule_finding(rule, claim, claim.fund_pay + claim.acct_pay, String::new()));
+        return rule.when.test(visit).then(|| Hit {
+            rule,
+            lines: Vec::new(),
+            amount: claim.fund_pay + claim.acct_pay,
+        });
     }
     let table = rule.table.map(|t| visit.knowledge.by_index(t));
-    let mut amount = Fen::ZERO;
-    let mut codes: Vec<&str> = Vec::new();
+    let mut hit = Hit {
+        rule,
+        lines: Vec::new(),
+        amount: Fen::ZERO,
+    };
     for (li, line) in claim.lines.iter().enumerate() {
         let row = match table {
             Some(t) => match line_key(t, line).and_then(|k| t.row_of(k)) {
@@ -372,20 +387,50 @@ fn evaluate(rule: &Rule, visit: &Ctx<'_>) -> Option<Finding> {
             ..*visit
         };
         if rule.when.test(&ctx) {
-            amount += line.inscope;
-            if !codes.contains(&line.code.as_str()) {
-                codes.push(&line.code);
-            }
+            hit.amount += line.inscope;
+            hit.lines.push((li as u32, line.inscope));
         }
     }
-    (!codes.is_empty()).then(|| {
-        rule_finding(
-            rule,
-            claim,
-            amount,
-            format!("，涉及项目 {}", codes.join("、")),
-        )
-    })
+    (!hit.lines.is_empty()).then_some(hit)
+}
+
+fn finding_of(hit: &Hit<'_>, claim: &Claim) -> Finding {
+    let mut codes: Vec<&str> = Vec::new();
+    for &(li, _) in &hit.lines {
+        let code = claim.lines[li as usize].code.as_str();
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    let detail = if codes.is_empty() {
+        String::new()
+    } else {
+        format!("，涉及项目 {}", codes.join("、"))
+    };
+    rule_finding(hit.rule, claim, hit.amount, detail)
+}
+
+/// Runs the rules of one stage (事前 for 3101, 事中 for 3102 and fee upload) over one claim of a
+/// person's history, in real time: no peer statistics (rules reading them stay silent), history
+/// from `hist`. `rule_ids`, when not empty, limits the rules run; `keep` picks rules further.
+pub fn check_claim<'s>(
+    set: &'s RuleSet,
+    stage: &str,
+    rule_ids: &[String],
+    keep: impl Fn(&Rule) -> bool,
+    person: &PersonInfo,
+    hist: &PersonHistory<'_>,
+    ci: u32,
+) -> Vec<Hit<'s>> {
+    let claim = hist.claims[ci as usize];
+    let date = claim.begin.date().to_string();
+    let ctx = Ctx::of_visit(&date, set, person, hist, ci, PeerStats::default());
+    set.rules
+        .iter()
+        .filter(|r| r.runs_at(stage) && r.applies_to(claim) && keep(r))
+        .filter(|r| rule_ids.is_empty() || rule_ids.contains(&r.id))
+        .filter_map(|rule| evaluate(rule, &ctx))
+        .collect()
 }
 
 fn rule_finding(rule: &Rule, claim: &Claim, amount: Fen, detail: String) -> Finding {

@@ -268,6 +268,31 @@ const FUNCS: &[(&str, Func, &[Ty], Ty)] = &[
     ),
 ];
 
+/// Whether a field reads the person's history (`hist.*`).
+pub fn is_history_field(field: Field) -> bool {
+    matches!(
+        field,
+        Field::HistReadmitGapDays
+            | Field::HistReadmitSameDx
+            | Field::HistOverlappingStayElsewhere
+            | Field::HistVisitsElsewhereDuringStay
+            | Field::HistInpatientElsewhere
+            | Field::HistDaysToAdmissionSameInst
+    )
+}
+
+fn is_history_func(func: Func) -> bool {
+    matches!(
+        func,
+        Func::HistSameDayQty
+            | Func::HistCountWithin
+            | Func::HistDaysWithin
+            | Func::HistPriorAny
+            | Func::HistAnyWithinHours
+            | Func::HistRemainingSupplyDays
+    )
+}
+
 /// Fields and functions that need a line (rules of scope `line`).
 pub fn needs_line(field: Field) -> bool {
     matches!(
@@ -360,6 +385,22 @@ impl Expr {
                         .clamp(i128::from(i64::MIN), i128::from(i64::MAX))
                         as i64,
                 })
+            }
+        }
+    }
+
+    /// Whether the expression reads the person's history (a `hist.*` field or function).
+    pub fn reads_history(&self) -> bool {
+        match self {
+            Expr::Field(f) => is_history_field(*f),
+            Expr::Row(_) | Expr::Lit(_) => false,
+            Expr::Call(func, args) => {
+                is_history_func(*func) || args.iter().any(Expr::reads_history)
+            }
+            Expr::Not(e) => e.reads_history(),
+            Expr::And(es) | Expr::Or(es) => es.iter().any(Expr::reads_history),
+            Expr::Cmp(_, a, b) | Expr::In(a, b) | Expr::Arith(_, a, b) => {
+                a.reads_history() || b.reads_history()
             }
         }
     }

@@ -8,6 +8,7 @@
 //! - the seven big-data models ([`models`]);
 //! - [`audit`]: every rule and model over a set of claims, findings in a deterministic order.
 
+pub mod case;
 pub mod claim;
 pub mod eval;
 pub mod finding;
@@ -21,10 +22,11 @@ use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
 
 pub use claim::{Claim, ClaimLine, LineLimits, PersonInfo};
+pub use eval::{check_claim, Hit};
 pub use finding::{Finding, FindingKind};
 pub use knowledge::Knowledge;
 pub use models::{ModelConfig, MODEL_NAMES};
-pub use rules::{Meta, Rule, Scope};
+pub use rules::{Meta, OnHit, Rule, Scope};
 
 /// Why a rule set could not be loaded: the file, the field path and the problem (in Chinese).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,6 +91,28 @@ impl RuleSet {
     }
 }
 
+/// Days of history before the audited claims that an audit reads (the longest rule window is a
+/// year): the real-time checks and `yibao audit run --month`.
+pub const HISTORY_DAYS: i64 = 366;
+
+/// The rule set shipped with yibao: 九江 (`rules/jiujiang/`), compiled into the binary.
+pub fn shipped_jiujiang() -> Result<RuleSet, AuditError> {
+    RuleSet::parse(&RuleSetFiles {
+        rules: (
+            include_str!("../../../rules/jiujiang/rules.toml"),
+            "rules/jiujiang/rules.toml",
+        ),
+        knowledge: (
+            include_str!("../../../rules/jiujiang/knowledge.toml"),
+            "rules/jiujiang/knowledge.toml",
+        ),
+        models: (
+            include_str!("../../../rules/jiujiang/models.toml"),
+            "rules/jiujiang/models.toml",
+        ),
+    })
+}
+
 /// The days whose claims are reported (inclusive); earlier claims still serve as history.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Period {
@@ -112,11 +136,21 @@ pub fn audit(
     persons: &FxHashMap<String, PersonInfo>,
     period: &Period,
 ) -> Vec<Finding> {
+    audit_where(set, claims, persons, &|c: &Claim| {
+        period.contains(c.begin.date())
+    })
+}
+
+/// [`audit`] with the claims reported chosen by `reported` (e.g. those settled in a month); the
+/// others serve as history only.
+pub fn audit_where(
+    set: &RuleSet,
+    claims: &[Claim],
+    persons: &FxHashMap<String, PersonInfo>,
+    reported: &(dyn Fn(&Claim) -> bool + Sync),
+) -> Vec<Finding> {
     use rayon::prelude::*;
-    let in_period: Vec<&Claim> = claims
-        .iter()
-        .filter(|c| period.contains(c.begin.date()))
-        .collect();
+    let in_period: Vec<&Claim> = claims.iter().filter(|c| reported(c)).collect();
     let peers = eval::Peers::new(in_period.iter().copied());
     let mut by_person: FxHashMap<&str, Vec<&Claim>> = FxHashMap::default();
     for claim in claims {
@@ -132,7 +166,7 @@ pub fn audit(
                     let person = persons.get(psn_no).unwrap_or(&unknown);
                     let hist = history::PersonHistory::new(mine);
                     let mut out = Vec::new();
-                    eval::audit_person(set, &peers, person, &hist, period, &mut out);
+                    eval::audit_person(set, &peers, person, &hist, reported, &mut out);
                     out
                 })
                 .collect::<Vec<Finding>>()

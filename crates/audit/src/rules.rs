@@ -17,6 +17,17 @@ pub enum Scope {
     Visit,
 }
 
+/// What a real-time check (3101/3102, fee upload) does with a line a rule flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnHit {
+    /// Warn: the reply names the violation, the line is paid as the split says.
+    #[default]
+    Warn,
+    /// The flagged line becomes 全自费 (the fund pays nothing of it); the reply says why.
+    SelfPay,
+}
+
 /// Stages of supervision (监管环节).
 pub const STAGES: [&str; 3] = ["事前", "事中", "事后"];
 /// Time windows of the national rule attributes.
@@ -53,6 +64,8 @@ struct RawRule {
     #[serde(default)]
     table: Option<String>,
     scope: Scope,
+    #[serde(default)]
+    on_hit: OnHit,
     when: String,
     reason: String,
     provenance: String,
@@ -96,9 +109,18 @@ pub struct Rule {
     /// Index of the knowledge table whose row a line must have.
     pub table: Option<usize>,
     pub scope: Scope,
+    /// What a real-time check does with a flagged line.
+    pub on_hit: OnHit,
     pub when: Expr,
     pub reason: String,
     pub provenance: String,
+}
+
+impl Rule {
+    /// Whether the rule runs at a stage (事前, 事中, 事后).
+    pub fn runs_at(&self, stage: &str) -> bool {
+        self.stage.iter().any(|s| s == stage)
+    }
 }
 
 impl RowSchema for Table {
@@ -180,6 +202,12 @@ fn check_rule(
             "visit 级规则不能读取费用明细（line.*、row.*、按项目的 hist 函数）或指定 table".into(),
         ));
     }
+    if r.on_hit == OnHit::SelfPay && r.scope != Scope::Line {
+        return Err(fail(
+            "on_hit",
+            "self_pay（按全自费处理）只适用于 line 级规则".into(),
+        ));
+    }
     Ok(Rule {
         id: r.id,
         no: r.no,
@@ -194,6 +222,7 @@ fn check_rule(
         insutypes: r.insutypes,
         table: table.map(|(i, _)| i),
         scope: r.scope,
+        on_hit: r.on_hit,
         when,
         reason: r.reason,
         provenance: r.provenance,

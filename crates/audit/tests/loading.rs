@@ -70,6 +70,14 @@ fn bad_rules_are_refused_naming_the_field() {
             "rules.toml: rule[0].sev_deg: 4 不是",
         ),
         (
+            "sev_deg = 1\nscope = \"visit\"\non_hit = \"self_pay\"\nwhen = \"true\"",
+            "rule[0].on_hit: self_pay（按全自费处理）只适用于 line 级规则",
+        ),
+        (
+            "sev_deg = 1\nscope = \"line\"\non_hit = \"refuse\"\nwhen = \"true\"",
+            "rule[0].on_hit: unknown variant `refuse`",
+        ),
+        (
             "sev_deg = 1\nscope = \"visit\"\nwhen = \"visit.nonsense\"",
             "rule[0].when: 未知字段 `visit.nonsense`",
         ),

@@ -80,7 +80,7 @@ pub async fn file(
         tx.commit().await?;
         return Ok(found);
     }
-    let serial = next_serial(&mut tx, FILING_COUNTER).await?;
+    let serial = crate::sql::next_counter(&mut tx, FILING_COUNTER).await?;
     let stored = OpspFiling {
         trt_dcla_detl_sn: format!("{sn_prefix}3{serial:016}"),
         valid: true,

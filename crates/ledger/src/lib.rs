@@ -19,6 +19,9 @@
 //! * [`verify`]: re-derives the accumulators from the postings and checks every settlement identity.
 //! * [`FaultHook`]: fault injection into the write pipeline for tests ([`Store::with_fault_hook`]).
 
+pub mod audit_cases;
+pub mod audit_claims;
+pub mod audit_feedback;
 pub mod backup;
 pub mod books;
 mod cache;

@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use sqlx::{AnyConnection, Row};
 use yibao_domain::Code;
 
+use crate::audit_claims::{settled_line, SettledLine};
 use crate::columns;
 use crate::entries::{fee_line_of, visit_of, FEE_LINE_COLUMNS, VISIT_COLUMNS};
 use crate::{FeeLine, LedgerError, Visit, VisitKind};
@@ -120,6 +121,30 @@ pub async fn person_fee_lines(
         });
     }
     Ok(lines)
+}
+
+/// The live fee lines of all the person's visits with their `mdtrt_id`, newest first (at most
+/// [`HISTORY_ROWS_MAX`]), in the few columns the audit reads (the split stored at upload; lines
+/// stored before migration 0006 have none and are left out): one indexed read, no line JSON.
+pub async fn person_audit_lines(
+    conn: &mut AnyConnection,
+    psn_no: &str,
+) -> Result<Vec<(String, SettledLine)>, LedgerError> {
+    let sql = format!(
+        "SELECT f.mdtrt_id, f.med_list_codg, f.cnt_e4, f.pric_micro_yuan, f.det_item_fee_sumamt, \
+         f.fulamt_ownpay_amt, f.med_chrgitm_type \
+         FROM visits v JOIN fee_lines f ON f.mdtrt_id = v.mdtrt_id \
+         WHERE v.psn_no = $1 AND f.med_list_codg IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM fee_line_cancels c WHERE c.mdtrt_id = f.mdtrt_id AND c.upload_seq = f.upload_seq) \
+         ORDER BY f.upload_seq DESC LIMIT {HISTORY_ROWS_MAX}"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(psn_no.to_string())
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("mdtrt_id")?, settled_line(row, None)?)))
+        .collect()
 }
 
 #[cfg(test)]

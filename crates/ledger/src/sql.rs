@@ -62,6 +62,23 @@ pub fn rows_per_insert(cols: usize) -> usize {
     (MAX_PARAMS / cols.max(1)).max(1)
 }
 
+/// The next value of a counter of `id_counters` kept outside the settlement writer (filings, cases),
+/// in the caller's transaction.
+pub(crate) async fn next_counter(
+    conn: &mut sqlx::AnyConnection,
+    name: &str,
+) -> Result<i64, crate::LedgerError> {
+    use sqlx::Row;
+    Ok(sqlx::query(
+        "INSERT INTO id_counters (name, value) VALUES ($1, 1) \
+         ON CONFLICT (name) DO UPDATE SET value = id_counters.value + 1 RETURNING value",
+    )
+    .bind(name.to_string())
+    .fetch_one(conn)
+    .await?
+    .try_get("value")?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

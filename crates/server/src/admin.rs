@@ -48,6 +48,10 @@ pub fn endpoints() -> Vec<Endpoint<Service>> {
             "/admin/providers/{fixmedins_code}/year-end",
             providers::get_year_end,
         ),
+        Endpoint::post("/admin/cases", crate::cases::open_case),
+        Endpoint::get("/admin/cases", crate::cases::list_cases),
+        Endpoint::get("/admin/cases/{case_id}", crate::cases::show_case),
+        Endpoint::post("/admin/cases/{case_id}/{action}", crate::cases::step_case),
     ]
 }
 
@@ -225,7 +229,7 @@ impl AdminRefusal {
     }
 }
 
-fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(AdminRefusal::new(message))).into_response()
 }
 
@@ -233,14 +237,14 @@ fn accepted(count: usize) -> Response {
     Json(Accepted { ok: true, count }).into_response()
 }
 
-fn now_text() -> String {
+pub(crate) fn now_text() -> String {
     chrono::Local::now()
         .naive_local()
         .format("%Y-%m-%d %H:%M:%S")
         .to_string()
 }
 
-fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     serde_json::from_slice(body).map_err(|e| format!("body: {e}"))
 }
 

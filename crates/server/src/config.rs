@@ -86,6 +86,12 @@ pub struct Config {
     pub peer_timeout_ms: u64,
     /// How many times an inter-platform call is sent before its outcome counts as unknown.
     pub peer_attempts: u32,
+    /// Folder of the real-time audit's rule set (`rules.toml`, `knowledge.toml`, `models.toml`);
+    /// empty: the shipped 九江 set.
+    pub audit_rules_dir: Option<PathBuf>,
+    /// Whether fee upload (2204/2301, the lines of 2101/2102) makes the lines a `self_pay` rule
+    /// flags 全自费; off: 3101/3102 only say so.
+    pub audit_enforce_at_upload: bool,
 }
 
 /// One other platform: the insured places it hosts and the credentials of the pair. Both platforms
@@ -129,6 +135,8 @@ impl Default for Config {
             peers: Vec::new(),
             peer_timeout_ms: 5_000,
             peer_attempts: 3,
+            audit_rules_dir: None,
+            audit_enforce_at_upload: false,
         }
     }
 }
@@ -171,7 +179,8 @@ impl Config {
     /// `YIBAO_MAX_CONNECTIONS`, `YIBAO_HEADER_TIMEOUT_MS`, `YIBAO_BODY_TIMEOUT_MS`, `YIBAO_ADMIN_TOKEN`,
     /// `YIBAO_ADMIN_OPEN`, `YIBAO_ADMIN_BODY_LIMIT_BYTES`, `YIBAO_PATH_PREFIX`, `YIBAO_MAX_BATCH`,
     /// `YIBAO_PLATFORM_ADMDVS`, `YIBAO_FUTURE_TOLERANCE_SECS`, `YIBAO_EVOUCHER_SECRET`,
-    /// `YIBAO_EVOUCHER_TTL_SECS`, `YIBAO_FILE_LIMIT_BYTES`, `YIBAO_FILE_TTL_SECS`.
+    /// `YIBAO_EVOUCHER_TTL_SECS`, `YIBAO_FILE_LIMIT_BYTES`, `YIBAO_FILE_TTL_SECS`,
+    /// `YIBAO_AUDIT_RULES_DIR`, `YIBAO_AUDIT_ENFORCE_AT_UPLOAD`.
     pub fn apply_env(
         &mut self,
         env: impl Iterator<Item = (String, String)>,
@@ -213,6 +222,12 @@ impl Config {
                     self.file_limit_bytes = number("file_limit_bytes", &value)?
                 }
                 "YIBAO_FILE_TTL_SECS" => self.file_ttl_secs = number("file_ttl_secs", &value)?,
+                "YIBAO_AUDIT_ENFORCE_AT_UPLOAD" => {
+                    self.audit_enforce_at_upload = flag("audit_enforce_at_upload", &value)?
+                }
+                "YIBAO_AUDIT_RULES_DIR" => {
+                    self.audit_rules_dir = (!value.is_empty()).then(|| PathBuf::from(value))
+                }
                 _ => {}
             }
         }

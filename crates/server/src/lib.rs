@@ -15,7 +15,9 @@
 
 pub mod admin;
 pub mod app;
+pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod config;
 pub mod envelope;
 pub mod error;

@@ -57,6 +57,10 @@ const NATIONAL_ROOT: &str = "/fsi/";
         admin::providers::get_report,
         admin::providers::get_months,
         admin::providers::get_year_end,
+        crate::cases::open_case,
+        crate::cases::list_cases,
+        crate::cases::show_case,
+        crate::cases::step_case,
     ),
     modifiers(&SecuritySchemes),
     tags(

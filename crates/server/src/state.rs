@@ -24,6 +24,8 @@ pub enum RegistryError {
     Policy { admdvs: String, problem: String },
     #[error("stored catalogue for {admdvs}: {problem}")]
     Catalog { admdvs: String, problem: String },
+    #[error("audit rule set: {0}")]
+    Audit(#[from] crate::audit::RuleSetLoadError),
 }
 
 /// A parsed policy or catalogue with the version of the text it was parsed from.
@@ -199,6 +201,8 @@ pub struct Shared {
     pub vouchers: VoucherKey,
     /// The peers' client and the visits being settled with a peer.
     pub peers: crate::peer::PeerState,
+    /// The real-time audit's rule set (3101/3102, fee upload).
+    pub audit: yibao_audit::RuleSet,
     regions: RwLock<Arc<Regions>>,
     institutions: RwLock<HashMap<String, Institution>>,
     keys: RwLock<HashMap<String, AccessKey>>,
@@ -211,12 +215,14 @@ impl Shared {
         let regions = Regions::load(&store).await?;
         let vouchers = VoucherKey::new(&config.evoucher_secret, config.evoucher_ttl_secs);
         let peers = crate::peer::PeerState::new(&config);
+        let audit = crate::audit::load_rule_set(config.audit_rules_dir.as_deref())?;
         let shared = Shared {
             store,
             config,
             metrics: Metrics::default(),
             vouchers,
             peers,
+            audit,
             regions: RwLock::new(Arc::new(regions)),
             institutions: RwLock::new(HashMap::new()),
             keys: RwLock::new(HashMap::new()),

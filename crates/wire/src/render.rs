@@ -183,7 +183,8 @@ pub struct LineResult {
     pub list_sp_item_flag: &'static str,
     pub lmt_used_flag: &'static str,
     pub drt_reim_flag: &'static str,
-    pub memo: &'static str,
+    /// Why the line is (partly) self-paid: the engine's rule, or the real-time audit's reason.
+    pub memo: std::borrow::Cow<'static, str>,
     pub exp_content: &'static str,
 }
 
@@ -221,7 +222,7 @@ pub fn line_results(lines: &[LineSplit], origin: impl Fn(u32) -> LineOrigin) -> 
                 list_sp_item_flag: "0",
                 lmt_used_flag: if line.restricted_use { "1" } else { "0" },
                 drt_reim_flag: "0",
-                memo: line.rule.memo(),
+                memo: line.rule.memo().into(),
                 exp_content: "",
             }
         })

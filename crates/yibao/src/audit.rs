@@ -8,26 +8,21 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use clap::{Args, Subcommand};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::Value;
 use yibao_audit::{
-    audit, Claim, ClaimLine, Finding, LineLimits, Period, PersonInfo, RuleSet, RuleSetFiles,
+    audit, audit_where, Claim, ClaimLine, Finding, Period, PersonInfo, RuleSet, HISTORY_DAYS,
 };
 use yibao_catalog::Catalog;
-use yibao_domain::codes::Gend;
 use yibao_domain::Fen;
+use yibao_ledger::audit_claims;
 use yibao_policy::Policy;
 use yibao_settlement::Engine;
 use yibao_wire::render::{LineResult, Yuan};
 use yibao_wire::{BatchSettler, Outcome, SettleOutput, WireVisit};
-
-/// The shipped rule set (九江, 360400), used without `--rules`.
-const SHIPPED_RULES: &str = include_str!("../../../rules/jiujiang/rules.toml");
-const SHIPPED_KNOWLEDGE: &str = include_str!("../../../rules/jiujiang/knowledge.toml");
-const SHIPPED_MODELS: &str = include_str!("../../../rules/jiujiang/models.toml");
 
 /// What each output field means (also in the README).
 const RUN_OUTPUT: &str = "\
@@ -57,24 +52,30 @@ enum AuditCommand {
 #[derive(Args)]
 struct RunArgs {
     /// JSON Lines of visits in the `yibao settle` input format.
-    #[arg(long)]
-    visits: PathBuf,
+    #[arg(long, required_unless_present = "month", conflicts_with = "month")]
+    visits: Option<PathBuf>,
     /// Person CSV (the import format: `psn_no, gend, brdy, …`) with the optional columns `tel`,
     /// `addr`, `emp_name` and `death_date` (yyyy-MM-dd); other columns are ignored.
-    #[arg(long)]
-    persons: PathBuf,
+    #[arg(long, required_unless_present = "month", conflicts_with = "month")]
+    persons: Option<PathBuf>,
     /// Policy file (TOML), e.g. policies/jiujiang.toml.
-    #[arg(long)]
-    policy: PathBuf,
+    #[arg(long, required_unless_present = "month", conflicts_with = "month")]
+    policy: Option<PathBuf>,
     /// Catalogue of the place of treatment (CSV, or TAB-separated .txt/.tsv).
-    #[arg(long)]
-    catalog: PathBuf,
+    #[arg(long, required_unless_present = "month", conflicts_with = "month")]
+    catalog: Option<PathBuf>,
     /// First day of the audited period (yyyy-MM-dd); earlier visits still count as history.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "month")]
     from: Option<NaiveDate>,
     /// Last day of the audited period (yyyy-MM-dd).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "month")]
     to: Option<NaiveDate>,
+    /// Audit the claims settled in this month (yyyy-MM) in the ledger instead of files, with the
+    /// year before as history; the findings are also stored (replacing the month's earlier ones).
+    #[arg(long)]
+    month: Option<String>,
+    #[command(flatten)]
+    ledger: LedgerArgs,
     /// Rule set directory holding rules.toml, knowledge.toml and models.toml [default: the shipped
     /// 九江 set, rules/jiujiang].
     #[arg(long)]
@@ -87,6 +88,28 @@ struct RunArgs {
 pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
     match &args.command {
         AuditCommand::Run(run) => run_audit(run),
+    }
+}
+
+/// Where the ledger is (`--month`, `yibao case`).
+#[derive(Args)]
+pub struct LedgerArgs {
+    /// Directory of the embedded SQLite database.
+    #[arg(long, default_value = "yibao-data", global = true)]
+    data_dir: PathBuf,
+    /// `postgres://…` or `sqlite:…` instead of the embedded database.
+    #[arg(long, global = true)]
+    database: Option<String>,
+}
+
+impl LedgerArgs {
+    /// Opens the ledger.
+    pub async fn open(&self) -> anyhow::Result<yibao_ledger::Store> {
+        let database = match &self.database {
+            Some(url) => yibao_region::Database::Url(url.clone()),
+            None => yibao_region::Database::DataDir(self.data_dir.clone()),
+        };
+        Ok(yibao_region::open(&database).await?)
     }
 }
 
@@ -119,29 +142,7 @@ impl<'a> FindingLine<'a> {
 }
 
 fn load_rules(dir: Option<&Path>) -> anyhow::Result<RuleSet> {
-    let Some(dir) = dir else {
-        return Ok(RuleSet::parse(&RuleSetFiles {
-            rules: (SHIPPED_RULES, "rules/jiujiang/rules.toml"),
-            knowledge: (SHIPPED_KNOWLEDGE, "rules/jiujiang/knowledge.toml"),
-            models: (SHIPPED_MODELS, "rules/jiujiang/models.toml"),
-        })?);
-    };
-    let read = |name: &str| -> anyhow::Result<(String, String)> {
-        let path = dir.join(name);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        Ok((text, path.display().to_string()))
-    };
-    let (rules, knowledge, models) = (
-        read("rules.toml")?,
-        read("knowledge.toml")?,
-        read("models.toml")?,
-    );
-    Ok(RuleSet::parse(&RuleSetFiles {
-        rules: (&rules.0, &rules.1),
-        knowledge: (&knowledge.0, &knowledge.1),
-        models: (&models.0, &models.1),
-    })?)
+    Ok(yibao_server::audit::load_rule_set(dir)?)
 }
 
 /// Reads the person file; every problem names the row and column.
@@ -196,6 +197,16 @@ fn read_persons(path: &Path) -> anyhow::Result<FxHashMap<String, PersonInfo>> {
     Ok(persons)
 }
 
+/// Diagnosis codes of a `dise_codg` (`;`- or `,`-separated).
+fn split_diagnoses(dise_codg: &str) -> Vec<String> {
+    dise_codg
+        .split([';', ','])
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// The claim of a settled visit: the visit as sent, with each line's category and in-scope amount
 /// and the visit's fund amounts from the settlement.
 fn claim_of(
@@ -232,7 +243,7 @@ fn claim_of(
                     .and_then(|d| d.get("bilg_dr_codg"))
                     .and_then(Value::as_str)
                     .map(str::to_string),
-                limits: limits_of(catalog, &l.med_list_codg),
+                limits: yibao_server::audit::line_limits(catalog, &l.med_list_codg),
             }
         })
         .collect();
@@ -246,39 +257,13 @@ fn claim_of(
         insutype: wire.insutype.to_string(),
         gend: wire.gend.to_string(),
         brdy: Some(wire.brdy),
-        diagnoses: wire
-            .dise_codg
-            .as_deref()
-            .unwrap_or_default()
-            .split([';', ','])
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .map(str::to_string)
-            .collect(),
+        diagnoses: split_diagnoses(wire.dise_codg.as_deref().unwrap_or_default()),
         begin: wire.begntime,
         end: wire.endtime,
         lines,
         total: amounts.medfee_sumamt,
         fund_pay: amounts.fund_pay_sumamt,
         acct_pay: amounts.acct_pay,
-    }
-}
-
-/// The catalogue's restrictions of an item.
-fn limits_of(catalog: &Catalog, code: &str) -> LineLimits {
-    let Some(item) = catalog.get(code) else {
-        return LineLimits::default();
-    };
-    let r = &item.restriction;
-    LineLimits {
-        gend: match r.gend {
-            Some(Gend::Male) => "1".into(),
-            Some(Gend::Female) => "2".into(),
-            _ => String::new(),
-        },
-        age_min_years: r.age_min_years,
-        age_max_years: r.age_max_years,
-        min_level: r.min_level,
     }
 }
 
@@ -393,39 +378,18 @@ fn settle_shard(
 /// Audits everything first and writes only then; reports counts and speed on standard error.
 fn run_audit(args: &RunArgs) -> anyhow::Result<bool> {
     let started = Instant::now();
-    if let (Some(from), Some(to)) = (args.from, args.to) {
-        if from > to {
-            bail!("--from {from} 晚于 --to {to}：审核期间为空");
-        }
-    }
     let rules = load_rules(args.rules.as_deref())?;
-    let policy = Policy::load(&args.policy)?;
-    let catalog = Catalog::from_path(&args.catalog)?;
-    let persons = read_persons(&args.persons)?;
-    let (claims, all_ok) = read_claims(&args.visits, &policy, &catalog)?;
-    let settled_s = started.elapsed().as_secs_f64();
-    let period = Period {
-        from: args.from,
-        to: args.to,
+    let (claims, persons, findings, all_ok) = match &args.month {
+        Some(month) => month_claims(args, month, &rules)?,
+        None => file_claims(args, &rules)?,
     };
-    let findings = audit(&rules, &claims, &persons, &period);
-    let out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let mut out = std::io::BufWriter::new(out);
-    for finding in &findings {
-        serde_json::to_writer(&mut out, &FindingLine::of(finding))?;
-        out.write_all(b"\n")?;
-    }
-    out.flush().context("writing the findings")?;
+    let read_s = started.elapsed().as_secs_f64();
+    write_findings(args.out.as_deref(), &findings)?;
+    drop(persons);
     let seconds = started.elapsed().as_secs_f64();
     let lines: usize = claims.iter().map(|c| c.lines.len()).sum();
     eprintln!(
-        "yibao audit run: {} 条规则（{} {}），{} 次就诊、{lines} 条明细，{} 条发现；读取与结算 {settled_s:.2} s，共 {seconds:.2} s（{:.0} 条明细/秒）",
+        "yibao audit run: {} 条规则（{} {}），{} 次就诊、{lines} 条明细，{} 条发现；读取与结算 {read_s:.2} s，共 {seconds:.2} s（{:.0} 条明细/秒）",
         rules.rules.len(),
         rules.meta.region,
         rules.meta.version,
@@ -434,4 +398,174 @@ fn run_audit(args: &RunArgs) -> anyhow::Result<bool> {
         lines as f64 / seconds.max(1e-9)
     );
     Ok(all_ok)
+}
+
+/// Claims, persons, findings and whether every input line was read.
+type Audited = (
+    Vec<Claim>,
+    FxHashMap<String, PersonInfo>,
+    Vec<Finding>,
+    bool,
+);
+
+/// File mode: the visits settled with the policy and catalogue given, audited over `--from`–`--to`.
+fn file_claims(args: &RunArgs, rules: &RuleSet) -> anyhow::Result<Audited> {
+    let (Some(visits), Some(persons), Some(policy), Some(catalog)) =
+        (&args.visits, &args.persons, &args.policy, &args.catalog)
+    else {
+        bail!("--visits、--persons、--policy 与 --catalog 须一起给出（或用 --month 审核账本）");
+    };
+    if let (Some(from), Some(to)) = (args.from, args.to) {
+        if from > to {
+            bail!("--from {from} 晚于 --to {to}：审核期间为空");
+        }
+    }
+    let policy = Policy::load(policy)?;
+    let catalog = Catalog::from_path(catalog)?;
+    let persons = read_persons(persons)?;
+    let (claims, all_ok) = read_claims(visits, &policy, &catalog)?;
+    let period = Period {
+        from: args.from,
+        to: args.to,
+    };
+    let findings = audit(rules, &claims, &persons, &period);
+    Ok((claims, persons, findings, all_ok))
+}
+
+/// The first and last moment of a month `yyyy-MM`.
+fn month_bounds(month: &str) -> anyhow::Result<(NaiveDateTime, NaiveDateTime)> {
+    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .ok()
+        .filter(|_| month.len() == 7)
+        .with_context(|| format!("--month {month}：须为 yyyy-MM"))?;
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .context("--month：月份超出范围")?;
+    let last = (next - chrono::Duration::days(1))
+        .and_hms_opt(23, 59, 59)
+        .context("--month：月份超出范围")?;
+    Ok((first.and_time(chrono::NaiveTime::MIN), last))
+}
+
+/// Ledger mode: the claims settled in the month, with the [`HISTORY_DAYS`] before as history, levels
+/// and catalogue restrictions from the stored policies and catalogues; findings are stored.
+fn month_claims(args: &RunArgs, month: &str, rules: &RuleSet) -> anyhow::Result<Audited> {
+    let (first, last) = month_bounds(month)?;
+    let history_from = first - chrono::Duration::days(HISTORY_DAYS);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let store = args.ledger.open().await?;
+        let regions = yibao_server::state::Regions::load(&store).await?;
+        let mut conn = store.pool().acquire().await?;
+        let institutions = yibao_ledger::registry::institutions(&mut conn).await?;
+        let visits = audit_claims::settled_visits(&mut conn, history_from, last).await?;
+        let persons: FxHashMap<String, PersonInfo> = audit_claims::person_facts(&mut conn)
+            .await?
+            .into_iter()
+            .map(|(psn_no, gend, brdy)| {
+                let info = PersonInfo {
+                    psn_no: psn_no.clone(),
+                    gend,
+                    brdy,
+                    ..PersonInfo::default()
+                };
+                (psn_no, info)
+            })
+            .collect();
+        let claims: Vec<Claim> = visits
+            .iter()
+            .map(|v| stored_claim_of(v, &regions, &institutions))
+            .collect();
+        let settled_in_month: rustc_hash::FxHashSet<&str> = visits
+            .iter()
+            .filter(|v| v.setl_time >= first)
+            .map(|v| v.mdtrt_id.as_str())
+            .collect();
+        let findings = audit_where(rules, &claims, &persons, &|c: &Claim| {
+            settled_in_month.contains(c.mdtrt_id.as_str())
+        });
+        let stored: Vec<audit_claims::StoredFinding> =
+            findings.iter().map(stored_finding).collect();
+        let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string();
+        audit_claims::replace_findings(&mut conn, month, &stored, &now).await?;
+        drop(conn);
+        store.close().await;
+        Ok((claims, persons, findings, true))
+    })
+}
+
+/// A settled visit of the ledger as a claim: its institution's level under the policy of the
+/// institution's region, the catalogue's restrictions of each line.
+fn stored_claim_of(
+    visit: &audit_claims::SettledVisit,
+    regions: &yibao_server::state::Regions,
+    institutions: &[yibao_ledger::Institution],
+) -> Claim {
+    let institution = institutions
+        .iter()
+        .find(|i| i.fixmedins_code == visit.fixmedins_code);
+    let admdvs = institution.map_or("", |i| i.admdvs.as_str());
+    let policy = regions.policy_for(admdvs);
+    let catalog = regions
+        .region_of(admdvs)
+        .and_then(|region| regions.catalog(region));
+    let level = match (policy, institution) {
+        (Some(policy), Some(institution)) => yibao_domain::Code::new(&institution.hosp_lv)
+            .ok()
+            .and_then(|lv| policy.parsed.level_of(lv))
+            .map_or(1, |l| l.level),
+        _ => 1,
+    };
+    let lines = visit
+        .lines
+        .iter()
+        .map(|l| yibao_server::audit::claim_line(l, catalog.map(|c| c.parsed.as_ref())))
+        .collect();
+    Claim {
+        mdtrt_id: visit.mdtrt_id.clone(),
+        psn_no: visit.psn_no.clone(),
+        fixmedins_code: visit.fixmedins_code.clone(),
+        med_type: visit.med_type.clone(),
+        level,
+        insutype: visit.insutype.clone(),
+        gend: String::new(),
+        brdy: None,
+        diagnoses: split_diagnoses(&visit.dise_codg),
+        begin: visit.begntime,
+        end: visit.endtime,
+        lines,
+        total: visit.medfee_sumamt,
+        fund_pay: visit.fund_pay_sumamt,
+        acct_pay: visit.acct_pay,
+    }
+}
+
+fn stored_finding(f: &Finding) -> audit_claims::StoredFinding {
+    audit_claims::StoredFinding {
+        kind: f.kind.as_str().to_string(),
+        id: f.id.clone(),
+        psn_nos: f.psn_nos.clone(),
+        fixmedins_codes: f.fixmedins_codes.clone(),
+        mdtrt_ids: f.mdtrt_ids.clone(),
+        amount: f.amount,
+        score: i64::from(f.score),
+        reason: f.reason.clone(),
+    }
+}
+
+/// Writes one JSON line per finding to `out` (standard output without it).
+fn write_findings(out: Option<&Path>, findings: &[Finding]) -> anyhow::Result<()> {
+    let out: Box<dyn Write> = match out {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut out = std::io::BufWriter::new(out);
+    for finding in findings {
+        serde_json::to_writer(&mut out, &FindingLine::of(finding))?;
+        out.write_all(b"\n")?;
+    }
+    out.flush().context("writing the findings")
 }

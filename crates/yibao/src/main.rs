@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod audit;
 mod backup;
 mod bars;
+mod case;
 mod codelists;
 mod demo;
 mod drg;
@@ -75,6 +76,9 @@ enum Command {
     Filing(filing::FilingArgs),
     /// Other platforms: `reconcile` a day's cross-platform settlements (exits 1 on any difference).
     Peers(peers::PeersArgs),
+    /// Fund supervision cases: `list`, `show`, `open` a case on a finding, `assign`, `review`,
+    /// `confirm` (a deduction; 追回 also a recovery), `dismiss`.
+    Case(case::CaseArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -96,6 +100,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Audit(args) => Ok(exit_code(audit::run(&args)?)),
         Command::Filing(args) => filing::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Peers(args) => Ok(exit_code(peers::run(&args)?)),
+        Command::Case(args) => case::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 

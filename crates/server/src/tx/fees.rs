@@ -15,7 +15,7 @@ use yibao_wire::render::LineResult;
 use yibao_wire::{lenient, WireFeeLine};
 
 use super::common::{self, VisitShape};
-use super::{batch, mapping};
+use super::{audit, batch, mapping};
 use super::{Ctx, TxOutput};
 use crate::error::TxError;
 
@@ -352,7 +352,7 @@ pub async fn prepare(
     lines: &[UploadLine],
 ) -> Result<(Vec<LineResult>, Vec<FeeLine>), TxError> {
     let split = split(ctx, ledger, visit, lines).await?;
-    let results = yibao_wire::render::line_results(&split.splits, |i| {
+    let mut results = yibao_wire::render::line_results(&split.splits, |i| {
         let index = i as usize;
         yibao_wire::render::LineOrigin {
             feedetl_sn: lines
@@ -363,6 +363,11 @@ pub async fn prepare(
             pric_micro_yuan: split.fees.get(index).map_or(0, |f| f.pric_micro_yuan),
         }
     });
+    for (result, line_split) in results.iter_mut().zip(&split.splits) {
+        if let Some(memo) = split.audit_memos.get(&line_split.line) {
+            result.memo = memo.clone().into();
+        }
+    }
     let mut prepared = Vec::with_capacity(lines.len());
     let parts = lines.iter().zip(&results).zip(split.fees).zip(split.splits);
     for (((line, result), fee), line_split) in parts {
@@ -394,6 +399,8 @@ struct Split {
     splits: Vec<LineSplit>,
     fees: Vec<yibao_settlement::FeeLine>,
     basis: Arc<str>,
+    /// The real-time audit's reason per line it made 全自费 ([`audit::self_pay_lines`]).
+    audit_memos: rustc_hash::FxHashMap<u32, String>,
 }
 
 async fn split(
@@ -408,10 +415,18 @@ async fn split(
     let begin = visit.begntime;
     let engine_person = common::engine_person(&person, insu, begin.date())?;
     let filing = common::remote_filing(ctx, ledger, &rules.policy, visit, ctx.now).await?;
+    let mut fee_lines: Vec<_> = lines.iter().map(|l| l.wire.fee_line()).collect();
+    let upload = audit::Upload {
+        person: &person,
+        visit,
+        policy: &rules.policy,
+        catalog: &rules.catalog,
+    };
+    let audit_memos = audit::self_pay_lines(ctx, ledger, upload, &mut fee_lines).await?;
     let shape = VisitShape {
         visit,
         end: begin,
-        lines: lines.iter().map(|l| l.wire.fee_line()).collect(),
+        lines: fee_lines,
         use_account: true,
         interim: false,
         episode_deductible_paid: Fen::ZERO,
@@ -427,6 +442,7 @@ async fn split(
         splits,
         fees: engine_visit.lines,
         basis: Arc::from(basis),
+        audit_memos,
     })
 }
 

@@ -3,6 +3,7 @@
 //! ledger writer's view (see [`crate::writer`]), whose writes are kept only if the transaction
 //! succeeds, so each is all-or-nothing and settlements of one person never interleave.
 
+mod audit;
 pub(crate) mod batch;
 pub(crate) mod catalog;
 pub(crate) mod common;
@@ -204,6 +205,8 @@ enum Handler {
     FileRemote(FilingSource),
     /// 2502 / 2506: cancels such a filing.
     CancelRemote(FilingSource),
+    Analyse(audit::Stage),
+    AuditFeedback,
 }
 
 /// One transaction of the national interface that this service implements.
@@ -537,6 +540,24 @@ pub static TRANSACTIONS: &[TxSpec] = &[
         Read,
         Handler::ReconcileDetail,
     ),
+    tx(
+        "3101",
+        "明细审核事前分析服务",
+        Read,
+        Handler::Analyse(audit::Stage::Before),
+    ),
+    tx(
+        "3102",
+        "明细审核事中分析服务",
+        Read,
+        Handler::Analyse(audit::Stage::During),
+    ),
+    tx(
+        "3103",
+        "事前事中服务反馈服务",
+        Registry,
+        Handler::AuditFeedback,
+    ),
 ];
 
 /// The transaction of an `infno`; `None` for transactions this service does not implement.
@@ -606,6 +627,8 @@ pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput,
         Handler::SettlementList => setl_list::query(ctx, ledger).await,
         Handler::FileRemote(source) => remote_filing::file(ctx, ledger, source).await,
         Handler::CancelRemote(source) => remote_filing::cancel(ctx, ledger, source).await,
+        Handler::Analyse(stage) => audit::analyse(ctx, ledger, stage).await,
+        Handler::AuditFeedback => audit::feedback(ctx, ledger).await,
     }
 }
 

@@ -582,3 +582,15 @@ pub fn assert_query_repeats(query: &Value, settled: &Value) {
         assert_eq!(&query[field], value, "5203 setlinfo.{field}");
     }
 }
+
+/// Runs `test` on a fresh harness (fixtures loaded, no gateway auth) on SQLite, then on PostgreSQL.
+pub async fn each_backend<F, Fut>(tag: &str, test: F)
+where
+    F: Fn(Harness) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        eprintln!("on {backend:?}");
+        test(Harness::start(backend, AuthMode::None, tag).await).await;
+    }
+}
