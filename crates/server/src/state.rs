@@ -131,12 +131,12 @@ impl Regions {
 
     /// The catalogue of a pooling region in force on `care_date`: the latest imported version whose
     /// `begndate` is on or before it (a later import supersedes an earlier one from its `begndate`);
-    /// care before every version's `begndate` uses the version that begins first.
+    /// care before every version's `begndate` (a first catalogue takes effect the day it is loaded)
+    /// uses the current one.
     pub fn catalog_on(&self, region: &str, care_date: NaiveDate) -> Option<&Versioned<Catalog>> {
         let versions = self.catalogs.get(region)?;
         let in_force = versions.iter().rev().find(|v| v.begins <= care_date);
-        let earliest = || versions.iter().min_by_key(|v| v.begins);
-        in_force.or_else(earliest).map(|v| &v.catalog)
+        in_force.or_else(|| versions.last()).map(|v| &v.catalog)
     }
 
     /// The catalogue region of the place an institution of `admdvs` is in (就医地目录): its pooling
