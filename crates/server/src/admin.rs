@@ -17,6 +17,7 @@ use crate::routes::{router_of, Endpoint};
 use crate::service::Service;
 
 pub(crate) mod filings;
+pub mod reimburse;
 
 /// Every admin route, once: the router and the route table are made from it.
 pub fn endpoints() -> Vec<Endpoint<Service>> {
@@ -37,6 +38,11 @@ pub fn endpoints() -> Vec<Endpoint<Service>> {
         Endpoint::post(
             "/admin/filings/{trt_dcla_detl_sn}/cancel",
             filings::cancel_filing,
+        ),
+        Endpoint::post("/admin/reimbursements", reimburse::post_reimbursement),
+        Endpoint::post(
+            "/admin/reimbursements/{setl_id}/cancel",
+            reimburse::cancel_reimbursement,
         ),
     ]
 }
