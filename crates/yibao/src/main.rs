@@ -17,6 +17,7 @@ mod import;
 mod load;
 mod pay;
 mod peers;
+mod reimburse;
 mod report;
 mod serve;
 mod settle;
@@ -75,6 +76,9 @@ enum Command {
     Filing(filing::FilingArgs),
     /// Other platforms: `reconcile` a day's cross-platform settlements (exits 1 on any difference).
     Peers(peers::PeersArgs),
+    /// 零星报销 at the counter through the admin API: a FILE.json invoice, or `--cancel SETL_ID`;
+    /// prints the receipt.
+    Reimburse(reimburse::ReimburseArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -96,6 +100,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Audit(args) => Ok(exit_code(audit::run(&args)?)),
         Command::Filing(args) => filing::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Peers(args) => Ok(exit_code(peers::run(&args)?)),
+        Command::Reimburse(args) => reimburse::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 
