@@ -189,6 +189,12 @@ async fn a_reimbursement_is_checked_field_by_field() {
         error.contains("body.lines[1].det_item_fee_sumamt"),
         "{error}"
     );
+    body["lines"][1]["det_item_fee_sumamt"] = json!("100000000.01");
+    let (_, error) = refused(&h, "/admin/reimbursements", &body).await;
+    assert!(
+        error.contains("body.lines[1].det_item_fee_sumamt"),
+        "{error}"
+    );
     body["lines"][1]["cnt"] = json!("abc");
     let (_, error) = refused(&h, "/admin/reimbursements", &body).await;
     assert!(error.contains("body.lines[1].cnt"), "{error}");

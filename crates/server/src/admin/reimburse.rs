@@ -47,6 +47,8 @@ const ID_MAX: usize = 30;
 const INVONO_MAX: usize = 50;
 const NAME_MAX: usize = 200;
 const CODE_MAX: usize = 50;
+/// Largest amount of one invoice line (一亿元), so that no sum of lines can overflow.
+const LINE_AMOUNT_MAX: Fen = Fen(10_000_000_000);
 
 /// One invoice line. Amounts are yuan (numbers or text), exact to the fen.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -345,8 +347,11 @@ fn check(request: &ReimbursementRequest) -> Result<(), TxError> {
         if line.pric < 0 {
             return Err(TxError::new(field("pric"), "单价不能为负"));
         }
-        if line.det_item_fee_sumamt < Fen::ZERO {
-            return Err(TxError::new(field("det_item_fee_sumamt"), "金额不能为负"));
+        if line.det_item_fee_sumamt < Fen::ZERO || line.det_item_fee_sumamt > LINE_AMOUNT_MAX {
+            return Err(TxError::new(
+                field("det_item_fee_sumamt"),
+                "金额须在 0 至 100000000.00 元之间",
+            ));
         }
     }
     Ok(())
