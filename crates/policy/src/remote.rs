@@ -178,6 +178,11 @@ pub struct RemoteRules {
     pub temporary_validity_days: Option<u32>,
     #[serde(default)]
     pub classes: RateClasses,
+    /// 零星报销: the rate class of care reimbursed at the counter (not settled directly) whose
+    /// filing status the policy does not settle directly (class `refused`); `None`: such care is
+    /// not reimbursed either. Never `refused` (validated).
+    #[serde(default)]
+    pub manual_claims: Option<RateClass>,
 }
 
 fn yes() -> bool {
@@ -192,6 +197,7 @@ impl Default for RemoteRules {
             refl_flag_without_filing: true,
             temporary_validity_days: None,
             classes: RateClasses::default(),
+            manual_claims: None,
         }
     }
 }
@@ -235,6 +241,32 @@ impl Policy {
         Ok(Place {
             region,
             filing: Some(status),
+        })
+    }
+}
+
+impl Policy {
+    /// Where care reimbursed at the counter (零星报销) happened, as the rates read it: as
+    /// [`Policy::place_of`] says, except that a filing status not settled directly takes the
+    /// policy's `remote.manual_claims` class; refused when the policy has none.
+    pub fn manual_claim_place(
+        &self,
+        medins_admdvs: &str,
+        filing: FilingStatus,
+    ) -> Result<Place, NoDirectSettlement> {
+        let refusal = match self.place_of(medins_admdvs, false, Some(filing)) {
+            Ok(place) => return Ok(place),
+            Err(refusal) => refusal,
+        };
+        let region = match self.remote.manual_claims {
+            Some(RateClass::Local) => Region::In,
+            Some(RateClass::Referred) => Region::OutReferred,
+            Some(RateClass::Unreferred) => Region::OutUnreferred,
+            Some(RateClass::Refused) | None => return Err(refusal),
+        };
+        Ok(Place {
+            region,
+            filing: Some(refusal.status),
         })
     }
 }

@@ -124,6 +124,16 @@ fn the_nanchang_policy_loads_with_its_filing_rules() {
     );
     let workers = policy.scheme(Code::lit("310")).unwrap();
     assert_eq!(workers.buckets[0].rates[2].deductible, Fen::from_yuan(800));
+    let claimed = policy.manual_claim_place("440106", FilingStatus::Unfiled);
+    assert_eq!(
+        claimed.map(|p| (p.region, p.filing)),
+        Ok((Region::In, Some(FilingStatus::Unfiled)))
+    );
+    let mut none = policy.clone();
+    none.remote.manual_claims = None;
+    assert!(none
+        .manual_claim_place("440106", FilingStatus::Unfiled)
+        .is_err());
 }
 
 #[test]
@@ -164,6 +174,13 @@ fn remote_rules_are_checked_naming_the_field() {
     );
     let error = Policy::parse(&bad).unwrap_err().to_string();
     assert!(error.contains("remote.temporary_validity_days"), "{error}");
+    let bad = text.replacen(
+        "manual_claims = \"unreferred\"",
+        "manual_claims = \"refused\"",
+        1,
+    );
+    let error = Policy::parse(&bad).unwrap_err().to_string();
+    assert!(error.contains("remote.manual_claims"), "{error}");
     let bad = text.replacen("unfiled = \"unreferred\"", "unfiled = \"maybe\"", 1);
     let error = Policy::parse(&bad).unwrap_err().to_string();
     assert!(error.contains("maybe"), "{error}");

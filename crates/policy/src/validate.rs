@@ -122,6 +122,12 @@ fn validate_remote(remote: &crate::RemoteRules, header: &Header) -> Result<(), P
             "needs remote.province_prefixes to say which places are in the province",
         ));
     }
+    if remote.manual_claims == Some(crate::RateClass::Refused) {
+        return Err(invalid(
+            "remote.manual_claims",
+            "is the rate class of care reimbursed at the counter: `local`, `referred` or `unreferred`, not `refused`",
+        ));
+    }
     if let Some(days) = remote.temporary_validity_days {
         if days == 0 || days > MAX_TEMPORARY_VALIDITY_DAYS {
             return Err(invalid(

@@ -18,6 +18,7 @@ use crate::service::Service;
 
 pub(crate) mod filings;
 pub mod providers;
+pub mod reimburse;
 
 /// Every admin route, once: the router and the route table are made from it.
 pub fn endpoints() -> Vec<Endpoint<Service>> {
@@ -52,6 +53,11 @@ pub fn endpoints() -> Vec<Endpoint<Service>> {
         Endpoint::get("/admin/cases", crate::cases::list_cases),
         Endpoint::get("/admin/cases/{case_id}", crate::cases::show_case),
         Endpoint::post("/admin/cases/{case_id}/{action}", crate::cases::step_case),
+        Endpoint::post("/admin/reimbursements", reimburse::post_reimbursement),
+        Endpoint::post(
+            "/admin/reimbursements/{setl_id}/cancel",
+            reimburse::cancel_reimbursement,
+        ),
     ]
 }
 

@@ -49,6 +49,8 @@ const NATIONAL_ROOT: &str = "/fsi/";
         admin::filings::list_filings,
         admin::filings::post_filing,
         admin::filings::cancel_filing,
+        admin::reimburse::post_reimbursement,
+        admin::reimburse::cancel_reimbursement,
         crate::peer::insured::person,
         crate::peer::insured::settle_call,
         crate::peer::insured::cancel_call,

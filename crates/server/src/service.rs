@@ -266,6 +266,7 @@ impl Service {
             received_at,
             inf_refmsgid: inf_refmsgid.to_string(),
             peer: None,
+            counter: None,
         };
         let _in_flight = self.shared.metrics.write_in_flight();
         match self.writer.submit(job).await {

@@ -23,6 +23,8 @@ pub struct WriteJob {
     pub inf_refmsgid: String,
     /// A write of the inter-platform protocol instead of a national transaction.
     pub peer: Option<crate::peer::PeerStep>,
+    /// A write of the counter (零星报销) instead of a national transaction.
+    pub counter: Option<crate::admin::reimburse::CounterStep>,
 }
 
 /// The reply of a write job.
@@ -62,6 +64,9 @@ impl TxWriter {
             }
             Some(step) => return crate::peer::run_insured(&self.shared, ledger, job, step).await,
             None => {}
+        }
+        if let Some(step) = &job.counter {
+            return crate::admin::reimburse::run(&self.shared, ledger, job, step).await;
         }
         let request = &job.request;
         let request_digest = request.digest();

@@ -125,6 +125,15 @@ impl Run<'_> {
     }
 }
 
+/// How the care is being settled, which decides the rate class of a remote stay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settled {
+    /// Direct settlement at the institution ([`Policy::place_of`]).
+    Directly,
+    /// Reimbursed at the counter ([`Policy::manual_claim_place`]).
+    AtTheCounter,
+}
+
 /// What every step of one settlement shares.
 struct Run<'a> {
     policy: &'a Policy,
@@ -181,7 +190,28 @@ impl<'a> Engine<'a> {
     ) -> Result<(), SettleError> {
         out.clear();
         self.check_lines(visit)?;
-        let mut run = self.prepare(person, visit, ytd)?;
+        let mut run = self.prepare(person, visit, ytd, Settled::Directly)?;
+        run.check_direct_settlement()?;
+        self.start(&run, out);
+        self.split_into(&run, &mut out.lines);
+        self.pay(&mut run, balance, out);
+        Ok(())
+    }
+
+    /// Settles care reimbursed at the counter (零星报销): like [`Engine::settle_into`], except
+    /// that the place is [`Policy::manual_claim_place`] of `visit.filing` (unfiled when `None`).
+    /// Care paid in cash comes with `use_account` false.
+    pub fn settle_manual_claim_into(
+        &self,
+        person: &Person,
+        visit: &Visit,
+        ytd: &YearToDate,
+        balance: Fen,
+        out: &mut Settlement,
+    ) -> Result<(), SettleError> {
+        out.clear();
+        self.check_lines(visit)?;
+        let mut run = self.prepare(person, visit, ytd, Settled::AtTheCounter)?;
         run.check_direct_settlement()?;
         self.start(&run, out);
         self.split_into(&run, &mut out.lines);
@@ -204,7 +234,7 @@ impl<'a> Engine<'a> {
         if lines.is_empty() {
             return Err(SettleError::NoFeeLines);
         }
-        let mut run = self.prepare(person, visit, ytd)?;
+        let mut run = self.prepare(person, visit, ytd, Settled::Directly)?;
         run.check_direct_settlement()?;
         self.start(&run, out);
         out.lines.extend_from_slice(lines);
@@ -258,7 +288,7 @@ impl<'a> Engine<'a> {
         out: &mut Vec<LineSplit>,
     ) -> Result<(), SettleError> {
         self.check_lines(visit)?;
-        let run = self.prepare(person, visit, &EMPTY_YTD)?;
+        let run = self.prepare(person, visit, &EMPTY_YTD, Settled::Directly)?;
         out.clear();
         self.split_into(&run, out);
         Ok(())
@@ -268,7 +298,7 @@ impl<'a> Engine<'a> {
     /// policy: a split stored at fee upload may be settled from as long as this basis (and the
     /// catalogue and policy) are unchanged.
     pub fn split_basis(&self, person: &Person, visit: &Visit) -> Result<SplitBasis, SettleError> {
-        let run = self.prepare(person, visit, &EMPTY_YTD)?;
+        let run = self.prepare(person, visit, &EMPTY_YTD, Settled::Directly)?;
         Ok(SplitBasis {
             insutype: person.insutype,
             level: run.level,
@@ -309,6 +339,7 @@ impl<'a> Engine<'a> {
         person: &'r Person,
         visit: &'r Visit,
         ytd: &'r YearToDate,
+        settled: Settled,
     ) -> Result<Run<'r>, SettleError> {
         let policy = self.policy;
         if visit.end < visit.begin {
@@ -336,17 +367,25 @@ impl<'a> Engine<'a> {
             .level;
         // A stay the policy does not settle directly is still split (fees are uploaded before a
         // filing may be made), as unfiled care; settling it is refused.
-        let (place, refused) =
-            match policy.place_of(visit.medins_admdvs.as_str(), visit.referred, visit.filing) {
-                Ok(place) => (place, None),
-                Err(refusal) => (
-                    Place {
-                        region: Region::OutUnreferred,
-                        filing: Some(refusal.status),
-                    },
-                    Some(refusal.status),
-                ),
-            };
+        let placed = match settled {
+            Settled::Directly => {
+                policy.place_of(visit.medins_admdvs.as_str(), visit.referred, visit.filing)
+            }
+            Settled::AtTheCounter => policy.manual_claim_place(
+                visit.medins_admdvs.as_str(),
+                visit.filing.unwrap_or(FilingStatus::Unfiled),
+            ),
+        };
+        let (place, refused) = match placed {
+            Ok(place) => (place, None),
+            Err(refusal) => (
+                Place {
+                    region: Region::OutUnreferred,
+                    filing: Some(refusal.status),
+                },
+                Some(refusal.status),
+            ),
+        };
         let bucket = scheme.bucket_for(visit.med_type, &visit.dise_codg, level, place);
         let adjustment = remote_adjustment(scheme, bucket, place);
         let age_years = person.age_on(visit.begin.date());

@@ -18,6 +18,7 @@ mod import;
 mod load;
 mod pay;
 mod peers;
+mod reimburse;
 mod report;
 mod serve;
 mod settle;
@@ -79,6 +80,9 @@ enum Command {
     /// Fund supervision cases: `list`, `show`, `open` a case on a finding, `assign`, `review`,
     /// `confirm` (a deduction; 追回 also a recovery), `dismiss`.
     Case(case::CaseArgs),
+    /// 零星报销 at the counter through the admin API: a FILE.json invoice, or `--cancel SETL_ID`;
+    /// prints the receipt.
+    Reimburse(reimburse::ReimburseArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -101,6 +105,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Filing(args) => filing::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Peers(args) => Ok(exit_code(peers::run(&args)?)),
         Command::Case(args) => case::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Reimburse(args) => reimburse::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -149,6 +149,7 @@ async fn submit(
         received_at: now(),
         inf_refmsgid: String::new(),
         peer: Some(step),
+        counter: None,
     };
     match service.writer.submit(job).await {
         Ok(outcome) if outcome.success => (

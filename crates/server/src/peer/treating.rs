@@ -885,6 +885,7 @@ async fn commit(
             settled,
             request_digest: payload.request_digest,
         }))),
+        counter: None,
     };
     let outcome = service
         .writer
