@@ -158,7 +158,10 @@ async fn load_treating(t: &Harness) {
         .unwrap()
         .replace("admdvs = \"360400\"", "admdvs = \"440100\"")
         .replace("[\"3604\"]", "[\"4401\"]")
-        .replace("province_prefixes = [\"36\"]", "province_prefixes = [\"44\"]")
+        .replace(
+            "province_prefixes = [\"36\"]",
+            "province_prefixes = [\"44\"]",
+        )
         .replace("390100", "390109");
     t.admin("PUT", "/admin/policy", policy).await;
     let catalog =

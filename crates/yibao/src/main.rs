@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod audit;
 mod backup;
 mod bars;
+mod clearing;
 mod codelists;
 mod demo;
 mod drg;
@@ -75,6 +76,8 @@ enum Command {
     Filing(filing::FilingArgs),
     /// Other platforms: `reconcile` a day's cross-platform settlements (exits 1 on any difference).
     Peers(peers::PeersArgs),
+    /// Cross-region clearing (异地就医清算): `run` a month, `status`, `advance` a clearing, `deduct`.
+    Clearing(clearing::ClearingArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -96,6 +99,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Audit(args) => Ok(exit_code(audit::run(&args)?)),
         Command::Filing(args) => filing::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Peers(args) => Ok(exit_code(peers::run(&args)?)),
+        Command::Clearing(args) => clearing::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 
