@@ -14,6 +14,7 @@
 
 mod month;
 mod policy;
+mod regions;
 mod state;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ use yibao_domain::{Code, Fen};
 
 pub use month::{Month, MonthError};
 pub use policy::{ClearingPolicy, PolicyError, PrepaymentRule};
+pub use regions::PoolingRegions;
 pub use state::{ClearingState, TransitionError};
 
 /// The parties and scheme of one clearing.

@@ -42,7 +42,11 @@ pub fn clearing_id(month: Month, key: &PairKey) -> String {
     )
 }
 
-fn stored_code(row: &AnyRow, table: &'static str, column: &'static str) -> Result<Code, LedgerError> {
+fn stored_code(
+    row: &AnyRow,
+    table: &'static str,
+    column: &'static str,
+) -> Result<Code, LedgerError> {
     crate::columns::code(row, table, column)
 }
 
@@ -52,7 +56,9 @@ fn month_of_time(table: &'static str, text: &str) -> Result<Month, LedgerError> 
         .ok_or_else(|| corrupt(table, "setl_time", text))
 }
 
-/// The cross-region settlements and cancellations made in `month`, in ledger order.
+/// The settlements and cancellations made in `month` whose institution's `admdvs` (see the module)
+/// is not the insured region's code, in ledger order; the caller maps `admdvs` codes to pooling
+/// regions and keeps the cross-region ones.
 pub async fn month_settlements(
     conn: &mut AnyConnection,
     month: Month,
@@ -79,7 +85,10 @@ pub async fn month_settlements(
         let kind: String = row.try_get("kind")?;
         let cancels = match kind.as_str() {
             "settle" => None,
-            "cancel" => Some(month_of_time("settlements", &row.try_get::<String, _>("orig_time")?)?),
+            "cancel" => Some(month_of_time(
+                "settlements",
+                &row.try_get::<String, _>("orig_time")?,
+            )?),
             _ => return Err(corrupt("settlements", "kind", &kind)),
         };
         out.push(SettlementRow {
@@ -246,7 +255,8 @@ fn stored_of(row: &AnyRow) -> Result<StoredClearing, LedgerError> {
     let detail: String = row.try_get("detail")?;
     Ok(StoredClearing {
         clr_id: row.try_get("clr_id")?,
-        state: ClearingState::parse(&state).ok_or_else(|| corrupt("clearing_rows", "state", &state))?,
+        state: ClearingState::parse(&state)
+            .ok_or_else(|| corrupt("clearing_rows", "state", &state))?,
         row: serde_json::from_str(&detail)
             .map_err(|e| corrupt("clearing_rows", "detail", &e.to_string()))?,
         run_at: row.try_get("run_at")?,
@@ -260,24 +270,32 @@ pub async fn stored_rows(
     month: Option<Month>,
 ) -> Result<Vec<StoredClearing>, LedgerError> {
     let rows = match month {
-        Some(month) => sqlx::query(&format!(
-            "SELECT {ROW_COLUMNS} FROM clearing_rows WHERE month = $1 ORDER BY clr_id"
-        ))
-        .bind(month.to_string())
-        .fetch_all(conn)
-        .await?,
-        None => sqlx::query(&format!(
-            "SELECT {ROW_COLUMNS} FROM clearing_rows ORDER BY month, clr_id"
-        ))
-        .fetch_all(conn)
-        .await?,
+        Some(month) => {
+            sqlx::query(&format!(
+                "SELECT {ROW_COLUMNS} FROM clearing_rows WHERE month = $1 ORDER BY clr_id"
+            ))
+            .bind(month.to_string())
+            .fetch_all(conn)
+            .await?
+        }
+        None => {
+            sqlx::query(&format!(
+                "SELECT {ROW_COLUMNS} FROM clearing_rows ORDER BY month, clr_id"
+            ))
+            .fetch_all(conn)
+            .await?
+        }
     };
     rows.iter().map(stored_of).collect()
 }
 
 /// Stores a month's computed rows in state 10, in one transaction; a row already stored keeps what
 /// it holds (so a run repeated stores nothing twice).
-pub async fn store_rows(store: &Store, rows: &[ClearingRow], run_at: &str) -> Result<(), LedgerError> {
+pub async fn store_rows(
+    store: &Store,
+    rows: &[ClearingRow],
+    run_at: &str,
+) -> Result<(), LedgerError> {
     let mut conn = store.pool().acquire().await?;
     let mut tx = conn.begin().await?;
     for row in rows {
@@ -318,11 +336,13 @@ pub async fn advance(
 ) -> Result<StoredClearing, LedgerError> {
     let mut conn = store.pool().acquire().await?;
     let mut tx = conn.begin().await?;
-    let row = sqlx::query(&format!("SELECT {ROW_COLUMNS} FROM clearing_rows WHERE clr_id = $1"))
-        .bind(clr_id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| LedgerError::Conflict(format!("清算 {clr_id} 不存在")))?;
+    let row = sqlx::query(&format!(
+        "SELECT {ROW_COLUMNS} FROM clearing_rows WHERE clr_id = $1"
+    ))
+    .bind(clr_id.to_string())
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| LedgerError::Conflict(format!("清算 {clr_id} 不存在")))?;
     let mut stored = stored_of(&row)?;
     let from = stored.state;
     from.advance(to)
@@ -337,7 +357,9 @@ pub async fn advance(
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() != 1 {
-        return Err(LedgerError::Conflict(format!("清算 {clr_id} 的状态已被同时修改")));
+        return Err(LedgerError::Conflict(format!(
+            "清算 {clr_id} 的状态已被同时修改"
+        )));
     }
     sqlx::query(
         "INSERT INTO clearing_transitions (clr_id, seq, from_state, to_state, operator, changed_at) \
@@ -374,7 +396,12 @@ pub async fn check(conn: &mut AnyConnection) -> Result<Vec<String>, LedgerError>
             Fen(row.try_get("cleared")?),
             Fen(row.try_get("prepayment_balc")?),
         ];
-        let computed = [r.fund_owed, r.deductions.total(), r.cleared, r.prepayment.balance_after];
+        let computed = [
+            r.fund_owed,
+            r.deductions.total(),
+            r.cleared,
+            r.prepayment.balance_after,
+        ];
         if columns != computed || r.cleared != r.fund_owed - r.deductions.total() {
             problems.push(format!(
                 "clearing {}: stored amounts {columns:?} differ from its row {computed:?} or cleared ≠ fund_owed − deductions",
@@ -382,7 +409,10 @@ pub async fn check(conn: &mut AnyConnection) -> Result<Vec<String>, LedgerError>
             ));
         }
         if clearing_id(r.month, &r.key) != stored.clr_id {
-            problems.push(format!("clearing {}: its row is of another month or pair", stored.clr_id));
+            problems.push(format!(
+                "clearing {}: its row is of another month or pair",
+                stored.clr_id
+            ));
         }
     }
     Ok(problems)

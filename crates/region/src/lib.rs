@@ -12,14 +12,11 @@
 //! 5. [`report`]: the fund report ([`yibao_books::Report`]) is built from the store, settlement
 //!    expenditure read from the settlement ledger.
 //!
-//! [`clearing`] runs a month's cross-region clearing (异地就医清算) from the store.
-//!
 //! [`payment`] pays the budgeted institutions month by month and clears their year from the store.
 //!
 //! [`run`] does all of it; [`report::fund_report`] alone reads any store.
 
 pub mod books_policy;
-pub mod clearing;
 pub mod collect;
 pub mod flows;
 pub mod payment;

@@ -125,12 +125,19 @@ fn run_month(args: &RunArgs) -> anyhow::Result<()> {
         .as_of
         .unwrap_or_else(|| chrono::Local::now().date_naive());
     let run = with_store(&args.store, async |store| {
-        Ok(yibao_region::clearing::run_month(store, &policy, month, as_of, &now_text()).await?)
+        Ok(
+            yibao_ledger::clearing_run::run_month(store, &policy, month, as_of, &now_text())
+                .await?,
+        )
     })?;
     eprintln!(
         "{month}: {} clearing rows {}",
         run.rows.len(),
-        if run.stored_now { "stored" } else { "already stored (nothing stored again)" }
+        if run.stored_now {
+            "stored"
+        } else {
+            "already stored (nothing stored again)"
+        }
     );
     print_rows(args.format, &run.rows)
 }
@@ -146,7 +153,10 @@ fn status(args: &StatusArgs) -> anyhow::Result<()> {
 
 fn advance(args: &AdvanceArgs) -> anyhow::Result<()> {
     let Some(to) = ClearingState::parse(&args.to) else {
-        bail!("--to: `{}` is not a clearing state (20, 30, 40, 50, 60, 70)", args.to);
+        bail!(
+            "--to: `{}` is not a clearing state (20, 30, 40, 50, 60, 70)",
+            args.to
+        );
     };
     let stored = with_store(&args.store, async |store| {
         Ok(clearing::advance(store, &args.id, to, &args.operator, &now_text()).await?)
@@ -162,6 +172,11 @@ fn code_arg(flag: &str, text: &str) -> anyhow::Result<Code> {
     }
 }
 
+fn region_arg(flag: &str, text: &str) -> anyhow::Result<Code> {
+    yibao_ledger::clearing_run::region_code(text)
+        .with_context(|| format!("--{flag}: `{text}` is not a 6-digit region code"))
+}
+
 fn deduct(args: &DeductArgs) -> anyhow::Result<()> {
     let inspection = match args.kind.as_str() {
         "10" => false,
@@ -173,8 +188,8 @@ fn deduct(args: &DeductArgs) -> anyhow::Result<()> {
         deduction_id: args.id.clone(),
         month: month_arg(&args.month)?,
         key: PairKey {
-            insured_admdvs: code_arg("insured", &args.insured)?,
-            treating_admdvs: code_arg("treating", &args.treating)?,
+            insured_admdvs: region_arg("insured", &args.insured)?,
+            treating_admdvs: region_arg("treating", &args.treating)?,
             insutype: code_arg("insutype", &args.insutype)?,
         },
         inspection,

@@ -5,9 +5,14 @@
 //! is reported, never silently recomputed.
 
 use chrono::NaiveDate;
-use yibao_clearing::{clear_month, ClearingError, ClearingPolicy, Month, MonthInputs};
-use yibao_ledger::clearing::{self, StoredClearing};
-use yibao_ledger::{LedgerError, Store};
+
+use crate::clearing::{self, StoredClearing};
+use crate::registry::{self, Document};
+use crate::{AnyConnection, LedgerError, Store};
+use yibao_clearing::{
+    clear_month, ClearingError, ClearingPolicy, Month, MonthInputs, PoolingRegions, SettlementRow,
+};
+use yibao_domain::Code;
 
 /// Why a clearing run stopped; nothing was stored.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +23,8 @@ pub enum ClearingRunError {
     LaterMonthRun { month: Month, later: Month },
     #[error("{clr_id}: 已存的清算与现在按账本计算的不同（{month} 的结算或扣款在清算后有变化）")]
     StoredChanged { clr_id: String, month: Month },
+    #[error("stored policy of {admdvs}: {problem}")]
+    StoredPolicy { admdvs: String, problem: String },
     #[error(transparent)]
     Clearing(#[from] ClearingError),
     #[error(transparent)]
@@ -55,10 +62,14 @@ pub async fn run_month(
         return Err(ClearingRunError::LaterMonthRun { month, later });
     }
     let inputs = MonthInputs {
-        rows: clearing::month_settlements(&mut conn, month).await?,
+        rows: cross_region(&mut conn, month).await?,
         deductions: clearing::month_deductions(&mut conn, month).await?,
-        prepayments: clearing::prepayment_histories(&mut conn, month, policy.prepayment.basis_months)
-            .await?,
+        prepayments: clearing::prepayment_histories(
+            &mut conn,
+            month,
+            policy.prepayment.basis_months,
+        )
+        .await?,
     };
     let computed = clear_month(policy, month, &inputs)?;
     let stored: Vec<StoredClearing> = all.into_iter().filter(|s| s.row.month == month).collect();
@@ -81,4 +92,44 @@ pub async fn run_month(
         stored_now: true,
         rows: clearing::stored_rows(&mut conn, Some(month)).await?,
     })
+}
+
+/// The platform's pooling regions, from the benefit policies stored in it.
+pub async fn pooling_regions(conn: &mut AnyConnection) -> Result<PoolingRegions, ClearingRunError> {
+    let mut regions = Vec::new();
+    for (admdvs, source) in registry::documents(conn, Document::Policy).await? {
+        let policy =
+            yibao_policy::Policy::parse(&source).map_err(|e| ClearingRunError::StoredPolicy {
+                admdvs: admdvs.clone(),
+                problem: e.to_string(),
+            })?;
+        regions.push((
+            policy.policy.admdvs,
+            policy.policy.in_region_prefixes.clone(),
+        ));
+    }
+    Ok(PoolingRegions::new(regions))
+}
+
+/// The month's settlements whose treating pooling region is not the insured one, both regions
+/// mapped to pooling-region codes.
+pub async fn cross_region(
+    conn: &mut AnyConnection,
+    month: Month,
+) -> Result<Vec<SettlementRow>, ClearingRunError> {
+    let regions = pooling_regions(conn).await?;
+    let mut rows = clearing::month_settlements(conn, month).await?;
+    for row in &mut rows {
+        row.key.insured_admdvs = regions.region_of(row.key.insured_admdvs);
+        row.key.treating_admdvs = regions.region_of(row.key.treating_admdvs);
+    }
+    rows.retain(|row| row.key.insured_admdvs != row.key.treating_admdvs);
+    Ok(rows)
+}
+
+/// A region code given by a user (6 digits).
+pub fn region_code(text: &str) -> Option<Code> {
+    (text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| Code::new(text).ok())
+        .flatten()
 }
