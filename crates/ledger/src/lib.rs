@@ -9,6 +9,8 @@
 //!   database in the batch's flush, a few multi-row statements per batch. It runs only with the
 //!   database's [`WriterLock`] ([`Store::lock_writer`]): one writer per database.
 //! * [`provider`]: budgets, deductions, the month's claims from the ledger, posted payment statements.
+//! * [`clearing`]: cross-region clearing rows per month × pair, their states and review deductions;
+//!   [`clearing_run`] runs a month (idempotent).
 //! * [`filings`]: 人员慢特病备案, a person's certified chronic conditions (2503/2504/5301).
 //! * [`setl_lists`]: 医疗保障基金结算清单 (4101/4101A) as uploaded, read by the DRG grouper.
 //! * [`mappings`]: 目录对照, an institution's own codes mapped to national codes (3301/3302).
@@ -25,6 +27,8 @@ pub mod audit_feedback;
 pub mod backup;
 pub mod books;
 mod cache;
+pub mod clearing;
+pub mod clearing_run;
 mod columns;
 pub mod entries;
 mod error;

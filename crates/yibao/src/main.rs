@@ -9,6 +9,7 @@ mod audit;
 mod backup;
 mod bars;
 mod case;
+mod clearing;
 mod codelists;
 mod demo;
 mod drg;
@@ -83,6 +84,8 @@ enum Command {
     /// 零星报销 at the counter through the admin API: a FILE.json invoice, or `--cancel SETL_ID`;
     /// prints the receipt.
     Reimburse(reimburse::ReimburseArgs),
+    /// Cross-region clearing (异地就医清算): `run` a month, `status`, `advance` a clearing, `deduct`.
+    Clearing(clearing::ClearingArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -106,6 +109,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Peers(args) => Ok(exit_code(peers::run(&args)?)),
         Command::Case(args) => case::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Reimburse(args) => reimburse::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Clearing(args) => clearing::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -100,7 +100,7 @@ struct DeductArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum StatementFormat {
+pub(crate) enum StatementFormat {
     Table,
     Csv,
     Json,
@@ -172,7 +172,7 @@ pub fn run(args: &PayArgs) -> anyhow::Result<()> {
     }
 }
 
-fn now_text() -> String {
+pub(crate) fn now_text() -> String {
     chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
@@ -341,7 +341,7 @@ fn read_score_file(path: &Path) -> anyhow::Result<BTreeMap<ProviderKey, Score>> 
 }
 
 /// Prints statements as an aligned table, CSV, or JSON (the full statements, amounts in yuan).
-fn print_statements<T: Serialize>(
+pub(crate) fn print_statements<T: Serialize>(
     format: StatementFormat,
     header: &[&str],
     rows: &[Vec<String>],

@@ -1,0 +1,310 @@
+//! Monthly cross-region clearing (异地就医清算, `clearing-and-budgets.md` §2): per insured region ×
+//! treating region × scheme, the fund payments the insured region owes for a month's settlements,
+//! the deductions taken from them (10 audit, 20 inspection, 30 prepayment offset, 40 reserve
+//! withheld), the prepayment (预付金) sized by policy and topped up, and the state machine of a
+//! clearing. Pure: the caller reads the settlements and the history and stores the result.
+//!
+//! Each settlement and cancellation enters the cycle of the month it was made, so it is counted in
+//! exactly one cycle and a month's clearing never changes once the month is over; a cancellation of
+//! a settlement of an earlier (possibly already cleared) month enters the next cycle, as a negative
+//! amount ("carried").
+//!
+//! Identity of every row: `cleared = fund_owed − (audit + inspection + prepayment_offset +
+//! reserve_withheld)`, with `fund_owed` the sum of the month's fund payments, each exact to the fen.
+
+mod month;
+mod policy;
+mod regions;
+mod state;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use yibao_domain::{Code, Fen};
+
+pub use month::{Month, MonthError};
+pub use policy::{ClearingPolicy, PolicyError, PrepaymentRule};
+pub use regions::PoolingRegions;
+pub use state::{ClearingState, TransitionError};
+
+/// The parties and scheme of one clearing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PairKey {
+    /// The insured region (参保地, the settlement's `clr_optins`): it owes.
+    pub insured_admdvs: Code,
+    /// The treating region (就医地, the institution's region): it is owed.
+    pub treating_admdvs: Code,
+    /// The scheme (`insutype`).
+    pub insutype: Code,
+}
+
+/// One fund's payment in a settlement (negated in a cancellation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundPayment {
+    pub fund_pay_type: Code,
+    pub amount: Fen,
+}
+
+/// A cross-region settlement or cancellation as the ledger holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementRow {
+    pub setl_id: String,
+    pub key: PairKey,
+    pub fixmedins_code: String,
+    /// The month it was made (`setl_time`): its cycle.
+    pub made_in: Month,
+    /// For a cancellation, the month of the settlement it cancels.
+    pub cancels: Option<Month>,
+    /// Total cost (`medfee_sumamt`), negated in a cancellation.
+    pub medfee_sumamt: Fen,
+    /// Fund payments by fund, negated in a cancellation.
+    pub fund_payments: Vec<FundPayment>,
+}
+
+/// Audit (10) and inspection (20) deductions taken from a month's clearing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewDeductions {
+    pub audit: Fen,
+    pub inspection: Fen,
+}
+
+/// What a pair's prepayment looked like before the month.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrepaymentHistory {
+    /// The balance held after the last cleared month.
+    pub balance: Fen,
+    /// Fund payments owed over the policy's `basis_months` before the month.
+    pub basis_fund_owed: Fen,
+}
+
+/// Everything a month's clearing is computed from.
+#[derive(Debug, Clone, Default)]
+pub struct MonthInputs {
+    /// Settlements and cancellations; those not made in the month are not in its cycle.
+    pub rows: Vec<SettlementRow>,
+    pub deductions: BTreeMap<PairKey, ReviewDeductions>,
+    pub prepayments: BTreeMap<PairKey, PrepaymentHistory>,
+}
+
+/// The deductions of one clearing, by type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deductions {
+    /// 10 审核扣款.
+    pub audit: Fen,
+    /// 20 稽核扣款.
+    pub inspection: Fen,
+    /// 30 预付金抵扣: the part of the month met from the prepayment.
+    pub prepayment_offset: Fen,
+    /// 40 预留金暂扣.
+    pub reserve_withheld: Fen,
+}
+
+impl Deductions {
+    /// The sum of the four types.
+    pub fn total(&self) -> Fen {
+        self.audit + self.inspection + self.prepayment_offset + self.reserve_withheld
+    }
+}
+
+/// The prepayment of a pair through the month.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prepayment {
+    /// `basis_fund_owed × months_covered ÷ basis_months`, rounded.
+    pub size: Fen,
+    pub balance_before: Fen,
+    /// The month's offset (also deduction 30).
+    pub offset: Fen,
+    /// Paid in by the insured region to bring the balance back to its size.
+    pub top_up: Fen,
+    pub balance_after: Fen,
+}
+
+/// One month's clearing of an insured region × treating region × scheme.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClearingRow {
+    pub month: Month,
+    pub key: PairKey,
+    /// Settlements made in the month.
+    pub settlements: u64,
+    /// Cancellations made in the month of settlements of the same month.
+    pub cancellations: u64,
+    /// Cancellations made in the month of settlements of earlier months (carried into this cycle).
+    pub carried_cancellations: u64,
+    /// Fund payments of the carried cancellations (negative).
+    pub carried_fund: Fen,
+    /// Σ `medfee_sumamt`.
+    pub total_cost: Fen,
+    /// Σ fund payments: what the insured region owes before deductions.
+    pub fund_owed: Fen,
+    pub by_fund: BTreeMap<Code, Fen>,
+    /// Fund payments by treating institution: what the treating region owes its hospitals.
+    pub by_institution: BTreeMap<String, Fen>,
+    pub deductions: Deductions,
+    /// `fund_owed − deductions.total()`: transferred when the clearing is paid (negative: recovered).
+    pub cleared: Fen,
+    pub prepayment: Prepayment,
+}
+
+/// Why a month could not be cleared.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClearingError {
+    #[error("{key}: 扣款 `{field}` 不能为负（{amount}）")]
+    NegativeDeduction {
+        key: String,
+        field: &'static str,
+        amount: Fen,
+    },
+    #[error("结算 {setl_id}: 撤销所在月份 {cancels} 晚于撤销发生月份 {made_in}")]
+    CancelsLater {
+        setl_id: String,
+        cancels: Month,
+        made_in: Month,
+    },
+}
+
+/// Clears `month`: one row per pair with settlements made in the month or deductions taken from it.
+pub fn clear_month(
+    policy: &ClearingPolicy,
+    month: Month,
+    inputs: &MonthInputs,
+) -> Result<Vec<ClearingRow>, ClearingError> {
+    let mut rows: BTreeMap<PairKey, ClearingRow> = BTreeMap::new();
+    for row in inputs.rows.iter().filter(|row| row.made_in == month) {
+        add_settlement(
+            rows.entry(row.key).or_insert_with(|| empty(month, row.key)),
+            row,
+        )?;
+    }
+    for key in inputs.deductions.keys() {
+        rows.entry(*key).or_insert_with(|| empty(month, *key));
+    }
+    for (key, row) in &mut rows {
+        let review = inputs.deductions.get(key).copied().unwrap_or_default();
+        check_review(key, &review)?;
+        let history = inputs.prepayments.get(key).copied().unwrap_or_default();
+        settle_deductions(policy, row, review, history);
+    }
+    Ok(rows.into_values().collect())
+}
+
+fn empty(month: Month, key: PairKey) -> ClearingRow {
+    ClearingRow {
+        month,
+        key,
+        settlements: 0,
+        cancellations: 0,
+        carried_cancellations: 0,
+        carried_fund: Fen(0),
+        total_cost: Fen(0),
+        fund_owed: Fen(0),
+        by_fund: BTreeMap::new(),
+        by_institution: BTreeMap::new(),
+        deductions: Deductions::default(),
+        cleared: Fen(0),
+        prepayment: Prepayment::default(),
+    }
+}
+
+fn add_settlement(clearing: &mut ClearingRow, row: &SettlementRow) -> Result<(), ClearingError> {
+    let fund: Fen = row.fund_payments.iter().map(|p| p.amount).sum();
+    match row.cancels {
+        None => clearing.settlements += 1,
+        Some(cancels) if cancels > row.made_in => {
+            return Err(ClearingError::CancelsLater {
+                setl_id: row.setl_id.clone(),
+                cancels,
+                made_in: row.made_in,
+            })
+        }
+        Some(cancels) if cancels == row.made_in => clearing.cancellations += 1,
+        Some(_) => {
+            clearing.carried_cancellations += 1;
+            clearing.carried_fund += fund;
+        }
+    }
+    clearing.total_cost += row.medfee_sumamt;
+    clearing.fund_owed += fund;
+    for payment in &row.fund_payments {
+        *clearing.by_fund.entry(payment.fund_pay_type).or_default() += payment.amount;
+    }
+    *clearing
+        .by_institution
+        .entry(row.fixmedins_code.clone())
+        .or_default() += fund;
+    Ok(())
+}
+
+fn check_review(key: &PairKey, review: &ReviewDeductions) -> Result<(), ClearingError> {
+    for (field, amount) in [("audit", review.audit), ("inspection", review.inspection)] {
+        if amount < Fen(0) {
+            return Err(ClearingError::NegativeDeduction {
+                key: key_text(key),
+                field,
+                amount,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `insured→treating/insutype`, as messages and ids show a pair.
+pub fn key_text(key: &PairKey) -> String {
+    format!(
+        "{}→{}/{}",
+        key.insured_admdvs, key.treating_admdvs, key.insutype
+    )
+}
+
+/// Deductions in order: review (10, 20), the reserve (40) on what remains, then the prepayment
+/// offset (30) of what is still owed; then the prepayment is topped up.
+fn settle_deductions(
+    policy: &ClearingPolicy,
+    row: &mut ClearingRow,
+    review: ReviewDeductions,
+    history: PrepaymentHistory,
+) {
+    let after_review = row.fund_owed - review.audit - review.inspection;
+    let reserve = policy.rounding.apply(
+        after_review.clamp_non_negative(),
+        policy.reserve_withheld_ratio,
+    );
+    let rule = policy.prepayment;
+    let offset = if rule.offset_claims {
+        (after_review - reserve)
+            .clamp_non_negative()
+            .min(history.balance.clamp_non_negative())
+    } else {
+        Fen(0)
+    };
+    row.deductions = Deductions {
+        audit: review.audit,
+        inspection: review.inspection,
+        prepayment_offset: offset,
+        reserve_withheld: reserve,
+    };
+    row.cleared = row.fund_owed - row.deductions.total();
+    row.prepayment = top_up(policy, history, offset);
+}
+
+fn top_up(policy: &ClearingPolicy, history: PrepaymentHistory, offset: Fen) -> Prepayment {
+    let rule = policy.prepayment;
+    let size = policy.rounding.div(
+        i128::from(history.basis_fund_owed.clamp_non_negative().0)
+            * i128::from(rule.months_covered),
+        i128::from(rule.basis_months),
+    );
+    let remaining = history.balance - offset;
+    let trigger = policy.rounding.apply(size, rule.top_up_below_ratio);
+    let top_up = if remaining < trigger || remaining < Fen(0) {
+        (size - remaining).clamp_non_negative()
+    } else {
+        Fen(0)
+    };
+    Prepayment {
+        size,
+        balance_before: history.balance,
+        offset,
+        top_up,
+        balance_after: remaining + top_up,
+    }
+}

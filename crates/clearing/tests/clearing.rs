@@ -1,0 +1,188 @@
+//! The clearing identities over generated months of settlements and cancellations, and one worked
+//! example exact to the fen.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use yibao_clearing::{
+    clear_month, ClearingPolicy, FundPayment, Month, MonthInputs, PairKey, PrepaymentHistory,
+    ReviewDeductions, SettlementRow,
+};
+use yibao_domain::{Code, Fen, Ratio};
+
+const POLICY: &str = include_str!("../../../policies/clearing/jiangxi.toml");
+
+fn policy_with_reserve(reserve: &str) -> ClearingPolicy {
+    let text = POLICY.replace(
+        "withheld_ratio = \"0\"",
+        &format!("withheld_ratio = \"{reserve}\""),
+    );
+    ClearingPolicy::parse(&text).unwrap()
+}
+
+fn key(treating: &str, insutype: &str) -> PairKey {
+    PairKey {
+        insured_admdvs: Code::lit("360400"),
+        treating_admdvs: Code::lit(treating),
+        insutype: Code::lit(insutype),
+    }
+}
+
+fn month(m: u8) -> Month {
+    Month {
+        year: 2025,
+        month: m,
+    }
+}
+
+fn row(
+    id: usize,
+    key: PairKey,
+    made_in: Month,
+    cancels: Option<Month>,
+    fund_fen: i64,
+) -> SettlementRow {
+    let sign = if cancels.is_some() { -1 } else { 1 };
+    SettlementRow {
+        setl_id: format!("S{id}"),
+        key,
+        fixmedins_code: format!("H{}", id % 3),
+        made_in,
+        cancels,
+        medfee_sumamt: Fen(sign * fund_fen * 2),
+        fund_payments: vec![
+            FundPayment {
+                fund_pay_type: Code::lit("310100"),
+                amount: Fen(sign * (fund_fen - fund_fen / 5)),
+            },
+            FundPayment {
+                fund_pay_type: Code::lit("310200"),
+                amount: Fen(sign * (fund_fen / 5)),
+            },
+        ],
+    }
+}
+
+#[test]
+fn a_worked_month() {
+    let policy = policy_with_reserve("0.05");
+    let k = key("360100", "310");
+    let inputs = MonthInputs {
+        rows: vec![
+            row(1, k, month(3), None, 1_000_000),
+            row(2, k, month(3), None, 500_001),
+            row(3, k, month(3), Some(month(3)), 500_001),
+            row(4, k, month(3), Some(month(1)), 200_000),
+            row(5, k, month(4), None, 9_999),
+        ],
+        deductions: BTreeMap::from([(
+            k,
+            ReviewDeductions {
+                audit: Fen(10_000),
+                inspection: Fen(3_333),
+            },
+        )]),
+        prepayments: BTreeMap::from([(
+            k,
+            PrepaymentHistory {
+                balance: Fen(300_000),
+                basis_fund_owed: Fen(12_000_007),
+            },
+        )]),
+    };
+    let rows = clear_month(&policy, month(3), &inputs).unwrap();
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(
+        (r.settlements, r.cancellations, r.carried_cancellations),
+        (2, 1, 1)
+    );
+    assert_eq!(r.fund_owed, Fen(800_000));
+    assert_eq!(r.carried_fund, Fen(-200_000));
+    // after review 786,667; reserve 5 % = 39,333.35 → 39,333; offset min(747,334, 300,000).
+    assert_eq!(r.deductions.reserve_withheld, Fen(39_333));
+    assert_eq!(r.deductions.prepayment_offset, Fen(300_000));
+    assert_eq!(r.cleared, Fen(800_000 - 10_000 - 3_333 - 39_333 - 300_000));
+    // size = 12,000,007 × 2 / 12 = 2,000,001.17 → 2,000,001; balance 0 < half → topped up.
+    assert_eq!(r.prepayment.size, Fen(2_000_001));
+    assert_eq!(r.prepayment.top_up, Fen(2_000_001));
+    assert_eq!(r.prepayment.balance_after, Fen(2_000_001));
+    assert_eq!(
+        r.by_fund[&Code::lit("310100")] + r.by_fund[&Code::lit("310200")],
+        r.fund_owed
+    );
+}
+
+#[test]
+fn a_cancellation_of_a_later_month_is_refused() {
+    let policy = policy_with_reserve("0");
+    let k = key("360100", "310");
+    let inputs = MonthInputs {
+        rows: vec![row(1, k, month(3), Some(month(4)), 100)],
+        ..MonthInputs::default()
+    };
+    let error = clear_month(&policy, month(3), &inputs)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("S1"), "{error}");
+}
+
+fn arb_rows() -> impl Strategy<Value = Vec<SettlementRow>> {
+    let keys = [
+        key("360100", "310"),
+        key("360100", "390"),
+        key("440100", "310"),
+    ];
+    prop::collection::vec((0usize..3, 1u8..=6, 0u8..=6, 0i64..5_000_000), 0..60).prop_map(
+        move |specs| {
+            specs
+                .into_iter()
+                .enumerate()
+                .map(|(id, (k, made, back, fund))| {
+                    let cancels = (back > 0).then(|| month(made.saturating_sub(back - 1).max(1)));
+                    row(id, keys[k], month(made), cancels, fund)
+                })
+                .collect()
+        },
+    )
+}
+
+proptest! {
+    #[test]
+    fn cleared_is_owed_less_deductions_and_each_row_in_one_cycle(
+        rows in arb_rows(),
+        audit in 0i64..100_000,
+        balance in 0i64..3_000_000,
+        basis in 0i64..50_000_000,
+        reserve in prop::sample::select(vec!["0", "0.03", "0.05"]),
+    ) {
+        let policy = policy_with_reserve(reserve);
+        let mut counted = 0u64;
+        let mut owed_all = Fen(0);
+        for m in 1..=6 {
+            let keys: Vec<PairKey> = rows.iter().map(|r| r.key).collect();
+            let inputs = MonthInputs {
+                rows: rows.clone(),
+                deductions: keys.iter().map(|k| (*k, ReviewDeductions { audit: Fen(audit), inspection: Fen(0) })).collect(),
+                prepayments: keys.iter().map(|k| (*k, PrepaymentHistory { balance: Fen(balance), basis_fund_owed: Fen(basis) })).collect(),
+            };
+            for r in clear_month(&policy, month(m), &inputs).unwrap() {
+                prop_assert_eq!(r.cleared, r.fund_owed - r.deductions.total());
+                let of_month: Fen = rows.iter().filter(|s| s.made_in == month(m) && s.key == r.key)
+                    .flat_map(|s| s.fund_payments.iter().map(|p| p.amount)).sum();
+                prop_assert_eq!(r.fund_owed, of_month);
+                prop_assert_eq!(r.by_fund.values().copied().sum::<Fen>(), r.fund_owed);
+                prop_assert_eq!(r.by_institution.values().copied().sum::<Fen>(), r.fund_owed);
+                prop_assert!(r.deductions.prepayment_offset <= Fen(balance));
+                prop_assert!(r.prepayment.balance_after >= Fen(0));
+                prop_assert_eq!(r.deductions.reserve_withheld,
+                    policy.rounding.apply((r.fund_owed - Fen(audit)).clamp_non_negative(), Ratio::parse(reserve).unwrap()));
+                counted += r.settlements + r.cancellations + r.carried_cancellations;
+                owed_all += r.fund_owed;
+            }
+        }
+        prop_assert_eq!(counted, rows.len() as u64);
+        let all: Fen = rows.iter().flat_map(|s| s.fund_payments.iter().map(|p| p.amount)).sum();
+        prop_assert_eq!(owed_all, all);
+    }
+}

@@ -1,0 +1,419 @@
+//! Cross-region clearing in storage (`migrations/0018_clearing.sql`): the month's cross-region
+//! settlements read from the ledger, the review deductions entered for a month, the prepayment
+//! history of each pair, and the stored clearing rows with their state changes.
+//!
+//! A settlement is cross-region when the treating region differs from the insured region
+//! (`clr_optins`): the treating region is the institution's `admdvs`, or — for a settlement made
+//! through the API between platforms at a hospital this platform does not register — the treating
+//! platform's region, the first six digits of its key (`docs/peers.md`). Fund payments are the
+//! `fund` rows of `settlement_funds` (negated in cancellations), so a row's `fund_owed` is the sum
+//! of its settlements' `fund_pay_sumamt`.
+
+use std::collections::BTreeMap;
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Connection, Row};
+use yibao_clearing::{
+    ClearingRow, ClearingState, FundPayment, Month, PairKey, PrepaymentHistory, ReviewDeductions,
+    SettlementRow,
+};
+use yibao_domain::{Code, Fen};
+use yibao_settlement::Payer;
+
+use crate::columns::corrupt;
+use crate::{LedgerError, Store};
+
+/// A stored clearing row and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredClearing {
+    /// `yyyyMM-insured-treating-insutype`.
+    pub clr_id: String,
+    pub state: ClearingState,
+    pub row: ClearingRow,
+    pub run_at: String,
+    pub updated_at: String,
+}
+
+/// The id of a month's clearing of a pair.
+pub fn clearing_id(month: Month, key: &PairKey) -> String {
+    format!(
+        "{:04}{:02}-{}-{}-{}",
+        month.year, month.month, key.insured_admdvs, key.treating_admdvs, key.insutype
+    )
+}
+
+fn stored_code(
+    row: &AnyRow,
+    table: &'static str,
+    column: &'static str,
+) -> Result<Code, LedgerError> {
+    crate::columns::code(row, table, column)
+}
+
+fn month_of_time(table: &'static str, text: &str) -> Result<Month, LedgerError> {
+    text.get(..7)
+        .and_then(|m| Month::parse(m).ok())
+        .ok_or_else(|| corrupt(table, "setl_time", text))
+}
+
+/// The settlements and cancellations made in `month` whose institution's `admdvs` (see the module)
+/// is not the insured region's code, in ledger order; the caller maps `admdvs` codes to pooling
+/// regions and keeps the cross-region ones.
+pub async fn month_settlements(
+    conn: &mut AnyConnection,
+    month: Month,
+) -> Result<Vec<SettlementRow>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT s.setl_id, s.kind, s.insutype, s.fixmedins_code, s.setl_time, s.clr_optins, s.medfee_sumamt, \
+         COALESCE(i.admdvs, substr(s.setl_id, 1, 6)) AS trt_admdvs, COALESCE(o.setl_time, '') AS orig_time \
+         FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code \
+         LEFT JOIN settlements o ON o.setl_id = s.orig_setl_id \
+         WHERE substr(s.setl_time, 1, 7) = $1 ORDER BY s.seq",
+    )
+    .bind(month.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut funds = month_funds(conn, month).await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let insured = stored_code(row, "settlements", "clr_optins")?;
+        let treating = stored_code(row, "institutions", "trt_admdvs")?;
+        if insured.is_empty() || insured == treating {
+            continue;
+        }
+        let setl_id: String = row.try_get("setl_id")?;
+        let kind: String = row.try_get("kind")?;
+        let cancels = match kind.as_str() {
+            "settle" => None,
+            "cancel" => Some(month_of_time(
+                "settlements",
+                &row.try_get::<String, _>("orig_time")?,
+            )?),
+            _ => return Err(corrupt("settlements", "kind", &kind)),
+        };
+        out.push(SettlementRow {
+            fund_payments: funds.remove(&setl_id).unwrap_or_default(),
+            setl_id,
+            key: PairKey {
+                insured_admdvs: insured,
+                treating_admdvs: treating,
+                insutype: stored_code(row, "settlements", "insutype")?,
+            },
+            fixmedins_code: row.try_get("fixmedins_code")?,
+            made_in: month_of_time("settlements", &row.try_get::<String, _>("setl_time")?)?,
+            cancels,
+            medfee_sumamt: Fen(row.try_get("medfee_sumamt")?),
+        });
+    }
+    Ok(out)
+}
+
+async fn month_funds(
+    conn: &mut AnyConnection,
+    month: Month,
+) -> Result<BTreeMap<String, Vec<FundPayment>>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT f.setl_id, f.fund_pay_type, f.fund_payamt FROM settlement_funds f \
+         JOIN settlements s ON s.setl_id = f.setl_id \
+         WHERE substr(s.setl_time, 1, 7) = $1 AND f.payer_class = $2 ORDER BY f.setl_id, f.row_no",
+    )
+    .bind(month.to_string())
+    .bind(Payer::Fund.code())
+    .fetch_all(conn)
+    .await?;
+    let mut out: BTreeMap<String, Vec<FundPayment>> = BTreeMap::new();
+    for row in &rows {
+        out.entry(row.try_get("setl_id")?)
+            .or_default()
+            .push(FundPayment {
+                fund_pay_type: stored_code(row, "settlement_funds", "fund_pay_type")?,
+                amount: Fen(row.try_get("fund_payamt")?),
+            });
+    }
+    Ok(out)
+}
+
+fn pair_of(row: &AnyRow, table: &'static str) -> Result<PairKey, LedgerError> {
+    Ok(PairKey {
+        insured_admdvs: stored_code(row, table, "insu_admdvs")?,
+        treating_admdvs: stored_code(row, table, "trt_admdvs")?,
+        insutype: stored_code(row, table, "insutype")?,
+    })
+}
+
+/// A review deduction entered for a month's clearing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewDeduction {
+    pub deduction_id: String,
+    pub month: Month,
+    pub key: PairKey,
+    /// `true` for 20 稽核扣款 (inspection), `false` for 10 审核扣款 (audit).
+    pub inspection: bool,
+    pub amount: Fen,
+    pub reason: String,
+}
+
+/// Stores review deductions in one transaction; refused (nothing stored) when a month is already
+/// run or an amount is not positive. An id already stored is kept as it was.
+pub async fn add_deductions(
+    store: &Store,
+    deductions: &[ReviewDeduction],
+    created_at: &str,
+) -> Result<(), LedgerError> {
+    let mut conn = store.pool().acquire().await?;
+    let mut tx = conn.begin().await?;
+    for d in deductions {
+        if d.amount <= Fen(0) {
+            return Err(LedgerError::Conflict(format!(
+                "扣款 {}: 金额 amount 应大于 0（{}）",
+                d.deduction_id, d.amount
+            )));
+        }
+        if !stored_rows(&mut tx, Some(d.month)).await?.is_empty() {
+            return Err(LedgerError::Conflict(format!(
+                "扣款 {}: {} 已清算，扣款只能计入未运行的月份",
+                d.deduction_id, d.month
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO clearing_deductions (deduction_id, month, insu_admdvs, trt_admdvs, insutype, kind, amount, reason, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (deduction_id) DO NOTHING",
+        )
+        .bind(d.deduction_id.clone())
+        .bind(d.month.to_string())
+        .bind(d.key.insured_admdvs.to_string())
+        .bind(d.key.treating_admdvs.to_string())
+        .bind(d.key.insutype.to_string())
+        .bind(if d.inspection { "20" } else { "10" })
+        .bind(d.amount.0)
+        .bind(d.reason.clone())
+        .bind(created_at.to_string())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The review deductions entered for `month`, by pair.
+pub async fn month_deductions(
+    conn: &mut AnyConnection,
+    month: Month,
+) -> Result<BTreeMap<PairKey, ReviewDeductions>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT insu_admdvs, trt_admdvs, insutype, kind, CAST(SUM(amount) AS BIGINT) AS amount \
+         FROM clearing_deductions WHERE month = $1 GROUP BY insu_admdvs, trt_admdvs, insutype, kind",
+    )
+    .bind(month.to_string())
+    .fetch_all(conn)
+    .await?;
+    let mut out: BTreeMap<PairKey, ReviewDeductions> = BTreeMap::new();
+    for row in &rows {
+        let entry = out.entry(pair_of(row, "clearing_deductions")?).or_default();
+        let amount = Fen(row.try_get("amount")?);
+        let kind: String = row.try_get("kind")?;
+        match kind.as_str() {
+            "10" => entry.audit += amount,
+            "20" => entry.inspection += amount,
+            _ => return Err(corrupt("clearing_deductions", "kind", &kind)),
+        }
+    }
+    Ok(out)
+}
+
+/// Each pair's prepayment before `month`: the balance after its last stored month before it, and
+/// the fund payments owed over the `basis_months` before it.
+pub async fn prepayment_histories(
+    conn: &mut AnyConnection,
+    month: Month,
+    basis_months: u32,
+) -> Result<BTreeMap<PairKey, PrepaymentHistory>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT insu_admdvs, trt_admdvs, insutype, month, fund_owed, prepayment_balc FROM clearing_rows \
+         WHERE month < $1 ORDER BY month",
+    )
+    .bind(month.to_string())
+    .fetch_all(conn)
+    .await?;
+    let basis_from = month.minus(basis_months).to_string();
+    let mut out: BTreeMap<PairKey, PrepaymentHistory> = BTreeMap::new();
+    for row in &rows {
+        let entry = out.entry(pair_of(row, "clearing_rows")?).or_default();
+        entry.balance = Fen(row.try_get("prepayment_balc")?);
+        let stored_month: String = row.try_get("month")?;
+        if stored_month >= basis_from {
+            entry.basis_fund_owed += Fen(row.try_get("fund_owed")?);
+        }
+    }
+    Ok(out)
+}
+
+const ROW_COLUMNS: &str = "clr_id, state, detail, run_at, updated_at";
+
+fn stored_of(row: &AnyRow) -> Result<StoredClearing, LedgerError> {
+    let state: String = row.try_get("state")?;
+    let detail: String = row.try_get("detail")?;
+    Ok(StoredClearing {
+        clr_id: row.try_get("clr_id")?,
+        state: ClearingState::parse(&state)
+            .ok_or_else(|| corrupt("clearing_rows", "state", &state))?,
+        row: serde_json::from_str(&detail)
+            .map_err(|e| corrupt("clearing_rows", "detail", &e.to_string()))?,
+        run_at: row.try_get("run_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// The stored clearing rows of `month` (every month when `None`), by month and id.
+pub async fn stored_rows(
+    conn: &mut AnyConnection,
+    month: Option<Month>,
+) -> Result<Vec<StoredClearing>, LedgerError> {
+    let rows = match month {
+        Some(month) => {
+            sqlx::query(&format!(
+                "SELECT {ROW_COLUMNS} FROM clearing_rows WHERE month = $1 ORDER BY clr_id"
+            ))
+            .bind(month.to_string())
+            .fetch_all(conn)
+            .await?
+        }
+        None => {
+            sqlx::query(&format!(
+                "SELECT {ROW_COLUMNS} FROM clearing_rows ORDER BY month, clr_id"
+            ))
+            .fetch_all(conn)
+            .await?
+        }
+    };
+    rows.iter().map(stored_of).collect()
+}
+
+/// Stores a month's computed rows in state 10, in one transaction; a row already stored keeps what
+/// it holds (so a run repeated stores nothing twice).
+pub async fn store_rows(
+    store: &Store,
+    rows: &[ClearingRow],
+    run_at: &str,
+) -> Result<(), LedgerError> {
+    let mut conn = store.pool().acquire().await?;
+    let mut tx = conn.begin().await?;
+    for row in rows {
+        let detail = serde_json::to_string(row)
+            .map_err(|e| corrupt("clearing_rows", "detail", &e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO clearing_rows (clr_id, month, insu_admdvs, trt_admdvs, insutype, state, fund_owed, deductions, \
+             cleared, prepayment_balc, detail, run_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT (clr_id) DO NOTHING",
+        )
+        .bind(clearing_id(row.month, &row.key))
+        .bind(row.month.to_string())
+        .bind(row.key.insured_admdvs.to_string())
+        .bind(row.key.treating_admdvs.to_string())
+        .bind(row.key.insutype.to_string())
+        .bind(ClearingState::Applied.code())
+        .bind(row.fund_owed.0)
+        .bind(row.deductions.total().0)
+        .bind(row.cleared.0)
+        .bind(row.prepayment.balance_after.0)
+        .bind(detail)
+        .bind(run_at.to_string())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Moves a clearing row to `to`, recording the change; refused (nothing changed) when the row is
+/// unknown or the state machine does not allow it.
+pub async fn advance(
+    store: &Store,
+    clr_id: &str,
+    to: ClearingState,
+    operator: &str,
+    changed_at: &str,
+) -> Result<StoredClearing, LedgerError> {
+    let mut conn = store.pool().acquire().await?;
+    let mut tx = conn.begin().await?;
+    let row = sqlx::query(&format!(
+        "SELECT {ROW_COLUMNS} FROM clearing_rows WHERE clr_id = $1"
+    ))
+    .bind(clr_id.to_string())
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| LedgerError::Conflict(format!("清算 {clr_id} 不存在")))?;
+    let mut stored = stored_of(&row)?;
+    let from = stored.state;
+    from.advance(to)
+        .map_err(|e| LedgerError::Conflict(format!("清算 {clr_id}: {e}")))?;
+    let updated = sqlx::query(
+        "UPDATE clearing_rows SET state = $1, updated_at = $2 WHERE clr_id = $3 AND state = $4",
+    )
+    .bind(to.code())
+    .bind(changed_at.to_string())
+    .bind(clr_id.to_string())
+    .bind(from.code())
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(LedgerError::Conflict(format!(
+            "清算 {clr_id} 的状态已被同时修改"
+        )));
+    }
+    sqlx::query(
+        "INSERT INTO clearing_transitions (clr_id, seq, from_state, to_state, operator, changed_at) \
+         SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5 FROM clearing_transitions WHERE clr_id = $1",
+    )
+    .bind(clr_id.to_string())
+    .bind(from.code())
+    .bind(to.code())
+    .bind(operator.to_string())
+    .bind(changed_at.to_string())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    stored.state = to;
+    stored.updated_at = changed_at.to_string();
+    Ok(stored)
+}
+
+/// Problems of the stored clearing rows: the amounts repeated in columns must be those of the
+/// computed row, and `cleared = fund_owed − deductions`.
+pub async fn check(conn: &mut AnyConnection) -> Result<Vec<String>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT clr_id, state, detail, run_at, updated_at, fund_owed, deductions, cleared, prepayment_balc FROM clearing_rows",
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut problems = Vec::new();
+    for row in &rows {
+        let stored = stored_of(row)?;
+        let r = &stored.row;
+        let columns = [
+            Fen(row.try_get("fund_owed")?),
+            Fen(row.try_get("deductions")?),
+            Fen(row.try_get("cleared")?),
+            Fen(row.try_get("prepayment_balc")?),
+        ];
+        let computed = [
+            r.fund_owed,
+            r.deductions.total(),
+            r.cleared,
+            r.prepayment.balance_after,
+        ];
+        if columns != computed || r.cleared != r.fund_owed - r.deductions.total() {
+            problems.push(format!(
+                "clearing {}: stored amounts {columns:?} differ from its row {computed:?} or cleared ≠ fund_owed − deductions",
+                stored.clr_id
+            ));
+        }
+        if clearing_id(r.month, &r.key) != stored.clr_id {
+            problems.push(format!(
+                "clearing {}: its row is of another month or pair",
+                stored.clr_id
+            ));
+        }
+    }
+    Ok(problems)
+}

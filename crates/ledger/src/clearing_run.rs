@@ -1,0 +1,135 @@
+//! Running a month's cross-region clearing from the store: the month's cross-region settlements,
+//! review deductions and prepayment history are read, `yibao-clearing` computes the rows, and they
+//! are stored in state 10. A month already run is recomputed and compared: the stored rows are
+//! returned and nothing is stored twice; a difference (the month's inputs changed after it was run)
+//! is reported, never silently recomputed.
+
+use chrono::NaiveDate;
+
+use crate::clearing::{self, StoredClearing};
+use crate::registry::{self, Document};
+use crate::{AnyConnection, LedgerError, Store};
+use yibao_clearing::{
+    clear_month, ClearingError, ClearingPolicy, Month, MonthInputs, PoolingRegions, SettlementRow,
+};
+use yibao_domain::Code;
+
+/// Why a clearing run stopped; nothing was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum ClearingRunError {
+    #[error("{month} 尚未结束（今天 {as_of}）：月份结束后才能清算")]
+    MonthNotOver { month: Month, as_of: NaiveDate },
+    #[error("{later} 已清算：{month} 须在其后的月份之前清算（预付金按月结转）")]
+    LaterMonthRun { month: Month, later: Month },
+    #[error("{clr_id}: 已存的清算与现在按账本计算的不同（{month} 的结算或扣款在清算后有变化）")]
+    StoredChanged { clr_id: String, month: Month },
+    #[error("stored policy of {admdvs}: {problem}")]
+    StoredPolicy { admdvs: String, problem: String },
+    #[error(transparent)]
+    Clearing(#[from] ClearingError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ClearingRun {
+    /// Whether this run stored the rows (false: the month was run before).
+    pub stored_now: bool,
+    pub rows: Vec<StoredClearing>,
+}
+
+/// The first day after a month.
+fn month_over_on(month: Month) -> Option<NaiveDate> {
+    let next = month.next();
+    NaiveDate::from_ymd_opt(next.year, u32::from(next.month), 1)
+}
+
+/// Clears `month` (over on `as_of`) under `policy`.
+pub async fn run_month(
+    store: &Store,
+    policy: &ClearingPolicy,
+    month: Month,
+    as_of: NaiveDate,
+    run_at: &str,
+) -> Result<ClearingRun, ClearingRunError> {
+    if month_over_on(month).is_none_or(|over| as_of < over) {
+        return Err(ClearingRunError::MonthNotOver { month, as_of });
+    }
+    let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
+    let all = clearing::stored_rows(&mut conn, None).await?;
+    if let Some(later) = all.iter().map(|s| s.row.month).find(|m| *m > month) {
+        return Err(ClearingRunError::LaterMonthRun { month, later });
+    }
+    let inputs = MonthInputs {
+        rows: cross_region(&mut conn, month).await?,
+        deductions: clearing::month_deductions(&mut conn, month).await?,
+        prepayments: clearing::prepayment_histories(
+            &mut conn,
+            month,
+            policy.prepayment.basis_months,
+        )
+        .await?,
+    };
+    let computed = clear_month(policy, month, &inputs)?;
+    let stored: Vec<StoredClearing> = all.into_iter().filter(|s| s.row.month == month).collect();
+    drop(conn);
+    if !stored.is_empty() {
+        let same = stored.len() == computed.len()
+            && stored.iter().zip(&computed).all(|(s, c)| s.row == *c);
+        if !same {
+            let clr_id = stored.first().map(|s| s.clr_id.clone()).unwrap_or_default();
+            return Err(ClearingRunError::StoredChanged { clr_id, month });
+        }
+        return Ok(ClearingRun {
+            stored_now: false,
+            rows: stored,
+        });
+    }
+    clearing::store_rows(store, &computed, run_at).await?;
+    let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
+    Ok(ClearingRun {
+        stored_now: true,
+        rows: clearing::stored_rows(&mut conn, Some(month)).await?,
+    })
+}
+
+/// The platform's pooling regions, from the benefit policies stored in it.
+pub async fn pooling_regions(conn: &mut AnyConnection) -> Result<PoolingRegions, ClearingRunError> {
+    let mut regions = Vec::new();
+    for (admdvs, source) in registry::documents(conn, Document::Policy).await? {
+        let policy =
+            yibao_policy::Policy::parse(&source).map_err(|e| ClearingRunError::StoredPolicy {
+                admdvs: admdvs.clone(),
+                problem: e.to_string(),
+            })?;
+        regions.push((
+            policy.policy.admdvs,
+            policy.policy.in_region_prefixes.clone(),
+        ));
+    }
+    Ok(PoolingRegions::new(regions))
+}
+
+/// The month's settlements whose treating pooling region is not the insured one, both regions
+/// mapped to pooling-region codes.
+pub async fn cross_region(
+    conn: &mut AnyConnection,
+    month: Month,
+) -> Result<Vec<SettlementRow>, ClearingRunError> {
+    let regions = pooling_regions(conn).await?;
+    let mut rows = clearing::month_settlements(conn, month).await?;
+    for row in &mut rows {
+        row.key.insured_admdvs = regions.region_of(row.key.insured_admdvs);
+        row.key.treating_admdvs = regions.region_of(row.key.treating_admdvs);
+    }
+    rows.retain(|row| row.key.insured_admdvs != row.key.treating_admdvs);
+    Ok(rows)
+}
+
+/// A region code given by a user (6 digits).
+pub fn region_code(text: &str) -> Option<Code> {
+    (text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| Code::new(text).ok())
+        .flatten()
+}
