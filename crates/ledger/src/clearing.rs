@@ -57,7 +57,8 @@ fn month_of_time(table: &'static str, text: &str) -> Result<Month, LedgerError> 
 }
 
 /// The settlements and cancellations made in `month` whose institution's `admdvs` (see the module)
-/// is not the insured region's code, in ledger order; the caller maps `admdvs` codes to pooling
+/// is not the insured region's code, manual reimbursements left out ([`crate::MANUAL_CLAIM_FIXMEDINS_CODE`]),
+/// in ledger order; the caller maps `admdvs` codes to pooling
 /// regions and keeps the cross-region ones.
 pub async fn month_settlements(
     conn: &mut AnyConnection,
@@ -68,9 +69,10 @@ pub async fn month_settlements(
          COALESCE(i.admdvs, substr(s.setl_id, 1, 6)) AS trt_admdvs, COALESCE(o.setl_time, '') AS orig_time \
          FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code \
          LEFT JOIN settlements o ON o.setl_id = s.orig_setl_id \
-         WHERE substr(s.setl_time, 1, 7) = $1 ORDER BY s.seq",
+         WHERE substr(s.setl_time, 1, 7) = $1 AND s.fixmedins_code <> $2 ORDER BY s.seq",
     )
     .bind(month.to_string())
+    .bind(crate::MANUAL_CLAIM_FIXMEDINS_CODE)
     .fetch_all(&mut *conn)
     .await?;
     let mut funds = month_funds(conn, month).await?;

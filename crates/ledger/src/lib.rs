@@ -53,6 +53,10 @@ pub mod verify;
 mod writer_lock;
 
 pub use cache::{Flush, LedgerCache, LedgerView};
+
+/// The `fixmedins_code` of a manual reimbursement's (零星报销) ledger entries: the insured place's
+/// counter. The fund pays the person directly, so such care is never cleared between regions.
+pub const MANUAL_CLAIM_FIXMEDINS_CODE: &str = "ZXBX";
 pub use error::LedgerError;
 pub use fault::{Fault, FaultHook, PipelineStep};
 pub use group_commit::{Decision, GroupCommit, Stopped, WeakGroupCommit, WriteHandler};

@@ -35,7 +35,7 @@ use crate::tx::{Ctx, Effect};
 use crate::writer::{WriteJob, WriteOutcome};
 
 /// The counter's code: the `fixmedins_code` of a reimbursement's ledger entry and stored message.
-pub const COUNTER_CODE: &str = "ZXBX";
+pub const COUNTER_CODE: &str = yibao_ledger::MANUAL_CLAIM_FIXMEDINS_CODE;
 /// `infno` of a reimbursement's ledger entry and message.
 pub const REIMBURSE_INFNO: &str = "ZXBX01";
 /// `infno` of the cancellation of a reimbursement.
