@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use yibao_domain::{Code, Fen, SetlAmounts};
 use yibao_ledger::entries::StoredMessage;
 use yibao_ledger::{
-    Decision, EntryKind, Institution, LedgerView, SettlementHeader, SettlementRecord, StoredFundRow,
+    Decision, EntryKind, Institution, LedgerView, SettlementHeader, SettlementRecord,
 };
 use yibao_policy::{FilingStatus, Policy, Region};
 use yibao_settlement::{Engine, FeeLine, Settlement};
@@ -575,17 +575,6 @@ async fn reimburse(
     Engine::new(&policy, &catalog)
         .settle_manual_claim_into(&engine_person, &visit, &ytd, balance, &mut settlement)
         .map_err(|e| engine_error(&e))?;
-    let rendered = yibao_wire::render::setldetail(&settlement, &policy, insu.insutype);
-    let funds = settlement
-        .funds
-        .iter()
-        .zip(&rendered)
-        .map(|(f, text)| StoredFundRow {
-            row: f.row,
-            fund_pay_type_name: text.fund_pay_type_name.clone(),
-            setl_proc_info: text.setl_proc_info.clone(),
-        })
-        .collect();
     let header = SettlementHeader {
         setl_id: settle::issue_id(ctx, ledger, IssuedId::Settlement).await?,
         kind: EntryKind::Settle,
@@ -605,19 +594,7 @@ async fn reimburse(
         clr_optins: insu.insuplc_admdvs.to_string(),
         balc: settlement.balc,
     };
-    let record = SettlementRecord {
-        header,
-        amounts: settlement.totals,
-        funds,
-        lines: Vec::new(),
-        postings: settlement.postings.clone(),
-    };
-    if let Some(problem) = record.identity_violations().into_iter().next() {
-        tracing::error!(%problem, "reimbursement identity check failed");
-        return Err(TxError::internal(
-            "结算数据自检未通过（内部错误），未记录任何数据",
-        ));
-    }
+    let record = settle::unlined_record(header, &settlement, &policy, insu.insutype)?;
     let lines = line_results(&settlement.lines, |index| LineOrigin {
         feedetl_sn: (index + 1).to_string(),
         cnt_e4: request.lines[index as usize].cnt,

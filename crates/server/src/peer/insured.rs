@@ -16,7 +16,7 @@ use yibao_domain::Fen;
 use yibao_ledger::entries::StoredMessage;
 use yibao_ledger::{
     registry, Decision, EntryKind, LedgerCache, LedgerView, Person, SettlementHeader,
-    SettlementRecord, StoredFundRow, Visit, VisitKind, VisitStatus,
+    SettlementRecord, Visit, VisitKind, VisitStatus,
 };
 use yibao_settlement::{Engine, Settlement};
 
@@ -527,15 +527,6 @@ async fn compute(
             &mut settlement,
         )
         .map_err(|e| common::engine_error(&e))?;
-    let funds = yibao_wire::render::setldetail(&settlement, &rules.policy, insu.insutype)
-        .into_iter()
-        .zip(&settlement.funds)
-        .map(|(text, f)| StoredFundRow {
-            row: f.row,
-            fund_pay_type_name: text.fund_pay_type_name,
-            setl_proc_info: text.setl_proc_info,
-        })
-        .collect();
     let header = SettlementHeader {
         setl_id,
         kind: EntryKind::Settle,
@@ -555,20 +546,7 @@ async fn compute(
         clr_optins: insu.insuplc_admdvs.to_string(),
         balc: settlement.balc,
     };
-    let record = SettlementRecord {
-        header,
-        amounts: settlement.totals,
-        funds,
-        lines: Vec::new(),
-        postings: settlement.postings.clone(),
-    };
-    if let Some(problem) = record.identity_violations().into_iter().next() {
-        tracing::error!(%problem, "peer settlement identity check failed");
-        return Err(TxError::internal(
-            "结算数据自检未通过（内部错误），未记录任何数据",
-        ));
-    }
-    Ok(record)
+    settle::unlined_record(header, &settlement, &rules.policy, insu.insutype)
 }
 
 fn outcome_text(outcome: &Outcome) -> String {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{Datelike, NaiveDateTime};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use yibao_domain::Fen;
+use yibao_domain::{Code, Fen};
 use yibao_ledger::{
     EntryKind, FeeLine, InsuRow, LineRow, LiveLine, Person, SetlAmounts, SettlementHeader,
     SettlementRecord, StoredFundRow, Visit, VisitKind, VisitStatus,
@@ -418,17 +418,7 @@ pub async fn issue_id(
 /// The ledger entry of a computed settlement (netted against the stay's earlier settlements).
 pub fn record_of(computed: &Computed, header: SettlementHeader) -> SettlementRecord {
     let s = &computed.settlement;
-    let rendered = yibao_wire::render::setldetail(s, &computed.policy, computed.insu.insutype);
-    let funds = s
-        .funds
-        .iter()
-        .zip(rendered)
-        .map(|(f, text)| StoredFundRow {
-            row: f.row,
-            fund_pay_type_name: text.fund_pay_type_name,
-            setl_proc_info: text.setl_proc_info,
-        })
-        .collect();
+    let funds = stored_funds(s, &computed.policy, computed.insu.insutype);
     let lines = s
         .lines
         .iter()
@@ -501,6 +491,58 @@ pub fn presettlement_output(
     render::settlement_output(&record, &context)
 }
 
+/// A settlement's fund rows as stored: the engine's rows with each fund's name and explanation as
+/// rendered under `policy`.
+pub fn stored_funds(
+    settlement: &Settlement,
+    policy: &Policy,
+    insutype: Code,
+) -> Vec<StoredFundRow> {
+    let rendered = yibao_wire::render::setldetail(settlement, policy, insutype);
+    settlement
+        .funds
+        .iter()
+        .zip(rendered)
+        .map(|(f, text)| StoredFundRow {
+            row: f.row,
+            fund_pay_type_name: text.fund_pay_type_name,
+            setl_proc_info: text.setl_proc_info,
+        })
+        .collect()
+}
+
+/// The ledger entry of a settlement that records no line rows (its lines are another platform's,
+/// or an invoice's), checked against the identities it must hold.
+pub fn unlined_record(
+    header: SettlementHeader,
+    settlement: &Settlement,
+    policy: &Policy,
+    insutype: Code,
+) -> Result<SettlementRecord, TxError> {
+    let record = SettlementRecord {
+        header,
+        amounts: settlement.totals,
+        funds: stored_funds(settlement, policy, insutype),
+        lines: Vec::new(),
+        postings: settlement.postings.clone(),
+    };
+    check_identities(&record)?;
+    Ok(record)
+}
+
+/// Refuses a record that breaks an identity (an internal error: nothing is stored).
+pub fn check_identities(record: &SettlementRecord) -> Result<(), TxError> {
+    match record.identity_violations().into_iter().next() {
+        Some(problem) => {
+            tracing::error!(%problem, setl_id = %record.header.setl_id, "settlement identity check failed");
+            Err(TxError::internal(
+                "结算数据自检未通过（内部错误），未记录任何数据",
+            ))
+        }
+        None => Ok(()),
+    }
+}
+
 /// Stores a computed settlement of `visit`: the ledger entry (whose line rows name the fee lines it
 /// consumes) and the visit's new status. Returns the rendered output and the new `setl_id`.
 pub async fn store(
@@ -513,12 +555,7 @@ pub async fn store(
     let setl_id = issue_id(ctx, ledger, IssuedId::Settlement).await?;
     let header = settlement_header(ctx, visit, computed, setl_id.clone(), interim);
     let record = record_of(computed, header);
-    if let Some(problem) = record.identity_violations().into_iter().next() {
-        tracing::error!(%problem, "settlement identity check failed");
-        return Err(TxError::internal(
-            "结算数据自检未通过（内部错误），未记录任何数据",
-        ));
-    }
+    check_identities(&record)?;
     ledger.append_settlement(record.clone()).await?;
     if !interim {
         visit.status = match visit.status {
