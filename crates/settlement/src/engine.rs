@@ -415,7 +415,7 @@ impl<'a> Engine<'a> {
         };
         for (index, line) in run.visit.lines.iter().enumerate() {
             let mut split = split::split_line(self.catalog, line, index as u32, &ctx);
-            split.flat = split.inscp_scp_amt != Fen::ZERO
+            split.flat = split.amounts.inscp_scp_amt != Fen::ZERO
                 && run
                     .scheme
                     .flat_items
@@ -430,7 +430,7 @@ impl<'a> Engine<'a> {
             .lines
             .iter()
             .filter(|l| !l.flat)
-            .map(|l| l.inscp_scp_amt)
+            .map(|l| l.amounts.inscp_scp_amt)
             .sum();
         let rate = bucket.rates.iter().find(|r| rate_matches(r, run));
         let basic = match rate {
@@ -511,11 +511,12 @@ fn record_split(out: &mut Settlement, extra_preselfpay: Option<Ratio>) {
     let mut moved_by_remote = Fen::ZERO;
     for line in &out.lines {
         let totals = &mut out.totals;
-        totals.medfee_sumamt += line.amount;
-        totals.fulamt_ownpay_amt += line.fulamt_ownpay_amt;
-        totals.overlmt_selfpay += line.overlmt_amt;
-        totals.preselfpay_amt += line.preselfpay_amt;
-        totals.inscp_scp_amt += line.inscp_scp_amt;
+        let amounts = &line.amounts;
+        totals.medfee_sumamt += amounts.det_item_fee_sumamt;
+        totals.fulamt_ownpay_amt += amounts.fulamt_ownpay_amt;
+        totals.overlmt_selfpay += amounts.overlmt_amt;
+        totals.preselfpay_amt += amounts.preselfpay_amt;
+        totals.inscp_scp_amt += amounts.inscp_scp_amt;
         moved_by_remote += line.remote_extra_preselfpay;
     }
     let totals = out.totals;
@@ -589,15 +590,15 @@ fn pay_flat_items(run: &mut Run, out: &mut Settlement) {
             .iter()
             .find(|a| a.level == run.level)
             .map_or(Fen::ZERO, |a| a.amount);
-        let paid = flat.min(line.inscp_scp_amt.clamp_non_negative());
+        let paid = flat.min(line.amounts.inscp_scp_amt.clamp_non_negative());
         out.trace.push(TraceStep::FlatItem {
             line: line.line,
             fund: item.fund,
             flat,
-            inscp: line.inscp_scp_amt,
+            inscp: line.amounts.inscp_scp_amt,
             paid,
         });
-        add_payment(run, out, item.fund, line.inscp_scp_amt, None, paid);
+        add_payment(run, out, item.fund, line.amounts.inscp_scp_amt, None, paid);
         run.inscp_left -= paid;
     }
 }

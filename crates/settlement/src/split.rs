@@ -2,7 +2,7 @@
 
 use yibao_catalog::{Catalog, CatalogItem};
 use yibao_domain::codes::Gend;
-use yibao_domain::{Fen, Ratio, Rounding};
+use yibao_domain::{Fen, LineAmounts, Ratio, Rounding};
 
 use crate::input::{FeeLine, Person};
 use crate::output::{LineRule, LineSplit};
@@ -39,11 +39,10 @@ pub fn split_line(catalog: &Catalog, line: &FeeLine, index: u32, ctx: &SplitCont
     let mut split = LineSplit {
         line: index,
         rule: LineRule::Covered,
-        amount: line.amount,
-        fulamt_ownpay_amt: Fen::ZERO,
-        overlmt_amt: Fen::ZERO,
-        preselfpay_amt: Fen::ZERO,
-        inscp_scp_amt: Fen::ZERO,
+        amounts: LineAmounts {
+            det_item_fee_sumamt: line.amount,
+            ..LineAmounts::default()
+        },
         remote_extra_preselfpay: Fen::ZERO,
         selfpay_prop: Ratio::ONE,
         price_cap_micro_yuan: item.and_then(|i| i.price_cap_micro_yuan),
@@ -75,16 +74,16 @@ pub fn split_line(catalog: &Catalog, line: &FeeLine, index: u32, ctx: &SplitCont
     let inscp = base - pre;
     split.remote_extra_preselfpay = moved;
     split.selfpay_prop = item.selfpay_prop;
-    split.overlmt_amt = over;
-    split.preselfpay_amt = pre;
-    split.inscp_scp_amt = inscp;
+    split.amounts.overlmt_amt = over;
+    split.amounts.preselfpay_amt = pre;
+    split.amounts.inscp_scp_amt = inscp;
     split
 }
 
 fn self_paid(mut split: LineSplit, rule: LineRule) -> LineSplit {
     split.rule = rule;
     split.selfpay_prop = Ratio::ONE;
-    split.fulamt_ownpay_amt = split.amount;
+    split.amounts.fulamt_ownpay_amt = split.amounts.det_item_fee_sumamt;
     split
 }
 

@@ -958,11 +958,7 @@ fn settle_record(
         .iter()
         .map(|l| LineRow {
             feedetl_sn: l.feedetl_sn.clone(),
-            det_item_fee_sumamt: l.det_item_fee_sumamt,
-            fulamt_ownpay_amt: l.fulamt_ownpay_amt,
-            overlmt_amt: l.overlmt_amt,
-            preselfpay_amt: l.preselfpay_amt,
-            inscp_scp_amt: l.inscp_scp_amt,
+            amounts: l.amounts(),
         })
         .collect();
     let record = SettlementRecord {

@@ -428,11 +428,7 @@ pub fn record_of(computed: &Computed, header: SettlementHeader) -> SettlementRec
                 .get(l.line as usize)
                 .cloned()
                 .unwrap_or_default(),
-            det_item_fee_sumamt: l.amount,
-            fulamt_ownpay_amt: l.fulamt_ownpay_amt,
-            overlmt_amt: l.overlmt_amt,
-            preselfpay_amt: l.preselfpay_amt,
-            inscp_scp_amt: l.inscp_scp_amt,
+            amounts: l.amounts,
         })
         .collect();
     computed.stay.net_record(SettlementRecord {
@@ -793,7 +789,7 @@ async fn check_lines_unsettled(
         let unchanged = live.iter().any(|l| {
             l.is_unsettled()
                 && l.line.feedetl_sn == row.feedetl_sn
-                && l.line.det_item_fee_sumamt == row.det_item_fee_sumamt
+                && l.line.det_item_fee_sumamt == row.amounts.det_item_fee_sumamt
         });
         if !unchanged {
             return Err(TxError::new(
