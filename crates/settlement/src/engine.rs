@@ -242,6 +242,35 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
+    /// Settles lines split by another platform with the catalogue of the place of treatment
+    /// (异地就医 between platforms): as [`Engine::settle_split_into`], but the remote-care extra
+    /// 先行自付 (M1) is this policy's — whatever the treating platform moved under its own rules is
+    /// put back and this policy's adjustment for the place and filing status applied to every line.
+    pub fn settle_peer_split_into(
+        &self,
+        person: &Person,
+        visit: &Visit,
+        lines: &[LineSplit],
+        ytd: &YearToDate,
+        balance: Fen,
+        out: &mut Settlement,
+    ) -> Result<(), SettleError> {
+        let extra = self.split_basis(person, visit)?.extra_preselfpay;
+        let rounding = self.policy.rounding;
+        let lines: Vec<LineSplit> = lines
+            .iter()
+            .map(|line| {
+                let mut line = *line;
+                split::undo_remote_extra(&mut line);
+                if let Some(extra) = extra {
+                    split::move_remote_extra(&mut line, extra, rounding);
+                }
+                line
+            })
+            .collect();
+        self.settle_split_into(person, visit, &lines, ytd, balance, out)
+    }
+
     /// Records the context of a settlement.
     fn start(&self, run: &Run, out: &mut Settlement) {
         let visit = run.visit;

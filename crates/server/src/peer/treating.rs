@@ -376,6 +376,7 @@ impl Message<'_> {
                 dise_codg: visit.dise_codg.clone(),
                 referred: visit.referred,
                 mdtrt_cert_type: visit.mdtrt_cert_type.to_string(),
+                emergency: common::emergency_admission(&visit),
             },
             lines,
             use_account: data.acct_used_flag.as_deref() != Some("0"),

@@ -63,6 +63,10 @@ pub struct PeerVisit {
     pub dise_codg: String,
     pub referred: bool,
     pub mdtrt_cert_type: String,
+    /// An emergency admission (`exp_content` `IPT_TYPE` 2 at the treating platform): deemed filed
+    /// by the insured platform's register (absent from older peers: not an emergency).
+    #[serde(default)]
+    pub emergency: bool,
 }
 
 /// One fee line: what the engine read of it at the treating platform and the split the treating

@@ -160,7 +160,15 @@ pub async fn compute(
     let (ytd, balance) = starting_point(ledger, &person, &insu, &stay, year).await?;
     let all_lines = stay_lines(ledger, visit, &stay, lines).await?;
     let line_sns: Vec<String> = all_lines.iter().map(|l| l.feedetl_sn.clone()).collect();
-    let filing = common::remote_filing(ctx, ledger, &rules.policy, visit, request.end).await?;
+    let filing = common::remote_filing(
+        ctx,
+        ledger,
+        &rules.policy,
+        visit,
+        request.end,
+        common::emergency_admission(visit),
+    )
+    .await?;
     let shape = VisitShape {
         visit,
         end: request.end,
