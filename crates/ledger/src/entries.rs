@@ -485,6 +485,10 @@ pub struct EntryFilter {
     pub insutype: Option<String>,
     pub clr_type: Option<String>,
     pub clr_optins: Option<String>,
+    /// At most this many entries (all without it).
+    pub limit: Option<u32>,
+    /// Skip this many entries first (with `limit`: paging in ledger order).
+    pub offset: Option<u32>,
 }
 
 impl EntryFilter {
@@ -523,16 +527,46 @@ pub async fn entries(
     filter: &EntryFilter,
 ) -> Result<Vec<EntrySummary>, LedgerError> {
     let (clause, binds) = filter.where_clause();
-    let sql = format!(
+    let mut sql = format!(
         "SELECT {} FROM settlements{clause} ORDER BY seq",
         settlement_columns()
     );
+    if let Some(limit) = filter.limit {
+        sql.push_str(&format!(
+            " LIMIT {limit} OFFSET {}",
+            filter.offset.unwrap_or(0)
+        ));
+    }
     let mut query = sqlx::query(&sql);
     for value in binds {
         query = query.bind(value);
     }
     let rows = query.fetch_all(conn).await?;
     rows.iter().map(summary_of).collect()
+}
+
+/// The mirrors (cancellations, or reinstatements of cancellations) of the given entries:
+/// `orig_setl_id` → the mirror's `setl_id`, in one query per chunk.
+pub async fn mirrors_of(
+    conn: &mut AnyConnection,
+    setl_ids: &[String],
+) -> Result<HashMap<String, String>, LedgerError> {
+    let mut mirrors = HashMap::new();
+    let style = Placeholders::for_connection(conn);
+    for chunk in setl_ids.chunks(rows_per_insert(1)) {
+        let sql = format!(
+            "SELECT setl_id, orig_setl_id FROM settlements WHERE orig_setl_id IN ({})",
+            placeholders(style, chunk.len(), 1).replace(['(', ')'], "")
+        );
+        let mut query = sqlx::query(&sql).persistent(false);
+        for setl_id in chunk {
+            query = query.bind(setl_id.clone());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            mirrors.insert(row.try_get("orig_setl_id")?, row.try_get("setl_id")?);
+        }
+    }
+    Ok(mirrors)
 }
 
 /// One complete ledger entry.
