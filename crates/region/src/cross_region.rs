@@ -174,6 +174,19 @@ pub struct Platforms {
 }
 
 impl Platforms {
+    /// `http://` address of the home platform.
+    pub fn home_url(&self) -> String {
+        format!("http://{}", self.home.addr)
+    }
+
+    /// `http://` address of each peer platform, with its region.
+    pub fn peer_urls(&self) -> Vec<(String, String)> {
+        self.peers
+            .iter()
+            .map(|(site, running)| (site.region.clone(), format!("http://{}", running.addr)))
+            .collect()
+    }
+
     /// Where each hospital sends its messages.
     pub fn destinations(&self) -> Destinations {
         self.peers.iter().fold(
@@ -249,34 +262,51 @@ async fn prepare_peer(
     Ok(())
 }
 
-/// Starts a platform for each other province's region of the generated hospitals and the home
-/// platform (`home`: its database and limits; its peers and region are set here), all on
-/// loopback, each peer listing the home platform under the home province's prefix and the home
-/// platform listing each peer under its own.
+/// Starts a platform for each other province's region of the generated hospitals in `dir` and
+/// the home platform (`home`: its database and limits; its peers and region are set here), all on
+/// loopback ([`start_with_peers`]).
 pub async fn start_platforms(
     home: Config,
     dir: &Path,
     home_policy: &str,
     loaded_at: &str,
 ) -> Result<Platforms, RegionError> {
-    let policy = parse_policy("benefit policy", home_policy)?;
-    let home_region = policy.policy.admdvs.to_string();
-    let home_prefix = home_region.get(..2).unwrap_or(&home_region).to_string();
     let catalog = read_catalog(dir)?;
+    let peers = other_province_institutions(dir, home_policy)?
+        .into_iter()
+        .map(|(region, institutions)| (dir.join("peers").join(&region), region, institutions))
+        .collect();
+    start_with_peers(home, home_policy, &catalog, peers, loaded_at).await
+}
+
+/// Starts the home platform of `home_policy` (its database and registry as `home` has them) and
+/// one platform per `(data directory, region, hospitals)` of `peers` — its database prepared with
+/// the hospitals, its split policy ([`peer_split_policy`]) and `catalog` — all on loopback, each
+/// peer listing the home platform under the home province's prefix and the home platform listing
+/// each peer under its own, with fresh credentials per pair.
+pub async fn start_with_peers(
+    home: Config,
+    home_policy: &str,
+    catalog: &str,
+    peers: Vec<(PathBuf, String, Vec<Institution>)>,
+    loaded_at: &str,
+) -> Result<Platforms, RegionError> {
+    let home_region = policy_region(home_policy)?;
+    let home_prefix = home_region.get(..2).unwrap_or(&home_region).to_string();
     let home_listener = loopback().await?;
     let home_url = url_of(&home_listener)?;
     let mut home_peers = Vec::new();
-    let mut peers = Vec::new();
-    for (region, institutions) in other_province_institutions(dir, home_policy)? {
+    let mut started = Vec::new();
+    for (data_dir, region, institutions) in peers {
         let site = PeerSite {
-            data_dir: dir.join("peers").join(&region),
+            data_dir,
             institutions: institutions
                 .iter()
                 .map(|i| i.fixmedins_code.clone())
                 .collect(),
             region,
         };
-        prepare_peer(&site, &institutions, home_policy, &catalog, loaded_at).await?;
+        prepare_peer(&site, &institutions, home_policy, catalog, loaded_at).await?;
         let listener = loopback().await?;
         let credentials = pair_credentials(&home_region, &site.region);
         let prefix = site.region.get(..2).unwrap_or(&site.region).to_string();
@@ -289,7 +319,7 @@ pub async fn start_platforms(
             ..home.clone()
         };
         let running = yibao_server::app::spawn_on(listener, config).await?;
-        peers.push((site, running));
+        started.push((site, running));
     }
     let config = Config {
         platform_admdvs: home_region.clone(),
@@ -300,8 +330,23 @@ pub async fn start_platforms(
     Ok(Platforms {
         home,
         home_region,
-        peers,
+        peers: started,
     })
+}
+
+/// Imports a benefit policy and its region's catalogue into the store of a home platform about to
+/// start (`yibao load --peer-region`, whose platforms start empty).
+pub async fn prepare_home(
+    data_dir: &Path,
+    policy: &str,
+    catalog: &str,
+    loaded_at: &str,
+) -> Result<(), RegionError> {
+    let store = Store::open_data_dir(data_dir).await?;
+    let admdvs = import::import_policy(&store, policy, loaded_at).await?;
+    import::import_catalog(&store, &admdvs, catalog, loaded_at).await?;
+    store.close().await;
+    Ok(())
 }
 
 /// Which way care crossed the region's border.
