@@ -364,6 +364,8 @@ pub enum Direction {
 pub struct Totals {
     /// Settlements less cancellations.
     pub settlements: i64,
+    /// Of these, final settlements of a stay (admissions) less their cancellations.
+    pub admissions: i64,
     /// Σ `medfee_sumamt`.
     pub total_cost: Fen,
     /// Σ fund payments.
@@ -445,7 +447,14 @@ pub async fn clear_months(
         clearings.extend(run.rows);
     }
     let peer_regions: Vec<&str> = peers.iter().map(|p| p.region.as_str()).collect();
-    let lines = lines_of(&clearings, home_region, &peer_regions);
+    let mut lines = lines_of(&clearings, home_region, &peer_regions);
+    let admissions = home_admissions(store, months, home_region).await?;
+    for line in &mut lines {
+        line.totals.admissions = admissions
+            .get(&(line.direction, line.partner.clone()))
+            .copied()
+            .unwrap_or(0);
+    }
     let mut peer_views = Vec::new();
     for site in peers {
         peer_views.push(PeerView {
@@ -515,6 +524,40 @@ fn lines_of(
         .collect()
 }
 
+/// Admissions less their cancellations per direction × partner region, from the home platform's
+/// ledger (the clearing's settlements of the months, regions mapped as the clearing maps them).
+async fn home_admissions(
+    store: &Store,
+    months: &[Month],
+    home_region: &str,
+) -> Result<BTreeMap<(Direction, String), i64>, RegionError> {
+    let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
+    let mut out = BTreeMap::new();
+    for month in months {
+        let admitted = clearing_run::month_admission_ids(&mut conn, *month)
+            .await
+            .map_err(clearing_error)?;
+        let rows = clearing_run::cross_region(&mut conn, *month)
+            .await
+            .map_err(clearing_error)?;
+        for row in rows.iter().filter(|r| admitted.contains(&r.setl_id)) {
+            let (insured, treating) = (
+                row.key.insured_admdvs.as_str(),
+                row.key.treating_admdvs.as_str(),
+            );
+            let key = if insured == home_region {
+                (Direction::Outbound, treating.to_string())
+            } else if treating == home_region {
+                (Direction::Inbound, insured.to_string())
+            } else {
+                continue;
+            };
+            *out.entry(key).or_default() += if row.cancels.is_some() { -1 } else { 1 };
+        }
+    }
+    Ok(out)
+}
+
 /// What a peer platform's ledger holds of the year's care at its hospitals of persons insured
 /// elsewhere.
 async fn peer_totals(site: &PeerSite, months: &[Month]) -> Result<Totals, RegionError> {
@@ -522,6 +565,9 @@ async fn peer_totals(site: &PeerSite, months: &[Month]) -> Result<Totals, Region
     let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
     let mut totals = Totals::default();
     for month in months {
+        let admitted = clearing_run::month_admission_ids(&mut conn, *month)
+            .await
+            .map_err(clearing_error)?;
         let rows = clearing_run::cross_region(&mut conn, *month)
             .await
             .map_err(clearing_error)?;
@@ -529,7 +575,11 @@ async fn peer_totals(site: &PeerSite, months: &[Month]) -> Result<Totals, Region
             .iter()
             .filter(|r| r.key.treating_admdvs.as_str() == site.region)
         {
-            totals.settlements += if row.cancels.is_some() { -1 } else { 1 };
+            let sign = if row.cancels.is_some() { -1 } else { 1 };
+            totals.settlements += sign;
+            if admitted.contains(&row.setl_id) {
+                totals.admissions += sign;
+            }
             totals.total_cost += row.medfee_sumamt;
             totals.fund_paid += row.fund_payments.iter().map(|f| f.amount).sum::<Fen>();
         }

@@ -75,6 +75,8 @@ fn remote_care_is_settled_on_the_right_platform_and_cleared() {
     assert!(!nanchang.peer_platform);
     assert!(nanchang.totals.settlements > 0, "{nanchang:?}");
     assert!(nanchang.totals.fund_paid > Fen::ZERO, "{nanchang:?}");
+    let admissions: i64 = cross.lines.iter().map(|l| l.totals.admissions).sum();
+    assert!(admissions > 0, "remote admissions: {:?}", cross.lines);
     assert!(!cross.peer_views.is_empty(), "other provinces' platforms");
     for view in &cross.peer_views {
         let line = cross
@@ -82,6 +84,10 @@ fn remote_care_is_settled_on_the_right_platform_and_cleared() {
             .unwrap_or_else(|| panic!("an outbound line to {}", view.region));
         assert!(line.peer_platform, "{line:?}");
         assert!(view.totals.settlements > 0, "{view:?}");
+        assert!(
+            view.totals.admissions <= view.totals.settlements,
+            "{view:?}"
+        );
         assert_eq!(
             line.totals, view.totals,
             "the peer's ledger and the clearing"

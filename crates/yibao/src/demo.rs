@@ -172,8 +172,15 @@ fn render_cross_region(cross: &CrossRegionRun, year: i32) -> String {
         cross.clearings.len()
     );
     out.push_str(&format!(
-        "{:<9} {:<8} {:<9} {:>11} {:>16} {:>16} {:>10}\n",
-        "direction", "partner", "platform", "settlements", "total cost", "fund paid", "fund share"
+        "{:<9} {:<8} {:<9} {:>11} {:>10} {:>16} {:>16} {:>10}\n",
+        "direction",
+        "partner",
+        "platform",
+        "settlements",
+        "admissions",
+        "total cost",
+        "fund paid",
+        "fund share"
     ));
     for line in &cross.lines {
         let direction = match line.direction {
@@ -206,11 +213,12 @@ fn render_cross_region(cross: &CrossRegionRun, year: i32) -> String {
     out
 }
 
-/// Settlements, total cost, fund paid and the fund's share of the cost.
+/// Settlements, admissions, total cost, fund paid and the fund's share of the cost.
 fn totals_columns(totals: &Totals) -> String {
     format!(
-        "{:>11} {:>16} {:>16} {:>10}",
+        "{:>11} {:>10} {:>16} {:>16} {:>10}",
         totals.settlements,
+        totals.admissions,
         totals.total_cost.to_yuan_string(),
         totals.fund_paid.to_yuan_string(),
         percent_of(totals.fund_paid, totals.total_cost)
