@@ -588,3 +588,47 @@ async fn peer_totals(site: &PeerSite, months: &[Month]) -> Result<Totals, Region
     store.close().await;
     Ok(totals)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn a_peers_split_policy_is_the_home_rules_under_its_region() {
+        let home = crate::reference::BENEFIT_POLICY;
+        let text = peer_split_policy(home, "330100").unwrap();
+        let (peer, home) = (Policy::parse(&text).unwrap(), Policy::parse(home).unwrap());
+        assert_eq!(peer.policy.admdvs.as_str(), "330100");
+        assert_eq!(peer.policy.in_region_prefixes, ["3301"]);
+        assert_eq!(peer.remote.province_prefixes, ["33"]);
+        assert!(peer.is_in_region("330106") && !peer.is_in_region("360402"));
+        let codes = |p: &Policy| {
+            p.funds
+                .iter()
+                .map(|f| f.code.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(codes(&peer), codes(&home));
+    }
+
+    #[test]
+    fn the_replays_months_run_from_its_first_day_to_its_last() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let month = |year, month| Month { year, month };
+        assert_eq!(
+            months_between(day(2026, 12, 31), day(2027, 1, 1)),
+            [month(2026, 12), month(2027, 1)]
+        );
+        assert_eq!(
+            months_between(day(2026, 3, 5), day(2026, 3, 9)),
+            [month(2026, 3)]
+        );
+    }
+
+    #[test]
+    fn pooling_regions_of_institutions_end_in_00() {
+        assert_eq!(pooling_region_of("330106"), "330100");
+        assert_eq!(pooling_region_of("420100"), "420100");
+    }
+}
