@@ -725,16 +725,7 @@ async fn inpatient_lines(
             "异地平台间不办理有中途结算的住院结算",
         ));
     }
-    let end = match (&data.dscg_time, visit.endtime) {
-        (Some(text), _) => common::care_time(ctx, "input.data.dscgTime", text)?,
-        (None, Some(end)) => end,
-        (None, None) => {
-            return Err(TxError::new(
-                "input.data.dscgTime",
-                "不能为空（住院尚未出院）",
-            ))
-        }
-    };
+    let end = crate::tx::inpatient::settlement_end(ctx, &visit, data, false)?;
     let lines = crate::tx::settle::unsettled_lines(ledger, mdtrt_id).await?;
     Ok((visit, end, lines))
 }

@@ -389,7 +389,7 @@ pub async fn settle(
 }
 
 /// The end of the settled period: the discharge, else `dscgTime`, else the message time.
-fn settlement_end(
+pub(crate) fn settlement_end(
     ctx: &Ctx<'_>,
     visit: &Visit,
     data: &SettleData,

@@ -10,7 +10,7 @@ pub(crate) mod common;
 mod fees;
 pub mod files;
 mod filing;
-mod inpatient;
+pub(crate) mod inpatient;
 mod lookup;
 mod mapping;
 pub(crate) mod outpatient;
