@@ -1,4 +1,4 @@
-//! `yibao audit run --visits V.jsonl --persons P.csv --policy P --catalog C [--from D --to D]
+//! `yibao audit run --visits V.jsonl --persons P.csv [--policy P] [--catalog C] [--from D --to D]
 //! [--rules DIR] [--out F]`: settles the visits as `yibao settle` does (line splits and fund
 //! amounts), then runs the rule base and the seven models of `yibao-audit` and writes one JSON line
 //! per finding. The rules are the crate's and the rule set's data; this module reads and writes files.
@@ -58,11 +58,13 @@ struct RunArgs {
     /// `addr`, `emp_name` and `death_date` (yyyy-MM-dd); other columns are ignored.
     #[arg(long, required_unless_present = "month", conflicts_with = "month")]
     persons: Option<PathBuf>,
-    /// Policy file (TOML), e.g. policies/jiujiang.toml.
-    #[arg(long, required_unless_present = "month", conflicts_with = "month")]
+    /// Policy file (TOML) [default: the shipped 九江 policy, policies/jiujiang.toml].
+    #[arg(long, conflicts_with = "month")]
     policy: Option<PathBuf>,
-    /// Catalogue of the place of treatment (CSV, or TAB-separated .txt/.tsv).
-    #[arg(long, required_unless_present = "month", conflicts_with = "month")]
+    /// Catalogue of the place of treatment (CSV, or TAB-separated .txt/.tsv) [default: the
+    /// `catalog.csv` beside the visits file, as `yibao synth` writes it, else the shipped 九江
+    /// sample catalogue, catalogs/jiujiang-sample.csv].
+    #[arg(long, conflicts_with = "month")]
     catalog: Option<PathBuf>,
     /// First day of the audited period (yyyy-MM-dd); earlier visits still count as history.
     #[arg(long, conflicts_with = "month")]
@@ -410,18 +412,19 @@ type Audited = (
 
 /// File mode: the visits settled with the policy and catalogue given, audited over `--from`–`--to`.
 fn file_claims(args: &RunArgs, rules: &RuleSet) -> anyhow::Result<Audited> {
-    let (Some(visits), Some(persons), Some(policy), Some(catalog)) =
-        (&args.visits, &args.persons, &args.policy, &args.catalog)
-    else {
-        bail!("--visits、--persons、--policy 与 --catalog 须一起给出（或用 --month 审核账本）");
+    let (Some(visits), Some(persons)) = (&args.visits, &args.persons) else {
+        bail!("--visits 与 --persons 须一起给出（或用 --month 审核账本）");
     };
     if let (Some(from), Some(to)) = (args.from, args.to) {
         if from > to {
             bail!("--from {from} 晚于 --to {to}：审核期间为空");
         }
     }
-    let policy = Policy::load(policy)?;
-    let catalog = Catalog::from_path(catalog)?;
+    let policy = match &args.policy {
+        Some(path) => Policy::load(path)?,
+        None => Policy::parse(SHIPPED_POLICY).context("policies/jiujiang.toml")?,
+    };
+    let catalog = region_catalog(args.catalog.as_deref(), visits)?;
     let persons = read_persons(persons)?;
     let (claims, all_ok) = read_claims(visits, &policy, &catalog)?;
     let period = Period {
@@ -430,6 +433,31 @@ fn file_claims(args: &RunArgs, rules: &RuleSet) -> anyhow::Result<Audited> {
     };
     let findings = audit(rules, &claims, &persons, &period);
     Ok((claims, persons, findings, all_ok))
+}
+
+/// The shipped reference policy (九江), used when no `--policy` is given.
+const SHIPPED_POLICY: &str = include_str!("../../../policies/jiujiang.toml");
+/// The shipped sample catalogue, used when no `--catalog` is given and none lies beside the visits.
+const SHIPPED_CATALOG: &str = include_str!("../../../catalogs/jiujiang-sample.csv");
+/// The catalogue file `yibao synth` writes beside its visits.
+const SYNTH_CATALOG: &str = "catalog.csv";
+
+/// The catalogue of the place of treatment: `--catalog`, else the one beside the visits, else the
+/// shipped sample (said on standard error).
+fn region_catalog(given: Option<&Path>, visits: &Path) -> anyhow::Result<Catalog> {
+    if let Some(path) = given {
+        return Ok(Catalog::from_path(path)?);
+    }
+    let beside = visits
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(SYNTH_CATALOG);
+    if beside.is_file() {
+        eprintln!("yibao audit run: 目录 {}", beside.display());
+        return Ok(Catalog::from_path(&beside)?);
+    }
+    eprintln!("yibao audit run: 目录为内置的九江样例目录 catalogs/jiujiang-sample.csv");
+    Catalog::from_reader(SHIPPED_CATALOG.as_bytes(), b',').context("catalogs/jiujiang-sample.csv")
 }
 
 /// The first and last moment of a month `yyyy-MM`.
