@@ -21,6 +21,7 @@
 pub mod books_policy;
 pub mod collect;
 pub mod demo_budgets;
+pub mod drg_payment;
 pub mod flows;
 pub mod payment;
 pub mod registry;
