@@ -229,12 +229,9 @@ impl Grouper {
     /// map, a code the map translates counts as known.
     pub fn knows_code(&self, code: &str) -> bool {
         self.codes.is_known(code)
-            || self
-                .code_map
-                .as_ref()
-                .is_some_and(|map| {
-                    map.diagnoses.contains_key(code) || map.procedures.contains_key(code)
-                })
+            || self.code_map.as_ref().is_some_and(|map| {
+                map.diagnoses.contains_key(code) || map.procedures.contains_key(code)
+            })
     }
 
     /// Groups one discharge.

@@ -96,8 +96,8 @@ fn case_of(
 ) -> Result<InpatientCase, LedgerError> {
     const TABLE: &str = "settlements";
     let mdtrt_id: String = row.try_get("mdtrt_id")?;
-    let setl_time = columns::time(row, TABLE, "setl_time")?
-        .ok_or_else(|| corrupt(TABLE, "setl_time", ""))?;
+    let setl_time =
+        columns::time(row, TABLE, "setl_time")?.ok_or_else(|| corrupt(TABLE, "setl_time", ""))?;
     let brdy = match row.try_get::<Option<String>, _>("brdy")? {
         Some(text) => Some(
             NaiveDate::parse_from_str(&text, "%Y-%m-%d")
@@ -167,10 +167,11 @@ pub async fn was_run(conn: &mut AnyConnection, year: i32, month: u8) -> Result<b
 
 /// The months of `year` that were run.
 pub async fn run_months(conn: &mut AnyConnection, year: i32) -> Result<Vec<u8>, LedgerError> {
-    let rows = sqlx::query("SELECT month FROM drg_runs WHERE year = $1 AND month > 0 ORDER BY month")
-        .bind(i64::from(year))
-        .fetch_all(conn)
-        .await?;
+    let rows =
+        sqlx::query("SELECT month FROM drg_runs WHERE year = $1 AND month > 0 ORDER BY month")
+            .bind(i64::from(year))
+            .fetch_all(conn)
+            .await?;
     rows.iter()
         .map(|row| {
             let month: i64 = row.try_get("month")?;
@@ -355,7 +356,16 @@ pub async fn post_month(
         let key = key_of(&s.fixmedins_code, &s.insutype)?;
         let text = serde_json::to_string(s)
             .map_err(|e| corrupt("drg_statements", "statement", &e.to_string()))?;
-        if insert_statement(&mut tx, &key, (year, i64::from(month)), s.prepayment, &text, posted_at).await? {
+        if insert_statement(
+            &mut tx,
+            &key,
+            (year, i64::from(month)),
+            s.prepayment,
+            &text,
+            posted_at,
+        )
+        .await?
+        {
             let rows = month_rows(&to_post.fund, s)?;
             crate::books::insert_rows(&mut tx, &month_batch(&key, year, month), &rows).await?;
         }
@@ -395,7 +405,16 @@ pub async fn post_year_end(
         let key = key_of(&s.fixmedins_code, &s.insutype)?;
         let text = serde_json::to_string(s)
             .map_err(|e| corrupt("drg_statements", "statement", &e.to_string()))?;
-        if insert_statement(&mut tx, &key, (year, YEAR_END_MONTH), s.clearing, &text, posted_at).await? {
+        if insert_statement(
+            &mut tx,
+            &key,
+            (year, YEAR_END_MONTH),
+            s.clearing,
+            &text,
+            posted_at,
+        )
+        .await?
+        {
             let rows = year_end_rows(&to_post.fund, s);
             crate::books::insert_rows(&mut tx, &year_end_batch(&key, year), &rows).await?;
         }
@@ -468,7 +487,8 @@ pub struct Review {
     pub decided_at: String,
 }
 
-const REVIEW_COLUMNS: &str = "setl_id, fixmedins_code, insutype, year, drg, reason, status, amount, \
+const REVIEW_COLUMNS: &str =
+    "setl_id, fixmedins_code, insutype, year, drg, reason, status, amount, \
      note, listed_at, decided_at";
 
 fn review_of(row: &AnyRow) -> Result<Review, LedgerError> {
@@ -670,10 +690,7 @@ pub async fn request(
 }
 
 /// Fills in the DRG of requested items once their month is grouped.
-pub async fn set_review_drgs(
-    store: &Store,
-    drgs: &[(String, String)],
-) -> Result<(), LedgerError> {
+pub async fn set_review_drgs(store: &Store, drgs: &[(String, String)]) -> Result<(), LedgerError> {
     if drgs.is_empty() {
         return Ok(());
     }
@@ -692,7 +709,10 @@ pub async fn set_review_drgs(
 
 /// `yibao verify`'s check: every posted DRG statement has exactly the postings it gives (on one
 /// fund), and every DRG posting belongs to a posted statement.
-pub async fn check(conn: &mut AnyConnection, problems: &mut Vec<String>) -> Result<(), LedgerError> {
+pub async fn check(
+    conn: &mut AnyConnection,
+    problems: &mut Vec<String>,
+) -> Result<(), LedgerError> {
     let mut batches: BTreeMap<String, Vec<BookRow>> = BTreeMap::new();
     let rows = sqlx::query(
         "SELECT batch, fund_pay_type, posting_date, flow, amount FROM book_postings \
@@ -728,22 +748,24 @@ pub async fn check(conn: &mut AnyConnection, problems: &mut Vec<String>) -> Resu
             .map_err(|_| corrupt("drg_statements", "year", &year_value.to_string()))?;
         let month: i64 = row.try_get("month")?;
         let text: String = row.try_get("statement")?;
-        let (batch, expected): (String, Box<dyn Fn(&Code) -> Result<Vec<BookRow>, LedgerError>>) =
-            if month == YEAR_END_MONTH {
-                let statement: DrgYearEndStatement = parse("drg_statements", &text)?;
-                (
-                    year_end_batch(&key, year),
-                    Box::new(move |fund| Ok(year_end_rows(fund, &statement))),
-                )
-            } else {
-                let statement: DrgMonthStatement = parse("drg_statements", &text)?;
-                let month = u8::try_from(month)
-                    .map_err(|_| corrupt("drg_statements", "month", &month.to_string()))?;
-                (
-                    month_batch(&key, year, month),
-                    Box::new(move |fund| month_rows(fund, &statement)),
-                )
-            };
+        let (batch, expected): (
+            String,
+            Box<dyn Fn(&Code) -> Result<Vec<BookRow>, LedgerError>>,
+        ) = if month == YEAR_END_MONTH {
+            let statement: DrgYearEndStatement = parse("drg_statements", &text)?;
+            (
+                year_end_batch(&key, year),
+                Box::new(move |fund| Ok(year_end_rows(fund, &statement))),
+            )
+        } else {
+            let statement: DrgMonthStatement = parse("drg_statements", &text)?;
+            let month = u8::try_from(month)
+                .map_err(|_| corrupt("drg_statements", "month", &month.to_string()))?;
+            (
+                month_batch(&key, year, month),
+                Box::new(move |fund| month_rows(fund, &statement)),
+            )
+        };
         let have = batches.remove(&batch).unwrap_or_default();
         compare(&batch, &have, expected.as_ref(), problems)?;
     }

@@ -375,7 +375,8 @@ mod tests {
 
     #[test]
     fn visit_codes_put_the_main_diagnosis_first_once() {
-        let info = serde_json::json!({"diseinfo": [{"diag_code": "I10.x00"}, {"diag_code": "J18.900"}]});
+        let info =
+            serde_json::json!({"diseinfo": [{"diag_code": "I10.x00"}, {"diag_code": "J18.900"}]});
         assert_eq!(
             visit_codes(&info, "diseinfo", "diag_code", "J18.900"),
             ["J18.900", "I10.x00"]
@@ -388,7 +389,13 @@ mod tests {
         let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         assert_eq!(whole_years(day("1980-03-02"), day("2025-03-01")), 44);
         assert_eq!(whole_years(day("1980-03-01"), day("2025-03-01")), 45);
-        assert_eq!(stay_days(Some(day("2025-03-01")), Some(day("2025-03-01"))), Some(1));
-        assert_eq!(stay_days(Some(day("2025-03-01")), Some(day("2025-03-08"))), Some(7));
+        assert_eq!(
+            stay_days(Some(day("2025-03-01")), Some(day("2025-03-01"))),
+            Some(1)
+        );
+        assert_eq!(
+            stay_days(Some(day("2025-03-01")), Some(day("2025-03-08"))),
+            Some(7)
+        );
     }
 }

@@ -247,8 +247,7 @@ pub fn run_review(args: &ReviewArgs) -> anyhow::Result<()> {
             note,
             store,
         } => {
-            let amount = Fen::parse_yuan(amount)
-                .map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
+            let amount = Fen::parse_yuan(amount).map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
             if amount.fen() < 0 {
                 anyhow::bail!("--amount: must not be negative");
             }
@@ -273,12 +272,7 @@ pub fn run_review(args: &ReviewArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn decide(
-    store: &StoreArgs,
-    setl_id: &str,
-    decision: Decision,
-    note: &str,
-) -> anyhow::Result<()> {
+fn decide(store: &StoreArgs, setl_id: &str, decision: Decision, note: &str) -> anyhow::Result<()> {
     let item = with_store(store, async |store| {
         Ok(yibao_ledger::drg::decide(store, setl_id, decision, note, &now_text()).await?)
     })?;

@@ -195,7 +195,14 @@ pub(crate) async fn act_on_review(
     let done = match action.as_str() {
         "approve" => match approved_amount(request.amount.as_deref()) {
             Ok(amount) => {
-                drg::decide(store, &setl_id, Decision::Approved(amount), note, &now_text()).await
+                drg::decide(
+                    store,
+                    &setl_id,
+                    Decision::Approved(amount),
+                    note,
+                    &now_text(),
+                )
+                .await
             }
             Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
         },
