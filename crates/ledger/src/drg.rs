@@ -748,26 +748,24 @@ pub async fn check(
             .map_err(|_| corrupt("drg_statements", "year", &year_value.to_string()))?;
         let month: i64 = row.try_get("month")?;
         let text: String = row.try_get("statement")?;
-        let (batch, expected): (
-            String,
-            Box<dyn Fn(&Code) -> Result<Vec<BookRow>, LedgerError>>,
-        ) = if month == YEAR_END_MONTH {
-            let statement: DrgYearEndStatement = parse("drg_statements", &text)?;
-            (
-                year_end_batch(&key, year),
-                Box::new(move |fund| Ok(year_end_rows(fund, &statement))),
-            )
+        let batch = if month == YEAR_END_MONTH {
+            year_end_batch(&key, year)
         } else {
-            let statement: DrgMonthStatement = parse("drg_statements", &text)?;
             let month = u8::try_from(month)
                 .map_err(|_| corrupt("drg_statements", "month", &month.to_string()))?;
-            (
-                month_batch(&key, year, month),
-                Box::new(move |fund| month_rows(fund, &statement)),
-            )
+            month_batch(&key, year, month)
         };
         let have = batches.remove(&batch).unwrap_or_default();
-        compare(&batch, &have, expected.as_ref(), problems)?;
+        let fund = fund_of(&have)?;
+        let want = if month == YEAR_END_MONTH {
+            year_end_rows(
+                &fund,
+                &parse::<DrgYearEndStatement>("drg_statements", &text)?,
+            )
+        } else {
+            month_rows(&fund, &parse::<DrgMonthStatement>("drg_statements", &text)?)?
+        };
+        compare(&batch, have, want, problems);
     }
     for batch in batches.keys() {
         problems.push(format!(
@@ -777,19 +775,22 @@ pub async fn check(
     Ok(())
 }
 
+/// The fund a batch's postings are on (any code for a batch without postings).
+fn fund_of(have: &[BookRow]) -> Result<Code, LedgerError> {
+    match have.first() {
+        Some(first) => Code::new(&first.fund_pay_type)
+            .map_err(|_| corrupt("book_postings", "fund_pay_type", &first.fund_pay_type)),
+        None => Ok(Code::lit("0")),
+    }
+}
+
+/// Compares a batch's stored postings with those its statement gives.
 fn compare(
     batch: &str,
-    have: &[BookRow],
-    expected: &dyn Fn(&Code) -> Result<Vec<BookRow>, LedgerError>,
+    mut have: Vec<BookRow>,
+    mut want: Vec<BookRow>,
     problems: &mut Vec<String>,
-) -> Result<(), LedgerError> {
-    let fund = match have.first() {
-        Some(first) => Code::new(&first.fund_pay_type)
-            .map_err(|_| corrupt("book_postings", "fund_pay_type", &first.fund_pay_type))?,
-        None => Code::lit("0"),
-    };
-    let mut want = expected(&fund)?;
-    let mut have = have.to_vec();
+) {
     want.sort_by(|a, b| a.flow.cmp(&b.flow));
     have.sort_by(|a, b| a.flow.cmp(&b.flow));
     if have != want {
@@ -808,5 +809,4 @@ fn compare(
             describe(&want)
         ));
     }
-    Ok(())
 }

@@ -19,6 +19,8 @@ const HOSPITAL: &str = "H36040200001";
 const ADMIN_TOKEN: &str = "drg-ledger-admin";
 /// A bed-day of the sample catalogue (40.00 each).
 const BED: &str = "001201000010000";
+/// A class-A drug of the sample catalogue (no price cap).
+const DRUG: &str = "XJ01CAA040A001010101791";
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -210,18 +212,18 @@ async fn settle_stay(server: &Server, stay: &Stay, today: NaiveDate) -> (String,
         )
         .await;
     let mdtrt_id = admitted["result"]["mdtrt_id"].as_str().unwrap().to_string();
-    let amount = format!("{}.00", stay.bed_days * 40);
+    let beds = format!("{}.00", stay.bed_days * 40);
+    let fee_time = wire(begin + Duration::hours(1));
     server
         .ok(
             "2301",
-            json!({ "feedetail": [{
-                "feedetl_sn": "1", "mdtrt_id": mdtrt_id, "psn_no": stay.psn_no, "chrg_bchno": "B1",
-                "med_list_codg": BED, "medins_list_codg": BED, "det_item_fee_sumamt": amount,
-                "cnt": stay.bed_days.to_string(), "pric": "40.00",
-                "fee_ocur_time": wire(begin + Duration::hours(1)), "hosp_appr_flag": "1",
-            }] }),
+            json!({ "feedetail": [
+                fee_line("1", &mdtrt_id, stay.psn_no, BED, &stay.bed_days.to_string(), "40.00", &beds, &fee_time),
+                fee_line("2", &mdtrt_id, stay.psn_no, DRUG, "10", "500.00", "5000.00", &fee_time),
+            ] }),
         )
         .await;
+    let amount = format!("{}.00", stay.bed_days * 40 + 5_000);
     let settled = server
         .ok(
             "2304",
@@ -243,6 +245,24 @@ async fn settle_stay(server: &Server, stay: &Stay, today: NaiveDate) -> (String,
         setlinfo["setl_id"].as_str().unwrap().to_string(),
         hifp.fen(),
     )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fee_line(
+    sn: &str,
+    mdtrt_id: &str,
+    psn_no: &str,
+    code: &str,
+    cnt: &str,
+    pric: &str,
+    amount: &str,
+    time: &str,
+) -> Value {
+    json!({
+        "feedetl_sn": sn, "mdtrt_id": mdtrt_id, "psn_no": psn_no, "chrg_bchno": "B1",
+        "med_list_codg": code, "medins_list_codg": code, "det_item_fee_sumamt": amount,
+        "cnt": cnt, "pric": pric, "fee_ocur_time": time, "hosp_appr_flag": "1",
+    })
 }
 
 fn yuan_text(value: &Value) -> String {
@@ -409,6 +429,7 @@ async fn drg_from_the_ledger(postgres: bool, rules: &Path) {
     assert_eq!(residents["cases"], 3);
     assert_eq!(residents["set_aside"][0]["setl_id"], settled[1].0.as_str());
     let fund_share: i64 = settled[..3].iter().map(|(_, hifp)| hifp).sum();
+    assert!(fund_share > 0, "the stays cost more than the deductible");
     assert_eq!(fen(&residents["fund_share"]), fund_share);
     let prepayment = (fund_share * 9 + 5) / 10;
     assert_eq!(fen(&residents["prepayment"]), prepayment);
@@ -509,6 +530,20 @@ async fn drg_from_the_ledger(postgres: bool, rules: &Path) {
         verified.status.success(),
         "{}",
         String::from_utf8_lossy(&verified.stdout)
+    );
+    let mut conn = sqlx::AnyConnection::connect(&database).await.unwrap();
+    sqlx::query(
+        "DELETE FROM book_postings WHERE substr(batch, 1, 4) = 'drg:' AND flow = 'provider_paid'",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let tampered = yibao(&[strings(&["verify", "--database"]), vec![database.clone()]].concat());
+    let report = String::from_utf8_lossy(&tampered.stdout);
+    assert!(!tampered.status.success(), "{report}");
+    assert!(
+        report.contains(&format!("drg:{HOSPITAL}:390:{month_text}")),
+        "verify names the batch: {report}"
     );
     server.running.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
