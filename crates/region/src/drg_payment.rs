@@ -384,6 +384,55 @@ mod tests {
         assert!(visit_codes(&info, "oprninfo", "oprn_oprt_code", "").is_empty());
     }
 
+    fn stay(list: Option<&str>) -> InpatientCase {
+        let time = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        InpatientCase {
+            setl_id: "S1".into(),
+            mdtrt_id: "M1".into(),
+            fixmedins_code: "H1".into(),
+            insutype: Code::lit("390"),
+            psn_no: "P1".into(),
+            setl_time: time("2025-03-09 10:00:00"),
+            begntime: Some(time("2025-03-01 08:00:00")),
+            endtime: Some(time("2025-03-09 09:00:00")),
+            dise_codg: "J18.900".into(),
+            visit_info: r#"{"diseinfo":[{"diag_code":"I10.x00"}],"dscginfo":{"dscg_way":"1"}}"#
+                .into(),
+            gend: Some("2".into()),
+            brdy: NaiveDate::from_ymd_opt(1980, 3, 2),
+            settlement_list: list.map(str::to_string),
+            amounts: yibao_domain::SetlAmounts::default(),
+        }
+    }
+
+    #[test]
+    fn the_settlement_list_is_read_before_the_visit() {
+        let from_visit = read_record(&stay(None)).unwrap().record;
+        assert_eq!(from_visit.diagnoses, ["J18.900", "I10.x00"]);
+        assert_eq!(from_visit.leaving_type.as_deref(), Some("1"));
+        assert_eq!(from_visit.los_days, Some(8));
+        assert_eq!(
+            (from_visit.sex.as_deref(), from_visit.age_years),
+            (Some("2"), Some(44))
+        );
+        let list = r#"{"setlinfo":{"setl_id":"S1","gend":"1","age":30,"act_ipt_days":7,"dscg_way":"5"},
+            "diseinfo":[{"diag_type":"1","maindiag_flag":"0","diag_code":"E11.900"},
+                        {"diag_type":"1","maindiag_flag":"1","diag_code":"I21.000"}],
+            "oprninfo":[{"oprn_oprt_code":"36.0601","main_oprn_flag":"1"}]}"#;
+        let from_list = read_record(&stay(Some(list))).unwrap().record;
+        assert_eq!(from_list.diagnoses, ["I21.000", "E11.900"]);
+        assert_eq!(from_list.procedures, ["36.0601"]);
+        assert_eq!(from_list.leaving_type.as_deref(), Some("5"));
+        assert_eq!(from_list.los_days, Some(7));
+        assert_eq!(
+            (from_list.sex.as_deref(), from_list.age_years),
+            (Some("2"), Some(44)),
+            "sex and age come from the registry"
+        );
+        let broken = read_record(&stay(Some("{"))).err().unwrap();
+        assert_eq!(broken.field, "settlement_list");
+    }
+
     #[test]
     fn ages_and_stays() {
         let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();

@@ -475,6 +475,24 @@ async fn drg_from_the_ledger(postgres: bool, rules: &Path) {
         .await;
     assert_eq!(status, 404, "{reply}");
 
+    let listed = stdout(&yibao(
+        &[
+            strings(&["drg", "review", "list", "--year", &year_text, "--database"]),
+            vec![database.clone()],
+        ]
+        .concat(),
+    ));
+    let items: Vec<Value> = listed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(items.len(), 1, "{listed}");
+    assert_eq!(
+        items[0]["drg"], "BR25",
+        "a requested item gets its DRG when its month is run"
+    );
+    assert_eq!(items[0]["amount"], "500.00");
+
     let end_output = stdout(&yibao(&setup(&["drg", "year-end", "--year", &year_text])));
     let ends: Value = serde_json::from_str(&end_output).unwrap();
     let resident_end = &ends[1];
