@@ -79,8 +79,11 @@ pub struct SetAsideCase {
     pub drg: String,
     /// `special_review` or `no_base_points`.
     pub reason: String,
-    /// What the review approved (`None`: not yet decided, or rejected at the year-end).
+    /// The amount the review approved (`None`: not decided yet, rejected, or approved in points).
     pub approved: Option<Fen>,
+    /// The points the review approved instead: they join the point pool like earned points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_points: Option<Points>,
 }
 
 /// An institution × scheme's month.
@@ -144,7 +147,11 @@ pub struct DrgYearEnd {
 /// A review's decision on a set-aside case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
+    /// Paid this amount at the year-end, outside the point pool.
     Approved(Fen),
+    /// Earns these points (case points, coefficient applied by the reviewer), paid from the pool
+    /// like any case: less what patients and other funds paid for it.
+    ApprovedPoints(Points),
     Rejected,
 }
 
@@ -293,6 +300,7 @@ pub fn month_statements(
                     drg: drg.clone(),
                     reason: reason.into(),
                     approved: None,
+                    approved_points: None,
                 });
             }
         }
@@ -346,20 +354,26 @@ pub fn year_end(
                 tally.others_paid += case.money.others_paid;
             }
             Some(reason) => {
-                let approved = match decisions.get(&case.setl_id) {
-                    Some(Decision::Approved(amount)) => Some(*amount),
-                    Some(Decision::Rejected) => None,
+                let (approved, approved_points) = match decisions.get(&case.setl_id) {
+                    Some(Decision::Approved(amount)) => (Some(*amount), None),
+                    Some(Decision::ApprovedPoints(points)) => (None, Some(*points)),
+                    Some(Decision::Rejected) => (None, None),
                     None => {
                         undecided.insert(case.setl_id.clone());
-                        None
+                        (None, None)
                     }
                 };
                 tally.reviewed += approved.unwrap_or(Fen::ZERO);
+                if let Some(points) = approved_points {
+                    tally.points += i128::from(points.0);
+                    tally.others_paid += case.money.others_paid;
+                }
                 tally.set_aside.push(SetAsideCase {
                     setl_id: case.setl_id.clone(),
                     drg: drg.clone(),
                     reason: reason.into(),
                     approved,
+                    approved_points,
                 });
             }
         }
@@ -548,6 +562,24 @@ prepayment_ratio = "0.90"
         assert_eq!(end.statements[2].clearing, Fen(-100));
         let none = year_end(&policy(), 2025, &cases[1..], &prepaid, &BTreeMap::new());
         assert_eq!(none.unwrap_err(), YearEndError::NoPoints);
+    }
+
+    #[test]
+    fn points_approved_by_review_join_the_pool() {
+        let cases = [
+            case("1", "H1", "ES31", 1_000_000, 700_000),
+            case("3", "H2", "AA19", 5_000_000, 4_000_000),
+        ];
+        let decisions =
+            BTreeMap::from([("3".to_string(), Decision::ApprovedPoints(Points(2_000_000)))]);
+        let end = year_end(&policy(), 2025, &cases, &BTreeMap::new(), &decisions).unwrap();
+        assert_eq!(end.total_points, Points(3_000_000));
+        let h2 = &end.statements[1];
+        assert_eq!(h2.points, Points(2_000_000));
+        assert_eq!(h2.others_paid, Fen(1_000_000));
+        assert_eq!(h2.reviewed, Fen::ZERO);
+        assert_eq!(h2.set_aside[0].approved_points, Some(Points(2_000_000)));
+        assert_eq!(h2.entitlement + h2.others_paid, h2.gross);
     }
 
     #[test]

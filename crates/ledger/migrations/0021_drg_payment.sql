@@ -25,7 +25,8 @@ CREATE TABLE drg_runs (
 );
 
 -- `reason`: special_review (the policy's 特病单议 DRGs), no_base_points, requested (the institution
--- asked for review); `status`: pending, approved (`amount` fen approved), rejected.
+-- asked for review); `status`: pending, approved (`amount` fen, or `points` in ten-thousandths of a
+-- point, approved), rejected.
 CREATE TABLE drg_reviews (
     setl_id        TEXT   PRIMARY KEY,
     fixmedins_code TEXT   NOT NULL,
@@ -35,6 +36,7 @@ CREATE TABLE drg_reviews (
     reason         TEXT   NOT NULL,
     status         TEXT   NOT NULL,
     amount         BIGINT,
+    points         BIGINT,
     note           TEXT   NOT NULL,
     listed_at      TEXT   NOT NULL,
     decided_at     TEXT   NOT NULL

@@ -16,7 +16,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection, Row};
 use yibao_domain::{Code, Fen, SetlAmounts};
-use yibao_drg_payment::{Decision, DrgMonthStatement, DrgYearEndStatement};
+use yibao_drg_payment::{Decision, DrgMonthStatement, DrgYearEndStatement, Points};
 
 use crate::books::BookRow;
 use crate::columns::{self, corrupt};
@@ -482,13 +482,16 @@ pub struct Review {
     /// The approved amount (yuan text), when approved.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub amount: Option<Fen>,
+    /// The approved points (four decimals), when approved in points.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub points: Option<Points>,
     pub note: String,
     pub listed_at: String,
     pub decided_at: String,
 }
 
 const REVIEW_COLUMNS: &str =
-    "setl_id, fixmedins_code, insutype, year, drg, reason, status, amount, \
+    "setl_id, fixmedins_code, insutype, year, drg, reason, status, amount, points, \
      note, listed_at, decided_at";
 
 fn review_of(row: &AnyRow) -> Result<Review, LedgerError> {
@@ -502,6 +505,7 @@ fn review_of(row: &AnyRow) -> Result<Review, LedgerError> {
         reason: row.try_get("reason")?,
         status: row.try_get("status")?,
         amount: row.try_get::<Option<i64>, _>("amount")?.map(Fen),
+        points: row.try_get::<Option<i64>, _>("points")?.map(Points),
         note: row.try_get("note")?,
         listed_at: row.try_get("listed_at")?,
         decided_at: row.try_get("decided_at")?,
@@ -534,6 +538,10 @@ pub async fn decisions(
     for review in reviews(conn, year, None).await? {
         let decision = match (review.status.as_str(), review.amount) {
             ("approved", Some(amount)) => Decision::Approved(amount),
+            ("approved", None) => match review.points {
+                Some(points) => Decision::ApprovedPoints(points),
+                None => return Err(corrupt("drg_reviews", "amount", "approved without one")),
+            },
             ("rejected", _) => Decision::Rejected,
             ("pending", _) => continue,
             (status, _) => return Err(corrupt("drg_reviews", "status", status)),
@@ -599,15 +607,18 @@ pub async fn decide(
             year: review.year,
         });
     }
-    let (status, amount) = match decision {
-        Decision::Approved(amount) => ("approved", Some(amount.fen())),
-        Decision::Rejected => ("rejected", None),
+    let (status, amount, points) = match decision {
+        Decision::Approved(amount) => ("approved", Some(amount.fen()), None),
+        Decision::ApprovedPoints(points) => ("approved", None, Some(points.0)),
+        Decision::Rejected => ("rejected", None, None),
     };
     sqlx::query(
-        "UPDATE drg_reviews SET status = $1, amount = $2, note = $3, decided_at = $4 WHERE setl_id = $5",
+        "UPDATE drg_reviews SET status = $1, amount = $2, points = $3, note = $4, decided_at = $5 \
+         WHERE setl_id = $6",
     )
     .bind(status)
     .bind(amount)
+    .bind(points)
     .bind(note.to_string())
     .bind(decided_at.to_string())
     .bind(setl_id.to_string())
@@ -617,6 +628,7 @@ pub async fn decide(
     Ok(Review {
         status: status.into(),
         amount: amount.map(Fen),
+        points: points.map(Points),
         note: note.to_string(),
         decided_at: decided_at.to_string(),
         ..review
@@ -670,12 +682,13 @@ pub async fn request(
         reason: "requested".into(),
         status: "pending".into(),
         amount: None,
+        points: None,
         note: note.to_string(),
         listed_at: listed_at.to_string(),
         decided_at: String::new(),
     };
     sqlx::query(&format!(
-        "INSERT INTO drg_reviews ({REVIEW_COLUMNS}) VALUES ($1, $2, $3, $4, '', 'requested', 'pending', NULL, $5, $6, '')"
+        "INSERT INTO drg_reviews ({REVIEW_COLUMNS}) VALUES ($1, $2, $3, $4, '', 'requested', 'pending', NULL, NULL, $5, $6, '')"
     ))
     .bind(review.setl_id.clone())
     .bind(review.fixmedins_code.clone())

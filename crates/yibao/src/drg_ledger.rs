@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use yibao_domain::Fen;
 use yibao_drg_grouper::{GrouperSet, LoadOptions};
 use yibao_drg_payment::{
-    Decision, DrgMonthStatement, DrgYearEndStatement, FailedCase, Policy, RecordChecks,
+    Decision, DrgMonthStatement, DrgYearEndStatement, FailedCase, Points, Policy, RecordChecks,
 };
 use yibao_region::drg_payment::{self, DrgSetup};
 
@@ -75,13 +75,16 @@ enum ReviewCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Approve an item: the amount (yuan) paid for it at the year-end.
+    /// Approve an item: the amount (yuan) paid for it at the year-end, or the points it earns.
     Approve {
         #[arg(long)]
         setl_id: String,
-        /// Yuan, at most two decimals.
+        /// Yuan, at most two decimals: paid outside the point pool.
+        #[arg(long, conflicts_with = "points", required_unless_present = "points")]
+        amount: Option<String>,
+        /// Points, at most four decimals: joining the pool like earned points.
         #[arg(long)]
-        amount: String,
+        points: Option<String>,
         #[arg(long, default_value = "")]
         note: String,
         #[command(flatten)]
@@ -244,14 +247,12 @@ pub fn run_review(args: &ReviewArgs) -> anyhow::Result<()> {
         ReviewCommand::Approve {
             setl_id,
             amount,
+            points,
             note,
             store,
         } => {
-            let amount = Fen::parse_yuan(amount).map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
-            if amount.fen() < 0 {
-                anyhow::bail!("--amount: must not be negative");
-            }
-            decide(store, setl_id, Decision::Approved(amount), note)?;
+            let decision = approval(amount.as_deref(), points.as_deref())?;
+            decide(store, setl_id, decision, note)?;
         }
         ReviewCommand::Reject {
             setl_id,
@@ -270,6 +271,23 @@ pub fn run_review(args: &ReviewArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The approval `--amount` or `--points` give.
+fn approval(amount: Option<&str>, points: Option<&str>) -> anyhow::Result<Decision> {
+    if let Some(text) = points {
+        let points = Points::parse(text).map_err(|e| anyhow::anyhow!("--points: {e}"))?;
+        if points.0 < 0 {
+            anyhow::bail!("--points: must not be negative");
+        }
+        return Ok(Decision::ApprovedPoints(points));
+    }
+    let amount = Fen::parse_yuan(amount.unwrap_or_default())
+        .map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
+    if amount.fen() < 0 {
+        anyhow::bail!("--amount: must not be negative");
+    }
+    Ok(Decision::Approved(amount))
 }
 
 fn decide(store: &StoreArgs, setl_id: &str, decision: Decision, note: &str) -> anyhow::Result<()> {

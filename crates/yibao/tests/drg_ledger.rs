@@ -458,6 +458,14 @@ async fn drg_from_the_ledger(postgres: bool, rules: &Path) {
         "{message}"
     );
 
+    let (status, reply) = server
+        .admin(
+            "POST",
+            &format!("/admin/drg/reviews/{}/approve", settled[1].0),
+            json!({ "amount": "500.00", "points": "10" }).to_string(),
+        )
+        .await;
+    assert_eq!(status, 400, "an amount or points, not both: {reply}");
     let approved = server
         .admin_ok(
             "POST",

@@ -12,7 +12,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use yibao_domain::Fen;
-use yibao_drg_payment::{Decision, DrgMonthStatement, DrgYearEndStatement};
+use yibao_drg_payment::{Decision, DrgMonthStatement, DrgYearEndStatement, Points};
 use yibao_ledger::drg::{self, Review, ReviewError};
 
 use super::providers::{checked_code, period};
@@ -58,9 +58,13 @@ pub struct DrgReviewReply {
 /// A decision or request on a review item.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReviewRequest {
-    /// Approve only: the amount paid for the case at the year-end, yuan text (`"12000.00"`).
+    /// Approve: the amount paid for the case at the year-end, outside the point pool, yuan text
+    /// (`"12000.00"`); or `points` instead.
     #[serde(default)]
     pub amount: Option<String>,
+    /// Approve: the points the case earns (`"120.5"`), joining the point pool like earned points.
+    #[serde(default)]
+    pub points: Option<String>,
     /// Why (at most 500 characters).
     #[serde(default)]
     pub note: String,
@@ -160,7 +164,7 @@ pub(crate) async fn list_reviews(
 
 /// Decide or request a DRG review
 ///
-/// `approve` (with `amount`, paid for the case at the year-end), `reject`, or `request` (an
+/// `approve` (with `amount`, paid for the case at the year-end, or `points` it earns), `reject`, or `request` (an
 /// institution asks for its settled admission to be reviewed 特病单议; it is set aside from the
 /// points when its month is run). Refused once the case's year is cleared.
 #[utoipa::path(post, path = "/admin/drg/reviews/{setl_id}/{action}", tag = "admin",
@@ -193,17 +197,8 @@ pub(crate) async fn act_on_review(
     let store = &service.shared.store;
     let note = request.note.as_str();
     let done = match action.as_str() {
-        "approve" => match approved_amount(request.amount.as_deref()) {
-            Ok(amount) => {
-                drg::decide(
-                    store,
-                    &setl_id,
-                    Decision::Approved(amount),
-                    note,
-                    &now_text(),
-                )
-                .await
-            }
+        "approve" => match approval(&request) {
+            Ok(decision) => drg::decide(store, &setl_id, decision, note, &now_text()).await,
             Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
         },
         "reject" => drg::decide(store, &setl_id, Decision::Rejected, note, &now_text()).await,
@@ -240,11 +235,25 @@ fn checked_request(setl_id: &str, request: &ReviewRequest) -> Result<(), String>
     Ok(())
 }
 
-fn approved_amount(amount: Option<&str>) -> Result<Fen, String> {
-    let text = amount.ok_or("`amount`: required to approve (yuan, e.g. \"12000.00\")")?;
-    let amount = Fen::parse_yuan(text).map_err(|e| format!("`amount`: {e}"))?;
-    if amount.fen() < 0 {
-        return Err("`amount`: must not be negative".into());
+fn approval(request: &ReviewRequest) -> Result<Decision, String> {
+    match (request.amount.as_deref(), request.points.as_deref()) {
+        (Some(_), Some(_)) => Err("`amount`, `points`: give one of them, not both".into()),
+        (None, Some(text)) => {
+            let points = Points::parse(text).map_err(|e| format!("`points`: {e}"))?;
+            if points.0 < 0 {
+                return Err("`points`: must not be negative".into());
+            }
+            Ok(Decision::ApprovedPoints(points))
+        }
+        (Some(text), None) => {
+            let amount = Fen::parse_yuan(text).map_err(|e| format!("`amount`: {e}"))?;
+            if amount.fen() < 0 {
+                return Err("`amount`: must not be negative".into());
+            }
+            Ok(Decision::Approved(amount))
+        }
+        (None, None) => {
+            Err("`amount` or `points`: one is required to approve (e.g. \"12000.00\")".into())
+        }
     }
-    Ok(amount)
 }
