@@ -39,13 +39,13 @@ fn unique(tag: &str) -> String {
     format!("{tag}_{}_{}", std::process::id(), nanos % 1_000_000_000)
 }
 
-/// A fresh database URL and scratch directory.
-async fn fresh_database(postgres: bool) -> (String, PathBuf) {
+/// A fresh database URL, scratch directory and (PostgreSQL) schema.
+async fn fresh_database(postgres: bool) -> (String, PathBuf, Option<String>) {
     let dir = std::env::temp_dir().join(unique("yibao-drg-ledger"));
     std::fs::create_dir_all(&dir).unwrap();
     if !postgres {
         let url = format!("sqlite://{}?mode=rwc", dir.join("yibao.db").display());
-        return (url, dir);
+        return (url, dir, None);
     }
     sqlx::any::install_default_drivers();
     let schema = unique("t_drg_ledger");
@@ -61,6 +61,7 @@ async fn fresh_database(postgres: bool) -> (String, PathBuf) {
     (
         format!("{base}{sep}options=-c%20search_path%3D{schema}"),
         dir,
+        Some(schema),
     )
 }
 
@@ -320,7 +321,7 @@ fn fen(value: &Value) -> i64 {
 
 async fn drg_from_the_ledger(postgres: bool, rules: &Path) {
     sqlx::any::install_default_drivers();
-    let (database, dir) = fresh_database(postgres).await;
+    let (database, dir, schema) = fresh_database(postgres).await;
     let server = Server::start(&database, &dir).await;
     let today = chrono::Local::now().date_naive();
     let (year, month) = (today.year(), today.month());
@@ -572,6 +573,13 @@ async fn drg_from_the_ledger(postgres: bool, rules: &Path) {
         "verify names the batch: {report}"
     );
     server.running.stop().await;
+    if let Some(schema) = schema {
+        let mut admin = sqlx::AnyConnection::connect(&pg_base_url()).await.unwrap();
+        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
