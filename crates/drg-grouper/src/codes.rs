@@ -111,6 +111,11 @@ impl CodeTable {
         }
     }
 
+    /// Whether the rules name `code` at all.
+    pub fn is_known(&self, code: &str) -> bool {
+        self.lookup(code) != self.unknown
+    }
+
     /// Looks up every code and appends the ids to `out`. The home slots are read first, in a loop
     /// without data-dependent branches, so the cache misses of a case's codes overlap instead of
     /// queueing one behind the other; `keys` is scratch space.

@@ -225,6 +225,15 @@ impl Grouper {
             .count()
     }
 
+    /// Whether the rules name `code` (a diagnosis or procedure of their tables); with a code
+    /// map, a code the map translates counts as known.
+    pub fn knows_code(&self, code: &str) -> bool {
+        self.codes.is_known(code)
+            || self.code_map.as_ref().is_some_and(|map| {
+                map.diagnoses.contains_key(code) || map.procedures.contains_key(code)
+            })
+    }
+
     /// Groups one discharge.
     pub fn group<S: AsRef<str>>(
         &self,

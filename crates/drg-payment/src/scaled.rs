@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use yibao_domain::decimal::{self, DecimalError};
 
 /// Scale of [`Points`] and [`Factor`]: four decimals.
@@ -56,6 +56,20 @@ impl Serialize for Points {
 impl Serialize for Factor {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Points {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Points, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Points::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for Factor {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Factor, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Factor::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 

@@ -30,6 +30,7 @@ mod cache;
 pub mod clearing;
 pub mod clearing_run;
 mod columns;
+pub mod drg;
 pub mod entries;
 mod error;
 mod fault;

@@ -72,6 +72,7 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<VerifyReport, LedgerErro
     check_messages(conn, &records, &mut report.problems).await?;
     check_fee_lines(conn, &records, &mut report.problems).await?;
     crate::provider_books::check(conn, &mut report.problems).await?;
+    crate::drg::check(conn, &mut report.problems).await?;
     report.problems.extend(crate::clearing::check(conn).await?);
     Ok(report)
 }

@@ -26,6 +26,7 @@ pub mod books_policy;
 pub mod collect;
 pub mod cross_region;
 pub mod demo_budgets;
+pub mod drg_payment;
 pub mod flows;
 pub mod payment;
 pub mod registry;

@@ -246,7 +246,9 @@ pub async fn clear(
 
 /// Each scheme's pooled fund (the first fund of its buckets whose summary column is `hifp_pay`), by
 /// `insutype`, from the stored benefit policies: the fund that pays the scheme's institutions.
-async fn pooled_funds(conn: &mut AnyConnection) -> Result<BTreeMap<Code, Code>, PaymentRunError> {
+pub(crate) async fn pooled_funds(
+    conn: &mut AnyConnection,
+) -> Result<BTreeMap<Code, Code>, PaymentRunError> {
     let policies = crate::report::stored_policies(conn)
         .await
         .map_err(|e| PaymentRunError::StoredPolicy(e.to_string()))?;
@@ -267,7 +269,10 @@ async fn pooled_funds(conn: &mut AnyConnection) -> Result<BTreeMap<Code, Code>, 
     Ok(funds)
 }
 
-fn pooled_fund(funds: &BTreeMap<Code, Code>, insutype: Code) -> Result<Code, PaymentRunError> {
+pub(crate) fn pooled_fund(
+    funds: &BTreeMap<Code, Code>,
+    insutype: Code,
+) -> Result<Code, PaymentRunError> {
     funds
         .get(&insutype)
         .copied()

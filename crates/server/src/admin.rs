@@ -16,6 +16,7 @@ use crate::import::{self, PersonRow};
 use crate::routes::{router_of, Endpoint};
 use crate::service::Service;
 
+pub mod drg;
 pub(crate) mod filings;
 pub mod providers;
 pub mod reimburse;
@@ -50,6 +51,12 @@ pub fn endpoints() -> Vec<Endpoint<Service>> {
             "/admin/providers/{fixmedins_code}/year-end",
             providers::get_year_end,
         ),
+        Endpoint::get(
+            "/admin/drg/statements/{fixmedins_code}",
+            drg::get_statements,
+        ),
+        Endpoint::get("/admin/drg/reviews", drg::list_reviews),
+        Endpoint::post("/admin/drg/reviews/{setl_id}/{action}", drg::act_on_review),
         Endpoint::post("/admin/cases", crate::cases::open_case),
         Endpoint::get("/admin/cases", crate::cases::list_cases),
         Endpoint::get("/admin/cases/{case_id}", crate::cases::show_case),

@@ -29,6 +29,14 @@ enum DrgCommand {
     Group(GroupArgs),
     /// Score grouped discharges with a point-value policy; prints case points and the settlement.
     Pay(PayArgs),
+    /// Prepay a month's inpatient cases from the ledger (病案校验, grouping, prepayment ratio of
+    /// the fund share); a month already run is shown as posted and nothing is posted twice.
+    Month(crate::drg_ledger::MonthArgs),
+    /// Clear a year from the ledger once its twelve months are run: points × the year's point
+    /// value less what patients and other funds paid, reviewed cases, less the prepayments.
+    YearEnd(crate::drg_ledger::YearEndArgs),
+    /// 特病单议 review items: list, approve, reject, request.
+    Review(crate::drg_ledger::ReviewArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -88,6 +96,9 @@ pub fn run(args: &DrgArgs) -> anyhow::Result<()> {
     match &args.command {
         DrgCommand::Group(group) => run_group(group),
         DrgCommand::Pay(pay) => run_pay(pay),
+        DrgCommand::Month(month) => crate::drg_ledger::run_month(month),
+        DrgCommand::YearEnd(year_end) => crate::drg_ledger::run_year_end(year_end),
+        DrgCommand::Review(review) => crate::drg_ledger::run_review(review),
     }
 }
 

@@ -13,6 +13,7 @@ mod clearing;
 mod codelists;
 mod demo;
 mod drg;
+mod drg_ledger;
 mod export;
 mod filing;
 mod import;

@@ -212,7 +212,7 @@ fn run_deduct(args: &DeductArgs) -> anyhow::Result<()> {
 }
 
 /// `yyyy-MM` → (year, month).
-fn year_month(text: &str) -> anyhow::Result<(i32, u32)> {
+pub(crate) fn year_month(text: &str) -> anyhow::Result<(i32, u32)> {
     let parsed = text
         .split_once('-')
         .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)));

@@ -67,7 +67,7 @@ pub struct InstitutionStatements {
 }
 
 /// The year (required) and month (optional) of a query, or what is wrong with them.
-fn period(params: &HashMap<String, String>) -> Result<(i32, Option<u8>), String> {
+pub(super) fn period(params: &HashMap<String, String>) -> Result<(i32, Option<u8>), String> {
     let year_text = params
         .get("year")
         .ok_or("query `year`: required (e.g. year=2025)")?;
@@ -88,7 +88,7 @@ fn period(params: &HashMap<String, String>) -> Result<(i32, Option<u8>), String>
     Ok((year, month))
 }
 
-fn checked_code(code: &str) -> Result<(), String> {
+pub(super) fn checked_code(code: &str) -> Result<(), String> {
     let chars = code.chars().count();
     if chars == 0 || chars > CODE_MAX_CHARS || code.chars().any(char::is_control) {
         return Err(format!(
