@@ -322,7 +322,8 @@ pub enum ClaimsMonth {
 }
 
 /// Each institution × scheme's twelve months of the year: claims from the settlement ledger by
-/// the month they were made, deductions and prepayment offsets as posted.
+/// the month they were made, deductions and prepayment offsets as posted, and the procurement
+/// prepayment's offsets as scheduled when it was posted.
 pub async fn month_inputs(
     conn: &mut AnyConnection,
     year: i32,
@@ -385,6 +386,12 @@ pub async fn month_inputs_by(
         match kind {
             DeductionKind::Audit | DeductionKind::Inspection => input.deductions += amount,
             DeductionKind::PrepaymentOffset => input.prepayment_offset += amount,
+        }
+    }
+    for (key, offsets) in crate::procurement::offsets_due(conn, year).await? {
+        let months = inputs.entry(key).or_default();
+        for (input, due) in months.iter_mut().zip(offsets) {
+            input.procurement_offset = due;
         }
     }
     Ok(inputs)

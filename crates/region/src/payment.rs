@@ -8,11 +8,16 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use yibao_domain::Code;
+use yibao_domain::{Code, Fen};
+use yibao_ledger::procurement::{
+    self, Posted, PrepaymentBasis, PrepaymentToPost, ProcurementError, StoredPrepayment,
+};
 use yibao_ledger::provider::{self, ClaimsMonth, ProviderKey};
 use yibao_ledger::provider_books::{self, ToPost};
 use yibao_ledger::{AnyConnection, LedgerError, Store};
 use yibao_policy::SummaryColumn;
+use yibao_provider_payment::input::{PrepaymentRow, SavingsItems};
+use yibao_provider_payment::procurement::{plan_prepayment, prepayment_amount};
 use yibao_provider_payment::{
     clear_year, pay_year, MonthInput, MonthStatement, PaymentError, PaymentPolicy, Score,
     YearEndInput, YearEndStatement, MONTHS,
@@ -50,6 +55,16 @@ pub enum PaymentRunError {
     NoPooledFund { insutype: String },
     #[error("stored benefit policy: {0}")]
     StoredPolicy(String),
+    #[error("{fixmedins_code} {insutype} {year}: no budget is stored; a procurement prepayment is made to a budgeted institution")]
+    NoBudget {
+        fixmedins_code: String,
+        insutype: String,
+        year: i32,
+    },
+    #[error("line {line}: {problem}")]
+    PrepaymentRow { line: u64, problem: String },
+    #[error(transparent)]
+    Procurement(#[from] ProcurementError),
     #[error(transparent)]
     Payment(#[from] PaymentError),
     #[error(transparent)]
@@ -201,6 +216,11 @@ pub async fn clear(
     let posted_months = provider::posted_months(&mut conn, year).await?;
     let posted_ends = provider::posted_year_ends(&mut conn, year).await?;
     let activity = provider::activity(&mut conn, year).await?;
+    let savings: BTreeMap<ProviderKey, Fen> = procurement::savings(&mut conn, year)
+        .await?
+        .into_iter()
+        .map(|s| ((s.fixmedins_code, s.insutype), s.savings))
+        .collect();
     let funds = pooled_funds(&mut conn).await?;
     drop(conn);
     let mut to_post = Vec::new();
@@ -222,6 +242,7 @@ pub async fn clear(
                 let input = YearEndInput {
                     activity: Some(activity.get(&key).copied().unwrap_or_default()),
                     score: scores.get(&key).copied(),
+                    procurement_savings: savings.get(&key).copied().unwrap_or_default(),
                 };
                 let statement = clear_year(policy, budget, &months, &input)?;
                 to_post.push(ToPost {
@@ -295,6 +316,128 @@ fn paid_months(
                 .filter(|m| !posted.contains_key(&(key.clone(), *m)))
                 .collect(),
         })
+}
+
+/// Posts the procurement prepayments of `rows` (the policy sizes each from its basis, or the row
+/// gives the amount) with their offset schedules, each once; returns each with whether it was new.
+pub async fn prepay(
+    store: &Store,
+    policy: &PaymentPolicy,
+    rows: &[PrepaymentRow],
+    posted_at: &str,
+) -> Result<Vec<(StoredPrepayment, Posted)>, PaymentRunError> {
+    let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
+    let funds = pooled_funds(&mut conn).await?;
+    let mut budgets = BTreeMap::new();
+    for year in rows
+        .iter()
+        .map(|r| r.year)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        for budget in provider::budgets(&mut conn, year).await? {
+            budgets.insert(
+                (budget.fixmedins_code.clone(), budget.insutype, year),
+                budget,
+            );
+        }
+    }
+    drop(conn);
+    let mut to_post = Vec::with_capacity(rows.len());
+    for row in rows {
+        let budget = budgets
+            .get(&(row.fixmedins_code.clone(), row.insutype, row.year))
+            .ok_or_else(|| PaymentRunError::NoBudget {
+                fixmedins_code: row.fixmedins_code.clone(),
+                insutype: row.insutype.to_string(),
+                year: row.year,
+            })?;
+        let basis = prepayment_basis(policy, budget, row)?;
+        let amount = match row.prepayment_amt {
+            Some(entered) => entered,
+            None => prepayment_amount(policy, budget, basis.amount)?,
+        };
+        let prepayment = plan_prepayment(policy, budget, row.month, amount)?;
+        to_post.push(PrepaymentToPost {
+            stored: StoredPrepayment {
+                fixmedins_code: row.fixmedins_code.clone(),
+                insutype: row.insutype,
+                year: row.year,
+                basis,
+                prepayment,
+            },
+            fund: pooled_fund(&funds, row.insutype)?,
+        });
+    }
+    let posted = procurement::post_prepayments(store, &to_post, posted_at).await?;
+    Ok(to_post.into_iter().map(|p| p.stored).zip(posted).collect())
+}
+
+/// The basis of a row's prepayment: the entered amount, or the policy's basis.
+fn prepayment_basis(
+    policy: &PaymentPolicy,
+    budget: &yibao_provider_payment::Budget,
+    row: &PrepaymentRow,
+) -> Result<PrepaymentBasis, PaymentRunError> {
+    use yibao_provider_payment::procurement::PrepaymentBasis as Basis;
+    if let Some(entered) = row.prepayment_amt {
+        return Ok(PrepaymentBasis {
+            name: "entered".into(),
+            amount: entered,
+        });
+    }
+    let refuse = |problem: String| PaymentRunError::PrepaymentRow {
+        line: row.line,
+        problem,
+    };
+    let rules = policy.procurement.as_ref().ok_or_else(|| {
+        refuse("the payment policy has no [procurement] table: give prepayment_amt".into())
+    })?;
+    let amount = match (rules.prepayment_basis, row.procurement_volume) {
+        (Basis::AnnualIndex, None) => budget.annual_index,
+        (Basis::AnnualIndex, Some(_)) => {
+            return Err(refuse(
+                "the policy sizes the prepayment from the annual index: leave procurement_volume empty".into(),
+            ))
+        }
+        (Basis::ProcurementVolume, Some(volume)) => volume,
+        (Basis::ProcurementVolume, None) => {
+            return Err(refuse(
+                "the policy sizes the prepayment from the procurement volume: give procurement_volume (or prepayment_amt)".into(),
+            ))
+        }
+    };
+    Ok(PrepaymentBasis {
+        name: rules.prepayment_basis.name().into(),
+        amount,
+    })
+}
+
+/// Stores the year's procurement savings computed from `items` by institution × scheme × year.
+pub async fn store_savings(
+    store: &Store,
+    policy: &PaymentPolicy,
+    items: &SavingsItems,
+    loaded_at: &str,
+) -> Result<Vec<procurement::Savings>, PaymentRunError> {
+    let mut rows = Vec::with_capacity(items.len());
+    for ((fixmedins_code, insutype, year), items) in items {
+        let savings = yibao_provider_payment::procurement::savings(items, policy.rounding)
+            .ok_or_else(|| PaymentRunError::PrepaymentRow {
+                line: 0,
+                problem: format!(
+                    "{fixmedins_code} {insutype} {year}: the savings exceed the largest amount"
+                ),
+            })?;
+        rows.push(procurement::Savings {
+            fixmedins_code: fixmedins_code.clone(),
+            insutype: *insutype,
+            year: *year,
+            items: items.len() as u64,
+            savings,
+        });
+    }
+    procurement::store_savings(store, &rows, loaded_at).await?;
+    Ok(rows)
 }
 
 /// Why a deductions file was refused: the line and what is wrong.

@@ -49,6 +49,7 @@ pub fn endpoints() -> Vec<Endpoint<Service>> {
             "/admin/providers/{fixmedins_code}/year-end",
             providers::get_year_end,
         ),
+        Endpoint::get("/admin/procurement", providers::get_procurement),
         Endpoint::post("/admin/cases", crate::cases::open_case),
         Endpoint::get("/admin/cases", crate::cases::list_cases),
         Endpoint::get("/admin/cases/{case_id}", crate::cases::show_case),

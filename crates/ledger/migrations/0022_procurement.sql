@@ -1,0 +1,29 @@
+-- Procurement (集采, issue 12 §6): the procurement prepayment (采购周转金) of an institution × scheme
+-- × year, with the offset due in each month of the year (JSON array of 12 amounts in fen, adding up
+-- to `amount`), recovered by the monthly payments; and the year's procurement savings, of which the
+-- policy's share is retained and paid at the year-end (结余留用). Money columns hold integer fen.
+-- A prepayment is posted once (its book postings in batch `procurement:<code>:<insutype>:<yyyy>`);
+-- posting it again as it was is a no-op, with other amounts it is refused.
+
+CREATE TABLE procurement_prepayments (
+    fixmedins_code TEXT   NOT NULL,
+    insutype       TEXT   NOT NULL,
+    year           BIGINT NOT NULL,
+    month          BIGINT NOT NULL,
+    basis          TEXT   NOT NULL,
+    basis_amount   BIGINT NOT NULL,
+    amount         BIGINT NOT NULL,
+    offsets        TEXT   NOT NULL,
+    posted_at      TEXT   NOT NULL,
+    PRIMARY KEY (fixmedins_code, insutype, year)
+);
+
+CREATE TABLE procurement_savings (
+    fixmedins_code TEXT   NOT NULL,
+    insutype       TEXT   NOT NULL,
+    year           BIGINT NOT NULL,
+    items          BIGINT NOT NULL,
+    savings        BIGINT NOT NULL,
+    loaded_at      TEXT   NOT NULL,
+    PRIMARY KEY (fixmedins_code, insutype, year)
+);
