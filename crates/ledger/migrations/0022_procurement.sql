@@ -27,3 +27,12 @@ CREATE TABLE procurement_savings (
     loaded_at      TEXT   NOT NULL,
     PRIMARY KEY (fixmedins_code, insutype, year)
 );
+
+-- Paying a month reads that month's claims (`provider::month_inputs_of`: the fund payments of the
+-- settlements made in it) and the year-end the year's inpatient activity (`provider::activity`),
+-- each a range of `setl_time` read from an index holding every column the query needs, instead of
+-- the whole settlements table (BENCHMARKS.md, "Paying institutions").
+CREATE INDEX settlements_claims_month ON settlements (setl_time, fixmedins_code, insutype, fund_pay_sumamt);
+CREATE INDEX settlements_inpatient_year ON settlements
+    (setl_time, fixmedins_code, insutype, kind, mid_setl_flag, medfee_sumamt, fulamt_ownpay_amt, clr_type)
+    WHERE clr_type = '21';

@@ -1,8 +1,10 @@
 //! Paying the region's institutions from the store: the month's payment (一月一拨) and the year-end
 //! clearing of every budgeted institution × scheme, with `yibao-provider-payment`'s rules over the
 //! claims of the settlement ledger and the posted deductions. Posting is idempotent: a month or year
-//! already posted is returned as stored and nothing is posted twice; a posted month whose inputs
-//! have changed since is reported, never silently recomputed. A statement posted before its book
+//! already posted is returned as stored and nothing is posted twice; a posted month read again
+//! (paying a month reads the ledger from the first month some budget has not posted) whose inputs
+//! have changed since is reported, never silently recomputed. Months every budget has posted are
+//! taken as stored, so paying a month reads that month's settlements, not the year's. A statement posted before its book
 //! postings were kept (an older yibao) gets them when its month or year is paid again.
 
 use std::collections::BTreeMap;
@@ -19,8 +21,8 @@ use yibao_policy::SummaryColumn;
 use yibao_provider_payment::input::{PrepaymentRow, SavingsItems};
 use yibao_provider_payment::procurement::{plan_prepayment, prepayment_amount};
 use yibao_provider_payment::{
-    clear_year, pay_year, MonthInput, MonthStatement, PaymentError, PaymentPolicy, Score,
-    YearEndInput, YearEndStatement, MONTHS,
+    clear_year, pay_month as pay_one, MonthInput, MonthStatement, PaymentError, PaymentPolicy,
+    Score, YearEndInput, YearEndStatement, MONTHS,
 };
 
 /// Why a payment run stopped; nothing was posted.
@@ -147,8 +149,20 @@ pub async fn pay_month_by(
     if budgets.is_empty() {
         return Err(PaymentRunError::NoBudgets(year));
     }
-    let inputs = provider::month_inputs_by(&mut conn, year, basis).await?;
+    let month = month as u8;
     let posted = provider::posted_months(&mut conn, year).await?;
+    // Months before `read_from` are posted for every budget: they are taken as stored, and only
+    // the months from it on are read from the ledger (compared with the statement when posted).
+    let read_from = budgets
+        .iter()
+        .map(|b| first_unposted(&posted, &(b.fixmedins_code.clone(), b.insutype), month))
+        .min()
+        .unwrap_or(month + 1);
+    let inputs = if read_from <= month {
+        provider::month_inputs_of(&mut conn, year, read_from..=month, basis).await?
+    } else {
+        BTreeMap::new()
+    };
     let funds = pooled_funds(&mut conn).await?;
     drop(conn);
     let mut to_post = Vec::new();
@@ -157,45 +171,62 @@ pub async fn pay_month_by(
     for budget in &budgets {
         let key: ProviderKey = (budget.fixmedins_code.clone(), budget.insutype);
         let fund = pooled_fund(&funds, budget.insutype)?;
-        let mut months: [MonthInput; MONTHS] = inputs.get(&key).copied().unwrap_or_default();
-        for later in months.iter_mut().skip(month as usize) {
-            *later = MonthInput::default();
-        }
-        let computed = pay_year(policy, budget, &months)?;
-        for statement in computed.iter().take(month as usize) {
-            match posted.get(&(key.clone(), statement.month)) {
+        let months: [MonthInput; MONTHS] = inputs.get(&key).copied().unwrap_or_default();
+        let mut previous: Option<MonthStatement> = None;
+        for m in 1..=month {
+            let stored = posted.get(&(key.clone(), m));
+            let statement = match stored {
+                Some(stored) if m < read_from => *stored,
+                _ => {
+                    let input = &months[usize::from(m) - 1];
+                    pay_one(policy, budget, m, input, previous.as_ref())?
+                }
+            };
+            match stored {
                 Some(stored) => {
-                    if let Some(field) = first_difference(stored, statement) {
+                    if let Some(field) = first_difference(stored, &statement) {
                         return Err(PaymentRunError::PostedChanged {
                             fixmedins_code: key.0.clone(),
                             insutype: key.1.to_string(),
                             year,
-                            month: statement.month,
+                            month: m,
                             field,
                         });
                     }
                     posted_books.push((
-                        provider_books::month_batch(&key, year, stored.month),
+                        provider_books::month_batch(&key, year, m),
                         provider_books::month_rows(&fund, year, stored)?,
                     ));
                 }
                 None => to_post.push(ToPost {
                     key: key.clone(),
                     fund,
-                    statement: *statement,
+                    statement,
                 }),
             }
+            previous = Some(statement);
         }
         result.push(ProviderStatement {
             fixmedins_code: key.0.clone(),
             insutype: key.1.to_string(),
             year,
-            statement: computed[month as usize - 1],
+            statement: previous.expect("month 1 at least"),
         });
     }
     provider::post_months(store, year, &to_post, posted_at).await?;
     provider_books::post_missing(store, &posted_books).await?;
     Ok(result)
+}
+
+/// The first month up to `month` that `key` has not posted (`month + 1` when all are).
+fn first_unposted(
+    posted: &BTreeMap<(ProviderKey, u8), MonthStatement>,
+    key: &ProviderKey,
+    month: u8,
+) -> u8 {
+    (1..=month)
+        .find(|m| !posted.contains_key(&(key.clone(), *m)))
+        .unwrap_or(month + 1)
 }
 
 /// Clears `year` for every budgeted institution × scheme whose twelve months are paid, with the
