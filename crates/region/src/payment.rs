@@ -63,8 +63,14 @@ pub enum PaymentRunError {
         insutype: String,
         year: i32,
     },
-    #[error("line {line}: {problem}")]
+    #[error("prepayments file line {line}: {problem}")]
     PrepaymentRow { line: u64, problem: String },
+    #[error("{fixmedins_code} {insutype} {year}: the procurement savings exceed the largest amount, 99999999999999.99")]
+    SavingsTooLarge {
+        fixmedins_code: String,
+        insutype: String,
+        year: i32,
+    },
     #[error(transparent)]
     Procurement(#[from] ProcurementError),
     #[error(transparent)]
@@ -453,11 +459,10 @@ pub async fn store_savings(
     let mut rows = Vec::with_capacity(items.len());
     for ((fixmedins_code, insutype, year), items) in items {
         let savings = yibao_provider_payment::procurement::savings(items, policy.rounding)
-            .ok_or_else(|| PaymentRunError::PrepaymentRow {
-                line: 0,
-                problem: format!(
-                    "{fixmedins_code} {insutype} {year}: the savings exceed the largest amount"
-                ),
+            .ok_or_else(|| PaymentRunError::SavingsTooLarge {
+                fixmedins_code: fixmedins_code.clone(),
+                insutype: insutype.to_string(),
+                year: *year,
             })?;
         rows.push(procurement::Savings {
             fixmedins_code: fixmedins_code.clone(),
