@@ -47,6 +47,12 @@ pub enum Flow {
     ProviderPrepaymentOffset,
     /// The year-end clearing's payment to an institution (negative when recovered).
     ProviderYearEnd,
+    /// A procurement prepayment paid to an institution (采购周转金).
+    ProviderProcurementPrepaid,
+    /// A procurement prepayment recovered from a monthly payment or at the year-end.
+    ProviderProcurementOffset,
+    /// The retained share of an institution's procurement savings, paid at the year-end (结余留用).
+    ProviderProcurementRetained,
 }
 
 impl Flow {
@@ -63,6 +69,9 @@ impl Flow {
                 | Flow::ProviderReserveWithheld
                 | Flow::ProviderPrepaymentOffset
                 | Flow::ProviderYearEnd
+                | Flow::ProviderProcurementPrepaid
+                | Flow::ProviderProcurementOffset
+                | Flow::ProviderProcurementRetained
         )
     }
 

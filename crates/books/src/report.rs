@@ -88,8 +88,17 @@ pub struct ProviderRow {
     pub prepayment_offset: Fen,
     /// Paid (or, negative, recovered) by the year-end clearing.
     pub year_end_payment: Fen,
-    /// Paid − reserve withheld − prepayment offset + year-end payment: money that left the fund
-    /// for the institutions.
+    /// Procurement prepayments paid (采购周转金); shown when not zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub procurement_prepaid: Fen,
+    /// Procurement prepayments recovered; shown when not zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub procurement_offset: Fen,
+    /// Retained procurement savings paid (结余留用); shown when not zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub procurement_retained: Fen,
+    /// Paid − reserve withheld − prepayment offset + year-end payment + procurement prepaid −
+    /// procurement offset + procurement retained: money that left the fund for the institutions.
     pub transferred: Fen,
 }
 
@@ -172,11 +181,17 @@ fn add_provider_posting(row: &mut ProviderRow, posting: &BookPosting) {
         Flow::ProviderReserveWithheld => row.reserve_withheld += amount,
         Flow::ProviderPrepaymentOffset => row.prepayment_offset += amount,
         Flow::ProviderYearEnd => row.year_end_payment += amount,
+        Flow::ProviderProcurementPrepaid => row.procurement_prepaid += amount,
+        Flow::ProviderProcurementOffset => row.procurement_offset += amount,
+        Flow::ProviderProcurementRetained => row.procurement_retained += amount,
         _ => return,
     }
     row.owed = row.claims - row.deductions;
-    row.transferred =
-        row.paid - row.reserve_withheld - row.prepayment_offset + row.year_end_payment;
+    row.transferred = row.paid - row.reserve_withheld - row.prepayment_offset
+        + row.year_end_payment
+        + row.procurement_prepaid
+        - row.procurement_offset
+        + row.procurement_retained;
 }
 
 fn fund_row(
@@ -419,4 +434,9 @@ pub fn render_csv(report: &Report) -> String {
         );
     }
     out
+}
+
+/// Whether an optional report amount is left out of the JSON.
+fn is_zero(amount: &Fen) -> bool {
+    amount.is_zero()
 }

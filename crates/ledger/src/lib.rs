@@ -42,6 +42,7 @@ mod group_commit;
 pub mod lookups;
 pub mod mappings;
 pub mod peers;
+pub mod procurement;
 pub mod provider;
 pub mod provider_books;
 pub mod records;

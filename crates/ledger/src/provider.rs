@@ -322,7 +322,8 @@ pub enum ClaimsMonth {
 }
 
 /// Each institution × scheme's twelve months of the year: claims from the settlement ledger by
-/// the month they were made, deductions and prepayment offsets as posted.
+/// the month they were made, deductions and prepayment offsets as posted, and the procurement
+/// prepayment's offsets as scheduled when it was posted.
 pub async fn month_inputs(
     conn: &mut AnyConnection,
     year: i32,
@@ -336,20 +337,32 @@ pub async fn month_inputs_by(
     year: i32,
     basis: ClaimsMonth,
 ) -> Result<BTreeMap<ProviderKey, [MonthInput; MONTHS]>, LedgerError> {
+    month_inputs_of(conn, year, 1..=MONTHS as u8, basis).await
+}
+
+/// [`month_inputs_by`] with the claims of `months` only (the other months' claims are zero; their
+/// deductions and offsets are read all the same). By the month settled, the claims are read from
+/// `settlements_claims_month` (`migrations/0022_procurement.sql`), a range of it per call: paying
+/// a month reads that month's settlements, not the year's.
+pub async fn month_inputs_of(
+    conn: &mut AnyConnection,
+    year: i32,
+    months: std::ops::RangeInclusive<u8>,
+    basis: ClaimsMonth,
+) -> Result<BTreeMap<ProviderKey, [MonthInput; MONTHS]>, LedgerError> {
     let mut inputs: BTreeMap<ProviderKey, [MonthInput; MONTHS]> = BTreeMap::new();
-    let (day, visits) = match basis {
-        ClaimsMonth::Settled => ("s.setl_time", ""),
-        ClaimsMonth::Care => (
-            crate::books::CARE_DATE,
-            "LEFT JOIN visits v ON v.mdtrt_id = s.mdtrt_id",
-        ),
-    };
-    let claims = sqlx::query(&format!(
-        "SELECT s.fixmedins_code AS fixmedins_code, s.insutype AS insutype, substr({day}, 6, 2) AS month, \
-         CAST(SUM(s.fund_pay_sumamt) AS BIGINT) AS claims FROM settlements s {visits} \
-         WHERE substr({day}, 1, 4) = $1 GROUP BY 1, 2, 3"
-    ))
-    .bind(format!("{year:04}"))
+    let first = format!("{year:04}-{:02}", months.start());
+    let last = format!("{year:04}-{:02}", months.end());
+    let claims = match basis {
+        ClaimsMonth::Settled => sqlx::query(
+            "SELECT fixmedins_code, insutype, substr(setl_time, 6, 2) AS month, \
+             CAST(SUM(fund_pay_sumamt) AS BIGINT) AS claims FROM settlements \
+             WHERE setl_time >= $1 AND setl_time < $2 GROUP BY 1, 2, 3",
+        )
+        .bind(format!("{first}-01"))
+        .bind(format!("{last}-32")),
+        ClaimsMonth::Care => sqlx::query(care_claims_sql()).bind(first).bind(last),
+    }
     .fetch_all(&mut *conn)
     .await?;
     for row in &claims {
@@ -387,7 +400,27 @@ pub async fn month_inputs_by(
             DeductionKind::PrepaymentOffset => input.prepayment_offset += amount,
         }
     }
+    for (key, offsets) in crate::procurement::offsets_due(conn, year).await? {
+        let months = inputs.entry(key).or_default();
+        for (input, due) in months.iter_mut().zip(offsets) {
+            input.procurement_offset = due;
+        }
+    }
     Ok(inputs)
+}
+
+/// The claims by month of care of a range of months (`$1`, `$2`: first and last `yyyy-MM`).
+fn care_claims_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let day = crate::books::CARE_DATE;
+        format!(
+            "SELECT s.fixmedins_code AS fixmedins_code, s.insutype AS insutype, substr({day}, 6, 2) AS month, \
+             CAST(SUM(s.fund_pay_sumamt) AS BIGINT) AS claims FROM settlements s \
+             LEFT JOIN visits v ON v.mdtrt_id = s.mdtrt_id \
+             WHERE substr({day}, 1, 7) >= $1 AND substr({day}, 1, 7) <= $2 GROUP BY 1, 2, 3"
+        )
+    })
 }
 
 /// Each institution × scheme's inpatient activity of the year (final settlements less their
@@ -400,10 +433,11 @@ pub async fn activity(
         "SELECT fixmedins_code, insutype, \
          CAST(SUM(CASE WHEN kind = 'cancel' THEN -1 ELSE 1 END) AS BIGINT) AS admissions, \
          CAST(SUM(medfee_sumamt) AS BIGINT) AS total_cost, CAST(SUM(fulamt_ownpay_amt) AS BIGINT) AS self_pay \
-         FROM settlements WHERE substr(setl_time, 1, 4) = $1 AND clr_type = '21' AND mid_setl_flag <> '1' \
+         FROM settlements WHERE setl_time >= $1 AND setl_time < $2 AND clr_type = '21' AND mid_setl_flag <> '1' \
          GROUP BY fixmedins_code, insutype",
     )
-    .bind(format!("{year:04}"))
+    .bind(format!("{year:04}-01-01"))
+    .bind(format!("{:04}-01-01", year + 1))
     .fetch_all(conn)
     .await?;
     let mut activity = BTreeMap::new();

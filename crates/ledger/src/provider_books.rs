@@ -4,7 +4,11 @@
 //!
 //! A month posts the claims owed, the deductions, what is paid within the quota, what is deferred
 //! (超支挂帐), the reserve withheld and the prepayment recovered, dated the month's last day; a
-//! year-end posts its payment, dated 31 December. Zero amounts are not posted. The flows are the
+//! year-end posts its payment, dated 31 December. Procurement (集采): a month also posts the
+//! procurement prepayment it recovered, a year-end the retained share of the procurement savings
+//! and the prepayment the months left unrecovered; the prepayment itself is a batch of its own
+//! (`procurement:<institution>:<insutype>:<yyyy>`, dated the first day of its month), checked
+//! against `procurement_prepayments`. Zero amounts are not posted. The flows are the
 //! books' provider flows (their storage names below); they move neither income, expenditure nor
 //! the balance, whose expenditure is the settlements'. `yibao verify` re-derives every batch from
 //! its stored statement ([`check`]).
@@ -14,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use sqlx::{AnyConnection, Connection, Row};
 use yibao_domain::{Code, Fen};
+use yibao_provider_payment::procurement::Prepayment;
 use yibao_provider_payment::{MonthStatement, YearEndStatement};
 
 use crate::books::BookRow;
@@ -35,9 +40,15 @@ pub const RESERVE_WITHHELD: &str = "provider_reserve_withheld";
 pub const PREPAYMENT_OFFSET: &str = "provider_prepayment_offset";
 /// Storage name of the year-end payment.
 pub const YEAR_END: &str = "provider_year_end";
+/// Storage name of a procurement prepayment paid (采购周转金).
+pub const PROCUREMENT_PREPAID: &str = "provider_procurement_prepaid";
+/// Storage name of a procurement prepayment recovered (monthly, or what is left at the year-end).
+pub const PROCUREMENT_OFFSET: &str = "provider_procurement_offset";
+/// Storage name of the retained share of procurement savings paid at the year-end (结余留用).
+pub const PROCUREMENT_RETAINED: &str = "provider_procurement_retained";
 
 /// Every provider flow's storage name.
-pub const FLOW_NAMES: [&str; 7] = [
+pub const FLOW_NAMES: [&str; 10] = [
     CLAIMS,
     DEDUCTIONS,
     PAID,
@@ -45,10 +56,15 @@ pub const FLOW_NAMES: [&str; 7] = [
     RESERVE_WITHHELD,
     PREPAYMENT_OFFSET,
     YEAR_END,
+    PROCUREMENT_PREPAID,
+    PROCUREMENT_OFFSET,
+    PROCUREMENT_RETAINED,
 ];
 
 /// Prefix of every provider batch.
 const BATCH_PREFIX: &str = "provider:";
+/// Prefix of every procurement prepayment batch.
+const PREPAYMENT_PREFIX: &str = "procurement:";
 
 /// A statement to post, with the pooled fund of its scheme that pays the institution.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +85,33 @@ pub fn year_end_batch(key: &ProviderKey, year: i32) -> String {
     format!("{BATCH_PREFIX}{}:{}:{year:04}", key.0, key.1)
 }
 
+/// The batch of a procurement prepayment's posting: `procurement:<fixmedins_code>:<insutype>:<yyyy>`.
+pub fn prepayment_batch(key: &ProviderKey, year: i32) -> String {
+    format!("{PREPAYMENT_PREFIX}{}:{}:{year:04}", key.0, key.1)
+}
+
+/// The posting of a procurement prepayment on `fund`, dated the first day of its month.
+pub fn prepayment_rows(
+    fund: &Code,
+    year: i32,
+    prepayment: &Prepayment,
+) -> Result<Vec<BookRow>, LedgerError> {
+    let date = NaiveDate::from_ymd_opt(year, u32::from(prepayment.month), 1)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .ok_or_else(|| {
+            corrupt(
+                "procurement_prepayments",
+                "month",
+                &format!("{year}-{}", prepayment.month),
+            )
+        })?;
+    Ok(rows_of(
+        fund,
+        &date,
+        &[(PROCUREMENT_PREPAID, prepayment.amount)],
+    ))
+}
+
 /// The postings of a month's statement on `fund`.
 pub fn month_rows(
     fund: &Code,
@@ -83,6 +126,7 @@ pub fn month_rows(
         (DEFERRED, statement.deferred),
         (RESERVE_WITHHELD, statement.reserve_withheld),
         (PREPAYMENT_OFFSET, statement.prepayment_offset),
+        (PROCUREMENT_OFFSET, statement.procurement_offset),
     ];
     Ok(rows_of(fund, &date, &flows))
 }
@@ -92,7 +136,11 @@ pub fn year_end_rows(fund: &Code, year: i32, statement: &YearEndStatement) -> Ve
     rows_of(
         fund,
         &format!("{year:04}-12-31"),
-        &[(YEAR_END, statement.year_end_payment)],
+        &[
+            (YEAR_END, statement.year_end_payment),
+            (PROCUREMENT_RETAINED, statement.procurement_retained),
+            (PROCUREMENT_OFFSET, statement.procurement_recovered),
+        ],
     )
 }
 
@@ -182,6 +230,27 @@ pub async fn check(
     for batch in batches.keys() {
         problems.push(format!(
             "book postings {batch}: no posted payment statement is theirs"
+        ));
+    }
+    check_prepayments(conn, problems).await
+}
+
+/// Every posted procurement prepayment has exactly its posting, and every procurement posting
+/// belongs to a posted prepayment.
+async fn check_prepayments(
+    conn: &mut AnyConnection,
+    problems: &mut Vec<String>,
+) -> Result<(), LedgerError> {
+    let mut batches = stored_batches_with(conn, PREPAYMENT_PREFIX).await?;
+    for stored in crate::procurement::prepayments(conn, None).await? {
+        let batch = prepayment_batch(&stored.key(), stored.year);
+        let rows = batches.remove(&batch).unwrap_or_default();
+        let expected = |fund: &Code| prepayment_rows(fund, stored.year, &stored.prepayment);
+        compare(&batch, &rows, expected, problems)?;
+    }
+    for batch in batches.keys() {
+        problems.push(format!(
+            "book postings {batch}: no posted procurement prepayment is theirs"
         ));
     }
     Ok(())
@@ -274,11 +343,20 @@ async fn stored_statements(
 
 /// The stored postings of every provider batch.
 async fn stored_batches(conn: &mut AnyConnection) -> Result<StoredBatches, LedgerError> {
-    let rows = sqlx::query(
+    stored_batches_with(conn, BATCH_PREFIX).await
+}
+
+/// The stored postings of every batch whose name starts with `prefix`.
+async fn stored_batches_with(
+    conn: &mut AnyConnection,
+    prefix: &str,
+) -> Result<StoredBatches, LedgerError> {
+    let rows = sqlx::query(&format!(
         "SELECT batch, fund_pay_type, posting_date, flow, amount FROM book_postings \
-         WHERE substr(batch, 1, 9) = $1 ORDER BY batch, line_no",
-    )
-    .bind(BATCH_PREFIX)
+         WHERE substr(batch, 1, {}) = $1 ORDER BY batch, line_no",
+        prefix.len()
+    ))
+    .bind(prefix.to_string())
     .fetch_all(conn)
     .await?;
     let mut batches = StoredBatches::new();

@@ -1,14 +1,16 @@
 //! The CSV inputs of a simulation (amounts in yuan): budgets, monthly claims, the year's activity
-//! and assessment scores. Every problem names the file, the line and the column.
+//! and assessment scores; the procurement files (prepayments, savings items, and the optional
+//! procurement of a simulation). Every problem names the file, the line and the column.
 
 use std::collections::HashMap;
 use std::fmt;
 
-use yibao_domain::{Code, Fen, Ratio};
+use yibao_domain::{decimal, Code, Fen, Ratio};
 
 use crate::budget::{Budget, ControlLimits, MAX_ADMISSIONS, MAX_AMOUNT_FEN};
 use crate::month::{MonthInput, MONTHS};
 use crate::policy::Score;
+use crate::procurement::{SavingsItem, MAX_VOLUME, PRICE_DECIMALS};
 use crate::year_end::Activity;
 
 /// Longest `fixmedins_code` (the national interface's length).
@@ -440,7 +442,19 @@ fn read_once<T>(
     columns: &[&str],
     read: impl Fn(&Row<'_>) -> Result<T, InputError>,
 ) -> Result<Vec<Option<T>>, InputError> {
-    let table = Table::read(text, file, columns, columns.len())?;
+    read_once_with(text, file, budgets, columns, columns.len(), read)
+}
+
+/// Reads a file with at most one row per budget, the first `required` columns required.
+fn read_once_with<T>(
+    text: &str,
+    file: &str,
+    budgets: &[Budget],
+    columns: &[&str],
+    required: usize,
+    read: impl Fn(&Row<'_>) -> Result<T, InputError>,
+) -> Result<Vec<Option<T>>, InputError> {
+    let table = Table::read(text, file, columns, required)?;
     let index = budget_index(budgets);
     let mut values: Vec<Option<T>> = budgets.iter().map(|_| None).collect();
     let mut lines = vec![0u64; budgets.len()];
@@ -459,4 +473,175 @@ fn read_once<T>(
         values[budget] = Some(read(&row)?);
     }
     Ok(values)
+}
+
+/// Columns of a procurement prepayments file (`yibao pay procurement prepay`): the prepayment's
+/// month, and the institution's procurement volume (the policy's basis) or an entered amount.
+pub const PREPAYMENT_COLUMNS: [&str; 6] = [
+    "fixmedins_code",
+    "insutype",
+    "year",
+    "month",
+    "procurement_volume",
+    "prepayment_amt",
+];
+
+/// Columns of a procurement savings file: one row per procured item, prices in yuan with up to
+/// four decimals, volume in units.
+pub const SAVINGS_COLUMNS: [&str; 7] = [
+    "fixmedins_code",
+    "insutype",
+    "year",
+    "item_code",
+    "reference_price",
+    "bid_price",
+    "volume",
+];
+
+/// Columns of the optional procurement file of `yibao pay simulate`.
+pub const SIMULATED_PROCUREMENT_COLUMNS: [&str; 5] = [
+    "fixmedins_code",
+    "insutype",
+    "prepayment_month",
+    "prepayment_amt",
+    "savings_amt",
+];
+
+/// Longest `item_code` of a savings row.
+pub const MAX_ITEM_CODE_CHARS: usize = 50;
+
+/// One row of a prepayments file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrepaymentRow {
+    pub line: u64,
+    pub fixmedins_code: String,
+    pub insutype: Code,
+    pub year: i32,
+    pub month: u8,
+    /// The basis when the policy's is the procurement volume.
+    pub procurement_volume: Option<Fen>,
+    /// An amount entered by the bureau instead of the policy's.
+    pub prepayment_amt: Option<Fen>,
+}
+
+/// Reads a prepayments file; an institution × scheme × year may appear once.
+pub fn read_prepayments(text: &str, file: &str) -> Result<Vec<PrepaymentRow>, InputError> {
+    let table = Table::read(text, file, &PREPAYMENT_COLUMNS, 4)?;
+    let mut seen: HashMap<(Key, i64), u64> = HashMap::new();
+    let mut rows = Vec::with_capacity(table.rows.len());
+    for row in table.rows() {
+        let (fixmedins_code, insutype) = row.key()?;
+        let year = row.parse_required("year", |t| parse_whole(t, 1900, 9999))?;
+        if let Some(first) = seen.insert(((fixmedins_code.clone(), insutype), year), row.line) {
+            return Err(row.error(
+                None,
+                format!("repeats the institution, insutype and year of line {first}"),
+            ));
+        }
+        let procurement_volume = row.parse("procurement_volume", parse_amount)?;
+        let prepayment_amt = row.parse("prepayment_amt", parse_amount)?;
+        if procurement_volume.is_some() && prepayment_amt.is_some() {
+            return Err(row.error(
+                Some("prepayment_amt"),
+                "give the procurement volume (the policy sizes the prepayment) or the amount, not both",
+            ));
+        }
+        rows.push(PrepaymentRow {
+            line: row.line,
+            fixmedins_code,
+            insutype,
+            year: year as i32,
+            month: row.parse_required("month", |t| parse_whole(t, 1, MONTHS as i64))? as u8,
+            procurement_volume,
+            prepayment_amt,
+        });
+    }
+    Ok(rows)
+}
+
+/// The procured items of each institution × scheme × year.
+pub type SavingsItems = std::collections::BTreeMap<(String, Code, i32), Vec<SavingsItem>>;
+
+/// Reads a savings file into the items of each institution × scheme × year.
+pub fn read_savings(text: &str, file: &str) -> Result<SavingsItems, InputError> {
+    let table = Table::read(text, file, &SAVINGS_COLUMNS, SAVINGS_COLUMNS.len())?;
+    let mut items = SavingsItems::new();
+    for row in table.rows() {
+        let (fixmedins_code, insutype) = row.key()?;
+        let year = row.parse_required("year", |t| parse_whole(t, 1900, 9999))? as i32;
+        let item_code = row.required("item_code")?;
+        if item_code.chars().count() > MAX_ITEM_CODE_CHARS {
+            return Err(row.error(
+                Some("item_code"),
+                format!("is longer than {MAX_ITEM_CODE_CHARS} characters"),
+            ));
+        }
+        let reference_price = row.parse_required("reference_price", parse_price)?;
+        let bid_price = row.parse_required("bid_price", parse_price)?;
+        if bid_price > reference_price {
+            return Err(row.error(Some("bid_price"), "is above the reference price"));
+        }
+        let volume = row.parse_required("volume", |t| parse_whole(t, 0, MAX_VOLUME as i64))? as u64;
+        items
+            .entry((fixmedins_code, insutype, year))
+            .or_default()
+            .push(SavingsItem {
+                item_code: item_code.to_string(),
+                reference_price,
+                bid_price,
+                volume,
+            });
+    }
+    Ok(items)
+}
+
+/// A unit price: yuan with at most four decimals, not negative, at most 10^8 yuan.
+fn parse_price(text: &str) -> Result<i64, String> {
+    const MAX_PRICE: i64 = 100_000_000 * 10_000;
+    let price = decimal::parse_scaled(text, PRICE_DECIMALS).map_err(|e| e.to_string())?;
+    if !(0..=MAX_PRICE).contains(&price) {
+        return Err(format!("{text} is outside 0..=100000000 yuan"));
+    }
+    Ok(price)
+}
+
+/// The optional procurement of a simulated budget: a prepayment (its month and amount) and the
+/// year's savings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimulatedProcurement {
+    pub prepayment: Option<(u8, Fen)>,
+    pub savings: Fen,
+}
+
+/// Reads the optional procurement file of `yibao pay simulate` per budget.
+pub fn read_simulated_procurement(
+    text: &str,
+    file: &str,
+    budgets: &[Budget],
+) -> Result<Vec<Option<SimulatedProcurement>>, InputError> {
+    let table_columns = &SIMULATED_PROCUREMENT_COLUMNS;
+    read_once_with(text, file, budgets, table_columns, 2, |row| {
+        let month = row.parse("prepayment_month", |t| parse_whole(t, 1, MONTHS as i64))?;
+        let amount = row.parse("prepayment_amt", parse_amount)?;
+        let prepayment = match (month, amount) {
+            (Some(month), Some(amount)) => Some((month as u8, amount)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(row.error(
+                    Some("prepayment_amt"),
+                    "is empty while prepayment_month is given",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(row.error(
+                    Some("prepayment_month"),
+                    "is empty while prepayment_amt is given",
+                ))
+            }
+        };
+        Ok(SimulatedProcurement {
+            prepayment,
+            savings: row.optional_amount("savings_amt")?,
+        })
+    })
 }

@@ -7,6 +7,8 @@
 //! * [`pay_month`] / [`pay_year`]: the month's claims less deductions, paid within the quota and
 //!   deferred above it (超支挂帐), less the withheld reserve and prepayment offsets.
 //! * [`clear_year`]: the year-end formula of `clearing-and-budgets.md` §4.4.
+//! * [`procurement`]: the procurement prepayment (采购周转金) with its offsets in later months, and
+//!   the retained share of procurement savings (结余留用) paid at the year-end.
 //! * [`input`]: the CSV files of `yibao pay simulate`.
 //!
 //! Money is [`yibao_domain::Fen`]. The policy's ratios are basis points ([`yibao_domain::Ratio`]),
@@ -18,6 +20,7 @@ mod budget;
 pub mod input;
 mod month;
 mod policy;
+pub mod procurement;
 pub mod summary;
 mod year_end;
 

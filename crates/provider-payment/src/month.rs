@@ -1,6 +1,6 @@
 //! Monthly payment (一月一拨) of one institution × scheme: the month's claims less deductions, paid
 //! within the quota and deferred above it (超支挂帐), less the withheld reserve (预留金) and
-//! prepayment offsets (预付金抵扣).
+//! prepayment offsets (预付金抵扣), then the procurement prepayment's offsets (采购周转金).
 
 use serde::{Deserialize, Serialize};
 use yibao_domain::Fen;
@@ -20,6 +20,8 @@ pub struct MonthInput {
     pub deductions: Fen,
     /// Prepayment to recover from this month on (扣款类型 30 预付金抵扣).
     pub prepayment_offset: Fen,
+    /// The procurement prepayment's offset due this month (its schedule, [`crate::procurement`]).
+    pub procurement_offset: Fen,
 }
 
 /// The month's statement; its `*_to_date` fields carry the year into the next month.
@@ -51,7 +53,15 @@ pub struct MonthStatement {
     pub prepayment_offset: Fen,
     /// Prepayment still to recover in later months.
     pub prepayment_outstanding: Fen,
-    /// Paid − reserve withheld − prepayment offset: what the fund transfers to the institution.
+    /// Procurement prepayment (采购周转金) recovered this month: what was due, at most what the
+    /// month transfers after the prepayment offset.
+    #[serde(default)]
+    pub procurement_offset: Fen,
+    /// Procurement prepayment still to recover in later months (after December: at the year-end).
+    #[serde(default)]
+    pub procurement_outstanding: Fen,
+    /// Paid − reserve withheld − prepayment offset − procurement offset: what the fund transfers
+    /// to the institution.
     pub transfer: Fen,
 }
 
@@ -77,6 +87,11 @@ pub fn pay_month(
         &format!("month {month} prepayment_offset"),
         input.prepayment_offset,
     )?;
+    check_amount(
+        budget,
+        &format!("month {month} procurement_offset"),
+        input.procurement_offset,
+    )?;
     let rules = &policy.budget;
     let quota = rules
         .monthly_split
@@ -94,6 +109,9 @@ pub fn pay_month(
         .apply(paid.clamp_non_negative(), rules.reserve_withheld);
     let prepayment_due = before.prepayment_outstanding + input.prepayment_offset;
     let prepayment_offset = prepayment_due.min((paid - reserve_withheld).clamp_non_negative());
+    let procurement_due = before.procurement_outstanding + input.procurement_offset;
+    let procurement_offset =
+        procurement_due.min((paid - reserve_withheld - prepayment_offset).clamp_non_negative());
     let paid_to_date = before.paid + paid;
     Ok(MonthStatement {
         month,
@@ -111,7 +129,9 @@ pub fn pay_month(
         reserve_withheld_to_date: before.reserve_withheld + reserve_withheld,
         prepayment_offset,
         prepayment_outstanding: prepayment_due - prepayment_offset,
-        transfer: paid - reserve_withheld - prepayment_offset,
+        procurement_offset,
+        procurement_outstanding: procurement_due - procurement_offset,
+        transfer: paid - reserve_withheld - prepayment_offset - procurement_offset,
     })
 }
 
@@ -139,6 +159,7 @@ struct YearToDate {
     paid: Fen,
     reserve_withheld: Fen,
     prepayment_outstanding: Fen,
+    procurement_outstanding: Fen,
 }
 
 impl YearToDate {
@@ -149,6 +170,7 @@ impl YearToDate {
             paid: statement.paid_to_date,
             reserve_withheld: statement.reserve_withheld_to_date,
             prepayment_outstanding: statement.prepayment_outstanding,
+            procurement_outstanding: statement.procurement_outstanding,
         }
     }
 }

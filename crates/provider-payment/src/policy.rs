@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use yibao_domain::{decimal, Fen, Ratio, Rounding};
 
 use crate::month::MONTHS;
+use crate::procurement::{OffsetSplit, PrepaymentBasis, ProcurementRules};
 
 /// Why a payment policy could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +210,8 @@ pub struct PaymentPolicy {
     /// The one rounding of every computed amount (quotas, reserve, shares, deductions).
     pub rounding: Rounding,
     pub budget: BudgetRules,
+    /// The procurement prepayment and savings rules (集采), if the region has them.
+    pub procurement: Option<ProcurementRules>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -219,6 +222,19 @@ struct RawPolicy {
     #[serde(default)]
     rounding: Rounding,
     budget: RawBudget,
+    procurement: Option<RawProcurement>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProcurement {
+    prepayment_basis: PrepaymentBasis,
+    prepayment_ratio: Ratio,
+    #[serde(default)]
+    offset_start_after_months: u8,
+    offset_months: Option<u8>,
+    offset_month_shares: Option<Vec<Ratio>>,
+    savings_retained_ratio: Ratio,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -366,7 +382,85 @@ fn compile(raw: RawPolicy) -> Result<PaymentPolicy, PolicyError> {
             controls: controls(budget.controls)?,
             cut_index_for_months_without_claims: budget.cut_index_for_months_without_claims,
         },
+        procurement: raw.procurement.map(procurement).transpose()?,
     })
+}
+
+fn procurement(raw: RawProcurement) -> Result<ProcurementRules, PolicyError> {
+    const FIELD: &str = "procurement";
+    for (name, ratio) in [
+        ("prepayment_ratio", raw.prepayment_ratio),
+        ("savings_retained_ratio", raw.savings_retained_ratio),
+    ] {
+        if ratio > Ratio::ONE {
+            return Err(invalid(
+                format!("{FIELD}.{name}"),
+                format!("{ratio} is above 1"),
+            ));
+        }
+    }
+    if usize::from(raw.offset_start_after_months) >= MONTHS {
+        return Err(invalid(
+            format!("{FIELD}.offset_start_after_months"),
+            format!(
+                "{} leaves no month of the year",
+                raw.offset_start_after_months
+            ),
+        ));
+    }
+    let offset_split = match (raw.offset_months, raw.offset_month_shares) {
+        (Some(months), None) if (1..=MONTHS as u8).contains(&months) => OffsetSplit::Even(months),
+        (Some(months), None) => {
+            return Err(invalid(
+                format!("{FIELD}.offset_months"),
+                format!("{months} is not 1–12"),
+            ))
+        }
+        (None, Some(shares)) => offset_shares(shares)?,
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                format!("{FIELD}.offset_month_shares"),
+                "is given with `offset_months`: give one of them",
+            ))
+        }
+        (None, None) => {
+            return Err(invalid(
+                format!("{FIELD}.offset_months"),
+                "or `offset_month_shares` is required",
+            ))
+        }
+    };
+    if usize::from(raw.offset_start_after_months) + offset_split.months() > MONTHS {
+        return Err(invalid(
+            format!("{FIELD}.offset_start_after_months"),
+            "with the offset months it runs past December even for a prepayment in January",
+        ));
+    }
+    Ok(ProcurementRules {
+        prepayment_basis: raw.prepayment_basis,
+        prepayment_ratio: raw.prepayment_ratio,
+        offset_start_after_months: raw.offset_start_after_months,
+        offset_split,
+        savings_retained: raw.savings_retained_ratio,
+    })
+}
+
+fn offset_shares(shares: Vec<Ratio>) -> Result<OffsetSplit, PolicyError> {
+    const FIELD: &str = "procurement.offset_month_shares";
+    if shares.is_empty() || shares.len() > MONTHS {
+        return Err(invalid(
+            FIELD,
+            format!("needs 1 to 12 shares, not {}", shares.len()),
+        ));
+    }
+    let total: u32 = shares.iter().map(|s| s.bp()).sum();
+    if total != Ratio::ONE.bp() {
+        return Err(invalid(
+            FIELD,
+            format!("the shares add up to {}, not 1", Ratio(total)),
+        ));
+    }
+    Ok(OffsetSplit::Shares(shares))
 }
 
 fn monthly_split(

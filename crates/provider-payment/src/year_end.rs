@@ -39,6 +39,8 @@ pub struct YearEndInput {
     pub activity: Option<Activity>,
     /// The annual assessment score that releases the reserve.
     pub score: Option<Score>,
+    /// The year's procurement savings (集采节约), of which the policy's share is retained.
+    pub procurement_savings: Fen,
 }
 
 /// The Q4 deviation check.
@@ -113,6 +115,15 @@ pub struct YearEndStatement {
     pub reserve_released: Option<Fen>,
     /// Withheld − released.
     pub reserve_forfeited: Option<Fen>,
+    /// The year's procurement savings (集采节约).
+    #[serde(default)]
+    pub procurement_savings: Fen,
+    /// The part of them the institution keeps (结余留用), paid with the year-end.
+    #[serde(default)]
+    pub procurement_retained: Fen,
+    /// Procurement prepayment the months did not recover (December's outstanding), recovered now.
+    #[serde(default)]
+    pub procurement_recovered: Fen,
 }
 
 /// Clears the year of `budget` from its twelve monthly statements.
@@ -155,6 +166,7 @@ pub fn clear_year(
     };
     let reserve_withheld: Fen = months.iter().map(|m| m.reserve_withheld).sum();
     let reserve_released = released_reserve(policy, reserve_withheld, input.score);
+    check_amount(budget, "procurement_savings", input.procurement_savings)?;
     Ok(YearEndStatement {
         annual_index: budget.annual_index,
         index_cut,
@@ -176,6 +188,12 @@ pub fn clear_year(
         reserve_withheld,
         reserve_released,
         reserve_forfeited: reserve_released.map(|released| reserve_withheld - released),
+        procurement_savings: input.procurement_savings,
+        procurement_retained: crate::procurement::retained_savings(
+            policy,
+            input.procurement_savings,
+        ),
+        procurement_recovered: months[MONTHS - 1].procurement_outstanding,
     })
 }
 

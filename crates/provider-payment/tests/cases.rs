@@ -70,6 +70,7 @@ fn run(case: &Case) -> InstitutionYear {
             claims: case.claims[m],
             deductions: case.deductions[m],
             prepayment_offset: case.prepayment_offsets[m],
+            procurement_offset: Fen::ZERO,
         })
         .collect();
     let score = case.score.as_ref().map(|value| {
@@ -86,6 +87,7 @@ fn run(case: &Case) -> InstitutionYear {
             self_pay: a.self_pay,
         }),
         score,
+        procurement_savings: Fen::ZERO,
     };
     run_year(
         &policy,

@@ -74,6 +74,7 @@ fn policy() -> impl Strategy<Value = PaymentPolicy> {
                         controls: Controls::default(),
                         cut_index_for_months_without_claims: false,
                     },
+                    procurement: None,
                 }
             },
         )
@@ -86,6 +87,7 @@ fn months() -> impl Strategy<Value = [MonthInput; MONTHS]> {
                 claims: Fen(claims),
                 deductions: Fen(deductions),
                 prepayment_offset: Fen(offset),
+                procurement_offset: Fen::ZERO,
             })
         },
     )
@@ -157,7 +159,10 @@ proptest! {
                 QuotaMode::PerMonth => prop_assert!(m.paid <= m.quota),
                 QuotaMode::Cumulative => prop_assert!(m.paid_to_date <= m.quota_to_date),
             }
-            prop_assert_eq!(m.transfer + m.reserve_withheld + m.prepayment_offset, m.paid);
+            prop_assert_eq!(
+                m.transfer + m.reserve_withheld + m.prepayment_offset + m.procurement_offset,
+                m.paid
+            );
             prop_assert!(m.prepayment_offset >= Fen::ZERO && m.reserve_withheld >= Fen::ZERO);
             if m.paid >= Fen::ZERO {
                 prop_assert!(m.transfer >= Fen::ZERO);

@@ -4,7 +4,7 @@ use yibao_books::Flow;
 use yibao_ledger::provider_books;
 
 /// Every flow with its storage name (the books' snake-case serialisation).
-pub const FLOWS: [(Flow, &str); 18] = [
+pub const FLOWS: [(Flow, &str); 21] = [
     (Flow::BroughtForward, "brought_forward"),
     (Flow::IndividualContribution, "individual_contribution"),
     (Flow::EmployerContribution, "employer_contribution"),
@@ -29,6 +29,18 @@ pub const FLOWS: [(Flow, &str); 18] = [
         provider_books::PREPAYMENT_OFFSET,
     ),
     (Flow::ProviderYearEnd, provider_books::YEAR_END),
+    (
+        Flow::ProviderProcurementPrepaid,
+        provider_books::PROCUREMENT_PREPAID,
+    ),
+    (
+        Flow::ProviderProcurementOffset,
+        provider_books::PROCUREMENT_OFFSET,
+    ),
+    (
+        Flow::ProviderProcurementRetained,
+        provider_books::PROCUREMENT_RETAINED,
+    ),
 ];
 
 /// Position of `flow` in [`FLOWS`].
@@ -52,6 +64,9 @@ pub fn flow_index(flow: Flow) -> usize {
         Flow::ProviderReserveWithheld => 15,
         Flow::ProviderPrepaymentOffset => 16,
         Flow::ProviderYearEnd => 17,
+        Flow::ProviderProcurementPrepaid => 18,
+        Flow::ProviderProcurementOffset => 19,
+        Flow::ProviderProcurementRetained => 20,
     }
 }
 

@@ -1,21 +1,28 @@
 //! Paying the region's institutions from the store: the month's payment (一月一拨) and the year-end
 //! clearing of every budgeted institution × scheme, with `yibao-provider-payment`'s rules over the
 //! claims of the settlement ledger and the posted deductions. Posting is idempotent: a month or year
-//! already posted is returned as stored and nothing is posted twice; a posted month whose inputs
-//! have changed since is reported, never silently recomputed. A statement posted before its book
+//! already posted is returned as stored and nothing is posted twice; a posted month read again
+//! (paying a month reads the ledger from the first month some budget has not posted) whose inputs
+//! have changed since is reported, never silently recomputed. Months every budget has posted are
+//! taken as stored, so paying a month reads that month's settlements, not the year's. A statement posted before its book
 //! postings were kept (an older yibao) gets them when its month or year is paid again.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use yibao_domain::Code;
+use yibao_domain::{Code, Fen};
+use yibao_ledger::procurement::{
+    self, Posted, PrepaymentBasis, PrepaymentToPost, ProcurementError, StoredPrepayment,
+};
 use yibao_ledger::provider::{self, ClaimsMonth, ProviderKey};
 use yibao_ledger::provider_books::{self, ToPost};
 use yibao_ledger::{AnyConnection, LedgerError, Store};
 use yibao_policy::SummaryColumn;
+use yibao_provider_payment::input::{PrepaymentRow, SavingsItems};
+use yibao_provider_payment::procurement::{plan_prepayment, prepayment_amount};
 use yibao_provider_payment::{
-    clear_year, pay_year, MonthInput, MonthStatement, PaymentError, PaymentPolicy, Score,
-    YearEndInput, YearEndStatement, MONTHS,
+    clear_year, pay_month as pay_one, MonthInput, MonthStatement, PaymentError, PaymentPolicy,
+    Score, YearEndInput, YearEndStatement, MONTHS,
 };
 
 /// Why a payment run stopped; nothing was posted.
@@ -50,6 +57,22 @@ pub enum PaymentRunError {
     NoPooledFund { insutype: String },
     #[error("stored benefit policy: {0}")]
     StoredPolicy(String),
+    #[error("{fixmedins_code} {insutype} {year}: no budget is stored; a procurement prepayment is made to a budgeted institution")]
+    NoBudget {
+        fixmedins_code: String,
+        insutype: String,
+        year: i32,
+    },
+    #[error("prepayments file line {line}: {problem}")]
+    PrepaymentRow { line: u64, problem: String },
+    #[error("{fixmedins_code} {insutype} {year}: the procurement savings exceed the largest amount, 99999999999999.99")]
+    SavingsTooLarge {
+        fixmedins_code: String,
+        insutype: String,
+        year: i32,
+    },
+    #[error(transparent)]
+    Procurement(#[from] ProcurementError),
     #[error(transparent)]
     Payment(#[from] PaymentError),
     #[error(transparent)]
@@ -132,8 +155,20 @@ pub async fn pay_month_by(
     if budgets.is_empty() {
         return Err(PaymentRunError::NoBudgets(year));
     }
-    let inputs = provider::month_inputs_by(&mut conn, year, basis).await?;
+    let month = month as u8;
     let posted = provider::posted_months(&mut conn, year).await?;
+    // Months before `read_from` are posted for every budget: they are taken as stored, and only
+    // the months from it on are read from the ledger (compared with the statement when posted).
+    let read_from = budgets
+        .iter()
+        .map(|b| first_unposted(&posted, &(b.fixmedins_code.clone(), b.insutype), month))
+        .min()
+        .unwrap_or(month + 1);
+    let inputs = if read_from <= month {
+        provider::month_inputs_of(&mut conn, year, read_from..=month, basis).await?
+    } else {
+        BTreeMap::new()
+    };
     let funds = pooled_funds(&mut conn).await?;
     drop(conn);
     let mut to_post = Vec::new();
@@ -142,45 +177,62 @@ pub async fn pay_month_by(
     for budget in &budgets {
         let key: ProviderKey = (budget.fixmedins_code.clone(), budget.insutype);
         let fund = pooled_fund(&funds, budget.insutype)?;
-        let mut months: [MonthInput; MONTHS] = inputs.get(&key).copied().unwrap_or_default();
-        for later in months.iter_mut().skip(month as usize) {
-            *later = MonthInput::default();
-        }
-        let computed = pay_year(policy, budget, &months)?;
-        for statement in computed.iter().take(month as usize) {
-            match posted.get(&(key.clone(), statement.month)) {
+        let months: [MonthInput; MONTHS] = inputs.get(&key).copied().unwrap_or_default();
+        let mut previous: Option<MonthStatement> = None;
+        for m in 1..=month {
+            let stored = posted.get(&(key.clone(), m));
+            let statement = match stored {
+                Some(stored) if m < read_from => *stored,
+                _ => {
+                    let input = &months[usize::from(m) - 1];
+                    pay_one(policy, budget, m, input, previous.as_ref())?
+                }
+            };
+            match stored {
                 Some(stored) => {
-                    if let Some(field) = first_difference(stored, statement) {
+                    if let Some(field) = first_difference(stored, &statement) {
                         return Err(PaymentRunError::PostedChanged {
                             fixmedins_code: key.0.clone(),
                             insutype: key.1.to_string(),
                             year,
-                            month: statement.month,
+                            month: m,
                             field,
                         });
                     }
                     posted_books.push((
-                        provider_books::month_batch(&key, year, stored.month),
+                        provider_books::month_batch(&key, year, m),
                         provider_books::month_rows(&fund, year, stored)?,
                     ));
                 }
                 None => to_post.push(ToPost {
                     key: key.clone(),
                     fund,
-                    statement: *statement,
+                    statement,
                 }),
             }
+            previous = Some(statement);
         }
         result.push(ProviderStatement {
             fixmedins_code: key.0.clone(),
             insutype: key.1.to_string(),
             year,
-            statement: computed[month as usize - 1],
+            statement: previous.expect("month 1 at least"),
         });
     }
     provider::post_months(store, year, &to_post, posted_at).await?;
     provider_books::post_missing(store, &posted_books).await?;
     Ok(result)
+}
+
+/// The first month up to `month` that `key` has not posted (`month + 1` when all are).
+fn first_unposted(
+    posted: &BTreeMap<(ProviderKey, u8), MonthStatement>,
+    key: &ProviderKey,
+    month: u8,
+) -> u8 {
+    (1..=month)
+        .find(|m| !posted.contains_key(&(key.clone(), *m)))
+        .unwrap_or(month + 1)
 }
 
 /// Clears `year` for every budgeted institution × scheme whose twelve months are paid, with the
@@ -201,6 +253,11 @@ pub async fn clear(
     let posted_months = provider::posted_months(&mut conn, year).await?;
     let posted_ends = provider::posted_year_ends(&mut conn, year).await?;
     let activity = provider::activity(&mut conn, year).await?;
+    let savings: BTreeMap<ProviderKey, Fen> = procurement::savings(&mut conn, year)
+        .await?
+        .into_iter()
+        .map(|s| ((s.fixmedins_code, s.insutype), s.savings))
+        .collect();
     let funds = pooled_funds(&mut conn).await?;
     drop(conn);
     let mut to_post = Vec::new();
@@ -222,6 +279,7 @@ pub async fn clear(
                 let input = YearEndInput {
                     activity: Some(activity.get(&key).copied().unwrap_or_default()),
                     score: scores.get(&key).copied(),
+                    procurement_savings: savings.get(&key).copied().unwrap_or_default(),
                 };
                 let statement = clear_year(policy, budget, &months, &input)?;
                 to_post.push(ToPost {
@@ -300,6 +358,127 @@ fn paid_months(
                 .filter(|m| !posted.contains_key(&(key.clone(), *m)))
                 .collect(),
         })
+}
+
+/// Posts the procurement prepayments of `rows` (the policy sizes each from its basis, or the row
+/// gives the amount) with their offset schedules, each once; returns each with whether it was new.
+pub async fn prepay(
+    store: &Store,
+    policy: &PaymentPolicy,
+    rows: &[PrepaymentRow],
+    posted_at: &str,
+) -> Result<Vec<(StoredPrepayment, Posted)>, PaymentRunError> {
+    let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
+    let funds = pooled_funds(&mut conn).await?;
+    let mut budgets = BTreeMap::new();
+    for year in rows
+        .iter()
+        .map(|r| r.year)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        for budget in provider::budgets(&mut conn, year).await? {
+            budgets.insert(
+                (budget.fixmedins_code.clone(), budget.insutype, year),
+                budget,
+            );
+        }
+    }
+    drop(conn);
+    let mut to_post = Vec::with_capacity(rows.len());
+    for row in rows {
+        let budget = budgets
+            .get(&(row.fixmedins_code.clone(), row.insutype, row.year))
+            .ok_or_else(|| PaymentRunError::NoBudget {
+                fixmedins_code: row.fixmedins_code.clone(),
+                insutype: row.insutype.to_string(),
+                year: row.year,
+            })?;
+        let basis = prepayment_basis(policy, budget, row)?;
+        let amount = match row.prepayment_amt {
+            Some(entered) => entered,
+            None => prepayment_amount(policy, budget, basis.amount)?,
+        };
+        let prepayment = plan_prepayment(policy, budget, row.month, amount)?;
+        to_post.push(PrepaymentToPost {
+            stored: StoredPrepayment {
+                fixmedins_code: row.fixmedins_code.clone(),
+                insutype: row.insutype,
+                year: row.year,
+                basis,
+                prepayment,
+            },
+            fund: pooled_fund(&funds, row.insutype)?,
+        });
+    }
+    let posted = procurement::post_prepayments(store, &to_post, posted_at).await?;
+    Ok(to_post.into_iter().map(|p| p.stored).zip(posted).collect())
+}
+
+/// The basis of a row's prepayment: the entered amount, or the policy's basis.
+fn prepayment_basis(
+    policy: &PaymentPolicy,
+    budget: &yibao_provider_payment::Budget,
+    row: &PrepaymentRow,
+) -> Result<PrepaymentBasis, PaymentRunError> {
+    use yibao_provider_payment::procurement::PrepaymentBasis as Basis;
+    if let Some(entered) = row.prepayment_amt {
+        return Ok(PrepaymentBasis {
+            name: "entered".into(),
+            amount: entered,
+        });
+    }
+    let refuse = |problem: String| PaymentRunError::PrepaymentRow {
+        line: row.line,
+        problem,
+    };
+    let rules = policy.procurement.as_ref().ok_or_else(|| {
+        refuse("the payment policy has no [procurement] table: give prepayment_amt".into())
+    })?;
+    let amount = match (rules.prepayment_basis, row.procurement_volume) {
+        (Basis::AnnualIndex, None) => budget.annual_index,
+        (Basis::AnnualIndex, Some(_)) => {
+            return Err(refuse(
+                "the policy sizes the prepayment from the annual index: leave procurement_volume empty".into(),
+            ))
+        }
+        (Basis::ProcurementVolume, Some(volume)) => volume,
+        (Basis::ProcurementVolume, None) => {
+            return Err(refuse(
+                "the policy sizes the prepayment from the procurement volume: give procurement_volume (or prepayment_amt)".into(),
+            ))
+        }
+    };
+    Ok(PrepaymentBasis {
+        name: rules.prepayment_basis.name().into(),
+        amount,
+    })
+}
+
+/// Stores the year's procurement savings computed from `items` by institution × scheme × year.
+pub async fn store_savings(
+    store: &Store,
+    policy: &PaymentPolicy,
+    items: &SavingsItems,
+    loaded_at: &str,
+) -> Result<Vec<procurement::Savings>, PaymentRunError> {
+    let mut rows = Vec::with_capacity(items.len());
+    for ((fixmedins_code, insutype, year), items) in items {
+        let savings = yibao_provider_payment::procurement::savings(items, policy.rounding)
+            .ok_or_else(|| PaymentRunError::SavingsTooLarge {
+                fixmedins_code: fixmedins_code.clone(),
+                insutype: insutype.to_string(),
+                year: *year,
+            })?;
+        rows.push(procurement::Savings {
+            fixmedins_code: fixmedins_code.clone(),
+            insutype: *insutype,
+            year: *year,
+            items: items.len() as u64,
+            savings,
+        });
+    }
+    procurement::store_savings(store, &rows, loaded_at).await?;
+    Ok(rows)
 }
 
 /// Why a deductions file was refused: the line and what is wrong.

@@ -368,6 +368,7 @@ async fn months_and_the_year_end_are_paid_from_the_ledger() {
             &YearEndInput {
                 activity: Some(activity),
                 score: None,
+                procurement_savings: Fen::ZERO,
             },
         )
         .unwrap();

@@ -57,6 +57,7 @@ pub fn endpoints() -> Vec<Endpoint<Service>> {
         ),
         Endpoint::get("/admin/drg/reviews", drg::list_reviews),
         Endpoint::post("/admin/drg/reviews/{setl_id}/{action}", drg::act_on_review),
+        Endpoint::get("/admin/procurement", providers::get_procurement),
         Endpoint::post("/admin/cases", crate::cases::open_case),
         Endpoint::get("/admin/cases", crate::cases::list_cases),
         Endpoint::get("/admin/cases/{case_id}", crate::cases::show_case),

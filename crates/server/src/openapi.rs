@@ -64,6 +64,7 @@ const NATIONAL_ROOT: &str = "/fsi/";
         admin::drg::get_statements,
         admin::drg::list_reviews,
         admin::drg::act_on_review,
+        admin::providers::get_procurement,
         crate::cases::open_case,
         crate::cases::list_cases,
         crate::cases::show_case,

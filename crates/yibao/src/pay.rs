@@ -12,10 +12,13 @@ use anyhow::{bail, Context};
 use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
+use yibao_ledger::procurement::Posted;
 use yibao_ledger::provider::ProviderKey;
 use yibao_provider_payment::input::{
-    read_activity, read_budgets, read_claims, read_scores, InputError,
+    read_activity, read_budgets, read_claims, read_prepayments, read_savings, read_scores,
+    read_simulated_procurement, InputError, SimulatedProcurement,
 };
+use yibao_provider_payment::procurement::plan_prepayment;
 use yibao_provider_payment::Score;
 use yibao_provider_payment::{run_year, InstitutionYear, PaymentPolicy, YearEndInput, MONTHS};
 use yibao_region::{payment, Database};
@@ -38,7 +41,12 @@ Output: one JSON line per budget row, in the budgets file's order; amounts in yu
   index_cut            quotas of months without claims, cut from the index when the policy says so
   reserve_withheld     Σ of each positive monthly_paid × reserve_withheld_ratio (预留金), not transferred
   reserve_released     the part of it released by the assessment score (all without a release table;
-                       null when the policy's table needs a score that --scores does not give)";
+                       null when the policy's table needs a score that --scores does not give)
+With --procurement, the lines of its budgets also carry:
+  procurement_offsets  12 amounts: the procurement prepayment recovered from each month's transfer
+                       (due by the policy's [procurement] schedule, at most what the month transfers)
+  procurement_recovered  what the months left, recovered at the year-end
+  procurement_savings, procurement_retained  the year's savings and the share paid at the year-end";
 
 #[derive(Args)]
 pub struct PayArgs {
@@ -60,6 +68,56 @@ enum PayCommand {
     Month(MonthArgs),
     /// Clear a year (年终清算) whose twelve months are paid; idempotent like `month`.
     YearEnd(YearEndArgs),
+    /// Procurement (集采): prepayments (采购周转金) offset in later months, savings (结余留用).
+    #[command(subcommand)]
+    Procurement(ProcurementCommand),
+}
+
+#[derive(Subcommand)]
+enum ProcurementCommand {
+    /// Pay procurement prepayments and store their offset schedules; a prepayment posted before
+    /// is shown as posted and nothing is posted twice.
+    Prepay(PrepayArgs),
+    /// Store the year's procurement savings from a CSV of procured items.
+    Savings(SavingsArgs),
+    /// Each institution's prepayment, what the paid months recovered, savings and retained share.
+    Status(ProcurementStatusArgs),
+}
+
+#[derive(Args)]
+struct PrepayArgs {
+    /// CSV `fixmedins_code,insutype,year,month` with `procurement_volume` (yuan; the policy's
+    /// `prepayment_ratio` of it is prepaid) or `prepayment_amt` (yuan, entered by the bureau).
+    file: PathBuf,
+    /// Payment policy TOML with a `[procurement]` table.
+    #[arg(long)]
+    policy: PathBuf,
+    #[arg(long, value_enum, default_value_t = StatementFormat::Table)]
+    format: StatementFormat,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Args)]
+struct SavingsArgs {
+    /// CSV `fixmedins_code,insutype,year,item_code,reference_price,bid_price,volume` (prices in
+    /// yuan, up to four decimals): savings = Σ (reference − bid) × volume.
+    file: PathBuf,
+    /// Payment policy TOML (its rounding).
+    #[arg(long)]
+    policy: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Args)]
+struct ProcurementStatusArgs {
+    #[arg(long)]
+    year: i32,
+    #[arg(long, value_enum, default_value_t = StatementFormat::Table)]
+    format: StatementFormat,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 /// Where the ledger is.
@@ -160,6 +218,11 @@ struct SimulateArgs {
     /// CSV `fixmedins_code,insutype,score`: the annual assessment score (0–100) releasing the reserve.
     #[arg(long)]
     scores: Option<PathBuf>,
+    /// CSV `fixmedins_code,insutype,prepayment_month,prepayment_amt,savings_amt` (yuan): a
+    /// procurement prepayment offset by the policy's `[procurement]` schedule, and the year's
+    /// procurement savings. Optional; only its budgets' lines get the procurement fields.
+    #[arg(long)]
+    procurement: Option<PathBuf>,
 }
 
 pub fn run(args: &PayArgs) -> anyhow::Result<()> {
@@ -169,7 +232,111 @@ pub fn run(args: &PayArgs) -> anyhow::Result<()> {
         PayCommand::Deduct(deduct) => run_deduct(deduct),
         PayCommand::Month(month) => run_month(month),
         PayCommand::YearEnd(year_end) => run_year_end(year_end),
+        PayCommand::Procurement(ProcurementCommand::Prepay(prepay)) => run_prepay(prepay),
+        PayCommand::Procurement(ProcurementCommand::Savings(savings)) => run_savings(savings),
+        PayCommand::Procurement(ProcurementCommand::Status(status)) => {
+            run_procurement_status(status)
+        }
     }
+}
+
+fn run_prepay(args: &PrepayArgs) -> anyhow::Result<()> {
+    let policy = PaymentPolicy::load(&args.policy)?;
+    let rows = read_prepayments(&read_text(&args.file)?, &args.file.display().to_string())?;
+    let posted = with_store(&args.store, async |store| {
+        Ok(payment::prepay(store, &policy, &rows, &now_text()).await?)
+    })?;
+    let table: Vec<Vec<String>> = posted
+        .iter()
+        .map(|(p, outcome)| {
+            let offsets = &p.prepayment.offsets;
+            vec![
+                p.fixmedins_code.clone(),
+                p.insutype.to_string(),
+                format!("{}-{:02}", p.year, p.prepayment.month),
+                p.basis.name.clone(),
+                p.basis.amount.to_string(),
+                p.prepayment.amount.to_string(),
+                offsets
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                match outcome {
+                    Posted::New => "posted",
+                    Posted::AlreadyPosted => "already posted",
+                }
+                .to_string(),
+            ]
+        })
+        .collect();
+    const HEADER: [&str; 8] = [
+        "fixmedins_code",
+        "insutype",
+        "month",
+        "basis",
+        "basis_amount",
+        "prepayment",
+        "offsets (Jan–Dec)",
+        "status",
+    ];
+    print_statements(args.format, &HEADER, &table, &posted)
+}
+
+fn run_savings(args: &SavingsArgs) -> anyhow::Result<()> {
+    let policy = PaymentPolicy::load(&args.policy)?;
+    let items = read_savings(&read_text(&args.file)?, &args.file.display().to_string())?;
+    let stored = with_store(&args.store, async |store| {
+        Ok(payment::store_savings(store, &policy, &items, &now_text()).await?)
+    })?;
+    for s in &stored {
+        println!(
+            "{} {} {}: {} items, savings {}",
+            s.fixmedins_code, s.insutype, s.year, s.items, s.savings
+        );
+    }
+    Ok(())
+}
+
+fn run_procurement_status(args: &ProcurementStatusArgs) -> anyhow::Result<()> {
+    let status = with_store(&args.store, async |store| {
+        let mut conn = store.pool().acquire().await?;
+        Ok(yibao_ledger::procurement::status(&mut conn, args.year).await?)
+    })?;
+    let optional =
+        |amount: Option<yibao_domain::Fen>| amount.map(|a| a.to_string()).unwrap_or_default();
+    let rows: Vec<Vec<String>> = status
+        .iter()
+        .map(|s| {
+            vec![
+                s.fixmedins_code.clone(),
+                s.insutype.clone(),
+                s.year.to_string(),
+                s.prepaid_month.map(|m| m.to_string()).unwrap_or_default(),
+                s.prepaid.to_string(),
+                s.months_paid.to_string(),
+                s.recovered.to_string(),
+                optional(s.recovered_at_year_end),
+                s.outstanding.to_string(),
+                optional(s.savings),
+                optional(s.retained),
+            ]
+        })
+        .collect();
+    const HEADER: [&str; 11] = [
+        "fixmedins_code",
+        "insutype",
+        "year",
+        "prepaid_month",
+        "prepaid",
+        "months_paid",
+        "recovered",
+        "recovered_at_year_end",
+        "outstanding",
+        "savings",
+        "retained",
+    ];
+    print_statements(args.format, &HEADER, &rows, &status)
 }
 
 pub(crate) fn now_text() -> String {
@@ -249,12 +416,13 @@ fn run_month(args: &MonthArgs) -> anyhow::Result<()> {
                 m.deferred.to_string(),
                 m.reserve_withheld.to_string(),
                 m.prepayment_offset.to_string(),
+                m.procurement_offset.to_string(),
                 m.transfer.to_string(),
                 m.deferred_to_date.to_string(),
             ]
         })
         .collect();
-    const HEADER: [&str; 13] = [
+    const HEADER: [&str; 14] = [
         "fixmedins_code",
         "insutype",
         "month",
@@ -266,6 +434,7 @@ fn run_month(args: &MonthArgs) -> anyhow::Result<()> {
         "deferred",
         "reserve_withheld",
         "prepayment_offset",
+        "procurement_offset",
         "transfer",
         "deferred_to_date",
     ];
@@ -300,10 +469,12 @@ fn run_year_end(args: &YearEndArgs) -> anyhow::Result<()> {
                 e.reserve_released
                     .map(|r| r.to_string())
                     .unwrap_or_default(),
+                e.procurement_retained.to_string(),
+                e.procurement_recovered.to_string(),
             ]
         })
         .collect();
-    const HEADER: [&str; 12] = [
+    const HEADER: [&str; 14] = [
         "fixmedins_code",
         "insutype",
         "year",
@@ -316,6 +487,8 @@ fn run_year_end(args: &YearEndArgs) -> anyhow::Result<()> {
         "paid",
         "year_end_payment",
         "reserve_released",
+        "procurement_retained",
+        "procurement_recovered",
     ];
     print_statements(args.format, &HEADER, &rows, &statements)
 }
@@ -403,12 +576,36 @@ struct SimulatedYear<'a> {
     index_cut: Yuan,
     reserve_withheld: Yuan,
     reserve_released: Option<Yuan>,
+    /// Only for a budget of the `--procurement` file.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    procurement: Option<SimulatedProcurementOut>,
+}
+
+/// The procurement fields of a simulated year (`--procurement`).
+#[derive(Serialize)]
+struct SimulatedProcurementOut {
+    /// The prepayment recovered from each month's transfer.
+    procurement_offsets: [Yuan; MONTHS],
+    /// The prepayment the months left, recovered at the year-end.
+    procurement_recovered: Yuan,
+    procurement_savings: Yuan,
+    /// savings × `savings_retained_ratio`, paid at the year-end.
+    procurement_retained: Yuan,
 }
 
 impl<'a> SimulatedYear<'a> {
-    fn of(year: &'a InstitutionYear) -> SimulatedYear<'a> {
+    fn of(
+        year: &'a InstitutionYear,
+        procurement: Option<&SimulatedProcurement>,
+    ) -> SimulatedYear<'a> {
         let end = &year.year_end;
         SimulatedYear {
+            procurement: procurement.map(|_| SimulatedProcurementOut {
+                procurement_offsets: year.months.map(|m| Yuan(m.procurement_offset)),
+                procurement_recovered: Yuan(end.procurement_recovered),
+                procurement_savings: Yuan(end.procurement_savings),
+                procurement_retained: Yuan(end.procurement_retained),
+            }),
             fixmedins_code: &year.budget.fixmedins_code,
             insutype: year.budget.insutype.as_str(),
             year: year.budget.year,
@@ -462,20 +659,31 @@ fn run_simulate(args: &SimulateArgs) -> anyhow::Result<()> {
     let scores = read_optional(args.scores.as_deref(), budgets.len(), |text, file| {
         read_scores(text, file, &budgets)
     })?;
+    let procurement = read_optional(args.procurement.as_deref(), budgets.len(), |text, file| {
+        read_simulated_procurement(text, file, &budgets)
+    })?;
     let years = budgets
         .iter()
         .enumerate()
         .map(|(i, budget)| {
+            let mut months = claims[i];
+            if let Some((month, amount)) = procurement[i].and_then(|p| p.prepayment) {
+                let plan = plan_prepayment(&policy, budget, month, amount)?;
+                for (input, due) in months.iter_mut().zip(plan.offsets) {
+                    input.procurement_offset = due;
+                }
+            }
             let year_end = YearEndInput {
                 activity: activity[i],
                 score: scores[i],
+                procurement_savings: procurement[i].map_or_else(Default::default, |p| p.savings),
             };
-            run_year(&policy, budget, &claims[i], &year_end)
+            run_year(&policy, budget, &months, &year_end)
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for year in &years {
-        serde_json::to_writer(&mut out, &SimulatedYear::of(year))?;
+    for (year, procurement) in years.iter().zip(&procurement) {
+        serde_json::to_writer(&mut out, &SimulatedYear::of(year, procurement.as_ref()))?;
         out.write_all(b"\n")?;
     }
     out.flush().context("writing the results")?;

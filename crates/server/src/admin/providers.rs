@@ -277,3 +277,60 @@ fn respond(
         Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }
+
+/// The procurement (集采) of a year.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProcurementReport {
+    pub ok: bool,
+    pub year: i32,
+    /// Per institution × scheme with a procurement prepayment or savings: the prepayment and its
+    /// month, what the paid months recovered, what is outstanding, the savings and, once the year
+    /// is cleared, the retained share and the year-end's recovery (yuan text).
+    pub procurement: Vec<yibao_ledger::procurement::ProcurementStatus>,
+}
+
+/// Procurement prepayments and savings
+///
+/// Per institution × scheme of `year`: the procurement prepayment (采购周转金) posted by `yibao pay
+/// procurement prepay`, what the posted monthly payments recovered of it, what is outstanding, the
+/// procurement savings and the share retained at the year-end (结余留用).
+#[utoipa::path(get, path = "/admin/procurement", tag = "admin",
+    security(("admin_token" = [])),
+    params(
+        ("year" = i32, Query, description = "Budget year"),
+    ),
+    responses(
+        (status = 200, description = "One line per institution × scheme with a prepayment or savings (empty without)", body = ProcurementReport),
+        (status = 400, description = "A bad `year` (named)", body = AdminRefusal),
+        GuardRefusal,
+        (status = 503, description = "Storage unavailable", body = AdminRefusal),
+    ))]
+pub(crate) async fn get_procurement(
+    State(service): State<Service>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let year = match period(&params) {
+        Ok((year, None)) => year,
+        Ok((_, Some(_))) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "query `month`: not accepted here (the procurement is per year)",
+            )
+        }
+        Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
+    };
+    let status = async {
+        let mut conn = service.shared.store.pool().acquire().await?;
+        yibao_ledger::procurement::status(&mut conn, year).await
+    }
+    .await;
+    match status {
+        Ok(procurement) => Json(ProcurementReport {
+            ok: true,
+            year,
+            procurement,
+        })
+        .into_response(),
+        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
