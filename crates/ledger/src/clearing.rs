@@ -3,9 +3,11 @@
 //! history of each pair, and the stored clearing rows with their state changes.
 //!
 //! A settlement is cross-region when the treating region differs from the insured region
-//! (`clr_optins`): the treating region is the institution's `admdvs`, or — for a settlement made
-//! through the API between platforms at a hospital this platform does not register — the treating
-//! platform's region, the first six digits of its key (`docs/peers.md`). Fund payments are the
+//! (`clr_optins`): the treating region is the place of treatment recorded with the entry
+//! (`mdtrtarea_admvs`, `migrations/0019_clearing_confirmations.sql`: the institution's `admdvs`, or
+//! — for a settlement made through the API between platforms at a hospital this platform does not
+//! register — the pooling region the treating platform names, `docs/peers.md`); for an entry
+//! written before it, the institution's `admdvs`. Fund payments are the
 //! `fund` rows of `settlement_funds` (negated in cancellations), so a row's `fund_owed` is the sum
 //! of its settlements' `fund_pay_sumamt`.
 
@@ -14,8 +16,8 @@ use std::collections::BTreeMap;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection, Row};
 use yibao_clearing::{
-    ClearingRow, ClearingState, FundPayment, Month, PairKey, PrepaymentHistory, ReviewDeductions,
-    SettlementRow,
+    ClearingRow, ClearingState, Confirmation, FundPayment, Month, PairKey, PrepaymentHistory,
+    ReviewDeductions, SettlementRow,
 };
 use yibao_domain::{Code, Fen};
 use yibao_settlement::Payer;
@@ -56,17 +58,19 @@ fn month_of_time(table: &'static str, text: &str) -> Result<Month, LedgerError> 
         .ok_or_else(|| corrupt(table, "setl_time", text))
 }
 
-/// The settlements and cancellations made in `month` whose institution's `admdvs` (see the module)
+/// The settlements and cancellations made in `month` whose place of treatment (see the module)
 /// is not the insured region's code, manual reimbursements left out ([`crate::MANUAL_CLAIM_FIXMEDINS_CODE`]),
-/// in ledger order; the caller maps `admdvs` codes to pooling
-/// regions and keeps the cross-region ones.
+/// in ledger order, each with the treating institution's confirmation of it (of the settlement a
+/// cancellation cancels; `Unconfirmed` when none); the caller maps `admdvs` codes to pooling
+/// regions, keeps the cross-region ones and keeps the confirmation only where it is needed.
 pub async fn month_settlements(
     conn: &mut AnyConnection,
     month: Month,
 ) -> Result<Vec<SettlementRow>, LedgerError> {
     let rows = sqlx::query(
         "SELECT s.setl_id, s.kind, s.insutype, s.fixmedins_code, s.setl_time, s.clr_optins, s.medfee_sumamt, \
-         COALESCE(i.admdvs, substr(s.setl_id, 1, 6)) AS trt_admdvs, COALESCE(o.setl_time, '') AS orig_time \
+         COALESCE(NULLIF(s.mdtrtarea_admvs, ''), i.admdvs, '') AS trt_admdvs, COALESCE(o.setl_time, '') AS orig_time, \
+         COALESCE(s.orig_setl_id, s.setl_id) AS confirmed_by \
          FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code \
          LEFT JOIN settlements o ON o.setl_id = s.orig_setl_id \
          WHERE substr(s.setl_time, 1, 7) = $1 AND s.fixmedins_code <> $2 ORDER BY s.seq",
@@ -76,13 +80,20 @@ pub async fn month_settlements(
     .fetch_all(&mut *conn)
     .await?;
     let mut funds = month_funds(conn, month).await?;
+    let confirmations = crate::clearing_confirm::month_states(conn, month).await?;
     let mut out = Vec::new();
     for row in &rows {
         let insured = stored_code(row, "settlements", "clr_optins")?;
         let treating = stored_code(row, "institutions", "trt_admdvs")?;
-        if insured.is_empty() || insured == treating {
+        if insured.is_empty() || treating.is_empty() || insured == treating {
             continue;
         }
+        let confirmed_by: String = row.try_get("confirmed_by")?;
+        let confirmation = match confirmations.get(&confirmed_by) {
+            Some(true) => Confirmation::Confirmed,
+            Some(false) => Confirmation::Excluded,
+            None => Confirmation::Unconfirmed,
+        };
         let setl_id: String = row.try_get("setl_id")?;
         let kind: String = row.try_get("kind")?;
         let cancels = match kind.as_str() {
@@ -105,6 +116,7 @@ pub async fn month_settlements(
             made_in: month_of_time("settlements", &row.try_get::<String, _>("setl_time")?)?,
             cancels,
             medfee_sumamt: Fen(row.try_get("medfee_sumamt")?),
+            confirmation,
         });
     }
     Ok(out)

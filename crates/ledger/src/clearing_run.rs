@@ -10,7 +10,8 @@ use crate::clearing::{self, StoredClearing};
 use crate::registry::{self, Document};
 use crate::{AnyConnection, LedgerError, Store};
 use yibao_clearing::{
-    clear_month, ClearingError, ClearingPolicy, Month, MonthInputs, PoolingRegions, SettlementRow,
+    clear_month, ClearingError, ClearingPolicy, Confirmation, Month, MonthInputs, PoolingRegions,
+    SettlementRow,
 };
 use yibao_domain::Code;
 
@@ -112,7 +113,8 @@ pub async fn pooling_regions(conn: &mut AnyConnection) -> Result<PoolingRegions,
 }
 
 /// The month's settlements whose treating pooling region is not the insured one, both regions
-/// mapped to pooling-region codes.
+/// mapped to pooling-region codes; a settlement with another platform's region needs no
+/// confirmation ([`PoolingRegions::needs_confirmation`]).
 pub async fn cross_region(
     conn: &mut AnyConnection,
     month: Month,
@@ -120,6 +122,9 @@ pub async fn cross_region(
     let regions = pooling_regions(conn).await?;
     let mut rows = clearing::month_settlements(conn, month).await?;
     for row in &mut rows {
+        if !regions.needs_confirmation(row.key.insured_admdvs, row.key.treating_admdvs) {
+            row.confirmation = Confirmation::NotRequired;
+        }
         row.key.insured_admdvs = regions.region_of(row.key.insured_admdvs);
         row.key.treating_admdvs = regions.region_of(row.key.treating_admdvs);
     }
