@@ -21,6 +21,7 @@
 mod month;
 mod policy;
 mod regions;
+mod report;
 mod state;
 
 use std::collections::BTreeMap;
@@ -31,6 +32,9 @@ use yibao_domain::{Code, Fen};
 pub use month::{Month, MonthError};
 pub use policy::{ClearingPolicy, PolicyError, PrepaymentRule};
 pub use regions::PoolingRegions;
+pub use report::{
+    cross_region_lines, render_csv, render_table, Care, CrossRegionLine, Direction, SettlementSums,
+};
 pub use state::{ClearingState, TransitionError};
 
 /// The parties and scheme of one clearing.

@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection, Row};
 use yibao_clearing::{
-    ClearingRow, ClearingState, Confirmation, FundPayment, Month, PairKey, PrepaymentHistory,
-    ReviewDeductions, SettlementRow,
+    Care, ClearingRow, ClearingState, Confirmation, FundPayment, Month, PairKey, PrepaymentHistory,
+    ReviewDeductions, SettlementRow, SettlementSums,
 };
 use yibao_domain::{Code, Fen};
 use yibao_settlement::Payer;
@@ -69,8 +69,7 @@ pub async fn month_settlements(
 ) -> Result<Vec<SettlementRow>, LedgerError> {
     let rows = sqlx::query(
         "SELECT s.setl_id, s.kind, s.insutype, s.fixmedins_code, s.setl_time, s.clr_optins, s.medfee_sumamt, \
-         COALESCE(NULLIF(s.mdtrtarea_admvs, ''), i.admdvs, '') AS trt_admdvs, COALESCE(o.setl_time, '') AS orig_time, \
-         COALESCE(s.orig_setl_id, s.setl_id) AS confirmed_by \
+         COALESCE(NULLIF(s.mdtrtarea_admvs, ''), i.admdvs, '') AS trt_admdvs, COALESCE(o.setl_time, '') AS orig_time \
          FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code \
          LEFT JOIN settlements o ON o.setl_id = s.orig_setl_id \
          WHERE substr(s.setl_time, 1, 7) = $1 AND s.fixmedins_code <> $2 ORDER BY s.seq",
@@ -81,6 +80,7 @@ pub async fn month_settlements(
     .await?;
     let mut funds = month_funds(conn, month).await?;
     let confirmations = crate::clearing_confirm::month_states(conn, month).await?;
+    let roots = crate::clearing_confirm::month_roots(conn, month).await?;
     let mut out = Vec::new();
     for row in &rows {
         let insured = stored_code(row, "settlements", "clr_optins")?;
@@ -88,13 +88,13 @@ pub async fn month_settlements(
         if insured.is_empty() || treating.is_empty() || insured == treating {
             continue;
         }
-        let confirmed_by: String = row.try_get("confirmed_by")?;
-        let confirmation = match confirmations.get(&confirmed_by) {
+        let setl_id: String = row.try_get("setl_id")?;
+        let root = roots.get(&setl_id).unwrap_or(&setl_id);
+        let confirmation = match confirmations.get(root) {
             Some(true) => Confirmation::Confirmed,
             Some(false) => Confirmation::Excluded,
             None => Confirmation::Unconfirmed,
         };
-        let setl_id: String = row.try_get("setl_id")?;
         let kind: String = row.try_get("kind")?;
         let cancels = match kind.as_str() {
             "settle" => None,
@@ -117,6 +117,55 @@ pub async fn month_settlements(
             cancels,
             medfee_sumamt: Fen(row.try_get("medfee_sumamt")?),
             confirmation,
+        });
+    }
+    Ok(out)
+}
+
+/// Settlements and cancellations made from month `from` to month `to` (by `setl_time`), summed per
+/// insured place, place of treatment (see the module), scheme and care (`med_type` 2x or 52:
+/// inpatient) in one grouped read; manual reimbursements left out. A cancellation counts −1, an
+/// interim settlement of a stay (and its cancellation) 0.
+pub async fn settlement_sums(
+    conn: &mut AnyConnection,
+    from: Month,
+    to: Month,
+) -> Result<Vec<SettlementSums>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT s.clr_optins AS insu_admdvs, COALESCE(NULLIF(s.mdtrtarea_admvs, ''), i.admdvs, '') AS trt_admdvs, \
+         s.insutype AS insutype, \
+         CASE WHEN substr(s.med_type, 1, 1) = '2' OR s.med_type = '52' THEN 'inpatient' ELSE 'outpatient' END AS care, \
+         CAST(SUM(CASE WHEN s.mid_setl_flag = '1' THEN 0 WHEN s.kind = 'settle' THEN 1 ELSE -1 END) AS BIGINT) AS n, \
+         CAST(SUM(s.medfee_sumamt) AS BIGINT) AS total_cost, CAST(SUM(s.fund_pay_sumamt) AS BIGINT) AS fund_paid \
+         FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code \
+         WHERE substr(s.setl_time, 1, 7) >= $1 AND substr(s.setl_time, 1, 7) <= $2 AND s.fixmedins_code <> $3 \
+         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+    )
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .bind(crate::MANUAL_CLAIM_FIXMEDINS_CODE)
+    .fetch_all(conn)
+    .await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let insured = stored_code(row, "settlements", "insu_admdvs")?;
+        let treating = stored_code(row, "settlements", "trt_admdvs")?;
+        if insured.is_empty() || treating.is_empty() {
+            continue;
+        }
+        let care: String = row.try_get("care")?;
+        out.push(SettlementSums {
+            insured_admdvs: insured,
+            treating_admdvs: treating,
+            insutype: stored_code(row, "settlements", "insutype")?,
+            care: if care == "inpatient" {
+                Care::Inpatient
+            } else {
+                Care::Outpatient
+            },
+            count: row.try_get("n")?,
+            total_cost: Fen(row.try_get("total_cost")?),
+            fund_paid: Fen(row.try_get("fund_paid")?),
         });
     }
     Ok(out)

@@ -118,20 +118,42 @@ fn inbound_row(
     })
 }
 
-/// The confirmation state of every settlement made in `month` and of every settlement a
-/// cancellation made in `month` cancels: `true` confirmed, `false` excluded; absent when no batch
-/// standing holds it.
+/// Every entry made in month `$1` with the settlement its chain starts from (`root`): itself for a
+/// settlement, the settlement cancelled for a cancellation, and so on up a chain of cancellations
+/// and reinstatements (a reinstatement mirrors a cancellation).
+/// `up` walks each chain; its rows with no `orig` hold the roots.
+const MONTH_ROOTS: &str = "WITH RECURSIVE up (setl_id, cur, orig) AS ( \
+     SELECT s.setl_id, s.setl_id, s.orig_setl_id FROM settlements s WHERE substr(s.setl_time, 1, 7) = $1 \
+     UNION ALL SELECT up.setl_id, p.setl_id, p.orig_setl_id FROM up JOIN settlements p ON p.setl_id = up.orig)";
+
+/// The settlement each entry made in `month` stands for when confirmed (see [`MONTH_ROOTS`]).
+pub async fn month_roots(
+    conn: &mut AnyConnection,
+    month: Month,
+) -> Result<BTreeMap<String, String>, LedgerError> {
+    let rows = sqlx::query(&format!(
+        "{MONTH_ROOTS} SELECT up.setl_id, up.cur AS root FROM up WHERE up.orig IS NULL"
+    ))
+    .bind(month.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("setl_id")?, row.try_get("root")?)))
+        .collect()
+}
+
+/// The confirmation state of the settlement every entry made in `month` stands for (its root):
+/// `true` confirmed, `false` excluded; absent when no batch standing holds it.
 pub async fn month_states(
     conn: &mut AnyConnection,
     month: Month,
 ) -> Result<BTreeMap<String, bool>, LedgerError> {
-    let rows = sqlx::query(
-        "SELECT c.setl_id, c.cnfm_flag FROM clearing_confirmations c \
+    let rows = sqlx::query(&format!(
+        "{MONTH_ROOTS} SELECT c.setl_id, c.cnfm_flag FROM clearing_confirmations c \
          JOIN clearing_confirm_batches b ON b.fixmedins_code = c.fixmedins_code AND b.msgid = c.msgid \
-         WHERE b.rolled_back_at = '' AND c.setl_id IN \
-         (SELECT COALESCE(s.orig_setl_id, s.setl_id) FROM settlements s WHERE substr(s.setl_time, 1, 7) = $1) \
-         ORDER BY b.seq",
-    )
+         WHERE b.rolled_back_at = '' AND c.setl_id IN (SELECT up.cur FROM up WHERE up.orig IS NULL) \
+         ORDER BY b.seq"
+    ))
     .bind(month.to_string())
     .fetch_all(conn)
     .await?;

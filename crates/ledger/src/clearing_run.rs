@@ -10,10 +10,10 @@ use crate::clearing::{self, StoredClearing};
 use crate::registry::{self, Document};
 use crate::{AnyConnection, LedgerError, Store};
 use yibao_clearing::{
-    clear_month, ClearingError, ClearingPolicy, Confirmation, Month, MonthInputs, PoolingRegions,
-    SettlementRow,
+    clear_month, cross_region_lines, ClearingError, ClearingPolicy, Confirmation, CrossRegionLine,
+    Month, MonthInputs, PoolingRegions, SettlementRow,
 };
-use yibao_domain::Code;
+use yibao_domain::{Code, Rounding};
 
 /// Why a clearing run stopped; nothing was stored.
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +130,23 @@ pub async fn cross_region(
     }
     rows.retain(|row| row.key.insured_admdvs != row.key.treating_admdvs);
     Ok(rows)
+}
+
+/// The cross-region report (`clearing-and-budgets.md` §6.4) of `year`, or of one `month` of it, by
+/// settlement time (the clearing cycle): one grouped read of the ledger; shares and averages
+/// rounded half up (a report's display, not money moved).
+pub async fn cross_region_report(
+    conn: &mut AnyConnection,
+    year: i32,
+    month: Option<u8>,
+) -> Result<Vec<CrossRegionLine>, ClearingRunError> {
+    let (from, to) = match month {
+        Some(month) => (Month { year, month }, Month { year, month }),
+        None => (Month { year, month: 1 }, Month { year, month: 12 }),
+    };
+    let regions = pooling_regions(conn).await?;
+    let sums = clearing::settlement_sums(conn, from, to).await?;
+    Ok(cross_region_lines(&regions, &sums, Rounding::default()))
 }
 
 /// A region code given by a user (6 digits).

@@ -59,6 +59,7 @@ const NATIONAL_ROOT: &str = "/fsi/";
         admin::providers::get_report,
         admin::providers::get_months,
         admin::providers::get_year_end,
+        admin::cross_region::get_report,
         crate::cases::open_case,
         crate::cases::list_cases,
         crate::cases::show_case,

@@ -195,6 +195,8 @@ async fn a_month_of_remote_stays_clears_to_the_fen_once() {
                 .is_err()
         );
 
+        assert_report(&h, month, &remote, &unconfirmed).await;
+
         // The month is cleared: its confirmations are frozen.
         let frozen = h
             .fails(
@@ -209,6 +211,56 @@ async fn a_month_of_remote_stays_clears_to_the_fen_once() {
         assert_eq!(report["ok"], true, "{report}");
         h.stop().await;
     }
+}
+
+/// `/admin/reports/cross-region` of the month: 九江's outbound inpatient line to 南昌 and 南昌's
+/// inbound line from 九江 count every settlement less the cancellation (confirmed or not: the
+/// report is of care), with their cost and fund payments to the fen; care at home is not in it.
+async fn assert_report(h: &Harness, month: Month, remote: &[Value], unconfirmed: &Value) {
+    let path = format!(
+        "/admin/reports/cross-region?year={}&month={}",
+        month.year, month.month
+    );
+    let report = h.admin("GET", &path, String::new()).await;
+    let lines = report["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{report}");
+    let kept = [&remote[0], &remote[1], unconfirmed];
+    let total = |field: &str| kept.iter().map(|s| fen(&s[field])).sum::<Fen>();
+    for (line, region, direction, partner) in [
+        (&lines[0], "360100", "inbound", "360400"),
+        (&lines[1], "360400", "outbound", "360100"),
+    ] {
+        assert_eq!(
+            (
+                &line["region"],
+                &line["direction"],
+                &line["partner"],
+                &line["care"],
+                &line["insutype"]
+            ),
+            (
+                &json!(region),
+                &json!(direction),
+                &json!(partner),
+                &json!("inpatient"),
+                &json!("390")
+            ),
+            "{line}"
+        );
+        assert_eq!(line["count"], 3);
+        assert_eq!(fen(&line["total_cost"]), total("medfee_sumamt"));
+        assert_eq!(fen(&line["fund_paid"]), total("fund_pay_sumamt"));
+        let average = fen(&line["average_cost"]);
+        assert_eq!(average, Fen((total("medfee_sumamt").0 * 2 + 3) / 6));
+    }
+    let year = h
+        .admin(
+            "GET",
+            &format!("/admin/reports/cross-region?year={}", month.year),
+            String::new(),
+        )
+        .await;
+    assert_eq!(year["lines"], report["lines"]);
 }
 
 fn month_input(month: Month) -> Value {

@@ -640,6 +640,45 @@ async fn both_platforms_clear_the_month_alike() {
         }
         assert_eq!(o.total_cost, i.total_cost);
         assert_eq!(o.cleared, i.cleared);
+        // The cross-region report: I's outbound lines are T's inbound lines, side for side.
+        let report = |store: &yibao_ledger::Store| {
+            let store = store.clone();
+            async move {
+                let mut conn = store.pool().acquire().await.unwrap();
+                yibao_ledger::clearing_run::cross_region_report(
+                    &mut conn,
+                    month.year,
+                    Some(month.month),
+                )
+                .await
+                .unwrap()
+            }
+        };
+        let (outbound, inbound) = (report(&p.i.store).await, report(&p.t.store).await);
+        assert_eq!(outbound.len(), 2, "inpatient and outpatient: {outbound:#?}");
+        assert_eq!(inbound.len(), 2, "{inbound:#?}");
+        for (o, i) in outbound.iter().zip(&inbound) {
+            assert_eq!(
+                (o.region.as_str(), o.partner.as_str()),
+                ("360400", "440100")
+            );
+            assert_eq!(
+                (i.region.as_str(), i.partner.as_str()),
+                ("440100", "360400")
+            );
+            assert_eq!(
+                (o.direction, i.direction),
+                (
+                    yibao_clearing::Direction::Outbound,
+                    yibao_clearing::Direction::Inbound
+                )
+            );
+            assert_eq!(
+                (o.care, o.count, o.total_cost, o.fund_paid),
+                (i.care, i.count, i.total_cost, i.fund_paid)
+            );
+        }
+        assert_eq!(outbound[0].count, 1, "one admission kept: {outbound:#?}");
         p.t.assert_verifies().await;
         p.i.assert_verifies().await;
         p.t.stop().await;

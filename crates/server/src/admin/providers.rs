@@ -67,7 +67,7 @@ pub struct InstitutionStatements {
 }
 
 /// The year (required) and month (optional) of a query, or what is wrong with them.
-fn period(params: &HashMap<String, String>) -> Result<(i32, Option<u8>), String> {
+pub(super) fn period(params: &HashMap<String, String>) -> Result<(i32, Option<u8>), String> {
     let year_text = params
         .get("year")
         .ok_or("query `year`: required (e.g. year=2025)")?;
