@@ -7,7 +7,8 @@
 mod report;
 
 pub use report::{
-    render_csv, render_table, BreakdownRow, FundRow, MonthsPayable, ProviderRow, Report,
+    render_csv, render_table, BreakdownRow, ClearingBookRow, FundRow, MonthsPayable, ProviderRow,
+    Report,
 };
 
 use chrono::{Datelike, NaiveDate};
@@ -47,6 +48,14 @@ pub enum Flow {
     ProviderPrepaymentOffset,
     /// The year-end clearing's payment to an institution (negative when recovered).
     ProviderYearEnd,
+    /// Cross-region clearing, insured region: a month's remote-care fund payments owed to the
+    /// treating region (异地就医清算应付).
+    ClearingPayable,
+    /// Cross-region clearing, treating region: a month's fund payments owed by the insured region
+    /// for care at its institutions (异地就医清算应收).
+    ClearingReceivable,
+    /// Cross-region clearing, treating region: the same owed on to its institutions.
+    ClearingOwedToHospitals,
 }
 
 impl Flow {
@@ -66,6 +75,16 @@ impl Flow {
         )
     }
 
+    /// Whether the flow records cross-region clearing between regions: the insured fund's
+    /// expenditure is counted when the settlements are made, so these flows move neither income,
+    /// expenditure nor the balance; they show what is owed between regions and to institutions.
+    pub fn is_clearing(self) -> bool {
+        matches!(
+            self,
+            Flow::ClearingPayable | Flow::ClearingReceivable | Flow::ClearingOwedToHospitals
+        )
+    }
+
     /// Whether the flow is an outlay of the fund.
     pub fn is_expenditure(self) -> bool {
         matches!(
@@ -76,7 +95,10 @@ impl Flow {
 
     /// Whether the flow is income of its period (a balance brought forward is not).
     pub fn is_income(self) -> bool {
-        !self.is_expenditure() && !self.is_provider() && self != Flow::BroughtForward
+        !self.is_expenditure()
+            && !self.is_provider()
+            && !self.is_clearing()
+            && self != Flow::BroughtForward
     }
 }
 
@@ -180,7 +202,7 @@ impl Period {
 
 /// Signed effect of a posting on the fund's accumulated balance.
 pub(crate) fn balance_effect(posting: &BookPosting) -> Fen {
-    if posting.flow.is_provider() {
+    if posting.flow.is_provider() || posting.flow.is_clearing() {
         Fen::ZERO
     } else if posting.flow.is_expenditure() {
         -posting.amount

@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection, Row};
 use yibao_clearing::{
-    Care, ClearingRow, ClearingState, Confirmation, FundPayment, Month, PairKey, PrepaymentHistory,
-    ReviewDeductions, SettlementRow, SettlementSums,
+    Care, ClearingRow, ClearingState, Confirmation, FundPayment, Month, PairKey, PoolingRegions,
+    PrepaymentHistory, ReviewDeductions, SettlementRow, SettlementSums,
 };
 use yibao_domain::{Code, Fen};
 use yibao_settlement::Payer;
@@ -352,11 +352,13 @@ pub async fn stored_rows(
     rows.iter().map(stored_of).collect()
 }
 
-/// Stores a month's computed rows in state 10, in one transaction; a row already stored keeps what
-/// it holds (so a run repeated stores nothing twice).
+/// Stores a month's computed rows in state 10, each with its book postings
+/// ([`crate::clearing_books`], the sides `regions` knows), in one transaction; a row already stored
+/// keeps what it holds and posts nothing (so a run repeated stores nothing twice).
 pub async fn store_rows(
     store: &Store,
     rows: &[ClearingRow],
+    regions: &PoolingRegions,
     run_at: &str,
 ) -> Result<(), LedgerError> {
     let mut conn = store.pool().acquire().await?;
@@ -364,7 +366,7 @@ pub async fn store_rows(
     for row in rows {
         let detail = serde_json::to_string(row)
             .map_err(|e| corrupt("clearing_rows", "detail", &e.to_string()))?;
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO clearing_rows (clr_id, month, insu_admdvs, trt_admdvs, insutype, state, fund_owed, deductions, \
              cleared, prepayment_balc, detail, run_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT (clr_id) DO NOTHING",
@@ -383,6 +385,11 @@ pub async fn store_rows(
         .bind(run_at.to_string())
         .execute(&mut *tx)
         .await?;
+        let postings = crate::clearing_books::rows_of(row, regions)?;
+        if inserted.rows_affected() == 1 && !postings.is_empty() {
+            let batch = crate::clearing_books::batch_of(&clearing_id(row.month, &row.key));
+            crate::books::insert_rows(&mut tx, &batch, &postings).await?;
+        }
     }
     tx.commit().await?;
     Ok(())

@@ -87,7 +87,10 @@ pub async fn run_month(
             rows: stored,
         });
     }
-    clearing::store_rows(store, &computed, run_at).await?;
+    let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
+    let regions = pooling_regions(&mut conn).await?;
+    drop(conn);
+    clearing::store_rows(store, &computed, &regions, run_at).await?;
     let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
     Ok(ClearingRun {
         stored_now: true,

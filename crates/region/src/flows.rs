@@ -1,10 +1,10 @@
 //! Storage names of the books' flows (the `flow` column of `book_postings`).
 
 use yibao_books::Flow;
-use yibao_ledger::provider_books;
+use yibao_ledger::{clearing_books, provider_books};
 
 /// Every flow with its storage name (the books' snake-case serialisation).
-pub const FLOWS: [(Flow, &str); 18] = [
+pub const FLOWS: [(Flow, &str); 21] = [
     (Flow::BroughtForward, "brought_forward"),
     (Flow::IndividualContribution, "individual_contribution"),
     (Flow::EmployerContribution, "employer_contribution"),
@@ -29,6 +29,12 @@ pub const FLOWS: [(Flow, &str); 18] = [
         provider_books::PREPAYMENT_OFFSET,
     ),
     (Flow::ProviderYearEnd, provider_books::YEAR_END),
+    (Flow::ClearingPayable, clearing_books::PAYABLE),
+    (Flow::ClearingReceivable, clearing_books::RECEIVABLE),
+    (
+        Flow::ClearingOwedToHospitals,
+        clearing_books::OWED_TO_HOSPITALS,
+    ),
 ];
 
 /// Position of `flow` in [`FLOWS`].
@@ -52,6 +58,9 @@ pub fn flow_index(flow: Flow) -> usize {
         Flow::ProviderReserveWithheld => 15,
         Flow::ProviderPrepaymentOffset => 16,
         Flow::ProviderYearEnd => 17,
+        Flow::ClearingPayable => 18,
+        Flow::ClearingReceivable => 19,
+        Flow::ClearingOwedToHospitals => 20,
     }
 }
 
@@ -88,5 +97,10 @@ mod tests {
         }
         let provider_flows = FLOWS.iter().filter(|(f, _)| f.is_provider()).count();
         assert_eq!(provider_flows, provider_books::FLOW_NAMES.len());
+        for name in clearing_books::FLOW_NAMES {
+            assert!(flow_of_name(name)
+                .expect("a flow of the books")
+                .is_clearing());
+        }
     }
 }

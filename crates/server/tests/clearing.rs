@@ -152,12 +152,21 @@ async fn a_month_of_remote_stays_clears_to_the_fen_once() {
         assert_eq!(row.cleared, row.fund_owed - row.deductions.total());
         assert_eq!(run.rows[0].state, ClearingState::Applied);
 
+        // Both regions are this platform's: 九江's books owe, 南昌's are owed and owe the hospital.
+        let books = [
+            ("clearing_payable", owed),
+            ("clearing_receivable", owed),
+            ("clearing_owed_to_hospitals", owed),
+        ];
+        assert_eq!(clearing_postings(&h).await, books);
+
         // Run again: the same rows, nothing stored twice.
         let again = run_month(&h.store, &policy, month, as_of, "t2")
             .await
             .unwrap();
         assert!(!again.stored_now);
         assert_eq!(again.rows, run.rows);
+        assert_eq!(clearing_postings(&h).await, books);
         let late = ReviewDeduction {
             deduction_id: "D2".into(),
             ..audit_of(month, key)
@@ -209,6 +218,17 @@ async fn a_month_of_remote_stays_clears_to_the_fen_once() {
 
         let report = h.verify().await;
         assert_eq!(report["ok"], true, "{report}");
+
+        // verify re-derives the postings: one taken away is found.
+        let mut conn = h.store.pool().acquire().await.unwrap();
+        sqlx::query("DELETE FROM book_postings WHERE flow = 'clearing_receivable'")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        drop(conn);
+        let report = h.verify().await;
+        assert_eq!(report["ok"], false, "{report}");
+        assert!(report.to_string().contains("clearing:"), "{report}");
         h.stop().await;
     }
 }
@@ -261,6 +281,26 @@ async fn assert_report(h: &Harness, month: Month, remote: &[Value], unconfirmed:
         )
         .await;
     assert_eq!(year["lines"], report["lines"]);
+}
+
+/// The book postings of the clearing flows, summed per flow (in flow-name order).
+async fn clearing_postings(h: &Harness) -> Vec<(&'static str, Fen)> {
+    let mut conn = h.store.pool().acquire().await.unwrap();
+    let rows = yibao_ledger::books::postings_until(&mut conn, "9999-12-31")
+        .await
+        .unwrap();
+    yibao_ledger::clearing_books::FLOW_NAMES
+        .iter()
+        .map(|flow| {
+            let sum = rows
+                .iter()
+                .filter(|r| r.flow == *flow)
+                .map(|r| r.amount)
+                .sum();
+            (*flow, sum)
+        })
+        .filter(|(_, sum)| *sum != Fen(0))
+        .collect()
 }
 
 fn month_input(month: Month) -> Value {

@@ -640,6 +640,32 @@ async fn both_platforms_clear_the_month_alike() {
         }
         assert_eq!(o.total_cost, i.total_cost);
         assert_eq!(o.cleared, i.cleared);
+        // The books: I owes (remote-care expenditure payable); T is owed and owes its hospital.
+        let flows = |store: &yibao_ledger::Store| {
+            let store = store.clone();
+            async move {
+                let mut conn = store.pool().acquire().await.unwrap();
+                let rows = yibao_ledger::books::postings_until(&mut conn, "9999-12-31")
+                    .await
+                    .unwrap();
+                let mut sums = std::collections::BTreeMap::<String, Fen>::new();
+                for row in rows {
+                    *sums.entry(row.flow).or_default() += row.amount;
+                }
+                sums.into_iter().collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            flows(&p.i.store).await,
+            [("clearing_payable".to_string(), owed)]
+        );
+        assert_eq!(
+            flows(&p.t.store).await,
+            [
+                ("clearing_owed_to_hospitals".to_string(), owed),
+                ("clearing_receivable".to_string(), owed)
+            ]
+        );
         // The cross-region report: I's outbound lines are T's inbound lines, side for side.
         let report = |store: &yibao_ledger::Store| {
             let store = store.clone();
