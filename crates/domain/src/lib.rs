@@ -19,4 +19,4 @@ pub use decimal::DecimalError;
 pub use money::Fen;
 pub use ratio::{Ratio, RatioError, BP_PER_ONE};
 pub use rounding::{Rounding, RoundingMode};
-pub use setlinfo::SetlAmounts;
+pub use setlinfo::{LineAmounts, SetlAmounts};

@@ -210,6 +210,40 @@ impl SetlAmounts {
     }
 }
 
+/// The amounts of one fee line as split (明细分割), defined once for the engine's split, the ledger's
+/// settled lines and the wire's `result`/`setldetail` line columns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LineAmounts {
+    /// 明细项目费用总额.
+    pub det_item_fee_sumamt: Fen,
+    /// 全自费金额.
+    pub fulamt_ownpay_amt: Fen,
+    /// 超限价金额.
+    pub overlmt_amt: Fen,
+    /// 先行自付金额.
+    pub preselfpay_amt: Fen,
+    /// 符合政策范围金额.
+    pub inscp_scp_amt: Fen,
+}
+
+impl LineAmounts {
+    /// Every amount negated: the line of a cancellation mirror.
+    pub fn negated(&self) -> LineAmounts {
+        LineAmounts {
+            det_item_fee_sumamt: -self.det_item_fee_sumamt,
+            fulamt_ownpay_amt: -self.fulamt_ownpay_amt,
+            overlmt_amt: -self.overlmt_amt,
+            preselfpay_amt: -self.preselfpay_amt,
+            inscp_scp_amt: -self.inscp_scp_amt,
+        }
+    }
+
+    /// 全自费 + 超限价 + 先行自付 + 符合政策范围: equals `det_item_fee_sumamt` in every split line.
+    pub fn parts_sum(&self) -> Fen {
+        self.fulamt_ownpay_amt + self.overlmt_amt + self.preselfpay_amt + self.inscp_scp_amt
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

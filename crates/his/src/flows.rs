@@ -1,4 +1,5 @@
-//! Whole HIS flows of one visit, chosen by `med_type`:
+//! Whole HIS flows of one visit, chosen by `med_type` (a person insured on another platform: 1101
+//! first):
 //!
 //! * inpatient (21): 2401 admission → 2301 fee upload → 2304 final settlement (`dscgTime` = the
 //!   visit's `endtime`);
@@ -49,6 +50,27 @@ impl<T: Transport> Client<'_, T> {
             INPATIENT => self.inpatient(visit).await,
             PHARMACY => self.pharmacy(visit).await,
             _ => self.outpatient(visit).await,
+        }
+    }
+
+    /// 1101 (the card read), then the flow of [`Client::settle_visit`]: a person insured on another
+    /// platform, whose platform the treating one asks first.
+    pub async fn settle_visit_insured_elsewhere(
+        &self,
+        visit: &Visit,
+    ) -> Result<Settled, FlowFailed> {
+        let mut run = Run::new(self);
+        run.send(&steps::person_info(visit)).await?;
+        let add_card_read = |messages: u32| messages + run.messages;
+        match self.settle_visit(visit).await {
+            Ok(settled) => Ok(Settled {
+                messages: add_card_read(settled.messages),
+                ..settled
+            }),
+            Err(failed) => Err(FlowFailed {
+                messages: add_card_read(failed.messages),
+                ..failed
+            }),
         }
     }
 

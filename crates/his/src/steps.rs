@@ -34,6 +34,18 @@ impl Message {
     }
 }
 
+/// `mdtrt_cert_type` of a card read by its number: 03 社会保障卡.
+const CERT_SOCIAL_SECURITY_CARD: &str = "03";
+
+/// 1101 人员信息获取 at `visit`'s institution, by the person's number as the card's number: a
+/// hospital of another platform reads the card before admitting the person (the treating platform
+/// asks the insured one).
+pub fn person_info(visit: &Visit) -> Message {
+    let data =
+        json!({ "mdtrt_cert_type": CERT_SOCIAL_SECURITY_CARD, "mdtrt_cert_no": visit.psn_no });
+    Message::of("1101", visit, json!({ "data": data }))
+}
+
 /// 2201 门诊挂号: opens the outpatient visit; [`registered_mdtrt_id`] reads its id.
 pub fn register(visit: &Visit) -> Message {
     let data = json!({ "psn_no": visit.psn_no, "insutype": visit.insutype, "begntime": visit.begntime,

@@ -646,12 +646,12 @@ impl LedgerView<'_> {
             let line = live
                 .iter_mut()
                 .find(|l| l.line.feedetl_sn == row.feedetl_sn)
-                .filter(|l| l.is_unsettled() && l.line.det_item_fee_sumamt == row.det_item_fee_sumamt)
+                .filter(|l| l.is_unsettled() && l.line.det_item_fee_sumamt == row.amounts.det_item_fee_sumamt)
                 .ok_or_else(|| {
                     LedgerError::Conflict(format!(
                         "settlement {} consumes fee line {} of visit {}, which is not a live unsettled \
                          line of amount {}",
-                        h.setl_id, row.feedetl_sn, h.mdtrt_id, row.det_item_fee_sumamt
+                        h.setl_id, row.feedetl_sn, h.mdtrt_id, row.amounts.det_item_fee_sumamt
                     ))
                 })?;
             line.setl_id = Some(Arc::clone(&setl_id));

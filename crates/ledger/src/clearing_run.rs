@@ -152,6 +152,27 @@ pub async fn cross_region_report(
     Ok(cross_region_lines(&regions, &sums, Rounding::default()))
 }
 
+/// The ids of the admissions among the settlements and cancellations made in `month`: final
+/// (`mid_setl_flag` not 1) settlements of a stay (`med_type` 2x 住院, or 52 生育住院) and their
+/// cancellations — what a cross-region report counts as admissions.
+pub async fn month_admission_ids(
+    conn: &mut AnyConnection,
+    month: Month,
+) -> Result<std::collections::BTreeSet<String>, ClearingRunError> {
+    let rows = sqlx::query(
+        "SELECT setl_id FROM settlements WHERE substr(setl_time, 1, 7) = $1 \
+         AND mid_setl_flag <> '1' AND (med_type LIKE '2%' OR med_type = '52')",
+    )
+    .bind(month.to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(LedgerError::from)?;
+    rows.iter()
+        .map(|row| sqlx::Row::try_get::<String, _>(row, "setl_id"))
+        .collect::<Result<_, _>>()
+        .map_err(|e| ClearingRunError::Ledger(LedgerError::from(e)))
+}
+
 /// A region code given by a user (6 digits).
 pub fn region_code(text: &str) -> Option<Code> {
     (text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit()))

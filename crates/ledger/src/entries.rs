@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use yibao_domain::codes::{ChrgitmLv, MedChrgitmType};
-use yibao_domain::{Code, Fen, Ratio};
+use yibao_domain::{Code, Fen, LineAmounts, Ratio};
 use yibao_settlement::{AccKey, FundRow, LineRule, LineSplit, Payer, Posting};
 
 use crate::columns::{self, corrupt};
@@ -220,37 +220,32 @@ pub(crate) fn fee_line_of(row: &AnyRow) -> Result<FeeLine, LedgerError> {
         det_item_fee_sumamt: amount,
         line: row.try_get("line")?,
         result: row.try_get("result")?,
-        split: rule
-            .map(|rule| stored_split_of(row, &rule, amount))
-            .transpose()?,
+        split: rule.map(|rule| stored_split_of(row, &rule)).transpose()?,
     })
 }
 
 /// The split stored with a fee line (its `line` index is not stored: 0).
-fn stored_split_of(row: &AnyRow, rule: &str, amount: Fen) -> Result<StoredSplit, LedgerError> {
+fn stored_split_of(row: &AnyRow, rule: &str) -> Result<StoredSplit, LedgerError> {
     let fen = |column: &str| -> Result<Fen, LedgerError> { Ok(Fen(row.try_get(column)?)) };
     let flag =
         |column: &str| -> Result<bool, LedgerError> { Ok(row.try_get::<i64, _>(column)? != 0) };
     let bp: i64 = row.try_get("selfpay_prop_bp")?;
     let basis: Option<String> = row.try_get("split_basis")?;
+    let amounts = line_amounts_of(row)?;
     Ok(StoredSplit {
         basis: Arc::from(basis.unwrap_or_default()),
         fee: yibao_settlement::FeeLine {
             med_list_codg: row.try_get("med_list_codg")?,
             cnt_e4: row.try_get("cnt_e4")?,
             pric_micro_yuan: row.try_get("pric_micro_yuan")?,
-            amount,
+            amount: amounts.det_item_fee_sumamt,
             hosp_appr_flag: code_of(row, "hosp_appr_flag")?.unwrap_or_default(),
         },
         split: LineSplit {
             line: 0,
             rule: LineRule::from_code(rule)
                 .ok_or_else(|| corrupt("fee_lines", "split_rule", rule))?,
-            amount,
-            fulamt_ownpay_amt: fen("fulamt_ownpay_amt")?,
-            overlmt_amt: fen("overlmt_amt")?,
-            preselfpay_amt: fen("preselfpay_amt")?,
-            inscp_scp_amt: fen("inscp_scp_amt")?,
+            amounts,
             remote_extra_preselfpay: fen("remote_extra_preselfpay")?,
             selfpay_prop: Ratio::from_bp_checked(bp)
                 .map_err(|e| corrupt("fee_lines", "selfpay_prop_bp", &e.to_string()))?,
@@ -492,6 +487,10 @@ pub struct EntryFilter {
     pub insutype: Option<String>,
     pub clr_type: Option<String>,
     pub clr_optins: Option<String>,
+    /// At most this many entries (all without it).
+    pub limit: Option<u32>,
+    /// Skip this many entries first (with `limit`: paging in ledger order).
+    pub offset: Option<u32>,
 }
 
 impl EntryFilter {
@@ -530,16 +529,46 @@ pub async fn entries(
     filter: &EntryFilter,
 ) -> Result<Vec<EntrySummary>, LedgerError> {
     let (clause, binds) = filter.where_clause();
-    let sql = format!(
+    let mut sql = format!(
         "SELECT {} FROM settlements{clause} ORDER BY seq",
         settlement_columns()
     );
+    if let Some(limit) = filter.limit {
+        sql.push_str(&format!(
+            " LIMIT {limit} OFFSET {}",
+            filter.offset.unwrap_or(0)
+        ));
+    }
     let mut query = sqlx::query(&sql);
     for value in binds {
         query = query.bind(value);
     }
     let rows = query.fetch_all(conn).await?;
     rows.iter().map(summary_of).collect()
+}
+
+/// The mirrors (cancellations, or reinstatements of cancellations) of the given entries:
+/// `orig_setl_id` → the mirror's `setl_id`, in one query per chunk.
+pub async fn mirrors_of(
+    conn: &mut AnyConnection,
+    setl_ids: &[String],
+) -> Result<HashMap<String, String>, LedgerError> {
+    let mut mirrors = HashMap::new();
+    let style = Placeholders::for_connection(conn);
+    for chunk in setl_ids.chunks(rows_per_insert(1)) {
+        let sql = format!(
+            "SELECT setl_id, orig_setl_id FROM settlements WHERE orig_setl_id IN ({})",
+            placeholders(style, chunk.len(), 1).replace(['(', ')'], "")
+        );
+        let mut query = sqlx::query(&sql).persistent(false);
+        for setl_id in chunk {
+            query = query.bind(setl_id.clone());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            mirrors.insert(row.try_get("orig_setl_id")?, row.try_get("setl_id")?);
+        }
+    }
+    Ok(mirrors)
 }
 
 /// One complete ledger entry.
@@ -620,11 +649,20 @@ pub async fn lines_of(
 pub(crate) fn line_of(row: &AnyRow) -> Result<LineRow, LedgerError> {
     Ok(LineRow {
         feedetl_sn: row.try_get("feedetl_sn")?,
-        det_item_fee_sumamt: Fen(row.try_get("det_item_fee_sumamt")?),
-        fulamt_ownpay_amt: Fen(row.try_get("fulamt_ownpay_amt")?),
-        overlmt_amt: Fen(row.try_get("overlmt_amt")?),
-        preselfpay_amt: Fen(row.try_get("preselfpay_amt")?),
-        inscp_scp_amt: Fen(row.try_get("inscp_scp_amt")?),
+        amounts: line_amounts_of(row)?,
+    })
+}
+
+/// A line's five amount columns (`det_item_fee_sumamt` and its four parts), as `settlement_lines`
+/// and `fee_lines` both name them.
+pub(crate) fn line_amounts_of(row: &AnyRow) -> Result<LineAmounts, LedgerError> {
+    let fen = |column: &str| -> Result<Fen, LedgerError> { Ok(Fen(row.try_get(column)?)) };
+    Ok(LineAmounts {
+        det_item_fee_sumamt: fen("det_item_fee_sumamt")?,
+        fulamt_ownpay_amt: fen("fulamt_ownpay_amt")?,
+        overlmt_amt: fen("overlmt_amt")?,
+        preselfpay_amt: fen("preselfpay_amt")?,
+        inscp_scp_amt: fen("inscp_scp_amt")?,
     })
 }
 

@@ -182,10 +182,10 @@ fn bind_split<'q>(query: AnyQuery<'q>, stored: Option<&StoredSplit>) -> AnyQuery
         .bind(fee.map(|f| f.pric_micro_yuan))
         .bind(fee.map(|f| f.hosp_appr_flag.to_string()))
         .bind(split.map(|s| s.rule.code()))
-        .bind(fen(|s| s.fulamt_ownpay_amt))
-        .bind(fen(|s| s.overlmt_amt))
-        .bind(fen(|s| s.preselfpay_amt))
-        .bind(fen(|s| s.inscp_scp_amt))
+        .bind(fen(|s| s.amounts.fulamt_ownpay_amt))
+        .bind(fen(|s| s.amounts.overlmt_amt))
+        .bind(fen(|s| s.amounts.preselfpay_amt))
+        .bind(fen(|s| s.amounts.inscp_scp_amt))
         .bind(fen(|s| s.remote_extra_preselfpay))
         .bind(split.map(|s| i64::from(s.selfpay_prop.bp())))
         .bind(split.and_then(|s| s.price_cap_micro_yuan))
@@ -346,11 +346,11 @@ fn insert_lines<'a>(script: &mut Script<'a>, lines: &'a [LineRowRef<'a>]) {
             query
                 .bind(setl_id.to_string())
                 .bind(l.feedetl_sn.clone())
-                .bind(l.det_item_fee_sumamt.fen())
-                .bind(l.fulamt_ownpay_amt.fen())
-                .bind(l.overlmt_amt.fen())
-                .bind(l.preselfpay_amt.fen())
-                .bind(l.inscp_scp_amt.fen())
+                .bind(l.amounts.det_item_fee_sumamt.fen())
+                .bind(l.amounts.fulamt_ownpay_amt.fen())
+                .bind(l.amounts.overlmt_amt.fen())
+                .bind(l.amounts.preselfpay_amt.fen())
+                .bind(l.amounts.inscp_scp_amt.fen())
         },
     );
 }

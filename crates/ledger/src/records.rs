@@ -6,7 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 /// The amounts of a stored settlement: the one `setlinfo` amounts type of the domain.
 pub use yibao_domain::SetlAmounts;
-use yibao_domain::{Code, Fen};
+use yibao_domain::{Code, Fen, LineAmounts};
 use yibao_settlement::{FundRow, LineSplit, Payer, Posting};
 
 /// A designated medical institution or pharmacy (定点医药机构).
@@ -330,15 +330,12 @@ impl StoredFundRow {
     }
 }
 
-/// One fee line's split as settled.
+/// One fee line's split as settled: its serial and the amounts of its split.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineRow {
     pub feedetl_sn: String,
-    pub det_item_fee_sumamt: Fen,
-    pub fulamt_ownpay_amt: Fen,
-    pub overlmt_amt: Fen,
-    pub preselfpay_amt: Fen,
-    pub inscp_scp_amt: Fen,
+    #[serde(flatten)]
+    pub amounts: LineAmounts,
 }
 
 impl LineRow {
@@ -346,11 +343,7 @@ impl LineRow {
     pub fn negated(&self) -> LineRow {
         LineRow {
             feedetl_sn: self.feedetl_sn.clone(),
-            det_item_fee_sumamt: -self.det_item_fee_sumamt,
-            fulamt_ownpay_amt: -self.fulamt_ownpay_amt,
-            overlmt_amt: -self.overlmt_amt,
-            preselfpay_amt: -self.preselfpay_amt,
-            inscp_scp_amt: -self.inscp_scp_amt,
+            amounts: self.amounts.negated(),
         }
     }
 }
@@ -471,7 +464,11 @@ impl SettlementRecord {
             ));
         }
         if !self.lines.is_empty() {
-            let lines_total: Fen = self.lines.iter().map(|l| l.det_item_fee_sumamt).sum();
+            let lines_total: Fen = self
+                .lines
+                .iter()
+                .map(|l| l.amounts.det_item_fee_sumamt)
+                .sum();
             if lines_total != a.medfee_sumamt {
                 out.push(format!(
                     "lines total {lines_total} != medfee_sumamt {}",

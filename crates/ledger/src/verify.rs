@@ -506,7 +506,7 @@ async fn load_fee_history(
                 "{line}: cancelled by event {cancelled} before its upload"
             ));
         }
-        check_stored_split(row, upload.amount, &line, problems)?;
+        check_stored_split(row, &line, problems)?;
         let earlier = uploads.entry((mdtrt_id, sn)).or_default();
         if let Some(before) = earlier.last() {
             if before.cancelled.is_none_or(|at| at > upload.event_seq) {
@@ -596,25 +596,18 @@ fn check_upload_event(
 /// A stored split adds up to its line's amount.
 fn check_stored_split(
     row: &sqlx::any::AnyRow,
-    amount: Fen,
     line: &str,
     problems: &mut Vec<String>,
 ) -> Result<(), LedgerError> {
     if row.try_get::<Option<String>, _>("split_rule")?.is_none() {
         return Ok(());
     }
-    let mut parts = Fen::ZERO;
-    for column in [
-        "fulamt_ownpay_amt",
-        "overlmt_amt",
-        "preselfpay_amt",
-        "inscp_scp_amt",
-    ] {
-        parts += Fen(row.try_get(column)?);
-    }
-    if parts != amount {
+    let amounts = crate::entries::line_amounts_of(row)?;
+    let parts = amounts.parts_sum();
+    if parts != amounts.det_item_fee_sumamt {
         problems.push(format!(
-            "{line}: stored split sums to {parts}, not its amount {amount}"
+            "{line}: stored split sums to {parts}, not its amount {}",
+            amounts.det_item_fee_sumamt
         ));
     }
     Ok(())
@@ -660,10 +653,10 @@ fn check_settled_lines(
                 ));
                 continue;
             };
-            if upload.amount != row.det_item_fee_sumamt {
+            if upload.amount != row.amounts.det_item_fee_sumamt {
                 problems.push(format!(
                     "settlement {}: fee line {} settled as {} but uploaded as {}",
-                    h.setl_id, row.feedetl_sn, row.det_item_fee_sumamt, upload.amount
+                    h.setl_id, row.feedetl_sn, row.amounts.det_item_fee_sumamt, upload.amount
                 ));
             }
             if let Some(at) = upload

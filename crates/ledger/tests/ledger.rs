@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use sqlx::AnyConnection;
-use yibao_domain::{Code, Fen};
+use yibao_domain::{Code, Fen, LineAmounts};
 use yibao_ledger::entries::{self, EntryFilter};
 use yibao_ledger::registry;
 use yibao_ledger::verify::verify;
@@ -158,11 +158,13 @@ fn record(setl_id: &str, msgid: &str, acct: i64, balc_after: i64) -> SettlementR
         ],
         lines: vec![LineRow {
             feedetl_sn: "1".into(),
-            det_item_fee_sumamt: Fen(10_000),
-            fulamt_ownpay_amt: Fen(1_000),
-            overlmt_amt: Fen(0),
-            preselfpay_amt: Fen(0),
-            inscp_scp_amt: Fen(9_000),
+            amounts: LineAmounts {
+                det_item_fee_sumamt: Fen(10_000),
+                fulamt_ownpay_amt: Fen(1_000),
+                overlmt_amt: Fen(0),
+                preselfpay_amt: Fen(0),
+                inscp_scp_amt: Fen(9_000),
+            },
         }],
         postings: vec![
             Posting {

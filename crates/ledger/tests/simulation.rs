@@ -34,7 +34,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sqlx::{AnyConnection, Connection, Row};
-use yibao_domain::{Code, Fen};
+use yibao_domain::{Code, Fen, LineAmounts};
 use yibao_ledger::entries::{self, EntryFilter, StoredMessage};
 use yibao_ledger::verify::verify;
 use yibao_ledger::*;
@@ -294,11 +294,13 @@ fn settlement(
         ],
         lines: vec![LineRow {
             feedetl_sn: "1".into(),
-            det_item_fee_sumamt: Fen(amount_fen),
-            fulamt_ownpay_amt: Fen(own),
-            overlmt_amt: Fen(0),
-            preselfpay_amt: Fen(0),
-            inscp_scp_amt: Fen(amount_fen - own),
+            amounts: LineAmounts {
+                det_item_fee_sumamt: Fen(amount_fen),
+                fulamt_ownpay_amt: Fen(own),
+                overlmt_amt: Fen(0),
+                preselfpay_amt: Fen(0),
+                inscp_scp_amt: Fen(amount_fen - own),
+            },
         }],
         postings: vec![
             Posting {

@@ -16,10 +16,15 @@
 //!    store (the demo's budgets from [`demo_budgets`]), posting the payments in the fund's books;
 //!    the provider report ([`yibao_provider_payment::ProviderSummary`]) is read back.
 //!
+//! 7. [`cross_region`] (with [`RegionConfig::cross_region`]): the province's other pooling
+//!    regions' hospitals (南昌) settle on the same platform, other provinces' hospitals on platforms
+//!    of their own started on loopback as peers, and the year is cleared month by month.
+//!
 //! [`run`] does all of it; [`report::fund_report`] alone reads any store.
 
 pub mod books_policy;
 pub mod collect;
+pub mod cross_region;
 pub mod demo_budgets;
 pub mod flows;
 pub mod payment;
@@ -44,6 +49,7 @@ use yibao_synth::{Progress, Summary, SynthConfig};
 
 pub use books_policy::BooksPolicy;
 pub use collect::Contributors;
+pub use cross_region::{CrossRegionConfig, CrossRegionRun};
 pub use demo_budgets::DemoBudgets;
 pub use replay::Replayed;
 
@@ -124,6 +130,9 @@ pub struct RegionConfig {
     pub clients: usize,
     /// Most write jobs per durable commit of the ledger writer.
     pub max_batch: usize,
+    /// Cross-region care ([`cross_region`]); none: every hospital on the home platform, no
+    /// clearing.
+    pub cross_region: Option<CrossRegionConfig>,
 }
 
 impl RegionConfig {
@@ -139,6 +148,7 @@ impl RegionConfig {
             demo_budgets: reference::DEMO_BUDGETS.to_string(),
             clients,
             max_batch: Config::default().max_batch,
+            cross_region: None,
         }
     }
 }
@@ -152,6 +162,8 @@ pub struct Timings {
     pub settle: f64,
     /// Paying the institutions month by month and clearing the year.
     pub pay: f64,
+    /// The cross-region clearing of the months the replay settled in.
+    pub clearing: f64,
     pub report: f64,
 }
 
@@ -165,6 +177,8 @@ pub struct RegionRun {
     pub report: Report,
     /// The year's provider report: per institution × scheme, index, claims, paid, deferred, year-end.
     pub providers: Vec<ProviderSummary>,
+    /// The year's cross-region care, when [`RegionConfig::cross_region`] asked for it.
+    pub cross_region: Option<CrossRegionRun>,
     pub timings: Timings,
 }
 
@@ -211,9 +225,10 @@ pub async fn run(
     progress.advance(1);
     timings.collect = clock.elapsed().as_secs_f64();
 
-    let service = yibao_server::app::start_service(service_config(config)).await?;
-    let replayed =
-        replay::settle_all(&service, &config.synth.out_dir, config.clients, progress).await?;
+    let home_region = cross_region::policy_region(&config.benefit_policy)?;
+    let replay_began = chrono::Local::now().date_naive();
+    let (replayed, peers) = settle(config, &home_region, progress).await?;
+    let settled_in = cross_region::months_between(replay_began, chrono::Local::now().date_naive());
     timings.settle = replayed.seconds;
 
     let clock = Instant::now();
@@ -229,6 +244,23 @@ pub async fn run(
     timings.pay = clock.elapsed().as_secs_f64();
 
     let clock = Instant::now();
+    let cross_region = match &config.cross_region {
+        Some(cross) => Some(
+            cross_region::clear_months(
+                &store,
+                cross,
+                &home_region,
+                &settled_in,
+                &peers,
+                &now_text(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    timings.clearing = clock.elapsed().as_secs_f64();
+
+    let clock = Instant::now();
     let report = report::fund_report(&store, Period::Year(config.synth.year)).await?;
     timings.report = clock.elapsed().as_secs_f64();
     store.close().await;
@@ -239,8 +271,37 @@ pub async fn run(
         replayed,
         report,
         providers,
+        cross_region,
         timings,
     })
+}
+
+/// Settles every visit: on the home service alone, or — with cross-region care — on the home and
+/// peer platforms listening on loopback, stopped afterwards (the peers' sites returned).
+async fn settle(
+    config: &RegionConfig,
+    home_region: &str,
+    progress: &mut dyn Progress,
+) -> Result<(Replayed, Vec<cross_region::PeerSite>), RegionError> {
+    let dir = &config.synth.out_dir;
+    if config.cross_region.is_none() {
+        let service = yibao_server::app::start_service(service_config(config)).await?;
+        let destinations = replay::Destinations::new(service, home_region);
+        let replayed = replay::settle_all(&destinations, dir, config.clients, progress).await?;
+        return Ok((replayed, Vec::new()));
+    }
+    let platforms = cross_region::start_platforms(
+        service_config(config),
+        dir,
+        &config.benefit_policy,
+        &now_text(),
+    )
+    .await?;
+    let destinations = platforms.destinations();
+    let replayed = replay::settle_all(&destinations, dir, config.clients, progress).await;
+    drop(destinations);
+    let peers = platforms.stop().await;
+    Ok((replayed?, peers))
 }
 
 /// Sets the demo's budgets from the year's claims, pays the twelve months in turn, each once it
@@ -314,6 +375,15 @@ async fn register(
         &loaded_at,
     )
     .await?;
+    if let Some(cross) = &config.cross_region {
+        cross_region::register_province(
+            store,
+            &config.synth.out_dir,
+            &cross.province_policies,
+            &loaded_at,
+        )
+        .await?;
+    }
     progress.advance(1);
     Ok(registered)
 }

@@ -9,8 +9,13 @@
 //! Visits are dealt to concurrent clients by person, so one person's visits are settled in file
 //! (time) order while many persons' messages reach the ledger writer together and group commit
 //! can batch them.
+//!
+//! A hospital of another province sends its messages to that province's platform
+//! ([`Destinations::with_peer`]), reading the person's card first (1101): the region's persons are
+//! insured on the home platform, which settles them when the treating platform asks.
 
 use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader};
@@ -20,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
-use yibao_his::{Client, Envelope, InfTime, Visit};
+use yibao_his::{Client, Envelope, FlowFailed, InfTime, Settled, Visit};
 use yibao_server::service::Service;
 use yibao_synth::Progress;
 
@@ -65,9 +70,58 @@ struct Counters {
     errors: Mutex<Vec<String>>,
 }
 
-/// Settles every visit of `dir/visits.jsonl` through `service` with `clients` concurrent clients.
+/// Where the hospitals send their messages: the home platform, and the platforms of other
+/// provinces for their hospitals.
+#[derive(Clone)]
+pub struct Destinations {
+    home: Service,
+    /// The pooling region the persons are insured in (`insuplc_admdvs` sent to a peer's hospitals).
+    home_region: String,
+    peers: Vec<PeerDestination>,
+    /// Hospital code → its platform in `peers`.
+    by_institution: HashMap<String, usize>,
+}
+
+/// Another province's platform and its region.
+#[derive(Clone)]
+struct PeerDestination {
+    service: Service,
+    region: String,
+}
+
+impl Destinations {
+    /// Every hospital on the home platform `home`, whose persons are insured in `home_region`.
+    pub fn new(home: Service, home_region: &str) -> Destinations {
+        Destinations {
+            home,
+            home_region: home_region.to_string(),
+            peers: Vec::new(),
+            by_institution: HashMap::new(),
+        }
+    }
+
+    /// The hospitals `institutions` send to the platform `service` of `region` instead.
+    pub fn with_peer(
+        mut self,
+        service: Service,
+        region: &str,
+        institutions: impl IntoIterator<Item = String>,
+    ) -> Destinations {
+        let index = self.peers.len();
+        self.peers.push(PeerDestination {
+            service,
+            region: region.to_string(),
+        });
+        self.by_institution
+            .extend(institutions.into_iter().map(|code| (code, index)));
+        self
+    }
+}
+
+/// Settles every visit of `dir/visits.jsonl` at its hospital's platform with `clients` concurrent
+/// clients.
 pub async fn settle_all(
-    service: &Service,
+    destinations: &Destinations,
     dir: &Path,
     clients: usize,
     progress: &mut dyn Progress,
@@ -81,7 +135,11 @@ pub async fn settle_all(
     for _ in 0..clients.max(1) {
         let (sender, receiver) = mpsc::channel::<Visit>(QUEUE_PER_CLIENT);
         queues.push(sender);
-        tasks.spawn(run_client(service.clone(), receiver, Arc::clone(&counters)));
+        tasks.spawn(run_client(
+            destinations.clone(),
+            receiver,
+            Arc::clone(&counters),
+        ));
     }
     let mut shown = deal(&path, queues, &counters, progress).await?;
     let mut tick = tokio::time::interval(PROGRESS_TICK);
@@ -132,6 +190,25 @@ impl Counters {
         }
     }
 
+    /// Counts one visit's flow.
+    fn record(&self, visit: &Visit, outcome: Result<Settled, FlowFailed>) {
+        match outcome {
+            Ok(settled) => {
+                self.count_messages(settled.messages);
+                self.settled.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(failed) => {
+                self.count_messages(failed.messages);
+                self.keep_error(format!(
+                    "{} at {}: {}",
+                    visit.psn_no, visit.fixmedins_code, failed.error
+                ));
+                self.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.done.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn summary(&self, seconds: f64) -> Replayed {
         Replayed {
             visits: self.done.load(Ordering::Relaxed),
@@ -178,31 +255,53 @@ fn count_lines(path: &Path) -> Result<u64, RegionError> {
     Ok(count)
 }
 
-async fn run_client(service: Service, mut visits: mpsc::Receiver<Visit>, counters: Arc<Counters>) {
-    let serials = Arc::clone(&counters);
+async fn run_client(
+    destinations: Destinations,
+    mut visits: mpsc::Receiver<Visit>,
+    counters: Arc<Counters>,
+) {
+    let mut home = his_client(&destinations.home, envelope(), &counters);
+    let mut peers: Vec<_> = destinations
+        .peers
+        .iter()
+        .map(|peer| {
+            let envelope = Envelope {
+                mdtrtarea_admvs: peer.region.clone(),
+                insuplc_admdvs: destinations.home_region.clone(),
+                ..envelope()
+            };
+            his_client(&peer.service, envelope, &counters)
+        })
+        .collect();
+    while let Some(visit) = visits.recv().await {
+        let inf_time = InfTime::At(visit.begntime.clone());
+        let outcome = match destinations.by_institution.get(&visit.fixmedins_code) {
+            Some(&peer) => {
+                let his = &mut peers[peer];
+                his.envelope_mut().inf_time = inf_time;
+                his.settle_visit_insured_elsewhere(&visit).await
+            }
+            None => {
+                home.envelope_mut().inf_time = inf_time;
+                home.settle_visit(&visit).await
+            }
+        };
+        counters.record(&visit, outcome);
+    }
+}
+
+/// A HIS client sending to `service` in `envelope`, its msgids from the shared counter.
+fn his_client(
+    service: &Service,
+    envelope: Envelope,
+    counters: &Arc<Counters>,
+) -> Client<'static, InProcess> {
+    let serials = Arc::clone(counters);
     let msgids = move |_: &str| {
         let serial = serials.msgid.fetch_add(1, Ordering::Relaxed);
         format!("YBREGION{serial:022}")
     };
-    let mut his = Client::new(InProcess::new(service), envelope()).with_msgids(msgids);
-    while let Some(visit) = visits.recv().await {
-        his.envelope_mut().inf_time = InfTime::At(visit.begntime.clone());
-        match his.settle_visit(&visit).await {
-            Ok(settled) => {
-                counters.count_messages(settled.messages);
-                counters.settled.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(failed) => {
-                counters.count_messages(failed.messages);
-                counters.keep_error(format!(
-                    "{} at {}: {}",
-                    visit.psn_no, visit.fixmedins_code, failed.error
-                ));
-                counters.failed.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        counters.done.fetch_add(1, Ordering::Relaxed);
-    }
+    Client::new(InProcess::new(service.clone()), envelope).with_msgids(msgids)
 }
 
 /// The envelope of the region's messages: local care, sent as the region's own system.

@@ -20,6 +20,7 @@ pub(crate) mod cross_region;
 pub(crate) mod filings;
 pub mod providers;
 pub mod reimburse;
+pub mod reimbursement_list;
 
 /// Every admin route, once: the router and the route table are made from it.
 pub fn endpoints() -> Vec<Endpoint<Service>> {
@@ -59,6 +60,14 @@ pub fn endpoints() -> Vec<Endpoint<Service>> {
         Endpoint::post(
             "/admin/reimbursements/{setl_id}/cancel",
             reimburse::cancel_reimbursement,
+        ),
+        Endpoint::get(
+            "/admin/reimbursements",
+            reimbursement_list::list_reimbursements,
+        ),
+        Endpoint::get(
+            "/admin/reimbursements/{setl_id}",
+            reimbursement_list::show_reimbursement,
         ),
     ]
 }

@@ -210,18 +210,27 @@ impl Running {
 
 /// Starts the service on an ephemeral local port in the background until [`Running::stop`].
 pub async fn spawn_stoppable(config: Config) -> Result<Running, StartError> {
-    let limits = connection_limits(&config);
-    let service = start_service(config).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|source| StartError::Listen {
             addr: "127.0.0.1:0".into(),
             source,
         })?;
+    spawn_on(listener, config).await
+}
+
+/// Starts the service on a listener bound beforehand, in the background until [`Running::stop`]
+/// (platforms that list each other as peers know both addresses before either starts).
+pub async fn spawn_on(
+    listener: tokio::net::TcpListener,
+    config: Config,
+) -> Result<Running, StartError> {
     let addr = listener.local_addr().map_err(|source| StartError::Listen {
         addr: "127.0.0.1:0".into(),
         source,
     })?;
+    let limits = connection_limits(&config);
+    let service = start_service(config).await?;
     let stop = Arc::new(tokio::sync::Notify::new());
     let stopping = Arc::clone(&stop);
     let listener = tokio::spawn(crate::listener::serve(

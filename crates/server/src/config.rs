@@ -92,6 +92,21 @@ pub struct Config {
     /// Whether fee upload (2204/2301, the lines of 2101/2102) makes the lines a `self_pay` rule
     /// flags 全自费; off: 3101/3102 only say so.
     pub audit_enforce_at_upload: bool,
+    /// Pooling regions each in a database of its own (`[[regions]]`): when any is listed,
+    /// `yibao serve` is a front routing each national message to its insured region's service
+    /// (`crate::region_front`); `database`/`data_dir` are then not used.
+    pub regions: Vec<RegionDatabase>,
+}
+
+/// One pooling region of a province in a database of its own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionDatabase {
+    /// The pooling region (6 digits, e.g. `360100`); messages whose insured place lies in it go to
+    /// its database.
+    pub admdvs: String,
+    /// `postgres://…` (or `sqlite:…`) of the region's database.
+    pub database_url: String,
 }
 
 /// One other platform: the insured places it hosts and the credentials of the pair. Both platforms
@@ -137,6 +152,7 @@ impl Default for Config {
             peer_attempts: 3,
             audit_rules_dir: None,
             audit_enforce_at_upload: false,
+            regions: Vec::new(),
         }
     }
 }
@@ -163,6 +179,7 @@ impl Config {
         config.apply_env(env)?;
         check_admdvs("platform_admdvs", &config.platform_admdvs)?;
         check_peers(&config)?;
+        check_regions(&config.regions)?;
         Ok(config)
     }
 
@@ -244,6 +261,34 @@ fn check_admdvs(key: &'static str, value: &str) -> Result<(), ConfigError> {
         key,
         problem: format!("`{value}` is not a 6-digit region code"),
     })
+}
+
+/// Each `[[regions]]` entry: a 6-digit region no other entry repeats and a database URL.
+pub fn check_regions(regions: &[RegionDatabase]) -> Result<(), ConfigError> {
+    for (i, region) in regions.iter().enumerate() {
+        let at = |field: &str, problem: &str| ConfigError::Invalid {
+            key: "regions",
+            problem: format!("regions[{i}].{field}: {problem}"),
+        };
+        let admdvs = &region.admdvs;
+        if admdvs.len() != 6 || !admdvs.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(at(
+                "admdvs",
+                &format!("`{admdvs}` is not a 6-digit region code"),
+            ));
+        }
+        if regions[..i].iter().any(|r| r.admdvs == *admdvs) {
+            return Err(at("admdvs", &format!("`{admdvs}` is listed twice")));
+        }
+        let url = region.database_url.trim();
+        if url.is_empty() || url.len() > PEER_TEXT_MAX {
+            return Err(at(
+                "database_url",
+                &format!("a database URL of 1–{PEER_TEXT_MAX} characters is required"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Longest accepted peer credential or URL.
@@ -359,6 +404,32 @@ mod tests {
         );
         assert!(bad.is_err());
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn regions_are_read_and_checked_naming_the_field() {
+        let good = "[[regions]]\nadmdvs = \"360400\"\ndatabase_url = \"postgres://h/jj\"\n\
+                    [[regions]]\nadmdvs = \"360100\"\ndatabase_url = \"postgres://h/nc\"\n";
+        let config = peers_config(good).unwrap();
+        let regions: Vec<&str> = config.regions.iter().map(|r| r.admdvs.as_str()).collect();
+        assert_eq!(regions, ["360400", "360100"]);
+        let cases = [
+            (good.replace("\"360100\"", "\"3601\""), "regions[1].admdvs"),
+            (
+                good.replace("\"360100\"", "\"360400\""),
+                "regions[1].admdvs",
+            ),
+            (
+                good.replace("postgres://h/jj", " "),
+                "regions[0].database_url",
+            ),
+        ];
+        for (text, field) in cases {
+            let error = peers_config(&text).unwrap_err().to_string();
+            assert!(error.contains(field), "{field}: {error}");
+        }
+        let unknown = peers_config(&good.replace("database_url", "database")).unwrap_err();
+        assert!(unknown.to_string().contains("database"), "{unknown}");
     }
 
     fn peers_config(peers: &str) -> Result<Config, ConfigError> {

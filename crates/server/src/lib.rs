@@ -28,6 +28,7 @@ pub mod listener;
 pub mod metrics;
 pub mod openapi;
 pub mod peer;
+pub mod region_front;
 pub mod replay;
 pub mod routes;
 pub mod service;

@@ -51,6 +51,8 @@ const NATIONAL_ROOT: &str = "/fsi/";
         admin::filings::cancel_filing,
         admin::reimburse::post_reimbursement,
         admin::reimburse::cancel_reimbursement,
+        admin::reimbursement_list::list_reimbursements,
+        admin::reimbursement_list::show_reimbursement,
         crate::peer::insured::person,
         crate::peer::insured::settle_call,
         crate::peer::insured::cancel_call,

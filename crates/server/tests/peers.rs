@@ -15,7 +15,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use common::{fresh_database, line, repo_root, scratch_dir, yuan, Backend, Harness};
+use common::{fen, fresh_database, line, repo_root, scratch_dir, yuan, Backend, Harness};
 use serde_json::{json, Value};
 use yibao_domain::Fen;
 use yibao_server::config::{Config, PeerConfig};
@@ -208,11 +208,20 @@ impl Platforms {
 
     /// 1101 at T (answered by I), then an admission with one 2,000.00 line; the `mdtrt_id`.
     async fn visit(&self) -> String {
+        self.admission(false).await
+    }
+
+    /// As [`Platforms::visit`]; `emergency`: admitted as an emergency rescue (`IPT_TYPE` 2).
+    async fn admission(&self, emergency: bool) -> String {
         self.person().await;
         let n = self.visits.fetch_add(1, Ordering::Relaxed);
+        let mut mdtrtinfo = json!({ "psn_no": "P0001", "insutype": "390", "mdtrt_cert_type": "02", "med_type": "21", "ipt_no": format!("IPT{n}"), "begntime": format!("2026-03-01 08:{:02}:00", n % 60), "dise_codg": "K80.100", "atddr_no": "D1" });
+        if emergency {
+            mdtrtinfo["exp_content"] = json!("{\"IPT_TYPE\":\"2\"}");
+        }
         let out = self
             .t
-            .ok("2401", HOSPITAL, json!({ "mdtrtinfo": { "psn_no": "P0001", "insutype": "390", "mdtrt_cert_type": "02", "med_type": "21", "ipt_no": format!("IPT{n}"), "begntime": format!("2026-03-01 08:{:02}:00", n % 60), "dise_codg": "K80.100", "atddr_no": "D1" }, "diseinfo": [{ "diag_type": "1", "diag_code": "K80.100", "diag_name": "胆囊结石" }] }))
+            .ok("2401", HOSPITAL, json!({ "mdtrtinfo": mdtrtinfo, "diseinfo": [{ "diag_type": "1", "diag_code": "K80.100", "diag_name": "胆囊结石" }] }))
             .await;
         let mdtrt_id = out["result"]["mdtrt_id"].as_str().unwrap().to_string();
         self.t
@@ -408,6 +417,49 @@ async fn settled_cancelled_and_reversed_across_platforms() {
     )
     .await;
     p.assert_agree(0).await;
+    p.t.stop().await;
+    p.i.stop().await;
+}
+
+/// The insured platform's remote-care extra 先行自付 (M1) applies to lines split on the treating
+/// platform, and an emergency admission there counts as filed in the insured platform's register.
+#[tokio::test]
+async fn the_insured_policys_extra_preselfpay_applies_to_an_emergency_stay_split_elsewhere() {
+    let p = Platforms::start(Backend::Sqlite).await;
+    let policy = std::fs::read_to_string(repo_root().join("policies/jiujiang.toml"))
+        .unwrap()
+        .replace(
+            "[[schemes]]\ninsutype = \"310\"",
+            "[[schemes.remote_adjustments]]\nregion = \"filed_emergency\"\nextra_preselfpay = \"0.10\"\n\n[[schemes]]\ninsutype = \"310\"",
+        );
+    assert!(policy.contains("filed_emergency"));
+    p.i.admin("PUT", "/admin/policy", policy).await;
+    let msgid = p.t.msgid(HOSPITAL);
+    let unfiled = assert_ok(&p.settle(&p.visit().await, &msgid).await)["setlinfo"].clone();
+    let msgid = p.t.msgid(HOSPITAL);
+    let emergency =
+        assert_ok(&p.settle(&p.admission(true).await, &msgid).await)["setlinfo"].clone();
+    let (pre, inscp) = (
+        fen(&unfiled["preselfpay_amt"]),
+        fen(&unfiled["inscp_scp_amt"]),
+    );
+    assert!(inscp > 0, "{unfiled}");
+    let moved = (inscp + 5) / 10;
+    assert_eq!(
+        fen(&emergency["preselfpay_amt"]),
+        pre + moved,
+        "{emergency}"
+    );
+    assert_eq!(
+        fen(&emergency["inscp_scp_amt"]),
+        inscp - moved,
+        "{emergency}"
+    );
+    assert_eq!(
+        fen(&emergency["medfee_sumamt"]),
+        fen(&unfiled["medfee_sumamt"])
+    );
+    p.assert_agree(2).await;
     p.t.stop().await;
     p.i.stop().await;
 }

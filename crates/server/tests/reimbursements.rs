@@ -47,6 +47,19 @@ async fn post(h: &Harness, path: &str, body: &Value) -> (u16, Value) {
     (status, response.json().await.unwrap())
 }
 
+/// An admin GET: status and body.
+async fn get(h: &Harness, path: &str) -> (u16, Value) {
+    let response = h
+        .client
+        .get(format!("{}{path}", h.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
 async fn reimburse(h: &Harness, body: &Value) -> Value {
     let (status, receipt) = post(h, "/admin/reimbursements", body).await;
     assert_eq!(status, 200, "{receipt}");
@@ -151,6 +164,55 @@ async fn an_unfiled_stay_paid_in_cash_is_reimbursed_at_the_unfiled_rate() {
         .await;
         assert_eq!(status, 400);
         assert!(error.contains("setl_id"), "{error}");
+
+        // The register: a person's entries with the cancellation named; pages; a receipt again.
+        let (status, listed) = get(&h, "/admin/reimbursements?psn_no=P0001").await;
+        assert_eq!(status, 200, "{listed}");
+        let entries = listed["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 2, "{listed}");
+        assert_eq!(entries[0]["setl_id"], json!(setl_id));
+        assert_eq!(entries[0]["kind"], "settle");
+        assert_eq!(entries[0]["invono"], "FP-2026-0001");
+        assert_eq!(entries[0]["cancelled_by"], json!(cancel_id));
+        assert_eq!(entries[0]["insuplc_admdvs"], "360400");
+        assert_eq!(fen(&entries[0]["setlinfo"]["hifp_pay"]), 308_500);
+        assert_eq!(entries[1]["kind"], "cancel");
+        assert_eq!(entries[1]["orig_setl_id"], json!(setl_id));
+        assert_eq!(listed["next_offset"], Value::Null);
+        let (_, page) = get(&h, "/admin/reimbursements?limit=2").await;
+        assert_eq!(page["entries"].as_array().unwrap().len(), 2, "{page}");
+        assert_eq!(page["next_offset"], 2);
+        let (_, rest) = get(&h, "/admin/reimbursements?limit=2&offset=2").await;
+        let rest = rest["entries"].as_array().unwrap().clone();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0]["setl_id"], json!(cancel_id));
+        assert_eq!(page["entries"][1]["psn_no"], "P0002");
+        assert_eq!(page["entries"][1]["cancelled_by"], Value::Null);
+        let (_, outside) = get(&h, "/admin/reimbursements?from=2020-01-01&to=2020-12-31").await;
+        assert_eq!(outside["entries"], json!([]), "{outside}");
+        let (status, shown) = get(&h, &format!("/admin/reimbursements/{setl_id}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(shown, receipt);
+        let (_, shown) = get(&h, &format!("/admin/reimbursements/{cancel_id}")).await;
+        assert_eq!(shown, cancelled);
+        let (status, _) = get(&h, "/admin/reimbursements/999999").await;
+        assert_eq!(status, 404);
+        for (query, field) in [
+            ("from=2026-13-01", "from"),
+            ("from=2026-03-02&to=2026-03-01", "from"),
+            ("limit=0", "limit"),
+            ("limit=1001", "limit"),
+            ("offset=100001", "offset"),
+            ("psn_no=", "psn_no"),
+        ] {
+            let (status, answer) = get(&h, &format!("/admin/reimbursements?{query}")).await;
+            assert_eq!(status, 400, "{query}: {answer}");
+            let error = answer["error"].as_str().unwrap();
+            assert!(
+                error.contains(&format!("参数 {field} 有误")),
+                "{query}: {error}"
+            );
+        }
         h.assert_verifies().await;
         h.stop().await;
     }

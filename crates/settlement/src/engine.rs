@@ -242,6 +242,35 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
+    /// Settles lines split by another platform with the catalogue of the place of treatment
+    /// (异地就医 between platforms): as [`Engine::settle_split_into`], but the remote-care extra
+    /// 先行自付 (M1) is this policy's — whatever the treating platform moved under its own rules is
+    /// put back and this policy's adjustment for the place and filing status applied to every line.
+    pub fn settle_peer_split_into(
+        &self,
+        person: &Person,
+        visit: &Visit,
+        lines: &[LineSplit],
+        ytd: &YearToDate,
+        balance: Fen,
+        out: &mut Settlement,
+    ) -> Result<(), SettleError> {
+        let extra = self.split_basis(person, visit)?.extra_preselfpay;
+        let rounding = self.policy.rounding;
+        let lines: Vec<LineSplit> = lines
+            .iter()
+            .map(|line| {
+                let mut line = *line;
+                split::undo_remote_extra(&mut line);
+                if let Some(extra) = extra {
+                    split::move_remote_extra(&mut line, extra, rounding);
+                }
+                line
+            })
+            .collect();
+        self.settle_split_into(person, visit, &lines, ytd, balance, out)
+    }
+
     /// Records the context of a settlement.
     fn start(&self, run: &Run, out: &mut Settlement) {
         let visit = run.visit;
@@ -415,7 +444,7 @@ impl<'a> Engine<'a> {
         };
         for (index, line) in run.visit.lines.iter().enumerate() {
             let mut split = split::split_line(self.catalog, line, index as u32, &ctx);
-            split.flat = split.inscp_scp_amt != Fen::ZERO
+            split.flat = split.amounts.inscp_scp_amt != Fen::ZERO
                 && run
                     .scheme
                     .flat_items
@@ -430,7 +459,7 @@ impl<'a> Engine<'a> {
             .lines
             .iter()
             .filter(|l| !l.flat)
-            .map(|l| l.inscp_scp_amt)
+            .map(|l| l.amounts.inscp_scp_amt)
             .sum();
         let rate = bucket.rates.iter().find(|r| rate_matches(r, run));
         let basic = match rate {
@@ -511,11 +540,12 @@ fn record_split(out: &mut Settlement, extra_preselfpay: Option<Ratio>) {
     let mut moved_by_remote = Fen::ZERO;
     for line in &out.lines {
         let totals = &mut out.totals;
-        totals.medfee_sumamt += line.amount;
-        totals.fulamt_ownpay_amt += line.fulamt_ownpay_amt;
-        totals.overlmt_selfpay += line.overlmt_amt;
-        totals.preselfpay_amt += line.preselfpay_amt;
-        totals.inscp_scp_amt += line.inscp_scp_amt;
+        let amounts = &line.amounts;
+        totals.medfee_sumamt += amounts.det_item_fee_sumamt;
+        totals.fulamt_ownpay_amt += amounts.fulamt_ownpay_amt;
+        totals.overlmt_selfpay += amounts.overlmt_amt;
+        totals.preselfpay_amt += amounts.preselfpay_amt;
+        totals.inscp_scp_amt += amounts.inscp_scp_amt;
         moved_by_remote += line.remote_extra_preselfpay;
     }
     let totals = out.totals;
@@ -589,15 +619,15 @@ fn pay_flat_items(run: &mut Run, out: &mut Settlement) {
             .iter()
             .find(|a| a.level == run.level)
             .map_or(Fen::ZERO, |a| a.amount);
-        let paid = flat.min(line.inscp_scp_amt.clamp_non_negative());
+        let paid = flat.min(line.amounts.inscp_scp_amt.clamp_non_negative());
         out.trace.push(TraceStep::FlatItem {
             line: line.line,
             fund: item.fund,
             flat,
-            inscp: line.inscp_scp_amt,
+            inscp: line.amounts.inscp_scp_amt,
             paid,
         });
-        add_payment(run, out, item.fund, line.inscp_scp_amt, None, paid);
+        add_payment(run, out, item.fund, line.amounts.inscp_scp_amt, None, paid);
         run.inscp_left -= paid;
     }
 }

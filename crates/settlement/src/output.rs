@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use yibao_domain::codes::{ChrgitmLv, MedChrgitmType};
-use yibao_domain::{Code, Fen, Ratio, SetlAmounts};
+use yibao_domain::{Code, Fen, LineAmounts, Ratio, SetlAmounts};
 use yibao_policy::{Region, SummaryColumn};
 
 use crate::accumulators::Posting;
@@ -150,12 +150,9 @@ impl LineRule {
 pub struct LineSplit {
     pub line: u32,
     pub rule: LineRule,
-    pub amount: Fen,
-    pub fulamt_ownpay_amt: Fen,
-    pub overlmt_amt: Fen,
-    pub preselfpay_amt: Fen,
-    pub inscp_scp_amt: Fen,
-    /// Part of `preselfpay_amt` added by the remote-care extra 先行自付 (M1).
+    /// The line's amount and its four parts.
+    pub amounts: LineAmounts,
+    /// Part of `amounts.preselfpay_amt` added by the remote-care extra 先行自付 (M1).
     pub remote_extra_preselfpay: Fen,
     pub selfpay_prop: Ratio,
     pub price_cap_micro_yuan: Option<i64>,
@@ -170,11 +167,7 @@ impl LineSplit {
     /// The split of a cancellation mirror: every amount negated.
     pub fn negated(&self) -> LineSplit {
         LineSplit {
-            amount: -self.amount,
-            fulamt_ownpay_amt: -self.fulamt_ownpay_amt,
-            overlmt_amt: -self.overlmt_amt,
-            preselfpay_amt: -self.preselfpay_amt,
-            inscp_scp_amt: -self.inscp_scp_amt,
+            amounts: self.amounts.negated(),
             remote_extra_preselfpay: -self.remote_extra_preselfpay,
             ..*self
         }

@@ -2,7 +2,7 @@
 
 use yibao_catalog::{Catalog, CatalogItem};
 use yibao_domain::codes::Gend;
-use yibao_domain::{Fen, Ratio, Rounding};
+use yibao_domain::{Fen, LineAmounts, Ratio, Rounding};
 
 use crate::input::{FeeLine, Person};
 use crate::output::{LineRule, LineSplit};
@@ -39,11 +39,10 @@ pub fn split_line(catalog: &Catalog, line: &FeeLine, index: u32, ctx: &SplitCont
     let mut split = LineSplit {
         line: index,
         rule: LineRule::Covered,
-        amount: line.amount,
-        fulamt_ownpay_amt: Fen::ZERO,
-        overlmt_amt: Fen::ZERO,
-        preselfpay_amt: Fen::ZERO,
-        inscp_scp_amt: Fen::ZERO,
+        amounts: LineAmounts {
+            det_item_fee_sumamt: line.amount,
+            ..LineAmounts::default()
+        },
         remote_extra_preselfpay: Fen::ZERO,
         selfpay_prop: Ratio::ONE,
         price_cap_micro_yuan: item.and_then(|i| i.price_cap_micro_yuan),
@@ -68,23 +67,38 @@ pub fn split_line(catalog: &Catalog, line: &FeeLine, index: u32, ctx: &SplitCont
     };
     let base = line.amount - over;
     let own = ctx.rounding.apply(base, item.selfpay_prop);
-    let moved = ctx
-        .extra_preselfpay
-        .map_or(Fen::ZERO, |extra| ctx.rounding.apply(base - own, extra));
-    let pre = own + moved;
-    let inscp = base - pre;
-    split.remote_extra_preselfpay = moved;
     split.selfpay_prop = item.selfpay_prop;
-    split.overlmt_amt = over;
-    split.preselfpay_amt = pre;
-    split.inscp_scp_amt = inscp;
+    split.amounts.overlmt_amt = over;
+    split.amounts.preselfpay_amt = own;
+    split.amounts.inscp_scp_amt = base - own;
+    if let Some(extra) = ctx.extra_preselfpay {
+        move_remote_extra(&mut split, extra, ctx.rounding);
+    }
     split
+}
+
+/// Moves the remote-care extra 先行自付 (M1, `settlement.md` §13) of a line: `round(inscp × extra)`
+/// from 符合政策范围 to 先行自付 (I1 holds), recorded in `remote_extra_preselfpay`.
+pub fn move_remote_extra(split: &mut LineSplit, extra: Ratio, rounding: Rounding) {
+    let moved = rounding.apply(split.amounts.inscp_scp_amt, extra);
+    split.amounts.inscp_scp_amt -= moved;
+    split.amounts.preselfpay_amt += moved;
+    split.remote_extra_preselfpay += moved;
+}
+
+/// Puts a line's remote-care extra 先行自付 back into 符合政策范围: the split as the catalogue alone
+/// makes it.
+pub fn undo_remote_extra(split: &mut LineSplit) {
+    let moved = split.remote_extra_preselfpay;
+    split.amounts.inscp_scp_amt += moved;
+    split.amounts.preselfpay_amt -= moved;
+    split.remote_extra_preselfpay = Fen::ZERO;
 }
 
 fn self_paid(mut split: LineSplit, rule: LineRule) -> LineSplit {
     split.rule = rule;
     split.selfpay_prop = Ratio::ONE;
-    split.fulamt_ownpay_amt = split.amount;
+    split.amounts.fulamt_ownpay_amt = split.amounts.det_item_fee_sumamt;
     split
 }
 
@@ -120,4 +134,56 @@ fn exclusion(item: &CatalogItem, line: &FeeLine, ctx: &SplitContext) -> Option<L
         return Some(LineRule::LevelRestricted);
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use yibao_domain::RoundingMode;
+
+    use super::*;
+
+    fn split_of(fulamt: i64, over: i64, pre: i64, inscp: i64) -> LineSplit {
+        LineSplit {
+            line: 0,
+            rule: LineRule::Covered,
+            amounts: LineAmounts {
+                det_item_fee_sumamt: Fen(fulamt + over + pre + inscp),
+                fulamt_ownpay_amt: Fen(fulamt),
+                overlmt_amt: Fen(over),
+                preselfpay_amt: Fen(pre),
+                inscp_scp_amt: Fen(inscp),
+            },
+            remote_extra_preselfpay: Fen::ZERO,
+            selfpay_prop: Ratio::ONE,
+            price_cap_micro_yuan: None,
+            chrgitm_lv: None,
+            med_chrgitm_type: None,
+            restricted_use: false,
+            flat: false,
+        }
+    }
+
+    proptest! {
+        /// M1 moves `round(inscp × extra)` from 政策范围内 to 先行自付, keeps the line's identity, and
+        /// undoing it gives the split back.
+        #[test]
+        fn remote_extra_moves_and_undoes(
+            parts in (0i64..1_000_000, 0i64..1_000_000, 0i64..1_000_000, -1_000_000i64..10_000_000),
+            extra_bp in 0i64..=10_000,
+        ) {
+            let (fulamt, over, pre, inscp) = parts;
+            let original = split_of(fulamt, over, pre, inscp);
+            let rounding = Rounding { mode: RoundingMode::HalfUp, unit_fen: 1 };
+            let extra = Ratio::from_bp_checked(extra_bp).unwrap();
+            let mut moved = original;
+            move_remote_extra(&mut moved, extra, rounding);
+            let expected = rounding.apply(Fen(inscp), extra);
+            prop_assert_eq!(moved.remote_extra_preselfpay, expected);
+            prop_assert_eq!(moved.amounts.preselfpay_amt, Fen(pre) + expected);
+            prop_assert_eq!(moved.amounts.parts_sum(), moved.amounts.det_item_fee_sumamt);
+            undo_remote_extra(&mut moved);
+            prop_assert_eq!(moved, original);
+        }
+    }
 }

@@ -210,10 +210,12 @@ fn check_bounds(s: &Settlement, balance_before: Fen) -> Result<(), TestCaseError
         prop_assert!(row.fund_payamt >= Fen::ZERO);
     }
     for line in &s.lines {
+        let a = &line.amounts;
         prop_assert_eq!(
-            line.amount,
-            line.fulamt_ownpay_amt + line.overlmt_amt + line.preselfpay_amt + line.inscp_scp_amt
+            a.det_item_fee_sumamt,
+            a.fulamt_ownpay_amt + a.overlmt_amt + a.preselfpay_amt + a.inscp_scp_amt
         );
+        prop_assert_eq!(a.parts_sum(), a.det_item_fee_sumamt);
     }
     Ok(())
 }

@@ -1,7 +1,10 @@
 //! `yibao demo [--persons N] [--seed S] [--year Y] [--data-dir DIR] [--json]`: a whole pooling
 //! region on the embedded database — generated, registered, enrolled, contributions collected,
 //! every visit settled through the service's national message flows, the institutions paid month
-//! by month under their budgets and the year cleared — and its fund and provider reports.
+//! by month under their budgets and the year cleared — and its fund and provider reports. Its
+//! inpatients treated outside the region (the generator's share) go to 南昌's hospitals on the same
+//! platform and to other provinces' hospitals on platforms the demo starts on loopback as peers;
+//! every month is cleared and the cross-region lines are printed.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -10,7 +13,9 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use yibao_books::render_table;
+use yibao_domain::Fen;
 use yibao_provider_payment::summary;
+use yibao_region::cross_region::{CrossRegionConfig, CrossRegionRun, Direction, Totals};
 use yibao_region::{Database, RegionConfig, RegionRun};
 use yibao_synth::{Silent, SynthConfig};
 
@@ -57,8 +62,10 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<bool> {
         diagnoses: crate::codelists::diagnosis_source(args.icd_dir.as_deref()),
         fraud: false,
     };
-    let config =
-        RegionConfig::reference(synth, Database::DataDir(data_dir.join("db")), args.clients);
+    let config = RegionConfig {
+        cross_region: Some(CrossRegionConfig::jiangxi()),
+        ..RegionConfig::reference(synth, Database::DataDir(data_dir.join("db")), args.clients)
+    };
     let started = Instant::now();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let region = if std::io::stderr().is_terminal() {
@@ -68,7 +75,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<bool> {
     }
     .with_context(|| format!("yibao demo in {}", data_dir.display()))?;
     if args.json {
-        let both = serde_json::json!({ "report": region.report, "providers": region.providers });
+        let both = serde_json::json!({ "report": region.report, "providers": region.providers, "cross_region": region.cross_region });
         println!("{}", serde_json::to_string_pretty(&both)?);
     } else {
         print!("{}", render_table(&region.report));
@@ -77,6 +84,10 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<bool> {
             "{}",
             summary::render_table(&config.synth.year.to_string(), &region.providers)
         );
+        if let Some(cross) = &region.cross_region {
+            println!();
+            print!("{}", render_cross_region(cross, config.synth.year));
+        }
     }
     print_summary(&region, &config, started.elapsed().as_secs_f64());
     Ok(region.replayed.failed == 0)
@@ -129,8 +140,8 @@ fn print_summary(region: &RegionRun, config: &RegionConfig, seconds: f64) {
         println!("  failed: {error}");
     }
     println!(
-        "  stages: generate {:.1} s, register {:.1} s, contributions {:.1} s, settle {:.1} s, pay {:.1} s, report {:.1} s; total {seconds:.1} s",
-        t.generate, t.register, t.collect, t.settle, t.pay, t.report
+        "  stages: generate {:.1} s, register {:.1} s, contributions {:.1} s, settle {:.1} s, pay {:.1} s, clearing {:.1} s, report {:.1} s; total {seconds:.1} s",
+        t.generate, t.register, t.collect, t.settle, t.pay, t.clearing, t.report
     );
     if let Database::DataDir(dir) = &config.database {
         println!(
@@ -143,5 +154,82 @@ fn print_summary(region: &RegionRun, config: &RegionConfig, seconds: f64) {
             dir.display(),
             config.synth.year
         );
+        println!(
+            "  cross-region clearing: yibao clearing status --data-dir {0}",
+            dir.display()
+        );
     }
+}
+
+/// The cross-region lines (from the stored clearing rows) and each peer platform's view of the same
+/// care (from its ledger).
+fn render_cross_region(cross: &CrossRegionRun, year: i32) -> String {
+    let months: Vec<String> = cross.months.iter().map(ToString::to_string).collect();
+    let mut out = format!(
+        "异地就医: care of {year} of pooling region {}, settled and cleared in {} ({} clearing rows)\n",
+        cross.home_region,
+        months.join(", "),
+        cross.clearings.len()
+    );
+    out.push_str(&format!(
+        "{:<9} {:<8} {:<9} {:>11} {:>10} {:>16} {:>16} {:>10}\n",
+        "direction",
+        "partner",
+        "platform",
+        "settlements",
+        "admissions",
+        "total cost",
+        "fund paid",
+        "fund share"
+    ));
+    for line in &cross.lines {
+        let direction = match line.direction {
+            Direction::Outbound => "outbound",
+            Direction::Inbound => "inbound",
+        };
+        let platform = if line.peer_platform { "peer" } else { "this" };
+        out.push_str(&format!(
+            "{direction:<9} {:<8} {platform:<9} {}\n",
+            line.partner,
+            totals_columns(&line.totals)
+        ));
+    }
+    for view in &cross.peer_views {
+        let agrees = cross
+            .outbound_to(&view.region)
+            .is_some_and(|line| line.totals == view.totals);
+        out.push_str(&format!(
+            "peer {:<13} {:<9} {}  {}\n",
+            view.region,
+            "ledger",
+            totals_columns(&view.totals),
+            if agrees {
+                "agrees with the clearing"
+            } else {
+                "DIFFERS from the clearing"
+            }
+        ));
+    }
+    out
+}
+
+/// Settlements, admissions, total cost, fund paid and the fund's share of the cost.
+fn totals_columns(totals: &Totals) -> String {
+    format!(
+        "{:>11} {:>10} {:>16} {:>16} {:>10}",
+        totals.settlements,
+        totals.admissions,
+        totals.total_cost.to_yuan_string(),
+        totals.fund_paid.to_yuan_string(),
+        percent_of(totals.fund_paid, totals.total_cost)
+    )
+}
+
+/// `part / whole` as a percentage with two decimals, rounded down (integer arithmetic).
+fn percent_of(part: Fen, whole: Fen) -> String {
+    if whole.fen() == 0 {
+        return "-".into();
+    }
+    let basis_points = i128::from(part.fen()) * 10_000 / i128::from(whole.fen());
+    format!("{}.{:02}%", basis_points / 100, (basis_points % 100).abs())
 }

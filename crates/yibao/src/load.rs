@@ -2,7 +2,14 @@
 //! institutions and population through the admin API, then runs the complete outpatient
 //! (2201 → 2203 → 2204 → 2207) and inpatient (2401 → 2301 → 2304) flows of `yibao-his` over real
 //! HTTP and reports settlements per second and the settling messages' latency percentiles.
+//!
+//! With `--peer-region`, every settlement crosses platforms: the load starts two platforms on
+//! loopback (the home one with `--policy` and `--catalog`, one of the peer region splitting with
+//! the same catalogue — `yibao_region::cross_region`), registers its persons on the home platform
+//! and its institutions on the peer, and the flows (1101 first) go to the peer's hospitals, which
+//! ask the home platform to settle (`docs/peers.md`).
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,8 +27,23 @@ use yibao_his::{Envelope, FeeLine, FlowFailed, HttpTransport, Settled, Visit};
 #[derive(Args)]
 pub struct LoadArgs {
     /// Base URL of a running `yibao serve` (e.g. http://127.0.0.1:8080).
+    #[arg(long, required_unless_present = "peer_region")]
+    pub url: Option<String>,
+    /// Cross-platform settlements: start the home platform and a platform of this region (another
+    /// province, e.g. 330100) on loopback instead of using `--url`, and settle at the latter's
+    /// hospitals persons insured on the former.
+    #[arg(long, conflicts_with = "url")]
+    pub peer_region: Option<String>,
+    /// Benefit policy of the home platform (with `--peer-region`).
+    #[arg(long, default_value = "policies/jiujiang.toml")]
+    pub policy: PathBuf,
+    /// Catalogue of both platforms (with `--peer-region`).
+    #[arg(long, default_value = "catalogs/jiujiang-sample.csv")]
+    pub catalog: PathBuf,
+    /// Directory of the two platforms' databases, emptied first (with `--peer-region`)
+    /// [default: yibao-load-peers under the system's temporary directory].
     #[arg(long)]
-    pub url: String,
+    pub data_dir: Option<PathBuf>,
     /// Concurrent HIS clients.
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
@@ -46,10 +68,19 @@ pub struct LoadArgs {
 }
 
 const INSTITUTIONS: usize = 4;
+/// Days of the load's inpatient stays (admitted that many days before their discharge, now).
+const STAY_DAYS: i64 = 3;
 
 /// The synthetic world of one run.
 struct World {
+    /// The platform the persons are insured on (and registered at).
     base: String,
+    /// The platform whose institutions treat them (`base` itself unless across platforms) and the
+    /// pooling region its institutions are in.
+    care_base: String,
+    care_admdvs: String,
+    /// Whether the persons are insured on another platform than the one treating them.
+    across_platforms: bool,
     client: reqwest::Client,
     tag: String,
     persons: usize,
@@ -63,7 +94,12 @@ struct Stats {
     errors: AtomicU64,
     requests: AtomicU64,
     settle_latency_us: Mutex<Vec<u64>>,
+    /// The first few failures, printed with the summary.
+    first_errors: Mutex<Vec<String>>,
 }
+
+/// Failures kept for the summary.
+const ERRORS_SHOWN: usize = 3;
 
 impl Stats {
     /// Counts a flow's messages and its settlement (with the settling message's latency) or error.
@@ -79,6 +115,11 @@ impl Stats {
             }
             Err(failed) => {
                 self.errors.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut kept) = self.first_errors.lock() {
+                    if kept.len() < ERRORS_SHOWN {
+                        kept.push(failed.error.to_string());
+                    }
+                }
                 failed.messages
             }
         };
@@ -101,8 +142,8 @@ impl World {
         (format!("L{}{index:07}", self.tag), insutype)
     }
 
-    /// A random visit of a random person at a random institution, begun now: 70 % outpatient
-    /// (1–5 lines), else inpatient (3–10 lines).
+    /// A random visit of a random person at a random institution: 70 % outpatient begun now (1–5
+    /// lines), else an inpatient stay of [`STAY_DAYS`] discharged now (3–10 lines).
     fn visit(&self, rng: &mut StdRng) -> Visit {
         let (psn_no, insutype) = self.person(rng.gen_range(0..self.persons));
         let fixmedins_code = self.institution(rng.gen_range(0..INSTITUTIONS));
@@ -111,12 +152,18 @@ impl World {
         } else {
             ("21", "K80.100", rng.gen_range(3..=10))
         };
+        let now = chrono::Local::now().naive_local();
+        let begun = if med_type == "21" {
+            now - chrono::Duration::days(STAY_DAYS)
+        } else {
+            now
+        };
         Visit {
             psn_no,
             insutype: insutype.into(),
             med_type: med_type.into(),
-            begntime: wire_time(chrono::Local::now().naive_local()),
-            endtime: None,
+            begntime: wire_time(begun),
+            endtime: (med_type == "21").then(|| wire_time(now)),
             fixmedins_code,
             refl_flag: "0".into(),
             dise_codg: dise_codg.into(),
@@ -134,11 +181,12 @@ impl World {
 
     fn admin_request(
         &self,
+        base: &str,
         method: reqwest::Method,
         path: &str,
         token: Option<&str>,
     ) -> reqwest::RequestBuilder {
-        let request = self.client.request(method, format!("{}{path}", self.base));
+        let request = self.client.request(method, format!("{base}{path}"));
         match token {
             Some(token) => request.bearer_auth(token),
             None => request,
@@ -170,6 +218,7 @@ async fn usable_codes(
 ) -> anyhow::Result<Vec<String>> {
     let body = admin_send(
         world.admin_request(
+            &world.care_base,
             reqwest::Method::GET,
             &format!("/admin/catalog/{admdvs}"),
             token,
@@ -197,15 +246,23 @@ async fn usable_codes(
     Ok(codes)
 }
 
+/// The institutions on the treating platform, in its region; the persons, insured in `admdvs`, on
+/// the insuring one.
 async fn register_world(world: &World, admdvs: &str, token: Option<&str>) -> anyhow::Result<()> {
-    let county = format!("{}02", &admdvs[..4.min(admdvs.len())]);
+    let care = &world.care_admdvs;
+    let county = format!("{}02", &care[..4.min(care.len())]);
     let levels = ["3", "5", "9", "2"];
     let institutions: Vec<Value> = (0..INSTITUTIONS)
         .map(|i| json!({ "fixmedins_code": world.institution(i), "fixmedins_name": format!("压测医院{i}"), "fixmedins_type": "1", "hosp_lv": levels[i % levels.len()], "admdvs": county }))
         .collect();
     admin_send(
         world
-            .admin_request(reqwest::Method::POST, "/admin/institutions", token)
+            .admin_request(
+                &world.care_base,
+                reqwest::Method::POST,
+                "/admin/institutions",
+                token,
+            )
             .json(&institutions),
         "institutions",
     )
@@ -226,7 +283,7 @@ async fn register_world(world: &World, admdvs: &str, token: Option<&str>) -> any
             .collect();
         admin_send(
             world
-                .admin_request(reqwest::Method::POST, "/admin/persons", token)
+                .admin_request(&world.base, reqwest::Method::POST, "/admin/persons", token)
                 .json(&rows),
             "persons",
         )
@@ -236,7 +293,14 @@ async fn register_world(world: &World, admdvs: &str, token: Option<&str>) -> any
 }
 
 /// One HIS client: visits drawn from the world and settled until `deadline`.
-async fn run_client(world: &World, stats: &Stats, seed: u64, client_no: usize, deadline: Instant) {
+async fn run_client(
+    world: &World,
+    insured_admdvs: &str,
+    stats: &Stats,
+    seed: u64,
+    client_no: usize,
+    deadline: Instant,
+) {
     let serial = AtomicU64::new(0);
     let msgids = move |fixmedins: &str| {
         let serial = serial.fetch_add(1, Ordering::Relaxed) + 1;
@@ -247,20 +311,27 @@ async fn run_client(world: &World, stats: &Stats, seed: u64, client_no: usize, d
             client_no % 1000
         )
     };
-    let transport = HttpTransport::new(world.client.clone(), &world.base);
-    let his = yibao_his::Client::new(transport, envelope()).with_msgids(msgids);
+    let transport = HttpTransport::new(world.client.clone(), &world.care_base);
+    let envelope = envelope(&world.care_admdvs, insured_admdvs);
+    let his = yibao_his::Client::new(transport, envelope).with_msgids(msgids);
     let mut rng = StdRng::seed_from_u64(seed.wrapping_add(client_no as u64));
     while Instant::now() < deadline {
         let visit = world.visit(&mut rng);
-        stats.record(his.settle_visit(&visit).await);
+        let outcome = if world.across_platforms {
+            his.settle_visit_insured_elsewhere(&visit).await
+        } else {
+            his.settle_visit(&visit).await
+        };
+        stats.record(outcome);
     }
 }
 
-/// The envelope of the load's messages.
-fn envelope() -> Envelope {
+/// The envelope of the load's messages: care in `care_admdvs` of persons insured in
+/// `insured_admdvs`.
+fn envelope(care_admdvs: &str, insured_admdvs: &str) -> Envelope {
     Envelope {
-        mdtrtarea_admvs: "360400".into(),
-        insuplc_admdvs: "360400".into(),
+        mdtrtarea_admvs: care_admdvs.into(),
+        insuplc_admdvs: insured_admdvs.into(),
         recer_sys_code: "MBS_LOCAL".into(),
         opter: "load".into(),
         opter_name: "load".into(),
@@ -276,20 +347,29 @@ fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
     sorted_us[rank.min(sorted_us.len() - 1)] as f64 / 1000.0
 }
 
-async fn run_load(args: &LoadArgs, seed: u64) -> anyhow::Result<()> {
+/// Where the load sends: the home (insuring) platform, the treating one and its region.
+struct Target {
+    home: String,
+    care: String,
+    care_admdvs: String,
+}
+
+async fn run_load(args: &LoadArgs, target: Target, seed: u64) -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency.max(1) * 2)
         .timeout(Duration::from_secs(60))
         .build()?;
-    let base = args.url.trim_end_matches('/').to_string();
     let mut world = World {
-        base,
+        across_platforms: target.home != target.care,
+        base: target.home,
+        care_base: target.care,
+        care_admdvs: target.care_admdvs,
         client,
         tag: format!("{:06}", seed % 1_000_000),
         persons: args.persons.max(1),
         codes: Vec::new(),
     };
-    world.codes = usable_codes(&world, &args.admdvs, args.admin_token.as_deref()).await?;
+    world.codes = usable_codes(&world, &world.care_admdvs, args.admin_token.as_deref()).await?;
     register_world(&world, &args.admdvs, args.admin_token.as_deref()).await?;
     let world = Arc::new(world);
     let stats = Arc::new(Stats::default());
@@ -298,11 +378,61 @@ async fn run_load(args: &LoadArgs, seed: u64) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     for client_no in 0..args.concurrency.max(1) {
         let (world, stats) = (Arc::clone(&world), Arc::clone(&stats));
-        tasks.spawn(async move { run_client(&world, &stats, seed, client_no, deadline).await });
+        let insured = args.admdvs.clone();
+        tasks.spawn(async move {
+            run_client(&world, &insured, &stats, seed, client_no, deadline).await
+        });
     }
     while tasks.join_next().await.is_some() {}
     report(args, &stats, started.elapsed());
     Ok(())
+}
+
+/// Starts the home platform and one of `peer_region` on loopback in `dir` (emptied first), runs
+/// the load across them and stops them.
+async fn run_across_platforms(
+    args: &LoadArgs,
+    peer_region: &str,
+    dir: &std::path::Path,
+    seed: u64,
+) -> anyhow::Result<()> {
+    use yibao_region::cross_region;
+    let read = |path: &PathBuf| {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    };
+    let (policy, catalog) = (read(&args.policy)?, read(&args.catalog)?);
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("emptying {}", dir.display()))?;
+    }
+    let loaded_at = wire_time(chrono::Local::now().naive_local());
+    cross_region::prepare_home(&dir.join("home"), &policy, &catalog, &loaded_at).await?;
+    let home = yibao_server::config::Config {
+        data_dir: dir.join("home"),
+        admin_open: true,
+        ..yibao_server::config::Config::default()
+    };
+    let peers = vec![(dir.join("peer"), peer_region.to_string(), Vec::new())];
+    let platforms =
+        cross_region::start_with_peers(home, &policy, &catalog, peers, &loaded_at).await?;
+    let (care_admdvs, care) = platforms
+        .peer_urls()
+        .into_iter()
+        .next()
+        .context("the peer platform did not start")?;
+    eprintln!(
+        "yibao load: home platform {} at {}, peer platform {care_admdvs} at {care} (data in {})",
+        args.admdvs,
+        platforms.home_url(),
+        dir.display()
+    );
+    let target = Target {
+        home: platforms.home_url(),
+        care,
+        care_admdvs,
+    };
+    let outcome = run_load(args, target, seed).await;
+    platforms.stop().await;
+    outcome
 }
 
 /// The `--json` summary line, fields in the documented order.
@@ -312,6 +442,7 @@ struct Summary {
     errors: u64,
     settlements_per_s: f64,
     p50_ms: f64,
+    p95_ms: f64,
     p99_ms: f64,
 }
 
@@ -325,21 +456,31 @@ fn report(args: &LoadArgs, stats: &Stats, elapsed: Duration) {
     let settlements = stats.settlements.load(Ordering::Relaxed);
     let errors = stats.errors.load(Ordering::Relaxed);
     let per_s = settlements as f64 / elapsed.as_secs_f64().max(1e-9);
-    let (p50, p99) = (
+    let (p50, p95, p99) = (
         percentile_ms(&latencies, 50.0),
+        percentile_ms(&latencies, 95.0),
         percentile_ms(&latencies, 99.0),
     );
     println!(
-        "{settlements} settlements in {:.1} s ({per_s:.1}/s), {} requests, {errors} errors; settlement latency p50 {p50:.2} ms, p99 {p99:.2} ms",
+        "{settlements} settlements in {:.1} s ({per_s:.1}/s), {} requests, {errors} errors; settlement latency p50 {p50:.2} ms, p95 {p95:.2} ms, p99 {p99:.2} ms",
         elapsed.as_secs_f64(),
         stats.requests.load(Ordering::Relaxed)
     );
+    for error in stats
+        .first_errors
+        .lock()
+        .map(|e| e.clone())
+        .unwrap_or_default()
+    {
+        eprintln!("  failed: {error}");
+    }
     if args.json {
         let summary = Summary {
             settlements,
             errors,
             settlements_per_s: (per_s * 10.0).round() / 10.0,
             p50_ms: p50,
+            p95_ms: p95,
             p99_ms: p99,
         };
         println!("{}", serde_json::to_string(&summary).unwrap_or_default());
@@ -356,5 +497,23 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<()> {
     });
     eprintln!("yibao load: seed {seed}");
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(run_load(args, seed))
+    match (&args.peer_region, &args.url) {
+        (Some(region), _) => {
+            let dir = args
+                .data_dir
+                .clone()
+                .unwrap_or_else(|| std::env::temp_dir().join("yibao-load-peers"));
+            runtime.block_on(run_across_platforms(args, region, &dir, seed))
+        }
+        (None, Some(url)) => {
+            let base = url.trim_end_matches('/').to_string();
+            let target = Target {
+                home: base.clone(),
+                care: base,
+                care_admdvs: args.admdvs.clone(),
+            };
+            runtime.block_on(run_load(args, target, seed))
+        }
+        (None, None) => bail!("--url or --peer-region is required"),
+    }
 }

@@ -79,11 +79,16 @@ async fn shutdown_signal() {
     }
 }
 
-/// Runs the service until SIGINT / SIGTERM.
+/// Runs the service (or, with `[[regions]]`, the front of the region services) until SIGINT /
+/// SIGTERM.
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     init_logging(&args.log_format);
     let config = config_of(args)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(yibao_server::app::serve(config, shutdown_signal()))?;
+    if config.regions.is_empty() {
+        runtime.block_on(yibao_server::app::serve(config, shutdown_signal()))?;
+    } else {
+        runtime.block_on(yibao_server::region_front::serve(config, shutdown_signal()))?;
+    }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `yibao reimburse` against a `yibao serve` child on SQLite: the receipt as text, the same invoice
-//! again (the same receipt), `--cancel`, a refusal naming the field, and `yibao verify` after.
+//! again (the same receipt), `--cancel`, a refusal naming the field, `--show` and `--list`, and
+//! `yibao verify` after.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -133,6 +134,22 @@ fn reimburse_prints_the_receipt_and_cancels() {
     let again = yibao(&["reimburse", "--cancel", "123", "--url", &url]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("setl_id"));
+    assert_eq!(
+        ok(&["reimburse", "--show", setl_id, "--url", &url]),
+        receipt
+    );
+    let register = ok(&["reimburse", "--list", "--psn-no", "P0001", "--url", &url]);
+    let rows: Vec<&str> = register.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{register}");
+    assert!(
+        rows[0].starts_with(&format!("{setl_id}\tsettle\tP0001\tFP-CLI-1\t")),
+        "{register}"
+    );
+    assert!(rows[1].contains("\tcancel\tP0001\t"), "{register}");
+    assert!(rows[1].ends_with(setl_id), "{register}");
+    let refused = yibao(&["reimburse", "--list", "--from", "2026-02-30", "--url", &url]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("参数 from 有误"));
     drop(server);
     ok(&["verify", "--data-dir", data]);
     let _ = std::fs::remove_dir_all(&dir);

@@ -40,7 +40,7 @@ pub async fn upload_consumed_lines(
     let lines = record
         .lines
         .iter()
-        .map(|l| fee_line(&h.mdtrt_id, &l.feedetl_sn, l.det_item_fee_sumamt))
+        .map(|l| fee_line(&h.mdtrt_id, &l.feedetl_sn, l.amounts.det_item_fee_sumamt))
         .collect();
     ledger
         .upload_fee_lines(&h.mdtrt_id, source(&h.msgid), lines)

@@ -510,7 +510,8 @@ async fn compute(
     };
     let engine_person = common::engine_person(&person, &insu, begin.date())?;
     // The insured platform decides the remote rate from its own filing register.
-    let filing = common::remote_filing(ctx, ledger, &rules.policy, &visit, end).await?;
+    let filing =
+        common::remote_filing(ctx, ledger, &rules.policy, &visit, end, v.emergency).await?;
     let engine_visit = common::engine_visit(
         ctx,
         VisitShape {
@@ -525,7 +526,7 @@ async fn compute(
     )?;
     let mut settlement = Settlement::default();
     Engine::new(&rules.policy, &rules.catalog)
-        .settle_split_into(
+        .settle_peer_split_into(
             &engine_person,
             &engine_visit,
             &splits,

@@ -387,6 +387,7 @@ impl Message<'_> {
                 dise_codg: visit.dise_codg.clone(),
                 referred: visit.referred,
                 mdtrt_cert_type: visit.mdtrt_cert_type.to_string(),
+                emergency: common::emergency_admission(&visit),
             },
             lines,
             use_account: data.acct_used_flag.as_deref() != Some("0"),
@@ -970,11 +971,7 @@ fn settle_record(
         .iter()
         .map(|l| LineRow {
             feedetl_sn: l.feedetl_sn.clone(),
-            det_item_fee_sumamt: l.det_item_fee_sumamt,
-            fulamt_ownpay_amt: l.fulamt_ownpay_amt,
-            overlmt_amt: l.overlmt_amt,
-            preselfpay_amt: l.preselfpay_amt,
-            inscp_scp_amt: l.inscp_scp_amt,
+            amounts: l.amounts(),
         })
         .collect();
     let record = SettlementRecord {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use yibao_domain::codes::{ChrgitmLv, MedChrgitmType};
-use yibao_domain::{Code, Fen, Ratio, SetlAmounts};
+use yibao_domain::{Code, Fen, LineAmounts, Ratio, SetlAmounts};
 use yibao_ledger::{FeeLine, Institution, SettlementRecord, StoredFundRow};
 use yibao_settlement::{FundRow, LineRule, LineSplit, Payer};
 
@@ -78,6 +78,10 @@ pub struct PeerVisit {
     pub dise_codg: String,
     pub referred: bool,
     pub mdtrt_cert_type: String,
+    /// An emergency admission (`exp_content` `IPT_TYPE` 2 at the treating platform): deemed filed
+    /// by the insured platform's register (absent from older peers: not an emergency).
+    #[serde(default)]
+    pub emergency: bool,
 }
 
 /// One fee line: what the engine read of it at the treating platform and the split the treating
@@ -136,11 +140,11 @@ impl PeerLine {
             pric_micro_yuan: fee.pric_micro_yuan,
             hosp_appr_flag: fee.hosp_appr_flag.as_str().to_string(),
             rule: split.rule.code().to_string(),
-            det_item_fee_sumamt: split.amount,
-            fulamt_ownpay_amt: split.fulamt_ownpay_amt,
-            overlmt_amt: split.overlmt_amt,
-            preselfpay_amt: split.preselfpay_amt,
-            inscp_scp_amt: split.inscp_scp_amt,
+            det_item_fee_sumamt: split.amounts.det_item_fee_sumamt,
+            fulamt_ownpay_amt: split.amounts.fulamt_ownpay_amt,
+            overlmt_amt: split.amounts.overlmt_amt,
+            preselfpay_amt: split.amounts.preselfpay_amt,
+            inscp_scp_amt: split.amounts.inscp_scp_amt,
             remote_extra_preselfpay: split.remote_extra_preselfpay,
             selfpay_prop_bp: split.selfpay_prop.bp(),
             price_cap_micro_yuan: split.price_cap_micro_yuan,
@@ -153,15 +157,26 @@ impl PeerLine {
         })
     }
 
+    /// The line's amount and its four parts.
+    pub fn amounts(&self) -> LineAmounts {
+        LineAmounts {
+            det_item_fee_sumamt: self.det_item_fee_sumamt,
+            fulamt_ownpay_amt: self.fulamt_ownpay_amt,
+            overlmt_amt: self.overlmt_amt,
+            preselfpay_amt: self.preselfpay_amt,
+            inscp_scp_amt: self.inscp_scp_amt,
+        }
+    }
+
     /// The engine's line and split (line index `index`), each field checked.
     pub fn engine(&self, index: u32) -> Result<(yibao_settlement::FeeLine, LineSplit), TxError> {
         let field = |name: &str| format!("lines[{index}].{name}");
         let rule = LineRule::from_code(&self.rule).ok_or_else(|| {
             TxError::new(field("rule"), format!("{} 不是分割规则代码", self.rule))
         })?;
-        let parts =
-            self.fulamt_ownpay_amt + self.overlmt_amt + self.preselfpay_amt + self.inscp_scp_amt;
-        if parts != self.det_item_fee_sumamt {
+        let amounts = self.amounts();
+        let parts = amounts.parts_sum();
+        if parts != amounts.det_item_fee_sumamt {
             return Err(TxError::new(
                 field("det_item_fee_sumamt"),
                 format!("{} 不等于分割的四项之和 {parts}", self.det_item_fee_sumamt),
@@ -184,11 +199,7 @@ impl PeerLine {
         let split = LineSplit {
             line: index,
             rule,
-            amount: self.det_item_fee_sumamt,
-            fulamt_ownpay_amt: self.fulamt_ownpay_amt,
-            overlmt_amt: self.overlmt_amt,
-            preselfpay_amt: self.preselfpay_amt,
-            inscp_scp_amt: self.inscp_scp_amt,
+            amounts,
             remote_extra_preselfpay: self.remote_extra_preselfpay,
             selfpay_prop,
             price_cap_micro_yuan: self.price_cap_micro_yuan,

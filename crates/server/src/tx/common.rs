@@ -549,14 +549,15 @@ pub fn engine_visit(ctx: &Ctx<'_>, shape: VisitShape<'_>) -> Result<engine::Visi
 }
 
 /// The filing status of the visit's care from its beginning to `end`, read from the insured
-/// region's register at the time of the message (a stay filed before discharge counts); `None` in
-/// the pooling region.
+/// region's register at the time of the message (a stay filed before discharge counts; an
+/// `emergency` admission is deemed filed); `None` in the pooling region.
 pub async fn remote_filing(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
     policy: &Policy,
     visit: &Visit,
     end: NaiveDateTime,
+    emergency: bool,
 ) -> Result<Option<yibao_policy::FilingStatus>, TxError> {
     let stay = crate::filing_register::StayQuery {
         psn_no: &visit.psn_no,
@@ -564,14 +565,14 @@ pub async fn remote_filing(
         medins_admdvs: &ctx.institution.admdvs,
         begin: visit.begntime.date(),
         end: end.date().max(visit.begntime.date()),
-        emergency: emergency_admission(visit),
+        emergency,
     };
     Ok(crate::filing_register::status_of_stay(ledger.conn(), policy, stay).await?)
 }
 
 /// Whether the admission was an emergency rescue (`exp_content` `IPT_TYPE` 2 of 2401/2403),
 /// which counts as filed (视同备案).
-fn emergency_admission(visit: &Visit) -> bool {
+pub fn emergency_admission(visit: &Visit) -> bool {
     let Some(exp_content) = visit.info.pointer("/mdtrtinfo/exp_content") else {
         return false;
     };

@@ -414,7 +414,15 @@ async fn split(
     let rules = common::split_rules(ctx, insu, visit.begntime.date())?;
     let begin = visit.begntime;
     let engine_person = common::engine_person(&person, insu, begin.date())?;
-    let filing = common::remote_filing(ctx, ledger, &rules.policy, visit, ctx.now).await?;
+    let filing = common::remote_filing(
+        ctx,
+        ledger,
+        &rules.policy,
+        visit,
+        ctx.now,
+        common::emergency_admission(visit),
+    )
+    .await?;
     let mut fee_lines: Vec<_> = lines.iter().map(|l| l.wire.fee_line()).collect();
     let upload = audit::Upload {
         person: &person,

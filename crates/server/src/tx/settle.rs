@@ -160,7 +160,15 @@ pub async fn compute(
     let (ytd, balance) = starting_point(ledger, &person, &insu, &stay, year).await?;
     let all_lines = stay_lines(ledger, visit, &stay, lines).await?;
     let line_sns: Vec<String> = all_lines.iter().map(|l| l.feedetl_sn.clone()).collect();
-    let filing = common::remote_filing(ctx, ledger, &rules.policy, visit, request.end).await?;
+    let filing = common::remote_filing(
+        ctx,
+        ledger,
+        &rules.policy,
+        visit,
+        request.end,
+        common::emergency_admission(visit),
+    )
+    .await?;
     let shape = VisitShape {
         visit,
         end: request.end,
@@ -428,11 +436,7 @@ pub fn record_of(computed: &Computed, header: SettlementHeader) -> SettlementRec
                 .get(l.line as usize)
                 .cloned()
                 .unwrap_or_default(),
-            det_item_fee_sumamt: l.amount,
-            fulamt_ownpay_amt: l.fulamt_ownpay_amt,
-            overlmt_amt: l.overlmt_amt,
-            preselfpay_amt: l.preselfpay_amt,
-            inscp_scp_amt: l.inscp_scp_amt,
+            amounts: l.amounts,
         })
         .collect();
     computed.stay.net_record(SettlementRecord {
@@ -794,7 +798,7 @@ async fn check_lines_unsettled(
         let unchanged = live.iter().any(|l| {
             l.is_unsettled()
                 && l.line.feedetl_sn == row.feedetl_sn
-                && l.line.det_item_fee_sumamt == row.det_item_fee_sumamt
+                && l.line.det_item_fee_sumamt == row.amounts.det_item_fee_sumamt
         });
         if !unchanged {
             return Err(TxError::new(

@@ -121,11 +121,7 @@ impl Stay {
                 .get(split.line as usize)
                 .and_then(|sn| self.settled_split(sn));
             if let Some(row) = stored {
-                split.amount = row.det_item_fee_sumamt;
-                split.fulamt_ownpay_amt = row.fulamt_ownpay_amt;
-                split.overlmt_amt = row.overlmt_amt;
-                split.preselfpay_amt = row.preselfpay_amt;
-                split.inscp_scp_amt = row.inscp_scp_amt;
+                split.amounts = row.amounts;
             }
         }
     }
