@@ -275,6 +275,47 @@ pub async fn confirm(
     })
 }
 
+/// Confirms (`cnfm_flag` 1) every inbound row of `month` not yet confirmed or excluded, for every
+/// registered institution, in batches of at most 100 named `<msgid_prefix>-<yyyyMM>-<n>` — what
+/// the hospitals do with 3260/3261 before the run, done at once (the demo's hospitals). Returns
+/// how many rows it confirmed (none once the month is cleared).
+pub async fn confirm_all(
+    conn: &mut AnyConnection,
+    month: Month,
+    msgid_prefix: &str,
+    confirmed_at: &str,
+) -> Result<usize, ClearingRunError> {
+    let mut confirmed = 0;
+    if month_cleared(conn, month).await? {
+        return Ok(confirmed);
+    }
+    for institution in crate::registry::institutions(conn).await? {
+        let open: Vec<String> = inbound_rows(conn, &institution.fixmedins_code, month)
+            .await?
+            .into_iter()
+            .filter(|r| r.cnfm_flag.is_none())
+            .map(|r| r.setl_id)
+            .collect();
+        for (n, chunk) in open.chunks(100).enumerate() {
+            let batch = ConfirmBatch {
+                fixmedins_code: institution.fixmedins_code.clone(),
+                msgid: format!(
+                    "{msgid_prefix}-{:04}{:02}-{}",
+                    month.year,
+                    month.month,
+                    n + 1
+                ),
+                month,
+                rows: chunk.iter().map(|id| (id.clone(), true)).collect(),
+                rolled_back_at: String::new(),
+            };
+            confirm(conn, &batch, confirmed_at).await?;
+            confirmed += chunk.len();
+        }
+    }
+    Ok(confirmed)
+}
+
 /// Rolls back the standing batch `msgid` of an institution (3262); refused when its month is
 /// cleared, unknown or already rolled back.
 pub async fn roll_back(
