@@ -7,7 +7,8 @@
 mod report;
 
 pub use report::{
-    render_csv, render_table, BreakdownRow, FundRow, MonthsPayable, ProviderRow, Report,
+    render_csv, render_table, BreakdownRow, ClearingBookRow, FundRow, MonthsPayable, ProviderRow,
+    Report,
 };
 
 use chrono::{Datelike, NaiveDate};
@@ -53,6 +54,14 @@ pub enum Flow {
     ProviderProcurementOffset,
     /// The retained share of an institution's procurement savings, paid at the year-end (结余留用).
     ProviderProcurementRetained,
+    /// Cross-region clearing, insured region: a month's remote-care fund payments owed to the
+    /// treating region (异地就医清算应付).
+    ClearingPayable,
+    /// Cross-region clearing, treating region: a month's fund payments owed by the insured region
+    /// for care at its institutions (异地就医清算应收).
+    ClearingReceivable,
+    /// Cross-region clearing, treating region: the same owed on to its institutions.
+    ClearingOwedToHospitals,
 }
 
 impl Flow {
@@ -75,6 +84,16 @@ impl Flow {
         )
     }
 
+    /// Whether the flow records cross-region clearing between regions: the insured fund's
+    /// expenditure is counted when the settlements are made, so these flows move neither income,
+    /// expenditure nor the balance; they show what is owed between regions and to institutions.
+    pub fn is_clearing(self) -> bool {
+        matches!(
+            self,
+            Flow::ClearingPayable | Flow::ClearingReceivable | Flow::ClearingOwedToHospitals
+        )
+    }
+
     /// Whether the flow is an outlay of the fund.
     pub fn is_expenditure(self) -> bool {
         matches!(
@@ -85,7 +104,10 @@ impl Flow {
 
     /// Whether the flow is income of its period (a balance brought forward is not).
     pub fn is_income(self) -> bool {
-        !self.is_expenditure() && !self.is_provider() && self != Flow::BroughtForward
+        !self.is_expenditure()
+            && !self.is_provider()
+            && !self.is_clearing()
+            && self != Flow::BroughtForward
     }
 }
 
@@ -189,7 +211,7 @@ impl Period {
 
 /// Signed effect of a posting on the fund's accumulated balance.
 pub(crate) fn balance_effect(posting: &BookPosting) -> Fen {
-    if posting.flow.is_provider() {
+    if posting.flow.is_provider() || posting.flow.is_clearing() {
         Fen::ZERO
     } else if posting.flow.is_expenditure() {
         -posting.amount

@@ -102,6 +102,19 @@ pub struct ProviderRow {
     pub transferred: Fen,
 }
 
+/// What cross-region clearing of the period posted on one fund (the fund as the clearing row
+/// names it: the insured region's own, or a code the treating platform answered).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ClearingBookRow {
+    pub fund: Code,
+    /// Remote-care fund payments owed to treating regions (insured region's side).
+    pub payable: Fen,
+    /// Owed by insured regions for care at this platform's institutions (treating side).
+    pub receivable: Fen,
+    /// The same owed on to the institutions.
+    pub owed_to_hospitals: Fen,
+}
+
 /// The fund report for one period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -110,6 +123,9 @@ pub struct Report {
     pub breakdown: Vec<BreakdownRow>,
     /// Owed to and paid to institutions, per scheme (empty before any month is paid).
     pub providers: Vec<ProviderRow>,
+    /// Cross-region clearing per fund (empty, and left out of JSON, before any month is cleared).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clearing: Vec<ClearingBookRow>,
 }
 
 impl Report {
@@ -126,6 +142,7 @@ impl Report {
         period.start()?;
         if let Some(unknown) = postings
             .iter()
+            .filter(|p| !p.flow.is_clearing())
             .map(|p| p.fund)
             .chain(payments.iter().map(|p| p.fund))
             .find(|f| !funds.iter().any(|i| i.code == *f))
@@ -141,6 +158,7 @@ impl Report {
             funds: rows,
             breakdown: breakdown(settlements, period, rounding),
             providers: provider_rows(funds, postings, period),
+            clearing: clearing_rows(postings, period),
         })
     }
 }
@@ -169,6 +187,26 @@ fn provider_rows(funds: &[FundInfo], postings: &[BookPosting], period: Period) -
     }
     rows.sort_by_key(|r| r.insutype);
     rows
+}
+
+/// The clearing flows of the period summed per fund.
+fn clearing_rows(postings: &[BookPosting], period: Period) -> Vec<ClearingBookRow> {
+    let mut rows: std::collections::BTreeMap<Code, ClearingBookRow> = Default::default();
+    for posting in postings
+        .iter()
+        .filter(|p| p.flow.is_clearing() && period.contains(p.date))
+    {
+        let row = rows.entry(posting.fund).or_insert_with(|| ClearingBookRow {
+            fund: posting.fund,
+            ..ClearingBookRow::default()
+        });
+        match posting.flow {
+            Flow::ClearingPayable => row.payable += posting.amount,
+            Flow::ClearingReceivable => row.receivable += posting.amount,
+            _ => row.owed_to_hospitals += posting.amount,
+        }
+    }
+    rows.into_values().collect()
 }
 
 fn add_provider_posting(row: &mut ProviderRow, posting: &BookPosting) {
@@ -382,7 +420,30 @@ pub fn render_table(report: &Report) -> String {
         );
     }
     render_provider_table(&mut out, report);
+    render_clearing_table(&mut out, report);
     out
+}
+
+fn render_clearing_table(out: &mut String, report: &Report) {
+    if report.clearing.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n异地就医清算 {}", report.period);
+    let _ = writeln!(
+        out,
+        "{:<10}{:>18}{:>18}{:>18}",
+        "基金", "应付他统筹区", "应收他统筹区", "应付医疗机构"
+    );
+    for row in &report.clearing {
+        let _ = writeln!(
+            out,
+            "{:<10}{:>18}{:>18}{:>18}",
+            row.fund.as_str(),
+            row.payable.to_yuan_string(),
+            row.receivable.to_yuan_string(),
+            row.owed_to_hospitals.to_yuan_string()
+        );
+    }
 }
 
 fn render_provider_table(out: &mut String, report: &Report) {

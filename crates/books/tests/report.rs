@@ -345,3 +345,72 @@ fn csv_and_json_render() {
     assert_eq!(json["funds"][0]["income"], "123.45");
     assert!(json["funds"][0]["months_payable"].is_null());
 }
+
+/// Clearing postings show what regions owe each other and the hospitals, and move neither income,
+/// expenditure nor the balance; one on a fund the platform does not know (a code the treating
+/// platform answered, 910100) is shown, not refused.
+#[test]
+fn clearing_flows_are_shown_and_leave_the_balance_alone() {
+    let funds = [fund("390100", "390")];
+    let mut postings = vec![posting(
+        "390100",
+        day(2026, 1, 1),
+        Flow::BroughtForward,
+        wan("100"),
+    )];
+    let without = Report::build(
+        &funds,
+        &[],
+        &postings,
+        &[],
+        &[],
+        Period::Month(2026, 3),
+        Rounding::default(),
+    )
+    .unwrap();
+    postings.extend([
+        posting(
+            "390100",
+            day(2026, 3, 31),
+            Flow::ClearingPayable,
+            Fen(123_456),
+        ),
+        posting(
+            "910100",
+            day(2026, 3, 31),
+            Flow::ClearingReceivable,
+            Fen(7_890),
+        ),
+        posting(
+            "910100",
+            day(2026, 3, 31),
+            Flow::ClearingOwedToHospitals,
+            Fen(7_890),
+        ),
+        posting("390100", day(2026, 4, 30), Flow::ClearingPayable, Fen(1)),
+    ]);
+    let report = Report::build(
+        &funds,
+        &[],
+        &postings,
+        &[],
+        &[],
+        Period::Month(2026, 3),
+        Rounding::default(),
+    )
+    .unwrap();
+    assert_eq!(report.funds, without.funds);
+    assert_eq!(report.clearing.len(), 2);
+    assert_eq!(
+        (report.clearing[0].fund.as_str(), report.clearing[0].payable),
+        ("390100", Fen(123_456))
+    );
+    assert_eq!(
+        (
+            report.clearing[1].receivable,
+            report.clearing[1].owed_to_hospitals
+        ),
+        (Fen(7_890), Fen(7_890))
+    );
+    assert!(yibao_books::render_table(&report).contains("异地就医清算"));
+}

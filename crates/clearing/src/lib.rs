@@ -9,12 +9,19 @@
 //! a settlement of an earlier (possibly already cleared) month enters the next cycle, as a negative
 //! amount ("carried").
 //!
+//! A settlement between two pooling regions of the same platform (省内异地) is cleared only once the
+//! treating institution has confirmed it (3260/3261/3262, `clearing-and-budgets.md` §3); an excluded
+//! or unconfirmed one stays out, and a cancellation follows the settlement it cancels. A settlement
+//! with another platform's region is settled once between the platforms and reconciled daily: it
+//! needs no confirmation ([`Confirmation`]).
+//!
 //! Identity of every row: `cleared = fund_owed − (audit + inspection + prepayment_offset +
 //! reserve_withheld)`, with `fund_owed` the sum of the month's fund payments, each exact to the fen.
 
 mod month;
 mod policy;
 mod regions;
+mod report;
 mod state;
 
 use std::collections::BTreeMap;
@@ -25,6 +32,9 @@ use yibao_domain::{Code, Fen};
 pub use month::{Month, MonthError};
 pub use policy::{ClearingPolicy, PolicyError, PrepaymentRule};
 pub use regions::PoolingRegions;
+pub use report::{
+    cross_region_lines, render_csv, render_table, Care, CrossRegionLine, Direction, SettlementSums,
+};
 pub use state::{ClearingState, TransitionError};
 
 /// The parties and scheme of one clearing.
@@ -45,6 +55,28 @@ pub struct FundPayment {
     pub amount: Fen,
 }
 
+/// Whether a settlement (or, for a cancellation, the settlement it cancels) enters clearing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confirmation {
+    /// A settlement with another platform's region: cleared without confirmation.
+    #[default]
+    NotRequired,
+    /// Confirmed by the treating institution (3261 `cnfm_flag` 1).
+    Confirmed,
+    /// Excluded or disputed by the treating institution (3261 `cnfm_flag` 0).
+    Excluded,
+    /// Not (or no longer, after a 3262) confirmed.
+    Unconfirmed,
+}
+
+impl Confirmation {
+    /// Whether the row is cleared.
+    pub fn counts(self) -> bool {
+        matches!(self, Confirmation::NotRequired | Confirmation::Confirmed)
+    }
+}
+
 /// A cross-region settlement or cancellation as the ledger holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettlementRow {
@@ -59,6 +91,9 @@ pub struct SettlementRow {
     pub medfee_sumamt: Fen,
     /// Fund payments by fund, negated in a cancellation.
     pub fund_payments: Vec<FundPayment>,
+    /// Whether it enters clearing (a cancellation: whether the settlement it cancels does).
+    #[serde(default)]
+    pub confirmation: Confirmation,
 }
 
 /// Audit (10) and inspection (20) deductions taken from a month's clearing.
@@ -162,14 +197,19 @@ pub enum ClearingError {
     },
 }
 
-/// Clears `month`: one row per pair with settlements made in the month or deductions taken from it.
+/// Clears `month`: one row per pair with settlements made in the month that count
+/// ([`Confirmation::counts`]) or deductions taken from it.
 pub fn clear_month(
     policy: &ClearingPolicy,
     month: Month,
     inputs: &MonthInputs,
 ) -> Result<Vec<ClearingRow>, ClearingError> {
     let mut rows: BTreeMap<PairKey, ClearingRow> = BTreeMap::new();
-    for row in inputs.rows.iter().filter(|row| row.made_in == month) {
+    let counted = inputs
+        .rows
+        .iter()
+        .filter(|row| row.made_in == month && row.confirmation.counts());
+    for row in counted {
         add_settlement(
             rows.entry(row.key).or_insert_with(|| empty(month, row.key)),
             row,

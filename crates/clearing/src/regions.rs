@@ -16,6 +16,21 @@ impl PoolingRegions {
         PoolingRegions { regions }
     }
 
+    /// Whether `admdvs` is (in) one of the platform's pooling regions.
+    pub fn knows(&self, admdvs: Code) -> bool {
+        self.region_of(admdvs) != admdvs || self.regions.iter().any(|(code, _)| *code == admdvs)
+    }
+
+    /// Whether a settlement of a person insured in `insured` treated in `treating` must be
+    /// confirmed by the treating institution before it is cleared (3261): both pooling regions are
+    /// this platform's and differ (省内异地). With another platform's region it is settled once
+    /// between the platforms and needs none.
+    pub fn needs_confirmation(&self, insured: Code, treating: Code) -> bool {
+        self.knows(insured)
+            && self.knows(treating)
+            && self.region_of(insured) != self.region_of(treating)
+    }
+
     /// The pooling region `admdvs` belongs to: an exact region code first, then a prefix.
     pub fn region_of(&self, admdvs: Code) -> Code {
         let text = admdvs.as_str();
@@ -44,5 +59,11 @@ mod tests {
         assert_eq!(regions.region_of(Code::lit("360102")), Code::lit("360100"));
         assert_eq!(regions.region_of(Code::lit("360400")), Code::lit("360400"));
         assert_eq!(regions.region_of(Code::lit("330000")), Code::lit("330000"));
+        assert!(regions.knows(Code::lit("360102")) && regions.knows(Code::lit("360400")));
+        assert!(!regions.knows(Code::lit("440100")));
+        assert!(regions.needs_confirmation(Code::lit("360400"), Code::lit("360102")));
+        assert!(!regions.needs_confirmation(Code::lit("360402"), Code::lit("360400")));
+        assert!(!regions.needs_confirmation(Code::lit("360400"), Code::lit("440100")));
+        assert!(!regions.needs_confirmation(Code::lit("440100"), Code::lit("360100")));
     }
 }

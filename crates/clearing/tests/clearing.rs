@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use yibao_clearing::{
-    clear_month, ClearingPolicy, FundPayment, Month, MonthInputs, PairKey, PrepaymentHistory,
-    ReviewDeductions, SettlementRow,
+    clear_month, ClearingPolicy, Confirmation, FundPayment, Month, MonthInputs, PairKey,
+    PrepaymentHistory, ReviewDeductions, SettlementRow,
 };
 use yibao_domain::{Code, Fen, Ratio};
 
@@ -60,7 +60,47 @@ fn row(
                 amount: Fen(sign * (fund_fen / 5)),
             },
         ],
+        confirmation: Confirmation::NotRequired,
     }
+}
+
+fn confirmed(row: SettlementRow, confirmation: Confirmation) -> SettlementRow {
+    SettlementRow {
+        confirmation,
+        ..row
+    }
+}
+
+#[test]
+fn only_confirmed_rows_of_a_province_are_cleared() {
+    let policy = policy_with_reserve("0");
+    let k = key("360100", "390");
+    let inputs = MonthInputs {
+        rows: vec![
+            confirmed(row(1, k, month(3), None, 100_000), Confirmation::Confirmed),
+            confirmed(row(2, k, month(3), None, 20_000), Confirmation::Excluded),
+            confirmed(row(3, k, month(3), None, 3_000), Confirmation::Unconfirmed),
+            confirmed(
+                row(4, k, month(3), Some(month(2)), 400),
+                Confirmation::Unconfirmed,
+            ),
+            confirmed(
+                row(5, k, month(3), Some(month(2)), 50),
+                Confirmation::Confirmed,
+            ),
+            row(6, k, month(3), None, 6),
+        ],
+        ..MonthInputs::default()
+    };
+    let rows = clear_month(&policy, month(3), &inputs).unwrap();
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(
+        (r.settlements, r.cancellations, r.carried_cancellations),
+        (2, 0, 1)
+    );
+    assert_eq!(r.fund_owed, Fen(100_000 - 50 + 6));
+    assert_eq!(r.cleared, r.fund_owed);
 }
 
 #[test]
@@ -133,18 +173,26 @@ fn arb_rows() -> impl Strategy<Value = Vec<SettlementRow>> {
         key("360100", "390"),
         key("440100", "310"),
     ];
-    prop::collection::vec((0usize..3, 1u8..=6, 0u8..=6, 0i64..5_000_000), 0..60).prop_map(
-        move |specs| {
-            specs
-                .into_iter()
-                .enumerate()
-                .map(|(id, (k, made, back, fund))| {
-                    let cancels = (back > 0).then(|| month(made.saturating_sub(back - 1).max(1)));
-                    row(id, keys[k], month(made), cancels, fund)
-                })
-                .collect()
-        },
-    )
+    let confirmations = [
+        Confirmation::NotRequired,
+        Confirmation::Confirmed,
+        Confirmation::Excluded,
+        Confirmation::Unconfirmed,
+    ];
+    let specs = (0usize..3, 1u8..=6, 0u8..=6, 0i64..5_000_000, 0usize..4);
+    prop::collection::vec(specs, 0..60).prop_map(move |specs| {
+        specs
+            .into_iter()
+            .enumerate()
+            .map(|(id, (k, made, back, fund, c))| {
+                let cancels = (back > 0).then(|| month(made.saturating_sub(back - 1).max(1)));
+                confirmed(
+                    row(id, keys[k], month(made), cancels, fund),
+                    confirmations[c],
+                )
+            })
+            .collect()
+    })
 }
 
 proptest! {
@@ -168,7 +216,7 @@ proptest! {
             };
             for r in clear_month(&policy, month(m), &inputs).unwrap() {
                 prop_assert_eq!(r.cleared, r.fund_owed - r.deductions.total());
-                let of_month: Fen = rows.iter().filter(|s| s.made_in == month(m) && s.key == r.key)
+                let of_month: Fen = rows.iter().filter(|s| s.made_in == month(m) && s.key == r.key && s.confirmation.counts())
                     .flat_map(|s| s.fund_payments.iter().map(|p| p.amount)).sum();
                 prop_assert_eq!(r.fund_owed, of_month);
                 prop_assert_eq!(r.by_fund.values().copied().sum::<Fen>(), r.fund_owed);
@@ -181,8 +229,9 @@ proptest! {
                 owed_all += r.fund_owed;
             }
         }
-        prop_assert_eq!(counted, rows.len() as u64);
-        let all: Fen = rows.iter().flat_map(|s| s.fund_payments.iter().map(|p| p.amount)).sum();
+        let cleared: Vec<&SettlementRow> = rows.iter().filter(|s| s.confirmation.counts()).collect();
+        prop_assert_eq!(counted, cleared.len() as u64);
+        let all: Fen = cleared.iter().flat_map(|s| s.fund_payments.iter().map(|p| p.amount)).sum();
         prop_assert_eq!(owed_all, all);
     }
 }

@@ -3,9 +3,11 @@
 //! history of each pair, and the stored clearing rows with their state changes.
 //!
 //! A settlement is cross-region when the treating region differs from the insured region
-//! (`clr_optins`): the treating region is the institution's `admdvs`, or — for a settlement made
-//! through the API between platforms at a hospital this platform does not register — the treating
-//! platform's region, the first six digits of its key (`docs/peers.md`). Fund payments are the
+//! (`clr_optins`): the treating region is the place of treatment recorded with the entry
+//! (`mdtrtarea_admvs`, `migrations/0019_clearing_confirmations.sql`: the institution's `admdvs`, or
+//! — for a settlement made through the API between platforms at a hospital this platform does not
+//! register — the pooling region the treating platform names, `docs/peers.md`); for an entry
+//! written before it, the institution's `admdvs`. Fund payments are the
 //! `fund` rows of `settlement_funds` (negated in cancellations), so a row's `fund_owed` is the sum
 //! of its settlements' `fund_pay_sumamt`.
 
@@ -14,8 +16,8 @@ use std::collections::BTreeMap;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection, Row};
 use yibao_clearing::{
-    ClearingRow, ClearingState, FundPayment, Month, PairKey, PrepaymentHistory, ReviewDeductions,
-    SettlementRow,
+    Care, ClearingRow, ClearingState, Confirmation, FundPayment, Month, PairKey, PoolingRegions,
+    PrepaymentHistory, ReviewDeductions, SettlementRow, SettlementSums,
 };
 use yibao_domain::{Code, Fen};
 use yibao_settlement::Payer;
@@ -56,17 +58,18 @@ fn month_of_time(table: &'static str, text: &str) -> Result<Month, LedgerError> 
         .ok_or_else(|| corrupt(table, "setl_time", text))
 }
 
-/// The settlements and cancellations made in `month` whose institution's `admdvs` (see the module)
+/// The settlements and cancellations made in `month` whose place of treatment (see the module)
 /// is not the insured region's code, manual reimbursements left out ([`crate::MANUAL_CLAIM_FIXMEDINS_CODE`]),
-/// in ledger order; the caller maps `admdvs` codes to pooling
-/// regions and keeps the cross-region ones.
+/// in ledger order, each with the treating institution's confirmation of it (of the settlement a
+/// cancellation cancels; `Unconfirmed` when none); the caller maps `admdvs` codes to pooling
+/// regions, keeps the cross-region ones and keeps the confirmation only where it is needed.
 pub async fn month_settlements(
     conn: &mut AnyConnection,
     month: Month,
 ) -> Result<Vec<SettlementRow>, LedgerError> {
     let rows = sqlx::query(
         "SELECT s.setl_id, s.kind, s.insutype, s.fixmedins_code, s.setl_time, s.clr_optins, s.medfee_sumamt, \
-         COALESCE(i.admdvs, substr(s.setl_id, 1, 6)) AS trt_admdvs, COALESCE(o.setl_time, '') AS orig_time \
+         COALESCE(NULLIF(s.mdtrtarea_admvs, ''), i.admdvs, '') AS trt_admdvs, COALESCE(o.setl_time, '') AS orig_time \
          FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code \
          LEFT JOIN settlements o ON o.setl_id = s.orig_setl_id \
          WHERE substr(s.setl_time, 1, 7) = $1 AND s.fixmedins_code <> $2 ORDER BY s.seq",
@@ -76,14 +79,22 @@ pub async fn month_settlements(
     .fetch_all(&mut *conn)
     .await?;
     let mut funds = month_funds(conn, month).await?;
+    let confirmations = crate::clearing_confirm::month_states(conn, month).await?;
+    let roots = crate::clearing_confirm::month_roots(conn, month).await?;
     let mut out = Vec::new();
     for row in &rows {
         let insured = stored_code(row, "settlements", "clr_optins")?;
         let treating = stored_code(row, "institutions", "trt_admdvs")?;
-        if insured.is_empty() || insured == treating {
+        if insured.is_empty() || treating.is_empty() || insured == treating {
             continue;
         }
         let setl_id: String = row.try_get("setl_id")?;
+        let root = roots.get(&setl_id).unwrap_or(&setl_id);
+        let confirmation = match confirmations.get(root) {
+            Some(true) => Confirmation::Confirmed,
+            Some(false) => Confirmation::Excluded,
+            None => Confirmation::Unconfirmed,
+        };
         let kind: String = row.try_get("kind")?;
         let cancels = match kind.as_str() {
             "settle" => None,
@@ -105,6 +116,56 @@ pub async fn month_settlements(
             made_in: month_of_time("settlements", &row.try_get::<String, _>("setl_time")?)?,
             cancels,
             medfee_sumamt: Fen(row.try_get("medfee_sumamt")?),
+            confirmation,
+        });
+    }
+    Ok(out)
+}
+
+/// Settlements and cancellations made from month `from` to month `to` (by `setl_time`), summed per
+/// insured place, place of treatment (see the module), scheme and care (`med_type` 2x or 52:
+/// inpatient) in one grouped read; manual reimbursements left out. A cancellation counts −1, an
+/// interim settlement of a stay (and its cancellation) 0.
+pub async fn settlement_sums(
+    conn: &mut AnyConnection,
+    from: Month,
+    to: Month,
+) -> Result<Vec<SettlementSums>, LedgerError> {
+    let rows = sqlx::query(
+        "SELECT s.clr_optins AS insu_admdvs, COALESCE(NULLIF(s.mdtrtarea_admvs, ''), i.admdvs, '') AS trt_admdvs, \
+         s.insutype AS insutype, \
+         CASE WHEN substr(s.med_type, 1, 1) = '2' OR s.med_type = '52' THEN 'inpatient' ELSE 'outpatient' END AS care, \
+         CAST(SUM(CASE WHEN s.mid_setl_flag = '1' THEN 0 WHEN s.kind = 'settle' THEN 1 ELSE -1 END) AS BIGINT) AS n, \
+         CAST(SUM(s.medfee_sumamt) AS BIGINT) AS total_cost, CAST(SUM(s.fund_pay_sumamt) AS BIGINT) AS fund_paid \
+         FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code \
+         WHERE substr(s.setl_time, 1, 7) >= $1 AND substr(s.setl_time, 1, 7) <= $2 AND s.fixmedins_code <> $3 \
+         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+    )
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .bind(crate::MANUAL_CLAIM_FIXMEDINS_CODE)
+    .fetch_all(conn)
+    .await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let insured = stored_code(row, "settlements", "insu_admdvs")?;
+        let treating = stored_code(row, "settlements", "trt_admdvs")?;
+        if insured.is_empty() || treating.is_empty() {
+            continue;
+        }
+        let care: String = row.try_get("care")?;
+        out.push(SettlementSums {
+            insured_admdvs: insured,
+            treating_admdvs: treating,
+            insutype: stored_code(row, "settlements", "insutype")?,
+            care: if care == "inpatient" {
+                Care::Inpatient
+            } else {
+                Care::Outpatient
+            },
+            count: row.try_get("n")?,
+            total_cost: Fen(row.try_get("total_cost")?),
+            fund_paid: Fen(row.try_get("fund_paid")?),
         });
     }
     Ok(out)
@@ -291,11 +352,13 @@ pub async fn stored_rows(
     rows.iter().map(stored_of).collect()
 }
 
-/// Stores a month's computed rows in state 10, in one transaction; a row already stored keeps what
-/// it holds (so a run repeated stores nothing twice).
+/// Stores a month's computed rows in state 10, each with its book postings
+/// ([`crate::clearing_books`], the sides `regions` knows), in one transaction; a row already stored
+/// keeps what it holds and posts nothing (so a run repeated stores nothing twice).
 pub async fn store_rows(
     store: &Store,
     rows: &[ClearingRow],
+    regions: &PoolingRegions,
     run_at: &str,
 ) -> Result<(), LedgerError> {
     let mut conn = store.pool().acquire().await?;
@@ -303,7 +366,7 @@ pub async fn store_rows(
     for row in rows {
         let detail = serde_json::to_string(row)
             .map_err(|e| corrupt("clearing_rows", "detail", &e.to_string()))?;
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO clearing_rows (clr_id, month, insu_admdvs, trt_admdvs, insutype, state, fund_owed, deductions, \
              cleared, prepayment_balc, detail, run_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT (clr_id) DO NOTHING",
@@ -322,6 +385,11 @@ pub async fn store_rows(
         .bind(run_at.to_string())
         .execute(&mut *tx)
         .await?;
+        let postings = crate::clearing_books::rows_of(row, regions)?;
+        if inserted.rows_affected() == 1 && !postings.is_empty() {
+            let batch = crate::clearing_books::batch_of(&clearing_id(row.month, &row.key));
+            crate::books::insert_rows(&mut tx, &batch, &postings).await?;
+        }
     }
     tx.commit().await?;
     Ok(())

@@ -10,9 +10,10 @@ use crate::clearing::{self, StoredClearing};
 use crate::registry::{self, Document};
 use crate::{AnyConnection, LedgerError, Store};
 use yibao_clearing::{
-    clear_month, ClearingError, ClearingPolicy, Month, MonthInputs, PoolingRegions, SettlementRow,
+    clear_month, cross_region_lines, ClearingError, ClearingPolicy, Confirmation, CrossRegionLine,
+    Month, MonthInputs, PoolingRegions, SettlementRow,
 };
-use yibao_domain::Code;
+use yibao_domain::{Code, Rounding};
 
 /// Why a clearing run stopped; nothing was stored.
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +87,10 @@ pub async fn run_month(
             rows: stored,
         });
     }
-    clearing::store_rows(store, &computed, run_at).await?;
+    let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
+    let regions = pooling_regions(&mut conn).await?;
+    drop(conn);
+    clearing::store_rows(store, &computed, &regions, run_at).await?;
     let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
     Ok(ClearingRun {
         stored_now: true,
@@ -112,7 +116,8 @@ pub async fn pooling_regions(conn: &mut AnyConnection) -> Result<PoolingRegions,
 }
 
 /// The month's settlements whose treating pooling region is not the insured one, both regions
-/// mapped to pooling-region codes.
+/// mapped to pooling-region codes; a settlement with another platform's region needs no
+/// confirmation ([`PoolingRegions::needs_confirmation`]).
 pub async fn cross_region(
     conn: &mut AnyConnection,
     month: Month,
@@ -120,11 +125,31 @@ pub async fn cross_region(
     let regions = pooling_regions(conn).await?;
     let mut rows = clearing::month_settlements(conn, month).await?;
     for row in &mut rows {
+        if !regions.needs_confirmation(row.key.insured_admdvs, row.key.treating_admdvs) {
+            row.confirmation = Confirmation::NotRequired;
+        }
         row.key.insured_admdvs = regions.region_of(row.key.insured_admdvs);
         row.key.treating_admdvs = regions.region_of(row.key.treating_admdvs);
     }
     rows.retain(|row| row.key.insured_admdvs != row.key.treating_admdvs);
     Ok(rows)
+}
+
+/// The cross-region report (`clearing-and-budgets.md` §6.4) of `year`, or of one `month` of it, by
+/// settlement time (the clearing cycle): one grouped read of the ledger; shares and averages
+/// rounded half up (a report's display, not money moved).
+pub async fn cross_region_report(
+    conn: &mut AnyConnection,
+    year: i32,
+    month: Option<u8>,
+) -> Result<Vec<CrossRegionLine>, ClearingRunError> {
+    let (from, to) = match month {
+        Some(month) => (Month { year, month }, Month { year, month }),
+        None => (Month { year, month: 1 }, Month { year, month: 12 }),
+    };
+    let regions = pooling_regions(conn).await?;
+    let sums = clearing::settlement_sums(conn, from, to).await?;
+    Ok(cross_region_lines(&regions, &sums, Rounding::default()))
 }
 
 /// The ids of the admissions among the settlements and cancellations made in `month`: final

@@ -284,6 +284,7 @@ pub(crate) const HEADER_COLUMNS: &[&str] = &[
     "clr_way",
     "clr_optins",
     "balc",
+    "mdtrtarea_admvs",
 ];
 
 pub(crate) fn settlement_columns() -> String {
@@ -459,6 +460,7 @@ fn summary_of(row: &AnyRow) -> Result<EntrySummary, LedgerError> {
         clr_type: row.try_get("clr_type")?,
         clr_way: row.try_get("clr_way")?,
         clr_optins: row.try_get("clr_optins")?,
+        mdtrtarea_admvs: row.try_get("mdtrtarea_admvs")?,
         balc: Fen(row.try_get("balc")?),
     };
     let values = SetlAmounts::COLUMNS

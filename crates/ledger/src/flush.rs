@@ -304,7 +304,8 @@ fn insert_headers<'a>(script: &mut Script<'a>, records: &'a [(i64, SettlementRec
             .bind(h.clr_type.clone())
             .bind(h.clr_way.clone())
             .bind(h.clr_optins.clone())
-            .bind(h.balc.fen());
+            .bind(h.balc.fen())
+            .bind(h.mdtrtarea_admvs.clone());
         for value in record.amounts.columns().map(|(_, value)| value) {
             query = query.bind(value.fen());
         }

@@ -28,6 +28,8 @@ pub mod backup;
 pub mod books;
 mod cache;
 pub mod clearing;
+pub mod clearing_books;
+pub mod clearing_confirm;
 pub mod clearing_run;
 mod columns;
 pub mod drg;

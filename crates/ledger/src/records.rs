@@ -395,6 +395,9 @@ pub struct SettlementHeader {
     pub clr_type: String,
     pub clr_way: String,
     pub clr_optins: String,
+    /// The place of treatment (就医地医保区划): the institution's `admdvs`, or for a settlement
+    /// made for another platform's hospital the pooling region that platform names.
+    pub mdtrtarea_admvs: String,
     /// Personal-account balance after this entry.
     pub balc: Fen,
 }

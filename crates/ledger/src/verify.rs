@@ -74,7 +74,25 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<VerifyReport, LedgerErro
     crate::provider_books::check(conn, &mut report.problems).await?;
     crate::drg::check(conn, &mut report.problems).await?;
     report.problems.extend(crate::clearing::check(conn).await?);
+    check_clearing_books(conn, &mut report.problems).await?;
     Ok(report)
+}
+
+/// The clearing rows' book postings ([`crate::clearing_books::check`]) under the platform's pooling
+/// regions; a stored policy that cannot be read is a problem of its own.
+async fn check_clearing_books(
+    conn: &mut AnyConnection,
+    problems: &mut Vec<String>,
+) -> Result<(), LedgerError> {
+    use crate::clearing_run::ClearingRunError;
+    match crate::clearing_run::pooling_regions(conn).await {
+        Ok(regions) => crate::clearing_books::check(conn, &regions, problems).await,
+        Err(ClearingRunError::Ledger(e)) => Err(e),
+        Err(other) => {
+            problems.push(format!("clearing book postings not checked: {other}"));
+            Ok(())
+        }
+    }
 }
 
 fn assemble(

@@ -128,6 +128,7 @@ fn record(setl_id: &str, msgid: &str, acct: i64, balc_after: i64) -> SettlementR
             clr_type: "11".into(),
             clr_way: "1".into(),
             clr_optins: "360400".into(),
+            mdtrtarea_admvs: "360402".into(),
             balc: Fen(balc_after),
         },
         amounts,

@@ -284,6 +284,7 @@ fn settlement(
             clr_type: "11".into(),
             clr_way: "1".into(),
             clr_optins: "360400".into(),
+            mdtrtarea_admvs: "360402".into(),
             balc,
         },
         amounts,

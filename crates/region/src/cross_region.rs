@@ -441,6 +441,12 @@ pub async fn clear_months(
         .ok_or_else(|| input("clearing months", "none, or past the calendar"))?;
     let mut clearings = Vec::new();
     for month in months {
+        // The province's hospitals confirm their inbound 省内异地 rows (3260/3261) before the run.
+        let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
+        yibao_ledger::clearing_confirm::confirm_all(&mut conn, *month, "demo", run_at)
+            .await
+            .map_err(clearing_error)?;
+        drop(conn);
         let run = clearing_run::run_month(store, &policy, *month, as_of, run_at)
             .await
             .map_err(clearing_error)?;

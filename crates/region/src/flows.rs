@@ -1,10 +1,10 @@
 //! Storage names of the books' flows (the `flow` column of `book_postings`).
 
 use yibao_books::Flow;
-use yibao_ledger::provider_books;
+use yibao_ledger::{clearing_books, provider_books};
 
 /// Every flow with its storage name (the books' snake-case serialisation).
-pub const FLOWS: [(Flow, &str); 21] = [
+pub const FLOWS: [(Flow, &str); 24] = [
     (Flow::BroughtForward, "brought_forward"),
     (Flow::IndividualContribution, "individual_contribution"),
     (Flow::EmployerContribution, "employer_contribution"),
@@ -41,6 +41,12 @@ pub const FLOWS: [(Flow, &str); 21] = [
         Flow::ProviderProcurementRetained,
         provider_books::PROCUREMENT_RETAINED,
     ),
+    (Flow::ClearingPayable, clearing_books::PAYABLE),
+    (Flow::ClearingReceivable, clearing_books::RECEIVABLE),
+    (
+        Flow::ClearingOwedToHospitals,
+        clearing_books::OWED_TO_HOSPITALS,
+    ),
 ];
 
 /// Position of `flow` in [`FLOWS`].
@@ -67,6 +73,9 @@ pub fn flow_index(flow: Flow) -> usize {
         Flow::ProviderProcurementPrepaid => 18,
         Flow::ProviderProcurementOffset => 19,
         Flow::ProviderProcurementRetained => 20,
+        Flow::ClearingPayable => 21,
+        Flow::ClearingReceivable => 22,
+        Flow::ClearingOwedToHospitals => 23,
     }
 }
 
@@ -103,5 +112,10 @@ mod tests {
         }
         let provider_flows = FLOWS.iter().filter(|(f, _)| f.is_provider()).count();
         assert_eq!(provider_flows, provider_books::FLOW_NAMES.len());
+        for name in clearing_books::FLOW_NAMES {
+            assert!(flow_of_name(name)
+                .expect("a flow of the books")
+                .is_clearing());
+        }
     }
 }

@@ -17,6 +17,7 @@ use crate::routes::{router_of, Endpoint};
 use crate::service::Service;
 
 pub mod drg;
+pub(crate) mod cross_region;
 pub(crate) mod filings;
 pub mod providers;
 pub mod reimburse;
@@ -62,6 +63,7 @@ pub fn endpoints() -> Vec<Endpoint<Service>> {
         Endpoint::get("/admin/cases", crate::cases::list_cases),
         Endpoint::get("/admin/cases/{case_id}", crate::cases::show_case),
         Endpoint::post("/admin/cases/{case_id}/{action}", crate::cases::step_case),
+        Endpoint::get("/admin/reports/cross-region", cross_region::get_report),
         Endpoint::post("/admin/reimbursements", reimburse::post_reimbursement),
         Endpoint::post(
             "/admin/reimbursements/{setl_id}/cancel",

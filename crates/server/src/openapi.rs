@@ -65,6 +65,7 @@ const NATIONAL_ROOT: &str = "/fsi/";
         admin::drg::list_reviews,
         admin::drg::act_on_review,
         admin::providers::get_procurement,
+        admin::cross_region::get_report,
         crate::cases::open_case,
         crate::cases::list_cases,
         crate::cases::show_case,

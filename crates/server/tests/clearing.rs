@@ -3,6 +3,10 @@
 //! has one row 360400→360100 per scheme whose fund payments owed are the sum of the remote
 //! settlements' `fund_pay_sumamt` less the one cancelled, to the fen; a repeated run stores nothing
 //! twice; the states advance only as the machine allows; `verify` holds.
+//!
+//! Before the run the 南昌 hospital lists its inbound rows (3260), confirms them in batches (3261),
+//! rolls a batch back (3262); a settlement it did not confirm is not cleared, and once the month
+//! is cleared its confirmations are frozen.
 
 mod common;
 
@@ -78,6 +82,7 @@ async fn a_month_of_remote_stays_clears_to_the_fen_once() {
         for (day, days) in [(2, 5), (10, 3), (20, 7)] {
             remote.push(settle(&h, &stay(NANCHANG, day, days)).await);
         }
+        let unconfirmed = settle(&h, &stay(NANCHANG, 14, 2)).await;
         let _home = settle(&h, &stay(JIUJIANG, 25, 2)).await;
         let cancelled = &remote[2];
         let visit = stay(NANCHANG, 20, 7);
@@ -93,6 +98,11 @@ async fn a_month_of_remote_stays_clears_to_the_fen_once() {
         let month = Month::parse(&setl_time[..7]).unwrap();
         let as_of =
             NaiveDate::from_ymd_opt(month.next().year, u32::from(month.next().month), 1).unwrap();
+        let confirmed_ids: Vec<&str> = remote
+            .iter()
+            .map(|s| s["setl_id"].as_str().unwrap())
+            .collect();
+        confirm_rows(&h, month, &confirmed_ids, &unconfirmed).await;
 
         // A month not over is refused; a review deduction is entered before the run.
         let early = run_month(&h.store, &policy, month, as_of.pred_opt().unwrap(), "t0").await;
@@ -142,12 +152,21 @@ async fn a_month_of_remote_stays_clears_to_the_fen_once() {
         assert_eq!(row.cleared, row.fund_owed - row.deductions.total());
         assert_eq!(run.rows[0].state, ClearingState::Applied);
 
+        // Both regions are this platform's: 九江's books owe, 南昌's are owed and owe the hospital.
+        let books = [
+            ("clearing_payable", owed),
+            ("clearing_receivable", owed),
+            ("clearing_owed_to_hospitals", owed),
+        ];
+        assert_eq!(clearing_postings(&h).await, books);
+
         // Run again: the same rows, nothing stored twice.
         let again = run_month(&h.store, &policy, month, as_of, "t2")
             .await
             .unwrap();
         assert!(!again.stored_now);
         assert_eq!(again.rows, run.rows);
+        assert_eq!(clearing_postings(&h).await, books);
         let late = ReviewDeduction {
             deduction_id: "D2".into(),
             ..audit_of(month, key)
@@ -185,9 +204,211 @@ async fn a_month_of_remote_stays_clears_to_the_fen_once() {
                 .is_err()
         );
 
+        assert_report(&h, month, &remote, &unconfirmed).await;
+
+        // The month is cleared: its confirmations are frozen.
+        let frozen = h
+            .fails(
+                "3261",
+                NANCHANG,
+                confirm_input(month, &[(confirmed_ids[0], "0")]),
+            )
+            .await;
+        assert!(frozen.contains("已清算"), "{frozen}");
+
         let report = h.verify().await;
         assert_eq!(report["ok"], true, "{report}");
+
+        // verify re-derives the postings: one taken away is found.
+        let mut conn = h.store.pool().acquire().await.unwrap();
+        sqlx::query("DELETE FROM book_postings WHERE flow = 'clearing_receivable'")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        drop(conn);
+        let report = h.verify().await;
+        assert_eq!(report["ok"], false, "{report}");
+        assert!(report.to_string().contains("clearing:"), "{report}");
         h.stop().await;
+    }
+}
+
+/// `/admin/reports/cross-region` of the month: 九江's outbound inpatient line to 南昌 and 南昌's
+/// inbound line from 九江 count every settlement less the cancellation (confirmed or not: the
+/// report is of care), with their cost and fund payments to the fen; care at home is not in it.
+async fn assert_report(h: &Harness, month: Month, remote: &[Value], unconfirmed: &Value) {
+    let path = format!(
+        "/admin/reports/cross-region?year={}&month={}",
+        month.year, month.month
+    );
+    let report = h.admin("GET", &path, String::new()).await;
+    let lines = report["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{report}");
+    let kept = [&remote[0], &remote[1], unconfirmed];
+    let total = |field: &str| kept.iter().map(|s| fen(&s[field])).sum::<Fen>();
+    for (line, region, direction, partner) in [
+        (&lines[0], "360100", "inbound", "360400"),
+        (&lines[1], "360400", "outbound", "360100"),
+    ] {
+        assert_eq!(
+            (
+                &line["region"],
+                &line["direction"],
+                &line["partner"],
+                &line["care"],
+                &line["insutype"]
+            ),
+            (
+                &json!(region),
+                &json!(direction),
+                &json!(partner),
+                &json!("inpatient"),
+                &json!("390")
+            ),
+            "{line}"
+        );
+        assert_eq!(line["count"], 3);
+        assert_eq!(fen(&line["total_cost"]), total("medfee_sumamt"));
+        assert_eq!(fen(&line["fund_paid"]), total("fund_pay_sumamt"));
+        let average = fen(&line["average_cost"]);
+        assert_eq!(average, Fen((total("medfee_sumamt").0 * 2 + 3) / 6));
+    }
+    let year = h
+        .admin(
+            "GET",
+            &format!("/admin/reports/cross-region?year={}", month.year),
+            String::new(),
+        )
+        .await;
+    assert_eq!(year["lines"], report["lines"]);
+}
+
+/// The book postings of the clearing flows, summed per flow (in flow-name order).
+async fn clearing_postings(h: &Harness) -> Vec<(&'static str, Fen)> {
+    let mut conn = h.store.pool().acquire().await.unwrap();
+    let rows = yibao_ledger::books::postings_until(&mut conn, "9999-12-31")
+        .await
+        .unwrap();
+    yibao_ledger::clearing_books::FLOW_NAMES
+        .iter()
+        .map(|flow| {
+            let sum = rows
+                .iter()
+                .filter(|r| r.flow == *flow)
+                .map(|r| r.amount)
+                .sum();
+            (*flow, sum)
+        })
+        .filter(|(_, sum)| *sum != Fen(0))
+        .collect()
+}
+
+fn month_input(month: Month) -> Value {
+    json!({ "trt_year": month.year.to_string(), "trt_month": month.month.to_string() })
+}
+
+fn confirm_input(month: Month, rows: &[(&str, &str)]) -> Value {
+    let mut data = month_input(month);
+    data["detail"] = rows
+        .iter()
+        .map(|(setl_sn, flag)| json!({ "setl_sn": setl_sn, "cnfm_flag": flag }))
+        .collect();
+    json!({ "data": data })
+}
+
+/// 3260 lists the four 南昌 settlements of 九江's insured (not the one at home), paged; 3261
+/// confirms three of them, a second batch excludes one, 3262 rolls that batch back; one settlement
+/// stays unconfirmed.
+async fn confirm_rows(h: &Harness, month: Month, confirmed: &[&str], unconfirmed: &Value) {
+    let mut data = month_input(month);
+    let listed = h
+        .ok("3260", NANCHANG, json!({ "data": data.clone() }))
+        .await;
+    assert_eq!(listed["recordCounts"], 4, "{listed}");
+    let rows = listed["data"].as_array().unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r["setl_sn"] == unconfirmed["setl_id"])
+        .unwrap();
+    assert_eq!(row["optins_pay_sumamt"], unconfirmed["fund_pay_sumamt"]);
+    assert_eq!(row["medfee_sumamt"], unconfirmed["medfee_sumamt"]);
+    assert_eq!(
+        (row["insuplc_admdvs"].as_str(), row["cnfm_flag"].as_str()),
+        (Some("360400"), Some(""))
+    );
+    data["startrow"] = json!("4");
+    let page = h.ok("3260", NANCHANG, json!({ "data": data })).await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 1, "{page}");
+    let home = h
+        .ok("3260", JIUJIANG, json!({ "data": month_input(month) }))
+        .await;
+    assert_eq!(
+        home["recordCounts"], 0,
+        "care at home is not cross-region: {home}"
+    );
+
+    let all: Vec<(&str, &str)> = confirmed.iter().map(|id| (*id, "1")).collect();
+    let batch = h.ok("3261", NANCHANG, confirm_input(month, &all)).await;
+    assert_eq!(
+        (batch["cnfm_cnt"].as_u64(), batch["uncnfm_cnt"].as_u64()),
+        (Some(3), Some(0))
+    );
+    let msgid = h.msgid(NANCHANG);
+    let (_, excluded) = h
+        .call_with(
+            "3261",
+            NANCHANG,
+            &msgid,
+            confirm_input(month, &[(confirmed[1], "0")]),
+        )
+        .await;
+    assert_eq!(excluded["output"]["otransid"], msgid.as_str(), "{excluded}");
+    let listed = h
+        .ok("3260", NANCHANG, json!({ "data": month_input(month) }))
+        .await;
+    let flag_of = |id: &str| {
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["setl_sn"] == id)
+            .unwrap()["cnfm_flag"]
+            .clone()
+    };
+    assert_eq!(
+        (flag_of(confirmed[0]), flag_of(confirmed[1])),
+        (json!("1"), json!("0"))
+    );
+    h.ok(
+        "3262",
+        NANCHANG,
+        json!({ "data": { "trt_year": month.year, "trt_month": month.month, "otransid": msgid } }),
+    )
+    .await;
+    let again = h
+        .fails(
+            "3262",
+            NANCHANG,
+            json!({ "data": { "trt_year": month.year, "trt_month": month.month, "otransid": msgid } }),
+        )
+        .await;
+    assert!(again.contains("已回退"), "{again}");
+
+    // Refused: a row of another institution, a flag that is neither 0 nor 1, a row twice.
+    let home_id = "00000000";
+    for (input, field) in [
+        (confirm_input(month, &[(home_id, "1")]), "detail[0].setl_sn"),
+        (
+            confirm_input(month, &[(confirmed[0], "2")]),
+            "detail[0].cnfm_flag",
+        ),
+        (
+            confirm_input(month, &[(confirmed[0], "1"), (confirmed[0], "1")]),
+            "detail[1].setl_sn",
+        ),
+    ] {
+        let refused = h.fails("3261", NANCHANG, input).await;
+        assert!(refused.contains(field), "{refused}");
     }
 }
 

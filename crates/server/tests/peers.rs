@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use common::{fen, fresh_database, line, repo_root, scratch_dir, yuan, Backend, Harness};
 use serde_json::{json, Value};
+use yibao_domain::Fen;
 use yibao_server::config::{Config, PeerConfig};
 use yibao_server::peer::client::PeerClient;
 use yibao_server::peer::reconcile;
@@ -640,6 +641,129 @@ async fn postgres_insured_platform_settles_and_cancels() {
     p.assert_agree(0).await;
     p.t.stop().await;
     p.i.stop().await;
+}
+
+/// Both platforms run the month's clearing: the insured platform's outbound row (九江 → the
+/// treating platform's pooling region 440100, not the hospital's district nor its own region)
+/// equals the treating platform's inbound row to the fen — settlements, cancellations, total cost,
+/// fund payments owed, by institution. No confirmation (3261) is needed between platforms.
+#[tokio::test]
+async fn both_platforms_clear_the_month_alike() {
+    let policy =
+        yibao_clearing::ClearingPolicy::load(&repo_root().join("policies/clearing/jiangxi.toml"))
+            .unwrap();
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let p = Platforms::start(backend).await;
+        let kept = p.visit().await;
+        let settled = assert_ok(&p.settle(&kept, &p.t.msgid(HOSPITAL)).await);
+        let cancelled = p.visit().await;
+        let undone = assert_ok(&p.settle(&cancelled, &p.t.msgid(HOSPITAL)).await);
+        let setl_id = undone["setlinfo"]["setl_id"].as_str().unwrap();
+        p.t.ok(
+            "2305",
+            HOSPITAL,
+            Platforms::cancel_input(&cancelled, setl_id),
+        )
+        .await;
+        let outpatient = p.outpatient_visit().await;
+        let input = json!({ "data": { "psn_no": "P0001", "mdtrt_id": outpatient, "medfee_sumamt": "60.00" } });
+        let clinic = p.t.ok("2207", HOSPITAL, input).await;
+        p.assert_agree(2).await;
+
+        let setl_time = settled["setlinfo"]["setl_time"].as_str().unwrap();
+        let month = yibao_clearing::Month::parse(&setl_time[..7]).unwrap();
+        let next = month.next();
+        let as_of = chrono::NaiveDate::from_ymd_opt(next.year, u32::from(next.month), 1).unwrap();
+        let run = |store| yibao_ledger::clearing_run::run_month(store, &policy, month, as_of, "t1");
+        let outbound = run(&p.i.store).await.unwrap().rows;
+        let inbound = run(&p.t.store).await.unwrap().rows;
+        assert_eq!(outbound.len(), 1, "{outbound:#?}");
+        assert_eq!(inbound.len(), 1, "{inbound:#?}");
+        let (o, i) = (&outbound[0].row, &inbound[0].row);
+        assert_eq!(o.key.insured_admdvs.as_str(), "360400");
+        assert_eq!(o.key.treating_admdvs.as_str(), "440100");
+        assert_eq!(o.key, i.key);
+        assert_eq!(outbound[0].clr_id, inbound[0].clr_id);
+        let owed = Fen(common::fen(&settled["setlinfo"]["fund_pay_sumamt"])
+            + common::fen(&clinic["setlinfo"]["fund_pay_sumamt"]));
+        assert!(owed > Fen(0));
+        for row in [o, i] {
+            assert_eq!((row.settlements, row.cancellations), (3, 1), "{row:#?}");
+            assert_eq!(row.fund_owed, owed);
+            assert_eq!(row.by_institution.get(HOSPITAL), Some(&owed));
+        }
+        assert_eq!(o.total_cost, i.total_cost);
+        assert_eq!(o.cleared, i.cleared);
+        // The books: I owes (remote-care expenditure payable); T is owed and owes its hospital.
+        let flows = |store: &yibao_ledger::Store| {
+            let store = store.clone();
+            async move {
+                let mut conn = store.pool().acquire().await.unwrap();
+                let rows = yibao_ledger::books::postings_until(&mut conn, "9999-12-31")
+                    .await
+                    .unwrap();
+                let mut sums = std::collections::BTreeMap::<String, Fen>::new();
+                for row in rows {
+                    *sums.entry(row.flow).or_default() += row.amount;
+                }
+                sums.into_iter().collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            flows(&p.i.store).await,
+            [("clearing_payable".to_string(), owed)]
+        );
+        assert_eq!(
+            flows(&p.t.store).await,
+            [
+                ("clearing_owed_to_hospitals".to_string(), owed),
+                ("clearing_receivable".to_string(), owed)
+            ]
+        );
+        // The cross-region report: I's outbound lines are T's inbound lines, side for side.
+        let report = |store: &yibao_ledger::Store| {
+            let store = store.clone();
+            async move {
+                let mut conn = store.pool().acquire().await.unwrap();
+                yibao_ledger::clearing_run::cross_region_report(
+                    &mut conn,
+                    month.year,
+                    Some(month.month),
+                )
+                .await
+                .unwrap()
+            }
+        };
+        let (outbound, inbound) = (report(&p.i.store).await, report(&p.t.store).await);
+        assert_eq!(outbound.len(), 2, "inpatient and outpatient: {outbound:#?}");
+        assert_eq!(inbound.len(), 2, "{inbound:#?}");
+        for (o, i) in outbound.iter().zip(&inbound) {
+            assert_eq!(
+                (o.region.as_str(), o.partner.as_str()),
+                ("360400", "440100")
+            );
+            assert_eq!(
+                (i.region.as_str(), i.partner.as_str()),
+                ("440100", "360400")
+            );
+            assert_eq!(
+                (o.direction, i.direction),
+                (
+                    yibao_clearing::Direction::Outbound,
+                    yibao_clearing::Direction::Inbound
+                )
+            );
+            assert_eq!(
+                (o.care, o.count, o.total_cost, o.fund_paid),
+                (i.care, i.count, i.total_cost, i.fund_paid)
+            );
+        }
+        assert_eq!(outbound[0].count, 1, "one admission kept: {outbound:#?}");
+        p.t.assert_verifies().await;
+        p.i.assert_verifies().await;
+        p.t.stop().await;
+        p.i.stop().await;
+    }
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 //! the fund's books (基金收支) for a year or a month, from a store.
 //! `yibao report providers --year Y [--month M] [--format …]`: per institution × scheme, the index
 //! and what the posted payment statements claim, deduct, pay and defer, and the year-end.
+//! `yibao report cross-region --year Y [--month M] [--format …]`: outbound and inbound cross-region
+//! care per region, scheme, partner region and care (`clearing-and-budgets.md` §6.4).
 
 use std::path::PathBuf;
 
@@ -27,6 +29,10 @@ enum ReportKind {
     /// Per institution and scheme: annual index, claims, deductions, paid, deferred (超支挂帐),
     /// reserve withheld, year-end payment — from the posted monthly and year-end statements.
     Providers(FundArgs),
+    /// Per region: outbound (its insured treated elsewhere) and inbound (others' insured treated at
+    /// its institutions) cross-region care per scheme, partner region and care — admissions or
+    /// visits, total cost, fund paid, fund share, average cost.
+    CrossRegion(FundArgs),
 }
 
 /// Output format of a report.
@@ -61,6 +67,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     match &args.kind {
         ReportKind::Fund(args) => run_fund(args),
         ReportKind::Providers(args) => run_providers(args),
+        ReportKind::CrossRegion(args) => run_cross_region(args),
     }
 }
 
@@ -73,20 +80,53 @@ impl FundArgs {
     }
 }
 
-fn run_providers(args: &FundArgs) -> anyhow::Result<()> {
-    let month = args
-        .month
-        .map(|m| {
-            u8::try_from(m)
-                .ok()
-                .filter(|m| (1..=12).contains(m))
-                .ok_or_else(|| anyhow::anyhow!("--month {m}: not a month 1–12"))
+impl FundArgs {
+    /// The month asked for (1–12) and the title of the period.
+    fn month_and_title(&self) -> anyhow::Result<(Option<u8>, String)> {
+        let month = self
+            .month
+            .map(|m| {
+                u8::try_from(m)
+                    .ok()
+                    .filter(|m| (1..=12).contains(m))
+                    .ok_or_else(|| anyhow::anyhow!("--month {m}: not a month 1–12"))
+            })
+            .transpose()?;
+        let title = match month {
+            Some(m) => format!("{}-{m:02}", self.year),
+            None => self.year.to_string(),
+        };
+        Ok((month, title))
+    }
+}
+
+fn run_cross_region(args: &FundArgs) -> anyhow::Result<()> {
+    let (month, title) = args.month_and_title()?;
+    if !(1900..=9999).contains(&args.year) {
+        anyhow::bail!("--year {}: not a year 1900–9999", args.year);
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let lines = runtime
+        .block_on(async {
+            let store = yibao_region::open(&args.database()).await?;
+            let mut conn = store.pool().acquire().await?;
+            let lines =
+                yibao_ledger::clearing_run::cross_region_report(&mut conn, args.year, month).await;
+            drop(conn);
+            store.close().await;
+            anyhow::Ok(lines?)
         })
-        .transpose()?;
-    let title = match month {
-        Some(m) => format!("{}-{m:02}", args.year),
-        None => args.year.to_string(),
-    };
+        .with_context(|| format!("cross-region report for {title}"))?;
+    match args.format {
+        Format::Table => print!("{}", yibao_clearing::render_table(&title, &lines)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&lines)?),
+        Format::Csv => print!("{}", yibao_clearing::render_csv(&lines)),
+    }
+    Ok(())
+}
+
+fn run_providers(args: &FundArgs) -> anyhow::Result<()> {
+    let (month, title) = args.month_and_title()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let lines = runtime
         .block_on(async {

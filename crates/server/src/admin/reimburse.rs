@@ -592,6 +592,7 @@ async fn reimburse(
         clr_type: crate::tx::render::clr_type_of(visit.med_type.as_str()).to_string(),
         clr_way: "1".into(),
         clr_optins: insu.insuplc_admdvs.to_string(),
+        mdtrtarea_admvs: request.medins_admdvs.clone(),
         balc: settlement.balc,
     };
     let record = settle::unlined_record(header, &settlement, &policy, insu.insutype)?;

@@ -462,6 +462,13 @@ async fn compute(
             format!("须有 1 至 {MAX_LINES} 条费用明细"),
         ));
     }
+    let place = call.hospital.place_of_treatment();
+    if place.len() != 6 || !place.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(TxError::new(
+            "hospital.mdtrtarea_admvs",
+            format!("{place} 不是 6 位医保区划代码"),
+        ));
+    }
     let v = &call.visit;
     let person = common::registered_person(ledger, "psn_no", &v.psn_no).await?;
     let insu = common::insu_row(&person, "insutype", &v.insutype)?.clone();
@@ -545,6 +552,7 @@ async fn compute(
         clr_type: crate::tx::render::clr_type_of(visit.med_type.as_str()).to_string(),
         clr_way: "1".into(),
         clr_optins: insu.insuplc_admdvs.to_string(),
+        mdtrtarea_admvs: call.hospital.place_of_treatment().to_string(),
         balc: settlement.balc,
     };
     settle::unlined_record(header, &settlement, &rules.policy, insu.insutype)

@@ -275,6 +275,17 @@ struct Message<'a> {
 }
 
 impl Message<'_> {
+    /// The hospital as the insured platform is told of it, with the pooling region it belongs to
+    /// here (the treating region both platforms clear the settlement under).
+    fn hospital(&self) -> PeerHospital {
+        let admdvs = self.institution.admdvs.as_str();
+        let regions = self.shared().regions();
+        PeerHospital::of(
+            self.institution,
+            regions.region_of(admdvs).unwrap_or(admdvs),
+        )
+    }
+
     fn shared(&self) -> &Shared {
         &self.service.shared
     }
@@ -299,7 +310,7 @@ impl Message<'_> {
     /// 1101 answered by the insured platform; the person's registry rows are kept here.
     async fn forward_person(&self) -> Result<WriteOutcome, TxError> {
         let call = ForwardCall {
-            hospital: PeerHospital::of(self.institution),
+            hospital: self.hospital(),
             request: envelope_json(self.request),
         };
         let answer: PersonAnswer = self
@@ -365,7 +376,7 @@ impl Message<'_> {
             peer_key: String::new(),
             infno: self.request.infno.clone(),
             presettle: matches!(self.request.infno.as_str(), "2206" | "2303"),
-            hospital: PeerHospital::of(self.institution),
+            hospital: self.hospital(),
             visit: PeerVisit {
                 mdtrt_id: visit.mdtrt_id.clone(),
                 psn_no: visit.psn_no.clone(),
@@ -943,6 +954,7 @@ fn settle_record(
         clr_type: render::clr_type_of(&v.med_type).to_string(),
         clr_way: "1".into(),
         clr_optins: settled.clr_optins.clone(),
+        mdtrtarea_admvs: call.hospital.admdvs.clone(),
         balc: settled.balc,
     };
     let lines = call

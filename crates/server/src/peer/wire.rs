@@ -25,16 +25,31 @@ pub struct PeerHospital {
     pub hosp_lv: String,
     /// The hospital's region (6 digits).
     pub admdvs: String,
+    /// The pooling region of the treating platform the hospital belongs to (就医地医保区划): the
+    /// treating region both platforms clear the settlement under. Empty from a platform that does
+    /// not send it; the hospital's `admdvs` then stands for it.
+    #[serde(default)]
+    pub mdtrtarea_admvs: String,
 }
 
 impl PeerHospital {
-    /// The hospital as sent by the treating platform.
-    pub fn of(institution: &Institution) -> PeerHospital {
+    /// The hospital as sent by the treating platform, in its pooling region `mdtrtarea_admvs`.
+    pub fn of(institution: &Institution, mdtrtarea_admvs: &str) -> PeerHospital {
         PeerHospital {
             fixmedins_code: institution.fixmedins_code.clone(),
             fixmedins_name: institution.fixmedins_name.clone(),
             hosp_lv: institution.hosp_lv.clone(),
             admdvs: institution.admdvs.clone(),
+            mdtrtarea_admvs: mdtrtarea_admvs.to_string(),
+        }
+    }
+
+    /// The treating region the insured platform records and clears the settlement under.
+    pub fn place_of_treatment(&self) -> &str {
+        if self.mdtrtarea_admvs.is_empty() {
+            &self.admdvs
+        } else {
+            &self.mdtrtarea_admvs
         }
     }
 

@@ -6,6 +6,7 @@
 mod audit;
 pub(crate) mod batch;
 pub(crate) mod catalog;
+mod clearing_confirm;
 pub(crate) mod common;
 mod fees;
 pub mod files;
@@ -207,6 +208,12 @@ enum Handler {
     CancelRemote(FilingSource),
     Analyse(audit::Stage),
     AuditFeedback,
+    /// 3260: the institution's inbound 省内异地 settlements of a month.
+    ClearingRows,
+    /// 3261: confirms or excludes them for clearing.
+    ConfirmClearing,
+    /// 3262: rolls a confirmation batch back.
+    RollBackConfirmation,
 }
 
 /// One transaction of the national interface that this service implements.
@@ -558,6 +565,19 @@ pub static TRANSACTIONS: &[TxSpec] = &[
         Registry,
         Handler::AuditFeedback,
     ),
+    tx("3260", "提取异地清分明细", Read, Handler::ClearingRows),
+    tx(
+        "3261",
+        "异地清分结果确认",
+        Registry,
+        Handler::ConfirmClearing,
+    ),
+    tx(
+        "3262",
+        "异地清分确认回退",
+        Registry,
+        Handler::RollBackConfirmation,
+    ),
 ];
 
 /// The transaction of an `infno`; `None` for transactions this service does not implement.
@@ -629,6 +649,9 @@ pub async fn run(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput,
         Handler::CancelRemote(source) => remote_filing::cancel(ctx, ledger, source).await,
         Handler::Analyse(stage) => audit::analyse(ctx, ledger, stage).await,
         Handler::AuditFeedback => audit::feedback(ctx, ledger).await,
+        Handler::ClearingRows => clearing_confirm::list(ctx, ledger).await,
+        Handler::ConfirmClearing => clearing_confirm::confirm(ctx, ledger).await,
+        Handler::RollBackConfirmation => clearing_confirm::roll_back(ctx, ledger).await,
     }
 }
 

@@ -473,6 +473,7 @@ pub fn settlement_header(
         clr_type: render::clr_type_of(visit.med_type.as_str()).to_string(),
         clr_way: "1".into(),
         clr_optins: computed.insu.insuplc_admdvs.to_string(),
+        mdtrtarea_admvs: ctx.institution.admdvs.clone(),
         balc: computed.settlement.balc,
     }
 }

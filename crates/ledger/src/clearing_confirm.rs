@@ -1,0 +1,348 @@
+//! Institutions' confirmation of inbound cross-region settlements before clearing (3260
+//! 提取异地清分明细, 3261 异地清分结果确认, 3262 确认回退; `clearing-and-budgets.md` §3,
+//! `migrations/0019_clearing_confirmations.sql`). The rows an institution confirms are its
+//! settlements of a month whose insured and treating pooling regions are both this platform's and
+//! differ ([`PoolingRegions::needs_confirmation`]); each 3261 is a batch keyed by the institution
+//! and its `msgid`, and a 3262 rolls one batch back. A row's state is its flag in the latest batch
+//! not rolled back that holds it. Once a month is cleared its confirmations are frozen: a batch for
+//! it, or the rollback of one, is refused. Written on the caller's connection in one transaction per
+//! request, outside the settlement writer.
+
+use std::collections::BTreeMap;
+
+use sqlx::{AnyConnection, Connection, Row};
+use yibao_clearing::{Month, PoolingRegions};
+use yibao_domain::Fen;
+
+use crate::clearing_run::{pooling_regions, ClearingRunError};
+use crate::columns::{code, corrupt};
+use crate::sql::values_placeholders;
+use crate::LedgerError;
+
+/// Name of the counter ordering confirmation batches.
+const BATCH_COUNTER: &str = "clearing_confirm_batch";
+
+/// A settlement an institution is asked to confirm (a 3260 row).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InboundRow {
+    /// `setl_sn`: the settlement's `setl_id`.
+    pub setl_id: String,
+    pub mdtrt_id: String,
+    pub psn_no: String,
+    pub certno: String,
+    pub insutype: String,
+    /// The insured pooling region.
+    pub insu_admdvs: String,
+    /// `mdtrt_setl_time`.
+    pub setl_time: String,
+    pub medfee_sumamt: Fen,
+    /// `optins_pay_sumamt`: every fund's payment (`fund_pay_sumamt`).
+    pub fund_pay_sumamt: Fen,
+    /// The state: `Some(true)` confirmed, `Some(false)` excluded, `None` not confirmed.
+    pub cnfm_flag: Option<bool>,
+}
+
+/// A 3261 batch as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmBatch {
+    pub fixmedins_code: String,
+    /// The 3261 message's `msgid` (the `otransid` of its 3262).
+    pub msgid: String,
+    pub month: Month,
+    /// `(setl_id, included)` per row.
+    pub rows: Vec<(String, bool)>,
+    /// When a 3262 rolled it back; empty while it stands.
+    pub rolled_back_at: String,
+}
+
+/// The settlements of `month` at `fixmedins_code` that need its confirmation, in ledger order,
+/// with their state.
+pub async fn inbound_rows(
+    conn: &mut AnyConnection,
+    fixmedins_code: &str,
+    month: Month,
+) -> Result<Vec<InboundRow>, ClearingRunError> {
+    let regions = pooling_regions(conn).await?;
+    let rows = sqlx::query(
+        "SELECT s.setl_id, s.mdtrt_id, s.psn_no, s.insutype, s.setl_time, s.clr_optins, s.medfee_sumamt, \
+         s.fund_pay_sumamt, COALESCE(NULLIF(s.mdtrtarea_admvs, ''), i.admdvs, '') AS trt_admdvs, \
+         COALESCE(p.certno, '') AS certno \
+         FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code \
+         LEFT JOIN persons p ON p.psn_no = s.psn_no \
+         WHERE s.fixmedins_code = $1 AND substr(s.setl_time, 1, 7) = $2 AND s.kind = 'settle' ORDER BY s.seq",
+    )
+    .bind(fixmedins_code.to_string())
+    .bind(month.to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(LedgerError::from)?;
+    let states = month_states(conn, month).await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let insured = code(row, "settlements", "clr_optins")?;
+        let treating = code(row, "settlements", "trt_admdvs")?;
+        if insured.is_empty()
+            || treating.is_empty()
+            || !regions.needs_confirmation(insured, treating)
+        {
+            continue;
+        }
+        let setl_id: String = row.try_get("setl_id").map_err(LedgerError::from)?;
+        out.push(inbound_row(
+            row,
+            &regions,
+            insured,
+            states.get(&setl_id).copied(),
+        )?);
+    }
+    Ok(out)
+}
+
+fn inbound_row(
+    row: &sqlx::any::AnyRow,
+    regions: &PoolingRegions,
+    insured: yibao_domain::Code,
+    cnfm_flag: Option<bool>,
+) -> Result<InboundRow, LedgerError> {
+    Ok(InboundRow {
+        setl_id: row.try_get("setl_id")?,
+        mdtrt_id: row.try_get("mdtrt_id")?,
+        psn_no: row.try_get("psn_no")?,
+        certno: row.try_get("certno")?,
+        insutype: row.try_get("insutype")?,
+        insu_admdvs: regions.region_of(insured).to_string(),
+        setl_time: row.try_get("setl_time")?,
+        medfee_sumamt: Fen(row.try_get("medfee_sumamt")?),
+        fund_pay_sumamt: Fen(row.try_get("fund_pay_sumamt")?),
+        cnfm_flag,
+    })
+}
+
+/// Every entry made in month `$1` with the settlement its chain starts from (`root`): itself for a
+/// settlement, the settlement cancelled for a cancellation, and so on up a chain of cancellations
+/// and reinstatements (a reinstatement mirrors a cancellation).
+/// `up` walks each chain; its rows with no `orig` hold the roots.
+const MONTH_ROOTS: &str = "WITH RECURSIVE up (setl_id, cur, orig) AS ( \
+     SELECT s.setl_id, s.setl_id, s.orig_setl_id FROM settlements s WHERE substr(s.setl_time, 1, 7) = $1 \
+     UNION ALL SELECT up.setl_id, p.setl_id, p.orig_setl_id FROM up JOIN settlements p ON p.setl_id = up.orig)";
+
+/// The settlement each entry made in `month` stands for when confirmed (see [`MONTH_ROOTS`]).
+pub async fn month_roots(
+    conn: &mut AnyConnection,
+    month: Month,
+) -> Result<BTreeMap<String, String>, LedgerError> {
+    let rows = sqlx::query(&format!(
+        "{MONTH_ROOTS} SELECT up.setl_id, up.cur AS root FROM up WHERE up.orig IS NULL"
+    ))
+    .bind(month.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("setl_id")?, row.try_get("root")?)))
+        .collect()
+}
+
+/// The confirmation state of the settlement every entry made in `month` stands for (its root):
+/// `true` confirmed, `false` excluded; absent when no batch standing holds it.
+pub async fn month_states(
+    conn: &mut AnyConnection,
+    month: Month,
+) -> Result<BTreeMap<String, bool>, LedgerError> {
+    let rows = sqlx::query(&format!(
+        "{MONTH_ROOTS} SELECT c.setl_id, c.cnfm_flag FROM clearing_confirmations c \
+         JOIN clearing_confirm_batches b ON b.fixmedins_code = c.fixmedins_code AND b.msgid = c.msgid \
+         WHERE b.rolled_back_at = '' AND c.setl_id IN (SELECT up.cur FROM up WHERE up.orig IS NULL) \
+         ORDER BY b.seq"
+    ))
+    .bind(month.to_string())
+    .fetch_all(conn)
+    .await?;
+    let mut out = BTreeMap::new();
+    for row in &rows {
+        let flag: String = row.try_get("cnfm_flag")?;
+        let included = match flag.as_str() {
+            "1" => true,
+            "0" => false,
+            other => return Err(corrupt("clearing_confirmations", "cnfm_flag", other)),
+        };
+        out.insert(row.try_get("setl_id")?, included);
+    }
+    Ok(out)
+}
+
+async fn month_cleared(conn: &mut AnyConnection, month: Month) -> Result<bool, LedgerError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM clearing_rows WHERE month = $1")
+        .bind(month.to_string())
+        .fetch_one(conn)
+        .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
+fn frozen(month: Month) -> LedgerError {
+    LedgerError::Conflict(format!("{month} 已清算，确认结果不能再变更"))
+}
+
+/// The batch an institution sent under `msgid`.
+pub async fn batch(
+    conn: &mut AnyConnection,
+    fixmedins_code: &str,
+    msgid: &str,
+) -> Result<Option<ConfirmBatch>, LedgerError> {
+    let Some(head) = sqlx::query(
+        "SELECT trt_month, rolled_back_at FROM clearing_confirm_batches WHERE fixmedins_code = $1 AND msgid = $2",
+    )
+    .bind(fixmedins_code.to_string())
+    .bind(msgid.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let month_text: String = head.try_get("trt_month")?;
+    let month = Month::parse(&month_text)
+        .map_err(|_| corrupt("clearing_confirm_batches", "trt_month", &month_text))?;
+    let rows = sqlx::query(
+        "SELECT setl_id, cnfm_flag FROM clearing_confirmations WHERE fixmedins_code = $1 AND msgid = $2 \
+         ORDER BY setl_id",
+    )
+    .bind(fixmedins_code.to_string())
+    .bind(msgid.to_string())
+    .fetch_all(conn)
+    .await?;
+    let rows = rows
+        .iter()
+        .map(|r| {
+            let flag: String = r.try_get("cnfm_flag")?;
+            Ok((r.try_get("setl_id")?, flag == "1"))
+        })
+        .collect::<Result<Vec<_>, LedgerError>>()?;
+    Ok(Some(ConfirmBatch {
+        fixmedins_code: fixmedins_code.to_string(),
+        msgid: msgid.to_string(),
+        month,
+        rows,
+        rolled_back_at: head.try_get("rolled_back_at")?,
+    }))
+}
+
+/// Stores a 3261 batch (its rows already checked by the caller) in one transaction; refused when
+/// its month is cleared. A batch already stored under the institution's `msgid` is returned as it
+/// is and nothing is stored (a repeated message).
+pub async fn confirm(
+    conn: &mut AnyConnection,
+    batch_in: &ConfirmBatch,
+    confirmed_at: &str,
+) -> Result<ConfirmBatch, LedgerError> {
+    let mut tx = conn.begin().await?;
+    if let Some(stored) = batch(&mut tx, &batch_in.fixmedins_code, &batch_in.msgid).await? {
+        tx.commit().await?;
+        return Ok(stored);
+    }
+    if month_cleared(&mut tx, batch_in.month).await? {
+        return Err(frozen(batch_in.month));
+    }
+    let seq = crate::sql::next_counter(&mut tx, BATCH_COUNTER).await?;
+    sqlx::query(
+        "INSERT INTO clearing_confirm_batches (fixmedins_code, msgid, seq, trt_month, confirmed_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(batch_in.fixmedins_code.clone())
+    .bind(batch_in.msgid.clone())
+    .bind(seq)
+    .bind(batch_in.month.to_string())
+    .bind(confirmed_at.to_string())
+    .execute(&mut *tx)
+    .await?;
+    if !batch_in.rows.is_empty() {
+        let sql = format!(
+            "INSERT INTO clearing_confirmations (fixmedins_code, msgid, setl_id, cnfm_flag) VALUES {}",
+            values_placeholders(batch_in.rows.len(), 4)
+        );
+        let mut query = sqlx::query(&sql);
+        for (setl_id, included) in &batch_in.rows {
+            query = query
+                .bind(batch_in.fixmedins_code.clone())
+                .bind(batch_in.msgid.clone())
+                .bind(setl_id.clone())
+                .bind(if *included { "1" } else { "0" });
+        }
+        query.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(ConfirmBatch {
+        rolled_back_at: String::new(),
+        ..batch_in.clone()
+    })
+}
+
+/// Confirms (`cnfm_flag` 1) every inbound row of `month` not yet confirmed or excluded, for every
+/// registered institution, in batches of at most 100 named `<msgid_prefix>-<yyyyMM>-<n>` — what
+/// the hospitals do with 3260/3261 before the run, done at once (the demo's hospitals). Returns
+/// how many rows it confirmed (none once the month is cleared).
+pub async fn confirm_all(
+    conn: &mut AnyConnection,
+    month: Month,
+    msgid_prefix: &str,
+    confirmed_at: &str,
+) -> Result<usize, ClearingRunError> {
+    let mut confirmed = 0;
+    if month_cleared(conn, month).await? {
+        return Ok(confirmed);
+    }
+    for institution in crate::registry::institutions(conn).await? {
+        let open: Vec<String> = inbound_rows(conn, &institution.fixmedins_code, month)
+            .await?
+            .into_iter()
+            .filter(|r| r.cnfm_flag.is_none())
+            .map(|r| r.setl_id)
+            .collect();
+        for (n, chunk) in open.chunks(100).enumerate() {
+            let batch = ConfirmBatch {
+                fixmedins_code: institution.fixmedins_code.clone(),
+                msgid: format!(
+                    "{msgid_prefix}-{:04}{:02}-{}",
+                    month.year,
+                    month.month,
+                    n + 1
+                ),
+                month,
+                rows: chunk.iter().map(|id| (id.clone(), true)).collect(),
+                rolled_back_at: String::new(),
+            };
+            confirm(conn, &batch, confirmed_at).await?;
+            confirmed += chunk.len();
+        }
+    }
+    Ok(confirmed)
+}
+
+/// Rolls back the standing batch `msgid` of an institution (3262); refused when its month is
+/// cleared, unknown or already rolled back.
+pub async fn roll_back(
+    conn: &mut AnyConnection,
+    fixmedins_code: &str,
+    msgid: &str,
+    rolled_back_at: &str,
+) -> Result<(), LedgerError> {
+    let mut tx = conn.begin().await?;
+    let stored = batch(&mut tx, fixmedins_code, msgid)
+        .await?
+        .ok_or_else(|| LedgerError::Conflict(format!("本机构没有确认批次 {msgid}")))?;
+    if month_cleared(&mut tx, stored.month).await? {
+        return Err(frozen(stored.month));
+    }
+    let updated = sqlx::query(
+        "UPDATE clearing_confirm_batches SET rolled_back_at = $1 \
+         WHERE fixmedins_code = $2 AND msgid = $3 AND rolled_back_at = ''",
+    )
+    .bind(rolled_back_at.to_string())
+    .bind(fixmedins_code.to_string())
+    .bind(msgid.to_string())
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(LedgerError::Conflict(format!("确认批次 {msgid} 已回退")));
+    }
+    tx.commit().await?;
+    Ok(())
+}
