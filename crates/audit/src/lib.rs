@@ -17,6 +17,7 @@ pub mod knowledge;
 pub mod lang;
 pub mod models;
 pub mod rules;
+pub mod sanctions;
 
 use chrono::NaiveDate;
 use rustc_hash::FxHashMap;

@@ -46,6 +46,7 @@ pub mod provider_books;
 pub mod records;
 pub mod registry;
 pub mod remote_filings;
+pub mod sanctions;
 pub mod setl_lists;
 mod sql;
 mod store;

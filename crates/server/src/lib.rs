@@ -30,6 +30,7 @@ pub mod openapi;
 pub mod peer;
 pub mod replay;
 pub mod routes;
+pub mod sanctions;
 pub mod service;
 pub mod state;
 pub mod tx;
