@@ -41,7 +41,8 @@ pub struct AgreementView {
 }
 
 impl AgreementView {
-    fn of(row: AgreementRow) -> AgreementView {
+    /// The view of a stored step.
+    pub fn of(row: AgreementRow) -> AgreementView {
         AgreementView {
             fixmedins_code: row.fixmedins_code,
             event_no: row.event_no,
@@ -91,7 +92,8 @@ pub struct PractitionerView {
 }
 
 impl PractitionerView {
-    fn of(
+    /// The view of a practitioner with the standing on `on`.
+    pub fn of(
         practitioner: &Practitioner,
         policy: &SanctionsPolicy,
         on: NaiveDate,
@@ -166,7 +168,8 @@ pub struct SuspensionView {
 }
 
 impl SuspensionView {
-    fn of(row: SuspensionRow) -> SuspensionView {
+    /// The view of a stored suspension.
+    pub fn of(row: SuspensionRow) -> SuspensionView {
         SuspensionView {
             psn_no: row.psn_no,
             event_no: row.event_no,
