@@ -32,6 +32,7 @@ pub mod clearing_run;
 mod columns;
 pub mod entries;
 mod error;
+pub mod export;
 mod fault;
 pub mod files;
 pub mod filings;
