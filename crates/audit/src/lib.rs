@@ -6,7 +6,9 @@
 //! - per-person history ([`history`]) built once per person, so period frequencies, 分解住院,
 //!   挂床, overlapping stays and care after death are window lookups;
 //! - the seven big-data models ([`models`]);
-//! - [`audit`]: every rule and model over a set of claims, findings in a deterministic order.
+//! - [`audit`]: every rule and model over a set of claims, findings in a deterministic order;
+//! - [`sanctions`]: agreements, practitioners' points, card suspensions and the credit rating
+//!   (`sanctions.toml`).
 
 pub mod case;
 pub mod claim;
