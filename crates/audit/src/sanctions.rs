@@ -252,13 +252,14 @@ impl SanctionsPolicy {
 
     /// A practitioner's standing on `on` from the points given (any order). Points count per
     /// natural year; each tier starts on the day that year's points first reach it and lasts its
-    /// months, so a sanction reached in December runs into the next year. The sanction in force on
-    /// `on` is the one started last.
+    /// months, so a sanction reached in December runs into the next year. Of the sanctions in
+    /// force on `on`, a termination comes first, then the one ending last (a shorter sanction of a
+    /// later year never lifts a longer one).
     pub fn standing(&self, entries: &[PointEntry], on: NaiveDate) -> Standing {
         let mut sorted: Vec<PointEntry> =
             entries.iter().copied().filter(|e| e.date <= on).collect();
         sorted.sort_by_key(|e| e.date);
-        let mut in_force = None;
+        let mut in_force: Option<(u32, NaiveDate, NaiveDate, bool)> = None;
         let mut year_points = 0u32;
         let mut year = None;
         for entry in &sorted {
@@ -274,7 +275,13 @@ impl SanctionsPolicy {
                         .date
                         .checked_add_months(Months::new(tier.months))
                         .unwrap_or(NaiveDate::MAX);
-                    in_force = Some((year_points, entry.date, until, tier.terminate));
+                    let sanction = (year_points, entry.date, until, tier.terminate);
+                    let outranks = |held: &(u32, NaiveDate, NaiveDate, bool)| {
+                        (sanction.3, sanction.2) >= (held.3, held.2)
+                    };
+                    if on < until && in_force.as_ref().is_none_or(outranks) {
+                        in_force = Some(sanction);
+                    }
                 }
             }
         }
@@ -284,7 +291,7 @@ impl SanctionsPolicy {
             0
         };
         match in_force {
-            Some((reached, since, until, terminated)) if on < until => Standing::Sanctioned {
+            Some((reached, since, until, terminated)) => Standing::Sanctioned {
                 points: reached,
                 since,
                 until,
@@ -441,6 +448,28 @@ mod tests {
             policy.standing(&entries, day("2026-12-01")),
             Standing::Good { points: 0 }
         );
+    }
+
+    #[test]
+    fn a_short_sanction_of_a_later_year_does_not_lift_a_termination() {
+        let policy = shipped_jiujiang().unwrap();
+        let entries = [
+            PointEntry {
+                date: day("2025-12-01"),
+                points: 12,
+            },
+            PointEntry {
+                date: day("2026-02-01"),
+                points: 9,
+            },
+        ];
+        assert!(matches!(
+            policy.standing(&entries, day("2026-06-01")),
+            Standing::Sanctioned {
+                terminated: true,
+                ..
+            }
+        ));
     }
 
     #[test]
