@@ -6,7 +6,9 @@
 //! - per-person history ([`history`]) built once per person, so period frequencies, 分解住院,
 //!   挂床, overlapping stays and care after death are window lookups;
 //! - the seven big-data models ([`models`]);
-//! - [`audit`]: every rule and model over a set of claims, findings in a deterministic order.
+//! - [`audit`]: every rule and model over a set of claims, findings in a deterministic order;
+//! - [`sanctions`]: agreements, practitioners' points, card suspensions and the credit rating
+//!   (`sanctions.toml`).
 
 pub mod case;
 pub mod claim;
@@ -17,6 +19,7 @@ pub mod knowledge;
 pub mod lang;
 pub mod models;
 pub mod rules;
+pub mod sanctions;
 
 use chrono::NaiveDate;
 use rustc_hash::FxHashMap;

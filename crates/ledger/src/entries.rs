@@ -440,7 +440,7 @@ pub struct EntrySummary {
     pub amounts: SetlAmounts,
 }
 
-fn summary_of(row: &AnyRow) -> Result<EntrySummary, LedgerError> {
+pub(crate) fn summary_of(row: &AnyRow) -> Result<EntrySummary, LedgerError> {
     let kind: String = row.try_get("kind")?;
     let orig: Option<String> = row.try_get("orig_setl_id")?;
     let header = SettlementHeader {

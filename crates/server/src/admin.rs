@@ -16,12 +16,13 @@ use crate::import::{self, PersonRow};
 use crate::routes::{router_of, Endpoint};
 use crate::service::Service;
 
-pub mod drg;
 pub(crate) mod cross_region;
+pub mod drg;
 pub(crate) mod filings;
 pub mod providers;
 pub mod reimburse;
 pub mod reimbursement_list;
+pub mod sanctions;
 
 /// Every admin route, once: the router and the route table are made from it.
 pub fn endpoints() -> Vec<Endpoint<Service>> {
@@ -77,6 +78,23 @@ pub fn endpoints() -> Vec<Endpoint<Service>> {
             "/admin/reimbursements/{setl_id}",
             reimbursement_list::show_reimbursement,
         ),
+        Endpoint::get("/admin/agreements", sanctions::list_agreements),
+        Endpoint::post("/admin/agreements", sanctions::post_agreement),
+        Endpoint::get("/admin/practitioners", sanctions::list_practitioners),
+        Endpoint::post("/admin/practitioners", sanctions::post_practitioner),
+        Endpoint::post(
+            "/admin/practitioners/{dr_code}/points",
+            sanctions::post_points,
+        ),
+        Endpoint::get(
+            "/admin/persons/{psn_no}/suspensions",
+            sanctions::list_suspensions,
+        ),
+        Endpoint::post(
+            "/admin/persons/{psn_no}/suspensions",
+            sanctions::post_suspension,
+        ),
+        Endpoint::get("/admin/credit", sanctions::get_credit),
     ]
 }
 

@@ -84,6 +84,7 @@ pub async fn start_service(config: Config) -> Result<Service, StartError> {
         replay,
     };
     crate::peer::recover(&service);
+    crate::sanctions::watch(&service.shared);
     Ok(service)
 }
 

@@ -42,6 +42,24 @@ pub fn load_rule_set(dir: Option<&Path>) -> Result<RuleSet, RuleSetLoadError> {
     })?)
 }
 
+/// The sanctions policy (`sanctions.toml`: practitioners' points scale, credit rating) of `dir`
+/// when it holds one, else the shipped 九江 one.
+pub fn load_sanctions_policy(
+    dir: Option<&Path>,
+) -> Result<yibao_audit::sanctions::SanctionsPolicy, RuleSetLoadError> {
+    let Some(path) = dir.map(|d| d.join("sanctions.toml")).filter(|p| p.exists()) else {
+        return Ok(yibao_audit::sanctions::shipped_jiujiang()?);
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| RuleSetLoadError::Read {
+        path: path.display().to_string(),
+        problem: e.to_string(),
+    })?;
+    Ok(yibao_audit::sanctions::SanctionsPolicy::parse(
+        &text,
+        &path.display().to_string(),
+    )?)
+}
+
 /// The catalogue's restrictions of an item (`lmt_gend`, ages, minimum level), as the rules read them.
 pub fn line_limits(catalog: &Catalog, code: &str) -> LineLimits {
     let Some(item) = catalog.get(code) else {

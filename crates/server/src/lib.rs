@@ -31,6 +31,7 @@ pub mod peer;
 pub mod region_front;
 pub mod replay;
 pub mod routes;
+pub mod sanctions;
 pub mod service;
 pub mod state;
 pub mod tx;

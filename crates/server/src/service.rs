@@ -197,10 +197,16 @@ impl Service {
                     format!("定点医药机构 {} 未登记", request.fixmedins_code),
                 )
             })?;
-        let access = tx::spec(&request.infno)
-            .map(|spec| spec.access)
-            .ok_or_else(|| tx::not_implemented(&request.infno))?;
-        Ok((institution, access))
+        let spec = tx::spec(&request.infno).ok_or_else(|| tx::not_implemented(&request.infno))?;
+        if spec.needs_agreement() {
+            let today = chrono::Local::now().date_naive();
+            let sanctions = self.shared.sanctions();
+            if let Some(refusal) = sanctions.institution_refusal(&institution.fixmedins_code, today)
+            {
+                return Err(refusal);
+            }
+        }
+        Ok((institution, spec.access))
     }
 
     /// Runs a read transaction on its own task, so that even a bug that panics yields an error reply.

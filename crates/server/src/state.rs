@@ -14,6 +14,7 @@ use yibao_policy::Policy;
 use crate::config::Config;
 use crate::evoucher::VoucherKey;
 use crate::metrics::Metrics;
+use crate::sanctions::Sanctions;
 
 /// Why the stored policies or catalogues could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -203,6 +204,9 @@ pub struct Shared {
     pub peers: crate::peer::PeerState,
     /// The real-time audit's rule set (3101/3102, fee upload).
     pub audit: yibao_audit::RuleSet,
+    /// The practitioners' points scale and the credit rating's (`sanctions.toml`).
+    pub sanctions_policy: yibao_audit::sanctions::SanctionsPolicy,
+    sanctions: RwLock<Arc<Sanctions>>,
     regions: RwLock<Arc<Regions>>,
     institutions: RwLock<HashMap<String, Institution>>,
     keys: RwLock<HashMap<String, AccessKey>>,
@@ -216,6 +220,8 @@ impl Shared {
         let vouchers = VoucherKey::new(&config.evoucher_secret, config.evoucher_ttl_secs);
         let peers = crate::peer::PeerState::new(&config);
         let audit = crate::audit::load_rule_set(config.audit_rules_dir.as_deref())?;
+        let sanctions_policy =
+            crate::audit::load_sanctions_policy(config.audit_rules_dir.as_deref())?;
         let shared = Shared {
             store,
             config,
@@ -223,12 +229,15 @@ impl Shared {
             vouchers,
             peers,
             audit,
+            sanctions_policy,
+            sanctions: RwLock::new(Arc::default()),
             regions: RwLock::new(Arc::new(regions)),
             institutions: RwLock::new(HashMap::new()),
             keys: RwLock::new(HashMap::new()),
             refmsg_serial: AtomicU64::new(0),
         };
         shared.reload_institutions().await?;
+        shared.reload_sanctions().await?;
         let mut conn = shared
             .store
             .pool()
@@ -254,6 +263,36 @@ impl Shared {
         let regions = Arc::new(Regions::load(&self.store).await?);
         if let Ok(mut slot) = self.regions.write() {
             *slot = regions;
+        }
+        Ok(())
+    }
+
+    /// The sanctions in force (agreements, practitioners, card suspensions).
+    pub fn sanctions(&self) -> Arc<Sanctions> {
+        self.sanctions
+            .read()
+            .map(|s| Arc::clone(&s))
+            .unwrap_or_default()
+    }
+
+    /// Re-reads the sanctions from the store and swaps them in.
+    pub async fn reload_sanctions(&self) -> Result<(), LedgerError> {
+        let mut conn = self.store.pool().acquire().await?;
+        let all = yibao_ledger::sanctions::load_all(&mut conn).await?;
+        if let Ok(mut slot) = self.sanctions.write() {
+            *slot = Arc::new(Sanctions::of(all));
+        }
+        Ok(())
+    }
+
+    /// Reloads the sanctions when `sanctions_version` moved since they were read (one small
+    /// query).
+    pub async fn refresh_sanctions(&self) -> Result<(), LedgerError> {
+        let mut conn = self.store.pool().acquire().await?;
+        let version = yibao_ledger::sanctions::version(&mut conn).await?;
+        drop(conn);
+        if version != self.sanctions().version {
+            self.reload_sanctions().await?;
         }
         Ok(())
     }

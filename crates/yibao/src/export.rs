@@ -1,5 +1,7 @@
 //! `yibao export settlement-lists`: the stored 医疗保障基金结算清单 of a period as JSON Lines in the
-//! 4101 layout, which `yibao drg group` reads.
+//! 4101 layout, which `yibao drg group` reads. `yibao export parquet`: a year of settlements, fee
+//! lines with their split, fund rows and visits as Parquet files (`yibao-export`,
+//! `docs/export-parquet.md`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -19,6 +21,26 @@ pub struct ExportArgs {
 enum ExportCommand {
     /// Settlement lists (4101/4101A) of the discharges from `--from` to `--to`, one JSON line each.
     SettlementLists(ListArgs),
+    /// The settlements made in `--year`, their fee lines with the split, fund rows and visits as
+    /// Parquet files in `--out` (schema: docs/export-parquet.md).
+    Parquet(ParquetArgs),
+}
+
+#[derive(Args)]
+struct ParquetArgs {
+    /// The year of `setl_time`.
+    #[arg(long)]
+    year: i32,
+    /// Directory to write `settlements.parquet`, `fee_lines.parquet`, `funds.parquet`,
+    /// `visits.parquet` into (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// Directory of the embedded SQLite database.
+    #[arg(long, default_value = "yibao-data")]
+    data_dir: PathBuf,
+    /// `postgres://…` or `sqlite:…` instead of the embedded database.
+    #[arg(long)]
+    database: Option<String>,
 }
 
 #[derive(Args)]
@@ -41,7 +63,31 @@ struct ListArgs {
 }
 
 pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
-    let ExportCommand::SettlementLists(args) = &args.command;
+    match &args.command {
+        ExportCommand::SettlementLists(args) => settlement_lists(args),
+        ExportCommand::Parquet(args) => parquet(args),
+    }
+}
+
+fn parquet(args: &ParquetArgs) -> anyhow::Result<()> {
+    let database = match &args.database {
+        Some(url) => Database::Url(url.clone()),
+        None => Database::DataDir(args.data_dir.clone()),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let summaries = runtime.block_on(async {
+        let store = yibao_region::open(&database).await?;
+        let written = yibao_export::export_year(&store, args.year, &args.out).await;
+        store.close().await;
+        anyhow::Ok(written?)
+    })?;
+    for summary in summaries {
+        eprintln!("{}: {} rows", summary.file, summary.rows);
+    }
+    Ok(())
+}
+
+fn settlement_lists(args: &ListArgs) -> anyhow::Result<()> {
     let database = match &args.database {
         Some(url) => Database::Url(url.clone()),
         None => Database::DataDir(args.data_dir.clone()),

@@ -24,6 +24,7 @@ mod reimburse;
 mod report;
 mod serve;
 mod settle;
+mod supervise;
 mod synth;
 mod verify;
 
@@ -87,6 +88,9 @@ enum Command {
     Reimburse(reimburse::ReimburseArgs),
     /// Cross-region clearing (异地就医清算): `run` a month, `status`, `advance` a clearing, `deduct`.
     Clearing(clearing::ClearingArgs),
+    /// Sanctions of fund supervision: `agreement` (定点协议 add|list), `practitioner` (医保医师
+    /// add|points|list), `card` (暂停联网结算 suspend|list), `credit` (institutions' rating).
+    Supervise(supervise::SuperviseArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -111,6 +115,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Case(args) => case::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Reimburse(args) => reimburse::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Clearing(args) => clearing::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Supervise(args) => supervise::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 

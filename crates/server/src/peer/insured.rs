@@ -470,6 +470,13 @@ async fn compute(
         ));
     }
     let v = &call.visit;
+    if let Some(refusal) = ctx
+        .shared
+        .sanctions()
+        .card_refusal(&v.psn_no, ctx.now.date())
+    {
+        return Err(refusal);
+    }
     let person = common::registered_person(ledger, "psn_no", &v.psn_no).await?;
     let insu = common::insu_row(&person, "insutype", &v.insutype)?.clone();
     let begin = common::datetime("begntime", &v.begntime)?;

@@ -40,6 +40,9 @@ struct LineMeta {
     init_feedetl_sn: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     fee_ocur_time: Option<String>,
+    /// 开单医师国家医保代码: checked against the practitioners' register.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    bilg_dr_codg: Option<String>,
 }
 
 /// One uploaded line, parsed.
@@ -189,6 +192,24 @@ fn check_lines(
     Ok(())
 }
 
+/// Refuses a line billed by a practitioner whose 医保支付资格 is suspended or terminated on the
+/// day the message is handled (the register is the service's copy: no query per line).
+fn check_practitioners(ctx: &Ctx<'_>, lines: &[UploadLine]) -> Result<(), TxError> {
+    let sanctions = ctx.shared.sanctions();
+    let today = ctx.now.date();
+    for line in lines {
+        let Some(dr_code) = line.meta.bilg_dr_codg.as_deref() else {
+            continue;
+        };
+        if let Some(refusal) =
+            sanctions.practitioner_refusal(&ctx.shared.sanctions_policy, &line.path, dr_code, today)
+        {
+            return Err(refusal);
+        }
+    }
+    Ok(())
+}
+
 fn check_forward(line: &UploadLine) -> Result<(), TxError> {
     if line.wire.cnt <= 0 {
         return Err(TxError::new(
@@ -329,6 +350,7 @@ pub async fn upload(
         ));
     }
     check_lines(visit, &existing, lines, refunds_allowed)?;
+    check_practitioners(ctx, lines)?;
     if visit.kind == VisitKind::Outpatient {
         check_open_batches(&existing, lines)?;
     }

@@ -230,6 +230,25 @@ pub struct TxSpec {
     handler: Handler,
 }
 
+impl TxSpec {
+    /// Whether a suspended or terminated agreement refuses it: every write that takes care or
+    /// settles (registration, admission, fee upload, settlement), not the ones that undo (撤销,
+    /// 2601) nor reads.
+    pub fn needs_agreement(&self) -> bool {
+        self.access == Access::Write
+            && !matches!(
+                self.handler,
+                Handler::CancelRegistration
+                    | Handler::CancelOutpatientFees
+                    | Handler::CancelAdmission
+                    | Handler::CancelDischarge
+                    | Handler::CancelInpatientFees
+                    | Handler::CancelSettlement { .. }
+                    | Handler::Reverse
+            )
+    }
+}
+
 const fn tx(infno: &'static str, name: &'static str, access: Access, handler: Handler) -> TxSpec {
     TxSpec {
         infno,

@@ -153,6 +153,13 @@ pub async fn compute(
             format!("就诊 {} 没有未结算的费用明细", visit.mdtrt_id),
         ));
     }
+    if let Some(refusal) = ctx
+        .shared
+        .sanctions()
+        .card_refusal(&visit.psn_no, ctx.now.date())
+    {
+        return Err(refusal);
+    }
     let person = common::registered_person(ledger, "input.data.psn_no", &visit.psn_no).await?;
     let insu = common::insu_row(&person, "insutype", visit.insutype.as_str())?.clone();
     let rules = common::policy_and_catalog(ctx, &insu, care_began.date())?;
