@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 use yibao_clearing::{ClearingRow, PoolingRegions};
 use yibao_domain::Fen;
 
@@ -116,24 +116,5 @@ fn describe(rows: &[BookRow]) -> String {
 async fn stored_batches(
     conn: &mut AnyConnection,
 ) -> Result<BTreeMap<String, Vec<BookRow>>, LedgerError> {
-    let rows = sqlx::query(
-        "SELECT batch, fund_pay_type, posting_date, flow, amount FROM book_postings \
-         WHERE substr(batch, 1, 9) = $1 ORDER BY batch, line_no",
-    )
-    .bind(BATCH_PREFIX)
-    .fetch_all(conn)
-    .await?;
-    let mut batches: BTreeMap<String, Vec<BookRow>> = BTreeMap::new();
-    for row in &rows {
-        batches
-            .entry(row.try_get("batch")?)
-            .or_default()
-            .push(BookRow {
-                fund_pay_type: row.try_get("fund_pay_type")?,
-                posting_date: row.try_get("posting_date")?,
-                flow: row.try_get("flow")?,
-                amount: Fen(row.try_get("amount")?),
-            });
-    }
-    Ok(batches)
+    crate::provider_books::stored_batches_with(conn, BATCH_PREFIX).await
 }

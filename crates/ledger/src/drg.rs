@@ -726,25 +726,7 @@ pub async fn check(
     conn: &mut AnyConnection,
     problems: &mut Vec<String>,
 ) -> Result<(), LedgerError> {
-    let mut batches: BTreeMap<String, Vec<BookRow>> = BTreeMap::new();
-    let rows = sqlx::query(
-        "SELECT batch, fund_pay_type, posting_date, flow, amount FROM book_postings \
-         WHERE substr(batch, 1, 4) = $1 ORDER BY batch, line_no",
-    )
-    .bind(BATCH_PREFIX)
-    .fetch_all(&mut *conn)
-    .await?;
-    for row in &rows {
-        batches
-            .entry(row.try_get("batch")?)
-            .or_default()
-            .push(BookRow {
-                fund_pay_type: row.try_get("fund_pay_type")?,
-                posting_date: row.try_get("posting_date")?,
-                flow: row.try_get("flow")?,
-                amount: Fen(row.try_get("amount")?),
-            });
-    }
+    let mut batches = crate::provider_books::stored_batches_with(&mut *conn, BATCH_PREFIX).await?;
     let stored = sqlx::query(
         "SELECT fixmedins_code, insutype, year, month, statement FROM drg_statements \
          ORDER BY fixmedins_code, insutype, year, month",

@@ -204,7 +204,7 @@ async fn stored_batch_names(conn: &mut AnyConnection) -> Result<BTreeSet<String>
 }
 
 /// A stored provider batch: its postings in line order.
-type StoredBatches = BTreeMap<String, Vec<BookRow>>;
+pub(crate) type StoredBatches = BTreeMap<String, Vec<BookRow>>;
 
 /// `yibao verify`'s check: every posted month and year-end has exactly the postings its statement
 /// gives (on one fund), and every provider posting belongs to a posted statement.
@@ -346,8 +346,9 @@ async fn stored_batches(conn: &mut AnyConnection) -> Result<StoredBatches, Ledge
     stored_batches_with(conn, BATCH_PREFIX).await
 }
 
-/// The stored postings of every batch whose name starts with `prefix`.
-async fn stored_batches_with(
+/// The stored postings of every batch whose name starts with `prefix` (provider, DRG and clearing
+/// batches), by batch in posting order.
+pub(crate) async fn stored_batches_with(
     conn: &mut AnyConnection,
     prefix: &str,
 ) -> Result<StoredBatches, LedgerError> {
