@@ -21,7 +21,7 @@ use yibao_drg_payment::{Decision, DrgMonthStatement, DrgYearEndStatement, Points
 use crate::books::BookRow;
 use crate::columns::{self, corrupt};
 use crate::provider::ProviderKey;
-use crate::provider_books::{CLAIMS, PAID, YEAR_END};
+use crate::provider_books::{month_end, rows_of, CLAIMS, PAID, YEAR_END};
 use crate::{LedgerError, Store};
 
 /// Prefix of every DRG batch of book postings.
@@ -280,7 +280,7 @@ pub fn year_end_batch(key: &ProviderKey, year: i32) -> String {
 
 /// The postings of a month statement on `fund`.
 pub fn month_rows(fund: &Code, statement: &DrgMonthStatement) -> Result<Vec<BookRow>, LedgerError> {
-    let date = month_end(statement.year, statement.month)?;
+    let date = month_end("drg_statements", statement.year, statement.month)?;
     Ok(rows_of(
         fund,
         &date,
@@ -295,31 +295,6 @@ pub fn year_end_rows(fund: &Code, statement: &DrgYearEndStatement) -> Vec<BookRo
         &format!("{:04}-12-31", statement.year),
         &[(YEAR_END, statement.clearing)],
     )
-}
-
-fn rows_of(fund: &Code, date: &str, flows: &[(&str, Fen)]) -> Vec<BookRow> {
-    flows
-        .iter()
-        .filter(|(_, amount)| !amount.is_zero())
-        .map(|(flow, amount)| BookRow {
-            fund_pay_type: fund.to_string(),
-            posting_date: date.to_string(),
-            flow: (*flow).to_string(),
-            amount: *amount,
-        })
-        .collect()
-}
-
-fn month_end(year: i32, month: u8) -> Result<String, LedgerError> {
-    let (next_year, next_month) = if month == 12 {
-        (year + 1, 1)
-    } else {
-        (year, u32::from(month) + 1)
-    };
-    NaiveDate::from_ymd_opt(next_year, next_month, 1)
-        .and_then(|d| d.pred_opt())
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .ok_or_else(|| corrupt("drg_statements", "month", &format!("{year}-{month}")))
 }
 
 fn key_of(fixmedins_code: &str, insutype: &str) -> Result<ProviderKey, LedgerError> {

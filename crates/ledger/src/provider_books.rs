@@ -118,7 +118,7 @@ pub fn month_rows(
     year: i32,
     statement: &MonthStatement,
 ) -> Result<Vec<BookRow>, LedgerError> {
-    let date = month_end(year, statement.month)?;
+    let date = month_end("provider_payments", year, statement.month)?;
     let flows = [
         (CLAIMS, statement.claims),
         (DEDUCTIONS, statement.deductions),
@@ -144,7 +144,8 @@ pub fn year_end_rows(fund: &Code, year: i32, statement: &YearEndStatement) -> Ve
     )
 }
 
-fn rows_of(fund: &Code, date: &str, flows: &[(&str, Fen)]) -> Vec<BookRow> {
+/// One book row per non-zero flow of a batch, on one fund and date (provider and DRG batches).
+pub(crate) fn rows_of(fund: &Code, date: &str, flows: &[(&str, Fen)]) -> Vec<BookRow> {
     flows
         .iter()
         .filter(|(_, amount)| !amount.is_zero())
@@ -157,8 +158,8 @@ fn rows_of(fund: &Code, date: &str, flows: &[(&str, Fen)]) -> Vec<BookRow> {
         .collect()
 }
 
-/// The last day of a month, `yyyy-MM-dd`.
-fn month_end(year: i32, month: u8) -> Result<String, LedgerError> {
+/// The last day of a month, `yyyy-MM-dd`; a month that is no date is a damaged row of `table`.
+pub(crate) fn month_end(table: &'static str, year: i32, month: u8) -> Result<String, LedgerError> {
     let (next_year, next_month) = if month == 12 {
         (year + 1, 1)
     } else {
@@ -167,7 +168,7 @@ fn month_end(year: i32, month: u8) -> Result<String, LedgerError> {
     NaiveDate::from_ymd_opt(next_year, next_month, 1)
         .and_then(|d| d.pred_opt())
         .map(|d| d.format("%Y-%m-%d").to_string())
-        .ok_or_else(|| corrupt("provider_payments", "month", &format!("{year}-{month}")))
+        .ok_or_else(|| corrupt(table, "month", &format!("{year}-{month}")))
 }
 
 /// Posts the batches of `statements` (posted months and year-ends with their batch names) that
