@@ -2,9 +2,9 @@
 //! evaluated per visit or per fee line; flagged lines of one rule and visit make one finding.
 
 use rustc_hash::FxHashMap;
-use yibao_domain::Fen;
+use yibao_domain::{Code, Fen};
 
-use crate::claim::{age_years, Claim, ClaimLine, PersonInfo};
+use crate::claim::{age_years, listed, Claim, ClaimLine, PersonInfo};
 use crate::finding::{Finding, FindingKind};
 use crate::history::{starts_with_any, PersonHistory, NO_GAP_DAYS};
 use crate::knowledge::{KeyKind, Knowledge, Table};
@@ -15,7 +15,7 @@ use crate::RuleSet;
 /// Peer statistics per (`med_type`, first diagnosis category).
 #[derive(Debug, Default)]
 pub struct Peers {
-    groups: FxHashMap<(String, String), PeerStats>,
+    groups: FxHashMap<(Code, Code), PeerStats>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -25,13 +25,9 @@ struct PeerStats {
     count: i64,
 }
 
-fn peer_key(claim: &Claim) -> (String, String) {
-    let dx = claim
-        .diagnoses
-        .first()
-        .and_then(|d| d.get(..3))
-        .unwrap_or_default();
-    (claim.med_type.clone(), dx.to_string())
+fn peer_key(claim: &Claim) -> (Code, Code) {
+    let dx = Code::new(claim.dx_category()).unwrap_or_default();
+    (claim.med_type, dx)
 }
 
 /// The value at a percentile (nearest rank) of sorted values.
@@ -46,7 +42,7 @@ pub fn percentile<T: Copy + Default>(sorted: &[T], percent: usize) -> T {
 impl Peers {
     /// Computes the statistics over all claims.
     pub fn new<'a>(claims: impl Iterator<Item = &'a Claim>) -> Peers {
-        let mut raw: FxHashMap<(String, String), (Vec<Fen>, Vec<i64>)> = FxHashMap::default();
+        let mut raw: FxHashMap<(Code, Code), (Vec<Fen>, Vec<i64>)> = FxHashMap::default();
         for claim in claims {
             let entry = raw.entry(peer_key(claim)).or_default();
             entry.0.push(claim.total);
@@ -105,8 +101,8 @@ impl Ctx<'_> {
             return Val::Num(0);
         };
         match field {
-            Field::LineCode => Val::Str(&line.code),
-            Field::LineChrgitmType => Val::Str(&line.chrgitm_type),
+            Field::LineCode => Val::Str(line.code()),
+            Field::LineChrgitmType => Val::Str(line.chrgitm_type()),
             Field::LineQty => Val::Num(line.cnt_e4),
             Field::LinePriceYuan => Val::Num(line.pric_micro_yuan / 100),
             Field::LineAmountYuan => Val::Num(yuan(line.amount)),
@@ -117,21 +113,24 @@ impl Ctx<'_> {
                     .iter()
                     .enumerate()
                     .filter(|(j, l)| {
-                        l.chrgitm_type == line.chrgitm_type
+                        l.item.chrgitm_type == line.item.chrgitm_type
                             && (l.amount > line.amount
                                 || (l.amount == line.amount && *j < li as usize))
                     })
                     .count();
                 Val::Num(whole(ahead as i64 + 1))
             }
-            Field::LineLmtGend => Val::Str(&line.limits.gend),
+            Field::LineLmtGend => Val::Str(&line.item.limits.gend),
             Field::LineLmtAgeMin => {
-                Val::Num(whole(line.limits.age_min_years.map_or(-1, i64::from)))
+                Val::Num(whole(line.item.limits.age_min_years.map_or(-1, i64::from)))
             }
             Field::LineLmtAgeMax => Val::Num(whole(
-                line.limits.age_max_years.map_or(NO_GAP_DAYS, i64::from),
+                line.item
+                    .limits
+                    .age_max_years
+                    .map_or(NO_GAP_DAYS, i64::from),
             )),
-            Field::LineLmtLevel => Val::Num(whole(line.limits.min_level.map_or(0, i64::from))),
+            Field::LineLmtLevel => Val::Num(whole(line.item.limits.min_level.map_or(0, i64::from))),
             Field::LineSupplyDays => match self.row_num("units_per_day") {
                 Some(per_day) if per_day > 0 => Val::Num(line.cnt_e4 * NUM_SCALE / per_day),
                 _ => Val::Num(0),
@@ -150,10 +149,10 @@ impl Ctx<'_> {
     fn visit_field(&self, field: Field) -> Val<'_> {
         let c = self.claim;
         match field {
-            Field::VisitMedType => Val::Str(&c.med_type),
+            Field::VisitMedType => Val::Str(c.med_type.as_str()),
             Field::VisitDate => Val::Str(self.date),
             Field::VisitLevel => Val::Num(whole(i64::from(c.level))),
-            Field::VisitInsutype => Val::Str(&c.insutype),
+            Field::VisitInsutype => Val::Str(c.insutype.as_str()),
             Field::VisitIsInpatient => Val::Bool(c.is_inpatient()),
             Field::VisitLosDays => Val::Num(whole(c.los_days())),
             Field::VisitTotalYuan => Val::Num(yuan(c.total)),
@@ -167,7 +166,7 @@ impl Ctx<'_> {
             Field::VisitBedDays => Val::Num(
                 c.lines
                     .iter()
-                    .filter(|l| l.chrgitm_type == "01")
+                    .filter(|l| l.chrgitm_type() == "01")
                     .map(|l| l.cnt_e4)
                     .sum(),
             ),
@@ -237,7 +236,7 @@ impl Env for Ctx<'_> {
     fn field(&self, field: Field) -> Val<'_> {
         match field {
             Field::PersonGend => Val::Str(if self.person.gend.is_empty() {
-                &self.claim.gend
+                self.claim.gend.as_str()
             } else {
                 &self.person.gend
             }),
@@ -270,10 +269,10 @@ impl Env for Ctx<'_> {
                 Val::Bool(c.diagnoses.iter().any(|d| starts_with_any(d, prefixes)))
             }
             (Func::VisitTypeCount, Some(Val::Str(kind))) => Val::Num(whole(
-                c.lines.iter().filter(|l| l.chrgitm_type == *kind).count() as i64,
+                c.lines.iter().filter(|l| l.chrgitm_type() == *kind).count() as i64,
             )),
             (Func::VisitHasAny, Some(Val::List(prefixes))) => {
-                Val::Bool(c.lines.iter().any(|l| starts_with_any(&l.code, prefixes)))
+                Val::Bool(c.lines.iter().any(|l| starts_with_any(l.code(), prefixes)))
             }
             (Func::HistPriorAny, Some(Val::List(prefixes))) => {
                 let days = match args.get(1) {
@@ -289,9 +288,9 @@ impl Env for Ctx<'_> {
 
 impl Rule {
     fn applies_to(&self, claim: &Claim) -> bool {
-        (self.med_types.is_empty() || self.med_types.contains(&claim.med_type))
+        (self.med_types.is_empty() || listed(&self.med_types, claim.med_type.as_str()))
             && (self.levels.is_empty() || self.levels.contains(&claim.level))
-            && (self.insutypes.is_empty() || self.insutypes.contains(&claim.insutype))
+            && (self.insutypes.is_empty() || listed(&self.insutypes, claim.insutype.as_str()))
     }
 }
 
@@ -344,7 +343,7 @@ pub fn audit_person(
 
 fn line_key<'a>(table: &Table, line: &'a ClaimLine) -> Option<&'a str> {
     match table.key {
-        KeyKind::Item => Some(&line.code),
+        KeyKind::Item => Some(line.code()),
         KeyKind::Doctor => line.doctor.as_deref(),
     }
 }
@@ -397,7 +396,7 @@ fn evaluate<'r>(rule: &'r Rule, visit: &Ctx<'_>) -> Option<Hit<'r>> {
 fn finding_of(hit: &Hit<'_>, claim: &Claim) -> Finding {
     let mut codes: Vec<&str> = Vec::new();
     for &(li, _) in &hit.lines {
-        let code = claim.lines[li as usize].code.as_str();
+        let code = claim.lines[li as usize].code();
         if !codes.contains(&code) {
             codes.push(code);
         }
@@ -437,9 +436,9 @@ fn rule_finding(rule: &Rule, claim: &Claim, amount: Fen, detail: String) -> Find
     Finding {
         kind: FindingKind::Rule,
         id: rule.id.clone(),
-        psn_nos: vec![claim.psn_no.clone()],
-        fixmedins_codes: vec![claim.fixmedins_code.clone()],
-        mdtrt_ids: vec![claim.mdtrt_id.clone()],
+        psn_nos: vec![claim.psn_no.to_string()],
+        fixmedins_codes: vec![claim.fixmedins_code.to_string()],
+        mdtrt_ids: vec![claim.mdtrt_id.to_string()],
         amount,
         score: match rule.sev_deg {
             1 => 100,

@@ -43,7 +43,7 @@ impl<'a> PersonHistory<'a> {
                     time: claim.begin,
                     claim: ci as u32,
                     line: li as u32,
-                    code: &line.code,
+                    code: line.code(),
                     cnt_e4: line.cnt_e4,
                 });
             }

@@ -24,7 +24,7 @@ pub mod sanctions;
 use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
 
-pub use claim::{Claim, ClaimLine, LineLimits, PersonInfo};
+pub use claim::{split_diagnoses, Claim, ClaimLine, Interner, Item, LineLimits, PersonInfo, Text};
 pub use eval::{check_claim, Hit};
 pub use finding::{Finding, FindingKind};
 pub use knowledge::Knowledge;
@@ -133,9 +133,9 @@ impl Period {
 /// Runs every rule (per person, over that person's history) and the seven models over the
 /// period's claims, persons in parallel. Persons missing from `persons` are audited with what their
 /// claims say. The findings' order depends only on the input, not on the claims' order.
-pub fn audit(
+pub fn audit<'a>(
     set: &RuleSet,
-    claims: &[Claim],
+    claims: impl IntoIterator<Item = &'a Claim>,
     persons: &FxHashMap<String, PersonInfo>,
     period: &Period,
 ) -> Vec<Finding> {
@@ -146,19 +146,22 @@ pub fn audit(
 
 /// [`audit`] with the claims reported chosen by `reported` (e.g. those settled in a month); the
 /// others serve as history only.
-pub fn audit_where(
+pub fn audit_where<'a>(
     set: &RuleSet,
-    claims: &[Claim],
+    claims: impl IntoIterator<Item = &'a Claim>,
     persons: &FxHashMap<String, PersonInfo>,
     reported: &(dyn Fn(&Claim) -> bool + Sync),
 ) -> Vec<Finding> {
     use rayon::prelude::*;
-    let in_period: Vec<&Claim> = claims.iter().filter(|c| reported(c)).collect();
-    let peers = eval::Peers::new(in_period.iter().copied());
+    let mut in_period: Vec<&Claim> = Vec::new();
     let mut by_person: FxHashMap<&str, Vec<&Claim>> = FxHashMap::default();
     for claim in claims {
+        if reported(claim) {
+            in_period.push(claim);
+        }
         by_person.entry(&claim.psn_no).or_default().push(claim);
     }
+    let peers = eval::Peers::new(in_period.iter().copied());
     let people: Vec<(&str, Vec<&Claim>)> = by_person.into_iter().collect();
     let unknown = PersonInfo::default();
     let (mut findings, model_findings) = rayon::join(

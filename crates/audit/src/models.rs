@@ -7,7 +7,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Deserialize;
 use yibao_domain::Fen;
 
-use crate::claim::{Claim, PersonInfo};
+use crate::claim::{listed, Claim, PersonInfo, Text};
 use crate::finding::{Finding, FindingKind};
 
 /// Thresholds of the seven models.
@@ -125,13 +125,15 @@ fn insured(claims: &[&Claim]) -> Fen {
 }
 
 fn model_finding(id: &str, claims: &[&Claim], score: u32, reason: String) -> Finding {
-    let mut psn_nos: Vec<String> = claims.iter().map(|c| c.psn_no.clone()).collect();
-    let mut codes: Vec<String> = claims.iter().map(|c| c.fixmedins_code.clone()).collect();
-    let mut ids: Vec<String> = claims.iter().map(|c| c.mdtrt_id.clone()).collect();
-    for v in [&mut psn_nos, &mut codes, &mut ids] {
-        v.sort();
+    let texts = |text: fn(&Claim) -> &str| {
+        let mut v: Vec<&str> = claims.iter().map(|c| text(c)).collect();
+        v.sort_unstable();
         v.dedup();
-    }
+        v.into_iter().map(str::to_string).collect::<Vec<String>>()
+    };
+    let psn_nos = texts(|c| &c.psn_no);
+    let codes = texts(|c| &c.fixmedins_code);
+    let ids = texts(|c| &c.mdtrt_id);
     Finding {
         kind: FindingKind::Model,
         id: id.to_string(),
@@ -178,7 +180,7 @@ fn of_types<'a>(claims: &[&'a Claim], med_types: &[String]) -> Vec<&'a Claim> {
     claims
         .iter()
         .copied()
-        .filter(|c| med_types.contains(&c.med_type))
+        .filter(|c| listed(med_types, c.med_type.as_str()))
         .collect()
 }
 
@@ -202,8 +204,8 @@ fn group_by<'a, K: Ord + std::hash::Hash>(
 fn distinct_persons(claims: &[&Claim]) -> usize {
     claims
         .iter()
-        .map(|c| &c.psn_no)
-        .collect::<FxHashSet<_>>()
+        .map(|c| &*c.psn_no)
+        .collect::<FxHashSet<&str>>()
         .len()
 }
 
@@ -320,7 +322,7 @@ fn longest_run(claims: &[&Claim]) -> usize {
 fn most_bought(claims: &[&Claim]) -> (String, usize) {
     let mut counts: FxHashMap<&str, usize> = FxHashMap::default();
     for c in claims {
-        let codes: FxHashSet<&str> = c.lines.iter().map(|l| l.code.as_str()).collect();
+        let codes: FxHashSet<&str> = c.lines.iter().map(|l| l.code()).collect();
         for code in codes {
             *counts.entry(code).or_default() += 1;
         }
@@ -343,17 +345,17 @@ fn card_cluster(cfg: &CardClusterConfig, claims: &[&Claim], out: &mut Vec<Findin
     let eligible = of_types(claims, &cfg.med_types);
     let mut visits: FxHashMap<&str, usize> = FxHashMap::default();
     for c in &eligible {
-        *visits.entry(&c.psn_no).or_default() += 1;
+        *visits.entry(&*c.psn_no).or_default() += 1;
     }
     let kept = eligible
         .into_iter()
-        .filter(|c| visits[c.psn_no.as_str()] >= cfg.min_count);
+        .filter(|c| visits[&*c.psn_no] >= cfg.min_count);
     let by_institution = group_by(kept, |c| c.fixmedins_code.clone());
     let mut pairs: FxHashMap<(&str, &str), Pair> = FxHashMap::default();
     for_each_pair(cfg, &by_institution, |key, a, _| {
         let pair = pairs.entry(key).or_default();
         pair.count += 1;
-        pair.institutions.insert(&a.fixmedins_code);
+        pair.institutions.insert(&*a.fixmedins_code);
     });
     pairs.retain(|_, p| p.count >= cfg.min_count && p.institutions.len() >= cfg.min_jg_num);
     for_each_pair(cfg, &by_institution, |key, a, b| {
@@ -372,7 +374,7 @@ fn card_cluster(cfg: &CardClusterConfig, claims: &[&Claim], out: &mut Vec<Findin
 /// (counting at most `max_neighbours` following settlements), the pair keyed in person order.
 fn for_each_pair<'a>(
     cfg: &CardClusterConfig,
-    by_institution: &[(String, Vec<&'a Claim>)],
+    by_institution: &[(Text, Vec<&'a Claim>)],
     mut visit: impl FnMut((&'a str, &'a str), &'a Claim, &'a Claim),
 ) {
     for (_, at) in by_institution {
@@ -385,9 +387,9 @@ fn for_each_pair<'a>(
                     continue;
                 }
                 let key = if a.psn_no < b.psn_no {
-                    (a.psn_no.as_str(), b.psn_no.as_str())
+                    (&*a.psn_no, &*b.psn_no)
                 } else {
-                    (b.psn_no.as_str(), a.psn_no.as_str())
+                    (&*b.psn_no, &*a.psn_no)
                 };
                 visit(key, a, b);
             }
@@ -501,7 +503,7 @@ fn cluster_finding(members: &[&str], edges: &[((&str, &str), Pair)]) -> Finding 
     let density = pct(2 * inner.len() as i64, n * (n - 1));
     let total: Fen = claims.iter().map(|c| c.total).sum();
     let fund_share = pct(insured(&claims).fen(), total.fen());
-    let institutions: FxHashSet<&str> = claims.iter().map(|c| c.fixmedins_code.as_str()).collect();
+    let institutions: FxHashSet<&str> = claims.iter().map(|c| &*c.fixmedins_code).collect();
     let reason = format!(
         "{} 张医保卡在 {} 家机构多次于短时间内先后结算（{} 对共现，连通度 {density}%），疑似卡聚集冒名或空刷",
         members.len(),
@@ -521,7 +523,7 @@ fn exam_stay(cfg: &ExamStayConfig, claims: &[&Claim], out: &mut Vec<Finding>) {
         let exams: Fen = stay
             .lines
             .iter()
-            .filter(|l| cfg.exam_types.contains(&l.chrgitm_type))
+            .filter(|l| listed(&cfg.exam_types, l.chrgitm_type()))
             .map(|l| l.amount)
             .sum();
         let share = pct(exams.fen(), stay.total.fen());
@@ -548,8 +550,7 @@ fn chronic(cfg: &ChronicConfig, claims: &[&Claim], out: &mut Vec<Finding>) {
     for ((psn_no, month), mine) in
         group_by(visits, |c| (c.psn_no.clone(), month_of(c.begin.date())))
     {
-        let institutions: FxHashSet<&str> =
-            mine.iter().map(|c| c.fixmedins_code.as_str()).collect();
+        let institutions: FxHashSet<&str> = mine.iter().map(|c| &*c.fixmedins_code).collect();
         let early = mine
             .windows(2)
             .filter(|w| (w[1].begin.date() - w[0].begin.date()).num_days() < cfg.refill_days)
@@ -584,8 +585,7 @@ fn high_frequency(cfg: &HighFrequencyConfig, claims: &[&Claim], out: &mut Vec<Fi
         }
         let parts = frequency_parts(cfg, &mine);
         let mean = parts.iter().sum::<u64>() / parts.len() as u64;
-        let institutions: FxHashSet<&str> =
-            mine.iter().map(|c| c.fixmedins_code.as_str()).collect();
+        let institutions: FxHashSet<&str> = mine.iter().map(|c| &*c.fixmedins_code).collect();
         let reason = format!(
             "参保人 {psn_no} 在 {month} 门诊就诊 {} 次（阈值 {threshold}），涉及 {} 家机构；病种重叠 {}%、基金支付占比 {}%、金额相似 {}%、间隔规律 {}%、药品占比 {}%",
             mine.len(),
@@ -646,7 +646,7 @@ fn frequency_parts(cfg: &HighFrequencyConfig, claims: &[&Claim]) -> [u64; 5] {
     let drugs: Fen = claims
         .iter()
         .flat_map(|c| &c.lines)
-        .filter(|l| cfg.drug_types.contains(&l.chrgitm_type))
+        .filter(|l| listed(&cfg.drug_types, l.chrgitm_type()))
         .map(|l| l.amount)
         .sum();
     [dx, fund, amounts, regular, pct(drugs.fen(), total.fen())]
@@ -678,7 +678,7 @@ fn companion(
             *sharing.entry(link(person).trim()).or_default() += 1;
         }
         let linked = stays.iter().copied().filter_map(|c| {
-            let value = persons.get(&c.psn_no).map(link).unwrap_or_default().trim();
+            let value = persons.get(&*c.psn_no).map(link).unwrap_or_default().trim();
             let usable = !value.is_empty()
                 && sharing
                     .get(value)
@@ -688,7 +688,7 @@ fn companion(
         let mut groups: FxHashMap<(String, String), Vec<&Claim>> = FxHashMap::default();
         for (value, c) in linked {
             groups
-                .entry((value, c.fixmedins_code.clone()))
+                .entry((value, c.fixmedins_code.to_string()))
                 .or_default()
                 .push(c);
         }
@@ -697,7 +697,7 @@ fn companion(
         for ((value, code), mut group) in groups {
             group.sort_by(|a, b| (a.begin, &a.mdtrt_id).cmp(&(b.begin, &b.mdtrt_id)));
             for cluster in admission_clusters(cfg, &group) {
-                let ids: Vec<String> = cluster.iter().map(|c| c.mdtrt_id.clone()).collect();
+                let ids: Vec<String> = cluster.iter().map(|c| c.mdtrt_id.to_string()).collect();
                 if !seen.insert(ids) {
                     continue;
                 }

@@ -532,7 +532,7 @@ fn every_rule_of_the_catalogue_is_shipped() {
 
 fn limited(code: &str, limits: yibao_audit::LineLimits) -> yibao_audit::ClaimLine {
     let mut l = line(code, "09", "1", "10");
-    l.limits = limits;
+    l.item = yibao_audit::Item::shared(code, l.item.chrgitm_type, limits);
     l
 }
 

@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
-use yibao_audit::{AuditError, ClaimLine, LineLimits, RuleSet, RuleSetFiles};
+use yibao_audit::{AuditError, ClaimLine, Interner, LineLimits, RuleSet, RuleSetFiles};
 use yibao_catalog::Catalog;
 use yibao_domain::codes::Gend;
+use yibao_domain::Code;
 use yibao_ledger::audit_claims::SettledLine;
 
 /// Why a rule set could not be loaded: a file unreadable, or its data refused (file, field, problem).
@@ -78,18 +79,22 @@ pub fn line_limits(catalog: &Catalog, code: &str) -> LineLimits {
     }
 }
 
-/// A stored line as a claim line: in scope what was not 全自费, restrictions from the catalogue.
-pub fn claim_line(line: &SettledLine, catalog: Option<&Catalog>) -> ClaimLine {
+/// A stored line as a claim line: in scope what was not 全自费, restrictions from the catalogue;
+/// items and practitioners shared through `interner` (one per catalogue).
+pub fn claim_line(
+    line: &SettledLine,
+    catalog: Option<&Catalog>,
+    interner: &mut Interner,
+) -> ClaimLine {
+    let chrgitm_type = Code::new(&line.med_chrgitm_type).unwrap_or_default();
     ClaimLine {
-        code: line.med_list_codg.clone(),
-        chrgitm_type: line.med_chrgitm_type.clone(),
+        item: interner.item(&line.med_list_codg, chrgitm_type, |code| {
+            catalog.map(|c| line_limits(c, code)).unwrap_or_default()
+        }),
         cnt_e4: line.cnt_e4,
         pric_micro_yuan: line.pric_micro_yuan,
         amount: line.amount,
         inscope: line.amount - line.fulamt_ownpay_amt,
-        doctor: line.doctor.clone(),
-        limits: catalog
-            .map(|c| line_limits(c, &line.med_list_codg))
-            .unwrap_or_default(),
+        doctor: line.doctor.as_deref().map(|d| interner.text(d)),
     }
 }

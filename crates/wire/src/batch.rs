@@ -69,10 +69,123 @@ struct SettledVisit {
     cancelled: bool,
 }
 
+/// Each person's account balance and year-to-date accumulators, carried from visit to visit of
+/// a file (the balance starts from the person's first visit's `balc`).
+#[derive(Debug, Default)]
+pub struct Carry {
+    persons: FxHashMap<String, PersonState>,
+}
+
+impl Carry {
+    /// Settles a visit into `out` (its buffers reused) against the person's state, and carries the
+    /// state on; an error is the engine's text.
+    pub fn settle_into(
+        &mut self,
+        engine: &Engine<'_>,
+        wire: &WireVisit,
+        out: &mut Settlement,
+    ) -> Result<(), String> {
+        let person = wire.person();
+        let visit = wire.visit();
+        if !self.persons.contains_key(&wire.psn_no) {
+            let state = PersonState {
+                balance: wire.balc.unwrap_or(Fen::ZERO),
+                ..PersonState::default()
+            };
+            self.persons.insert(wire.psn_no.clone(), state);
+        }
+        let state = self.persons.get_mut(&wire.psn_no).expect("inserted above");
+        let ytd = state
+            .years
+            .entry((wire.insutype, visit.settlement_date().year()))
+            .or_default();
+        engine
+            .settle_into(&person, &visit, ytd, state.balance, out)
+            .map_err(|e| e.to_string())?;
+        ytd.apply(&out.postings);
+        state.balance = out.balc;
+        Ok(())
+    }
+
+    /// Reverses a settlement of the person in their state; returns its cancellation mirror.
+    pub fn cancel(&mut self, psn_no: &str, insutype: Code, settlement: &Settlement) -> Settlement {
+        let state = self.persons.entry(psn_no.to_string()).or_default();
+        let mirror = settlement.negated(state.balance);
+        state
+            .years
+            .entry((insutype, mirror.year))
+            .or_default()
+            .apply(&mirror.postings);
+        state.balance = mirror.balc;
+        mirror
+    }
+}
+
+/// One input line read: a visit to settle, or the cancellation of an earlier settlement.
+#[derive(Debug, Clone)]
+pub enum WireLine {
+    Settle(Box<WireVisit>),
+    Cancel(String),
+}
+
+/// Why an input line was not read.
+#[derive(Debug)]
+pub enum LineError {
+    /// Not JSON at all.
+    NotJson(serde_json::Error),
+    /// JSON, but not a visit or a cancellation: the `mdtrt_id` it names (when it does) and why.
+    Refused {
+        mdtrt_id: Option<String>,
+        error: String,
+    },
+}
+
+/// Reads one parsed line (a visit, or `{"op":"cancel","mdtrt_id":…}`).
+pub fn read_value(value: &Value) -> Result<WireLine, LineError> {
+    let refused = |mdtrt_id: Option<String>, error: String| LineError::Refused { mdtrt_id, error };
+    match value.get("op").and_then(Value::as_str).unwrap_or("settle") {
+        "settle" => WireVisit::from_json(value)
+            .map(|wire| WireLine::Settle(Box::new(wire)))
+            .map_err(|e| {
+                let id = value.get("mdtrt_id").and_then(Value::as_str);
+                refused(id.map(str::to_string), e.to_string())
+            }),
+        "cancel" => match value.get("mdtrt_id").and_then(Value::as_str) {
+            Some(id) => Ok(WireLine::Cancel(id.to_string())),
+            None => Err(refused(
+                None,
+                "mdtrt_id: a cancellation needs the mdtrt_id of the settlement".into(),
+            )),
+        },
+        other => Err(refused(
+            None,
+            format!("op: `{other}` is not settle or cancel"),
+        )),
+    }
+}
+
+/// Whether a text line may be a cancellation (or another `op`): only such lines, and lines with
+/// `\u` escapes (which could spell `op`), need the slower reading of [`read_line`].
+pub fn may_have_op(text: &str) -> bool {
+    text.contains("\"op\"") || text.contains("\\u")
+}
+
+/// Reads one text line as [`read_value`] does, a visit parsed once straight into its typed form
+/// when the line cannot hold an `op`.
+pub fn read_line(text: &str) -> Result<WireLine, LineError> {
+    if !may_have_op(text) {
+        if let Ok(wire) = serde_json::from_str::<WireVisit>(text) {
+            return Ok(WireLine::Settle(Box::new(wire)));
+        }
+    }
+    let value: Value = serde_json::from_str(text).map_err(LineError::NotJson)?;
+    read_value(&value)
+}
+
 /// Settles visits line by line, carrying each person's state.
 pub struct BatchSettler<'a> {
     engine: Engine<'a>,
-    persons: FxHashMap<String, PersonState>,
+    carry: Carry,
     settled: FxHashMap<String, SettledVisit>,
     line_no: usize,
 }
@@ -81,7 +194,7 @@ impl<'a> BatchSettler<'a> {
     pub fn new(engine: Engine<'a>) -> BatchSettler<'a> {
         BatchSettler {
             engine,
-            persons: FxHashMap::default(),
+            carry: Carry::default(),
             settled: FxHashMap::default(),
             line_no: 0,
         }
@@ -94,30 +207,21 @@ impl<'a> BatchSettler<'a> {
     /// Processes one JSON text line.
     pub fn process_line(&mut self, text: &str) -> Outcome {
         self.line_no += 1;
-        match serde_json::from_str::<Value>(text) {
-            Ok(value) => self.process_value(&value),
-            Err(e) => self.error(None, format!("line is not valid JSON: {e}")),
-        }
+        self.process(read_line(text))
     }
 
     /// Processes one parsed line (a visit, or `{"op":"cancel","mdtrt_id":…}`).
     pub fn process_value_numbered(&mut self, value: &Value) -> Outcome {
         self.line_no += 1;
-        self.process_value(value)
+        self.process(read_value(value))
     }
 
-    fn process_value(&mut self, value: &Value) -> Outcome {
-        let op = value.get("op").and_then(Value::as_str).unwrap_or("settle");
-        match op {
-            "settle" => self.settle(value),
-            "cancel" => match value.get("mdtrt_id").and_then(Value::as_str) {
-                Some(id) => self.cancel(id),
-                None => self.error(
-                    None,
-                    "mdtrt_id: a cancellation needs the mdtrt_id of the settlement".into(),
-                ),
-            },
-            other => self.error(None, format!("op: `{other}` is not settle or cancel")),
+    fn process(&mut self, read: Result<WireLine, LineError>) -> Outcome {
+        match read {
+            Ok(WireLine::Settle(wire)) => self.settle(*wire),
+            Ok(WireLine::Cancel(id)) => self.cancel(&id),
+            Err(LineError::Refused { mdtrt_id, error }) => self.error(mdtrt_id, error),
+            Err(LineError::NotJson(e)) => self.error(None, format!("line is not valid JSON: {e}")),
         }
     }
 
@@ -129,44 +233,19 @@ impl<'a> BatchSettler<'a> {
         })
     }
 
-    fn settle(&mut self, value: &Value) -> Outcome {
-        let mdtrt_id = value
-            .get("mdtrt_id")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let wire = match WireVisit::from_json(value) {
-            Ok(wire) => wire,
-            Err(e) => return self.error(mdtrt_id, e.to_string()),
-        };
+    fn settle(&mut self, wire: WireVisit) -> Outcome {
+        let mdtrt_id = Some(wire.mdtrt_id.clone());
         if self
             .settled
             .get(&wire.mdtrt_id)
             .is_some_and(|s| !s.cancelled)
         {
-            return self.error(
-                mdtrt_id,
-                format!("mdtrt_id: visit {} is already settled", wire.mdtrt_id),
-            );
+            return self.error(mdtrt_id, already_settled(&wire.mdtrt_id));
         }
-        let person = wire.person();
-        let visit = wire.visit();
-        let state = self
-            .persons
-            .entry(wire.psn_no.clone())
-            .or_insert_with(|| PersonState {
-                balance: wire.balc.unwrap_or(Fen::ZERO),
-                ..PersonState::default()
-            });
-        let ytd = state
-            .years
-            .entry((wire.insutype, visit.settlement_date().year()))
-            .or_default();
-        let settlement = match self.engine.settle(&person, &visit, ytd, state.balance) {
-            Ok(s) => s,
-            Err(e) => return self.error(mdtrt_id, e.to_string()),
-        };
-        ytd.apply(&settlement.postings);
-        state.balance = settlement.balc;
+        let mut settlement = Settlement::default();
+        if let Err(e) = self.carry.settle_into(&self.engine, &wire, &mut settlement) {
+            return self.error(mdtrt_id, e);
+        }
         let record = SettledVisit {
             psn_no: wire.psn_no.clone(),
             insutype: wire.insutype,
@@ -194,25 +273,14 @@ impl<'a> BatchSettler<'a> {
     fn cancel(&mut self, mdtrt_id: &str) -> Outcome {
         let id = Some(mdtrt_id.to_string());
         let Some(record) = self.settled.get(mdtrt_id) else {
-            return self.error(
-                id,
-                format!("mdtrt_id: unknown mdtrt_id {mdtrt_id} (no settlement in this file)"),
-            );
+            return self.error(id, unknown_settlement(mdtrt_id));
         };
         if record.cancelled {
-            return self.error(
-                id,
-                format!("mdtrt_id: settlement of {mdtrt_id} is already cancelled"),
-            );
+            return self.error(id, already_cancelled(mdtrt_id));
         }
-        let state = self.persons.entry(record.psn_no.clone()).or_default();
-        let mirror = record.settlement.negated(state.balance);
-        state
-            .years
-            .entry((record.insutype, mirror.year))
-            .or_default()
-            .apply(&mirror.postings);
-        state.balance = mirror.balc;
+        let mirror = self
+            .carry
+            .cancel(&record.psn_no, record.insutype, &record.settlement);
         let output = self.output(mdtrt_id, "cancel", record, &mirror);
         if let Some(record) = self.settled.get_mut(mdtrt_id) {
             record.cancelled = true;
@@ -253,6 +321,21 @@ impl<'a> BatchSettler<'a> {
             trace: render::trace_lines(settlement, policy, record.insutype),
         }
     }
+}
+
+/// Why a visit is refused: its `mdtrt_id` has a live settlement in the file.
+pub fn already_settled(mdtrt_id: &str) -> String {
+    format!("mdtrt_id: visit {mdtrt_id} is already settled")
+}
+
+/// Why a cancellation is refused: nothing in the file settled its `mdtrt_id`.
+pub fn unknown_settlement(mdtrt_id: &str) -> String {
+    format!("mdtrt_id: unknown mdtrt_id {mdtrt_id} (no settlement in this file)")
+}
+
+/// Why a cancellation is refused: its settlement is cancelled already.
+pub fn already_cancelled(mdtrt_id: &str) -> String {
+    format!("mdtrt_id: settlement of {mdtrt_id} is already cancelled")
 }
 
 /// A human-readable receipt of one outcome (`yibao settle --explain`).

@@ -8,5 +8,7 @@ pub mod lenient;
 pub mod render;
 pub mod visit;
 
-pub use batch::{receipt, BatchSettler, Outcome, SettleOutput};
+pub use batch::{
+    read_line, read_value, receipt, BatchSettler, Carry, LineError, Outcome, SettleOutput, WireLine,
+};
 pub use visit::{WireError, WireFeeLine, WireVisit};

@@ -79,6 +79,9 @@ pub struct WireFeeLine {
     pub det_item_fee_sumamt: Fen,
     #[serde(default, deserialize_with = "lenient::opt_code")]
     pub hosp_appr_flag: Option<Code>,
+    /// 开单医生 (`bilg_dr_codg`), read by the audit only.
+    #[serde(default, deserialize_with = "text_or_none")]
+    pub bilg_dr_codg: Option<String>,
 }
 
 /// Why a line could not be read: names the field path (e.g. `feedetail[2].det_item_fee_sumamt`).
@@ -99,6 +102,16 @@ fn filing_status<'de, D: serde::Deserializer<'de>>(
         serde::de::Error::custom(format!(
             "unknown filing status `{name}` (referral, long_term, emergency, temporary, in_province, unfiled)"
         ))
+    })
+}
+
+/// A string value as sent; any other value is ignored (an optional field no rule of settlement reads).
+fn text_or_none<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::String(text) => Some(text),
+        _ => None,
     })
 }
 

@@ -10,19 +10,20 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use chrono::{NaiveDate, NaiveDateTime};
 use clap::{Args, Subcommand};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
-use serde_json::Value;
 use yibao_audit::{
-    audit, audit_where, Claim, ClaimLine, Finding, Period, PersonInfo, RuleSet, HISTORY_DAYS,
+    audit, audit_where, Claim, ClaimLine, Finding, Interner, Period, PersonInfo, RuleSet, Text,
+    HISTORY_DAYS,
 };
 use yibao_catalog::Catalog;
 use yibao_domain::Fen;
 use yibao_ledger::audit_claims;
 use yibao_policy::Policy;
 use yibao_settlement::Engine;
-use yibao_wire::render::{LineResult, Yuan};
-use yibao_wire::{BatchSettler, Outcome, SettleOutput, WireVisit};
+use yibao_settlement::Settlement;
+use yibao_wire::render::Yuan;
+use yibao_wire::{read_line, Carry, LineError, WireLine, WireVisit};
 
 /// What each output field means (also in the README).
 const RUN_OUTPUT: &str = "\
@@ -199,182 +200,290 @@ fn read_persons(path: &Path) -> anyhow::Result<FxHashMap<String, PersonInfo>> {
     Ok(persons)
 }
 
-/// Diagnosis codes of a `dise_codg` (`;`- or `,`-separated).
-fn split_diagnoses(dise_codg: &str) -> Vec<String> {
-    dise_codg
-        .split([';', ','])
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .map(str::to_string)
-        .collect()
-}
+/// Text read per settling round: whole lines, about this many bytes.
+const CHUNK_BYTES: usize = 16 << 20;
 
-/// The claim of a settled visit: the visit as sent, with each line's category and in-scope amount
-/// and the visit's fund amounts from the settlement.
-fn claim_of(
-    wire: &WireVisit,
-    raw: &Value,
-    settled: &SettleOutput,
-    policy: &Policy,
-    catalog: &Catalog,
-) -> Claim {
-    let results: FxHashMap<&str, &LineResult> = settled
-        .result
-        .iter()
-        .map(|r| (r.feedetl_sn.as_str(), r))
-        .collect();
-    let doctors = raw.get("feedetail").and_then(Value::as_array);
-    let lines = wire
-        .feedetail
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let result = results.get(l.feedetl_sn.as_str());
-            let own = result.map_or(Fen::ZERO, |r| r.fulamt_ownpay_amt.0);
-            ClaimLine {
-                code: l.med_list_codg.clone(),
-                chrgitm_type: result
-                    .and_then(|r| r.med_chrgitm_type.clone())
-                    .unwrap_or_default(),
-                cnt_e4: l.cnt,
-                pric_micro_yuan: l.pric,
-                amount: l.det_item_fee_sumamt,
-                inscope: l.det_item_fee_sumamt - own,
-                doctor: doctors
-                    .and_then(|d| d.get(i))
-                    .and_then(|d| d.get("bilg_dr_codg"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                limits: yibao_server::audit::line_limits(catalog, &l.med_list_codg),
+/// Calls `each` with successive runs of whole lines of the file (about [`CHUNK_BYTES`] each, ending
+/// with a newline except at the end of the file) and the 1-based number of the run's first line.
+fn for_each_chunk(
+    path: &Path,
+    mut each: impl FnMut(&str, usize) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + (1 << 20));
+    let mut first_line = 1;
+    loop {
+        chunk.clear();
+        while chunk.len() < CHUNK_BYTES {
+            let read = reader
+                .read_until(b'\n', &mut chunk)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            if read == 0 {
+                break;
             }
-        })
-        .collect();
-    let amounts = &settled.setlinfo.amounts.amounts;
-    Claim {
-        mdtrt_id: wire.mdtrt_id.clone(),
-        psn_no: wire.psn_no.clone(),
-        fixmedins_code: wire.fixmedins_code.clone().unwrap_or_default(),
-        med_type: wire.med_type.to_string(),
-        level: policy.level_of(wire.hosp_lv).map_or(1, |l| l.level),
-        insutype: wire.insutype.to_string(),
-        gend: wire.gend.to_string(),
-        brdy: Some(wire.brdy),
-        diagnoses: split_diagnoses(wire.dise_codg.as_deref().unwrap_or_default()),
-        begin: wire.begntime,
-        end: wire.endtime,
-        lines,
-        total: amounts.medfee_sumamt,
-        fund_pay: amounts.fund_pay_sumamt,
-        acct_pay: amounts.acct_pay,
+        }
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let text = std::str::from_utf8(&chunk)
+            .with_context(|| format!("cannot read {}: not UTF-8", path.display()))?;
+        each(text, first_line)?;
+        first_line += text.lines().count();
     }
 }
 
-/// A line for a settling shard: its 1-based number and its JSON.
-type NumberedLine = (usize, Value);
+/// The `mdtrt_id`s some line of the file cancels: only their settlements are kept for undoing.
+fn cancelled_ids(path: &Path) -> anyhow::Result<FxHashSet<String>> {
+    let mut ids = FxHashSet::default();
+    for_each_chunk(path, |text, _| {
+        if !yibao_wire::batch::may_have_op(text) {
+            return Ok(());
+        }
+        for line in text.lines().filter(|l| yibao_wire::batch::may_have_op(l)) {
+            if let Ok(WireLine::Cancel(id)) = read_line(line) {
+                ids.insert(id);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(ids)
+}
 
-/// Settles the file in person shards, one thread each (a person's visits and cancellations stay
-/// in order within their shard); cancelled visits are dropped. Bad lines are reported on standard
-/// error and skipped.
+/// A settlement a later line cancels, with what undoing it needs.
+struct Undo {
+    claim: usize,
+    psn_no: String,
+    insutype: yibao_domain::Code,
+    settlement: Settlement,
+    live: bool,
+}
+
+/// One settling shard: the persons whose `psn_no` hashes to it, their state carried in file
+/// order, and their claims built as each visit settles (the JSON is dropped at once).
+struct Shard<'a> {
+    engine: Engine<'a>,
+    policy: &'a Policy,
+    catalog: &'a Catalog,
+    carry: Carry,
+    interner: Interner,
+    claims: Vec<Claim>,
+    /// `mdtrt_id`s with a live settlement (a second settlement of one is refused).
+    live: FxHashSet<Text>,
+    to_cancel: &'a FxHashSet<String>,
+    undo: FxHashMap<String, Undo>,
+    settlement: Settlement,
+}
+
+/// A line for a shard: its number and what it holds.
+type ShardLine = (usize, WireLine);
+
+impl<'a> Shard<'a> {
+    fn new(policy: &'a Policy, catalog: &'a Catalog, to_cancel: &'a FxHashSet<String>) -> Self {
+        Shard {
+            engine: Engine::new(policy, catalog),
+            policy,
+            catalog,
+            carry: Carry::default(),
+            interner: Interner::default(),
+            claims: Vec::new(),
+            live: FxHashSet::default(),
+            to_cancel,
+            undo: FxHashMap::default(),
+            settlement: Settlement::default(),
+        }
+    }
+
+    /// Settles or cancels the lines in order; returns the refused ones' numbers and reasons.
+    fn process(&mut self, lines: Vec<ShardLine>) -> Vec<(usize, String)> {
+        let mut refused = Vec::new();
+        for (line_no, line) in lines {
+            let result = match line {
+                WireLine::Settle(wire) => self.settle(&wire),
+                WireLine::Cancel(id) => self.cancel(&id),
+            };
+            if let Err(e) = result {
+                refused.push((line_no, e));
+            }
+        }
+        refused
+    }
+
+    fn settle(&mut self, wire: &WireVisit) -> Result<(), String> {
+        if self.live.contains(wire.mdtrt_id.as_str()) {
+            return Err(yibao_wire::batch::already_settled(&wire.mdtrt_id));
+        }
+        self.carry
+            .settle_into(&self.engine, wire, &mut self.settlement)?;
+        let claim = self.claim_of(wire);
+        self.live.insert(claim.mdtrt_id.clone());
+        if self.to_cancel.contains(&wire.mdtrt_id) {
+            let undo = Undo {
+                claim: self.claims.len(),
+                psn_no: wire.psn_no.clone(),
+                insutype: wire.insutype,
+                settlement: self.settlement.clone(),
+                live: true,
+            };
+            self.undo.insert(wire.mdtrt_id.clone(), undo);
+        }
+        self.claims.push(claim);
+        Ok(())
+    }
+
+    fn cancel(&mut self, mdtrt_id: &str) -> Result<(), String> {
+        let Some(undo) = self.undo.get_mut(mdtrt_id) else {
+            return Err(yibao_wire::batch::unknown_settlement(mdtrt_id));
+        };
+        if !undo.live {
+            return Err(yibao_wire::batch::already_cancelled(mdtrt_id));
+        }
+        self.carry
+            .cancel(&undo.psn_no, undo.insutype, &undo.settlement);
+        undo.live = false;
+        self.live.remove(mdtrt_id);
+        self.claims[undo.claim].mdtrt_id = Text::from("");
+        Ok(())
+    }
+
+    /// The claim of the visit just settled: the visit as sent, with each line's category and
+    /// in-scope amount (by `feedetl_sn`, the last split of a repeated one) and the fund amounts.
+    fn claim_of(&mut self, wire: &WireVisit) -> Claim {
+        let settled = &self.settlement;
+        let catalog = self.catalog;
+        let interner = &mut self.interner;
+        let lines: Box<[ClaimLine]> = wire
+            .feedetail
+            .iter()
+            .map(|l| {
+                let split = settled.lines.iter().rev().find(|s| {
+                    wire.feedetail
+                        .get(s.line as usize)
+                        .is_some_and(|o| o.feedetl_sn == l.feedetl_sn)
+                });
+                let own = split.map_or(Fen::ZERO, |s| s.amounts.fulamt_ownpay_amt);
+                let chrgitm_type = split
+                    .and_then(|s| s.med_chrgitm_type)
+                    .map(|t| t.code())
+                    .unwrap_or_default();
+                ClaimLine {
+                    item: interner.item(&l.med_list_codg, chrgitm_type, |code| {
+                        yibao_server::audit::line_limits(catalog, code)
+                    }),
+                    cnt_e4: l.cnt,
+                    pric_micro_yuan: l.pric,
+                    amount: l.det_item_fee_sumamt,
+                    inscope: l.det_item_fee_sumamt - own,
+                    doctor: l.bilg_dr_codg.as_deref().map(|d| interner.text(d)),
+                }
+            })
+            .collect();
+        let amounts = &settled.totals;
+        Claim {
+            mdtrt_id: Text::from(wire.mdtrt_id.as_str()),
+            psn_no: interner.text(&wire.psn_no),
+            fixmedins_code: interner.text(wire.fixmedins_code.as_deref().unwrap_or_default()),
+            med_type: wire.med_type,
+            level: self.policy.level_of(wire.hosp_lv).map_or(1, |l| l.level),
+            insutype: wire.insutype,
+            gend: wire.gend,
+            brdy: Some(wire.brdy),
+            diagnoses: interner.diagnoses(wire.dise_codg.as_deref().unwrap_or_default()),
+            begin: wire.begntime,
+            end: wire.endtime,
+            lines,
+            total: amounts.medfee_sumamt,
+            fund_pay: amounts.fund_pay_sumamt,
+            acct_pay: amounts.acct_pay,
+        }
+    }
+}
+
+/// The shard of a person.
+fn shard_of(psn_no: &str, shards: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    psn_no.hash(&mut hasher);
+    (hasher.finish() % shards as u64) as usize
+}
+
+/// Settles the file as `yibao settle` would and keeps each settled visit as a compact claim,
+/// streaming: a run of lines is parsed in parallel (once, typed), then settled in person shards
+/// in parallel (a person's visits and cancellations in file order; a cancellation goes where its
+/// visit went); cancelled visits are dropped. Bad lines are reported on standard error, in line
+/// order, and skipped. Returns the claims, shard by shard, and whether every line was read.
 fn read_claims(
     path: &Path,
     policy: &Policy,
     catalog: &Catalog,
-) -> anyhow::Result<(Vec<Claim>, bool)> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let shards = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    std::thread::scope(|scope| {
-        let mut senders = Vec::with_capacity(shards);
-        let mut workers = Vec::with_capacity(shards);
-        for _ in 0..shards {
-            let (sender, receiver) = std::sync::mpsc::sync_channel::<NumberedLine>(4096);
-            senders.push(sender);
-            workers.push(scope.spawn(move || settle_shard(receiver, path, policy, catalog)));
-        }
-        let mut all_ok = true;
-        let mut owner: FxHashMap<String, usize> = FxHashMap::default();
-        for (i, line) in BufReader::new(file).lines().enumerate() {
-            let line = line.with_context(|| format!("cannot read {}", path.display()))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let raw: Value = match serde_json::from_str(&line) {
-                Ok(v) => v,
-                Err(e) => {
-                    all_ok = false;
-                    eprintln!("{} 第 {} 行：不是有效的 JSON：{e}", path.display(), i + 1);
+) -> anyhow::Result<(Vec<Vec<Claim>>, bool)> {
+    use rayon::prelude::*;
+    let to_cancel = cancelled_ids(path)?;
+    let shard_count = rayon::current_num_threads().clamp(1, 8);
+    let mut shards: Vec<Shard> = (0..shard_count)
+        .map(|_| Shard::new(policy, catalog, &to_cancel))
+        .collect();
+    let mut owner: FxHashMap<String, usize> = FxHashMap::default();
+    let mut all_ok = true;
+    for_each_chunk(path, |text, first_line| {
+        let lines: Vec<(usize, &str)> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (first_line + i, l))
+            .filter(|(_, l)| !l.trim().is_empty())
+            .collect();
+        let read: Vec<(usize, Result<WireLine, LineError>)> = lines
+            .into_par_iter()
+            .map(|(no, l)| (no, read_line(l)))
+            .collect();
+        let mut batches: Vec<Vec<ShardLine>> = (0..shard_count).map(|_| Vec::new()).collect();
+        let mut refused: Vec<(usize, String)> = Vec::new();
+        for (no, line) in read {
+            let shard = match &line {
+                Ok(WireLine::Settle(wire)) => {
+                    let shard = shard_of(&wire.psn_no, shard_count);
+                    if to_cancel.contains(&wire.mdtrt_id) {
+                        owner.insert(wire.mdtrt_id.clone(), shard);
+                    }
+                    shard
+                }
+                Ok(WireLine::Cancel(id)) => owner.get(id).copied().unwrap_or(0),
+                Err(LineError::NotJson(e)) => {
+                    refused.push((no, format!("不是有效的 JSON：{e}")));
+                    continue;
+                }
+                Err(LineError::Refused { error, .. }) => {
+                    refused.push((no, error.clone()));
                     continue;
                 }
             };
-            let shard = shard_of(&raw, shards, &mut owner);
-            if senders[shard].send((i + 1, raw)).is_err() {
-                break;
+            if let Ok(line) = line {
+                batches[shard].push((no, line));
             }
         }
-        drop(senders);
-        let mut claims = Vec::new();
-        for worker in workers {
-            let (mine, ok) = worker
-                .join()
-                .map_err(|_| anyhow::anyhow!("a settling thread failed"))?;
-            claims.extend(mine);
-            all_ok &= ok;
+        let settled: Vec<Vec<(usize, String)>> = shards
+            .par_iter_mut()
+            .zip(batches)
+            .map(|(shard, batch)| shard.process(batch))
+            .collect();
+        refused.extend(settled.into_iter().flatten());
+        refused.sort_unstable();
+        for (no, error) in &refused {
+            eprintln!("{} 第 {no} 行：{error}", path.display());
         }
-        Ok((claims, all_ok))
-    })
-}
-
-/// The shard of a line: by `psn_no`; a cancellation goes where its visit went.
-fn shard_of(raw: &Value, shards: usize, owner: &mut FxHashMap<String, usize>) -> usize {
-    use std::hash::{Hash, Hasher};
-    let text = |field: &str| match raw.get(field) {
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-        None => String::new(),
-    };
-    let mdtrt_id = text("mdtrt_id");
-    if raw.get("op").and_then(Value::as_str) == Some("cancel") {
-        return owner.get(&mdtrt_id).copied().unwrap_or(0);
-    }
-    let mut hasher = rustc_hash::FxHasher::default();
-    text("psn_no").hash(&mut hasher);
-    let shard = (hasher.finish() % shards as u64) as usize;
-    owner.insert(mdtrt_id, shard);
-    shard
-}
-
-/// Settles one shard's lines in order.
-fn settle_shard(
-    lines: std::sync::mpsc::Receiver<NumberedLine>,
-    path: &Path,
-    policy: &Policy,
-    catalog: &Catalog,
-) -> (Vec<Claim>, bool) {
-    let mut settler = BatchSettler::new(Engine::new(policy, catalog));
-    let mut claims: Vec<Claim> = Vec::new();
-    let mut index: FxHashMap<String, usize> = FxHashMap::default();
-    let mut all_ok = true;
-    for (line_no, raw) in lines {
-        match settler.process_value_numbered(&raw) {
-            Outcome::Settled(out) if out.op == "cancel" => {
-                if let Some(at) = index.remove(&out.mdtrt_id) {
-                    claims[at].mdtrt_id.clear();
-                }
-            }
-            Outcome::Settled(out) => {
-                if let Ok(wire) = WireVisit::from_json(&raw) {
-                    index.insert(wire.mdtrt_id.clone(), claims.len());
-                    claims.push(claim_of(&wire, &raw, &out, policy, catalog));
-                }
-            }
-            Outcome::Error(e) => {
-                all_ok = false;
-                eprintln!("{} 第 {line_no} 行：{}", path.display(), e.error);
-            }
-        }
-    }
-    claims.retain(|c| !c.mdtrt_id.is_empty());
-    (claims, all_ok)
+        all_ok &= refused.is_empty();
+        Ok(())
+    })?;
+    let claims = shards
+        .into_iter()
+        .map(|shard| {
+            let mut claims = shard.claims;
+            claims.retain(|c| !c.mdtrt_id.is_empty());
+            claims
+        })
+        .collect();
+    Ok((claims, all_ok))
 }
 
 /// Audits everything first and writes only then; reports counts and speed on standard error.
@@ -389,22 +498,23 @@ fn run_audit(args: &RunArgs) -> anyhow::Result<bool> {
     write_findings(args.out.as_deref(), &findings)?;
     drop(persons);
     let seconds = started.elapsed().as_secs_f64();
-    let lines: usize = claims.iter().map(|c| c.lines.len()).sum();
+    let visits: usize = claims.iter().map(Vec::len).sum();
+    let lines: usize = claims.iter().flatten().map(|c| c.lines.len()).sum();
     eprintln!(
         "yibao audit run: {} 条规则（{} {}），{} 次就诊、{lines} 条明细，{} 条发现；读取与结算 {read_s:.2} s，共 {seconds:.2} s（{:.0} 条明细/秒）",
         rules.rules.len(),
         rules.meta.region,
         rules.meta.version,
-        claims.len(),
+        visits,
         findings.len(),
         lines as f64 / seconds.max(1e-9)
     );
     Ok(all_ok)
 }
 
-/// Claims, persons, findings and whether every input line was read.
+/// Claims (in parts), persons, findings and whether every input line was read.
 type Audited = (
-    Vec<Claim>,
+    Vec<Vec<Claim>>,
     FxHashMap<String, PersonInfo>,
     Vec<Finding>,
     bool,
@@ -431,7 +541,7 @@ fn file_claims(args: &RunArgs, rules: &RuleSet) -> anyhow::Result<Audited> {
         from: args.from,
         to: args.to,
     };
-    let findings = audit(rules, &claims, &persons, &period);
+    let findings = audit(rules, claims.iter().flatten(), &persons, &period);
     Ok((claims, persons, findings, all_ok))
 }
 
@@ -500,9 +610,10 @@ fn month_claims(args: &RunArgs, month: &str, rules: &RuleSet) -> anyhow::Result<
                 (psn_no, info)
             })
             .collect();
+        let mut interners: FxHashMap<String, Interner> = FxHashMap::default();
         let claims: Vec<Claim> = visits
             .iter()
-            .map(|v| stored_claim_of(v, &regions, &institutions))
+            .map(|v| stored_claim_of(v, &regions, &institutions, &mut interners))
             .collect();
         let settled_in_month: rustc_hash::FxHashSet<&str> = visits
             .iter()
@@ -510,7 +621,7 @@ fn month_claims(args: &RunArgs, month: &str, rules: &RuleSet) -> anyhow::Result<
             .map(|v| v.mdtrt_id.as_str())
             .collect();
         let findings = audit_where(rules, &claims, &persons, &|c: &Claim| {
-            settled_in_month.contains(c.mdtrt_id.as_str())
+            settled_in_month.contains(&*c.mdtrt_id)
         });
         let stored: Vec<audit_claims::StoredFinding> =
             findings.iter().map(stored_finding).collect();
@@ -518,16 +629,18 @@ fn month_claims(args: &RunArgs, month: &str, rules: &RuleSet) -> anyhow::Result<
         audit_claims::replace_findings(&mut conn, month, &stored, &now).await?;
         drop(conn);
         store.close().await;
-        Ok((claims, persons, findings, true))
+        Ok((vec![claims], persons, findings, true))
     })
 }
 
 /// A settled visit of the ledger as a claim: its institution's level under the policy of the
-/// institution's region, the catalogue's restrictions of each line.
+/// institution's region, the catalogue's restrictions of each line (texts and items shared through
+/// one interner per region's catalogue).
 fn stored_claim_of(
     visit: &audit_claims::SettledVisit,
     regions: &yibao_server::state::Regions,
     institutions: &[yibao_ledger::Institution],
+    interners: &mut FxHashMap<String, Interner>,
 ) -> Claim {
     let institution = institutions
         .iter()
@@ -544,21 +657,28 @@ fn stored_claim_of(
             .map_or(1, |l| l.level),
         _ => 1,
     };
+    let interner = interners
+        .entry(regions.region_of(admdvs).unwrap_or_default().to_string())
+        .or_default();
     let lines = visit
         .lines
         .iter()
-        .map(|l| yibao_server::audit::claim_line(l, catalog.map(|c| c.parsed.as_ref())))
+        .map(|l| {
+            let catalog = catalog.map(|c| c.parsed.as_ref());
+            yibao_server::audit::claim_line(l, catalog, interner)
+        })
         .collect();
+    let code = |text: &str| yibao_domain::Code::new(text).unwrap_or_default();
     Claim {
-        mdtrt_id: visit.mdtrt_id.clone(),
-        psn_no: visit.psn_no.clone(),
-        fixmedins_code: visit.fixmedins_code.clone(),
-        med_type: visit.med_type.clone(),
+        mdtrt_id: Text::from(visit.mdtrt_id.as_str()),
+        psn_no: interner.text(&visit.psn_no),
+        fixmedins_code: interner.text(&visit.fixmedins_code),
+        med_type: code(&visit.med_type),
         level,
-        insutype: visit.insutype.clone(),
-        gend: String::new(),
+        insutype: code(&visit.insutype),
+        gend: yibao_domain::Code::default(),
         brdy: None,
-        diagnoses: split_diagnoses(&visit.dise_codg),
+        diagnoses: interner.diagnoses(&visit.dise_codg),
         begin: visit.begntime,
         end: visit.endtime,
         lines,

@@ -7,9 +7,10 @@ use std::path::Path;
 use chrono::{NaiveDate, NaiveDateTime};
 use rustc_hash::FxHashMap;
 use yibao_audit::{
-    audit, Claim, ClaimLine, Finding, LineLimits, Period, PersonInfo, RuleSet, RuleSetFiles,
+    audit, Claim, ClaimLine, Finding, Item, LineLimits, Period, PersonInfo, RuleSet, RuleSetFiles,
+    Text,
 };
-use yibao_domain::Fen;
+use yibao_domain::{Code, Fen};
 
 fn read(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -47,14 +48,12 @@ pub fn line(code: &str, chrgitm_type: &str, cnt: &str, price_yuan: &str) -> Clai
     let pric_micro_yuan = scaled(price_yuan, 6);
     let amount = Fen(cnt_e4 * pric_micro_yuan / 1_000_000 / 100);
     ClaimLine {
-        code: code.into(),
-        chrgitm_type: chrgitm_type.into(),
+        item: Item::shared(code, Code::lit(chrgitm_type), LineLimits::default()),
         cnt_e4,
         pric_micro_yuan,
         amount,
         inscope: amount,
         doctor: None,
-        limits: LineLimits::default(),
     }
 }
 
@@ -75,15 +74,15 @@ impl C {
             mdtrt_id: mdtrt_id.into(),
             psn_no: psn_no.into(),
             fixmedins_code: "H1".into(),
-            med_type: "11".into(),
+            med_type: Code::lit("11"),
             level: 2,
-            insutype: "310".into(),
-            gend: "2".into(),
+            insutype: Code::lit("310"),
+            gend: Code::lit("2"),
             brdy: Some(date("1985-01-01")),
-            diagnoses: vec!["J06.900".into()],
+            diagnoses: vec!["J06.900".into()].into(),
             begin: at(begin),
             end: at(begin),
-            lines: Vec::new(),
+            lines: Box::default(),
             total: Fen::ZERO,
             fund_pay: Fen::ZERO,
             acct_pay: Fen::ZERO,
@@ -98,7 +97,7 @@ impl C {
     }
 
     pub fn med_type(mut self, med_type: &str) -> C {
-        self.0.med_type = med_type.into();
+        self.0.med_type = Code::lit(med_type);
         self
     }
 
@@ -109,25 +108,27 @@ impl C {
     }
 
     pub fn insutype(mut self, insutype: &str) -> C {
-        self.0.insutype = insutype.into();
+        self.0.insutype = Code::lit(insutype);
         self
     }
 
     pub fn person(mut self, gend: &str, brdy: &str) -> C {
-        self.0.gend = gend.into();
+        self.0.gend = Code::lit(gend);
         self.0.brdy = Some(date(brdy));
         self
     }
 
     pub fn dx(mut self, codes: &[&str]) -> C {
-        self.0.diagnoses = codes.iter().map(|c| c.to_string()).collect();
+        self.0.diagnoses = codes.iter().map(|c| Text::from(*c)).collect();
         self
     }
 
     pub fn line(mut self, l: ClaimLine) -> C {
         self.0.total += l.amount;
         self.0.fund_pay = Fen(self.0.total.fen() * 7 / 10);
-        self.0.lines.push(l);
+        let mut lines = std::mem::take(&mut self.0.lines).into_vec();
+        lines.push(l);
+        self.0.lines = lines.into();
         self
     }
 

@@ -11,10 +11,12 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use yibao_audit::history::PersonHistory;
-use yibao_audit::{Claim, ClaimLine, Hit, OnHit, PersonInfo, Rule, RuleSet, HISTORY_DAYS};
+use yibao_audit::{
+    Claim, ClaimLine, Hit, Interner, Item, OnHit, PersonInfo, Rule, RuleSet, Text, HISTORY_DAYS,
+};
 use yibao_catalog::Catalog;
 use yibao_domain::codes::ChrgitmLv;
-use yibao_domain::Fen;
+use yibao_domain::{Code, Fen};
 use yibao_ledger::audit_feedback::{self, Feedback};
 use yibao_ledger::lookups::{self, CareWindow};
 use yibao_ledger::{LedgerView, Person, Visit, VisitKind};
@@ -75,10 +77,10 @@ struct PatientDto {
 struct EncounterDto {
     #[serde(deserialize_with = "lenient::string")]
     mdtrt_id: String,
-    #[serde(deserialize_with = "lenient::string")]
-    med_type: String,
-    #[serde(default, deserialize_with = "lenient::opt_string")]
-    insutype: Option<String>,
+    #[serde(deserialize_with = "lenient::code")]
+    med_type: Code,
+    #[serde(default, deserialize_with = "lenient::opt_code")]
+    insutype: Option<Code>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     adm_date: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
@@ -239,7 +241,7 @@ async fn analyse_patient(
     }
     let current: Vec<&str> = match patient.curr_mdtrt_id.as_deref() {
         Some(id) => {
-            if !encounters.iter().any(|e| e.claim.mdtrt_id == id) {
+            if !encounters.iter().any(|e| &*e.claim.mdtrt_id == id) {
                 return Err(TxError::new(
                     format!("{path}.curr_mdtrt_id"),
                     format!("{id} 不在 fsi_encounter_dtos 中"),
@@ -247,10 +249,7 @@ async fn analyse_patient(
             }
             vec![id]
         }
-        None => encounters
-            .iter()
-            .map(|e| e.claim.mdtrt_id.as_str())
-            .collect(),
+        None => encounters.iter().map(|e| &*e.claim.mdtrt_id).collect(),
     };
     let sent: Vec<&Claim> = encounters.iter().map(|e| &e.claim).collect();
     let history = history_claims(ctx, ledger, &person, &sent).await?;
@@ -261,7 +260,7 @@ async fn analyse_patient(
     let mut out = Vec::new();
     for encounter in encounters
         .iter()
-        .filter(|e| current.contains(&e.claim.mdtrt_id.as_str()))
+        .filter(|e| current.contains(&&*e.claim.mdtrt_id))
     {
         let ci = hist
             .claims
@@ -291,6 +290,11 @@ fn person_info(person: &Person) -> PersonInfo {
         brdy: Some(person.brdy),
         ..PersonInfo::default()
     }
+}
+
+/// The person's sex as a claim carries it.
+fn gend_code(person: &Person) -> Code {
+    Code::new(person.gend.as_str()).unwrap_or_default()
 }
 
 /// The institution level (1–3) of the calling institution under the person's policy.
@@ -324,12 +328,12 @@ fn encounter(
     path: &str,
 ) -> Result<Encounter, TxError> {
     let dto: EncounterDto = parse(raw, path)?;
-    let insutype = match dto.insutype.as_deref() {
-        Some(t) => t.to_string(),
+    let insutype = match dto.insutype {
+        Some(t) => t,
         None => person
             .insu
             .first()
-            .map(|r| r.insutype.as_str().to_string())
+            .map(|r| r.insutype)
             .ok_or_else(|| TxError::new(format!("{path}.insutype"), "人员没有参保险种"))?,
     };
     let time = |field: &str, text: Option<&str>| -> Result<Option<NaiveDateTime>, TxError> {
@@ -338,11 +342,11 @@ fn encounter(
     };
     let begin = time("adm_date", dto.adm_date.as_deref())?.unwrap_or(ctx.now);
     let end = time("dscg_date", dto.dscg_date.as_deref())?.unwrap_or(begin.max(ctx.now));
-    let level = institution_level(ctx, person, &insutype).map_err(|e| TxError {
+    let level = institution_level(ctx, person, insutype.as_str()).map_err(|e| TxError {
         field: format!("{path}.{}", e.field),
         ..e
     })?;
-    let catalog = catalog_for(ctx, person, &insutype).map_err(|e| TxError {
+    let catalog = catalog_for(ctx, person, insutype.as_str()).map_err(|e| TxError {
         field: format!("{path}.{}", e.field),
         ..e
     })?;
@@ -372,18 +376,18 @@ fn encounter(
     let total = lines.iter().map(|l: &ClaimLine| l.amount).sum();
     Ok(Encounter {
         claim: Claim {
-            mdtrt_id: dto.mdtrt_id,
-            psn_no: person.psn_no.clone(),
-            fixmedins_code: ctx.institution.fixmedins_code.clone(),
+            mdtrt_id: dto.mdtrt_id.into(),
+            psn_no: person.psn_no.as_str().into(),
+            fixmedins_code: ctx.institution.fixmedins_code.as_str().into(),
             med_type: dto.med_type,
             level,
             insutype,
-            gend: person.gend.as_str().to_string(),
+            gend: gend_code(person),
             brdy: Some(person.brdy),
-            diagnoses,
+            diagnoses: diagnoses.into_iter().map(Text::from).collect(),
             begin,
             end,
-            lines,
+            lines: lines.into(),
             total,
             fund_pay: Fen::ZERO,
             acct_pay: Fen::ZERO,
@@ -398,16 +402,16 @@ fn order_line(catalog: &Catalog, order: &OrderDto) -> ClaimLine {
     let item = catalog.get(&order.hilist_code);
     let in_scope = item.is_some_and(|i| i.chrgitm_lv != ChrgitmLv::ClassC);
     ClaimLine {
-        code: order.hilist_code.clone(),
-        chrgitm_type: item
-            .map(|i| i.med_chrgitm_type.code().as_str().to_string())
-            .unwrap_or_default(),
+        item: Item::shared(
+            &order.hilist_code,
+            item.map(|i| i.med_chrgitm_type.code()).unwrap_or_default(),
+            crate::audit::line_limits(catalog, &order.hilist_code),
+        ),
         cnt_e4: order.cnt,
         pric_micro_yuan: order.pric,
         amount: order.sumamt,
         inscope: if in_scope { order.sumamt } else { Fen::ZERO },
-        doctor: order.drord_dr_codg.clone(),
-        limits: crate::audit::line_limits(catalog, &order.hilist_code),
+        doctor: order.drord_dr_codg.as_deref().map(Text::from),
     }
 }
 
@@ -429,18 +433,23 @@ async fn history_claims(
     let lines = lookups::person_audit_lines(ledger.conn(), &person.psn_no).await?;
     let catalog = sent
         .first()
-        .map(|c| catalog_for(ctx, person, &c.insutype))
+        .map(|c| catalog_for(ctx, person, c.insutype.as_str()))
         .transpose()?;
+    let mut interner = Interner::default();
     let mut by_visit: FxHashMap<&str, Vec<ClaimLine>> = FxHashMap::default();
     for (mdtrt_id, line) in lines.iter().rev() {
         by_visit
             .entry(mdtrt_id.as_str())
             .or_default()
-            .push(crate::audit::claim_line(line, catalog.as_deref()));
+            .push(crate::audit::claim_line(
+                line,
+                catalog.as_deref(),
+                &mut interner,
+            ));
     }
     Ok(visits
         .iter()
-        .filter(|v| !sent.iter().any(|c| c.mdtrt_id == v.mdtrt_id))
+        .filter(|v| !sent.iter().any(|c| *c.mdtrt_id == *v.mdtrt_id))
         .filter(|v| v.status != yibao_ledger::VisitStatus::Cancelled)
         .map(|v| {
             let lines = by_visit.remove(v.mdtrt_id.as_str()).unwrap_or_default();
@@ -458,22 +467,22 @@ fn stored_claim(visit: &Visit, lines: Vec<ClaimLine>, now: NaiveDateTime) -> Cla
         (None, _) => visit.begntime,
     };
     Claim {
-        mdtrt_id: visit.mdtrt_id.clone(),
-        psn_no: visit.psn_no.clone(),
-        fixmedins_code: visit.fixmedins_code.clone(),
-        med_type: visit.med_type.as_str().to_string(),
+        mdtrt_id: visit.mdtrt_id.as_str().into(),
+        psn_no: visit.psn_no.as_str().into(),
+        fixmedins_code: visit.fixmedins_code.as_str().into(),
+        med_type: visit.med_type,
         level: 0,
-        insutype: visit.insutype.as_str().to_string(),
-        gend: String::new(),
+        insutype: visit.insutype,
+        gend: Code::default(),
         brdy: None::<NaiveDate>,
         diagnoses: (!visit.dise_codg.is_empty())
-            .then(|| visit.dise_codg.clone())
+            .then(|| Text::from(visit.dise_codg.as_str()))
             .into_iter()
             .collect(),
         begin: visit.begntime,
         end,
         total: lines.iter().map(|l| l.amount).sum(),
-        lines,
+        lines: lines.into(),
         fund_pay: Fen::ZERO,
         acct_pay: Fen::ZERO,
     }
@@ -541,22 +550,24 @@ fn upload_claim(ctx: &Ctx<'_>, upload: &Upload<'_>, lines: &[yibao_settlement::F
     let claim_lines: Vec<ClaimLine> = lines
         .iter()
         .map(|l| ClaimLine {
-            code: l.med_list_codg.clone(),
-            chrgitm_type: catalog
-                .get(&l.med_list_codg)
-                .map(|i| i.med_chrgitm_type.code().as_str().to_string())
-                .unwrap_or_default(),
+            item: Item::shared(
+                &l.med_list_codg,
+                catalog
+                    .get(&l.med_list_codg)
+                    .map(|i| i.med_chrgitm_type.code())
+                    .unwrap_or_default(),
+                crate::audit::line_limits(catalog, &l.med_list_codg),
+            ),
             cnt_e4: l.cnt_e4,
             pric_micro_yuan: l.pric_micro_yuan,
             amount: l.amount,
             inscope: l.amount,
             doctor: None,
-            limits: crate::audit::line_limits(catalog, &l.med_list_codg),
         })
         .collect();
     Claim {
         level: level_under(ctx, upload.policy),
-        gend: upload.person.gend.as_str().to_string(),
+        gend: gend_code(upload.person),
         brdy: Some(upload.person.brdy),
         ..stored_claim(visit, claim_lines, ctx.now)
     }
@@ -613,17 +624,17 @@ fn result_row(hit: &Hit<'_>, encounter: &Encounter, enforced: bool) -> ResultRow
         .iter()
         .map(|&(li, amount)| DetailRow {
             jr_id: jr_id.clone(),
-            patn_id: claim.psn_no.clone(),
-            mdtrt_id: claim.mdtrt_id.clone(),
+            patn_id: claim.psn_no.to_string(),
+            mdtrt_id: claim.mdtrt_id.to_string(),
             rx_id: encounter.rx_ids[li as usize].clone(),
-            vola_item_type: claim.lines[li as usize].chrgitm_type.clone(),
+            vola_item_type: claim.lines[li as usize].chrgitm_type().to_string(),
             vola_amt: Yuan(amount),
         })
         .collect();
     let items: Vec<&str> = hit
         .lines
         .iter()
-        .map(|&(li, _)| claim.lines[li as usize].code.as_str())
+        .map(|&(li, _)| claim.lines[li as usize].code())
         .collect();
     let concerned = if items.is_empty() {
         String::new()
@@ -639,8 +650,8 @@ fn result_row(hit: &Hit<'_>, encounter: &Encounter, enforced: bool) -> ResultRow
         ),
         rule_id: hit.rule.id.clone(),
         rule_name: hit.rule.name.clone(),
-        patn_id: claim.psn_no.clone(),
-        mdtrt_id: claim.mdtrt_id.clone(),
+        patn_id: claim.psn_no.to_string(),
+        mdtrt_id: claim.mdtrt_id.to_string(),
         vola_bhvr_type: if details.is_empty() { "1" } else { "2" }.to_string(),
         judge_result_detail_dtos: details,
         vola_amt: Yuan(hit.amount),
