@@ -213,3 +213,53 @@ pub fn age_years(brdy: NaiveDate, on: NaiveDate) -> i64 {
 pub(crate) fn listed(list: &[String], code: &str) -> bool {
     list.iter().any(|m| m == code)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_line_is_small_and_shares_its_item() {
+        assert_eq!(std::mem::size_of::<ClaimLine>(), 56);
+        let mut interner = Interner::default();
+        let mut asked = 0;
+        let mut limits = |_: &str| {
+            asked += 1;
+            LineLimits {
+                gend: "2".into(),
+                ..LineLimits::default()
+            }
+        };
+        let a = interner.item("XG04CAA047B001", Code::lit("09"), &mut limits);
+        let b = interner.item("XG04CAA047B001", Code::lit("09"), &mut limits);
+        let other = interner.item("XG04CAA047B001", Code::lit("10"), &mut limits);
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &other));
+        assert_eq!(asked, 2);
+        assert_eq!(a.limits.gend, "2");
+        assert_eq!(&*a.code, "XG04CAA047B001");
+    }
+
+    proptest! {
+        #[test]
+        fn interned_texts_keep_their_value_and_are_shared(texts in proptest::collection::vec("[a-zA-Z0-9.;, ]{0,12}", 1..40)) {
+            let mut interner = Interner::default();
+            let first: Vec<Text> = texts.iter().map(|t| interner.text(t)).collect();
+            for (text, shared) in texts.iter().zip(&first) {
+                prop_assert_eq!(&**shared, text.as_str());
+                prop_assert!(Arc::ptr_eq(shared, &interner.text(text)));
+            }
+        }
+
+        #[test]
+        fn diagnosis_lists_are_the_split_codes(dise_codg in "[A-Z0-9.;, ]{0,30}") {
+            let mut interner = Interner::default();
+            let list = interner.diagnoses(&dise_codg);
+            let expected: Vec<&str> = split_diagnoses(&dise_codg).collect();
+            let got: Vec<&str> = list.iter().map(|d| &**d).collect();
+            prop_assert_eq!(got, expected);
+            prop_assert!(Arc::ptr_eq(&list, &interner.diagnoses(&dise_codg)));
+        }
+    }
+}

@@ -333,12 +333,113 @@ fn most_bought(claims: &[&Claim]) -> (String, usize) {
         .map_or((String::new(), 0), |(c, n)| (c.to_string(), n))
 }
 
-/// Co-occurrences of two persons: how often, where, and the claims.
+/// Co-occurrences of two persons: how often, and the claims.
 #[derive(Default)]
 struct Pair<'a> {
     count: usize,
-    institutions: FxHashSet<&'a str>,
     claims: Vec<&'a Claim>,
+}
+
+/// A pair's co-occurrences while counting: how often, at how many institutions, and the last
+/// institution counted (an institution's pairs are visited together, so this counts them exactly).
+#[derive(Clone, Copy, Default)]
+struct PairCount {
+    count: u32,
+    institutions: u32,
+    last_institution: u32,
+}
+
+/// Most pair occurrences counted in one pass; more are counted in passes over disjoint sets of
+/// pairs, so that the counting map stays bounded however many persons a region has.
+const PAIRS_PER_PASS: usize = 4_000_000;
+
+/// The eligible claims by institution (in code order, each in time order) with each claim's
+/// person as an index into the persons sorted by `psn_no`, so a pair is one `u64` in person order.
+struct Cards<'a> {
+    by_institution: Vec<(Text, Vec<&'a Claim>)>,
+    person_of: Vec<Vec<u32>>,
+    persons: Vec<&'a str>,
+}
+
+impl<'a> Cards<'a> {
+    fn new(by_institution: Vec<(Text, Vec<&'a Claim>)>) -> Cards<'a> {
+        let mut persons: Vec<&str> = by_institution
+            .iter()
+            .flat_map(|(_, at)| at.iter().map(|c| &*c.psn_no))
+            .collect();
+        persons.sort_unstable();
+        persons.dedup();
+        let index: FxHashMap<&str, u32> = persons
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (*p, i as u32))
+            .collect();
+        let person_of = by_institution
+            .iter()
+            .map(|(_, at)| at.iter().map(|c| index[&*c.psn_no]).collect())
+            .collect();
+        Cards {
+            by_institution,
+            person_of,
+            persons,
+        }
+    }
+
+    /// Calls `visit` for every two cards settling at one institution within `time_interval_s`
+    /// (counting at most `max_neighbours` following settlements): the institution's index, the pair
+    /// (lower person index first) and the two claims.
+    fn for_each_pair(
+        &self,
+        cfg: &CardClusterConfig,
+        mut visit: impl FnMut(u32, u64, &'a Claim, &'a Claim),
+    ) {
+        for (g, (_, at)) in self.by_institution.iter().enumerate() {
+            let ids = &self.person_of[g];
+            for (i, a) in at.iter().enumerate() {
+                for (j, b) in at.iter().enumerate().skip(i + 1).take(cfg.max_neighbours) {
+                    if (b.begin - a.begin).num_seconds() > cfg.time_interval_s {
+                        break;
+                    }
+                    let (x, y) = (ids[i], ids[j]);
+                    if x != y {
+                        let key = (u64::from(x.min(y)) << 32) | u64::from(x.max(y));
+                        visit(g as u32, key, a, b);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The pairs seen at least `min_count` times at `min_jg_num` institutions or more.
+    fn frequent_pairs(&self, cfg: &CardClusterConfig) -> FxHashMap<u64, PairCount> {
+        let mut occurrences = 0usize;
+        self.for_each_pair(cfg, |_, _, _, _| occurrences += 1);
+        let passes = occurrences.div_ceil(PAIRS_PER_PASS).max(1) as u64;
+        let mut frequent = FxHashMap::default();
+        for pass in 0..passes {
+            let mut counts: FxHashMap<u64, PairCount> = FxHashMap::default();
+            self.for_each_pair(cfg, |g, key, _, _| {
+                if (key >> 32) % passes != pass {
+                    return;
+                }
+                let pair = counts.entry(key).or_default();
+                pair.count += 1;
+                if pair.institutions == 0 || pair.last_institution != g {
+                    pair.institutions += 1;
+                    pair.last_institution = g;
+                }
+            });
+            frequent.extend(counts.into_iter().filter(|(_, p)| {
+                p.count as usize >= cfg.min_count && p.institutions as usize >= cfg.min_jg_num
+            }));
+        }
+        frequent
+    }
+
+    fn names(&self, key: u64) -> (&'a str, &'a str) {
+        let person = |i: u64| self.persons[i as usize];
+        (person(key >> 32), person(key & u64::from(u32::MAX)))
+    }
 }
 
 fn card_cluster(cfg: &CardClusterConfig, claims: &[&Claim], out: &mut Vec<Finding>) {
@@ -350,50 +451,30 @@ fn card_cluster(cfg: &CardClusterConfig, claims: &[&Claim], out: &mut Vec<Findin
     let kept = eligible
         .into_iter()
         .filter(|c| visits[&*c.psn_no] >= cfg.min_count);
-    let by_institution = group_by(kept, |c| c.fixmedins_code.clone());
-    let mut pairs: FxHashMap<(&str, &str), Pair> = FxHashMap::default();
-    for_each_pair(cfg, &by_institution, |key, a, _| {
-        let pair = pairs.entry(key).or_default();
-        pair.count += 1;
-        pair.institutions.insert(&*a.fixmedins_code);
-    });
-    pairs.retain(|_, p| p.count >= cfg.min_count && p.institutions.len() >= cfg.min_jg_num);
-    for_each_pair(cfg, &by_institution, |key, a, b| {
+    let cards = Cards::new(group_by(kept, |c| c.fixmedins_code.clone()));
+    let frequent = cards.frequent_pairs(cfg);
+    let mut pairs: FxHashMap<u64, Pair> = frequent
+        .iter()
+        .map(|(key, p)| {
+            let pair = Pair {
+                count: p.count as usize,
+                claims: Vec::new(),
+            };
+            (*key, pair)
+        })
+        .collect();
+    cards.for_each_pair(cfg, |_, key, a, b| {
         if let Some(pair) = pairs.get_mut(&key) {
             pair.claims.extend([a, b]);
         }
     });
-    let mut edges: Vec<((&str, &str), Pair)> = pairs.into_iter().collect();
+    let mut edges: Vec<((&str, &str), Pair)> = pairs
+        .into_iter()
+        .map(|(key, pair)| (cards.names(key), pair))
+        .collect();
     edges.sort_by(|a, b| a.0.cmp(&b.0));
     for community in communities(&edges, cfg.min_count, cfg) {
         out.push(cluster_finding(&community, &edges));
-    }
-}
-
-/// Calls `visit` for every two cards settling at one institution within `time_interval_s`
-/// (counting at most `max_neighbours` following settlements), the pair keyed in person order.
-fn for_each_pair<'a>(
-    cfg: &CardClusterConfig,
-    by_institution: &[(Text, Vec<&'a Claim>)],
-    mut visit: impl FnMut((&'a str, &'a str), &'a Claim, &'a Claim),
-) {
-    for (_, at) in by_institution {
-        for (i, a) in at.iter().enumerate() {
-            for b in at[i + 1..].iter().take(cfg.max_neighbours) {
-                if (b.begin - a.begin).num_seconds() > cfg.time_interval_s {
-                    break;
-                }
-                if a.psn_no == b.psn_no {
-                    continue;
-                }
-                let key = if a.psn_no < b.psn_no {
-                    (&*a.psn_no, &*b.psn_no)
-                } else {
-                    (&*b.psn_no, &*a.psn_no)
-                };
-                visit(key, a, b);
-            }
-        }
     }
 }
 
@@ -440,7 +521,6 @@ fn communities<'a>(
                     *k,
                     Pair {
                         count: p.count,
-                        institutions: p.institutions.clone(),
                         claims: Vec::new(),
                     },
                 )

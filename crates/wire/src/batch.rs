@@ -388,3 +388,42 @@ pub fn receipt(outcome: &Outcome) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What [`read_value`] makes of a line, as text (or the JSON error).
+    fn by_value(text: &str) -> String {
+        match serde_json::from_str::<Value>(text) {
+            Ok(value) => format!("{:?}", read_value(&value)),
+            Err(e) => format!("{:?}", Err::<WireLine, _>(LineError::NotJson(e))),
+        }
+    }
+
+    #[test]
+    fn reading_a_line_once_typed_is_reading_its_value() {
+        let visit = r#"{"mdtrt_id":"M1","psn_no":" P1 ","insutype":390,"psn_type":"16","gend":"1","brdy":"1960-05-01","med_type":"11","begntime":"2025-03-01 08:00:00","endtime":"2025-03-01 08:30:00","hosp_lv":3,"medins_admdvs":"360402","balc":12.5,"dise_codg":"null","feedetail":[{"feedetl_sn":1,"med_list_codg":"X1","cnt":2,"pric":"1.50","det_item_fee_sumamt":3.0,"bilg_dr_codg":"D1"}]}"#;
+        let lines = [
+            visit.to_string(),
+            visit.replace(r#""mdtrt_id":"M1""#, r#""op":"settle","mdtrt_id":"M1""#),
+            visit.replace(r#""mdtrt_id":"M1""#, r#""op":"cancel","mdtrt_id":"M1""#),
+            visit.replace(r#""mdtrt_id":"M1""#, r#""op":"undo","mdtrt_id":"M1""#),
+            visit.replace(
+                r#""mdtrt_id":"M1""#,
+                r#""\u006fp":"cancel","mdtrt_id":"M1""#,
+            ),
+            visit.replace(r#""cnt":2"#, r#""cnt":true"#),
+            visit.replace(r#""cnt":2"#, r#""cnt":[2]"#),
+            visit.replace(r#""gend":"1""#, r#""gend":"1","gend":"2""#),
+            visit.replace(r#""bilg_dr_codg":"D1""#, r#""bilg_dr_codg":7"#),
+            visit.replace(r#""begntime":"2025-03-01 08:00:00","#, ""),
+            r#"{"op":"cancel","mdtrt_id":"M1"}"#.to_string(),
+            r#"{"op":"cancel","mdtrt_id":1}"#.to_string(),
+            "{not json".to_string(),
+        ];
+        for line in &lines {
+            assert_eq!(format!("{:?}", read_line(line)), by_value(line), "{line}");
+        }
+    }
+}

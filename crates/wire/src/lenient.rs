@@ -38,25 +38,68 @@ pub fn code_problem(error: &CodeTooLong) -> String {
     )
 }
 
-/// Text of a scalar: strings as is, numbers as written; `null`, `""` and `"null"` are absent.
+/// Text of a scalar: strings as is, numbers as written; `null`, `""` and `"null"` are absent. Read
+/// straight from the input (no intermediate JSON value for a scalar).
 fn scalar_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    let value = Value::deserialize(deserializer)?;
-    let text = match value {
-        Value::Null => return Ok(None),
-        Value::String(s) => s,
-        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => i.to_string(),
-            (_, Some(u), _) => u.to_string(),
-            (_, _, Some(f)) => {
-                decimal::float_literal_text(f).ok_or_else(|| D::Error::custom("数值无效"))?
-            }
-            _ => return Err(D::Error::custom("数值无效")),
-        },
-        Value::Bool(b) => return Err(D::Error::custom(format!("应为文本或数值，收到布尔值 {b}"))),
-        other => return Err(D::Error::custom(format!("应为文本或数值，收到 {other}"))),
-    };
+    deserializer.deserialize_any(ScalarText)
+}
+
+/// The visitor of [`scalar_text`].
+struct ScalarText;
+
+fn present(text: &str) -> Option<String> {
     let trimmed = text.trim();
-    Ok((!trimmed.is_empty() && trimmed != "null").then(|| trimmed.to_string()))
+    (!trimmed.is_empty() && trimmed != "null").then(|| trimmed.to_string())
+}
+
+impl<'de> serde::de::Visitor<'de> for ScalarText {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("文本或数值")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Option<String>, E> {
+        Ok(present(text))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Option<String>, E> {
+        Ok(present(&n.to_string()))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Option<String>, E> {
+        Ok(present(&n.to_string()))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Option<String>, E> {
+        if !n.is_finite() {
+            return Ok(None);
+        }
+        let text = decimal::float_literal_text(n).ok_or_else(|| E::custom("数值无效"))?;
+        Ok(present(&text))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<Option<String>, E> {
+        Err(E::custom(format!("应为文本或数值，收到布尔值 {b}")))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Option<String>, A::Error> {
+        let other = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+        Err(A::Error::custom(format!("应为文本或数值，收到 {other}")))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Option<String>, A::Error> {
+        let other = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Err(A::Error::custom(format!("应为文本或数值，收到 {other}")))
+    }
 }
 
 /// Optional free text.

@@ -319,3 +319,145 @@ fn a_month_of_the_ledger_is_audited_and_its_findings_stored() {
     assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().count(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A file line of a visit the service settled (outpatient at `HOSPITAL`, one line of `code` at 40
+/// yuan, no account payment), for `yibao audit run --visits`; `end` is the settlement time, the
+/// end the ledger gives a visit without a discharge.
+fn file_visit(person: &[&str], mdtrt_id: &str, begin: &str, end: &str, code: &str) -> String {
+    let [psn_no, gend, brdy, insutype, psn_type] = person else {
+        panic!("psn_no, gend, brdy, insutype, psn_type");
+    };
+    json!({ "mdtrt_id": mdtrt_id, "psn_no": psn_no, "insutype": insutype, "psn_type": psn_type,
+            "gend": gend, "brdy": brdy, "idet": [], "cvlserv_flag": "0", "med_type": "11",
+            "begntime": begin, "endtime": end, "fixmedins_code": HOSPITAL, "hosp_lv": "3",
+            "medins_admdvs": "360402", "insuplc_admdvs": "360400", "acct_used_flag": "0",
+            "feedetail": [{ "feedetl_sn": "1", "med_list_codg": code, "cnt": "1", "pric": "40.00",
+                            "det_item_fee_sumamt": "40.00", "hosp_appr_flag": "1", "bilg_dr_codg": "D001" }] })
+    .to_string()
+}
+
+#[test]
+fn the_file_mode_finds_what_the_month_mode_finds_for_the_same_visits() {
+    let dir = std::env::temp_dir().join(format!("yibao-audit-modes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.join("data");
+    let data_dir = data.to_str().unwrap().to_string();
+    import(&data_dir, "policy", "policies/jiujiang.toml", &[]);
+    import(
+        &data_dir,
+        "catalog",
+        "catalogs/jiujiang-sample.csv",
+        &["--as-of", "2020-01-01"],
+    );
+    import(
+        &data_dir,
+        "institutions",
+        "crates/server/tests/data/institutions.csv",
+        &[],
+    );
+    import(
+        &data_dir,
+        "persons",
+        "crates/server/tests/data/persons.csv",
+        &["--as-of", "2020-01-01"],
+    );
+    let man = ["P0001", "1", "1960-05-01", "390", "16"];
+    let woman = ["P0004", "2", "1988-08-08", "390", "16"];
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let lines = runtime.block_on(async {
+        let running = yibao_server::app::spawn_stoppable(Config {
+            data_dir: data.clone(),
+            ..Config::default()
+        })
+        .await
+        .unwrap();
+        let mut ledger = Ledger {
+            service: running.service.clone(),
+            serial: 0,
+        };
+        let now = chrono::Local::now().naive_local();
+        let at = |minutes: i64| {
+            (now - chrono::Duration::minutes(minutes))
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        };
+        let mut lines = Vec::new();
+        for (person, minutes, code) in [
+            (&man, 50, CERVICAL),
+            (&woman, 40, HBA1C),
+            (&woman, 30, HBA1C),
+            (&woman, 20, CERVICAL),
+        ] {
+            let begin = at(minutes);
+            let (mdtrt_id, _, setl_time) = ledger.visit(person[0], person[3], &begin, code).await;
+            lines.push((
+                begin,
+                file_visit(person, &mdtrt_id, &begin, &setl_time, code),
+            ));
+        }
+        drop(ledger);
+        running.stop().await;
+        lines
+    });
+    let (first_begin, last_begin) = (&lines[0].0[..10], &lines[3].0[..10]);
+    let month = &first_begin[..7];
+    if &last_begin[..7] != month {
+        eprintln!("the visits straddle a month boundary; compared at the next run");
+        return;
+    }
+    let visits = dir.join("visits.jsonl");
+    let text: Vec<&str> = lines.iter().map(|(_, l)| l.as_str()).collect();
+    std::fs::write(&visits, text.join("\n") + "\n").unwrap();
+    let from = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").unwrap();
+    let to = from + chrono::Months::new(1) - chrono::Duration::days(1);
+    let (from, to) = (from.to_string(), to.to_string());
+    let by_month = dir.join("by-month.jsonl");
+    let by_file = dir.join("by-file.jsonl");
+    let month_run = yibao(&[
+        "audit",
+        "run",
+        "--month",
+        month,
+        "--data-dir",
+        &data_dir,
+        "--out",
+        by_month.to_str().unwrap(),
+    ]);
+    assert!(
+        month_run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&month_run.stderr)
+    );
+    let persons = repo("crates/server/tests/data/persons.csv");
+    let (policy, catalog) = (
+        repo("policies/jiujiang.toml"),
+        repo("catalogs/jiujiang-sample.csv"),
+    );
+    let file_run = yibao(&[
+        "audit",
+        "run",
+        "--visits",
+        visits.to_str().unwrap(),
+        "--persons",
+        persons.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--out",
+        by_file.to_str().unwrap(),
+    ]);
+    assert!(
+        file_run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&file_run.stderr)
+    );
+    let found = findings(&by_month);
+    assert!(found.len() >= 2, "{found:?}");
+    assert_eq!(findings(&by_file), found);
+    let _ = std::fs::remove_dir_all(&dir);
+}
