@@ -390,10 +390,8 @@ fn the_file_mode_finds_what_the_month_mode_finds_for_the_same_visits() {
         ] {
             let begin = at(minutes);
             let (mdtrt_id, _, setl_time) = ledger.visit(person[0], person[3], &begin, code).await;
-            lines.push((
-                begin,
-                file_visit(person, &mdtrt_id, &begin, &setl_time, code),
-            ));
+            let line = file_visit(person, &mdtrt_id, &begin, &setl_time, code);
+            lines.push((begin, line));
         }
         drop(ledger);
         running.stop().await;
