@@ -110,19 +110,15 @@ fn flagged(findings: &[Value], id: &str, mdtrt_id: &str) -> bool {
     })
 }
 
-#[test]
-fn a_month_of_the_ledger_is_audited_and_its_findings_stored() {
-    let dir = std::env::temp_dir().join(format!("yibao-audit-month-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// A fresh ledger in `dir/data` holding the shipped policy, the sample catalogue and the test
+/// institutions and persons: its directory, as a path and as text.
+fn registered_ledger(dir: &Path) -> (PathBuf, String) {
+    let _ = std::fs::remove_dir_all(dir);
     let data = dir.join("data");
     let data_dir = data.to_str().unwrap().to_string();
     import(&data_dir, "policy", "policies/jiujiang.toml", &[]);
-    import(
-        &data_dir,
-        "catalog",
-        "catalogs/jiujiang-sample.csv",
-        &["--as-of", "2020-01-01"],
-    );
+    let as_of = ["--as-of", "2020-01-01"];
+    import(&data_dir, "catalog", "catalogs/jiujiang-sample.csv", &as_of);
     import(
         &data_dir,
         "institutions",
@@ -133,8 +129,15 @@ fn a_month_of_the_ledger_is_audited_and_its_findings_stored() {
         &data_dir,
         "persons",
         "crates/server/tests/data/persons.csv",
-        &["--as-of", "2020-01-01"],
+        &as_of,
     );
+    (data, data_dir)
+}
+
+#[test]
+fn a_month_of_the_ledger_is_audited_and_its_findings_stored() {
+    let dir = std::env::temp_dir().join(format!("yibao-audit-month-{}", std::process::id()));
+    let (data, data_dir) = registered_ledger(&dir);
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (man, cancelled, first, second, month) = runtime.block_on(async {
@@ -339,28 +342,7 @@ fn file_visit(person: &[&str], mdtrt_id: &str, begin: &str, end: &str, code: &st
 #[test]
 fn the_file_mode_finds_what_the_month_mode_finds_for_the_same_visits() {
     let dir = std::env::temp_dir().join(format!("yibao-audit-modes-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let data = dir.join("data");
-    let data_dir = data.to_str().unwrap().to_string();
-    import(&data_dir, "policy", "policies/jiujiang.toml", &[]);
-    import(
-        &data_dir,
-        "catalog",
-        "catalogs/jiujiang-sample.csv",
-        &["--as-of", "2020-01-01"],
-    );
-    import(
-        &data_dir,
-        "institutions",
-        "crates/server/tests/data/institutions.csv",
-        &[],
-    );
-    import(
-        &data_dir,
-        "persons",
-        "crates/server/tests/data/persons.csv",
-        &["--as-of", "2020-01-01"],
-    );
+    let (data, data_dir) = registered_ledger(&dir);
     let man = ["P0001", "1", "1960-05-01", "390", "16"];
     let woman = ["P0004", "2", "1988-08-08", "390", "16"];
     let runtime = tokio::runtime::Runtime::new().unwrap();
