@@ -931,3 +931,195 @@ async fn newer_schema_is_refused_postgres() {
     newer_schema_is_refused(store.clone(), &pg_url(&schema)).await;
     drop_pg(store, &schema).await;
 }
+
+/// One remote settlement of `insutype` made in `month`, paid by two funds.
+fn remote_settlement(id: &str, insutype: &str, month: u8, fund_fen: i64) -> yibao_clearing::SettlementRow {
+    use yibao_clearing::{FundPayment, Month, PairKey, SettlementRow};
+    let fund = |code: &str, amount| FundPayment {
+        fund_pay_type: Code::lit(code),
+        amount: Fen(amount),
+    };
+    SettlementRow {
+        setl_id: id.into(),
+        key: PairKey {
+            insured_admdvs: Code::lit("360400"),
+            treating_admdvs: Code::lit("360100"),
+            insutype: Code::lit(insutype),
+        },
+        fixmedins_code: "H36010200001".into(),
+        made_in: Month { year: 2026, month },
+        cancels: None,
+        medfee_sumamt: Fen(fund_fen * 2),
+        fund_payments: vec![
+            fund(&format!("{insutype}100"), fund_fen - fund_fen / 3),
+            fund(&format!("{insutype}200"), fund_fen / 3),
+        ],
+        confirmation: yibao_clearing::Confirmation::NotRequired,
+        late_cycle: None,
+    }
+}
+
+/// The clearing postings of a batch, summed per flow.
+async fn clearing_batch(store: &Store, batch: &str) -> Vec<(String, i64)> {
+    use sqlx::Row;
+    let mut conn = store.pool().acquire().await.unwrap();
+    let rows = sqlx::query(
+        "SELECT flow, CAST(SUM(amount) AS BIGINT) AS amount FROM book_postings WHERE batch = $1 GROUP BY flow ORDER BY flow",
+    )
+    .bind(batch.to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    rows.iter()
+        .map(|r| (r.get::<String, _>("flow"), r.get::<i64, _>("amount")))
+        .collect()
+}
+
+/// Clearing in the books: a row stored as the previous yibao stored it (no fund shares: gross
+/// postings only, nothing on its moves) and rows with shares — one paid, one rejected — verify with
+/// no problem; the paid row's payable is discharged to the fen, the rejected row's postings are
+/// undone; a transfer taken away is found.
+async fn clearing_books_verify(store: Store) {
+    use yibao_clearing::{clear_month, ClearingPolicy, ClearingState, Month, MonthInputs};
+    use yibao_ledger::clearing::{self, clearing_id};
+    use yibao_ledger::clearing_books::{self, batch_of, transition_batch_of};
+    for (admdvs, source) in [
+        ("360400", include_str!("../../../policies/jiujiang.toml")),
+        ("360100", include_str!("../../../policies/nanchang.toml")),
+    ] {
+        registry::put_document(&store, registry::Document::Policy, admdvs, source, "t")
+            .await
+            .unwrap();
+    }
+    let mut conn = store.pool().acquire().await.unwrap();
+    let regions = clearing_run::pooling_regions(&mut conn).await.unwrap();
+    drop(conn);
+    let policy =
+        ClearingPolicy::parse(include_str!("../../../policies/clearing/jiangxi.toml")).unwrap();
+    let (feb, march) = (Month { year: 2026, month: 2 }, Month { year: 2026, month: 3 });
+    let inputs = |month: Month| MonthInputs {
+        rows: vec![
+            remote_settlement("S1", "390", 2, 700_001),
+            remote_settlement("S2", "310", 3, 123_457),
+            remote_settlement("S3", "390", 3, 399_999),
+        ],
+        deductions: [(
+            remote_settlement("S3", "390", 3, 0).key,
+            yibao_clearing::ReviewDeductions {
+                audit: Fen(1_001),
+                inspection: Fen(333),
+            },
+        )]
+        .into_iter()
+        .filter(|_| month == march)
+        .collect(),
+        prepayments: [(
+            remote_settlement("S1", "390", 2, 0).key,
+            yibao_clearing::PrepaymentHistory {
+                balance: Fen(0),
+                basis_fund_owed: Fen(1_200_000),
+            },
+        )]
+        .into_iter()
+        .filter(|_| month == feb)
+        .collect(),
+    };
+    let mut old = clear_month(&policy, feb, &inputs(feb)).unwrap();
+    old[0].fund_shares = None;
+    clearing::store_rows(&store, &old, &regions, "t").await.unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    let history = clearing::prepayment_histories(&mut conn, march, 12).await.unwrap();
+    drop(conn);
+    let rows = clear_month(
+        &policy,
+        march,
+        &MonthInputs {
+            prepayments: history,
+            ..inputs(march)
+        },
+    )
+    .unwrap();
+    clearing::store_rows(&store, &rows, &regions, "t").await.unwrap();
+    let ids: Vec<String> = old.iter().chain(&rows).map(|r| clearing_id(r.month, &r.key)).collect();
+    let (old_id, rejected_id, paid_id) = (&ids[0], &ids[1], &ids[2]);
+    let forward = [
+        ClearingState::Accepted,
+        ClearingState::UnderReview,
+        ClearingState::Reviewed,
+        ClearingState::Cleared,
+        ClearingState::Paid,
+    ];
+    for id in [old_id, paid_id] {
+        for to in forward {
+            clearing::advance(&store, id, to, "x", "2026-04-10 09:00:00").await.unwrap();
+        }
+    }
+    let undated = clearing::advance(&store, rejected_id, ClearingState::Rejected, "x", "t").await;
+    assert!(undated.is_err(), "a move that posts needs a date: {undated:?}");
+    clearing::advance(&store, rejected_id, ClearingState::Rejected, "x", "2026-04-11 09:00:00")
+        .await
+        .unwrap();
+
+    let paid = transition_batch_of(paid_id, ClearingState::Paid).unwrap();
+    assert!(clearing_batch(&store, &transition_batch_of(old_id, ClearingState::Paid).unwrap()).await.is_empty());
+    let old_flows: Vec<String> = clearing_batch(&store, &batch_of(old_id)).await.into_iter().map(|(f, _)| f).collect();
+    assert_eq!(old_flows, ["clearing_owed_to_hospitals", "clearing_payable", "clearing_receivable"]);
+    let march_row = &rows[1];
+    let stored = clearing_batch(&store, &batch_of(paid_id)).await;
+    let transfer = clearing_batch(&store, &paid).await;
+    let amount = |batch: &[(String, i64)], flow: &str| {
+        batch.iter().find(|(f, _)| f == flow).map_or(0, |(_, a)| *a)
+    };
+    let d = march_row.deductions;
+    assert_eq!(amount(&stored, "clearing_payable"), march_row.fund_owed.0);
+    assert_eq!(amount(&stored, "clearing_payable_audit"), d.audit.0);
+    assert_eq!(amount(&stored, "clearing_receivable_inspection"), d.inspection.0);
+    assert_eq!(amount(&stored, "clearing_payable_prepayment_offset"), d.prepayment_offset.0);
+    assert_eq!(amount(&stored, "clearing_prepayment_paid_in"), march_row.prepayment.top_up.0);
+    assert!(d.prepayment_offset > Fen(0) && march_row.prepayment.top_up > Fen(0), "{march_row:?}");
+    let outstanding = amount(&stored, "clearing_payable")
+        - amount(&stored, "clearing_payable_audit")
+        - amount(&stored, "clearing_payable_inspection")
+        - amount(&stored, "clearing_payable_prepayment_offset")
+        - amount(&stored, "clearing_payable_reserve_withheld")
+        - amount(&transfer, "clearing_payable_settled");
+    assert_eq!(outstanding, d.reserve_withheld.0);
+    assert_eq!(amount(&transfer, "clearing_receivable_collected"), march_row.cleared.0);
+    assert_eq!(
+        amount(&transfer, "clearing_paid_to_hospitals"),
+        (march_row.cleared + d.prepayment_offset).0
+    );
+    let rejected = clearing_batch(&store, &batch_of(rejected_id)).await;
+    let undone = clearing_batch(&store, &transition_batch_of(rejected_id, ClearingState::Rejected).unwrap()).await;
+    assert!(!rejected.is_empty());
+    assert_eq!(undone, rejected.iter().map(|(f, a)| (f.clone(), -a)).collect::<Vec<_>>());
+
+    let mut conn = store.pool().acquire().await.unwrap();
+    let mut problems = Vec::new();
+    clearing_books::check(&mut conn, &regions, &mut problems).await.unwrap();
+    assert_eq!(problems, Vec::<String>::new());
+    let report = verify(&mut conn).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    sqlx::query("DELETE FROM book_postings WHERE batch = $1")
+        .bind(paid.clone())
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    clearing_books::check(&mut conn, &regions, &mut problems).await.unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains(&paid), "{problems:?}");
+}
+
+#[tokio::test]
+async fn clearing_books_verify_sqlite() {
+    let (store, dir) = fresh_sqlite().await;
+    clearing_books_verify(store).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn clearing_books_verify_postgres() {
+    let (store, schema) = fresh_pg("clearingbooks").await;
+    clearing_books_verify(store.clone()).await;
+    drop_pg(store, &schema).await;
+}
