@@ -441,5 +441,8 @@ fn clearing_flows_are_shown_and_leave_the_balance_alone() {
     let table = yibao_books::render_table(&report);
     assert!(table.contains("异地就医清算（参保地）"), "{table}");
     assert!(table.contains("异地就医清算（就医地）"), "{table}");
-    assert!(table.contains("1230.00") && table.contains("4.56"), "{table}");
+    assert!(
+        table.contains("1230.00") && table.contains("4.56"),
+        "{table}"
+    );
 }

@@ -157,7 +157,10 @@ fn validate(raw: RawPolicy) -> Result<ClearingPolicy, PolicyError> {
         ));
     }
     if raw.books.unattributed_fund.is_empty() {
-        return Err(invalid("books.unattributed_fund", "must name a fund_pay_type"));
+        return Err(invalid(
+            "books.unattributed_fund",
+            "must name a fund_pay_type",
+        ));
     }
     Ok(ClearingPolicy {
         name: raw.policy.name,

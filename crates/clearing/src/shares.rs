@@ -85,8 +85,16 @@ fn apportion(amount: Fen, weights: &[(Code, i64)]) -> Vec<(Code, Fen)> {
         .collect();
     let given: i128 = shares.iter().map(|(_, share, _)| share).sum();
     let mut order: Vec<usize> = (0..shares.len()).collect();
-    order.sort_by(|a, b| shares[*b].2.cmp(&shares[*a].2).then(shares[*a].0.cmp(&shares[*b].0)));
-    for index in order.into_iter().take((i128::from(amount.0) - given) as usize) {
+    order.sort_by(|a, b| {
+        shares[*b]
+            .2
+            .cmp(&shares[*a].2)
+            .then(shares[*a].0.cmp(&shares[*b].0))
+    });
+    for index in order
+        .into_iter()
+        .take((i128::from(amount.0) - given) as usize)
+    {
         shares[index].1 += 1;
     }
     shares

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use yibao_clearing::{
-    clear_month, share_problems, ClearingPolicy, Confirmation, Deductions, FundPayment,
-    FundShares, Month, MonthInputs, PairKey, PrepaymentHistory, ReviewDeductions, SettlementRow,
+    clear_month, share_problems, ClearingPolicy, Confirmation, Deductions, FundPayment, FundShares,
+    Month, MonthInputs, PairKey, PrepaymentHistory, ReviewDeductions, SettlementRow,
 };
 use yibao_domain::{Code, Fen, Ratio};
 

@@ -32,9 +32,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use sqlx::{AnyConnection, Row};
-use yibao_clearing::{
-    share_problems, ClearingRow, ClearingState, FundShares, PoolingRegions,
-};
+use yibao_clearing::{share_problems, ClearingRow, ClearingState, FundShares, PoolingRegions};
 use yibao_domain::{Code, Fen};
 
 use crate::books::BookRow;
@@ -104,7 +102,9 @@ const INSURED_STORED: [Part; 6] = [
     (PAYABLE, |s| s.owed),
     (PAYABLE_AUDIT, |s| s.deductions.audit),
     (PAYABLE_INSPECTION, |s| s.deductions.inspection),
-    (PAYABLE_PREPAYMENT_OFFSET, |s| s.deductions.prepayment_offset),
+    (PAYABLE_PREPAYMENT_OFFSET, |s| {
+        s.deductions.prepayment_offset
+    }),
     (PAYABLE_RESERVE_WITHHELD, |s| s.deductions.reserve_withheld),
     (PREPAYMENT_PAID_IN, |s| s.top_up),
 ];
@@ -112,8 +112,12 @@ const TREATING_STORED: [Part; 7] = [
     (RECEIVABLE, |s| s.owed),
     (RECEIVABLE_AUDIT, |s| s.deductions.audit),
     (RECEIVABLE_INSPECTION, |s| s.deductions.inspection),
-    (RECEIVABLE_PREPAYMENT_OFFSET, |s| s.deductions.prepayment_offset),
-    (RECEIVABLE_RESERVE_WITHHELD, |s| s.deductions.reserve_withheld),
+    (RECEIVABLE_PREPAYMENT_OFFSET, |s| {
+        s.deductions.prepayment_offset
+    }),
+    (RECEIVABLE_RESERVE_WITHHELD, |s| {
+        s.deductions.reserve_withheld
+    }),
     (PREPAYMENT_RECEIVED, |s| s.top_up),
     (OWED_TO_HOSPITALS, |s| s.owed),
 ];
@@ -271,7 +275,12 @@ pub async fn check(
         }
         let batch = batch_of(&clr_id);
         let want = rows_of(&stored.row, regions)?;
-        compare(&batch, batches.remove(&batch).unwrap_or_default(), want, problems);
+        compare(
+            &batch,
+            batches.remove(&batch).unwrap_or_default(),
+            want,
+            problems,
+        );
         for state in [ClearingState::Paid, ClearingState::Rejected] {
             let Some(batch) = transition_batch_of(&clr_id, state) else {
                 continue;
@@ -288,7 +297,12 @@ pub async fn check(
                     Vec::new()
                 }
             };
-            compare(&batch, batches.remove(&batch).unwrap_or_default(), want, problems);
+            compare(
+                &batch,
+                batches.remove(&batch).unwrap_or_default(),
+                want,
+                problems,
+            );
         }
     }
     for batch in batches.keys() {
@@ -299,8 +313,14 @@ pub async fn check(
     Ok(())
 }
 
-fn compare(batch: &str, mut have: Vec<BookRow>, mut want: Vec<BookRow>, problems: &mut Vec<String>) {
-    let order = |a: &BookRow, b: &BookRow| (&a.flow, &a.fund_pay_type).cmp(&(&b.flow, &b.fund_pay_type));
+fn compare(
+    batch: &str,
+    mut have: Vec<BookRow>,
+    mut want: Vec<BookRow>,
+    problems: &mut Vec<String>,
+) {
+    let order =
+        |a: &BookRow, b: &BookRow| (&a.flow, &a.fund_pay_type).cmp(&(&b.flow, &b.fund_pay_type));
     have.sort_by(order);
     want.sort_by(order);
     if have != want {

@@ -10,8 +10,8 @@ use crate::clearing::{self, StoredClearing};
 use crate::registry::{self, Document};
 use crate::{AnyConnection, LedgerError, Store};
 use yibao_clearing::{
-    clear_month, cross_region_lines, ClearingError, ClearingRow, PairKey, ClearingPolicy, Confirmation, CrossRegionLine,
-    Month, MonthInputs, PoolingRegions, SettlementRow,
+    clear_month, cross_region_lines, ClearingError, ClearingPolicy, ClearingRow, Confirmation,
+    CrossRegionLine, Month, MonthInputs, PairKey, PoolingRegions, SettlementRow,
 };
 use yibao_domain::{Code, Rounding};
 
@@ -77,7 +77,10 @@ pub async fn run_month(
     drop(conn);
     if !stored.is_empty() {
         let same = stored.len() == computed.len()
-            && stored.iter().zip(&computed).all(|(s, c)| same_row(&s.row, c));
+            && stored
+                .iter()
+                .zip(&computed)
+                .all(|(s, c)| same_row(&s.row, c));
         if !same {
             let clr_id = stored.first().map(|s| s.clr_id.clone()).unwrap_or_default();
             return Err(ClearingRunError::StoredChanged { clr_id, month });

@@ -933,7 +933,12 @@ async fn newer_schema_is_refused_postgres() {
 }
 
 /// One remote settlement of `insutype` made in `month`, paid by two funds.
-fn remote_settlement(id: &str, insutype: &str, month: u8, fund_fen: i64) -> yibao_clearing::SettlementRow {
+fn remote_settlement(
+    id: &str,
+    insutype: &str,
+    month: u8,
+    fund_fen: i64,
+) -> yibao_clearing::SettlementRow {
     use yibao_clearing::{FundPayment, Month, PairKey, SettlementRow};
     let fund = |code: &str, amount| FundPayment {
         fund_pay_type: Code::lit(code),
@@ -996,7 +1001,16 @@ async fn clearing_books_verify(store: Store) {
     drop(conn);
     let policy =
         ClearingPolicy::parse(include_str!("../../../policies/clearing/jiangxi.toml")).unwrap();
-    let (feb, march) = (Month { year: 2026, month: 2 }, Month { year: 2026, month: 3 });
+    let (feb, march) = (
+        Month {
+            year: 2026,
+            month: 2,
+        },
+        Month {
+            year: 2026,
+            month: 3,
+        },
+    );
     let inputs = |month: Month| MonthInputs {
         rows: vec![
             remote_settlement("S1", "390", 2, 700_001),
@@ -1026,9 +1040,13 @@ async fn clearing_books_verify(store: Store) {
     };
     let mut old = clear_month(&policy, feb, &inputs(feb)).unwrap();
     old[0].fund_shares = None;
-    clearing::store_rows(&store, &old, &regions, "t").await.unwrap();
+    clearing::store_rows(&store, &old, &regions, "t")
+        .await
+        .unwrap();
     let mut conn = store.pool().acquire().await.unwrap();
-    let history = clearing::prepayment_histories(&mut conn, march, 12).await.unwrap();
+    let history = clearing::prepayment_histories(&mut conn, march, 12)
+        .await
+        .unwrap();
     drop(conn);
     let rows = clear_month(
         &policy,
@@ -1039,8 +1057,14 @@ async fn clearing_books_verify(store: Store) {
         },
     )
     .unwrap();
-    clearing::store_rows(&store, &rows, &regions, "t").await.unwrap();
-    let ids: Vec<String> = old.iter().chain(&rows).map(|r| clearing_id(r.month, &r.key)).collect();
+    clearing::store_rows(&store, &rows, &regions, "t")
+        .await
+        .unwrap();
+    let ids: Vec<String> = old
+        .iter()
+        .chain(&rows)
+        .map(|r| clearing_id(r.month, &r.key))
+        .collect();
     let (old_id, rejected_id, paid_id) = (&ids[0], &ids[1], &ids[2]);
     let forward = [
         ClearingState::Accepted,
@@ -1051,19 +1075,46 @@ async fn clearing_books_verify(store: Store) {
     ];
     for id in [old_id, paid_id] {
         for to in forward {
-            clearing::advance(&store, id, to, "x", "2026-04-10 09:00:00").await.unwrap();
+            clearing::advance(&store, id, to, "x", "2026-04-10 09:00:00")
+                .await
+                .unwrap();
         }
     }
     let undated = clearing::advance(&store, rejected_id, ClearingState::Rejected, "x", "t").await;
-    assert!(undated.is_err(), "a move that posts needs a date: {undated:?}");
-    clearing::advance(&store, rejected_id, ClearingState::Rejected, "x", "2026-04-11 09:00:00")
-        .await
-        .unwrap();
+    assert!(
+        undated.is_err(),
+        "a move that posts needs a date: {undated:?}"
+    );
+    clearing::advance(
+        &store,
+        rejected_id,
+        ClearingState::Rejected,
+        "x",
+        "2026-04-11 09:00:00",
+    )
+    .await
+    .unwrap();
 
     let paid = transition_batch_of(paid_id, ClearingState::Paid).unwrap();
-    assert!(clearing_batch(&store, &transition_batch_of(old_id, ClearingState::Paid).unwrap()).await.is_empty());
-    let old_flows: Vec<String> = clearing_batch(&store, &batch_of(old_id)).await.into_iter().map(|(f, _)| f).collect();
-    assert_eq!(old_flows, ["clearing_owed_to_hospitals", "clearing_payable", "clearing_receivable"]);
+    assert!(clearing_batch(
+        &store,
+        &transition_batch_of(old_id, ClearingState::Paid).unwrap()
+    )
+    .await
+    .is_empty());
+    let old_flows: Vec<String> = clearing_batch(&store, &batch_of(old_id))
+        .await
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    assert_eq!(
+        old_flows,
+        [
+            "clearing_owed_to_hospitals",
+            "clearing_payable",
+            "clearing_receivable"
+        ]
+    );
     let march_row = &rows[1];
     let stored = clearing_batch(&store, &batch_of(paid_id)).await;
     let transfer = clearing_batch(&store, &paid).await;
@@ -1073,10 +1124,22 @@ async fn clearing_books_verify(store: Store) {
     let d = march_row.deductions;
     assert_eq!(amount(&stored, "clearing_payable"), march_row.fund_owed.0);
     assert_eq!(amount(&stored, "clearing_payable_audit"), d.audit.0);
-    assert_eq!(amount(&stored, "clearing_receivable_inspection"), d.inspection.0);
-    assert_eq!(amount(&stored, "clearing_payable_prepayment_offset"), d.prepayment_offset.0);
-    assert_eq!(amount(&stored, "clearing_prepayment_paid_in"), march_row.prepayment.top_up.0);
-    assert!(d.prepayment_offset > Fen(0) && march_row.prepayment.top_up > Fen(0), "{march_row:?}");
+    assert_eq!(
+        amount(&stored, "clearing_receivable_inspection"),
+        d.inspection.0
+    );
+    assert_eq!(
+        amount(&stored, "clearing_payable_prepayment_offset"),
+        d.prepayment_offset.0
+    );
+    assert_eq!(
+        amount(&stored, "clearing_prepayment_paid_in"),
+        march_row.prepayment.top_up.0
+    );
+    assert!(
+        d.prepayment_offset > Fen(0) && march_row.prepayment.top_up > Fen(0),
+        "{march_row:?}"
+    );
     let outstanding = amount(&stored, "clearing_payable")
         - amount(&stored, "clearing_payable_audit")
         - amount(&stored, "clearing_payable_inspection")
@@ -1084,19 +1147,34 @@ async fn clearing_books_verify(store: Store) {
         - amount(&stored, "clearing_payable_reserve_withheld")
         - amount(&transfer, "clearing_payable_settled");
     assert_eq!(outstanding, d.reserve_withheld.0);
-    assert_eq!(amount(&transfer, "clearing_receivable_collected"), march_row.cleared.0);
+    assert_eq!(
+        amount(&transfer, "clearing_receivable_collected"),
+        march_row.cleared.0
+    );
     assert_eq!(
         amount(&transfer, "clearing_paid_to_hospitals"),
         (march_row.cleared + d.prepayment_offset).0
     );
     let rejected = clearing_batch(&store, &batch_of(rejected_id)).await;
-    let undone = clearing_batch(&store, &transition_batch_of(rejected_id, ClearingState::Rejected).unwrap()).await;
+    let undone = clearing_batch(
+        &store,
+        &transition_batch_of(rejected_id, ClearingState::Rejected).unwrap(),
+    )
+    .await;
     assert!(!rejected.is_empty());
-    assert_eq!(undone, rejected.iter().map(|(f, a)| (f.clone(), -a)).collect::<Vec<_>>());
+    assert_eq!(
+        undone,
+        rejected
+            .iter()
+            .map(|(f, a)| (f.clone(), -a))
+            .collect::<Vec<_>>()
+    );
 
     let mut conn = store.pool().acquire().await.unwrap();
     let mut problems = Vec::new();
-    clearing_books::check(&mut conn, &regions, &mut problems).await.unwrap();
+    clearing_books::check(&mut conn, &regions, &mut problems)
+        .await
+        .unwrap();
     assert_eq!(problems, Vec::<String>::new());
     let report = verify(&mut conn).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
@@ -1105,7 +1183,9 @@ async fn clearing_books_verify(store: Store) {
         .execute(&mut *conn)
         .await
         .unwrap();
-    clearing_books::check(&mut conn, &regions, &mut problems).await.unwrap();
+    clearing_books::check(&mut conn, &regions, &mut problems)
+        .await
+        .unwrap();
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].contains(&paid), "{problems:?}");
 }

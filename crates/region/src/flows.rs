@@ -46,19 +46,56 @@ pub const FLOWS: [(Flow, &str); 37] = [
     (
         Flow::ClearingOwedToHospitals,
         clearing_books::OWED_TO_HOSPITALS,
-    ),    (Flow::ClearingPayableAudit, clearing_books::PAYABLE_AUDIT),
-    (Flow::ClearingPayableInspection, clearing_books::PAYABLE_INSPECTION),
-    (Flow::ClearingPayablePrepaymentOffset, clearing_books::PAYABLE_PREPAYMENT_OFFSET),
-    (Flow::ClearingPayableReserveWithheld, clearing_books::PAYABLE_RESERVE_WITHHELD),
-    (Flow::ClearingPrepaymentPaidIn, clearing_books::PREPAYMENT_PAID_IN),
-    (Flow::ClearingPayableSettled, clearing_books::PAYABLE_SETTLED),
-    (Flow::ClearingReceivableAudit, clearing_books::RECEIVABLE_AUDIT),
-    (Flow::ClearingReceivableInspection, clearing_books::RECEIVABLE_INSPECTION),
-    (Flow::ClearingReceivablePrepaymentOffset, clearing_books::RECEIVABLE_PREPAYMENT_OFFSET),
-    (Flow::ClearingReceivableReserveWithheld, clearing_books::RECEIVABLE_RESERVE_WITHHELD),
-    (Flow::ClearingPrepaymentReceived, clearing_books::PREPAYMENT_RECEIVED),
-    (Flow::ClearingReceivableCollected, clearing_books::RECEIVABLE_COLLECTED),
-    (Flow::ClearingPaidToHospitals, clearing_books::PAID_TO_HOSPITALS),
+    ),
+    (Flow::ClearingPayableAudit, clearing_books::PAYABLE_AUDIT),
+    (
+        Flow::ClearingPayableInspection,
+        clearing_books::PAYABLE_INSPECTION,
+    ),
+    (
+        Flow::ClearingPayablePrepaymentOffset,
+        clearing_books::PAYABLE_PREPAYMENT_OFFSET,
+    ),
+    (
+        Flow::ClearingPayableReserveWithheld,
+        clearing_books::PAYABLE_RESERVE_WITHHELD,
+    ),
+    (
+        Flow::ClearingPrepaymentPaidIn,
+        clearing_books::PREPAYMENT_PAID_IN,
+    ),
+    (
+        Flow::ClearingPayableSettled,
+        clearing_books::PAYABLE_SETTLED,
+    ),
+    (
+        Flow::ClearingReceivableAudit,
+        clearing_books::RECEIVABLE_AUDIT,
+    ),
+    (
+        Flow::ClearingReceivableInspection,
+        clearing_books::RECEIVABLE_INSPECTION,
+    ),
+    (
+        Flow::ClearingReceivablePrepaymentOffset,
+        clearing_books::RECEIVABLE_PREPAYMENT_OFFSET,
+    ),
+    (
+        Flow::ClearingReceivableReserveWithheld,
+        clearing_books::RECEIVABLE_RESERVE_WITHHELD,
+    ),
+    (
+        Flow::ClearingPrepaymentReceived,
+        clearing_books::PREPAYMENT_RECEIVED,
+    ),
+    (
+        Flow::ClearingReceivableCollected,
+        clearing_books::RECEIVABLE_COLLECTED,
+    ),
+    (
+        Flow::ClearingPaidToHospitals,
+        clearing_books::PAID_TO_HOSPITALS,
+    ),
 ];
 
 /// Position of `flow` in [`FLOWS`].

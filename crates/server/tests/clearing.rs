@@ -18,10 +18,10 @@ mod common;
 use chrono::NaiveDate;
 use common::{repo_root, Backend, Harness};
 use serde_json::{json, Value};
+use yibao_audit::case::{CaseAction, ConfirmType};
 use yibao_clearing::{ClearingPolicy, ClearingState, Month};
 use yibao_domain::Fen;
 use yibao_his::{medfee_sumamt, steps, Visit};
-use yibao_audit::case::{CaseAction, ConfirmType};
 use yibao_ledger::audit_cases::{self, Confirmation, Step};
 use yibao_ledger::audit_claims::{replace_findings, StoredFinding};
 use yibao_ledger::clearing::{self, ReviewDeduction};
@@ -252,19 +252,36 @@ async fn a_month_of_remote_stays_clears_to_the_fen_once() {
 /// The move to 60 posts the transfer (the row's `cleared`, all on one fund here) once: 九江 settles
 /// its payable, 南昌 collects and pays its hospital; a second move is refused and posts nothing.
 async fn pay_once(h: &Harness, id: &str, stored: &[(&'static str, Fen)], cleared: Fen) {
-    clearing::advance(&h.store, id, ClearingState::Paid, "x", "2027-01-05 10:00:00")
-        .await
-        .unwrap();
+    clearing::advance(
+        &h.store,
+        id,
+        ClearingState::Paid,
+        "x",
+        "2027-01-05 10:00:00",
+    )
+    .await
+    .unwrap();
     let mut books = stored.to_vec();
     books.extend([
         ("clearing_payable_settled", cleared),
         ("clearing_receivable_collected", cleared),
         ("clearing_paid_to_hospitals", cleared),
     ]);
-    let order = |flow: &str| yibao_ledger::clearing_books::FLOW_NAMES.iter().position(|f| *f == flow);
+    let order = |flow: &str| {
+        yibao_ledger::clearing_books::FLOW_NAMES
+            .iter()
+            .position(|f| *f == flow)
+    };
     books.sort_by_key(|(flow, _)| order(flow));
     assert_eq!(clearing_postings(h).await, books);
-    let again = clearing::advance(&h.store, id, ClearingState::Paid, "x", "2027-01-06 10:00:00").await;
+    let again = clearing::advance(
+        &h.store,
+        id,
+        ClearingState::Paid,
+        "x",
+        "2027-01-06 10:00:00",
+    )
+    .await;
     assert!(again.is_err(), "{again:?}");
     assert_eq!(clearing_postings(h).await, books);
 }
@@ -282,7 +299,12 @@ async fn late_row_enters_the_next_cycle(
     let setl_id = unconfirmed["setl_id"].as_str().unwrap();
     let msgid = h.msgid(NANCHANG);
     let (_, late) = h
-        .call_with("3261", NANCHANG, &msgid, confirm_input(month, &[(setl_id, "1")]))
+        .call_with(
+            "3261",
+            NANCHANG,
+            &msgid,
+            confirm_input(month, &[(setl_id, "1")]),
+        )
         .await;
     assert_eq!(late["output"]["cnfm_cnt"], 1, "{late}");
     let twice = h
@@ -292,24 +314,46 @@ async fn late_row_enters_the_next_cycle(
     let listed = h
         .ok("3260", NANCHANG, json!({ "data": month_input(month) }))
         .await;
-    let row = listed["data"].as_array().unwrap().iter().find(|r| r["setl_sn"] == setl_id).unwrap();
+    let row = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["setl_sn"] == setl_id)
+        .unwrap();
     assert_eq!(row["cnfm_flag"], "1", "{listed}");
 
     let next = month.next();
-    let over = |m: Month| NaiveDate::from_ymd_opt(m.next().year, u32::from(m.next().month), 1).unwrap();
-    let again = run_month(&h.store, policy, month, over(month), "t6").await.unwrap();
+    let over =
+        |m: Month| NaiveDate::from_ymd_opt(m.next().year, u32::from(m.next().month), 1).unwrap();
+    let again = run_month(&h.store, policy, month, over(month), "t6")
+        .await
+        .unwrap();
     assert!(!again.stored_now);
-    assert_eq!(again.rows[0].row, stored.row, "the cleared month does not change");
-    let run = run_month(&h.store, policy, next, over(next), "t6").await.unwrap();
+    assert_eq!(
+        again.rows[0].row, stored.row,
+        "the cleared month does not change"
+    );
+    let run = run_month(&h.store, policy, next, over(next), "t6")
+        .await
+        .unwrap();
     assert_eq!(run.rows.len(), 1, "{:?}", run.rows);
     let r = &run.rows[0].row;
     let fund = fen(&unconfirmed["fund_pay_sumamt"]);
-    assert_eq!((r.settlements, r.late_entries, r.late_fund, r.fund_owed), (0, 1, fund, fund));
+    assert_eq!(
+        (r.settlements, r.late_entries, r.late_fund, r.fund_owed),
+        (0, 1, fund, fund)
+    );
     assert_eq!(r.prepayment.top_up, r.prepayment.size);
     assert!(r.prepayment.top_up > Fen(0), "{r:?}");
     let postings = clearing_postings(h).await;
-    for flow in ["clearing_prepayment_paid_in", "clearing_prepayment_received"] {
-        assert!(postings.contains(&(flow, r.prepayment.top_up)), "{flow}: {postings:?}");
+    for flow in [
+        "clearing_prepayment_paid_in",
+        "clearing_prepayment_received",
+    ] {
+        assert!(
+            postings.contains(&(flow, r.prepayment.top_up)),
+            "{flow}: {postings:?}"
+        );
     }
     let rollback = h
         .fails(
@@ -350,9 +394,21 @@ async fn remote_case_is_deducted_next(
         evidence: String::new(),
         at: "2027-02-03 10:00:00".into(),
     };
-    let case = audit_cases::open(&h.store, &finding_month, 1, None, &step).await.unwrap();
-    audit_cases::act(&h.store, &case.case_id, CaseAction::Assign, Some("李"), &step).await.unwrap();
-    audit_cases::act(&h.store, &case.case_id, CaseAction::Review, None, &step).await.unwrap();
+    let case = audit_cases::open(&h.store, &finding_month, 1, None, &step)
+        .await
+        .unwrap();
+    audit_cases::act(
+        &h.store,
+        &case.case_id,
+        CaseAction::Assign,
+        Some("李"),
+        &step,
+    )
+    .await
+    .unwrap();
+    audit_cases::act(&h.store, &case.case_id, CaseAction::Review, None, &step)
+        .await
+        .unwrap();
     let confirmation = Confirmation {
         confirm_type: ConfirmType::AuditDeduction,
         amount: Fen(4_500),
@@ -361,10 +417,17 @@ async fn remote_case_is_deducted_next(
         month: 2,
         fund: None,
     };
-    audit_cases::confirm(&h.store, &case.case_id, &confirmation, &step).await.unwrap();
+    audit_cases::confirm(&h.store, &case.case_id, &confirmation, &step)
+        .await
+        .unwrap();
     let mut conn = h.store.pool().acquire().await.unwrap();
-    let deductions = clearing::month_deductions(&mut conn, month.next().next()).await.unwrap();
-    assert_eq!(deductions.get(&key).map(|d| (d.audit, d.inspection)), Some((Fen(4_500), Fen(0))));
+    let deductions = clearing::month_deductions(&mut conn, month.next().next())
+        .await
+        .unwrap();
+    assert_eq!(
+        deductions.get(&key).map(|d| (d.audit, d.inspection)),
+        Some((Fen(4_500), Fen(0)))
+    );
 }
 
 /// `/admin/reports/cross-region` of the month: 九江's outbound inpatient line to 南昌 and 南昌's
