@@ -14,6 +14,9 @@ use yibao_domain::{Code, Fen};
 
 use crate::{ClearingRow, Deductions};
 
+/// Where one pair-level amount goes in a fund's shares.
+type ShareField = fn(&mut FundShares) -> &mut Fen;
+
 /// One fund's part of a clearing row.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FundShares {
@@ -52,7 +55,7 @@ pub fn fund_shares(row: &ClearingRow, unattributed: Code) -> BTreeMap<Code, Fund
         })
         .collect();
     let d = row.deductions;
-    let parts: [(Fen, fn(&mut FundShares) -> &mut Fen); 5] = [
+    let parts: [(Fen, ShareField); 5] = [
         (d.audit, |s| &mut s.deductions.audit),
         (d.inspection, |s| &mut s.deductions.inspection),
         (d.prepayment_offset, |s| &mut s.deductions.prepayment_offset),
