@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
+use proptest::prelude::*;
 use sqlx::AnyConnection;
+use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
 use yibao_domain::{Code, Fen, LineAmounts};
 use yibao_ledger::entries::{self, EntryFilter};
 use yibao_ledger::registry;
@@ -97,6 +99,13 @@ fn person() -> Person {
     }
 }
 
+/// 2026-03-01 10:00:00, when the test's entries are made.
+fn march_first_ten() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
+        .and_then(|day| day.and_hms_opt(10, 0, 0))
+        .unwrap()
+}
+
 fn record(setl_id: &str, msgid: &str, acct: i64, balc_after: i64) -> SettlementRecord {
     let amounts = SetlAmounts {
         medfee_sumamt: Fen(10_000),
@@ -114,21 +123,21 @@ fn record(setl_id: &str, msgid: &str, acct: i64, balc_after: i64) -> SettlementR
         header: SettlementHeader {
             setl_id: setl_id.into(),
             kind: EntryKind::Settle,
-            orig_setl_id: String::new(),
-            infno: "2207".into(),
+            orig_setl_id: None,
+            infno: Code::lit("2207"),
             msgid: msgid.into(),
             fixmedins_code: "H36040200001".into(),
             mdtrt_id: format!("M{msgid}"),
             psn_no: "P001".into(),
-            insutype: "310".into(),
+            insutype: Insutype::Worker,
             year: 2026,
-            med_type: "11".into(),
-            mid_setl_flag: "0".into(),
-            setl_time: "2026-03-01 10:00:00".into(),
-            clr_type: "11".into(),
-            clr_way: "1".into(),
-            clr_optins: "360400".into(),
-            mdtrtarea_admvs: "360402".into(),
+            med_type: MedType::Outpatient,
+            mid_setl_flag: false,
+            setl_time: march_first_ten(),
+            clr_type: ClrType::Outpatient,
+            clr_way: ClrWay::ByItem,
+            clr_optins: Code::lit("360400"),
+            mdtrtarea_admvs: Code::lit("360402"),
             balc: Fen(balc_after),
         },
         amounts,
@@ -310,9 +319,9 @@ async fn exercise(store: Store) {
     let mirror_header = SettlementHeader {
         setl_id: "S3".into(),
         kind: EntryKind::Cancel,
-        orig_setl_id: "S1".into(),
+        orig_setl_id: Some("S1".into()),
         msgid: "MSG3".into(),
-        infno: "2208".into(),
+        infno: Code::lit("2208"),
         balc: Fen(100_000),
         ..first.header.clone()
     };
@@ -433,6 +442,7 @@ async fn stored_codes_are_parsed(conn: &mut AnyConnection) {
         );
         sqlx::query(repair).execute(&mut *conn).await.unwrap();
     }
+    stored_header_is_parsed(&mut *conn).await;
     sqlx::query("UPDATE acc_totals SET acc_key = 'X1' WHERE acc_key = 'Q0000'")
         .execute(&mut *conn)
         .await
@@ -448,6 +458,160 @@ async fn stored_codes_are_parsed(conn: &mut AnyConnection) {
         ),
         "{totals:?}"
     );
+}
+
+/// A damaged time, code or flag of a stored settlement header is `LedgerError::Corrupt` naming the
+/// table, the entry and the column, on every read of it.
+async fn stored_header_is_parsed(conn: &mut AnyConnection) {
+    let damages = [
+        ("setl_time", "2026-03-01 25:00:00", "2026-03-01 10:00:00"),
+        ("setl_time", "", "2026-03-01 10:00:00"),
+        ("insutype", "", "310"),
+        ("insutype", "0123456789abcdefg", "310"),
+        ("clr_type", "", "11"),
+        ("clr_type", "clearing-type-of-20", "11"),
+        ("med_type", "", "11"),
+        ("mid_setl_flag", "Y", "0"),
+        ("infno", "", "2207"),
+        ("clr_optins", "0123456789abcdefg", "360400"),
+    ];
+    for (column, damaged, repaired) in damages {
+        let set = |value: &str| {
+            format!("UPDATE settlements SET {column} = '{value}' WHERE setl_id = 'S1'")
+        };
+        sqlx::query(&set(damaged))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let read = entries::settlement(&mut *conn, "S1").await;
+        assert!(
+            matches!(&read, Err(LedgerError::Corrupt { table: "settlements", column: c, detail })
+                if *c == column && detail.contains("`S1`")),
+            "{column} = {damaged:?}: {read:?}"
+        );
+        let checked = verify(&mut *conn).await;
+        assert!(
+            matches!(&checked, Err(LedgerError::Corrupt { column: c, .. }) if *c == column),
+            "{column} = {damaged:?}: {checked:?}"
+        );
+        sqlx::query(&set(repaired))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    let repaired = entries::settlement(&mut *conn, "S1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(repaired.header, record("S1", "MSG1", 3_000, 97_000).header);
+}
+
+/// A stored code: a core value of the table (`values`) or any other code of 1–15 characters.
+fn any_code(values: &'static [(&'static str, &'static str)]) -> BoxedStrategy<Code> {
+    prop_oneof![
+        proptest::sample::select(values).prop_map(|(code, _)| Code::lit(code)),
+        "[0-9A-Z]{1,15}".prop_map(|text| Code::lit(&text)),
+    ]
+    .boxed()
+}
+
+/// Any settlement header as the ledger may hold it: codes of the national tables and beyond,
+/// regions possibly empty (rows stored before the column existed), times to the second from 1900
+/// to 9999. Its identity (`setl_id`, `msgid`, `orig_setl_id`) is set by the test.
+fn any_header() -> impl Strategy<Value = SettlementHeader> {
+    let codes = (
+        any_code(Insutype::VALUES),
+        any_code(MedType::VALUES),
+        any_code(ClrType::VALUES),
+        any_code(ClrWay::VALUES),
+        "[0-9A-Z]{1,8}",
+        "[0-9]{0,15}",
+        "[0-9]{0,15}",
+    );
+    let setl_time = (1900i32..=9999, 1u32..=365, 0u32..86_400).prop_map(|(year, day, second)| {
+        chrono::NaiveDate::from_yo_opt(year, day)
+            .unwrap()
+            .and_time(chrono::NaiveTime::from_num_seconds_from_midnight_opt(second, 0).unwrap())
+    });
+    let facts = (
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        1900i64..=9999,
+        -1_000_000_000i64..1_000_000_000,
+    );
+    (codes, setl_time, facts).prop_map(
+        |((insutype, med_type, clr_type, clr_way, infno, clr_optins, place), setl_time, facts)| {
+            let (cancel, mirror, interim, year, balc_fen) = facts;
+            SettlementHeader {
+                setl_id: String::new(),
+                kind: if cancel {
+                    EntryKind::Cancel
+                } else {
+                    EntryKind::Settle
+                },
+                orig_setl_id: (cancel || mirror).then(String::new),
+                infno: Code::lit(&infno),
+                msgid: String::new(),
+                fixmedins_code: "H36040200001".into(),
+                mdtrt_id: "HV1".into(),
+                psn_no: "P001".into(),
+                insutype: Insutype::from_code(insutype),
+                year,
+                med_type: MedType::from_code(med_type),
+                mid_setl_flag: interim,
+                setl_time,
+                clr_type: ClrType::from_code(clr_type),
+                clr_way: ClrWay::from_code(clr_way),
+                clr_optins: Code::lit(&clr_optins),
+                mdtrtarea_admvs: Code::lit(&place),
+                balc: Fen(balc_fen),
+            }
+        },
+    )
+}
+
+/// Header → stored text → header: every header the ledger writes reads back equal.
+#[test]
+fn stored_headers_read_back_equal() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (store, dir) = runtime.block_on(fresh_sqlite());
+    let config = proptest::test_runner::Config {
+        cases: 64,
+        ..proptest::test_runner::Config::default()
+    };
+    let rng = proptest::test_runner::TestRng::deterministic_rng(config.rng_algorithm);
+    let mut runner = proptest::test_runner::TestRunner::new_with_rng(config, rng);
+    let next = std::sync::atomic::AtomicU64::new(0);
+    let result = runner.run(&any_header(), |header| {
+        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let header = SettlementHeader {
+            setl_id: format!("H{n}"),
+            msgid: format!("HM{n}"),
+            orig_setl_id: header.orig_setl_id.map(|_| format!("O{n}")),
+            ..header
+        };
+        let read = runtime.block_on(async {
+            let mut cache = LedgerCache::new(10);
+            let record = SettlementRecord {
+                header: header.clone(),
+                amounts: SetlAmounts::default(),
+                funds: Vec::new(),
+                lines: Vec::new(),
+                postings: Vec::new(),
+            };
+            commit_job(&store, &mut cache, |view| {
+                Box::pin(async move { view.append_settlement(record).await.unwrap() })
+            })
+            .await;
+            let mut conn = store.pool().acquire().await.unwrap();
+            entries::settlement(&mut conn, &header.setl_id).await
+        });
+        prop_assert_eq!(read.unwrap().map(|r| r.header), Some(header));
+        Ok(())
+    });
+    let _ = std::fs::remove_dir_all(dir);
+    result.unwrap();
 }
 
 /// Closes a test's PostgreSQL store and drops its schema.
@@ -702,7 +866,7 @@ async fn fee_line_events_are_appended() {
     let mirror = settled.negated(SettlementHeader {
         setl_id: "S2".into(),
         kind: EntryKind::Cancel,
-        orig_setl_id: "S1".into(),
+        orig_setl_id: Some("S1".into()),
         msgid: "MSG2".into(),
         ..settled.header.clone()
     });
