@@ -508,12 +508,7 @@ async fn post_move(
             stored.clr_id
         ))
     })?;
-    let regions = crate::clearing_run::pooling_regions(conn)
-        .await
-        .map_err(|e| match e {
-            crate::clearing_run::ClearingRunError::Ledger(e) => e,
-            other => LedgerError::Conflict(other.to_string()),
-        })?;
+    let regions = crate::clearing_run::stored_pooling_regions(conn).await?;
     let rows = transition_rows_of(&stored.row, &regions, to, &day)?;
     let present = sqlx::query("SELECT COUNT(*) AS n FROM book_postings WHERE batch = $1")
         .bind(batch.clone())

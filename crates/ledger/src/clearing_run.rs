@@ -116,6 +116,16 @@ fn same_row(stored: &ClearingRow, computed: &ClearingRow) -> bool {
     }
 }
 
+/// [`pooling_regions`] as a ledger error (a stored policy that does not parse: a conflict naming it).
+pub(crate) async fn stored_pooling_regions(
+    conn: &mut AnyConnection,
+) -> Result<PoolingRegions, LedgerError> {
+    pooling_regions(conn).await.map_err(|e| match e {
+        ClearingRunError::Ledger(e) => e,
+        other => LedgerError::Conflict(other.to_string()),
+    })
+}
+
 /// The platform's pooling regions, from the benefit policies stored in it.
 pub async fn pooling_regions(conn: &mut AnyConnection) -> Result<PoolingRegions, ClearingRunError> {
     let mut regions = Vec::new();
@@ -204,10 +214,7 @@ pub async fn deduct_remote_case(
     at: &str,
 ) -> Result<Option<clearing::ReviewDeduction>, LedgerError> {
     let mut conn = store.pool().acquire().await?;
-    let regions = pooling_regions(&mut conn).await.map_err(|e| match e {
-        ClearingRunError::Ledger(e) => e,
-        other => LedgerError::Conflict(other.to_string()),
-    })?;
+    let regions = stored_pooling_regions(&mut conn).await?;
     let mut remote: Option<(i64, PairKey)> = None;
     for mdtrt_id in mdtrt_ids {
         let rows = sqlx::query(
