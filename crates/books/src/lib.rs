@@ -62,6 +62,33 @@ pub enum Flow {
     ClearingReceivable,
     /// Cross-region clearing, treating region: the same owed on to its institutions.
     ClearingOwedToHospitals,
+    /// Insured region: audit deductions (10 审核扣款) taken from what it owes.
+    ClearingPayableAudit,
+    /// Insured region: inspection deductions (20 稽核扣款) taken from what it owes.
+    ClearingPayableInspection,
+    /// Insured region: what it owes met from its prepayment (30 预付金抵扣).
+    ClearingPayablePrepaymentOffset,
+    /// Insured region: what it owes but withholds as a reserve (40 预留金暂扣; stays owed).
+    ClearingPayableReserveWithheld,
+    /// Insured region: prepayment paid in (or topped up) to the treating region (预付金拨付).
+    ClearingPrepaymentPaidIn,
+    /// Insured region: the transfer when the clearing is paid (60; negative when recovered).
+    ClearingPayableSettled,
+    /// Treating region: audit deductions (10) taken from what it is owed.
+    ClearingReceivableAudit,
+    /// Treating region: inspection deductions (20) taken from what it is owed.
+    ClearingReceivableInspection,
+    /// Treating region: what it is owed met from the prepayment it holds (30).
+    ClearingReceivablePrepaymentOffset,
+    /// Treating region: what it is owed but the insured region withholds (40).
+    ClearingReceivableReserveWithheld,
+    /// Treating region: prepayment received from the insured region.
+    ClearingPrepaymentReceived,
+    /// Treating region: the transfer collected when the clearing is paid (60).
+    ClearingReceivableCollected,
+    /// Treating region: paid on to its institutions when the clearing is paid (60): the transfer
+    /// plus the part met from the prepayment.
+    ClearingPaidToHospitals,
 }
 
 impl Flow {
@@ -90,7 +117,22 @@ impl Flow {
     pub fn is_clearing(self) -> bool {
         matches!(
             self,
-            Flow::ClearingPayable | Flow::ClearingReceivable | Flow::ClearingOwedToHospitals
+            Flow::ClearingPayable
+                | Flow::ClearingReceivable
+                | Flow::ClearingOwedToHospitals
+                | Flow::ClearingPayableAudit
+                | Flow::ClearingPayableInspection
+                | Flow::ClearingPayablePrepaymentOffset
+                | Flow::ClearingPayableReserveWithheld
+                | Flow::ClearingPrepaymentPaidIn
+                | Flow::ClearingPayableSettled
+                | Flow::ClearingReceivableAudit
+                | Flow::ClearingReceivableInspection
+                | Flow::ClearingReceivablePrepaymentOffset
+                | Flow::ClearingReceivableReserveWithheld
+                | Flow::ClearingPrepaymentReceived
+                | Flow::ClearingReceivableCollected
+                | Flow::ClearingPaidToHospitals
         )
     }
 

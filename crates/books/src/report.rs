@@ -103,16 +103,36 @@ pub struct ProviderRow {
 }
 
 /// What cross-region clearing of the period posted on one fund (the fund as the clearing row
-/// names it: the insured region's own, or a code the treating platform answered).
+/// names it: the insured region's own, or a code the treating platform answered). On each side
+/// what is owed less the deductions (audit, inspection, prepayment offset, reserve withheld) and
+/// the transfer leaves the reserve withheld outstanding.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ClearingBookRow {
     pub fund: Code,
     /// Remote-care fund payments owed to treating regions (insured region's side).
     pub payable: Fen,
+    pub payable_audit: Fen,
+    pub payable_inspection: Fen,
+    pub payable_prepayment_offset: Fen,
+    pub payable_reserve_withheld: Fen,
+    /// Prepayment paid in or topped up.
+    pub prepayment_paid_in: Fen,
+    /// Transferred when clearings were paid (negative: recovered).
+    pub payable_settled: Fen,
     /// Owed by insured regions for care at this platform's institutions (treating side).
     pub receivable: Fen,
+    pub receivable_audit: Fen,
+    pub receivable_inspection: Fen,
+    pub receivable_prepayment_offset: Fen,
+    pub receivable_reserve_withheld: Fen,
+    /// Prepayment received.
+    pub prepayment_received: Fen,
+    /// Collected when clearings were paid.
+    pub receivable_collected: Fen,
     /// The same owed on to the institutions.
     pub owed_to_hospitals: Fen,
+    /// Paid on to the institutions when clearings were paid.
+    pub paid_to_hospitals: Fen,
 }
 
 /// The fund report for one period.
@@ -200,13 +220,34 @@ fn clearing_rows(postings: &[BookPosting], period: Period) -> Vec<ClearingBookRo
             fund: posting.fund,
             ..ClearingBookRow::default()
         });
-        match posting.flow {
-            Flow::ClearingPayable => row.payable += posting.amount,
-            Flow::ClearingReceivable => row.receivable += posting.amount,
-            _ => row.owed_to_hospitals += posting.amount,
+        if let Some(column) = clearing_column(row, posting.flow) {
+            *column += posting.amount;
         }
     }
     rows.into_values().collect()
+}
+
+/// The column of a clearing row a clearing flow adds to.
+fn clearing_column(row: &mut ClearingBookRow, flow: Flow) -> Option<&mut Fen> {
+    Some(match flow {
+        Flow::ClearingPayable => &mut row.payable,
+        Flow::ClearingPayableAudit => &mut row.payable_audit,
+        Flow::ClearingPayableInspection => &mut row.payable_inspection,
+        Flow::ClearingPayablePrepaymentOffset => &mut row.payable_prepayment_offset,
+        Flow::ClearingPayableReserveWithheld => &mut row.payable_reserve_withheld,
+        Flow::ClearingPrepaymentPaidIn => &mut row.prepayment_paid_in,
+        Flow::ClearingPayableSettled => &mut row.payable_settled,
+        Flow::ClearingReceivable => &mut row.receivable,
+        Flow::ClearingReceivableAudit => &mut row.receivable_audit,
+        Flow::ClearingReceivableInspection => &mut row.receivable_inspection,
+        Flow::ClearingReceivablePrepaymentOffset => &mut row.receivable_prepayment_offset,
+        Flow::ClearingReceivableReserveWithheld => &mut row.receivable_reserve_withheld,
+        Flow::ClearingPrepaymentReceived => &mut row.prepayment_received,
+        Flow::ClearingReceivableCollected => &mut row.receivable_collected,
+        Flow::ClearingOwedToHospitals => &mut row.owed_to_hospitals,
+        Flow::ClearingPaidToHospitals => &mut row.paid_to_hospitals,
+        _ => return None,
+    })
 }
 
 fn add_provider_posting(row: &mut ProviderRow, posting: &BookPosting) {
@@ -428,21 +469,70 @@ fn render_clearing_table(out: &mut String, report: &Report) {
     if report.clearing.is_empty() {
         return;
     }
-    let _ = writeln!(out, "\n异地就医清算 {}", report.period);
-    let _ = writeln!(
-        out,
-        "{:<10}{:>18}{:>18}{:>18}",
-        "基金", "应付他统筹区", "应收他统筹区", "应付医疗机构"
-    );
-    for row in &report.clearing {
-        let _ = writeln!(
-            out,
-            "{:<10}{:>18}{:>18}{:>18}",
-            row.fund.as_str(),
-            row.payable.to_yuan_string(),
-            row.receivable.to_yuan_string(),
-            row.owed_to_hospitals.to_yuan_string()
-        );
+    let insured = |r: &ClearingBookRow| {
+        [
+            r.payable,
+            r.payable_audit,
+            r.payable_inspection,
+            r.payable_prepayment_offset,
+            r.payable_reserve_withheld,
+            r.prepayment_paid_in,
+            r.payable_settled,
+        ]
+    };
+    let treating = |r: &ClearingBookRow| {
+        [
+            r.receivable,
+            r.receivable_audit,
+            r.receivable_inspection,
+            r.receivable_prepayment_offset,
+            r.receivable_reserve_withheld,
+            r.prepayment_received,
+            r.receivable_collected,
+            r.owed_to_hospitals,
+            r.paid_to_hospitals,
+        ]
+    };
+    let heads = ["审核扣款", "稽核扣款", "预付金抵扣", "预留金暂扣"];
+    let mut insured_heads = vec!["应付他统筹区"];
+    insured_heads.extend(heads);
+    insured_heads.extend(["预付金拨付", "已拨付"]);
+    let mut treating_heads = vec!["应收他统筹区"];
+    treating_heads.extend(heads);
+    treating_heads.extend(["预付金收到", "已收款", "应付医疗机构", "已付医疗机构"]);
+    render_clearing_side(out, report, "参保地", &insured_heads, insured);
+    render_clearing_side(out, report, "就医地", &treating_heads, treating);
+}
+
+/// One side's table of the clearing flows, left out when the side posted nothing.
+fn render_clearing_side<const N: usize>(
+    out: &mut String,
+    report: &Report,
+    side: &str,
+    heads: &[&str],
+    columns: impl Fn(&ClearingBookRow) -> [Fen; N],
+) {
+    let rows: Vec<(&Code, [Fen; N])> = report
+        .clearing
+        .iter()
+        .map(|r| (&r.fund, columns(r)))
+        .filter(|(_, amounts)| amounts.iter().any(|a| !a.is_zero()))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n异地就医清算（{side}） {}", report.period);
+    let _ = write!(out, "{:<10}", "基金");
+    for head in heads {
+        let _ = write!(out, "{head:>14}");
+    }
+    let _ = writeln!(out);
+    for (fund, amounts) in rows {
+        let _ = write!(out, "{:<10}", fund.as_str());
+        for amount in amounts {
+            let _ = write!(out, "{:>16}", amount.to_yuan_string());
+        }
+        let _ = writeln!(out);
     }
 }
 

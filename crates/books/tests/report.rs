@@ -388,6 +388,24 @@ fn clearing_flows_are_shown_and_leave_the_balance_alone() {
             Fen(7_890),
         ),
         posting("390100", day(2026, 4, 30), Flow::ClearingPayable, Fen(1)),
+        posting(
+            "390100",
+            day(2026, 3, 31),
+            Flow::ClearingPayableAudit,
+            Fen(456),
+        ),
+        posting(
+            "390100",
+            day(2026, 3, 20),
+            Flow::ClearingPayableSettled,
+            Fen(123_000),
+        ),
+        posting(
+            "910100",
+            day(2026, 3, 20),
+            Flow::ClearingPaidToHospitals,
+            Fen(7_000),
+        ),
     ]);
     let report = Report::build(
         &funds,
@@ -412,5 +430,19 @@ fn clearing_flows_are_shown_and_leave_the_balance_alone() {
         ),
         (Fen(7_890), Fen(7_890))
     );
-    assert!(yibao_books::render_table(&report).contains("异地就医清算"));
+    assert_eq!(
+        (
+            report.clearing[0].payable_audit,
+            report.clearing[0].payable_settled,
+            report.clearing[1].paid_to_hospitals
+        ),
+        (Fen(456), Fen(123_000), Fen(7_000))
+    );
+    let table = yibao_books::render_table(&report);
+    assert!(table.contains("异地就医清算（参保地）"), "{table}");
+    assert!(table.contains("异地就医清算（就医地）"), "{table}");
+    assert!(
+        table.contains("1230.00") && table.contains("4.56"),
+        "{table}"
+    );
 }

@@ -7,7 +7,9 @@
 //! Each settlement and cancellation enters the cycle of the month it was made, so it is counted in
 //! exactly one cycle and a month's clearing never changes once the month is over; a cancellation of
 //! a settlement of an earlier (possibly already cleared) month enters the next cycle, as a negative
-//! amount ("carried").
+//! amount ("carried"). Likewise a settlement confirmed (3261) only after its month was cleared
+//! enters the cycle of the month the confirmation was made in, with the entries of its chain made
+//! before it ("late", [`SettlementRow::late_cycle`]).
 //!
 //! A settlement between two pooling regions of the same platform (省内异地) is cleared only once the
 //! treating institution has confirmed it (3260/3261/3262, `clearing-and-budgets.md` §3); an excluded
@@ -22,6 +24,7 @@ mod month;
 mod policy;
 mod regions;
 mod report;
+mod shares;
 mod state;
 
 use std::collections::BTreeMap;
@@ -35,6 +38,7 @@ pub use regions::PoolingRegions;
 pub use report::{
     cross_region_lines, render_csv, render_table, Care, CrossRegionLine, Direction, SettlementSums,
 };
+pub use shares::{fund_shares, share_problems, FundShares};
 pub use state::{ClearingState, TransitionError};
 
 /// The parties and scheme of one clearing.
@@ -94,6 +98,19 @@ pub struct SettlementRow {
     /// Whether it enters clearing (a cancellation: whether the settlement it cancels does).
     #[serde(default)]
     pub confirmation: Confirmation,
+    /// For an entry whose settlement was confirmed after the settlement's month was cleared: the
+    /// cycle the confirmation was made in, which the entry enters if it was made before it.
+    #[serde(default)]
+    pub late_cycle: Option<Month>,
+}
+
+impl SettlementRow {
+    /// The clearing cycle the entry enters: the month it was made, or a later cycle its late
+    /// confirmation carries it into.
+    pub fn cycle(&self) -> Month {
+        self.late_cycle
+            .map_or(self.made_in, |late| late.max(self.made_in))
+    }
 }
 
 /// Audit (10) and inspection (20) deductions taken from a month's clearing.
@@ -167,6 +184,13 @@ pub struct ClearingRow {
     pub carried_cancellations: u64,
     /// Fund payments of the carried cancellations (negative).
     pub carried_fund: Fen,
+    /// Entries of earlier months carried into this cycle by a confirmation made after their month
+    /// was cleared (a late 3261: the settlement and the entries of its chain made before it).
+    #[serde(default)]
+    pub late_entries: u64,
+    /// Fund payments of the late entries.
+    #[serde(default)]
+    pub late_fund: Fen,
     /// Σ `medfee_sumamt`.
     pub total_cost: Fen,
     /// Σ fund payments: what the insured region owes before deductions.
@@ -178,6 +202,10 @@ pub struct ClearingRow {
     /// `fund_owed − deductions.total()`: transferred when the clearing is paid (negative: recovered).
     pub cleared: Fen,
     pub prepayment: Prepayment,
+    /// The amounts per fund, for the fund's books ([`fund_shares`]); `None` in a row stored before
+    /// yibao apportioned them (its books carry the gross payments only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fund_shares: Option<BTreeMap<Code, FundShares>>,
 }
 
 /// Why a month could not be cleared.
@@ -208,7 +236,7 @@ pub fn clear_month(
     let counted = inputs
         .rows
         .iter()
-        .filter(|row| row.made_in == month && row.confirmation.counts());
+        .filter(|row| row.cycle() == month && row.confirmation.counts());
     for row in counted {
         add_settlement(
             rows.entry(row.key).or_insert_with(|| empty(month, row.key)),
@@ -223,6 +251,7 @@ pub fn clear_month(
         check_review(key, &review)?;
         let history = inputs.prepayments.get(key).copied().unwrap_or_default();
         settle_deductions(policy, row, review, history);
+        row.fund_shares = Some(fund_shares(row, policy.unattributed_fund));
     }
     Ok(rows.into_values().collect())
 }
@@ -235,6 +264,8 @@ fn empty(month: Month, key: PairKey) -> ClearingRow {
         cancellations: 0,
         carried_cancellations: 0,
         carried_fund: Fen(0),
+        late_entries: 0,
+        late_fund: Fen(0),
         total_cost: Fen(0),
         fund_owed: Fen(0),
         by_fund: BTreeMap::new(),
@@ -242,13 +273,13 @@ fn empty(month: Month, key: PairKey) -> ClearingRow {
         deductions: Deductions::default(),
         cleared: Fen(0),
         prepayment: Prepayment::default(),
+        fund_shares: None,
     }
 }
 
 fn add_settlement(clearing: &mut ClearingRow, row: &SettlementRow) -> Result<(), ClearingError> {
     let fund: Fen = row.fund_payments.iter().map(|p| p.amount).sum();
     match row.cancels {
-        None => clearing.settlements += 1,
         Some(cancels) if cancels > row.made_in => {
             return Err(ClearingError::CancelsLater {
                 setl_id: row.setl_id.clone(),
@@ -256,6 +287,11 @@ fn add_settlement(clearing: &mut ClearingRow, row: &SettlementRow) -> Result<(),
                 made_in: row.made_in,
             })
         }
+        _ if row.cycle() > row.made_in => {
+            clearing.late_entries += 1;
+            clearing.late_fund += fund;
+        }
+        None => clearing.settlements += 1,
         Some(cancels) if cancels == row.made_in => clearing.cancellations += 1,
         Some(_) => {
             clearing.carried_cancellations += 1;

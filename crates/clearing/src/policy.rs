@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use yibao_domain::{Ratio, Rounding};
+use yibao_domain::{Code, Ratio, Rounding};
 
 /// Why a clearing policy could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +54,9 @@ pub struct ClearingPolicy {
     pub prepayment: PrepaymentRule,
     /// Share of each month's net claims withheld as a reserve (deduction 40, 预留金暂扣).
     pub reserve_withheld_ratio: Ratio,
+    /// The fund a month's pair-level amounts are posted to in the books when no fund paid anything
+    /// in it (only deductions or a prepayment top-up): [`crate::FundShares`].
+    pub unattributed_fund: Code,
 }
 
 #[derive(Deserialize)]
@@ -63,6 +66,7 @@ struct RawPolicy {
     rounding: Rounding,
     prepayment: RawPrepayment,
     reserve: RawReserve,
+    books: RawBooks,
 }
 
 #[derive(Deserialize)]
@@ -85,6 +89,12 @@ struct RawPrepayment {
 #[serde(deny_unknown_fields)]
 struct RawReserve {
     withheld_ratio: Ratio,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBooks {
+    unattributed_fund: Code,
 }
 
 /// The longest averaging basis accepted (ten years of months).
@@ -146,6 +156,12 @@ fn validate(raw: RawPolicy) -> Result<ClearingPolicy, PolicyError> {
             "withholding the whole month leaves nothing to clear",
         ));
     }
+    if raw.books.unattributed_fund.is_empty() {
+        return Err(invalid(
+            "books.unattributed_fund",
+            "must name a fund_pay_type",
+        ));
+    }
     Ok(ClearingPolicy {
         name: raw.policy.name,
         provenance: raw.policy.provenance,
@@ -157,6 +173,7 @@ fn validate(raw: RawPolicy) -> Result<ClearingPolicy, PolicyError> {
             offset_claims: prepayment.offset_claims,
         },
         reserve_withheld_ratio: raw.reserve.withheld_ratio,
+        unattributed_fund: raw.books.unattributed_fund,
     })
 }
 
@@ -209,6 +226,11 @@ mod tests {
             ),
             ("unit_fen = 1", "unit_fen = 0", "rounding.unit_fen"),
             ("[reserve]", "[reserve]\nextra = 1", "reserve"),
+            (
+                "unattributed_fund = \"999997\"",
+                "unattributed_fund = \"\"",
+                "books.unattributed_fund",
+            ),
         ];
         for (from, to, field) in cases {
             let message = error_of(from, to);

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use yibao_clearing::{
-    clear_month, ClearingPolicy, Confirmation, FundPayment, Month, MonthInputs, PairKey,
-    PrepaymentHistory, ReviewDeductions, SettlementRow,
+    clear_month, share_problems, ClearingPolicy, Confirmation, Deductions, FundPayment, FundShares,
+    Month, MonthInputs, PairKey, PrepaymentHistory, ReviewDeductions, SettlementRow,
 };
 use yibao_domain::{Code, Fen, Ratio};
 
@@ -61,6 +61,7 @@ fn row(
             },
         ],
         confirmation: Confirmation::NotRequired,
+        late_cycle: None,
     }
 }
 
@@ -151,6 +152,98 @@ fn a_worked_month() {
         r.by_fund[&Code::lit("310100")] + r.by_fund[&Code::lit("310200")],
         r.fund_owed
     );
+    // The books' shares: owed 640,000 : 160,000 = 4 : 1, each amount apportioned by largest
+    // remainder (inspection 2,666.4 / 666.6 → 2,666 / 667; top-up 1,600,000.8 / 400,000.2).
+    let shares = r.fund_shares.as_ref().unwrap();
+    let fund = |code: &str, audit, inspection, offset, reserve, top_up, cleared| {
+        (
+            Code::lit(code),
+            FundShares {
+                owed: r.by_fund[&Code::lit(code)],
+                deductions: Deductions {
+                    audit: Fen(audit),
+                    inspection: Fen(inspection),
+                    prepayment_offset: Fen(offset),
+                    reserve_withheld: Fen(reserve),
+                },
+                top_up: Fen(top_up),
+                cleared: Fen(cleared),
+            },
+        )
+    };
+    assert_eq!(
+        *shares,
+        BTreeMap::from([
+            fund("310100", 8_000, 2_666, 240_000, 31_466, 1_600_001, 357_868),
+            fund("310200", 2_000, 667, 60_000, 7_867, 400_000, 89_466),
+        ])
+    );
+    assert_eq!(share_problems(r, shares), Vec::<String>::new());
+}
+
+/// A settlement confirmed after its month was cleared enters the cycle of the confirmation with its
+/// cancellation made before it; a cancellation made after that cycle enters its own month.
+#[test]
+fn a_late_confirmation_carries_the_chain_into_its_cycle() {
+    let policy = policy_with_reserve("0");
+    let k = key("360100", "390");
+    let late = |row: SettlementRow| SettlementRow {
+        late_cycle: Some(month(5)),
+        ..confirmed(row, Confirmation::Confirmed)
+    };
+    let rows = vec![
+        confirmed(row(1, k, month(3), None, 70_000), Confirmation::Unconfirmed),
+        late(row(2, k, month(3), None, 10_000)),
+        late(row(3, k, month(4), None, 2_000)),
+        late(row(4, k, month(4), Some(month(3)), 1_000)),
+        late(row(5, k, month(6), Some(month(4)), 2_000)),
+    ];
+    let inputs = MonthInputs {
+        rows,
+        ..MonthInputs::default()
+    };
+    let counted = |m: u8| {
+        let rows = clear_month(&policy, month(m), &inputs).unwrap();
+        rows.first().map(|r| {
+            (
+                r.settlements,
+                r.carried_cancellations,
+                r.late_entries,
+                r.late_fund,
+                r.fund_owed,
+            )
+        })
+    };
+    assert_eq!(counted(3), None);
+    assert_eq!(counted(4), None);
+    assert_eq!(counted(5), Some((0, 0, 3, Fen(11_000), Fen(11_000))));
+    assert_eq!(counted(6), Some((0, 1, 0, Fen(0), Fen(-2_000))));
+}
+
+/// A month with deductions but no fund payment puts them on the policy's unattributed fund.
+#[test]
+fn deductions_without_fund_payments_fall_on_the_unattributed_fund() {
+    let policy = policy_with_reserve("0");
+    let k = key("360100", "390");
+    let inputs = MonthInputs {
+        deductions: BTreeMap::from([(
+            k,
+            ReviewDeductions {
+                audit: Fen(500),
+                inspection: Fen(0),
+            },
+        )]),
+        ..MonthInputs::default()
+    };
+    let rows = clear_month(&policy, month(3), &inputs).unwrap();
+    let shares = rows[0].fund_shares.as_ref().unwrap();
+    assert_eq!(shares.len(), 1);
+    let other = &shares[&policy.unattributed_fund];
+    assert_eq!(
+        (other.owed, other.deductions.audit, other.cleared),
+        (Fen(0), Fen(500), Fen(-500))
+    );
+    assert_eq!(rows[0].cleared, Fen(-500));
 }
 
 #[test]
@@ -179,17 +272,27 @@ fn arb_rows() -> impl Strategy<Value = Vec<SettlementRow>> {
         Confirmation::Excluded,
         Confirmation::Unconfirmed,
     ];
-    let specs = (0usize..3, 1u8..=6, 0u8..=6, 0i64..5_000_000, 0usize..4);
+    let specs = (
+        0usize..3,
+        1u8..=6,
+        0u8..=6,
+        0i64..5_000_000,
+        0usize..4,
+        0u8..=6,
+    );
     prop::collection::vec(specs, 0..60).prop_map(move |specs| {
         specs
             .into_iter()
             .enumerate()
-            .map(|(id, (k, made, back, fund, c))| {
+            .map(|(id, (k, made, back, fund, c, late))| {
                 let cancels = (back > 0).then(|| month(made.saturating_sub(back - 1).max(1)));
-                confirmed(
-                    row(id, keys[k], month(made), cancels, fund),
-                    confirmations[c],
-                )
+                SettlementRow {
+                    late_cycle: (late > 0).then(|| month(late)),
+                    ..confirmed(
+                        row(id, keys[k], month(made), cancels, fund),
+                        confirmations[c],
+                    )
+                }
             })
             .collect()
     })
@@ -216,7 +319,7 @@ proptest! {
             };
             for r in clear_month(&policy, month(m), &inputs).unwrap() {
                 prop_assert_eq!(r.cleared, r.fund_owed - r.deductions.total());
-                let of_month: Fen = rows.iter().filter(|s| s.made_in == month(m) && s.key == r.key && s.confirmation.counts())
+                let of_month: Fen = rows.iter().filter(|s| s.cycle() == month(m) && s.key == r.key && s.confirmation.counts())
                     .flat_map(|s| s.fund_payments.iter().map(|p| p.amount)).sum();
                 prop_assert_eq!(r.fund_owed, of_month);
                 prop_assert_eq!(r.by_fund.values().copied().sum::<Fen>(), r.fund_owed);
@@ -225,7 +328,15 @@ proptest! {
                 prop_assert!(r.prepayment.balance_after >= Fen(0));
                 prop_assert_eq!(r.deductions.reserve_withheld,
                     policy.rounding.apply((r.fund_owed - Fen(audit)).clamp_non_negative(), Ratio::parse(reserve).unwrap()));
-                counted += r.settlements + r.cancellations + r.carried_cancellations;
+                let shares = r.fund_shares.as_ref().unwrap();
+                prop_assert_eq!(share_problems(&r, shares), Vec::<String>::new());
+                for s in shares.values() {
+                    let d = s.deductions;
+                    for part in [d.audit, d.inspection, d.prepayment_offset, d.reserve_withheld, s.top_up] {
+                        prop_assert!(part >= Fen(0));
+                    }
+                }
+                counted += r.settlements + r.cancellations + r.carried_cancellations + r.late_entries;
                 owed_all += r.fund_owed;
             }
         }

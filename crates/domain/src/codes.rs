@@ -136,6 +136,14 @@ macro_rules! open_code_table {
                 }
             }
 
+            /// The wire code as text.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $code,)*
+                    $name::Other(code) => code.as_str(),
+                }
+            }
+
             /// The dictionary's Chinese name, if this is a core value.
             pub fn label(self) -> Option<&'static str> {
                 match self {
@@ -334,21 +342,63 @@ const PSN_CERT_TYPE: &[(&str, &str)] = &[
     ("99", "其他身份证件"),
 ];
 
-/// 清算类别 `clr_type`.
-const CLR_TYPE: &[(&str, &str)] = &[
-    ("11", "门诊"),
-    ("12", "门诊挂号"),
-    ("13", "急诊"),
-    ("14", "门诊慢特病"),
-    ("15", "两病门诊"),
-    ("21", "住院"),
-    ("22", "意外伤害住院"),
-    ("28", "日间手术"),
-    ("41", "药店购药"),
-    ("51", "暂缓结算"),
-    ("53", "生育门诊"),
-    ("99", "其他"),
-];
+open_code_table! {
+    /// 清算类别 `clr_type` (many 99xx/999xx provincial values are carried as `Other`).
+    ClrType {
+        Outpatient = "11", "门诊";
+        Registration = "12", "门诊挂号";
+        Emergency = "13", "急诊";
+        ChronicSpecialOutpatient = "14", "门诊慢特病";
+        TwoDiseasesOutpatient = "15", "两病门诊";
+        Inpatient = "21", "住院";
+        InjuryInpatient = "22", "意外伤害住院";
+        DaySurgery = "28", "日间手术";
+        PharmacyPurchase = "41", "药店购药";
+        Deferred = "51", "暂缓结算";
+        MaternityOutpatient = "53", "生育门诊";
+        OtherCategory = "99", "其他";
+    }
+}
+
+impl ClrType {
+    /// The clearing category of a settlement of `med_type`: the same code for the national
+    /// categories that have one, 53 for 生育门诊 (`med_type` 51), 99 for every other.
+    pub fn of_med_type(med_type: MedType) -> ClrType {
+        match med_type {
+            MedType::Outpatient => ClrType::Outpatient,
+            MedType::Registration => ClrType::Registration,
+            MedType::Emergency => ClrType::Emergency,
+            MedType::ChronicSpecialOutpatient => ClrType::ChronicSpecialOutpatient,
+            MedType::Inpatient => ClrType::Inpatient,
+            MedType::InjuryInpatient => ClrType::InjuryInpatient,
+            MedType::DaySurgery => ClrType::DaySurgery,
+            MedType::PharmacyPurchase => ClrType::PharmacyPurchase,
+            MedType::MaternityOutpatient => ClrType::MaternityOutpatient,
+            _ => ClrType::OtherCategory,
+        }
+    }
+}
+
+open_code_table! {
+    /// 清算方式 `clr_way`, as Hunan numbers it (`interface.md` §8). Provinces differ — a Hebei core
+    /// system uses 20 单病种, 30 DIP, 40 DRG, 50 按床日, 60 按人头 — so only the code is relied on,
+    /// never the label of a value outside 1 按项目.
+    ClrWay {
+        ByItem = "1", "按项目";
+        SingleDisease = "2", "单病种";
+        ByBedDay = "3", "按床日";
+        PerCapita = "4", "按人头";
+        MonthlyQuota = "8", "月定额";
+        OtherWay = "9", "其他";
+        Drg = "40", "DRG";
+        Dip = "50", "DIP";
+        DayWard = "902", "日间病床";
+        GlobalPrepaid = "903", "总额预付";
+        QuotaPostpaid = "904", "定额后付";
+        Prepaid = "905", "预付";
+        PerVisitQuota = "915", "次均定额";
+    }
+}
 
 /// 人员参保状态 `psn_insu_stas`.
 const PSN_INSU_STAS: &[(&str, &str)] = &[
@@ -377,7 +427,7 @@ pub static DICTIONARY: &[(&str, &[(&str, &str)])] = &[
     ("fil_type", RemoteFilingType::VALUES),
     ("mdtrt_cert_type", MDTRT_CERT_TYPE),
     ("psn_cert_type", PSN_CERT_TYPE),
-    ("clr_type", CLR_TYPE),
+    ("clr_type", ClrType::VALUES),
     ("psn_insu_stas", PSN_INSU_STAS),
     ("stmt_rslt", STMT_RSLT),
 ];
@@ -407,6 +457,32 @@ mod tests {
         let parsed: Insutype = serde_json::from_str("390").unwrap();
         assert_eq!(parsed, Insutype::Resident);
         assert!(Code::new("0123456789abcdef").is_err());
+    }
+
+    #[test]
+    fn the_clearing_category_follows_the_medical_type() {
+        let cases = [
+            ("11", "11"),
+            ("12", "12"),
+            ("13", "13"),
+            ("14", "14"),
+            ("21", "21"),
+            ("22", "22"),
+            ("28", "28"),
+            ("41", "41"),
+            ("51", "53"),
+            ("52", "99"),
+            ("9901", "99"),
+        ];
+        for (med_type, clr_type) in cases {
+            let med_type = MedType::from_code(Code::lit(med_type));
+            assert_eq!(ClrType::of_med_type(med_type).code().as_str(), clr_type);
+        }
+        assert_eq!(ClrWay::from_code(Code::lit("1")), ClrWay::ByItem);
+        assert_eq!(
+            ClrWay::from_code(Code::lit("60")),
+            ClrWay::Other(Code::lit("60"))
+        );
     }
 
     #[test]

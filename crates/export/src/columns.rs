@@ -176,10 +176,10 @@ pub fn settlements() -> Table<SeqEntry> {
         text(
             "orig_setl_id",
             "the entry a mirror negates or reinstates; empty for a settlement",
-            |r: &SeqEntry| r.entry.header.orig_setl_id.clone(),
+            |r: &SeqEntry| r.entry.header.orig_setl_id.clone().unwrap_or_default(),
         ),
         text("infno", "the transaction that made it", |r: &SeqEntry| {
-            r.entry.header.infno.clone()
+            r.entry.header.infno.to_string()
         }),
         text(
             "fixmedins_code",
@@ -193,7 +193,7 @@ pub fn settlements() -> Table<SeqEntry> {
             r.entry.header.psn_no.clone()
         }),
         text("insutype", "险种类型", |r: &SeqEntry| {
-            r.entry.header.insutype.clone()
+            r.entry.header.insutype.to_string()
         }),
         int(
             "year",
@@ -201,26 +201,26 @@ pub fn settlements() -> Table<SeqEntry> {
             |r: &SeqEntry| r.entry.header.year,
         ),
         text("med_type", "医疗类别", |r: &SeqEntry| {
-            r.entry.header.med_type.clone()
+            r.entry.header.med_type.to_string()
         }),
         text(
             "mid_setl_flag",
             "中途结算标志 (1: interim)",
-            |r: &SeqEntry| r.entry.header.mid_setl_flag.clone(),
+            |r: &SeqEntry| r.entry.header.mid_setl_flag_text().to_string(),
         ),
         text(
             "setl_time",
             "结算时间, yyyy-MM-dd HH:mm:ss, local time",
-            |r: &SeqEntry| r.entry.header.setl_time.clone(),
+            |r: &SeqEntry| r.entry.header.setl_time_text(),
         ),
         text("clr_type", "清算类别", |r: &SeqEntry| {
-            r.entry.header.clr_type.clone()
+            r.entry.header.clr_type.to_string()
         }),
         text("clr_way", "清算方式", |r: &SeqEntry| {
-            r.entry.header.clr_way.clone()
+            r.entry.header.clr_way.to_string()
         }),
         text("clr_optins", "清算经办机构", |r: &SeqEntry| {
-            r.entry.header.clr_optins.clone()
+            r.entry.header.clr_optins.to_string()
         }),
         int(
             "balc_fen",

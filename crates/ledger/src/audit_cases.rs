@@ -2,8 +2,9 @@
 //! through the states of [`yibao_audit::case`]; every step is an event with its actor, note and
 //! evidence. Confirming posts the amount as a provider deduction (`provider::post_deductions`, id
 //! `CASE-<case_id>`) and, for 追回, a recovery into the fund's books (batch `case-<case_id>`, flow
-//! `other_income`); both are idempotent, so a confirmation interrupted half way is completed by
-//! confirming again. Supervision data, written on a pooled connection outside the settlement writer.
+//! `other_income`); care of another pooling region also becomes a deduction of that pair's next
+//! clearing (`clearing_run::deduct_remote_case`, same id); all are idempotent, so a confirmation
+//! interrupted half way is completed by confirming again. Supervision data, written on a pooled connection outside the settlement writer.
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection, Row};
@@ -432,12 +433,13 @@ pub async fn confirm(
             found.reason
         ),
     };
-    provider::post_deductions(store, &[deduction], &step.at)
+    provider::post_deductions(store, std::slice::from_ref(&deduction), &step.at)
         .await
         .map_err(|e| match e {
             DeductionError::Ledger(e) => CaseStepError::Ledger(e),
             other => CaseStepError::Deduction(other.to_string()),
         })?;
+    crate::clearing_run::deduct_remote_case(store, &deduction, &found.mdtrt_ids, &step.at).await?;
     if let Some(fund) = fund.filter(|_| confirmation.confirm_type == ConfirmType::Recovery) {
         let batch = format!("case-{case_id}");
         if !books::batch_exists(store, &batch).await? {

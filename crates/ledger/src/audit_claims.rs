@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use sqlx::{AnyConnection, Connection, Row};
+use yibao_domain::codes::{Insutype, MedType};
 use yibao_domain::Fen;
 
-use crate::columns::{corrupt, date, time};
+use crate::columns::{corrupt, date, table_code, time, KeyedRow};
 use crate::LedgerError;
 
 /// One fee line as the audit reads it: a line a live settlement consumed (its amounts as settled),
@@ -33,8 +34,8 @@ pub struct SettledVisit {
     pub mdtrt_id: String,
     pub psn_no: String,
     pub fixmedins_code: String,
-    pub insutype: String,
-    pub med_type: String,
+    pub insutype: Insutype,
+    pub med_type: MedType,
     pub begntime: NaiveDateTime,
     /// Discharge time, or the latest settlement's time for a visit without one.
     pub endtime: NaiveDateTime,
@@ -116,12 +117,13 @@ fn add_settlement(
         visit.endtime = endtime.unwrap_or(visit.setl_time.max(visit.begntime));
         return Ok(());
     }
+    let stored = KeyedRow::new(row, TABLE, "mdtrt_id")?;
     let visit = SettledVisit {
         mdtrt_id: mdtrt_id.clone(),
         psn_no: row.try_get("psn_no")?,
         fixmedins_code: row.try_get("fixmedins_code")?,
-        insutype: row.try_get("insutype")?,
-        med_type: row.try_get("med_type")?,
+        insutype: stored.parsed("insutype", table_code(Insutype::from_code))?,
+        med_type: stored.parsed("med_type", table_code(MedType::from_code))?,
         begntime,
         endtime: endtime.unwrap_or(setl_time.max(begntime)),
         setl_time,

@@ -663,7 +663,7 @@ impl LedgerView<'_> {
     async fn release_lines(&mut self, cancel: &SettlementRecord) -> Result<(), LedgerError> {
         let h = &cancel.header;
         for line in self.lines_mut(&h.mdtrt_id).await?.iter_mut() {
-            if line.setl_id.as_deref() == Some(h.orig_setl_id.as_str()) {
+            if line.setl_id.as_deref() == h.orig_setl_id.as_deref() {
                 line.setl_id = None;
             }
         }
@@ -750,11 +750,10 @@ impl LedgerView<'_> {
     /// conflict.
     pub async fn append_settlement(&mut self, record: SettlementRecord) -> Result<(), LedgerError> {
         let h = &record.header;
-        if !h.orig_setl_id.is_empty() {
-            if let Some(done) = self.mirror_of(&h.orig_setl_id, h.kind).await? {
+        if let Some(orig_setl_id) = &h.orig_setl_id {
+            if let Some(done) = self.mirror_of(orig_setl_id, h.kind).await? {
                 return Err(LedgerError::Conflict(format!(
-                    "entry {} is already mirrored by {done}",
-                    h.orig_setl_id
+                    "entry {orig_setl_id} is already mirrored by {done}"
                 )));
             }
         }
@@ -765,7 +764,7 @@ impl LedgerView<'_> {
             }
         }
         let seq = self.next_id(LEDGER_SEQ).await?;
-        let key = (h.psn_no.clone(), h.insutype.clone(), h.year);
+        let key = (h.psn_no.clone(), h.insutype.to_string(), h.year);
         let sums = self.ytd_mut(key.clone()).await?;
         let posted = posting_sums(&record);
         for (acc_key, amount) in &posted {
@@ -775,9 +774,9 @@ impl LedgerView<'_> {
             .ytd_keys
             .extend(posted.into_keys().map(|acc_key| (key.clone(), acc_key)));
         if !record.amounts.acct_pay.is_zero() {
-            let paid = self.account_paid(&h.psn_no, &h.insutype).await?;
+            let paid = self.account_paid(&h.psn_no, h.insutype.as_str()).await?;
             self.staged.accounts.insert(
-                (h.psn_no.clone(), h.insutype.clone()),
+                (h.psn_no.clone(), h.insutype.to_string()),
                 paid + record.amounts.acct_pay,
             );
         }
@@ -828,7 +827,7 @@ impl LedgerView<'_> {
             .unflushed_entries()
             .chain(self.staged.settlements.iter().map(|(_, r)| r))
             .map(|r| &r.header)
-            .find(|h| h.kind == kind && h.orig_setl_id == setl_id);
+            .find(|h| h.kind == kind && h.orig_setl_id.as_deref() == Some(setl_id));
         if let Some(header) = unflushed {
             return Ok(Some(header.setl_id.clone()));
         }
@@ -850,7 +849,7 @@ impl LedgerView<'_> {
             .unflushed_entries()
             .chain(self.staged.settlements.iter().map(|(_, r)| r))
             .map(|r| &r.header)
-            .filter(|h| h.psn_no == psn_no && h.insutype == insutype)
+            .filter(|h| h.psn_no == psn_no && h.insutype.as_str() == insutype)
             .last();
         if let Some(header) = latest {
             return Ok(Some(header.setl_id.clone()));

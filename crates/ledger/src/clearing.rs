@@ -63,24 +63,63 @@ fn month_of_time(table: &'static str, text: &str) -> Result<Month, LedgerError> 
 /// in ledger order, each with the treating institution's confirmation of it (of the settlement a
 /// cancellation cancels; `Unconfirmed` when none); the caller maps `admdvs` codes to pooling
 /// regions, keeps the cross-region ones and keeps the confirmation only where it is needed.
+///
+/// Then the entries of earlier months carried into `month` by a late confirmation (a 3261 made after
+/// their month was cleared, [`crate::clearing_confirm`]): each confirmed settlement of a late batch
+/// whose cycle is `month`, and the entries of its chain, made before `month`.
 pub async fn month_settlements(
     conn: &mut AnyConnection,
     month: Month,
 ) -> Result<Vec<SettlementRow>, LedgerError> {
-    let rows = sqlx::query(
-        "SELECT s.setl_id, s.kind, s.insutype, s.fixmedins_code, s.setl_time, s.clr_optins, s.medfee_sumamt, \
+    let mut out = entries(conn, "", "substr(s.setl_time, 1, 7) = $1", month).await?;
+    let states = crate::clearing_confirm::month_states(conn, month).await?;
+    let roots = crate::clearing_confirm::month_roots(conn, month).await?;
+    for row in &mut out {
+        let root = roots.get(&row.setl_id).unwrap_or(&row.setl_id);
+        let state = states.get(root).copied().unwrap_or_default();
+        row.confirmation = state.confirmation();
+        row.late_cycle = state.late_cycle.filter(|_| state.in_time != Some(true));
+    }
+    let late = format!(
+        "WITH RECURSIVE late (setl_id) AS ({} \
+         UNION ALL SELECT e.setl_id FROM settlements e JOIN late ON e.orig_setl_id = late.setl_id) ",
+        crate::clearing_confirm::LATE_ROOTS_OF_CYCLE
+    );
+    let carried = entries(
+        conn,
+        &late,
+        "s.setl_id IN (SELECT setl_id FROM late) AND substr(s.setl_time, 1, 7) < $1",
+        month,
+    )
+    .await?;
+    out.extend(carried.into_iter().map(|row| SettlementRow {
+        confirmation: Confirmation::Confirmed,
+        late_cycle: Some(month),
+        ..row
+    }));
+    Ok(out)
+}
+
+/// The cross-region entries `filter` selects (after the common table expressions `with`; `$1` is
+/// `month`), with their fund payments, not yet marked with a confirmation (`Unconfirmed`).
+async fn entries(
+    conn: &mut AnyConnection,
+    with: &str,
+    filter: &str,
+    month: Month,
+) -> Result<Vec<SettlementRow>, LedgerError> {
+    let rows = sqlx::query(&format!(
+        "{with}SELECT s.setl_id, s.kind, s.insutype, s.fixmedins_code, s.setl_time, s.clr_optins, s.medfee_sumamt, \
          COALESCE(NULLIF(s.mdtrtarea_admvs, ''), i.admdvs, '') AS trt_admdvs, COALESCE(o.setl_time, '') AS orig_time \
          FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code \
          LEFT JOIN settlements o ON o.setl_id = s.orig_setl_id \
-         WHERE substr(s.setl_time, 1, 7) = $1 AND s.fixmedins_code <> $2 ORDER BY s.seq",
-    )
+         WHERE {filter} AND s.fixmedins_code <> $2 ORDER BY s.seq"
+    ))
     .bind(month.to_string())
     .bind(crate::MANUAL_CLAIM_FIXMEDINS_CODE)
     .fetch_all(&mut *conn)
     .await?;
-    let mut funds = month_funds(conn, month).await?;
-    let confirmations = crate::clearing_confirm::month_states(conn, month).await?;
-    let roots = crate::clearing_confirm::month_roots(conn, month).await?;
+    let mut funds = entry_funds(conn, with, filter, month).await?;
     let mut out = Vec::new();
     for row in &rows {
         let insured = stored_code(row, "settlements", "clr_optins")?;
@@ -89,12 +128,6 @@ pub async fn month_settlements(
             continue;
         }
         let setl_id: String = row.try_get("setl_id")?;
-        let root = roots.get(&setl_id).unwrap_or(&setl_id);
-        let confirmation = match confirmations.get(root) {
-            Some(true) => Confirmation::Confirmed,
-            Some(false) => Confirmation::Excluded,
-            None => Confirmation::Unconfirmed,
-        };
         let kind: String = row.try_get("kind")?;
         let cancels = match kind.as_str() {
             "settle" => None,
@@ -116,7 +149,8 @@ pub async fn month_settlements(
             made_in: month_of_time("settlements", &row.try_get::<String, _>("setl_time")?)?,
             cancels,
             medfee_sumamt: Fen(row.try_get("medfee_sumamt")?),
-            confirmation,
+            confirmation: Confirmation::Unconfirmed,
+            late_cycle: None,
         });
     }
     Ok(out)
@@ -171,15 +205,18 @@ pub async fn settlement_sums(
     Ok(out)
 }
 
-async fn month_funds(
+/// The fund payments of the entries [`entries`] reads, by entry.
+async fn entry_funds(
     conn: &mut AnyConnection,
+    with: &str,
+    filter: &str,
     month: Month,
 ) -> Result<BTreeMap<String, Vec<FundPayment>>, LedgerError> {
-    let rows = sqlx::query(
-        "SELECT f.setl_id, f.fund_pay_type, f.fund_payamt FROM settlement_funds f \
+    let rows = sqlx::query(&format!(
+        "{with}SELECT f.setl_id, f.fund_pay_type, f.fund_payamt FROM settlement_funds f \
          JOIN settlements s ON s.setl_id = f.setl_id \
-         WHERE substr(s.setl_time, 1, 7) = $1 AND f.payer_class = $2 ORDER BY f.setl_id, f.row_no",
-    )
+         WHERE {filter} AND f.payer_class = $2 ORDER BY f.setl_id, f.row_no"
+    ))
     .bind(month.to_string())
     .bind(Payer::Fund.code())
     .fetch_all(conn)
@@ -395,8 +432,10 @@ pub async fn store_rows(
     Ok(())
 }
 
-/// Moves a clearing row to `to`, recording the change; refused (nothing changed) when the row is
-/// unknown or the state machine does not allow it.
+/// Moves a clearing row to `to`, recording the change and, for 60 paid or 70 rejected, posting
+/// the move's book batch ([`crate::clearing_books::transition_rows_of`]) in the same transaction;
+/// refused (nothing changed) when the row is unknown, the state machine does not allow it, or a
+/// move that posts has no date (`changed_at` starting `yyyy-MM-dd`).
 pub async fn advance(
     store: &Store,
     clr_id: &str,
@@ -442,10 +481,45 @@ pub async fn advance(
     .bind(changed_at.to_string())
     .execute(&mut *tx)
     .await?;
+    post_move(&mut tx, &stored, to, changed_at).await?;
     tx.commit().await?;
     stored.state = to;
     stored.updated_at = changed_at.to_string();
     Ok(stored)
+}
+
+/// Posts the book batch of a clearing's move to `to`, once (a batch already there is kept).
+async fn post_move(
+    conn: &mut AnyConnection,
+    stored: &StoredClearing,
+    to: ClearingState,
+    changed_at: &str,
+) -> Result<(), LedgerError> {
+    use crate::clearing_books::{day_of, transition_batch_of, transition_rows_of};
+    let Some(batch) = transition_batch_of(&stored.clr_id, to) else {
+        return Ok(());
+    };
+    if stored.row.fund_shares.is_none() {
+        return Ok(());
+    }
+    let day = day_of(changed_at).ok_or_else(|| {
+        LedgerError::Conflict(format!(
+            "清算 {}: 变更时间 `{changed_at}` 应以 yyyy-MM-dd 开头（记账日期）",
+            stored.clr_id
+        ))
+    })?;
+    let regions = crate::clearing_run::stored_pooling_regions(conn).await?;
+    let rows = transition_rows_of(&stored.row, &regions, to, &day)?;
+    let present = sqlx::query("SELECT COUNT(*) AS n FROM book_postings WHERE batch = $1")
+        .bind(batch.clone())
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get::<i64, _>("n")?
+        > 0;
+    if !present && !rows.is_empty() {
+        crate::books::insert_rows(conn, &batch, &rows).await?;
+    }
+    Ok(())
 }
 
 /// Problems of the stored clearing rows: the amounts repeated in columns must be those of the

@@ -4,14 +4,19 @@
 //! settlements of a month whose insured and treating pooling regions are both this platform's and
 //! differ ([`PoolingRegions::needs_confirmation`]); each 3261 is a batch keyed by the institution
 //! and its `msgid`, and a 3262 rolls one batch back. A row's state is its flag in the latest batch
-//! not rolled back that holds it. Once a month is cleared its confirmations are frozen: a batch for
-//! it, or the rollback of one, is refused. Written on the caller's connection in one transaction per
-//! request, outside the settlement writer.
+//! not rolled back that holds it. Once a month is cleared its stored clearing never changes: a
+//! batch made before (in time) can no longer be rolled back, and a batch made after (late,
+//! `migrations/0025_clearing_late_confirmations.sql`) may only confirm (`cnfm_flag` 1) settlements
+//! its clearing did not count; they enter the cycle of the month the late batch is made in (or the
+//! first month not yet cleared, when that one is), which is stored with the batch, with the
+//! entries of their chains made before it. A late batch can be rolled back until its cycle is
+//! cleared. Written on the caller's connection in one transaction per request, outside the
+//! settlement writer.
 
 use std::collections::BTreeMap;
 
 use sqlx::{AnyConnection, Connection, Row};
-use yibao_clearing::{Month, PoolingRegions};
+use yibao_clearing::{Confirmation, Month, PoolingRegions};
 use yibao_domain::Fen;
 
 use crate::clearing_run::{pooling_regions, ClearingRunError};
@@ -42,6 +47,41 @@ pub struct InboundRow {
     pub cnfm_flag: Option<bool>,
 }
 
+/// A settlement's confirmation: by the latest in-time batch standing that holds it, and by a late
+/// batch standing (which only confirms), with that batch's cycle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RootState {
+    /// `Some(true)` confirmed, `Some(false)` excluded before its month was cleared.
+    pub in_time: Option<bool>,
+    /// Confirmed after its month was cleared, entering this cycle.
+    pub late_cycle: Option<Month>,
+}
+
+impl RootState {
+    /// The flag shown to the institution (3260): confirmed in time or late, excluded, or none.
+    pub fn flag(self) -> Option<bool> {
+        if self.late_cycle.is_some() {
+            Some(true)
+        } else {
+            self.in_time
+        }
+    }
+
+    /// Whether the settlement (and its chain) enters clearing.
+    pub fn confirmation(self) -> Confirmation {
+        match self.flag() {
+            Some(true) => Confirmation::Confirmed,
+            Some(false) => Confirmation::Excluded,
+            None => Confirmation::Unconfirmed,
+        }
+    }
+}
+
+/// The settlements confirmed by late batches standing whose cycle is the month `$1`.
+pub const LATE_ROOTS_OF_CYCLE: &str = "SELECT c.setl_id FROM clearing_confirmations c \
+     JOIN clearing_confirm_batches b ON b.fixmedins_code = c.fixmedins_code AND b.msgid = c.msgid \
+     WHERE b.rolled_back_at = '' AND b.cycle_month = $1 AND c.cnfm_flag = '1'";
+
 /// A 3261 batch as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfirmBatch {
@@ -53,6 +93,8 @@ pub struct ConfirmBatch {
     pub rows: Vec<(String, bool)>,
     /// When a 3262 rolled it back; empty while it stands.
     pub rolled_back_at: String,
+    /// For a batch made after its month was cleared: the cycle its rows enter.
+    pub late_cycle: Option<Month>,
 }
 
 /// The settlements of `month` at `fixmedins_code` that need its confirmation, in ledger order,
@@ -92,7 +134,7 @@ pub async fn inbound_rows(
             row,
             &regions,
             insured,
-            states.get(&setl_id).copied(),
+            states.get(&setl_id).and_then(|s| s.flag()),
         )?);
     }
     Ok(out)
@@ -142,14 +184,14 @@ pub async fn month_roots(
         .collect()
 }
 
-/// The confirmation state of the settlement every entry made in `month` stands for (its root):
-/// `true` confirmed, `false` excluded; absent when no batch standing holds it.
+/// The confirmation state of the settlement every entry made in `month` stands for (its root);
+/// absent when no batch standing holds it.
 pub async fn month_states(
     conn: &mut AnyConnection,
     month: Month,
-) -> Result<BTreeMap<String, bool>, LedgerError> {
+) -> Result<BTreeMap<String, RootState>, LedgerError> {
     let rows = sqlx::query(&format!(
-        "{MONTH_ROOTS} SELECT c.setl_id, c.cnfm_flag FROM clearing_confirmations c \
+        "{MONTH_ROOTS} SELECT c.setl_id, c.cnfm_flag, b.cycle_month FROM clearing_confirmations c \
          JOIN clearing_confirm_batches b ON b.fixmedins_code = c.fixmedins_code AND b.msgid = c.msgid \
          WHERE b.rolled_back_at = '' AND c.setl_id IN (SELECT up.cur FROM up WHERE up.orig IS NULL) \
          ORDER BY b.seq"
@@ -157,7 +199,7 @@ pub async fn month_states(
     .bind(month.to_string())
     .fetch_all(conn)
     .await?;
-    let mut out = BTreeMap::new();
+    let mut out: BTreeMap<String, RootState> = BTreeMap::new();
     for row in &rows {
         let flag: String = row.try_get("cnfm_flag")?;
         let included = match flag.as_str() {
@@ -165,9 +207,33 @@ pub async fn month_states(
             "0" => false,
             other => return Err(corrupt("clearing_confirmations", "cnfm_flag", other)),
         };
-        out.insert(row.try_get("setl_id")?, included);
+        let state = out.entry(row.try_get("setl_id")?).or_default();
+        match stored_cycle(&row.try_get::<String, _>("cycle_month")?)? {
+            Some(cycle) => state.late_cycle = Some(cycle),
+            None => state.in_time = Some(included),
+        }
     }
     Ok(out)
+}
+
+/// A batch's stored `cycle_month`: none (empty) for an in-time batch.
+fn stored_cycle(text: &str) -> Result<Option<Month>, LedgerError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    Month::parse(text)
+        .map(Some)
+        .map_err(|_| corrupt("clearing_confirm_batches", "cycle_month", text))
+}
+
+/// The last month with stored clearing rows.
+pub(crate) async fn last_cleared(conn: &mut AnyConnection) -> Result<Option<Month>, LedgerError> {
+    let row = sqlx::query("SELECT MAX(month) AS month FROM clearing_rows")
+        .fetch_one(conn)
+        .await?;
+    row.try_get::<Option<String>, _>("month")?
+        .map(|m| Month::parse(&m).map_err(|_| corrupt("clearing_rows", "month", &m)))
+        .transpose()
 }
 
 async fn month_cleared(conn: &mut AnyConnection, month: Month) -> Result<bool, LedgerError> {
@@ -179,7 +245,7 @@ async fn month_cleared(conn: &mut AnyConnection, month: Month) -> Result<bool, L
 }
 
 fn frozen(month: Month) -> LedgerError {
-    LedgerError::Conflict(format!("{month} 已清算，确认结果不能再变更"))
+    LedgerError::Conflict(format!("{month} 已清算，其确认批次不能再回退"))
 }
 
 /// The batch an institution sent under `msgid`.
@@ -189,7 +255,7 @@ pub async fn batch(
     msgid: &str,
 ) -> Result<Option<ConfirmBatch>, LedgerError> {
     let Some(head) = sqlx::query(
-        "SELECT trt_month, rolled_back_at FROM clearing_confirm_batches WHERE fixmedins_code = $1 AND msgid = $2",
+        "SELECT trt_month, rolled_back_at, cycle_month FROM clearing_confirm_batches WHERE fixmedins_code = $1 AND msgid = $2",
     )
     .bind(fixmedins_code.to_string())
     .bind(msgid.to_string())
@@ -222,12 +288,14 @@ pub async fn batch(
         month,
         rows,
         rolled_back_at: head.try_get("rolled_back_at")?,
+        late_cycle: stored_cycle(&head.try_get::<String, _>("cycle_month")?)?,
     }))
 }
 
-/// Stores a 3261 batch (its rows already checked by the caller) in one transaction; refused when
-/// its month is cleared. A batch already stored under the institution's `msgid` is returned as it
-/// is and nothing is stored (a repeated message).
+/// Stores a 3261 batch (its rows already checked by the caller) in one transaction. When its month
+/// is cleared the batch is late (see the module): refused unless every row confirms a settlement
+/// not yet counted, and stored with its cycle. A batch already stored under the institution's
+/// `msgid` is returned as it is and nothing is stored (a repeated message).
 pub async fn confirm(
     conn: &mut AnyConnection,
     batch_in: &ConfirmBatch,
@@ -238,19 +306,22 @@ pub async fn confirm(
         tx.commit().await?;
         return Ok(stored);
     }
-    if month_cleared(&mut tx, batch_in.month).await? {
-        return Err(frozen(batch_in.month));
-    }
+    let late_cycle = if month_cleared(&mut tx, batch_in.month).await? {
+        Some(late_cycle_of(&mut tx, batch_in, confirmed_at).await?)
+    } else {
+        None
+    };
     let seq = crate::sql::next_counter(&mut tx, BATCH_COUNTER).await?;
     sqlx::query(
-        "INSERT INTO clearing_confirm_batches (fixmedins_code, msgid, seq, trt_month, confirmed_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO clearing_confirm_batches (fixmedins_code, msgid, seq, trt_month, confirmed_at, cycle_month) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(batch_in.fixmedins_code.clone())
     .bind(batch_in.msgid.clone())
     .bind(seq)
     .bind(batch_in.month.to_string())
     .bind(confirmed_at.to_string())
+    .bind(late_cycle.map_or_else(String::new, |m| m.to_string()))
     .execute(&mut *tx)
     .await?;
     if !batch_in.rows.is_empty() {
@@ -271,8 +342,42 @@ pub async fn confirm(
     tx.commit().await?;
     Ok(ConfirmBatch {
         rolled_back_at: String::new(),
+        late_cycle,
         ..batch_in.clone()
     })
+}
+
+/// The cycle a late batch's rows enter — the month of `confirmed_at`, or the first month not yet
+/// cleared when that one is — after checking that every row confirms a settlement its month's
+/// clearing did not count and no late batch confirms yet.
+async fn late_cycle_of(
+    conn: &mut AnyConnection,
+    batch_in: &ConfirmBatch,
+    confirmed_at: &str,
+) -> Result<Month, LedgerError> {
+    let month = batch_in.month;
+    let states = month_states(conn, month).await?;
+    for (setl_id, included) in &batch_in.rows {
+        let state = states.get(setl_id).copied().unwrap_or_default();
+        if !included {
+            return Err(LedgerError::Conflict(format!(
+                "{month} 已清算：结算 {setl_id} 只能补充确认（cnfm_flag 1），不能再排除"
+            )));
+        }
+        if state.flag() == Some(true) {
+            return Err(LedgerError::Conflict(format!(
+                "{month} 已清算：结算 {setl_id} 已确认并计入清算"
+            )));
+        }
+    }
+    let made_in = confirmed_at
+        .get(..7)
+        .and_then(|m| Month::parse(m).ok())
+        .ok_or_else(|| {
+            LedgerError::Conflict(format!("确认时间 `{confirmed_at}` 应以 yyyy-MM 开头"))
+        })?;
+    let first_open = last_cleared(conn).await?.map_or(made_in, Month::next);
+    Ok(made_in.max(first_open))
 }
 
 /// Confirms (`cnfm_flag` 1) every inbound row of `month` not yet confirmed or excluded, for every
@@ -308,6 +413,7 @@ pub async fn confirm_all(
                 month,
                 rows: chunk.iter().map(|id| (id.clone(), true)).collect(),
                 rolled_back_at: String::new(),
+                late_cycle: None,
             };
             confirm(conn, &batch, confirmed_at).await?;
             confirmed += chunk.len();
@@ -316,8 +422,9 @@ pub async fn confirm_all(
     Ok(confirmed)
 }
 
-/// Rolls back the standing batch `msgid` of an institution (3262); refused when its month is
-/// cleared, unknown or already rolled back.
+/// Rolls back the standing batch `msgid` of an institution (3262); refused when it is unknown or
+/// already rolled back, or its rows were cleared: an in-time batch of a cleared month, a late batch
+/// whose cycle is cleared.
 pub async fn roll_back(
     conn: &mut AnyConnection,
     fixmedins_code: &str,
@@ -328,8 +435,9 @@ pub async fn roll_back(
     let stored = batch(&mut tx, fixmedins_code, msgid)
         .await?
         .ok_or_else(|| LedgerError::Conflict(format!("本机构没有确认批次 {msgid}")))?;
-    if month_cleared(&mut tx, stored.month).await? {
-        return Err(frozen(stored.month));
+    let counted_in = stored.late_cycle.unwrap_or(stored.month);
+    if month_cleared(&mut tx, counted_in).await? {
+        return Err(frozen(counted_in));
     }
     let updated = sqlx::query(
         "UPDATE clearing_confirm_batches SET rolled_back_at = $1 \

@@ -10,8 +10,8 @@ use crate::clearing::{self, StoredClearing};
 use crate::registry::{self, Document};
 use crate::{AnyConnection, LedgerError, Store};
 use yibao_clearing::{
-    clear_month, cross_region_lines, ClearingError, ClearingPolicy, Confirmation, CrossRegionLine,
-    Month, MonthInputs, PoolingRegions, SettlementRow,
+    clear_month, cross_region_lines, ClearingError, ClearingPolicy, ClearingRow, Confirmation,
+    CrossRegionLine, Month, MonthInputs, PairKey, PoolingRegions, SettlementRow,
 };
 use yibao_domain::{Code, Rounding};
 
@@ -77,7 +77,10 @@ pub async fn run_month(
     drop(conn);
     if !stored.is_empty() {
         let same = stored.len() == computed.len()
-            && stored.iter().zip(&computed).all(|(s, c)| s.row == *c);
+            && stored
+                .iter()
+                .zip(&computed)
+                .all(|(s, c)| same_row(&s.row, c));
         if !same {
             let clr_id = stored.first().map(|s| s.clr_id.clone()).unwrap_or_default();
             return Err(ClearingRunError::StoredChanged { clr_id, month });
@@ -95,6 +98,31 @@ pub async fn run_month(
     Ok(ClearingRun {
         stored_now: true,
         rows: clearing::stored_rows(&mut conn, Some(month)).await?,
+    })
+}
+
+/// Whether a stored row is the one computed now; a row stored before the fund shares
+/// (`fund_shares` absent) is compared without them.
+fn same_row(stored: &ClearingRow, computed: &ClearingRow) -> bool {
+    match stored.fund_shares {
+        Some(_) => stored == computed,
+        None => {
+            *stored
+                == ClearingRow {
+                    fund_shares: None,
+                    ..computed.clone()
+                }
+        }
+    }
+}
+
+/// [`pooling_regions`] as a ledger error (a stored policy that does not parse: a conflict naming it).
+pub(crate) async fn stored_pooling_regions(
+    conn: &mut AnyConnection,
+) -> Result<PoolingRegions, LedgerError> {
+    pooling_regions(conn).await.map_err(|e| match e {
+        ClearingRunError::Ledger(e) => e,
+        other => LedgerError::Conflict(other.to_string()),
     })
 }
 
@@ -171,6 +199,71 @@ pub async fn month_admission_ids(
         .map(|row| sqlx::Row::try_get::<String, _>(row, "setl_id"))
         .collect::<Result<_, _>>()
         .map_err(|e| ClearingRunError::Ledger(LedgerError::from(e)))
+}
+
+/// Issue 13 §4: a confirmed supervision case whose care was remote — the first of its visits'
+/// settlements (in ledger order) whose treating pooling region is not the insured one — becomes a
+/// review deduction (`deduction.kind`: 10 audit, else 20 inspection) of that pair's next clearing:
+/// the month after the last month cleared, or the month of `at` when none is. Stored under the
+/// provider deduction's id, so confirming again enters nothing twice. Returns the deduction entered
+/// (none for care at home).
+pub async fn deduct_remote_case(
+    store: &Store,
+    deduction: &crate::provider::Deduction,
+    mdtrt_ids: &[String],
+    at: &str,
+) -> Result<Option<clearing::ReviewDeduction>, LedgerError> {
+    let mut conn = store.pool().acquire().await?;
+    let regions = stored_pooling_regions(&mut conn).await?;
+    let mut remote: Option<(i64, PairKey)> = None;
+    for mdtrt_id in mdtrt_ids {
+        let rows = sqlx::query(
+            "SELECT s.seq, s.clr_optins, s.insutype, \
+             COALESCE(NULLIF(s.mdtrtarea_admvs, ''), i.admdvs, '') AS trt_admdvs \
+             FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code \
+             WHERE s.mdtrt_id = $1 AND s.kind = 'settle' ORDER BY s.seq",
+        )
+        .bind(mdtrt_id.clone())
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in &rows {
+            let insured = crate::columns::code(row, "settlements", "clr_optins")?;
+            let treating = crate::columns::code(row, "settlements", "trt_admdvs")?;
+            let key = PairKey {
+                insured_admdvs: regions.region_of(insured),
+                treating_admdvs: regions.region_of(treating),
+                insutype: crate::columns::code(row, "settlements", "insutype")?,
+            };
+            let seq: i64 = sqlx::Row::try_get(row, "seq")?;
+            let is_remote = !insured.is_empty()
+                && !treating.is_empty()
+                && key.insured_admdvs != key.treating_admdvs;
+            if is_remote && remote.is_none_or(|(first, _)| seq < first) {
+                remote = Some((seq, key));
+            }
+        }
+    }
+    let Some((_, key)) = remote else {
+        return Ok(None);
+    };
+    let month = match crate::clearing_confirm::last_cleared(&mut conn).await? {
+        Some(last) => last.next(),
+        None => at
+            .get(..7)
+            .and_then(|m| Month::parse(m).ok())
+            .ok_or_else(|| LedgerError::Conflict(format!("确认时间 `{at}` 应以 yyyy-MM 开头")))?,
+    };
+    drop(conn);
+    let entered = clearing::ReviewDeduction {
+        deduction_id: deduction.deduction_id.clone(),
+        month,
+        key,
+        inspection: deduction.kind != crate::provider::DeductionKind::Audit,
+        amount: deduction.amount,
+        reason: deduction.reason.clone(),
+    };
+    clearing::add_deductions(store, std::slice::from_ref(&entered), at).await?;
+    Ok(Some(entered))
 }
 
 /// A region code given by a user (6 digits).

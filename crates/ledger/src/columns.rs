@@ -51,16 +51,96 @@ pub(crate) fn time(
     table: &'static str,
     column: &'static str,
 ) -> Result<Option<NaiveDateTime>, LedgerError> {
-    let text: String = row.try_get(column)?;
+    let text: &str = row.try_get(column)?;
     if text.is_empty() {
         return Ok(None);
     }
-    NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S")
-        .or_else(|_| {
-            NaiveDate::parse_from_str(&text, "%Y-%m-%d").map(|day| day.and_time(NaiveTime::MIN))
-        })
+    parse_time(text)
         .map(Some)
-        .map_err(|_| corrupt(table, column, &text))
+        .ok_or_else(|| corrupt(table, column, text))
+}
+
+/// Parses a stored time: `yyyy-MM-dd HH:mm:ss`; a bare date means midnight; the `T` separator
+/// of ISO 8601 is read too (a peer platform's time stored as it sent it).
+pub(crate) fn parse_time(text: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+        .or_else(|_| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d").map(|day| day.and_time(NaiveTime::MIN))
+        })
+        .ok()
+}
+
+/// Parses a stored code that must not be empty.
+pub(crate) fn parse_required_code(text: &str) -> Option<Code> {
+    Code::new(text).ok().filter(|code| !code.is_empty())
+}
+
+/// A parser of a stored code of an open code table (`Insutype::from_code`, …), which must not be
+/// empty.
+pub(crate) fn table_code<T>(from_code: fn(Code) -> T) -> impl Fn(&str) -> Option<T> {
+    move |text| parse_required_code(text).map(from_code)
+}
+
+/// Parses a stored code that may be empty (a column added with an empty default).
+pub(crate) fn parse_code(text: &str) -> Option<Code> {
+    Code::new(text).ok()
+}
+
+/// Parses a stored flag: `1` set, `0` not.
+pub(crate) fn parse_flag(text: &str) -> Option<bool> {
+    match text {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// How a flag is stored: `1` or `0`.
+pub(crate) fn flag_text(flag: bool) -> &'static str {
+    if flag {
+        "1"
+    } else {
+        "0"
+    }
+}
+
+/// The text columns of one stored row, read and parsed with the row's key at hand, so that a
+/// value that does not parse is [`LedgerError::Corrupt`] naming the table, the row and the column.
+pub(crate) struct KeyedRow<'r> {
+    row: &'r AnyRow,
+    table: &'static str,
+    /// The row's key (`setl_id` of a settlement).
+    key: &'r str,
+}
+
+impl<'r> KeyedRow<'r> {
+    /// `row` of `table`, its key read from `key_column`.
+    pub(crate) fn new(
+        row: &'r AnyRow,
+        table: &'static str,
+        key_column: &'static str,
+    ) -> Result<KeyedRow<'r>, LedgerError> {
+        Ok(KeyedRow {
+            row,
+            table,
+            key: row.try_get(key_column)?,
+        })
+    }
+
+    /// The text of `column` parsed by `parse`.
+    pub(crate) fn parsed<T>(
+        &self,
+        column: &'static str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, LedgerError> {
+        let text: &str = self.row.try_get(column)?;
+        parse(text).ok_or_else(|| LedgerError::Corrupt {
+            table: self.table,
+            column,
+            detail: format!("row `{}`: unexpected value `{text}`", self.key),
+        })
+    }
 }
 
 /// How a date is stored: `yyyy-MM-dd`, empty for none.

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use yibao_domain::codes::{ChrgitmLv, MedChrgitmType};
+use yibao_domain::codes::{ChrgitmLv, ClrType, ClrWay, Insutype, MedChrgitmType, MedType};
 use yibao_domain::{Code, Fen, LineAmounts, Ratio};
 use yibao_settlement::{AccKey, FundRow, LineRule, LineSplit, Payer, Posting};
 
-use crate::columns::{self, corrupt};
+use crate::columns::{self, corrupt, KeyedRow};
 use crate::sql::{placeholders, rows_per_insert, Placeholders};
 use crate::{
     EntryKind, FeeLine, LedgerError, LineRow, LiveLine, SetlAmounts, SettlementHeader,
@@ -433,6 +433,34 @@ pub async fn entry_totals(
     })
 }
 
+/// Reads a stored settlement header: every code, flag and time parsed once; a value that does not
+/// parse is [`LedgerError::Corrupt`] naming the column and the entry's `setl_id`.
+pub(crate) fn header_of(row: &AnyRow) -> Result<SettlementHeader, LedgerError> {
+    let stored = KeyedRow::new(row, "settlements", "setl_id")?;
+    Ok(SettlementHeader {
+        setl_id: row.try_get("setl_id")?,
+        kind: stored.parsed("kind", EntryKind::parse)?,
+        orig_setl_id: row
+            .try_get::<Option<String>, _>("orig_setl_id")?
+            .filter(|id| !id.is_empty()),
+        infno: stored.parsed("infno", columns::parse_required_code)?,
+        msgid: row.try_get("msgid")?,
+        fixmedins_code: row.try_get("fixmedins_code")?,
+        mdtrt_id: row.try_get("mdtrt_id")?,
+        psn_no: row.try_get("psn_no")?,
+        insutype: stored.parsed("insutype", columns::table_code(Insutype::from_code))?,
+        year: row.try_get("year")?,
+        med_type: stored.parsed("med_type", columns::table_code(MedType::from_code))?,
+        mid_setl_flag: stored.parsed("mid_setl_flag", columns::parse_flag)?,
+        setl_time: stored.parsed("setl_time", columns::parse_time)?,
+        clr_type: stored.parsed("clr_type", columns::table_code(ClrType::from_code))?,
+        clr_way: stored.parsed("clr_way", columns::table_code(ClrWay::from_code))?,
+        clr_optins: stored.parsed("clr_optins", columns::parse_code)?,
+        mdtrtarea_admvs: stored.parsed("mdtrtarea_admvs", columns::parse_code)?,
+        balc: Fen(row.try_get("balc")?),
+    })
+}
+
 /// A ledger entry without its detail rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntrySummary {
@@ -441,28 +469,7 @@ pub struct EntrySummary {
 }
 
 pub(crate) fn summary_of(row: &AnyRow) -> Result<EntrySummary, LedgerError> {
-    let kind: String = row.try_get("kind")?;
-    let orig: Option<String> = row.try_get("orig_setl_id")?;
-    let header = SettlementHeader {
-        setl_id: row.try_get("setl_id")?,
-        kind: EntryKind::parse(&kind).ok_or_else(|| corrupt("settlements", "kind", &kind))?,
-        orig_setl_id: orig.unwrap_or_default(),
-        infno: row.try_get("infno")?,
-        msgid: row.try_get("msgid")?,
-        fixmedins_code: row.try_get("fixmedins_code")?,
-        mdtrt_id: row.try_get("mdtrt_id")?,
-        psn_no: row.try_get("psn_no")?,
-        insutype: row.try_get("insutype")?,
-        year: row.try_get("year")?,
-        med_type: row.try_get("med_type")?,
-        mid_setl_flag: row.try_get("mid_setl_flag")?,
-        setl_time: row.try_get("setl_time")?,
-        clr_type: row.try_get("clr_type")?,
-        clr_way: row.try_get("clr_way")?,
-        clr_optins: row.try_get("clr_optins")?,
-        mdtrtarea_admvs: row.try_get("mdtrtarea_admvs")?,
-        balc: Fen(row.try_get("balc")?),
-    };
+    let header = header_of(row)?;
     let values = SetlAmounts::COLUMNS
         .iter()
         .map(|c| row.try_get::<i64, _>(*c).map(Fen))

@@ -9,6 +9,7 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyConnection};
 use yibao_domain::Fen;
 
+use crate::columns;
 use crate::entries::{settlement_columns, StoredMessage, HEADER_COLUMNS};
 use crate::sql::{placeholders, rows_per_insert, Placeholders};
 use yibao_settlement::{AccKey, LineSplit};
@@ -285,27 +286,26 @@ fn insert_headers<'a>(script: &mut Script<'a>, records: &'a [(i64, SettlementRec
     let cols = HEADER_COLUMNS.len() + SetlAmounts::COLUMNS.len();
     script.rows(head, "", cols, records, |query, (seq, record)| {
         let h = &record.header;
-        let orig = (!h.orig_setl_id.is_empty()).then(|| h.orig_setl_id.clone());
         let mut query = query
             .bind(h.setl_id.clone())
             .bind(*seq)
             .bind(h.kind.as_str())
-            .bind(orig)
-            .bind(h.infno.clone())
+            .bind(h.orig_setl_id.clone())
+            .bind(h.infno.to_string())
             .bind(h.msgid.clone())
             .bind(h.fixmedins_code.clone())
             .bind(h.mdtrt_id.clone())
             .bind(h.psn_no.clone())
-            .bind(h.insutype.clone())
+            .bind(h.insutype.to_string())
             .bind(h.year)
-            .bind(h.med_type.clone())
-            .bind(h.mid_setl_flag.clone())
-            .bind(h.setl_time.clone())
-            .bind(h.clr_type.clone())
-            .bind(h.clr_way.clone())
-            .bind(h.clr_optins.clone())
+            .bind(h.med_type.to_string())
+            .bind(columns::flag_text(h.mid_setl_flag))
+            .bind(h.setl_time_text())
+            .bind(h.clr_type.to_string())
+            .bind(h.clr_way.to_string())
+            .bind(h.clr_optins.to_string())
             .bind(h.balc.fen())
-            .bind(h.mdtrtarea_admvs.clone());
+            .bind(h.mdtrtarea_admvs.to_string());
         for value in record.amounts.columns().map(|(_, value)| value) {
             query = query.bind(value.fen());
         }
@@ -375,7 +375,7 @@ fn insert_postings<'a>(script: &mut Script<'a>, postings: &'a [PostingRef<'a>]) 
             query
                 .bind(h.setl_id.clone())
                 .bind(h.psn_no.clone())
-                .bind(h.insutype.clone())
+                .bind(h.insutype.to_string())
                 .bind(h.year)
                 .bind(key.to_string())
                 .bind(*amount)

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
+use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
 /// The amounts of a stored settlement: the one `setlinfo` amounts type of the domain.
 pub use yibao_domain::SetlAmounts;
 use yibao_domain::{Code, Fen, LineAmounts};
@@ -374,32 +375,50 @@ impl EntryKind {
     }
 }
 
-/// Non-amount fields of a settlement header.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Non-amount fields of a settlement header, typed: codes as codes, the time as a time. Stored
+/// as text (see `entries::header_of` and `flush`); a stored value that does not parse is
+/// [`crate::LedgerError::Corrupt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettlementHeader {
     pub setl_id: String,
     pub kind: EntryKind,
-    /// For a cancellation, the settlement it cancels; empty otherwise.
-    pub orig_setl_id: String,
-    pub infno: String,
+    /// For a cancellation, the settlement it cancels; for a reinstatement, the cancellation it
+    /// mirrors; `None` for a settlement.
+    pub orig_setl_id: Option<String>,
+    pub infno: Code,
     pub msgid: String,
     pub fixmedins_code: String,
     pub mdtrt_id: String,
     pub psn_no: String,
-    pub insutype: String,
+    pub insutype: Insutype,
     /// Accumulator year (calendar year of the visit's end).
     pub year: i64,
-    pub med_type: String,
-    pub mid_setl_flag: String,
-    pub setl_time: String,
-    pub clr_type: String,
-    pub clr_way: String,
-    pub clr_optins: String,
+    pub med_type: MedType,
+    /// An interim settlement of an ongoing admission (中途结算, `mid_setl_flag` 1).
+    pub mid_setl_flag: bool,
+    /// When the entry was made, to the second (stored `yyyy-MM-dd HH:mm:ss`).
+    pub setl_time: NaiveDateTime,
+    pub clr_type: ClrType,
+    pub clr_way: ClrWay,
+    /// The clearing agency (清算经办机构): the insured's pooling region.
+    pub clr_optins: Code,
     /// The place of treatment (就医地医保区划): the institution's `admdvs`, or for a settlement
     /// made for another platform's hospital the pooling region that platform names.
-    pub mdtrtarea_admvs: String,
+    pub mdtrtarea_admvs: Code,
     /// Personal-account balance after this entry.
     pub balc: Fen,
+}
+
+impl SettlementHeader {
+    /// `setl_time` as stored and answered: `yyyy-MM-dd HH:mm:ss`.
+    pub fn setl_time_text(&self) -> String {
+        crate::columns::time_text(Some(self.setl_time))
+    }
+
+    /// `mid_setl_flag` as stored and answered: `1` or `0`.
+    pub fn mid_setl_flag_text(&self) -> &'static str {
+        crate::columns::flag_text(self.mid_setl_flag)
+    }
 }
 
 /// A complete ledger entry: header, amounts, fund rows, line splits and accumulator postings.

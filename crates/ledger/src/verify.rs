@@ -172,15 +172,14 @@ fn check_entries(records: &[SettlementRecord], problems: &mut Vec<String>) {
         for violation in record.identity_violations() {
             problems.push(format!("settlement {id}: {violation}"));
         }
-        if record.header.orig_setl_id.is_empty() {
+        let Some(orig_setl_id) = &record.header.orig_setl_id else {
             continue;
-        }
-        match by_id.get(record.header.orig_setl_id.as_str()) {
+        };
+        match by_id.get(orig_setl_id.as_str()) {
             Some(original) => check_mirror(original, record, problems),
             None => problems.push(format!(
-                "{} {id}: original {} missing",
+                "{} {id}: original {orig_setl_id} missing",
                 mirror_name(record.header.kind),
-                record.header.orig_setl_id
             )),
         }
     }
@@ -274,7 +273,7 @@ async fn check_totals(
         let h = &r.header;
         for p in &r.postings {
             *derived
-                .entry((h.psn_no.clone(), h.insutype.clone(), h.year, p.key))
+                .entry((h.psn_no.clone(), h.insutype.to_string(), h.year, p.key))
                 .or_default() += p.amount;
         }
     }
@@ -337,7 +336,7 @@ async fn check_balances(
     }
     for r in records {
         let h = &r.header;
-        let Some(current) = balance.get_mut(&(h.psn_no.clone(), h.insutype.clone())) else {
+        let Some(current) = balance.get_mut(&(h.psn_no.clone(), h.insutype.to_string())) else {
             problems.push(format!(
                 "settlement {}: person {} has no insutype {} row",
                 h.setl_id, h.psn_no, h.insutype
@@ -370,7 +369,7 @@ async fn check_account_totals(
     let mut derived: BTreeMap<(String, String), Fen> = BTreeMap::new();
     for r in records {
         *derived
-            .entry((r.header.psn_no.clone(), r.header.insutype.clone()))
+            .entry((r.header.psn_no.clone(), r.header.insutype.to_string()))
             .or_default() += r.amounts.acct_pay;
     }
     let rows = sqlx::query("SELECT psn_no, insutype, paid FROM account_totals")
@@ -625,9 +624,9 @@ fn check_settled_lines(
     let cancelled_at: HashMap<&str, i64> = records
         .iter()
         .filter(|r| r.header.kind == EntryKind::Cancel)
-        .map(|r| {
+        .filter_map(|r| {
             let seq = seqs.get(&r.header.setl_id).copied().unwrap_or(i64::MAX);
-            (r.header.orig_setl_id.as_str(), seq)
+            Some((r.header.orig_setl_id.as_deref()?, seq))
         })
         .collect();
     let mut consumed_by_live: HashMap<(&str, i64), &str> = HashMap::new();

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
+use proptest::prelude::*;
 use sqlx::AnyConnection;
+use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
 use yibao_domain::{Code, Fen, LineAmounts};
 use yibao_ledger::entries::{self, EntryFilter};
 use yibao_ledger::registry;
@@ -97,6 +99,13 @@ fn person() -> Person {
     }
 }
 
+/// 2026-03-01 10:00:00, when the test's entries are made.
+fn march_first_ten() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
+        .and_then(|day| day.and_hms_opt(10, 0, 0))
+        .unwrap()
+}
+
 fn record(setl_id: &str, msgid: &str, acct: i64, balc_after: i64) -> SettlementRecord {
     let amounts = SetlAmounts {
         medfee_sumamt: Fen(10_000),
@@ -114,21 +123,21 @@ fn record(setl_id: &str, msgid: &str, acct: i64, balc_after: i64) -> SettlementR
         header: SettlementHeader {
             setl_id: setl_id.into(),
             kind: EntryKind::Settle,
-            orig_setl_id: String::new(),
-            infno: "2207".into(),
+            orig_setl_id: None,
+            infno: Code::lit("2207"),
             msgid: msgid.into(),
             fixmedins_code: "H36040200001".into(),
             mdtrt_id: format!("M{msgid}"),
             psn_no: "P001".into(),
-            insutype: "310".into(),
+            insutype: Insutype::Worker,
             year: 2026,
-            med_type: "11".into(),
-            mid_setl_flag: "0".into(),
-            setl_time: "2026-03-01 10:00:00".into(),
-            clr_type: "11".into(),
-            clr_way: "1".into(),
-            clr_optins: "360400".into(),
-            mdtrtarea_admvs: "360402".into(),
+            med_type: MedType::Outpatient,
+            mid_setl_flag: false,
+            setl_time: march_first_ten(),
+            clr_type: ClrType::Outpatient,
+            clr_way: ClrWay::ByItem,
+            clr_optins: Code::lit("360400"),
+            mdtrtarea_admvs: Code::lit("360402"),
             balc: Fen(balc_after),
         },
         amounts,
@@ -310,9 +319,9 @@ async fn exercise(store: Store) {
     let mirror_header = SettlementHeader {
         setl_id: "S3".into(),
         kind: EntryKind::Cancel,
-        orig_setl_id: "S1".into(),
+        orig_setl_id: Some("S1".into()),
         msgid: "MSG3".into(),
-        infno: "2208".into(),
+        infno: Code::lit("2208"),
         balc: Fen(100_000),
         ..first.header.clone()
     };
@@ -433,6 +442,7 @@ async fn stored_codes_are_parsed(conn: &mut AnyConnection) {
         );
         sqlx::query(repair).execute(&mut *conn).await.unwrap();
     }
+    stored_header_is_parsed(&mut *conn).await;
     sqlx::query("UPDATE acc_totals SET acc_key = 'X1' WHERE acc_key = 'Q0000'")
         .execute(&mut *conn)
         .await
@@ -448,6 +458,160 @@ async fn stored_codes_are_parsed(conn: &mut AnyConnection) {
         ),
         "{totals:?}"
     );
+}
+
+/// A damaged time, code or flag of a stored settlement header is `LedgerError::Corrupt` naming the
+/// table, the entry and the column, on every read of it.
+async fn stored_header_is_parsed(conn: &mut AnyConnection) {
+    let damages = [
+        ("setl_time", "2026-03-01 25:00:00", "2026-03-01 10:00:00"),
+        ("setl_time", "", "2026-03-01 10:00:00"),
+        ("insutype", "", "310"),
+        ("insutype", "0123456789abcdefg", "310"),
+        ("clr_type", "", "11"),
+        ("clr_type", "clearing-type-of-20", "11"),
+        ("med_type", "", "11"),
+        ("mid_setl_flag", "Y", "0"),
+        ("infno", "", "2207"),
+        ("clr_optins", "0123456789abcdefg", "360400"),
+    ];
+    for (column, damaged, repaired) in damages {
+        let set = |value: &str| {
+            format!("UPDATE settlements SET {column} = '{value}' WHERE setl_id = 'S1'")
+        };
+        sqlx::query(&set(damaged))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let read = entries::settlement(&mut *conn, "S1").await;
+        assert!(
+            matches!(&read, Err(LedgerError::Corrupt { table: "settlements", column: c, detail })
+                if *c == column && detail.contains("`S1`")),
+            "{column} = {damaged:?}: {read:?}"
+        );
+        let checked = verify(&mut *conn).await;
+        assert!(
+            matches!(&checked, Err(LedgerError::Corrupt { column: c, .. }) if *c == column),
+            "{column} = {damaged:?}: {checked:?}"
+        );
+        sqlx::query(&set(repaired))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    let repaired = entries::settlement(&mut *conn, "S1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(repaired.header, record("S1", "MSG1", 3_000, 97_000).header);
+}
+
+/// A stored code: a core value of the table (`values`) or any other code of 1–15 characters.
+fn any_code(values: &'static [(&'static str, &'static str)]) -> BoxedStrategy<Code> {
+    prop_oneof![
+        proptest::sample::select(values).prop_map(|(code, _)| Code::lit(code)),
+        "[0-9A-Z]{1,15}".prop_map(|text| Code::lit(&text)),
+    ]
+    .boxed()
+}
+
+/// Any settlement header as the ledger may hold it: codes of the national tables and beyond,
+/// regions possibly empty (rows stored before the column existed), times to the second from 1900
+/// to 9999. Its identity (`setl_id`, `msgid`, `orig_setl_id`) is set by the test.
+fn any_header() -> impl Strategy<Value = SettlementHeader> {
+    let codes = (
+        any_code(Insutype::VALUES),
+        any_code(MedType::VALUES),
+        any_code(ClrType::VALUES),
+        any_code(ClrWay::VALUES),
+        "[0-9A-Z]{1,8}",
+        "[0-9]{0,15}",
+        "[0-9]{0,15}",
+    );
+    let setl_time = (1900i32..=9999, 1u32..=365, 0u32..86_400).prop_map(|(year, day, second)| {
+        chrono::NaiveDate::from_yo_opt(year, day)
+            .unwrap()
+            .and_time(chrono::NaiveTime::from_num_seconds_from_midnight_opt(second, 0).unwrap())
+    });
+    let facts = (
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        1900i64..=9999,
+        -1_000_000_000i64..1_000_000_000,
+    );
+    (codes, setl_time, facts).prop_map(
+        |((insutype, med_type, clr_type, clr_way, infno, clr_optins, place), setl_time, facts)| {
+            let (cancel, mirror, interim, year, balc_fen) = facts;
+            SettlementHeader {
+                setl_id: String::new(),
+                kind: if cancel {
+                    EntryKind::Cancel
+                } else {
+                    EntryKind::Settle
+                },
+                orig_setl_id: (cancel || mirror).then(String::new),
+                infno: Code::lit(&infno),
+                msgid: String::new(),
+                fixmedins_code: "H36040200001".into(),
+                mdtrt_id: "HV1".into(),
+                psn_no: "P001".into(),
+                insutype: Insutype::from_code(insutype),
+                year,
+                med_type: MedType::from_code(med_type),
+                mid_setl_flag: interim,
+                setl_time,
+                clr_type: ClrType::from_code(clr_type),
+                clr_way: ClrWay::from_code(clr_way),
+                clr_optins: Code::lit(&clr_optins),
+                mdtrtarea_admvs: Code::lit(&place),
+                balc: Fen(balc_fen),
+            }
+        },
+    )
+}
+
+/// Header → stored text → header: every header the ledger writes reads back equal.
+#[test]
+fn stored_headers_read_back_equal() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (store, dir) = runtime.block_on(fresh_sqlite());
+    let config = proptest::test_runner::Config {
+        cases: 64,
+        ..proptest::test_runner::Config::default()
+    };
+    let rng = proptest::test_runner::TestRng::deterministic_rng(config.rng_algorithm);
+    let mut runner = proptest::test_runner::TestRunner::new_with_rng(config, rng);
+    let next = std::sync::atomic::AtomicU64::new(0);
+    let result = runner.run(&any_header(), |header| {
+        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let header = SettlementHeader {
+            setl_id: format!("H{n}"),
+            msgid: format!("HM{n}"),
+            orig_setl_id: header.orig_setl_id.map(|_| format!("O{n}")),
+            ..header
+        };
+        let read = runtime.block_on(async {
+            let mut cache = LedgerCache::new(10);
+            let record = SettlementRecord {
+                header: header.clone(),
+                amounts: SetlAmounts::default(),
+                funds: Vec::new(),
+                lines: Vec::new(),
+                postings: Vec::new(),
+            };
+            commit_job(&store, &mut cache, |view| {
+                Box::pin(async move { view.append_settlement(record).await.unwrap() })
+            })
+            .await;
+            let mut conn = store.pool().acquire().await.unwrap();
+            entries::settlement(&mut conn, &header.setl_id).await
+        });
+        prop_assert_eq!(read.unwrap().map(|r| r.header), Some(header));
+        Ok(())
+    });
+    let _ = std::fs::remove_dir_all(dir);
+    result.unwrap();
 }
 
 /// Closes a test's PostgreSQL store and drops its schema.
@@ -702,7 +866,7 @@ async fn fee_line_events_are_appended() {
     let mirror = settled.negated(SettlementHeader {
         setl_id: "S2".into(),
         kind: EntryKind::Cancel,
-        orig_setl_id: "S1".into(),
+        orig_setl_id: Some("S1".into()),
         msgid: "MSG2".into(),
         ..settled.header.clone()
     });
@@ -929,5 +1093,277 @@ async fn newer_schema_is_refused_sqlite() {
 async fn newer_schema_is_refused_postgres() {
     let (store, schema) = fresh_pg("newer").await;
     newer_schema_is_refused(store.clone(), &pg_url(&schema)).await;
+    drop_pg(store, &schema).await;
+}
+
+/// One remote settlement of `insutype` made in `month`, paid by two funds.
+fn remote_settlement(
+    id: &str,
+    insutype: &str,
+    month: u8,
+    fund_fen: i64,
+) -> yibao_clearing::SettlementRow {
+    use yibao_clearing::{FundPayment, Month, PairKey, SettlementRow};
+    let fund = |code: &str, amount| FundPayment {
+        fund_pay_type: Code::lit(code),
+        amount: Fen(amount),
+    };
+    SettlementRow {
+        setl_id: id.into(),
+        key: PairKey {
+            insured_admdvs: Code::lit("360400"),
+            treating_admdvs: Code::lit("360100"),
+            insutype: Code::lit(insutype),
+        },
+        fixmedins_code: "H36010200001".into(),
+        made_in: Month { year: 2026, month },
+        cancels: None,
+        medfee_sumamt: Fen(fund_fen * 2),
+        fund_payments: vec![
+            fund(&format!("{insutype}100"), fund_fen - fund_fen / 3),
+            fund(&format!("{insutype}200"), fund_fen / 3),
+        ],
+        confirmation: yibao_clearing::Confirmation::NotRequired,
+        late_cycle: None,
+    }
+}
+
+/// The clearing postings of a batch, summed per flow.
+async fn clearing_batch(store: &Store, batch: &str) -> Vec<(String, i64)> {
+    use sqlx::Row;
+    let mut conn = store.pool().acquire().await.unwrap();
+    let rows = sqlx::query(
+        "SELECT flow, CAST(SUM(amount) AS BIGINT) AS amount FROM book_postings WHERE batch = $1 GROUP BY flow ORDER BY flow",
+    )
+    .bind(batch.to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    rows.iter()
+        .map(|r| (r.get::<String, _>("flow"), r.get::<i64, _>("amount")))
+        .collect()
+}
+
+/// Clearing in the books: a row stored as the previous yibao stored it (no fund shares: gross
+/// postings only, nothing on its moves) and rows with shares — one paid, one rejected — verify with
+/// no problem; the paid row's payable is discharged to the fen, the rejected row's postings are
+/// undone; a transfer taken away is found.
+async fn clearing_books_verify(store: Store) {
+    use yibao_clearing::{clear_month, ClearingPolicy, ClearingState, Month, MonthInputs};
+    use yibao_ledger::clearing::{self, clearing_id};
+    use yibao_ledger::clearing_books::{self, batch_of, transition_batch_of};
+    for (admdvs, source) in [
+        ("360400", include_str!("../../../policies/jiujiang.toml")),
+        ("360100", include_str!("../../../policies/nanchang.toml")),
+    ] {
+        registry::put_document(&store, registry::Document::Policy, admdvs, source, "t")
+            .await
+            .unwrap();
+    }
+    let mut conn = store.pool().acquire().await.unwrap();
+    let regions = clearing_run::pooling_regions(&mut conn).await.unwrap();
+    drop(conn);
+    let policy =
+        ClearingPolicy::parse(include_str!("../../../policies/clearing/jiangxi.toml")).unwrap();
+    let (feb, march) = (
+        Month {
+            year: 2026,
+            month: 2,
+        },
+        Month {
+            year: 2026,
+            month: 3,
+        },
+    );
+    let inputs = |month: Month| MonthInputs {
+        rows: vec![
+            remote_settlement("S1", "390", 2, 700_001),
+            remote_settlement("S2", "310", 3, 123_457),
+            remote_settlement("S3", "390", 3, 399_999),
+        ],
+        deductions: [(
+            remote_settlement("S3", "390", 3, 0).key,
+            yibao_clearing::ReviewDeductions {
+                audit: Fen(1_001),
+                inspection: Fen(333),
+            },
+        )]
+        .into_iter()
+        .filter(|_| month == march)
+        .collect(),
+        prepayments: [(
+            remote_settlement("S1", "390", 2, 0).key,
+            yibao_clearing::PrepaymentHistory {
+                balance: Fen(0),
+                basis_fund_owed: Fen(1_200_000),
+            },
+        )]
+        .into_iter()
+        .filter(|_| month == feb)
+        .collect(),
+    };
+    let mut old = clear_month(&policy, feb, &inputs(feb)).unwrap();
+    old[0].fund_shares = None;
+    clearing::store_rows(&store, &old, &regions, "t")
+        .await
+        .unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    let history = clearing::prepayment_histories(&mut conn, march, 12)
+        .await
+        .unwrap();
+    drop(conn);
+    let rows = clear_month(
+        &policy,
+        march,
+        &MonthInputs {
+            prepayments: history,
+            ..inputs(march)
+        },
+    )
+    .unwrap();
+    clearing::store_rows(&store, &rows, &regions, "t")
+        .await
+        .unwrap();
+    let ids: Vec<String> = old
+        .iter()
+        .chain(&rows)
+        .map(|r| clearing_id(r.month, &r.key))
+        .collect();
+    let (old_id, rejected_id, paid_id) = (&ids[0], &ids[1], &ids[2]);
+    let forward = [
+        ClearingState::Accepted,
+        ClearingState::UnderReview,
+        ClearingState::Reviewed,
+        ClearingState::Cleared,
+        ClearingState::Paid,
+    ];
+    for id in [old_id, paid_id] {
+        for to in forward {
+            clearing::advance(&store, id, to, "x", "2026-04-10 09:00:00")
+                .await
+                .unwrap();
+        }
+    }
+    let undated = clearing::advance(&store, rejected_id, ClearingState::Rejected, "x", "t").await;
+    assert!(
+        undated.is_err(),
+        "a move that posts needs a date: {undated:?}"
+    );
+    clearing::advance(
+        &store,
+        rejected_id,
+        ClearingState::Rejected,
+        "x",
+        "2026-04-11 09:00:00",
+    )
+    .await
+    .unwrap();
+
+    let paid = transition_batch_of(paid_id, ClearingState::Paid).unwrap();
+    assert!(clearing_batch(
+        &store,
+        &transition_batch_of(old_id, ClearingState::Paid).unwrap()
+    )
+    .await
+    .is_empty());
+    let old_flows: Vec<String> = clearing_batch(&store, &batch_of(old_id))
+        .await
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    assert_eq!(
+        old_flows,
+        [
+            "clearing_owed_to_hospitals",
+            "clearing_payable",
+            "clearing_receivable"
+        ]
+    );
+    let march_row = &rows[1];
+    let stored = clearing_batch(&store, &batch_of(paid_id)).await;
+    let transfer = clearing_batch(&store, &paid).await;
+    let amount = |batch: &[(String, i64)], flow: &str| {
+        batch.iter().find(|(f, _)| f == flow).map_or(0, |(_, a)| *a)
+    };
+    let d = march_row.deductions;
+    assert_eq!(amount(&stored, "clearing_payable"), march_row.fund_owed.0);
+    assert_eq!(amount(&stored, "clearing_payable_audit"), d.audit.0);
+    assert_eq!(
+        amount(&stored, "clearing_receivable_inspection"),
+        d.inspection.0
+    );
+    assert_eq!(
+        amount(&stored, "clearing_payable_prepayment_offset"),
+        d.prepayment_offset.0
+    );
+    assert_eq!(
+        amount(&stored, "clearing_prepayment_paid_in"),
+        march_row.prepayment.top_up.0
+    );
+    assert!(
+        d.prepayment_offset > Fen(0) && march_row.prepayment.top_up > Fen(0),
+        "{march_row:?}"
+    );
+    let outstanding = amount(&stored, "clearing_payable")
+        - amount(&stored, "clearing_payable_audit")
+        - amount(&stored, "clearing_payable_inspection")
+        - amount(&stored, "clearing_payable_prepayment_offset")
+        - amount(&stored, "clearing_payable_reserve_withheld")
+        - amount(&transfer, "clearing_payable_settled");
+    assert_eq!(outstanding, d.reserve_withheld.0);
+    assert_eq!(
+        amount(&transfer, "clearing_receivable_collected"),
+        march_row.cleared.0
+    );
+    assert_eq!(
+        amount(&transfer, "clearing_paid_to_hospitals"),
+        (march_row.cleared + d.prepayment_offset).0
+    );
+    let rejected = clearing_batch(&store, &batch_of(rejected_id)).await;
+    let undone = clearing_batch(
+        &store,
+        &transition_batch_of(rejected_id, ClearingState::Rejected).unwrap(),
+    )
+    .await;
+    assert!(!rejected.is_empty());
+    assert_eq!(
+        undone,
+        rejected
+            .iter()
+            .map(|(f, a)| (f.clone(), -a))
+            .collect::<Vec<_>>()
+    );
+
+    let mut conn = store.pool().acquire().await.unwrap();
+    let mut problems = Vec::new();
+    clearing_books::check(&mut conn, &regions, &mut problems)
+        .await
+        .unwrap();
+    assert_eq!(problems, Vec::<String>::new());
+    let report = verify(&mut conn).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    sqlx::query("DELETE FROM book_postings WHERE batch = $1")
+        .bind(paid.clone())
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    clearing_books::check(&mut conn, &regions, &mut problems)
+        .await
+        .unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains(&paid), "{problems:?}");
+}
+
+#[tokio::test]
+async fn clearing_books_verify_sqlite() {
+    let (store, dir) = fresh_sqlite().await;
+    clearing_books_verify(store).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn clearing_books_verify_postgres() {
+    let (store, schema) = fresh_pg("clearingbooks").await;
+    clearing_books_verify(store.clone()).await;
     drop_pg(store, &schema).await;
 }

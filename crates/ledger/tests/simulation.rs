@@ -34,6 +34,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sqlx::{AnyConnection, Connection, Row};
+use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
 use yibao_domain::{Code, Fen, LineAmounts};
 use yibao_ledger::entries::{self, EntryFilter, StoredMessage};
 use yibao_ledger::verify::verify;
@@ -223,8 +224,8 @@ async fn cancel(
     let header = SettlementHeader {
         setl_id: format!("S{}", ledger.next_id("sim_setl").await?),
         kind: EntryKind::Cancel,
-        orig_setl_id: h.setl_id.clone(),
-        infno: "2208".into(),
+        orig_setl_id: Some(h.setl_id.clone()),
+        infno: Code::lit("2208"),
         msgid: msgid.into(),
         balc: Fen(OPENING_BALC_FEN) - paid + settled.amounts.acct_pay,
         ..h.clone()
@@ -270,21 +271,23 @@ fn settlement(
         header: SettlementHeader {
             setl_id: setl_id.into(),
             kind: EntryKind::Settle,
-            orig_setl_id: String::new(),
-            infno: "2207".into(),
+            orig_setl_id: None,
+            infno: Code::lit("2207"),
             msgid: msgid.into(),
             fixmedins_code: CODE.into(),
             mdtrt_id: format!("M{msgid}"),
             psn_no: psn_no(psn),
-            insutype: INSUTYPE.into(),
+            insutype: Insutype::from_code(Code::lit(INSUTYPE)),
             year: YEAR,
-            med_type: "11".into(),
-            mid_setl_flag: "0".into(),
-            setl_time: "2026-03-01 10:00:00".into(),
-            clr_type: "11".into(),
-            clr_way: "1".into(),
-            clr_optins: "360400".into(),
-            mdtrtarea_admvs: "360402".into(),
+            med_type: MedType::Outpatient,
+            mid_setl_flag: false,
+            setl_time: chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
+                .and_then(|day| day.and_hms_opt(10, 0, 0))
+                .unwrap(),
+            clr_type: ClrType::Outpatient,
+            clr_way: ClrWay::ByItem,
+            clr_optins: Code::lit("360400"),
+            mdtrtarea_admvs: Code::lit("360402"),
             balc,
         },
         amounts,

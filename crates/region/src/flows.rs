@@ -4,7 +4,7 @@ use yibao_books::Flow;
 use yibao_ledger::{clearing_books, provider_books};
 
 /// Every flow with its storage name (the books' snake-case serialisation).
-pub const FLOWS: [(Flow, &str); 24] = [
+pub const FLOWS: [(Flow, &str); 37] = [
     (Flow::BroughtForward, "brought_forward"),
     (Flow::IndividualContribution, "individual_contribution"),
     (Flow::EmployerContribution, "employer_contribution"),
@@ -47,6 +47,55 @@ pub const FLOWS: [(Flow, &str); 24] = [
         Flow::ClearingOwedToHospitals,
         clearing_books::OWED_TO_HOSPITALS,
     ),
+    (Flow::ClearingPayableAudit, clearing_books::PAYABLE_AUDIT),
+    (
+        Flow::ClearingPayableInspection,
+        clearing_books::PAYABLE_INSPECTION,
+    ),
+    (
+        Flow::ClearingPayablePrepaymentOffset,
+        clearing_books::PAYABLE_PREPAYMENT_OFFSET,
+    ),
+    (
+        Flow::ClearingPayableReserveWithheld,
+        clearing_books::PAYABLE_RESERVE_WITHHELD,
+    ),
+    (
+        Flow::ClearingPrepaymentPaidIn,
+        clearing_books::PREPAYMENT_PAID_IN,
+    ),
+    (
+        Flow::ClearingPayableSettled,
+        clearing_books::PAYABLE_SETTLED,
+    ),
+    (
+        Flow::ClearingReceivableAudit,
+        clearing_books::RECEIVABLE_AUDIT,
+    ),
+    (
+        Flow::ClearingReceivableInspection,
+        clearing_books::RECEIVABLE_INSPECTION,
+    ),
+    (
+        Flow::ClearingReceivablePrepaymentOffset,
+        clearing_books::RECEIVABLE_PREPAYMENT_OFFSET,
+    ),
+    (
+        Flow::ClearingReceivableReserveWithheld,
+        clearing_books::RECEIVABLE_RESERVE_WITHHELD,
+    ),
+    (
+        Flow::ClearingPrepaymentReceived,
+        clearing_books::PREPAYMENT_RECEIVED,
+    ),
+    (
+        Flow::ClearingReceivableCollected,
+        clearing_books::RECEIVABLE_COLLECTED,
+    ),
+    (
+        Flow::ClearingPaidToHospitals,
+        clearing_books::PAID_TO_HOSPITALS,
+    ),
 ];
 
 /// Position of `flow` in [`FLOWS`].
@@ -76,6 +125,19 @@ pub fn flow_index(flow: Flow) -> usize {
         Flow::ClearingPayable => 21,
         Flow::ClearingReceivable => 22,
         Flow::ClearingOwedToHospitals => 23,
+        Flow::ClearingPayableAudit => 24,
+        Flow::ClearingPayableInspection => 25,
+        Flow::ClearingPayablePrepaymentOffset => 26,
+        Flow::ClearingPayableReserveWithheld => 27,
+        Flow::ClearingPrepaymentPaidIn => 28,
+        Flow::ClearingPayableSettled => 29,
+        Flow::ClearingReceivableAudit => 30,
+        Flow::ClearingReceivableInspection => 31,
+        Flow::ClearingReceivablePrepaymentOffset => 32,
+        Flow::ClearingReceivableReserveWithheld => 33,
+        Flow::ClearingPrepaymentReceived => 34,
+        Flow::ClearingReceivableCollected => 35,
+        Flow::ClearingPaidToHospitals => 36,
     }
 }
 
@@ -117,5 +179,7 @@ mod tests {
                 .expect("a flow of the books")
                 .is_clearing());
         }
+        let clearing_flows = FLOWS.iter().filter(|(f, _)| f.is_clearing()).count();
+        assert_eq!(clearing_flows, clearing_books::FLOW_NAMES.len());
     }
 }

@@ -274,16 +274,34 @@ pub fn envelope_time(at: NaiveDateTime) -> String {
 
 /// `yyyy-MM-dd HH:mm:ss`, the format of times inside `output`.
 pub fn wire_time(at: NaiveDateTime) -> String {
-    use chrono::{Datelike, Timelike};
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        at.year(),
-        at.month(),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    )
+    WireTime(at).to_string()
+}
+
+/// A time inside `output` (`yyyy-MM-dd HH:mm:ss`), serialized without an intermediate string.
+#[derive(Debug, Clone, Copy)]
+pub struct WireTime(pub NaiveDateTime);
+
+impl std::fmt::Display for WireTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use chrono::{Datelike, Timelike};
+        let at = self.0;
+        write!(
+            f,
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            at.year(),
+            at.month(),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second()
+        )
+    }
+}
+
+impl Serialize for WireTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// A reply envelope.

@@ -5,17 +5,25 @@
 //! twice; the states advance only as the machine allows; `verify` holds.
 //!
 //! Before the run the 南昌 hospital lists its inbound rows (3260), confirms them in batches (3261),
-//! rolls a batch back (3262); a settlement it did not confirm is not cleared, and once the month
-//! is cleared its confirmations are frozen.
+//! rolls a batch back (3262); a settlement it did not confirm is not cleared. Once the month is
+//! cleared nothing of it changes: a late 3261 may only confirm the row left out, which enters the
+//! next month's cycle, and cannot be rolled back once that cycle is cleared.
+//!
+//! The books follow the money: the row's postings carry the audit deduction next to the payments
+//! owed, the move to 60 paid posts the transfer once, the next month's prepayment is paid in, and
+//! a confirmed supervision case on the remote stay becomes a deduction of the pair's next clearing.
 
 mod common;
 
 use chrono::NaiveDate;
 use common::{repo_root, Backend, Harness};
 use serde_json::{json, Value};
+use yibao_audit::case::{CaseAction, ConfirmType};
 use yibao_clearing::{ClearingPolicy, ClearingState, Month};
 use yibao_domain::Fen;
 use yibao_his::{medfee_sumamt, steps, Visit};
+use yibao_ledger::audit_cases::{self, Confirmation, Step};
+use yibao_ledger::audit_claims::{replace_findings, StoredFinding};
 use yibao_ledger::clearing::{self, ReviewDeduction};
 use yibao_ledger::clearing_run::{run_month, ClearingRunError};
 use yibao_server::config::AuthMode;
@@ -152,10 +160,14 @@ async fn a_month_of_remote_stays_clears_to_the_fen_once() {
         assert_eq!(row.cleared, row.fund_owed - row.deductions.total());
         assert_eq!(run.rows[0].state, ClearingState::Applied);
 
-        // Both regions are this platform's: 九江's books owe, 南昌's are owed and owe the hospital.
-        let books = [
+        // Both regions are this platform's: 九江's books owe, 南昌's are owed and owe the hospital,
+        // each less the audit deduction.
+        let audit = Fen(12_345);
+        let books = vec![
             ("clearing_payable", owed),
+            ("clearing_payable_audit", audit),
             ("clearing_receivable", owed),
+            ("clearing_receivable_audit", audit),
             ("clearing_owed_to_hospitals", owed),
         ];
         assert_eq!(clearing_postings(&h).await, books);
@@ -216,6 +228,10 @@ async fn a_month_of_remote_stays_clears_to_the_fen_once() {
             .await;
         assert!(frozen.contains("已清算"), "{frozen}");
 
+        pay_once(&h, &id, &books, row.cleared).await;
+        late_row_enters_the_next_cycle(&h, &policy, month, &unconfirmed, &run.rows[0]).await;
+        remote_case_is_deducted_next(&h, month, &remote[0], key).await;
+
         let report = h.verify().await;
         assert_eq!(report["ok"], true, "{report}");
 
@@ -231,6 +247,187 @@ async fn a_month_of_remote_stays_clears_to_the_fen_once() {
         assert!(report.to_string().contains("clearing:"), "{report}");
         h.stop().await;
     }
+}
+
+/// The move to 60 posts the transfer (the row's `cleared`, all on one fund here) once: 九江 settles
+/// its payable, 南昌 collects and pays its hospital; a second move is refused and posts nothing.
+async fn pay_once(h: &Harness, id: &str, stored: &[(&'static str, Fen)], cleared: Fen) {
+    clearing::advance(
+        &h.store,
+        id,
+        ClearingState::Paid,
+        "x",
+        "2027-01-05 10:00:00",
+    )
+    .await
+    .unwrap();
+    let mut books = stored.to_vec();
+    books.extend([
+        ("clearing_payable_settled", cleared),
+        ("clearing_receivable_collected", cleared),
+        ("clearing_paid_to_hospitals", cleared),
+    ]);
+    let order = |flow: &str| {
+        yibao_ledger::clearing_books::FLOW_NAMES
+            .iter()
+            .position(|f| *f == flow)
+    };
+    books.sort_by_key(|(flow, _)| order(flow));
+    assert_eq!(clearing_postings(h).await, books);
+    let again = clearing::advance(
+        &h.store,
+        id,
+        ClearingState::Paid,
+        "x",
+        "2027-01-06 10:00:00",
+    )
+    .await;
+    assert!(again.is_err(), "{again:?}");
+    assert_eq!(clearing_postings(h).await, books);
+}
+
+/// After the month is cleared the row left unconfirmed is confirmed late: the month's stored row
+/// does not change, the next month's clearing counts it as a late entry, and once that month is
+/// cleared the late batch cannot be rolled back.
+async fn late_row_enters_the_next_cycle(
+    h: &Harness,
+    policy: &ClearingPolicy,
+    month: Month,
+    unconfirmed: &Value,
+    stored: &clearing::StoredClearing,
+) {
+    let setl_id = unconfirmed["setl_id"].as_str().unwrap();
+    let msgid = h.msgid(NANCHANG);
+    let (_, late) = h
+        .call_with(
+            "3261",
+            NANCHANG,
+            &msgid,
+            confirm_input(month, &[(setl_id, "1")]),
+        )
+        .await;
+    assert_eq!(late["output"]["cnfm_cnt"], 1, "{late}");
+    let twice = h
+        .fails("3261", NANCHANG, confirm_input(month, &[(setl_id, "1")]))
+        .await;
+    assert!(twice.contains("已确认"), "{twice}");
+    let listed = h
+        .ok("3260", NANCHANG, json!({ "data": month_input(month) }))
+        .await;
+    let row = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["setl_sn"] == setl_id)
+        .unwrap();
+    assert_eq!(row["cnfm_flag"], "1", "{listed}");
+
+    let next = month.next();
+    let over =
+        |m: Month| NaiveDate::from_ymd_opt(m.next().year, u32::from(m.next().month), 1).unwrap();
+    let again = run_month(&h.store, policy, month, over(month), "t6")
+        .await
+        .unwrap();
+    assert!(!again.stored_now);
+    assert_eq!(
+        again.rows[0].row, stored.row,
+        "the cleared month does not change"
+    );
+    let run = run_month(&h.store, policy, next, over(next), "t6")
+        .await
+        .unwrap();
+    assert_eq!(run.rows.len(), 1, "{:?}", run.rows);
+    let r = &run.rows[0].row;
+    let fund = fen(&unconfirmed["fund_pay_sumamt"]);
+    assert_eq!(
+        (r.settlements, r.late_entries, r.late_fund, r.fund_owed),
+        (0, 1, fund, fund)
+    );
+    assert_eq!(r.prepayment.top_up, r.prepayment.size);
+    assert!(r.prepayment.top_up > Fen(0), "{r:?}");
+    let postings = clearing_postings(h).await;
+    for flow in [
+        "clearing_prepayment_paid_in",
+        "clearing_prepayment_received",
+    ] {
+        assert!(
+            postings.contains(&(flow, r.prepayment.top_up)),
+            "{flow}: {postings:?}"
+        );
+    }
+    let rollback = h
+        .fails(
+            "3262",
+            NANCHANG,
+            json!({ "data": { "trt_year": month.year, "trt_month": month.month, "otransid": msgid } }),
+        )
+        .await;
+    assert!(rollback.contains("已清算"), "{rollback}");
+}
+
+/// A case confirmed on the remote stay becomes an audit deduction (10) of the pair's next clearing.
+async fn remote_case_is_deducted_next(
+    h: &Harness,
+    month: Month,
+    remote: &Value,
+    key: yibao_clearing::PairKey,
+) {
+    let finding = StoredFinding {
+        kind: "rule".into(),
+        id: "R01".into(),
+        psn_nos: vec!["P0001".into()],
+        fixmedins_codes: vec![NANCHANG.into()],
+        mdtrt_ids: vec![remote["mdtrt_id"].as_str().unwrap().to_string()],
+        amount: Fen(5_000),
+        score: 100,
+        reason: "重复收费".into(),
+    };
+    let finding_month = month.to_string();
+    let mut conn = h.store.pool().acquire().await.unwrap();
+    replace_findings(&mut conn, &finding_month, &[finding], "2027-02-03 09:00:00")
+        .await
+        .unwrap();
+    drop(conn);
+    let step = Step {
+        actor: "王科长".into(),
+        note: String::new(),
+        evidence: String::new(),
+        at: "2027-02-03 10:00:00".into(),
+    };
+    let case = audit_cases::open(&h.store, &finding_month, 1, None, &step)
+        .await
+        .unwrap();
+    audit_cases::act(
+        &h.store,
+        &case.case_id,
+        CaseAction::Assign,
+        Some("李"),
+        &step,
+    )
+    .await
+    .unwrap();
+    audit_cases::act(&h.store, &case.case_id, CaseAction::Review, None, &step)
+        .await
+        .unwrap();
+    let confirmation = Confirmation {
+        confirm_type: ConfirmType::AuditDeduction,
+        amount: Fen(4_500),
+        insutype: key.insutype,
+        year: 2027,
+        month: 2,
+        fund: None,
+    };
+    audit_cases::confirm(&h.store, &case.case_id, &confirmation, &step)
+        .await
+        .unwrap();
+    let mut conn = h.store.pool().acquire().await.unwrap();
+    let deductions = clearing::month_deductions(&mut conn, month.next().next())
+        .await
+        .unwrap();
+    assert_eq!(
+        deductions.get(&key).map(|d| (d.audit, d.inspection)),
+        Some((Fen(4_500), Fen(0)))
+    );
 }
 
 /// `/admin/reports/cross-region` of the month: 九江's outbound inpatient line to 南昌 and 南昌's

@@ -646,7 +646,8 @@ async fn postgres_insured_platform_settles_and_cancels() {
 /// Both platforms run the month's clearing: the insured platform's outbound row (九江 → the
 /// treating platform's pooling region 440100, not the hospital's district nor its own region)
 /// equals the treating platform's inbound row to the fen — settlements, cancellations, total cost,
-/// fund payments owed, by institution. No confirmation (3261) is needed between platforms.
+/// fund payments owed, by institution. No confirmation (3261) is needed between platforms. Paid on
+/// both, the insured platform's transfer is the treating platform's collection, and both verify.
 #[tokio::test]
 async fn both_platforms_clear_the_month_alike() {
     let policy =
@@ -684,6 +685,7 @@ async fn both_platforms_clear_the_month_alike() {
         assert_eq!(o.key.treating_admdvs.as_str(), "440100");
         assert_eq!(o.key, i.key);
         assert_eq!(outbound[0].clr_id, inbound[0].clr_id);
+        let clr_id = outbound[0].clr_id.clone();
         let owed = Fen(common::fen(&settled["setlinfo"]["fund_pay_sumamt"])
             + common::fen(&clinic["setlinfo"]["fund_pay_sumamt"]));
         assert!(owed > Fen(0));
@@ -759,6 +761,32 @@ async fn both_platforms_clear_the_month_alike() {
             );
         }
         assert_eq!(outbound[0].count, 1, "one admission kept: {outbound:#?}");
+        // Both platforms pay the clearing: what I transfers is what T collects and pays on.
+        for store in [&p.i.store, &p.t.store] {
+            for to in ["20", "30", "40", "50", "60"] {
+                let to = yibao_clearing::ClearingState::parse(to).unwrap();
+                yibao_ledger::clearing::advance(store, &clr_id, to, "x", "2027-01-05 09:00:00")
+                    .await
+                    .unwrap();
+            }
+        }
+        let paid = |flow: &str| (flow.to_string(), o.cleared);
+        assert_eq!(
+            flows(&p.i.store).await,
+            [
+                ("clearing_payable".to_string(), owed),
+                paid("clearing_payable_settled")
+            ]
+        );
+        assert_eq!(
+            flows(&p.t.store).await,
+            [
+                ("clearing_owed_to_hospitals".to_string(), owed),
+                paid("clearing_paid_to_hospitals"),
+                ("clearing_receivable".to_string(), owed),
+                paid("clearing_receivable_collected"),
+            ]
+        );
         p.t.assert_verifies().await;
         p.i.assert_verifies().await;
         p.t.stop().await;

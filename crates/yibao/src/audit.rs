@@ -668,14 +668,13 @@ fn stored_claim_of(
             yibao_server::audit::claim_line(l, catalog, interner)
         })
         .collect();
-    let code = |text: &str| yibao_domain::Code::new(text).unwrap_or_default();
     Claim {
         mdtrt_id: Text::from(visit.mdtrt_id.as_str()),
         psn_no: interner.text(&visit.psn_no),
         fixmedins_code: interner.text(&visit.fixmedins_code),
-        med_type: code(&visit.med_type),
+        med_type: visit.med_type.code(),
         level,
-        insutype: code(&visit.insutype),
+        insutype: visit.insutype.code(),
         gend: yibao_domain::Code::default(),
         brdy: None,
         diagnoses: interner.diagnoses(&visit.dise_codg),

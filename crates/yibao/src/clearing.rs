@@ -26,7 +26,8 @@ enum ClearingCommand {
     Run(RunArgs),
     /// The stored clearings (of one month with --month).
     Status(StatusArgs),
-    /// Move a clearing to its next state (10→20→30→40→50→60; 70 rejects from 10–40).
+    /// Move a clearing to its next state (10→20→30→40→50→60; 70 rejects from 10–40); 60 posts the
+    /// transfer in the books, 70 undoes the row's postings.
     Advance(AdvanceArgs),
     /// Enter an audit (10) or inspection (20) deduction for a month not yet run.
     Deduct(DeductArgs),
@@ -203,12 +204,13 @@ fn deduct(args: &DeductArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-const HEADER: [&str; 15] = [
+const HEADER: [&str; 16] = [
     "clr_id",
     "state",
     "settlements",
     "cancellations",
     "carried",
+    "late",
     "total_cost",
     "fund_owed",
     "audit",
@@ -233,6 +235,7 @@ fn print_rows(format: StatementFormat, rows: &[StoredClearing]) -> anyhow::Resul
                 r.settlements.to_string(),
                 r.cancellations.to_string(),
                 r.carried_cancellations.to_string(),
+                r.late_entries.to_string(),
                 r.total_cost.to_string(),
                 r.fund_owed.to_string(),
                 d.audit.to_string(),

@@ -14,6 +14,7 @@ use chrono::{Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
+use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
 use yibao_domain::{Code, Fen, SetlAmounts};
 use yibao_ledger::entries::StoredMessage;
 use yibao_ledger::{
@@ -575,24 +576,25 @@ async fn reimburse(
     Engine::new(&policy, &catalog)
         .settle_manual_claim_into(&engine_person, &visit, &ytd, balance, &mut settlement)
         .map_err(|e| engine_error(&e))?;
+    let med_type = MedType::from_code(visit.med_type);
     let header = SettlementHeader {
         setl_id: settle::issue_id(ctx, ledger, IssuedId::Settlement).await?,
         kind: EntryKind::Settle,
-        orig_setl_id: String::new(),
-        infno: REIMBURSE_INFNO.into(),
+        orig_setl_id: None,
+        infno: Code::lit(REIMBURSE_INFNO),
         msgid: ctx.request.msgid.clone(),
         fixmedins_code: COUNTER_CODE.into(),
         mdtrt_id: settle::issue_id(ctx, ledger, IssuedId::Visit).await?,
         psn_no: person.psn_no.clone(),
-        insutype: insu.insutype.to_string(),
+        insutype: Insutype::from_code(insu.insutype),
         year: i64::from(settlement.year),
-        med_type: visit.med_type.to_string(),
-        mid_setl_flag: "0".into(),
-        setl_time: wire_time(ctx.now),
-        clr_type: crate::tx::render::clr_type_of(visit.med_type.as_str()).to_string(),
-        clr_way: "1".into(),
-        clr_optins: insu.insuplc_admdvs.to_string(),
-        mdtrtarea_admvs: request.medins_admdvs.clone(),
+        med_type,
+        mid_setl_flag: false,
+        setl_time: ctx.setl_time(),
+        clr_type: ClrType::of_med_type(med_type),
+        clr_way: ClrWay::ByItem,
+        clr_optins: insu.insuplc_admdvs,
+        mdtrtarea_admvs: common::code("medins_admdvs", &request.medins_admdvs)?,
         balc: settlement.balc,
     };
     let record = settle::unlined_record(header, &settlement, &policy, insu.insutype)?;
@@ -652,16 +654,16 @@ fn receipt(record: &SettlementRecord, facts: ReceiptFacts) -> Receipt {
     let mut receipt = Receipt {
         ok: true,
         setl_id: h.setl_id.clone(),
-        orig_setl_id: h.orig_setl_id.clone(),
+        orig_setl_id: h.orig_setl_id.clone().unwrap_or_default(),
         mdtrt_id: h.mdtrt_id.clone(),
         psn_no: h.psn_no.clone(),
-        insutype: h.insutype.clone(),
+        insutype: h.insutype.to_string(),
         invono: facts.invono,
         medins_admdvs: facts.medins_admdvs,
         medins_name: facts.medins_name,
         filing_status: facts.filing_status,
         rates: facts.rates,
-        setl_time: h.setl_time.clone(),
+        setl_time: h.setl_time_text(),
         setlinfo: SetlinfoAmounts {
             amounts: record.amounts,
             balc: h.balc,
@@ -737,7 +739,9 @@ async fn cancel(
     let original = ledger
         .settlement(setl_id)
         .await?
-        .filter(|r| r.header.infno == REIMBURSE_INFNO && r.header.kind == EntryKind::Settle)
+        .filter(|r| {
+            r.header.infno.as_str() == REIMBURSE_INFNO && r.header.kind == EntryKind::Settle
+        })
         .ok_or_else(|| TxError::new("setl_id", format!("没有结算ID为 {setl_id} 的零星报销")))?;
     if let Some(done) = ledger.cancellation_of(setl_id).await? {
         return Err(TxError::new(
@@ -749,15 +753,15 @@ async fn cancel(
         .stored_message(COUNTER_CODE, &original.header.msgid)
         .await?;
     let person = common::registered_person(ledger, "setl_id", &original.header.psn_no).await?;
-    let insu = common::insu_row(&person, "setl_id", &original.header.insutype)?.clone();
+    let insu = common::insu_row(&person, "setl_id", original.header.insutype.as_str())?.clone();
     let balance = settle::account_balance(ledger, &person.psn_no, &insu).await?;
     let mirror = SettlementHeader {
         setl_id: settle::issue_id(ctx, ledger, IssuedId::Settlement).await?,
         kind: EntryKind::Cancel,
-        orig_setl_id: original.header.setl_id.clone(),
-        infno: CANCEL_INFNO.into(),
+        orig_setl_id: Some(original.header.setl_id.clone()),
+        infno: Code::lit(CANCEL_INFNO),
         msgid: ctx.request.msgid.clone(),
-        setl_time: wire_time(ctx.now),
+        setl_time: ctx.setl_time(),
         balc: balance + original.amounts.acct_pay,
         ..original.header.clone()
     };

@@ -239,20 +239,21 @@ fn entry_of(summary: EntrySummary, cancelled_by: Option<String>) -> Reimbursemen
             .unwrap_or_default(),
         EntryKind::Cancel => String::new(),
     };
+    let setl_time_text = header.setl_time_text();
     ReimbursementEntry {
         kind: match header.kind {
             EntryKind::Settle => "settle",
             EntryKind::Cancel => "cancel",
         },
         setl_id: header.setl_id,
-        orig_setl_id: header.orig_setl_id,
+        orig_setl_id: header.orig_setl_id.unwrap_or_default(),
         cancelled_by,
         psn_no: header.psn_no,
-        insutype: header.insutype,
+        insutype: header.insutype.to_string(),
         invono,
-        med_type: header.med_type,
-        setl_time: header.setl_time,
-        insuplc_admdvs: header.clr_optins,
+        med_type: header.med_type.to_string(),
+        setl_time: setl_time_text,
+        insuplc_admdvs: header.clr_optins.to_string(),
         setlinfo: SetlinfoAmounts {
             amounts: summary.amounts,
             balc: header.balc,

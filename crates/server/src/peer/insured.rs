@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use chrono::{Datelike, NaiveDateTime};
 use serde::de::DeserializeOwned;
+use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
 use yibao_domain::Fen;
 use yibao_ledger::entries::StoredMessage;
 use yibao_ledger::{
@@ -484,7 +485,7 @@ async fn compute(
     let end = common::datetime("endtime", &v.endtime)?;
     common::check_care_time(ctx, "begntime", begin)?;
     common::check_care_time(ctx, "endtime", end)?;
-    common::datetime("setl_time", &call.setl_time)?;
+    let setl_time = common::datetime("setl_time", &call.setl_time)?;
     let year = i64::from(end.year());
     let ytd = settle::year_to_date(ledger, &person.psn_no, insu.insutype.as_str(), year).await?;
     let balance = settle::account_balance(ledger, &person.psn_no, &insu).await?;
@@ -542,24 +543,28 @@ async fn compute(
             &mut settlement,
         )
         .map_err(|e| common::engine_error(&e))?;
+    let med_type = MedType::from_code(visit.med_type);
     let header = SettlementHeader {
         setl_id,
         kind: EntryKind::Settle,
-        orig_setl_id: String::new(),
-        infno: format!("{PEER_INFNO}{}", call.infno),
+        orig_setl_id: None,
+        infno: common::code("infno", &format!("{PEER_INFNO}{}", call.infno))?,
         msgid: call.peer_key.clone(),
         fixmedins_code: call.hospital.fixmedins_code.clone(),
         mdtrt_id: v.mdtrt_id.clone(),
         psn_no: v.psn_no.clone(),
-        insutype: insu.insutype.to_string(),
+        insutype: Insutype::from_code(insu.insutype),
         year: i64::from(settlement.year),
-        med_type: visit.med_type.to_string(),
-        mid_setl_flag: "0".into(),
-        setl_time: call.setl_time.clone(),
-        clr_type: crate::tx::render::clr_type_of(visit.med_type.as_str()).to_string(),
-        clr_way: "1".into(),
-        clr_optins: insu.insuplc_admdvs.to_string(),
-        mdtrtarea_admvs: call.hospital.place_of_treatment().to_string(),
+        med_type,
+        mid_setl_flag: false,
+        setl_time,
+        clr_type: ClrType::of_med_type(med_type),
+        clr_way: ClrWay::ByItem,
+        clr_optins: insu.insuplc_admdvs,
+        mdtrtarea_admvs: common::code(
+            "hospital.mdtrtarea_admvs",
+            call.hospital.place_of_treatment(),
+        )?,
         balc: settlement.balc,
     };
     settle::unlined_record(header, &settlement, &rules.policy, insu.insutype)
@@ -660,7 +665,12 @@ pub(crate) async fn run_insured(
             let outcome = Outcome::Done {
                 settled: PeerSettled::of(&record, &call.peer_key),
             };
-            let message = store(job, (&record.header.infno, &setl_id), &outcome, digest);
+            let message = store(
+                job,
+                (record.header.infno.as_str(), &setl_id),
+                &outcome,
+                digest,
+            );
             ledger.store_message(message).await?;
             Ok(answered(&outcome, Decision::Commit))
         }
@@ -682,7 +692,7 @@ pub(crate) async fn run_insured(
             };
             let message = store(
                 job,
-                (&record.header.infno, &record.header.setl_id),
+                (record.header.infno.as_str(), &record.header.setl_id),
                 &outcome,
                 digest,
             );
@@ -735,18 +745,18 @@ async fn cancel(
             format!("结算 {} 已撤销（参保地撤销结算ID {done}）", call.orig_key),
         ));
     }
-    common::datetime("setl_time", &call.setl_time)?;
+    let setl_time = common::datetime("setl_time", &call.setl_time)?;
     let person = common::registered_person(ledger, "psn_no", &original.header.psn_no).await?;
-    let insu = common::insu_row(&person, "insutype", &original.header.insutype)?.clone();
+    let insu = common::insu_row(&person, "insutype", original.header.insutype.as_str())?.clone();
     let balance = settle::account_balance(ledger, &person.psn_no, &insu).await?;
     let setl_id = settle::issue_id(ctx, ledger, IssuedId::Settlement).await?;
     let mirror = SettlementHeader {
         setl_id,
         kind: EntryKind::Cancel,
-        orig_setl_id: original.header.setl_id.clone(),
-        infno: format!("{PEER_INFNO}{}", call.infno),
+        orig_setl_id: Some(original.header.setl_id.clone()),
+        infno: common::code("infno", &format!("{PEER_INFNO}{}", call.infno))?,
         msgid: call.peer_key.clone(),
-        setl_time: call.setl_time.clone(),
+        setl_time,
         balc: balance + original.amounts.acct_pay,
         ..original.header.clone()
     };

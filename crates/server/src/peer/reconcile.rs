@@ -76,8 +76,9 @@ pub async fn local_records(
     let mut records = Vec::new();
     for summary in entries::entries(&mut conn, &filter).await? {
         let h = &summary.header;
+        let infno = h.infno.as_str();
         let insured =
-            h.infno.starts_with(PEER_INFNO) && h.infno != PEER_ABORT && h.msgid.starts_with(prefix);
+            infno.starts_with(PEER_INFNO) && infno != PEER_ABORT && h.msgid.starts_with(prefix);
         let key = if insured {
             h.msgid.clone()
         } else if treated.contains(&h.setl_id) {

@@ -17,6 +17,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
 use yibao_domain::Code;
 use yibao_ledger::entries::StoredMessage;
 use yibao_ledger::peers::{self, Intent, IntentKind, IntentState};
@@ -937,24 +938,25 @@ fn settle_record(
     (setl_id, msgid): (String, &str),
 ) -> Result<SettlementRecord, TxError> {
     let v = &call.visit;
+    let med_type = MedType::from_code(common::code("med_type", &v.med_type)?);
     let header = SettlementHeader {
         setl_id,
         kind: EntryKind::Settle,
-        orig_setl_id: String::new(),
-        infno: call.infno.clone(),
+        orig_setl_id: None,
+        infno: common::code("infno", &call.infno)?,
         msgid: msgid.to_string(),
         fixmedins_code: call.hospital.fixmedins_code.clone(),
         mdtrt_id: v.mdtrt_id.clone(),
         psn_no: v.psn_no.clone(),
-        insutype: v.insutype.clone(),
+        insutype: Insutype::from_code(common::code("insutype", &v.insutype)?),
         year: settled.year,
-        med_type: v.med_type.clone(),
-        mid_setl_flag: "0".into(),
-        setl_time: call.setl_time.clone(),
-        clr_type: render::clr_type_of(&v.med_type).to_string(),
-        clr_way: "1".into(),
-        clr_optins: settled.clr_optins.clone(),
-        mdtrtarea_admvs: call.hospital.admdvs.clone(),
+        med_type,
+        mid_setl_flag: false,
+        setl_time: common::datetime("setl_time", &call.setl_time)?,
+        clr_type: ClrType::of_med_type(med_type),
+        clr_way: ClrWay::ByItem,
+        clr_optins: common::code("clr_optins", &settled.clr_optins)?,
+        mdtrtarea_admvs: common::code("admdvs", &call.hospital.admdvs)?,
         balc: settled.balc,
     };
     let lines = call
@@ -989,7 +991,7 @@ async fn render_settlement(
     presettlement: bool,
 ) -> Result<Box<RawValue>, TxError> {
     let person = common::registered_person(ledger, "psn_no", &record.header.psn_no).await?;
-    let insu = common::insu_row(&person, "insutype", &record.header.insutype)?.clone();
+    let insu = common::insu_row(&person, "insutype", record.header.insutype.as_str())?.clone();
     let context = RenderContext {
         person: &person,
         insu: &insu,
@@ -1091,10 +1093,10 @@ async fn commit_cancellation(
     let mirror = SettlementHeader {
         setl_id: commit.intent.peer_key.clone(),
         kind: EntryKind::Cancel,
-        orig_setl_id: original.header.setl_id.clone(),
-        infno: payload.infno.clone(),
+        orig_setl_id: Some(original.header.setl_id.clone()),
+        infno: common::code("infno", &payload.infno)?,
         msgid: commit.intent.msgid.clone(),
-        setl_time: call.setl_time.clone(),
+        setl_time: common::datetime("setl_time", &call.setl_time)?,
         balc: commit.settled.balc,
         ..original.header.clone()
     };
@@ -1113,7 +1115,7 @@ async fn commit_cancellation(
         return Ok((common::empty_output()?, Effect::Cancelled));
     }
     let person = common::registered_person(ledger, "psn_no", &record.header.psn_no).await?;
-    let insu = common::insu_row(&person, "insutype", &record.header.insutype)?.clone();
+    let insu = common::insu_row(&person, "insutype", record.header.insutype.as_str())?.clone();
     let context = RenderContext {
         person: &person,
         insu: &insu,

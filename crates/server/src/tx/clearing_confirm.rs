@@ -2,7 +2,9 @@
 //! treating institution lists its inbound 省内异地 settlements of a month, confirms (`cnfm_flag` 1)
 //! or excludes (0) them in batches of at most 100, and rolls a batch back by its `otransid` (the
 //! 3261 message's `msgid`). Only confirmed settlements enter the month's clearing
-//! (`yibao_ledger::clearing_confirm`); once the month is cleared its confirmations are frozen.
+//! (`yibao_ledger::clearing_confirm`); once the month is cleared a batch can no longer be rolled
+//! back, and a new batch may only confirm rows its clearing did not count: they enter the next
+//! cycle (the month of the confirmation), and the stored clearing never changes.
 
 use std::collections::BTreeSet;
 
@@ -225,10 +227,11 @@ pub async fn confirm(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOut
         month,
         rows,
         rolled_back_at: String::new(),
+        late_cycle: None,
     };
     let stored = clearing_confirm::confirm(ledger.conn(), &batch, &wire_time(ctx.now))
         .await
-        .map_err(|e| conflict("input.data.trt_month", e))?;
+        .map_err(|e| conflict("input.data.detail", e))?;
     answer(&stored)
 }
 

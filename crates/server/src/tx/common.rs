@@ -263,7 +263,8 @@ pub fn insu_row<'p>(
     })
 }
 
-fn code(field: &str, text: &str) -> Result<Code, TxError> {
+/// A code of the request or of the registry, refused naming `field` when longer than a code.
+pub(crate) fn code(field: &str, text: &str) -> Result<Code, TxError> {
     Code::new(text).map_err(|e| TxError::new(field, lenient::code_problem(&e)))
 }
 

@@ -296,7 +296,7 @@ async fn final_settlement(ledger: &mut LedgerView<'_>, visit: &Visit) -> Result<
     Ok(live
         .into_iter()
         .rev()
-        .find(|e| e.header.mid_setl_flag != "1")
+        .find(|e| !e.header.mid_setl_flag)
         .map(|e| e.header.setl_id)
         .unwrap_or_default())
 }

@@ -26,8 +26,9 @@ mod setl_list;
 pub(crate) mod settle;
 pub(crate) mod stay;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, SubsecRound};
 use serde_json::value::RawValue;
+use yibao_domain::Code;
 use yibao_ledger::{Institution, LedgerView};
 
 pub(crate) use common::insu_row;
@@ -45,6 +46,23 @@ pub struct Ctx<'a> {
     pub institution: &'a Institution,
     /// When the message was received (settlement times, issued ids).
     pub now: NaiveDateTime,
+}
+
+impl Ctx<'_> {
+    /// The message's `infno` as the code a ledger entry records.
+    pub fn infno(&self) -> Result<Code, TxError> {
+        common::code("infno", &self.request.infno)
+    }
+
+    /// The institution's region (`admdvs`) as a code: the place of treatment of its settlements.
+    pub fn institution_admdvs(&self) -> Result<Code, TxError> {
+        common::code("admdvs", &self.institution.admdvs)
+    }
+
+    /// The time a ledger entry made by this message records: its receive time, to the second.
+    pub fn setl_time(&self) -> NaiveDateTime {
+        self.now.trunc_subsecs(0)
+    }
 }
 
 /// What a transaction did besides its reply, for metrics.
@@ -136,7 +154,7 @@ pub enum Reversal {
 }
 
 /// The kind of care a settlement transaction settles; its 清算类别 (`clr_type`) follows from the
-/// visit's `med_type` ([`render::clr_type_of`]).
+/// visit's `med_type` ([`yibao_domain::codes::ClrType::of_med_type`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Clearing {
     Outpatient,

@@ -52,7 +52,7 @@ pub async fn settlement_info(
         common::owned_visit(ctx, ledger, "input.data.mdtrt_id", &record.header.mdtrt_id).await?;
     let person =
         common::registered_person(ledger, "input.data.psn_no", &record.header.psn_no).await?;
-    let insu = common::insu_row(&person, "insutype", &record.header.insutype)?.clone();
+    let insu = common::insu_row(&person, "insutype", record.header.insutype.as_str())?.clone();
     let context = RenderContext {
         person: &person,
         insu: &insu,

@@ -174,11 +174,9 @@ fn detail_line(line_no: usize, line: &str) -> Result<DetailRow, TxError> {
 /// has neither of them.
 fn reversed_pairs(ours: &[EntrySummary]) -> HashMap<&str, &str> {
     ours.iter()
-        .filter(|e| e.header.infno == "2601" && !e.header.orig_setl_id.is_empty())
-        .flat_map(|e| {
-            let (undoing, undone) = (e.header.setl_id.as_str(), e.header.orig_setl_id.as_str());
-            [(undoing, undone), (undone, undoing)]
-        })
+        .filter(|e| e.header.infno.as_str() == "2601")
+        .filter_map(|e| Some((e.header.setl_id.as_str(), e.header.orig_setl_id.as_deref()?)))
+        .flat_map(|(undoing, undone)| [(undoing, undone), (undone, undoing)])
         .collect()
 }
 
@@ -197,13 +195,14 @@ fn compare(ours: &[EntrySummary], theirs: Vec<DetailRow>) -> Vec<Compared> {
             let header = &entry.header;
             let refund = header.kind == EntryKind::Cancel;
             [
-                (header.setl_id.clone(), refund),
-                (header.setl_id.clone(), !refund),
-                (header.orig_setl_id.clone(), refund),
+                (Some(&header.setl_id), refund),
+                (Some(&header.setl_id), !refund),
+                (header.orig_setl_id.as_ref(), refund),
             ]
-            .iter()
+            .into_iter()
+            .filter_map(|(setl_id, refund)| Some((setl_id?.clone(), refund)))
             .filter(|(setl_id, _)| !setl_id.is_empty())
-            .find_map(|key| theirs_by_key.remove(key))
+            .find_map(|key| theirs_by_key.remove(&key))
         })
         .collect();
     let reversed = reversed_pairs(ours);

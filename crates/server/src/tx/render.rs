@@ -4,14 +4,15 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
+use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
 use yibao_domain::Code;
 use yibao_ledger::{
     EntryKind, Institution, InsuRow, Person, SettlementRecord, StoredFundRow, Visit,
 };
-use yibao_wire::lenient::parse_datetime;
 use yibao_wire::render::{SetldetailRow, SetlinfoAmounts, Yuan};
 
 use super::common::to_output;
+use crate::envelope::WireTime;
 use crate::error::TxError;
 
 /// Age in years with one decimal, as a JSON number (`34.0`).
@@ -63,18 +64,18 @@ pub struct Setlinfo<'a> {
     pub naty: &'static str,
     pub brdy: NaiveDate,
     pub age: Age,
-    pub insutype: &'a str,
+    pub insutype: Insutype,
     pub psn_type: Code,
     pub cvlserv_flag: &'static str,
-    pub setl_time: &'a str,
+    pub setl_time: WireTime,
     pub mdtrt_cert_type: &'a str,
-    pub med_type: &'a str,
+    pub med_type: MedType,
     #[serde(flatten)]
     pub amounts: SetlinfoAmounts,
     pub medins_setl_id: &'a str,
-    pub clr_optins: &'a str,
-    pub clr_way: &'a str,
-    pub clr_type: &'a str,
+    pub clr_optins: Code,
+    pub clr_way: ClrWay,
+    pub clr_type: ClrType,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub cancellation: Option<CancellationFields<'a>>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
@@ -173,9 +174,7 @@ pub fn settlement_output(
     context: &RenderContext<'_>,
 ) -> Result<Box<RawValue>, TxError> {
     let h = &record.header;
-    let setl_date = parse_datetime(&h.setl_time)
-        .map(|t| t.date())
-        .unwrap_or_default();
+    let setl_date = h.setl_time.date();
     let person = context.person;
     let setlinfo = Setlinfo {
         mdtrt_id: &h.mdtrt_id,
@@ -188,20 +187,20 @@ pub fn settlement_output(
         naty: "",
         brdy: person.brdy,
         age: Age(age_on(person.brdy, setl_date)),
-        insutype: &h.insutype,
+        insutype: h.insutype,
         psn_type: context.insu.psn_type,
         cvlserv_flag: flag_text(context.insu.cvlserv_flag),
-        setl_time: &h.setl_time,
+        setl_time: WireTime(h.setl_time),
         mdtrt_cert_type: context.mdtrt_cert_type,
-        med_type: &h.med_type,
+        med_type: h.med_type,
         amounts: SetlinfoAmounts {
             amounts: record.amounts,
             balc: h.balc,
         },
         medins_setl_id: &h.msgid,
-        clr_optins: &h.clr_optins,
-        clr_way: &h.clr_way,
-        clr_type: &h.clr_type,
+        clr_optins: h.clr_optins,
+        clr_way: h.clr_way,
+        clr_type: h.clr_type,
         cancellation: None,
         query: None,
     };
@@ -289,20 +288,4 @@ fn uploaded_text<'a>(visit: &'a Visit, field: &str) -> &'a str {
         .or_else(|| visit.info.get(field))
         .and_then(serde_json::Value::as_str)
         .unwrap_or("")
-}
-
-/// 清算类别 of a medical type.
-pub fn clr_type_of(med_type: &str) -> &'static str {
-    match med_type {
-        "11" => "11",
-        "12" => "12",
-        "13" => "13",
-        "14" => "14",
-        "21" => "21",
-        "22" => "22",
-        "28" => "28",
-        "41" => "41",
-        "51" => "53",
-        _ => "99",
-    }
 }

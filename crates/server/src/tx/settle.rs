@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::{Datelike, NaiveDateTime};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
 use yibao_domain::{Code, Fen};
 use yibao_ledger::{
     EntryKind, FeeLine, InsuRow, LineRow, LiveLine, Person, SetlAmounts, SettlementHeader,
@@ -22,7 +23,6 @@ use super::common::{self, VisitShape};
 use super::render::{self, RenderContext};
 use super::stay::{self, Stay};
 use super::Ctx;
-use crate::envelope::wire_time;
 use crate::error::TxError;
 
 /// The `data` of a settlement or pre-settlement request (2206/2207, 2303/2304, 2101/2102).
@@ -462,27 +462,28 @@ pub fn settlement_header(
     computed: &Computed,
     setl_id: String,
     interim: bool,
-) -> SettlementHeader {
-    SettlementHeader {
+) -> Result<SettlementHeader, TxError> {
+    let med_type = MedType::from_code(visit.med_type);
+    Ok(SettlementHeader {
         setl_id,
         kind: EntryKind::Settle,
-        orig_setl_id: String::new(),
-        infno: ctx.request.infno.clone(),
+        orig_setl_id: None,
+        infno: ctx.infno()?,
         msgid: ctx.request.msgid.clone(),
         fixmedins_code: ctx.request.fixmedins_code.clone(),
         mdtrt_id: visit.mdtrt_id.clone(),
         psn_no: visit.psn_no.clone(),
-        insutype: visit.insutype.to_string(),
+        insutype: Insutype::from_code(visit.insutype),
         year: i64::from(computed.settlement.year),
-        med_type: visit.med_type.to_string(),
-        mid_setl_flag: if interim { "1".into() } else { "0".into() },
-        setl_time: wire_time(ctx.now),
-        clr_type: render::clr_type_of(visit.med_type.as_str()).to_string(),
-        clr_way: "1".into(),
-        clr_optins: computed.insu.insuplc_admdvs.to_string(),
-        mdtrtarea_admvs: ctx.institution.admdvs.clone(),
+        med_type,
+        mid_setl_flag: interim,
+        setl_time: ctx.setl_time(),
+        clr_type: ClrType::of_med_type(med_type),
+        clr_way: ClrWay::ByItem,
+        clr_optins: computed.insu.insuplc_admdvs,
+        mdtrtarea_admvs: ctx.institution_admdvs()?,
         balc: computed.settlement.balc,
-    }
+    })
 }
 
 /// Renders a computed settlement that is not stored (pre-settlement).
@@ -491,7 +492,7 @@ pub fn presettlement_output(
     visit: &Visit,
     computed: &Computed,
 ) -> Result<Box<RawValue>, TxError> {
-    let header = settlement_header(ctx, visit, computed, String::new(), false);
+    let header = settlement_header(ctx, visit, computed, String::new(), false)?;
     let record = record_of(computed, header);
     let context = RenderContext {
         person: &computed.person,
@@ -565,7 +566,7 @@ pub async fn store(
     interim: bool,
 ) -> Result<(Box<RawValue>, String), TxError> {
     let setl_id = issue_id(ctx, ledger, IssuedId::Settlement).await?;
-    let header = settlement_header(ctx, visit, computed, setl_id.clone(), interim);
+    let header = settlement_header(ctx, visit, computed, setl_id.clone(), interim)?;
     let record = record_of(computed, header);
     check_identities(&record)?;
     ledger.append_settlement(record.clone()).await?;
@@ -619,16 +620,16 @@ pub async fn cancel(
     }
     let person =
         common::registered_person(ledger, "input.data.psn_no", &original.header.psn_no).await?;
-    let insu = common::insu_row(&person, "insutype", &original.header.insutype)?.clone();
+    let insu = common::insu_row(&person, "insutype", original.header.insutype.as_str())?.clone();
     let balance = account_balance(ledger, &person.psn_no, &insu).await?;
     let setl_id = issue_id(ctx, ledger, IssuedId::Settlement).await?;
     let mirror = SettlementHeader {
         setl_id: setl_id.clone(),
         kind: EntryKind::Cancel,
-        orig_setl_id: original.header.setl_id.clone(),
-        infno: ctx.request.infno.clone(),
+        orig_setl_id: Some(original.header.setl_id.clone()),
+        infno: ctx.infno()?,
         msgid: ctx.request.msgid.clone(),
-        setl_time: wire_time(ctx.now),
+        setl_time: ctx.setl_time(),
         balc: balance + original.amounts.acct_pay,
         ..original.header.clone()
     };
@@ -720,6 +721,20 @@ pub async fn live_form(
 }
 
 /// A ledger entry another entry names; its absence is damage to the ledger.
+/// The entry a cancellation mirrors: stored with every cancellation, so its absence is a damaged row.
+fn mirrored_id(cancel: &SettlementHeader) -> Result<&str, TxError> {
+    cancel.orig_setl_id.as_deref().ok_or_else(|| {
+        TxError::storage(&LedgerError::Corrupt {
+            table: "settlements",
+            column: "orig_setl_id",
+            detail: format!(
+                "row `{}`: a cancellation names no settlement",
+                cancel.setl_id
+            ),
+        })
+    })
+}
+
 async fn stored_entry(
     ledger: &mut LedgerView<'_>,
     setl_id: &str,
@@ -763,7 +778,9 @@ pub async fn reinstate(
             format!("{psn_no} 不是撤销结算 {cancel_id} 的参保人"),
         ));
     }
-    let latest = ledger.latest_entry_of(&h.psn_no, &h.insutype).await?;
+    let latest = ledger
+        .latest_entry_of(&h.psn_no, h.insutype.as_str())
+        .await?;
     if latest.as_deref() != Some(cancel_id) {
         return Err(TxError::new(
             FIELD,
@@ -773,20 +790,20 @@ pub async fn reinstate(
             ),
         ));
     }
-    let original = stored_entry(ledger, &h.orig_setl_id).await?;
+    let original = stored_entry(ledger, mirrored_id(h)?).await?;
     check_lines_unsettled(ledger, &original).await?;
     let mut visit = common::owned_visit(ctx, ledger, FIELD, &h.mdtrt_id).await?;
     let person = common::registered_person(ledger, "input.data.psn_no", &h.psn_no).await?;
-    let insu = common::insu_row(&person, "insutype", &h.insutype)?.clone();
+    let insu = common::insu_row(&person, "insutype", h.insutype.as_str())?.clone();
     let balance = account_balance(ledger, &person.psn_no, &insu).await?;
     let setl_id = issue_id(ctx, ledger, IssuedId::Settlement).await?;
     let header = SettlementHeader {
         setl_id: setl_id.clone(),
         kind: EntryKind::Settle,
-        orig_setl_id: cancel_id.to_string(),
-        infno: ctx.request.infno.clone(),
+        orig_setl_id: Some(cancel_id.to_string()),
+        infno: ctx.infno()?,
         msgid: ctx.request.msgid.clone(),
-        setl_time: wire_time(ctx.now),
+        setl_time: ctx.setl_time(),
         balc: balance - original.amounts.acct_pay,
         ..original.header.clone()
     };
@@ -828,7 +845,7 @@ fn settle_visit_again(
     visit: &mut Visit,
     original: &SettlementRecord,
 ) -> Result<(), TxError> {
-    if original.header.mid_setl_flag == "1" {
+    if original.header.mid_setl_flag {
         return Ok(());
     }
     visit.status = match (visit.kind, visit.status) {
@@ -857,7 +874,7 @@ pub(crate) async fn reopen_visit(
     visit: &mut Visit,
     original: &SettlementRecord,
 ) -> Result<(), TxError> {
-    if original.header.mid_setl_flag == "1" {
+    if original.header.mid_setl_flag {
         return Ok(());
     }
     visit.status = match visit.kind {

@@ -246,7 +246,7 @@ pub async fn live_entries(
     let cancelled: Vec<String> = entries
         .iter()
         .filter(|e| e.header.kind == EntryKind::Cancel)
-        .map(|e| e.header.orig_setl_id.clone())
+        .filter_map(|e| e.header.orig_setl_id.clone())
         .collect();
     Ok(entries
         .into_iter()
