@@ -27,6 +27,27 @@ pub struct SettledLine {
     pub doctor: Option<String>,
 }
 
+impl SettledLine {
+    /// An uploaded line as [`crate::lookups::person_audit_lines`] reads it back (the columns its
+    /// split stores); `None` for a line stored without a split, which that read leaves out.
+    pub fn of_upload(line: &crate::FeeLine) -> Option<SettledLine> {
+        let stored = line.split.as_ref()?;
+        Some(SettledLine {
+            med_list_codg: stored.fee.med_list_codg.clone(),
+            cnt_e4: stored.fee.cnt_e4,
+            pric_micro_yuan: stored.fee.pric_micro_yuan,
+            amount: line.det_item_fee_sumamt,
+            fulamt_ownpay_amt: stored.split.amounts.fulamt_ownpay_amt,
+            med_chrgitm_type: stored
+                .split
+                .med_chrgitm_type
+                .map(|c| c.code().to_string())
+                .unwrap_or_default(),
+            doctor: None,
+        })
+    }
+}
+
 /// A visit with its live settlements (not cancelled) summed: what a claim is to the audit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettledVisit {
