@@ -173,6 +173,37 @@ async fn a_suspended_card_cannot_settle() {
     .await;
 }
 
+/// A suspended card is refused at registration (2201) and admission (2401) with the person and the
+/// suspension's dates, and 2001 answers that no benefit is enjoyed; care dated before the
+/// suspension is still registered.
+#[tokio::test]
+async fn a_suspended_card_cannot_register_or_be_admitted() {
+    each_backend("sanction_card_reg", |h| async move {
+        admin_ok(&h, "POST", "/admin/persons/P0001/suspensions", json!({ "begndate": in_days(-1), "enddate": in_days(180), "reason": "骗保", "doc_no": "浔医保〔2026〕9号", "operator": "稽核科" })).await;
+        let now = Local::now().naive_local().format("%Y-%m-%d %H:%M:%S").to_string();
+        let named = |err: &str, action: &str| {
+            assert!(err.contains("人员 P0001") && err.contains(&in_days(-1)) && err.contains(&in_days(180)), "{err}");
+            assert!(err.contains("暂停联网结算") && err.contains(action), "{err}");
+        };
+        let err = h.fails("2201", HOSPITAL, json!({ "data": { "psn_no": "P0001", "insutype": "390", "begntime": now, "mdtrt_cert_type": "02" } })).await;
+        assert!(err.starts_with("参数 input.data.psn_no 有误："), "{err}");
+        named(&err, "不能挂号");
+        let err = h.fails("2401", HOSPITAL, json!({ "mdtrtinfo": { "psn_no": "P0001", "insutype": "390", "med_type": "21", "begntime": now, "dise_codg": "K80.100" } })).await;
+        assert!(err.starts_with("参数 input.mdtrtinfo.psn_no 有误："), "{err}");
+        named(&err, "不能办理入院");
+        let check = h.ok("2001", HOSPITAL, json!({ "data": { "psn_no": "P0001", "insutype": "390", "med_type": "11", "begntime": now } })).await;
+        for row in check["trtinfo"].as_array().unwrap() {
+            assert_eq!(row["trt_enjymnt_flag"], "0", "{check}");
+            named(row["trt_chk_rslt"].as_str().unwrap(), "暂停联网结算");
+        }
+        // Care begun before the suspension, and other persons, are registered as before.
+        h.ok("2201", HOSPITAL, registration("P0001")).await;
+        h.ok("2201", HOSPITAL, json!({ "data": { "psn_no": "P0003", "insutype": "390", "begntime": now, "mdtrt_cert_type": "02" } })).await;
+        h.stop().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn the_credit_grade_follows_confirmed_cases() {
     each_backend("sanction_credit", |h| async move {
