@@ -162,11 +162,6 @@ fn add_lines(
     visits: &mut BTreeMap<String, SettledVisit>,
     rows: &[sqlx::any::AnyRow],
 ) -> Result<(), LedgerError> {
-    #[derive(serde::Deserialize)]
-    struct Ordered {
-        #[serde(default)]
-        bilg_dr_codg: Option<serde_json::Value>,
-    }
     let key = |row: &sqlx::any::AnyRow| -> Result<(i64, String), LedgerError> {
         Ok((row.try_get("seq")?, row.try_get("feedetl_sn")?))
     };
@@ -185,16 +180,25 @@ fn add_lines(
             continue;
         }
         let line: String = row.try_get("line")?;
-        let doctor = serde_json::from_str::<Ordered>(&line)
-            .ok()
-            .and_then(|o| o.bilg_dr_codg)
-            .and_then(|v| match v {
-                serde_json::Value::String(s) if !s.is_empty() => Some(s),
-                _ => None,
-            });
-        visit.lines.push(settled_line(row, doctor)?);
+        visit.lines.push(settled_line(row, doctor_of(&line))?);
     }
     Ok(())
+}
+
+/// The practitioner who billed a line (`bilg_dr_codg` of the line as uploaded), when named.
+pub(crate) fn doctor_of(line_json: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Ordered {
+        #[serde(default)]
+        bilg_dr_codg: Option<serde_json::Value>,
+    }
+    serde_json::from_str::<Ordered>(line_json)
+        .ok()
+        .and_then(|o| o.bilg_dr_codg)
+        .and_then(|v| match v {
+            serde_json::Value::String(s) if !s.is_empty() => Some(s),
+            _ => None,
+        })
 }
 
 /// A fee line's audit columns (`med_list_codg`, `cnt_e4`, `pric_micro_yuan`, `det_item_fee_sumamt`,
