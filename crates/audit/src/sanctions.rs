@@ -542,39 +542,30 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let text = include_str!("../../../rules/jiujiang/sanctions.toml")
-            .replace("points = 10\n", "points = 8\n");
-        let error = SanctionsPolicy::parse(&text, "s.toml").unwrap_err();
-        assert!(
-            error.to_string().contains("practitioner.tiers[1].points"),
-            "{error}"
-        );
-        let text = include_str!("../../../rules/jiujiang/sanctions.toml")
-            .replace("min_score = 0", "min_score = 100");
-        let error = SanctionsPolicy::parse(&text, "s.toml").unwrap_err();
-        assert!(error.to_string().contains("credit.grades"), "{error}");
-        let text = include_str!("../../../rules/jiujiang/sanctions.toml").replace(
-            "confirm_type = \"追回\"\npoints = 6",
-            "confirm_type = \"追回\"\npoints = 13",
-        );
-        let error = SanctionsPolicy::parse(&text, "s.toml").unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains("practitioner.case_points[2].points"),
-            "{error}"
-        );
-        let text = include_str!("../../../rules/jiujiang/sanctions.toml").replace(
-            "confirm_type = \"稽核扣款\"\npoints = 3",
-            "confirm_type = \"罚款\"\npoints = 3",
-        );
-        let error = SanctionsPolicy::parse(&text, "s.toml").unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains("practitioner.case_points[1].confirm_type"),
-            "{error}"
-        );
+        let shipped = include_str!("../../../rules/jiujiang/sanctions.toml");
+        let broken = [
+            (
+                "points = 10\n",
+                "points = 8\n",
+                "practitioner.tiers[1].points",
+            ),
+            ("min_score = 0", "min_score = 100", "credit.grades"),
+            (
+                "confirm_type = \"追回\"\npoints = 6",
+                "confirm_type = \"追回\"\npoints = 13",
+                "practitioner.case_points[2].points",
+            ),
+            (
+                "confirm_type = \"稽核扣款\"\npoints = 3",
+                "confirm_type = \"罚款\"\npoints = 3",
+                "practitioner.case_points[1].confirm_type",
+            ),
+        ];
+        for (from, to, field) in broken {
+            assert!(shipped.contains(from), "{from}");
+            let error = SanctionsPolicy::parse(&shipped.replace(from, to), "s.toml").unwrap_err();
+            assert!(error.to_string().contains(field), "{field}: {error}");
+        }
     }
 
     #[test]

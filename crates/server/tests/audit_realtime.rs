@@ -368,21 +368,6 @@ impl Draw {
     }
 }
 
-/// The seed of a randomized test: `YIBAO_TEST_SEED`, else the clock; printed.
-fn seed() -> u64 {
-    let seed = std::env::var("YIBAO_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
-    eprintln!("seed {seed} (YIBAO_TEST_SEED={seed} replays it)");
-    seed | 1
-}
-
 /// The persons and items of the random sequence.
 const PERSONS: [&str; 3] = ["P0001", "P0003", "P0004"];
 const CODES: [&str; 3] = [HBA1C, AMOXICILLIN, CERVICAL];
@@ -517,7 +502,7 @@ async fn step_of_kind(
 /// the persons were taken in before the sequence, so every change reached them as a durable batch.
 #[tokio::test]
 async fn the_per_person_state_equals_the_ledger_after_random_writes() {
-    let seed = seed();
+    let seed = yibao_testdata::random_seed("YIBAO_TEST_SEED") | 1;
     each_backend("rt_state", |h| async move {
         let shared = &h.running.as_ref().unwrap().service.shared;
         for psn_no in PERSONS {

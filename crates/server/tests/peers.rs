@@ -580,16 +580,7 @@ async fn a_crash_of_either_platform_between_the_phases_is_resolved() {
 /// seed (`YIBAO_PEER_SEED` reruns one).
 #[tokio::test]
 async fn random_link_failures_leave_both_sides_agreeing() {
-    let seed: u64 = std::env::var("YIBAO_PEER_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
-    println!("peer link seed {seed}");
+    let seed = yibao_testdata::random_seed("YIBAO_PEER_SEED");
     let mut state = seed | 1;
     let mut next = move |n: u64| {
         state ^= state << 13;

@@ -528,37 +528,40 @@ struct AuditSummary {
 
 impl AuditSummary {
     fn of(stats: &Stats) -> AuditSummary {
-        let mut latencies = stats
-            .audit_latency_us
-            .lock()
-            .map(|l| l.clone())
-            .unwrap_or_default();
-        latencies.sort_unstable();
+        let latencies = sorted(&stats.audit_latency_us);
+        let (p50_ms, p95_ms, p99_ms) = percentiles_ms(&latencies);
         AuditSummary {
             analyses: latencies.len(),
             errors: stats.audit_errors.load(Ordering::Relaxed),
-            p50_ms: percentile_ms(&latencies, 50.0),
-            p95_ms: percentile_ms(&latencies, 95.0),
-            p99_ms: percentile_ms(&latencies, 99.0),
+            p50_ms,
+            p95_ms,
+            p99_ms,
         }
     }
 }
 
+/// The latencies recorded, sorted.
+fn sorted(latencies_us: &Mutex<Vec<u64>>) -> Vec<u64> {
+    let mut sorted = latencies_us.lock().map(|l| l.clone()).unwrap_or_default();
+    sorted.sort_unstable();
+    sorted
+}
+
+/// p50, p95 and p99 of sorted latencies, ms.
+fn percentiles_ms(sorted_us: &[u64]) -> (f64, f64, f64) {
+    (
+        percentile_ms(sorted_us, 50.0),
+        percentile_ms(sorted_us, 95.0),
+        percentile_ms(sorted_us, 99.0),
+    )
+}
+
 fn report(args: &LoadArgs, stats: &Stats, elapsed: Duration) {
-    let mut latencies = stats
-        .settle_latency_us
-        .lock()
-        .map(|l| l.clone())
-        .unwrap_or_default();
-    latencies.sort_unstable();
+    let latencies = sorted(&stats.settle_latency_us);
     let settlements = stats.settlements.load(Ordering::Relaxed);
     let errors = stats.errors.load(Ordering::Relaxed);
     let per_s = settlements as f64 / elapsed.as_secs_f64().max(1e-9);
-    let (p50, p95, p99) = (
-        percentile_ms(&latencies, 50.0),
-        percentile_ms(&latencies, 95.0),
-        percentile_ms(&latencies, 99.0),
-    );
+    let (p50, p95, p99) = percentiles_ms(&latencies);
     println!(
         "{settlements} settlements in {:.1} s ({per_s:.1}/s), {} requests, {errors} errors; settlement latency p50 {p50:.2} ms, p95 {p95:.2} ms, p99 {p99:.2} ms",
         elapsed.as_secs_f64(),
