@@ -30,11 +30,6 @@ impl<V, L> PersonCare<V, L> {
         self.visits.insert(mdtrt_id.to_string(), visit);
     }
 
-    /// Whether the visit is one of the person's.
-    pub fn has_visit(&self, mdtrt_id: &str) -> bool {
-        self.visits.contains_key(mdtrt_id)
-    }
-
     /// Records a new live line of one of the person's visits (`upload_seq`: its upload order).
     pub fn add_line(&mut self, mdtrt_id: &str, upload_seq: i64, line: L) {
         self.lines.insert((upload_seq, mdtrt_id.to_string()), line);
@@ -86,7 +81,7 @@ mod tests {
         let lines: Vec<_> = care.lines_newest_first().collect();
         assert_eq!(lines, vec![("V2", &"c"), ("V1", &"b")]);
         assert_eq!(care.visits().copied().collect::<Vec<_>>(), vec![2]);
-        assert!(care.has_visit("V1") && !care.has_visit("V2"));
+        assert_eq!(care.visit_ids().collect::<Vec<_>>(), vec!["V1"]);
         assert_eq!(care.largest_count(), 2);
     }
 }

@@ -78,16 +78,6 @@ impl CareState {
         self.lock().persons.get(psn_no).cloned()
     }
 
-    /// How many persons are held.
-    pub fn len(&self) -> usize {
-        self.lock().persons.len()
-    }
-
-    /// Whether no person is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The person's state: held, or read from the ledger on `conn` (and then held when nothing
     /// written meanwhile touched them). `None` when the state is off or the person has more
     /// history than it holds: read the ledger instead.

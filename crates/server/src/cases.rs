@@ -356,7 +356,8 @@ pub(crate) async fn step_case(
     let taken = take_step(
         &service.shared.store,
         &service.shared.sanctions_policy.practitioner,
-        (&case_id, action),
+        &case_id,
+        action,
         &request,
         now_text(),
     )
@@ -374,7 +375,8 @@ pub(crate) async fn step_case(
 pub async fn take_step(
     store: &yibao_ledger::Store,
     points: &yibao_audit::sanctions::PractitionerPolicy,
-    (case_id, action): (&str, CaseAction),
+    case_id: &str,
+    action: CaseAction,
     request: &CaseStep,
     at: String,
 ) -> Result<Case, CaseStepError> {

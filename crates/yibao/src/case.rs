@@ -193,7 +193,7 @@ async fn command(
             },
         ),
     };
-    print(take_step(store, points, (case_id, action), &request, now_text()).await?)
+    print(take_step(store, points, case_id, action, &request, now_text()).await?)
 }
 
 async fn list(store: &yibao_ledger::Store, status: Option<&str>) -> anyhow::Result<()> {
