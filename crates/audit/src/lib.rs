@@ -18,6 +18,7 @@ pub mod history;
 pub mod knowledge;
 pub mod lang;
 pub mod models;
+pub mod realtime;
 pub mod rules;
 pub mod sanctions;
 

@@ -130,12 +130,35 @@ pub struct PointTier {
     pub terminate: bool,
 }
 
+/// The points a confirmed case of one type gives each practitioner who billed its evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CasePoints {
+    /// 审核扣款, 稽核扣款 or 追回.
+    pub confirm_type: String,
+    /// 1 to 12.
+    pub points: u32,
+}
+
 /// The practitioners' points scale.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PractitionerPolicy {
     /// Ascending by points.
     pub tiers: Vec<PointTier>,
+    /// Points per confirmed case by its type (a type not listed gives none).
+    #[serde(default)]
+    pub case_points: Vec<CasePoints>,
+}
+
+impl PractitionerPolicy {
+    /// The points a confirmed case of `confirm_type` gives (0: none).
+    pub fn case_points(&self, confirm_type: ConfirmType) -> u32 {
+        self.case_points
+            .iter()
+            .find(|c| c.confirm_type == confirm_type.as_str())
+            .map_or(0, |c| c.points)
+    }
 }
 
 /// A confirmed violation's deduction from the credit score.
@@ -217,6 +240,27 @@ impl SanctionsPolicy {
             }
             if i > 0 && tier.points <= tiers[i - 1].points {
                 return fail(format!("practitioner.tiers[{i}].points"), "须按分值递增");
+            }
+        }
+        for (i, c) in self.practitioner.case_points.iter().enumerate() {
+            if ConfirmType::parse(&c.confirm_type).is_none() {
+                return fail(
+                    format!("practitioner.case_points[{i}].confirm_type"),
+                    "须为 审核扣款、稽核扣款 或 追回",
+                );
+            }
+            let earlier = &self.practitioner.case_points[..i];
+            if earlier.iter().any(|e| e.confirm_type == c.confirm_type) {
+                return fail(
+                    format!("practitioner.case_points[{i}].confirm_type"),
+                    "重复",
+                );
+            }
+            if c.points == 0 || c.points > 12 {
+                return fail(
+                    format!("practitioner.case_points[{i}].points"),
+                    "须在 1 到 12 之间",
+                );
             }
         }
         let credit = &self.credit;
@@ -498,16 +542,37 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let text = include_str!("../../../rules/jiujiang/sanctions.toml")
-            .replace("points = 10\n", "points = 8\n");
-        let error = SanctionsPolicy::parse(&text, "s.toml").unwrap_err();
-        assert!(
-            error.to_string().contains("practitioner.tiers[1].points"),
-            "{error}"
-        );
-        let text = include_str!("../../../rules/jiujiang/sanctions.toml")
-            .replace("min_score = 0", "min_score = 100");
-        let error = SanctionsPolicy::parse(&text, "s.toml").unwrap_err();
-        assert!(error.to_string().contains("credit.grades"), "{error}");
+        let shipped = include_str!("../../../rules/jiujiang/sanctions.toml");
+        let broken = [
+            (
+                "points = 10\n",
+                "points = 8\n",
+                "practitioner.tiers[1].points",
+            ),
+            ("min_score = 0", "min_score = 100", "credit.grades"),
+            (
+                "confirm_type = \"追回\"\npoints = 6",
+                "confirm_type = \"追回\"\npoints = 13",
+                "practitioner.case_points[2].points",
+            ),
+            (
+                "confirm_type = \"稽核扣款\"\npoints = 3",
+                "confirm_type = \"罚款\"\npoints = 3",
+                "practitioner.case_points[1].confirm_type",
+            ),
+        ];
+        for (from, to, field) in broken {
+            assert!(shipped.contains(from), "{from}");
+            let error = SanctionsPolicy::parse(&shipped.replace(from, to), "s.toml").unwrap_err();
+            assert!(error.to_string().contains(field), "{field}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_case_gives_the_points_of_its_type() {
+        let policy = shipped_jiujiang().unwrap().practitioner;
+        assert_eq!(policy.case_points(ConfirmType::AuditDeduction), 1);
+        assert_eq!(policy.case_points(ConfirmType::InspectionDeduction), 3);
+        assert_eq!(policy.case_points(ConfirmType::Recovery), 6);
     }
 }

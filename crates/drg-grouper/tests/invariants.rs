@@ -21,16 +21,7 @@ impl Rng {
 }
 
 fn seed() -> u64 {
-    let seed = std::env::var("YIBAO_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        });
-    println!("YIBAO_TEST_SEED={seed}");
-    seed.max(1)
+    yibao_testdata::random_seed("YIBAO_TEST_SEED").max(1)
 }
 
 #[test]

@@ -178,6 +178,27 @@ pub fn pharmacy(visit: &Visit, medfee_sumamt: Fen) -> Message {
     )
 }
 
+/// 3102 明细审核事中分析 (`trig_scen` 6, outpatient pre-settlement) of `visit` as the encounter
+/// `encounter_id` of the HIS, its lines as the orders: the 事中 rules' warnings, with the person's
+/// history, come back in `output.result`.
+pub fn during_analysis(visit: &Visit, encounter_id: &str) -> Message {
+    let orders: Vec<Value> = visit
+        .feedetail
+        .iter()
+        .map(|line| {
+            json!({ "rx_id": line.feedetl_sn, "hilist_code": line.med_list_codg, "cnt": line.cnt,
+                    "pric": line.pric, "sumamt": line.det_item_fee_sumamt })
+        })
+        .collect();
+    let encounter = json!({ "mdtrt_id": encounter_id, "med_type": visit.med_type, "insutype": visit.insutype,
+                            "adm_date": visit.begntime, "dscg_main_dise_codg": visit.dise_codg,
+                            "fsi_order_dtos": orders });
+    let patient = json!({ "patn_id": visit.psn_no, "curr_mdtrt_id": encounter_id,
+                          "fsi_encounter_dtos": [encounter] });
+    let data = json!({ "syscode": "yibao-his", "trig_scen": "6", "patient_dtos": [patient] });
+    Message::of("3102", visit, json!({ "data": data }))
+}
+
 /// The `mdtrt_id` a 2201 reply issued (`output.data.mdtrt_id`).
 pub fn registered_mdtrt_id(reply: &Reply) -> Result<String, HisError> {
     reply.text_at("/data/mdtrt_id")
@@ -291,6 +312,23 @@ mod tests {
         assert_eq!(data["medfee_sumamt"], "123.45");
         assert_eq!(data["mid_setl_flag"], "0");
         assert_eq!(data["dscgTime"], "2025-01-05 10:00:00");
+    }
+
+    #[test]
+    fn a_during_analysis_sends_the_lines_as_orders_of_the_current_encounter() {
+        let visit = Visit {
+            feedetail: vec![crate::FeeLine::priced("7", "C1", 2, Fen(500))],
+            ..admission()
+        };
+        let message = during_analysis(&visit, "E1");
+        assert_eq!(message.infno, "3102");
+        let patient = &message.input["data"]["patient_dtos"][0];
+        assert_eq!(patient["curr_mdtrt_id"], "E1");
+        let order = &patient["fsi_encounter_dtos"][0]["fsi_order_dtos"][0];
+        assert_eq!(
+            (order["rx_id"].as_str(), order["sumamt"].as_str()),
+            (Some("7"), Some("10.00"))
+        );
     }
 
     #[test]

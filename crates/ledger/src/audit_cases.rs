@@ -130,6 +130,9 @@ pub struct Confirmation {
     pub month: u8,
     /// For 追回: the fund the recovery is credited to (`fund_pay_type`).
     pub fund: Option<Code>,
+    /// Penalty points for each registered practitioner who billed the evidence (the sanctions
+    /// policy's `case_points` of the type; 0: none).
+    pub practitioner_points: u32,
 }
 
 const COLUMNS: &str = "case_id, finding_month, finding_no, kind, finding_id, psn_nos, fixmedins_code, \
@@ -385,7 +388,9 @@ async fn reread(store: &Store, case_id: &str) -> Result<Case, CaseStepError> {
 
 /// Confirms a reviewed case: posts the amount as a deduction from the institution's payment of the
 /// named month (审核扣款 as kind 10; 稽核扣款 and 追回 as kind 20) and, for 追回, credits it to the fund's
-/// books; then marks the case confirmed.
+/// books; gives the practitioners who billed the evidence their points
+/// ([`crate::sanctions::add_case_points`], dated the day of confirmation); then marks the case
+/// confirmed. Each posting is idempotent, so a confirmation interrupted midway can be repeated.
 pub async fn confirm(
     store: &Store,
     case_id: &str,
@@ -451,6 +456,29 @@ pub async fn confirm(
             };
             books::insert_postings(store, &batch, &[row]).await?;
         }
+    }
+    if confirmation.practitioner_points > 0 {
+        let day = step.at.get(..10).unwrap_or_default();
+        let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map_err(|_| invalid("at", format!("{} 不是 yyyy-MM-dd 开头的时间", step.at)))?;
+        let entry = yibao_audit::sanctions::PointEntry {
+            date,
+            points: confirmation.practitioner_points,
+        };
+        let reason = format!(
+            "案件 {case_id}（{}）{}：{}",
+            found.finding_id,
+            confirmation.confirm_type.as_str(),
+            found.reason
+        );
+        crate::sanctions::add_case_points(
+            store,
+            case_id,
+            &found.mdtrt_ids,
+            entry,
+            (&reason, &step.actor, &step.at),
+        )
+        .await?;
     }
     let mut conn = store.pool().acquire().await?;
     let mut tx = conn.begin().await?;

@@ -28,6 +28,27 @@ pub struct SettledLine {
     pub doctor: Option<String>,
 }
 
+impl SettledLine {
+    /// An uploaded line as [`crate::lookups::person_audit_lines`] reads it back (the columns its
+    /// split stores); `None` for a line stored without a split, which that read leaves out.
+    pub fn of_upload(line: &crate::FeeLine) -> Option<SettledLine> {
+        let stored = line.split.as_ref()?;
+        Some(SettledLine {
+            med_list_codg: stored.fee.med_list_codg.clone(),
+            cnt_e4: stored.fee.cnt_e4,
+            pric_micro_yuan: stored.fee.pric_micro_yuan,
+            amount: line.det_item_fee_sumamt,
+            fulamt_ownpay_amt: stored.split.amounts.fulamt_ownpay_amt,
+            med_chrgitm_type: stored
+                .split
+                .med_chrgitm_type
+                .map(|c| c.code().to_string())
+                .unwrap_or_default(),
+            doctor: None,
+        })
+    }
+}
+
 /// A visit with its live settlements (not cancelled) summed: what a claim is to the audit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettledVisit {
@@ -143,11 +164,6 @@ fn add_lines(
     visits: &mut BTreeMap<String, SettledVisit>,
     rows: &[sqlx::any::AnyRow],
 ) -> Result<(), LedgerError> {
-    #[derive(serde::Deserialize)]
-    struct Ordered {
-        #[serde(default)]
-        bilg_dr_codg: Option<serde_json::Value>,
-    }
     let key = |row: &sqlx::any::AnyRow| -> Result<(i64, String), LedgerError> {
         Ok((row.try_get("seq")?, row.try_get("feedetl_sn")?))
     };
@@ -166,16 +182,25 @@ fn add_lines(
             continue;
         }
         let line: String = row.try_get("line")?;
-        let doctor = serde_json::from_str::<Ordered>(&line)
-            .ok()
-            .and_then(|o| o.bilg_dr_codg)
-            .and_then(|v| match v {
-                serde_json::Value::String(s) if !s.is_empty() => Some(s),
-                _ => None,
-            });
-        visit.lines.push(settled_line(row, doctor)?);
+        visit.lines.push(settled_line(row, doctor_of(&line))?);
     }
     Ok(())
+}
+
+/// The practitioner who billed a line (`bilg_dr_codg` of the line as uploaded), when named.
+pub(crate) fn doctor_of(line_json: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Ordered {
+        #[serde(default)]
+        bilg_dr_codg: Option<serde_json::Value>,
+    }
+    serde_json::from_str::<Ordered>(line_json)
+        .ok()
+        .and_then(|o| o.bilg_dr_codg)
+        .and_then(|v| match v {
+            serde_json::Value::String(s) if !s.is_empty() => Some(s),
+            _ => None,
+        })
 }
 
 /// A fee line's audit columns (`med_list_codg`, `cnt_e4`, `pric_micro_yuan`, `det_item_fee_sumamt`,

@@ -145,6 +145,21 @@ impl Flush {
             && self.messages.is_empty()
     }
 
+    /// The visits the batch wrote, each as its current row.
+    pub fn visits(&self) -> &[Visit] {
+        &self.visits
+    }
+
+    /// The fee lines the batch uploaded.
+    pub fn new_lines(&self) -> &[Arc<FeeLine>] {
+        &self.new_lines
+    }
+
+    /// The fee lines the batch cancelled.
+    pub fn line_cancels(&self) -> &[LineCancel] {
+        &self.line_cancels
+    }
+
     /// Writes everything on `conn` inside the batch's transaction: a few multi-row statements, sent
     /// as one query on SQLite. On SQLite the first statement takes the write lock, so a concurrent
     /// registry import can delay the batch but never make it fail on a read-to-write lock upgrade.

@@ -31,6 +31,14 @@ impl CareWindow {
     }
 }
 
+/// Whether a stored visit shares a moment with `window` (as [`person_visits`] selects them).
+pub fn visit_in(window: CareWindow, visit: &Visit) -> bool {
+    window.overlaps(
+        visit.begntime,
+        care_end(visit.kind, visit.begntime, visit.endtime),
+    )
+}
+
 /// When a visit's care ended, for windows: its end time; an outpatient visit without one is care of
 /// the moment it began; an admission without one is still going on.
 fn care_end(
@@ -63,10 +71,7 @@ pub async fn person_visits(
     let mut visits = Vec::with_capacity(rows.len());
     for row in &rows {
         let visit = visit_of(row)?;
-        if window.overlaps(
-            visit.begntime,
-            care_end(visit.kind, visit.begntime, visit.endtime),
-        ) {
+        if visit_in(window, &visit) {
             visits.push(visit);
         }
     }
@@ -123,15 +128,18 @@ pub async fn person_fee_lines(
     Ok(lines)
 }
 
-/// The live fee lines of all the person's visits with their `mdtrt_id`, newest first (at most
+/// A live line of a person's history: its visit, upload order and the columns the audit reads.
+pub type AuditLine = (String, i64, SettledLine);
+
+/// The live fee lines of all the person's visits with their `mdtrt_id` and `upload_seq`, newest first (at most
 /// [`HISTORY_ROWS_MAX`]), in the few columns the audit reads (the split stored at upload; lines
 /// stored before migration 0006 have none and are left out): one indexed read, no line JSON.
 pub async fn person_audit_lines(
     conn: &mut AnyConnection,
     psn_no: &str,
-) -> Result<Vec<(String, SettledLine)>, LedgerError> {
+) -> Result<Vec<AuditLine>, LedgerError> {
     let sql = format!(
-        "SELECT f.mdtrt_id, f.med_list_codg, f.cnt_e4, f.pric_micro_yuan, f.det_item_fee_sumamt, \
+        "SELECT f.mdtrt_id, f.upload_seq, f.med_list_codg, f.cnt_e4, f.pric_micro_yuan, f.det_item_fee_sumamt, \
          f.fulamt_ownpay_amt, f.med_chrgitm_type \
          FROM visits v JOIN fee_lines f ON f.mdtrt_id = v.mdtrt_id \
          WHERE v.psn_no = $1 AND f.med_list_codg IS NOT NULL \
@@ -143,7 +151,13 @@ pub async fn person_audit_lines(
         .fetch_all(conn)
         .await?;
     rows.iter()
-        .map(|row| Ok((row.try_get("mdtrt_id")?, settled_line(row, None)?)))
+        .map(|row| {
+            Ok((
+                row.try_get("mdtrt_id")?,
+                row.try_get("upload_seq")?,
+                settled_line(row, None)?,
+            ))
+        })
         .collect()
 }
 

@@ -346,32 +346,124 @@ pub async fn add_points(
         }
     }
     let mut tx = conn.begin().await?;
-    let event_no = next_event_no(&mut tx, "practitioner_points", "dr_code", dr_code).await?;
+    let given = Given {
+        entry,
+        reason: &reason,
+        case_id: &case_id,
+        operator: &operator,
+        now,
+    };
+    let row = insert_points(&mut tx, &registered, &given).await?;
+    bump_version(&mut tx).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Points to record, with why, by whom and when.
+struct Given<'a> {
+    entry: PointEntry,
+    reason: &'a str,
+    case_id: &'a str,
+    operator: &'a str,
+    now: &'a str,
+}
+
+async fn insert_points(
+    conn: &mut AnyConnection,
+    registered: &PractitionerRow,
+    given: &Given<'_>,
+) -> Result<PointsRow, LedgerError> {
+    let dr_code = registered.dr_code.as_str();
+    let event_no = next_event_no(conn, "practitioner_points", "dr_code", dr_code).await?;
     sqlx::query(
         "INSERT INTO practitioner_points (dr_code, event_no, admdvs, points, occurred, reason, \
          case_id, operator, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(dr_code.to_string())
     .bind(event_no)
-    .bind(registered.admdvs)
-    .bind(i64::from(entry.points))
-    .bind(entry.date.to_string())
-    .bind(reason.clone())
-    .bind(case_id.clone())
-    .bind(operator)
-    .bind(now.to_string())
-    .execute(&mut *tx)
+    .bind(registered.admdvs.clone())
+    .bind(i64::from(given.entry.points))
+    .bind(given.entry.date.to_string())
+    .bind(given.reason.to_string())
+    .bind(given.case_id.to_string())
+    .bind(given.operator.to_string())
+    .bind(given.now.to_string())
+    .execute(&mut *conn)
     .await?;
-    bump_version(&mut tx).await?;
-    tx.commit().await?;
     Ok(PointsRow {
         dr_code: dr_code.to_string(),
         event_no,
+        entry: given.entry,
+        reason: given.reason.to_string(),
+        case_id: given.case_id.to_string(),
+        recorded_at: given.now.to_string(),
+    })
+}
+
+/// A confirmed case's points: `points` on `occurred` for each registered practitioner who billed
+/// a live line of the case's visits (`bilg_dr_codg`), recorded with the case id. Once per case and
+/// practitioner: one who already holds points of the case gets none again, so a repeated
+/// confirmation step adds nothing. Returns the points given now.
+pub async fn add_case_points(
+    store: &Store,
+    case_id: &str,
+    mdtrt_ids: &[String],
+    entry: PointEntry,
+    (reason, operator, now): (&str, &str, &str),
+) -> Result<Vec<PointsRow>, LedgerError> {
+    let mut conn = store.pool().acquire().await?;
+    let billers = evidence_practitioners(&mut conn, mdtrt_ids).await?;
+    let mut tx = conn.begin().await?;
+    let given = Given {
         entry,
         reason,
         case_id,
-        recorded_at: now.to_string(),
-    })
+        operator,
+        now,
+    };
+    let mut rows = Vec::new();
+    for dr_code in billers {
+        let Some(registered) = practitioner(&mut tx, &dr_code).await? else {
+            continue;
+        };
+        let held = sqlx::query(
+            "SELECT 1 AS one FROM practitioner_points WHERE dr_code = $1 AND case_id = $2",
+        )
+        .bind(dr_code.clone())
+        .bind(case_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if held.is_none() {
+            rows.push(insert_points(&mut tx, &registered, &given).await?);
+        }
+    }
+    if !rows.is_empty() {
+        bump_version(&mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// The practitioners named on the live lines of the visits, once each, by code.
+async fn evidence_practitioners(
+    conn: &mut AnyConnection,
+    mdtrt_ids: &[String],
+) -> Result<std::collections::BTreeSet<String>, LedgerError> {
+    let mut found = std::collections::BTreeSet::new();
+    for mdtrt_id in mdtrt_ids {
+        let rows = sqlx::query(
+            "SELECT f.line FROM fee_lines f WHERE f.mdtrt_id = $1 AND NOT EXISTS \
+             (SELECT 1 FROM fee_line_cancels c WHERE c.mdtrt_id = f.mdtrt_id AND c.upload_seq = f.upload_seq)",
+        )
+        .bind(mdtrt_id.clone())
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in &rows {
+            let line: String = row.try_get("line")?;
+            found.extend(crate::audit_claims::doctor_of(&line));
+        }
+    }
+    Ok(found)
 }
 
 /// Records a registered person's card suspension (its region: the person's first insured place).

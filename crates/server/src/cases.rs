@@ -92,8 +92,12 @@ impl CaseStep {
         }
     }
 
-    /// The confirmation the step's fields describe; each missing or bad field is named.
-    pub fn confirmation(&self) -> Result<Confirmation, CaseStepError> {
+    /// The confirmation the step's fields describe (with the practitioners' points of its type
+    /// under `points`); each missing or bad field is named.
+    pub fn confirmation(
+        &self,
+        points: &yibao_audit::sanctions::PractitionerPolicy,
+    ) -> Result<Confirmation, CaseStepError> {
         let type_text = required(self.confirm_type.as_deref(), "type")?;
         let confirm_type = ConfirmType::parse(type_text).ok_or_else(|| CaseStepError::Invalid {
             field: "type",
@@ -115,6 +119,7 @@ impl CaseStep {
                 .as_deref()
                 .map(|f| code("fund_pay_type", f))
                 .transpose()?,
+            practitioner_points: points.case_points(confirm_type),
         })
     }
 }
@@ -348,21 +353,28 @@ pub(crate) async fn step_case(
         Ok(request) => request,
         Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
     };
-    answer(
-        take_step(
-            &service.shared.store,
-            &case_id,
-            action,
-            &request,
-            now_text(),
-        )
-        .await,
+    let taken = take_step(
+        &service.shared.store,
+        &service.shared.sanctions_policy.practitioner,
+        &case_id,
+        action,
+        &request,
+        now_text(),
     )
+    .await;
+    if action == CaseAction::Confirm && taken.is_ok() {
+        if let Err(error) = service.shared.reload_sanctions().await {
+            tracing::warn!(%error, "reloading sanctions after a confirmed case");
+        }
+    }
+    answer(taken)
 }
 
-/// Takes one step of a case (the admin API and `yibao case` share it).
+/// Takes one step of a case (the admin API and `yibao case` share it); a confirmation gives the
+/// practitioners' points of `points`.
 pub async fn take_step(
     store: &yibao_ledger::Store,
+    points: &yibao_audit::sanctions::PractitionerPolicy,
     case_id: &str,
     action: CaseAction,
     request: &CaseStep,
@@ -371,7 +383,7 @@ pub async fn take_step(
     let step = request.step(at);
     match action {
         CaseAction::Confirm => {
-            let confirmation = request.confirmation()?;
+            let confirmation = request.confirmation(points)?;
             audit_cases::confirm(store, case_id, &confirmation, &step).await
         }
         _ => audit_cases::act(store, case_id, action, request.assignee.as_deref(), &step).await,

@@ -92,6 +92,9 @@ pub struct Config {
     /// Whether fee upload (2204/2301, the lines of 2101/2102) makes the lines a `self_pay` rule
     /// flags 全自费; off: 3101/3102 only say so.
     pub audit_enforce_at_upload: bool,
+    /// Persons whose history the real-time audit holds in memory (`crate::care_state`); 0: none,
+    /// every analysis reads the person's history from the ledger.
+    pub audit_state_persons: usize,
     /// Pooling regions each in a database of its own (`[[regions]]`): when any is listed,
     /// `yibao serve` is a front routing each national message to its insured region's service
     /// (`crate::region_front`); `database`/`data_dir` are then not used.
@@ -152,6 +155,7 @@ impl Default for Config {
             peer_attempts: 3,
             audit_rules_dir: None,
             audit_enforce_at_upload: false,
+            audit_state_persons: 100_000,
             regions: Vec::new(),
         }
     }
@@ -241,6 +245,9 @@ impl Config {
                 "YIBAO_FILE_TTL_SECS" => self.file_ttl_secs = number("file_ttl_secs", &value)?,
                 "YIBAO_AUDIT_ENFORCE_AT_UPLOAD" => {
                     self.audit_enforce_at_upload = flag("audit_enforce_at_upload", &value)?
+                }
+                "YIBAO_AUDIT_STATE_PERSONS" => {
+                    self.audit_state_persons = number("audit_state_persons", &value)?
                 }
                 "YIBAO_AUDIT_RULES_DIR" => {
                     self.audit_rules_dir = (!value.is_empty()).then(|| PathBuf::from(value))

@@ -148,11 +148,23 @@ impl Sanctions {
 
     /// The refusal of a settlement of a person whose card is suspended on `on`.
     pub fn card_refusal(&self, psn_no: &str, on: NaiveDate) -> Option<TxError> {
+        self.card_refusal_of("psn_no", psn_no, on, "结算")
+    }
+
+    /// The refusal (at `field`, naming what cannot be done: `action`, e.g. 挂号) of care of a
+    /// person whose card is suspended on `on`.
+    pub fn card_refusal_of(
+        &self,
+        field: &str,
+        psn_no: &str,
+        on: NaiveDate,
+        action: &str,
+    ) -> Option<TxError> {
         let suspension = card_suspension_on(self.cards.get(psn_no)?, on)?;
         Some(TxError::new(
-            "psn_no",
+            field,
             format!(
-                "人员 {psn_no} 自 {} 至 {} 暂停联网结算（{}，文号 {}），不能结算",
+                "人员 {psn_no} 自 {} 至 {} 暂停联网结算（{}，文号 {}），不能{action}",
                 suspension.begndate, suspension.enddate, suspension.reason, suspension.doc_no
             ),
         ))

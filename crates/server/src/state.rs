@@ -207,6 +207,8 @@ pub struct Shared {
     /// The practitioners' points scale and the credit rating's (`sanctions.toml`).
     pub sanctions_policy: yibao_audit::sanctions::SanctionsPolicy,
     sanctions: RwLock<Arc<Sanctions>>,
+    /// The real-time audit's per-person history, following the ledger writer's durable batches.
+    pub care: crate::care_state::CareState,
     regions: RwLock<Arc<Regions>>,
     institutions: RwLock<HashMap<String, Institution>>,
     keys: RwLock<HashMap<String, AccessKey>>,
@@ -222,6 +224,7 @@ impl Shared {
         let audit = crate::audit::load_rule_set(config.audit_rules_dir.as_deref())?;
         let sanctions_policy =
             crate::audit::load_sanctions_policy(config.audit_rules_dir.as_deref())?;
+        let care = crate::care_state::CareState::new(config.audit_state_persons);
         let shared = Shared {
             store,
             config,
@@ -231,6 +234,7 @@ impl Shared {
             audit,
             sanctions_policy,
             sanctions: RwLock::new(Arc::default()),
+            care,
             regions: RwLock::new(Arc::new(regions)),
             institutions: RwLock::new(HashMap::new()),
             keys: RwLock::new(HashMap::new()),

@@ -166,6 +166,10 @@ impl WriteHandler for TxWriter {
         }
     }
 
+    fn durable(&self, flush: &yibao_ledger::Flush) {
+        self.shared.care.apply(flush);
+    }
+
     fn commit_observed(&self, elapsed: std::time::Duration, _jobs: usize, committed: bool) {
         self.shared.metrics.observe_commit(elapsed, committed);
     }

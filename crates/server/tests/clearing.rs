@@ -416,6 +416,7 @@ async fn remote_case_is_deducted_next(
         year: 2027,
         month: 2,
         fund: None,
+        practitioner_points: 0,
     };
     audit_cases::confirm(&h.store, &case.case_id, &confirmation, &step)
         .await

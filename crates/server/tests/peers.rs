@@ -580,16 +580,7 @@ async fn a_crash_of_either_platform_between_the_phases_is_resolved() {
 /// seed (`YIBAO_PEER_SEED` reruns one).
 #[tokio::test]
 async fn random_link_failures_leave_both_sides_agreeing() {
-    let seed: u64 = std::env::var("YIBAO_PEER_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
-    println!("peer link seed {seed}");
+    let seed = yibao_testdata::random_seed("YIBAO_PEER_SEED");
     let mut state = seed | 1;
     let mut next = move |n: u64| {
         state ^= state << 13;
@@ -858,6 +849,39 @@ async fn the_peer_api_refuses_unsigned_and_replayed_calls() {
     assert_eq!(
         missing["infcode"], -1,
         "I's refusal reaches the hospital: {missing}"
+    );
+    p.t.stop().await;
+    p.i.stop().await;
+}
+
+/// A person whose card the insured platform suspended is refused there when another platform's
+/// hospital asks for them (1101, before registering a visit), naming the person and the dates.
+#[tokio::test]
+async fn a_suspended_card_is_refused_at_the_insured_platform() {
+    let p = Platforms::start(Backend::Sqlite).await;
+    p.person().await;
+    let today = chrono::Local::now().date_naive();
+    let until = today + chrono::Duration::days(90);
+    let suspension = json!({ "begndate": today.to_string(), "enddate": until.to_string(), "reason": "骗保", "doc_no": "浔医保〔2026〕11号", "operator": "稽核科" });
+    p.i.admin(
+        "POST",
+        "/admin/persons/P0001/suspensions",
+        suspension.to_string(),
+    )
+    .await;
+    let refused =
+        p.t.fails(
+            "1101",
+            HOSPITAL,
+            json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": "360402196005010011", "psn_cert_type": "01", "certno": "360402196005010011" } }),
+        )
+        .await;
+    assert!(
+        refused.contains("人员 P0001")
+            && refused.contains("暂停联网结算")
+            && refused.contains(&until.to_string())
+            && refused.contains("不能在异地就医"),
+        "{refused}"
     );
     p.t.stop().await;
     p.i.stop().await;

@@ -173,6 +173,37 @@ async fn a_suspended_card_cannot_settle() {
     .await;
 }
 
+/// A suspended card is refused at registration (2201) and admission (2401) with the person and the
+/// suspension's dates, and 2001 answers that no benefit is enjoyed; care dated before the
+/// suspension is still registered.
+#[tokio::test]
+async fn a_suspended_card_cannot_register_or_be_admitted() {
+    each_backend("sanction_card_reg", |h| async move {
+        admin_ok(&h, "POST", "/admin/persons/P0001/suspensions", json!({ "begndate": in_days(-1), "enddate": in_days(180), "reason": "骗保", "doc_no": "浔医保〔2026〕9号", "operator": "稽核科" })).await;
+        let now = Local::now().naive_local().format("%Y-%m-%d %H:%M:%S").to_string();
+        let named = |err: &str, action: &str| {
+            assert!(err.contains("人员 P0001") && err.contains(&in_days(-1)) && err.contains(&in_days(180)), "{err}");
+            assert!(err.contains("暂停联网结算") && err.contains(action), "{err}");
+        };
+        let err = h.fails("2201", HOSPITAL, json!({ "data": { "psn_no": "P0001", "insutype": "390", "begntime": now, "mdtrt_cert_type": "02" } })).await;
+        assert!(err.starts_with("参数 input.data.psn_no 有误："), "{err}");
+        named(&err, "不能挂号");
+        let err = h.fails("2401", HOSPITAL, json!({ "mdtrtinfo": { "psn_no": "P0001", "insutype": "390", "med_type": "21", "begntime": now, "dise_codg": "K80.100" } })).await;
+        assert!(err.starts_with("参数 input.mdtrtinfo.psn_no 有误："), "{err}");
+        named(&err, "不能办理入院");
+        let check = h.ok("2001", HOSPITAL, json!({ "data": { "psn_no": "P0001", "insutype": "390", "med_type": "11", "begntime": now } })).await;
+        for row in check["trtinfo"].as_array().unwrap() {
+            assert_eq!(row["trt_enjymnt_flag"], "0", "{check}");
+            named(row["trt_chk_rslt"].as_str().unwrap(), "暂停联网结算");
+        }
+        // Care begun before the suspension, and other persons, are registered as before.
+        h.ok("2201", HOSPITAL, registration("P0001")).await;
+        h.ok("2201", HOSPITAL, json!({ "data": { "psn_no": "P0003", "insutype": "390", "begntime": now, "mdtrt_cert_type": "02" } })).await;
+        h.stop().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn the_credit_grade_follows_confirmed_cases() {
     each_backend("sanction_credit", |h| async move {
@@ -207,6 +238,77 @@ async fn the_credit_grade_follows_confirmed_cases() {
         assert_eq!(rating(HOSPITAL)["grade"], "A");
         let earlier = admin_ok(&h, "GET", &format!("/admin/credit?year={}", year - 1), json!({})).await;
         assert!(earlier["ratings"].as_array().unwrap().iter().all(|r| r["grade"] == "A"));
+        h.stop().await;
+    })
+    .await;
+}
+
+/// A confirmed case gives the points of its type (`case_points` of `sanctions.toml`: 追回 6) to each
+/// registered practitioner who billed its evidence, recorded with the case id, once; the second
+/// case reaches 12 points and the service refuses the practitioner's lines at once.
+#[tokio::test]
+async fn a_confirmed_case_gives_the_billing_practitioners_points() {
+    each_backend("sanction_case_points", |h| async move {
+        const DOCTOR: &str = "D360402000009";
+        admin_ok(&h, "POST", "/admin/practitioners", json!({ "dr_code": DOCTOR, "dr_name": "李医生", "fixmedins_code": HOSPITAL, "operator": "稽核科" })).await;
+        let first = visit_with_line(&h, "P0001", Some(DOCTOR)).await;
+        let second = visit_with_line(&h, "P0003", Some("D360402000099")).await;
+        let third = visit_with_line(&h, "P0004", Some(DOCTOR)).await;
+        {
+            let mut conn = h.store.pool().acquire().await.unwrap();
+            let finding = |mdtrt_ids: Vec<String>| StoredFinding {
+                kind: "rule".into(),
+                id: "JJ-R10".into(),
+                psn_nos: vec!["P0001".into()],
+                fixmedins_codes: vec![HOSPITAL.into()],
+                mdtrt_ids,
+                amount: Fen::from_yuan(10),
+                score: 100,
+                reason: "超频次".into(),
+            };
+            let findings = [finding(vec![first, second]), finding(vec![third])];
+            replace_findings(&mut conn, "2026-03", &findings, "2026-04-02 09:00:00").await.unwrap();
+        }
+        let confirm = |finding_no: i64| {
+            let h = &h;
+            async move {
+                let case = admin_ok(h, "POST", "/admin/cases", json!({ "month": "2026-03", "finding_no": finding_no, "actor": "张三" })).await;
+                let id = case["case_id"].as_str().unwrap().to_string();
+                admin_ok(h, "POST", &format!("/admin/cases/{id}/assign"), json!({ "actor": "张三", "assignee": "李四" })).await;
+                admin_ok(h, "POST", &format!("/admin/cases/{id}/review"), json!({ "actor": "李四" })).await;
+                admin_ok(h, "POST", &format!("/admin/cases/{id}/confirm"), json!({ "actor": "王科长", "type": "追回", "amount": "10.00", "insutype": "390", "year": 2026, "month": 4, "fund_pay_type": "390100" })).await;
+                id
+            }
+        };
+        let case_id = confirm(1).await;
+        let listed = admin_ok(&h, "GET", "/admin/practitioners?admdvs=360402", json!({})).await;
+        let practitioner = &listed["practitioners"][0];
+        assert_eq!((practitioner["points"].clone(), practitioner["standing"].clone()), (json!(6), json!("good")), "{listed}");
+        let stored = {
+            let mut conn = h.store.pool().acquire().await.unwrap();
+            yibao_ledger::sanctions::load_all(&mut conn).await.unwrap().points
+        };
+        assert_eq!(stored.len(), 1, "the unregistered D360402000099 gets none: {stored:?}");
+        assert_eq!((stored[0].dr_code.as_str(), stored[0].case_id.as_str()), (DOCTOR, case_id.as_str()));
+        assert!(stored[0].reason.contains(&case_id) && stored[0].reason.contains("追回"), "{stored:?}");
+        // Repeating the case's points adds nothing.
+        let entry = stored[0].entry;
+        let again = yibao_ledger::sanctions::add_case_points(&h.store, &case_id, &[stored[0].case_id.clone()], entry, ("r", "o", "2026-04-02 09:00:00")).await.unwrap();
+        assert!(again.is_empty());
+        let mdtrt_ids = {
+            let mut conn = h.store.pool().acquire().await.unwrap();
+            yibao_ledger::audit_cases::case(&mut conn, &case_id).await.unwrap().unwrap().mdtrt_ids
+        };
+        let again = yibao_ledger::sanctions::add_case_points(&h.store, &case_id, &mdtrt_ids, entry, ("r", "o", "2026-04-02 09:00:00")).await.unwrap();
+        assert!(again.is_empty(), "{again:?}");
+
+        confirm(2).await;
+        let out = h.ok("2201", HOSPITAL, registration("P0001")).await;
+        let mdtrt_id = out["data"]["mdtrt_id"].as_str().unwrap().to_string();
+        let mut billed = line("1", &mdtrt_id, DRUG, "1", "10.00", "10.00");
+        billed["bilg_dr_codg"] = json!(DOCTOR);
+        let err = h.fails("2204", HOSPITAL, json!({ "feedetail": [billed] })).await;
+        assert!(err.contains(DOCTOR) && err.contains("12 分") && err.contains("终止"), "{err}");
         h.stop().await;
     })
     .await;

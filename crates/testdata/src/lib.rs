@@ -139,3 +139,19 @@ fn say_skipped(missing: &str) {
         .unwrap_or_default();
     let _ = writeln!(std::io::stderr().lock(), "skipped: {test}{missing}");
 }
+
+/// The seed of a randomized test: the number in the environment variable `var`, else one from the
+/// clock; printed as `var=seed` so that a failing run can be replayed.
+pub fn random_seed(var: &str) -> u64 {
+    let seed = std::env::var(var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+    println!("{var}={seed}");
+    eprintln!("{var}={seed}");
+    seed
+}

@@ -2,6 +2,8 @@
 //! the ledger, as the admin API `/admin/cases` handles them (`yibao_ledger::audit_cases`); each
 //! command prints the case as JSON (`list`: one line per case).
 
+use std::path::PathBuf;
+
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use yibao_audit::case::{CaseAction, CaseStatus};
@@ -16,6 +18,10 @@ pub struct CaseArgs {
     command: CaseCommand,
     #[command(flatten)]
     ledger: LedgerArgs,
+    /// Folder whose `sanctions.toml` gives the practitioners' points of a confirmed case
+    /// [default: the shipped 九江 one].
+    #[arg(long, global = true)]
+    rules: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -115,16 +121,21 @@ fn print(case: audit_cases::Case) -> anyhow::Result<()> {
 }
 
 pub fn run(args: &CaseArgs) -> anyhow::Result<()> {
+    let policy = yibao_server::audit::load_sanctions_policy(args.rules.as_deref())?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let store = args.ledger.open().await?;
-        let result = command(&store, &args.command).await;
+        let result = command(&store, &policy.practitioner, &args.command).await;
         store.close().await;
         result
     })
 }
 
-async fn command(store: &yibao_ledger::Store, command: &CaseCommand) -> anyhow::Result<()> {
+async fn command(
+    store: &yibao_ledger::Store,
+    points: &yibao_audit::sanctions::PractitionerPolicy,
+    command: &CaseCommand,
+) -> anyhow::Result<()> {
     let (case_id, action, request) = match command {
         CaseCommand::List { status } => return list(store, status.as_deref()).await,
         CaseCommand::Show { case_id } => {
@@ -182,7 +193,7 @@ async fn command(store: &yibao_ledger::Store, command: &CaseCommand) -> anyhow::
             },
         ),
     };
-    print(take_step(store, case_id, action, &request, now_text()).await?)
+    print(take_step(store, points, case_id, action, &request, now_text()).await?)
 }
 
 async fn list(store: &yibao_ledger::Store, status: Option<&str>) -> anyhow::Result<()> {

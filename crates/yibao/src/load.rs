@@ -3,6 +3,11 @@
 //! (2201 → 2203 → 2204 → 2207) and inpatient (2401 → 2301 → 2304) flows of `yibao-his` over real
 //! HTTP and reports settlements per second and the settling messages' latency percentiles.
 //!
+//! With `--audit`, each client also sends a 3102 事中 analysis of a new 10-line outpatient encounter
+//! of a random person after every settlement, and the summary adds 3102's latency percentiles: the
+//! real-time audit under a settling load, each analysis reading the person's history (settled by
+//! this or an earlier run with the same `--seed`).
+//!
 //! With `--peer-region`, every settlement crosses platforms: the load starts two platforms on
 //! loopback (the home one with `--policy` and `--catalog`, one of the peer region splitting with
 //! the same catalogue — `yibao_region::cross_region`), registers its persons on the home platform
@@ -65,7 +70,14 @@ pub struct LoadArgs {
     /// Bearer token of the admin API.
     #[arg(long, env = "YIBAO_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
+    /// After each settlement, send a 3102 analysis of a random person's new encounter and report
+    /// its latency.
+    #[arg(long)]
+    pub audit: bool,
 }
+
+/// Orders of each 3102 analysis (`--audit`).
+const AUDIT_ORDERS: usize = 10;
 
 const INSTITUTIONS: usize = 4;
 /// Days of the load's inpatient stays (admitted that many days before their discharge, now).
@@ -85,6 +97,8 @@ struct World {
     tag: String,
     persons: usize,
     codes: Vec<String>,
+    /// Whether clients also send 3102 analyses.
+    audit: bool,
 }
 
 /// Counters shared by the clients.
@@ -96,6 +110,8 @@ struct Stats {
     settle_latency_us: Mutex<Vec<u64>>,
     /// The first few failures, printed with the summary.
     first_errors: Mutex<Vec<String>>,
+    audit_errors: AtomicU64,
+    audit_latency_us: Mutex<Vec<u64>>,
 }
 
 /// Failures kept for the summary.
@@ -125,6 +141,26 @@ impl Stats {
         };
         self.requests
             .fetch_add(u64::from(messages), Ordering::Relaxed);
+    }
+
+    /// Counts a 3102 analysis with its latency, or its failure.
+    fn record_audit(&self, outcome: Result<yibao_his::Reply, yibao_his::HisError>, took: Duration) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        match outcome {
+            Ok(_) => {
+                if let Ok(mut latencies) = self.audit_latency_us.lock() {
+                    latencies.push(u64::try_from(took.as_micros()).unwrap_or(u64::MAX));
+                }
+            }
+            Err(error) => {
+                self.audit_errors.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut kept) = self.first_errors.lock() {
+                    if kept.len() < ERRORS_SHOWN {
+                        kept.push(error.to_string());
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -168,6 +204,24 @@ impl World {
             refl_flag: "0".into(),
             dise_codg: dise_codg.into(),
             feedetail: (1..=lines).map(|sn| self.fee_line(rng, sn)).collect(),
+        }
+    }
+
+    /// A new outpatient encounter of a random person, begun now, with [`AUDIT_ORDERS`] lines.
+    fn encounter(&self, rng: &mut StdRng) -> Visit {
+        let (psn_no, insutype) = self.person(rng.gen_range(0..self.persons));
+        Visit {
+            psn_no,
+            insutype: insutype.into(),
+            med_type: "11".into(),
+            begntime: wire_time(chrono::Local::now().naive_local()),
+            endtime: None,
+            fixmedins_code: self.institution(rng.gen_range(0..INSTITUTIONS)),
+            refl_flag: "0".into(),
+            dise_codg: "J06.900".into(),
+            feedetail: (1..=AUDIT_ORDERS)
+                .map(|sn| self.fee_line(rng, sn))
+                .collect(),
         }
     }
 
@@ -315,6 +369,7 @@ async fn run_client(
     let envelope = envelope(&world.care_admdvs, insured_admdvs);
     let his = yibao_his::Client::new(transport, envelope).with_msgids(msgids);
     let mut rng = StdRng::seed_from_u64(seed.wrapping_add(client_no as u64));
+    let mut analyses = 0u64;
     while Instant::now() < deadline {
         let visit = world.visit(&mut rng);
         let outcome = if world.across_platforms {
@@ -323,6 +378,17 @@ async fn run_client(
             his.settle_visit(&visit).await
         };
         stats.record(outcome);
+        if world.audit {
+            analyses += 1;
+            let encounter = world.encounter(&mut rng);
+            let message = yibao_his::steps::during_analysis(
+                &encounter,
+                &format!("HIS{client_no}-{analyses}"),
+            );
+            let started = Instant::now();
+            let outcome = his.send(&message).await;
+            stats.record_audit(outcome, started.elapsed());
+        }
     }
 }
 
@@ -368,6 +434,7 @@ async fn run_load(args: &LoadArgs, target: Target, seed: u64) -> anyhow::Result<
         tag: format!("{:06}", seed % 1_000_000),
         persons: args.persons.max(1),
         codes: Vec::new(),
+        audit: args.audit,
     };
     world.codes = usable_codes(&world, &world.care_admdvs, args.admin_token.as_deref()).await?;
     register_world(&world, &args.admdvs, args.admin_token.as_deref()).await?;
@@ -444,28 +511,69 @@ struct Summary {
     p50_ms: f64,
     p95_ms: f64,
     p99_ms: f64,
+    /// With `--audit`: the 3102 analyses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audit: Option<AuditSummary>,
+}
+
+/// The 3102 analyses of a `--audit` run.
+#[derive(serde::Serialize)]
+struct AuditSummary {
+    analyses: usize,
+    errors: u64,
+    p50_ms: f64,
+    p95_ms: f64,
+    p99_ms: f64,
+}
+
+impl AuditSummary {
+    fn of(stats: &Stats) -> AuditSummary {
+        let latencies = sorted(&stats.audit_latency_us);
+        let (p50_ms, p95_ms, p99_ms) = percentiles_ms(&latencies);
+        AuditSummary {
+            analyses: latencies.len(),
+            errors: stats.audit_errors.load(Ordering::Relaxed),
+            p50_ms,
+            p95_ms,
+            p99_ms,
+        }
+    }
+}
+
+/// The latencies recorded, sorted.
+fn sorted(latencies_us: &Mutex<Vec<u64>>) -> Vec<u64> {
+    let mut sorted = latencies_us.lock().map(|l| l.clone()).unwrap_or_default();
+    sorted.sort_unstable();
+    sorted
+}
+
+/// p50, p95 and p99 of sorted latencies, ms.
+fn percentiles_ms(sorted_us: &[u64]) -> (f64, f64, f64) {
+    (
+        percentile_ms(sorted_us, 50.0),
+        percentile_ms(sorted_us, 95.0),
+        percentile_ms(sorted_us, 99.0),
+    )
 }
 
 fn report(args: &LoadArgs, stats: &Stats, elapsed: Duration) {
-    let mut latencies = stats
-        .settle_latency_us
-        .lock()
-        .map(|l| l.clone())
-        .unwrap_or_default();
-    latencies.sort_unstable();
+    let latencies = sorted(&stats.settle_latency_us);
     let settlements = stats.settlements.load(Ordering::Relaxed);
     let errors = stats.errors.load(Ordering::Relaxed);
     let per_s = settlements as f64 / elapsed.as_secs_f64().max(1e-9);
-    let (p50, p95, p99) = (
-        percentile_ms(&latencies, 50.0),
-        percentile_ms(&latencies, 95.0),
-        percentile_ms(&latencies, 99.0),
-    );
+    let (p50, p95, p99) = percentiles_ms(&latencies);
     println!(
         "{settlements} settlements in {:.1} s ({per_s:.1}/s), {} requests, {errors} errors; settlement latency p50 {p50:.2} ms, p95 {p95:.2} ms, p99 {p99:.2} ms",
         elapsed.as_secs_f64(),
         stats.requests.load(Ordering::Relaxed)
     );
+    let audit = args.audit.then(|| AuditSummary::of(stats));
+    if let Some(a) = &audit {
+        println!(
+            "{} 3102 analyses, {} errors; latency p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms",
+            a.analyses, a.errors, a.p50_ms, a.p95_ms, a.p99_ms
+        );
+    }
     for error in stats
         .first_errors
         .lock()
@@ -482,6 +590,7 @@ fn report(args: &LoadArgs, stats: &Stats, elapsed: Duration) {
             p50_ms: p50,
             p95_ms: p95,
             p99_ms: p99,
+            audit,
         };
         println!("{}", serde_json::to_string(&summary).unwrap_or_default());
     }

@@ -201,6 +201,7 @@ impl<H: WriteHandler> Committer<H> {
     /// Releases the replies of committed batches; nothing to poison.
     fn release_all(&self, live: Vec<Executed<H>>, durable: &Durable) -> Option<Poison> {
         for executed in live {
+            self.handler.durable(&executed.flush);
             release(executed, durable);
         }
         None

@@ -102,6 +102,10 @@ pub trait WriteHandler: Send + Sync + 'static {
     /// The reply for a job whose writes were lost because storage failed.
     fn storage_failure(&self, error: &LedgerError) -> Self::Output;
 
+    /// Called once a batch's writes are durable, before its replies are released (a service's
+    /// in-memory state that follows the ledger updates itself here). The default does nothing.
+    fn durable(&self, _flush: &Flush) {}
+
     /// Called after each transaction the committer tried: how long it took from its start to the
     /// durable commit (or the failure), how many jobs' replies waited on it, and whether it committed.
     /// For metrics; the default does nothing.

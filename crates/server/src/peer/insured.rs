@@ -225,6 +225,13 @@ async fn answer_person(shared: &Shared, call: &ForwardCall) -> Result<PersonAnsw
     let person = registry::person(&mut conn, &psn_no)
         .await?
         .ok_or_else(|| TxError::new("psn_no", format!("参保地平台没有人员 {psn_no}")))?;
+    if let Some(refusal) =
+        shared
+            .sanctions()
+            .card_refusal_of("psn_no", &psn_no, ctx.now.date(), "在异地就医")
+    {
+        return Err(refusal);
+    }
     Ok(PersonAnswer::Found {
         output,
         rows: person_rows(&person),

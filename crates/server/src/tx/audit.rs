@@ -17,6 +17,7 @@ use yibao_audit::{
 use yibao_catalog::Catalog;
 use yibao_domain::codes::ChrgitmLv;
 use yibao_domain::{Code, Fen};
+use yibao_ledger::audit_claims::SettledLine;
 use yibao_ledger::audit_feedback::{self, Feedback};
 use yibao_ledger::lookups::{self, CareWindow};
 use yibao_ledger::{LedgerView, Person, Visit, VisitKind};
@@ -416,7 +417,9 @@ fn order_line(catalog: &Catalog, order: &OrderDto) -> ClaimLine {
 }
 
 /// The person's stored visits of the [`HISTORY_DAYS`] before the encounters sent, with their live
-/// fee lines (two indexed reads: visits, then the lines' audit columns), as claims (visits the request sends are left out: the request's version counts).
+/// fee lines, as claims (visits the request sends are left out: the request's version counts):
+/// from the service's per-person state ([`crate::care_state`]), or, when it holds no such
+/// state, two indexed reads of the ledger (visits, then the lines' audit columns).
 async fn history_claims(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
@@ -429,33 +432,60 @@ async fn history_claims(
         from: Some(first - Duration::days(HISTORY_DAYS)),
         to: Some(last),
     };
-    let visits = lookups::person_visits(ledger.conn(), &person.psn_no, window).await?;
-    let lines = lookups::person_audit_lines(ledger.conn(), &person.psn_no).await?;
     let catalog = sent
         .first()
         .map(|c| catalog_for(ctx, person, c.insutype.as_str()))
         .transpose()?;
+    let catalog = catalog.as_deref();
+    let held = ctx
+        .shared
+        .care
+        .care_of(ledger.conn(), &person.psn_no)
+        .await?;
+    let claims = match held {
+        Some(care) => {
+            let visits = care.visits().filter(|v| lookups::visit_in(window, v));
+            let lines = care.lines_newest_first();
+            claims_of(visits, lines, catalog, sent, ctx.now)
+        }
+        None => {
+            let visits = lookups::person_visits(ledger.conn(), &person.psn_no, window).await?;
+            let lines = lookups::person_audit_lines(ledger.conn(), &person.psn_no).await?;
+            let lines = lines.iter().map(|(mdtrt_id, _, l)| (mdtrt_id.as_str(), l));
+            claims_of(visits.iter(), lines, catalog, sent, ctx.now)
+        }
+    };
+    Ok(claims)
+}
+
+/// The history's claims: the visits (not cancelled, not sent) with their lines (given latest
+/// first, each claim's lines in upload order).
+fn claims_of<'a>(
+    visits: impl Iterator<Item = &'a Visit>,
+    lines_newest_first: impl Iterator<Item = (&'a str, &'a SettledLine)>,
+    catalog: Option<&Catalog>,
+    sent: &[&Claim],
+    now: NaiveDateTime,
+) -> Vec<Claim> {
     let mut interner = Interner::default();
     let mut by_visit: FxHashMap<&str, Vec<ClaimLine>> = FxHashMap::default();
-    for (mdtrt_id, line) in lines.iter().rev() {
+    for (mdtrt_id, line) in lines_newest_first {
         by_visit
-            .entry(mdtrt_id.as_str())
+            .entry(mdtrt_id)
             .or_default()
-            .push(crate::audit::claim_line(
-                line,
-                catalog.as_deref(),
-                &mut interner,
-            ));
+            .push(crate::audit::claim_line(line, catalog, &mut interner));
     }
-    Ok(visits
-        .iter()
+    let mut claims: Vec<Claim> = visits
         .filter(|v| !sent.iter().any(|c| *c.mdtrt_id == *v.mdtrt_id))
         .filter(|v| v.status != yibao_ledger::VisitStatus::Cancelled)
         .map(|v| {
-            let lines = by_visit.remove(v.mdtrt_id.as_str()).unwrap_or_default();
-            stored_claim(v, lines, ctx.now)
+            let mut lines = by_visit.remove(v.mdtrt_id.as_str()).unwrap_or_default();
+            lines.reverse();
+            stored_claim(v, lines, now)
         })
-        .collect())
+        .collect();
+    claims.sort_by(|a, b| (a.begin, &a.mdtrt_id).cmp(&(b.begin, &b.mdtrt_id)));
+    claims
 }
 
 /// A stored visit as a claim of the history: an open stay lasts until now; its level and amounts

@@ -238,6 +238,25 @@ pub async fn registered_person(
         .ok_or_else(|| TxError::new(field, format!("人员 {psn_no} 未登记")))
 }
 
+/// Refuses new care (`action`, e.g. 挂号) of a person whose card is suspended on `day`, naming
+/// `field`.
+pub fn check_card(
+    ctx: &Ctx<'_>,
+    field: &str,
+    psn_no: &str,
+    day: NaiveDate,
+    action: &str,
+) -> Result<(), TxError> {
+    match ctx
+        .shared
+        .sanctions()
+        .card_refusal_of(field, psn_no, day, action)
+    {
+        Some(refusal) => Err(refusal),
+        None => Ok(()),
+    }
+}
+
 /// The person's row of an insurance type, whatever its status and insured period: a person
 /// registered under the type may be registered, admitted and billed; whether any fund pays is
 /// decided at settlement ([`engine_person`]).

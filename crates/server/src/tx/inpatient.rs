@@ -47,6 +47,8 @@ pub async fn admit(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutpu
         Some(text) => common::care_time(ctx, "input.mdtrtinfo.begntime", text)?,
         None => ctx.now,
     };
+    let field = "input.mdtrtinfo.psn_no";
+    common::check_card(ctx, field, &adm.psn_no, begntime.date(), "办理入院")?;
     let mdtrt_id = settle::issue_id(ctx, ledger, settle::IssuedId::Visit).await?;
     let mut visit = Visit {
         mdtrt_id: mdtrt_id.clone(),

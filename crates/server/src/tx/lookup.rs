@@ -123,6 +123,13 @@ pub async fn treatment_check(
             )),
         ),
     };
+    let card = ctx.shared.sanctions().card_refusal_of(
+        "input.data.psn_no",
+        &person.psn_no,
+        begins,
+        "就医结算",
+    );
+    let refusal = card.map(|e| e.problem).or(refusal);
     let trtinfo: Vec<Value> = funds
         .iter()
         .map(|fund| {

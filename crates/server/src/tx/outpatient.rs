@@ -41,6 +41,13 @@ pub async fn register(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOu
         Some(text) => common::care_time(ctx, "input.data.begntime", text)?,
         None => ctx.now,
     };
+    common::check_card(
+        ctx,
+        "input.data.psn_no",
+        &reg.psn_no,
+        begntime.date(),
+        "挂号",
+    )?;
     let mdtrt_id = settle::issue_id(ctx, ledger, settle::IssuedId::Visit).await?;
     let visit = Visit {
         mdtrt_id: mdtrt_id.clone(),
