@@ -141,8 +141,7 @@ pub async fn route(service: &Service, request: &Request) -> Result<Route, TxErro
         "2205" | "2302" => {
             let mut conn = shared.store.connection().await?;
             let mdtrt_id = data_text(request, "mdtrt_id");
-            if !mdtrt_id.is_empty() && !peers::pending(&mut conn, Some(&mdtrt_id)).await?.is_empty()
-            {
+            if !mdtrt_id.is_empty() && !open_intents(&mut conn, &mdtrt_id).await?.is_empty() {
                 return Err(TxError::new(
                     "input.data.mdtrt_id",
                     format!(
@@ -154,6 +153,24 @@ pub async fn route(service: &Service, request: &Request) -> Result<Route, TxErro
         }
         _ => Ok(Route::Local),
     }
+}
+
+/// The visit's intents whose outcome is not known: pending, and their key not in the ledger (an
+/// intent committed here may be marked a moment later).
+async fn open_intents(
+    conn: &mut yibao_ledger::AnyConnection,
+    mdtrt_id: &str,
+) -> Result<Vec<Intent>, TxError> {
+    let mut open = Vec::new();
+    for intent in peers::pending(conn, Some(mdtrt_id)).await? {
+        if yibao_ledger::entries::settlement(conn, &intent.peer_key)
+            .await?
+            .is_none()
+        {
+            open.push(intent);
+        }
+    }
+    Ok(open)
 }
 
 /// The unresolved intents started by a hospital's message.
@@ -616,41 +633,40 @@ impl Message<'_> {
         orig_key: &str,
         call_of: impl FnOnce(&str) -> Result<serde_json::Value, serde_json::Error>,
     ) -> Result<Intent, TxError> {
-        let mut conn = self.shared().store.connection().await?;
-        let key = peers::next_key(&mut conn, &self.shared().config.platform_admdvs).await?;
-        let call = call_of(&key).map_err(|e| TxError::internal(e.to_string()))?;
-        let payload = IntentPayload {
-            infno: self.request.infno.clone(),
-            request_digest: self.request.digest(),
-            call: call.clone(),
+        let named = data_text(self.request, "mdtrt_id");
+        let visit_named = if named.is_empty() && !orig_key.is_empty() {
+            self.mdtrt_of(orig_key).await?
+        } else {
+            named
         };
-        let intent = Intent {
-            peer_key: key,
-            kind,
-            peer_prefix: self.peer.admdvs_prefix.clone(),
-            fixmedins_code: self.request.fixmedins_code.clone(),
-            msgid: self.request.msgid.clone(),
-            mdtrt_id: call
+        let mut conn = self.shared().store.connection().await?;
+        let platform = &self.shared().config.platform_admdvs;
+        peers::record_new(&mut conn, platform, |key| {
+            let call = call_of(&key).map_err(|e| TxError::internal(e.to_string()))?;
+            let mdtrt_id = call
                 .pointer("/visit/mdtrt_id")
                 .and_then(|v| v.as_str())
-                .map(str::to_string)
-                .unwrap_or_else(|| data_text(self.request, "mdtrt_id")),
-            orig_key: orig_key.to_string(),
-            payload: serde_json::to_string(&payload)
-                .map_err(|e| TxError::internal(e.to_string()))?,
-            state: IntentState::Pending,
-            created_at: wire_time(self.received_at),
-        };
-        let intent = Intent {
-            mdtrt_id: if intent.mdtrt_id.is_empty() {
-                self.mdtrt_of(orig_key).await?
-            } else {
-                intent.mdtrt_id
-            },
-            ..intent
-        };
-        peers::record(&mut conn, &intent).await?;
-        Ok(intent)
+                .map_or(visit_named, str::to_string);
+            let payload = IntentPayload {
+                infno: self.request.infno.clone(),
+                request_digest: self.request.digest(),
+                call,
+            };
+            Ok(Intent {
+                peer_key: key,
+                kind,
+                peer_prefix: self.peer.admdvs_prefix.clone(),
+                fixmedins_code: self.request.fixmedins_code.clone(),
+                msgid: self.request.msgid.clone(),
+                mdtrt_id,
+                orig_key: orig_key.to_string(),
+                payload: serde_json::to_string(&payload)
+                    .map_err(|e| TxError::internal(e.to_string()))?,
+                state: IntentState::Pending,
+                created_at: wire_time(self.received_at),
+            })
+        })
+        .await
     }
 
     async fn mdtrt_of(&self, setl_id: &str) -> Result<String, TxError> {
@@ -865,7 +881,7 @@ pub async fn recover_once(service: &Service) -> Result<usize, TxError> {
 }
 
 /// Phase 2: records what the peer did (the writer commits it with the hospital's reply), then marks
-/// the intent committed. `message` is the hospital's message when it is waiting for the reply.
+/// the intent committed — after the reply when `message`, the hospital's message, is waiting for it.
 async fn commit(
     service: &Service,
     intent: &Intent,
@@ -912,8 +928,17 @@ async fn commit(
         .submit(job)
         .await
         .map_err(|e| TxError::storage(&e))?;
-    if outcome.success {
+    if outcome.success && message.is_none() {
         mark(&service.shared, intent, IntentState::Committed).await?;
+    } else if outcome.success {
+        // The ledger holds the key from now on, which is what settles the intent (recovery and
+        // [`open_intents`] read it): the hospital's reply does not wait for the mark.
+        let (shared, intent) = (Arc::clone(&service.shared), intent.clone());
+        tokio::spawn(async move {
+            if let Err(error) = mark(&shared, &intent, IntentState::Committed).await {
+                tracing::warn!(key = %intent.peer_key, %error, "peer intent not marked committed yet");
+            }
+        });
     }
     Ok(outcome)
 }
