@@ -5,7 +5,7 @@
 //! committed is also visible in the ledger (a settlement whose `setl_id` is the intent's key).
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, Connection, Row};
 
 use crate::columns::corrupt;
 use crate::LedgerError;
@@ -120,6 +120,20 @@ pub async fn next_key(conn: &mut AnyConnection, key_prefix: &str) -> Result<Stri
     .await?
     .try_get("value")?;
     Ok(format!("{key_prefix}5{serial:016}"))
+}
+
+/// Records a pending intent under a new key ([`next_key`]) in one transaction (one durable commit):
+/// `intent_of` makes the intent of the key.
+pub async fn record_new<E: From<LedgerError>>(
+    conn: &mut AnyConnection,
+    key_prefix: &str,
+    intent_of: impl FnOnce(String) -> Result<Intent, E>,
+) -> Result<Intent, E> {
+    let mut tx = conn.begin().await.map_err(LedgerError::from)?;
+    let intent = intent_of(next_key(&mut tx, key_prefix).await?)?;
+    record(&mut tx, &intent).await?;
+    tx.commit().await.map_err(LedgerError::from)?;
+    Ok(intent)
 }
 
 /// Records a pending intent (`intent.state` is ignored) under a key from [`next_key`].

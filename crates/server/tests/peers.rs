@@ -15,7 +15,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use common::{fen, fresh_database, line, repo_root, scratch_dir, yuan, Backend, Harness};
+use common::{
+    bed_days, columns, fen, fresh_database, line, repo_root, scratch_dir, setl_id, yuan, Backend,
+    Harness,
+};
 use serde_json::{json, Value};
 use yibao_domain::Fen;
 use yibao_server::config::{Config, PeerConfig};
@@ -783,6 +786,205 @@ async fn both_platforms_clear_the_month_alike() {
         p.t.stop().await;
         p.i.stop().await;
     }
+}
+
+/// A worker with a personal account (职工 310): the admission settled in parts.
+const WORKER: &str = "P0002";
+/// A hospital in the treating platform's district registered on the insured platform itself: the
+/// same stay settled there is the one-platform reference of the stay settled across platforms.
+const HOME_HOSPITAL: &str = "H44010600009";
+
+/// A 2304 of the worker's admission (interim when `interim`) declaring `medfee`.
+fn worker_settle_input(mdtrt_id: &str, medfee: &str, interim: bool) -> Value {
+    let flag = if interim { "1" } else { "0" };
+    json!({ "data": { "psn_no": WORKER, "mdtrt_id": mdtrt_id, "insutype": "310", "medfee_sumamt": medfee, "mid_setl_flag": flag, "acct_used_flag": "1", "dscgTime": "2026-03-05 10:00:00" } })
+}
+
+fn worker_cancel_input(mdtrt_id: &str, settled: &Value) -> Value {
+    json!({ "data": { "psn_no": WORKER, "mdtrt_id": mdtrt_id, "setl_id": setl_id(settled) } })
+}
+
+/// The worker admitted at `hospital` with 30 bed-days (1,200.00) and a 2,000.00 drug line.
+async fn admit_worker(h: &Harness, hospital: &str) -> String {
+    let out = h
+        .ok("2401", hospital, json!({ "mdtrtinfo": { "psn_no": WORKER, "insutype": "310", "mdtrt_cert_type": "02", "med_type": "21", "ipt_no": "IPT-W", "begntime": "2026-03-01 08:00:00", "dise_codg": "K80.100", "atddr_no": "D1" }, "diseinfo": [{ "diag_type": "1", "diag_code": "K80.100", "diag_name": "胆囊结石" }] }))
+        .await;
+    let mdtrt_id = out["result"]["mdtrt_id"].as_str().unwrap().to_string();
+    let lines = [
+        bed_days("1", &mdtrt_id, 30, None),
+        line("2", &mdtrt_id, DRUG, "100", "20.00", "2000.00"),
+    ];
+    h.ok("2301", hospital, json!({ "feedetail": lines })).await;
+    mdtrt_id
+}
+
+/// After the interim settlement: 10 of its bed-days refunded, 20 new ones (net 400.00).
+async fn refund_and_new_fees(h: &Harness, hospital: &str, mdtrt_id: &str) {
+    let lines = [
+        bed_days("3", mdtrt_id, -10, Some("1")),
+        bed_days("4", mdtrt_id, 20, None),
+    ];
+    h.ok("2301", hospital, json!({ "feedetail": lines })).await;
+}
+
+/// I's record of a settlement: under its own `setl_id`, or under the key T settled it by.
+async fn insured_record(i: &Harness, id: &str) -> yibao_ledger::SettlementRecord {
+    let mut conn = i.store.pool().acquire().await.unwrap();
+    let own = match yibao_ledger::entries::stored_message(&mut conn, HOSPITAL, id)
+        .await
+        .unwrap()
+    {
+        Some(message) => message.effect_ref,
+        None => id.to_string(),
+    };
+    yibao_ledger::entries::settlement(&mut conn, &own)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// The worker's accumulators of `year` and net account payments at I.
+async fn worker_totals(i: &Harness, year: i64) -> (Vec<yibao_settlement::Posting>, Fen) {
+    let mut conn = i.store.pool().acquire().await.unwrap();
+    let ytd = yibao_ledger::entries::year_to_date(&mut conn, WORKER, "310", year)
+        .await
+        .unwrap();
+    let paid = yibao_ledger::entries::account_paid(&mut conn, WORKER, "310")
+        .await
+        .unwrap();
+    (ytd, paid)
+}
+
+/// Two records of I settle alike: amounts, fund rows, accumulator postings, account balance.
+fn assert_same_settlement(
+    local: &yibao_ledger::SettlementRecord,
+    peer: &yibao_ledger::SettlementRecord,
+) {
+    let rows =
+        |r: &yibao_ledger::SettlementRecord| r.funds.iter().map(|f| f.row).collect::<Vec<_>>();
+    assert_eq!(local.amounts, peer.amounts);
+    assert_eq!(rows(local), rows(peer));
+    assert_eq!(local.postings, peer.postings);
+    assert_eq!(local.header.balc, peer.header.balc);
+    assert_eq!(local.header.mid_setl_flag, peer.header.mid_setl_flag);
+}
+
+/// An admission settled in parts across platforms — an interim settlement whose answer is lost
+/// and asked again, a refund of lines it settled and new fees, the final settlement — is settled
+/// at I exactly as the same stay at a hospital of I: each part's amounts, fund rows, postings and
+/// account to the fen. The final settlement is cancelled and settled again, reversed (2601); the
+/// interim one cannot be cancelled under it. Both platforms verify and reconcile the day.
+async fn stay_in_parts_across_platforms(backend: Backend) {
+    let p = Platforms::start(backend).await;
+    let home = json!([{ "fixmedins_code": HOME_HOSPITAL, "fixmedins_name": "广州参照医院", "fixmedins_type": "1", "hosp_lv": "3", "admdvs": "440106" }]);
+    p.i.admin("POST", "/admin/institutions", home.to_string())
+        .await;
+    // The reference on one platform, then cancelled latest first (the accumulators restored).
+    let stay = admit_worker(&p.i, HOME_HOSPITAL).await;
+    let interim_ref =
+        p.i.ok(
+            "2304",
+            HOME_HOSPITAL,
+            worker_settle_input(&stay, "3200.00", true),
+        )
+        .await;
+    refund_and_new_fees(&p.i, HOME_HOSPITAL, &stay).await;
+    let last_ref =
+        p.i.ok(
+            "2304",
+            HOME_HOSPITAL,
+            worker_settle_input(&stay, "400.00", false),
+        )
+        .await;
+    let records_ref = [
+        insured_record(&p.i, &setl_id(&interim_ref)).await,
+        insured_record(&p.i, &setl_id(&last_ref)).await,
+    ];
+    let year = records_ref[1].header.year;
+    let totals_ref = worker_totals(&p.i, year).await;
+    assert_ne!(
+        fen(&interim_ref["setlinfo"]["fund_pay_sumamt"]),
+        0,
+        "{interim_ref}"
+    );
+    for settled in [&last_ref, &interim_ref] {
+        p.i.ok("2305", HOME_HOSPITAL, worker_cancel_input(&stay, settled))
+            .await;
+    }
+
+    // The same stay at T.
+    let person =
+        p.t.ok("1101", HOSPITAL, json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": "360402197502140022", "psn_cert_type": "01", "certno": "360402197502140022" } }))
+            .await;
+    assert_eq!(person["baseinfo"]["psn_no"], WORKER, "{person}");
+    let stay = admit_worker(&p.t, HOSPITAL).await;
+    let interim_input = worker_settle_input(&stay, "3200.00", true);
+    let pre = p.t.ok("2303", HOSPITAL, interim_input.clone()).await;
+    assert_eq!(columns(&pre), columns(&interim_ref), "{pre}");
+    set(&p.proxy, Link::DropAnswer);
+    let msgid = p.t.msgid(HOSPITAL);
+    let (_, lost) =
+        p.t.call_with("2304", HOSPITAL, &msgid, interim_input.clone())
+            .await;
+    assert_refused(&lost, "未确认");
+    set(&p.proxy, Link::Pass);
+    let (_, reply) = p.t.call_with("2304", HOSPITAL, &msgid, interim_input).await;
+    let interim = assert_ok(&reply);
+    assert_eq!(columns(&interim), columns(&interim_ref), "{interim}");
+    p.assert_agree(1).await;
+    refund_and_new_fees(&p.t, HOSPITAL, &stay).await;
+    let final_input = worker_settle_input(&stay, "400.00", false);
+    let last = p.t.ok("2304", HOSPITAL, final_input.clone()).await;
+    assert_eq!(columns(&last), columns(&last_ref), "{last}");
+    for (reference, settled) in records_ref.iter().zip([&interim, &last]) {
+        assert_same_settlement(reference, &insured_record(&p.i, &setl_id(settled)).await);
+    }
+    assert_eq!(worker_totals(&p.i, year).await, totals_ref);
+    p.assert_agree(2).await;
+
+    // Latest first: the interim settlement stays while the final one is live.
+    assert_refused(
+        &p.t.call("2305", HOSPITAL, worker_cancel_input(&stay, &interim))
+            .await,
+        &setl_id(&last),
+    );
+    let undone =
+        p.t.ok("2305", HOSPITAL, worker_cancel_input(&stay, &last))
+            .await;
+    for ((column, was), (_, negated)) in columns(&last).into_iter().zip(columns(&undone)) {
+        assert_eq!(negated, -was, "{column}");
+    }
+    p.assert_agree(1).await;
+    let msgid = p.t.msgid(HOSPITAL);
+    let (_, reply) =
+        p.t.call_with("2304", HOSPITAL, &msgid, final_input.clone())
+            .await;
+    assert_eq!(columns(&assert_ok(&reply)), columns(&last));
+    assert_eq!(worker_totals(&p.i, year).await, totals_ref);
+    p.assert_agree(2).await;
+    p.t.ok(
+        "2601",
+        HOSPITAL,
+        json!({ "data": { "psn_no": WORKER, "omsgid": msgid, "oinfno": "2304" } }),
+    )
+    .await;
+    p.assert_agree(1).await;
+    let again = p.t.ok("2304", HOSPITAL, final_input).await;
+    assert_eq!(columns(&again), columns(&last));
+    assert_eq!(worker_totals(&p.i, year).await, totals_ref);
+    p.assert_agree(2).await;
+    p.t.stop().await;
+    p.i.stop().await;
+}
+
+#[tokio::test]
+async fn stay_in_parts_across_platforms_sqlite() {
+    stay_in_parts_across_platforms(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn stay_in_parts_across_platforms_postgres() {
+    stay_in_parts_across_platforms(Backend::Postgres).await;
 }
 
 #[tokio::test]

@@ -13,7 +13,6 @@ use axum::{Json, Router};
 use chrono::{Datelike, NaiveDateTime};
 use serde::de::DeserializeOwned;
 use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
-use yibao_domain::Fen;
 use yibao_ledger::entries::StoredMessage;
 use yibao_ledger::{
     registry, Decision, EntryKind, LedgerCache, LedgerView, Person, SettlementHeader,
@@ -34,6 +33,7 @@ use crate::service::Service;
 use crate::state::Shared;
 use crate::tx::common::{self, VisitShape};
 use crate::tx::settle::{self, IssuedId};
+use crate::tx::stay::{self, Stay};
 use crate::tx::{self as txs, Ctx};
 use crate::writer::{WriteJob, WriteOutcome};
 
@@ -493,9 +493,6 @@ async fn compute(
     common::check_care_time(ctx, "begntime", begin)?;
     common::check_care_time(ctx, "endtime", end)?;
     let setl_time = common::datetime("setl_time", &call.setl_time)?;
-    let year = i64::from(end.year());
-    let ytd = settle::year_to_date(ledger, &person.psn_no, insu.insutype.as_str(), year).await?;
-    let balance = settle::account_balance(ledger, &person.psn_no, &insu).await?;
     let mut fees = Vec::with_capacity(call.lines.len());
     let mut splits = Vec::with_capacity(call.lines.len());
     for (index, line) in (0u32..).zip(&call.lines) {
@@ -523,6 +520,13 @@ async fn compute(
         referred: v.referred,
         info: serde_json::Value::Null,
     };
+    if call.interim && visit.kind != VisitKind::Inpatient {
+        return Err(TxError::new("interim", "只有住院可以中途结算"));
+    }
+    let year = i64::from(end.year());
+    let stay = Stay::of(ledger, &visit, year).await?;
+    check_earlier(&stay, call)?;
+    let (ytd, balance) = settle::starting_point(ledger, &person, &insu, &stay, year).await?;
     let engine_person = common::engine_person(&person, &insu, begin.date())?;
     // The insured platform decides the remote rate from its own filing register.
     let filing =
@@ -534,8 +538,8 @@ async fn compute(
             end,
             lines: fees,
             use_account: call.use_account,
-            interim: false,
-            episode_deductible_paid: Fen::ZERO,
+            interim: call.interim,
+            episode_deductible_paid: stay.deductible_other_years(),
             filing,
         },
     )?;
@@ -563,7 +567,7 @@ async fn compute(
         insutype: Insutype::from_code(insu.insutype),
         year: i64::from(settlement.year),
         med_type,
-        mid_setl_flag: false,
+        mid_setl_flag: call.interim,
         setl_time,
         clr_type: ClrType::of_med_type(med_type),
         clr_way: ClrWay::ByItem,
@@ -574,7 +578,31 @@ async fn compute(
         )?,
         balc: settlement.balc,
     };
-    settle::unlined_record(header, &settlement, &rules.policy, insu.insutype)
+    let whole = settle::unlined_record(header, &settlement, &rules.policy, insu.insutype)?;
+    let record = stay.net_record(whole);
+    settle::check_identities(&record)?;
+    Ok(record)
+}
+
+/// The admission's live settlements here must be the ones the treating platform nets the call
+/// against (`earlier_keys`): the same keys, whatever their order.
+fn check_earlier(stay: &Stay, call: &SettleCall) -> Result<(), TxError> {
+    let mut held: Vec<&str> = stay.headers().map(|h| h.msgid.as_str()).collect();
+    let mut sent: Vec<&str> = call.earlier_keys.iter().map(String::as_str).collect();
+    held.sort_unstable();
+    sent.sort_unstable();
+    if held == sent {
+        return Ok(());
+    }
+    Err(TxError::new(
+        "earlier_keys",
+        format!(
+            "就诊 {} 在参保地平台的未撤销结算为 [{}]，与就医地平台所列 [{}] 不一致",
+            call.visit.mdtrt_id,
+            held.join(", "),
+            sent.join(", ")
+        ),
+    ))
 }
 
 fn outcome_text(outcome: &Outcome) -> String {
@@ -751,6 +779,9 @@ async fn cancel(
             "orig_key",
             format!("结算 {} 已撤销（参保地撤销结算ID {done}）", call.orig_key),
         ));
+    }
+    if original.header.infno.as_str() == format!("{PEER_INFNO}2304") {
+        stay::check_latest(ledger, &original, "orig_key").await?;
     }
     let setl_time = common::datetime("setl_time", &call.setl_time)?;
     let person = common::registered_person(ledger, "psn_no", &original.header.psn_no).await?;

@@ -144,11 +144,12 @@ pub fn compare(local: &[PeerSettled], remote: &[PeerSettled]) -> Vec<String> {
                 r.psn_no.clone(),
                 r.insutype.clone(),
                 r.setl_time.clone(),
+                r.interim,
             )
         };
         if facts(mine) != facts(other) {
             differences.push(format!(
-                "{key}: kind, person, scheme or time differ ({:?} here, {:?} there)",
+                "{key}: kind, person, scheme, time or interim flag differ ({:?} here, {:?} there)",
                 facts(mine),
                 facts(other)
             ));
@@ -263,6 +264,7 @@ mod tests {
                 fund_payamt: Fen(fund_fen),
                 setl_proc_info: String::new(),
             }],
+            interim: false,
         }
     }
 
@@ -288,5 +290,14 @@ mod tests {
         let mut cancelled = record("K1", 6_000);
         cancelled.kind = "cancel".into();
         assert!(!compare(&[record("K1", 6_000)], &[cancelled]).is_empty());
+        let mut interim = record("K1", 6_000);
+        interim.interim = true;
+        let differences = compare(&[record("K1", 6_000)], &[interim]);
+        assert!(
+            differences
+                .iter()
+                .any(|d| d.contains("interim flag differ")),
+            "{differences:?}"
+        );
     }
 }

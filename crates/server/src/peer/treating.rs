@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
@@ -39,7 +39,8 @@ use crate::service::Service;
 use crate::state::Shared;
 use crate::tx::common::{self, node, parse};
 use crate::tx::render::{self, Detail, RenderContext};
-use crate::tx::settle::SettleData;
+use crate::tx::settle::{self, SettleData};
+use crate::tx::stay::{self, Stay};
 use crate::tx::{batch, outpatient, Ctx, Effect};
 use crate::writer::{WriteJob, WriteOutcome};
 
@@ -140,8 +141,7 @@ pub async fn route(service: &Service, request: &Request) -> Result<Route, TxErro
         "2205" | "2302" => {
             let mut conn = shared.store.connection().await?;
             let mdtrt_id = data_text(request, "mdtrt_id");
-            if !mdtrt_id.is_empty() && !peers::pending(&mut conn, Some(&mdtrt_id)).await?.is_empty()
-            {
+            if !mdtrt_id.is_empty() && !open_intents(&mut conn, &mdtrt_id).await?.is_empty() {
                 return Err(TxError::new(
                     "input.data.mdtrt_id",
                     format!(
@@ -153,6 +153,24 @@ pub async fn route(service: &Service, request: &Request) -> Result<Route, TxErro
         }
         _ => Ok(Route::Local),
     }
+}
+
+/// The visit's intents whose outcome is not known: pending, and their key not in the ledger (an
+/// intent committed here may be marked a moment later).
+async fn open_intents(
+    conn: &mut yibao_ledger::AnyConnection,
+    mdtrt_id: &str,
+) -> Result<Vec<Intent>, TxError> {
+    let mut open = Vec::new();
+    for intent in peers::pending(conn, Some(mdtrt_id)).await? {
+        if yibao_ledger::entries::settlement(conn, &intent.peer_key)
+            .await?
+            .is_none()
+        {
+            open.push(intent);
+        }
+    }
+    Ok(open)
 }
 
 /// The unresolved intents started by a hospital's message.
@@ -338,7 +356,12 @@ impl Message<'_> {
         let ctx = self.ctx();
         let data: SettleData = parse(node(&self.request.input, "data")?, "input.data")?;
         let inpatient = matches!(self.request.infno.as_str(), "2303" | "2304");
-        let (visit, end, lines) = if inpatient {
+        let ToSettle {
+            visit,
+            end,
+            lines,
+            stay,
+        } = if inpatient {
             inpatient_lines(&ctx, &mut ledger, &data).await?
         } else {
             let mut visit = outpatient::settleable_visit(&ctx, &mut ledger, &data).await?;
@@ -347,20 +370,25 @@ impl Message<'_> {
             }
             let live = ledger.fee_lines(&visit.mdtrt_id).await?;
             let lines = batch::lines_to_settle(&visit, &live, data.chrg_bchno.as_deref())?;
+            let stay = Stay::default();
+            settle::check_has_lines(&visit, &lines, &stay, false)?;
             let end = visit.begntime;
-            (visit, end, lines)
+            ToSettle {
+                visit,
+                end,
+                lines,
+                stay,
+            }
         };
-        if lines.is_empty() {
-            return Err(TxError::new(
-                "mdtrt_id",
-                format!("就诊 {} 没有未结算的费用明细", visit.mdtrt_id),
-            ));
-        }
         let lines = lines
             .iter()
             .map(|l| PeerLine::of(l))
             .collect::<Result<Vec<_>, _>>()?;
-        let total: yibao_domain::Fen = lines.iter().map(|l| l.det_item_fee_sumamt).sum();
+        let total: yibao_domain::Fen = lines
+            .iter()
+            .filter(|l| !stay.consumed(&l.feedetl_sn))
+            .map(|l| l.det_item_fee_sumamt)
+            .sum();
         match data.medfee_sumamt {
             Some(sent) if sent != total => {
                 return Err(TxError::new(
@@ -393,6 +421,8 @@ impl Message<'_> {
             lines,
             use_account: data.acct_used_flag.as_deref() != Some("0"),
             setl_time: wire_time(self.received_at),
+            interim: data.interim(),
+            earlier_keys: stay.headers().map(|h| h.setl_id.clone()).collect(),
         })
     }
 
@@ -413,7 +443,7 @@ impl Message<'_> {
         let mut ledger = cache.view(&mut conn);
         let record = settle_record(
             self.shared(),
-            &call,
+            (&call, &Stay::default()),
             &settled,
             (String::new(), &self.request.msgid),
         )?;
@@ -503,6 +533,10 @@ impl Message<'_> {
                     original.header.setl_id
                 ),
             ));
+        }
+        if original.header.infno.as_str() == "2304" {
+            let mut cache = LedgerCache::new(0);
+            stay::check_latest(&mut cache.view(&mut conn), &original, field).await?;
         }
         drop(conn);
         let mut call = CancelCall {
@@ -599,41 +633,40 @@ impl Message<'_> {
         orig_key: &str,
         call_of: impl FnOnce(&str) -> Result<serde_json::Value, serde_json::Error>,
     ) -> Result<Intent, TxError> {
-        let mut conn = self.shared().store.connection().await?;
-        let key = peers::next_key(&mut conn, &self.shared().config.platform_admdvs).await?;
-        let call = call_of(&key).map_err(|e| TxError::internal(e.to_string()))?;
-        let payload = IntentPayload {
-            infno: self.request.infno.clone(),
-            request_digest: self.request.digest(),
-            call: call.clone(),
+        let named = data_text(self.request, "mdtrt_id");
+        let visit_named = if named.is_empty() && !orig_key.is_empty() {
+            self.mdtrt_of(orig_key).await?
+        } else {
+            named
         };
-        let intent = Intent {
-            peer_key: key,
-            kind,
-            peer_prefix: self.peer.admdvs_prefix.clone(),
-            fixmedins_code: self.request.fixmedins_code.clone(),
-            msgid: self.request.msgid.clone(),
-            mdtrt_id: call
+        let mut conn = self.shared().store.connection().await?;
+        let platform = &self.shared().config.platform_admdvs;
+        peers::record_new(&mut conn, platform, |key| {
+            let call = call_of(&key).map_err(|e| TxError::internal(e.to_string()))?;
+            let mdtrt_id = call
                 .pointer("/visit/mdtrt_id")
                 .and_then(|v| v.as_str())
-                .map(str::to_string)
-                .unwrap_or_else(|| data_text(self.request, "mdtrt_id")),
-            orig_key: orig_key.to_string(),
-            payload: serde_json::to_string(&payload)
-                .map_err(|e| TxError::internal(e.to_string()))?,
-            state: IntentState::Pending,
-            created_at: wire_time(self.received_at),
-        };
-        let intent = Intent {
-            mdtrt_id: if intent.mdtrt_id.is_empty() {
-                self.mdtrt_of(orig_key).await?
-            } else {
-                intent.mdtrt_id
-            },
-            ..intent
-        };
-        peers::record(&mut conn, &intent).await?;
-        Ok(intent)
+                .map_or(visit_named, str::to_string);
+            let payload = IntentPayload {
+                infno: self.request.infno.clone(),
+                request_digest: self.request.digest(),
+                call,
+            };
+            Ok(Intent {
+                peer_key: key,
+                kind,
+                peer_prefix: self.peer.admdvs_prefix.clone(),
+                fixmedins_code: self.request.fixmedins_code.clone(),
+                msgid: self.request.msgid.clone(),
+                mdtrt_id,
+                orig_key: orig_key.to_string(),
+                payload: serde_json::to_string(&payload)
+                    .map_err(|e| TxError::internal(e.to_string()))?,
+                state: IntentState::Pending,
+                created_at: wire_time(self.received_at),
+            })
+        })
+        .await
     }
 
     async fn mdtrt_of(&self, setl_id: &str) -> Result<String, TxError> {
@@ -687,20 +720,24 @@ fn envelope_json(request: &Request) -> serde_json::Value {
     })
 }
 
-/// An admission settled across platforms: discharged or with its discharge time in the request, no
-/// interim settlement (refused: a stay settled in parts is not settled across platforms).
+/// What a settlement call settles: the visit, the end of care settled, the lines sent and the
+/// stay's earlier live settlements they are netted against (none but an admission's).
+struct ToSettle {
+    visit: yibao_ledger::Visit,
+    end: NaiveDateTime,
+    lines: Vec<Arc<yibao_ledger::FeeLine>>,
+    stay: Stay,
+}
+
+/// An admission settled across platforms, finally (discharged, or with its discharge time in the
+/// request) or in part (`mid_setl_flag` 1, not yet discharged), as on one platform: the lines are
+/// the whole stay's ([`settle::stay_lines`]), netted by the insured platform against the stay's
+/// earlier live settlements.
 async fn inpatient_lines(
     ctx: &Ctx<'_>,
     ledger: &mut LedgerView<'_>,
     data: &SettleData,
-) -> Result<
-    (
-        yibao_ledger::Visit,
-        NaiveDateTime,
-        Vec<Arc<yibao_ledger::FeeLine>>,
-    ),
-    TxError,
-> {
+) -> Result<ToSettle, TxError> {
     let mdtrt_id = data
         .mdtrt_id
         .as_deref()
@@ -713,12 +750,6 @@ async fn inpatient_lines(
             format!("就诊 {mdtrt_id} 不是住院就诊"),
         ));
     }
-    if data.interim() {
-        return Err(TxError::new(
-            "input.data.mid_setl_flag",
-            "异地平台间不办理中途结算",
-        ));
-    }
     if !matches!(visit.status, VisitStatus::Open | VisitStatus::Discharged) {
         return Err(TxError::new(
             "input.data.mdtrt_id",
@@ -728,18 +759,19 @@ async fn inpatient_lines(
             ),
         ));
     }
-    if !crate::tx::stay::live_entries(ledger, mdtrt_id)
-        .await?
-        .is_empty()
-    {
-        return Err(TxError::new(
-            "input.data.mdtrt_id",
-            "异地平台间不办理有中途结算的住院结算",
-        ));
-    }
-    let end = crate::tx::inpatient::settlement_end(ctx, &visit, data, false)?;
-    let lines = crate::tx::settle::unsettled_lines(ledger, mdtrt_id).await?;
-    Ok((visit, end, lines))
+    let interim = data.interim();
+    crate::tx::inpatient::check_interim(&visit, interim)?;
+    let end = crate::tx::inpatient::settlement_end(ctx, &visit, data, interim)?;
+    let stay = Stay::of(ledger, &visit, i64::from(end.year())).await?;
+    let unsettled = settle::unsettled_lines(ledger, mdtrt_id).await?;
+    settle::check_has_lines(&visit, &unsettled, &stay, interim)?;
+    let lines = settle::stay_lines(ledger, &visit, &stay, &unsettled).await?;
+    Ok(ToSettle {
+        visit,
+        end,
+        lines,
+        stay,
+    })
 }
 
 /// Asks the peer what it holds under an intent's key (refusing the key if nothing).
@@ -849,7 +881,7 @@ pub async fn recover_once(service: &Service) -> Result<usize, TxError> {
 }
 
 /// Phase 2: records what the peer did (the writer commits it with the hospital's reply), then marks
-/// the intent committed. `message` is the hospital's message when it is waiting for the reply.
+/// the intent committed — after the reply when `message`, the hospital's message, is waiting for it.
 async fn commit(
     service: &Service,
     intent: &Intent,
@@ -896,8 +928,17 @@ async fn commit(
         .submit(job)
         .await
         .map_err(|e| TxError::storage(&e))?;
-    if outcome.success {
+    if outcome.success && message.is_none() {
         mark(&service.shared, intent, IntentState::Committed).await?;
+    } else if outcome.success {
+        // The ledger holds the key from now on, which is what settles the intent (recovery and
+        // [`open_intents`] read it): the hospital's reply does not wait for the mark.
+        let (shared, intent) = (Arc::clone(&service.shared), intent.clone());
+        tokio::spawn(async move {
+            if let Err(error) = mark(&shared, &intent, IntentState::Committed).await {
+                tracing::warn!(key = %intent.peer_key, %error, "peer intent not marked committed yet");
+            }
+        });
     }
     Ok(outcome)
 }
@@ -930,14 +971,18 @@ fn answered_funds(shared: &Shared, settled: &PeerSettled) -> Result<Vec<StoredFu
 }
 
 /// This platform's record of a settlement the peer made: its amounts and fund rows (as answered),
-/// this platform's line splits, no accumulator postings (they are the peer's).
+/// this platform's splits of the lines it consumes (the call's less those the stay's earlier
+/// settlements consumed), no accumulator postings (they are the peer's).
 fn settle_record(
     shared: &Shared,
-    call: &SettleCall,
+    (call, stay): (&SettleCall, &Stay),
     settled: &PeerSettled,
     (setl_id, msgid): (String, &str),
 ) -> Result<SettlementRecord, TxError> {
     let v = &call.visit;
+    if settled.interim != call.interim {
+        tracing::error!(key = %settled.peer_key, interim = call.interim, "the peer did not settle the call as asked (interim or final): a platform older than interim settlements? the daily reconciliation shows it");
+    }
     let med_type = MedType::from_code(common::code("med_type", &v.med_type)?);
     let header = SettlementHeader {
         setl_id,
@@ -951,7 +996,7 @@ fn settle_record(
         insutype: Insutype::from_code(common::code("insutype", &v.insutype)?),
         year: settled.year,
         med_type,
-        mid_setl_flag: false,
+        mid_setl_flag: call.interim,
         setl_time: common::datetime("setl_time", &call.setl_time)?,
         clr_type: ClrType::of_med_type(med_type),
         clr_way: ClrWay::ByItem,
@@ -962,6 +1007,7 @@ fn settle_record(
     let lines = call
         .lines
         .iter()
+        .filter(|l| !stay.consumed(&l.feedetl_sn))
         .map(|l| LineRow {
             feedetl_sn: l.feedetl_sn.clone(),
             amounts: l.amounts(),
@@ -1058,14 +1104,19 @@ async fn commit_settlement(
 ) -> Result<(Box<RawValue>, Effect), TxError> {
     let call: SettleCall = serde_json::from_value(payload.call.clone())
         .map_err(|e| TxError::internal(e.to_string()))?;
+    let mut visit = ledger
+        .visit(&call.visit.mdtrt_id)
+        .await?
+        .ok_or_else(|| TxError::internal(format!("就诊 {} 不在账中", call.visit.mdtrt_id)))?;
+    let stay = Stay::of(ledger, &visit, commit.settled.year).await?;
     let record = settle_record(
         shared,
-        &call,
+        (&call, &stay),
         &commit.settled,
         (commit.intent.peer_key.clone(), &commit.intent.msgid),
     )?;
     ledger.append_settlement(record.clone()).await?;
-    if let Some(mut visit) = ledger.visit(&call.visit.mdtrt_id).await? {
+    if !call.interim {
         visit.status = match visit.status {
             VisitStatus::Discharged => VisitStatus::DischargedSettled,
             _ => VisitStatus::Settled,
@@ -1110,7 +1161,7 @@ async fn commit_cancellation(
         .await?
         .ok_or_else(|| TxError::internal(format!("就诊 {} 不在账中", original.header.mdtrt_id)))?;
     let settled_visit = visit.clone();
-    crate::tx::settle::reopen_visit(ledger, &mut visit, &original).await?;
+    settle::reopen_visit(ledger, &mut visit, &original).await?;
     if payload.infno == "2601" {
         return Ok((common::empty_output()?, Effect::Cancelled));
     }

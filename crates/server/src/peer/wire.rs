@@ -224,10 +224,23 @@ pub struct SettleCall {
     pub presettle: bool,
     pub hospital: PeerHospital,
     pub visit: PeerVisit,
+    /// The lines settled. For an admission with earlier live settlements (`earlier_keys`): the
+    /// whole stay's — those the earlier settlements consumed, with the splits they consumed them
+    /// with, then the new ones — which the insured platform settles as a whole and nets against
+    /// what the earlier settlements paid.
     pub lines: Vec<PeerLine>,
     pub use_account: bool,
     /// The settlement time the treating platform records; the insured platform records the same.
     pub setl_time: String,
+    /// An interim settlement of an ongoing admission (中途结算, `mid_setl_flag` 1). Absent from
+    /// older peers: a final settlement.
+    #[serde(default)]
+    pub interim: bool,
+    /// The keys of the admission's live settlements of the same accumulator year this one is
+    /// netted against (its interim settlements), in the order they were made; the insured platform
+    /// must hold exactly these. Absent from older peers: none.
+    #[serde(default)]
+    pub earlier_keys: Vec<String>,
 }
 
 /// Cancel a settlement made through the API (`POST /peer/v1/cancel`).
@@ -322,6 +335,10 @@ pub struct PeerSettled {
     #[schema(value_type = Object)]
     pub amounts: SetlAmounts,
     pub setldetail: Vec<PeerFund>,
+    /// An interim settlement of an admission (中途结算) or its cancellation. Absent from older
+    /// platforms, which settle none: not one.
+    #[serde(default)]
+    pub interim: bool,
 }
 
 impl PeerSettled {
@@ -340,6 +357,7 @@ impl PeerSettled {
             balc: h.balc,
             amounts: record.amounts,
             setldetail: record.funds.iter().map(PeerFund::of).collect(),
+            interim: h.mid_setl_flag,
         }
     }
 }

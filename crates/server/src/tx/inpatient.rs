@@ -364,12 +364,7 @@ pub async fn settle(
         "结算",
     )?;
     let interim = data.interim();
-    if interim && visit.status == VisitStatus::Discharged {
-        return Err(TxError::new(
-            "input.data.mid_setl_flag",
-            "患者已出院，须办理出院结算（mid_setl_flag 0）",
-        ));
-    }
+    check_interim(&visit, interim)?;
     let end = settlement_end(ctx, &visit, &data, interim)?;
     let lines = settle::unsettled_lines(ledger, &visit.mdtrt_id).await?;
     let request = SettleRequest {
@@ -388,6 +383,17 @@ pub async fn settle(
     }
     let (output, setl_id) = settle::store(ctx, ledger, &mut visit, &computed, interim).await?;
     Ok(TxOutput::settled(output, setl_id))
+}
+
+/// An interim settlement needs an admission not yet discharged.
+pub(crate) fn check_interim(visit: &Visit, interim: bool) -> Result<(), TxError> {
+    if interim && visit.status == VisitStatus::Discharged {
+        return Err(TxError::new(
+            "input.data.mid_setl_flag",
+            "患者已出院，须办理出院结算（mid_setl_flag 0）",
+        ));
+    }
+    Ok(())
 }
 
 /// The end of the settled period: the discharge, else `dscgTime`, else the message time.

@@ -147,12 +147,7 @@ pub async fn compute(
     common::check_care_time(ctx, "endtime", request.end)?;
     let year = i64::from(request.end.year());
     let stay = Stay::of(ledger, visit, year).await?;
-    if lines.is_empty() && (!stay.has_earlier() || request.data.interim()) {
-        return Err(TxError::new(
-            "mdtrt_id",
-            format!("就诊 {} 没有未结算的费用明细", visit.mdtrt_id),
-        ));
-    }
+    check_has_lines(visit, lines, &stay, request.data.interim())?;
     if let Some(refusal) = ctx
         .shared
         .sanctions()
@@ -210,6 +205,23 @@ pub async fn compute(
     let amounts = computed.stay.net_amounts(&computed.settlement.totals);
     check_declared(request, &amounts, resplit.as_ref())?;
     Ok(computed)
+}
+
+/// Refuses a settlement that would consume no line (`unsettled` empty), unless it is the final
+/// settlement of a stay whose earlier settlements consumed them all.
+pub fn check_has_lines(
+    visit: &Visit,
+    unsettled: &[Arc<FeeLine>],
+    stay: &Stay,
+    interim: bool,
+) -> Result<(), TxError> {
+    if unsettled.is_empty() && (!stay.has_earlier() || interim) {
+        return Err(TxError::new(
+            "mdtrt_id",
+            format!("就诊 {} 没有未结算的费用明细", visit.mdtrt_id),
+        ));
+    }
+    Ok(())
 }
 
 /// Settles the engine visit from its lines' splits ([`line_splits`]; `line_sns[i]` is line `i`'s
@@ -272,7 +284,7 @@ fn line_splits(
 
 /// The accumulators and account balance the settlement starts from: the person's, as they were
 /// before the stay's earlier settlements.
-async fn starting_point(
+pub(crate) async fn starting_point(
     ledger: &mut LedgerView<'_>,
     person: &Person,
     insu: &InsuRow,
@@ -285,7 +297,7 @@ async fn starting_point(
 }
 
 /// The lines a settlement covers: those the stay's earlier settlements consumed, then `unsettled`.
-async fn stay_lines(
+pub(crate) async fn stay_lines(
     ledger: &mut LedgerView<'_>,
     visit: &Visit,
     stay: &Stay,

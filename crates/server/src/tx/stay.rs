@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use yibao_domain::Fen;
 use yibao_ledger::entries::EntrySummary;
 use yibao_ledger::{
-    EntryKind, LedgerError, LedgerView, LineRow, SetlAmounts, SettlementRecord, StoredFundRow,
-    Visit, VisitKind,
+    EntryKind, LedgerError, LedgerView, LineRow, SetlAmounts, SettlementHeader, SettlementRecord,
+    StoredFundRow, Visit, VisitKind,
 };
 use yibao_settlement::{AccKey, FundRow, LineSplit, Posting, YearToDate};
 
@@ -76,6 +76,11 @@ impl Stay {
     /// Deductible charged by live settlements of the stay in other years.
     pub fn deductible_other_years(&self) -> Fen {
         self.deductible_other_years
+    }
+
+    /// The headers of the earlier settlements, in ledger order.
+    pub fn headers(&self) -> impl Iterator<Item = &SettlementHeader> {
+        self.earlier.iter().map(|r| &r.header)
     }
 
     /// Whether fee line `feedetl_sn` was consumed by one of the earlier settlements.
