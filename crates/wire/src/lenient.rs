@@ -220,6 +220,11 @@ pub fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
     if let Some(date) = canonical_date(text.as_bytes()) {
         return date.and_hms_opt(0, 0, 0);
     }
+    chrono_datetime(text)
+}
+
+/// What chrono reads of the three forms: the fallback of [`parse_datetime`] and its reference.
+fn chrono_datetime(text: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
         .ok()
@@ -314,18 +319,6 @@ mod tests {
         for (value, expected) in cases {
             assert_eq!(problem(value), expected);
         }
-    }
-
-    /// What chrono alone reads: the reference the hand-written readers must match.
-    fn chrono_datetime(text: &str) -> Option<NaiveDateTime> {
-        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
-            .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
-            .ok()
-            .or_else(|| {
-                NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                    .ok()
-                    .and_then(|d| d.and_hms_opt(0, 0, 0))
-            })
     }
 
     /// Texts near the accepted forms: digits in every place (out-of-range fields, 30 February,
