@@ -155,9 +155,52 @@ pub fn opt_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Nai
         return Ok(None);
     };
     let day = text.get(..10).unwrap_or(&text);
-    NaiveDate::parse_from_str(day, "%Y-%m-%d")
+    parse_date(day)
         .map(Some)
-        .map_err(|_| D::Error::custom(format!("{text} 不是 yyyy-MM-dd 格式的日期")))
+        .ok_or_else(|| D::Error::custom(format!("{text} 不是 yyyy-MM-dd 格式的日期")))
+}
+
+/// Reads a date as chrono's `%Y-%m-%d` does: the canonical `yyyy-MM-dd` by hand, anything else
+/// (one-digit fields, signs, leading spaces) through chrono.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    match canonical_date(text.as_bytes()) {
+        Some(date) => Some(date),
+        None => NaiveDate::parse_from_str(text, "%Y-%m-%d").ok(),
+    }
+}
+
+/// The value of `N` ASCII digits, or `None` when one is not a digit.
+fn digits<const N: usize>(bytes: &[u8]) -> Option<u32> {
+    let field: &[u8; N] = bytes.get(..N)?.try_into().ok()?;
+    field.iter().try_fold(0, |value, &b| {
+        b.is_ascii_digit().then(|| value * 10 + u32::from(b - b'0'))
+    })
+}
+
+/// Exactly `yyyy-MM-dd`, a valid day; `None` for any other text (which chrono then reads).
+fn canonical_date(bytes: &[u8]) -> Option<NaiveDate> {
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let year = i32::try_from(digits::<4>(bytes)?).ok()?;
+    NaiveDate::from_ymd_opt(year, digits::<2>(&bytes[5..])?, digits::<2>(&bytes[8..])?)
+}
+
+/// Exactly `yyyy-MM-dd HH:mm:ss` or `yyyy-MM-ddTHH:mm:ss`, a valid day and time (no leap second);
+/// `None` for any other text (which chrono then reads).
+fn canonical_datetime(bytes: &[u8]) -> Option<NaiveDateTime> {
+    if bytes.len() != 19
+        || !matches!(bytes[10], b' ' | b'T')
+        || bytes[13] != b':'
+        || bytes[16] != b':'
+    {
+        return None;
+    }
+    canonical_date(&bytes[..10])?.and_hms_opt(
+        digits::<2>(&bytes[11..])?,
+        digits::<2>(&bytes[14..])?,
+        digits::<2>(&bytes[17..])?,
+    )
 }
 
 /// Datetime `yyyy-MM-dd HH:mm:ss` (a bare date means midnight).
@@ -168,7 +211,20 @@ pub fn datetime<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDateT
 }
 
 /// Reads `yyyy-MM-dd HH:mm:ss`, `yyyy-MM-ddTHH:mm:ss` or `yyyy-MM-dd`.
+/// The canonical forms are read by hand (a timestamp per visit adds up over a city's year);
+/// any other text goes through chrono, so what is accepted is exactly what chrono accepts.
 pub fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
+    if let Some(time) = canonical_datetime(text.as_bytes()) {
+        return Some(time);
+    }
+    if let Some(date) = canonical_date(text.as_bytes()) {
+        return date.and_hms_opt(0, 0, 0);
+    }
+    chrono_datetime(text)
+}
+
+/// What chrono reads of the three forms: the fallback of [`parse_datetime`] and its reference.
+fn chrono_datetime(text: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
         .ok()
@@ -262,6 +318,64 @@ mod tests {
         ];
         for (value, expected) in cases {
             assert_eq!(problem(value), expected);
+        }
+    }
+
+    /// Texts near the accepted forms: digits in every place (out-of-range fields, 30 February,
+    /// second 60), one-digit fields, signs, spaces, other separators, cut or extended.
+    fn near_timestamp() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let field = "[0-9]{1,2}|[0-9]{2}|[+ ][0-9]";
+        let day = (
+            "[0-9]{4}|[0-9]{3}|[+-][0-9]{4,5}| [0-9]{4}",
+            "[-/]",
+            field,
+            "[-/]",
+            field,
+        );
+        let time = (
+            "[ T]{0,2}|x",
+            field,
+            "[:]",
+            field,
+            "[:.]",
+            "[0-6][0-9]|[0-9]",
+            "|[0-9]|\\.0| ",
+        );
+        (day, time, 0usize..24).prop_map(
+            |((y, s1, m, s2, d), (sep, h, c1, mi, c2, sec, tail), cut)| {
+                let full = format!("{y}{s1}{m}{s2}{d}{sep}{h}{c1}{mi}{c2}{sec}{tail}");
+                match full.get(..cut) {
+                    Some(short) if cut % 3 == 0 => short.to_string(),
+                    _ => full,
+                }
+            },
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn timestamps_read_as_chrono_reads_them(text in near_timestamp()) {
+            proptest::prop_assert_eq!(parse_datetime(&text), chrono_datetime(&text), "{:?}", text);
+            proptest::prop_assert_eq!(
+                parse_date(&text),
+                NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok(),
+                "{:?}",
+                text
+            );
+        }
+
+        #[test]
+        fn canonical_timestamps_read_as_chrono_reads_them(
+            y in 0u32..10_000, mo in 0u32..14, d in 0u32..33, h in 0u32..25, mi in 0u32..61, s in 0u32..62,
+            t in proptest::bool::ANY,
+        ) {
+            let text = format!("{y:04}-{mo:02}-{d:02}{}{h:02}:{mi:02}:{s:02}", if t { 'T' } else { ' ' });
+            proptest::prop_assert_eq!(parse_datetime(&text), chrono_datetime(&text), "{}", text);
+            let day = &text[..10];
+            proptest::prop_assert_eq!(parse_datetime(day), chrono_datetime(day), "{}", day);
+            proptest::prop_assert_eq!(parse_date(day), NaiveDate::parse_from_str(day, "%Y-%m-%d").ok(), "{}", day);
         }
     }
 }
