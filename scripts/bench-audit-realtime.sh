@@ -9,7 +9,7 @@
 # FILL and RUN set the seconds of the fill and of each measured run (60 and 20); PORT the port.
 set -euo pipefail
 yibao=${1:-target/release/yibao}
-dir=${2:-/tmp/audit-bench}
+dir=${2:-/tmp/audit-realtime-bench}
 port=${PORT:-18473}
 url=http://127.0.0.1:$port
 export YIBAO_ADMIN_TOKEN=bench
