@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use chrono::{Datelike, NaiveDateTime};
 use serde::de::DeserializeOwned;
-use yibao_domain::codes::{ClrType, ClrWay};
+use yibao_domain::codes::{ClrType, ClrWay, MedType};
 use yibao_ledger::entries::StoredMessage;
 use yibao_ledger::{
     registry, Decision, EntryKind, LedgerCache, LedgerView, Person, SettlementHeader,
@@ -510,7 +510,7 @@ async fn compute(
         } else {
             VisitKind::Outpatient
         },
-        med_type: common::request_med_type("med_type", Some(&v.med_type), "")?,
+        med_type: peer_med_type(&v.med_type)?,
         begntime: begin,
         endtime: Some(end),
         status: VisitStatus::Open,
@@ -799,4 +799,26 @@ async fn cancel(
         ..original.header.clone()
     };
     Ok(original.negated(mirror))
+}
+
+/// The visit's `med_type` of a peer call: required, since the stored settlement is keyed by it.
+fn peer_med_type(text: &str) -> Result<MedType, TxError> {
+    if text.trim().is_empty() {
+        return Err(TxError::new("med_type", "缺少必填字段"));
+    }
+    common::request_med_type("med_type", Some(text), "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::peer_med_type;
+
+    #[test]
+    fn a_peer_call_without_med_type_is_refused_naming_the_field() {
+        for text in ["", "  "] {
+            let error = peer_med_type(text).unwrap_err();
+            assert_eq!(error.field, "med_type");
+        }
+        assert_eq!(peer_med_type("21").unwrap().to_string(), "21");
+    }
 }
