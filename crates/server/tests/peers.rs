@@ -1073,6 +1073,35 @@ async fn a_stay_in_parts_clears_alike(backend: Backend) {
         (o.total_cost, o.deductions, o.cleared, o.prepayment),
         (i.total_cost, i.deductions, i.cleared, i.prepayment)
     );
+    // The cross-region report: one admission (the interim settlement counts none), alike.
+    let report = |store: &yibao_ledger::Store| {
+        let store = store.clone();
+        async move {
+            let mut conn = store.pool().acquire().await.unwrap();
+            yibao_ledger::clearing_run::cross_region_report(
+                &mut conn,
+                month.year,
+                Some(month.month),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let (out_lines, in_lines) = (report(&p.i.store).await, report(&p.t.store).await);
+    assert_eq!(
+        (out_lines.len(), in_lines.len()),
+        (1, 1),
+        "{out_lines:#?} {in_lines:#?}"
+    );
+    let (ol, il) = (&out_lines[0], &in_lines[0]);
+    assert_eq!(
+        (ol.count, ol.total_cost, ol.fund_paid),
+        (1, o.total_cost, owed)
+    );
+    assert_eq!(
+        (il.count, il.total_cost, il.fund_paid),
+        (ol.count, ol.total_cost, ol.fund_paid)
+    );
     let clr_id = outbound[0].clr_id.clone();
     for store in [&p.i.store, &p.t.store] {
         for to in ["20", "30", "40", "50", "60"] {
