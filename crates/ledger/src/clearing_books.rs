@@ -323,6 +323,13 @@ pub async fn check(
             .map(|id| released_on.get(id))
         {
             Some(Some(Some(day))) => release_rows_of(&stored.row, regions, day),
+            Some(None) => {
+                problems.push(format!(
+                    "clearing {clr_id}: released by {}, which is not a stored release",
+                    stored.reserve_released_by.as_deref().unwrap_or_default()
+                ));
+                Vec::new()
+            }
             _ => Vec::new(),
         };
         compare(
