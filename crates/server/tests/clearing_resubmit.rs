@@ -8,6 +8,8 @@
 //! * the reserve withheld (40) is released once the clearing is paid: all of it, once, with its
 //!   postings on both sides; a release before the payment or a second one is refused;
 //! * `verify` re-derives every batch and finds a release's postings taken away.
+//!
+//! A month is applied again only before the pair's next month has a clearing not rejected.
 
 mod common;
 
@@ -364,4 +366,71 @@ fn deduction(id: &str, month: Month, key: PairKey, amount: Fen) -> ReviewDeducti
         amount,
         reason: "审核扣款".into(),
     }
+}
+
+/// A month is applied again before the pair's next month: once the next month of the pair has a
+/// clearing not rejected, a rejected clearing of the month cannot be resubmitted (the prepayment is
+/// carried month to month). Rows of review deductions alone, on SQLite.
+#[tokio::test]
+async fn a_month_is_applied_again_only_before_the_pairs_next_month() {
+    let policy = ClearingPolicy::load(&fixture_policy()).unwrap();
+    let h = start(Backend::Sqlite).await;
+    let key = PairKey {
+        insured_admdvs: Code::lit("360400"),
+        treating_admdvs: Code::lit("360100"),
+        insutype: Code::lit("390"),
+    };
+    let january = Month::parse("2026-01").unwrap();
+    let as_of = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    clearing::add_deductions(&h.store, &[deduction("J1", january, key, Fen(500))], "t")
+        .await
+        .unwrap();
+    let run = run_month(&h.store, &policy, january, as_of, "t1")
+        .await
+        .unwrap();
+    let id = run.rows[0].clr_id.clone();
+    clearing::advance(
+        &h.store,
+        &id,
+        ClearingState::Rejected,
+        "x",
+        "2026-03-02 09:00:00",
+    )
+    .await
+    .unwrap();
+    let again = yibao_ledger::clearing_run::resubmit(&h.store, &policy, &id, "t2")
+        .await
+        .unwrap();
+    let second = again.clearing.clr_id.clone();
+    assert_eq!(second, format!("{id}-2"));
+    clearing::add_deductions(
+        &h.store,
+        &[deduction("F1", january.next(), key, Fen(700))],
+        "t",
+    )
+    .await
+    .unwrap();
+    run_month(&h.store, &policy, january.next(), as_of, "t3")
+        .await
+        .unwrap();
+    clearing::advance(
+        &h.store,
+        &second,
+        ClearingState::Rejected,
+        "x",
+        "2026-03-03 09:00:00",
+    )
+    .await
+    .unwrap();
+    let later = yibao_ledger::clearing_run::resubmit(&h.store, &policy, &second, "t4").await;
+    assert!(
+        matches!(
+            later,
+            Err(yibao_ledger::clearing_run::ClearingRunError::LaterApplication { .. })
+        ),
+        "{later:?}"
+    );
+    let report = h.verify().await;
+    assert_eq!(report["ok"], true, "{report}");
+    h.stop().await;
 }
