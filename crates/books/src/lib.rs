@@ -68,8 +68,11 @@ pub enum Flow {
     ClearingPayableInspection,
     /// Insured region: what it owes met from its prepayment (30 预付金抵扣).
     ClearingPayablePrepaymentOffset,
-    /// Insured region: what it owes but withholds as a reserve (40 预留金暂扣; stays owed).
+    /// Insured region: what it owes but withholds as a reserve (40 预留金暂扣; stays owed until
+    /// released).
     ClearingPayableReserveWithheld,
+    /// Insured region: a withheld reserve paid out by its release (预留金返还).
+    ClearingPayableReserveReleased,
     /// Insured region: prepayment paid in (or topped up) to the treating region (预付金拨付).
     ClearingPrepaymentPaidIn,
     /// Insured region: the transfer when the clearing is paid (60; negative when recovered).
@@ -82,12 +85,14 @@ pub enum Flow {
     ClearingReceivablePrepaymentOffset,
     /// Treating region: what it is owed but the insured region withholds (40).
     ClearingReceivableReserveWithheld,
+    /// Treating region: a withheld reserve collected at its release (paid on to its institutions).
+    ClearingReceivableReserveReleased,
     /// Treating region: prepayment received from the insured region.
     ClearingPrepaymentReceived,
     /// Treating region: the transfer collected when the clearing is paid (60).
     ClearingReceivableCollected,
     /// Treating region: paid on to its institutions when the clearing is paid (60): the transfer
-    /// plus the part met from the prepayment.
+    /// plus the part met from the prepayment; and the reserve when it is released.
     ClearingPaidToHospitals,
 }
 
@@ -124,12 +129,14 @@ impl Flow {
                 | Flow::ClearingPayableInspection
                 | Flow::ClearingPayablePrepaymentOffset
                 | Flow::ClearingPayableReserveWithheld
+                | Flow::ClearingPayableReserveReleased
                 | Flow::ClearingPrepaymentPaidIn
                 | Flow::ClearingPayableSettled
                 | Flow::ClearingReceivableAudit
                 | Flow::ClearingReceivableInspection
                 | Flow::ClearingReceivablePrepaymentOffset
                 | Flow::ClearingReceivableReserveWithheld
+                | Flow::ClearingReceivableReserveReleased
                 | Flow::ClearingPrepaymentReceived
                 | Flow::ClearingReceivableCollected
                 | Flow::ClearingPaidToHospitals

@@ -105,7 +105,7 @@ pub struct ProviderRow {
 /// What cross-region clearing of the period posted on one fund (the fund as the clearing row
 /// names it: the insured region's own, or a code the treating platform answered). On each side
 /// what is owed less the deductions (audit, inspection, prepayment offset, reserve withheld) and
-/// the transfer leaves the reserve withheld outstanding.
+/// the transfer leaves the reserve withheld outstanding until its release pays it out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ClearingBookRow {
     pub fund: Code,
@@ -115,6 +115,8 @@ pub struct ClearingBookRow {
     pub payable_inspection: Fen,
     pub payable_prepayment_offset: Fen,
     pub payable_reserve_withheld: Fen,
+    /// Withheld reserves paid out by their release.
+    pub payable_reserve_released: Fen,
     /// Prepayment paid in or topped up.
     pub prepayment_paid_in: Fen,
     /// Transferred when clearings were paid (negative: recovered).
@@ -125,6 +127,8 @@ pub struct ClearingBookRow {
     pub receivable_inspection: Fen,
     pub receivable_prepayment_offset: Fen,
     pub receivable_reserve_withheld: Fen,
+    /// Withheld reserves collected at their release.
+    pub receivable_reserve_released: Fen,
     /// Prepayment received.
     pub prepayment_received: Fen,
     /// Collected when clearings were paid.
@@ -235,6 +239,7 @@ fn clearing_column(row: &mut ClearingBookRow, flow: Flow) -> Option<&mut Fen> {
         Flow::ClearingPayableInspection => &mut row.payable_inspection,
         Flow::ClearingPayablePrepaymentOffset => &mut row.payable_prepayment_offset,
         Flow::ClearingPayableReserveWithheld => &mut row.payable_reserve_withheld,
+        Flow::ClearingPayableReserveReleased => &mut row.payable_reserve_released,
         Flow::ClearingPrepaymentPaidIn => &mut row.prepayment_paid_in,
         Flow::ClearingPayableSettled => &mut row.payable_settled,
         Flow::ClearingReceivable => &mut row.receivable,
@@ -242,6 +247,7 @@ fn clearing_column(row: &mut ClearingBookRow, flow: Flow) -> Option<&mut Fen> {
         Flow::ClearingReceivableInspection => &mut row.receivable_inspection,
         Flow::ClearingReceivablePrepaymentOffset => &mut row.receivable_prepayment_offset,
         Flow::ClearingReceivableReserveWithheld => &mut row.receivable_reserve_withheld,
+        Flow::ClearingReceivableReserveReleased => &mut row.receivable_reserve_released,
         Flow::ClearingPrepaymentReceived => &mut row.prepayment_received,
         Flow::ClearingReceivableCollected => &mut row.receivable_collected,
         Flow::ClearingOwedToHospitals => &mut row.owed_to_hospitals,
@@ -478,6 +484,7 @@ fn render_clearing_table(out: &mut String, report: &Report) {
             r.payable_reserve_withheld,
             r.prepayment_paid_in,
             r.payable_settled,
+            r.payable_reserve_released,
         ]
     };
     let treating = |r: &ClearingBookRow| {
@@ -489,6 +496,7 @@ fn render_clearing_table(out: &mut String, report: &Report) {
             r.receivable_reserve_withheld,
             r.prepayment_received,
             r.receivable_collected,
+            r.receivable_reserve_released,
             r.owed_to_hospitals,
             r.paid_to_hospitals,
         ]
@@ -496,10 +504,16 @@ fn render_clearing_table(out: &mut String, report: &Report) {
     let heads = ["审核扣款", "稽核扣款", "预付金抵扣", "预留金暂扣"];
     let mut insured_heads = vec!["应付他统筹区"];
     insured_heads.extend(heads);
-    insured_heads.extend(["预付金拨付", "已拨付"]);
+    insured_heads.extend(["预付金拨付", "已拨付", "预留金返还"]);
     let mut treating_heads = vec!["应收他统筹区"];
     treating_heads.extend(heads);
-    treating_heads.extend(["预付金收到", "已收款", "应付医疗机构", "已付医疗机构"]);
+    treating_heads.extend([
+        "预付金收到",
+        "已收款",
+        "预留金收回",
+        "应付医疗机构",
+        "已付医疗机构",
+    ]);
     render_clearing_side(out, report, "参保地", &insured_heads, insured);
     render_clearing_side(out, report, "就医地", &treating_heads, treating);
 }

@@ -19,11 +19,15 @@
 //!
 //! Identity of every row: `cleared = fund_owed − (audit + inspection + prepayment_offset +
 //! reserve_withheld)`, with `fund_owed` the sum of the month's fund payments, each exact to the fen.
+//! The reserve withheld (40) is paid out later by a release of the pair's period
+//! ([`plan_release`], `[inferred]`); a rejected clearing (70) is applied again as a new clearing of
+//! the same month and pair.
 
 mod month;
 mod policy;
 mod regions;
 mod report;
+mod reserve;
 mod shares;
 mod state;
 
@@ -38,6 +42,7 @@ pub use regions::PoolingRegions;
 pub use report::{
     cross_region_lines, render_csv, render_table, Care, CrossRegionLine, Direction, SettlementSums,
 };
+pub use reserve::{plan_release, ReleaseError, ReleasePlan, ReserveHolder, ReservePeriod};
 pub use shares::{fund_shares, share_problems, FundShares};
 pub use state::{ClearingState, TransitionError};
 

@@ -1,6 +1,8 @@
 //! The clearing state machine (`clearing-and-budgets.md` §2.2): 10 applied → 20 accepted → 30 under
 //! review → 40 reviewed → 50 cleared → 60 paid, forward one step at a time; 70 rejected from 10–40.
-//! A rejected clearing is final (resubmitted as a new application); 60 is final.
+//! A rejected clearing is final: the bureau resubmits the month × pair × scheme as a new application
+//! under a new clearing id (`clearing-and-budgets.md` §2.2, "a rejected application is resubmitted
+//! as a new application"), the rejected one kept for the record; 60 is final.
 
 use std::fmt;
 

@@ -1,6 +1,9 @@
 //! Cross-region clearing in storage (`migrations/0018_clearing.sql`): the month's cross-region
 //! settlements read from the ledger, the review deductions entered for a month, the prepayment
-//! history of each pair, and the stored clearing rows with their state changes.
+//! history of each pair, and the stored clearing rows with their state changes. A rejected
+//! clearing applied again is a new row of the same month and pair (`resubmits`,
+//! `migrations/0028_clearing_resubmit_reserve.sql`): a pair's *standing* clearing of a month is
+//! its one row not rejected.
 //!
 //! A settlement is cross-region when the treating region differs from the insured region
 //! (`clr_optins`): the treating region is the place of treatment recorded with the entry
@@ -28,20 +31,35 @@ use crate::{LedgerError, Store};
 /// A stored clearing row and where it stands.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StoredClearing {
-    /// `yyyyMM-insured-treating-insutype`.
+    /// `yyyyMM-insured-treating-insutype`, with `-<n>` for the n-th application of a month and
+    /// pair ([`application_id`]).
     pub clr_id: String,
     pub state: ClearingState,
     pub row: ClearingRow,
     pub run_at: String,
     pub updated_at: String,
+    /// The rejected clearing this one applies again; `None` for the month's first application.
+    pub resubmits: Option<String>,
+    /// The reserve release that paid out this clearing's reserve withheld (40), once one has.
+    pub reserve_released_by: Option<String>,
 }
 
-/// The id of a month's clearing of a pair.
+/// The id of a month's (first) clearing of a pair.
 pub fn clearing_id(month: Month, key: &PairKey) -> String {
     format!(
         "{:04}{:02}-{}-{}-{}",
         month.year, month.month, key.insured_admdvs, key.treating_admdvs, key.insutype
     )
+}
+
+/// The id of the `n`-th application (1: the first) of a month's clearing of a pair.
+pub fn application_id(month: Month, key: &PairKey, n: u32) -> String {
+    let first = clearing_id(month, key);
+    if n <= 1 {
+        first
+    } else {
+        format!("{first}-{n}")
+    }
 }
 
 fn stored_code(
@@ -253,8 +271,10 @@ pub struct ReviewDeduction {
     pub reason: String,
 }
 
-/// Stores review deductions in one transaction; refused (nothing stored) when a month is already
-/// run or an amount is not positive. An id already stored is kept as it was.
+/// Stores review deductions in one transaction; refused (nothing stored) when an amount is not
+/// positive or the month is already run — unless the pair's clearings of the month were all
+/// rejected (70): the deduction is then taken by the pair's next application of the month
+/// ([`crate::clearing_run::resubmit`]). An id already stored is kept as it was.
 pub async fn add_deductions(
     store: &Store,
     deductions: &[ReviewDeduction],
@@ -269,9 +289,14 @@ pub async fn add_deductions(
                 d.deduction_id, d.amount
             )));
         }
-        if !stored_rows(&mut tx, Some(d.month)).await?.is_empty() {
+        let month_rows = stored_rows(&mut tx, Some(d.month)).await?;
+        let pair_rows: Vec<&StoredClearing> =
+            month_rows.iter().filter(|s| s.row.key == d.key).collect();
+        let awaits_resubmission =
+            !pair_rows.is_empty() && pair_rows.iter().all(|s| s.state == ClearingState::Rejected);
+        if !month_rows.is_empty() && !awaits_resubmission {
             return Err(LedgerError::Conflict(format!(
-                "扣款 {}: {} 已清算，扣款只能计入未运行的月份",
+                "扣款 {}: {} 已清算，扣款只能计入未运行的月份或已拒绝（70）待重新申请的清算",
                 d.deduction_id, d.month
             )));
         }
@@ -322,7 +347,9 @@ pub async fn month_deductions(
 }
 
 /// Each pair's prepayment before `month`: the balance after its last stored month before it, and
-/// the fund payments owed over the `basis_months` before it.
+/// the fund payments owed over the `basis_months` before it, both of its clearings not rejected (a
+/// rejection undoes a row's prepayment offset and top-up in the books, so the balance is the one
+/// before it; its resubmission, when there is one, counts instead).
 pub async fn prepayment_histories(
     conn: &mut AnyConnection,
     month: Month,
@@ -330,9 +357,10 @@ pub async fn prepayment_histories(
 ) -> Result<BTreeMap<PairKey, PrepaymentHistory>, LedgerError> {
     let rows = sqlx::query(
         "SELECT insu_admdvs, trt_admdvs, insutype, month, fund_owed, prepayment_balc FROM clearing_rows \
-         WHERE month < $1 ORDER BY month",
+         WHERE month < $1 AND state <> $2 ORDER BY month",
     )
     .bind(month.to_string())
+    .bind(ClearingState::Rejected.code())
     .fetch_all(conn)
     .await?;
     let basis_from = month.minus(basis_months).to_string();
@@ -348,11 +376,19 @@ pub async fn prepayment_histories(
     Ok(out)
 }
 
-const ROW_COLUMNS: &str = "clr_id, state, detail, run_at, updated_at";
+/// The columns [`stored_of`] reads, from [`ROWS_FROM`].
+const ROW_COLUMNS: &str = "c.clr_id, c.state, c.detail, c.run_at, c.updated_at, c.resubmits, \
+     COALESCE(r.release_id, '') AS released_by";
+
+/// The clearing rows with the release of their reserve, if any.
+const ROWS_FROM: &str =
+    "clearing_rows c LEFT JOIN clearing_reserve_released r ON r.clr_id = c.clr_id";
 
 fn stored_of(row: &AnyRow) -> Result<StoredClearing, LedgerError> {
     let state: String = row.try_get("state")?;
     let detail: String = row.try_get("detail")?;
+    let resubmits: String = row.try_get("resubmits")?;
+    let released_by: String = row.try_get("released_by")?;
     Ok(StoredClearing {
         clr_id: row.try_get("clr_id")?,
         state: ClearingState::parse(&state)
@@ -361,7 +397,25 @@ fn stored_of(row: &AnyRow) -> Result<StoredClearing, LedgerError> {
             .map_err(|e| corrupt("clearing_rows", "detail", &e.to_string()))?,
         run_at: row.try_get("run_at")?,
         updated_at: row.try_get("updated_at")?,
+        resubmits: (!resubmits.is_empty()).then_some(resubmits),
+        reserve_released_by: (!released_by.is_empty()).then_some(released_by),
     })
+}
+
+/// One stored clearing by id.
+pub async fn stored_row(
+    conn: &mut AnyConnection,
+    clr_id: &str,
+) -> Result<Option<StoredClearing>, LedgerError> {
+    sqlx::query(&format!(
+        "SELECT {ROW_COLUMNS} FROM {ROWS_FROM} WHERE c.clr_id = $1"
+    ))
+    .bind(clr_id.to_string())
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(stored_of)
+    .transpose()
 }
 
 /// The stored clearing rows of `month` (every month when `None`), by month and id.
@@ -372,7 +426,7 @@ pub async fn stored_rows(
     let rows = match month {
         Some(month) => {
             sqlx::query(&format!(
-                "SELECT {ROW_COLUMNS} FROM clearing_rows WHERE month = $1 ORDER BY clr_id"
+                "SELECT {ROW_COLUMNS} FROM {ROWS_FROM} WHERE c.month = $1 ORDER BY c.clr_id"
             ))
             .bind(month.to_string())
             .fetch_all(conn)
@@ -380,7 +434,7 @@ pub async fn stored_rows(
         }
         None => {
             sqlx::query(&format!(
-                "SELECT {ROW_COLUMNS} FROM clearing_rows ORDER BY month, clr_id"
+                "SELECT {ROW_COLUMNS} FROM {ROWS_FROM} ORDER BY c.month, c.clr_id"
             ))
             .fetch_all(conn)
             .await?
@@ -401,35 +455,53 @@ pub async fn store_rows(
     let mut conn = store.pool().acquire().await?;
     let mut tx = conn.begin().await?;
     for row in rows {
-        let detail = serde_json::to_string(row)
-            .map_err(|e| corrupt("clearing_rows", "detail", &e.to_string()))?;
-        let inserted = sqlx::query(
-            "INSERT INTO clearing_rows (clr_id, month, insu_admdvs, trt_admdvs, insutype, state, fund_owed, deductions, \
-             cleared, prepayment_balc, detail, run_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT (clr_id) DO NOTHING",
-        )
-        .bind(clearing_id(row.month, &row.key))
-        .bind(row.month.to_string())
-        .bind(row.key.insured_admdvs.to_string())
-        .bind(row.key.treating_admdvs.to_string())
-        .bind(row.key.insutype.to_string())
-        .bind(ClearingState::Applied.code())
-        .bind(row.fund_owed.0)
-        .bind(row.deductions.total().0)
-        .bind(row.cleared.0)
-        .bind(row.prepayment.balance_after.0)
-        .bind(detail)
-        .bind(run_at.to_string())
-        .execute(&mut *tx)
-        .await?;
-        let postings = crate::clearing_books::rows_of(row, regions)?;
-        if inserted.rows_affected() == 1 && !postings.is_empty() {
-            let batch = crate::clearing_books::batch_of(&clearing_id(row.month, &row.key));
-            crate::books::insert_rows(&mut tx, &batch, &postings).await?;
-        }
+        let clr_id = clearing_id(row.month, &row.key);
+        insert_row(&mut tx, &clr_id, row, "", regions, run_at).await?;
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Inserts one clearing row in state 10 under `clr_id` (replacing the rejected clearing
+/// `resubmits`, empty for none) with its book postings; returns whether it was inserted (a row
+/// already stored under the id keeps what it holds and posts nothing).
+pub(crate) async fn insert_row(
+    conn: &mut AnyConnection,
+    clr_id: &str,
+    row: &ClearingRow,
+    resubmits: &str,
+    regions: &PoolingRegions,
+    run_at: &str,
+) -> Result<bool, LedgerError> {
+    let detail = serde_json::to_string(row)
+        .map_err(|e| corrupt("clearing_rows", "detail", &e.to_string()))?;
+    let inserted = sqlx::query(
+        "INSERT INTO clearing_rows (clr_id, month, insu_admdvs, trt_admdvs, insutype, state, fund_owed, deductions, \
+         cleared, prepayment_balc, detail, run_at, updated_at, resubmits) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) ON CONFLICT (clr_id) DO NOTHING",
+    )
+    .bind(clr_id.to_string())
+    .bind(row.month.to_string())
+    .bind(row.key.insured_admdvs.to_string())
+    .bind(row.key.treating_admdvs.to_string())
+    .bind(row.key.insutype.to_string())
+    .bind(ClearingState::Applied.code())
+    .bind(row.fund_owed.0)
+    .bind(row.deductions.total().0)
+    .bind(row.cleared.0)
+    .bind(row.prepayment.balance_after.0)
+    .bind(detail)
+    .bind(run_at.to_string())
+    .bind(resubmits.to_string())
+    .execute(&mut *conn)
+    .await?;
+    let postings = crate::clearing_books::rows_of(row, regions)?;
+    let inserted = inserted.rows_affected() == 1;
+    if inserted && !postings.is_empty() {
+        let batch = crate::clearing_books::batch_of(clr_id);
+        crate::books::insert_rows(conn, &batch, &postings).await?;
+    }
+    Ok(inserted)
 }
 
 /// Moves a clearing row to `to`, recording the change and, for 60 paid or 70 rejected, posting
@@ -445,14 +517,9 @@ pub async fn advance(
 ) -> Result<StoredClearing, LedgerError> {
     let mut conn = store.pool().acquire().await?;
     let mut tx = conn.begin().await?;
-    let row = sqlx::query(&format!(
-        "SELECT {ROW_COLUMNS} FROM clearing_rows WHERE clr_id = $1"
-    ))
-    .bind(clr_id.to_string())
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| LedgerError::Conflict(format!("清算 {clr_id} 不存在")))?;
-    let mut stored = stored_of(&row)?;
+    let mut stored = stored_row(&mut tx, clr_id)
+        .await?
+        .ok_or_else(|| LedgerError::Conflict(format!("清算 {clr_id} 不存在")))?;
     let from = stored.state;
     from.advance(to)
         .map_err(|e| LedgerError::Conflict(format!("清算 {clr_id}: {e}")))?;
@@ -523,16 +590,28 @@ async fn post_move(
 }
 
 /// Problems of the stored clearing rows: the amounts repeated in columns must be those of the
-/// computed row, and `cleared = fund_owed − deductions`.
+/// computed row, and `cleared = fund_owed − deductions`; each row's id is its month's and pair's
+/// application id, a resubmission replacing a rejected clearing of the same month and pair, and
+/// a pair has at most one standing clearing of a month.
 pub async fn check(conn: &mut AnyConnection) -> Result<Vec<String>, LedgerError> {
-    let rows = sqlx::query(
-        "SELECT clr_id, state, detail, run_at, updated_at, fund_owed, deductions, cleared, prepayment_balc FROM clearing_rows",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {ROW_COLUMNS}, c.fund_owed, c.deductions, c.cleared, c.prepayment_balc FROM {ROWS_FROM}"
+    ))
     .fetch_all(conn)
     .await?;
+    let all: Vec<StoredClearing> = rows.iter().map(stored_of).collect::<Result<_, _>>()?;
+    let by_id: BTreeMap<&str, &StoredClearing> =
+        all.iter().map(|s| (s.clr_id.as_str(), s)).collect();
+    let mut standing: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     let mut problems = Vec::new();
-    for row in &rows {
-        let stored = stored_of(row)?;
+    for (row, stored) in rows.iter().zip(&all) {
+        if stored.state != ClearingState::Rejected {
+            standing
+                .entry(clearing_id(stored.row.month, &stored.row.key))
+                .or_default()
+                .push(&stored.clr_id);
+        }
+        problems.extend(application_problems(stored, &by_id));
         let r = &stored.row;
         let columns = [
             Fen(row.try_get("fund_owed")?),
@@ -552,12 +631,56 @@ pub async fn check(conn: &mut AnyConnection) -> Result<Vec<String>, LedgerError>
                 stored.clr_id
             ));
         }
-        if clearing_id(r.month, &r.key) != stored.clr_id {
+    }
+    for (first, ids) in standing {
+        if ids.len() > 1 {
             problems.push(format!(
-                "clearing {}: its row is of another month or pair",
-                stored.clr_id
+                "clearing {first}: {} applications standing at once ({})",
+                ids.len(),
+                ids.join(", ")
             ));
         }
     }
     Ok(problems)
+}
+
+/// A clearing's id must be its month's and pair's: the first application's, or — replacing a
+/// rejected clearing of the same month and pair — a later one's.
+fn application_problems(
+    stored: &StoredClearing,
+    by_id: &BTreeMap<&str, &StoredClearing>,
+) -> Vec<String> {
+    let r = &stored.row;
+    let first = clearing_id(r.month, &r.key);
+    let Some(replaced) = &stored.resubmits else {
+        return if stored.clr_id == first {
+            Vec::new()
+        } else {
+            vec![format!(
+                "clearing {}: its row is of another month or pair",
+                stored.clr_id
+            )]
+        };
+    };
+    let numbered = stored
+        .clr_id
+        .strip_prefix(&format!("{first}-"))
+        .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n >= 2));
+    let replaces = by_id.get(replaced.as_str()).is_some_and(|old| {
+        old.state == ClearingState::Rejected && old.row.month == r.month && old.row.key == r.key
+    });
+    let mut problems = Vec::new();
+    if !numbered {
+        problems.push(format!(
+            "clearing {}: its row is of another month or pair",
+            stored.clr_id
+        ));
+    }
+    if !replaces {
+        problems.push(format!(
+            "clearing {}: resubmits {replaced}, which is not a rejected clearing of its month and pair",
+            stored.clr_id
+        ));
+    }
+    problems
 }

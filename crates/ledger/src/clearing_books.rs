@@ -11,10 +11,15 @@
 //! * `clearing:<clr_id>:paid`, with the move to 60 paid (dated that day): the transfer, each fund's
 //!   `cleared`, as `clearing_payable_settled` on the insured side and `clearing_receivable_collected`
 //!   on the treating side, which pays on to its institutions `clearing_paid_to_hospitals` = the
-//!   transfer plus the part met from the prepayment it holds (the reserve withheld stays owed: no
-//!   source says when a clearing reserve is released, so none is);
+//!   transfer plus the part met from the prepayment it holds (the reserve withheld stays owed until
+//!   it is released);
 //! * `clearing:<clr_id>:rejected`, with the move to 70 rejected (dated that day): the negation of
-//!   the row's batch, since a rejected clearing moves no money.
+//!   the row's batch, since a rejected clearing moves no money (its resubmission, a new row, posts
+//!   its own batch);
+//! * `clearing:<clr_id>:reserve-released`, with the release of the pair's reserve of a period that
+//!   covers the paid clearing ([`crate::clearing_reserve`], dated that day): each fund's reserve
+//!   withheld, as `clearing_payable_reserve_released` on the insured side and
+//!   `clearing_receivable_reserve_released` and `clearing_paid_to_hospitals` on the treating side.
 //!
 //! The per-fund amounts are the row's own [`FundShares`] (apportioned exactly when it was computed),
 //! so every batch adds up to the row's amounts to the fen. Between two regions of the platform both
@@ -36,7 +41,7 @@ use yibao_clearing::{share_problems, ClearingRow, ClearingState, FundShares, Poo
 use yibao_domain::{Code, Fen};
 
 use crate::books::BookRow;
-use crate::clearing::{clearing_id, stored_rows};
+use crate::clearing::stored_rows;
 use crate::columns::corrupt;
 use crate::LedgerError;
 
@@ -70,10 +75,15 @@ pub const PREPAYMENT_RECEIVED: &str = "clearing_prepayment_received";
 pub const RECEIVABLE_COLLECTED: &str = "clearing_receivable_collected";
 /// Storage name of what the treating region owes its institutions.
 pub const OWED_TO_HOSPITALS: &str = "clearing_owed_to_hospitals";
-/// Treating side: paid on to its institutions when the clearing is paid.
+/// Treating side: paid on to its institutions when the clearing is paid, and when its reserve is
+/// released.
 pub const PAID_TO_HOSPITALS: &str = "clearing_paid_to_hospitals";
+/// Insured side: the reserve withheld (40), paid out by a release.
+pub const PAYABLE_RESERVE_RELEASED: &str = "clearing_payable_reserve_released";
+/// Treating side: the reserve withheld (40), collected at its release.
+pub const RECEIVABLE_RESERVE_RELEASED: &str = "clearing_receivable_reserve_released";
 /// Every clearing flow's storage name.
-pub const FLOW_NAMES: [&str; 16] = [
+pub const FLOW_NAMES: [&str; 18] = [
     PAYABLE,
     PAYABLE_AUDIT,
     PAYABLE_INSPECTION,
@@ -90,6 +100,8 @@ pub const FLOW_NAMES: [&str; 16] = [
     RECEIVABLE_COLLECTED,
     OWED_TO_HOSPITALS,
     PAID_TO_HOSPITALS,
+    PAYABLE_RESERVE_RELEASED,
+    RECEIVABLE_RESERVE_RELEASED,
 ];
 
 /// Prefix of every clearing batch.
@@ -122,6 +134,13 @@ const TREATING_STORED: [Part; 7] = [
     (OWED_TO_HOSPITALS, |s| s.owed),
 ];
 const INSURED_PAID: [Part; 1] = [(PAYABLE_SETTLED, |s| s.cleared)];
+const INSURED_RELEASED: [Part; 1] = [(PAYABLE_RESERVE_RELEASED, |s| s.deductions.reserve_withheld)];
+const TREATING_RELEASED: [Part; 2] = [
+    (RECEIVABLE_RESERVE_RELEASED, |s| {
+        s.deductions.reserve_withheld
+    }),
+    (PAID_TO_HOSPITALS, |s| s.deductions.reserve_withheld),
+];
 const TREATING_PAID: [Part; 2] = [
     (RECEIVABLE_COLLECTED, |s| s.cleared),
     (PAID_TO_HOSPITALS, |s| {
@@ -142,6 +161,27 @@ pub fn transition_batch_of(clr_id: &str, state: ClearingState) -> Option<String>
         _ => return None,
     };
     Some(format!("{BATCH_PREFIX}{clr_id}:{suffix}"))
+}
+
+/// The batch posted when a release pays out the clearing's reserve withheld.
+pub fn release_batch_of(clr_id: &str) -> String {
+    format!("{BATCH_PREFIX}{clr_id}:reserve-released")
+}
+
+/// The postings of a release paying out the clearing's reserve withheld on `date` (see the
+/// module); none for a row without shares.
+pub fn release_rows_of(row: &ClearingRow, regions: &PoolingRegions, date: &str) -> Vec<BookRow> {
+    match &row.fund_shares {
+        Some(shares) => side_rows(
+            row,
+            regions,
+            shares,
+            date,
+            &INSURED_RELEASED,
+            &TREATING_RELEASED,
+        ),
+        None => Vec::new(),
+    }
 }
 
 /// The postings made with a clearing row: the insured side's if `regions` knows its insured region,
@@ -257,8 +297,9 @@ pub fn day_of(changed_at: &str) -> Option<String> {
 }
 
 /// `yibao verify`'s check: every stored clearing row's shares add up to its amounts, it has
-/// exactly the postings it and its moves to 60 or 70 give, and every clearing posting belongs to a
-/// stored row.
+/// exactly the postings it, its moves to 60 or 70 and the release of its reserve give, every
+/// release pays out exactly the reserves of the clearings it covers
+/// ([`crate::clearing_reserve::check`]), and every clearing posting belongs to a stored row.
 pub async fn check(
     conn: &mut AnyConnection,
     regions: &PoolingRegions,
@@ -266,8 +307,37 @@ pub async fn check(
 ) -> Result<(), LedgerError> {
     let mut batches = stored_batches(conn).await?;
     let moves = final_moves(conn).await?;
-    for stored in stored_rows(conn, None).await? {
-        let clr_id = clearing_id(stored.row.month, &stored.row.key);
+    let rows = stored_rows(conn, None).await?;
+    let releases = crate::clearing_reserve::releases(conn).await?;
+    crate::clearing_reserve::check(&rows, &releases, problems);
+    let released_on: BTreeMap<&str, Option<String>> = releases
+        .iter()
+        .map(|r| (r.release_id.as_str(), day_of(&r.released_at)))
+        .collect();
+    for stored in rows {
+        let clr_id = stored.clr_id.clone();
+        let batch = release_batch_of(&clr_id);
+        let want = match stored
+            .reserve_released_by
+            .as_deref()
+            .map(|id| released_on.get(id))
+        {
+            Some(Some(Some(day))) => release_rows_of(&stored.row, regions, day),
+            Some(None) => {
+                problems.push(format!(
+                    "clearing {clr_id}: released by {}, which is not a stored release",
+                    stored.reserve_released_by.as_deref().unwrap_or_default()
+                ));
+                Vec::new()
+            }
+            _ => Vec::new(),
+        };
+        compare(
+            &batch,
+            batches.remove(&batch).unwrap_or_default(),
+            want,
+            problems,
+        );
         if let Some(shares) = &stored.row.fund_shares {
             for problem in share_problems(&stored.row, shares) {
                 problems.push(format!("clearing {clr_id}: {problem}"));

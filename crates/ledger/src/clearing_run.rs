@@ -2,16 +2,18 @@
 //! review deductions and prepayment history are read, `yibao-clearing` computes the rows, and they
 //! are stored in state 10. A month already run is recomputed and compared: the stored rows are
 //! returned and nothing is stored twice; a difference (the month's inputs changed after it was run)
-//! is reported, never silently recomputed.
+//! is reported, never silently recomputed. A rejected clearing (70) is applied again by
+//! [`resubmit`]: the pair's row of the month computed as a run would now, under a new id.
 
 use chrono::NaiveDate;
 
 use crate::clearing::{self, StoredClearing};
 use crate::registry::{self, Document};
 use crate::{AnyConnection, LedgerError, Store};
+use sqlx::Connection;
 use yibao_clearing::{
-    clear_month, cross_region_lines, ClearingError, ClearingPolicy, ClearingRow, Confirmation,
-    CrossRegionLine, Month, MonthInputs, PairKey, PoolingRegions, SettlementRow,
+    clear_month, cross_region_lines, ClearingError, ClearingPolicy, ClearingRow, ClearingState,
+    Confirmation, CrossRegionLine, Month, MonthInputs, PairKey, PoolingRegions, SettlementRow,
 };
 use yibao_domain::{Code, Rounding};
 
@@ -24,6 +26,8 @@ pub enum ClearingRunError {
     LaterMonthRun { month: Month, later: Month },
     #[error("{clr_id}: 已存的清算与现在按账本计算的不同（{month} 的结算或扣款在清算后有变化）")]
     StoredChanged { clr_id: String, month: Month },
+    #[error("清算 {clr_id} 不能重新申请：其后月份的清算 {later} 已申请（预付金按月结转，须按月份顺序申请）")]
+    LaterApplication { clr_id: String, later: String },
     #[error("stored policy of {admdvs}: {problem}")]
     StoredPolicy { admdvs: String, problem: String },
     #[error(transparent)]
@@ -76,13 +80,7 @@ pub async fn run_month(
     let stored: Vec<StoredClearing> = all.into_iter().filter(|s| s.row.month == month).collect();
     drop(conn);
     if !stored.is_empty() {
-        let same = stored.len() == computed.len()
-            && stored
-                .iter()
-                .zip(&computed)
-                .all(|(s, c)| same_row(&s.row, c));
-        if !same {
-            let clr_id = stored.first().map(|s| s.clr_id.clone()).unwrap_or_default();
+        if let Some(clr_id) = changed_since_stored(&stored, &computed) {
             return Err(ClearingRunError::StoredChanged { clr_id, month });
         }
         return Ok(ClearingRun {
@@ -98,6 +96,142 @@ pub async fn run_month(
     Ok(ClearingRun {
         stored_now: true,
         rows: clearing::stored_rows(&mut conn, Some(month)).await?,
+    })
+}
+
+/// The first clearing of a run month that the rows computed now do not give, if any: each pair's
+/// latest application is compared with the pair's computed row, the pairs must be the same, and a
+/// pair whose latest application was rejected (70) is not compared (its next application, if the
+/// bureau makes one, is computed then).
+fn changed_since_stored(stored: &[StoredClearing], computed: &[ClearingRow]) -> Option<String> {
+    let mut latest: std::collections::BTreeMap<PairKey, &StoredClearing> = Default::default();
+    for s in stored {
+        let replaced = latest
+            .get(&s.row.key)
+            .is_none_or(|held| s.resubmits.as_deref() == Some(held.clr_id.as_str()));
+        if replaced {
+            latest.insert(s.row.key, s);
+        }
+    }
+    let computed: std::collections::BTreeMap<PairKey, &ClearingRow> =
+        computed.iter().map(|c| (c.key, c)).collect();
+    for (key, s) in &latest {
+        let same = match computed.get(key) {
+            _ if s.state == ClearingState::Rejected => true,
+            Some(c) => same_row(&s.row, c),
+            None => false,
+        };
+        if !same {
+            return Some(s.clr_id.clone());
+        }
+    }
+    computed
+        .keys()
+        .find(|key| !latest.contains_key(key))
+        .map(|key| clearing::clearing_id(stored[0].row.month, key))
+}
+
+/// What a resubmission did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Resubmission {
+    /// Whether this call stored the new application (false: the rejected clearing was already
+    /// applied again, and that application is returned).
+    pub stored_now: bool,
+    pub clearing: StoredClearing,
+}
+
+/// Applies the rejected (70) clearing `clr_id` again (`clearing-and-budgets.md` §2.2): the pair's
+/// row of its month computed from the ledger as a run would now — the same settlements (a cleared
+/// month's confirmations are frozen), the review deductions entered for the month (including any
+/// entered after the rejection), the prepayment before the month without rejected clearings — is
+/// stored in state 10 under the next application id (`<first id>-<n>`) with its book postings,
+/// the rejected row kept as it was. Applying the same rejected clearing again returns the stored
+/// application. Refused when the clearing is not rejected, when a later month of the pair has a
+/// clearing not rejected (the prepayment is carried month to month, so a month is applied before
+/// the next), or when the month no longer gives the pair a row.
+pub async fn resubmit(
+    store: &Store,
+    policy: &ClearingPolicy,
+    clr_id: &str,
+    run_at: &str,
+) -> Result<Resubmission, ClearingRunError> {
+    let mut conn = store.pool().acquire().await.map_err(LedgerError::from)?;
+    let rejected = clearing::stored_row(&mut conn, clr_id)
+        .await?
+        .ok_or_else(|| LedgerError::Conflict(format!("清算 {clr_id} 不存在")))?;
+    if rejected.state != ClearingState::Rejected {
+        return Err(LedgerError::Conflict(format!(
+            "清算 {clr_id} 状态为 {}：只有已拒绝（70）的清算可以重新申请",
+            rejected.state
+        ))
+        .into());
+    }
+    let (month, key) = (rejected.row.month, rejected.row.key);
+    let all = clearing::stored_rows(&mut conn, None).await?;
+    if let Some(again) = all.iter().find(|s| s.resubmits.as_deref() == Some(clr_id)) {
+        return Ok(Resubmission {
+            stored_now: false,
+            clearing: again.clone(),
+        });
+    }
+    let later = all
+        .iter()
+        .find(|s| s.row.key == key && s.row.month > month && s.state != ClearingState::Rejected);
+    if let Some(later) = later {
+        return Err(ClearingRunError::LaterApplication {
+            clr_id: clr_id.to_string(),
+            later: later.clr_id.clone(),
+        });
+    }
+    let applications = all
+        .iter()
+        .filter(|s| s.row.key == key && s.row.month == month)
+        .count();
+    let inputs = MonthInputs {
+        rows: cross_region(&mut conn, month).await?,
+        deductions: clearing::month_deductions(&mut conn, month).await?,
+        prepayments: clearing::prepayment_histories(
+            &mut conn,
+            month,
+            policy.prepayment.basis_months,
+        )
+        .await?,
+    };
+    let row = clear_month(policy, month, &inputs)?
+        .into_iter()
+        .find(|row| row.key == key)
+        .ok_or_else(|| {
+            LedgerError::Conflict(format!(
+                "清算 {clr_id}: {month} 已没有该统筹区对与险种的可清算结算，无需重新申请"
+            ))
+        })?;
+    let regions = pooling_regions(&mut conn).await?;
+    let new_id = clearing::application_id(month, &key, applications as u32 + 1);
+    let mut tx = conn.begin().await.map_err(LedgerError::from)?;
+    let inserted = clearing::insert_row(&mut tx, &new_id, &row, clr_id, &regions, run_at).await;
+    match inserted {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(LedgerError::Conflict(format!(
+                "清算 {new_id} 已存在：清算 {clr_id} 正被同时重新申请，请查询后再试"
+            ))
+            .into())
+        }
+        Err(e) if e.is_refusal() => {
+            return Err(LedgerError::Conflict(format!(
+                "清算 {clr_id} 正被同时重新申请，请查询后再试"
+            ))
+            .into())
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tx.commit().await.map_err(LedgerError::from)?;
+    let clearing = clearing::stored_row(&mut conn, &new_id)
+        .await?
+        .ok_or_else(|| LedgerError::Conflict(format!("清算 {new_id} 不存在")))?;
+    Ok(Resubmission {
+        stored_now: true,
+        clearing,
     })
 }
 

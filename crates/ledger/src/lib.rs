@@ -10,7 +10,8 @@
 //!   database's [`WriterLock`] ([`Store::lock_writer`]): one writer per database.
 //! * [`provider`]: budgets, deductions, the month's claims from the ledger, posted payment statements.
 //! * [`clearing`]: cross-region clearing rows per month × pair, their states and review deductions;
-//!   [`clearing_run`] runs a month (idempotent).
+//!   [`clearing_run`] runs a month (idempotent) and applies a rejected clearing again;
+//!   [`clearing_reserve`] releases the reserve withheld.
 //! * [`filings`]: 人员慢特病备案, a person's certified chronic conditions (2503/2504/5301).
 //! * [`setl_lists`]: 医疗保障基金结算清单 (4101/4101A) as uploaded, read by the DRG grouper.
 //! * [`mappings`]: 目录对照, an institution's own codes mapped to national codes (3301/3302).
@@ -30,6 +31,7 @@ mod cache;
 pub mod clearing;
 pub mod clearing_books;
 pub mod clearing_confirm;
+pub mod clearing_reserve;
 pub mod clearing_run;
 mod columns;
 pub mod drg;

@@ -4,7 +4,7 @@ use yibao_books::Flow;
 use yibao_ledger::{clearing_books, provider_books};
 
 /// Every flow with its storage name (the books' snake-case serialisation).
-pub const FLOWS: [(Flow, &str); 37] = [
+pub const FLOWS: [(Flow, &str); 39] = [
     (Flow::BroughtForward, "brought_forward"),
     (Flow::IndividualContribution, "individual_contribution"),
     (Flow::EmployerContribution, "employer_contribution"),
@@ -96,6 +96,14 @@ pub const FLOWS: [(Flow, &str); 37] = [
         Flow::ClearingPaidToHospitals,
         clearing_books::PAID_TO_HOSPITALS,
     ),
+    (
+        Flow::ClearingPayableReserveReleased,
+        clearing_books::PAYABLE_RESERVE_RELEASED,
+    ),
+    (
+        Flow::ClearingReceivableReserveReleased,
+        clearing_books::RECEIVABLE_RESERVE_RELEASED,
+    ),
 ];
 
 /// Position of `flow` in [`FLOWS`].
@@ -138,6 +146,8 @@ pub fn flow_index(flow: Flow) -> usize {
         Flow::ClearingPrepaymentReceived => 34,
         Flow::ClearingReceivableCollected => 35,
         Flow::ClearingPaidToHospitals => 36,
+        Flow::ClearingPayableReserveReleased => 37,
+        Flow::ClearingReceivableReserveReleased => 38,
     }
 }
 

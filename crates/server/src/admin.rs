@@ -16,6 +16,7 @@ use crate::import::{self, PersonRow};
 use crate::routes::{router_of, Endpoint};
 use crate::service::Service;
 
+pub(crate) mod clearings;
 pub(crate) mod cross_region;
 pub mod drg;
 pub(crate) mod filings;
@@ -65,6 +66,19 @@ pub fn endpoints() -> Vec<Endpoint<Service>> {
         Endpoint::get("/admin/cases/{case_id}", crate::cases::show_case),
         Endpoint::post("/admin/cases/{case_id}/{action}", crate::cases::step_case),
         Endpoint::get("/admin/reports/cross-region", cross_region::get_report),
+        Endpoint::get("/admin/clearings", clearings::list_clearings),
+        Endpoint::post(
+            "/admin/clearings/{clr_id}/advance",
+            clearings::advance_clearing,
+        ),
+        Endpoint::post(
+            "/admin/clearings/{clr_id}/resubmit",
+            clearings::resubmit_clearing,
+        ),
+        Endpoint::post(
+            "/admin/clearings/reserve-releases",
+            clearings::release_reserve,
+        ),
         Endpoint::post("/admin/reimbursements", reimburse::post_reimbursement),
         Endpoint::post(
             "/admin/reimbursements/{setl_id}/cancel",

@@ -89,6 +89,9 @@ pub struct Config {
     /// Folder of the real-time audit's rule set (`rules.toml`, `knowledge.toml`, `models.toml`);
     /// empty: the shipped 九江 set.
     pub audit_rules_dir: Option<PathBuf>,
+    /// The cross-region clearing policy (`policies/clearing/`) the admin API applies a rejected
+    /// clearing again with (`POST /admin/clearings/{clr_id}/resubmit`): the one months are run with.
+    pub clearing_policy: PathBuf,
     /// Whether fee upload (2204/2301, the lines of 2101/2102) makes the lines a `self_pay` rule
     /// flags 全自费; off: 3101/3102 only say so.
     pub audit_enforce_at_upload: bool,
@@ -154,6 +157,7 @@ impl Default for Config {
             peer_timeout_ms: 5_000,
             peer_attempts: 3,
             audit_rules_dir: None,
+            clearing_policy: PathBuf::from("policies/clearing/jiangxi.toml"),
             audit_enforce_at_upload: false,
             audit_state_persons: 100_000,
             regions: Vec::new(),
@@ -201,7 +205,7 @@ impl Config {
     /// `YIBAO_ADMIN_OPEN`, `YIBAO_ADMIN_BODY_LIMIT_BYTES`, `YIBAO_PATH_PREFIX`, `YIBAO_MAX_BATCH`,
     /// `YIBAO_PLATFORM_ADMDVS`, `YIBAO_FUTURE_TOLERANCE_SECS`, `YIBAO_EVOUCHER_SECRET`,
     /// `YIBAO_EVOUCHER_TTL_SECS`, `YIBAO_FILE_LIMIT_BYTES`, `YIBAO_FILE_TTL_SECS`,
-    /// `YIBAO_AUDIT_RULES_DIR`, `YIBAO_AUDIT_ENFORCE_AT_UPLOAD`.
+    /// `YIBAO_AUDIT_RULES_DIR`, `YIBAO_AUDIT_ENFORCE_AT_UPLOAD`, `YIBAO_CLEARING_POLICY`.
     pub fn apply_env(
         &mut self,
         env: impl Iterator<Item = (String, String)>,
@@ -249,6 +253,7 @@ impl Config {
                 "YIBAO_AUDIT_STATE_PERSONS" => {
                     self.audit_state_persons = number("audit_state_persons", &value)?
                 }
+                "YIBAO_CLEARING_POLICY" => self.clearing_policy = PathBuf::from(value),
                 "YIBAO_AUDIT_RULES_DIR" => {
                     self.audit_rules_dir = (!value.is_empty()).then(|| PathBuf::from(value))
                 }

@@ -987,6 +987,169 @@ async fn stay_in_parts_across_platforms_postgres() {
     stay_in_parts_across_platforms(Backend::Postgres).await;
 }
 
+/// Issue 11 §4 with interim settlements: the worker's stay settled in parts at T (an interim
+/// settlement, a refund and new fees, the final settlement cancelled and settled again), then both
+/// platforms run the month's clearing. Each has one row of the pair whose fund payments owed are the
+/// sum of the stay's live fund payments (every 2304 less the cancelled one) to the fen; the two
+/// rows agree in every amount (the funds' codes aside: T names I's funds as it answered them), the
+/// clearing is paid on both sides with the same transfer, and both platforms verify.
+async fn a_stay_in_parts_clears_alike(backend: Backend) {
+    let policy =
+        yibao_clearing::ClearingPolicy::load(&repo_root().join("policies/clearing/jiangxi.toml"))
+            .unwrap();
+    let p = Platforms::start(backend).await;
+    let person =
+        p.t.ok("1101", HOSPITAL, json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": "360402197502140022", "psn_cert_type": "01", "certno": "360402197502140022" } }))
+            .await;
+    assert_eq!(person["baseinfo"]["psn_no"], WORKER, "{person}");
+    let stay = admit_worker(&p.t, HOSPITAL).await;
+    let interim =
+        p.t.ok(
+            "2304",
+            HOSPITAL,
+            worker_settle_input(&stay, "3200.00", true),
+        )
+        .await;
+    refund_and_new_fees(&p.t, HOSPITAL, &stay).await;
+    let final_input = worker_settle_input(&stay, "400.00", false);
+    let first = p.t.ok("2304", HOSPITAL, final_input.clone()).await;
+    let undone =
+        p.t.ok("2305", HOSPITAL, worker_cancel_input(&stay, &first))
+            .await;
+    let last = p.t.ok("2304", HOSPITAL, final_input).await;
+    p.assert_agree(2).await;
+
+    let fund = |v: &Value| Fen(fen(&v["setlinfo"]["fund_pay_sumamt"]));
+    let cost = |v: &Value| Fen(fen(&v["setlinfo"]["medfee_sumamt"]));
+    let owed = fund(&interim) + fund(&last);
+    assert!(
+        fund(&interim) > Fen(0) && fund(&last) > Fen(0),
+        "{interim} {last}"
+    );
+    assert_eq!(
+        fund(&interim) + fund(&first) + fund(&undone) + fund(&last),
+        owed
+    );
+    let setl_time = last["setlinfo"]["setl_time"].as_str().unwrap();
+    let month = yibao_clearing::Month::parse(&setl_time[..7]).unwrap();
+    let next = month.next();
+    let as_of = chrono::NaiveDate::from_ymd_opt(next.year, u32::from(next.month), 1).unwrap();
+    let run = |store| yibao_ledger::clearing_run::run_month(store, &policy, month, as_of, "t1");
+    let outbound = run(&p.i.store).await.unwrap().rows;
+    let inbound = run(&p.t.store).await.unwrap().rows;
+    assert_eq!(
+        (outbound.len(), inbound.len()),
+        (1, 1),
+        "{outbound:#?} {inbound:#?}"
+    );
+    assert_eq!(outbound[0].clr_id, inbound[0].clr_id);
+    let (o, i) = (&outbound[0].row, &inbound[0].row);
+    assert_eq!(o.key, i.key);
+    assert_eq!(
+        (
+            o.key.insured_admdvs.as_str(),
+            o.key.treating_admdvs.as_str(),
+            o.key.insutype.as_str()
+        ),
+        ("360400", "440100", "310")
+    );
+    for row in [o, i] {
+        assert_eq!(
+            (
+                row.settlements,
+                row.cancellations,
+                row.carried_cancellations
+            ),
+            (3, 1, 0),
+            "{row:#?}"
+        );
+        assert_eq!(row.fund_owed, owed, "{row:#?}");
+        assert_eq!(row.by_fund.values().copied().sum::<Fen>(), owed);
+        assert_eq!(row.by_institution.get(HOSPITAL), Some(&owed));
+        assert_eq!(row.total_cost, cost(&interim) + cost(&last));
+        assert_eq!(row.cleared, row.fund_owed - row.deductions.total());
+    }
+    assert_eq!(
+        (o.total_cost, o.deductions, o.cleared, o.prepayment),
+        (i.total_cost, i.deductions, i.cleared, i.prepayment)
+    );
+    // The cross-region report: one admission (the interim settlement counts none), alike.
+    let report = |store: &yibao_ledger::Store| {
+        let store = store.clone();
+        async move {
+            let mut conn = store.pool().acquire().await.unwrap();
+            yibao_ledger::clearing_run::cross_region_report(
+                &mut conn,
+                month.year,
+                Some(month.month),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let (out_lines, in_lines) = (report(&p.i.store).await, report(&p.t.store).await);
+    assert_eq!(
+        (out_lines.len(), in_lines.len()),
+        (1, 1),
+        "{out_lines:#?} {in_lines:#?}"
+    );
+    let (ol, il) = (&out_lines[0], &in_lines[0]);
+    assert_eq!(
+        (ol.count, ol.total_cost, ol.fund_paid),
+        (1, o.total_cost, owed)
+    );
+    assert_eq!(
+        (il.count, il.total_cost, il.fund_paid),
+        (ol.count, ol.total_cost, ol.fund_paid)
+    );
+    let clr_id = outbound[0].clr_id.clone();
+    for store in [&p.i.store, &p.t.store] {
+        for to in ["20", "30", "40", "50", "60"] {
+            let to = yibao_clearing::ClearingState::parse(to).unwrap();
+            yibao_ledger::clearing::advance(store, &clr_id, to, "x", "2027-01-05 09:00:00")
+                .await
+                .unwrap();
+        }
+    }
+    let flow_sum = |store: &yibao_ledger::Store, flow: &'static str| {
+        let store = store.clone();
+        async move {
+            let mut conn = store.pool().acquire().await.unwrap();
+            let rows = yibao_ledger::books::postings_until(&mut conn, "9999-12-31")
+                .await
+                .unwrap();
+            rows.iter()
+                .filter(|r| r.flow == flow)
+                .map(|r| r.amount)
+                .sum::<Fen>()
+        }
+    };
+    assert_eq!(flow_sum(&p.i.store, "clearing_payable").await, owed);
+    assert_eq!(flow_sum(&p.t.store, "clearing_receivable").await, owed);
+    assert_eq!(
+        flow_sum(&p.i.store, "clearing_payable_settled").await,
+        flow_sum(&p.t.store, "clearing_receivable_collected").await
+    );
+    assert_eq!(
+        flow_sum(&p.i.store, "clearing_payable_settled").await,
+        o.cleared
+    );
+    p.t.assert_verifies().await;
+    p.i.assert_verifies().await;
+    p.t.stop().await;
+    p.i.stop().await;
+}
+
+#[tokio::test]
+async fn a_stay_in_parts_clears_alike_sqlite() {
+    a_stay_in_parts_clears_alike(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_stay_in_parts_clears_alike_postgres() {
+    a_stay_in_parts_clears_alike(Backend::Postgres).await;
+}
+
 #[tokio::test]
 async fn the_peer_api_refuses_unsigned_and_replayed_calls() {
     let p = Platforms::start(Backend::Sqlite).await;

@@ -1,5 +1,6 @@
 //! `yibao clearing`: `run` a month's cross-region clearing (异地就医清算) from the ledger, show its
-//! `status`, `advance` a clearing through its states, and enter review `deduct`ions before a run.
+//! `status`, `advance` a clearing through its states, enter review `deduct`ions before a run,
+//! `resubmit` a rejected clearing as a new application, and `release` the reserve withheld.
 //! The rules are `yibao-clearing`'s, storage `yibao_ledger::clearing`'s.
 
 use std::path::PathBuf;
@@ -7,9 +8,10 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
-use yibao_clearing::{ClearingPolicy, ClearingState, Month, PairKey};
+use yibao_clearing::{ClearingPolicy, ClearingState, Month, PairKey, ReservePeriod};
 use yibao_domain::{Code, Fen};
 use yibao_ledger::clearing::{self, ReviewDeduction, StoredClearing};
+use yibao_ledger::clearing_reserve::{self, ReleaseRequest};
 
 use crate::pay::{now_text, print_statements, with_store, StatementFormat, StoreArgs};
 
@@ -29,8 +31,53 @@ enum ClearingCommand {
     /// Move a clearing to its next state (10→20→30→40→50→60; 70 rejects from 10–40); 60 posts the
     /// transfer in the books, 70 undoes the row's postings.
     Advance(AdvanceArgs),
-    /// Enter an audit (10) or inspection (20) deduction for a month not yet run.
+    /// Enter an audit (10) or inspection (20) deduction for a month not yet run (or whose
+    /// clearing of the pair was rejected, to be taken by its next application).
     Deduct(DeductArgs),
+    /// Apply a rejected (70) clearing again: the pair's row of its month computed from the ledger
+    /// now, stored in state 10 under a new id (`<id>-2`, …); the rejected row is kept.
+    Resubmit(ResubmitArgs),
+    /// Release the reserve withheld (deduction 40) of a pair × scheme over a year or a month, once
+    /// every clearing of it holding a reserve is paid (60); each reserve is released once.
+    Release(ReleaseArgs),
+}
+
+#[derive(Args)]
+struct ResubmitArgs {
+    /// The rejected clearing's id as `status` shows it.
+    #[arg(long)]
+    id: String,
+    /// Clearing policy TOML (`policies/clearing/`): the one the month was run with.
+    #[arg(long, default_value = "policies/clearing/jiangxi.toml")]
+    policy: PathBuf,
+    #[arg(long, value_enum, default_value_t = StatementFormat::Table)]
+    format: StatementFormat,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Args)]
+struct ReleaseArgs {
+    /// The period: a year `yyyy` (year-end) or a month `yyyy-MM`.
+    #[arg(long)]
+    period: String,
+    /// Insured region (6 digits).
+    #[arg(long)]
+    insured: String,
+    /// Treating region (6 digits).
+    #[arg(long)]
+    treating: String,
+    /// Scheme (insutype, e.g. 310, 390).
+    #[arg(long)]
+    insutype: String,
+    /// Why (the bureau's decision).
+    #[arg(long, default_value = "")]
+    reason: String,
+    /// Who releases it (recorded with it).
+    #[arg(long, default_value = "cli")]
+    operator: String,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Args)]
@@ -112,7 +159,58 @@ pub fn run(args: &ClearingArgs) -> anyhow::Result<()> {
         ClearingCommand::Status(a) => status(a),
         ClearingCommand::Advance(a) => advance(a),
         ClearingCommand::Deduct(a) => deduct(a),
+        ClearingCommand::Resubmit(a) => resubmit(a),
+        ClearingCommand::Release(a) => release(a),
     }
+}
+
+fn resubmit(args: &ResubmitArgs) -> anyhow::Result<()> {
+    let policy = ClearingPolicy::load(&args.policy)?;
+    let done = with_store(&args.store, async |store| {
+        Ok(yibao_ledger::clearing_run::resubmit(store, &policy, &args.id, &now_text()).await?)
+    })?;
+    eprintln!(
+        "{}: {} {}",
+        args.id,
+        if done.stored_now {
+            "applied again as"
+        } else {
+            "already applied again as"
+        },
+        done.clearing.clr_id
+    );
+    print_rows(args.format, std::slice::from_ref(&done.clearing))
+}
+
+fn release(args: &ReleaseArgs) -> anyhow::Result<()> {
+    let request = ReleaseRequest {
+        period: ReservePeriod::parse(&args.period).with_context(|| "--period".to_string())?,
+        key: PairKey {
+            insured_admdvs: region_arg("insured", &args.insured)?,
+            treating_admdvs: region_arg("treating", &args.treating)?,
+            insutype: code_arg("insutype", &args.insutype)?,
+        },
+        reason: args.reason.clone(),
+        operator: args.operator.clone(),
+    };
+    let done = with_store(&args.store, async |store| {
+        Ok(clearing_reserve::release(store, &request, &now_text()).await?)
+    })?;
+    let r = &done.release;
+    println!(
+        "reserve release {}{}: {} yuan",
+        r.release_id,
+        if done.stored_now {
+            ""
+        } else {
+            " (released before)"
+        },
+        r.amount.to_yuan_string()
+    );
+    for (clr_id, amount) in &r.clearings {
+        println!("  {clr_id}\t{}", amount.to_yuan_string());
+    }
+    Ok(())
 }
 
 fn month_arg(text: &str) -> anyhow::Result<Month> {
@@ -204,7 +302,7 @@ fn deduct(args: &DeductArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-const HEADER: [&str; 16] = [
+const HEADER: [&str; 18] = [
     "clr_id",
     "state",
     "settlements",
@@ -221,6 +319,8 @@ const HEADER: [&str; 16] = [
     "prepay_size",
     "prepay_top_up",
     "prepay_balance",
+    "resubmits",
+    "reserve_released_by",
 ];
 
 fn print_rows(format: StatementFormat, rows: &[StoredClearing]) -> anyhow::Result<()> {
@@ -246,6 +346,8 @@ fn print_rows(format: StatementFormat, rows: &[StoredClearing]) -> anyhow::Resul
                 r.prepayment.size.to_string(),
                 r.prepayment.top_up.to_string(),
                 r.prepayment.balance_after.to_string(),
+                s.resubmits.clone().unwrap_or_default(),
+                s.reserve_released_by.clone().unwrap_or_default(),
             ]
         })
         .collect();
