@@ -143,6 +143,7 @@ impl PersonImport {
 /// ([`merged_insu`], [`merged_idet`]), so that earlier settlements stay queryable, cancellable and
 /// verifiable.
 pub async fn upsert_persons(store: &Store, import: &PersonImport) -> Result<(), LedgerError> {
+    let _turn = store.write_turn().await;
     let mut conn = store.pool().acquire().await?;
     let mut tx = conn.begin().await?;
     for chunk in import.persons.chunks(500) {
