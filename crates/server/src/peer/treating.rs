@@ -3,10 +3,10 @@
 //!
 //! Phase 1: the intent — the key this platform will use as the `setl_id` of its own record and the
 //! call — is stored durably (`peer_intents`) before anything is sent, as a job of the ledger writer
-//! ([`PeerStep::Record`]), so concurrent settlements' intents share a group commit. Phase 2: the peer acts on
-//! the call exactly once by the key (answering it again when it is sent again), and this platform
-//! commits its record of the outcome with the hospital's reply and the intent's resolution in one
-//! ledger commit. An intent
+//! ([`PeerStep::Record`]), so concurrent settlements' intents share a group commit. Phase 2: the
+//! peer acts on the call exactly once by the key (answering it again when it is sent again), and
+//! this platform commits its record of the outcome with the hospital's reply and the intent's
+//! resolution in one ledger commit. An intent
 //! whose outcome is not known (the call or its answer lost, a timeout, a crash of either side) is
 //! resolved by asking the peer (`/peer/v1/resolve`): what the peer holds under the key is
 //! committed here; a key the peer does not hold is refused there from then on and aborted here.
