@@ -41,6 +41,7 @@ use yibao_settlement::{AccKey, Posting};
 
 use crate::entries::{self, EntryFilter, EntrySummary, StoredMessage};
 use crate::flush::{self, posting_sums, AccTotalRow, EntryRows, Script};
+use crate::peers::{self, Intent, IntentRow, IntentState};
 use crate::{
     registry, EntryKind, EventSource, FeeEventKind, FeeLine, FeeLineEvent, LedgerError, LineCancel,
     LiveLine, Person, SettlementRecord, Visit, VisitStatus,
@@ -114,6 +115,8 @@ struct Pending {
     counters: BTreeSet<String>,
     settlements: Entries,
     messages: Vec<StoredMessage>,
+    /// Intents recorded or resolved, by key ([`merge_intent`]).
+    intents: BTreeMap<String, IntentRow>,
 }
 
 /// The writes of one batch, owned, ready to be written in the batch's transaction.
@@ -129,6 +132,7 @@ pub struct Flush {
     accounts: Vec<(String, String, Fen)>,
     counters: Vec<(String, i64)>,
     messages: Vec<StoredMessage>,
+    intents: Vec<IntentRow>,
 }
 
 impl Flush {
@@ -143,6 +147,7 @@ impl Flush {
             && self.accounts.is_empty()
             && self.counters.is_empty()
             && self.messages.is_empty()
+            && self.intents.is_empty()
     }
 
     /// The visits the batch wrote, each as its current row.
@@ -179,6 +184,7 @@ impl Flush {
         flush::upsert_account_totals(&mut script, &self.accounts);
         flush::upsert_counters(&mut script, &self.counters);
         flush::insert_messages(&mut script, &self.messages);
+        flush::upsert_intents(&mut script, &self.intents);
         script.run(conn).await
     }
 }
@@ -198,6 +204,7 @@ struct Staged {
     counters: HashMap<String, i64>,
     settlements: Entries,
     messages: Vec<StoredMessage>,
+    intents: Vec<IntentRow>,
 }
 
 impl LedgerCache {
@@ -286,6 +293,7 @@ impl LedgerCache {
                 .filter_map(|name| self.counters.get(name).map(|v| (name.clone(), *v)))
                 .collect(),
             messages: pending.messages,
+            intents: pending.intents.into_values().collect(),
         }
     }
 
@@ -435,6 +443,9 @@ impl LedgerView<'_> {
                 .insert(key, Known::Stored(message.clone(), batch));
             pending.messages.push(message);
         }
+        for row in staged.intents {
+            merge_intent(&mut pending.intents, row);
+        }
     }
 
     /// A registered person.
@@ -500,6 +511,40 @@ impl LedgerView<'_> {
         }
         self.staged.messages.push(message);
         Ok(())
+    }
+
+    /// Records a pending intent of direct settlement between platforms under a new key: the next
+    /// serial of [`peers::INTENT_COUNTER`] after `key_prefix` ([`peers::key_of`]); `intent_of`
+    /// makes the intent of the key. Stored with the batch, so the intent is durable when the job's
+    /// reply is released.
+    pub async fn record_intent<E: From<LedgerError>>(
+        &mut self,
+        key_prefix: &str,
+        intent_of: impl FnOnce(String) -> Result<Intent, E>,
+    ) -> Result<Intent, E> {
+        let serial = self.next_id(peers::INTENT_COUNTER).await?;
+        let intent = Intent {
+            state: IntentState::Pending,
+            ..intent_of(peers::key_of(key_prefix, serial))?
+        };
+        self.staged.intents.push(IntentRow {
+            intent: intent.clone(),
+            resolved_at: String::new(),
+        });
+        Ok(intent)
+    }
+
+    /// Resolves a recorded intent (`state` committed or aborted) at `resolved_at`, with the batch:
+    /// a settlement committed under its key and its resolution are one commit. An intent resolved
+    /// already keeps its first resolution.
+    pub fn resolve_intent(&mut self, intent: &Intent, state: IntentState, resolved_at: &str) {
+        self.staged.intents.push(IntentRow {
+            intent: Intent {
+                state,
+                ..intent.clone()
+            },
+            resolved_at: resolved_at.to_string(),
+        });
     }
 
     /// One visit.
@@ -896,6 +941,17 @@ impl LedgerView<'_> {
             .collect();
         found.extend(unflushed);
         Ok(found)
+    }
+}
+
+/// Adds an intent row to a batch's: a row replaces the one of its key only while that one is
+/// pending (a resolution replaces the record; a second resolution does not replace the first).
+fn merge_intent(intents: &mut BTreeMap<String, IntentRow>, row: IntentRow) {
+    match intents.get(&row.intent.peer_key) {
+        Some(kept) if kept.intent.state != IntentState::Pending => {}
+        _ => {
+            intents.insert(row.intent.peer_key.clone(), row);
+        }
     }
 }
 

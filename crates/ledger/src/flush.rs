@@ -11,6 +11,7 @@ use yibao_domain::Fen;
 
 use crate::columns;
 use crate::entries::{settlement_columns, StoredMessage, HEADER_COLUMNS};
+use crate::peers::IntentRow;
 use crate::sql::{placeholders, rows_per_insert, Placeholders};
 use yibao_settlement::{AccKey, LineSplit};
 
@@ -450,6 +451,36 @@ pub(crate) fn insert_messages<'a>(script: &mut Script<'a>, messages: &'a [Stored
                 .bind(m.reply.clone())
                 .bind(m.created_at.clone())
                 .bind(m.request_digest.clone())
+        },
+    );
+}
+
+/// Writes intent rows as they stand: a new intent is inserted; a resolution changes the state of
+/// a stored intent only while it is pending (an intent resolved already keeps its state).
+pub(crate) fn upsert_intents<'a>(script: &mut Script<'a>, rows: &'a [IntentRow]) {
+    script.rows(
+        &format!(
+            "INSERT INTO peer_intents ({}, resolved_at)",
+            crate::peers::COLUMNS
+        ),
+        " ON CONFLICT (peer_key) DO UPDATE SET state = excluded.state, \
+         resolved_at = excluded.resolved_at WHERE peer_intents.state = 'pending'",
+        11,
+        rows,
+        |query, row| {
+            let i = &row.intent;
+            query
+                .bind(i.peer_key.clone())
+                .bind(i.kind.as_str())
+                .bind(i.peer_prefix.clone())
+                .bind(i.fixmedins_code.clone())
+                .bind(i.msgid.clone())
+                .bind(i.mdtrt_id.clone())
+                .bind(i.orig_key.clone())
+                .bind(i.payload.clone())
+                .bind(i.state.as_str())
+                .bind(i.created_at.clone())
+                .bind(row.resolved_at.clone())
         },
     );
 }

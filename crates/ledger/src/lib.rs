@@ -70,5 +70,5 @@ pub use fault::{Fault, FaultHook, PipelineStep};
 pub use group_commit::{Decision, GroupCommit, Stopped, WeakGroupCommit, WriteHandler};
 pub use records::*;
 pub use sqlx::AnyConnection;
-pub use store::{schema_version, Backend, Store};
+pub use store::{schema_version, Backend, Store, WriteTurn};
 pub use writer_lock::WriterLock;

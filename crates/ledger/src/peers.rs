@@ -1,17 +1,19 @@
 //! Intents of direct settlement between platforms (`migrations/0014_peer_intents.sql`): the treating
 //! platform records the id it will use and what it sends before it asks the insured platform to
-//! settle or cancel, and resolves the intent by the outcome. Written on the caller's connection in
-//! one transaction per change, outside the settlement writer; whether a settlement intent was
-//! committed is also visible in the ledger (a settlement whose `setl_id` is the intent's key).
+//! settle or cancel, and resolves the intent by the outcome. Written by the ledger writer
+//! ([`crate::LedgerView::record_intent`], [`crate::LedgerView::resolve_intent`]), so that an intent
+//! joins the group commit of its batch like any message and its resolution is committed with the
+//! record it resolves; whether a settlement intent was committed is also visible in the ledger (a
+//! settlement whose `setl_id` is the intent's key). Read here on any connection.
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::{AnyConnection, Row};
 
 use crate::columns::corrupt;
 use crate::LedgerError;
 
-/// Name of the counter that numbers intents.
-const INTENT_COUNTER: &str = "peer_key";
+/// Name of the counter that numbers intents ([`key_of`]).
+pub const INTENT_COUNTER: &str = "peer_key";
 
 /// What an intent asks of the insured platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +85,8 @@ pub struct Intent {
     pub created_at: String,
 }
 
-const COLUMNS: &str = "peer_key, kind, peer_prefix, fixmedins_code, msgid, mdtrt_id, orig_key, \
+pub(crate) const COLUMNS: &str =
+    "peer_key, kind, peer_prefix, fixmedins_code, msgid, mdtrt_id, orig_key, \
                        payload, state, created_at";
 
 fn intent_of(row: &AnyRow) -> Result<Intent, LedgerError> {
@@ -107,71 +110,18 @@ fn intent_of(row: &AnyRow) -> Result<Intent, LedgerError> {
     })
 }
 
-/// A new intent key: `key_prefix` (the platform's region code), the digit 5 and a 16-digit serial —
-/// digits only, like every issued `setl_id`, and never one the ledger's own `setl_id` counter
-/// (digit 2) issues.
-pub async fn next_key(conn: &mut AnyConnection, key_prefix: &str) -> Result<String, LedgerError> {
-    let serial: i64 = sqlx::query(
-        "INSERT INTO id_counters (name, value) VALUES ($1, 1) \
-         ON CONFLICT (name) DO UPDATE SET value = id_counters.value + 1 RETURNING value",
-    )
-    .bind(INTENT_COUNTER)
-    .fetch_one(conn)
-    .await?
-    .try_get("value")?;
-    Ok(format!("{key_prefix}5{serial:016}"))
+/// The key of the intent numbered `serial` (the writer's counter [`INTENT_COUNTER`]): `key_prefix`
+/// (the platform's region code), the digit 5 and a 16-digit serial — digits only, like every issued
+/// `setl_id`, and never one the ledger's own `setl_id` counter (digit 2) issues.
+pub fn key_of(key_prefix: &str, serial: i64) -> String {
+    format!("{key_prefix}5{serial:016}")
 }
 
-/// Records a pending intent under a new key ([`next_key`]) in one transaction (one durable commit):
-/// `intent_of` makes the intent of the key.
-pub async fn record_new<E: From<LedgerError>>(
-    conn: &mut AnyConnection,
-    key_prefix: &str,
-    intent_of: impl FnOnce(String) -> Result<Intent, E>,
-) -> Result<Intent, E> {
-    let mut tx = conn.begin().await.map_err(LedgerError::from)?;
-    let intent = intent_of(next_key(&mut tx, key_prefix).await?)?;
-    record(&mut tx, &intent).await?;
-    tx.commit().await.map_err(LedgerError::from)?;
-    Ok(intent)
-}
-
-/// Records a pending intent (`intent.state` is ignored) under a key from [`next_key`].
-pub async fn record(conn: &mut AnyConnection, intent: &Intent) -> Result<(), LedgerError> {
-    sqlx::query(&format!(
-        "INSERT INTO peer_intents ({COLUMNS}, resolved_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, '')"
-    ))
-    .bind(intent.peer_key.clone())
-    .bind(intent.kind.as_str())
-    .bind(intent.peer_prefix.clone())
-    .bind(intent.fixmedins_code.clone())
-    .bind(intent.msgid.clone())
-    .bind(intent.mdtrt_id.clone())
-    .bind(intent.orig_key.clone())
-    .bind(intent.payload.clone())
-    .bind(intent.created_at.clone())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Resolves a pending intent; an intent already resolved keeps its state (returns false).
-pub async fn resolve(
-    conn: &mut AnyConnection,
-    peer_key: &str,
-    state: IntentState,
-    resolved_at: &str,
-) -> Result<bool, LedgerError> {
-    let done = sqlx::query(
-        "UPDATE peer_intents SET state = $1, resolved_at = $2 WHERE peer_key = $3 AND state = 'pending'",
-    )
-    .bind(state.as_str())
-    .bind(resolved_at.to_string())
-    .bind(peer_key.to_string())
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+/// An intent as the writer stores it: its row, with the time it was resolved (empty while pending).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IntentRow {
+    pub(crate) intent: Intent,
+    pub(crate) resolved_at: String,
 }
 
 /// An intent by key.

@@ -146,6 +146,7 @@ impl PersonImport {
 /// ([`merged_insu`], [`merged_idet`]), so that earlier settlements stay queryable, cancellable and
 /// verifiable.
 pub async fn upsert_persons(store: &Store, import: &PersonImport) -> Result<(), LedgerError> {
+    let _turn = store.write_turn().await;
     let mut conn = store.pool().acquire().await?;
     let mut tx = conn.begin().await?;
     for chunk in import.persons.chunks(500) {
@@ -160,6 +161,48 @@ pub async fn upsert_persons(store: &Store, import: &PersonImport) -> Result<(), 
     bump_registry_version(&mut tx).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// [`upsert_persons`] unless every imported person is stored already as the import would leave it:
+/// then nothing is written and the registry version stays, so the ledger writer keeps its cached
+/// persons (a person answered again by another platform, unchanged, costs two reads, no write).
+/// Returns whether it wrote.
+pub async fn upsert_changed_persons(
+    store: &Store,
+    import: &PersonImport,
+) -> Result<bool, LedgerError> {
+    let mut conn = store.pool().acquire().await?;
+    for imported in &import.persons {
+        let unchanged = person(&mut conn, &imported.psn_no)
+            .await?
+            .is_some_and(|stored| !import_changes(&stored, imported, import.as_of));
+        if !unchanged {
+            drop(conn);
+            upsert_persons(store, import).await?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether importing `imported` as of `as_of` would change the stored person (its rows compared
+/// as sets: by insutype, and by identity type and begin).
+fn import_changes(stored: &Person, imported: &Person, as_of: NaiveDate) -> bool {
+    let merged = Person {
+        insu: merged_insu(stored.insu.clone(), &imported.insu, as_of),
+        idet: merged_idet(stored.idet.clone(), &imported.idet, as_of),
+        ..imported.clone()
+    };
+    let in_order = |mut person: Person| {
+        person
+            .insu
+            .sort_by(|a, b| a.insutype.as_str().cmp(b.insutype.as_str()));
+        person.idet.sort_by(|a, b| {
+            (a.psn_idet_type.as_str(), a.begntime).cmp(&(b.psn_idet_type.as_str(), b.begntime))
+        });
+        person
+    };
+    in_order(merged) != in_order(stored.clone())
 }
 
 /// The imported persons with their stored children merged in.

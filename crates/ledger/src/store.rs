@@ -32,6 +32,14 @@ pub struct Store {
     backend: Backend,
     lock_target: LockTarget,
     faults: Faults,
+    /// This process's queue for the database's write lock, shared by the store's clones
+    /// ([`Store::write_turn`]).
+    write_gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// This process's turn at the database's write lock ([`Store::write_turn`]), until dropped.
+pub struct WriteTurn {
+    _held: tokio::sync::OwnedMutexGuard<()>,
 }
 
 /// What the writer lock of a database is taken on (see [`Store::lock_writer`]).
@@ -71,6 +79,7 @@ impl Store {
             backend,
             lock_target,
             faults: Faults::default(),
+            write_gate: Arc::default(),
         })
     }
 
@@ -85,6 +94,22 @@ impl Store {
     /// The connection pool (for reads outside the writer).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Waits for this process's turn to write (SQLite, whose database has one write lock): the
+    /// writers of one process — the ledger's committer, the gateway's replay store, registry
+    /// imports, the WAL restarts — queue here, in order, instead of polling the lock with SQLite's
+    /// busy handler, whose sleeps (1, 2, 5, 10, … ms) keep a waiting commit back long after the
+    /// lock is free. Take it before the connection and hold it until the write transaction has
+    /// ended. `None` on PostgreSQL (row locks, nothing database-wide to queue for). Writers of
+    /// other processes still meet the busy handler.
+    pub async fn write_turn(&self) -> Option<WriteTurn> {
+        match self.backend {
+            Backend::Sqlite => Some(WriteTurn {
+                _held: Arc::clone(&self.write_gate).lock_owned().await,
+            }),
+            Backend::Postgres => None,
+        }
     }
 
     /// A connection of the pool.

@@ -149,11 +149,13 @@ async fn write_claims(store: Store, mut claims: mpsc::Receiver<Claim>) {
 }
 
 async fn store_tokens(store: &Store, tokens: &[(String, i64)]) -> Result<(), LedgerError> {
+    let _turn = store.write_turn().await;
     let mut conn = store.pool().acquire().await?;
     gateway::insert_tokens(&mut conn, tokens).await
 }
 
 async fn prune(store: &Store, now_secs: i64) {
+    let _turn = store.write_turn().await;
     let outcome = match store.pool().acquire().await {
         Ok(mut conn) => gateway::forget_expired_tokens(&mut conn, now_secs).await,
         Err(error) => Err(error.into()),

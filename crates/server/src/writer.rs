@@ -62,6 +62,12 @@ impl TxWriter {
             Some(crate::peer::PeerStep::Commit(commit)) => {
                 return crate::peer::run_commit(&self.shared, ledger, job, commit).await
             }
+            Some(crate::peer::PeerStep::Record(draft)) => {
+                return crate::peer::run_record(&self.shared, ledger, draft).await
+            }
+            Some(crate::peer::PeerStep::Mark(mark)) => {
+                return Ok(crate::peer::run_mark(ledger, mark))
+            }
             Some(step) => return crate::peer::run_insured(&self.shared, ledger, job, step).await,
             None => {}
         }

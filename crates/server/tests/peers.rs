@@ -188,11 +188,16 @@ impl Platforms {
     /// The databases live outside the harnesses' scratch directories, so that a platform can be
     /// stopped and started again on its database.
     async fn start(i_backend: Backend) -> Platforms {
+        Platforms::start_on(i_backend, Backend::Sqlite).await
+    }
+
+    /// I on `i_backend`, T on `t_backend`.
+    async fn start_on(i_backend: Backend, t_backend: Backend) -> Platforms {
         let (database, _) = fresh_database(i_backend, "peer_i").await;
         let i = Harness::start_with(insured_config(database, scratch_dir("peer_i_data"))).await;
         i.load_fixtures().await;
         let (proxy_url, proxy) = start_proxy(&i.base).await;
-        let (database, _) = fresh_database(Backend::Sqlite, "peer_t").await;
+        let (database, _) = fresh_database(t_backend, "peer_t").await;
         let t = Harness::start_with(treating_config(
             database,
             scratch_dir("peer_t_data"),
@@ -633,6 +638,32 @@ async fn postgres_insured_platform_settles_and_cancels() {
     p.t.ok("2305", HOSPITAL, Platforms::cancel_input(&visit, setl_id))
         .await;
     p.assert_agree(0).await;
+    p.t.stop().await;
+    p.i.stop().await;
+}
+
+/// The treating platform on PostgreSQL: its intents are recorded and resolved by its ledger
+/// writer — committed with the record, aborted after a lost call — and the ledgers agree.
+#[tokio::test]
+async fn postgres_treating_platform_records_and_resolves_intents() {
+    let p = Platforms::start_on(Backend::Sqlite, Backend::Postgres).await;
+    let visit = p.visit().await;
+    let settled = assert_ok(&p.settle(&visit, &p.t.msgid(HOSPITAL)).await);
+    assert_eq!(p.pending().await, 0, "committed with the record");
+    p.assert_agree(1).await;
+    let setl_id = settled["setlinfo"]["setl_id"].as_str().unwrap();
+    p.t.ok("2305", HOSPITAL, Platforms::cancel_input(&visit, setl_id))
+        .await;
+    assert_eq!(p.pending().await, 0, "committed with the record");
+    p.assert_agree(0).await;
+    let visit = p.visit().await;
+    set(&p.proxy, Link::DropCall);
+    assert_refused(&p.settle(&visit, &p.t.msgid(HOSPITAL)).await, "未确认");
+    assert_eq!(p.pending().await, 1);
+    set(&p.proxy, Link::Pass);
+    p.recover().await;
+    assert_ok(&p.settle(&visit, &p.t.msgid(HOSPITAL)).await);
+    p.assert_agree(1).await;
     p.t.stop().await;
     p.i.stop().await;
 }

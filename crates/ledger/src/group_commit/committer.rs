@@ -233,6 +233,7 @@ impl<H: WriteHandler> Committer<H> {
         };
         let expected = self.marker;
         let faults = self.store.faults().clone();
+        let _turn = self.store.write_turn().await;
         let conn = self.connection().await.map_err(before_commit)?;
         let mut tx = conn.begin().await.map_err(|e| before_commit(e.into()))?;
         let next = advance_marker(&mut tx, expected)

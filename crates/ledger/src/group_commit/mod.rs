@@ -266,6 +266,7 @@ async fn supervise<H: WriteHandler>(
 /// (the first commit then reads it).
 async fn initial_marker(store: &Store) -> Option<i64> {
     let read = async {
+        let _turn = store.write_turn().await;
         let mut conn = store.pool().acquire().await?;
         let mut tx = conn.begin().await?;
         sqlx::query(
@@ -295,10 +296,18 @@ async fn checkpoint_wal(store: Store) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     for round in 1u64.. {
         tick.tick().await;
+        let restart = round % RESTART_EVERY == 0;
+        // A restart waits for the writers; it queues with them for its turn (a passive
+        // checkpoint runs beside them).
+        let _turn = if restart {
+            store.write_turn().await
+        } else {
+            None
+        };
         let Ok(mut conn) = store.pool().acquire().await else {
             return;
         };
-        let sql = if round % RESTART_EVERY == 0 {
+        let sql = if restart {
             "PRAGMA wal_checkpoint(RESTART)"
         } else {
             "PRAGMA wal_checkpoint(PASSIVE)"

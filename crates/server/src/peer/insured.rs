@@ -419,7 +419,7 @@ pub(crate) async fn day(
 }
 
 /// The treating hospital as far as a cancellation or resolution needs it.
-fn hospital_named(fixmedins_code: &str) -> yibao_ledger::Institution {
+pub(super) fn hospital_named(fixmedins_code: &str) -> yibao_ledger::Institution {
     yibao_ledger::Institution {
         fixmedins_code: fixmedins_code.to_string(),
         fixmedins_name: String::new(),
@@ -743,7 +743,9 @@ pub(crate) async fn run_insured(
             ledger.store_message(message).await?;
             Ok(answered(&outcome, Decision::Commit))
         }
-        PeerStep::Commit(_) => Err(TxError::internal("not a step of the insured platform")),
+        PeerStep::Commit(_) | PeerStep::Record(_) | PeerStep::Mark(_) => {
+            Err(TxError::internal("not a step of the insured platform"))
+        }
     }
 }
 

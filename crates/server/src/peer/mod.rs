@@ -90,9 +90,14 @@ pub enum PeerStep {
     Cancel(wire::CancelCall),
     /// At the insured platform: what is held under a key, refusing the key if nothing.
     Resolve(wire::ResolveCall),
-    /// At the treating platform: record what the insured platform did.
+    /// At the treating platform: record what the insured platform did (and resolve the intent).
     Commit(Box<treating::Commit>),
+    /// At the treating platform: record an intent under a new key before the peer is called.
+    Record(Box<treating::Draft>),
+    /// At the treating platform: resolve an intent without a record of this platform's (aborted,
+    /// or committed earlier).
+    Mark(Box<treating::Mark>),
 }
 
 pub(crate) use insured::run_insured;
-pub(crate) use treating::run_commit;
+pub(crate) use treating::{run_commit, run_mark, run_record};

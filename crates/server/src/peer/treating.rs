@@ -2,9 +2,11 @@
 //! settlement and cancellation with it.
 //!
 //! Phase 1: the intent — the key this platform will use as the `setl_id` of its own record and the
-//! call — is stored durably (`peer_intents`) before anything is sent. Phase 2: the peer acts on
-//! the call exactly once by the key (answering it again when it is sent again), and this platform
-//! commits its record of the outcome with the hospital's reply in one ledger commit. An intent
+//! call — is stored durably (`peer_intents`) before anything is sent, as a job of the ledger writer
+//! ([`PeerStep::Record`]), so concurrent settlements' intents share a group commit. Phase 2: the
+//! peer acts on the call exactly once by the key (answering it again when it is sent again), and
+//! this platform commits its record of the outcome with the hospital's reply and the intent's
+//! resolution in one ledger commit. An intent
 //! whose outcome is not known (the call or its answer lost, a timeout, a crash of either side) is
 //! resolved by asking the peer (`/peer/v1/resolve`): what the peer holds under the key is
 //! committed here; a key the peer does not hold is refused there from then on and aborted here.
@@ -219,6 +221,37 @@ pub struct Commit {
     request_digest: String,
 }
 
+/// An intent before its key is drawn: what [`PeerStep::Record`] stores under the next key.
+#[derive(Clone)]
+pub struct Draft {
+    /// The intent, its key empty.
+    intent: Intent,
+    /// What it keeps, the call's `peer_key` empty.
+    payload: IntentPayload,
+}
+
+impl Draft {
+    /// The intent under `key`, the key also in the call it keeps.
+    fn keyed(&self, key: String) -> Result<Intent, TxError> {
+        let mut payload = self.payload.clone();
+        if let Some(call) = payload.call.as_object_mut() {
+            call.insert("peer_key".into(), key.clone().into());
+        }
+        Ok(Intent {
+            peer_key: key,
+            payload: serde_json::to_string(&payload)
+                .map_err(|e| TxError::internal(e.to_string()))?,
+            ..self.intent.clone()
+        })
+    }
+}
+
+/// The resolution of an intent that no record of this platform's commits ([`PeerStep::Mark`]).
+pub struct Mark {
+    intent: Intent,
+    state: IntentState,
+}
+
 /// A message handled with a peer, as the reply to the hospital.
 pub async fn handle(
     service: &Service,
@@ -343,7 +376,7 @@ impl Message<'_> {
         let import = crate::import::persons_from_rows(&rows, 1).map_err(|e| {
             TxError::new("insuplc_admdvs", format!("参保地平台的人员信息有误：{e}"))
         })?;
-        yibao_ledger::registry::upsert_persons(&self.shared().store, &import).await?;
+        yibao_ledger::registry::upsert_changed_persons(&self.shared().store, &import).await?;
         let output = common::to_output(&output)?;
         Ok(success(self, &output, Effect::None))
     }
@@ -499,12 +532,14 @@ impl Message<'_> {
             return Ok(replayed);
         }
         let mut call = self.settle_call().await?;
-        let intent = self
-            .record_intent(IntentKind::Settle, "", |key| {
-                call.peer_key = key.to_string();
-                serde_json::to_value(&call)
-            })
-            .await?;
+        let intent = match self
+            .record_intent(IntentKind::Settle, "", json(&call)?)
+            .await?
+        {
+            Ok(intent) => intent,
+            Err(refused) => return Ok(refused),
+        };
+        call.peer_key = intent.peer_key.clone();
         let first = self.call("/peer/v1/settle", &call).await;
         self.conclude(&intent, first).await
     }
@@ -547,13 +582,14 @@ impl Message<'_> {
             infno: self.request.infno.clone(),
             setl_time: wire_time(self.received_at),
         };
-        let orig_key = call.orig_key.clone();
-        let intent = self
-            .record_intent(IntentKind::Cancel, &orig_key, |key| {
-                call.peer_key = key.to_string();
-                serde_json::to_value(&call)
-            })
-            .await?;
+        let intent = match self
+            .record_intent(IntentKind::Cancel, &call.orig_key, json(&call)?)
+            .await?
+        {
+            Ok(intent) => intent,
+            Err(refused) => return Ok(refused),
+        };
+        call.peer_key = intent.peer_key.clone();
         let first = self.call("/peer/v1/cancel", &call).await;
         self.conclude(&intent, first).await
     }
@@ -627,47 +663,62 @@ impl Message<'_> {
         })
     }
 
-    /// Phase 1: stores the intent under a new key (`call_of` puts the key in the call).
+    /// Phase 1: stores the intent of `call` (its key empty) under a new key, as a job of the
+    /// ledger writer: the intent is durable when this returns it. The writer's reply instead when
+    /// it could not store it (to be answered to the hospital).
     async fn record_intent(
         &self,
         kind: IntentKind,
         orig_key: &str,
-        call_of: impl FnOnce(&str) -> Result<serde_json::Value, serde_json::Error>,
-    ) -> Result<Intent, TxError> {
+        call: serde_json::Value,
+    ) -> Result<Result<Intent, WriteOutcome>, TxError> {
         let named = data_text(self.request, "mdtrt_id");
         let visit_named = if named.is_empty() && !orig_key.is_empty() {
             self.mdtrt_of(orig_key).await?
         } else {
             named
         };
-        let mut conn = self.shared().store.connection().await?;
-        let platform = &self.shared().config.platform_admdvs;
-        peers::record_new(&mut conn, platform, |key| {
-            let call = call_of(&key).map_err(|e| TxError::internal(e.to_string()))?;
-            let mdtrt_id = call
-                .pointer("/visit/mdtrt_id")
-                .and_then(|v| v.as_str())
-                .map_or(visit_named, str::to_string);
-            let payload = IntentPayload {
-                infno: self.request.infno.clone(),
-                request_digest: self.request.digest(),
-                call,
-            };
-            Ok(Intent {
-                peer_key: key,
+        let mdtrt_id = call
+            .pointer("/visit/mdtrt_id")
+            .and_then(|v| v.as_str())
+            .map_or(visit_named, str::to_string);
+        let draft = Draft {
+            intent: Intent {
+                peer_key: String::new(),
                 kind,
                 peer_prefix: self.peer.admdvs_prefix.clone(),
                 fixmedins_code: self.request.fixmedins_code.clone(),
                 msgid: self.request.msgid.clone(),
                 mdtrt_id,
                 orig_key: orig_key.to_string(),
-                payload: serde_json::to_string(&payload)
-                    .map_err(|e| TxError::internal(e.to_string()))?,
+                payload: String::new(),
                 state: IntentState::Pending,
                 created_at: wire_time(self.received_at),
-            })
-        })
-        .await
+            },
+            payload: IntentPayload {
+                infno: self.request.infno.clone(),
+                request_digest: self.request.digest(),
+                call,
+            },
+        };
+        let job = WriteJob {
+            request: self.request.clone(),
+            institution: self.institution.clone(),
+            received_at: self.received_at,
+            inf_refmsgid: self.inf_refmsgid.to_string(),
+            peer: Some(PeerStep::Record(Box::new(draft.clone()))),
+            counter: None,
+        };
+        let outcome = self
+            .service
+            .writer
+            .submit(job)
+            .await
+            .map_err(|e| TxError::storage(&e))?;
+        if !outcome.success {
+            return Ok(Err(outcome));
+        }
+        draft.keyed(outcome.reply).map(Ok)
     }
 
     async fn mdtrt_of(&self, setl_id: &str) -> Result<String, TxError> {
@@ -696,7 +747,7 @@ impl Message<'_> {
                 commit(self.service, intent, settled, Some(self)).await
             }
             Ok(Outcome::Aborted) => {
-                mark(self.shared(), intent, IntentState::Aborted).await?;
+                mark(self.service, intent, IntentState::Aborted).await?;
                 Err(refusal.unwrap_or_else(|| {
                     TxError::new("insuplc_admdvs", "参保地平台无应答，本笔未办理，请重新发起")
                 }))
@@ -704,6 +755,11 @@ impl Message<'_> {
             _ => Err(unresolved(&intent.peer_key)),
         }
     }
+}
+
+/// A call as JSON.
+fn json<T: Serialize>(call: &T) -> Result<serde_json::Value, TxError> {
+    serde_json::to_value(call).map_err(|e| TxError::internal(e.to_string()))
 }
 
 /// The hospital's envelope as JSON in national field names.
@@ -795,10 +851,60 @@ async fn ask(service: &Service, intent: &Intent) -> Result<Outcome, CallError> {
         .await
 }
 
-async fn mark(shared: &Shared, intent: &Intent, state: IntentState) -> Result<(), TxError> {
-    let mut conn = shared.store.connection().await?;
-    peers::resolve(&mut conn, &intent.peer_key, state, &wire_time(now())).await?;
+/// Resolves an intent no record of this platform's commits, as a job of the ledger writer.
+async fn mark(service: &Service, intent: &Intent, state: IntentState) -> Result<(), TxError> {
+    let job = WriteJob {
+        request: super::insured::peer_request("", &intent.msgid, &intent.fixmedins_code),
+        institution: super::insured::hospital_named(&intent.fixmedins_code),
+        received_at: now(),
+        inf_refmsgid: String::new(),
+        peer: Some(PeerStep::Mark(Box::new(Mark {
+            intent: intent.clone(),
+            state,
+        }))),
+        counter: None,
+    };
+    let outcome = service
+        .writer
+        .submit(job)
+        .await
+        .map_err(|e| TxError::storage(&e))?;
+    if !outcome.success {
+        return Err(TxError::internal(format!(
+            "异地结算键 {} 的结果未能记录",
+            intent.peer_key
+        )));
+    }
     Ok(())
+}
+
+/// Runs [`PeerStep::Record`] on the writer's view: the intent under the next key; the reply is
+/// the key.
+pub(crate) async fn run_record(
+    shared: &Shared,
+    ledger: &mut LedgerView<'_>,
+    draft: &Draft,
+) -> Result<(Decision, WriteOutcome), TxError> {
+    let platform = &shared.config.platform_admdvs;
+    let intent = ledger
+        .record_intent(platform, |key| draft.keyed(key))
+        .await?;
+    Ok((Decision::Commit, step_done(intent.peer_key)))
+}
+
+/// Runs [`PeerStep::Mark`] on the writer's view.
+pub(crate) fn run_mark(ledger: &mut LedgerView<'_>, mark: &Mark) -> (Decision, WriteOutcome) {
+    ledger.resolve_intent(&mark.intent, mark.state, &wire_time(now()));
+    (Decision::Commit, step_done(String::new()))
+}
+
+fn step_done(reply: String) -> WriteOutcome {
+    WriteOutcome {
+        reply,
+        success: true,
+        effect: Effect::None,
+        download: None,
+    }
 }
 
 /// Resolves an intent: committed when this ledger holds its key; otherwise by the peer's answer
@@ -811,7 +917,7 @@ pub async fn resolve_intent(service: &Service, intent: &Intent) -> Result<bool, 
             .is_some()
     };
     if held {
-        mark(&service.shared, intent, IntentState::Committed).await?;
+        mark(service, intent, IntentState::Committed).await?;
         return Ok(true);
     }
     match ask(service, intent).await {
@@ -820,7 +926,7 @@ pub async fn resolve_intent(service: &Service, intent: &Intent) -> Result<bool, 
             Ok(true)
         }
         Ok(Outcome::Aborted) => {
-            mark(&service.shared, intent, IntentState::Aborted).await?;
+            mark(service, intent, IntentState::Aborted).await?;
             Ok(true)
         }
         Ok(other) => {
@@ -881,8 +987,9 @@ pub async fn recover_once(service: &Service) -> Result<usize, TxError> {
     Ok(resolved)
 }
 
-/// Phase 2: records what the peer did (the writer commits it with the hospital's reply), then marks
-/// the intent committed — after the reply when `message`, the hospital's message, is waiting for it.
+/// Phase 2: records what the peer did; the writer commits it with the hospital's reply and the
+/// intent's resolution. A message already answered (its reply stored by an earlier commit) only
+/// marks the intent committed.
 async fn commit(
     service: &Service,
     intent: &Intent,
@@ -929,17 +1036,8 @@ async fn commit(
         .submit(job)
         .await
         .map_err(|e| TxError::storage(&e))?;
-    if outcome.success && message.is_none() {
-        mark(&service.shared, intent, IntentState::Committed).await?;
-    } else if outcome.success {
-        // The ledger holds the key from now on, which is what settles the intent (recovery and
-        // [`open_intents`] read it): the hospital's reply does not wait for the mark.
-        let (shared, intent) = (Arc::clone(&service.shared), intent.clone());
-        tokio::spawn(async move {
-            if let Err(error) = mark(&shared, &intent, IntentState::Committed).await {
-                tracing::warn!(key = %intent.peer_key, %error, "peer intent not marked committed yet");
-            }
-        });
+    if outcome.success && outcome.effect == Effect::None {
+        mark(service, intent, IntentState::Committed).await?;
     }
     Ok(outcome)
 }
@@ -1086,6 +1184,7 @@ pub(crate) async fn run_commit(
             request_digest: commit.request_digest.clone(),
         })
         .await?;
+    ledger.resolve_intent(&commit.intent, IntentState::Committed, &wire_time(now()));
     Ok((
         Decision::Commit,
         WriteOutcome {
