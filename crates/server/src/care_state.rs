@@ -140,10 +140,18 @@ impl CareState {
         if let Some(care) = self.held(psn_no) {
             return Ok(Some(care));
         }
+        let started = std::time::Instant::now();
         let read = self.begin_read();
         let visits = lookups::person_visits(conn, psn_no, CareWindow::default()).await?;
         let lines = lookups::person_audit_lines(conn, psn_no).await?;
+        let (visit_count, line_count) = (visits.len(), lines.len());
         read.take_in(cares_of(&[psn_no.to_string()], visits, lines));
+        tracing::debug!(
+            visits = visit_count,
+            lines = line_count,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "real-time audit state: person read on first analysis"
+        );
         Ok(self.held(psn_no))
     }
 
@@ -435,10 +443,11 @@ pub fn snapshot_of(visits: Vec<Visit>, lines: Vec<AuditLine>) -> Snapshot {
 /// Warms the state in the background when the service starts: the persons of open stays and of
 /// visits sharing a moment with the rule library's longest look-back before `now` (derived from
 /// the loaded rules, [`yibao_audit::RuleSet::history_days`]), open stays first, then the latest
-/// care, at most `audit_state_persons`. The service answers meanwhile; a call for a person not yet
+/// care, at most `audit_state_persons` (not with `audit_state_warm` off). The service answers
+/// meanwhile; a call for a person not yet
 /// read reads them itself. Logs how many persons were read and how long it took.
 pub fn warm_in_background(shared: &Arc<Shared>, now: NaiveDateTime) {
-    if !shared.care.enabled() {
+    if !shared.care.enabled() || !shared.config.audit_state_warm {
         return;
     }
     let shared = Arc::clone(shared);
