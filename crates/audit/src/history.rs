@@ -20,6 +20,9 @@ struct Event<'a> {
     cnt_e4: i64,
 }
 
+/// Days before a visit whose purchases [`PersonHistory::remaining_supply_days`] counts.
+pub const SUPPLY_LOOK_BACK_DAYS: i64 = 366;
+
 /// One person's claims (sorted by begin time), line events and stays.
 #[derive(Debug)]
 pub struct PersonHistory<'a> {
@@ -143,7 +146,7 @@ impl<'a> PersonHistory<'a> {
             return 0;
         }
         let now = self.claims[ci as usize].begin;
-        let from = now - Duration::days(366);
+        let from = now - Duration::days(SUPPLY_LOOK_BACK_DAYS);
         self.between(from, now)
             .iter()
             .filter(|e| e.claim < ci && table.row_of(e.code) == Some(row))

@@ -50,6 +50,16 @@ impl Table {
             .find_map(|&len| code.get(..len).and_then(|p| self.by_prefix.get(p)).copied())
     }
 
+    /// How many rows the table has.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the table has no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
     /// A row by index (from [`Table::row_of`]).
     pub fn row(&self, index: u32) -> &Row {
         &self.rows[index as usize]

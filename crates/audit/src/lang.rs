@@ -346,6 +346,14 @@ pub enum Expr {
     Arith(ArithOp, Box<Expr>, Box<Expr>),
 }
 
+/// A number value as a whole number, not below 0 (anything else: 0).
+fn whole_number(val: Val<'_>) -> i64 {
+    match val {
+        Val::Num(n) => (n / NUM_SCALE).max(0),
+        _ => 0,
+    }
+}
+
 /// What evaluation reads.
 pub trait Env {
     fn field(&self, field: Field) -> Val<'_>;
@@ -385,6 +393,55 @@ impl Expr {
                         .clamp(i128::from(i64::MIN), i128::from(i64::MAX))
                         as i64,
                 })
+            }
+        }
+    }
+
+    /// Days before the visit that the expression's history reads look at, their arguments read
+    /// through `env` (a knowledge row's columns): `hist.count_within(d)`, `hist.days_within(d)`,
+    /// `hist.prior_any(l, d)` look `d` days back, `hist.any_within_hours(l, h)` `h` hours,
+    /// `hist.same_day_qty()` the day, `hist.remaining_supply_days()` its purchases'
+    /// [`crate::history::SUPPLY_LOOK_BACK_DAYS`], and `hist.readmit_gap_days` compared with `n` the
+    /// stays that ended `n` days before; 0 when it reads no history. The other `hist.*` fields read
+    /// stays that overlap the visit.
+    pub fn look_back_days(&self, env: &dyn Env) -> i64 {
+        let days = |arg: Option<&Expr>| arg.map_or(0, |e| whole_number(e.eval(env)));
+        match self {
+            Expr::Lit(_) | Expr::Row(_) | Expr::Field(_) => 0,
+            Expr::Call(func, args) => {
+                let own = match func {
+                    Func::HistSameDayQty => 1,
+                    Func::HistCountWithin | Func::HistDaysWithin => days(args.first()),
+                    Func::HistPriorAny => days(args.get(1)),
+                    Func::HistAnyWithinHours => (days(args.get(1)) + 23) / 24,
+                    Func::HistRemainingSupplyDays => crate::history::SUPPLY_LOOK_BACK_DAYS,
+                    Func::VisitDxAny | Func::VisitTypeCount | Func::VisitHasAny => 0,
+                };
+                args.iter()
+                    .map(|a| a.look_back_days(env))
+                    .fold(own, i64::max)
+            }
+            Expr::Cmp(_, a, b) => {
+                let gap = |field: &Expr, bound: &Expr| match field {
+                    Expr::Field(Field::HistReadmitGapDays) => days(Some(bound)),
+                    _ => 0,
+                };
+                [
+                    a.look_back_days(env),
+                    b.look_back_days(env),
+                    gap(a, b),
+                    gap(b, a),
+                ]
+                .into_iter()
+                .max()
+                .unwrap_or(0)
+            }
+            Expr::Not(e) => e.look_back_days(env),
+            Expr::And(es) | Expr::Or(es) => {
+                es.iter().map(|e| e.look_back_days(env)).max().unwrap_or(0)
+            }
+            Expr::In(a, b) | Expr::Arith(_, a, b) => {
+                a.look_back_days(env).max(b.look_back_days(env))
             }
         }
     }

@@ -73,6 +73,26 @@ pub struct RuleSet {
     pub models: ModelConfig,
 }
 
+/// What a rule's expression reads when its look-back is derived: the columns of one knowledge row
+/// (nothing else: fields and functions of a visit read as 0).
+struct RowEnv<'a>(Option<&'a knowledge::Row>);
+
+impl lang::Env for RowEnv<'_> {
+    fn field(&self, _: lang::Field) -> lang::Val<'_> {
+        lang::Val::Num(0)
+    }
+
+    fn row(&self, column: &str) -> lang::Val<'_> {
+        self.0
+            .and_then(|row| row.get(column))
+            .map_or(lang::Val::Num(0), |v| v.as_val())
+    }
+
+    fn call(&self, _: lang::Func, _: &[lang::Val<'_>]) -> lang::Val<'_> {
+        lang::Val::Num(0)
+    }
+}
+
 /// The three texts of a rule set and the names to report them by.
 pub struct RuleSetFiles<'a> {
     pub rules: (&'a str, &'a str),
@@ -81,6 +101,31 @@ pub struct RuleSetFiles<'a> {
 }
 
 impl RuleSet {
+    /// The longest look-back of the rules that read history, in days before the visit, each
+    /// rule's reads evaluated over every row of its knowledge table
+    /// ([`lang::Expr::look_back_days`]); 0 when no rule reads history. What the real-time state
+    /// warms at start.
+    pub fn history_days(&self) -> i64 {
+        self.rules
+            .iter()
+            .filter(|rule| rule.when.reads_history())
+            .map(|rule| match rule.table {
+                Some(index) => {
+                    let table = self.knowledge.by_index(index);
+                    (0..table.len())
+                        .map(|row| {
+                            let row = table.row(u32::try_from(row).unwrap_or(u32::MAX));
+                            rule.when.look_back_days(&RowEnv(Some(row)))
+                        })
+                        .max()
+                        .unwrap_or(0)
+                }
+                None => rule.when.look_back_days(&RowEnv(None)),
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Parses and checks a rule set (`(text, file name)` each).
     pub fn parse(files: &RuleSetFiles<'_>) -> Result<RuleSet, AuditError> {
         let knowledge = Knowledge::parse(files.knowledge.0, files.knowledge.1)?;

@@ -159,3 +159,63 @@ fn bad_model_thresholds_are_refused_naming_the_field() {
         "{message}"
     );
 }
+
+#[test]
+fn the_longest_look_back_is_derived_from_the_rules_and_their_rows() {
+    let knowledge = r#"
+[tables.period]
+[[tables.period.rows]]
+codes = ["A"]
+days = 15
+max_count = 1
+[[tables.period.rows]]
+codes = ["B"]
+days = 45
+max_count = 1
+"#;
+    let history = |fields: &str| {
+        load(&rule(&format!("sev_deg = 1\n{fields}")), knowledge)
+            .expect("loads")
+            .history_days()
+    };
+    let period = "table = \"period\"\nscope = \"line\"\n";
+    assert_eq!(
+        history(&format!(
+            "{period}when = \"hist.count_within(row.days) > row.max_count\""
+        )),
+        45,
+        "the largest row"
+    );
+    assert_eq!(
+        history(&format!(
+            "{period}when = \"hist.days_within(row.days * 2) > 1 or hist.same_day_qty() > 3\""
+        )),
+        90,
+        "an argument computed from the row"
+    );
+    assert_eq!(
+        history(
+            "scope = \"visit\"\nwhen = \"hist.readmit_gap_days <= 15 and hist.readmit_same_dx\""
+        ),
+        15,
+        "a readmission gap bounded in the rule"
+    );
+    assert_eq!(
+        history(&format!(
+            "{period}when = \"hist.any_within_hours(['A'], 30)\""
+        )),
+        2,
+        "hours rounded up to days"
+    );
+    assert_eq!(
+        history(&format!("{period}when = \"line.qty > row.max_count\"")),
+        0,
+        "no history read"
+    );
+    let shipped = load(&shipped("rules.toml"), &shipped("knowledge.toml")).expect("shipped");
+    assert_eq!(
+        shipped.history_days(),
+        yibao_audit::history::SUPPLY_LOOK_BACK_DAYS,
+        "the shipped rules: purchases whose supply may still run"
+    );
+}

@@ -143,26 +143,111 @@ pub async fn person_audit_lines(
     psn_no: &str,
 ) -> Result<Vec<AuditLine>, LedgerError> {
     let sql = format!(
-        "SELECT f.mdtrt_id, f.upload_seq, f.med_list_codg, f.cnt_e4, f.pric_micro_yuan, f.det_item_fee_sumamt, \
-         f.fulamt_ownpay_amt, f.med_chrgitm_type \
-         FROM visits v JOIN fee_lines f ON f.mdtrt_id = v.mdtrt_id \
-         WHERE v.psn_no = $1 AND f.med_list_codg IS NOT NULL \
-         AND NOT EXISTS (SELECT 1 FROM fee_line_cancels c WHERE c.mdtrt_id = f.mdtrt_id AND c.upload_seq = f.upload_seq) \
+        "SELECT {AUDIT_LINE_COLUMNS} FROM visits v JOIN fee_lines f ON f.mdtrt_id = v.mdtrt_id \
+         WHERE v.psn_no = $1 AND f.med_list_codg IS NOT NULL AND {LIVE_LINE} \
          ORDER BY f.upload_seq DESC LIMIT {HISTORY_ROWS_MAX}"
     );
     let rows = sqlx::query(&sql)
         .bind(psn_no.to_string())
         .fetch_all(conn)
         .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get("mdtrt_id")?,
-                row.try_get("upload_seq")?,
-                settled_line(row, None)?,
-            ))
-        })
-        .collect()
+    rows.iter().map(audit_line_of).collect()
+}
+
+/// The columns of a line the audit reads (`f`: `fee_lines`).
+const AUDIT_LINE_COLUMNS: &str = "f.mdtrt_id, f.upload_seq, f.med_list_codg, f.cnt_e4, \
+    f.pric_micro_yuan, f.det_item_fee_sumamt, f.fulamt_ownpay_amt, f.med_chrgitm_type";
+
+/// The condition that the line `f` was not cancelled.
+const LIVE_LINE: &str = "NOT EXISTS (SELECT 1 FROM fee_line_cancels c \
+    WHERE c.mdtrt_id = f.mdtrt_id AND c.upload_seq = f.upload_seq)";
+
+/// A line read with [`AUDIT_LINE_COLUMNS`].
+fn audit_line_of(row: &sqlx::any::AnyRow) -> Result<AuditLine, LedgerError> {
+    Ok((
+        row.try_get("mdtrt_id")?,
+        row.try_get("upload_seq")?,
+        settled_line(row, None)?,
+    ))
+}
+
+/// The persons whose care the real-time audit is most likely to read next: those with a visit
+/// that shares a moment with the days since `from` (an open stay does), the persons of open stays
+/// first, then those whose latest visit is the newest; at most `limit`. Times are compared as
+/// stored (`yyyy-MM-dd HH:mm:ss`). One grouped read of `visits`.
+pub async fn persons_with_recent_care(
+    conn: &mut AnyConnection,
+    from: NaiveDateTime,
+    limit: usize,
+) -> Result<Vec<String>, LedgerError> {
+    let ipt = VisitKind::Inpatient.as_str();
+    let cancelled = crate::VisitStatus::Cancelled.as_str();
+    let sql = format!(
+        "SELECT psn_no, \
+         MAX(CASE WHEN kind = '{ipt}' AND endtime = '' AND status <> '{cancelled}' THEN 1 ELSE 0 END) AS open_stay, \
+         MAX(begntime) AS latest \
+         FROM visits WHERE begntime >= $1 OR endtime >= $1 OR (kind = '{ipt}' AND endtime = '') \
+         GROUP BY psn_no ORDER BY open_stay DESC, latest DESC, psn_no LIMIT $2"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(columns::time_text(Some(from)))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(|row| Ok(row.try_get("psn_no")?)).collect()
+}
+
+/// `$1, $2, …` for `count` bound values.
+fn placeholders(count: usize) -> String {
+    (1..=count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every visit of the persons `psn_nos`, in no order: what [`person_visits`] reads with the default
+/// window, for many persons in one read (a person's rows are not cut at [`HISTORY_ROWS_MAX`]: the
+/// caller leaves out persons with that many).
+pub async fn persons_visits(
+    conn: &mut AnyConnection,
+    psn_nos: &[String],
+) -> Result<Vec<Visit>, LedgerError> {
+    if psn_nos.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {VISIT_COLUMNS} FROM visits WHERE psn_no IN ({})",
+        placeholders(psn_nos.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for psn_no in psn_nos {
+        query = query.bind(psn_no.clone());
+    }
+    let rows = query.fetch_all(conn).await?;
+    rows.iter().map(visit_of).collect()
+}
+
+/// The live fee lines of every visit of the persons `psn_nos` in the audit's columns, in no order:
+/// what [`person_audit_lines`] reads, for many persons in one read (not cut at
+/// [`HISTORY_ROWS_MAX`]).
+pub async fn persons_audit_lines(
+    conn: &mut AnyConnection,
+    psn_nos: &[String],
+) -> Result<Vec<AuditLine>, LedgerError> {
+    if psn_nos.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {AUDIT_LINE_COLUMNS} FROM visits v JOIN fee_lines f ON f.mdtrt_id = v.mdtrt_id \
+         WHERE v.psn_no IN ({}) AND f.med_list_codg IS NOT NULL AND {LIVE_LINE}",
+        placeholders(psn_nos.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for psn_no in psn_nos {
+        query = query.bind(psn_no.clone());
+    }
+    let rows = query.fetch_all(conn).await?;
+    rows.iter().map(audit_line_of).collect()
 }
 
 #[cfg(test)]

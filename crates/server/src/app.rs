@@ -85,6 +85,7 @@ pub async fn start_service(config: Config) -> Result<Service, StartError> {
     };
     crate::peer::recover(&service);
     crate::sanctions::watch(&service.shared);
+    crate::care_state::warm_in_background(&service.shared, chrono::Local::now().naive_local());
     Ok(service)
 }
 

@@ -98,6 +98,10 @@ pub struct Config {
     /// Persons whose history the real-time audit holds in memory (`crate::care_state`); 0: none,
     /// every analysis reads the person's history from the ledger.
     pub audit_state_persons: usize,
+    /// Whether `yibao serve` reads the persons of open stays and recent care into that state at
+    /// start, in the background (`crate::care_state::warm_in_background`); off: each person is
+    /// read on their first analysis.
+    pub audit_state_warm: bool,
     /// Pooling regions each in a database of its own (`[[regions]]`): when any is listed,
     /// `yibao serve` is a front routing each national message to its insured region's service
     /// (`crate::region_front`); `database`/`data_dir` are then not used.
@@ -160,6 +164,7 @@ impl Default for Config {
             clearing_policy: PathBuf::from("policies/clearing/jiangxi.toml"),
             audit_enforce_at_upload: false,
             audit_state_persons: 100_000,
+            audit_state_warm: true,
             regions: Vec::new(),
         }
     }
@@ -254,6 +259,9 @@ impl Config {
                     self.audit_state_persons = number("audit_state_persons", &value)?
                 }
                 "YIBAO_CLEARING_POLICY" => self.clearing_policy = PathBuf::from(value),
+                "YIBAO_AUDIT_STATE_WARM" => {
+                    self.audit_state_warm = flag("audit_state_warm", &value)?
+                }
                 "YIBAO_AUDIT_RULES_DIR" => {
                     self.audit_rules_dir = (!value.is_empty()).then(|| PathBuf::from(value))
                 }

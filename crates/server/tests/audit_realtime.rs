@@ -500,6 +500,9 @@ async fn step_of_kind(
 /// The service's per-person history state equals what the ledger reads give after a random
 /// sequence of registrations, uploads, line cancellations, settlements and their cancellations:
 /// the persons were taken in before the sequence, so every change reached them as a durable batch.
+/// Then the state is warmed again (the persons with recent care, read together) while the sequence
+/// goes on: read before 30 more steps and taken in after them, and warmed beside 30 steps; each
+/// time the state ends equal to the ledger.
 #[tokio::test]
 async fn the_per_person_state_equals_the_ledger_after_random_writes() {
     let seed = yibao_testdata::random_seed("YIBAO_TEST_SEED") | 1;
@@ -526,26 +529,66 @@ async fn the_per_person_state_equals_the_ledger_after_random_writes() {
             accepted[1] + accepted[2] > 0 && accepted[3] > 0 && accepted[4] > 0,
             "{accepted:?}"
         );
+        assert_state_is_ledger(&h, "after the sequence", seed).await;
+        let from = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
         let mut conn = h.store.pool().acquire().await.unwrap();
-        for psn_no in PERSONS {
-            let care = shared.care.held(psn_no).expect("still held");
-            let window = yibao_ledger::lookups::CareWindow::default();
-            let mut stored = yibao_ledger::lookups::person_visits(&mut conn, psn_no, window)
-                .await
-                .unwrap();
-            stored.sort_by(|a, b| a.mdtrt_id.cmp(&b.mdtrt_id));
-            let mut held: Vec<_> = care.visits().cloned().collect();
-            held.sort_by(|a, b| a.mdtrt_id.cmp(&b.mdtrt_id));
-            assert_eq!(held, stored, "visits of {psn_no} (seed {seed})");
-            let lines = yibao_ledger::lookups::person_audit_lines(&mut conn, psn_no)
-                .await
-                .unwrap();
-            let stored: Vec<_> = lines.iter().map(|(v, _, l)| (v.as_str(), l)).collect();
-            let held: Vec<_> = care.lines_newest_first().collect();
-            assert_eq!(held, stored, "live lines of {psn_no} (seed {seed})");
+        let mut recent = yibao_ledger::lookups::persons_with_recent_care(&mut conn, from, 10)
+            .await
+            .unwrap();
+        drop(conn);
+        recent.sort();
+        assert_eq!(recent, PERSONS, "persons with care since {from}");
+        for round in 0..3 {
+            shared.care.clear();
+            let mut conn = h.store.pool().acquire().await.unwrap();
+            let pending = shared.care.read_persons(&mut conn, &recent).await.unwrap();
+            drop(conn);
+            for step in 0..30 {
+                random_step(&h, &mut draw, &mut visits, 1_000 * (round + 1) + step).await;
+            }
+            assert_eq!(pending.take_in(), PERSONS.len(), "round {round}");
+            assert_state_is_ledger(&h, &format!("read before warm-up round {round}"), seed).await;
         }
+        shared.care.clear();
+        let steps = async {
+            for step in 0..30 {
+                random_step(&h, &mut draw, &mut visits, 5_000 + step).await;
+            }
+        };
+        let (warmed, ()) = tokio::join!(shared.care.warm(&h.store, &recent), steps);
+        assert_eq!(warmed.unwrap(), PERSONS.len());
+        assert_state_is_ledger(&h, "warmed beside writes", seed).await;
     })
     .await;
+}
+
+/// Each person of the random sequence is held and their state equals the ledger's reads.
+async fn assert_state_is_ledger(h: &Harness, label: &str, seed: u64) {
+    let shared = &h.running.as_ref().unwrap().service.shared;
+    let mut conn = h.store.pool().acquire().await.unwrap();
+    for psn_no in PERSONS {
+        let care = shared.care.held(psn_no).expect("still held");
+        let window = yibao_ledger::lookups::CareWindow::default();
+        let mut stored = yibao_ledger::lookups::person_visits(&mut conn, psn_no, window)
+            .await
+            .unwrap();
+        stored.sort_by(|a, b| a.mdtrt_id.cmp(&b.mdtrt_id));
+        let mut held: Vec<_> = care.visits().map(|v| v.row().clone()).collect();
+        held.sort_by(|a, b| a.mdtrt_id.cmp(&b.mdtrt_id));
+        assert_eq!(held, stored, "visits of {psn_no}, {label} (seed {seed})");
+        let lines = yibao_ledger::lookups::person_audit_lines(&mut conn, psn_no)
+            .await
+            .unwrap();
+        let stored: Vec<_> = lines.iter().map(|(v, _, l)| (v.as_str(), l)).collect();
+        let held = care.lines_newest_first(|v| v.mdtrt_id.as_str());
+        assert_eq!(
+            held, stored,
+            "live lines of {psn_no}, {label} (seed {seed})"
+        );
+    }
 }
 
 /// 3102 under load (`cargo test --release -p yibao-server --test audit_realtime -- --ignored

@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use yibao_audit::history::PersonHistory;
+use yibao_audit::realtime::VisitCare;
 use yibao_audit::{
     Claim, ClaimLine, Hit, Interner, Item, OnHit, PersonInfo, Rule, RuleSet, Text, HISTORY_DAYS,
 };
@@ -442,46 +443,35 @@ async fn history_claims(
         .care
         .care_of(ledger.conn(), &person.psn_no)
         .await?;
-    let claims = match held {
-        Some(care) => {
-            let visits = care.visits().filter(|v| lookups::visit_in(window, v));
-            let lines = care.lines_newest_first();
-            claims_of(visits, lines, catalog, sent, ctx.now)
-        }
+    let care = match held {
+        Some(care) => care,
         None => {
             let visits = lookups::person_visits(ledger.conn(), &person.psn_no, window).await?;
             let lines = lookups::person_audit_lines(ledger.conn(), &person.psn_no).await?;
-            let lines = lines.iter().map(|(mdtrt_id, _, l)| (mdtrt_id.as_str(), l));
-            claims_of(visits.iter(), lines, catalog, sent, ctx.now)
+            crate::care_state::snapshot_of(visits, lines)
         }
     };
-    Ok(claims)
+    let visits = care.visits().filter(|v| lookups::visit_in(window, v.row()));
+    Ok(claims_of(visits, catalog, sent, ctx.now))
 }
 
-/// The history's claims: the visits (not cancelled, not sent) with their lines (given latest
-/// first, each claim's lines in upload order).
+/// The history's claims: the visits (not cancelled, not sent) with their lines in upload order.
 fn claims_of<'a>(
-    visits: impl Iterator<Item = &'a Visit>,
-    lines_newest_first: impl Iterator<Item = (&'a str, &'a SettledLine)>,
+    visits: impl Iterator<Item = &'a VisitCare<Visit, SettledLine>>,
     catalog: Option<&Catalog>,
     sent: &[&Claim],
     now: NaiveDateTime,
 ) -> Vec<Claim> {
     let mut interner = Interner::default();
-    let mut by_visit: FxHashMap<&str, Vec<ClaimLine>> = FxHashMap::default();
-    for (mdtrt_id, line) in lines_newest_first {
-        by_visit
-            .entry(mdtrt_id)
-            .or_default()
-            .push(crate::audit::claim_line(line, catalog, &mut interner));
-    }
     let mut claims: Vec<Claim> = visits
-        .filter(|v| !sent.iter().any(|c| *c.mdtrt_id == *v.mdtrt_id))
-        .filter(|v| v.status != yibao_ledger::VisitStatus::Cancelled)
+        .filter(|v| !sent.iter().any(|c| *c.mdtrt_id == *v.row().mdtrt_id))
+        .filter(|v| v.row().status != yibao_ledger::VisitStatus::Cancelled)
         .map(|v| {
-            let mut lines = by_visit.remove(v.mdtrt_id.as_str()).unwrap_or_default();
-            lines.reverse();
-            stored_claim(v, lines, now)
+            let lines = v
+                .lines()
+                .map(|(_, line)| crate::audit::claim_line(line, catalog, &mut interner))
+                .collect();
+            stored_claim(v.row(), lines, now)
         })
         .collect();
     claims.sort_by(|a, b| (a.begin, &a.mdtrt_id).cmp(&(b.begin, &b.mdtrt_id)));
