@@ -127,9 +127,32 @@ impl Envelope {
     }
 }
 
-/// `yyyy-MM-dd HH:mm:ss`.
+/// `yyyy-MM-dd HH:mm:ss` (written without parsing a format string: this runs for every message).
 pub fn wire_time(at: chrono::NaiveDateTime) -> String {
-    at.format("%Y-%m-%d %H:%M:%S").to_string()
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+/// `yyyyMMddHHmmss`, the time inside a national msgid.
+pub fn msgid_time(at: chrono::NaiveDateTime) -> String {
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
 }
 
 /// Where a client's fresh msgids come from; each user keeps its own format.
@@ -156,7 +179,7 @@ impl MsgidSource for NationalMsgids {
     fn next_msgid(&self, fixmedins_code: &str) -> String {
         let seq = self.serial.fetch_add(1, Ordering::Relaxed) % NATIONAL_SEQ_MODULUS;
         let now = chrono::Local::now().naive_local();
-        format!("{fixmedins_code}{}{seq:04}", now.format("%Y%m%d%H%M%S"))
+        format!("{fixmedins_code}{}{seq:04}", msgid_time(now))
     }
 }
 
@@ -204,6 +227,16 @@ mod tests {
             first.ends_with("0000") && second.ends_with("0001"),
             "{first} {second}"
         );
+    }
+
+    #[test]
+    fn times_are_written_as_the_format_strings_say() {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
+            .unwrap()
+            .and_hms_opt(9, 5, 7)
+            .unwrap();
+        assert_eq!(wire_time(at), at.format("%Y-%m-%d %H:%M:%S").to_string());
+        assert_eq!(msgid_time(at), at.format("%Y%m%d%H%M%S").to_string());
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //!
 //! * [`envelope`]: the request envelope in national field names, its `inf_time`, and where msgids
 //!   come from ([`MsgidSource`]);
-//! * [`transport`]: how a request body reaches a service ([`Transport`]; [`HttpTransport`] posts
-//!   to `callService`);
+//! * [`transport`]: how a request body reaches a service ([`Transport`]; [`HttpTransport`] and
+//!   [`ConnectionTransport`] post to `callService`);
 //! * [`reply`]: the parsed reply ([`Reply`]) and what can go wrong ([`HisError`]);
 //! * [`visit`]: a visit and its fee lines as the HIS holds them, and [`medfee_sumamt`];
 //! * [`steps`]: one message per transaction (2201, 2203, 2204/2205, 2206/2207/2208 by charge batch;
@@ -26,5 +26,5 @@ pub use envelope::{Envelope, InfTime, MsgidSource, NationalMsgids};
 pub use flows::{FlowFailed, Settled};
 pub use reply::{HisError, Reply};
 pub use steps::Message;
-pub use transport::{HttpTransport, Transport, TransportError};
+pub use transport::{ConnectionTransport, HttpTransport, Transport, TransportError};
 pub use visit::{medfee_sumamt, FeeLine, Visit};

@@ -1,5 +1,11 @@
 //! The reply envelope (`interface.md` §3) as the HIS reads it, and the errors of sending.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::ops::Range;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use yibao_domain::DecimalError;
 
@@ -16,10 +22,32 @@ pub struct Reply {
     pub infcode: i64,
     /// The error text (empty when there is none).
     pub err_msg: String,
-    /// `output` (`Null` on failure).
-    pub output: Value,
+    /// Where `output` is in `text` (none when absent): read on demand, by [`Reply::text_at`]
+    /// without building the whole node.
+    output_at: Option<Range<usize>>,
     /// The reply as received, to compare replies byte for byte.
     pub text: String,
+}
+
+/// A key of a JSON object, borrowed from the text unless it has escapes.
+#[derive(Deserialize, PartialEq, Eq, Hash)]
+struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl std::borrow::Borrow<str> for Key<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The reply envelope's fields a HIS reads, `output` left as text.
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(default)]
+    infcode: Value,
+    #[serde(default)]
+    err_msg: Value,
+    #[serde(default, borrow)]
+    output: Option<&'a RawValue>,
 }
 
 /// Why a message did not succeed.
@@ -57,18 +85,21 @@ impl Reply {
     /// Parses the reply `text` to the message `msgid` of `infno`, whatever its `infcode`.
     pub fn parse(infno: &'static str, msgid: &str, text: String) -> Result<Reply, HisError> {
         let malformed = |problem: String| HisError::Malformed { infno, problem };
-        let mut value: Value =
+        let head: Head<'_> =
             serde_json::from_str(&text).map_err(|e| malformed(format!("not JSON ({e})")))?;
-        let infcode = infcode(&value["infcode"])
+        let infcode = infcode(&head.infcode)
             .ok_or_else(|| malformed("infcode is missing or not a number".into()))?;
-        let err_msg = value["err_msg"].as_str().unwrap_or_default().to_string();
-        let output = value.get_mut("output").map(Value::take).unwrap_or_default();
+        let err_msg = head.err_msg.as_str().unwrap_or_default().to_string();
+        let output_at = head.output.map(|raw| {
+            let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+            start..start + raw.get().len()
+        });
         Ok(Reply {
             infno,
             msgid: msgid.to_string(),
             infcode,
             err_msg,
-            output,
+            output_at,
             text,
         })
     }
@@ -85,12 +116,30 @@ impl Reply {
         }
     }
 
-    /// The text at `pointer` (a JSON pointer, e.g. `/data/mdtrt_id`) inside `output`.
+    /// `output` (`Null` on failure, or when absent).
+    pub fn output(&self) -> Value {
+        self.output_text()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_default()
+    }
+
+    fn output_text(&self) -> Option<&str> {
+        self.output_at
+            .as_ref()
+            .and_then(|at| self.text.get(at.clone()))
+    }
+
+    /// The text at `pointer` (a JSON pointer of object keys, e.g. `/data/mdtrt_id`) inside
+    /// `output`, read without building the nodes around it.
     pub fn text_at(&self, pointer: &str) -> Result<String, HisError> {
-        self.output
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .map(str::to_string)
+        self.output_text()
+            .and_then(|output| {
+                pointer.split('/').skip(1).try_fold(output, |node, key| {
+                    let fields: HashMap<Key<'_>, &RawValue> = serde_json::from_str(node).ok()?;
+                    fields.get(key).map(|value| value.get())
+                })
+            })
+            .and_then(|text| serde_json::from_str::<String>(text).ok())
             .ok_or_else(|| HisError::Malformed {
                 infno: self.infno,
                 problem: format!("no text at output{pointer}"),
@@ -122,6 +171,10 @@ mod tests {
         assert_eq!(reply.text, text);
         assert_eq!(reply.msgid, "M1");
         assert_eq!(reply.text_at("/setlinfo/setl_id").unwrap(), "S1");
+        assert_eq!(
+            reply.output(),
+            serde_json::json!({"setlinfo": {"setl_id": "S1"}})
+        );
     }
 
     #[test]
@@ -137,7 +190,7 @@ mod tests {
         let reply =
             parse(r#"{"infcode":-1,"err_msg":"参数 input.data.mdtrt_id 有误：定点医药机构 H36040200001 没有就诊 3604001","output":null}"#)
                 .unwrap();
-        assert_eq!(reply.output, Value::Null);
+        assert_eq!(reply.output(), Value::Null);
         match reply.accepted() {
             Err(HisError::Refused { infno, err_msg }) => {
                 assert_eq!(

@@ -241,10 +241,13 @@ impl Request {
         }
         // Writing a `Value` into an in-memory sink cannot fail.
         let _ = serde_json::to_writer(&mut hasher, &self.input);
-        hasher.0.finalize()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut digest = String::with_capacity(32);
+        for byte in &hasher.0.finalize()[..16] {
+            digest.push(char::from(HEX[usize::from(byte >> 4)]));
+            digest.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+        digest
     }
 
     /// The best-effort `msgid` of a body that failed to parse (echoed in the error reply's log only).
@@ -379,6 +382,17 @@ mod tests {
         assert_eq!(request.infno, "2207");
         assert_eq!(request.insuplc_admdvs, "");
         assert!(request.input.get("data").is_some());
+    }
+
+    #[test]
+    fn the_digest_is_the_first_half_of_sha256_in_hex() {
+        use sha2::{Digest, Sha256};
+        let request =
+            Request::parse(br#"{"infno":"2207","msgid":"1","fixmedins_code":"H1","mdtrtarea_admvs":"360400","input":{"data":{"a":[2],"b":"1"}}}"#)
+                .unwrap();
+        let hashed = Sha256::digest(b"2207\x00360400\x00\x00{\"data\":{\"a\":[2],\"b\":\"1\"}}");
+        let expected: String = hashed[..16].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(request.digest(), expected);
     }
 
     #[test]

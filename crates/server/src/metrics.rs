@@ -13,23 +13,33 @@ const LATENCY_BUCKETS_SECS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Histogram {
     counts: [u64; LATENCY_BUCKETS_SECS.len()],
     count: u64,
     sum_micros: u64,
 }
 
+/// The bucket a latency falls into: the first whose bound it does not exceed, or one past the last.
+fn bucket_of(latency: Duration) -> usize {
+    let secs = latency.as_secs_f64();
+    LATENCY_BUCKETS_SECS
+        .iter()
+        .position(|bound| secs <= *bound)
+        .unwrap_or(LATENCY_BUCKETS_SECS.len())
+}
+
+fn micros_of(latency: Duration) -> u64 {
+    u64::try_from(latency.as_micros()).unwrap_or(u64::MAX)
+}
+
 impl Histogram {
     fn observe(&mut self, latency: Duration) {
-        let secs = latency.as_secs_f64();
-        for (i, bound) in LATENCY_BUCKETS_SECS.iter().enumerate() {
-            if secs <= *bound {
-                self.counts[i] += 1;
-            }
+        for count in &mut self.counts[bucket_of(latency)..] {
+            *count += 1;
         }
         self.count += 1;
-        self.sum_micros += u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.sum_micros += micros_of(latency);
     }
 
     /// Writes the histogram's series `name`; `labels` are written before `le` (each followed by a
@@ -48,6 +58,51 @@ impl Histogram {
     }
 }
 
+/// The requests of one `infno` of the transaction table, counted without a lock: by outcome, and
+/// their latencies by bucket (one past the last: above every bound).
+struct InfnoSeries {
+    infno: &'static str,
+    ok: AtomicU64,
+    error: AtomicU64,
+    buckets: [AtomicU64; LATENCY_BUCKETS_SECS.len() + 1],
+    sum_micros: AtomicU64,
+}
+
+impl InfnoSeries {
+    fn new(infno: &'static str) -> InfnoSeries {
+        InfnoSeries {
+            infno,
+            ok: AtomicU64::new(0),
+            error: AtomicU64::new(0),
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            sum_micros: AtomicU64::new(0),
+        }
+    }
+
+    fn observe(&self, success: bool, latency: Duration) {
+        let outcome = if success { &self.ok } else { &self.error };
+        outcome.fetch_add(1, Ordering::Relaxed);
+        self.buckets[bucket_of(latency)].fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(micros_of(latency), Ordering::Relaxed);
+    }
+
+    /// The latencies observed so far as a cumulative histogram.
+    fn histogram(&self) -> Histogram {
+        let mut histogram = Histogram::default();
+        let mut below = 0;
+        for (i, bucket) in self.buckets.iter().enumerate() {
+            below += bucket.load(Ordering::Relaxed);
+            if let Some(count) = histogram.counts.get_mut(i) {
+                *count = below;
+            }
+        }
+        histogram.count = below;
+        histogram.sum_micros = self.sum_micros.load(Ordering::Relaxed);
+        histogram
+    }
+}
+
 /// A write message counted in `yibao_writes_in_flight` while this lives.
 pub struct WriteInFlight<'a>(&'a AtomicI64);
 
@@ -58,8 +113,11 @@ impl Drop for WriteInFlight<'_> {
 }
 
 /// Service metrics.
-#[derive(Default)]
 pub struct Metrics {
+    /// The requests of each `infno` of the transaction table, sorted by `infno`: counted on every
+    /// message, so without a lock.
+    known: Vec<InfnoSeries>,
+    /// The requests of any other `infno` (and of bodies that were not an envelope).
     requests: Mutex<BTreeMap<(String, &'static str), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     settlements: AtomicU64,
@@ -71,9 +129,38 @@ pub struct Metrics {
     writes_in_flight: AtomicI64,
 }
 
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let mut known: Vec<InfnoSeries> = crate::tx::TRANSACTIONS
+            .iter()
+            .map(|spec| InfnoSeries::new(spec.infno))
+            .collect();
+        known.sort_by_key(|series| series.infno);
+        Metrics {
+            known,
+            requests: Mutex::default(),
+            latency: Mutex::default(),
+            settlements: AtomicU64::default(),
+            cancellations: AtomicU64::default(),
+            resplits: AtomicU64::default(),
+            ledger_entries: AtomicI64::default(),
+            commits: Mutex::default(),
+            commit_failures: AtomicU64::default(),
+            writes_in_flight: AtomicI64::default(),
+        }
+    }
+}
+
 impl Metrics {
     /// Records one `callService` request.
     pub fn observe_request(&self, infno: &str, success: bool, latency: Duration) {
+        if let Ok(index) = self
+            .known
+            .binary_search_by_key(&infno, |series| series.infno)
+        {
+            self.known[index].observe(success, latency);
+            return;
+        }
         let infno = if infno.is_empty() { "unparsed" } else { infno };
         let outcome = if success { "ok" } else { "error" };
         if let Ok(mut requests) = self.requests.lock() {
@@ -127,29 +214,57 @@ impl Metrics {
         self.ledger_entries.store(entries, Ordering::Relaxed);
     }
 
+    /// The request counts by `infno` and outcome and the latency histograms by `infno`, of every
+    /// `infno` seen, in `infno` order.
+    #[allow(clippy::type_complexity)]
+    fn request_series(
+        &self,
+    ) -> (
+        BTreeMap<(String, &'static str), u64>,
+        BTreeMap<String, Histogram>,
+    ) {
+        let mut requests = self.requests.lock().map(|r| r.clone()).unwrap_or_default();
+        let mut latency = BTreeMap::new();
+        if let Ok(others) = self.latency.lock() {
+            for (infno, h) in others.iter() {
+                latency.insert(infno.clone(), h.clone());
+            }
+        }
+        for series in &self.known {
+            for (outcome, n) in [("ok", &series.ok), ("error", &series.error)] {
+                let n = n.load(Ordering::Relaxed);
+                if n > 0 {
+                    requests.insert((series.infno.to_string(), outcome), n);
+                }
+            }
+            let histogram = series.histogram();
+            if histogram.count > 0 {
+                latency.insert(series.infno.to_string(), histogram);
+            }
+        }
+        (requests, latency)
+    }
+
     /// The exposition text.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        let (requests, latency) = self.request_series();
         out.push_str("# HELP yibao_requests_total callService requests by infno and outcome.\n");
         out.push_str("# TYPE yibao_requests_total counter\n");
-        if let Ok(requests) = self.requests.lock() {
-            for ((infno, outcome), n) in requests.iter() {
-                let _ = writeln!(
-                    out,
-                    "yibao_requests_total{{infno=\"{infno}\",outcome=\"{outcome}\"}} {n}"
-                );
-            }
+        for ((infno, outcome), n) in &requests {
+            let _ = writeln!(
+                out,
+                "yibao_requests_total{{infno=\"{infno}\",outcome=\"{outcome}\"}} {n}"
+            );
         }
         out.push_str("# HELP yibao_request_duration_seconds callService latency by infno.\n");
         out.push_str("# TYPE yibao_request_duration_seconds histogram\n");
-        if let Ok(latency) = self.latency.lock() {
-            for (infno, h) in latency.iter() {
-                h.render(
-                    &mut out,
-                    "yibao_request_duration_seconds",
-                    &format!("infno=\"{infno}\","),
-                );
-            }
+        for (infno, h) in &latency {
+            h.render(
+                &mut out,
+                "yibao_request_duration_seconds",
+                &format!("infno=\"{infno}\","),
+            );
         }
         out.push_str(
             "# HELP yibao_commit_duration_seconds Ledger commits: time from the start of the \
@@ -228,5 +343,41 @@ mod tests {
         assert!(text.contains("yibao_writes_in_flight 1"));
         drop(in_flight);
         assert!(metrics.render().contains("yibao_writes_in_flight 0"));
+    }
+
+    #[test]
+    fn infnos_outside_the_table_render_as_those_in_it() {
+        let metrics = Metrics::default();
+        for infno in ["2207", "9999", ""] {
+            metrics.observe_request(infno, true, Duration::from_millis(3));
+            metrics.observe_request(infno, false, Duration::from_secs(9));
+        }
+        let text = metrics.render();
+        for infno in ["2207", "9999", "unparsed"] {
+            for line in [
+                format!("yibao_requests_total{{infno=\"{infno}\",outcome=\"ok\"}} 1"),
+                format!("yibao_requests_total{{infno=\"{infno}\",outcome=\"error\"}} 1"),
+                format!(
+                    "yibao_request_duration_seconds_bucket{{infno=\"{infno}\",le=\"0.0025\"}} 0"
+                ),
+                format!(
+                    "yibao_request_duration_seconds_bucket{{infno=\"{infno}\",le=\"0.005\"}} 1"
+                ),
+                format!("yibao_request_duration_seconds_bucket{{infno=\"{infno}\",le=\"5\"}} 1"),
+                format!("yibao_request_duration_seconds_bucket{{infno=\"{infno}\",le=\"+Inf\"}} 2"),
+                format!("yibao_request_duration_seconds_sum{{infno=\"{infno}\"}} 9.003"),
+            ] {
+                assert!(text.contains(&line), "{line} in {text}");
+            }
+        }
+        let order: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("yibao_requests_total{"))
+            .collect();
+        assert_eq!(order.len(), 6);
+        assert!(
+            order[0].contains("2207") && order[2].contains("9999") && order[4].contains("unparsed")
+        );
+        assert!(!text.contains("infno=\"2201\""));
     }
 }

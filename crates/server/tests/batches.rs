@@ -107,7 +107,7 @@ async fn resident_batches(backend: Backend) {
         &[("1", REGISTRATION_FEE, 1, 100), ("2", DRUG, 40, 1_000)],
     );
     let settled = his.outpatient_batch(&first, &mdtrt_id, "1").await.unwrap();
-    let first_out = settled.reply.output;
+    let first_out = settled.reply.output();
     let fund_first = 40_000 * POOL_PERCENT / 100;
     assert_eq!(amount(&first_out, "hifp_pay"), fund_first, "{first_out}");
     assert_eq!(amount(&first_out, "fulamt_ownpay_amt"), 100);
@@ -228,7 +228,7 @@ async fn resident_batches(backend: Backend) {
     );
     let settled = his.outpatient_batch(&fourth, &mdtrt_id, "4").await.unwrap();
     let fund_fourth = (20_000 * POOL_PERCENT / 100).min(POOL_CAP_FEN - fund_second);
-    assert_eq!(amount(&settled.reply.output, "hifp_pay"), fund_fourth);
+    assert_eq!(amount(&settled.reply.output(), "hifp_pay"), fund_fourth);
     assert_eq!(
         statement(&h, 50_000 + 20_100, fund_second + fund_fourth, 2).await,
         "0"
@@ -273,7 +273,7 @@ async fn worker_account_batches(backend: Backend) {
         .await
         .unwrap()
         .reply
-        .output;
+        .output();
     assert_eq!(amount(&first_out, "acct_pay"), 10_000);
     assert_eq!(amount(&first_out, "balc"), opening - 10_000);
     let second = batch(&base, &[("2", DRUG, 5, 1_000)]);

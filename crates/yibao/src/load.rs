@@ -25,8 +25,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use yibao_domain::Fen;
-use yibao_his::envelope::wire_time;
-use yibao_his::{Envelope, FeeLine, FlowFailed, HttpTransport, Settled, Visit};
+use yibao_his::envelope::{msgid_time, wire_time};
+use yibao_his::{ConnectionTransport, Envelope, FeeLine, FlowFailed, Settled, Visit};
 
 /// Options of `yibao load`.
 #[derive(Args)]
@@ -346,9 +346,11 @@ async fn register_world(world: &World, admdvs: &str, token: Option<&str>) -> any
     Ok(())
 }
 
-/// One HIS client: visits drawn from the world and settled until `deadline`.
+/// One HIS client, on a keep-alive connection of its own: visits drawn from the world and settled
+/// until `deadline`.
 async fn run_client(
     world: &World,
+    transport: ConnectionTransport,
     insured_admdvs: &str,
     stats: &Stats,
     seed: u64,
@@ -361,11 +363,10 @@ async fn run_client(
         let now = chrono::Local::now().naive_local();
         format!(
             "{fixmedins}{}{:03}{serial:07}",
-            now.format("%Y%m%d%H%M%S"),
+            msgid_time(now),
             client_no % 1000
         )
     };
-    let transport = HttpTransport::new(world.client.clone(), &world.care_base);
     let envelope = envelope(&world.care_admdvs, insured_admdvs);
     let his = yibao_his::Client::new(transport, envelope).with_msgids(msgids);
     let mut rng = StdRng::seed_from_u64(seed.wrapping_add(client_no as u64));
@@ -446,8 +447,13 @@ async fn run_load(args: &LoadArgs, target: Target, seed: u64) -> anyhow::Result<
     for client_no in 0..args.concurrency.max(1) {
         let (world, stats) = (Arc::clone(&world), Arc::clone(&stats));
         let insured = args.admdvs.clone();
+        let transport = ConnectionTransport::new(&world.care_base)
+            .with_context(|| format!("--url {}", world.care_base))?;
         tasks.spawn(async move {
-            run_client(&world, &insured, &stats, seed, client_no, deadline).await
+            run_client(
+                &world, transport, &insured, &stats, seed, client_no, deadline,
+            )
+            .await
         });
     }
     while tasks.join_next().await.is_some() {}

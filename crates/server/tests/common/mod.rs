@@ -538,7 +538,7 @@ pub async fn his_ok(
     message: &yibao_his::Message,
 ) -> Value {
     match his.send(message).await {
-        Ok(reply) => reply.output,
+        Ok(reply) => reply.output(),
         Err(error) => panic!("{} failed: {error}", message.infno),
     }
 }
