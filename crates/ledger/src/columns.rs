@@ -34,14 +34,24 @@ pub(crate) fn date(
     table: &'static str,
     column: &'static str,
 ) -> Result<Option<NaiveDate>, LedgerError> {
-    let text: String = row.try_get(column)?;
+    let text: &str = row.try_get(column)?;
+    parse_optional_date(text).ok_or_else(|| corrupt(table, column, text))
+}
+
+/// Parses a stored date that must not be empty: see [`parse_optional_date`].
+pub(crate) fn parse_date(text: &str) -> Option<NaiveDate> {
+    parse_optional_date(text).flatten()
+}
+
+/// Parses a stored date `yyyy-MM-dd` (rows stored before dates were typed may carry a time after
+/// it); `Some(None)` when empty.
+pub(crate) fn parse_optional_date(text: &str) -> Option<Option<NaiveDate>> {
     match text.trim() {
-        "" => Ok(None),
+        "" => Some(None),
         day => day
             .get(..10)
             .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
-            .map(Some)
-            .ok_or_else(|| corrupt(table, column, &text)),
+            .map(Some),
     }
 }
 
@@ -71,6 +81,15 @@ pub(crate) fn parse_time(text: &str) -> Option<NaiveDateTime> {
         .ok()
 }
 
+/// Parses a stored time that may be empty (`None`): see [`parse_time`].
+pub(crate) fn parse_optional_time(text: &str) -> Option<Option<NaiveDateTime>> {
+    if text.is_empty() {
+        Some(None)
+    } else {
+        parse_time(text).map(Some)
+    }
+}
+
 /// Parses a stored code that must not be empty.
 pub(crate) fn parse_required_code(text: &str) -> Option<Code> {
     Code::new(text).ok().filter(|code| !code.is_empty())
@@ -96,6 +115,14 @@ pub(crate) fn parse_flag(text: &str) -> Option<bool> {
     }
 }
 
+/// Parses a stored flag of a column added with an empty default: `1` set, `0` or empty not.
+pub(crate) fn parse_optional_flag(text: &str) -> Option<bool> {
+    match text {
+        "" => Some(false),
+        text => parse_flag(text),
+    }
+}
+
 /// How a flag is stored: `1` or `0`.
 pub(crate) fn flag_text(flag: bool) -> &'static str {
     if flag {
@@ -110,7 +137,7 @@ pub(crate) fn flag_text(flag: bool) -> &'static str {
 pub(crate) struct KeyedRow<'r> {
     row: &'r AnyRow,
     table: &'static str,
-    /// The row's key (`setl_id` of a settlement).
+    /// The row's key (`setl_id` of a settlement, `mdtrt_id` of a visit, `psn_no` of a person).
     key: &'r str,
 }
 
@@ -135,6 +162,17 @@ impl<'r> KeyedRow<'r> {
         parse: impl FnOnce(&str) -> Option<T>,
     ) -> Result<T, LedgerError> {
         let text: &str = self.row.try_get(column)?;
+        self.checked(column, text, parse)
+    }
+
+    /// `text`, the value of `column` (read from the row or, for rows stored before the column
+    /// existed, from elsewhere in it), parsed by `parse`.
+    pub(crate) fn checked<T>(
+        &self,
+        column: &'static str,
+        text: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, LedgerError> {
         parse(text).ok_or_else(|| LedgerError::Corrupt {
             table: self.table,
             column,

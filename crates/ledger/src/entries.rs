@@ -132,11 +132,11 @@ pub(crate) const VISIT_COLUMNS: &str =
     "mdtrt_id, fixmedins_code, psn_no, insutype, kind, med_type, \
     begntime, endtime, status, ipt_otp_no, mdtrt_cert_type, dise_codg, refl_flag, info";
 
-/// A visit read with [`VISIT_COLUMNS`].
+/// A visit read with [`VISIT_COLUMNS`]: every code, flag and time parsed once; a value that does
+/// not parse is [`LedgerError::Corrupt`] naming the column and the visit's `mdtrt_id`.
 pub(crate) fn visit_of(row: &AnyRow) -> Result<Visit, LedgerError> {
     const TABLE: &str = "visits";
-    let kind: String = row.try_get("kind")?;
-    let status: String = row.try_get("status")?;
+    let stored = KeyedRow::new(row, TABLE, "mdtrt_id")?;
     let info: serde_json::Value = parse_json(TABLE, "info", &row.try_get::<String, _>("info")?)?;
     // Rows stored before the facts had columns keep them in `info` only.
     let fact = |column: &'static str| -> Result<String, LedgerError> {
@@ -156,22 +156,20 @@ pub(crate) fn visit_of(row: &AnyRow) -> Result<Visit, LedgerError> {
         mdtrt_id: row.try_get("mdtrt_id")?,
         fixmedins_code: row.try_get("fixmedins_code")?,
         psn_no: row.try_get("psn_no")?,
-        insutype: columns::code(row, TABLE, "insutype")?,
-        kind: VisitKind::parse(&kind).ok_or_else(|| corrupt(TABLE, "kind", &kind))?,
-        med_type: columns::code(row, TABLE, "med_type")?,
-        begntime: columns::time(row, TABLE, "begntime")?
-            .ok_or_else(|| corrupt(TABLE, "begntime", ""))?,
-        endtime: columns::time(row, TABLE, "endtime")?,
-        status: VisitStatus::parse(&status).ok_or_else(|| corrupt(TABLE, "status", &status))?,
+        insutype: stored.parsed("insutype", columns::table_code(Insutype::from_code))?,
+        kind: stored.parsed("kind", VisitKind::parse)?,
+        med_type: stored.parsed("med_type", columns::table_code(MedType::from_code))?,
+        begntime: stored.parsed("begntime", columns::parse_time)?,
+        endtime: stored.parsed("endtime", columns::parse_optional_time)?,
+        status: stored.parsed("status", VisitStatus::parse)?,
         ipt_otp_no: row.try_get("ipt_otp_no")?,
-        mdtrt_cert_type: Code::new(&mdtrt_cert_type)
-            .map_err(|_| corrupt(TABLE, "mdtrt_cert_type", &mdtrt_cert_type))?,
+        mdtrt_cert_type: stored.checked(
+            "mdtrt_cert_type",
+            &mdtrt_cert_type,
+            columns::parse_code,
+        )?,
         dise_codg: fact("dise_codg")?,
-        referred: match refl_flag.as_str() {
-            "1" => true,
-            "0" | "" => false,
-            other => return Err(corrupt(TABLE, "refl_flag", other)),
-        },
+        referred: stored.checked("refl_flag", &refl_flag, columns::parse_optional_flag)?,
         info,
     })
 }
@@ -270,7 +268,8 @@ fn stored_split_of(row: &AnyRow, rule: &str) -> Result<StoredSplit, LedgerError>
             cnt_e4: row.try_get("cnt_e4")?,
             pric_micro_yuan: row.try_get("pric_micro_yuan")?,
             amount: amounts.det_item_fee_sumamt,
-            hosp_appr_flag: code_of(row, "hosp_appr_flag")?.unwrap_or_default(),
+            hosp_appr_flag: code_of(row, "hosp_appr_flag")?
+                .ok_or_else(|| corrupt("fee_lines", "hosp_appr_flag", "NULL"))?,
         },
         split: LineSplit {
             line: 0,

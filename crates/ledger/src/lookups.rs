@@ -4,10 +4,10 @@
 
 use chrono::NaiveDateTime;
 use sqlx::{AnyConnection, Row};
-use yibao_domain::Code;
+use yibao_domain::codes::MedType;
 
 use crate::audit_claims::{settled_line, SettledLine};
-use crate::columns;
+use crate::columns::{self, KeyedRow};
 use crate::entries::{fee_line_of, visit_of, FEE_LINE_COLUMNS, VISIT_COLUMNS};
 use crate::{FeeLine, LedgerError, Visit, VisitKind};
 
@@ -82,7 +82,7 @@ pub async fn person_visits(
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryLine {
     pub fixmedins_code: String,
-    pub med_type: Code,
+    pub med_type: MedType,
     pub line: FeeLine,
 }
 
@@ -91,7 +91,7 @@ pub struct HistoryLine {
 pub async fn person_fee_lines(
     conn: &mut AnyConnection,
     psn_no: &str,
-    med_type: Code,
+    med_type: MedType,
     window: CareWindow,
 ) -> Result<Vec<HistoryLine>, LedgerError> {
     let sql = format!(
@@ -110,18 +110,22 @@ pub async fn person_fee_lines(
         .await?;
     let mut lines = Vec::with_capacity(rows.len());
     for row in &rows {
-        let begin = columns::time(row, "visits", "visit_begntime")?
-            .ok_or_else(|| columns::corrupt("visits", "begntime", ""))?;
-        let kind: String = row.try_get("visit_kind")?;
-        let kind =
-            VisitKind::parse(&kind).ok_or_else(|| columns::corrupt("visits", "kind", &kind))?;
-        let end = columns::time(row, "visits", "visit_endtime")?;
+        let visit = KeyedRow::new(row, "visits", "mdtrt_id")?;
+        // The visit's columns under their `visit_` aliases, a damage named by the column.
+        let column = |name: &str| row.try_get::<&str, _>(format!("visit_{name}").as_str());
+        let begin = visit.checked("begntime", column("begntime")?, columns::parse_time)?;
+        let kind = visit.checked("kind", column("kind")?, VisitKind::parse)?;
+        let end = visit.checked("endtime", column("endtime")?, columns::parse_optional_time)?;
         if !window.overlaps(begin, care_end(kind, begin, end)) {
             continue;
         }
         lines.push(HistoryLine {
             fixmedins_code: row.try_get("visit_fixmedins_code")?,
-            med_type: columns::code(row, "visits", "visit_med_type")?,
+            med_type: visit.checked(
+                "med_type",
+                column("med_type")?,
+                columns::table_code(MedType::from_code),
+            )?,
             line: fee_line_of(row)?,
         });
     }

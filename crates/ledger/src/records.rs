@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
-use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
+use yibao_domain::codes::{ClrType, ClrWay, Gend, Insutype, MedType, PsnType};
 /// The amounts of a stored settlement: the one `setlinfo` amounts type of the domain.
 pub use yibao_domain::SetlAmounts;
 use yibao_domain::{Code, Fen, LineAmounts};
+pub use yibao_enrolment::InsuStatus;
 use yibao_settlement::{FundRow, LineSplit, Payer, Posting};
 
 /// A designated medical institution or pharmacy (定点医药机构).
@@ -37,13 +38,15 @@ pub struct AccessKey {
 }
 
 /// One `insuinfo` row: the person's enrolment in one insurance type, with its insured period and
-/// waiting period. The row's `psn_insu_stas` holds for the whole period.
+/// waiting period. The row's `psn_insu_stas` holds for the whole period. Its codes are typed
+/// (stored as their text, parsed once by `registry`; a damaged value is
+/// [`crate::LedgerError::Corrupt`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InsuRow {
-    pub insutype: Code,
-    pub psn_type: Code,
+    pub insutype: Insutype,
+    pub psn_type: PsnType,
     /// 参保状态: 0 未参保, 1 正常, 2 暂停, 3 无效, 4 终止.
-    pub psn_insu_stas: Code,
+    pub psn_insu_stas: InsuStatus,
     /// 参保日期: first day of the insured period.
     pub psn_insu_date: NaiveDate,
     /// Last day of the insured period, inclusive; `None` while the period is open.
@@ -80,14 +83,14 @@ pub struct Person {
     pub psn_cert_type: Code,
     pub certno: String,
     pub psn_name: String,
-    pub gend: Code,
+    pub gend: Gend,
     pub brdy: NaiveDate,
     pub insu: Vec<InsuRow>,
     pub idet: Vec<IdentityPeriod>,
 }
 
 impl Person {
-    /// The insurance row of `insutype`, if the person has one.
+    /// The insurance row of `insutype` (its code as text), if the person has one.
     pub fn insu_row(&self, insutype: &str) -> Option<&InsuRow> {
         self.insu
             .iter()
@@ -174,15 +177,18 @@ impl VisitStatus {
     }
 }
 
-/// A registration (2201), admission (2401) or pharmacy purchase (2102).
+/// A registration (2201), admission (2401) or pharmacy purchase (2102). Its codes and times are
+/// typed: stored as the same text as ever (`flush`), parsed once when the row is read
+/// (`entries::visit_of`), a damaged value being [`crate::LedgerError::Corrupt`] naming the column
+/// and the visit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Visit {
     pub mdtrt_id: String,
     pub fixmedins_code: String,
     pub psn_no: String,
-    pub insutype: Code,
+    pub insutype: Insutype,
     pub kind: VisitKind,
-    pub med_type: Code,
+    pub med_type: MedType,
     pub begntime: NaiveDateTime,
     /// Discharge time; `None` while the visit is open.
     pub endtime: Option<NaiveDateTime>,

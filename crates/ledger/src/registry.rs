@@ -8,11 +8,14 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection, Row};
+use yibao_domain::codes::{Gend, Insutype, PsnType};
 use yibao_domain::{Code, Fen};
 
-use crate::columns;
+use crate::columns::{self, KeyedRow};
 use crate::sql::{rows_per_insert, values_placeholders};
-use crate::{AccessKey, IdentityPeriod, Institution, InsuRow, LedgerError, Person, Store};
+use crate::{
+    AccessKey, IdentityPeriod, Institution, InsuRow, InsuStatus, LedgerError, Person, Store,
+};
 
 /// Inserts or replaces institutions.
 pub async fn upsert_institutions(
@@ -365,12 +368,12 @@ async fn insert_insu_rows(conn: &mut AnyConnection, persons: &[Person]) -> Resul
                 .bind(psn_no.to_string())
                 .bind(r.insutype.to_string())
                 .bind(r.psn_type.to_string())
-                .bind(r.psn_insu_stas.to_string())
+                .bind(r.psn_insu_stas.code())
                 .bind(r.psn_insu_date.to_string())
                 .bind(columns::date_text(r.insu_endtime))
                 .bind(columns::date_text(r.benefit_begndate))
                 .bind(r.insuplc_admdvs.to_string())
-                .bind(if r.cvlserv_flag { "1" } else { "0" })
+                .bind(columns::flag_text(r.cvlserv_flag))
                 .bind(r.opening_balc.fen());
         }
         query.execute(&mut *conn).await?;
@@ -438,7 +441,7 @@ async fn person_with_children(
 ) -> Result<Person, LedgerError> {
     let psn_no: String = row.try_get("psn_no")?;
     let insu = sqlx::query(&format!(
-        "SELECT {INSU_COLUMNS} FROM person_insu WHERE psn_no = $1 ORDER BY insutype"
+        "SELECT psn_no, {INSU_COLUMNS} FROM person_insu WHERE psn_no = $1 ORDER BY insutype"
     ))
     .bind(psn_no.clone())
     .fetch_all(&mut *conn)
@@ -447,7 +450,7 @@ async fn person_with_children(
     .map(insu_of)
     .collect::<Result<Vec<_>, LedgerError>>()?;
     let idet = sqlx::query(&format!(
-        "SELECT {IDET_COLUMNS} FROM person_idet WHERE psn_no = $1 ORDER BY psn_idet_type, begntime"
+        "SELECT psn_no, {IDET_COLUMNS} FROM person_idet WHERE psn_no = $1 ORDER BY psn_idet_type, begntime"
     ))
     .bind(psn_no.clone())
     .fetch_all(&mut *conn)
@@ -455,52 +458,54 @@ async fn person_with_children(
     .iter()
     .map(idet_of)
     .collect::<Result<Vec<_>, LedgerError>>()?;
+    let stored = KeyedRow::new(row, "persons", "psn_no")?;
     Ok(Person {
         psn_no,
-        psn_cert_type: columns::code(row, "persons", "psn_cert_type")?,
+        psn_cert_type: stored.parsed("psn_cert_type", columns::parse_code)?,
         certno: row.try_get("certno")?,
         psn_name: row.try_get("psn_name")?,
-        gend: columns::code(row, "persons", "gend")?,
-        brdy: columns::date(row, "persons", "brdy")?
-            .ok_or_else(|| columns::corrupt("persons", "brdy", ""))?,
+        gend: stored.parsed("gend", |text| {
+            columns::parse_code(text).map(Gend::from_code)
+        })?,
+        brdy: stored.parsed("brdy", columns::parse_date)?,
         insu,
         idet,
     })
 }
 
-/// The columns [`insu_of`] reads.
+/// The columns [`insu_of`] reads besides `psn_no`.
 const INSU_COLUMNS: &str = "insutype, psn_type, psn_insu_stas, psn_insu_date, insu_endtime, \
     benefit_begndate, insuplc_admdvs, cvlserv_flag, opening_balc";
 
-/// The columns [`idet_of`] reads.
+/// The columns [`idet_of`] reads besides `psn_no`.
 const IDET_COLUMNS: &str = "psn_idet_type, begntime, endtime";
 
+/// An identity period read with [`IDET_COLUMNS`] (and `psn_no`), a damaged value being
+/// [`LedgerError::Corrupt`] naming the column and the person.
 fn idet_of(row: &AnyRow) -> Result<IdentityPeriod, LedgerError> {
-    const TABLE: &str = "person_idet";
+    let stored = KeyedRow::new(row, "person_idet", "psn_no")?;
     Ok(IdentityPeriod {
-        psn_idet_type: columns::code(row, TABLE, "psn_idet_type")?,
-        begntime: columns::date(row, TABLE, "begntime")?,
-        endtime: columns::date(row, TABLE, "endtime")?,
+        psn_idet_type: stored.parsed("psn_idet_type", columns::parse_code)?,
+        begntime: stored.parsed("begntime", columns::parse_optional_date)?,
+        endtime: stored.parsed("endtime", columns::parse_optional_date)?,
     })
 }
 
+/// An insurance row read with [`INSU_COLUMNS`] (and `psn_no`): every code, date and flag parsed
+/// once; a value that does not parse is [`LedgerError::Corrupt`] naming the column and the person.
 fn insu_of(row: &AnyRow) -> Result<InsuRow, LedgerError> {
-    const TABLE: &str = "person_insu";
-    let cvlserv_flag: String = row.try_get("cvlserv_flag")?;
+    let stored = KeyedRow::new(row, "person_insu", "psn_no")?;
     Ok(InsuRow {
-        insutype: columns::code(row, TABLE, "insutype")?,
-        psn_type: columns::code(row, TABLE, "psn_type")?,
-        psn_insu_stas: columns::code(row, TABLE, "psn_insu_stas")?,
-        psn_insu_date: columns::date(row, TABLE, "psn_insu_date")?
-            .ok_or_else(|| columns::corrupt(TABLE, "psn_insu_date", ""))?,
-        insu_endtime: columns::date(row, TABLE, "insu_endtime")?,
-        benefit_begndate: columns::date(row, TABLE, "benefit_begndate")?,
-        insuplc_admdvs: columns::code(row, TABLE, "insuplc_admdvs")?,
-        cvlserv_flag: match cvlserv_flag.as_str() {
-            "1" => true,
-            "0" | "" => false,
-            other => return Err(columns::corrupt(TABLE, "cvlserv_flag", other)),
-        },
+        insutype: stored.parsed("insutype", columns::table_code(Insutype::from_code))?,
+        psn_type: stored.parsed("psn_type", |text| {
+            columns::parse_code(text).map(PsnType::from_code)
+        })?,
+        psn_insu_stas: stored.parsed("psn_insu_stas", InsuStatus::from_code)?,
+        psn_insu_date: stored.parsed("psn_insu_date", columns::parse_date)?,
+        insu_endtime: stored.parsed("insu_endtime", columns::parse_optional_date)?,
+        benefit_begndate: stored.parsed("benefit_begndate", columns::parse_optional_date)?,
+        insuplc_admdvs: stored.parsed("insuplc_admdvs", columns::parse_code)?,
+        cvlserv_flag: stored.parsed("cvlserv_flag", columns::parse_optional_flag)?,
         opening_balc: Fen(row.try_get("opening_balc")?),
     })
 }
@@ -755,9 +760,9 @@ mod tests {
 
     fn insu(insutype: &str, end: &str) -> InsuRow {
         InsuRow {
-            insutype: Code::lit(insutype),
-            psn_type: Code::lit("11"),
-            psn_insu_stas: Code::lit("1"),
+            insutype: Insutype::from_code(Code::lit(insutype)),
+            psn_type: PsnType::InService,
+            psn_insu_stas: InsuStatus::Normal,
             psn_insu_date: day("2015-01-01"),
             insu_endtime: optional_day(end),
             benefit_begndate: None,

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use sqlx::AnyConnection;
-use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
+use yibao_domain::codes::{ClrType, ClrWay, Gend, Insutype, MedType, PsnType};
 use yibao_domain::{Code, Fen, LineAmounts};
 use yibao_ledger::entries::{self, EntryFilter};
+use yibao_ledger::lookups;
 use yibao_ledger::registry;
 use yibao_ledger::verify::verify;
 use yibao_ledger::*;
@@ -78,12 +79,12 @@ fn person() -> Person {
         psn_cert_type: Code::lit("01"),
         certno: "360402199001010011".into(),
         psn_name: "测试".into(),
-        gend: Code::lit("1"),
+        gend: Gend::Male,
         brdy: chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
         insu: vec![InsuRow {
-            insutype: Code::lit("310"),
-            psn_type: Code::lit("11"),
-            psn_insu_stas: Code::lit("1"),
+            insutype: Insutype::Worker,
+            psn_type: PsnType::InService,
+            psn_insu_stas: InsuStatus::Normal,
             psn_insu_date: chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap(),
             insu_endtime: Some(chrono::NaiveDate::from_ymd_opt(2030, 12, 31).unwrap()),
             benefit_begndate: Some(chrono::NaiveDate::from_ymd_opt(2015, 4, 1).unwrap()),
@@ -614,6 +615,352 @@ fn stored_headers_read_back_equal() {
     result.unwrap();
 }
 
+/// A time to the second from 1900 to 9999, as the ledger stores visit and settlement times.
+fn any_time() -> impl Strategy<Value = chrono::NaiveDateTime> {
+    (1900i32..=9999, 1u32..=365, 0u32..86_400).prop_map(|(year, day, second)| {
+        chrono::NaiveDate::from_yo_opt(year, day)
+            .unwrap()
+            .and_time(chrono::NaiveTime::from_num_seconds_from_midnight_opt(second, 0).unwrap())
+    })
+}
+
+/// Any visit as the ledger may hold it: codes of the national tables and beyond, every kind and
+/// status, times to the second, an open or ended stay, facts given or not. Its `mdtrt_id` is set
+/// by the test; its details are empty (the facts are read from their columns).
+fn any_visit() -> impl Strategy<Value = Visit> {
+    let codes = (
+        any_code(Insutype::VALUES),
+        any_code(MedType::VALUES),
+        "[0-9]{0,2}",
+        "[A-Z0-9.]{0,12}",
+    );
+    let kinds = (
+        proptest::sample::select(vec![
+            VisitKind::Outpatient,
+            VisitKind::Inpatient,
+            VisitKind::Pharmacy,
+        ]),
+        proptest::sample::select(vec![
+            VisitStatus::Open,
+            VisitStatus::Discharged,
+            VisitStatus::Settled,
+            VisitStatus::DischargedSettled,
+            VisitStatus::Cancelled,
+        ]),
+        any::<bool>(),
+    );
+    let times = (
+        any_time(),
+        proptest::option::of(any_time()),
+        "[A-Z0-9]{0,10}",
+    );
+    (codes, kinds, times).prop_map(
+        |((insutype, med_type, cert, dise), (kind, status, referred), (begin, end, no))| Visit {
+            mdtrt_id: String::new(),
+            fixmedins_code: "H36040200001".into(),
+            psn_no: "P001".into(),
+            insutype: Insutype::from_code(insutype),
+            kind,
+            med_type: MedType::from_code(med_type),
+            begntime: begin,
+            endtime: end,
+            status,
+            ipt_otp_no: no,
+            mdtrt_cert_type: Code::lit(&cert),
+            dise_codg: dise,
+            referred,
+            info: serde_json::json!({}),
+        },
+    )
+}
+
+/// Visit → cache → flush → stored text → visit: every visit the writer stores reads back equal,
+/// and so does every insurance row a registry import stores.
+#[test]
+fn stored_visits_and_insurance_rows_read_back_equal() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (store, dir) = runtime.block_on(fresh_sqlite());
+    let config = proptest::test_runner::Config {
+        cases: 64,
+        ..proptest::test_runner::Config::default()
+    };
+    let rng = proptest::test_runner::TestRng::deterministic_rng(config.rng_algorithm);
+    let mut runner = proptest::test_runner::TestRunner::new_with_rng(config.clone(), rng);
+    let next = std::sync::atomic::AtomicU64::new(0);
+    let visits = runner.run(&any_visit(), |visit| {
+        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let visit = Visit {
+            mdtrt_id: format!("V{n}"),
+            ..visit
+        };
+        let read = runtime.block_on(async {
+            let mut cache = LedgerCache::new(10);
+            let stored = visit.clone();
+            commit_job(&store, &mut cache, |view| {
+                Box::pin(async move { view.insert_visit(&stored) })
+            })
+            .await;
+            let mut conn = store.pool().acquire().await.unwrap();
+            entries::visit(&mut conn, &visit.mdtrt_id).await
+        });
+        prop_assert_eq!(read.unwrap(), Some(visit));
+        Ok(())
+    });
+    let rng = proptest::test_runner::TestRng::deterministic_rng(config.rng_algorithm);
+    let mut runner = proptest::test_runner::TestRunner::new_with_rng(config, rng);
+    let rows = runner.run(&any_insu_row(), |row| {
+        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let person = Person {
+            psn_no: format!("Q{n}"),
+            certno: format!("C{n}"),
+            insu: vec![row],
+            ..person()
+        };
+        let read = runtime.block_on(async {
+            registry::upsert_persons(&store, &import(person.clone()))
+                .await
+                .unwrap();
+            let mut conn = store.pool().acquire().await.unwrap();
+            registry::person(&mut conn, &person.psn_no).await
+        });
+        prop_assert_eq!(read.unwrap(), Some(person));
+        Ok(())
+    });
+    let _ = std::fs::remove_dir_all(dir);
+    visits.unwrap();
+    rows.unwrap();
+}
+
+/// Any insurance row a registry import may store: codes of the national tables and beyond (a
+/// person type possibly empty), every status, open or ended periods.
+fn any_insu_row() -> impl Strategy<Value = InsuRow> {
+    let day = (1900i32..=9999, 1u32..=365)
+        .prop_map(|(year, day)| chrono::NaiveDate::from_yo_opt(year, day).unwrap());
+    let codes = (
+        any_code(Insutype::VALUES),
+        prop_oneof![any_code(PsnType::VALUES), Just(Code::default()).boxed()],
+        proptest::sample::select(vec![
+            InsuStatus::NotInsured,
+            InsuStatus::Normal,
+            InsuStatus::Suspended,
+            InsuStatus::Invalid,
+            InsuStatus::Terminated,
+        ]),
+        "[0-9]{6}",
+    );
+    let periods = (
+        day.clone(),
+        proptest::option::of(day.clone()),
+        proptest::option::of(day),
+        any::<bool>(),
+        0i64..1_000_000_000,
+    );
+    (codes, periods).prop_map(
+        |((insutype, psn_type, status, region), (begin, end, benefits, civil, balc))| InsuRow {
+            insutype: Insutype::from_code(insutype),
+            psn_type: PsnType::from_code(psn_type),
+            psn_insu_stas: status,
+            psn_insu_date: begin,
+            insu_endtime: end,
+            benefit_begndate: benefits,
+            insuplc_admdvs: Code::lit(&region),
+            cvlserv_flag: civil,
+            opening_balc: Fen(balc),
+        },
+    )
+}
+
+/// A damaged code, time or flag of a stored visit, insurance row, identity period or person is
+/// `LedgerError::Corrupt` naming the table, the row and the column, on every read of it.
+async fn stored_visit_and_person_are_parsed(store: Store) {
+    registry::upsert_persons(&store, &import(person()))
+        .await
+        .unwrap();
+    let visit = Visit {
+        mdtrt_id: "V1".into(),
+        fixmedins_code: "H36040200001".into(),
+        psn_no: "P001".into(),
+        insutype: Insutype::Worker,
+        kind: VisitKind::Inpatient,
+        med_type: MedType::Inpatient,
+        begntime: march_first_ten(),
+        endtime: None,
+        status: VisitStatus::Open,
+        ipt_otp_no: "I1".into(),
+        mdtrt_cert_type: Code::lit("02"),
+        dise_codg: "K80.100".into(),
+        referred: true,
+        info: serde_json::json!({}),
+    };
+    let mut cache = LedgerCache::new(10);
+    let stored = visit.clone();
+    commit_job(&store, &mut cache, |view| {
+        Box::pin(async move { view.insert_visit(&stored) })
+    })
+    .await;
+    let mut conn = store.pool().acquire().await.unwrap();
+    let visit_damages = [
+        ("insutype", "", "310"),
+        ("insutype", "0123456789abcdefg", "310"),
+        ("med_type", "", "21"),
+        ("med_type", "0123456789abcdefg", "21"),
+        ("kind", "outpatient", "ipt"),
+        ("status", "closed", "open"),
+        ("begntime", "2026-03-01 25:00:00", "2026-03-01 10:00:00"),
+        ("begntime", "", "2026-03-01 10:00:00"),
+        ("endtime", "yesterday", ""),
+        ("mdtrt_cert_type", "0123456789abcdefg", "02"),
+        ("refl_flag", "Y", "1"),
+    ];
+    for (column, damaged, repaired) in visit_damages {
+        let set =
+            |value: &str| format!("UPDATE visits SET {column} = '{value}' WHERE mdtrt_id = 'V1'");
+        sqlx::query(&set(damaged))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let read = entries::visit(&mut conn, "V1").await;
+        assert!(
+            matches!(&read, Err(LedgerError::Corrupt { table: "visits", column: c, detail })
+                if *c == column && detail.contains("`V1`")),
+            "{column} = {damaged:?}: {read:?}"
+        );
+        let history =
+            lookups::person_visits(&mut conn, "P001", lookups::CareWindow::default()).await;
+        assert!(
+            matches!(&history, Err(LedgerError::Corrupt { column: c, .. }) if *c == column),
+            "{column} = {damaged:?}: {history:?}"
+        );
+        sqlx::query(&set(repaired))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    assert_eq!(entries::visit(&mut conn, "V1").await.unwrap(), Some(visit));
+    split_line_is_parsed(&store, &mut cache, &mut conn).await;
+    let person_damages = [
+        ("person_insu", "insutype", "", "310"),
+        ("person_insu", "psn_type", "0123456789abcdefg", "11"),
+        ("person_insu", "psn_insu_stas", "5", "1"),
+        ("person_insu", "psn_insu_stas", "", "1"),
+        ("person_insu", "psn_insu_date", "", "2015-01-01"),
+        ("person_insu", "insu_endtime", "2030-13-01", "2030-12-31"),
+        ("person_insu", "benefit_begndate", "soon", "2015-04-01"),
+        (
+            "person_insu",
+            "insuplc_admdvs",
+            "0123456789abcdefg",
+            "360400",
+        ),
+        ("person_insu", "cvlserv_flag", "Y", "0"),
+        ("person_idet", "begntime", "2020-02-30", "2020-01-01"),
+        ("persons", "gend", "0123456789abcdefg", "1"),
+        ("persons", "brdy", "", "1990-01-01"),
+    ];
+    for (table, column, damaged, repaired) in person_damages {
+        let set =
+            |value: &str| format!("UPDATE {table} SET {column} = '{value}' WHERE psn_no = 'P001'");
+        sqlx::query(&set(damaged))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let read = registry::person(&mut conn, "P001").await;
+        assert!(
+            matches!(&read, Err(LedgerError::Corrupt { table: t, column: c, detail })
+                if *t == table && *c == column && detail.contains("`P001`")),
+            "{table}.{column} = {damaged:?}: {read:?}"
+        );
+        sqlx::query(&set(repaired))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        registry::person(&mut conn, "P001").await.unwrap(),
+        Some(person())
+    );
+}
+
+/// A fee line of visit `V1` uploaded with its split reads back equal; a split without the
+/// `hosp_appr_flag` the engine read is `LedgerError::Corrupt` naming the column.
+async fn split_line_is_parsed(store: &Store, cache: &mut LedgerCache, conn: &mut AnyConnection) {
+    let amount = Fen(1_000);
+    let split = StoredSplit {
+        basis: Arc::from("policy=1;catalogue=1;b"),
+        fee: yibao_settlement::FeeLine {
+            med_list_codg: "X01".into(),
+            cnt_e4: 10_000,
+            pric_micro_yuan: 10_000_000,
+            amount,
+            hosp_appr_flag: Code::lit("1"),
+        },
+        split: yibao_settlement::LineSplit {
+            line: 0,
+            rule: yibao_settlement::LineRule::Covered,
+            amounts: LineAmounts {
+                det_item_fee_sumamt: amount,
+                fulamt_ownpay_amt: Fen::ZERO,
+                overlmt_amt: Fen::ZERO,
+                preselfpay_amt: Fen(100),
+                inscp_scp_amt: Fen(900),
+            },
+            remote_extra_preselfpay: Fen::ZERO,
+            selfpay_prop: yibao_domain::Ratio(1_000),
+            price_cap_micro_yuan: None,
+            chrgitm_lv: Some(yibao_domain::codes::ChrgitmLv::ClassB),
+            med_chrgitm_type: Some(yibao_domain::codes::MedChrgitmType::WesternMedicine),
+            restricted_use: false,
+            flat: false,
+        },
+    };
+    let line = FeeLine {
+        split: Some(split.clone()),
+        ..fee_line("V1", "1", amount)
+    };
+    commit_job(store, cache, |view| {
+        Box::pin(async move {
+            view.upload_fee_lines("V1", source("U1"), vec![line])
+                .await
+                .unwrap();
+        })
+    })
+    .await;
+    let read = entries::live_fee_lines(&mut *conn, "V1").await.unwrap();
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].line.split.as_ref(), Some(&split));
+    let set = |value: &str| {
+        format!("UPDATE fee_lines SET hosp_appr_flag = {value} WHERE mdtrt_id = 'V1'")
+    };
+    sqlx::query(&set("NULL")).execute(&mut *conn).await.unwrap();
+    let read = entries::live_fee_lines(&mut *conn, "V1").await;
+    assert!(
+        matches!(
+            &read,
+            Err(LedgerError::Corrupt {
+                table: "fee_lines",
+                column: "hosp_appr_flag",
+                ..
+            })
+        ),
+        "{read:?}"
+    );
+    sqlx::query(&set("'1'")).execute(&mut *conn).await.unwrap();
+}
+
+#[tokio::test]
+async fn stored_visit_and_person_are_parsed_sqlite() {
+    let (store, dir) = fresh_sqlite().await;
+    stored_visit_and_person_are_parsed(store).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn stored_visit_and_person_are_parsed_postgres() {
+    let (store, schema) = fresh_pg("visitcodes").await;
+    stored_visit_and_person_are_parsed(store.clone()).await;
+    drop_pg(store, &schema).await;
+}
+
 /// Closes a test's PostgreSQL store and drops its schema.
 async fn drop_pg(store: Store, schema: &str) {
     store.close().await;
@@ -885,9 +1232,9 @@ async fn fee_line_events_are_appended() {
         mdtrt_id: "MMSG1".into(),
         fixmedins_code: "H36040200001".into(),
         psn_no: "P001".into(),
-        insutype: Code::lit("310"),
+        insutype: Insutype::Worker,
         kind: VisitKind::Outpatient,
-        med_type: Code::lit("11"),
+        med_type: MedType::Outpatient,
         begntime: chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
             .unwrap()
             .and_hms_opt(9, 0, 0)

@@ -34,7 +34,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sqlx::{AnyConnection, Connection, Row};
-use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
+use yibao_domain::codes::{ClrType, ClrWay, Gend, Insutype, MedType, PsnType};
 use yibao_domain::{Code, Fen, LineAmounts};
 use yibao_ledger::entries::{self, EntryFilter, StoredMessage};
 use yibao_ledger::verify::verify;
@@ -561,12 +561,12 @@ fn person(psn: usize) -> Person {
         psn_cert_type: Code::lit("01"),
         certno: format!("36040219900101{psn:04}"),
         psn_name: format!("模拟{psn}"),
-        gend: Code::lit("1"),
+        gend: Gend::Male,
         brdy: chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
         insu: vec![InsuRow {
-            insutype: Code::lit(INSUTYPE),
-            psn_type: Code::lit("11"),
-            psn_insu_stas: Code::lit("1"),
+            insutype: Insutype::from_code(Code::lit(INSUTYPE)),
+            psn_type: PsnType::InService,
+            psn_insu_stas: InsuStatus::Normal,
             psn_insu_date: chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap(),
             insu_endtime: None,
             benefit_begndate: Some(chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap()),

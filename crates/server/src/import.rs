@@ -8,6 +8,7 @@ use std::io::Read;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use yibao_catalog::{Catalog, CodeTable};
+use yibao_domain::codes::{Gend, Insutype, PsnType};
 use yibao_domain::{Code, Fen};
 use yibao_enrolment::InsuStatus;
 use yibao_ledger::registry::{self, Document, PersonImport};
@@ -115,14 +116,14 @@ fn code_column(row: usize, column: &str, value: &str, default: &str) -> Result<C
 /// The insurance row of a person row: status, insured period and benefit start checked against
 /// each other.
 fn insu_row(row: usize, r: &PersonRow, balc: Fen) -> Result<InsuRow, ImportError> {
-    let status = code_column(row, "psn_insu_stas", &r.psn_insu_stas, "1")?;
-    if InsuStatus::from_code(status.as_str()).is_none() {
-        return Err(row_error(
+    let stas = code_column(row, "psn_insu_stas", &r.psn_insu_stas, "1")?;
+    let status = InsuStatus::from_code(stas.as_str()).ok_or_else(|| {
+        row_error(
             row,
             "psn_insu_stas",
-            format!("`{status}` is not a status 0–4"),
-        ));
-    }
+            format!("`{stas}` is not a status 0–4"),
+        )
+    })?;
     let begin = required_date(row, "psn_insu_date", &r.psn_insu_date)?;
     let on_or_after_begin = |column: &str, value: &str| match date_column(row, column, value)? {
         Some(date) if date < begin => Err(row_error(
@@ -144,8 +145,8 @@ fn insu_row(row: usize, r: &PersonRow, balc: Fen) -> Result<InsuRow, ImportError
         }
     };
     Ok(InsuRow {
-        insutype: code_column(row, "insutype", &r.insutype, "")?,
-        psn_type: code_column(row, "psn_type", &r.psn_type, "")?,
+        insutype: Insutype::from_code(code_column(row, "insutype", &r.insutype, "")?),
+        psn_type: PsnType::from_code(code_column(row, "psn_type", &r.psn_type, "")?),
         psn_insu_stas: status,
         psn_insu_date: begin,
         insu_endtime: on_or_after_begin("insu_endtime", &r.insu_endtime)?,
@@ -230,7 +231,7 @@ fn group_rows(rows: &[PersonRow], first_row: usize) -> Result<Vec<Person>, Impor
                     psn_cert_type: code_column(row, "psn_cert_type", &r.psn_cert_type, "")?,
                     certno: r.certno.trim().into(),
                     psn_name: r.psn_name.trim().into(),
-                    gend: code_column(row, "gend", &r.gend, "")?,
+                    gend: Gend::from_code(code_column(row, "gend", &r.gend, "")?),
                     brdy,
                     insu: vec![insu],
                     idet,
@@ -460,7 +461,7 @@ mod tests {
             (day("2026-12-31"), day("2026-04-20"))
         );
         let suspended = &persons[1].insu[0];
-        assert_eq!(suspended.psn_insu_stas.as_str(), "2");
+        assert_eq!(suspended.psn_insu_stas.code(), "2");
         assert_eq!(
             (suspended.insu_endtime, suspended.benefit_begndate),
             (None, None)

@@ -14,7 +14,7 @@ use chrono::{Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
-use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
+use yibao_domain::codes::{ClrType, ClrWay, MedType};
 use yibao_domain::{Code, Fen, SetlAmounts};
 use yibao_ledger::entries::StoredMessage;
 use yibao_ledger::{
@@ -568,7 +568,7 @@ async fn reimburse(
         interim: false,
         episode_deductible_paid: Fen::ZERO,
     };
-    let engine_person = common::engine_person(&person, &insu, begin.date())?;
+    let engine_person = common::engine_person(&person, &insu, begin.date());
     let year = i64::from(end.year());
     let ytd = settle::year_to_date(ledger, &person.psn_no, insu.insutype.as_str(), year).await?;
     let balance = settle::account_balance(ledger, &person.psn_no, &insu).await?;
@@ -586,7 +586,7 @@ async fn reimburse(
         fixmedins_code: COUNTER_CODE.into(),
         mdtrt_id: settle::issue_id(ctx, ledger, IssuedId::Visit).await?,
         psn_no: person.psn_no.clone(),
-        insutype: Insutype::from_code(insu.insutype),
+        insutype: insu.insutype,
         year: i64::from(settlement.year),
         med_type,
         mid_setl_flag: false,
@@ -597,7 +597,7 @@ async fn reimburse(
         mdtrtarea_admvs: common::code("medins_admdvs", &request.medins_admdvs)?,
         balc: settlement.balc,
     };
-    let record = settle::unlined_record(header, &settlement, &policy, insu.insutype)?;
+    let record = settle::unlined_record(header, &settlement, &policy)?;
     let lines = line_results(&settlement.lines, |index| LineOrigin {
         feedetl_sn: (index + 1).to_string(),
         cnt_e4: request.lines[index as usize].cnt,
@@ -620,7 +620,7 @@ async fn reimburse(
             filing_status,
             rates,
             lines,
-            trace: yibao_wire::render::trace_lines(&settlement, &policy, insu.insutype),
+            trace: yibao_wire::render::trace_lines(&settlement, &policy, insu.insutype.code()),
         },
     );
     Ok((record, receipt))

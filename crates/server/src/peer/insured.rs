@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use chrono::{Datelike, NaiveDateTime};
 use serde::de::DeserializeOwned;
-use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
+use yibao_domain::codes::{ClrType, ClrWay, MedType};
 use yibao_ledger::entries::StoredMessage;
 use yibao_ledger::{
     registry, Decision, EntryKind, LedgerCache, LedgerView, Person, SettlementHeader,
@@ -259,7 +259,7 @@ fn person_rows(person: &Person) -> Vec<crate::import::PersonRow> {
             brdy: person.brdy.to_string(),
             insutype: row.insutype.as_str().to_string(),
             psn_type: row.psn_type.as_str().to_string(),
-            psn_insu_stas: row.psn_insu_stas.as_str().to_string(),
+            psn_insu_stas: row.psn_insu_stas.code().to_string(),
             psn_insu_date: row.psn_insu_date.to_string(),
             insuplc_admdvs: row.insuplc_admdvs.as_str().to_string(),
             cvlserv_flag: if row.cvlserv_flag { "1" } else { "0" }.into(),
@@ -510,7 +510,7 @@ async fn compute(
         } else {
             VisitKind::Outpatient
         },
-        med_type: common::request_code("med_type", Some(&v.med_type), "")?,
+        med_type: peer_med_type(&v.med_type)?,
         begntime: begin,
         endtime: Some(end),
         status: VisitStatus::Open,
@@ -527,7 +527,7 @@ async fn compute(
     let stay = Stay::of(ledger, &visit, year).await?;
     check_earlier(&stay, call)?;
     let (ytd, balance) = settle::starting_point(ledger, &person, &insu, &stay, year).await?;
-    let engine_person = common::engine_person(&person, &insu, begin.date())?;
+    let engine_person = common::engine_person(&person, &insu, begin.date());
     // The insured platform decides the remote rate from its own filing register.
     let filing =
         common::remote_filing(ctx, ledger, &rules.policy, &visit, end, v.emergency).await?;
@@ -554,7 +554,7 @@ async fn compute(
             &mut settlement,
         )
         .map_err(|e| common::engine_error(&e))?;
-    let med_type = MedType::from_code(visit.med_type);
+    let med_type = visit.med_type;
     let header = SettlementHeader {
         setl_id,
         kind: EntryKind::Settle,
@@ -564,7 +564,7 @@ async fn compute(
         fixmedins_code: call.hospital.fixmedins_code.clone(),
         mdtrt_id: v.mdtrt_id.clone(),
         psn_no: v.psn_no.clone(),
-        insutype: Insutype::from_code(insu.insutype),
+        insutype: insu.insutype,
         year: i64::from(settlement.year),
         med_type,
         mid_setl_flag: call.interim,
@@ -578,7 +578,7 @@ async fn compute(
         )?,
         balc: settlement.balc,
     };
-    let whole = settle::unlined_record(header, &settlement, &rules.policy, insu.insutype)?;
+    let whole = settle::unlined_record(header, &settlement, &rules.policy)?;
     let record = stay.net_record(whole);
     settle::check_identities(&record)?;
     Ok(record)
@@ -799,4 +799,26 @@ async fn cancel(
         ..original.header.clone()
     };
     Ok(original.negated(mirror))
+}
+
+/// The visit's `med_type` of a peer call: required, since the stored settlement is keyed by it.
+fn peer_med_type(text: &str) -> Result<MedType, TxError> {
+    if text.trim().is_empty() {
+        return Err(TxError::new("med_type", "缺少必填字段"));
+    }
+    common::request_med_type("med_type", Some(text), "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::peer_med_type;
+
+    #[test]
+    fn a_peer_call_without_med_type_is_refused_naming_the_field() {
+        for text in ["", "  "] {
+            let error = peer_med_type(text).unwrap_err();
+            assert_eq!(error.field, "med_type");
+        }
+        assert_eq!(peer_med_type("21").unwrap().to_string(), "21");
+    }
 }

@@ -366,7 +366,8 @@ impl Message<'_> {
         } else {
             let mut visit = outpatient::settleable_visit(&ctx, &mut ledger, &data).await?;
             if let Some(med_type) = &data.med_type {
-                visit.med_type = common::request_code("input.data.med_type", Some(med_type), "")?;
+                visit.med_type =
+                    common::request_med_type("input.data.med_type", Some(med_type), "")?;
             }
             let live = ledger.fee_lines(&visit.mdtrt_id).await?;
             let lines = batch::lines_to_settle(&visit, &live, data.chrg_bchno.as_deref())?;

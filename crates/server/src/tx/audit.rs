@@ -334,7 +334,7 @@ fn encounter(
         None => person
             .insu
             .first()
-            .map(|r| r.insutype)
+            .map(|r| r.insutype.code())
             .ok_or_else(|| TxError::new(format!("{path}.insutype"), "人员没有参保险种"))?,
     };
     let time = |field: &str, text: Option<&str>| -> Result<Option<NaiveDateTime>, TxError> {
@@ -500,9 +500,9 @@ fn stored_claim(visit: &Visit, lines: Vec<ClaimLine>, now: NaiveDateTime) -> Cla
         mdtrt_id: visit.mdtrt_id.as_str().into(),
         psn_no: visit.psn_no.as_str().into(),
         fixmedins_code: visit.fixmedins_code.as_str().into(),
-        med_type: visit.med_type,
+        med_type: visit.med_type.code(),
         level: 0,
-        insutype: visit.insutype,
+        insutype: visit.insutype.code(),
         gend: Code::default(),
         brdy: None::<NaiveDate>,
         diagnoses: (!visit.dise_codg.is_empty())

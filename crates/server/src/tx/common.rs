@@ -10,9 +10,9 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use yibao_catalog::Catalog;
-use yibao_domain::codes::{Gend, Insutype, PsnType};
+use yibao_domain::codes::MedType;
 use yibao_domain::Code;
-use yibao_enrolment::{periods_coverage_on, InsuStatus, InsuredPeriod, NotCoveredReason};
+use yibao_enrolment::{periods_coverage_on, InsuredPeriod, NotCoveredReason};
 use yibao_ledger::{
     EventSource, FeeLine, InsuRow, LedgerError, LedgerView, Person, Visit, VisitKind, VisitStatus,
 };
@@ -287,45 +287,26 @@ pub(crate) fn code(field: &str, text: &str) -> Result<Code, TxError> {
     Code::new(text).map_err(|e| TxError::new(field, lenient::code_problem(&e)))
 }
 
-/// The stored insurance row as the enrolment register's insured period. A status outside the
-/// dictionary in our own register is a storage fault, not the hospital's.
-fn insured_period(person: &Person, row: &InsuRow) -> Result<InsuredPeriod, TxError> {
-    let status = InsuStatus::from_code(row.psn_insu_stas.as_str()).ok_or_else(|| {
-        TxError::storage(&LedgerError::Corrupt {
-            table: "person_insu",
-            column: "psn_insu_stas",
-            detail: format!(
-                "person {} insutype {}: `{}` is not a status 0–4",
-                person.psn_no, row.insutype, row.psn_insu_stas
-            ),
-        })
-    })?;
-    Ok(InsuredPeriod {
-        insutype: Insutype::from_code(row.insutype),
-        psn_type: PsnType::from_code(row.psn_type),
-        status,
+/// The stored insurance row as the enrolment register's insured period.
+fn insured_period(row: &InsuRow) -> InsuredPeriod {
+    InsuredPeriod {
+        insutype: row.insutype,
+        psn_type: row.psn_type,
+        status: row.psn_insu_stas,
         begin: row.psn_insu_date,
         end: row.insu_endtime,
         benefit_start: row.benefit_begndate.unwrap_or(row.psn_insu_date),
         insuplc_admdvs: row.insuplc_admdvs,
-    })
+    }
 }
 
 /// Whether the person has benefits under `row` on `date` (`yibao-enrolment`'s decision), as the
 /// engine is told.
-pub fn coverage_on(
-    person: &Person,
-    row: &InsuRow,
-    date: NaiveDate,
-) -> Result<engine::Coverage, TxError> {
-    let period = insured_period(person, row)?;
-    let insutype = period.insutype;
-    Ok(
-        match periods_coverage_on(&person.psn_no, &[period], insutype, date) {
-            Ok(()) => engine::Coverage::Covered,
-            Err(not) => engine::Coverage::NotCovered(no_benefit_reason(not.reason)),
-        },
-    )
+pub fn coverage_on(person: &Person, row: &InsuRow, date: NaiveDate) -> engine::Coverage {
+    match periods_coverage_on(&person.psn_no, &[insured_period(row)], row.insutype, date) {
+        Ok(()) => engine::Coverage::Covered,
+        Err(not) => engine::Coverage::NotCovered(no_benefit_reason(not.reason)),
+    }
 }
 
 /// The engine's name for the enrolment's reason.
@@ -347,11 +328,7 @@ fn no_benefit_reason(reason: NotCoveredReason) -> engine::NoBenefitReason {
 
 /// The person as the engine sees them under one insurance row, with benefits decided for the day
 /// care began (`care_began`: the visit's or admission's `begntime`).
-pub fn engine_person(
-    person: &Person,
-    row: &InsuRow,
-    care_began: NaiveDate,
-) -> Result<engine::Person, TxError> {
+pub fn engine_person(person: &Person, row: &InsuRow, care_began: NaiveDate) -> engine::Person {
     let identities = person
         .idet
         .iter()
@@ -361,15 +338,15 @@ pub fn engine_person(
             end: p.endtime,
         })
         .collect();
-    Ok(engine::Person {
-        insutype: row.insutype,
-        psn_type: row.psn_type,
-        gend: Gend::from_code(person.gend),
+    engine::Person {
+        insutype: row.insutype.code(),
+        psn_type: row.psn_type.code(),
+        gend: person.gend,
         birth_date: person.brdy,
         identities,
         civil_servant: row.cvlserv_flag,
-        coverage: coverage_on(person, row, care_began)?,
-    })
+        coverage: coverage_on(person, row, care_began),
+    }
 }
 
 /// The policy and catalogue a visit is split and settled under, with their versions.
@@ -553,7 +530,7 @@ pub struct VisitShape<'a> {
 pub fn engine_visit(ctx: &Ctx<'_>, shape: VisitShape<'_>) -> Result<engine::Visit, TxError> {
     let visit = shape.visit;
     Ok(engine::Visit {
-        med_type: visit.med_type,
+        med_type: visit.med_type.code(),
         begin: visit.begntime,
         end: shape.end,
         hosp_lv: code("hosp_lv", &ctx.institution.hosp_lv)?,
@@ -614,6 +591,15 @@ pub fn engine_error(error: &engine::SettleError) -> TxError {
 /// cannot be a code.
 pub fn request_code(field: &str, text: Option<&str>, default: &str) -> Result<Code, TxError> {
     code(field, text.unwrap_or(default))
+}
+
+/// The `med_type` of the request ([`request_code`]) as its code table reads it.
+pub fn request_med_type(
+    field: &str,
+    text: Option<&str>,
+    default: &str,
+) -> Result<MedType, TxError> {
+    request_code(field, text, default).map(MedType::from_code)
 }
 
 #[cfg(test)]

@@ -435,7 +435,7 @@ async fn split(
     let insu = common::insu_row(&person, "insutype", visit.insutype.as_str())?;
     let rules = common::split_rules(ctx, insu, visit.begntime.date())?;
     let begin = visit.begntime;
-    let engine_person = common::engine_person(&person, insu, begin.date())?;
+    let engine_person = common::engine_person(&person, insu, begin.date());
     let filing = common::remote_filing(
         ctx,
         ledger,

@@ -56,7 +56,11 @@ pub async fn admit(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutpu
         psn_no: adm.psn_no.clone(),
         insutype: insu.insutype,
         kind: VisitKind::Inpatient,
-        med_type: common::request_code("input.mdtrtinfo.med_type", adm.med_type.as_deref(), "21")?,
+        med_type: common::request_med_type(
+            "input.mdtrtinfo.med_type",
+            adm.med_type.as_deref(),
+            "21",
+        )?,
         begntime,
         endtime: None,
         status: VisitStatus::Open,
@@ -209,7 +213,7 @@ pub async fn change(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutp
         visit.begntime = common::care_time(ctx, "input.adminfo.begntime", &begntime)?;
     }
     let med_type = match reference.med_type.as_deref() {
-        Some(text) => Some(common::request_code(
+        Some(text) => Some(common::request_med_type(
             "input.adminfo.med_type",
             Some(text),
             "",

@@ -73,7 +73,7 @@ pub async fn treatment_check(
     let begins = common::datetime("input.data.begntime", begntime)?.date();
     let rules = common::policy_and_catalog(ctx, row, begins)?;
     let policy = &rules.policy;
-    let scheme = policy.scheme(row.insutype).ok_or_else(|| {
+    let scheme = policy.scheme(row.insutype.code()).ok_or_else(|| {
         TxError::new(
             "input.data.insutype",
             format!(
@@ -90,7 +90,7 @@ pub async fn treatment_check(
         Region::OutUnreferred
     };
     let dise_codg = query.dise_codg.as_deref().unwrap_or("");
-    let coverage = common::coverage_on(&person, row, begins)?;
+    let coverage = common::coverage_on(&person, row, begins);
     let holds_identity = |code: Code| {
         person
             .idet
@@ -522,7 +522,7 @@ pub async fn chronic_drugs(
     let query: HistoryQuery = parse(node(&ctx.request.input, "data")?, "input.data")?;
     let window = query.window()?;
     let person = common::registered_person(ledger, "input.data.psn_no", &query.psn_no).await?;
-    let chronic = MedType::ChronicSpecialOutpatient.code();
+    let chronic = MedType::ChronicSpecialOutpatient;
     let lines = lookups::person_fee_lines(ledger.conn(), &person.psn_no, chronic, window).await?;
     let institutions = institutions_by_code(ledger).await?;
     let feedetail = lines

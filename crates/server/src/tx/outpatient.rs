@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use yibao_domain::Code;
+use yibao_domain::codes::MedType;
 use yibao_ledger::LedgerView;
 use yibao_ledger::{Visit, VisitKind, VisitStatus};
 use yibao_wire::lenient;
@@ -55,7 +55,7 @@ pub async fn register(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOu
         psn_no: reg.psn_no.clone(),
         insutype: insu.insutype,
         kind: VisitKind::Outpatient,
-        med_type: common::request_code("input.data.med_type", reg.med_type.as_deref(), "11")?,
+        med_type: common::request_med_type("input.data.med_type", reg.med_type.as_deref(), "11")?,
         begntime,
         endtime: None,
         status: VisitStatus::Open,
@@ -149,7 +149,7 @@ pub fn apply_visit_info(
     visit: &mut Visit,
     info: &Value,
     diseinfo: Option<&Value>,
-    med_type: Option<Code>,
+    med_type: Option<MedType>,
     dise_codg: Option<&str>,
 ) {
     if let Some(med_type) = med_type {
@@ -193,7 +193,7 @@ pub async fn visit_info(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<Tx
     if let Some(begntime) = &info.begntime {
         visit.begntime = common::care_time(ctx, "input.mdtrtinfo.begntime", begntime)?;
     }
-    let med_type = common::request_code("input.mdtrtinfo.med_type", Some(&info.med_type), "")?;
+    let med_type = common::request_med_type("input.mdtrtinfo.med_type", Some(&info.med_type), "")?;
     apply_visit_info(
         &mut visit,
         raw,
@@ -279,7 +279,7 @@ pub async fn settle(
     let data: SettleData = parse(node(&ctx.request.input, "data")?, "input.data")?;
     let mut visit = settleable_visit(ctx, ledger, &data).await?;
     if let Some(med_type) = &data.med_type {
-        visit.med_type = common::request_code("input.data.med_type", Some(med_type), "")?;
+        visit.med_type = common::request_med_type("input.data.med_type", Some(med_type), "")?;
     }
     let end = visit.begntime;
     let live = ledger.fee_lines(&visit.mdtrt_id).await?;

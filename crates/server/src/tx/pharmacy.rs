@@ -58,7 +58,7 @@ async fn purchase_visit(
         psn_no: data.psn_no.clone(),
         insutype: insu.insutype,
         kind: VisitKind::Pharmacy,
-        med_type: common::request_code("input.data.med_type", data.med_type.as_deref(), "41")?,
+        med_type: common::request_med_type("input.data.med_type", data.med_type.as_deref(), "41")?,
         begntime,
         endtime: None,
         status: VisitStatus::Open,

@@ -4,7 +4,7 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
-use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
+use yibao_domain::codes::{ClrType, ClrWay, Gend, Insutype, MedType, PsnType};
 use yibao_domain::Code;
 use yibao_ledger::{
     EntryKind, Institution, InsuRow, Person, SettlementRecord, StoredFundRow, Visit,
@@ -60,12 +60,12 @@ pub struct Setlinfo<'a> {
     pub psn_name: &'a str,
     pub psn_cert_type: Code,
     pub certno: &'a str,
-    pub gend: Code,
+    pub gend: Gend,
     pub naty: &'static str,
     pub brdy: NaiveDate,
     pub age: Age,
     pub insutype: Insutype,
-    pub psn_type: Code,
+    pub psn_type: PsnType,
     pub cvlserv_flag: &'static str,
     pub setl_time: WireTime,
     pub mdtrt_cert_type: &'a str,

@@ -3,9 +3,10 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use yibao_domain::codes::{Insutype, PsnType};
 use yibao_domain::{Code, Fen};
 use yibao_ledger::LedgerView;
-use yibao_ledger::{entries, registry, Person};
+use yibao_ledger::{entries, registry, InsuStatus, Person};
 use yibao_settlement::AccKey;
 use yibao_wire::lenient;
 use yibao_wire::render::Yuan;
@@ -113,9 +114,9 @@ async fn voucher_person(
 #[derive(Serialize)]
 struct InsuInfo {
     balc: Yuan,
-    insutype: Code,
-    psn_type: Code,
-    psn_insu_stas: Code,
+    insutype: Insutype,
+    psn_type: PsnType,
+    psn_insu_stas: InsuStatus,
     psn_insu_date: NaiveDate,
     paus_insu_date: &'static str,
     cvlserv_flag: &'static str,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use chrono::{Datelike, NaiveDateTime};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use yibao_domain::codes::{ClrType, ClrWay, Insutype, MedType};
-use yibao_domain::{Code, Fen};
+use yibao_domain::codes::{ClrType, ClrWay, Insutype};
+use yibao_domain::Fen;
 use yibao_ledger::{
     EntryKind, FeeLine, InsuRow, LineRow, LiveLine, Person, SetlAmounts, SettlementHeader,
     SettlementRecord, StoredFundRow, Visit, VisitKind, VisitStatus,
@@ -158,7 +158,7 @@ pub async fn compute(
     let person = common::registered_person(ledger, "input.data.psn_no", &visit.psn_no).await?;
     let insu = common::insu_row(&person, "insutype", visit.insutype.as_str())?.clone();
     let rules = common::policy_and_catalog(ctx, &insu, care_began.date())?;
-    let engine_person = common::engine_person(&person, &insu, care_began.date())?;
+    let engine_person = common::engine_person(&person, &insu, care_began.date());
     let (ytd, balance) = starting_point(ledger, &person, &insu, &stay, year).await?;
     let all_lines = stay_lines(ledger, visit, &stay, lines).await?;
     let line_sns: Vec<String> = all_lines.iter().map(|l| l.feedetl_sn.clone()).collect();
@@ -475,7 +475,7 @@ pub fn settlement_header(
     setl_id: String,
     interim: bool,
 ) -> Result<SettlementHeader, TxError> {
-    let med_type = MedType::from_code(visit.med_type);
+    let med_type = visit.med_type;
     Ok(SettlementHeader {
         setl_id,
         kind: EntryKind::Settle,
@@ -485,7 +485,7 @@ pub fn settlement_header(
         fixmedins_code: ctx.request.fixmedins_code.clone(),
         mdtrt_id: visit.mdtrt_id.clone(),
         psn_no: visit.psn_no.clone(),
-        insutype: Insutype::from_code(visit.insutype),
+        insutype: visit.insutype,
         year: i64::from(computed.settlement.year),
         med_type,
         mid_setl_flag: interim,
@@ -521,9 +521,9 @@ pub fn presettlement_output(
 pub fn stored_funds(
     settlement: &Settlement,
     policy: &Policy,
-    insutype: Code,
+    insutype: Insutype,
 ) -> Vec<StoredFundRow> {
-    let rendered = yibao_wire::render::setldetail(settlement, policy, insutype);
+    let rendered = yibao_wire::render::setldetail(settlement, policy, insutype.code());
     settlement
         .funds
         .iter()
@@ -542,12 +542,11 @@ pub fn unlined_record(
     header: SettlementHeader,
     settlement: &Settlement,
     policy: &Policy,
-    insutype: Code,
 ) -> Result<SettlementRecord, TxError> {
     let record = SettlementRecord {
+        funds: stored_funds(settlement, policy, header.insutype),
         header,
         amounts: settlement.totals,
-        funds: stored_funds(settlement, policy, insutype),
         lines: Vec::new(),
         postings: settlement.postings.clone(),
     };
