@@ -33,20 +33,42 @@ pub struct StoredMessage {
     pub request_digest: String,
 }
 
+/// A reply envelope as stored (`messages.reply_packed`, `migrations/0026_message_reply_packed.sql`):
+/// its text compressed in the raw Snappy format; `None` for a text too long for Snappy (4 GiB),
+/// which is then stored as text in `reply`.
+pub(crate) fn pack_reply(reply: &str) -> Option<Vec<u8>> {
+    snap::raw::Encoder::new()
+        .compress_vec(reply.as_bytes())
+        .ok()
+}
+
+/// The reply text of a stored `reply_packed`; a value that is not Snappy or not UTF-8 is
+/// [`LedgerError::Corrupt`].
+fn unpack_reply(packed: &[u8]) -> Result<String, LedgerError> {
+    let corrupt = |detail: String| LedgerError::Corrupt {
+        table: "messages",
+        column: "reply_packed",
+        detail,
+    };
+    let bytes = snap::raw::Decoder::new()
+        .decompress_vec(packed)
+        .map_err(|e| corrupt(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| corrupt(e.to_string()))
+}
+
 /// The stored message `msgid` of an institution.
 pub async fn stored_message(
     conn: &mut AnyConnection,
     fixmedins_code: &str,
     msgid: &str,
 ) -> Result<Option<StoredMessage>, LedgerError> {
-    let row = sqlx::query(
-        "SELECT fixmedins_code, msgid, infno, effect_ref, reply, created_at, request_digest FROM messages \
-         WHERE fixmedins_code = $1 AND msgid = $2",
-    )
-    .bind(fixmedins_code.to_string())
-    .bind(msgid.to_string())
-    .fetch_optional(conn)
-    .await?;
+    let sql =
+        format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE fixmedins_code = $1 AND msgid = $2");
+    let row = sqlx::query(&sql)
+        .bind(fixmedins_code.to_string())
+        .bind(msgid.to_string())
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(message_of).transpose()
 }
 
@@ -59,7 +81,7 @@ pub async fn stored_messages(
     let style = Placeholders::for_connection(conn);
     for chunk in keys.chunks(rows_per_insert(2)) {
         let sql = format!(
-            "SELECT fixmedins_code, msgid, infno, effect_ref, reply, created_at, request_digest FROM messages \
+            "SELECT {MESSAGE_COLUMNS} FROM messages \
              WHERE (fixmedins_code, msgid) IN (VALUES {})",
             placeholders(style, chunk.len(), 2)
         );
@@ -74,13 +96,22 @@ pub async fn stored_messages(
     Ok(found)
 }
 
+/// The columns of a stored message as [`message_of`] reads them.
+const MESSAGE_COLUMNS: &str =
+    "fixmedins_code, msgid, infno, effect_ref, reply, reply_packed, created_at, request_digest";
+
 fn message_of(r: &AnyRow) -> Result<StoredMessage, LedgerError> {
+    let packed: Option<Vec<u8>> = r.try_get("reply_packed")?;
+    let reply = match packed {
+        Some(packed) => unpack_reply(&packed)?,
+        None => r.try_get("reply")?,
+    };
     Ok(StoredMessage {
         fixmedins_code: r.try_get("fixmedins_code")?,
         msgid: r.try_get("msgid")?,
         infno: r.try_get("infno")?,
         effect_ref: r.try_get("effect_ref")?,
-        reply: r.try_get("reply")?,
+        reply,
         created_at: r.try_get("created_at")?,
         request_digest: r.try_get("request_digest")?,
     })

@@ -2,6 +2,7 @@
 //! table and bind-parameter chunk), never one statement per record.
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::sync::Arc;
 
 use sqlx::any::AnyArguments;
@@ -10,9 +11,9 @@ use sqlx::{Any, AnyConnection};
 use yibao_domain::Fen;
 
 use crate::columns;
-use crate::entries::{settlement_columns, StoredMessage, HEADER_COLUMNS};
+use crate::entries::{pack_reply, settlement_columns, StoredMessage, HEADER_COLUMNS};
 use crate::peers::IntentRow;
-use crate::sql::{placeholders, rows_per_insert, Placeholders};
+use crate::sql::{placeholders_from, rows_per_insert, Placeholders};
 use yibao_settlement::{AccKey, LineSplit};
 
 use crate::{
@@ -25,11 +26,47 @@ type Binder<'a> = Box<dyn for<'q> FnOnce(AnyQuery<'q>) -> AnyQuery<'q> + Send + 
 
 /// The statements of one flush. On SQLite they run as one multi-statement query, whose positional
 /// parameters are consumed in order across the statements, so a whole flush is one round trip to the
-/// database thread; PostgreSQL runs them one by one.
+/// database thread. PostgreSQL does not take several statements with parameters in one query, so
+/// there they run as one statement of data-modifying `WITH` queries (the rows of a flush never meet
+/// each other: every key is written once), one round trip for up to [`MAX_STATEMENT_PARAMS`]
+/// parameters.
 pub(crate) struct Script<'a> {
     style: Placeholders,
-    statements: Vec<(String, Binder<'a>)>,
+    statements: Vec<Statement<'a>>,
 }
+
+/// One statement of a script: `head VALUES (…),(…) tail` for `rows` rows of `cols` parameters, or
+/// `head` alone when `rows` is 0.
+struct Statement<'a> {
+    head: String,
+    tail: &'a str,
+    rows: usize,
+    cols: usize,
+    bind: Binder<'a>,
+}
+
+impl Statement<'_> {
+    /// Its bind parameters.
+    fn params(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// Its SQL text, numbered parameters (if any) starting after `offset`.
+    fn sql(&self, style: Placeholders, offset: usize) -> String {
+        if self.rows == 0 {
+            return self.head.clone();
+        }
+        format!(
+            "{} VALUES {}{}",
+            self.head,
+            placeholders_from(style, offset, self.rows, self.cols),
+            self.tail
+        )
+    }
+}
+
+/// Bind parameters of one PostgreSQL statement at most (the protocol counts them in 16 bits).
+const MAX_STATEMENT_PARAMS: usize = 30_000;
 
 impl<'a> Script<'a> {
     /// An empty script for `conn`'s backend.
@@ -47,8 +84,13 @@ impl<'a> Script<'a> {
 
     /// Adds a statement without parameters.
     pub(crate) fn statement(&mut self, sql: &str) {
-        self.statements
-            .push((sql.to_string(), Box::new(|query| query)));
+        self.statements.push(Statement {
+            head: sql.to_string(),
+            tail: "",
+            rows: 0,
+            cols: 0,
+            bind: Box::new(|query| query),
+        });
     }
 
     /// Adds `head VALUES (…),(…) tail` statements for `rows` with `cols` bind parameters each, one per
@@ -56,18 +98,19 @@ impl<'a> Script<'a> {
     fn rows<T: Sync>(
         &mut self,
         head: &str,
-        tail: &str,
+        tail: &'a str,
         cols: usize,
         rows: &'a [T],
         bind: for<'q> fn(AnyQuery<'q>, &T) -> AnyQuery<'q>,
     ) {
         for chunk in rows.chunks(rows_per_insert(cols)) {
-            let sql = format!(
-                "{head} VALUES {}{tail}",
-                placeholders(self.style, chunk.len(), cols)
-            );
-            let binder: Binder<'a> = Box::new(move |query| chunk.iter().fold(query, bind));
-            self.statements.push((sql, binder));
+            self.statements.push(Statement {
+                head: head.to_string(),
+                tail,
+                rows: chunk.len(),
+                cols,
+                bind: Box::new(move |query| chunk.iter().fold(query, bind)),
+            });
         }
     }
 
@@ -78,23 +121,60 @@ impl<'a> Script<'a> {
             let sql = self
                 .statements
                 .iter()
-                .map(|(sql, _)| sql.as_str())
+                .map(|statement| statement.sql(self.style, 0))
                 .collect::<Vec<_>>()
                 .join(";\n");
             let mut query = sqlx::query(&sql).persistent(false);
-            for (_, binder) in self.statements {
-                query = binder(query);
+            for statement in self.statements {
+                query = (statement.bind)(query);
             }
             query.execute(&mut *conn).await?;
-        } else {
-            for (sql, binder) in self.statements {
-                binder(sqlx::query(&sql).persistent(false))
-                    .execute(&mut *conn)
-                    .await?;
+            return Ok(());
+        }
+        let mut group: Vec<Statement<'a>> = Vec::new();
+        let mut params = 0;
+        for statement in self.statements {
+            if !group.is_empty() && params + statement.params() > MAX_STATEMENT_PARAMS {
+                run_with(conn, std::mem::take(&mut group)).await?;
+                params = 0;
             }
+            params += statement.params();
+            group.push(statement);
+        }
+        if !group.is_empty() {
+            run_with(conn, group).await?;
         }
         Ok(())
     }
+}
+
+/// Runs PostgreSQL statements as one: every statement but the last a data-modifying `WITH` query.
+async fn run_with(conn: &mut AnyConnection, group: Vec<Statement<'_>>) -> Result<(), LedgerError> {
+    let mut sql = String::new();
+    let mut offset = 0;
+    let last = group.len() - 1;
+    for (i, statement) in group.iter().enumerate() {
+        let text = statement.sql(Placeholders::Numbered, offset);
+        offset += statement.params();
+        if i == last {
+            if i > 0 {
+                sql.push(' ');
+            }
+            sql.push_str(&text);
+        } else {
+            let _ = write!(
+                sql,
+                "{}w{i} AS ({text})",
+                if i == 0 { "WITH " } else { ", " }
+            );
+        }
+    }
+    let mut query = sqlx::query(&sql).persistent(false);
+    for statement in group {
+        query = (statement.bind)(query);
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
 }
 
 /// Writes the current state of visits (new or changed).
@@ -435,20 +515,28 @@ pub(crate) fn upsert_counters<'a>(script: &mut Script<'a>, rows: &'a [(String, i
     );
 }
 
-/// Stores messages with their replies.
+/// Stores messages with their replies, each reply compressed in `reply_packed` (`reply` then '').
 pub(crate) fn insert_messages<'a>(script: &mut Script<'a>, messages: &'a [StoredMessage]) {
     script.rows(
-        "INSERT INTO messages (fixmedins_code, msgid, infno, effect_ref, reply, created_at, request_digest)",
+        "INSERT INTO messages (fixmedins_code, msgid, infno, effect_ref, reply, reply_packed, created_at, \
+         request_digest)",
         "",
-        7,
+        8,
         messages,
         |query, m| {
+            let packed = pack_reply(&m.reply);
+            let text = if packed.is_some() {
+                String::new()
+            } else {
+                m.reply.clone()
+            };
             query
                 .bind(m.fixmedins_code.clone())
                 .bind(m.msgid.clone())
                 .bind(m.infno.clone())
                 .bind(m.effect_ref.clone())
-                .bind(m.reply.clone())
+                .bind(text)
+                .bind(packed)
                 .bind(m.created_at.clone())
                 .bind(m.request_digest.clone())
         },

@@ -35,6 +35,12 @@ pub fn values_placeholders(rows: usize, cols: usize) -> String {
 
 /// `rows` rows of `cols` bind parameters in the given style.
 pub fn placeholders(style: Placeholders, rows: usize, cols: usize) -> String {
+    placeholders_from(style, 0, rows, cols)
+}
+
+/// `rows` rows of `cols` bind parameters in the given style, numbered (if numbered) from
+/// `$(offset + 1)`.
+pub fn placeholders_from(style: Placeholders, offset: usize, rows: usize, cols: usize) -> String {
     let mut out = String::with_capacity(rows * cols * 5);
     for row in 0..rows {
         if row > 0 {
@@ -47,7 +53,7 @@ pub fn placeholders(style: Placeholders, rows: usize, cols: usize) -> String {
             }
             match style {
                 Placeholders::Numbered => {
-                    let _ = write!(out, "${}", row * cols + col + 1);
+                    let _ = write!(out, "${}", offset + row * cols + col + 1);
                 }
                 Placeholders::Positional => out.push('?'),
             }
@@ -88,5 +94,9 @@ mod tests {
         assert_eq!(values_placeholders(2, 2), "($1,$2),($3,$4)");
         assert_eq!(values_placeholders(1, 3), "($1,$2,$3)");
         assert_eq!(placeholders(Placeholders::Positional, 2, 2), "(?,?),(?,?)");
+        assert_eq!(
+            placeholders_from(Placeholders::Numbered, 4, 2, 1),
+            "($5),($6)"
+        );
     }
 }

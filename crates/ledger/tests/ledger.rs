@@ -1058,6 +1058,86 @@ async fn failed_commit_postgres() {
     drop_pg(store, &schema).await;
 }
 
+/// Stored replies are kept Snappy-compressed (`reply_packed`, 0026) and read back as sent; a reply
+/// stored as text before 0026 still reads; a damaged packed reply is `Corrupt`, not a wrong reply.
+async fn replies_packed_and_old_text(store: Store) {
+    registry::upsert_persons(&store, &import(person()))
+        .await
+        .unwrap();
+    let writer = GroupCommit::start(
+        store.lock_writer().await.unwrap(),
+        Arc::new(Appender::default()),
+        16,
+    );
+    let reply = format!(
+        "{{\"infcode\":0,\"output\":{{\"setlinfo\":{{\"psn_name\":\"张三\",\"memo\":\"{}\"}}}}}}",
+        "x".repeat(300)
+    );
+    let mut job = (record("S1", "MSG1", 0, 100_000), message("MSG1", "S1"));
+    job.1.reply = reply.clone();
+    writer.submit(job).await.unwrap().unwrap();
+    let code = "H36040200001";
+    let mut conn = store.pool().acquire().await.unwrap();
+    let (text, packed): (String, Option<Vec<u8>>) =
+        sqlx::query_as("SELECT reply, reply_packed FROM messages WHERE msgid = 'MSG1'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(text, "");
+    assert!(packed.is_some_and(|p| p.len() < reply.len() / 2));
+    let stored = entries::stored_message(&mut conn, code, "MSG1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.reply, reply);
+    sqlx::query(
+        "INSERT INTO messages (fixmedins_code, msgid, infno, effect_ref, reply, created_at) \
+         VALUES ($1, 'OLD1', '2201', 'M1', '{\"infcode\":0}', '2026-03-01 10:00:00')",
+    )
+    .bind(code)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let keys = vec![
+        (code.to_string(), "OLD1".to_string()),
+        (code.to_string(), "MSG1".to_string()),
+    ];
+    let mut both = entries::stored_messages(&mut conn, &keys).await.unwrap();
+    both.sort_by(|a, b| a.msgid.cmp(&b.msgid));
+    assert_eq!(both[0].reply, reply);
+    assert_eq!(both[1].reply, "{\"infcode\":0}");
+    sqlx::query("UPDATE messages SET reply_packed = $1 WHERE msgid = 'OLD1'")
+        .bind(vec![0xffu8, 0xff, 0xff])
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let damaged = entries::stored_message(&mut conn, code, "OLD1").await;
+    assert!(
+        matches!(
+            damaged,
+            Err(LedgerError::Corrupt {
+                column: "reply_packed",
+                ..
+            })
+        ),
+        "{damaged:?}"
+    );
+}
+
+#[tokio::test]
+async fn replies_packed_sqlite() {
+    let (store, dir) = fresh_sqlite().await;
+    replies_packed_and_old_text(store).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn replies_packed_postgres() {
+    let (store, schema) = fresh_pg("packed").await;
+    replies_packed_and_old_text(store.clone()).await;
+    drop_pg(store, &schema).await;
+}
+
 /// Writes a batch's flush in one committed transaction, as the committer does.
 async fn commit_flush(store: &Store, flush: &Flush) {
     use sqlx::Connection;
