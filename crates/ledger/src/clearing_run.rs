@@ -66,16 +66,7 @@ pub async fn run_month(
     if let Some(later) = all.iter().map(|s| s.row.month).find(|m| *m > month) {
         return Err(ClearingRunError::LaterMonthRun { month, later });
     }
-    let inputs = MonthInputs {
-        rows: cross_region(&mut conn, month).await?,
-        deductions: clearing::month_deductions(&mut conn, month).await?,
-        prepayments: clearing::prepayment_histories(
-            &mut conn,
-            month,
-            policy.prepayment.basis_months,
-        )
-        .await?,
-    };
+    let inputs = month_inputs(&mut conn, policy, month).await?;
     let computed = clear_month(policy, month, &inputs)?;
     let stored: Vec<StoredClearing> = all.into_iter().filter(|s| s.row.month == month).collect();
     drop(conn);
@@ -103,6 +94,21 @@ pub async fn run_month(
 /// latest application is compared with the pair's computed row, the pairs must be the same, and a
 /// pair whose latest application was rejected (70) is not compared (its next application, if the
 /// bureau makes one, is computed then).
+/// What a month's clearing is computed from: the month's cross-region settlements, its review
+/// deductions and the pairs' prepayment histories.
+async fn month_inputs(
+    conn: &mut AnyConnection,
+    policy: &ClearingPolicy,
+    month: Month,
+) -> Result<MonthInputs, ClearingRunError> {
+    Ok(MonthInputs {
+        rows: cross_region(conn, month).await?,
+        deductions: clearing::month_deductions(conn, month).await?,
+        prepayments: clearing::prepayment_histories(conn, month, policy.prepayment.basis_months)
+            .await?,
+    })
+}
+
 fn changed_since_stored(stored: &[StoredClearing], computed: &[ClearingRow]) -> Option<String> {
     let mut latest: std::collections::BTreeMap<PairKey, &StoredClearing> = Default::default();
     for s in stored {
@@ -187,16 +193,7 @@ pub async fn resubmit(
         .iter()
         .filter(|s| s.row.key == key && s.row.month == month)
         .count();
-    let inputs = MonthInputs {
-        rows: cross_region(&mut conn, month).await?,
-        deductions: clearing::month_deductions(&mut conn, month).await?,
-        prepayments: clearing::prepayment_histories(
-            &mut conn,
-            month,
-            policy.prepayment.basis_months,
-        )
-        .await?,
-    };
+    let inputs = month_inputs(&mut conn, policy, month).await?;
     let row = clear_month(policy, month, &inputs)?
         .into_iter()
         .find(|row| row.key == key)
