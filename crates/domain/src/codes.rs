@@ -278,6 +278,14 @@ open_code_table! {
 }
 
 open_code_table! {
+    /// 定点医药机构类型 `fixmedins_type`.
+    FixmedinsType {
+        MedicalInstitution = "1", "定点医疗机构";
+        RetailPharmacy = "2", "定点零售药店";
+    }
+}
+
+open_code_table! {
     /// 人员类别 `psn_type` (strongly regional; these are the common national values).
     PsnType {
         InService = "11", "在职";
@@ -422,6 +430,7 @@ pub static DICTIONARY: &[(&str, &[(&str, &str)])] = &[
     ("chrgitm_lv", ChrgitmLv::VALUES),
     ("med_chrgitm_type", MedChrgitmType::VALUES),
     ("hosp_lv", HospLv::VALUES),
+    ("fixmedins_type", FixmedinsType::VALUES),
     ("psn_type", PsnType::VALUES),
     ("gend", Gend::VALUES),
     ("fil_type", RemoteFilingType::VALUES),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
-use yibao_domain::codes::{ClrType, ClrWay, Gend, Insutype, MedType, PsnType};
+use yibao_domain::codes::{ClrType, ClrWay, FixmedinsType, Gend, Insutype, MedType, PsnType};
 /// The amounts of a stored settlement: the one `setlinfo` amounts type of the domain.
 pub use yibao_domain::SetlAmounts;
 use yibao_domain::{Code, Fen, LineAmounts};
@@ -19,11 +19,16 @@ pub struct Institution {
     pub fixmedins_code: String,
     pub fixmedins_name: String,
     /// 定点医药机构类型 (1 医疗机构, 2 零售药店).
-    pub fixmedins_type: String,
-    /// 医院等级 (`hosp_lv`); required.
-    pub hosp_lv: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "1"))]
+    pub fixmedins_type: FixmedinsType,
+    /// 医院等级 (`hosp_lv`, the national code the policies map to a deductible level); required
+    /// for a registered institution, empty for a hospital known only by its code (a counter, a
+    /// peer platform's hospital in a cancellation).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "3"))]
+    pub hosp_lv: Code,
     /// The institution's region (医保区划, 6 digits); required.
-    pub admdvs: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "360402"))]
+    pub admdvs: Code,
 }
 
 /// A gateway key of an institution: CSB access key / secret key, or TIF paasid / token.

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection, Row};
-use yibao_domain::codes::{Gend, Insutype, PsnType};
+use yibao_domain::codes::{FixmedinsType, Gend, Insutype, PsnType};
 use yibao_domain::{Code, Fen};
 
 use crate::columns::{self, KeyedRow};
@@ -36,9 +36,9 @@ pub async fn upsert_institutions(
             query = query
                 .bind(i.fixmedins_code.clone())
                 .bind(i.fixmedins_name.clone())
-                .bind(i.fixmedins_type.clone())
-                .bind(i.hosp_lv.clone())
-                .bind(i.admdvs.clone());
+                .bind(i.fixmedins_type.as_str().to_string())
+                .bind(i.hosp_lv.as_str().to_string())
+                .bind(i.admdvs.as_str().to_string());
         }
         query.execute(&mut *tx).await?;
     }
@@ -70,13 +70,18 @@ pub async fn institution(
     row.as_ref().map(institution_of).transpose()
 }
 
+/// An institution row: its codes parsed once; a value that does not parse is
+/// [`LedgerError::Corrupt`] naming the column and the institution.
 fn institution_of(row: &AnyRow) -> Result<Institution, LedgerError> {
+    let stored = KeyedRow::new(row, "institutions", "fixmedins_code")?;
     Ok(Institution {
         fixmedins_code: row.try_get("fixmedins_code")?,
         fixmedins_name: row.try_get("fixmedins_name")?,
-        fixmedins_type: row.try_get("fixmedins_type")?,
-        hosp_lv: row.try_get("hosp_lv")?,
-        admdvs: row.try_get("admdvs")?,
+        fixmedins_type: stored.parsed("fixmedins_type", |text| {
+            columns::parse_code(text).map(FixmedinsType::from_code)
+        })?,
+        hosp_lv: stored.parsed("hosp_lv", columns::parse_code)?,
+        admdvs: stored.parsed("admdvs", columns::parse_code)?,
     })
 }
 

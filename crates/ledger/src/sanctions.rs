@@ -250,7 +250,7 @@ pub async fn add_agreement(
     )
     .bind(code.to_string())
     .bind(event_no)
-    .bind(institution.admdvs.clone())
+    .bind(institution.admdvs.to_string())
     .bind(status.as_str())
     .bind(event.begndate.to_string())
     .bind(event.reason.clone())
@@ -264,7 +264,7 @@ pub async fn add_agreement(
     Ok(AgreementRow {
         fixmedins_code: code.to_string(),
         event_no,
-        admdvs: institution.admdvs,
+        admdvs: institution.admdvs.to_string(),
         event,
         operator,
         recorded_at: now.to_string(),
@@ -298,7 +298,7 @@ pub async fn add_practitioner(
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(dr_code.clone())
-    .bind(institution.admdvs.clone())
+    .bind(institution.admdvs.to_string())
     .bind(dr_name.clone())
     .bind(code.to_string())
     .bind(operator)
@@ -309,7 +309,7 @@ pub async fn add_practitioner(
     tx.commit().await?;
     Ok(PractitionerRow {
         dr_code,
-        admdvs: institution.admdvs,
+        admdvs: institution.admdvs.to_string(),
         dr_name,
         fixmedins_code: code.to_string(),
         registered_at: now.to_string(),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use sqlx::AnyConnection;
-use yibao_domain::codes::{ClrType, ClrWay, Gend, Insutype, MedType, PsnType};
+use yibao_domain::codes::{ClrType, ClrWay, FixmedinsType, Gend, Insutype, MedType, PsnType};
 use yibao_domain::{Code, Fen, LineAmounts};
 use yibao_ledger::entries::{self, EntryFilter};
 use yibao_ledger::lookups;
@@ -251,9 +251,9 @@ async fn exercise(store: Store) {
         &[Institution {
             fixmedins_code: "H36040200001".into(),
             fixmedins_name: "九江市第一人民医院".into(),
-            fixmedins_type: "1".into(),
-            hosp_lv: "2".into(),
-            admdvs: "360402".into(),
+            fixmedins_type: FixmedinsType::MedicalInstitution,
+            hosp_lv: Code::lit("2"),
+            admdvs: Code::lit("360402"),
         }],
     )
     .await
@@ -407,6 +407,45 @@ async fn exercise(store: Store) {
         report.problems
     );
     stored_codes_are_parsed(&mut conn).await;
+    stored_institution_is_parsed(&mut conn).await;
+}
+
+/// An institution reads back with its codes typed; a damaged code is `LedgerError::Corrupt` naming
+/// the table and the column.
+async fn stored_institution_is_parsed(conn: &mut AnyConnection) {
+    let stored = registry::institution(&mut *conn, "H36040200001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.fixmedins_type, FixmedinsType::MedicalInstitution);
+    assert_eq!(
+        (stored.hosp_lv, stored.admdvs),
+        (Code::lit("2"), Code::lit("360402"))
+    );
+    for column in ["hosp_lv", "admdvs", "fixmedins_type"] {
+        let damage = format!("UPDATE institutions SET {column} = '0123456789abcdefg' WHERE fixmedins_code = 'H36040200001'");
+        sqlx::query(&damage).execute(&mut *conn).await.unwrap();
+        let read = registry::institutions(&mut *conn).await;
+        assert!(
+            matches!(&read, Err(LedgerError::Corrupt { table: "institutions", column: c, .. }) if *c == column),
+            "{column}: {read:?}"
+        );
+        let value = match column {
+            "hosp_lv" => "2",
+            "admdvs" => "360402",
+            _ => "1",
+        };
+        let repair = format!(
+            "UPDATE institutions SET {column} = '{value}' WHERE fixmedins_code = 'H36040200001'"
+        );
+        sqlx::query(&repair).execute(&mut *conn).await.unwrap();
+    }
+    assert_eq!(
+        registry::institution(&mut *conn, "H36040200001")
+            .await
+            .unwrap(),
+        Some(stored)
+    );
 }
 
 /// A damaged payer, fund code or accumulator key of a stored settlement is

@@ -112,9 +112,12 @@ pub fn other_province_institutions(
     let file = File::open(&path).map_err(|e| input(path.display().to_string(), e))?;
     let mut by_region: BTreeMap<String, Vec<Institution>> = BTreeMap::new();
     for institution in import::read_institutions_csv(file)? {
-        if !province.iter().any(|p| institution.admdvs.starts_with(p)) {
+        if !province
+            .iter()
+            .any(|p| institution.admdvs.as_str().starts_with(p))
+        {
             by_region
-                .entry(pooling_region_of(&institution.admdvs))
+                .entry(pooling_region_of(institution.admdvs.as_str()))
                 .or_default()
                 .push(institution);
         }

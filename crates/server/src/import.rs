@@ -305,11 +305,15 @@ pub fn check_institutions(
     for (offset, i) in institutions.iter().enumerate() {
         let row = first_row + offset;
         for (column, value) in [
-            ("fixmedins_code", &i.fixmedins_code),
-            ("hosp_lv", &i.hosp_lv),
-            ("admdvs", &i.admdvs),
+            ("fixmedins_code", i.fixmedins_code.as_str()),
+            ("hosp_lv", i.hosp_lv.as_str()),
+            ("admdvs", i.admdvs.as_str()),
         ] {
             require(row, column, value)?;
+        }
+        let admdvs = i.admdvs.as_str();
+        if admdvs.len() != 6 || !admdvs.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(row_error(row, "admdvs", "is not a 6-digit region code"));
         }
     }
     Ok(())
@@ -423,6 +427,7 @@ pub async fn import_code_table(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use yibao_domain::codes::FixmedinsType;
 
     const AS_OF: NaiveDate = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
 
@@ -519,5 +524,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("row 3, column `insutype`"), "{error}");
+    }
+
+    #[test]
+    fn institutions_read_typed_and_refuse_a_bad_region_naming_the_row() {
+        let csv = "fixmedins_code,fixmedins_name,fixmedins_type,hosp_lv,admdvs\n\
+                   H36040200001,九江市第一人民医院,1,2,360402\n\
+                   P36040200002,某药店,2,11,360402\n";
+        let rows = read_institutions_csv(csv.as_bytes()).unwrap();
+        assert_eq!(rows[0].hosp_lv, Code::lit("2"));
+        assert_eq!(rows[1].fixmedins_type, FixmedinsType::RetailPharmacy);
+        assert_eq!(rows[1].admdvs, Code::lit("360402"));
+        for (admdvs, problem) in [
+            ("36040", "6-digit"),
+            ("", "is empty"),
+            ("3604021234567890", "longer"),
+        ] {
+            let bad = format!(
+                "fixmedins_code,fixmedins_name,fixmedins_type,hosp_lv,admdvs\nH1,甲医院,1,2,{admdvs}\n"
+            );
+            let error = read_institutions_csv(bad.as_bytes())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(problem), "{admdvs}: {error}");
+        }
     }
 }

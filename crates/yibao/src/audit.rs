@@ -739,9 +739,9 @@ fn stored_claim_of(
         .region_of(admdvs)
         .and_then(|region| regions.catalog(region));
     let level = match (policy, institution) {
-        (Some(policy), Some(institution)) => yibao_domain::Code::new(&institution.hosp_lv)
-            .ok()
-            .and_then(|lv| policy.parsed.level_of(lv))
+        (Some(policy), Some(institution)) => policy
+            .parsed
+            .level_of(institution.hosp_lv)
             .map_or(1, |l| l.level),
         _ => 1,
     };

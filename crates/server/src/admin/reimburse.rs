@@ -14,7 +14,7 @@ use chrono::{Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
-use yibao_domain::codes::{ClrType, ClrWay, MedType};
+use yibao_domain::codes::{ClrType, ClrWay, FixmedinsType, MedType};
 use yibao_domain::{Code, Fen, SetlAmounts};
 use yibao_ledger::entries::StoredMessage;
 use yibao_ledger::{
@@ -254,12 +254,17 @@ async fn submit(service: &Service, key: String, step: CounterStep) -> Response {
         CounterStep::Reimburse(..) => REIMBURSE_INFNO,
         CounterStep::Cancel(_) => CANCEL_INFNO,
     };
+    let platform_admdvs =
+        match common::code("platform_admdvs", &service.shared.config.platform_admdvs) {
+            Ok(code) => code,
+            Err(error) => return refuse(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
+        };
     let institution = Institution {
         fixmedins_code: COUNTER_CODE.into(),
         fixmedins_name: "零星报销窗口".into(),
-        fixmedins_type: "1".into(),
-        hosp_lv: String::new(),
-        admdvs: service.shared.config.platform_admdvs.clone(),
+        fixmedins_type: FixmedinsType::MedicalInstitution,
+        hosp_lv: Code::default(),
+        admdvs: platform_admdvs,
     };
     let job = WriteJob {
         request: counter_request(infno, key),

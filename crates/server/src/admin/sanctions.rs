@@ -234,7 +234,7 @@ pub async fn credit_ratings(
     let year_prefix = format!("{year:04}-");
     let mut ratings = Vec::new();
     for institution in institutions {
-        if !admdvs.is_empty() && institution.admdvs != admdvs {
+        if !admdvs.is_empty() && institution.admdvs.as_str() != admdvs {
             continue;
         }
         let violations: Vec<Violation> = cases
@@ -252,7 +252,7 @@ pub async fn credit_ratings(
         ratings.push(CreditView {
             fixmedins_code: institution.fixmedins_code,
             fixmedins_name: institution.fixmedins_name,
-            admdvs: institution.admdvs,
+            admdvs: institution.admdvs.to_string(),
             score: rating.score,
             grade: rating.grade,
             cases: rating.cases,

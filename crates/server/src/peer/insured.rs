@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use chrono::{Datelike, NaiveDateTime};
 use serde::de::DeserializeOwned;
-use yibao_domain::codes::{ClrType, ClrWay, MedType};
+use yibao_domain::codes::{ClrType, ClrWay, FixmedinsType, MedType};
+use yibao_domain::Code;
 use yibao_ledger::entries::StoredMessage;
 use yibao_ledger::{
     registry, Decision, EntryKind, LedgerCache, LedgerView, Person, SettlementHeader,
@@ -205,7 +206,7 @@ async fn answer_person(shared: &Shared, call: &ForwardCall) -> Result<PersonAnsw
             format!("{} 不能转发到参保地平台", request.infno),
         ));
     }
-    let institution = call.hospital.institution();
+    let institution = call.hospital.institution()?;
     let ctx = Ctx {
         shared,
         request: &request,
@@ -299,13 +300,13 @@ pub(crate) async fn settle_call(
     if call.presettle {
         return Json(presettle(&service.shared, &call).await).into_response();
     }
+    let institution = match call.hospital.institution() {
+        Ok(institution) => institution,
+        Err(error) => return refuse(StatusCode::BAD_REQUEST, error.to_string()),
+    };
     let keys = [("peer_key", call.peer_key.clone())];
     let request = peer_request(&call.infno, &call.peer_key, &call.hospital.fixmedins_code);
-    let job = (
-        request,
-        call.hospital.institution(),
-        PeerStep::Settle(Box::new(call)),
-    );
+    let job = (request, institution, PeerStep::Settle(Box::new(call)));
     run_call(&service, &peer, &keys, job).await
 }
 
@@ -423,9 +424,9 @@ pub(super) fn hospital_named(fixmedins_code: &str) -> yibao_ledger::Institution 
     yibao_ledger::Institution {
         fixmedins_code: fixmedins_code.to_string(),
         fixmedins_name: String::new(),
-        fixmedins_type: "1".into(),
-        hosp_lv: String::new(),
-        admdvs: String::new(),
+        fixmedins_type: FixmedinsType::MedicalInstitution,
+        hosp_lv: Code::default(),
+        admdvs: Code::default(),
     }
 }
 
@@ -436,7 +437,7 @@ async fn presettle(shared: &Shared, call: &SettleCall) -> Outcome {
         let mut cache = LedgerCache::new(0);
         let mut ledger = cache.view(&mut conn);
         let request = peer_request(&call.infno, "", &call.hospital.fixmedins_code);
-        let institution = call.hospital.institution();
+        let institution = call.hospital.institution()?;
         let ctx = Ctx {
             shared,
             request: &request,

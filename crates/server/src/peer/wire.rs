@@ -3,12 +3,13 @@
 //! ([`MAX_LINES`], [`MAX_RECORDS`]) and every body by [`BODY_LIMIT_BYTES`].
 
 use serde::{Deserialize, Serialize};
-use yibao_domain::codes::{ChrgitmLv, MedChrgitmType};
+use yibao_domain::codes::{ChrgitmLv, FixmedinsType, MedChrgitmType};
 use yibao_domain::{Code, Fen, LineAmounts, Ratio, SetlAmounts};
 use yibao_ledger::{FeeLine, Institution, SettlementRecord, StoredFundRow};
 use yibao_settlement::{FundRow, LineRule, LineSplit, Payer};
 
 use crate::error::TxError;
+use crate::tx::common;
 
 /// Largest body either platform accepts or reads from the other.
 pub const BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
@@ -38,8 +39,8 @@ impl PeerHospital {
         PeerHospital {
             fixmedins_code: institution.fixmedins_code.clone(),
             fixmedins_name: institution.fixmedins_name.clone(),
-            hosp_lv: institution.hosp_lv.clone(),
-            admdvs: institution.admdvs.clone(),
+            hosp_lv: institution.hosp_lv.to_string(),
+            admdvs: institution.admdvs.to_string(),
             mdtrtarea_admvs: mdtrtarea_admvs.to_string(),
         }
     }
@@ -53,15 +54,16 @@ impl PeerHospital {
         }
     }
 
-    /// The hospital as the insured platform's transactions see it (not registered there).
-    pub fn institution(&self) -> Institution {
-        Institution {
+    /// The hospital as the insured platform's transactions see it (not registered there); a code
+    /// too long for a dictionary code is refused naming the field.
+    pub fn institution(&self) -> Result<Institution, TxError> {
+        Ok(Institution {
             fixmedins_code: self.fixmedins_code.clone(),
             fixmedins_name: self.fixmedins_name.clone(),
-            fixmedins_type: "1".into(),
-            hosp_lv: self.hosp_lv.clone(),
-            admdvs: self.admdvs.clone(),
-        }
+            fixmedins_type: FixmedinsType::MedicalInstitution,
+            hosp_lv: common::code("hospital.hosp_lv", &self.hosp_lv)?,
+            admdvs: common::code("hospital.admdvs", &self.admdvs)?,
+        })
     }
 }
 

@@ -308,9 +308,8 @@ fn institution_level(ctx: &Ctx<'_>, person: &Person, insutype: &str) -> Result<u
 
 /// The calling institution's level (1–3) as a policy maps its `hosp_lv` (1 when it does not).
 fn level_under(ctx: &Ctx<'_>, policy: &yibao_policy::Policy) -> u8 {
-    yibao_domain::Code::new(&ctx.institution.hosp_lv)
-        .ok()
-        .and_then(|lv| policy.level_of(lv))
+    policy
+        .level_of(ctx.institution.hosp_lv)
         .map_or(1, |l| l.level)
 }
 

@@ -392,7 +392,7 @@ pub fn policy_and_catalog(
         })?;
     let policy_region = policy.parsed.policy.admdvs.as_str();
     let catalog = regions
-        .catalog_for_on(&ctx.institution.admdvs, care_date)
+        .catalog_for_on(ctx.institution.admdvs.as_str(), care_date)
         .or_else(|| regions.catalog_on(policy_region, care_date))
         .ok_or_else(|| {
             TxError::new(
@@ -416,7 +416,7 @@ pub fn split_rules(ctx: &Ctx<'_>, row: &InsuRow, care_date: NaiveDate) -> Result
     let hosted = ctx.shared.regions().policy_for(insured).is_some();
     if !hosted && crate::peer::peer_for(&ctx.shared.config, insured).is_some() {
         let treating = InsuRow {
-            insuplc_admdvs: code("admdvs", &ctx.institution.admdvs)?,
+            insuplc_admdvs: ctx.institution.admdvs,
             ..row.clone()
         };
         return policy_and_catalog(ctx, &treating, care_date);
@@ -533,8 +533,8 @@ pub fn engine_visit(ctx: &Ctx<'_>, shape: VisitShape<'_>) -> Result<engine::Visi
         med_type: visit.med_type.code(),
         begin: visit.begntime,
         end: shape.end,
-        hosp_lv: code("hosp_lv", &ctx.institution.hosp_lv)?,
-        medins_admdvs: code("admdvs", &ctx.institution.admdvs)?,
+        hosp_lv: ctx.institution.hosp_lv,
+        medins_admdvs: ctx.institution.admdvs,
         referred: visit.referred,
         filing: shape.filing,
         dise_codg: visit.dise_codg.clone(),
@@ -559,7 +559,7 @@ pub async fn remote_filing(
     let stay = crate::filing_register::StayQuery {
         psn_no: &visit.psn_no,
         insutype: visit.insutype.as_str(),
-        medins_admdvs: &ctx.institution.admdvs,
+        medins_admdvs: ctx.institution.admdvs.as_str(),
         begin: visit.begntime.date(),
         end: end.date().max(visit.begntime.date()),
         emergency,

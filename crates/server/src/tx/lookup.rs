@@ -82,9 +82,10 @@ pub async fn treatment_check(
             ),
         )
     })?;
-    let hosp_lv = common::request_code("hosp_lv", Some(&ctx.institution.hosp_lv), "")?;
-    let level = policy.level_of(hosp_lv).map_or(0, |l| l.level);
-    let region = if policy.is_in_region(&ctx.institution.admdvs) {
+    let level = policy
+        .level_of(ctx.institution.hosp_lv)
+        .map_or(0, |l| l.level);
+    let region = if policy.is_in_region(ctx.institution.admdvs.as_str()) {
         Region::In
     } else {
         Region::OutUnreferred
@@ -469,7 +470,7 @@ fn drug_row(
     let regions = ctx.shared.regions();
     let item = institutions
         .get(&line.fixmedins_code)
-        .and_then(|i| regions.catalog_for(&i.admdvs))
+        .and_then(|i| regions.catalog_for(i.admdvs.as_str()))
         .and_then(|catalog| catalog.parsed.get(&code).cloned());
     let mut row = Map::new();
     row.insert("feedetl_sn".into(), json!(stored.feedetl_sn));
@@ -555,7 +556,7 @@ pub async fn in_hospital_stays(
             let insured_region = person
                 .insu_row(visit.insutype.as_str())
                 .map(|r| r.insuplc_admdvs);
-            let treating_region = institution.and_then(|i| regions.region_of(&i.admdvs));
+            let treating_region = institution.and_then(|i| regions.region_of(i.admdvs.as_str()));
             let remote =
                 insured_region.is_some_and(|r| regions.region_of(r.as_str()) != treating_region);
             row.insert("mdtrt_id".into(), json!(visit.mdtrt_id));
@@ -612,7 +613,7 @@ pub async fn institutions(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<
             query
                 .fixmedins_type
                 .as_deref()
-                .is_none_or(|t| i.fixmedins_type == t)
+                .is_none_or(|t| i.fixmedins_type.as_str() == t)
         })
         .filter(|i| {
             query

@@ -72,7 +72,7 @@ fn rows(ctx: &Ctx<'_>) -> Result<Vec<(String, Value)>, TxError> {
 pub async fn upload(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     let regions = ctx.shared.regions();
     let catalog = regions
-        .catalog_for(&ctx.institution.admdvs)
+        .catalog_for(ctx.institution.admdvs.as_str())
         .ok_or_else(|| TxError::new("fixmedins_code", "本统筹区尚未加载医保目录"))?;
     let mut mappings = Vec::new();
     for (path, raw) in rows(ctx)? {
@@ -219,8 +219,8 @@ pub async fn query(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutpu
     let region = ctx
         .shared
         .regions()
-        .region_of(&ctx.institution.admdvs)
-        .unwrap_or(&ctx.institution.admdvs)
+        .region_of(ctx.institution.admdvs.as_str())
+        .unwrap_or(ctx.institution.admdvs.as_str())
         .to_string();
     let output = page.answer(&matching, |stored| mapping_row(stored, &region));
     Ok(TxOutput::read(common::to_output(&output)?))

@@ -54,11 +54,6 @@ impl Ctx<'_> {
         common::code("infno", &self.request.infno)
     }
 
-    /// The institution's region (`admdvs`) as a code: the place of treatment of its settlements.
-    pub fn institution_admdvs(&self) -> Result<Code, TxError> {
-        common::code("admdvs", &self.institution.admdvs)
-    }
-
     /// The time a ledger entry made by this message records: its receive time, to the second.
     pub fn setl_time(&self) -> NaiveDateTime {
         self.now.trunc_subsecs(0)

@@ -493,7 +493,7 @@ pub fn settlement_header(
         clr_type: ClrType::of_med_type(med_type),
         clr_way: ClrWay::ByItem,
         clr_optins: computed.insu.insuplc_admdvs,
-        mdtrtarea_admvs: ctx.institution_admdvs()?,
+        mdtrtarea_admvs: ctx.institution.admdvs,
         balc: computed.settlement.balc,
     })
 }

@@ -200,7 +200,7 @@ impl<T: Listed> History<T> {
 
 /// The pooling region of `admdvs` (the institution's when absent).
 fn region_of(ctx: &Ctx<'_>, admdvs: Option<&str>) -> String {
-    let admdvs = admdvs.unwrap_or(&ctx.institution.admdvs);
+    let admdvs = admdvs.unwrap_or(ctx.institution.admdvs.as_str());
     let regions = ctx.shared.regions();
     regions.region_of(admdvs).unwrap_or(admdvs).to_string()
 }
