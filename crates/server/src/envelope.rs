@@ -11,6 +11,8 @@ use serde_json::{Map, Value};
 
 use crate::error::{self, TxError};
 
+mod canonical;
+
 /// Longest accepted `msgid` (the spec says 30; some clients pad).
 const MSGID_MAX_CHARS: usize = 40;
 /// Longest accepted `infno` (provincial codes reach 6).
@@ -44,6 +46,26 @@ pub struct Request {
     /// The `input` object (empty when absent); a JSON string holding the object is accepted too.
     #[schema(value_type = Object, required = false)]
     pub input: Value,
+    /// The [`Request::digest`] taken when the message was parsed, over `input` as received, when
+    /// those bytes are exactly the serialisation the digest is defined over (`None`: it is
+    /// computed from `input` when asked for).
+    #[schema(ignore)]
+    pub received_digest: Option<String>,
+}
+
+/// The `input` of a request body as received (a borrowed slice of the body).
+#[derive(serde::Deserialize)]
+struct ReceivedInput<'a> {
+    #[serde(borrow)]
+    input: Option<&'a RawValue>,
+}
+
+/// The text of the body's `input` object, when it is exactly the serialisation of the parsed
+/// `input` ([`canonical::is_canonical`]).
+fn canonical_input(body: &[u8]) -> Option<&str> {
+    let received: ReceivedInput<'_> = serde_json::from_slice(body).ok()?;
+    let text = received.input?.get();
+    (text.starts_with('{') && canonical::is_canonical(text)).then_some(text)
 }
 
 /// Text of an optional scalar field; `null`, `""` and `"null"` read as empty.
@@ -114,6 +136,19 @@ const FIELD_MAX_CHARS: &[(&str, usize)] = &[
     ("bilg_dept_name", 100),
 ];
 
+/// The fewest characters any field may hold: a text of no more bytes is never too long.
+const SHORTEST_LIMIT_CHARS: usize = {
+    let mut shortest = MAX_FIELD_CHARS;
+    let mut index = 0;
+    while index < FIELD_MAX_CHARS.len() {
+        if FIELD_MAX_CHARS[index].1 < shortest {
+            shortest = FIELD_MAX_CHARS[index].1;
+        }
+        index += 1;
+    }
+    shortest
+};
+
 /// The most characters a field named `key` may hold.
 fn max_chars(key: &str) -> usize {
     FIELD_MAX_CHARS
@@ -133,6 +168,9 @@ enum BadText {
 fn bad_text(key: &str, text: &str) -> Option<BadText> {
     if text.contains('\0') {
         return Some(BadText::Nul);
+    }
+    if text.len() <= SHORTEST_LIMIT_CHARS {
+        return None;
     }
     let max = max_chars(key);
     // Bytes bound characters from above: count them only when the bytes could exceed the limit.
@@ -206,7 +244,11 @@ impl Request {
             return Err(TxError::new(error::BODY, "须为 JSON 对象（请求报文）"));
         };
         let input = object.remove("input");
-        Ok(Request {
+        let received_input = match &input {
+            Some(Value::Object(_)) => canonical_input(body),
+            _ => None,
+        };
+        let mut request = Request {
             infno: required(&object, "infno", INFNO_MAX_CHARS)?,
             msgid: required(&object, "msgid", MSGID_MAX_CHARS)?,
             fixmedins_code: required(&object, "fixmedins_code", 30)?,
@@ -216,12 +258,26 @@ impl Request {
             inf_time: scalar_text(object.get("inf_time")),
             sign_no: scalar_text(object.get("sign_no")),
             input: input_of(input)?,
-        })
+            received_digest: None,
+        };
+        request.received_digest = received_input.map(|text| request.digest_of(text.as_bytes()));
+        Ok(request)
     }
 
     /// Digest of what the message asks for (`infno`, the two regions, `input`): a repeated `msgid` is
-    /// a retry only when this is the same. 128 bits of SHA-256 as lowercase hex.
+    /// a retry only when this is the same. 128 bits of SHA-256 as lowercase hex over the three
+    /// texts, each followed by a NUL byte, and `input`'s compact JSON with keys in order (as stored
+    /// since `migrations/0004_message_digest.sql`). Taken over the received bytes when they are
+    /// that JSON already, else over `input` serialised again.
     pub fn digest(&self) -> String {
+        match &self.received_digest {
+            Some(digest) => digest.clone(),
+            None => self.serialised_digest(),
+        }
+    }
+
+    /// [`Request::digest`] with `input` serialised again.
+    fn serialised_digest(&self) -> String {
         use sha2::{Digest, Sha256};
         /// Feeds serialized JSON straight into the hash, without building the text.
         struct HashWriter(Sha256);
@@ -234,20 +290,29 @@ impl Request {
                 Ok(())
             }
         }
-        let mut hasher = HashWriter(Sha256::new());
-        for part in [&self.infno, &self.mdtrtarea_admvs, &self.insuplc_admdvs] {
-            hasher.0.update(part.as_bytes());
-            hasher.0.update([0u8]);
-        }
+        let mut hasher = HashWriter(self.digest_prefix());
         // Writing a `Value` into an in-memory sink cannot fail.
         let _ = serde_json::to_writer(&mut hasher, &self.input);
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut digest = String::with_capacity(32);
-        for byte in &hasher.0.finalize()[..16] {
-            digest.push(char::from(HEX[usize::from(byte >> 4)]));
-            digest.push(char::from(HEX[usize::from(byte & 0xf)]));
+        hex_digest(hasher.0)
+    }
+
+    /// [`Request::digest`] with `input_json` as the serialisation of `input`.
+    fn digest_of(&self, input_json: &[u8]) -> String {
+        use sha2::Digest;
+        let mut hasher = self.digest_prefix();
+        hasher.update(input_json);
+        hex_digest(hasher)
+    }
+
+    /// The hash of what precedes `input` in [`Request::digest`].
+    fn digest_prefix(&self) -> sha2::Sha256 {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        for part in [&self.infno, &self.mdtrtarea_admvs, &self.insuplc_admdvs] {
+            hasher.update(part.as_bytes());
+            hasher.update([0u8]);
         }
-        digest
+        hasher
     }
 
     /// The best-effort `msgid` of a body that failed to parse (echoed in the error reply's log only).
@@ -257,6 +322,18 @@ impl Request {
             .and_then(|v| v.get("msgid").map(|m| scalar_text(Some(m))))
             .unwrap_or_default()
     }
+}
+
+/// The first 128 bits of a SHA-256 as lowercase hex.
+fn hex_digest(hasher: sha2::Sha256) -> String {
+    use sha2::Digest;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut digest = String::with_capacity(32);
+    for byte in &hasher.finalize()[..16] {
+        digest.push(char::from(HEX[usize::from(byte >> 4)]));
+        digest.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    digest
 }
 
 /// `yyyyMMddHHmmssSSS`, the envelope's time format (written without parsing a format string: this
@@ -393,6 +470,38 @@ mod tests {
         let hashed = Sha256::digest(b"2207\x00360400\x00\x00{\"data\":{\"a\":[2],\"b\":\"1\"}}");
         let expected: String = hashed[..16].iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(request.digest(), expected);
+    }
+
+    #[test]
+    fn the_digest_of_a_his_message_is_taken_over_the_received_input() {
+        use yibao_domain::Fen;
+        let visit = yibao_his::Visit {
+            psn_no: "P1".into(),
+            insutype: "310".into(),
+            med_type: "11".into(),
+            begntime: "2025-01-01 08:00:00".into(),
+            fixmedins_code: "H1".into(),
+            feedetail: vec![
+                yibao_his::FeeLine::priced("1", "C1", 2, Fen(500)),
+                yibao_his::FeeLine::priced("2", "C2", 1, Fen(1_234)),
+            ],
+            ..yibao_his::Visit::default()
+        };
+        let envelope = yibao_his::Envelope::default();
+        for message in [
+            yibao_his::steps::upload_outpatient_fees(&visit, "M1"),
+            yibao_his::steps::settle_outpatient(&visit, "M1", Fen(2_234)),
+        ] {
+            let body = envelope.body(message.infno, "1", "H1", &message.input);
+            let request = Request::parse(body.as_bytes()).unwrap();
+            assert!(request.received_digest.is_some(), "{body}");
+            assert_eq!(request.digest(), request.serialised_digest());
+        }
+        let spaced = br#"{"infno":"2207","msgid":"1","fixmedins_code":"H1","input":{"data": {"b":"1","a":[2]}}}"#;
+        let request = Request::parse(spaced).unwrap();
+        assert_eq!(request.received_digest, None);
+        let compact = br#"{"infno":"2207","msgid":"1","fixmedins_code":"H1","input":{"data":{"a":[2],"b":"1"}}}"#;
+        assert_eq!(request.digest(), Request::parse(compact).unwrap().digest());
     }
 
     #[test]

@@ -245,6 +245,7 @@ fn counter_request(infno: &str, msgid: String) -> Request {
         inf_time: String::new(),
         sign_no: String::new(),
         input: Value::Null,
+        received_digest: None,
     }
 }
 

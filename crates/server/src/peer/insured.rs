@@ -135,6 +135,7 @@ pub(super) fn peer_request(infno: &str, key: &str, fixmedins_code: &str) -> Requ
         inf_time: String::new(),
         sign_no: String::new(),
         input: serde_json::Value::Null,
+        received_digest: None,
     }
 }
 
