@@ -153,7 +153,9 @@ pub struct Resubmission {
 /// stored in state 10 under the next application id (`<first id>-<n>`) with its book postings,
 /// the rejected row kept as it was. When a later month of the pair has a clearing not rejected,
 /// the later months keep their rows and the month takes the prepayment they stand on
-/// (`yibao_clearing::reapply_with_prepayment`, `[inferred]`). Applying the same rejected clearing
+/// (`yibao_clearing::reapply_with_prepayment`, `[inferred]`): the rejected row's own when the
+/// pair's next month's current application (`next_application`) started from the balance it
+/// left, none otherwise. Applying the same rejected clearing
 /// again returns the stored application. Refused when the clearing is not rejected, or when the
 /// month no longer gives the pair a row (and, after later months, moves no prepayment).
 pub async fn resubmit(
@@ -181,9 +183,10 @@ pub async fn resubmit(
             clearing: again.clone(),
         });
     }
-    let later = all
+    let later_standing = all
         .iter()
-        .find(|s| s.row.key == key && s.row.month > month && s.state != ClearingState::Rejected);
+        .any(|s| s.row.key == key && s.row.month > month && s.state != ClearingState::Rejected);
+    let later = next_application(&all, key, month).filter(|_| later_standing);
     let applications = all
         .iter()
         .filter(|s| s.row.key == key && s.row.month == month)
@@ -242,6 +245,23 @@ pub async fn resubmit(
         stored_now: true,
         clearing,
     })
+}
+
+/// The pair's application of its first month after `month` that no resubmission replaces: the one
+/// the pair's later prepayment balances go on from (standing, or rejected and to be applied again
+/// on the balance it started from).
+fn next_application(all: &[StoredClearing], key: PairKey, month: Month) -> Option<&StoredClearing> {
+    let next = all
+        .iter()
+        .filter(|s| s.row.key == key && s.row.month > month)
+        .map(|s| s.row.month)
+        .min()?;
+    all.iter()
+        .filter(|s| s.row.key == key && s.row.month == next)
+        .find(|s| {
+            !all.iter()
+                .any(|o| o.resubmits.as_deref() == Some(s.clr_id.as_str()))
+        })
 }
 
 /// Whether a stored row is the one computed now; a row stored before the fund shares

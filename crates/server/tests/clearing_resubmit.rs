@@ -551,6 +551,17 @@ async fn seed_earlier_months(
     policy: &ClearingPolicy,
     month: Month,
     key: PairKey,
+    fund: (&str, i64),
+) {
+    seed_months(h, policy, &[month.minus(2), month.minus(1)], key, fund).await;
+}
+
+/// Months of a pair stored as a run stores them, each with one synthetic remote settlement.
+async fn seed_months(
+    h: &Harness,
+    policy: &ClearingPolicy,
+    months: &[Month],
+    key: PairKey,
     (fund_pay_type, fund_fen): (&str, i64),
 ) {
     let regions = {
@@ -559,7 +570,7 @@ async fn seed_earlier_months(
             .await
             .unwrap()
     };
-    for earlier in [month.minus(2), month.minus(1)] {
+    for &earlier in months {
         let mut conn = h.store.pool().acquire().await.unwrap();
         let history = clearing::prepayment_histories(&mut conn, earlier, 12)
             .await
@@ -756,6 +767,104 @@ async fn a_month_rejected_after_the_next_was_run_is_applied_again() {
             sum(|s| s.row.prepayment.offset)
         );
         assert_eq!(flow("clearing_payable"), sum(|s| s.row.fund_owed));
+        let report = h.verify().await;
+        assert_eq!(report["ok"], true, "{report}");
+        h.stop().await;
+    }
+}
+
+/// Issue 11 §4: two consecutive months rejected after the month after them was run are applied
+/// again, the earlier first. The earlier one's next month is rejected too: its prepayment is
+/// carried because that next month (rejected, to be applied again) started from the balance it left;
+/// the next month, which no longer gives the pair settlements of the ledger (its row was stored from
+/// a synthetic settlement), is applied again as a row carrying its prepayment alone. The chain of
+/// balances and the books' prepayment flows agree, and `verify` finds nothing.
+#[tokio::test]
+async fn consecutive_months_rejected_after_a_later_run_are_applied_again() {
+    let policy = ClearingPolicy::load(&fixture_policy()).unwrap();
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let h = start(backend).await;
+        let resident = settle(&h, &stay(2, 5)).await;
+        let month = month_of(&resident);
+        let key = pair("390");
+        seed_earlier_months(&h, &policy, month, key, ("390100", 900_000)).await;
+        let mut conn = h.store.pool().acquire().await.unwrap();
+        yibao_ledger::clearing_confirm::confirm_all(&mut conn, month, "T", "2026-12-01 08:00:00")
+            .await
+            .unwrap();
+        drop(conn);
+        run_month(&h.store, &policy, month, over(month), "t1")
+            .await
+            .unwrap();
+        let first = standing(&h, month, key).await;
+        let next = month.next();
+        seed_months(&h, &policy, &[next], key, ("390100", 600_000)).await;
+        let second = standing(&h, next, key).await;
+        assert!(second.row.prepayment.offset > Fen(0), "{second:?}");
+        assert_eq!(
+            second.row.prepayment.balance_before,
+            first.row.prepayment.balance_after
+        );
+        let third_month = next.next();
+        clearing::add_deductions(
+            &h.store,
+            &[deduction("T390", third_month, key, Fen(500))],
+            "t",
+        )
+        .await
+        .unwrap();
+        run_month(&h.store, &policy, third_month, over(third_month), "t2")
+            .await
+            .unwrap();
+        let third = standing(&h, third_month, key).await;
+        for stored in [&second, &first] {
+            clearing::advance(
+                &h.store,
+                &stored.clr_id,
+                ClearingState::Rejected,
+                "x",
+                "2027-03-02 09:00:00",
+            )
+            .await
+            .unwrap();
+        }
+
+        let again = yibao_ledger::clearing_run::resubmit(&h.store, &policy, &first.clr_id, "t3")
+            .await
+            .unwrap();
+        assert_eq!(
+            again.clearing.row, first.row,
+            "the rejected next month stood on this month's balance: its prepayment is carried"
+        );
+        let again = yibao_ledger::clearing_run::resubmit(&h.store, &policy, &second.clr_id, "t3")
+            .await
+            .unwrap();
+        let row = &again.clearing.row;
+        assert_eq!(row.prepayment, second.row.prepayment);
+        assert_eq!(
+            (row.fund_owed, row.cleared),
+            (Fen(0), Fen(0) - second.row.prepayment.offset),
+            "{row:?}"
+        );
+        assert_eq!(standing(&h, third_month, key).await, third);
+        assert_prepayment_agrees(&h, key).await;
+        let books = flows(&h).await;
+        let mut conn = h.store.pool().acquire().await.unwrap();
+        let rows: Vec<_> = clearing::stored_rows(&mut conn, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.state != ClearingState::Rejected)
+            .collect();
+        drop(conn);
+        let flow = |name: &str| books.get(name).copied().unwrap_or(Fen(0));
+        assert_eq!(
+            flow("clearing_prepayment_paid_in") - flow("clearing_payable_prepayment_offset"),
+            rows.iter()
+                .map(|s| s.row.prepayment.top_up - s.row.prepayment.offset)
+                .sum::<Fen>(),
+            "{books:?}"
+        );
         let report = h.verify().await;
         assert_eq!(report["ok"], true, "{report}");
         h.stop().await;
