@@ -21,7 +21,8 @@
 //! reserve_withheld)`, with `fund_owed` the sum of the month's fund payments, each exact to the fen.
 //! The reserve withheld (40) is paid out later by a release of the pair's period
 //! ([`plan_release`], `[inferred]`); a rejected clearing (70) is applied again as a new clearing of
-//! the same month and pair.
+//! the same month and pair — after the pair's later months were run, with the prepayment they
+//! stand on ([`reapply_with_prepayment`], `[inferred]`).
 
 mod month;
 mod policy;
@@ -259,6 +260,51 @@ pub fn clear_month(
         row.fund_shares = Some(fund_shares(row, policy.unattributed_fund));
     }
     Ok(rows.into_values().collect())
+}
+
+/// A pair's clearing of a month applied again after the pair's later months were run
+/// (`[inferred]`: the domain says only that a rejected application is resubmitted as a new one,
+/// `clearing-and-budgets.md` §2.2). `computed` is the pair's row as [`clear_month`] gives it now —
+/// the month's settlements with the confirmations as corrected, the review deductions entered for
+/// the month, the reserve (40) on what remains after them — and `carried` the prepayment the later
+/// months stand on ([`carried_prepayment`]). The later months keep their rows; the row takes
+/// `carried` as its prepayment, its offset (30) and top-up fixed, so the pair's prepayment balance
+/// and the books stay those the later months hold; whatever the month now owes beyond or short of
+/// that offset is in `cleared` (negative: the treating region returns it when the clearing is paid).
+/// A month that no longer gives the pair settlements or deductions (`computed` none) is an empty
+/// row of `month` and `key` carrying the prepayment alone.
+pub fn reapply_with_prepayment(
+    policy: &ClearingPolicy,
+    (month, key): (Month, PairKey),
+    computed: Option<&ClearingRow>,
+    carried: Prepayment,
+) -> ClearingRow {
+    let mut row = computed.cloned().unwrap_or_else(|| empty(month, key));
+    row.deductions.prepayment_offset = carried.offset;
+    row.cleared = row.fund_owed - row.deductions.total();
+    row.prepayment = carried;
+    row.fund_shares = Some(fund_shares(&row, policy.unattributed_fund));
+    row
+}
+
+/// The prepayment a rejected clearing's month is applied again with once a later month of the pair
+/// stands (`[inferred]`, see [`reapply_with_prepayment`]): the rejected row's own — its offset and
+/// top-up — when the pair's first later standing application was computed on the balance it left
+/// (`later_balance_before` is its `balance_after`: the later months carry it), else none — the
+/// later months were computed without it, so the month draws nothing from the prepayment and
+/// leaves the balance they started from.
+pub fn carried_prepayment(rejected: &Prepayment, later_balance_before: Fen) -> Prepayment {
+    if later_balance_before == rejected.balance_after {
+        *rejected
+    } else {
+        Prepayment {
+            size: rejected.size,
+            balance_before: later_balance_before,
+            offset: Fen(0),
+            top_up: Fen(0),
+            balance_after: later_balance_before,
+        }
+    }
 }
 
 fn empty(month: Month, key: PairKey) -> ClearingRow {

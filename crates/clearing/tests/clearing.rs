@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use yibao_clearing::{
-    clear_month, share_problems, ClearingPolicy, Confirmation, Deductions, FundPayment, FundShares,
-    Month, MonthInputs, PairKey, PrepaymentHistory, ReviewDeductions, SettlementRow,
+    carried_prepayment, clear_month, reapply_with_prepayment, share_problems, ClearingPolicy,
+    Confirmation, Deductions, FundPayment, FundShares, Month, MonthInputs, PairKey, Prepayment,
+    PrepaymentHistory, ReviewDeductions, SettlementRow,
 };
 use yibao_domain::{Code, Fen, Ratio};
 
@@ -345,4 +346,59 @@ proptest! {
         let all: Fen = cleared.iter().flat_map(|s| s.fund_payments.iter().map(|p| p.amount)).sum();
         prop_assert_eq!(owed_all, all);
     }
+}
+
+/// A month applied again after later months ran: with the rejected row's prepayment when the later
+/// months stand on the balance it left, with none otherwise; the month's own amounts recomputed,
+/// `cleared` taking what the fixed offset leaves (negative when the month now owes less), the
+/// shares exact.
+#[test]
+fn a_month_applied_again_after_later_months_keeps_their_prepayment() {
+    let policy = policy_with_reserve("0.05");
+    let k = key("360100", "390");
+    let inputs = MonthInputs {
+        rows: vec![row(1, k, month(3), None, 100_000)],
+        deductions: BTreeMap::new(),
+        prepayments: [(
+            k,
+            PrepaymentHistory {
+                balance: Fen(300_000),
+                basis_fund_owed: Fen(1_200_000),
+            },
+        )]
+        .into_iter()
+        .collect(),
+    };
+    let computed = clear_month(&policy, month(3), &inputs).unwrap().remove(0);
+    let rejected = Prepayment {
+        size: Fen(200_000),
+        balance_before: Fen(300_000),
+        offset: Fen(250_000),
+        top_up: Fen(150_000),
+        balance_after: Fen(200_000),
+    };
+    let carried = carried_prepayment(&rejected, Fen(200_000));
+    assert_eq!(carried, rejected);
+    let again = reapply_with_prepayment(&policy, (month(3), k), Some(&computed), carried);
+    assert_eq!(again.prepayment, rejected);
+    assert_eq!(again.deductions.prepayment_offset, Fen(250_000));
+    assert_eq!(again.deductions.reserve_withheld, Fen(5_000));
+    assert_eq!(again.cleared, Fen(100_000 - 5_000 - 250_000));
+    assert!(share_problems(&again, again.fund_shares.as_ref().unwrap()).is_empty());
+
+    let none = carried_prepayment(&rejected, Fen(300_000));
+    assert_eq!(
+        (
+            none.offset,
+            none.top_up,
+            none.balance_before,
+            none.balance_after
+        ),
+        (Fen(0), Fen(0), Fen(300_000), Fen(300_000))
+    );
+    let again = reapply_with_prepayment(&policy, (month(3), k), Some(&computed), none);
+    assert_eq!(again.cleared, Fen(100_000 - 5_000));
+    let empty = reapply_with_prepayment(&policy, (month(3), k), None, rejected);
+    assert_eq!((empty.fund_owed, empty.cleared), (Fen(0), Fen(-250_000)));
+    assert!(share_problems(&empty, empty.fund_shares.as_ref().unwrap()).is_empty());
 }

@@ -4,22 +4,30 @@
 //! settlements of a month whose insured and treating pooling regions are both this platform's and
 //! differ ([`PoolingRegions::needs_confirmation`]); each 3261 is a batch keyed by the institution
 //! and its `msgid`, and a 3262 rolls one batch back. A row's state is its flag in the latest batch
-//! not rolled back that holds it. Once a month is cleared its stored clearing never changes: a
-//! batch made before (in time) can no longer be rolled back, and a batch made after (late,
-//! `migrations/0025_clearing_late_confirmations.sql`) may only confirm (`cnfm_flag` 1) settlements
-//! its clearing did not count; they enter the cycle of the month the late batch is made in (or the
-//! first month not yet cleared, when that one is), which is stored with the batch, with the
-//! entries of their chains made before it. A late batch can be rolled back until its cycle is
-//! cleared. Written on the caller's connection in one transaction per request, outside the
-//! settlement writer.
+//! not rolled back that holds it.
+//!
+//! A settlement's confirmation is frozen once its pair's clearing of the month stands: the month
+//! has been run and the pair (insured region × treating region × scheme) has a clearing of it that
+//! is not rejected, or the month has been run and gave the pair no clearing. Then its stored
+//! clearing never changes: a batch made before (in time) can no longer be rolled back, and a batch
+//! made after (late, `migrations/0025_clearing_late_confirmations.sql`) may only confirm
+//! (`cnfm_flag` 1) settlements its clearing did not count; they enter the cycle of the month the
+//! late batch is made in (or the first month not yet cleared, when that one is), which is stored
+//! with the batch, with the entries of their chains made before it. A late batch can be rolled back
+//! until its cycle is cleared (by the same rule, per pair). A pair whose clearings of the month are
+//! all rejected (70) is *reopened* until it is applied again: its institutions correct their
+//! confirmations as before the run — roll back, confirm or exclude in time — and the resubmission
+//! (`clearing_run::resubmit`) reads them; a batch mixing reopened and frozen pairs is refused (the
+//! institution sends one per standing). Written on the caller's connection in one transaction per
+//! request, outside the settlement writer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::{AnyConnection, Connection, Row};
-use yibao_clearing::{Confirmation, Month, PoolingRegions};
+use yibao_clearing::{ClearingState, Confirmation, Month, PairKey, PoolingRegions};
 use yibao_domain::Fen;
 
-use crate::clearing_run::{pooling_regions, ClearingRunError};
+use crate::clearing_run::{pooling_regions, stored_pooling_regions, ClearingRunError};
 use crate::columns::{code, corrupt};
 use crate::sql::values_placeholders;
 use crate::LedgerError;
@@ -236,16 +244,105 @@ pub(crate) async fn last_cleared(conn: &mut AnyConnection) -> Result<Option<Mont
         .transpose()
 }
 
-async fn month_cleared(conn: &mut AnyConnection, month: Month) -> Result<bool, LedgerError> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM clearing_rows WHERE month = $1")
-        .bind(month.to_string())
-        .fetch_one(conn)
-        .await?;
-    Ok(row.try_get::<i64, _>("n")? > 0)
+/// Where a month's clearing stands for the confirmations of its settlements (see the module).
+#[derive(Debug, Default)]
+struct MonthClearing {
+    /// Whether the month has been run (it has clearing rows).
+    run: bool,
+    /// The pairs whose clearings of the month are all rejected (70), awaiting their next
+    /// application.
+    reopened: BTreeSet<PairKey>,
+}
+
+impl MonthClearing {
+    /// Whether the confirmations of the pair's settlements of the month are frozen.
+    fn frozen(&self, key: &PairKey) -> bool {
+        self.run && !self.reopened.contains(key)
+    }
+}
+
+async fn month_clearing(
+    conn: &mut AnyConnection,
+    month: Month,
+) -> Result<MonthClearing, LedgerError> {
+    let rows = crate::clearing::stored_rows(conn, Some(month)).await?;
+    let standing: BTreeSet<PairKey> = rows
+        .iter()
+        .filter(|s| s.state != ClearingState::Rejected)
+        .map(|s| s.row.key)
+        .collect();
+    Ok(MonthClearing {
+        run: !rows.is_empty(),
+        reopened: rows
+            .iter()
+            .map(|s| s.row.key)
+            .filter(|key| !standing.contains(key))
+            .collect(),
+    })
+}
+
+/// The pair (pooling regions and scheme) each of the settlements `setl_ids` is cleared under.
+async fn pairs_of(
+    conn: &mut AnyConnection,
+    setl_ids: &[&str],
+) -> Result<BTreeMap<String, PairKey>, LedgerError> {
+    let mut out = BTreeMap::new();
+    if setl_ids.is_empty() {
+        return Ok(out);
+    }
+    let regions = stored_pooling_regions(conn).await?;
+    let sql = format!(
+        "SELECT s.setl_id, s.clr_optins, s.insutype, \
+         COALESCE(NULLIF(s.mdtrtarea_admvs, ''), i.admdvs, '') AS trt_admdvs \
+         FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code \
+         WHERE s.setl_id IN {}",
+        values_placeholders(1, setl_ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in setl_ids {
+        query = query.bind(id.to_string());
+    }
+    for row in &query.fetch_all(&mut *conn).await? {
+        let key = PairKey {
+            insured_admdvs: regions.region_of(code(row, "settlements", "clr_optins")?),
+            treating_admdvs: regions.region_of(code(row, "settlements", "trt_admdvs")?),
+            insutype: code(row, "settlements", "insutype")?,
+        };
+        out.insert(row.try_get("setl_id")?, key);
+    }
+    Ok(out)
+}
+
+/// Whether the settlements `setl_ids` of `month` are frozen (see the module): `Some(true)` all of
+/// them, `Some(false)` none (the month not run, or every pair reopened), `None` some but not all.
+async fn frozen_rows(
+    conn: &mut AnyConnection,
+    month: Month,
+    setl_ids: &[&str],
+) -> Result<Option<bool>, LedgerError> {
+    let clearing = month_clearing(conn, month).await?;
+    if !clearing.run {
+        return Ok(Some(false));
+    }
+    let pairs = pairs_of(conn, setl_ids).await?;
+    let frozen: BTreeSet<bool> = setl_ids
+        .iter()
+        .map(|id| pairs.get(*id).is_none_or(|key| clearing.frozen(key)))
+        .collect();
+    Ok(match (frozen.contains(&true), frozen.contains(&false)) {
+        (true, true) => None,
+        (frozen, _) => Some(frozen),
+    })
 }
 
 fn frozen(month: Month) -> LedgerError {
     LedgerError::Conflict(format!("{month} 已清算，其确认批次不能再回退"))
+}
+
+fn mixed(month: Month) -> LedgerError {
+    LedgerError::Conflict(format!(
+        "{month} 的清算中，本批次既有已拒绝（70）待重新申请的统筹区对与险种，也有清算仍有效的：请分批确认"
+    ))
 }
 
 /// The batch an institution sent under `msgid`.
@@ -306,10 +403,14 @@ pub async fn confirm(
         tx.commit().await?;
         return Ok(stored);
     }
-    let late_cycle = if month_cleared(&mut tx, batch_in.month).await? {
-        Some(late_cycle_of(&mut tx, batch_in, confirmed_at).await?)
-    } else {
-        None
+    let ids: Vec<&str> = batch_in.rows.iter().map(|(id, _)| id.as_str()).collect();
+    let late_cycle = match frozen_rows(&mut tx, batch_in.month, &ids).await? {
+        Some(true) => Some(late_cycle_of(&mut tx, batch_in, confirmed_at).await?),
+        Some(false) => {
+            not_confirmed_late(&mut tx, batch_in).await?;
+            None
+        }
+        None => return Err(mixed(batch_in.month)),
     };
     let seq = crate::sql::next_counter(&mut tx, BATCH_COUNTER).await?;
     sqlx::query(
@@ -345,6 +446,23 @@ pub async fn confirm(
         late_cycle,
         ..batch_in.clone()
     })
+}
+
+/// Refuses an in-time batch holding a settlement a late batch standing confirms (the late batch
+/// carries it into a later cycle; it is rolled back first while that cycle is open).
+async fn not_confirmed_late(
+    conn: &mut AnyConnection,
+    batch_in: &ConfirmBatch,
+) -> Result<(), LedgerError> {
+    let states = month_states(conn, batch_in.month).await?;
+    for (setl_id, _) in &batch_in.rows {
+        if let Some(cycle) = states.get(setl_id).and_then(|s| s.late_cycle) {
+            return Err(LedgerError::Conflict(format!(
+                "结算 {setl_id} 已由补充确认批次计入 {cycle} 的清算：先回退该批次"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The cycle a late batch's rows enter — the month of `confirmed_at`, or the first month not yet
@@ -391,7 +509,7 @@ pub async fn confirm_all(
     confirmed_at: &str,
 ) -> Result<usize, ClearingRunError> {
     let mut confirmed = 0;
-    if month_cleared(conn, month).await? {
+    if month_clearing(conn, month).await?.run {
         return Ok(confirmed);
     }
     for institution in crate::registry::institutions(conn).await? {
@@ -423,8 +541,8 @@ pub async fn confirm_all(
 }
 
 /// Rolls back the standing batch `msgid` of an institution (3262); refused when it is unknown or
-/// already rolled back, or its rows were cleared: an in-time batch of a cleared month, a late batch
-/// whose cycle is cleared.
+/// already rolled back, or its rows are frozen (see the module) in the month they were counted in:
+/// the batch's month for an in-time batch, its cycle for a late one.
 pub async fn roll_back(
     conn: &mut AnyConnection,
     fixmedins_code: &str,
@@ -436,8 +554,11 @@ pub async fn roll_back(
         .await?
         .ok_or_else(|| LedgerError::Conflict(format!("本机构没有确认批次 {msgid}")))?;
     let counted_in = stored.late_cycle.unwrap_or(stored.month);
-    if month_cleared(&mut tx, counted_in).await? {
-        return Err(frozen(counted_in));
+    let ids: Vec<&str> = stored.rows.iter().map(|(id, _)| id.as_str()).collect();
+    match frozen_rows(&mut tx, counted_in, &ids).await? {
+        Some(false) => {}
+        Some(true) => return Err(frozen(counted_in)),
+        None => return Err(mixed(counted_in)),
     }
     let updated = sqlx::query(
         "UPDATE clearing_confirm_batches SET rolled_back_at = $1 \

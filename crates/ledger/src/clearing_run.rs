@@ -12,8 +12,9 @@ use crate::registry::{self, Document};
 use crate::{AnyConnection, LedgerError, Store};
 use sqlx::Connection;
 use yibao_clearing::{
-    clear_month, cross_region_lines, ClearingError, ClearingPolicy, ClearingRow, ClearingState,
-    Confirmation, CrossRegionLine, Month, MonthInputs, PairKey, PoolingRegions, SettlementRow,
+    carried_prepayment, clear_month, cross_region_lines, reapply_with_prepayment, ClearingError,
+    ClearingPolicy, ClearingRow, ClearingState, Confirmation, CrossRegionLine, Month, MonthInputs,
+    PairKey, PoolingRegions, SettlementRow,
 };
 use yibao_domain::{Code, Rounding};
 
@@ -26,8 +27,6 @@ pub enum ClearingRunError {
     LaterMonthRun { month: Month, later: Month },
     #[error("{clr_id}: 已存的清算与现在按账本计算的不同（{month} 的结算或扣款在清算后有变化）")]
     StoredChanged { clr_id: String, month: Month },
-    #[error("清算 {clr_id} 不能重新申请：其后月份的清算 {later} 已申请（预付金按月结转，须按月份顺序申请）")]
-    LaterApplication { clr_id: String, later: String },
     #[error("stored policy of {admdvs}: {problem}")]
     StoredPolicy { admdvs: String, problem: String },
     #[error(transparent)]
@@ -147,14 +146,18 @@ pub struct Resubmission {
 }
 
 /// Applies the rejected (70) clearing `clr_id` again (`clearing-and-budgets.md` §2.2): the pair's
-/// row of its month computed from the ledger as a run would now — the same settlements (a cleared
-/// month's confirmations are frozen), the review deductions entered for the month (including any
+/// row of its month computed from the ledger as a run would now — the month's settlements with the
+/// confirmations as the institutions corrected them while the pair was rejected
+/// ([`crate::clearing_confirm`]), the review deductions entered for the month (including any
 /// entered after the rejection), the prepayment before the month without rejected clearings — is
 /// stored in state 10 under the next application id (`<first id>-<n>`) with its book postings,
-/// the rejected row kept as it was. Applying the same rejected clearing again returns the stored
-/// application. Refused when the clearing is not rejected, when a later month of the pair has a
-/// clearing not rejected (the prepayment is carried month to month, so a month is applied before
-/// the next), or when the month no longer gives the pair a row.
+/// the rejected row kept as it was. When a later month of the pair has a clearing not rejected,
+/// the later months keep their rows and the month takes the prepayment they stand on
+/// (`yibao_clearing::reapply_with_prepayment`, `[inferred]`): the rejected row's own when the
+/// pair's next month's current application (`next_application`) started from the balance it
+/// left, none otherwise. Applying the same rejected clearing
+/// again returns the stored application. Refused when the clearing is not rejected, or when the
+/// month no longer gives the pair a row (and, after later months, moves no prepayment).
 pub async fn resubmit(
     store: &Store,
     policy: &ClearingPolicy,
@@ -180,28 +183,40 @@ pub async fn resubmit(
             clearing: again.clone(),
         });
     }
-    let later = all
+    let later_standing = all
         .iter()
-        .find(|s| s.row.key == key && s.row.month > month && s.state != ClearingState::Rejected);
-    if let Some(later) = later {
-        return Err(ClearingRunError::LaterApplication {
-            clr_id: clr_id.to_string(),
-            later: later.clr_id.clone(),
-        });
-    }
+        .any(|s| s.row.key == key && s.row.month > month && s.state != ClearingState::Rejected);
+    let later = next_application(&all, key, month).filter(|_| later_standing);
     let applications = all
         .iter()
         .filter(|s| s.row.key == key && s.row.month == month)
         .count();
     let inputs = month_inputs(&mut conn, policy, month).await?;
-    let row = clear_month(policy, month, &inputs)?
+    let computed = clear_month(policy, month, &inputs)?
         .into_iter()
-        .find(|row| row.key == key)
-        .ok_or_else(|| {
-            LedgerError::Conflict(format!(
-                "清算 {clr_id}: {month} 已没有该统筹区对与险种的可清算结算，无需重新申请"
-            ))
-        })?;
+        .find(|row| row.key == key);
+    let row = match later {
+        Some(later) => Some(reapply_with_prepayment(
+            policy,
+            (month, key),
+            computed.as_ref(),
+            carried_prepayment(
+                &rejected.row.prepayment,
+                later.row.prepayment.balance_before,
+            ),
+        ))
+        .filter(|row| {
+            computed.is_some()
+                || !row.prepayment.offset.is_zero()
+                || !row.prepayment.top_up.is_zero()
+        }),
+        None => computed,
+    };
+    let row = row.ok_or_else(|| {
+        LedgerError::Conflict(format!(
+            "清算 {clr_id}: {month} 已没有该统筹区对与险种的可清算结算，无需重新申请"
+        ))
+    })?;
     let regions = pooling_regions(&mut conn).await?;
     let new_id = clearing::application_id(month, &key, applications as u32 + 1);
     let mut tx = conn.begin().await.map_err(LedgerError::from)?;
@@ -230,6 +245,23 @@ pub async fn resubmit(
         stored_now: true,
         clearing,
     })
+}
+
+/// The pair's application of its first month after `month` that no resubmission replaces: the one
+/// the pair's later prepayment balances go on from (standing, or rejected and to be applied again
+/// on the balance it started from).
+fn next_application(all: &[StoredClearing], key: PairKey, month: Month) -> Option<&StoredClearing> {
+    let next = all
+        .iter()
+        .filter(|s| s.row.key == key && s.row.month > month)
+        .map(|s| s.row.month)
+        .min()?;
+    all.iter()
+        .filter(|s| s.row.key == key && s.row.month == next)
+        .find(|s| {
+            !all.iter()
+                .any(|o| o.resubmits.as_deref() == Some(s.clr_id.as_str()))
+        })
 }
 
 /// Whether a stored row is the one computed now; a row stored before the fund shares

@@ -33,6 +33,19 @@ struct Claim {
     done: oneshot::Sender<bool>,
 }
 
+/// A token accepted in memory whose durable write is under way ([`ReplayGuard::claim_deferred`]).
+pub struct PendingClaim(oneshot::Receiver<bool>);
+
+impl PendingClaim {
+    /// Waits until the token is stored durably.
+    pub async fn stored(self) -> Result<(), ReplayError> {
+        match self.0.await {
+            Ok(true) => Ok(()),
+            _ => Err(ReplayError::Unavailable),
+        }
+    }
+}
+
 /// The live accepted tokens (token → expiry, Unix seconds).
 struct Seen {
     tokens: HashMap<String, i64>,
@@ -74,6 +87,22 @@ impl ReplayGuard {
         expires_at_secs: i64,
         now_secs: i64,
     ) -> Result<(), ReplayError> {
+        self.claim_deferred(token, expires_at_secs, now_secs)
+            .await?
+            .stored()
+            .await
+    }
+
+    /// Accepts `token` once in memory (a live token is refused at once) and queues its durable
+    /// write without waiting for it: the caller may act on the request meanwhile and awaits
+    /// [`PendingClaim::stored`] before it answers. Only for requests whose effect is keyed exactly
+    /// once by their own id, so that a replay after a crash that lost the token repeats nothing.
+    pub async fn claim_deferred(
+        &self,
+        token: String,
+        expires_at_secs: i64,
+        now_secs: i64,
+    ) -> Result<PendingClaim, ReplayError> {
         self.remember(&token, expires_at_secs, now_secs)?;
         let (done, stored) = oneshot::channel();
         let claim = Claim {
@@ -85,10 +114,7 @@ impl ReplayGuard {
             .send(claim)
             .await
             .map_err(|_| ReplayError::Unavailable)?;
-        match stored.await {
-            Ok(true) => Ok(()),
-            _ => Err(ReplayError::Unavailable),
-        }
+        Ok(PendingClaim(stored))
     }
 
     /// Records the token in memory; a token that is still live is a replay.

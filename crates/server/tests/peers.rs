@@ -1204,6 +1204,21 @@ async fn the_peer_api_refuses_unsigned_and_replayed_calls() {
         request.send()
     };
     assert_eq!(send().await.unwrap().status(), 200);
+    let nonce = &headers
+        .iter()
+        .find(|(name, _)| *name == "x-peer-nonce")
+        .unwrap()
+        .1;
+    let mut conn = p.i.store.pool().acquire().await.unwrap();
+    let stored = yibao_ledger::gateway::live_tokens(&mut conn, chrono::Utc::now().timestamp())
+        .await
+        .unwrap();
+    drop(conn);
+    let token = format!("peer:{}:{nonce}", peer("44", "").access_key);
+    assert!(
+        stored.iter().any(|(t, _)| *t == token),
+        "the nonce is durable once the call is answered"
+    );
     assert_eq!(
         send().await.unwrap().status(),
         401,

@@ -200,9 +200,11 @@ pub(crate) async fn advance_clearing(
 /// Apply a rejected clearing again
 ///
 /// The pair's row of the rejected clearing's month computed from the ledger now (the review
-/// deductions entered since included), stored in state 10 under a new id (`<id>-2`, …) with its
-/// book postings; the rejected clearing is kept. Asked again, the stored application is answered.
-/// Uses the clearing policy of `clearing_policy`.
+/// deductions entered since and the institutions' corrected confirmations included), stored in
+/// state 10 under a new id (`<id>-2`, …) with its book postings; the rejected clearing is kept.
+/// After a later month of the pair was run, the month takes the prepayment the later months stand
+/// on and they keep their rows. Asked again, the stored application is answered. Uses the clearing
+/// policy of `clearing_policy`.
 #[utoipa::path(post, path = "/admin/clearings/{clr_id}/resubmit", tag = "admin",
     security(("admin_token" = [])),
     params(("clr_id" = String, Path, description = "The rejected (70) clearing")),
@@ -212,7 +214,7 @@ pub(crate) async fn advance_clearing(
         (status = 400, description = "A bad id or body (named)", body = AdminRefusal),
         GuardRefusal,
         (status = 404, description = "No such clearing", body = AdminRefusal),
-        (status = 409, description = "Not rejected, a later month of the pair applied, or nothing left to clear", body = AdminRefusal),
+        (status = 409, description = "Not rejected, or nothing left to clear", body = AdminRefusal),
         (status = 503, description = "Storage unavailable, or the clearing policy cannot be read", body = AdminRefusal),
     ))]
 pub(crate) async fn resubmit_clearing(
@@ -251,9 +253,6 @@ pub(crate) async fn resubmit_clearing(
         })
         .into_response(),
         Err(ClearingRunError::Ledger(e)) => ledger_refusal(e),
-        Err(e @ ClearingRunError::LaterApplication { .. }) => {
-            refuse(StatusCode::CONFLICT, e.to_string())
-        }
         Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }

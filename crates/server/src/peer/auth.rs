@@ -3,7 +3,12 @@
 //! HMAC-SHA256(secret, method + `\n` + path + `\n` + timestamp + `\n` + nonce + `\n` + hex
 //! SHA-256(body)). A platform accepts a call only under the key of a peer it lists, within
 //! `auth_window_secs`, and each nonce of a key once — durably, through the gateway's
-//! [`ReplayGuard`], so a captured call cannot be replayed, not even after a restart.
+//! [`ReplayGuard`], so a captured call cannot be replayed, not even after a restart. The nonce is
+//! claimed in memory before the call is acted on and is durable before it is answered
+//! ([`ReplayGuard::claim_deferred`]): its write shares no commit with the call's but overlaps it
+//! instead of preceding it. A call whose nonce a crash lost before the answer can be replayed
+//! after the restart, and repeats nothing: every writing call is keyed exactly once by the treating
+//! platform's key (`docs/peers.md`), and the others only read.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,9 +16,9 @@ use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::auth::{claim_once, header, outside_window, same, AuthError};
+use crate::auth::{header, outside_window, same, AuthError};
 use crate::config::{Config, PeerConfig};
-use crate::replay::ReplayGuard;
+use crate::replay::{PendingClaim, ReplayGuard};
 
 pub const KEY: &str = "x-peer-key";
 pub const TIMESTAMP: &str = "x-peer-timestamp";
@@ -67,13 +72,13 @@ pub fn headers(
 const NONCE_MAX: usize = 64;
 
 /// Verifies a call's headers against the peers `config` lists and claims its nonce; returns the
-/// calling peer.
+/// calling peer and the nonce's durable write, to be awaited before the call is answered.
 pub async fn verify<'c>(
     config: &'c Config,
     replay: &ReplayGuard,
     (method, path, headers, body): (&str, &str, &HeaderMap, &[u8]),
     now_secs: i64,
-) -> Result<&'c PeerConfig, AuthError> {
+) -> Result<(&'c PeerConfig, PendingClaim), AuthError> {
     let key = header(headers, KEY)?;
     let peer = config
         .peers
@@ -98,16 +103,15 @@ pub async fn verify<'c>(
         return Err(AuthError("signature does not match".into()));
     }
     let token = format!("peer:{key}:{nonce}");
-    claim_once(
-        replay,
-        "nonce",
-        token,
-        sent,
-        config.auth_window_secs,
-        now_secs.saturating_mul(1000),
-    )
-    .await?;
-    Ok(peer)
+    let pending = replay
+        .claim_deferred(
+            token,
+            sent.saturating_add(config.auth_window_secs),
+            now_secs,
+        )
+        .await
+        .map_err(|e| AuthError(format!("nonce {e}")))?;
+    Ok((peer, pending))
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ use super::PeerStep;
 use crate::config::PeerConfig;
 use crate::envelope::{wire_time, Request};
 use crate::error::TxError;
+use crate::replay::PendingClaim;
 use crate::routes::{router_of, Endpoint};
 use crate::service::Service;
 use crate::state::Shared;
@@ -69,26 +70,36 @@ fn refuse(status: StatusCode, problem: impl Into<String>) -> Response {
         .into_response()
 }
 
-/// Authenticates a call and reads its body.
+/// Authenticates a call and reads its body; the call's nonce is durable once the returned
+/// [`PendingClaim`] is ([`after_nonce`]).
 async fn admit<T: DeserializeOwned>(
     service: &Service,
     path: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(PeerConfig, T), Response> {
+) -> Result<(PeerConfig, T, PendingClaim), Response> {
     let now = chrono::Utc::now().timestamp();
-    let peer = super::auth::verify(
+    let (peer, nonce) = super::auth::verify(
         &service.shared.config,
         &service.replay,
         ("POST", path, headers, body),
         now,
     )
     .await
-    .map_err(|e| refuse(StatusCode::UNAUTHORIZED, e.0))?
-    .clone();
+    .map_err(|e| refuse(StatusCode::UNAUTHORIZED, e.0))?;
     let call = serde_json::from_slice(body)
         .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
-    Ok((peer, call))
+    Ok((peer.clone(), call, nonce))
+}
+
+/// `response`, once the call's nonce is stored durably (its write overlapping the call's work,
+/// `peer::auth`); 503 when it could not be stored — the call may have been recorded, and its retry
+/// under the same key answers what was.
+async fn after_nonce(nonce: PendingClaim, response: Response) -> Response {
+    match nonce.stored().await {
+        Ok(()) => response,
+        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, format!("nonce {e}")),
+    }
 }
 
 /// A key of the calling peer: its region prefix begins it.
@@ -182,7 +193,7 @@ pub(crate) async fn person(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (_, call): (_, ForwardCall) =
+    let (_, call, nonce): (_, ForwardCall, _) =
         match admit(&service, "/peer/v1/person", &headers, &body).await {
             Ok(admitted) => admitted,
             Err(response) => return response,
@@ -194,7 +205,7 @@ pub(crate) async fn person(
             problem: error.problem,
         },
     };
-    Json(answer).into_response()
+    after_nonce(nonce, Json(answer).into_response()).await
 }
 
 async fn answer_person(shared: &Shared, call: &ForwardCall) -> Result<PersonAnswer, TxError> {
@@ -286,29 +297,33 @@ fn person_rows(person: &Person) -> Vec<crate::import::PersonRow> {
         (status = 200, description = "Settled, computed, refused (for the hospital) or aborted", body = Outcome),
         (status = 400, description = "The body is not a call, or its key is not the peer's"),
         (status = 401, description = "Not a listed peer, a bad signature or a replayed nonce"),
-        (status = 503, description = "Storage unavailable: nothing recorded"),
+        (status = 503, description = "Storage unavailable: nothing recorded; or the nonce could not be stored after the call was recorded (its retry under the same key answers it)"),
     ))]
 pub(crate) async fn settle_call(
     State(service): State<Service>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (peer, call): (_, SettleCall) =
+    let (peer, call, nonce): (_, SettleCall, _) =
         match admit(&service, "/peer/v1/settle", &headers, &body).await {
             Ok(admitted) => admitted,
             Err(response) => return response,
         };
     if call.presettle {
-        return Json(presettle(&service.shared, &call).await).into_response();
+        let computed = Json(presettle(&service.shared, &call).await).into_response();
+        return after_nonce(nonce, computed).await;
     }
     let institution = match call.hospital.institution() {
         Ok(institution) => institution,
-        Err(error) => return refuse(StatusCode::BAD_REQUEST, error.to_string()),
+        Err(error) => {
+            let refused = refuse(StatusCode::BAD_REQUEST, error.to_string());
+            return after_nonce(nonce, refused).await;
+        }
     };
     let keys = [("peer_key", call.peer_key.clone())];
     let request = peer_request(&call.infno, &call.peer_key, &call.hospital.fixmedins_code);
     let job = (request, institution, PeerStep::Settle(Box::new(call)));
-    run_call(&service, &peer, &keys, job).await
+    after_nonce(nonce, run_call(&service, &peer, &keys, job).await).await
 }
 
 /// Cancel a settlement for another platform
@@ -322,14 +337,14 @@ pub(crate) async fn settle_call(
         (status = 200, description = "Cancelled, refused (for the hospital) or aborted", body = Outcome),
         (status = 400, description = "The body is not a call, or its key is not the peer's"),
         (status = 401, description = "Not a listed peer, a bad signature or a replayed nonce"),
-        (status = 503, description = "Storage unavailable: nothing recorded"),
+        (status = 503, description = "Storage unavailable: nothing recorded; or the nonce could not be stored after the call was recorded (its retry under the same key answers it)"),
     ))]
 pub(crate) async fn cancel_call(
     State(service): State<Service>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (peer, call): (_, CancelCall) =
+    let (peer, call, nonce): (_, CancelCall, _) =
         match admit(&service, "/peer/v1/cancel", &headers, &body).await {
             Ok(admitted) => admitted,
             Err(response) => return response,
@@ -344,7 +359,7 @@ pub(crate) async fn cancel_call(
         hospital_named(&call.fixmedins_code),
         PeerStep::Cancel(call),
     );
-    run_call(&service, &peer, &keys, job).await
+    after_nonce(nonce, run_call(&service, &peer, &keys, job).await).await
 }
 
 /// Resolve an operation of another platform
@@ -358,14 +373,14 @@ pub(crate) async fn cancel_call(
         (status = 200, description = "Done (what is recorded) or aborted", body = Outcome),
         (status = 400, description = "The body is not a call, or its key is not the peer's"),
         (status = 401, description = "Not a listed peer, a bad signature or a replayed nonce"),
-        (status = 503, description = "Storage unavailable: nothing recorded"),
+        (status = 503, description = "Storage unavailable: nothing recorded; or the nonce could not be stored after the call was recorded (its retry under the same key answers it)"),
     ))]
 pub(crate) async fn resolve_call(
     State(service): State<Service>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (peer, call): (_, ResolveCall) =
+    let (peer, call, nonce): (_, ResolveCall, _) =
         match admit(&service, "/peer/v1/resolve", &headers, &body).await {
             Ok(admitted) => admitted,
             Err(response) => return response,
@@ -377,7 +392,7 @@ pub(crate) async fn resolve_call(
         hospital_named(&call.fixmedins_code),
         PeerStep::Resolve(call),
     );
-    run_call(&service, &peer, &keys, job).await
+    after_nonce(nonce, run_call(&service, &peer, &keys, job).await).await
 }
 
 /// A day's operations with another platform
@@ -398,10 +413,16 @@ pub(crate) async fn day(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (peer, call): (_, DayCall) = match admit(&service, "/peer/v1/day", &headers, &body).await {
-        Ok(admitted) => admitted,
-        Err(response) => return response,
-    };
+    let (peer, call, nonce): (_, DayCall, _) =
+        match admit(&service, "/peer/v1/day", &headers, &body).await {
+            Ok(admitted) => admitted,
+            Err(response) => return response,
+        };
+    after_nonce(nonce, day_records(&service, &peer, call).await).await
+}
+
+/// The day's records of [`day`].
+async fn day_records(service: &Service, peer: &PeerConfig, call: DayCall) -> Response {
     if !super::reconcile::is_day(&call.date) {
         return refuse(
             StatusCode::BAD_REQUEST,

@@ -2,9 +2,10 @@
 //! treating institution lists its inbound 省内异地 settlements of a month, confirms (`cnfm_flag` 1)
 //! or excludes (0) them in batches of at most 100, and rolls a batch back by its `otransid` (the
 //! 3261 message's `msgid`). Only confirmed settlements enter the month's clearing
-//! (`yibao_ledger::clearing_confirm`); once the month is cleared a batch can no longer be rolled
-//! back, and a new batch may only confirm rows its clearing did not count: they enter the next
-//! cycle (the month of the confirmation), and the stored clearing never changes.
+//! (`yibao_ledger::clearing_confirm`); once the pair's clearing of the month stands a batch can no
+//! longer be rolled back, and a new batch may only confirm rows its clearing did not count: they
+//! enter the next cycle (the month of the confirmation), and the stored clearing never changes.
+//! While the pair's clearings of the month are all rejected (70), its batches are in time again.
 
 use std::collections::BTreeSet;
 
