@@ -13,7 +13,15 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 use crate::fault::Faults;
 use crate::{FaultHook, LedgerError};
 
+/// The one migration set of both backends (`migrations/`). A file named `NNNN_sqlite_….sql` holds a
+/// step of SQLite's storage alone (e.g. a table rebuilt `WITHOUT ROWID`): see [`migrations_for`].
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The description sqlx gives a migration file named `NNNN_sqlite_….sql`: a SQLite-only step.
+const SQLITE_ONLY_PREFIX: &str = "sqlite ";
+
+/// What a SQLite-only migration runs on PostgreSQL: nothing (a statement without effect).
+const NO_OP_SQL: &str = "SELECT 1";
 
 /// File name of the embedded database inside `--data-dir`.
 pub const SQLITE_FILE: &str = "yibao.db";
@@ -73,7 +81,7 @@ impl Store {
         let lock_target = lock_target_of(url, backend)?;
         let pool = pool_options(backend).connect_with(options).await?;
         refuse_newer_schema(&pool, backend).await?;
-        MIGRATOR.run(&pool).await?;
+        migrations_for(backend).await?.run(&pool).await?;
         Ok(Store {
             pool,
             backend,
@@ -135,6 +143,44 @@ impl Store {
     /// What the writer lock is taken on.
     pub(crate) fn lock_target(&self) -> &LockTarget {
         &self.lock_target
+    }
+}
+
+/// The migrations of `backend`: every migration of [`MIGRATOR`], in order, under its version and
+/// checksum; a SQLite-only one ([`SQLITE_ONLY_PREFIX`]) is applied on PostgreSQL as a statement
+/// without effect, so both backends record the same versions and checksums and a database of either
+/// upgrades through the one set.
+async fn migrations_for(backend: Backend) -> Result<sqlx::migrate::Migrator, LedgerError> {
+    let migrations = MIGRATOR
+        .iter()
+        .map(|migration| match backend {
+            Backend::Postgres if is_sqlite_only(migration) => sqlx::migrate::Migration {
+                sql: std::borrow::Cow::Borrowed(NO_OP_SQL),
+                ..migration.clone()
+            },
+            _ => migration.clone(),
+        })
+        .collect();
+    Ok(sqlx::migrate::Migrator::new(MigrationList(migrations)).await?)
+}
+
+/// Whether `migration` is a step of SQLite's storage alone.
+fn is_sqlite_only(migration: &sqlx::migrate::Migration) -> bool {
+    migration.description.starts_with(SQLITE_ONLY_PREFIX)
+}
+
+/// Migrations already resolved, as a source for [`sqlx::migrate::Migrator::new`].
+#[derive(Debug)]
+struct MigrationList(Vec<sqlx::migrate::Migration>);
+
+impl<'s> sqlx::migrate::MigrationSource<'s> for MigrationList {
+    fn resolve(
+        self,
+    ) -> futures_util::future::BoxFuture<
+        's,
+        Result<Vec<sqlx::migrate::Migration>, sqlx::error::BoxDynError>,
+    > {
+        Box::pin(async move { Ok(self.0) })
     }
 }
 
@@ -227,5 +273,38 @@ fn pool_options(backend: Backend) -> AnyPoolOptions {
                 Ok(())
             })
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_only_migrations_are_recorded_but_not_run_on_postgres() {
+        let sqlite = migrations_for(Backend::Sqlite).await.unwrap();
+        let postgres = migrations_for(Backend::Postgres).await.unwrap();
+        let sqlite_only: Vec<i64> = MIGRATOR
+            .iter()
+            .filter(|m| is_sqlite_only(m))
+            .map(|m| m.version)
+            .collect();
+        assert!(sqlite_only.contains(&30), "{sqlite_only:?}");
+        for ((file, on_sqlite), on_postgres) in
+            MIGRATOR.iter().zip(sqlite.iter()).zip(postgres.iter())
+        {
+            assert_eq!(file.version, on_sqlite.version);
+            assert_eq!(file.version, on_postgres.version);
+            assert_eq!(file.checksum, on_sqlite.checksum);
+            assert_eq!(file.checksum, on_postgres.checksum);
+            assert_eq!(file.sql, on_sqlite.sql);
+            let expected = if sqlite_only.contains(&file.version) {
+                NO_OP_SQL
+            } else {
+                &*file.sql
+            };
+            assert_eq!(on_postgres.sql, expected, "migration {}", file.version);
+        }
+        assert_eq!(MIGRATOR.iter().count(), postgres.iter().count());
     }
 }

@@ -1833,3 +1833,84 @@ async fn clearing_books_verify_postgres() {
     clearing_books_verify(store.clone()).await;
     drop_pg(store, &schema).await;
 }
+
+/// The tables of small rows written per settlement are one b-tree each on SQLite (`WITHOUT ROWID`,
+/// or an integer key as the rowid); `messages` and `fee_lines` keep their rowid (migration 0030).
+#[tokio::test]
+async fn sqlite_tables_written_per_settlement_are_one_btree() {
+    let (store, dir) = fresh_sqlite().await;
+    let mut conn = store.connection().await.unwrap();
+    let schema = |table: &'static str| {
+        sqlx::query_scalar::<_, String>(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1",
+        )
+        .bind(table)
+    };
+    for table in [
+        "visits",
+        "fee_line_cancels",
+        "settlement_funds",
+        "settlement_lines",
+        "postings",
+        "acc_totals",
+        "account_totals",
+        "id_counters",
+    ] {
+        let sql = schema(table).fetch_one(&mut *conn).await.unwrap();
+        assert!(sql.ends_with("WITHOUT ROWID"), "{table}: {sql}");
+    }
+    for table in ["messages", "fee_lines", "settlements", "fee_line_events"] {
+        let sql = schema(table).fetch_one(&mut *conn).await.unwrap();
+        assert!(!sql.contains("WITHOUT ROWID"), "{table}: {sql}");
+    }
+    let events = schema("fee_line_events")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert!(
+        events.contains("event_seq   INTEGER PRIMARY KEY"),
+        "{events}"
+    );
+    let autoindexes: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name IN \
+         ('visits', 'fee_line_events', 'fee_line_cancels', 'settlement_funds', 'settlement_lines', \
+         'postings', 'acc_totals', 'account_totals', 'id_counters')",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        autoindexes, 1,
+        "only visits_psn is left beside these tables' keys"
+    );
+    drop(conn);
+    store.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// On PostgreSQL the SQLite-only migration is recorded, under the file's checksum, and changes
+/// nothing: the tables keep their primary keys and take rows as before (`ledger_round_trip_postgres`).
+#[tokio::test]
+async fn sqlite_only_migration_is_recorded_on_postgres() {
+    let (store, schema) = fresh_pg("sqliteonly").await;
+    let mut conn = store.connection().await.unwrap();
+    let (success, description): (bool, String) =
+        sqlx::query_as("SELECT success, description FROM _sqlx_migrations WHERE version = 30")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert!(success);
+    assert_eq!(description, "sqlite without rowid");
+    let keys: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.table_constraints WHERE constraint_type = 'PRIMARY KEY' \
+         AND table_schema = current_schema() AND table_name IN ('visits', 'fee_line_events', \
+         'fee_line_cancels', 'settlement_funds', 'settlement_lines', 'postings', 'acc_totals', \
+         'account_totals', 'id_counters')",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(keys, 9);
+    drop(conn);
+    drop_pg(store, &schema).await;
+}
