@@ -11,6 +11,7 @@ use yibao_domain::codes::{ChrgitmLv, ClrType, ClrWay, Insutype, MedChrgitmType, 
 use yibao_domain::{Code, Fen, LineAmounts, Ratio};
 use yibao_settlement::{AccKey, FundRow, LineRule, LineSplit, Payer, Posting};
 
+use crate::array_rows::ColumnArrays;
 use crate::columns::{self, corrupt, KeyedRow};
 use crate::sql::{placeholders, rows_per_insert, Placeholders};
 use crate::{
@@ -79,6 +80,25 @@ pub async fn stored_messages(
 ) -> Result<Vec<StoredMessage>, LedgerError> {
     let mut found = Vec::new();
     let style = Placeholders::for_connection(conn);
+    if style == Placeholders::Numbered && !keys.is_empty() {
+        // PostgreSQL: the keys as two arrays, so the query's text is the same for every batch and
+        // stays prepared.
+        let mut arrays = ColumnArrays::new(2);
+        for (code, msgid) in keys {
+            arrays.push(code);
+            arrays.push(msgid);
+            arrays.end_row();
+        }
+        let query = arrays
+            .into_literals()
+            .fold(sqlx::query(STORED_MESSAGES_BY_ARRAYS), |query, literal| {
+                query.bind(literal)
+            });
+        for row in query.fetch_all(&mut *conn).await? {
+            found.push(message_of(&row)?);
+        }
+        return Ok(found);
+    }
     for chunk in keys.chunks(rows_per_insert(2)) {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages \
@@ -95,6 +115,11 @@ pub async fn stored_messages(
     }
     Ok(found)
 }
+
+/// The stored messages whose `(fixmedins_code, msgid)` are in two arrays (PostgreSQL).
+const STORED_MESSAGES_BY_ARRAYS: &str = "SELECT fixmedins_code, msgid, infno, effect_ref, reply, \
+     reply_packed, created_at, request_digest FROM messages \
+     WHERE (fixmedins_code, msgid) IN (SELECT * FROM unnest($1::text[], $2::text[]))";
 
 /// The columns of a stored message as [`message_of`] reads them.
 const MESSAGE_COLUMNS: &str =

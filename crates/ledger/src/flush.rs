@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::{Any, AnyConnection};
+use sqlx::{Any, AnyConnection, Encode, Type};
 use yibao_domain::Fen;
 
+use crate::array_rows::{ArrayElement, ColumnArrays};
 use crate::columns;
 use crate::entries::{pack_reply, settlement_columns, StoredMessage, HEADER_COLUMNS};
 use crate::peers::IntentRow;
@@ -22,21 +23,57 @@ use crate::{
 };
 
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
-type Binder<'a> = Box<dyn for<'q> FnOnce(AnyQuery<'q>) -> AnyQuery<'q> + Send + 'a>;
+type Binder<'a> = Box<dyn for<'b, 'q> FnOnce(Binds<'b, 'q>) -> Binds<'b, 'q> + Send + 'a>;
+
+/// Where a statement's values go as its rows are bound: the query's parameters, one per value
+/// (SQLite), or one array per column for `unnest` (PostgreSQL, [`ColumnArrays`]).
+pub(crate) enum Binds<'b, 'q> {
+    Query(&'b mut AnyQuery<'q>),
+    Arrays(&'b mut ColumnArrays),
+}
+
+impl<'q> Binds<'_, 'q> {
+    /// Binds the next value of the current row.
+    pub(crate) fn bind<T>(self, value: T) -> Self
+    where
+        T: 'q + Encode<'q, Any> + Type<Any> + ArrayElement,
+    {
+        match self {
+            Binds::Query(query) => {
+                let unbound = std::mem::replace(query, sqlx::query(""));
+                *query = unbound.bind(value);
+                Binds::Query(query)
+            }
+            Binds::Arrays(arrays) => {
+                arrays.push(&value);
+                Binds::Arrays(arrays)
+            }
+        }
+    }
+
+    /// Ends the current row.
+    fn end_row(mut self) -> Self {
+        if let Binds::Arrays(arrays) = &mut self {
+            arrays.end_row();
+        }
+        self
+    }
+}
 
 /// The statements of one flush. On SQLite they run as one multi-statement query, whose positional
 /// parameters are consumed in order across the statements, so a whole flush is one round trip to the
 /// database thread. PostgreSQL does not take several statements with parameters in one query, so
 /// there they run as one statement of data-modifying `WITH` queries (the rows of a flush never meet
-/// each other: every key is written once), one round trip for up to [`MAX_STATEMENT_PARAMS`]
-/// parameters.
+/// each other: every key is written once), each inserting its rows from one array per column
+/// (`unnest`, [`crate::array_rows`]): one round trip, one parameter per column, and a text that
+/// depends only on which tables the flush writes, so it is prepared once per connection.
 pub(crate) struct Script<'a> {
     style: Placeholders,
     statements: Vec<Statement<'a>>,
 }
 
-/// One statement of a script: `head VALUES (…),(…) tail` for `rows` rows of `cols` parameters, or
-/// `head` alone when `rows` is 0.
+/// One statement of a script: `head VALUES (…),(…) tail` for `rows` rows of `cols` parameters
+/// (SQLite), `head SELECT * FROM unnest(…) tail` (PostgreSQL), or `head` alone when `rows` is 0.
 struct Statement<'a> {
     head: String,
     tail: &'a str,
@@ -46,27 +83,36 @@ struct Statement<'a> {
 }
 
 impl Statement<'_> {
-    /// Its bind parameters.
-    fn params(&self) -> usize {
-        self.rows * self.cols
-    }
-
-    /// Its SQL text, numbered parameters (if any) starting after `offset`.
-    fn sql(&self, style: Placeholders, offset: usize) -> String {
+    /// Its SQL text with positional parameters (SQLite).
+    fn positional_sql(&self) -> String {
         if self.rows == 0 {
             return self.head.clone();
         }
         format!(
             "{} VALUES {}{}",
             self.head,
-            placeholders_from(style, offset, self.rows, self.cols),
+            placeholders_from(Placeholders::Positional, 0, self.rows, self.cols),
             self.tail
         )
     }
-}
 
-/// Bind parameters of one PostgreSQL statement at most (the protocol counts them in 16 bits).
-const MAX_STATEMENT_PARAMS: usize = 30_000;
+    /// Its SQL text inserting from column arrays numbered from `$(offset + 1)`, and the arrays'
+    /// literals (PostgreSQL).
+    fn unnest_sql(self, offset: usize) -> (String, Vec<String>) {
+        if self.rows == 0 {
+            return (self.head, Vec::new());
+        }
+        let mut arrays = ColumnArrays::new(self.cols);
+        let _ = (self.bind)(Binds::Arrays(&mut arrays));
+        let sql = format!(
+            "{} SELECT * FROM {}{}",
+            self.head,
+            arrays.unnest_sql(offset),
+            self.tail
+        );
+        (sql, arrays.into_literals().collect())
+    }
+}
 
 impl<'a> Script<'a> {
     /// An empty script for `conn`'s backend.
@@ -89,73 +135,75 @@ impl<'a> Script<'a> {
             tail: "",
             rows: 0,
             cols: 0,
-            bind: Box::new(|query| query),
+            bind: Box::new(|binds| binds),
         });
     }
 
-    /// Adds `head VALUES (…),(…) tail` statements for `rows` with `cols` bind parameters each, one per
-    /// [`rows_per_insert`] rows.
+    /// Adds the insert of `rows` with `cols` values each: on SQLite `head VALUES (…),(…) tail`
+    /// statements, one per [`rows_per_insert`] rows; on PostgreSQL one statement inserting from
+    /// column arrays, whatever the number of rows.
     fn rows<T: Sync>(
         &mut self,
         head: &str,
         tail: &'a str,
         cols: usize,
         rows: &'a [T],
-        bind: for<'q> fn(AnyQuery<'q>, &T) -> AnyQuery<'q>,
+        bind: for<'b, 'q> fn(Binds<'b, 'q>, &T) -> Binds<'b, 'q>,
     ) {
-        for chunk in rows.chunks(rows_per_insert(cols)) {
+        let per_statement = if self.is_single_query() {
+            rows_per_insert(cols)
+        } else {
+            rows.len().max(1)
+        };
+        for chunk in rows.chunks(per_statement) {
             self.statements.push(Statement {
                 head: head.to_string(),
                 tail,
                 rows: chunk.len(),
                 cols,
-                bind: Box::new(move |query| chunk.iter().fold(query, bind)),
+                bind: Box::new(move |binds| {
+                    chunk
+                        .iter()
+                        .fold(binds, |binds, row| bind(binds, row).end_row())
+                }),
             });
         }
     }
 
-    /// Runs the statements on `conn`. Their shapes vary with the batch, so they are prepared for the
-    /// one use rather than kept in the connection's statement cache (where they would evict the rest).
+    /// Runs the statements on `conn`. On SQLite their shapes vary with the batch, so they are
+    /// prepared for the one use rather than kept in the connection's statement cache (where they
+    /// would evict the rest); on PostgreSQL the text is the same for every flush that writes the
+    /// same tables, and is kept prepared.
     pub(crate) async fn run(self, conn: &mut AnyConnection) -> Result<(), LedgerError> {
+        if self.statements.is_empty() {
+            return Ok(());
+        }
         if self.style == Placeholders::Positional {
             let sql = self
                 .statements
                 .iter()
-                .map(|statement| statement.sql(self.style, 0))
+                .map(Statement::positional_sql)
                 .collect::<Vec<_>>()
                 .join(";\n");
             let mut query = sqlx::query(&sql).persistent(false);
             for statement in self.statements {
-                query = (statement.bind)(query);
+                let _ = (statement.bind)(Binds::Query(&mut query));
             }
             query.execute(&mut *conn).await?;
             return Ok(());
         }
-        let mut group: Vec<Statement<'a>> = Vec::new();
-        let mut params = 0;
-        for statement in self.statements {
-            if !group.is_empty() && params + statement.params() > MAX_STATEMENT_PARAMS {
-                run_with(conn, std::mem::take(&mut group)).await?;
-                params = 0;
-            }
-            params += statement.params();
-            group.push(statement);
-        }
-        if !group.is_empty() {
-            run_with(conn, group).await?;
-        }
-        Ok(())
+        run_with(conn, self.statements).await
     }
 }
 
 /// Runs PostgreSQL statements as one: every statement but the last a data-modifying `WITH` query.
 async fn run_with(conn: &mut AnyConnection, group: Vec<Statement<'_>>) -> Result<(), LedgerError> {
     let mut sql = String::new();
-    let mut offset = 0;
+    let mut literals = Vec::new();
     let last = group.len() - 1;
-    for (i, statement) in group.iter().enumerate() {
-        let text = statement.sql(Placeholders::Numbered, offset);
-        offset += statement.params();
+    for (i, statement) in group.into_iter().enumerate() {
+        let (text, arrays) = statement.unnest_sql(literals.len());
+        literals.extend(arrays);
         if i == last {
             if i > 0 {
                 sql.push(' ');
@@ -169,10 +217,9 @@ async fn run_with(conn: &mut AnyConnection, group: Vec<Statement<'_>>) -> Result
             );
         }
     }
-    let mut query = sqlx::query(&sql).persistent(false);
-    for statement in group {
-        query = (statement.bind)(query);
-    }
+    let query = literals
+        .into_iter()
+        .fold(sqlx::query(&sql), |query, literal| query.bind(literal));
     query.execute(&mut *conn).await?;
     Ok(())
 }
@@ -254,7 +301,7 @@ pub(crate) fn insert_fee_lines<'a>(script: &mut Script<'a>, lines: &'a [Arc<FeeL
 }
 
 /// Binds the 16 split columns of a fee line (NULL without a stored split).
-fn bind_split<'q>(query: AnyQuery<'q>, stored: Option<&StoredSplit>) -> AnyQuery<'q> {
+fn bind_split<'b, 'q>(query: Binds<'b, 'q>, stored: Option<&StoredSplit>) -> Binds<'b, 'q> {
     let fee = stored.map(|s| &s.fee);
     let split = stored.map(|s| &s.split);
     let fen = |value: fn(&LineSplit) -> Fen| split.map(|s| value(s).fen());

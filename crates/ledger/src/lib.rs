@@ -22,6 +22,7 @@
 //! * [`verify`]: re-derives the accumulators from the postings and checks every settlement identity.
 //! * [`FaultHook`]: fault injection into the write pipeline for tests ([`Store::with_fault_hook`]).
 
+mod array_rows;
 pub mod audit_cases;
 pub mod audit_claims;
 pub mod audit_feedback;

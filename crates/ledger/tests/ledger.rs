@@ -1138,6 +1138,74 @@ async fn replies_packed_postgres() {
     drop_pg(store, &schema).await;
 }
 
+/// Text that an array literal must quote and escape (PostgreSQL writes a flush's rows as arrays):
+/// quotes, backslashes, braces, commas, the word NULL, blanks at the ends, control characters and
+/// CJK, in keys, in text columns and in the packed reply; each reads back as written.
+async fn awkward_text_round_trips(store: Store) {
+    registry::upsert_persons(&store, &import(person()))
+        .await
+        .unwrap();
+    let writer = GroupCommit::start(
+        store.lock_writer().await.unwrap(),
+        Arc::new(Appender::default()),
+        16,
+    );
+    let awkward = [
+        "NULL",
+        " {a,b} ",
+        "say \"hi\", C:\\dir\\",
+        "\\\"",
+        "tab\tline\nend",
+        "",
+        "张三,李四}{",
+    ];
+    let mut keys = Vec::new();
+    for (i, text) in awkward.iter().enumerate() {
+        let msgid = format!("A{i}{text}");
+        let mut job = (
+            record(&format!("S{i}"), &msgid, 0, 100_000),
+            message(&msgid, text),
+        );
+        job.1.reply = format!("{{\"memo\":{text:?},\"raw\":\"{text}\"}}");
+        job.1.created_at = (*text).to_string();
+        writer.submit(job).await.unwrap().unwrap();
+        keys.push(("H36040200001".to_string(), msgid));
+    }
+    let mut conn = store.pool().acquire().await.unwrap();
+    let mut stored = entries::stored_messages(&mut conn, &keys).await.unwrap();
+    stored.sort_by_key(|m| keys.iter().position(|k| k.1 == m.msgid));
+    assert_eq!(stored.len(), awkward.len());
+    for ((text, key), message) in awkward.iter().zip(&keys).zip(&stored) {
+        assert_eq!(message.msgid, key.1);
+        assert_eq!(message.effect_ref, *text);
+        assert_eq!(message.created_at, *text);
+        assert_eq!(
+            message.reply,
+            format!("{{\"memo\":{text:?},\"raw\":\"{text}\"}}")
+        );
+    }
+    let visits: Vec<(String,)> = sqlx::query_as("SELECT mdtrt_id FROM settlements ORDER BY seq")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    let expected: Vec<(String,)> = keys.iter().map(|k| (format!("M{}", k.1),)).collect();
+    assert_eq!(visits, expected);
+}
+
+#[tokio::test]
+async fn awkward_text_round_trips_sqlite() {
+    let (store, dir) = fresh_sqlite().await;
+    awkward_text_round_trips(store).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn awkward_text_round_trips_postgres() {
+    let (store, schema) = fresh_pg("awkward").await;
+    awkward_text_round_trips(store.clone()).await;
+    drop_pg(store, &schema).await;
+}
+
 /// Writes a batch's flush in one committed transaction, as the committer does.
 async fn commit_flush(store: &Store, flush: &Flush) {
     use sqlx::Connection;
