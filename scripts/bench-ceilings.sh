@@ -67,11 +67,9 @@ for infno in 9001 1101; do
     -d "$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$dir/$infno.lua")" | grep -q '"infcode":0' ||
     { echo "$infno is not answered with infcode 0" >&2; exit 1; }
   before=$(cpu_s $server)
-  wrk -t2 -c64 -d"${seconds}s" --latency -s "$dir/$infno.lua" "$call" >"$dir/wrk-$infno.txt" &
-  client=$!
-  sleep "$seconds"
-  wrk_cpu=$(cpu_s $client)
-  wait $client
+  /usr/bin/time -f "%U %S" -o "$dir/wrk-$infno.time" \
+    wrk -t2 -c64 -d"${seconds}s" --latency -s "$dir/$infno.lua" "$call" >"$dir/wrk-$infno.txt"
+  wrk_cpu=$(awk '{print $1 + $2}' "$dir/wrk-$infno.time")
   after=$(cpu_s $server)
   rate=$(awk '/Requests\/sec/ {print $2}' "$dir/wrk-$infno.txt")
   awk -v infno=$infno -v rate="$rate" -v s="$seconds" -v srv="$before $after" -v w="$wrk_cpu" 'BEGIN {
