@@ -25,6 +25,7 @@ use yibao_clearing::{
 use yibao_domain::{Code, Fen};
 use yibao_settlement::Payer;
 
+use crate::clearing_run::TREATING_ADMDVS;
 use crate::columns::corrupt;
 use crate::{LedgerError, Store};
 
@@ -128,7 +129,7 @@ async fn entries(
 ) -> Result<Vec<SettlementRow>, LedgerError> {
     let rows = sqlx::query(&format!(
         "{with}SELECT s.setl_id, s.kind, s.insutype, s.fixmedins_code, s.setl_time, s.clr_optins, s.medfee_sumamt, \
-         COALESCE(NULLIF(s.mdtrtarea_admvs, ''), i.admdvs, '') AS trt_admdvs, COALESCE(o.setl_time, '') AS orig_time \
+         {TREATING_ADMDVS}, COALESCE(o.setl_time, '') AS orig_time \
          FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code \
          LEFT JOIN settlements o ON o.setl_id = s.orig_setl_id \
          WHERE {filter} AND s.fixmedins_code <> $2 ORDER BY s.seq"
@@ -183,16 +184,16 @@ pub async fn settlement_sums(
     from: Month,
     to: Month,
 ) -> Result<Vec<SettlementSums>, LedgerError> {
-    let rows = sqlx::query(
-        "SELECT s.clr_optins AS insu_admdvs, COALESCE(NULLIF(s.mdtrtarea_admvs, ''), i.admdvs, '') AS trt_admdvs, \
+    let rows = sqlx::query(&format!(
+        "SELECT s.clr_optins AS insu_admdvs, {TREATING_ADMDVS}, \
          s.insutype AS insutype, \
          CASE WHEN substr(s.med_type, 1, 1) = '2' OR s.med_type = '52' THEN 'inpatient' ELSE 'outpatient' END AS care, \
          CAST(SUM(CASE WHEN s.mid_setl_flag = '1' THEN 0 WHEN s.kind = 'settle' THEN 1 ELSE -1 END) AS BIGINT) AS n, \
          CAST(SUM(s.medfee_sumamt) AS BIGINT) AS total_cost, CAST(SUM(s.fund_pay_sumamt) AS BIGINT) AS fund_paid \
          FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code \
          WHERE substr(s.setl_time, 1, 7) >= $1 AND substr(s.setl_time, 1, 7) <= $2 AND s.fixmedins_code <> $3 \
-         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
-    )
+         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+    ))
     .bind(from.to_string())
     .bind(to.to_string())
     .bind(crate::MANUAL_CLAIM_FIXMEDINS_CODE)

@@ -27,7 +27,9 @@ use sqlx::{AnyConnection, Connection, Row};
 use yibao_clearing::{ClearingState, Confirmation, Month, PairKey, PoolingRegions};
 use yibao_domain::Fen;
 
-use crate::clearing_run::{pooling_regions, stored_pooling_regions, ClearingRunError};
+use crate::clearing_run::{
+    pooling_regions, settlement_pair, stored_pooling_regions, ClearingRunError, TREATING_ADMDVS,
+};
 use crate::columns::{code, corrupt};
 use crate::sql::values_placeholders;
 use crate::LedgerError;
@@ -113,14 +115,13 @@ pub async fn inbound_rows(
     month: Month,
 ) -> Result<Vec<InboundRow>, ClearingRunError> {
     let regions = pooling_regions(conn).await?;
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "SELECT s.setl_id, s.mdtrt_id, s.psn_no, s.insutype, s.setl_time, s.clr_optins, s.medfee_sumamt, \
-         s.fund_pay_sumamt, COALESCE(NULLIF(s.mdtrtarea_admvs, ''), i.admdvs, '') AS trt_admdvs, \
-         COALESCE(p.certno, '') AS certno \
+         s.fund_pay_sumamt, {TREATING_ADMDVS}, COALESCE(p.certno, '') AS certno \
          FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code \
          LEFT JOIN persons p ON p.psn_no = s.psn_no \
-         WHERE s.fixmedins_code = $1 AND substr(s.setl_time, 1, 7) = $2 AND s.kind = 'settle' ORDER BY s.seq",
-    )
+         WHERE s.fixmedins_code = $1 AND substr(s.setl_time, 1, 7) = $2 AND s.kind = 'settle' ORDER BY s.seq"
+    ))
     .bind(fixmedins_code.to_string())
     .bind(month.to_string())
     .fetch_all(&mut *conn)
@@ -292,8 +293,7 @@ async fn pairs_of(
     }
     let regions = stored_pooling_regions(conn).await?;
     let sql = format!(
-        "SELECT s.setl_id, s.clr_optins, s.insutype, \
-         COALESCE(NULLIF(s.mdtrtarea_admvs, ''), i.admdvs, '') AS trt_admdvs \
+        "SELECT s.setl_id, s.clr_optins, s.insutype, {TREATING_ADMDVS} \
          FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code \
          WHERE s.setl_id IN {}",
         values_placeholders(1, setl_ids.len())
@@ -303,11 +303,7 @@ async fn pairs_of(
         query = query.bind(id.to_string());
     }
     for row in &query.fetch_all(&mut *conn).await? {
-        let key = PairKey {
-            insured_admdvs: regions.region_of(code(row, "settlements", "clr_optins")?),
-            treating_admdvs: regions.region_of(code(row, "settlements", "trt_admdvs")?),
-            insutype: code(row, "settlements", "insutype")?,
-        };
+        let (_, _, key) = settlement_pair(row, &regions)?;
         out.insert(row.try_get("setl_id")?, key);
     }
     Ok(out)

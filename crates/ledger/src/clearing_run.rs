@@ -280,6 +280,27 @@ fn same_row(stored: &ClearingRow, computed: &ClearingRow) -> bool {
 }
 
 /// [`pooling_regions`] as a ledger error (a stored policy that does not parse: a conflict naming it).
+/// A settlement `s`'s treating region as selected into `trt_admdvs`: its `mdtrtarea_admvs`, else
+/// its institution's region (the query joins `institutions i` on `s.fixmedins_code`).
+pub(crate) const TREATING_ADMDVS: &str =
+    "COALESCE(NULLIF(s.mdtrtarea_admvs, ''), i.admdvs, '') AS trt_admdvs";
+
+/// A settlement row's stored insured and treating regions (`clr_optins`, [`TREATING_ADMDVS`]) and
+/// the pair of pooling regions and scheme it is cleared under.
+pub(crate) fn settlement_pair(
+    row: &sqlx::any::AnyRow,
+    regions: &PoolingRegions,
+) -> Result<(Code, Code, PairKey), LedgerError> {
+    let insured = crate::columns::code(row, "settlements", "clr_optins")?;
+    let treating = crate::columns::code(row, "settlements", "trt_admdvs")?;
+    let key = PairKey {
+        insured_admdvs: regions.region_of(insured),
+        treating_admdvs: regions.region_of(treating),
+        insutype: crate::columns::code(row, "settlements", "insutype")?,
+    };
+    Ok((insured, treating, key))
+}
+
 pub(crate) async fn stored_pooling_regions(
     conn: &mut AnyConnection,
 ) -> Result<PoolingRegions, LedgerError> {
@@ -380,23 +401,16 @@ pub async fn deduct_remote_case(
     let regions = stored_pooling_regions(&mut conn).await?;
     let mut remote: Option<(i64, PairKey)> = None;
     for mdtrt_id in mdtrt_ids {
-        let rows = sqlx::query(
-            "SELECT s.seq, s.clr_optins, s.insutype, \
-             COALESCE(NULLIF(s.mdtrtarea_admvs, ''), i.admdvs, '') AS trt_admdvs \
+        let rows = sqlx::query(&format!(
+            "SELECT s.seq, s.clr_optins, s.insutype, {TREATING_ADMDVS} \
              FROM settlements s LEFT JOIN institutions i ON i.fixmedins_code = s.fixmedins_code \
-             WHERE s.mdtrt_id = $1 AND s.kind = 'settle' ORDER BY s.seq",
-        )
+             WHERE s.mdtrt_id = $1 AND s.kind = 'settle' ORDER BY s.seq"
+        ))
         .bind(mdtrt_id.clone())
         .fetch_all(&mut *conn)
         .await?;
         for row in &rows {
-            let insured = crate::columns::code(row, "settlements", "clr_optins")?;
-            let treating = crate::columns::code(row, "settlements", "trt_admdvs")?;
-            let key = PairKey {
-                insured_admdvs: regions.region_of(insured),
-                treating_admdvs: regions.region_of(treating),
-                insutype: crate::columns::code(row, "settlements", "insutype")?,
-            };
+            let (insured, treating, key) = settlement_pair(row, &regions)?;
             let seq: i64 = sqlx::Row::try_get(row, "seq")?;
             let is_remote = !insured.is_empty()
                 && !treating.is_empty()

@@ -149,17 +149,7 @@ async fn a_rejected_clearing_is_applied_again_and_its_reserve_released() {
         let month = Month::parse(&setl_time[..7]).unwrap();
         let next = month.next();
         let as_of = NaiveDate::from_ymd_opt(next.year, u32::from(next.month), 1).unwrap();
-        let mut conn = h.store.pool().acquire().await.unwrap();
-        let confirmed = yibao_ledger::clearing_confirm::confirm_all(
-            &mut conn,
-            month,
-            "T",
-            "2026-01-01 08:00:00",
-        )
-        .await
-        .unwrap();
-        assert_eq!(confirmed, 2);
-        drop(conn);
+        assert_eq!(confirm_month(&h, month, "2026-01-01 08:00:00").await, 2);
 
         // The month's first application, rejected.
         let run = run_month(&h.store, &policy, month, as_of, "2027-01-02 09:00:00")
@@ -397,6 +387,15 @@ fn month_of(settled: &Value) -> Month {
     Month::parse(&settled["setl_time"].as_str().unwrap()[..7]).unwrap()
 }
 
+/// Every institution confirms all its inbound settlements of `month` at `at` (batch ids `T-…`);
+/// how many were confirmed.
+async fn confirm_month(h: &Harness, month: Month, at: &str) -> usize {
+    let mut conn = h.store.pool().acquire().await.unwrap();
+    yibao_ledger::clearing_confirm::confirm_all(&mut conn, month, "T", at)
+        .await
+        .unwrap()
+}
+
 /// The standing clearing of a month and pair.
 async fn standing(h: &Harness, month: Month, key: PairKey) -> clearing::StoredClearing {
     let mut conn = h.store.pool().acquire().await.unwrap();
@@ -457,17 +456,7 @@ async fn a_rejected_clearing_reopens_its_pairs_confirmations_only() {
         let id_of = |s: &Value| s["setl_id"].as_str().unwrap().to_string();
         let (kept_id, dropped_id, worker_id) = (id_of(&kept), id_of(&dropped), id_of(&worker));
         let fund = |s: &Value| Fen(common::fen(&s["fund_pay_sumamt"]));
-        let mut conn = h.store.pool().acquire().await.unwrap();
-        let confirmed = yibao_ledger::clearing_confirm::confirm_all(
-            &mut conn,
-            month,
-            "T",
-            "2026-12-01 08:00:00",
-        )
-        .await
-        .unwrap();
-        assert_eq!(confirmed, 3);
-        drop(conn);
+        assert_eq!(confirm_month(&h, month, "2026-12-01 08:00:00").await, 3);
         let first_batch = format!("T-{:04}{:02}-1", month.year, month.month);
         let run = run_month(&h.store, &policy, month, over(month), "t1")
             .await
@@ -646,11 +635,7 @@ async fn a_month_rejected_after_the_next_was_run_is_applied_again() {
         let month = month_of(&resident);
         seed_earlier_months(&h, &policy, month, pair("390"), ("390100", 900_000)).await;
         seed_earlier_months(&h, &policy, month, pair("310"), ("310100", 600_000)).await;
-        let mut conn = h.store.pool().acquire().await.unwrap();
-        yibao_ledger::clearing_confirm::confirm_all(&mut conn, month, "T", "2026-12-01 08:00:00")
-            .await
-            .unwrap();
-        drop(conn);
+        confirm_month(&h, month, "2026-12-01 08:00:00").await;
         run_month(&h.store, &policy, month, over(month), "t1")
             .await
             .unwrap();
@@ -788,11 +773,7 @@ async fn consecutive_months_rejected_after_a_later_run_are_applied_again() {
         let month = month_of(&resident);
         let key = pair("390");
         seed_earlier_months(&h, &policy, month, key, ("390100", 900_000)).await;
-        let mut conn = h.store.pool().acquire().await.unwrap();
-        yibao_ledger::clearing_confirm::confirm_all(&mut conn, month, "T", "2026-12-01 08:00:00")
-            .await
-            .unwrap();
-        drop(conn);
+        confirm_month(&h, month, "2026-12-01 08:00:00").await;
         run_month(&h.store, &policy, month, over(month), "t1")
             .await
             .unwrap();
