@@ -1,11 +1,16 @@
 //! The settlement-core reference cases (`crates/settlement/tests/cases`) replayed over HTTP as a HIS
 //! would: register/admit, upload fees, discharge, settle (2207/2304), cancel (2208/2305). The amounts in
 //! the replies must equal the cases' expectations, which the engine meets on its own.
+//!
+//! The cases of stays in another province are replayed a second time across two platforms (issue
+//! 11): the persons and their filings on the insured platform, the hospital on a platform of its own
+//! province, which reads the card (1101) and settles with the insured one. The replies must carry
+//! the same amounts to the fen.
 
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use common::{fresh_database, his_envelope, repo_root, Backend, Harness};
 use serde::Deserialize;
@@ -13,7 +18,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use yibao_domain::Fen;
 use yibao_his::{medfee_sumamt, steps, Client, HttpTransport, Message, Reply, Visit};
-use yibao_server::config::Config;
+use yibao_server::config::{Config, PeerConfig};
 
 #[derive(Deserialize)]
 struct Case {
@@ -30,9 +35,25 @@ struct Issued {
     inpatient: bool,
 }
 
+/// Where a replay's messages go and where its persons live.
+#[derive(Clone, Copy)]
+struct Sites<'h> {
+    /// The platform of the hospital: institutions, messages, visits.
+    treating: &'h Harness,
+    /// The platform of the persons: registry and filings.
+    insured: &'h Harness,
+}
+
+impl Sites<'_> {
+    /// Two platforms: the hospital reads the card (1101) at its own platform before each visit.
+    fn across(&self) -> bool {
+        !std::ptr::eq(self.treating, self.insured)
+    }
+}
+
 /// Replays one case file; `tag` keeps its persons and institutions apart from other cases.
 struct Replay<'h> {
-    h: &'h Harness,
+    sites: Sites<'h>,
     his: Client<'h, HttpTransport>,
     tag: String,
     persons: HashMap<String, Vec<Value>>,
@@ -118,7 +139,8 @@ impl Replay<'_> {
             "balc": text(step, "balc"), "idet": idet.join(";"),
         }));
         let rows = rows.clone();
-        self.h
+        self.sites
+            .insured
             .admin("POST", "/admin/persons", Value::Array(rows).to_string())
             .await;
         Some(id)
@@ -134,7 +156,8 @@ impl Replay<'_> {
             .or_insert_with(|| format!("{}I{next:02}", self.tag))
             .clone();
         let institution = json!([{ "fixmedins_code": code, "fixmedins_name": "参考医院", "fixmedins_type": "1", "hosp_lv": lv, "admdvs": admdvs }]);
-        self.h
+        self.sites
+            .treating
             .admin("POST", "/admin/institutions", institution.to_string())
             .await;
         code
@@ -159,6 +182,9 @@ impl Replay<'_> {
             return self.send(&again).await.map(|reply| reply.text);
         }
         let inpatient = visit.med_type.starts_with('2');
+        if self.sites.across() {
+            self.send(&steps::person_info(&visit)).await?;
+        }
         let mdtrt_id = self.open_visit(&visit, inpatient).await?;
         let upload = if inpatient {
             steps::upload_inpatient_fees(&visit, &mdtrt_id)
@@ -211,7 +237,7 @@ impl Replay<'_> {
     }
 
     async fn owner_of(&self, mdtrt_id: &str) -> String {
-        let mut conn = self.h.store.pool().acquire().await.unwrap();
+        let mut conn = self.sites.treating.store.pool().acquire().await.unwrap();
         yibao_ledger::entries::visit(&mut conn, mdtrt_id)
             .await
             .unwrap()
@@ -246,7 +272,8 @@ impl Replay<'_> {
             "mdtrtarea_admdvs": text(step, "medins_admdvs"), "begndate": &begntime[..10],
             "operator": "参考柜员",
         });
-        self.h
+        self.sites
+            .insured
             .admin("POST", "/admin/filings", filing.to_string())
             .await;
     }
@@ -326,15 +353,30 @@ fn check_funds(reply: &str, expected: &toml::Value) -> Vec<String> {
     }
 }
 
-async fn harness_for(backend: Backend, policy: &str, catalog: &str) -> Harness {
+/// The province of the treating platform in the replay across platforms.
+const TREATING_PROVINCE: &str = "44";
+/// The credentials the treating platform presents to the insured one.
+const PEER_KEY: &str = "ref-t";
+const PEER_SECRET: &str = "ref-secret";
+
+fn peer(prefix: &str, url: &str) -> PeerConfig {
+    PeerConfig {
+        admdvs_prefix: prefix.into(),
+        url: url.into(),
+        access_key: PEER_KEY.into(),
+        secret: PEER_SECRET.into(),
+    }
+}
+
+/// A platform on a fresh database of `backend` holding `policy_text` and `catalog` for its region.
+async fn platform(backend: Backend, config: Config, policy_text: String, catalog: &str) -> Harness {
     let (database, dir) = fresh_database(backend, "ref").await;
     let h = Harness::start_with(Config {
         database,
         data_dir: dir,
-        ..Config::default()
+        ..config
     })
     .await;
-    let policy_text = std::fs::read_to_string(repo_root().join(policy)).unwrap();
     let admdvs = h.admin("PUT", "/admin/policy", policy_text).await["admdvs"]
         .as_str()
         .unwrap()
@@ -345,7 +387,13 @@ async fn harness_for(backend: Backend, policy: &str, catalog: &str) -> Harness {
     h
 }
 
-async fn replay_all(backend: Backend) {
+async fn harness_for(backend: Backend, policy: &str, catalog: &str) -> Harness {
+    let policy_text = std::fs::read_to_string(repo_root().join(policy)).unwrap();
+    platform(backend, Config::default(), policy_text, catalog).await
+}
+
+/// The case files, in name order.
+fn case_files() -> Vec<PathBuf> {
     let dir = repo_root().join("crates/settlement/tests/cases");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -358,10 +406,78 @@ async fn replay_all(backend: Backend) {
         "expected the reference cases, found {}",
         files.len()
     );
+    files
+}
+
+fn load_case(file: &Path) -> Case {
+    toml::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+}
+
+/// What replaying a case came to.
+struct Replayed {
+    /// A line per problem.
+    failures: Vec<String>,
+    /// The visits it settled.
+    settled: usize,
+}
+
+/// Replays `case` at `sites` with a HIS speaking `envelope`.
+async fn replay_case(
+    sites: Sites<'_>,
+    envelope: yibao_his::Envelope,
+    tag: String,
+    file: &Path,
+    case: Case,
+) -> Replayed {
+    let h = sites.treating;
+    let his = Client::new(HttpTransport::new(h.client.clone(), &h.base), envelope)
+        .with_msgids(|fixmedins: &str| h.msgid(fixmedins));
+    let mut replay = Replay {
+        sites,
+        his,
+        tag,
+        persons: HashMap::new(),
+        institutions: HashMap::new(),
+        visits: HashMap::new(),
+    };
+    let mut failures = Vec::new();
+    for (n, mut step) in case.steps.into_iter().enumerate() {
+        let expect = step
+            .remove("expect")
+            .and_then(|e| e.as_table().cloned())
+            .unwrap_or_default();
+        let step = serde_json::to_value(toml::Value::Table(step)).unwrap();
+        let outcome = replay.step(&step).await;
+        for problem in check(&outcome, &expect) {
+            failures.push(format!(
+                "{} ({}) step {}: {problem}",
+                file.file_name().unwrap().to_string_lossy(),
+                case.description,
+                n + 1
+            ));
+        }
+    }
+    let settled = replay.visits.values().filter(|v| v.setl_id.is_some());
+    Replayed {
+        failures,
+        settled: settled.count(),
+    }
+}
+
+fn assert_no_failures(failures: &[String]) {
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+async fn replay_all(backend: Backend) {
     let mut servers: HashMap<(String, String), Harness> = HashMap::new();
     let mut failures = Vec::new();
-    for (index, file) in files.iter().enumerate() {
-        let case: Case = toml::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    for (index, file) in case_files().iter().enumerate() {
+        let case = load_case(file);
         let key = (case.policy.clone(), case.catalog.clone());
         if !servers.contains_key(&key) {
             servers.insert(
@@ -370,46 +486,108 @@ async fn replay_all(backend: Backend) {
             );
         }
         let h = &servers[&key];
-        let his = Client::new(
-            HttpTransport::new(h.client.clone(), &h.base),
-            his_envelope(),
-        )
-        .with_msgids(|fixmedins: &str| h.msgid(fixmedins));
-        let mut replay = Replay {
-            h,
-            his,
-            tag: format!("K{index:02}"),
-            persons: HashMap::new(),
-            institutions: HashMap::new(),
-            visits: HashMap::new(),
+        let sites = Sites {
+            treating: h,
+            insured: h,
         };
-        for (n, mut step) in case.steps.into_iter().enumerate() {
-            let expect = step
-                .remove("expect")
-                .and_then(|e| e.as_table().cloned())
-                .unwrap_or_default();
-            let step = serde_json::to_value(toml::Value::Table(step)).unwrap();
-            let outcome = replay.step(&step).await;
-            for problem in check(&outcome, &expect) {
-                failures.push(format!(
-                    "{} ({}) step {}: {problem}",
-                    file.file_name().unwrap().to_string_lossy(),
-                    case.description,
-                    n + 1
-                ));
-            }
-        }
+        let tag = format!("K{index:02}");
+        let replayed = replay_case(sites, his_envelope(), tag, file, case).await;
+        failures.extend(replayed.failures);
     }
     for h in servers.values() {
-        let report = h.verify().await;
-        assert_eq!(report["ok"], true, "{report}");
+        h.assert_verifies().await;
+    }
+    assert_no_failures(&failures);
+}
+
+/// Whether every visit of `case` is at a hospital of the treating platform's province.
+fn treated_in_the_other_province(case: &Case) -> bool {
+    let visits = case.steps.iter().filter(|step| {
+        step.get("op")
+            .and_then(toml::Value::as_str)
+            .is_none_or(|op| op != "cancel")
+    });
+    visits.clone().count() > 0
+        && visits.into_iter().all(|step| {
+            step.get("medins_admdvs")
+                .and_then(toml::Value::as_str)
+                .is_some_and(|admdvs| admdvs.starts_with(TREATING_PROVINCE))
+        })
+}
+
+/// The insured platform of `case` (its policy and catalogue, listing the treating platform) and
+/// the treating platform (九江's rules and the case's catalogue for region 440100, listing the
+/// insured one).
+async fn platforms_for(backend: Backend, case: &Case) -> (Harness, Harness) {
+    let policy_text = std::fs::read_to_string(repo_root().join(&case.policy)).unwrap();
+    let insured_config = Config {
+        peers: vec![peer(TREATING_PROVINCE, "http://127.0.0.1:9")],
+        ..Config::default()
+    };
+    let insured = platform(backend, insured_config, policy_text, &case.catalog).await;
+    let treating_config = Config {
+        platform_admdvs: "440100".into(),
+        peers: vec![peer("36", &insured.base)],
+        ..Config::default()
+    };
+    let treating = platform(
+        backend,
+        treating_config,
+        common::jiujiang_rules_at_440100(),
+        &case.catalog,
+    )
+    .await;
+    (insured, treating)
+}
+
+/// The cases of stays in the other province, each across two platforms: the same amounts.
+async fn replay_across_platforms(backend: Backend) {
+    let mut platforms: HashMap<(String, String), (Harness, Harness)> = HashMap::new();
+    let mut failures = Vec::new();
+    let (mut replayed, mut settled) = (0, 0);
+    for (index, file) in case_files().iter().enumerate() {
+        let case = load_case(file);
+        if !treated_in_the_other_province(&case) {
+            continue;
+        }
+        let key = (case.policy.clone(), case.catalog.clone());
+        if !platforms.contains_key(&key) {
+            platforms.insert(key.clone(), platforms_for(backend, &case).await);
+        }
+        let (insured, treating) = &platforms[&key];
+        let insuplc_admdvs = case.steps[0]
+            .get("insuplc_admdvs")
+            .and_then(toml::Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let envelope = yibao_his::Envelope {
+            mdtrtarea_admvs: "440100".into(),
+            insuplc_admdvs,
+            ..his_envelope()
+        };
+        let sites = Sites { treating, insured };
+        let tag = format!("X{index:02}");
+        let outcome = replay_case(sites, envelope, tag, file, case).await;
+        failures.extend(outcome.failures);
+        settled += outcome.settled;
+        replayed += 1;
+    }
+    assert!(replayed >= 20, "cases of the other province: {replayed}");
+    let mut intents = 0;
+    for (insured, treating) in platforms.values() {
+        insured.assert_verifies().await;
+        treating.assert_verifies().await;
+        let mut conn = treating.store.pool().acquire().await.unwrap();
+        intents += yibao_ledger::peers::intent_keys(&mut conn)
+            .await
+            .unwrap()
+            .len();
     }
     assert!(
-        failures.is_empty(),
-        "{} problems:\n{}",
-        failures.len(),
-        failures.join("\n")
+        settled >= 20 && intents >= settled,
+        "every settlement made with the insured platform: {settled} settled, {intents} intents"
     );
+    assert_no_failures(&failures);
 }
 
 #[tokio::test]
@@ -420,4 +598,14 @@ async fn reference_cases_over_http_sqlite() {
 #[tokio::test]
 async fn reference_cases_over_http_postgres() {
     replay_all(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn reference_cases_across_platforms_sqlite() {
+    replay_across_platforms(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn reference_cases_across_platforms_postgres() {
+    replay_across_platforms(Backend::Postgres).await;
 }

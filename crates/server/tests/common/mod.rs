@@ -27,6 +27,19 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// 九江's policy (`policies/jiujiang.toml`) for region 440100 of another province: the treating
+/// platform of the tests across platforms (the sources hold no other province's figures).
+pub fn jiujiang_rules_at_440100() -> String {
+    std::fs::read_to_string(repo_root().join("policies/jiujiang.toml"))
+        .unwrap()
+        .replace("admdvs = \"360400\"", "admdvs = \"440100\"")
+        .replace("[\"3604\"]", "[\"4401\"]")
+        .replace(
+            "province_prefixes = [\"36\"]",
+            "province_prefixes = [\"44\"]",
+        )
+}
+
 pub fn pg_base_url() -> String {
     std::env::var("YIBAO_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
