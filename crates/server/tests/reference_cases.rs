@@ -2,8 +2,8 @@
 //! would: register/admit, upload fees, discharge, settle (2207/2304), cancel (2208/2305). The amounts in
 //! the replies must equal the cases' expectations, which the engine meets on its own.
 //!
-//! The cases of stays in another province are replayed a second time across two platforms (issue
-//! 11): the persons and their filings on the insured platform, the hospital on a platform of its own
+//! The cases of stays in another province are replayed a second time across platforms (issue 11):
+//! the persons and their filings on the insured platform, the hospital on a platform of its own
 //! province, which reads the card (1101) and settles with the insured one. The replies must carry
 //! the same amounts to the fen.
 
@@ -353,18 +353,16 @@ fn check_funds(reply: &str, expected: &toml::Value) -> Vec<String> {
     }
 }
 
-/// The province of the treating platform in the replay across platforms.
-const TREATING_PROVINCE: &str = "44";
-/// The credentials the treating platform presents to the insured one.
-const PEER_KEY: &str = "ref-t";
-const PEER_SECRET: &str = "ref-secret";
-
-fn peer(prefix: &str, url: &str) -> PeerConfig {
+/// The province of the insured platforms (江西).
+const INSURED_PROVINCE: &str = "36";
+/// A peer of a platform: the platform of the insured places `prefix` at `url`, and the
+/// credentials the treating platform of `treating_province` and the insured one share.
+fn peer(prefix: &str, url: &str, treating_province: &str) -> PeerConfig {
     PeerConfig {
         admdvs_prefix: prefix.into(),
         url: url.into(),
-        access_key: PEER_KEY.into(),
-        secret: PEER_SECRET.into(),
+        access_key: format!("ref-{treating_province}"),
+        secret: format!("ref-secret-{treating_province}"),
     }
 }
 
@@ -500,94 +498,126 @@ async fn replay_all(backend: Backend) {
     assert_no_failures(&failures);
 }
 
-/// Whether every visit of `case` is at a hospital of the treating platform's province.
-fn treated_in_the_other_province(case: &Case) -> bool {
-    let visits = case.steps.iter().filter(|step| {
-        step.get("op")
-            .and_then(toml::Value::as_str)
-            .is_none_or(|op| op != "cancel")
-    });
-    visits.clone().count() > 0
-        && visits.into_iter().all(|step| {
-            step.get("medins_admdvs")
-                .and_then(toml::Value::as_str)
-                .is_some_and(|admdvs| admdvs.starts_with(TREATING_PROVINCE))
-        })
+/// The province of every visit of `case` when they are all at hospitals of one other province.
+fn other_province(case: &Case) -> Option<String> {
+    let mut provinces = case
+        .steps
+        .iter()
+        .filter(|step| step.get("op").and_then(toml::Value::as_str) != Some("cancel"))
+        .map(|step| {
+            let admdvs = step.get("medins_admdvs").and_then(toml::Value::as_str);
+            admdvs.unwrap_or_default().get(..2).unwrap_or_default()
+        });
+    let province = provinces.next()?;
+    let one = provinces.all(|p| p == province);
+    (one && !province.is_empty() && province != INSURED_PROVINCE).then(|| province.to_string())
 }
 
-/// The insured platform of `case` (its policy and catalogue, listing the treating platform) and
-/// the treating platform (九江's rules and the case's catalogue for region 440100, listing the
-/// insured one).
-async fn platforms_for(backend: Backend, case: &Case) -> (Harness, Harness) {
+/// An insured platform with `case`'s policy and catalogue, and the treating platforms it lists.
+struct Platforms {
+    insured: Harness,
+    /// By province: 九江's rules and `case`'s catalogue for region `<province>0100`, listing the
+    /// insured platform.
+    treating: HashMap<String, Harness>,
+}
+
+/// The provinces of the treating platforms: every other province a case's hospitals are in.
+fn treating_provinces(files: &[(PathBuf, Case)]) -> Vec<String> {
+    let mut provinces: Vec<String> = files
+        .iter()
+        .filter_map(|(_, case)| other_province(case))
+        .collect();
+    provinces.sort();
+    provinces.dedup();
+    provinces
+}
+
+async fn platforms_for(backend: Backend, case: &Case, provinces: &[String]) -> Platforms {
     let policy_text = std::fs::read_to_string(repo_root().join(&case.policy)).unwrap();
     let insured_config = Config {
-        peers: vec![peer(TREATING_PROVINCE, "http://127.0.0.1:9")],
+        peers: provinces
+            .iter()
+            .map(|p| peer(p, "http://127.0.0.1:9", p))
+            .collect(),
         ..Config::default()
     };
     let insured = platform(backend, insured_config, policy_text, &case.catalog).await;
-    let treating_config = Config {
-        platform_admdvs: "440100".into(),
-        peers: vec![peer("36", &insured.base)],
-        ..Config::default()
-    };
-    let treating = platform(
-        backend,
-        treating_config,
-        common::jiujiang_rules_at_440100(),
-        &case.catalog,
-    )
-    .await;
-    (insured, treating)
+    let mut treating = HashMap::new();
+    for province in provinces {
+        let admdvs = format!("{province}0100");
+        let config = Config {
+            platform_admdvs: admdvs.clone(),
+            peers: vec![peer(INSURED_PROVINCE, &insured.base, province)],
+            ..Config::default()
+        };
+        let rules = common::jiujiang_rules_at(&admdvs);
+        let t = platform(backend, config, rules, &case.catalog).await;
+        treating.insert(province.clone(), t);
+    }
+    Platforms { insured, treating }
 }
 
-/// The cases of stays in the other province, each across two platforms: the same amounts.
+/// The cases of stays in another province, each across platforms: the same amounts.
 async fn replay_across_platforms(backend: Backend) {
-    let mut platforms: HashMap<(String, String), (Harness, Harness)> = HashMap::new();
+    let files: Vec<(PathBuf, Case)> = case_files()
+        .into_iter()
+        .map(|file| {
+            let case = load_case(&file);
+            (file, case)
+        })
+        .collect();
+    let provinces = treating_provinces(&files);
+    let mut groups: HashMap<(String, String), Platforms> = HashMap::new();
     let mut failures = Vec::new();
     let (mut replayed, mut settled) = (0, 0);
-    for (index, file) in case_files().iter().enumerate() {
-        let case = load_case(file);
-        if !treated_in_the_other_province(&case) {
+    for (index, (file, case)) in files.into_iter().enumerate() {
+        let Some(province) = other_province(&case) else {
             continue;
-        }
+        };
         let key = (case.policy.clone(), case.catalog.clone());
-        if !platforms.contains_key(&key) {
-            platforms.insert(key.clone(), platforms_for(backend, &case).await);
+        if !groups.contains_key(&key) {
+            groups.insert(key.clone(), platforms_for(backend, &case, &provinces).await);
         }
-        let (insured, treating) = &platforms[&key];
+        let group = &groups[&key];
+        let treating = &group.treating[&province];
         let insuplc_admdvs = case.steps[0]
             .get("insuplc_admdvs")
             .and_then(toml::Value::as_str)
             .unwrap_or_default()
             .to_string();
         let envelope = yibao_his::Envelope {
-            mdtrtarea_admvs: "440100".into(),
+            mdtrtarea_admvs: format!("{province}0100"),
             insuplc_admdvs,
             ..his_envelope()
         };
-        let sites = Sites { treating, insured };
+        let sites = Sites {
+            treating,
+            insured: &group.insured,
+        };
         let tag = format!("X{index:02}");
-        let outcome = replay_case(sites, envelope, tag, file, case).await;
+        let outcome = replay_case(sites, envelope, tag, &file, case).await;
         failures.extend(outcome.failures);
         settled += outcome.settled;
         replayed += 1;
     }
-    assert!(replayed >= 20, "cases of the other province: {replayed}");
+    assert!(replayed >= 20, "cases of another province: {replayed}");
     let mut intents = 0;
-    for (insured, treating) in platforms.values() {
-        insured.assert_verifies().await;
-        treating.assert_verifies().await;
-        let mut conn = treating.store.pool().acquire().await.unwrap();
-        intents += yibao_ledger::peers::intent_keys(&mut conn)
-            .await
-            .unwrap()
-            .len();
+    for group in groups.values() {
+        group.insured.assert_verifies().await;
+        for treating in group.treating.values() {
+            treating.assert_verifies().await;
+            let mut conn = treating.store.pool().acquire().await.unwrap();
+            intents += yibao_ledger::peers::intent_keys(&mut conn)
+                .await
+                .unwrap()
+                .len();
+        }
     }
+    assert_no_failures(&failures);
     assert!(
         settled >= 20 && intents >= settled,
         "every settlement made with the insured platform: {settled} settled, {intents} intents"
     );
-    assert_no_failures(&failures);
 }
 
 #[tokio::test]

@@ -27,16 +27,17 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// 九江's policy (`policies/jiujiang.toml`) for region 440100 of another province: the treating
-/// platform of the tests across platforms (the sources hold no other province's figures).
-pub fn jiujiang_rules_at_440100() -> String {
+/// 九江's policy (`policies/jiujiang.toml`) for the pooling region `admdvs` (6 digits, `xxxx00`) of
+/// another province: the treating platforms of the tests across platforms (the sources hold no
+/// other province's figures).
+pub fn jiujiang_rules_at(admdvs: &str) -> String {
     std::fs::read_to_string(repo_root().join("policies/jiujiang.toml"))
         .unwrap()
-        .replace("admdvs = \"360400\"", "admdvs = \"440100\"")
-        .replace("[\"3604\"]", "[\"4401\"]")
+        .replace("admdvs = \"360400\"", &format!("admdvs = \"{admdvs}\""))
+        .replace("[\"3604\"]", &format!("[\"{}\"]", &admdvs[..4]))
         .replace(
             "province_prefixes = [\"36\"]",
-            "province_prefixes = [\"44\"]",
+            &format!("province_prefixes = [\"{}\"]", &admdvs[..2]),
         )
 }
 
