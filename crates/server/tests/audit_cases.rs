@@ -3,7 +3,7 @@
 //! credited to the fund's books) or dismissed; steps the state does not allow are refused (409) with
 //! the allowed ones named, bad fields (400) named.
 
-mod common;
+use crate::common;
 
 use common::{each_backend, Harness};
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! of an encounter with the person's history from the ledger, in the national reply shape; 3103
 //! stores the hospital's disposition of a warning; bad input refused naming the field.
 
-mod common;
+use crate::common;
 
 use common::{each_backend, line, Backend, Harness};
 use serde_json::{json, Value};
@@ -591,7 +591,7 @@ async fn assert_state_is_ledger(h: &Harness, label: &str, seed: u64) {
     }
 }
 
-/// 3102 under load (`cargo test --release -p yibao-server --test audit_realtime -- --ignored
+/// 3102 under load (`cargo test --release -p yibao-server --test service audit_realtime:: -- --ignored
 /// --nocapture`): a person with 30 earlier visits of 10 lines each in the ledger, 4,000 analyses of a
 /// 20-order encounter from 8 concurrent clients on SQLite; prints p50/p99/max and fails above the
 /// 200 ms of a 事中 call (supervision.md §6). The figure for BENCHMARKS.md.

@@ -4,7 +4,7 @@
 //! file that is not a yibao database. On PostgreSQL: a service database dumped with `pg_dump` and
 //! restored with `pg_restore` into a fresh database verifies and holds every settlement.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::path::Path;

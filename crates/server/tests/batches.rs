@@ -6,7 +6,7 @@
 //! each settlement counted by 3201/3202; a 2207 without `chrg_bchno` settling every unsettled line.
 //! Every amount asserted is computed from the policy's figures or is an identity.
 
-mod common;
+use crate::common;
 
 use common::{columns, fen, his_ok, his_refused, setl_id, Backend, Harness, DRUG};
 use serde_json::{json, Value};

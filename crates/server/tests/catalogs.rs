@@ -2,7 +2,7 @@
 //! downloads by version (only the rows changed since, fetched with 9102), catalogue versions kept
 //! with their effective dates, 1312 paging and filters, 1901 dictionary rows.
 
-mod common;
+use crate::common;
 
 use common::{Backend, Harness};
 use serde_json::{json, Value};

@@ -13,7 +13,7 @@
 //! owed, the move to 60 paid posts the transfer once, the next month's prepayment is paid in, and
 //! a confirmed supervision case on the remote stay becomes a deduction of the pair's next clearing.
 
-mod common;
+use crate::common;
 
 use chrono::NaiveDate;
 use common::{repo_root, Backend, Harness};

@@ -15,7 +15,7 @@
 //! prepayment the later months stand on, the later rows unchanged, and the books' prepayment flows
 //! equal to the pairs' balances to the fen.
 
-mod common;
+use crate::common;
 
 use chrono::NaiveDate;
 use common::{repo_root, Backend, Harness, ADMIN_TOKEN};

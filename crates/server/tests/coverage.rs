@@ -3,7 +3,7 @@
 //! billed like anyone insured, but a visit outside a benefit-bearing period settles with every fund
 //! at 0, the patient paying everything and `setl_proc_info` stating why.
 
-mod common;
+use crate::common;
 
 use common::{line, yuan, Backend, Harness};
 use serde_json::{json, Value};

@@ -4,7 +4,7 @@
 //! `future_tolerance_secs`, naming the field and the limit. Visits stored with such dates (before
 //! the check, or under a laxer tolerance) are refused at settlement.
 
-mod common;
+use crate::common;
 
 use common::{line, Backend, Harness, DRUG};
 use serde_json::{json, Value};

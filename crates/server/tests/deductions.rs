@@ -2,7 +2,7 @@
 //! against a month's payment are stored once, refused naming the row and field when malformed, and
 //! refused once the month is paid.
 
-mod common;
+use crate::common;
 
 use common::{Backend, Harness};
 use serde_json::{json, Value};

@@ -1,7 +1,7 @@
 //! The Parquet export (`yibao_export::export_year`) over a ledger filled through HTTP, on SQLite and
 //! on PostgreSQL: the files read back with the `parquet` crate hold the ledger's rows and sums.
 
-mod common;
+use crate::common;
 
 use std::fs::File;
 use std::path::Path;

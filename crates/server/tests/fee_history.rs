@@ -4,7 +4,7 @@
 //! re-uploads, settlements, their cancellations and refunds are all kept as events, and `verify`
 //! checks the fee-line history against the lines the settlements consumed.
 
-mod common;
+use crate::common;
 
 use common::{bed_days, line, setl_id, yuan, Backend, Harness, AMOUNT_COLUMNS, BED};
 use serde_json::{json, Value};

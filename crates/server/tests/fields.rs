@@ -3,7 +3,7 @@
 //! day's outpatient and inpatient work is run, and each output node of each implemented transaction
 //! must carry every field the spec marks non-null (and no `null` in it).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! The file channel over real HTTP, on SQLite and on PostgreSQL: 9101 文件上传 and 9102 文件下载 on
 //! the file routes and through `callService`, per-institution isolation, the size limit and expiry.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::{fresh_database, Backend, Harness, RawReply};

@@ -1,7 +1,7 @@
 //! 人员慢特病备案 over real HTTP on SQLite and PostgreSQL: 2503 files a condition (once per person,
 //! condition and start day), 5301 lists it at every institution, 2504 cancels it.
 
-mod common;
+use crate::common;
 
 use common::{Backend, Harness};
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! HTTP: amounts with huge exponents, NUL characters, a reused `msgid` with another body, the admin
 //! API without a token or with a huge body, slow and idle connections, and replayed gateway tokens.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! Black-box tests over real HTTP, each on SQLite and on PostgreSQL: every transaction, idempotency,
 //! 2601, refunds, interim settlement, error cases, access control, concurrent settlements of one person.
 
-mod common;
+use crate::common;
 
 use common::{line, yuan, Backend, Harness};
 use serde_json::{json, Value};

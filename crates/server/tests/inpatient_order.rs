@@ -5,7 +5,7 @@
 //! 2303/2304); interim settlements (`mid_setl_flag` 1) followed by the final one, before or after
 //! the discharge. Every amount asserted is computed from the policy's figures or is an identity.
 
-mod common;
+use crate::common;
 
 use common::{columns, fen, his_ok, his_refused, setl_id, sum, Backend, Harness, BED};
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! 人员待遇享受检查, 5201 就诊信息查询, 5202 诊断信息查询, 5205 人员慢特病用药记录查询, 5303 在院信息查询,
 //! 1201 医药机构信息获取; 1101 by 医保电子凭证 token; unknown paths answered with a reply envelope.
 
-mod common;
+use crate::common;
 
 use common::{fresh_database, line, Backend, Harness, BED, DRUG};
 use serde_json::{json, Value};

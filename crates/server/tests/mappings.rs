@@ -1,7 +1,7 @@
 //! 目录对照 over real HTTP on SQLite and PostgreSQL: 3301 maps the institution's own codes to national
 //! codes, fee lines naming only their own code are resolved through it, 3302 revokes it.
 
-mod common;
+use crate::common;
 
 use common::{line, Backend, Harness, DRUG};
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! served at `/openapi.json` over real HTTP (SQLite and PostgreSQL) as OpenAPI 3.x, and every route
 //! it describes is answered by its handler. Also the write-path metrics an operator alerts on.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

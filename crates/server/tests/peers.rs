@@ -5,7 +5,7 @@
 //! Every path ends with both ledgers verifying, the day reconciled without a difference and no
 //! settlement recorded twice or lost.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,7 @@
 //! prepayment as posted, with what is recovered and outstanding; a bad query refused naming the
 //! parameter.
 
-mod common;
+use crate::common;
 
 use common::{Backend, Harness};
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! statements, exactly as posted; bad queries refused naming the parameter; an institution without
 //! a budget is not found.
 
-mod common;
+use crate::common;
 
 use common::{Backend, Harness};
 use serde_json::Value;

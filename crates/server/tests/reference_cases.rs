@@ -7,7 +7,7 @@
 //! province, which reads the card (1101) and settles with the insured one. The replies must carry
 //! the same amounts to the fen.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

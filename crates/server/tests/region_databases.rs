@@ -5,7 +5,7 @@
 //! catalogue, 九江's policy, 九江's ledger) — with ids issued by that region, and each database
 //! verifies and knows only its own insured.
 
-mod common;
+use crate::common;
 
 use common::{pg_base_url, repo_root};
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 //! 九江's catalogue splitting the invoice; the same invoice again; a cancellation; the
 //! accumulators (5206) and `verify`; the account never pays; refusals name the field.
 
-mod common;
+use crate::common;
 
 use common::{fen, Backend, Harness, ADMIN_TOKEN};
 use serde_json::{json, Value};

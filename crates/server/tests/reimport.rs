@@ -3,7 +3,7 @@
 //! deleted, so settlements made under it stay queryable (5203), cancellable (2208, 2305) and
 //! verifiable, while care after the import gets no benefits under it.
 
-mod common;
+use crate::common;
 
 use common::{line, yuan, Backend, Harness};
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 //! never been cancelled; refused once anything the settlement depended on changed. Over real HTTP
 //! on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::{line, setl_id, Backend, Harness, BED, DRUG};
 use serde_json::{json, Value};

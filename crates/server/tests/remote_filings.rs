@@ -4,7 +4,7 @@
 //! catalogue and 九江's policy and accumulators — at the rate its filing status gives, read from the
 //! register at settlement (a referral filed before discharge counts).
 
-mod common;
+use crate::common;
 
 use common::{repo_root, Backend, Harness};
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! side's detail, so the pair balances; a live settlement the HIS does not list still does not.
 //! Over real HTTP on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::{line, Backend, Harness, DRUG};
 use serde_json::{json, Value};

@@ -4,7 +4,7 @@
 //! `rules/jiujiang/sanctions.toml` has his lines refused naming the line and the practitioner; a
 //! person whose card is suspended cannot settle; the credit grade follows the confirmed cases.
 
-mod common;
+use crate::common;
 
 use chrono::{Datelike, Duration, Local};
 use common::{each_backend, line, Harness, DRUG};

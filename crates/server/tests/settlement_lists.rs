@@ -1,7 +1,7 @@
 //! 医疗保障基金结算清单 over real HTTP on SQLite and PostgreSQL: 4101/4101A are checked field by
 //! field against the settlement, stored, returned by 4103, and read by the DRG grouper.
 
-mod common;
+use crate::common;
 
 use common::{bed_days, setl_id, Backend, Harness};
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 //! their cancellations. The stay's live settlements must always sum to the settlement of the whole
 //! stay, whatever was refunded after an interim settlement.
 
-mod common;
+use crate::common;
 
 use common::{bed_days, columns, setl_id, sum, yuan, Backend, Harness};
 use serde_json::{json, Value};

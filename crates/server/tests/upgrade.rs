@@ -6,7 +6,7 @@
 //! cancelled and a visit left open with uploaded fee lines is settled, as split at upload. On SQLite
 //! and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -4,7 +4,7 @@
 //! platform's are. A bureau-side failure's words are checked with the damaged rows of
 //! `hostile.rs`.
 
-mod common;
+use crate::common;
 
 use common::{line, Backend, Harness, DRUG};
 use serde_json::{json, Value};

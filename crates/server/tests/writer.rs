@@ -3,7 +3,7 @@
 //! verifying the database beside the writer takes no lock), and a message whose writes the database
 //! refuses fails alone, while the messages batched with it are answered and stored.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
