@@ -250,10 +250,7 @@ impl Platforms {
     }
 
     async fn person(&self) {
-        let person = self
-            .t
-            .ok("1101", HOSPITAL, json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": "360402196005010011", "psn_cert_type": "01", "certno": "360402196005010011" } }))
-            .await;
+        let person = self.t.ok("1101", HOSPITAL, person_input()).await;
         assert_eq!(person["baseinfo"]["psn_no"], "P0001", "{person}");
     }
 
@@ -1531,6 +1528,72 @@ async fn a_month_rejected_before_the_next_clears_alike_sqlite() {
 #[tokio::test]
 async fn a_month_rejected_before_the_next_clears_alike_postgres() {
     a_rejected_month_clears_alike(Backend::Postgres, true).await;
+}
+
+/// P0001's 1101 at T (forwarded to I).
+fn person_input() -> Value {
+    json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": "360402196005010011", "psn_cert_type": "01", "certno": "360402196005010011" } })
+}
+
+/// A person as a platform's register holds them, the personal account's opening balance aside
+/// (T keeps a remote person's account at 0).
+async fn registered(h: &Harness, psn_no: &str) -> yibao_ledger::Person {
+    let mut conn = h.store.pool().acquire().await.unwrap();
+    let mut person = yibao_ledger::registry::person(&mut conn, psn_no)
+        .await
+        .unwrap()
+        .unwrap();
+    for row in &mut person.insu {
+        row.opening_balc = Fen(0);
+    }
+    person
+}
+
+/// Issue 11 §2: a person's first 1101s at T, eight at once (desks of the hospital asking for the
+/// same newly arrived person), forwarded to I: each is answered alike, and T's register holds the
+/// person once, with the rows I answered — what one 1101 leaves; a visit then settles.
+async fn first_person_queries_at_once(backend: Backend) {
+    let mut p = Platforms::start_on(Backend::Sqlite, backend).await;
+    let t = Arc::new(p.t);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let t = Arc::clone(&t);
+        tasks.spawn(async move { t.call("1101", HOSPITAL, person_input()).await });
+    }
+    let replies: Vec<Value> = tasks.join_all().await;
+    p.t = Arc::try_unwrap(t).ok().unwrap();
+    for reply in &replies {
+        assert_ok(reply);
+        assert_eq!(reply["output"], replies[0]["output"]);
+    }
+    assert_eq!(replies[0]["output"]["baseinfo"]["psn_no"], "P0001");
+    let kept = registered(&p.t, "P0001").await;
+    assert_eq!(kept, registered(&p.i, "P0001").await);
+    let mut conn = p.t.store.pool().acquire().await.unwrap();
+    let rows: i64 = sqlx::Row::get(
+        &sqlx::query("SELECT COUNT(*) AS n FROM person_insu WHERE psn_no = 'P0001'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap(),
+        "n",
+    );
+    drop(conn);
+    assert_eq!(rows, kept.insu.len() as i64);
+    assert_ok(&p.settle(&p.visit().await, &p.t.msgid(HOSPITAL)).await);
+    assert_eq!(registered(&p.t, "P0001").await, kept);
+    p.assert_agree(1).await;
+    p.t.stop().await;
+    p.i.stop().await;
+}
+
+#[tokio::test]
+async fn first_person_queries_at_once_sqlite() {
+    first_person_queries_at_once(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn first_person_queries_at_once_postgres() {
+    first_person_queries_at_once(Backend::Postgres).await;
 }
 
 #[tokio::test]
