@@ -199,7 +199,7 @@ impl Service {
             })?;
         let spec = tx::spec(&request.infno).ok_or_else(|| tx::not_implemented(&request.infno))?;
         if spec.needs_agreement() {
-            let today = chrono::Local::now().date_naive();
+            let today = self.shared.now().date();
             let sanctions = self.shared.sanctions();
             if let Some(refusal) = sanctions.institution_refusal(&institution.fixmedins_code, today)
             {
