@@ -70,6 +70,10 @@ pub struct Config {
     /// `fee_ocur_time`) may lie after the time its message was received: only the clock difference
     /// between the HIS and the service, so the default is the gateway's accepted skew (30 minutes).
     pub future_tolerance_secs: u64,
+    /// Seconds added to the system clock when a message's receipt time is read (the time its care
+    /// and settlements are recorded at): a platform rehearsed or tested as of another day; 0 in
+    /// service.
+    pub clock_offset_secs: i64,
     /// Secret that signs 医保电子凭证 tokens (`mdtrt_cert_type` 01); empty: e-vouchers are off.
     pub evoucher_secret: String,
     /// How long an issued e-voucher token is accepted, seconds.
@@ -153,6 +157,7 @@ impl Default for Config {
             auth_window_secs: 30 * 60,
             platform_admdvs: "360400".into(),
             future_tolerance_secs: 30 * 60,
+            clock_offset_secs: 0,
             evoucher_secret: String::new(),
             evoucher_ttl_secs: 5 * 60,
             file_limit_bytes: 8 * 1024 * 1024,
@@ -191,6 +196,7 @@ impl Config {
         };
         config.apply_env(env)?;
         check_admdvs("platform_admdvs", &config.platform_admdvs)?;
+        check_clock_offset(config.clock_offset_secs)?;
         check_peers(&config)?;
         check_regions(&config.regions)?;
         Ok(config)
@@ -208,9 +214,10 @@ impl Config {
     /// Applies `YIBAO_LISTEN`, `YIBAO_DATA_DIR`, `YIBAO_DATABASE`, `YIBAO_AUTH`, `YIBAO_BODY_LIMIT_BYTES`,
     /// `YIBAO_MAX_CONNECTIONS`, `YIBAO_HEADER_TIMEOUT_MS`, `YIBAO_BODY_TIMEOUT_MS`, `YIBAO_ADMIN_TOKEN`,
     /// `YIBAO_ADMIN_OPEN`, `YIBAO_ADMIN_BODY_LIMIT_BYTES`, `YIBAO_PATH_PREFIX`, `YIBAO_MAX_BATCH`,
-    /// `YIBAO_PLATFORM_ADMDVS`, `YIBAO_FUTURE_TOLERANCE_SECS`, `YIBAO_EVOUCHER_SECRET`,
-    /// `YIBAO_EVOUCHER_TTL_SECS`, `YIBAO_FILE_LIMIT_BYTES`, `YIBAO_FILE_TTL_SECS`,
-    /// `YIBAO_AUDIT_RULES_DIR`, `YIBAO_AUDIT_ENFORCE_AT_UPLOAD`, `YIBAO_CLEARING_POLICY`.
+    /// `YIBAO_PLATFORM_ADMDVS`, `YIBAO_FUTURE_TOLERANCE_SECS`, `YIBAO_CLOCK_OFFSET_SECS`,
+    /// `YIBAO_EVOUCHER_SECRET`, `YIBAO_EVOUCHER_TTL_SECS`, `YIBAO_FILE_LIMIT_BYTES`,
+    /// `YIBAO_FILE_TTL_SECS`, `YIBAO_AUDIT_RULES_DIR`, `YIBAO_AUDIT_ENFORCE_AT_UPLOAD`,
+    /// `YIBAO_CLEARING_POLICY`.
     pub fn apply_env(
         &mut self,
         env: impl Iterator<Item = (String, String)>,
@@ -243,6 +250,9 @@ impl Config {
                 "YIBAO_PLATFORM_ADMDVS" => self.platform_admdvs = value,
                 "YIBAO_FUTURE_TOLERANCE_SECS" => {
                     self.future_tolerance_secs = number("future_tolerance_secs", &value)?
+                }
+                "YIBAO_CLOCK_OFFSET_SECS" => {
+                    self.clock_offset_secs = number("clock_offset_secs", &value)?
                 }
                 "YIBAO_EVOUCHER_SECRET" => self.evoucher_secret = value,
                 "YIBAO_EVOUCHER_TTL_SECS" => {
@@ -280,6 +290,19 @@ fn check_admdvs(key: &'static str, value: &str) -> Result<(), ConfigError> {
     Err(ConfigError::Invalid {
         key,
         problem: format!("`{value}` is not a 6-digit region code"),
+    })
+}
+
+/// The largest clock offset accepted, either way: a hundred years.
+const CLOCK_OFFSET_MAX_SECS: i64 = 100 * 366 * 24 * 60 * 60;
+
+fn check_clock_offset(secs: i64) -> Result<(), ConfigError> {
+    if (-CLOCK_OFFSET_MAX_SECS..=CLOCK_OFFSET_MAX_SECS).contains(&secs) {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        key: "clock_offset_secs",
+        problem: format!("`{secs}` is more than {CLOCK_OFFSET_MAX_SECS} seconds either way"),
     })
 }
 
@@ -406,6 +429,7 @@ mod tests {
         let env = vec![
             ("YIBAO_MAX_BATCH".to_string(), "32".to_string()),
             ("YIBAO_FUTURE_TOLERANCE_SECS".to_string(), "60".to_string()),
+            ("YIBAO_CLOCK_OFFSET_SECS".to_string(), "-86400".to_string()),
             ("HOME".to_string(), "/".to_string()),
         ];
         let config = Config::load(Some(&file), env.into_iter()).unwrap();
@@ -413,6 +437,7 @@ mod tests {
         assert_eq!(config.auth, AuthMode::Csb);
         assert_eq!(config.max_batch, 32);
         assert_eq!(config.future_tolerance_secs, 60);
+        assert_eq!(config.clock_offset_secs, -86_400);
         let bad = Config::load(
             None,
             vec![("YIBAO_AUTH".to_string(), "sm3".to_string())].into_iter(),
@@ -423,6 +448,12 @@ mod tests {
             vec![("YIBAO_PLATFORM_ADMDVS".to_string(), "36040".to_string())].into_iter(),
         );
         assert!(bad.is_err());
+        let far = i64::MAX.to_string();
+        let bad = Config::load(
+            None,
+            vec![("YIBAO_CLOCK_OFFSET_SECS".to_string(), far)].into_iter(),
+        );
+        assert!(bad.unwrap_err().to_string().contains("clock_offset_secs"));
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -44,7 +44,7 @@ impl Service {
     /// file to answer with instead.
     pub async fn answer(&self, body: &[u8], meta: CallMeta<'_>) -> WriteOutcome {
         let started = Instant::now();
-        let received_at = chrono::Local::now().naive_local();
+        let received_at = self.shared.now();
         let inf_refmsgid = self.shared.next_refmsgid(received_at);
         let parsed = match meta.body_error.clone() {
             Some(error) => Err(error),
@@ -86,7 +86,7 @@ impl Service {
     /// The reply to a request for a path that is not an interface of this service: a reply
     /// envelope naming the path and the `callService` address, so a HIS shows a readable error.
     pub fn unknown_path(&self, path: &str, prefix: &str) -> String {
-        let received_at = chrono::Local::now().naive_local();
+        let received_at = self.shared.now();
         let inf_refmsgid = self.shared.next_refmsgid(received_at);
         let shown: String = path.chars().take(200).collect();
         let error = TxError::new(
@@ -199,7 +199,7 @@ impl Service {
             })?;
         let spec = tx::spec(&request.infno).ok_or_else(|| tx::not_implemented(&request.infno))?;
         if spec.needs_agreement() {
-            let today = chrono::Local::now().date_naive();
+            let today = self.shared.now().date();
             let sanctions = self.shared.sanctions();
             if let Some(refusal) = sanctions.institution_refusal(&institution.fixmedins_code, today)
             {

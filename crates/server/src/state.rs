@@ -357,6 +357,12 @@ impl Shared {
             .and_then(|m| m.get(access_key).cloned()))
     }
 
+    /// The platform's time now: the system clock moved by `clock_offset_secs`.
+    pub fn now(&self) -> NaiveDateTime {
+        chrono::Local::now().naive_local()
+            + chrono::Duration::seconds(self.config.clock_offset_secs)
+    }
+
     /// The next 10-digit serial of this process (receiver message ids, sign-in numbers).
     pub fn next_serial(&self) -> u64 {
         self.refmsg_serial.fetch_add(1, Ordering::Relaxed) % 10_000_000_000

@@ -139,8 +139,14 @@ fn insured_config(database: String, dir: std::path::PathBuf) -> Config {
         data_dir: dir,
         platform_admdvs: "360400".into(),
         peers: vec![peer("44", "http://127.0.0.1:9")],
+        clearing_policy: clearing_policy_path(),
         ..Config::default()
     }
+}
+
+/// The clearing policy both platforms run their months with (and apply a rejected one again with).
+fn clearing_policy_path() -> std::path::PathBuf {
+    repo_root().join("policies/clearing/jiangxi.toml")
 }
 
 fn treating_config(database: String, dir: std::path::PathBuf, proxy: &str) -> Config {
@@ -151,6 +157,7 @@ fn treating_config(database: String, dir: std::path::PathBuf, proxy: &str) -> Co
         peers: vec![peer("36", proxy)],
         peer_timeout_ms: 400,
         peer_attempts: 2,
+        clearing_policy: clearing_policy_path(),
         ..Config::default()
     }
 }
@@ -243,10 +250,7 @@ impl Platforms {
     }
 
     async fn person(&self) {
-        let person = self
-            .t
-            .ok("1101", HOSPITAL, json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": "360402196005010011", "psn_cert_type": "01", "certno": "360402196005010011" } }))
-            .await;
+        let person = self.t.ok("1101", HOSPITAL, person_input()).await;
         assert_eq!(person["baseinfo"]["psn_no"], "P0001", "{person}");
     }
 
@@ -308,6 +312,11 @@ impl Platforms {
     /// Both ledgers verify; the day reconciles from both sides without a difference; I holds as
     /// many live peer settlements as T and no visit is settled twice.
     async fn assert_agree(&self, live_expected: usize) {
+        self.assert_agree_on(&today(), live_expected).await;
+    }
+
+    /// [`Platforms::assert_agree`] for the settlements of `day`.
+    async fn assert_agree_on(&self, day: &str, live_expected: usize) {
         self.t.assert_verifies().await;
         self.i.assert_verifies().await;
         let t_config = treating_config(String::new(), std::path::PathBuf::new(), &self.proxy_url);
@@ -315,7 +324,7 @@ impl Platforms {
             &self.t.store,
             &PeerClient::new(&t_config),
             &t_config.peers[0],
-            &today(),
+            day,
         )
         .await
         .unwrap();
@@ -325,7 +334,7 @@ impl Platforms {
             let settled = records.iter().filter(|r| r.kind == "settle").count();
             settled - records.iter().filter(|r| r.kind == "cancel").count()
         };
-        let records = reconcile::local_records(&self.i.store, "44", &today())
+        let records = reconcile::local_records(&self.i.store, "44", day)
             .await
             .unwrap();
         assert_eq!(
@@ -1179,6 +1188,412 @@ async fn a_stay_in_parts_clears_alike_sqlite() {
 #[tokio::test]
 async fn a_stay_in_parts_clears_alike_postgres() {
     a_stay_in_parts_clears_alike(Backend::Postgres).await;
+}
+
+/// The month `back` months before this one, and the seconds from now to the same time of day on
+/// its 15th: the clock offset of a platform settling in that month.
+fn month_back(back: u32) -> (yibao_clearing::Month, i64) {
+    use chrono::Datelike;
+    let now = chrono::Local::now().naive_local();
+    let day = now
+        .date()
+        .with_day(15)
+        .and_then(|d| d.checked_sub_months(chrono::Months::new(back)))
+        .unwrap();
+    let month = yibao_clearing::Month::parse(&day.format("%Y-%m").to_string()).unwrap();
+    (month, (day.and_time(now.time()) - now).num_seconds())
+}
+
+/// T stopped and started again on its database with its clock `offset_secs` from the system's (its
+/// settlements are made at that time); its message ids go on after the ones it used.
+async fn with_treating_clock(mut p: Platforms, offset_secs: i64) -> Platforms {
+    let last = p.t.msgid(HOSPITAL);
+    let used: usize = last[last.len() - 6..].parse().unwrap();
+    let database = p.t.database.clone();
+    p.t.stop().await;
+    let config = Config {
+        clock_offset_secs: offset_secs,
+        ..treating_config(database, scratch_dir("peer_t_clock"), &p.proxy_url)
+    };
+    p.t = Harness::start_with(config).await;
+    (0..=used).for_each(|_| drop(p.t.msgid(HOSPITAL)));
+    p
+}
+
+/// A visit of P0001 settled at T: the settlement's `setlinfo`.
+async fn settled_visit(p: &Platforms) -> (String, Value) {
+    let visit = p.visit().await;
+    let settled = assert_ok(&p.settle(&visit, &p.t.msgid(HOSPITAL)).await);
+    (visit, settled["setlinfo"].clone())
+}
+
+/// A clearing row as both platforms can hold it alike: the funds' codes aside (T names I's funds
+/// as it answered them), their sum kept.
+fn alike(row: &yibao_clearing::ClearingRow) -> (yibao_clearing::ClearingRow, Fen) {
+    let fund_sum = row.by_fund.values().copied().sum();
+    let amounts = yibao_clearing::ClearingRow {
+        by_fund: Default::default(),
+        fund_shares: None,
+        ..row.clone()
+    };
+    (amounts, fund_sum)
+}
+
+/// The standing (not rejected) clearings of a platform, by month.
+async fn standing_clearings(h: &Harness) -> Vec<yibao_ledger::clearing::StoredClearing> {
+    let mut conn = h.store.pool().acquire().await.unwrap();
+    yibao_ledger::clearing::stored_rows(&mut conn, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.state != yibao_clearing::ClearingState::Rejected)
+        .collect()
+}
+
+/// The clearing flows of a platform's books, summed per flow, zero sums left out.
+async fn clearing_flows(h: &Harness) -> std::collections::BTreeMap<String, Fen> {
+    let mut conn = h.store.pool().acquire().await.unwrap();
+    let rows = yibao_ledger::books::postings_until(&mut conn, "9999-12-31")
+        .await
+        .unwrap();
+    let mut sums = std::collections::BTreeMap::new();
+    for row in rows.into_iter().filter(|r| r.flow.starts_with("clearing_")) {
+        *sums.entry(row.flow).or_insert(Fen(0)) += row.amount;
+    }
+    sums.retain(|_, sum| *sum != Fen(0));
+    sums
+}
+
+/// Both platforms run `month` (over on the first day after it): one row each, the same.
+async fn run_on_both(
+    p: &Platforms,
+    policy: &yibao_clearing::ClearingPolicy,
+    month: yibao_clearing::Month,
+) {
+    let next = month.next();
+    let as_of = chrono::NaiveDate::from_ymd_opt(next.year, u32::from(next.month), 1).unwrap();
+    let run = |store| yibao_ledger::clearing_run::run_month(store, policy, month, as_of, "t1");
+    let outbound = run(&p.i.store).await.unwrap().rows;
+    let inbound = run(&p.t.store).await.unwrap().rows;
+    assert_eq!((outbound.len(), inbound.len()), (1, 1), "{month}");
+    assert_eq!(outbound[0].clr_id, inbound[0].clr_id);
+    assert_eq!(alike(&outbound[0].row), alike(&inbound[0].row), "{month}");
+}
+
+/// The clearing `clr_id` rejected (70) on both platforms.
+async fn reject_on_both(p: &Platforms, clr_id: &str) {
+    let body = json!({ "to": "70", "operator": "清算科" });
+    let (i, t) = on_both(p, &format!("/admin/clearings/{clr_id}/advance"), body).await;
+    assert_eq!(i["clearing"]["state"], "Rejected", "{i}");
+    assert_eq!(t["clearing"]["state"], "Rejected", "{t}");
+}
+
+/// An admin POST on a clearing of both platforms (I's reply, T's reply).
+async fn on_both(p: &Platforms, path: &str, body: Value) -> (Value, Value) {
+    (
+        p.i.admin("POST", path, body.to_string()).await,
+        p.t.admin("POST", path, body.to_string()).await,
+    )
+}
+
+/// Issue 11 §4 across platforms: a month both platforms rejected (70) is applied again alike once
+/// the pair's next month was run. T settles (its clock moved, as of the 15th) in the three months
+/// before this one and in this one: the second prepays, the third (month A) is met from the
+/// prepayment, and this month (B) cancels one of A's settlements (carried). Both platforms run the
+/// four months; A is rejected on both after B was run (`rejected_before_b`: before, so B starts from
+/// the balance before A), the same audit deduction is entered on both, and both apply A again: the
+/// same new id, the same rows to the fen (A takes the prepayment B stands on, B keeps its row), the
+/// insured side's clearing flows equal to the treating side's, the chain of prepayment balances
+/// the same on both, the transfer paid on both alike; every day reconciles and both verify.
+async fn a_rejected_month_clears_alike(backend: Backend, rejected_before_b: bool) {
+    use yibao_clearing::{ClearingState, Month};
+    use yibao_ledger::clearing::{self, ReviewDeduction};
+    let policy = yibao_clearing::ClearingPolicy::load(&clearing_policy_path()).unwrap();
+    let mut p = Platforms::start_on(backend, backend).await;
+    let mut months: Vec<Month> = Vec::new();
+    let mut days: Vec<(String, usize)> = Vec::new();
+    let mut in_a = Vec::new();
+    for back in [3, 2, 1] {
+        let (month, offset) = month_back(back);
+        p = with_treating_clock(p, offset).await;
+        let count = if back == 1 { 2 } else { 1 };
+        for _ in 0..count {
+            let (visit, settled) = settled_visit(&p).await;
+            let setl_time = settled["setl_time"].as_str().unwrap();
+            assert_eq!(&setl_time[..7], month.to_string(), "T's clock: {settled}");
+            if back == 1 {
+                in_a.push((visit, settled.clone()));
+            }
+        }
+        months.push(month);
+        days.push((format!("{month}-15"), count));
+    }
+    p = with_treating_clock(p, 0).await;
+    let (month_b, _) = month_back(0);
+    let (_, in_b) = settled_visit(&p).await;
+    let (cancelled_visit, cancelled) = &in_a[0];
+    let undone =
+        p.t.ok(
+            "2305",
+            HOSPITAL,
+            Platforms::cancel_input(cancelled_visit, cancelled["setl_id"].as_str().unwrap()),
+        )
+        .await;
+    months.push(month_b);
+    let fund = |v: &Value| Fen(fen(&v["fund_pay_sumamt"]));
+    assert_eq!(fund(&undone["setlinfo"]), Fen(0) - fund(cancelled));
+    for (day, live) in &days {
+        p.assert_agree_on(day, *live).await;
+    }
+    p.assert_agree(0).await;
+
+    // Both platforms run the months in order, with the same rows; A is rejected on both after B
+    // was run (or, `rejected_before_b`, before).
+    for &month in &months[..3] {
+        run_on_both(&p, &policy, month).await;
+    }
+    let earlier = standing_clearings(&p.i).await;
+    let a = earlier[2].clone();
+    assert!(a.row.prepayment.offset > Fen(0), "{:?}", a.row.prepayment);
+    assert_eq!(a.row.settlements, 2);
+    let id = a.clr_id.clone();
+    if rejected_before_b {
+        reject_on_both(&p, &id).await;
+    }
+    run_on_both(&p, &policy, month_b).await;
+    if !rejected_before_b {
+        reject_on_both(&p, &id).await;
+    }
+    let b = standing_clearings(&p.i).await.pop().unwrap();
+    assert_eq!(b.row.month, month_b);
+    assert_eq!(
+        (b.row.settlements, b.row.carried_cancellations),
+        (1, 1),
+        "{b:?}"
+    );
+    assert_eq!(b.row.fund_owed, fund(&in_b) - fund(cancelled));
+    let stood_on = if rejected_before_b { &earlier[1] } else { &a };
+    assert_eq!(
+        b.row.prepayment.balance_before,
+        stood_on.row.prepayment.balance_after
+    );
+
+    // The same audit deduction entered on both, A applied again on both.
+    let audit = Fen(5_000);
+    let deduction = ReviewDeduction {
+        deduction_id: "D-A".into(),
+        month: a.row.month,
+        key: a.row.key,
+        inspection: false,
+        amount: audit,
+        reason: "审核扣款".into(),
+    };
+    for h in [&p.i, &p.t] {
+        clearing::add_deductions(&h.store, std::slice::from_ref(&deduction), "t2")
+            .await
+            .unwrap();
+    }
+    let (i_again, t_again) =
+        on_both(&p, &format!("/admin/clearings/{id}/resubmit"), json!({})).await;
+    let new_id = format!("{id}-2");
+    for again in [&i_again, &t_again] {
+        assert_eq!(again["stored_now"], true, "{again}");
+        assert_eq!(again["clearing"]["clr_id"], new_id.as_str(), "{again}");
+        assert_eq!(again["clearing"]["resubmits"], id.as_str());
+    }
+    let (i_rows, t_rows) = (
+        standing_clearings(&p.i).await,
+        standing_clearings(&p.t).await,
+    );
+    assert_eq!(i_rows.len(), 4);
+    let alike_rows = |rows: &[clearing::StoredClearing]| {
+        rows.iter()
+            .map(|s| (s.clr_id.clone(), alike(&s.row)))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(alike_rows(&i_rows), alike_rows(&t_rows));
+    let again = &i_rows[2];
+    assert_eq!(again.clr_id, new_id);
+    let row = &again.row;
+    let carried = if rejected_before_b {
+        yibao_clearing::Prepayment {
+            size: a.row.prepayment.size,
+            balance_before: b.row.prepayment.balance_before,
+            offset: Fen(0),
+            top_up: Fen(0),
+            balance_after: b.row.prepayment.balance_before,
+        }
+    } else {
+        a.row.prepayment
+    };
+    assert_eq!(
+        row.prepayment, carried,
+        "A takes the prepayment B stands on: its own, or none when B was run without it"
+    );
+    assert_eq!((row.settlements, row.fund_owed), (2, a.row.fund_owed));
+    assert_eq!(row.deductions.audit, audit);
+    assert_eq!(
+        row.cleared,
+        row.fund_owed - audit - row.prepayment.offset - row.deductions.reserve_withheld
+    );
+    assert_eq!(i_rows[3], b, "B keeps its row");
+    for rows in [&i_rows, &t_rows] {
+        let moved: Fen = rows
+            .iter()
+            .map(|s| s.row.prepayment.top_up - s.row.prepayment.offset)
+            .sum();
+        assert_eq!(moved, rows[3].row.prepayment.balance_after);
+        for pair in rows.windows(2) {
+            assert_eq!(
+                pair[0].row.prepayment.balance_after,
+                pair[1].row.prepayment.balance_before
+            );
+        }
+    }
+
+    // The books: what I owes through clearing is what T is owed, flow for flow.
+    let sum = |f: fn(&clearing::StoredClearing) -> Fen| i_rows.iter().map(f).sum::<Fen>();
+    let (i_books, t_books) = (clearing_flows(&p.i).await, clearing_flows(&p.t).await);
+    let flow = |books: &std::collections::BTreeMap<String, Fen>, name: &str| {
+        books.get(name).copied().unwrap_or(Fen(0))
+    };
+    for (insured, treating, expected) in [
+        (
+            "clearing_payable",
+            "clearing_receivable",
+            sum(|s| s.row.fund_owed),
+        ),
+        ("clearing_payable_audit", "clearing_receivable_audit", audit),
+        (
+            "clearing_payable_prepayment_offset",
+            "clearing_receivable_prepayment_offset",
+            sum(|s| s.row.prepayment.offset),
+        ),
+        (
+            "clearing_prepayment_paid_in",
+            "clearing_prepayment_received",
+            sum(|s| s.row.prepayment.top_up),
+        ),
+    ] {
+        assert_eq!(flow(&i_books, insured), expected, "{insured}: {i_books:?}");
+        assert_eq!(
+            flow(&t_books, treating),
+            expected,
+            "{treating}: {t_books:?}"
+        );
+    }
+    assert_eq!(
+        flow(&t_books, "clearing_owed_to_hospitals"),
+        sum(|s| s.row.fund_owed)
+    );
+
+    // Paid on both: I's transfer is T's collection.
+    for to in ["20", "30", "40", "50", "60"] {
+        let advance = json!({ "to": to, "operator": "清算科" });
+        on_both(&p, &format!("/admin/clearings/{new_id}/advance"), advance).await;
+    }
+    let (i_books, t_books) = (clearing_flows(&p.i).await, clearing_flows(&p.t).await);
+    assert_eq!(flow(&i_books, "clearing_payable_settled"), row.cleared);
+    assert_eq!(flow(&t_books, "clearing_receivable_collected"), row.cleared);
+    assert_eq!(
+        flow(&t_books, "clearing_paid_to_hospitals"),
+        row.cleared + row.prepayment.offset
+    );
+    let states =
+        |rows: &[clearing::StoredClearing]| rows.iter().map(|s| s.state).collect::<Vec<_>>();
+    let standing = standing_clearings(&p.t).await;
+    assert_eq!(states(&standing)[2], ClearingState::Paid);
+    assert_eq!(states(&standing_clearings(&p.i).await), states(&standing));
+    p.t.assert_verifies().await;
+    p.i.assert_verifies().await;
+    p.t.stop().await;
+    p.i.stop().await;
+}
+
+#[tokio::test]
+async fn a_month_rejected_after_the_next_clears_alike_sqlite() {
+    a_rejected_month_clears_alike(Backend::Sqlite, false).await;
+}
+
+#[tokio::test]
+async fn a_month_rejected_after_the_next_clears_alike_postgres() {
+    a_rejected_month_clears_alike(Backend::Postgres, false).await;
+}
+
+#[tokio::test]
+async fn a_month_rejected_before_the_next_clears_alike_sqlite() {
+    a_rejected_month_clears_alike(Backend::Sqlite, true).await;
+}
+
+#[tokio::test]
+async fn a_month_rejected_before_the_next_clears_alike_postgres() {
+    a_rejected_month_clears_alike(Backend::Postgres, true).await;
+}
+
+/// P0001's 1101 at T (forwarded to I).
+fn person_input() -> Value {
+    json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": "360402196005010011", "psn_cert_type": "01", "certno": "360402196005010011" } })
+}
+
+/// A person as a platform's register holds them, the personal account's opening balance aside
+/// (T keeps a remote person's account at 0).
+async fn registered(h: &Harness, psn_no: &str) -> yibao_ledger::Person {
+    let mut conn = h.store.pool().acquire().await.unwrap();
+    let mut person = yibao_ledger::registry::person(&mut conn, psn_no)
+        .await
+        .unwrap()
+        .unwrap();
+    for row in &mut person.insu {
+        row.opening_balc = Fen(0);
+    }
+    person
+}
+
+/// Issue 11 §2: a person's first 1101s at T, eight at once (desks of the hospital asking for the
+/// same newly arrived person), forwarded to I: each is answered alike, and T's register holds the
+/// person once, with the rows I answered — what one 1101 leaves; a visit then settles.
+async fn first_person_queries_at_once(backend: Backend) {
+    let mut p = Platforms::start_on(Backend::Sqlite, backend).await;
+    let t = Arc::new(p.t);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let t = Arc::clone(&t);
+        tasks.spawn(async move { t.call("1101", HOSPITAL, person_input()).await });
+    }
+    let replies: Vec<Value> = tasks.join_all().await;
+    p.t = Arc::try_unwrap(t).ok().unwrap();
+    for reply in &replies {
+        assert_ok(reply);
+        assert_eq!(reply["output"], replies[0]["output"]);
+    }
+    assert_eq!(replies[0]["output"]["baseinfo"]["psn_no"], "P0001");
+    let kept = registered(&p.t, "P0001").await;
+    assert_eq!(kept, registered(&p.i, "P0001").await);
+    let mut conn = p.t.store.pool().acquire().await.unwrap();
+    let rows: i64 = sqlx::Row::get(
+        &sqlx::query("SELECT COUNT(*) AS n FROM person_insu WHERE psn_no = 'P0001'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap(),
+        "n",
+    );
+    drop(conn);
+    assert_eq!(rows, kept.insu.len() as i64);
+    assert_ok(&p.settle(&p.visit().await, &p.t.msgid(HOSPITAL)).await);
+    assert_eq!(registered(&p.t, "P0001").await, kept);
+    p.assert_agree(1).await;
+    p.t.stop().await;
+    p.i.stop().await;
+}
+
+#[tokio::test]
+async fn first_person_queries_at_once_sqlite() {
+    first_person_queries_at_once(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn first_person_queries_at_once_postgres() {
+    first_person_queries_at_once(Backend::Postgres).await;
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use chrono::{Datelike, NaiveDateTime};
+use chrono::Datelike;
 use serde::de::DeserializeOwned;
 use yibao_domain::codes::{ClrType, ClrWay, FixmedinsType, MedType};
 use yibao_domain::Code;
@@ -129,10 +129,6 @@ async fn run_call(
     submit(service, request, hospital, step).await
 }
 
-fn now() -> NaiveDateTime {
-    chrono::Local::now().naive_local()
-}
-
 /// A message standing for a peer's operation: its key (or the hospital's message id) as the
 /// message id, no input.
 pub(super) fn peer_request(infno: &str, key: &str, fixmedins_code: &str) -> Request {
@@ -160,7 +156,7 @@ async fn submit(
     let job = WriteJob {
         request,
         institution: hospital,
-        received_at: now(),
+        received_at: service.shared.now(),
         inf_refmsgid: String::new(),
         peer: Some(step),
         counter: None,
@@ -223,7 +219,7 @@ async fn answer_person(shared: &Shared, call: &ForwardCall) -> Result<PersonAnsw
         shared,
         request: &request,
         institution: &institution,
-        now: now(),
+        now: shared.now(),
     };
     let mut conn = shared.store.connection().await?;
     let mut cache = LedgerCache::new(0);
@@ -464,7 +460,7 @@ async fn presettle(shared: &Shared, call: &SettleCall) -> Outcome {
             shared,
             request: &request,
             institution: &institution,
-            now: now(),
+            now: shared.now(),
         };
         compute(&ctx, &mut ledger, call, String::new()).await
     };

@@ -856,7 +856,7 @@ async fn mark(service: &Service, intent: &Intent, state: IntentState) -> Result<
     let job = WriteJob {
         request: super::insured::peer_request("", &intent.msgid, &intent.fixmedins_code),
         institution: super::insured::hospital_named(&intent.fixmedins_code),
-        received_at: now(),
+        received_at: service.shared.now(),
         inf_refmsgid: String::new(),
         peer: Some(PeerStep::Mark(Box::new(Mark {
             intent: intent.clone(),
@@ -1013,7 +1013,7 @@ async fn commit(
                 .ok_or_else(|| {
                     TxError::internal(format!("定点医药机构 {} 未登记", intent.fixmedins_code))
                 })?;
-            let at = now();
+            let at = service.shared.now();
             let request =
                 super::insured::peer_request(&payload.infno, &intent.msgid, &intent.fixmedins_code);
             (request, institution, at, service.shared.next_refmsgid(at))
