@@ -165,15 +165,7 @@ fn treating_config(database: String, dir: std::path::PathBuf, proxy: &str) -> Co
 /// T's policy: 九江's numbers for region 440100, with the basic fund's code renamed, so that
 /// I's 390100 is a fund T does not know (answered as 910100).
 async fn load_treating(t: &Harness) {
-    let policy = std::fs::read_to_string(repo_root().join("policies/jiujiang.toml"))
-        .unwrap()
-        .replace("admdvs = \"360400\"", "admdvs = \"440100\"")
-        .replace("[\"3604\"]", "[\"4401\"]")
-        .replace(
-            "province_prefixes = [\"36\"]",
-            "province_prefixes = [\"44\"]",
-        )
-        .replace("390100", "390109");
+    let policy = common::jiujiang_rules_at("440100").replace("390100", "390109");
     t.admin("PUT", "/admin/policy", policy).await;
     let catalog =
         std::fs::read_to_string(repo_root().join("catalogs/jiujiang-sample.csv")).unwrap();

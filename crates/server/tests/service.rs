@@ -63,5 +63,8 @@ fn every_file_is_built() {
             missing.push(name);
         }
     }
-    assert!(missing.is_empty(), "test files built by nothing: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "test files built by nothing: {missing:?}"
+    );
 }
