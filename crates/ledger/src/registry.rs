@@ -171,23 +171,40 @@ pub async fn upsert_persons(store: &Store, import: &PersonImport) -> Result<(), 
 /// [`upsert_persons`] unless every imported person is stored already as the import would leave it:
 /// then nothing is written and the registry version stays, so the ledger writer keeps its cached
 /// persons (a person answered again by another platform, unchanged, costs two reads, no write).
-/// Returns whether it wrote.
+/// Returns whether it wrote; a person number stored here for another identity document is
+/// [`LedgerError::Conflict`] and nothing is written (person numbers are national, so such a
+/// number is another platform's numbering clashing with this one's, never the same person).
 pub async fn upsert_changed_persons(
     store: &Store,
     import: &PersonImport,
 ) -> Result<bool, LedgerError> {
     let mut conn = store.pool().acquire().await?;
+    let mut changed = false;
     for imported in &import.persons {
-        let unchanged = person(&mut conn, &imported.psn_no)
-            .await?
-            .is_some_and(|stored| !import_changes(&stored, imported, import.as_of));
-        if !unchanged {
-            drop(conn);
-            upsert_persons(store, import).await?;
-            return Ok(true);
+        let stored = person(&mut conn, &imported.psn_no).await?;
+        if let Some(stored) = &stored {
+            refuse_another_person(stored, imported)?;
         }
+        changed |= stored.is_none_or(|stored| import_changes(&stored, imported, import.as_of));
     }
-    Ok(false)
+    if changed {
+        drop(conn);
+        upsert_persons(store, import).await?;
+    }
+    Ok(changed)
+}
+
+/// [`LedgerError::Conflict`] when `stored` and `imported` share a person number but not an
+/// identity document (the message names neither document).
+fn refuse_another_person(stored: &Person, imported: &Person) -> Result<(), LedgerError> {
+    let same = stored.psn_cert_type == imported.psn_cert_type && stored.certno == imported.certno;
+    if same {
+        return Ok(());
+    }
+    Err(LedgerError::Conflict(format!(
+        "人员编号 {} 在本平台已登记为证件不同的另一参保人，未予登记；请联系医保经办机构核对人员编号",
+        imported.psn_no
+    )))
 }
 
 /// Whether importing `imported` as of `as_of` would change the stored person (its rows compared

@@ -348,6 +348,38 @@ fn assert_refused(reply: &Value, words: &str) {
     assert!(message.contains(words), "`{words}` not in {message}");
 }
 
+/// A person number the treating platform already holds for someone else (another identity
+/// document) is not taken over by the insured platform's person of that number: the 1101 is
+/// refused naming `psn_no`, and the local person is kept as it was.
+#[tokio::test]
+async fn a_person_number_held_here_for_someone_else_is_not_overwritten() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let p = Platforms::start_on(backend, backend).await;
+        let local = json!([{ "psn_no": "P0001", "psn_cert_type": "01", "certno": "440106199001010033", "psn_name": "本地丙", "gend": "2", "brdy": "1990-01-01", "insutype": "390", "psn_type": "16", "psn_insu_stas": "1", "psn_insu_date": "2020-01-01", "insuplc_admdvs": "440100", "cvlserv_flag": "0", "balc": "0", "idet": "" }]);
+        p.t.admin("POST", "/admin/persons", local.to_string()).await;
+        let reply =
+            p.t.call("1101", HOSPITAL, json!({ "data": { "mdtrt_cert_type": "02", "mdtrt_cert_no": "360402196005010011", "psn_cert_type": "01", "certno": "360402196005010011" } }))
+                .await;
+        assert_refused(&reply, "psn_no");
+        assert_refused(&reply, "证件不同的另一参保人");
+        assert!(!reply.to_string().contains("440106199001010033"), "{reply}");
+        let mut conn = p.t.store.pool().acquire().await.unwrap();
+        let kept = yibao_ledger::registry::person(&mut conn, "P0001")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (kept.certno.as_str(), kept.psn_name.as_str()),
+            ("440106199001010033", "本地丙")
+        );
+        assert_eq!(kept.insu.len(), 1);
+        assert_eq!(kept.insu[0].insuplc_admdvs.as_str(), "440100");
+        drop(conn);
+        p.t.stop().await;
+        p.i.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn settled_cancelled_and_reversed_across_platforms() {
     let p = Platforms::start(Backend::Sqlite).await;

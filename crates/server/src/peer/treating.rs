@@ -24,8 +24,8 @@ use yibao_domain::Code;
 use yibao_ledger::entries::StoredMessage;
 use yibao_ledger::peers::{self, Intent, IntentKind, IntentState};
 use yibao_ledger::{
-    Decision, EntryKind, Institution, LedgerCache, LedgerView, LineRow, SettlementHeader,
-    SettlementRecord, StoredFundRow, VisitKind, VisitStatus,
+    Decision, EntryKind, Institution, LedgerCache, LedgerError, LedgerView, LineRow,
+    SettlementHeader, SettlementRecord, StoredFundRow, VisitKind, VisitStatus,
 };
 
 use super::client::CallError;
@@ -376,7 +376,12 @@ impl Message<'_> {
         let import = crate::import::persons_from_rows(&rows, 1).map_err(|e| {
             TxError::new("insuplc_admdvs", format!("参保地平台的人员信息有误：{e}"))
         })?;
-        yibao_ledger::registry::upsert_changed_persons(&self.shared().store, &import).await?;
+        yibao_ledger::registry::upsert_changed_persons(&self.shared().store, &import)
+            .await
+            .map_err(|error| match error {
+                LedgerError::Conflict(problem) => TxError::new("psn_no", problem),
+                other => other.into(),
+            })?;
         let output = common::to_output(&output)?;
         Ok(success(self, &output, Effect::None))
     }
