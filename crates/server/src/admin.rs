@@ -2,7 +2,7 @@
 //! catalogues; list a catalogue; verify the ledger; issue 医保电子凭证 tokens. Guarded by a bearer
 //! token; off without one.
 
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -301,8 +301,42 @@ pub(crate) fn now_text() -> String {
         .to_string()
 }
 
+/// An admin request's JSON body as `T`; a refusal names the field in Chinese, as the national
+/// interface does (`参数 body.psn_no 有误：缺少必填字段`), and any text with a NUL character or longer
+/// than its field's limit is refused before anything reads it.
 pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| format!("body: {e}"))
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "参数 body 有误：不是有效的 JSON（第 {} 行第 {} 列）",
+            e.line(),
+            e.column()
+        )
+    })?;
+    crate::envelope::refuse_bad_text_at(&value, "body").map_err(|e| e.to_string())?;
+    crate::tx::common::parse(&value, "body").map_err(|e| e.to_string())
+}
+
+/// An admin route's query string as `T`: like axum's `Query`, but a bad parameter is refused with
+/// a 400 naming it in Chinese (`参数 limit 有误：不是整数`).
+pub(crate) struct AdminQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for AdminQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        crate::tx::common::deserialize_at(pairs, "")
+            .map(AdminQuery)
+            .map_err(|e| refuse(StatusCode::BAD_REQUEST, e.to_string()))
+    }
 }
 
 /// Register institutions
@@ -461,7 +495,7 @@ pub(crate) async fn put_policy(State(service): State<Service>, body: String) -> 
 pub(crate) async fn put_catalog(
     State(service): State<Service>,
     Path(admdvs): Path<String>,
-    Query(params): Query<CatalogParams>,
+    AdminQuery(params): AdminQuery<CatalogParams>,
     body: String,
 ) -> Response {
     let loaded_at = now_text();
@@ -526,7 +560,7 @@ pub struct CodeTableLoaded {
 pub(crate) async fn put_code_table(
     State(service): State<Service>,
     Path((admdvs, infno)): Path<(String, String)>,
-    Query(params): Query<CatalogParams>,
+    AdminQuery(params): AdminQuery<CatalogParams>,
     body: String,
 ) -> Response {
     let loaded_at = now_text();

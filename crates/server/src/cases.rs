@@ -4,7 +4,7 @@
 //! `yibao_ledger::audit_cases`; refused steps are answered 400 (a field), 404 (no such case) or 409
 //! (the case's state does not allow it, or the deduction's month is paid).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -14,7 +14,7 @@ use yibao_audit::case::{CaseAction, CaseStatus, ConfirmType};
 use yibao_domain::{Code, Fen};
 use yibao_ledger::audit_cases::{self, Case, CaseStepError, Confirmation, Step};
 
-use crate::admin::{now_text, parse_body, refuse, AdminRefusal, GuardRefusal};
+use crate::admin::{now_text, parse_body, refuse, AdminQuery, AdminRefusal, GuardRefusal};
 use crate::service::Service;
 
 /// A case to open on a finding.
@@ -268,7 +268,7 @@ pub struct CaseFilter {
     ))]
 pub(crate) async fn list_cases(
     State(service): State<Service>,
-    Query(filter): Query<CaseFilter>,
+    AdminQuery(filter): AdminQuery<CaseFilter>,
 ) -> Response {
     let status = match filter.status.as_deref() {
         None | Some("") => None,

@@ -213,7 +213,14 @@ fn bad_text_path(key: &str, value: &Value, path: &mut String) -> Option<BadText>
 
 /// Refuses a NUL character or an over-long text anywhere in the message, naming the field.
 fn refuse_bad_text(value: &Value) -> Result<(), TxError> {
-    let mut path = String::new();
+    refuse_bad_text_at(value, "")
+}
+
+/// Refuses a NUL character or an over-long text anywhere in `value`, a JSON body found at `root`
+/// (`body` of an admin request, empty for the envelope), naming the field (`body.lines[0].name`)
+/// with the limits of the national interface's fields.
+pub fn refuse_bad_text_at(value: &Value, root: &str) -> Result<(), TxError> {
+    let mut path = root.to_string();
     let Some(bad) = bad_text_path("", value, &mut path) else {
         return Ok(());
     };

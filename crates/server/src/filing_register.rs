@@ -27,6 +27,12 @@ const EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(1990, 1, 1) {
     None => NaiveDate::MIN,
 };
 
+/// The latest start of a filing accepted (its default end must stay a 4-digit-year date).
+const LATEST: NaiveDate = match NaiveDate::from_ymd_opt(2099, 12, 31) {
+    Some(day) => day,
+    None => NaiveDate::MAX,
+};
+
 /// A filing as requested (national field names; 2501 sends it as `refmedin`, 2505 as `data`).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct FilingRequest {
@@ -98,6 +104,12 @@ pub fn check(
         return Err(TxError::new(
             field("begndate"),
             format!("{} 早于可受理的最早日期 {EARLIEST}", request.begndate),
+        ));
+    }
+    if request.begndate > LATEST {
+        return Err(TxError::new(
+            field("begndate"),
+            format!("{} 晚于可受理的最晚日期 {LATEST}", request.begndate),
         ));
     }
     let enddate = match request.enddate {

@@ -1,7 +1,7 @@
 //! Counter-staff 异地就医备案 (`/admin/filings`): list, file and cancel in the insured platform's
 //! register, checked like 2501/2505 ([`crate::filing_register`]).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use yibao_ledger::remote_filings::{self, ListFilter, RemoteFiling};
 use yibao_ledger::LedgerError;
 
-use super::{now_text, parse_body, refuse, AdminRefusal, GuardRefusal};
+use super::{now_text, parse_body, refuse, AdminQuery, AdminRefusal, GuardRefusal};
 use crate::error::TxError;
 use crate::filing_register::{self, FilingRequest};
 use crate::service::Service;
@@ -133,14 +133,14 @@ fn field_refusal(error: &TxError) -> Response {
     ))]
 pub(crate) async fn list_filings(
     State(service): State<Service>,
-    Query(query): Query<FilingQuery>,
+    AdminQuery(query): AdminQuery<FilingQuery>,
 ) -> Response {
     let limit = query.limit.unwrap_or(LIST_LIMIT_DEFAULT);
     if limit == 0 || limit > remote_filings::LIST_LIMIT_MAX {
         return refuse(
             StatusCode::BAD_REQUEST,
             format!(
-                "`limit`: {limit} is not between 1 and {}",
+                "参数 limit 有误：{limit} 不在 1 至 {} 之间",
                 remote_filings::LIST_LIMIT_MAX
             ),
         );
@@ -183,7 +183,9 @@ pub(crate) async fn post_filing(
     State(service): State<Service>,
     body: axum::body::Bytes,
 ) -> Response {
-    let request: CounterFiling = match parse_body(&body) {
+    // The filing's fields first: a flattened struct's errors would not name the field.
+    let parsed = parse_body::<FilingRequest>(&body).and_then(|_| parse_body(&body));
+    let request: CounterFiling = match parsed {
         Ok(request) => request,
         Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
     };

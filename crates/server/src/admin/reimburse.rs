@@ -290,10 +290,22 @@ async fn submit(service: &Service, key: String, step: CounterStep) -> Response {
                 StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::BAD_REQUEST),
                 refusal.error,
             ),
-            Err(_) => refuse(StatusCode::SERVICE_UNAVAILABLE, outcome.reply),
+            Err(_) => refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                envelope_err_msg(&outcome.reply),
+            ),
         },
         Err(error) => refuse(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
     }
+}
+
+/// The `err_msg` of a reply envelope the writer answered instead of the step (a failure on the
+/// bureau's side), not the envelope's JSON.
+fn envelope_err_msg(reply: &str) -> String {
+    serde_json::from_str::<Value>(reply)
+        .ok()
+        .and_then(|envelope| envelope["err_msg"].as_str().map(str::to_string))
+        .unwrap_or_else(|| reply.to_string())
 }
 
 fn now() -> NaiveDateTime {

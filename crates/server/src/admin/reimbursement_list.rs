@@ -3,7 +3,7 @@
 //! them — of a person, of a period — with whether each was cancelled, and a stored receipt again.
 //! Read-only, on a pooled connection; amounts are yuan with two decimals.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,7 +15,7 @@ use yibao_ledger::{EntryKind, LedgerError};
 use yibao_wire::render::SetlinfoAmounts;
 
 use super::reimburse::COUNTER_CODE;
-use super::{refuse, AdminRefusal, GuardRefusal};
+use super::{refuse, AdminQuery, AdminRefusal, GuardRefusal};
 
 /// Entries listed when the query names no `limit`.
 const LIMIT_DEFAULT: u32 = 100;
@@ -88,7 +88,7 @@ pub struct ReimbursementList {
     ))]
 pub(crate) async fn list_reimbursements(
     State(service): State<crate::service::Service>,
-    Query(query): Query<ReimbursementQuery>,
+    AdminQuery(query): AdminQuery<ReimbursementQuery>,
 ) -> Response {
     let filter = match filter_of(&query) {
         Ok(filter) => filter,

@@ -4,7 +4,7 @@
 //! Requests are checked field by field in `yibao_ledger::sanctions`; after a write the service
 //! reloads its copy at once, so the next message sees it.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -19,7 +19,7 @@ use yibao_ledger::sanctions::{
 };
 use yibao_ledger::{registry, LedgerError, Store};
 
-use super::{now_text, parse_body, refuse, AdminRefusal, GuardRefusal};
+use super::{now_text, parse_body, refuse, AdminQuery, AdminRefusal, GuardRefusal};
 use crate::sanctions::{Practitioner, Sanctions};
 use crate::service::Service;
 
@@ -308,7 +308,7 @@ async fn all_stored(service: &Service) -> Result<sanctions::AllSanctions, Ledger
     ))]
 pub(crate) async fn list_agreements(
     State(service): State<Service>,
-    Query(query): Query<AgreementQuery>,
+    AdminQuery(query): AdminQuery<AgreementQuery>,
 ) -> Response {
     match all_stored(&service).await {
         Ok(all) => Json(AgreementList {
@@ -377,7 +377,7 @@ pub(crate) async fn post_agreement(
     ))]
 pub(crate) async fn list_practitioners(
     State(service): State<Service>,
-    Query(query): Query<PractitionerQuery>,
+    AdminQuery(query): AdminQuery<PractitionerQuery>,
 ) -> Response {
     let on = match day_or_today(query.on.as_deref()) {
         Ok(on) => on,
@@ -555,7 +555,7 @@ pub(crate) async fn post_suspension(
     ))]
 pub(crate) async fn get_credit(
     State(service): State<Service>,
-    Query(query): Query<CreditQuery>,
+    AdminQuery(query): AdminQuery<CreditQuery>,
 ) -> Response {
     let admdvs = query.admdvs.as_deref().unwrap_or_default();
     let policy = &service.shared.sanctions_policy;

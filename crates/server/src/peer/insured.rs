@@ -87,9 +87,17 @@ async fn admit<T: DeserializeOwned>(
     )
     .await
     .map_err(|e| refuse(StatusCode::UNAUTHORIZED, e.0))?;
-    let call = serde_json::from_slice(body)
-        .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
+    let call = read_call(body).map_err(|problem| refuse(StatusCode::BAD_REQUEST, problem))?;
     Ok((peer.clone(), call, nonce))
+}
+
+/// A call's body as `T`, every text bounded as at the national interface (no NUL character, no
+/// field longer than its limit) and a refusal naming the field (`body.visit.mdtrt_id`).
+fn read_call<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("body: {e}"))?;
+    crate::envelope::refuse_bad_text_at(&value, "body").map_err(|e| e.to_string())?;
+    common::parse(&value, "body").map_err(|e| e.to_string())
 }
 
 /// `response`, once the call's nonce is stored durably (its write overlapping the call's work,
@@ -483,6 +491,7 @@ async fn compute(
     call: &SettleCall,
     setl_id: String,
 ) -> Result<SettlementRecord, TxError> {
+    check_infno(call)?;
     if call.lines.is_empty() || call.lines.len() > MAX_LINES {
         return Err(TxError::new(
             "lines",
@@ -601,6 +610,31 @@ async fn compute(
     let record = stay.net_record(whole);
     settle::check_identities(&record)?;
     Ok(record)
+}
+
+/// A settle call names the hospital's message: 2207 or 2304, or with `presettle` 2206 or 2303.
+fn check_infno(call: &SettleCall) -> Result<(), TxError> {
+    let allowed: [&str; 2] = if call.presettle {
+        ["2206", "2303"]
+    } else {
+        ["2207", "2304"]
+    };
+    if allowed.contains(&call.infno.as_str()) {
+        return Ok(());
+    }
+    Err(TxError::new(
+        "infno",
+        format!(
+            "{} 不是{}的交易编号（{}）",
+            call.infno,
+            if call.presettle {
+                "预结算"
+            } else {
+                "结算"
+            },
+            allowed.join("、")
+        ),
+    ))
 }
 
 /// The admission's live settlements here must be the ones the treating platform nets the call

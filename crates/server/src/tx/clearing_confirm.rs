@@ -25,6 +25,12 @@ use crate::error::TxError;
 /// Most rows answered by one 3260 or confirmed by one 3261.
 pub const MAX_ROWS: usize = 100;
 
+/// The month of `input.data` (`trt_year`, `trt_month`), read on its own so that a refusal names
+/// the field (a flattened struct's would not).
+fn month_of(data: &serde_json::Value) -> Result<Month, TxError> {
+    parse::<MonthRequest>(data, "input.data")?.month()
+}
+
 #[derive(Deserialize)]
 struct MonthRequest {
     #[serde(deserialize_with = "lenient::string")]
@@ -59,8 +65,6 @@ impl MonthRequest {
 
 #[derive(Deserialize)]
 struct ListRequest {
-    #[serde(flatten)]
-    month: MonthRequest,
     /// The first row answered, from 1.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     startrow: Option<String>,
@@ -133,8 +137,9 @@ async fn inbound(
 /// 3260: the institution's inbound 省内异地 settlements of the month, at most [`MAX_ROWS`] from
 /// `startrow`, with the total and each row's confirmation state.
 pub async fn list(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
-    let request: ListRequest = parse(node(&ctx.request.input, "data")?, "input.data")?;
-    let month = request.month.month()?;
+    let data = node(&ctx.request.input, "data")?;
+    let month = month_of(data)?;
+    let request: ListRequest = parse(data, "input.data")?;
     let start = match request.startrow.as_deref().map(str::trim) {
         None | Some("") => 1,
         Some(text) => text
@@ -167,16 +172,15 @@ struct ConfirmRow {
 
 #[derive(Deserialize)]
 struct ConfirmRequest {
-    #[serde(flatten)]
-    month: MonthRequest,
     detail: Vec<ConfirmRow>,
 }
 
 /// 3261: confirms (`cnfm_flag` 1) or excludes (0) rows 3260 lists, as one batch named by the
 /// message's `msgid`; the same `msgid` again answers the stored batch.
 pub async fn confirm(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
-    let request: ConfirmRequest = parse(node(&ctx.request.input, "data")?, "input.data")?;
-    let month = request.month.month()?;
+    let data = node(&ctx.request.input, "data")?;
+    let month = month_of(data)?;
+    let request: ConfirmRequest = parse(data, "input.data")?;
     if request.detail.is_empty() || request.detail.len() > MAX_ROWS {
         return Err(TxError::new(
             "input.data.detail",
@@ -249,8 +253,6 @@ fn answer(batch: &ConfirmBatch) -> Result<TxOutput, TxError> {
 
 #[derive(Deserialize)]
 struct RollbackRequest {
-    #[serde(flatten)]
-    month: MonthRequest,
     #[serde(deserialize_with = "lenient::string")]
     otransid: String,
 }
@@ -258,8 +260,9 @@ struct RollbackRequest {
 /// 3262: rolls back the institution's 3261 batch `otransid` of the month.
 pub async fn roll_back(ctx: &Ctx<'_>, ledger: &mut LedgerView<'_>) -> Result<TxOutput, TxError> {
     const FIELD: &str = "input.data.otransid";
-    let request: RollbackRequest = parse(node(&ctx.request.input, "data")?, "input.data")?;
-    let month = request.month.month()?;
+    let data = node(&ctx.request.input, "data")?;
+    let month = month_of(data)?;
+    let request: RollbackRequest = parse(data, "input.data")?;
     let fixmedins_code = &ctx.request.fixmedins_code;
     let stored = clearing_confirm::batch(ledger.conn(), fixmedins_code, &request.otransid)
         .await?

@@ -28,19 +28,34 @@ use crate::error::TxError;
 /// Deserializes `value` (found at `path`, e.g. `input.data`) into `T`; errors name the field, a
 /// missing one included (`input.data.psn_no`), in the cashier's words ([`serde_problem`]).
 pub fn parse<T: DeserializeOwned>(value: &Value, path: &str) -> Result<T, TxError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let inner = e.path().to_string();
-        let field = if inner == "." {
-            path.to_string()
-        } else {
-            format!("{path}.{inner}")
-        };
+    deserialize_at(value, path)
+}
+
+/// Deserializes `T` from any serde input (a JSON value, a query string) found at `path` (empty:
+/// the top level), with the errors of [`parse`].
+pub fn deserialize_at<'de, T, D>(deserializer: D, path: &str) -> Result<T, TxError>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let field = field_path(path, &e.path().to_string());
         let message = e.into_inner().to_string();
         match missing_field(&message) {
-            Some(name) => TxError::new(format!("{field}.{name}"), "缺少必填字段"),
+            Some(name) => TxError::new(field_path(&field, name), "缺少必填字段"),
             None => TxError::new(field, serde_problem(&message)),
         }
     })
+}
+
+/// `inner` (a serde path: `.` for the top, `psn_no`, `[0].cnt`) under `path`.
+fn field_path(path: &str, inner: &str) -> String {
+    match inner {
+        "." => path.to_string(),
+        _ if path.is_empty() => inner.to_string(),
+        _ if inner.starts_with('[') => format!("{path}{inner}"),
+        _ => format!("{path}.{inner}"),
+    }
 }
 
 /// The field a serde `missing field `x`` message names. Serde reports a missing field at the
@@ -79,7 +94,31 @@ fn serde_problem(message: &str) -> String {
     if let Some(name) = message.strip_prefix("duplicate field ") {
         return format!("字段 {} 重复", name.replace('`', ""));
     }
-    message.to_string()
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        // serde_path_to_error names the unknown field in the path.
+        let (_, allowed) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let allowed = allowed
+            .trim_start_matches("one of ")
+            .replace("` or `", "、")
+            .replace("`, `", "、")
+            .replace('`', "");
+        return format!("不能有此字段（可有：{allowed}）");
+    }
+    text_value_problem(message).map_or_else(|| message.to_string(), str::to_string)
+}
+
+/// The messages of the standard library's number and boolean parsers (query strings), in Chinese.
+fn text_value_problem(message: &str) -> Option<&'static str> {
+    Some(match message {
+        "invalid digit found in string" => "不是整数",
+        "number too large to fit in target type" | "number too small to fit in target type" => {
+            "超出允许的范围"
+        }
+        "cannot parse integer from empty string" => "不能为空",
+        "invalid float literal" => "不是数值",
+        "provided string was not `true` or `false`" => "应为 true 或 false",
+        _ => return None,
+    })
 }
 
 /// `<found>, expected <expected>` of a serde message, in Chinese.
@@ -658,5 +697,19 @@ mod tests {
             "取值 9 不是可选值（1, 2）"
         );
         assert_eq!(serde_problem("不能为空"), "不能为空");
+        assert_eq!(
+            serde_problem("unknown field `state`, expected `to` or `operator`"),
+            "不能有此字段（可有：to、operator）"
+        );
+        assert_eq!(serde_problem("invalid digit found in string"), "不是整数");
+    }
+
+    #[test]
+    fn field_paths_join_without_a_dot_before_an_index() {
+        assert_eq!(field_path("input.data", "[0]"), "input.data[0]");
+        assert_eq!(field_path("input.data", "[0].cnt"), "input.data[0].cnt");
+        assert_eq!(field_path("input.data", "psn_no"), "input.data.psn_no");
+        assert_eq!(field_path("input.data", "."), "input.data");
+        assert_eq!(field_path("", "limit"), "limit");
     }
 }

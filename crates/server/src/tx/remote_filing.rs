@@ -64,7 +64,8 @@ pub async fn cancel(
     source: FilingSource,
 ) -> Result<TxOutput, TxError> {
     const FIELD: &str = "input.data.trt_dcla_detl_sn";
-    let request: CancelRequest = parse(node(&ctx.request.input, "data")?, "input.data")?;
+    let raw = common::single(node(&ctx.request.input, "data")?, "input.data")?;
+    let request: CancelRequest = parse(raw, "input.data")?;
     let found = remote_filings::filing(ledger.conn(), &request.trt_dcla_detl_sn)
         .await?
         .filter(|f| f.fixmedins_code == ctx.request.fixmedins_code && f.source == source)

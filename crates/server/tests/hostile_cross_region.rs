@@ -1,0 +1,372 @@
+//! Hostile input on the cross-region surface (issue 11) seen in a sweep (2026-12-08), each as a
+//! regression test over real HTTP: a filing dated beyond what the register can store, the month of
+//! 3260/3261/3262, a one-row array at 2502, the admin API's bodies and query strings, a damaged
+//! register row at the reimbursement counter, and the texts and transaction code of a peer's call.
+
+mod common;
+
+use common::{fresh_database, scratch_dir, Backend, Harness, ADMIN_TOKEN};
+use serde_json::{json, Value};
+use yibao_server::config::{AuthMode, Config, PeerConfig};
+
+const HOSPITAL: &str = "H36040200001";
+
+/// An admin request: its status and JSON answer.
+async fn admin_call(h: &Harness, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let url = format!("{}{path}", h.base);
+    let request = match method {
+        "POST" => h.client.post(url),
+        _ => h.client.get(url),
+    };
+    let response = request
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// The refusal text of an admin answer.
+fn refusal(answer: &Value) -> &str {
+    answer["error"].as_str().unwrap_or_default()
+}
+
+fn referral(begndate: &str) -> Value {
+    json!({ "refmedin": { "psn_no": "P0001", "insutype": "390", "mdtrtarea_admdvs": "360100",
+        "refl_type": "2", "begndate": begndate, "dise_codg": "I21.000" } })
+}
+
+fn counter_filing(psn_no: &str, begndate: &str) -> Value {
+    json!({ "psn_no": psn_no, "fil_type": "06", "mdtrtarea_admdvs": "440000",
+        "begndate": begndate, "operator": "柜员01" })
+}
+
+/// A temporary filing starting 9999-12-31 would end in year 10000, which the register cannot read
+/// back: it was stored, then broke every later read of the person's filings (their settlements,
+/// reimbursements and the list). It is refused, at 2501 and at the counter, and nothing is stored.
+async fn far_future_filings(backend: Backend) {
+    let h = Harness::start(backend, AuthMode::None, "xr_future").await;
+    let err = h.fails("2501", HOSPITAL, referral("9999-12-31")).await;
+    assert_eq!(
+        err,
+        "参数 input.refmedin.begndate 有误：9999-12-31 晚于可受理的最晚日期 2099-12-31"
+    );
+    let body = counter_filing("P0001", "9999-12-31").to_string();
+    let (status, answer) = admin_call(&h, "POST", "/admin/filings", &body).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        refusal(&answer).starts_with("参数 body.begndate 有误："),
+        "{answer}"
+    );
+    let (status, listed) = admin_call(&h, "GET", "/admin/filings?all=true", "").await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["filings"], json!([]), "{listed}");
+    let last = h.ok("2501", HOSPITAL, referral("2099-12-31")).await;
+    assert_eq!(last["result"]["enddate"], "2100-06-28", "{last}");
+    let (status, listed) = admin_call(&h, "GET", "/admin/filings?psn_no=P0001", "").await;
+    assert_eq!(status, 200, "{listed}");
+    h.assert_verifies().await;
+}
+
+#[tokio::test]
+async fn far_future_filings_sqlite() {
+    far_future_filings(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn far_future_filings_postgres() {
+    far_future_filings(Backend::Postgres).await;
+}
+
+/// The month of 3260/3261/3262 is named field by field (it was read through a flattened struct,
+/// whose errors named only `input.data`).
+#[tokio::test]
+async fn clearing_month_fields_are_named() {
+    let h = Harness::start(Backend::Sqlite, AuthMode::None, "xr_month").await;
+    let err = h
+        .fails(
+            "3260",
+            HOSPITAL,
+            json!({ "data": { "trt_year": [2026], "trt_month": "03" } }),
+        )
+        .await;
+    assert_eq!(
+        err,
+        "参数 input.data.trt_year 有误：应为文本或数值，收到 [2026]"
+    );
+    let err = h
+        .fails("3261", HOSPITAL, json!({ "data": { "trt_year": "2026", "trt_month": {}, "detail": [{ "setl_sn": "1", "cnfm_flag": "1" }] } }))
+        .await;
+    assert_eq!(
+        err,
+        "参数 input.data.trt_month 有误：应为文本或数值，收到 {}"
+    );
+    let err = h
+        .fails(
+            "3262",
+            HOSPITAL,
+            json!({ "data": { "trt_month": "03", "otransid": "M1" } }),
+        )
+        .await;
+    assert_eq!(err, "参数 input.data.trt_year 有误：缺少必填字段");
+    let err = h
+        .fails("3261", HOSPITAL, json!({ "data": { "trt_year": "2026", "trt_month": "03", "detail": [{ "setl_sn": "1", "cnfm_flag": "1" }, 7] } }))
+        .await;
+    assert_eq!(
+        err,
+        "参数 input.data.detail[1] 有误：类型不符，应为对象，收到整数 7"
+    );
+}
+
+/// 2502 takes `input.data` as one object or an array of one row, as 2501 and 2505 do; an array of
+/// more rows is refused naming the node.
+#[tokio::test]
+async fn filing_cancellation_takes_a_one_row_array() {
+    let h = Harness::start(Backend::Sqlite, AuthMode::None, "xr_single").await;
+    let filed = h.ok("2501", HOSPITAL, referral("2026-04-03")).await;
+    let sn = filed["result"]["trt_dcla_detl_sn"].as_str().unwrap();
+    let row = json!({ "psn_no": "P0001", "trt_dcla_detl_sn": sn });
+    let err = h
+        .fails("2502", HOSPITAL, json!({ "data": [row, row] }))
+        .await;
+    assert_eq!(err, "参数 input.data 有误：须只有一行");
+    h.ok("2502", HOSPITAL, json!({ "data": [row] })).await;
+    let err = h.fails("2502", HOSPITAL, json!({ "data": [row] })).await;
+    assert_eq!(
+        err,
+        format!("参数 input.data.trt_dcla_detl_sn 有误：备案 {sn} 已撤销")
+    );
+}
+
+/// The admin API's bodies and query strings are refused naming the field, in Chinese (they were
+/// serde's English, `body: missing field …`), and a NUL character never reaches the database
+/// (PostgreSQL refused it: a 503 for a clerk's typo).
+async fn admin_input_names_the_field(backend: Backend) {
+    let h = Harness::start(backend, AuthMode::None, "xr_admin").await;
+    let cases = [
+        (
+            json!({ "fil_type": "06", "operator": "柜员01" }).to_string(),
+            "参数 body.psn_no 有误：缺少必填字段",
+        ),
+        (
+            counter_filing("P0001\u{0}", "2026-07-01").to_string(),
+            "参数 body.psn_no 有误：含有 NUL 字符（\\u0000），任何字段都不能含有该字符",
+        ),
+        (
+            counter_filing("P0001", "2025-02-30").to_string(),
+            "参数 body.begndate 有误：2025-02-30 不是 yyyy-MM-dd 格式的日期",
+        ),
+        (
+            json!({ "psn_no": "P0001", "fil_type": "06", "mdtrtarea_admdvs": "440000",
+                "begndate": "2026-07-01", "operator": 7 })
+            .to_string(),
+            "参数 body.operator 有误：类型不符，应为文本，收到整数 7",
+        ),
+        (
+            "{".to_string(),
+            "参数 body 有误：不是有效的 JSON（第 1 行第 1 列）",
+        ),
+    ];
+    for (body, expected) in cases {
+        let (status, answer) = admin_call(&h, "POST", "/admin/filings", &body).await;
+        assert_eq!((status, refusal(&answer)), (400, expected), "{body}");
+    }
+    let queries = [
+        ("/admin/filings?limit=abc", "参数 limit 有误：不是整数"),
+        (
+            "/admin/filings?limit=0",
+            "参数 limit 有误：0 不在 1 至 1000 之间",
+        ),
+        (
+            "/admin/filings?all=maybe",
+            "参数 all 有误：应为 true 或 false",
+        ),
+        (
+            "/admin/reimbursements?offset=99999999999",
+            "参数 offset 有误：超出允许的范围",
+        ),
+    ];
+    for (path, expected) in queries {
+        let (status, answer) = admin_call(&h, "GET", path, "").await;
+        assert_eq!((status, refusal(&answer)), (400, expected), "{path}");
+    }
+    let (status, answer) = admin_call(
+        &h,
+        "POST",
+        "/admin/clearings/C1/advance",
+        r#"{"state":"20"}"#,
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        refusal(&answer),
+        "参数 body.state 有误：不能有此字段（可有：to、operator）"
+    );
+    let (_, listed) = admin_call(&h, "GET", "/admin/filings?all=true", "").await;
+    assert_eq!(listed["filings"], json!([]), "{listed}");
+}
+
+#[tokio::test]
+async fn admin_input_names_the_field_sqlite() {
+    admin_input_names_the_field(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn admin_input_names_the_field_postgres() {
+    admin_input_names_the_field(Backend::Postgres).await;
+}
+
+/// A damaged row of the register at the reimbursement counter is the bureau's failure, said in
+/// the clerk's words (it was the JSON text of a national reply envelope), and nothing is recorded.
+async fn damaged_register_at_the_counter(backend: Backend) {
+    let h = Harness::start(backend, AuthMode::None, "xr_counter").await;
+    h.ok("2501", HOSPITAL, referral("2026-03-01")).await;
+    let mut conn = h.store.pool().acquire().await.unwrap();
+    sqlx::query("UPDATE remote_filings SET enddate = 'soon' WHERE psn_no = 'P0001'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let invoice = json!({
+        "psn_no": "P0001", "insutype": "390", "medins_admdvs": "440106",
+        "medins_name": "广州某三甲医院", "hosp_lv": "1", "med_type": "21",
+        "begntime": "2026-03-02 08:00:00", "endtime": "2026-03-09 10:00:00",
+        "invono": "INV-1", "operator": "柜员01",
+        "lines": [{ "name": "床位费", "cnt": 1, "pric": "40.00", "det_item_fee_sumamt": "40.00" }],
+    });
+    let (status, answer) =
+        admin_call(&h, "POST", "/admin/reimbursements", &invoice.to_string()).await;
+    assert_eq!(status, 503, "{answer}");
+    assert_eq!(
+        refusal(&answer),
+        "医保端处理失败：本交易所需的医保端存储记录已损坏（医保端数据异常），未记录任何数据，须由医保经办机构修复"
+    );
+    let (_, listed) = admin_call(&h, "GET", "/admin/reimbursements", "").await;
+    assert_eq!(listed["entries"], json!([]), "{listed}");
+}
+
+#[tokio::test]
+async fn damaged_register_at_the_counter_sqlite() {
+    damaged_register_at_the_counter(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn damaged_register_at_the_counter_postgres() {
+    damaged_register_at_the_counter(Backend::Postgres).await;
+}
+
+fn treating_peer() -> PeerConfig {
+    PeerConfig {
+        admdvs_prefix: "44".into(),
+        url: "http://127.0.0.1:9".into(),
+        access_key: "t-and-i".into(),
+        secret: "pair-secret".into(),
+    }
+}
+
+/// A settle call as the treating platform sends it: one covered 2,000.00 line of P0002.
+fn settle_call(peer_key: &str, infno: &str, mdtrt_id: &str) -> Value {
+    json!({
+        "peer_key": peer_key, "infno": infno, "presettle": false,
+        "hospital": { "fixmedins_code": "H44010600001", "fixmedins_name": "广州测试医院",
+            "hosp_lv": "3", "admdvs": "440106", "mdtrtarea_admvs": "440100" },
+        "visit": { "mdtrt_id": mdtrt_id, "psn_no": "P0002", "insutype": "310", "med_type": "21",
+            "begntime": "2026-03-01 08:00:00", "endtime": "2026-03-05 10:00:00",
+            "dise_codg": "K80.100", "referred": false, "mdtrt_cert_type": "02" },
+        "lines": [{ "feedetl_sn": "1", "med_list_codg": "XJ01CAA040A001010101791",
+            "cnt_e4": 1_000_000, "pric_micro_yuan": 20_000_000, "hosp_appr_flag": "1",
+            "rule": "covered", "det_item_fee_sumamt": "2000.00", "fulamt_ownpay_amt": "0.00",
+            "overlmt_amt": "0.00", "preselfpay_amt": "0.00", "inscp_scp_amt": "2000.00",
+            "remote_extra_preselfpay": "0.00", "selfpay_prop_bp": 0,
+            "price_cap_micro_yuan": null, "chrgitm_lv": "01", "med_chrgitm_type": "09",
+            "restricted_use": false, "flat": false }],
+        "use_account": false, "setl_time": "2026-03-05 10:00:00",
+    })
+}
+
+/// A signed call to `/peer/v1/settle`: its status and answer.
+async fn settle(h: &Harness, call: &Value) -> (u16, Value) {
+    let body = serde_json::to_vec(call).unwrap();
+    let headers = yibao_server::peer::auth::headers(
+        &treating_peer(),
+        "POST",
+        "/peer/v1/settle",
+        &body,
+        chrono::Utc::now().timestamp(),
+    );
+    let mut request = h
+        .client
+        .post(format!("{}/peer/v1/settle", h.base))
+        .header("content-type", "application/json")
+        .body(body);
+    for (name, value) in &headers {
+        request = request.header(*name, value.as_str());
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// A peer's call is bounded as a hospital's message is (a NUL character or an over-long id was
+/// stored, and PostgreSQL refused the NUL: a 503 the treating platform retried), and settles only
+/// under a settlement's transaction code (any text was stored as the message's `infno`).
+async fn peer_calls_are_bounded(backend: Backend) {
+    let (database, _) = fresh_database(backend, "xr_peer").await;
+    let h = Harness::start_with(Config {
+        database,
+        data_dir: scratch_dir("xr_peer_data"),
+        platform_admdvs: "360400".into(),
+        peers: vec![treating_peer()],
+        ..Config::default()
+    })
+    .await;
+    h.load_fixtures().await;
+    let (status, answer) = settle(
+        &h,
+        &settle_call("44010050000000000000001", "2304", "M\u{0}1"),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        answer["problem"],
+        "参数 body.visit.mdtrt_id 有误：含有 NUL 字符（\\u0000），任何字段都不能含有该字符"
+    );
+    let long_id = "M".repeat(51);
+    let (status, answer) = settle(
+        &h,
+        &settle_call("44010050000000000000002", "2304", &long_id),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        answer["problem"],
+        "参数 body.visit.mdtrt_id 有误：超过字段长度 50 个字符"
+    );
+    let (status, answer) = settle(&h, &settle_call("44010050000000000000003", "1e9", "M1")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["outcome"], "refused", "{answer}");
+    assert_eq!(answer["field"], "infno", "{answer}");
+    assert_eq!(answer["problem"], "1e9 不是结算的交易编号（2207、2304）");
+    let (status, answer) = settle(&h, &settle_call("44010050000000000000004", "2304", "M1")).await;
+    assert_eq!(
+        (status, &answer["outcome"]),
+        (200, &json!("done")),
+        "{answer}"
+    );
+    let report = h.verify().await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["entries"], 1, "{report}");
+}
+
+#[tokio::test]
+async fn peer_calls_are_bounded_sqlite() {
+    peer_calls_are_bounded(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn peer_calls_are_bounded_postgres() {
+    peer_calls_are_bounded(Backend::Postgres).await;
+}
