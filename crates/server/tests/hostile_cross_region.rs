@@ -287,19 +287,19 @@ fn settle_call(peer_key: &str, infno: &str, mdtrt_id: &str) -> Value {
     })
 }
 
-/// A signed call to `/peer/v1/settle`: its status and answer.
-async fn settle(h: &Harness, call: &Value) -> (u16, Value) {
+/// A signed call to `path` (`/peer/v1/settle`): its status and answer.
+async fn signed(h: &Harness, path: &str, call: &Value) -> (u16, Value) {
     let body = serde_json::to_vec(call).unwrap();
     let headers = yibao_server::peer::auth::headers(
         &treating_peer(),
         "POST",
-        "/peer/v1/settle",
+        path,
         &body,
         chrono::Utc::now().timestamp(),
     );
     let mut request = h
         .client
-        .post(format!("{}/peer/v1/settle", h.base))
+        .post(format!("{}{path}", h.base))
         .header("content-type", "application/json")
         .body(body);
     for (name, value) in &headers {
@@ -311,8 +311,9 @@ async fn settle(h: &Harness, call: &Value) -> (u16, Value) {
 }
 
 /// A peer's call is bounded as a hospital's message is (a NUL character or an over-long id was
-/// stored, and PostgreSQL refused the NUL: a 503 the treating platform retried), and settles only
-/// under a settlement's transaction code (any text was stored as the message's `infno`).
+/// stored, and PostgreSQL refused the NUL: a 503 the treating platform retried), and settles and
+/// cancels only under a settlement's or a cancellation's transaction code (any text was stored as
+/// the message's `infno`).
 async fn peer_calls_are_bounded(backend: Backend) {
     let (database, _) = fresh_database(backend, "xr_peer").await;
     let h = Harness::start_with(Config {
@@ -324,8 +325,9 @@ async fn peer_calls_are_bounded(backend: Backend) {
     })
     .await;
     h.load_fixtures().await;
-    let (status, answer) = settle(
+    let (status, answer) = signed(
         &h,
+        "/peer/v1/settle",
         &settle_call("44010050000000000000001", "2304", "M\u{0}1"),
     )
     .await;
@@ -335,8 +337,9 @@ async fn peer_calls_are_bounded(backend: Backend) {
         "参数 body.visit.mdtrt_id 有误：含有 NUL 字符（\\u0000），任何字段都不能含有该字符"
     );
     let long_id = "M".repeat(51);
-    let (status, answer) = settle(
+    let (status, answer) = signed(
         &h,
+        "/peer/v1/settle",
         &settle_call("44010050000000000000002", "2304", &long_id),
     )
     .await;
@@ -345,16 +348,34 @@ async fn peer_calls_are_bounded(backend: Backend) {
         answer["problem"],
         "参数 body.visit.mdtrt_id 有误：超过字段长度 50 个字符"
     );
-    let (status, answer) = settle(&h, &settle_call("44010050000000000000003", "1e9", "M1")).await;
+    let (status, answer) = signed(
+        &h,
+        "/peer/v1/settle",
+        &settle_call("44010050000000000000003", "1e9", "M1"),
+    )
+    .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["outcome"], "refused", "{answer}");
     assert_eq!(answer["field"], "infno", "{answer}");
     assert_eq!(answer["problem"], "1e9 不是结算的交易编号（2207、2304）");
-    let (status, answer) = settle(&h, &settle_call("44010050000000000000004", "2304", "M1")).await;
+    let (status, answer) = signed(
+        &h,
+        "/peer/v1/settle",
+        &settle_call("44010050000000000000004", "2304", "M1"),
+    )
+    .await;
     assert_eq!(
         (status, &answer["outcome"]),
         (200, &json!("done")),
         "{answer}"
+    );
+    let cancel = json!({ "peer_key": "44010050000000000000005", "fixmedins_code": "H44010600001",
+        "orig_key": "44010050000000000000004", "infno": "2207", "setl_time": "2026-03-06 10:00:00" });
+    let (status, answer) = signed(&h, "/peer/v1/cancel", &cancel).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["problem"],
+        "2207 不是撤销结算的交易编号（2208、2305、2601）"
     );
     let report = h.verify().await;
     assert_eq!(report["ok"], true, "{report}");

@@ -355,7 +355,7 @@ fn checked_id(clr_id: &str) -> Result<(), String> {
     let chars = clr_id.chars().count();
     if chars == 0 || chars > CLR_ID_MAX_CHARS || clr_id.chars().any(char::is_control) {
         return Err(format!(
-            "path `clr_id`: 1 to {CLR_ID_MAX_CHARS} printable characters"
+            "路径参数 `clr_id`: 须为 1 至 {CLR_ID_MAX_CHARS} 个可打印字符"
         ));
     }
     Ok(())
@@ -363,7 +363,9 @@ fn checked_id(clr_id: &str) -> Result<(), String> {
 
 fn checked_text(field: &str, text: &str, max: usize) -> Result<(), String> {
     if text.chars().count() > max || text.contains('\0') {
-        return Err(format!("`{field}`: at most {max} characters, no NUL"));
+        return Err(format!(
+            "`{field}`: 不能超过 {max} 个字符，不能含有 NUL 字符"
+        ));
     }
     Ok(())
 }

@@ -808,6 +808,17 @@ async fn cancel(
     ledger: &mut LedgerView<'_>,
     call: &CancelCall,
 ) -> Result<SettlementRecord, TxError> {
+    const CANCEL_INFNOS: [&str; 3] = ["2208", "2305", "2601"];
+    if !CANCEL_INFNOS.contains(&call.infno.as_str()) {
+        return Err(TxError::new(
+            "infno",
+            format!(
+                "{} 不是撤销结算的交易编号（{}）",
+                call.infno,
+                CANCEL_INFNOS.join("、")
+            ),
+        ));
+    }
     let unknown = || {
         TxError::new(
             "orig_key",
