@@ -1,11 +1,12 @@
 //! Hostile input on the cross-region surface (issue 11) seen in a sweep (2026-12-08), each as a
 //! regression test over real HTTP: a filing dated beyond what the register can store, the month of
-//! 3260/3261/3262, a one-row array at 2502, the admin API's bodies and query strings, a damaged
-//! register row at the reimbursement counter, and the texts and transaction code of a peer's call.
+//! 3260/3261/3262, a one-row array at 2502, a `mid_setl_flag` neither 0 nor 1, the admin API's bodies
+//! and query strings, a damaged register row at the reimbursement counter, and the texts and
+//! transaction codes of a peer's calls.
 
 mod common;
 
-use common::{fresh_database, scratch_dir, Backend, Harness, ADMIN_TOKEN};
+use common::{fresh_database, line, scratch_dir, Backend, Harness, ADMIN_TOKEN, DRUG};
 use serde_json::{json, Value};
 use yibao_server::config::{AuthMode, Config, PeerConfig};
 
@@ -139,6 +140,43 @@ async fn filing_cancellation_takes_a_one_row_array() {
         err,
         format!("参数 input.data.trt_dcla_detl_sn 有误：备案 {sn} 已撤销")
     );
+}
+
+/// `mid_setl_flag` other than 0 or 1 is refused naming it (any value but 1 settled the admission
+/// finally, closing it, when the hospital may have meant an interim settlement); nothing is settled.
+#[tokio::test]
+async fn an_unknown_interim_flag_is_refused() {
+    let h = Harness::start(Backend::Sqlite, AuthMode::None, "xr_flag").await;
+    let admitted = h
+        .ok(
+            "2401",
+            HOSPITAL,
+            json!({ "mdtrtinfo": { "psn_no": "P0001", "insutype": "390",
+            "mdtrt_cert_type": "02", "med_type": "21", "ipt_no": "IPT1",
+            "begntime": "2026-03-01 08:00:00", "dise_codg": "K80.100", "atddr_no": "D1" },
+            "diseinfo": [{ "diag_type": "1", "diag_code": "K80.100", "diag_name": "胆囊结石" }] }),
+        )
+        .await;
+    let mdtrt_id = admitted["result"]["mdtrt_id"].as_str().unwrap();
+    let fee = line("1", mdtrt_id, DRUG, "100", "20.00", "2000.00");
+    h.ok("2301", HOSPITAL, json!({ "feedetail": [fee] })).await;
+    let settle = |flag: &str| {
+        json!({ "data": { "psn_no": "P0001", "mdtrt_id": mdtrt_id, "medfee_sumamt": "2000.00",
+            "mid_setl_flag": flag, "dscgTime": "2026-03-05 10:00:00" } })
+    };
+    let err = h.fails("2304", HOSPITAL, settle("Y")).await;
+    assert_eq!(
+        err,
+        "参数 input.data.mid_setl_flag 有误：取值 Y 不是可选值（0 否、1 是）"
+    );
+    assert_eq!(h.verify().await["entries"], 0);
+    let settled = h.ok("2304", HOSPITAL, settle("1")).await;
+    assert_eq!(
+        settled["setlinfo"]["medfee_sumamt"],
+        json!(2000.0),
+        "{settled}"
+    );
+    h.assert_verifies().await;
 }
 
 /// The admin API's bodies and query strings are refused naming the field, in Chinese (they were

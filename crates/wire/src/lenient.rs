@@ -144,6 +144,19 @@ pub fn scaled<'de, D: Deserializer<'de>, const SCALE: u32>(
     decimal::parse_scaled(&text, SCALE).map_err(|e| D::Error::custom(decimal_problem(&e)))
 }
 
+/// Optional flag `0`/`1` (`mid_setl_flag`); absent, empty or `null` is `None`, any other value is
+/// refused.
+pub fn opt_flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    match scalar_text(deserializer)?.as_deref() {
+        None => Ok(None),
+        Some("0") => Ok(Some(false)),
+        Some("1") => Ok(Some(true)),
+        Some(other) => Err(D::Error::custom(format!(
+            "取值 {other} 不是可选值（0 否、1 是）"
+        ))),
+    }
+}
+
 /// Date `yyyy-MM-dd` (a datetime's date part is accepted).
 pub fn date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
     opt_date(deserializer)?.ok_or_else(|| D::Error::custom(EMPTY))

@@ -458,7 +458,7 @@ impl Message<'_> {
                 emergency: common::emergency_admission(&visit),
             },
             lines,
-            use_account: data.acct_used_flag.as_deref() != Some("0"),
+            use_account: data.use_account(),
             setl_time: wire_time(self.received_at),
             interim: data.interim(),
             earlier_keys: stay.headers().map(|h| h.setl_id.clone()).collect(),

@@ -51,8 +51,8 @@ pub struct SettleData {
     pub inscp_scp_amt: Option<Fen>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub acct_used_flag: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_string")]
-    pub mid_setl_flag: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_flag")]
+    pub mid_setl_flag: Option<bool>,
     #[serde(default, rename = "dscgTime", deserialize_with = "lenient::opt_string")]
     pub dscg_time: Option<String>,
 }
@@ -60,10 +60,11 @@ pub struct SettleData {
 impl SettleData {
     /// Interim settlement of an ongoing admission.
     pub fn interim(&self) -> bool {
-        self.mid_setl_flag.as_deref() == Some("1")
+        self.mid_setl_flag == Some(true)
     }
 
-    fn use_account(&self) -> bool {
+    /// The personal account pays (unless `acct_used_flag` is 0).
+    pub fn use_account(&self) -> bool {
         self.acct_used_flag.as_deref() != Some("0")
     }
 }
