@@ -317,7 +317,8 @@ pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<
 }
 
 /// An admin route's query string as `T`: like axum's `Query`, but a bad parameter is refused with
-/// a 400 naming it in Chinese (`参数 limit 有误：不是整数`).
+/// a 400 naming it in Chinese (`参数 limit 有误：不是整数`), a NUL character or an over-long value
+/// as in a body.
 pub(crate) struct AdminQuery<T>(pub T);
 
 impl<T, S> axum::extract::FromRequestParts<S> for AdminQuery<T>
@@ -332,6 +333,12 @@ where
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        let texts: serde_json::Map<String, serde_json::Value> =
+            form_urlencoded::parse(query.as_bytes())
+                .map(|(name, value)| (name.into_owned(), value.into_owned().into()))
+                .collect();
+        crate::envelope::refuse_bad_text_at(&texts.into(), "")
+            .map_err(|e| refuse(StatusCode::BAD_REQUEST, e.to_string()))?;
         let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         crate::tx::common::deserialize_at(pairs, "")
             .map(AdminQuery)

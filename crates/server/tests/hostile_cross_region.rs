@@ -223,6 +223,10 @@ async fn admin_input_names_the_field(backend: Backend) {
             "参数 all 有误：应为 true 或 false",
         ),
         (
+            "/admin/filings?psn_no=P%00",
+            "参数 psn_no 有误：含有 NUL 字符（\\u0000），任何字段都不能含有该字符",
+        ),
+        (
             "/admin/reimbursements?offset=99999999999",
             "参数 offset 有误：超出允许的范围",
         ),
