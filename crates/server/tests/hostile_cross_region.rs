@@ -247,6 +247,18 @@ async fn admin_input_names_the_field(backend: Backend) {
         refusal(&answer),
         "参数 body.state 有误：不能有此字段（可有：to、operator）"
     );
+    for sn in ["P%00", &"9".repeat(51)] {
+        let path = format!("/admin/filings/{sn}/cancel");
+        let (status, answer) = admin_call(&h, "POST", &path, "").await;
+        assert_eq!(
+            (status, refusal(&answer)),
+            (
+                400,
+                "参数 trt_dcla_detl_sn 有误：须为 1 至 50 个字符，不含控制字符"
+            ),
+            "{path}"
+        );
+    }
     let (_, listed) = admin_call(&h, "GET", "/admin/filings?all=true", "").await;
     assert_eq!(listed["filings"], json!([]), "{listed}");
 }

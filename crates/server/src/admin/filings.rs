@@ -17,6 +17,8 @@ use crate::service::Service;
 
 /// Default number of filings a list returns.
 const LIST_LIMIT_DEFAULT: u32 = 100;
+/// Longest filing serial accepted in a path (they are 23 digits).
+const SN_MAX_CHARS: usize = 50;
 
 /// A counter filing: the fields of 2505 and who files.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -223,6 +225,7 @@ pub(crate) async fn post_filing(
     params(("trt_dcla_detl_sn" = String, Path, description = "The filing's serial")),
     responses(
         (status = 200, description = "The filing, cancelled", body = FilingDone),
+        (status = 400, description = "Not a filing serial (named, in Chinese)", body = AdminRefusal),
         GuardRefusal,
         (status = 404, description = "No such filing, or the admin API is off", body = AdminRefusal),
         (status = 409, description = "Already cancelled", body = AdminRefusal),
@@ -232,6 +235,12 @@ pub(crate) async fn cancel_filing(
     State(service): State<Service>,
     Path(sn): Path<String>,
 ) -> Response {
+    if sn.is_empty() || sn.chars().count() > SN_MAX_CHARS || sn.contains(char::is_control) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            format!("参数 trt_dcla_detl_sn 有误：须为 1 至 {SN_MAX_CHARS} 个字符，不含控制字符"),
+        );
+    }
     let done = async {
         let mut conn = service.shared.store.pool().acquire().await?;
         let cancelled = remote_filings::cancel(&mut conn, &sn, &now_text()).await?;
