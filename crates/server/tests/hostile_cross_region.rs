@@ -1,12 +1,14 @@
 //! Hostile input on the cross-region surface (issue 11) seen in a sweep (2026-12-08), each as a
 //! regression test over real HTTP: a filing dated beyond what the register can store, the month of
 //! 3260/3261/3262, a one-row array at 2502, a `mid_setl_flag` neither 0 nor 1, the admin API's bodies
-//! and query strings, a damaged register row at the reimbursement counter, and the texts and
-//! transaction codes of a peer's calls.
+//! and query strings, a damaged register row at the reimbursement counter, the texts and
+//! transaction codes of a peer's calls, and a cross-platform cancellation naming another person.
 
 mod common;
 
-use common::{fresh_database, line, scratch_dir, Backend, Harness, ADMIN_TOKEN, DRUG};
+use common::{
+    fresh_database, line, repo_root, scratch_dir, setl_id, Backend, Harness, ADMIN_TOKEN, DRUG,
+};
 use serde_json::{json, Value};
 use yibao_server::config::{AuthMode, Config, PeerConfig};
 
@@ -444,4 +446,104 @@ async fn peer_calls_are_bounded_sqlite() {
 #[tokio::test]
 async fn peer_calls_are_bounded_postgres() {
     peer_calls_are_bounded(Backend::Postgres).await;
+}
+
+/// The insured platform (`backend`) and a treating platform 440100 (SQLite) listing it as the peer of
+/// `36`, with 九江's rules under its own code and one 广州 hospital.
+async fn two_platforms(backend: Backend) -> (Harness, Harness) {
+    let (database, _) = fresh_database(backend, "xr_pair_i").await;
+    let i = Harness::start_with(Config {
+        database,
+        data_dir: scratch_dir("xr_pair_i_data"),
+        platform_admdvs: "360400".into(),
+        peers: vec![treating_peer()],
+        ..Config::default()
+    })
+    .await;
+    i.load_fixtures().await;
+    let (database, _) = fresh_database(Backend::Sqlite, "xr_pair_t").await;
+    let t = Harness::start_with(Config {
+        database,
+        data_dir: scratch_dir("xr_pair_t_data"),
+        platform_admdvs: "440100".into(),
+        peers: vec![PeerConfig {
+            admdvs_prefix: "36".into(),
+            url: i.base.clone(),
+            ..treating_peer()
+        }],
+        ..Config::default()
+    })
+    .await;
+    let policy = std::fs::read_to_string(repo_root().join("policies/jiujiang.toml"))
+        .unwrap()
+        .replace("admdvs = \"360400\"", "admdvs = \"440100\"")
+        .replace("[\"3604\"]", "[\"4401\"]")
+        .replace(
+            "province_prefixes = [\"36\"]",
+            "province_prefixes = [\"44\"]",
+        );
+    t.admin("PUT", "/admin/policy", policy).await;
+    let catalog =
+        std::fs::read_to_string(repo_root().join("catalogs/jiujiang-sample.csv")).unwrap();
+    t.admin("PUT", "/admin/catalog/440100", catalog).await;
+    let hospital = json!([{ "fixmedins_code": GUANGZHOU, "fixmedins_name": "广州测试医院",
+        "fixmedins_type": "1", "hosp_lv": "3", "admdvs": "440106" }]);
+    t.admin("POST", "/admin/institutions", hospital.to_string())
+        .await;
+    (i, t)
+}
+
+const GUANGZHOU: &str = "H44010600001";
+
+/// A 2305 at the treating platform naming another person than the settlement's is refused there,
+/// as on one platform (it cancelled the settlement at both platforms); the right person's goes on.
+async fn a_peer_cancellation_names_the_settlements_person(backend: Backend) {
+    let (i, t) = two_platforms(backend).await;
+    t.ok(
+        "1101",
+        GUANGZHOU,
+        json!({ "data": { "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": "360402196005010011", "psn_cert_type": "01",
+        "certno": "360402196005010011" } }),
+    )
+    .await;
+    let admitted = t
+        .ok(
+            "2401",
+            GUANGZHOU,
+            json!({ "mdtrtinfo": { "psn_no": "P0001", "insutype": "390",
+            "mdtrt_cert_type": "02", "med_type": "21", "ipt_no": "IPT1",
+            "begntime": "2026-03-01 08:00:00", "dise_codg": "K80.100", "atddr_no": "D1" },
+            "diseinfo": [{ "diag_type": "1", "diag_code": "K80.100", "diag_name": "胆囊结石" }] }),
+        )
+        .await;
+    let mdtrt_id = admitted["result"]["mdtrt_id"].as_str().unwrap();
+    let fee = line("1", mdtrt_id, DRUG, "100", "20.00", "2000.00");
+    t.ok("2301", GUANGZHOU, json!({ "feedetail": [fee] })).await;
+    let settled = t
+        .ok("2304", GUANGZHOU, json!({ "data": { "psn_no": "P0001", "mdtrt_id": mdtrt_id,
+            "medfee_sumamt": "2000.00", "mid_setl_flag": "0", "dscgTime": "2026-03-05 10:00:00" } }))
+        .await;
+    let setl_id = setl_id(&settled);
+    let cancel = |psn_no: &str| json!({ "data": { "psn_no": psn_no, "mdtrt_id": mdtrt_id, "setl_id": setl_id } });
+    let err = t.fails("2305", GUANGZHOU, cancel("P0002")).await;
+    assert_eq!(
+        err,
+        format!("参数 input.data.psn_no 有误：P0002 不是结算 {setl_id} 的参保人")
+    );
+    assert_eq!(i.verify().await["entries"], 1);
+    t.ok("2305", GUANGZHOU, cancel("P0001")).await;
+    assert_eq!(i.verify().await["entries"], 2);
+    i.assert_verifies().await;
+    t.assert_verifies().await;
+}
+
+#[tokio::test]
+async fn a_peer_cancellation_names_the_settlements_person_sqlite() {
+    a_peer_cancellation_names_the_settlements_person(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_peer_cancellation_names_the_settlements_person_postgres() {
+    a_peer_cancellation_names_the_settlements_person(Backend::Postgres).await;
 }

@@ -656,6 +656,14 @@ impl Message<'_> {
                 format!("结算 {setl_id} 属于就诊 {}", record.header.mdtrt_id),
             ));
         }
+        // As on one platform (`settle::cancel`): the person named must be the settlement's.
+        let psn_no = data_text(self.request, "psn_no");
+        if !psn_no.is_empty() && psn_no != record.header.psn_no {
+            return Err(TxError::new(
+                "input.data.psn_no",
+                format!("{psn_no} 不是结算 {setl_id} 的参保人"),
+            ));
+        }
         Ok((field, record))
     }
 
