@@ -497,6 +497,7 @@ const GUANGZHOU: &str = "H44010600001";
 
 /// A 2305 at the treating platform naming another person than the settlement's is refused there,
 /// as on one platform (it cancelled the settlement at both platforms); the right person's goes on.
+/// The insured platform's refusal names the hospital's field (it was the call's `psn_no`).
 async fn a_peer_cancellation_names_the_settlements_person(backend: Backend) {
     let (i, t) = two_platforms(backend).await;
     t.ok(
@@ -534,6 +535,25 @@ async fn a_peer_cancellation_names_the_settlements_person(backend: Backend) {
     assert_eq!(i.verify().await["entries"], 1);
     t.ok("2305", GUANGZHOU, cancel("P0001")).await;
     assert_eq!(i.verify().await["entries"], 2);
+    // A refusal of the insured platform names the hospital's field.
+    let today = chrono::Local::now().date_naive();
+    let suspension = json!({ "begndate": today.to_string(),
+        "enddate": (today + chrono::Duration::days(30)).to_string(), "reason": "骗保",
+        "doc_no": "X1", "operator": "稽核科" });
+    i.admin(
+        "POST",
+        "/admin/persons/P0001/suspensions",
+        suspension.to_string(),
+    )
+    .await;
+    let err = t
+        .fails("2304", GUANGZHOU, json!({ "data": { "psn_no": "P0001", "mdtrt_id": mdtrt_id,
+            "medfee_sumamt": "2000.00", "mid_setl_flag": "0", "dscgTime": "2026-03-05 10:00:00" } }))
+        .await;
+    assert!(
+        err.starts_with("参数 input.data.psn_no 有误：人员 P0001 自 "),
+        "{err}"
+    );
     i.assert_verifies().await;
     t.assert_verifies().await;
 }

@@ -59,6 +59,16 @@ pub enum Route {
     Peer(PeerConfig),
 }
 
+/// A field of the insured platform's refusal as the hospital's message names it: the facts of the
+/// visit the hospital sent (`psn_no`, `insutype`, `mdtrt_id`, `med_type`) are `input.data.*`; any
+/// other names the call between the platforms.
+fn hospital_field(field: String) -> String {
+    match field.as_str() {
+        "psn_no" | "insutype" | "mdtrt_id" | "med_type" => format!("input.data.{field}"),
+        _ => field,
+    }
+}
+
 fn data_text(request: &Request, field: &str) -> String {
     request
         .input
@@ -474,7 +484,9 @@ impl Message<'_> {
             .map_err(|e| unreachable(&e))?;
         let settled = match outcome {
             Outcome::Computed { settled } => settled,
-            Outcome::Refused { field, problem } => return Err(TxError::new(field, problem)),
+            Outcome::Refused { field, problem } => {
+                return Err(TxError::new(hospital_field(field), problem))
+            }
             _ => return Err(TxError::internal("参保地平台的预结算应答有误")),
         };
         let mut conn = self.shared().store.connection().await?;
@@ -752,7 +764,9 @@ impl Message<'_> {
             Ok(Outcome::Done { settled }) => {
                 return commit(self.service, intent, settled, Some(self)).await;
             }
-            Ok(Outcome::Refused { field, problem }) => Some(TxError::new(field, problem)),
+            Ok(Outcome::Refused { field, problem }) => {
+                Some(TxError::new(hospital_field(field), problem))
+            }
             _ => None,
         };
         match ask(self.service, intent).await {
