@@ -77,6 +77,22 @@ pub fn scalar_text(value: Option<&Value>) -> String {
     }
 }
 
+/// An optional text of the envelope (`insuplc_admdvs`, `opter` …): absent, `null` or empty is empty;
+/// an array, an object or a boolean is refused naming the field (it was read as absent, routing a
+/// message by a region its sender never meant).
+fn optional(object: &Map<String, Value>, field: &str) -> Result<String, TxError> {
+    let kind = match object.get(field) {
+        Some(Value::Array(_)) => "数组",
+        Some(Value::Object(_)) => "对象",
+        Some(Value::Bool(_)) => "布尔值",
+        other => return Ok(scalar_text(other)),
+    };
+    Err(TxError::new(
+        field,
+        format!("类型不符，应为文本，收到{kind}"),
+    ))
+}
+
 fn required(object: &Map<String, Value>, field: &str, max_chars: usize) -> Result<String, TxError> {
     let text = scalar_text(object.get(field));
     if text.is_empty() {
@@ -259,11 +275,11 @@ impl Request {
             infno: required(&object, "infno", INFNO_MAX_CHARS)?,
             msgid: required(&object, "msgid", MSGID_MAX_CHARS)?,
             fixmedins_code: required(&object, "fixmedins_code", 30)?,
-            mdtrtarea_admvs: scalar_text(object.get("mdtrtarea_admvs")),
-            insuplc_admdvs: scalar_text(object.get("insuplc_admdvs")),
-            opter: scalar_text(object.get("opter")),
-            inf_time: scalar_text(object.get("inf_time")),
-            sign_no: scalar_text(object.get("sign_no")),
+            mdtrtarea_admvs: optional(&object, "mdtrtarea_admvs")?,
+            insuplc_admdvs: optional(&object, "insuplc_admdvs")?,
+            opter: optional(&object, "opter")?,
+            inf_time: optional(&object, "inf_time")?,
+            sign_no: optional(&object, "sign_no")?,
             input: input_of(input)?,
             received_digest: None,
         };
@@ -466,6 +482,18 @@ mod tests {
         assert_eq!(request.infno, "2207");
         assert_eq!(request.insuplc_admdvs, "");
         assert!(request.input.get("data").is_some());
+    }
+
+    #[test]
+    fn an_envelope_region_that_is_no_text_is_refused() {
+        let body = br#"{"infno":"1101","msgid":"M1","fixmedins_code":"H1","insuplc_admdvs":["360400"],"input":{}}"#;
+        let error = Request::parse(body).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "参数 insuplc_admdvs 有误：类型不符，应为文本，收到数组"
+        );
+        let body = br#"{"infno":"1101","msgid":"M1","fixmedins_code":"H1","insuplc_admdvs":360400,"mdtrtarea_admvs":null,"input":{}}"#;
+        assert_eq!(Request::parse(body).unwrap().insuplc_admdvs, "360400");
     }
 
     #[test]

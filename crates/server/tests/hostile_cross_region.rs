@@ -497,7 +497,8 @@ const GUANGZHOU: &str = "H44010600001";
 
 /// A 2305 at the treating platform naming another person than the settlement's is refused there,
 /// as on one platform (it cancelled the settlement at both platforms); the right person's goes on.
-/// The insured platform's refusal names the hospital's field (it was the call's `psn_no`).
+/// The insured platform's refusal names the hospital's field (it was the call's `psn_no`), and an
+/// envelope region that is no text is refused (it was read as absent).
 async fn a_peer_cancellation_names_the_settlements_person(backend: Backend) {
     let (i, t) = two_platforms(backend).await;
     t.ok(
@@ -527,6 +528,14 @@ async fn a_peer_cancellation_names_the_settlements_person(backend: Backend) {
         .await;
     let setl_id = setl_id(&settled);
     let cancel = |psn_no: &str| json!({ "data": { "psn_no": psn_no, "mdtrt_id": mdtrt_id, "setl_id": setl_id } });
+    let mut envelope = Harness::envelope("2305", GUANGZHOU, &t.msgid(GUANGZHOU), cancel("P0001"));
+    envelope["insuplc_admdvs"] = json!({ "admdvs": "360400" });
+    let (_, text) = t.post(serde_json::to_vec(&envelope).unwrap(), &[]).await;
+    let reply: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        reply["err_msg"],
+        "参数 insuplc_admdvs 有误：类型不符，应为文本，收到对象"
+    );
     let err = t.fails("2305", GUANGZHOU, cancel("P0002")).await;
     assert_eq!(
         err,
