@@ -4,10 +4,11 @@
 //! and query strings, a damaged register row at the reimbursement counter, the texts and
 //! transaction codes of a peer's calls, and a cross-platform cancellation naming another person.
 
-mod common;
+use crate::common;
 
 use common::{
-    fresh_database, line, repo_root, scratch_dir, setl_id, Backend, Harness, ADMIN_TOKEN, DRUG,
+    fresh_database, jiujiang_rules_at, line, repo_root, scratch_dir, setl_id, Backend, Harness,
+    ADMIN_TOKEN, DRUG,
 };
 use serde_json::{json, Value};
 use yibao_server::config::{AuthMode, Config, PeerConfig};
@@ -474,15 +475,8 @@ async fn two_platforms(backend: Backend) -> (Harness, Harness) {
         ..Config::default()
     })
     .await;
-    let policy = std::fs::read_to_string(repo_root().join("policies/jiujiang.toml"))
-        .unwrap()
-        .replace("admdvs = \"360400\"", "admdvs = \"440100\"")
-        .replace("[\"3604\"]", "[\"4401\"]")
-        .replace(
-            "province_prefixes = [\"36\"]",
-            "province_prefixes = [\"44\"]",
-        );
-    t.admin("PUT", "/admin/policy", policy).await;
+    t.admin("PUT", "/admin/policy", jiujiang_rules_at("440100"))
+        .await;
     let catalog =
         std::fs::read_to_string(repo_root().join("catalogs/jiujiang-sample.csv")).unwrap();
     t.admin("PUT", "/admin/catalog/440100", catalog).await;

@@ -22,6 +22,7 @@ mod fields;
 mod files;
 mod filings;
 mod hostile;
+mod hostile_cross_region;
 mod http;
 mod inpatient_order;
 mod interface_doc;
