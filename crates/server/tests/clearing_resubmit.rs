@@ -18,7 +18,7 @@
 use crate::common;
 
 use chrono::NaiveDate;
-use common::{repo_root, Backend, Harness, ADMIN_TOKEN};
+use common::{repo_root, Backend, Harness};
 use serde_json::{json, Value};
 use yibao_clearing::{ClearingPolicy, ClearingState, Month, PairKey};
 use yibao_domain::{Code, Fen};
@@ -95,34 +95,10 @@ async fn settle(h: &Harness, visit: &Visit) -> Value {
 
 /// An admin request expected to be refused with `status`: its message.
 async fn refused(h: &Harness, path: &str, body: Value, status: u16) -> String {
-    let response = h
-        .client
-        .post(format!("{}{path}", h.base))
-        .bearer_auth(ADMIN_TOKEN)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let code = response.status().as_u16();
-    let value: Value = response.json().await.unwrap();
+    let (code, value) = h.admin_answer("POST", path, body.to_string()).await;
     assert_eq!(code, status, "{path}: {value}");
     assert_eq!(value["ok"], false, "{value}");
     value["error"].as_str().unwrap().to_string()
-}
-
-/// The clearing flows' postings summed per flow.
-async fn flows(h: &Harness) -> std::collections::BTreeMap<String, Fen> {
-    let mut conn = h.store.pool().acquire().await.unwrap();
-    let rows = yibao_ledger::books::postings_until(&mut conn, "9999-12-31")
-        .await
-        .unwrap();
-    let mut sums = std::collections::BTreeMap::new();
-    for row in rows.into_iter().filter(|r| r.flow.starts_with("clearing_")) {
-        *sums.entry(row.flow).or_insert(Fen(0)) += row.amount;
-    }
-    sums.retain(|_, sum| *sum != Fen(0));
-    sums
 }
 
 /// An amount as the admin API answers it (yuan text with two decimals).
@@ -175,7 +151,7 @@ async fn a_rejected_clearing_is_applied_again_and_its_reserve_released() {
             .await;
         assert_eq!(rejected["clearing"]["state"], "Rejected", "{rejected}");
         assert!(
-            flows(&h).await.is_empty(),
+            h.clearing_flows().await.is_empty(),
             "the rejection undoes the row's postings"
         );
         let early = refused(
@@ -326,7 +302,7 @@ async fn a_rejected_clearing_is_applied_again_and_its_reserve_released() {
         assert_eq!(listed["reserve_releases"].as_array().unwrap().len(), 1);
 
         // The books: only the new application's postings stand; what was withheld is paid out.
-        let books = flows(&h).await;
+        let books = h.clearing_flows().await;
         let flow = |name: &str| books.get(name).copied().unwrap_or(Fen(0));
         assert_eq!(flow("clearing_payable"), owed, "{books:?}");
         assert_eq!(flow("clearing_payable_audit"), audit);
@@ -518,7 +494,7 @@ async fn a_rejected_clearing_reopens_its_pairs_confirmations_only() {
             .unwrap();
         assert_eq!(late.late_cycle, Some(month.next()));
 
-        let books = flows(&h).await;
+        let books = h.clearing_flows().await;
         let workers = standing(&h, month, pair("310")).await;
         assert_eq!(
             books.get("clearing_payable").copied(),
@@ -730,7 +706,7 @@ async fn a_month_rejected_after_the_next_was_run_is_applied_again() {
         for key in [pair("390"), pair("310")] {
             assert_prepayment_agrees(&h, key).await;
         }
-        let books = flows(&h).await;
+        let books = h.clearing_flows().await;
         let mut conn = h.store.pool().acquire().await.unwrap();
         let standing_rows: Vec<_> = clearing::stored_rows(&mut conn, None)
             .await
@@ -829,7 +805,7 @@ async fn consecutive_months_rejected_after_a_later_run_are_applied_again() {
         );
         assert_eq!(standing(&h, third_month, key).await, third);
         assert_prepayment_agrees(&h, key).await;
-        let books = flows(&h).await;
+        let books = h.clearing_flows().await;
         let mut conn = h.store.pool().acquire().await.unwrap();
         let rows: Vec<_> = clearing::stored_rows(&mut conn, None)
             .await

@@ -9,16 +9,8 @@ use serde_json::{json, Value};
 use yibao_server::config::AuthMode;
 
 async fn post(h: &Harness, body: Value) -> (u16, Value) {
-    let response = h
-        .client
-        .post(format!("{}/admin/deductions", h.base))
-        .bearer_auth(common::ADMIN_TOKEN)
-        .body(body.to_string())
-        .send()
+    h.admin_answer("POST", "/admin/deductions", body.to_string())
         .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
 }
 
 fn deduction(id: &str, month: u8, amount: &str) -> Value {

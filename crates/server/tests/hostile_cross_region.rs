@@ -8,30 +8,12 @@ use crate::common;
 
 use common::{
     fresh_database, jiujiang_rules_at, line, repo_root, scratch_dir, setl_id, Backend, Harness,
-    ADMIN_TOKEN, DRUG,
+    DRUG,
 };
 use serde_json::{json, Value};
 use yibao_server::config::{AuthMode, Config, PeerConfig};
 
 const HOSPITAL: &str = "H36040200001";
-
-/// An admin request: its status and JSON answer.
-async fn admin_call(h: &Harness, method: &str, path: &str, body: &str) -> (u16, Value) {
-    let url = format!("{}{path}", h.base);
-    let request = match method {
-        "POST" => h.client.post(url),
-        _ => h.client.get(url),
-    };
-    let response = request
-        .bearer_auth(ADMIN_TOKEN)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
 
 /// The refusal text of an admin answer.
 fn refusal(answer: &Value) -> &str {
@@ -59,18 +41,20 @@ async fn far_future_filings(backend: Backend) {
         "参数 input.refmedin.begndate 有误：9999-12-31 晚于可受理的最晚日期 2099-12-31"
     );
     let body = counter_filing("P0001", "9999-12-31").to_string();
-    let (status, answer) = admin_call(&h, "POST", "/admin/filings", &body).await;
+    let (status, answer) = h.admin_answer("POST", "/admin/filings", &body).await;
     assert_eq!(status, 400, "{answer}");
     assert!(
         refusal(&answer).starts_with("参数 body.begndate 有误："),
         "{answer}"
     );
-    let (status, listed) = admin_call(&h, "GET", "/admin/filings?all=true", "").await;
+    let (status, listed) = h.admin_answer("GET", "/admin/filings?all=true", "").await;
     assert_eq!(status, 200, "{listed}");
     assert_eq!(listed["filings"], json!([]), "{listed}");
     let last = h.ok("2501", HOSPITAL, referral("2099-12-31")).await;
     assert_eq!(last["result"]["enddate"], "2100-06-28", "{last}");
-    let (status, listed) = admin_call(&h, "GET", "/admin/filings?psn_no=P0001", "").await;
+    let (status, listed) = h
+        .admin_answer("GET", "/admin/filings?psn_no=P0001", "")
+        .await;
     assert_eq!(status, 200, "{listed}");
     h.assert_verifies().await;
 }
@@ -212,7 +196,7 @@ async fn admin_input_names_the_field(backend: Backend) {
         ),
     ];
     for (body, expected) in cases {
-        let (status, answer) = admin_call(&h, "POST", "/admin/filings", &body).await;
+        let (status, answer) = h.admin_answer("POST", "/admin/filings", &body).await;
         assert_eq!((status, refusal(&answer)), (400, expected), "{body}");
     }
     let queries = [
@@ -235,16 +219,12 @@ async fn admin_input_names_the_field(backend: Backend) {
         ),
     ];
     for (path, expected) in queries {
-        let (status, answer) = admin_call(&h, "GET", path, "").await;
+        let (status, answer) = h.admin_answer("GET", path, "").await;
         assert_eq!((status, refusal(&answer)), (400, expected), "{path}");
     }
-    let (status, answer) = admin_call(
-        &h,
-        "POST",
-        "/admin/clearings/C1/advance",
-        r#"{"state":"20"}"#,
-    )
-    .await;
+    let (status, answer) = h
+        .admin_answer("POST", "/admin/clearings/C1/advance", r#"{"state":"20"}"#)
+        .await;
     assert_eq!(status, 400, "{answer}");
     assert_eq!(
         refusal(&answer),
@@ -252,7 +232,7 @@ async fn admin_input_names_the_field(backend: Backend) {
     );
     for sn in ["P%00", &"9".repeat(51)] {
         let path = format!("/admin/filings/{sn}/cancel");
-        let (status, answer) = admin_call(&h, "POST", &path, "").await;
+        let (status, answer) = h.admin_answer("POST", &path, "").await;
         assert_eq!(
             (status, refusal(&answer)),
             (
@@ -262,7 +242,7 @@ async fn admin_input_names_the_field(backend: Backend) {
             "{path}"
         );
     }
-    let (_, listed) = admin_call(&h, "GET", "/admin/filings?all=true", "").await;
+    let (_, listed) = h.admin_answer("GET", "/admin/filings?all=true", "").await;
     assert_eq!(listed["filings"], json!([]), "{listed}");
 }
 
@@ -294,14 +274,15 @@ async fn damaged_register_at_the_counter(backend: Backend) {
         "invono": "INV-1", "operator": "柜员01",
         "lines": [{ "name": "床位费", "cnt": 1, "pric": "40.00", "det_item_fee_sumamt": "40.00" }],
     });
-    let (status, answer) =
-        admin_call(&h, "POST", "/admin/reimbursements", &invoice.to_string()).await;
+    let (status, answer) = h
+        .admin_answer("POST", "/admin/reimbursements", &invoice.to_string())
+        .await;
     assert_eq!(status, 503, "{answer}");
     assert_eq!(
         refusal(&answer),
         "医保端处理失败：本交易所需的医保端存储记录已损坏（医保端数据异常），未记录任何数据，须由医保经办机构修复"
     );
-    let (_, listed) = admin_call(&h, "GET", "/admin/reimbursements", "").await;
+    let (_, listed) = h.admin_answer("GET", "/admin/reimbursements", "").await;
     assert_eq!(listed["entries"], json!([]), "{listed}");
 }
 

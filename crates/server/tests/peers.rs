@@ -1274,20 +1274,6 @@ async fn standing_clearings(h: &Harness) -> Vec<yibao_ledger::clearing::StoredCl
         .collect()
 }
 
-/// The clearing flows of a platform's books, summed per flow, zero sums left out.
-async fn clearing_flows(h: &Harness) -> std::collections::BTreeMap<String, Fen> {
-    let mut conn = h.store.pool().acquire().await.unwrap();
-    let rows = yibao_ledger::books::postings_until(&mut conn, "9999-12-31")
-        .await
-        .unwrap();
-    let mut sums = std::collections::BTreeMap::new();
-    for row in rows.into_iter().filter(|r| r.flow.starts_with("clearing_")) {
-        *sums.entry(row.flow).or_insert(Fen(0)) += row.amount;
-    }
-    sums.retain(|_, sum| *sum != Fen(0));
-    sums
-}
-
 /// Both platforms run `month` (over on the first day after it): one row each, the same.
 async fn run_on_both(
     p: &Platforms,
@@ -1477,7 +1463,7 @@ async fn a_rejected_month_clears_alike(backend: Backend, rejected_before_b: bool
 
     // The books: what I owes through clearing is what T is owed, flow for flow.
     let sum = |f: fn(&clearing::StoredClearing) -> Fen| i_rows.iter().map(f).sum::<Fen>();
-    let (i_books, t_books) = (clearing_flows(&p.i).await, clearing_flows(&p.t).await);
+    let (i_books, t_books) = (p.i.clearing_flows().await, p.t.clearing_flows().await);
     let flow = |books: &std::collections::BTreeMap<String, Fen>, name: &str| {
         books.get(name).copied().unwrap_or(Fen(0))
     };
@@ -1516,7 +1502,7 @@ async fn a_rejected_month_clears_alike(backend: Backend, rejected_before_b: bool
         let advance = json!({ "to": to, "operator": "清算科" });
         on_both(&p, &format!("/admin/clearings/{new_id}/advance"), advance).await;
     }
-    let (i_books, t_books) = (clearing_flows(&p.i).await, clearing_flows(&p.t).await);
+    let (i_books, t_books) = (p.i.clearing_flows().await, p.t.clearing_flows().await);
     assert_eq!(flow(&i_books, "clearing_payable_settled"), row.cleared);
     assert_eq!(flow(&t_books, "clearing_receivable_collected"), row.cleared);
     assert_eq!(

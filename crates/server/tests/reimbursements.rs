@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use common::{fen, Backend, Harness, ADMIN_TOKEN};
+use common::{fen, Backend, Harness};
 use serde_json::{json, Value};
 use yibao_server::config::AuthMode;
 
@@ -34,30 +34,12 @@ fn invoice(psn_no: &str, insutype: &str, invono: &str) -> Value {
 
 /// An admin POST: status and body.
 async fn post(h: &Harness, path: &str, body: &Value) -> (u16, Value) {
-    let response = h
-        .client
-        .post(format!("{}{path}", h.base))
-        .bearer_auth(ADMIN_TOKEN)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    h.admin_answer("POST", path, body.to_string()).await
 }
 
 /// An admin GET: status and body.
 async fn get(h: &Harness, path: &str) -> (u16, Value) {
-    let response = h
-        .client
-        .get(format!("{}{path}", h.base))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    h.admin_answer("GET", path, "").await
 }
 
 async fn reimburse(h: &Harness, body: &Value) -> Value {

@@ -248,22 +248,49 @@ impl Harness {
 
     /// An admin request that must succeed.
     pub async fn admin(&self, method: &str, path: &str, body: String) -> Value {
+        let (status, value) = self.admin_answer(method, path, body).await;
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path}: {status} {value}"
+        );
+        value
+    }
+
+    /// The clearing flows of this platform's books, summed per flow, zero sums left out.
+    pub async fn clearing_flows(&self) -> std::collections::BTreeMap<String, yibao_domain::Fen> {
+        let mut conn = self.store.pool().acquire().await.unwrap();
+        let rows = yibao_ledger::books::postings_until(&mut conn, "9999-12-31")
+            .await
+            .unwrap();
+        let mut sums = std::collections::BTreeMap::new();
+        for row in rows.into_iter().filter(|r| r.flow.starts_with("clearing_")) {
+            *sums.entry(row.flow).or_insert(yibao_domain::Fen(0)) += row.amount;
+        }
+        sums.retain(|_, sum| *sum != yibao_domain::Fen(0));
+        sums
+    }
+
+    /// An admin request, whatever its outcome: the HTTP status and the JSON answer.
+    pub async fn admin_answer(
+        &self,
+        method: &str,
+        path: &str,
+        body: impl Into<String>,
+    ) -> (u16, Value) {
         let request = match method {
             "PUT" => self.client.put(format!("{}{path}", self.base)),
             "POST" => self.client.post(format!("{}{path}", self.base)),
             _ => self.client.get(format!("{}{path}", self.base)),
         };
         let response = request
-            .body(body)
+            .body(body.into())
             .bearer_auth(&self.admin_token)
             .header("content-type", "application/json")
             .send()
             .await
             .unwrap();
-        let status = response.status();
-        let value: Value = response.json().await.unwrap();
-        assert!(status.is_success(), "{method} {path}: {status} {value}");
-        value
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
     }
 
     /// Stops the server this harness started and waits until it has released the database.
