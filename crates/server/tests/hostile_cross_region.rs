@@ -217,6 +217,18 @@ async fn admin_input_names_the_field(backend: Backend) {
             "/admin/reimbursements?offset=99999999999",
             "参数 offset 有误：超出允许的范围",
         ),
+        (
+            "/admin/reports/cross-region",
+            "参数 year 有误：缺少必填字段（例如 year=2025）",
+        ),
+        (
+            "/admin/reports/cross-region?year=abc",
+            "参数 year 有误：abc 不是 1900–9999 之间的年度",
+        ),
+        (
+            "/admin/reports/cross-region?year=2026&month=13",
+            "参数 month 有误：13 不是 1–12 之间的月份",
+        ),
     ];
     for (path, expected) in queries {
         let (status, answer) = h.admin_answer("GET", path, "").await;

@@ -149,10 +149,10 @@ async fn the_workbench_reads_the_provider_report_and_statements() {
         );
 
         for (path, named) in [
-            ("/admin/providers", "`year`"),
-            ("/admin/providers?year=20x6", "`year`"),
-            ("/admin/providers?year=2026&month=13", "`month`"),
-            ("/admin/providers/H1/months?year=1800", "`year`"),
+            ("/admin/providers", "参数 year 有误"),
+            ("/admin/providers?year=20x6", "参数 year 有误"),
+            ("/admin/providers?year=2026&month=13", "参数 month 有误"),
+            ("/admin/providers/H1/months?year=1800", "参数 year 有误"),
         ] {
             let (status, reply) = get(&h, path).await;
             assert_eq!(status, 400, "{path}: {reply}");

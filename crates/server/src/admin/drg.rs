@@ -224,12 +224,12 @@ fn checked_request(setl_id: &str, request: &ReviewRequest) -> Result<(), String>
     let chars = setl_id.chars().count();
     if chars == 0 || chars > SETL_ID_MAX_CHARS || setl_id.chars().any(char::is_control) {
         return Err(format!(
-            "path `setl_id`: 1 to {SETL_ID_MAX_CHARS} printable characters"
+            "参数 setl_id 有误：须为 1 至 {SETL_ID_MAX_CHARS} 个字符，不含控制字符"
         ));
     }
     if request.note.chars().count() > NOTE_MAX_CHARS || request.note.contains('\0') {
         return Err(format!(
-            "`note`: at most {NOTE_MAX_CHARS} characters, no NUL"
+            "参数 note 有误：至多 {NOTE_MAX_CHARS} 个字符，不含 NUL 字符"
         ));
     }
     Ok(())

@@ -70,19 +70,19 @@ pub struct InstitutionStatements {
 pub(super) fn period(params: &HashMap<String, String>) -> Result<(i32, Option<u8>), String> {
     let year_text = params
         .get("year")
-        .ok_or("query `year`: required (e.g. year=2025)")?;
+        .ok_or("参数 year 有误：缺少必填字段（例如 year=2025）")?;
     let year = year_text
         .parse::<i32>()
         .ok()
         .filter(|y| YEARS.contains(y))
-        .ok_or_else(|| format!("query `year`: `{year_text}` is not a year 1900–9999"))?;
+        .ok_or_else(|| format!("参数 year 有误：{year_text} 不是 1900–9999 之间的年度"))?;
     let month = params
         .get("month")
         .map(|text| {
             text.parse::<u8>()
                 .ok()
                 .filter(|m| (1..=12).contains(m))
-                .ok_or_else(|| format!("query `month`: `{text}` is not a month 1–12"))
+                .ok_or_else(|| format!("参数 month 有误：{text} 不是 1–12 之间的月份"))
         })
         .transpose()?;
     Ok((year, month))
@@ -92,7 +92,7 @@ pub(super) fn checked_code(code: &str) -> Result<(), String> {
     let chars = code.chars().count();
     if chars == 0 || chars > CODE_MAX_CHARS || code.chars().any(char::is_control) {
         return Err(format!(
-            "path `fixmedins_code`: 1 to {CODE_MAX_CHARS} printable characters"
+            "参数 fixmedins_code 有误：须为 1 至 {CODE_MAX_CHARS} 个字符，不含控制字符"
         ));
     }
     Ok(())
@@ -314,7 +314,7 @@ pub(crate) async fn get_procurement(
         Ok((_, Some(_))) => {
             return refuse(
                 StatusCode::BAD_REQUEST,
-                "query `month`: not accepted here (the procurement is per year)",
+                "参数 month 有误：集采周转金按年度核定，不接受月份",
             )
         }
         Err(problem) => return refuse(StatusCode::BAD_REQUEST, problem),
