@@ -739,7 +739,7 @@ pub(crate) async fn issue_evoucher(
         Ok(None) => {
             return refuse(
                 StatusCode::BAD_REQUEST,
-                format!("`psn_no`: person `{}` is not registered", request.psn_no),
+                format!("参数 psn_no 有误：人员 {} 未登记", request.psn_no),
             )
         }
         Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),

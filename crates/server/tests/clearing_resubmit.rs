@@ -292,7 +292,7 @@ async fn a_rejected_clearing_is_applied_again_and_its_reserve_released() {
         assert!(nothing.contains("没有待返还"), "{nothing}");
         let bad = json!({ "period": "2026-3", "insured": "360400", "treating": "360100", "insutype": "390", "operator": "x" });
         let named = refused(&h, "/admin/clearings/reserve-releases", bad, 400).await;
-        assert!(named.contains("`period`"), "{named}");
+        assert!(named.contains("参数 period 有误"), "{named}");
         let listed = h.admin("GET", "/admin/clearings", String::new()).await;
         let paid = &listed["clearings"][1];
         assert_eq!(

@@ -121,7 +121,7 @@ pub(crate) async fn list_clearings(
 ) -> Response {
     let month = match params.get("month").map(|m| Month::parse(m)).transpose() {
         Ok(month) => month,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("`month`: {e}")),
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("参数 month 有误：{e}")),
     };
     let found = async {
         let mut conn = service.shared.store.pool().acquire().await?;
@@ -170,7 +170,7 @@ pub(crate) async fn advance_clearing(
         return refuse(
             StatusCode::BAD_REQUEST,
             format!(
-                "`to`: `{}` 不是清算状态（20、30、40、50、60、70）",
+                "参数 to 有误：{} 不是清算状态（20、30、40、50、60、70）",
                 short(&request.to)
             ),
         );
@@ -298,17 +298,17 @@ pub(crate) async fn release_reserve(
 }
 
 fn release_request(body: ReleaseBody) -> Result<ReleaseRequest, String> {
-    let period =
-        ReservePeriod::parse(&body.period).map_err(|e| format!("`period`: {e}（或 yyyy）"))?;
+    let period = ReservePeriod::parse(&body.period)
+        .map_err(|e| format!("参数 period 有误：{e}（或 yyyy）"))?;
     let region = |field: &str, text: &str| {
         clearing_run::region_code(text)
-            .ok_or_else(|| format!("`{field}`: `{}` 不是 6 位统筹区代码", short(text)))
+            .ok_or_else(|| format!("参数 {field} 有误：{} 不是 6 位统筹区代码", short(text)))
     };
     let insutype = match Code::new(&body.insutype) {
         Ok(code) if !code.is_empty() => code,
         _ => {
             return Err(format!(
-                "`insutype`: `{}` 不是险种代码",
+                "参数 insutype 有误：{} 不是险种代码",
                 short(&body.insutype)
             ))
         }

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use yibao_domain::Fen;
 use yibao_drg_payment::{Decision, DrgMonthStatement, DrgYearEndStatement, Points};
 use yibao_ledger::drg::{self, Review, ReviewError};
+use yibao_wire::lenient;
 
 use super::providers::{checked_code, period};
 use super::{now_text, parse_body, refuse, AdminRefusal, GuardRefusal};
@@ -237,23 +238,25 @@ fn checked_request(setl_id: &str, request: &ReviewRequest) -> Result<(), String>
 
 fn approval(request: &ReviewRequest) -> Result<Decision, String> {
     match (request.amount.as_deref(), request.points.as_deref()) {
-        (Some(_), Some(_)) => Err("`amount`, `points`: give one of them, not both".into()),
+        (Some(_), Some(_)) => Err("参数 amount、points 有误：只能给出其中之一".into()),
         (None, Some(text)) => {
-            let points = Points::parse(text).map_err(|e| format!("`points`: {e}"))?;
+            let points = Points::parse(text)
+                .map_err(|e| format!("参数 points 有误：{}", lenient::decimal_problem(&e)))?;
             if points.0 < 0 {
-                return Err("`points`: must not be negative".into());
+                return Err("参数 points 有误：不能为负数".into());
             }
             Ok(Decision::ApprovedPoints(points))
         }
         (Some(text), None) => {
-            let amount = Fen::parse_yuan(text).map_err(|e| format!("`amount`: {e}"))?;
+            let amount = Fen::parse_yuan(text)
+                .map_err(|e| format!("参数 amount 有误：{}", lenient::decimal_problem(&e)))?;
             if amount.fen() < 0 {
-                return Err("`amount`: must not be negative".into());
+                return Err("参数 amount 有误：不能为负数".into());
             }
             Ok(Decision::Approved(amount))
         }
         (None, None) => {
-            Err("`amount` or `points`: one is required to approve (e.g. \"12000.00\")".into())
+            Err("参数 amount、points 有误：核准须给出其中之一（例如 \"12000.00\"）".into())
         }
     }
 }
